@@ -1,0 +1,1 @@
+"""Pure partner-format codecs: decode(bytes) -> canonical, encode(canonical) -> bytes."""

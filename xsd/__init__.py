@@ -1,0 +1,1 @@
+"""Canonical customs message schemas (XSD), shipped as package data."""
