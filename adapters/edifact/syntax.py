@@ -50,7 +50,16 @@ class EdifactError(Exception):
     """An input that is not valid EDIFACT, with where and why.
 
     ``code`` is from service code list 0085; ``segment`` is the 1-based segment
-    number in the input and ``offset`` the byte/character offset.
+    number in the input and ``offset`` the byte offset.
+
+    ``element`` and ``component`` locate the faulty data inside the segment.
+    Both are **0-based and count like** :meth:`Segment.get`: ``element=0`` is the
+    first data element after the tag, ``component=0`` its first component. The
+    CONTRL encoder converts them to the ISO 9735 S011 numbering (tag = 1).
+
+    >>> err = EdifactError("12", "bad date", segment=1, tag="UNB", element=3, component=0)
+    >>> err.where, err.s011()
+    ('segment 1, UNB, element 3, component 0', (5, 1))
     """
 
     def __init__(
@@ -62,6 +71,8 @@ class EdifactError(Exception):
         offset: int | None = None,
         tag: str = "",
         reason: str = "EDIFACT_SYNTAX",
+        element: int | None = None,
+        component: int | None = None,
     ) -> None:
         super().__init__(sentence)
         self.code = code
@@ -70,6 +81,14 @@ class EdifactError(Exception):
         self.offset = offset
         self.tag = tag
         self.reason = reason
+        self.element = element
+        self.component = component
+
+    def s011(self) -> tuple[int, int | None] | None:
+        """ISO 9735 positions (0098, 0104): the tag is element 1, components count from 1."""
+        if self.element is None:
+            return None
+        return self.element + 2, (None if self.component is None else self.component + 1)
 
     @property
     def where(self) -> str:
@@ -78,6 +97,10 @@ class EdifactError(Exception):
             parts.append(f"segment {self.segment}")
         if self.tag:
             parts.append(self.tag)
+        if self.element is not None:
+            parts.append(f"element {self.element}")
+        if self.component is not None:
+            parts.append(f"component {self.component}")
         if self.offset is not None:
             parts.append(f"offset {self.offset}")
         return ", ".join(parts) or "interchange"
