@@ -1,0 +1,96 @@
+"""What every adapter shares: the decode context, mapping errors, unit and date helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeContext:
+    """Facts about a message that its bytes do not carry: who sent it, over which transport."""
+
+    sender: str = "unknown"
+    correlation_id: str | None = None
+    receiver: str = "customs"
+
+
+class MappingError(ValueError):
+    """A syntactically valid message that cannot become a canonical document.
+
+    ``reason`` is machine-readable, ``where`` points into the partner's message.
+    """
+
+    def __init__(self, reason: str, sentence: str, where: str = "", segment: int | None = None) -> None:
+        super().__init__(sentence)
+        self.reason = reason
+        self.sentence = sentence
+        self.where = where
+        self.segment = segment
+
+
+# Mass units (UN/ECE Recommendation 20) to kilograms.
+_KG_FACTORS = {
+    "KGM": Decimal(1),
+    "KG": Decimal(1),
+    "TNE": Decimal(1000),
+    # "TON" is not a Rec 20 code, but manifests in the wild use it for the metric tonne.
+    "TON": Decimal(1000),
+    "GRM": Decimal("0.001"),
+    "LBR": Decimal("0.45359237"),
+}
+
+
+def to_kg(value: str, unit: str, decimal_mark: str = ".") -> Decimal | None:
+    """A mass in kilograms, rounded to grams; None for an unknown unit or an empty value.
+
+    >>> to_kg("2,5", "TNE", decimal_mark=",")
+    Decimal('2500.000')
+    """
+    factor = _KG_FACTORS.get(unit.upper())
+    number = to_decimal(value, decimal_mark)
+    if factor is None or number is None:
+        return None
+    return (number * factor).quantize(Decimal("0.001"))
+
+
+def to_decimal(value: str, decimal_mark: str = ".") -> Decimal | None:
+    text = value.strip().replace(decimal_mark, ".") if decimal_mark != "." else value.strip()
+    if not text:
+        return None
+    # Syntax 4 and common practice accept either mark; a single comma is a decimal mark.
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+_DTM_FORMATS = {
+    "102": ("%Y%m%d", 8),
+    "101": ("%y%m%d", 6),
+    "203": ("%Y%m%d%H%M", 12),
+    "201": ("%y%m%d%H%M", 10),
+    "204": ("%Y%m%d%H%M%S", 14),
+    "205": ("%Y%m%d%H%M%z", 17),
+}
+
+
+def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
+    """An EDIFACT date/time (format code 2379) as an aware datetime (UTC when no zone).
+
+    >>> parse_dtm("1701290000", "201").isoformat()
+    '2017-01-29T00:00:00+00:00'
+    """
+    spec = _DTM_FORMATS.get(fmt or "102")
+    if spec is None:
+        return None
+    pattern, _length = spec
+    try:
+        parsed = dt.datetime.strptime(value.strip(), pattern)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -1,0 +1,50 @@
+"""The composition root: configuration in, wired components out. Nothing else builds them.
+
+>>> import tempfile
+>>> from gateway.config import load
+>>> app = bootstrap(load(env={"EDIGW_STATE_DIR": tempfile.mkdtemp()}))
+>>> app.names.inbound("apcs")
+'partner.apcs.in'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.config import Settings
+from gateway.journal import Journal, open_journal
+from gateway.naming import Names
+from gateway.pipeline import InboundPipeline
+from gateway.signing import Signer, ensure_dev_keys
+from gateway.topology import Topology, topology_for
+
+
+@dataclass(slots=True)
+class Gateway:
+    settings: Settings
+    names: Names
+    journal: Journal
+    signer: Signer
+    pipeline: InboundPipeline
+    topology: Topology
+
+
+def load_signer(settings: Settings) -> Signer:
+    """The gateway's signing key, loaded once; development keys are made on first run."""
+    key, cert = settings.signing_key, settings.signing_cert
+    if not key.exists() and not cert.exists():
+        ensure_dev_keys(key, cert)
+    return Signer.from_files(key, cert)
+
+
+def bootstrap(settings: Settings) -> Gateway:
+    names = Names(settings.name_prefix)
+    signer = load_signer(settings)
+    return Gateway(
+        settings=settings,
+        names=names,
+        journal=open_journal(settings.journal_backend, settings.journal_path),
+        signer=signer,
+        pipeline=InboundPipeline(signer, settings.routes, settings.interchange_id),
+        topology=topology_for(settings, names),
+    )

@@ -1,0 +1,241 @@
+"""Configuration: the default TOML, an optional file of your own, then environment variables.
+
+A bad configuration is refused at start with the key and the reason:
+
+>>> load({"broker": {"prefetch": 0}}, env={})
+Traceback (most recent call last):
+...
+gateway.config.ConfigError: broker.prefetch: must be a whole number from 1 to 65535, not 0
+
+Environment variables (each overrides one key):
+
+========================  =====================
+EDIGW_CONFIG              path of a TOML file merged over the defaults
+EDIGW_AMQP_URL            broker.url
+EDIGW_NAME_PREFIX         broker.name_prefix
+EDIGW_STATE_DIR           gateway.state_dir
+EDIGW_JOURNAL_BACKEND     journal.backend
+EDIGW_JOURNAL_PATH        journal.path (a file for sqlite, a DSN for postgresql)
+EDIGW_SIGNING_KEY         keys.signing_key
+EDIGW_SIGNING_CERT        keys.signing_cert
+========================  =====================
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROLES = {"port", "ministry", "customs"}
+DESTINATIONS = {"core", "legacy"}
+ENV_KEYS = {
+    "EDIGW_AMQP_URL": ("broker", "url"),
+    "EDIGW_NAME_PREFIX": ("broker", "name_prefix"),
+    "EDIGW_STATE_DIR": ("gateway", "state_dir"),
+    "EDIGW_JOURNAL_BACKEND": ("journal", "backend"),
+    "EDIGW_JOURNAL_PATH": ("journal", "path"),
+    "EDIGW_SIGNING_KEY": ("keys", "signing_key"),
+    "EDIGW_SIGNING_CERT": ("keys", "signing_cert"),
+}
+_PARTNER_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value the gateway refuses, with its key."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    id: str
+    name: str
+    role: str
+    formats: tuple[str, ...]
+    interchange_ids: tuple[str, ...] = ()
+    amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    destination: str
+    document_type: str = "*"
+    partner: str = "*"
+    office: str = "*"
+
+    def matches(self, document_type: str, partner: str, office: str | None) -> bool:
+        return (
+            self.document_type in ("*", document_type)
+            and self.partner in ("*", partner)
+            and (self.office == "*" or self.office == (office or ""))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    broker_url: str
+    prefetch: int
+    name_prefix: str
+    delivery_limit: int
+    interchange_id: str
+    state_dir: Path
+    journal_backend: str
+    journal_path: str
+    signing_key: Path
+    signing_cert: Path
+    partners: Mapping[str, Partner]
+    routes: tuple[Route, ...]
+    source: str = "defaults"
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def partners_with_role(self, *roles: str) -> list[Partner]:
+        return [p for p in self.partners.values() if p.role in roles]
+
+
+def _defaults() -> dict[str, Any]:
+    text = resources.files("gateway.default_config").joinpath("gateway.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _get(raw: Mapping[str, Any], section: str, key: str, kind: type, default: Any = None) -> Any:
+    value = raw.get(section, {}).get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{section}.{key}", f"must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: defaults, then ``path`` (or $EDIGW_CONFIG), then ``overrides``, then env."""
+    env = os.environ if env is None else env
+    raw = _defaults()
+    source = "defaults"
+    path = path or env.get("EDIGW_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                raw = _merge(raw, tomllib.load(fh))
+        except FileNotFoundError:
+            raise ConfigError("EDIGW_CONFIG", f"no such file: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("EDIGW_CONFIG", f"{path} is not valid TOML: {exc}") from None
+        source = str(path)
+    if overrides:
+        raw = _merge(raw, overrides)
+    for var, (section, key) in ENV_KEYS.items():
+        if var in env:
+            raw.setdefault(section, {})[key] = env[var]
+    return _build(raw, source)
+
+
+def _build(raw: dict[str, Any], source: str) -> Settings:
+    url = _get(raw, "broker", "url", str)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
+        raise ConfigError("broker.url", f"must be an amqp:// or amqps:// URL with a host, not {url!r}")
+    prefetch = _get(raw, "broker", "prefetch", int, 32)
+    if not 1 <= prefetch <= 65535:
+        raise ConfigError("broker.prefetch", f"must be a whole number from 1 to 65535, not {prefetch}")
+    delivery_limit = _get(raw, "broker", "delivery_limit", int, 5)
+    if not 1 <= delivery_limit <= 100:
+        raise ConfigError("broker.delivery_limit", f"must be from 1 to 100, not {delivery_limit}")
+    prefix = _get(raw, "broker", "name_prefix", str, "")
+    if prefix and not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix):
+        raise ConfigError("broker.name_prefix", "may hold only letters, digits, '.', '_' and '-'")
+    interchange_id = _get(raw, "gateway", "interchange_id", str, "CUSTOMS")
+    if not 1 <= len(interchange_id) <= 35:
+        raise ConfigError("gateway.interchange_id", "must be 1 to 35 characters")
+    state_dir = Path(_get(raw, "gateway", "state_dir", str, "var")).expanduser()
+    backend = _get(raw, "journal", "backend", str, "sqlite")
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError("journal.backend", f"must be 'sqlite' or 'postgresql', not {backend!r}")
+    journal_path = _get(raw, "journal", "path", str, "") or str(state_dir / "journal.sqlite3")
+    key = _get(raw, "keys", "signing_key", str, "") or str(state_dir / "keys" / "gateway-signing-key.pem")
+    cert = _get(raw, "keys", "signing_cert", str, "") or str(state_dir / "keys" / "gateway-signing-cert.pem")
+
+    partners: dict[str, Partner] = {}
+    raw_partners = raw.get("partners", {})
+    if not isinstance(raw_partners, Mapping) or not raw_partners:
+        raise ConfigError("partners", "at least one partner must be configured")
+    for pid, p in raw_partners.items():
+        key_name = f"partners.{pid}"
+        if not _PARTNER_ID.match(pid):
+            raise ConfigError(key_name, "a partner id is 1-32 lower-case letters, digits, '_' or '-'")
+        if not isinstance(p, Mapping):
+            raise ConfigError(key_name, "must be a table")
+        role = p.get("role")
+        if role not in ROLES:
+            raise ConfigError(f"{key_name}.role", f"must be one of {sorted(ROLES)}, not {role!r}")
+        formats = p.get("formats", [])
+        if not isinstance(formats, list) or not all(f in ("edifact", "xml") for f in formats):
+            raise ConfigError(f"{key_name}.formats", "must be a list of 'edifact' and/or 'xml'")
+        partners[pid] = Partner(
+            id=pid,
+            name=str(p.get("name", pid)),
+            role=role,
+            formats=tuple(formats),
+            interchange_ids=tuple(p.get("interchange_ids", [])),
+            amqp_url=p.get("amqp_url"),
+        )
+    if not any(p.role == "customs" for p in partners.values()):
+        raise ConfigError("partners", "one partner must have role 'customs'")
+
+    routes = []
+    for i, r in enumerate(raw.get("routes", [])):
+        dest = r.get("destination")
+        if dest not in DESTINATIONS:
+            raise ConfigError(f"routes[{i}].destination", f"must be 'core' or 'legacy', not {dest!r}")
+        partner = r.get("partner", "*")
+        if partner != "*" and partner not in partners:
+            raise ConfigError(f"routes[{i}].partner", f"unknown partner {partner!r}")
+        routes.append(
+            Route(
+                destination=dest,
+                document_type=r.get("document_type", "*"),
+                partner=partner,
+                office=r.get("office", "*"),
+            )
+        )
+    if not routes:
+        raise ConfigError("routes", "at least one route is needed")
+    return Settings(
+        broker_url=url,
+        prefetch=prefetch,
+        name_prefix=prefix,
+        delivery_limit=delivery_limit,
+        interchange_id=interchange_id,
+        state_dir=state_dir,
+        journal_backend=backend,
+        journal_path=journal_path,
+        signing_key=Path(key),
+        signing_cert=Path(cert),
+        partners=partners,
+        routes=tuple(routes),
+        source=source,
+        raw=raw,
+    )

@@ -1,0 +1,124 @@
+"""``edigw demo``: the gateway's main job, end to end, in one command.
+
+Starts ``edigw run`` in a child process with its own queue-name prefix, submits
+the bundled samples as the port community system, waits until each one is
+routed or dead-lettered, prints what became of it (including the CONTRL the
+partner received and whether the signed manifest verifies), and stops the
+gateway gracefully.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import click
+
+from gateway import broker
+from gateway.config import load
+from gateway.journal import open_journal
+from gateway.naming import Names
+from gateway.topology import declare, topology_for
+
+FINAL = {"acknowledged"}
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "apcs"
+
+
+def _contrl_verdict(body: bytes) -> str:
+    text = body.decode("latin-1")
+    for seg in text.replace("\n", "").split("'"):
+        if seg.startswith("UCI+"):
+            action = seg.split("+")[4] if len(seg.split("+")) > 4 else "?"
+            return {"7": "accepted", "4": "REJECTED", "8": "received"}.get(action[:1], action)
+    return "?"
+
+
+def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> int:
+    samples = samples or SAMPLES
+    files = sorted(p for p in samples.iterdir() if p.is_file())
+    prefix = os.environ.get("EDIGW_NAME_PREFIX") or "demo."
+    env = {**os.environ, "EDIGW_NAME_PREFIX": prefix}
+    settings = load(path=config_path, env=env)
+    names = Names(settings.name_prefix)
+    click.echo(f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/")
+    connection = broker.connect(settings.broker_url, attempts=10)
+    channel = broker.confirmed_channel(connection)
+    declare(channel, topology_for(settings, names))
+    for queue in (names.customs_core, names.customs_legacy, names.outbound("apcs")):
+        channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
+
+    cmd = [sys.executable, "-m", "gateway", "--log-format", "json"]
+    if config_path:
+        cmd += ["--config", config_path]
+    log_path = settings.state_dir / "demo-gateway.log"
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log_file:
+        gateway = subprocess.Popen([*cmd, "run"], env=env, stderr=log_file, stdout=log_file)
+        try:
+            submitted: dict[str, Path] = {}
+            for path in files:
+                message_id = str(uuid.uuid4())
+                broker.publish(
+                    channel, names.inbound("apcs"), "", path.read_bytes(), message_id=message_id,
+                    content_type="application/edifact", headers={"x-edigw-filename": path.name},
+                )
+                submitted[message_id] = path
+                click.echo(f"submitted {path.name} as {message_id}")
+            journal = open_journal(settings.journal_backend, settings.journal_path)
+            deadline = time.monotonic() + timeout
+            pending = set(submitted)
+            while pending and time.monotonic() < deadline:
+                for mid in list(pending):
+                    histories = journal.track(mid)
+                    statuses = {e.status for h in histories if h.message_id == mid for e in h.events}
+                    if statuses & FINAL:
+                        pending.discard(mid)
+                time.sleep(0.2)
+            acks: dict[str, str] = {}
+            while True:
+                method, props, body = channel.basic_get(names.outbound("apcs"), auto_ack=True)
+                if method is None:
+                    break
+                acks[props.correlation_id] = _contrl_verdict(body)
+            routed = 0
+            while True:
+                method, _props, _body = channel.basic_get(names.customs_core, auto_ack=True)
+                if method is None:
+                    break
+                routed += 1
+            click.echo("")
+            click.echo(f"{'file':<42} {'outcome':<14} {'CONTRL':<9} detail")
+            failures = 0
+            for mid, path in submitted.items():
+                histories = [h for h in journal.track(mid) if h.message_id == mid]
+                events = histories[0].events if histories else []
+                statuses = [e.status for e in events]
+                if "dead-lettered" in statuses:
+                    outcome = "dead-lettered"
+                    detail = next(e.detail for e in events if e.status == "rejected")
+                elif "routed" in statuses:
+                    outcome = "routed"
+                    detail = "; ".join(e.detail for e in events if e.status == "routed")
+                else:
+                    outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
+                    failures += 1
+                click.echo(f"{path.name:<42} {outcome:<14} {acks.get(mid, '-'):<9} {detail}")
+            click.echo("")
+            click.echo(f"{routed} signed canonical document(s) reached {names.customs_core}; "
+                       f"dead letters wait in {names.dead_letter(names.inbound('apcs'))} "
+                       f"(`edigw track <message id>` shows each history)")
+            journal.close()
+            return 1 if failures else 0
+        finally:
+            gateway.send_signal(signal.SIGTERM)
+            try:
+                gateway.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+            connection.close()
+            click.echo(f"gateway stopped (exit {gateway.returncode}); its log: {log_path}")

@@ -1,0 +1,194 @@
+"""The canonical customs model: plain dataclasses, no I/O.
+
+Each document maps to and from the XML of ``xsd/customs-1.xsd`` without losing
+anything (see ``gateway.canonical_xml``). Adapters build these objects from
+partner formats; the rest of the gateway only ever sees them.
+
+>>> header = Header.new(sender="apcs", document_type="CargoManifest", business_reference="BL1")
+>>> header.function
+'original'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+NAMESPACE = "urn:port-edi-gateway:customs:1"
+SCHEMA_VERSION = "1.0"
+
+MessageFunction = Literal["original", "replace", "change", "cancel"]
+PartyRole = Literal["shipper", "consignee", "notify", "carrier", "agent", "other"]
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a canonical document came from (format and the references inside it)."""
+
+    format: str
+    message_type: str = ""
+    directory: str = ""
+    syntax_version: str = ""
+    interchange_reference: str = ""
+    message_reference: str = ""
+
+
+@dataclass(slots=True)
+class Header:
+    """The envelope every canonical document carries."""
+
+    message_id: str
+    correlation_id: str
+    function: MessageFunction
+    sender: str
+    receiver: str
+    document_type: str
+    document_version: int
+    business_reference: str
+    test: bool
+    created_at: dt.datetime
+    payload_hash: str
+    source: Source
+    previous_message_id: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        sender: str,
+        document_type: str,
+        business_reference: str,
+        receiver: str = "customs",
+        correlation_id: str | None = None,
+        function: MessageFunction = "original",
+        document_version: int = 1,
+        test: bool = False,
+        payload_hash: str = "",
+        source: Source | None = None,
+        created_at: dt.datetime | None = None,
+    ) -> Header:
+        message_id = str(uuid.uuid4())
+        return cls(
+            message_id=message_id,
+            correlation_id=correlation_id or message_id,
+            function=function,
+            sender=sender,
+            receiver=receiver,
+            document_type=document_type,
+            document_version=document_version,
+            business_reference=business_reference,
+            test=test,
+            created_at=(created_at or dt.datetime.now(dt.UTC)).replace(microsecond=0),
+            payload_hash=payload_hash,
+            source=source or Source(format="unknown"),
+        )
+
+
+@dataclass(slots=True)
+class Conveyance:
+    imo_number: str | None = None
+    name: str | None = None
+    call_sign: str | None = None
+    nationality: str | None = None
+    voyage_number: str | None = None
+    carrier: str | None = None
+    mode_of_transport: str | None = None
+
+
+@dataclass(slots=True)
+class Address:
+    lines: list[str] = field(default_factory=list)
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@dataclass(slots=True)
+class Party:
+    role: PartyRole
+    code: str | None = None  # the partner's own qualifier (EDIFACT 3035), kept for traceability
+    identifier: str | None = None
+    tax_id: str | None = None
+    name: str | None = None
+    address: Address | None = None
+
+
+@dataclass(slots=True)
+class GoodsItem:
+    sequence: int
+    hs_code: str | None = None
+    description: str | None = None
+    package_count: int | None = None
+    package_type: str | None = None
+    gross_mass_kg: Decimal | None = None
+    net_mass_kg: Decimal | None = None
+    volume_m3: Decimal | None = None
+    dangerous_goods_un_numbers: list[str] = field(default_factory=list)
+    equipment_references: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TransportEquipment:
+    identifier: str
+    size_type: str | None = None
+    seals: list[str] = field(default_factory=list)
+    fullness: Literal["full", "empty", "unknown"] | None = None
+    gross_mass_kg: Decimal | None = None
+
+
+@dataclass(slots=True)
+class Consignment:
+    sequence: int
+    transport_document: str
+    transport_document_kind: Literal["master", "house"] = "master"
+    master_reference: str | None = None
+    place_of_loading: str | None = None
+    place_of_discharge: str | None = None
+    parties: list[Party] = field(default_factory=list)
+    goods_items: list[GoodsItem] = field(default_factory=list)
+    equipment: list[TransportEquipment] = field(default_factory=list)
+    gross_mass_kg: Decimal | None = None
+
+
+@dataclass(slots=True)
+class ControlTotals:
+    consignments: int | None = None
+    packages: int | None = None
+    gross_mass_kg: Decimal | None = None
+    equipment: int | None = None
+
+
+@dataclass(slots=True)
+class CargoManifest:
+    """A cargo report for one call of one conveyance (WCO Data Model: cargo report)."""
+
+    header: Header
+    document_number: str
+    conveyance: Conveyance = field(default_factory=Conveyance)
+    port_of_call: str | None = None
+    customs_office: str | None = None
+    arrival_time: dt.datetime | None = None
+    departure_time: dt.datetime | None = None
+    parties: list[Party] = field(default_factory=list)
+    equipment: list[TransportEquipment] = field(default_factory=list)
+    consignments: list[Consignment] = field(default_factory=list)
+    control_totals: ControlTotals | None = None
+
+    DOCUMENT_TYPE = "CargoManifest"
+
+    def references(self) -> list[str]:
+        """Business references an operator may search for: document, BLs, containers."""
+        refs = [self.document_number]
+        refs.extend(e.identifier for e in self.equipment)
+        for c in self.consignments:
+            refs.append(c.transport_document)
+            if c.master_reference:
+                refs.append(c.master_reference)
+            refs.extend(e.identifier for e in c.equipment)
+        return list(dict.fromkeys(refs))
+
+
+CanonicalDocument = CargoManifest
