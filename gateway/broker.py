@@ -46,7 +46,9 @@ class DeadLetterReason:
     problems: tuple[str, ...] = ()
 
 
-def connect(url: str, *, heartbeat: int = 30, attempts: int = 1, delay: float = 1.0) -> pika.BlockingConnection:
+def connect(
+    url: str, *, heartbeat: int = 30, attempts: int = 1, delay: float = 1.0
+) -> pika.BlockingConnection:
     """A blocking connection, retried ``attempts`` times with growing delay."""
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
@@ -99,7 +101,9 @@ def publish(
     except UnroutableError as exc:
         raise PublishError(f"no queue is bound to {exchange!r} with key {routing_key!r}") from exc
     except NackError as exc:
-        raise PublishError(f"the broker refused the message for {exchange!r}/{routing_key!r}") from exc
+        raise PublishError(
+            f"the broker refused the message for {exchange!r}/{routing_key!r}"
+        ) from exc
 
 
 def dead_letter(
@@ -129,7 +133,8 @@ def dead_letter(
         H_ORIGINAL_ROUTING_KEY: original_routing_key,
         H_ORIGINAL_QUEUE: source_queue,
         H_ATTEMPTS: attempts,
-        H_FIRST_FAILURE: old.get(H_FIRST_FAILURE) or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        H_FIRST_FAILURE: old.get(H_FIRST_FAILURE)
+        or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         H_PROBLEMS: list(why.problems[:50]),
     }
     publish(

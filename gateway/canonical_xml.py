@@ -36,7 +36,7 @@ from gateway.model import (
 from gateway.xmlsafe import parse
 
 NS = f"{{{NAMESPACE}}}"
-NSMAP = {None: NAMESPACE}
+NSMAP: Any = {None: NAMESPACE}  # lxml-stubs do not allow the default-namespace key None
 T = TypeVar("T")
 
 
@@ -181,7 +181,7 @@ def to_xml(doc: CanonicalDocument) -> etree._Element:
 
 def to_bytes(doc: CanonicalDocument | etree._Element) -> bytes:
     el = doc if isinstance(doc, etree._Element) else to_xml(doc)
-    return cast(bytes, etree.tostring(el, xml_declaration=True, encoding="UTF-8"))
+    return etree.tostring(el, xml_declaration=True, encoding="UTF-8")
 
 
 # ---------------------------------------------------------------- reading back

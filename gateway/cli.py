@@ -32,7 +32,12 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML file merged over the defaults.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML file merged over the defaults.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["auto", "json", "console"]),
@@ -64,7 +69,9 @@ def run(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--partner", "partner_id", required=True, help="Partner id, as in the configuration.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.pass_context
 def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None:
     """Publish FILES to the partner's inbound queue as that partner; print their message ids."""
@@ -76,7 +83,10 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
     settings = _settings(ctx)
     partner = settings.partners.get(partner_id)
     if partner is None or partner.role == "customs":
-        click.echo(f"unknown partner {partner_id!r}; known: {', '.join(sorted(settings.partners))}", err=True)
+        click.echo(
+            f"unknown partner {partner_id!r}; known: {', '.join(sorted(settings.partners))}",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     exchange = Names(settings.name_prefix).inbound(partner_id)
     try:
@@ -92,7 +102,12 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
             content_type = "application/xml" if data.lstrip()[:1] == b"<" else "application/edifact"
             try:
                 broker.publish(
-                    channel, exchange, "", data, message_id=message_id, content_type=content_type,
+                    channel,
+                    exchange,
+                    "",
+                    data,
+                    message_id=message_id,
+                    content_type=content_type,
                     headers={"x-edigw-filename": path.name},
                 )
             except broker.PublishError as exc:
@@ -105,8 +120,19 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one file per message.")
-@click.option("--partner", "partner_id", default="offline", show_default=True, help="Sender to put in the header.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per message.",
+)
+@click.option(
+    "--partner",
+    "partner_id",
+    default="offline",
+    show_default=True,
+    help="Sender to put in the header.",
+)
 def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
     """Decode FILE offline (no broker) and print the canonical XML.
 
@@ -125,14 +151,18 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
     if result.rejection is not None:
         problems = result.rejection.problems or []
         if not problems:
-            click.echo(f"{result.rejection.reason}\t{file.name}\t{result.rejection.sentence}", err=True)
+            click.echo(
+                f"{result.rejection.reason}\t{file.name}\t{result.rejection.sentence}", err=True
+            )
         for problem in problems:
             click.echo(problem.line(), err=True)
         sys.exit(EXIT_REJECTED)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for i, (doc, element) in enumerate(zip(result.documents, result.elements, strict=True), 1):
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in doc.header.business_reference)
+            safe = "".join(
+                ch if ch.isalnum() or ch in "-_." else "_" for ch in doc.header.business_reference
+            )
             path = out_dir / f"{i:03d}-{doc.header.document_type}-{safe}.xml"
             path.write_bytes(to_bytes(element))
             click.echo(str(path))
@@ -168,11 +198,17 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
     finally:
         journal.close()
     if as_json:
-        payload: dict[str, Any] = {"reference": reference, "messages": [h.to_json() for h in histories]}
+        payload: dict[str, Any] = {
+            "reference": reference,
+            "messages": [h.to_json() for h in histories],
+        }
         click.echo(json.dumps(payload, indent=2))
     else:
         for h in histories:
-            click.echo(f"{h.message_id}  {h.type}  from {h.partner}" + (f"  (part of {h.parent_id})" if h.parent_id else ""))
+            click.echo(
+                f"{h.message_id}  {h.type}  from {h.partner}"
+                + (f"  (part of {h.parent_id})" if h.parent_id else "")
+            )
             for e in h.events:
                 click.echo(f"    {e.at}  {e.status:<14} {e.detail}")
     if not histories:
@@ -206,7 +242,9 @@ def topology(ctx: click.Context, dry_run: bool) -> None:
 
 
 @main.command()
-@click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--samples", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None
+)
 @click.option("--timeout", type=float, default=60.0, show_default=True)
 @click.pass_context
 def demo(ctx: click.Context, samples: Path | None, timeout: float) -> None:

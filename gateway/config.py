@@ -157,10 +157,14 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
     url = _get(raw, "broker", "url", str)
     parsed = urlparse(url)
     if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
-        raise ConfigError("broker.url", f"must be an amqp:// or amqps:// URL with a host, not {url!r}")
+        raise ConfigError(
+            "broker.url", f"must be an amqp:// or amqps:// URL with a host, not {url!r}"
+        )
     prefetch = _get(raw, "broker", "prefetch", int, 32)
     if not 1 <= prefetch <= 65535:
-        raise ConfigError("broker.prefetch", f"must be a whole number from 1 to 65535, not {prefetch}")
+        raise ConfigError(
+            "broker.prefetch", f"must be a whole number from 1 to 65535, not {prefetch}"
+        )
     delivery_limit = _get(raw, "broker", "delivery_limit", int, 5)
     if not 1 <= delivery_limit <= 100:
         raise ConfigError("broker.delivery_limit", f"must be from 1 to 100, not {delivery_limit}")
@@ -175,8 +179,12 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError("journal.backend", f"must be 'sqlite' or 'postgresql', not {backend!r}")
     journal_path = _get(raw, "journal", "path", str, "") or str(state_dir / "journal.sqlite3")
-    key = _get(raw, "keys", "signing_key", str, "") or str(state_dir / "keys" / "gateway-signing-key.pem")
-    cert = _get(raw, "keys", "signing_cert", str, "") or str(state_dir / "keys" / "gateway-signing-cert.pem")
+    key = _get(raw, "keys", "signing_key", str, "") or str(
+        state_dir / "keys" / "gateway-signing-key.pem"
+    )
+    cert = _get(raw, "keys", "signing_cert", str, "") or str(
+        state_dir / "keys" / "gateway-signing-cert.pem"
+    )
 
     partners: dict[str, Partner] = {}
     raw_partners = raw.get("partners", {})
@@ -185,7 +193,9 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
     for pid, p in raw_partners.items():
         key_name = f"partners.{pid}"
         if not _PARTNER_ID.match(pid):
-            raise ConfigError(key_name, "a partner id is 1-32 lower-case letters, digits, '_' or '-'")
+            raise ConfigError(
+                key_name, "a partner id is 1-32 lower-case letters, digits, '_' or '-'"
+            )
         if not isinstance(p, Mapping):
             raise ConfigError(key_name, "must be a table")
         role = p.get("role")
@@ -209,7 +219,9 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
     for i, r in enumerate(raw.get("routes", [])):
         dest = r.get("destination")
         if dest not in DESTINATIONS:
-            raise ConfigError(f"routes[{i}].destination", f"must be 'core' or 'legacy', not {dest!r}")
+            raise ConfigError(
+                f"routes[{i}].destination", f"must be 'core' or 'legacy', not {dest!r}"
+            )
         partner = r.get("partner", "*")
         if partner != "*" and partner not in partners:
             raise ConfigError(f"routes[{i}].partner", f"unknown partner {partner!r}")

@@ -45,7 +45,9 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     env = {**os.environ, "EDIGW_NAME_PREFIX": prefix}
     settings = load(path=config_path, env=env)
     names = Names(settings.name_prefix)
-    click.echo(f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/")
+    click.echo(
+        f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/"
+    )
     connection = broker.connect(settings.broker_url, attempts=10)
     channel = broker.confirmed_channel(connection)
     declare(channel, topology_for(settings, names))
@@ -64,8 +66,13 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
             for path in files:
                 message_id = str(uuid.uuid4())
                 broker.publish(
-                    channel, names.inbound("apcs"), "", path.read_bytes(), message_id=message_id,
-                    content_type="application/edifact", headers={"x-edigw-filename": path.name},
+                    channel,
+                    names.inbound("apcs"),
+                    "",
+                    path.read_bytes(),
+                    message_id=message_id,
+                    content_type="application/edifact",
+                    headers={"x-edigw-filename": path.name},
                 )
                 submitted[message_id] = path
                 click.echo(f"submitted {path.name} as {message_id}")
@@ -75,7 +82,9 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
             while pending and time.monotonic() < deadline:
                 for mid in list(pending):
                     histories = journal.track(mid)
-                    statuses = {e.status for h in histories if h.message_id == mid for e in h.events}
+                    statuses = {
+                        e.status for h in histories if h.message_id == mid for e in h.events
+                    }
                     if statuses & FINAL:
                         pending.discard(mid)
                 time.sleep(0.2)
@@ -97,7 +106,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
             for mid, path in submitted.items():
                 histories = [h for h in journal.track(mid) if h.message_id == mid]
                 events = histories[0].events if histories else []
-                statuses = [e.status for e in events]
+                statuses = {e.status for e in events}
                 if "dead-lettered" in statuses:
                     outcome = "dead-lettered"
                     detail = next(e.detail for e in events if e.status == "rejected")
@@ -109,9 +118,11 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     failures += 1
                 click.echo(f"{path.name:<42} {outcome:<14} {acks.get(mid, '-'):<9} {detail}")
             click.echo("")
-            click.echo(f"{routed} signed canonical document(s) reached {names.customs_core}; "
-                       f"dead letters wait in {names.dead_letter(names.inbound('apcs'))} "
-                       f"(`edigw track <message id>` shows each history)")
+            click.echo(
+                f"{routed} signed canonical document(s) reached {names.customs_core}; "
+                f"dead letters wait in {names.dead_letter(names.inbound('apcs'))} "
+                f"(`edigw track <message id>` shows each history)"
+            )
             journal.close()
             return 1 if failures else 0
         finally:

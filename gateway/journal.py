@@ -119,7 +119,9 @@ class SqliteJournal:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -158,17 +160,32 @@ class SqliteJournal:
     def track(self, reference: str) -> list[MessageHistory]:
         """Every message with that id or reference, with its parent and children."""
         with self._lock:
-            ids = {r[0] for r in self._db.execute("SELECT message_id FROM refs WHERE reference = ?", (reference,))}
-            ids |= {r[0] for r in self._db.execute("SELECT message_id FROM messages WHERE message_id = ?", (reference,))}
+            ids = {
+                r[0]
+                for r in self._db.execute(
+                    "SELECT message_id FROM refs WHERE reference = ?", (reference,)
+                )
+            }
+            ids |= {
+                r[0]
+                for r in self._db.execute(
+                    "SELECT message_id FROM messages WHERE message_id = ?", (reference,)
+                )
+            }
             # Widen to the whole family: the inbound interchange and every document made from it.
             family = set(ids)
             for mid in ids:
-                row = self._db.execute("SELECT parent_id FROM messages WHERE message_id = ?", (mid,)).fetchone()
+                row = self._db.execute(
+                    "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
+                ).fetchone()
                 if row and row[0]:
                     family.add(row[0])
             for mid in list(family):
                 family |= {
-                    r[0] for r in self._db.execute("SELECT message_id FROM messages WHERE parent_id = ?", (mid,))
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT message_id FROM messages WHERE parent_id = ?", (mid,)
+                    )
                 }
             out = []
             for row in self._db.execute(
@@ -180,7 +197,8 @@ class SqliteJournal:
                 history.events = [
                     Event(*e)
                     for e in self._db.execute(
-                        "SELECT status, at, detail FROM events WHERE message_id = ? ORDER BY id", (row[0],)
+                        "SELECT status, at, detail FROM events WHERE message_id = ? ORDER BY id",
+                        (row[0],),
                     )
                 ]
                 out.append(history)

@@ -22,7 +22,9 @@ CONTEXT_KEYS = ("message_id", "partner", "correlation_id")
 LogFormat = Literal["auto", "json", "console"]
 
 
-def _ensure_context(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _ensure_context(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in CONTEXT_KEYS:
         event.setdefault(key, None)
     return event
@@ -31,7 +33,9 @@ def _ensure_context(_logger: Any, _name: str, event: MutableMapping[str, Any]) -
 def configure(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
     """Set up structlog for the process (stderr; JSON unless stderr is a terminal)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

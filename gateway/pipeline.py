@@ -93,7 +93,13 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
             "UNSUPPORTED_FORMAT",
             "XML partner documents are not accepted on this route yet",
             "decode",
-            [Problem("UNSUPPORTED_FORMAT", "document", "no XML adapter is configured for this partner")],
+            [
+                Problem(
+                    "UNSUPPORTED_FORMAT",
+                    "document",
+                    "no XML adapter is configured for this partner",
+                )
+            ],
         )
         return result
     report = contrl.acknowledge(data)
@@ -101,7 +107,10 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
     if not report.accepted:
         problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in report.all_errors()]
         result.rejection = Rejection(
-            "EDIFACT_SYNTAX", f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})", "decode", problems
+            "EDIFACT_SYNTAX",
+            f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})",
+            "decode",
+            problems,
         )
         return result
     for ic in report.interchanges:
@@ -126,12 +135,18 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
                 result.documents.append(cuscar.decode_message(message, ic, context))
             except MappingError as exc:
                 result.rejection = Rejection(
-                    exc.reason, exc.sentence, "map", [Problem(exc.reason, exc.where or "message", exc.sentence)]
+                    exc.reason,
+                    exc.sentence,
+                    "map",
+                    [Problem(exc.reason, exc.where or "message", exc.sentence)],
                 )
                 return result
             except EdifactError as exc:  # an adapter that reads deeper may still find syntax errors
                 result.rejection = Rejection(
-                    "EDIFACT_SYNTAX", exc.sentence, "map", [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)]
+                    "EDIFACT_SYNTAX",
+                    exc.sentence,
+                    "map",
+                    [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
                 )
                 return result
     if not result.documents:

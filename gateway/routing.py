@@ -27,8 +27,10 @@ def route_for(doc: CanonicalDocument, partner: str, routes: Sequence[Route]) -> 
     for route in routes:
         if route.matches(doc.header.document_type, partner, office):
             return route.destination
-        if route.office != "*" and doc.port_of_call and route.matches(
-            doc.header.document_type, partner, doc.port_of_call
+        if (
+            route.office != "*"
+            and doc.port_of_call
+            and route.matches(doc.header.document_type, partner, doc.port_of_call)
         ):
             return route.destination
     raise LookupError(f"no route for {doc.header.document_type} from {partner} at {office}")

@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
 from signxml import methods as sign_methods
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.signer import XMLSigner
+from signxml.verifier import XMLVerifier
 
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 
@@ -40,7 +42,9 @@ def key_id(cert: x509.Certificate) -> str:
     return hashlib.sha256(spki).hexdigest()[:16]
 
 
-def generate_key_pair(common_name: str = "port-edi-gateway development signing key") -> tuple[bytes, bytes]:
+def generate_key_pair(
+    common_name: str = "port-edi-gateway development signing key",
+) -> tuple[bytes, bytes]:
     """A new P-256 key and a self-signed certificate for it, both PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
@@ -119,11 +123,14 @@ class Signer:
             signature_algorithm=SignatureMethod.ECDSA_SHA256,
             digest_algorithm=DigestAlgorithm.SHA256,
         )
-        signed = signer.sign(root, key=self.private_key, cert=self.cert_pem, key_name=self.key_id)
-        return cast(etree._Element, signed)
+        signed: etree._Element = signer.sign(
+            root, key=self.private_key, cert=self.cert_pem, key_name=self.key_id
+        )
+        return signed
 
 
 def verify(data: bytes, cert_pem: str) -> etree._Element:
     """Verify an enveloped signature with a known certificate; return the signed element."""
     result = XMLVerifier().verify(data, x509_cert=cert_pem, expect_references=1)
+    assert not isinstance(result, list)  # expect_references=1 gives one result
     return cast(etree._Element, result.signed_xml)

@@ -38,7 +38,9 @@ class Topology:
     queues: list[QueueSpec] = field(default_factory=list)
 
 
-def _quorum(dead_letter_exchange: str | None, routing_key: str, delivery_limit: int | None) -> dict[str, Any]:
+def _quorum(
+    dead_letter_exchange: str | None, routing_key: str, delivery_limit: int | None
+) -> dict[str, Any]:
     args: dict[str, Any] = {"x-queue-type": "quorum"}
     if dead_letter_exchange:
         args["x-dead-letter-exchange"] = dead_letter_exchange
@@ -56,8 +58,12 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
     topo = Topology()
     dlx = names.dead_letter_exchange
     topo.exchanges += [
-        ExchangeSpec(names.customs_exchange, "direct", "canonical messages to customs, key = destination"),
-        ExchangeSpec(names.outbound_exchange, "direct", "acknowledgements and responses, key = partner id"),
+        ExchangeSpec(
+            names.customs_exchange, "direct", "canonical messages to customs, key = destination"
+        ),
+        ExchangeSpec(
+            names.outbound_exchange, "direct", "acknowledgements and responses, key = partner id"
+        ),
         ExchangeSpec(dlx, "direct", "dead letters, key = the queue they came from"),
     ]
 
@@ -130,7 +136,8 @@ def table(topology: Topology) -> str:
         rows.append(("queue", q.name, args, q.purpose))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
     return "\n".join(lines)

@@ -49,8 +49,9 @@ def validate(root: etree._Element, schema: str = SCHEMA_FILE) -> list[SchemaProb
         return []
     problems = []
     for error in _explainer(schema).iter_errors(etree.tostring(root)):
-        problems.append(SchemaProblem(path=error.path or "/", sentence=error.reason or str(error.message)))
+        problems.append(
+            SchemaProblem(path=error.path or "/", sentence=error.reason or str(error.message))
+        )
     if not problems:  # the two engines disagree; trust libxml2 and report its log
-        log = _lxml_schema(schema).error_log
-        problems = [SchemaProblem(path=f"line {e.line}", sentence=e.message) for e in log]
+        problems = [SchemaProblem(path="/", sentence=str(_lxml_schema(schema).error_log))]
     return problems

@@ -53,7 +53,9 @@ class Worker:
             except AMQPError as exc:
                 if self.stopping:
                     break
-                log.warning("broker connection lost, reconnecting", error=repr(exc), retry_in=backoff)
+                log.warning(
+                    "broker connection lost, reconnecting", error=repr(exc), retry_in=backoff
+                )
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
         log.info("stopped", processed=self.processed)
@@ -80,14 +82,24 @@ class Worker:
 
     # ------------------------------------------------------------------ one message
     def _on_message(
-        self, partner: Partner, queue: str, channel: BlockingChannel, method: Any, props: Any, body: bytes
+        self,
+        partner: Partner,
+        queue: str,
+        channel: BlockingChannel,
+        method: Any,
+        props: Any,
+        body: bytes,
     ) -> None:
         message_id = props.message_id or str(uuid.uuid4())
         correlation_id = props.correlation_id or message_id
-        with message_context(message_id=message_id, partner=partner.id, correlation_id=correlation_id):
+        with message_context(
+            message_id=message_id, partner=partner.id, correlation_id=correlation_id
+        ):
             started = time.perf_counter()
             journal = self.gw.journal
-            journal.record_message(message_id, type="inbound", partner=partner.id, correlation_id=correlation_id)
+            journal.record_message(
+                message_id, type="inbound", partner=partner.id, correlation_id=correlation_id
+            )
             journal.record_event(message_id, "received", f"{len(body)} bytes on {queue}")
             log.info("received", bytes=len(body), queue=queue, redelivered=method.redelivered)
             try:
@@ -103,7 +115,9 @@ class Worker:
                         )
                     )
                 )
-            self._route(channel, partner, message_id, correlation_id, outcome, queue, body, props, method)
+            self._route(
+                channel, partner, message_id, correlation_id, outcome, queue, body, props, method
+            )
             if outcome.acknowledgement:
                 broker.publish(
                     channel,
@@ -116,7 +130,9 @@ class Worker:
                     type=outcome.acknowledgement_type,
                 )
                 verdict = "rejected" if outcome.rejection else "accepted"
-                journal.record_event(message_id, "acknowledged", f"{outcome.acknowledgement_type} {verdict}")
+                journal.record_event(
+                    message_id, "acknowledged", f"{outcome.acknowledgement_type} {verdict}"
+                )
             channel.basic_ack(method.delivery_tag)
             self.processed += 1
             log.info(
@@ -138,8 +154,12 @@ class Worker:
         method: Any,
     ) -> None:
         journal = self.gw.journal
-        types = ",".join(dict.fromkeys(outcome.translation.message_types)) or outcome.translation.format
-        journal.record_message(message_id, type=types, partner=partner.id, correlation_id=correlation_id)
+        types = (
+            ",".join(dict.fromkeys(outcome.translation.message_types)) or outcome.translation.format
+        )
+        journal.record_message(
+            message_id, type=types, partner=partner.id, correlation_id=correlation_id
+        )
         if outcome.rejection is None:
             try:
                 for routed in outcome.routed:
@@ -153,7 +173,10 @@ class Worker:
                         correlation_id=message_id,
                         content_type="application/xml",
                         type=doc.header.document_type,
-                        headers={"x-edigw-partner": partner.id, "x-edigw-business-reference": doc.header.business_reference},
+                        headers={
+                            "x-edigw-partner": partner.id,
+                            "x-edigw-business-reference": doc.header.business_reference,
+                        },
                     )
                     journal.record_message(
                         doc.header.message_id,
@@ -165,8 +188,14 @@ class Worker:
                     journal.add_references(doc.header.message_id, doc.references())
                     journal.add_references(message_id, doc.references())
                     queue_name = self.gw.names.customs(routed.destination)
-                    journal.record_event(doc.header.message_id, "routed", f"signed, to {queue_name}")
-                    journal.record_event(message_id, "routed", f"{doc.header.document_type} {doc.header.business_reference} to {queue_name}")
+                    journal.record_event(
+                        doc.header.message_id, "routed", f"signed, to {queue_name}"
+                    )
+                    journal.record_event(
+                        message_id,
+                        "routed",
+                        f"{doc.header.document_type} {doc.header.business_reference} to {queue_name}",
+                    )
                     log.info("routed", document=doc.header.message_id, destination=queue_name)
                 return
             except broker.PublishError as exc:
@@ -192,7 +221,12 @@ class Worker:
         )
         journal.record_event(message_id, "rejected", f"{rejection.reason}: {rejection.sentence}")
         journal.record_event(message_id, "dead-lettered", f"to {self.gw.names.dead_letter(queue)}")
-        log.warning("dead-lettered", reason=rejection.reason, sentence=rejection.sentence, stage=rejection.stage)
+        log.warning(
+            "dead-lettered",
+            reason=rejection.reason,
+            sentence=rejection.sentence,
+            stage=rejection.stage,
+        )
 
 
 __all__ = ["Problem", "Worker"]

@@ -39,14 +39,20 @@ def _parser() -> etree.XMLParser:
 def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> etree._Element:
     """Parse ``data`` and return the root element, or raise :class:`UnsafeXmlError`."""
     if len(data) > max_bytes:
-        raise UnsafeXmlError("XML_TOO_LARGE", f"the document is {len(data)} bytes, at most {max_bytes} allowed")
+        raise UnsafeXmlError(
+            "XML_TOO_LARGE", f"the document is {len(data)} bytes, at most {max_bytes} allowed"
+        )
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
-        raise UnsafeXmlError("XML_DTD_FORBIDDEN", "document type declarations and entities are not accepted")
+        raise UnsafeXmlError(
+            "XML_DTD_FORBIDDEN", "document type declarations and entities are not accepted"
+        )
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXmlError("XML_MALFORMED", f"the document is not well-formed XML: {exc.msg}") from None
+        raise UnsafeXmlError(
+            "XML_MALFORMED", f"the document is not well-formed XML: {exc.msg}"
+        ) from None
     if root is None:
         raise UnsafeXmlError("XML_MALFORMED", "the document is empty")
     _check_depth(root, max_depth)
@@ -58,4 +64,6 @@ def _check_depth(root: etree._Element, max_depth: int) -> None:
     for event, _el in etree.iterwalk(root, events=("start", "end")):
         depth += 1 if event == "start" else -1
         if depth > max_depth:
-            raise UnsafeXmlError("XML_TOO_DEEP", f"the document nests deeper than {max_depth} levels")
+            raise UnsafeXmlError(
+                "XML_TOO_DEEP", f"the document nests deeper than {max_depth} levels"
+            )
