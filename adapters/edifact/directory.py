@@ -69,8 +69,9 @@ class DirectoryIssue:
     ``code`` is a service code list 0085 syntax error code. ``segment_number`` is the
     1-based position of the segment in the input (as :attr:`Segment.number`); ``element``
     is the 1-based position of the data element after the tag (LOC's C517 is 2) and
-    ``component`` the 1-based component within it. Note for CONTRL: UCD's 0098 counts the
-    tag as position 1, so it is ``element + 1``.
+    ``component`` the 1-based component within it (CONTRL's 0098 counts the tag as 1, so
+    it is ``element + 1``; :func:`to_edifact_error` converts to EdifactError's 0-based
+    positions, whose ``s011()`` does that).
 
     >>> DirectoryIssue("error", "13", "1", 2, "BGM", None, None, "BGM missing").code
     '13'
@@ -89,23 +90,23 @@ class DirectoryIssue:
 def to_edifact_error(issue: DirectoryIssue) -> EdifactError:
     """The issue as an :class:`EdifactError` (reason ``EDIFACT_DIRECTORY``).
 
+    EdifactError counts element and component from 0 like :meth:`Segment.get`, while a
+    DirectoryIssue counts from 1 like the directories do; the conversion happens here, and
+    ``EdifactError.s011()`` then gives the CONTRL (0098, 0104) numbering.
+
     >>> err = to_edifact_error(DirectoryIssue("error", "39", "1", 7, "LOC", 2, 1, "too long"))
-    >>> (err.code, err.segment, err.tag, err.reason, err.element, err.component)
-    ('39', 7, 'LOC', 'EDIFACT_DIRECTORY', 2, 1)
+    >>> (err.code, err.segment, err.tag, err.reason, err.element, err.component, err.s011())
+    ('39', 7, 'LOC', 'EDIFACT_DIRECTORY', 1, 0, (3, 1))
     """
-    err = EdifactError(
+    return EdifactError(
         issue.code,
         issue.sentence,
         segment=issue.segment_number,
         tag=issue.tag,
         reason="EDIFACT_DIRECTORY",
+        element=None if issue.element is None else issue.element - 1,
+        component=None if issue.component is None else issue.component - 1,
     )
-    # EdifactError is gaining optional element/component fields; set them as attributes so
-    # this works with and without that change (the loop keeps the names out of a literal
-    # setattr call, which linters rightly dislike elsewhere).
-    for name, value in (("element", issue.element), ("component", issue.component)):
-        setattr(err, name, value)
-    return err
 
 
 # --------------------------------------------------------------------------- tables
@@ -328,7 +329,7 @@ def validate_message(
     Issues come in segment order; structural ones before element ones of the same segment.
 
     >>> from adapters.edifact import parse
-    >>> msg = parse(b"UNH+1+PAXLST:D:95B:UN'BGM+250'RFF+AF:1'RFF+AF:2'UNT+5+1'")[0].messages[0]
+    >>> msg = parse(b"UNH+1+PAXLST:D:95B:UN'BGM+745'RFF+AF:1'RFF+AF:2'UNT+5+1'")[0].messages[0]
     >>> [(i.code, i.segment_number, i.tag) for i in validate_message(msg)]
     [('35', 4, 'RFF'), ('13', 5, 'TDT')]
     """
@@ -427,7 +428,8 @@ def _overflow(stack: _Stack, tag: str) -> _Placement | None:
     for depth in range(len(stack) - 1, -1, -1):
         group, index, count = stack[depth]
         current = group.children[index]
-        if current.tag == tag:
+        # A repeated trigger means one group occurrence too many, not a repeated segment.
+        if current.tag == tag and not (depth > 0 and index == 0):
             new_stack = (*stack[:depth], (group, index, count + 1))
             if current.is_group:
                 new_stack = (*new_stack, (current, 0, 1))

@@ -1,0 +1,390 @@
+"""UN/EDIFACT directory validation (adapters.edifact.directory) and its generated tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from adapters.edifact import Message, parse
+from adapters.edifact import directory as directory_module
+from adapters.edifact.directory import (
+    DirectoryIssue,
+    available_directories,
+    to_edifact_error,
+    validate_message,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus" / "edifact"
+TABLES = REPO / "adapters" / "edifact" / "directories"
+
+
+def message(body: str, mtype: str = "CUSCAR", version: str = "D:95B") -> Message:
+    """A bare UNH..UNT message around ``body`` (segments separated by ')."""
+    count = body.count("'") + 2
+    data = f"UNH+M1+{mtype}:{version}:UN'{body}UNT+{count}+M1'".encode()
+    (interchange,) = parse(data)
+    (msg,) = interchange.messages
+    return msg
+
+
+def codes(issues: list[DirectoryIssue]) -> list[tuple[str, int, str, int | None, int | None]]:
+    return [(i.code, i.segment_number, i.tag, i.element, i.component) for i in issues]
+
+
+# Valid minimal messages (D.95B, so the directory is exact and findings would be errors).
+CUSCAR_OK = (
+    "BGM+85+MANIFEST1+9'DTM+137:201901011200:203'NAD+MS+SENDER'"
+    "TDT+20+V123+1'LOC+60+GBFXT'"
+    "CNI+1+BL1'RFF+BM:BL1'GID+1+10:PK'FTX+AAA+++STEEL COILS'MEA+AAE+G+KGM:1200'"
+)
+PAXLST_OK = (
+    "BGM+745'NAD+MS+SENDER'TDT+20+BA117'DTM+132:201901011200:203'"
+    "LOC+125+LHR'LOC+87+JFK'"
+    "NAD+FL+++DOE:JOHN'ATT+2++M'DTM+329:800101:101'DOC+P:110:111+123456789'"
+)
+CUSRES_OK = "BGM+962+RESP1+9'DTM+137:201901011200:203'RFF+ABT:DECL1'"
+APERAK_OK = "BGM+7+ACK1+9'DTM+137:201901011200:203'RFF+ON:ORDER1'ERC+12'FTX+AAO+++BAD'"
+
+
+# --------------------------------------------------------------------------- (a) tables
+
+
+def test_tables_are_packaged() -> None:
+    assert available_directories() == ("D24A", "D95B", "service_v3", "service_v4")
+    assert (TABLES / "SOURCES.md").is_file()
+
+
+@pytest.mark.skipif(not (CORPUS / "directory").is_dir(), reason="shared corpus not available")
+def test_generated_tables_are_up_to_date(tmp_path: Path) -> None:
+    script = REPO / "tools" / "gen_directory_tables.py"
+    command = [sys.executable, str(script), str(CORPUS / "directory"), "--out", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    fresh = sorted(p.name for p in tmp_path.glob("*.json"))
+    shipped = sorted(p.name for p in TABLES.glob("*.json"))
+    assert fresh == shipped
+    for name in fresh:
+        assert (tmp_path / name).read_bytes() == (TABLES / name).read_bytes(), (
+            f"{name} is stale: run tools/gen_directory_tables.py"
+        )
+
+
+def test_tables_record_their_sources() -> None:
+    import json
+
+    for path in TABLES.glob("*.json"):
+        table = json.loads(path.read_text(encoding="utf-8"))
+        assert table["sources"], path.name
+        for source in table["sources"]:
+            assert source["repository"].startswith("github:")
+            assert len(source["commit"]) == 40
+            assert source["licence"] in ("LGPL-3.0", "MIT"), source
+        # truugo-derived data (GPL, unclear terms) must never end up in the package.
+        assert "truugo" not in path.read_text(encoding="utf-8")
+
+
+def test_module_examples() -> None:
+    result = doctest.testmod(directory_module)
+    assert result.attempted >= 5
+    assert result.failed == 0
+
+
+# --------------------------------------------------------------------------- (b) valid
+
+
+@pytest.mark.parametrize(
+    ("mtype", "body"),
+    [("CUSCAR", CUSCAR_OK), ("PAXLST", PAXLST_OK), ("CUSRES", CUSRES_OK), ("APERAK", APERAK_OK)],
+)
+def test_valid_minimal_messages_pass(mtype: str, body: str) -> None:
+    assert validate_message(message(body, mtype)) == []
+
+
+@pytest.mark.parametrize("version", ["D:3", "4:1"])
+def test_valid_contrl_passes(version: str) -> None:
+    body = "UCI+IC1+SENDER:14+RECIPIENT:14+7'UCM+M1+CUSCAR:D:95B:UN+7'"
+    assert validate_message(message(body, "CONTRL", version)) == []
+
+
+# --------------------------------------------------------------------------- (c) errors
+
+
+def test_missing_mandatory_segment() -> None:
+    issues = validate_message(message("DTM+137:201901011200:203'"))
+    assert codes(issues) == [("13", 2, "BGM", None, None)]
+    assert issues[0].severity == "error"
+    assert "mandatory segment BGM is missing" in issues[0].sentence
+
+
+def test_missing_mandatory_group_reported_at_following_segment() -> None:
+    # CUSCAR SG5 (RFF) needs an SG10 (GID); the CNI's consignment ends without one.
+    body = "BGM+85+M+9'CNI+1+BL1'RFF+BM:BL1'CNI+2+BL2'RFF+BM:BL2'GID+1'"
+    issues = validate_message(message(body))
+    assert codes(issues) == [("13", 5, "GID", None, None)]
+
+
+def test_too_many_repetitions() -> None:
+    issues = validate_message(
+        message("BGM+745'RFF+AF:1'RFF+AF:2'TDT+20+X'DTM+132:1901011200:201'", "PAXLST")
+    )
+    assert codes(issues) == [("35", 4, "RFF", None, None)]
+
+
+def test_too_many_group_repetitions() -> None:
+    # CUSCAR SG1 (TDT-LOC-DTM) may occur 9 times.
+    body = "BGM+85+M+9'" + "TDT+20+V'" * 10
+    issues = validate_message(message(body))
+    assert codes(issues) == [("36", 12, "TDT", None, None)]
+
+
+def test_out_of_order_segment_is_reported_once() -> None:
+    # DTM belongs before NAD in the CUSCAR header; the rest of the message still matches.
+    body = (
+        "BGM+85+M+9'NAD+MS+S'DTM+137:201901011200:203'TDT+20+V'LOC+60+GBFXT'CNI+1'RFF+BM:B'GID+1'"
+    )
+    issues = validate_message(message(body))
+    assert codes(issues) == [("15", 4, "DTM", None, None)]
+    assert "out of order" in issues[0].sentence
+
+
+def test_stray_segment_does_not_drag_the_match_forward() -> None:
+    # CNT is a CUSCAR segment, but only after the equipment groups. A greedy match would
+    # jump there and then misreport every TDT/LOC/DTM that follows; look-ahead resyncs.
+    body = "BGM+85+M+9'CNT+8:1'TDT+20+V'LOC+60+GBFXT'DTM+132:201901011200:203'CNI+1'RFF+BM:B'GID+1'"
+    issues = validate_message(message(body))
+    assert codes(issues) == [("15", 3, "CNT", None, None)]
+
+
+def test_unknown_segment_in_message() -> None:
+    issues = validate_message(message("BGM+85+M+9'UNS+D'DTM+137:201901011200:203'"))
+    assert codes(issues) == [("15", 3, "UNS", None, None)]
+    assert "not part of CUSCAR" in issues[0].sentence
+
+
+def test_too_long_element_with_sentence() -> None:
+    long_place = "X" * 40
+    issues = validate_message(message(f"BGM+85+M+9'TDT+20+V'LOC+60+{long_place}'"))
+    assert codes(issues) == [("39", 4, "LOC", 2, 1)]
+    assert issues[0].sentence == (
+        "CUSCAR M1 segment 4 (LOC): element 2 component 1 '3225' is 40 characters, at most 25 allowed"
+    )
+
+
+def test_non_numeric_n_field() -> None:
+    issues = validate_message(message("BGM+85+M+9'CNI+1'RFF+BM:B'GID+1'MEA+AAE+G+KGM:12X4'"))
+    assert codes(issues) == [("37", 6, "MEA", 3, 2)]
+
+
+def test_numeric_length_ignores_sign_and_decimal_mark() -> None:
+    issues = validate_message(
+        message("BGM+85+M+9'CNI+1'RFF+BM:B'GID+1'MEA+AAE+G+KGM:-1234567890123456.78'")
+    )
+    assert codes(issues) == []
+    issues = validate_message(
+        message("BGM+85+M+9'CNI+1'RFF+BM:B'GID+1'MEA+AAE+G+KGM:1234567890123456789'")
+    )
+    assert codes(issues) == [("39", 6, "MEA", 3, 2)]
+
+
+def test_fixed_length_too_short() -> None:
+    # TMP C239 6246 is n3 (fixed): "08" is too short.
+    issues = validate_message(message("BGM+85+M+9'EQD+CN+ABCU1234567'TMP+2+08:CEL'"))
+    assert codes(issues) == [("40", 4, "TMP", 2, 1)]
+
+
+def test_bad_code_value() -> None:
+    issues = validate_message(message("BGM+85+M+99'"))
+    assert codes(issues) == [("12", 2, "BGM", 3, None)]
+    assert "'99' is not in code list 1225" in issues[0].sentence
+
+
+def test_code_of_another_agency_is_not_checked() -> None:
+    # BGM C002 with 3055 = 148 (a national agency): 'X1' is that agency's code, not UN 1001.
+    assert validate_message(message("BGM+X1::148+M+9'")) == []
+    assert codes(validate_message(message("BGM+X1::6+M+9'"))) == [("12", 2, "BGM", 1, 1)]
+
+
+def test_missing_mandatory_element_and_component() -> None:
+    issues = validate_message(message("BGM+85+M+9'TDT+20+V'LOC++GBFXT'DTM+:201901011200:203'"))
+    assert codes(issues) == [("13", 4, "LOC", 1, None), ("13", 5, "DTM", 1, 1)]
+
+
+def test_too_many_constituents() -> None:
+    issues = validate_message(message("BGM+85+M+9+AP+EXTRA'"))
+    assert codes(issues) == [("16", 2, "BGM", 5, None)]
+    issues = validate_message(message("BGM+85+M+9'TDT+20+V'LOC+60+GBFXT:139:6:NAME:TOO'"))
+    assert codes(issues) == [("16", 4, "LOC", 2, 5)]
+
+
+def test_syntax4_repetitions_are_each_checked() -> None:
+    data = (
+        "UNB+UNOA:4+S+R+20190101:1200+1'UNH+M1+CUSCAR:D:95B:UN'BGM+85+M+9'"
+        f"FTX+AAA+++SHORT*{'Y' * 71}'UNT+4+M1'UNZ+1+1'"
+    ).encode()
+    msg = parse(data)[0].messages[0]
+    assert codes(validate_message(msg)) == [("39", 4, "FTX", 4, 1)]
+
+
+def test_unh_checked_against_service_segments() -> None:
+    msg = message("BGM+85+M+9'")
+    msg.segments[0] = dataclasses.replace(
+        msg.segments[0], elements=(("R" * 15,), ("CUSCAR", "D", "95B", "UN"))
+    )
+    assert codes(validate_message(msg)) == [("39", 1, "UNH", 1, None)]
+
+
+# --------------------------------------------------------------------------- directories
+
+
+def test_nearest_directory_gives_warnings_only() -> None:
+    issues = validate_message(message("BGM+85+M+99'", version="D:96B"))
+    assert [(i.severity, i.code) for i in issues] == [("warning", "14"), ("warning", "12")]
+    assert "nearest directory: D96B" in issues[0].sentence and "D95B" in issues[0].sentence
+    assert (issues[0].segment_number, issues[0].element, issues[0].component) == (1, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("version", "table"), [("D:99A", "D95B"), ("D:03B", "D24A"), ("D:95A", "D95B")]
+)
+def test_nearest_directory_choice(version: str, table: str) -> None:
+    (note,) = validate_message(message(CUSCAR_OK, version=version))
+    assert note.severity == "warning"
+    assert f"validated against {table}" in note.sentence
+
+
+def test_d0x_message_missing_from_d24a_falls_back_to_d95b() -> None:
+    issues = validate_message(message("BGM+45+M+9'", "COPRAR", "D:00B"))
+    assert issues[0].code == "14" and "validated against D95B" in issues[0].sentence
+    assert all(i.severity == "warning" for i in issues)
+
+
+def test_directory_override_is_exact() -> None:
+    issues = validate_message(message("BGM+85+M+99'", version="D:96B"), directory="D95B")
+    assert [(i.severity, i.code) for i in issues] == [("error", "12")]
+
+
+def test_agency_version_without_un_directory() -> None:
+    (note,) = validate_message(message("BGM+962+R+9'", "CUSRES", "1:921"))
+    assert (note.severity, note.code) == ("warning", "14")
+    assert "'1:921'" in note.sentence
+
+
+def test_unknown_message_type() -> None:
+    (note,) = validate_message(message("BGM+380+INV1+9'", "INVOIC"))
+    assert (note.severity, note.code, note.tag) == ("warning", "14", "UNH")
+
+
+def test_message_type_override() -> None:
+    msg = message(CUSCAR_OK, mtype="")
+    assert codes(validate_message(msg)) == [("14", 1, "UNH", 2, 1), ("13", 1, "UNH", 2, 1)]
+    # With the type given, the structure is checked; UNH's empty 0065 is still reported.
+    assert codes(validate_message(msg, message_type="CUSCAR")) == [("13", 1, "UNH", 2, 1)]
+    broken = message("DTM+137:201901011200:203'", mtype="")
+    assert ("13", 2, "BGM", None, None) in codes(validate_message(broken, message_type="CUSCAR"))
+
+
+def test_contrl_bad_action_code() -> None:
+    issues = validate_message(message("UCI+IC1+S+R+9'", "CONTRL", "D:3"))
+    assert codes(issues) == [("12", 2, "UCI", 4, None)]
+    assert issues[0].severity == "error"
+
+
+def test_to_edifact_error() -> None:
+    issue = validate_message(message("BGM+85+M+9'TDT+20+V'LOC+60+" + "X" * 30 + "'"))[0]
+    err = to_edifact_error(issue)
+    assert (err.code, err.segment, err.tag, err.reason) == ("39", 4, "LOC", "EDIFACT_DIRECTORY")
+    assert (err.element, err.component) == (1, 0)  # EdifactError counts from 0
+    assert err.s011() == (3, 1)  # ISO 9735 UCD: tag is position 1
+    assert str(err) == issue.sentence
+
+
+def test_issue_is_frozen() -> None:
+    issue = validate_message(message("BGM+85+M+99'"))[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        issue.code = "13"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- (d) corpus
+
+# Expected issue codes (code -> count) per corpus CUSCAR/PAXLST file, all messages together.
+# Reading guide: 14 = "nearest directory" / no definition note, 12 = code not in the list,
+# 13 missing, 15 not expected here, 16 too many constituents, 35 too many repetitions,
+# 39 too long. Only CUSCAR_cuscartools_1 is D.95B itself, so only its findings are errors.
+EXPECTED_CORPUS = {
+    # UK D95B CUSCAR: NAD name/address lines over an..35, vessel id over an..9 (D.95B 8213).
+    "CUSCAR_cuscartools_1.edi": {"39": 4},
+    # US CBP ACE truck manifest D03B (checked against D24A + D95B segments): ACE profile
+    # places RFF/DOC differently; many later-directory codes unknown to D.95B lists.
+    "CUSCAR_edifabric_1.edi": {"14": 1, "12": 7, "16": 5, "39": 2, "15": 2},
+    # UNH message type empty (real-world defect): only UNH checked.
+    "CUSCAR_indice_1.edi": {"14": 1, "13": 1},
+    "CUSCAR_indice_2.edi": {"14": 1, "13": 1},
+    # Spanish air-cargo D95A against D95B: 'HB' (house bill) is not in the D.95B 1153 list.
+    "CUSCAR_portico_1.edi": {"14": 1, "12": 2},
+    # D99A against D95B (two messages): header LOC/QTY arrived after D95B; VSA 1225.
+    "CUSCAR_smooks_1.edi": {"14": 2, "12": 4, "15": 4},
+    "PAXLST_edifabric_1.edi": {"14": 1, "12": 4, "16": 1},
+    "PAXLST_smooks_1.edi": {"14": 1, "12": 2, "16": 1},
+    # The negative sample: same as smooks_1 with the header RFF (max 1) duplicated.
+    "PAXLST_smooks_2.edi": {"14": 1, "12": 2, "16": 1, "35": 1},
+}
+
+
+def corpus_files() -> list[Path]:
+    return sorted(CORPUS.glob("*.edi")) if CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
+def test_corpus_never_raises_and_positions_issues(path: Path) -> None:
+    found: Counter[str] = Counter()
+    for interchange in parse(path.read_bytes()):
+        for msg in interchange.messages:
+            numbers = {s.number for s in msg.segments}
+            for issue in validate_message(msg):
+                assert issue.segment_number in numbers
+                assert issue.message_reference == msg.reference
+                assert issue.severity in ("error", "warning")
+                assert issue.element is None or issue.element >= 1
+                assert issue.component is None or issue.component >= 1
+                assert f"segment {issue.segment_number} (" in issue.sentence
+                found[issue.code] += 1
+    if path.name in EXPECTED_CORPUS:
+        assert dict(found) == EXPECTED_CORPUS[path.name]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+def test_corpus_paxlst_duplicate_rff_found() -> None:
+    def repetitions(name: str) -> list[tuple[str, int, str, int | None, int | None]]:
+        msg = parse((CORPUS / name).read_bytes())[0].messages[0]
+        return [c for c in codes(validate_message(msg)) if c[0] == "35"]
+
+    assert repetitions("PAXLST_smooks_2.edi") == [("35", 6, "RFF", None, None)]
+    assert repetitions("PAXLST_smooks_1.edi") == []
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+def test_corpus_cuscar_with_empty_type_validates_with_override() -> None:
+    msg = parse((CORPUS / "CUSCAR_indice_1.edi").read_bytes())[0].messages[0]
+    issues = validate_message(msg, message_type="CUSCAR")
+    assert all(i.segment_number >= msg.segments[0].number for i in issues)
+    assert not any(i.code == "14" for i in issues)  # D95B is exact: no nearest-directory note
+
+
+def test_large_message_is_fast() -> None:
+    import time
+
+    groups = "".join(
+        f"CNI+{n}+B{n}'RFF+BM:B{n}'LOC+9+CNSHA'NAD+CN+X'GID+1+2:PK'FTX+AAA+++GOODS'MEA+AAE+G+KGM:100'"
+        for n in range(1, 1001)
+    )
+    msg = message("BGM+85+M+9'TDT+20+V'" + groups)
+    start = time.perf_counter()
+    assert validate_message(msg) == []
+    assert time.perf_counter() - start < 2.0
