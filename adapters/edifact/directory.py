@@ -186,6 +186,7 @@ def _table(name: str) -> _Table | None:
     return _Table(name, messages, segments, codes)
 
 
+@cache
 def available_directories() -> tuple[str, ...]:
     """Names of the packaged tables.
 
@@ -252,7 +253,7 @@ def _plan(mtype: str, version: str, release: str, override: str | None) -> _Plan
 
     plan = _Plan(directory, service=_Source(v4, True))
     wanted = override or f"{version}{release}"
-    exact_table = _table(wanted) if wanted in ("D95B", "D24A") else None
+    exact_table = _table(wanted) if wanted in available_directories() else None
     if exact_table is not None and mtype in exact_table.messages:
         structure = _Source(exact_table, True)
     else:
@@ -342,6 +343,8 @@ def validate_message(
     head = segments[0]
 
     if plan.structure is None:
+        # Point at what is not supported: the message type (0065) or its directory (0054).
+        known = any(mtype in t.messages for t in map(_required_table, available_directories()))
         report.add(
             False,
             ERR_VALUE_NOT_SUPPORTED,
@@ -349,7 +352,7 @@ def validate_message(
             f"no definition of {mtype or 'an unnamed message'} for directory {plan.directory!r} "
             f"(tables: {', '.join(available_directories())}); only UNH/UNT were checked",
             element=2,
-            component=1 if not mtype else 3,
+            component=3 if known else 1,
         )
     elif plan.notes:
         report.add(

@@ -273,11 +273,13 @@ def test_agency_version_without_un_directory() -> None:
     (note,) = validate_message(message("BGM+962+R+9'", "CUSRES", "1:921"))
     assert (note.severity, note.code) == ("warning", "14")
     assert "'1:921'" in note.sentence
+    assert (note.element, note.component) == (2, 3)  # CUSRES is known: the release is the problem
 
 
 def test_unknown_message_type() -> None:
     (note,) = validate_message(message("BGM+380+INV1+9'", "INVOIC"))
     assert (note.severity, note.code, note.tag) == ("warning", "14", "UNH")
+    assert (note.element, note.component) == (2, 1)  # the message type is the problem
 
 
 def test_message_type_override() -> None:
