@@ -425,6 +425,53 @@ def _place(stack: _Stack, tag: str) -> _Placement | None:
     return None
 
 
+def _find(group: _Node, tag: str) -> list[int] | None:
+    """Child indices leading from ``group`` (trigger excluded) to ``tag``, depth first."""
+    for index in range(1, len(group.children)):
+        child = group.children[index]
+        if child.tag == tag:
+            return [index]
+        if child.is_group:
+            below = _find(child, tag)
+            if below is not None:
+                return [index, *below]
+    return None
+
+
+def _implied(stack: _Stack, tag: str) -> _Placement | None:
+    """Placement inside a group whose trigger segment is missing (reported as missing).
+
+    Without this, a message that lacks one trigger (say the RFF opening a CUSCAR consignment)
+    would have every segment of that group reported as out of place.
+    """
+    missing: list[_Node] = []
+    for depth in range(len(stack) - 1, -1, -1):
+        group, index, count = stack[depth]
+        for target in range(index, len(group.children)):
+            child = group.children[target]
+            if not child.is_group or (target == index and count >= child.maximum):
+                continue
+            path = _find(child, tag)
+            if path is None:
+                continue
+            new_count = count + 1 if target == index else 1
+            implied = [*missing, *_skipped(group, index, count, target)]
+            new_stack: _Stack = (*stack[:depth], (group, target, new_count))
+            node = child
+            implied.append(node.children[0])  # the trigger that should have opened ``node``
+            for step in path:
+                implied.extend(c for c in node.children[1:step] if c.minimum > 0)
+                new_stack = (*new_stack, (node, step, 1))
+                node = node.children[step]
+                if node.is_group and node.tag == tag:  # the segment opens this group
+                    new_stack = (*new_stack, (node, 0, 1))
+                elif node.is_group:  # a nested group whose trigger is missing too
+                    implied.append(node.children[0])
+            return _Placement(new_stack, tuple(implied), None)
+        missing.extend(_skipped(group, index, count, len(group.children)))
+    return None
+
+
 def _overflow(stack: _Stack, tag: str) -> _Placement | None:
     """Placement as one repetition too many of an open node, innermost first."""
     missing: list[_Node] = []
@@ -492,6 +539,14 @@ def _match_structure(
             placed = _overflow(stack, tag)
             if placed is not None and placed.missing:
                 placed = None  # an overflow far out would close groups: treat as stray instead
+        if placed is None:
+            implied = _implied(stack, tag)
+            ahead = tags[position + 1 : position + 1 + _LOOKAHEAD]
+            # Only when the group's own segments follow: one stray segment stays stray.
+            if implied is not None and len(implied.missing) + _cost(
+                implied.stack, ahead
+            ) < 1 + _cost(stack, ahead):
+                placed = implied
         if placed is None:
             where = sorted(set(_paths(root, tag)))
             detail = (

@@ -161,6 +161,15 @@ def test_stray_segment_does_not_drag_the_match_forward() -> None:
     assert codes(issues) == [("15", 3, "CNT", None, None)]
 
 
+def test_missing_group_trigger_is_one_finding() -> None:
+    # The RFF that opens a CUSCAR consignment (SG5) is missing: one 13, not a 15 for each of
+    # the group's segments.
+    body = "BGM+85+M+9'CNI+1+BL1'GID+1+10:PK'FTX+AAA+++X'MEA+AAE+G+KGM:1'"
+    assert codes(validate_message(message(body))) == [("13", 4, "RFF", None, None)]
+    body = "BGM+85+M+9'MEA+AAE+G+KGM:1'SEL+123'CNI+1'RFF+BM:B'GID+1'"
+    assert codes(validate_message(message(body))) == [("13", 3, "EQD", None, None)]
+
+
 def test_unknown_segment_in_message() -> None:
     issues = validate_message(message("BGM+85+M+9'UNS+D'DTM+137:201901011200:203'"))
     assert codes(issues) == [("15", 3, "UNS", None, None)]
