@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine (Python 3.11) for port-edi-gateway, idempotently:
+# system packages (RabbitMQ, xmlsec1, ...) when missing, RabbitMQ started when not
+# running, a virtual environment in .venv with the project installed.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again and again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+APT_UPDATED=0
+need_apt() {  # need_apt COMMAND PACKAGE...: install PACKAGE(s) unless COMMAND exists
+    local cmd=$1; shift
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    [[ -x /usr/sbin/$cmd ]] && return 0
+    if [[ $APT_UPDATED -eq 0 ]]; then
+        echo "setup: apt-get update" >&2
+        $SUDO apt-get update -qq
+        APT_UPDATED=1
+    fi
+    echo "setup: installing $*" >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+need_apt rabbitmq-server rabbitmq-server
+need_apt xmlsec1 xmlsec1
+export PATH="$PATH:/usr/sbin"
+
+# RabbitMQ: start it when nothing answers on 5672, then wait until it accepts AMQP.
+amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! amqp_up; then
+    echo "setup: starting RabbitMQ" >&2
+    $SUDO rabbitmq-server -detached >/dev/null 2>&1 || true
+    for _ in $(seq 1 90); do amqp_up && break; sleep 1; done
+fi
+if ! amqp_up; then
+    echo "setup: RabbitMQ does not answer on 127.0.0.1:5672" >&2
+    exit 3
+fi
+# The port opens a moment before the broker is fully booted.
+rabbitmqctl -q await_startup >/dev/null 2>&1 || sleep 3
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [[ ! -x .venv/bin/python ]]; then
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+        need_apt false python3-venv
+        rm -rf .venv
+        "$PYTHON" -m venv .venv
+    fi
+fi
+# Reinstall only when the project's metadata changed since the last install.
+stamp=.venv/.edigw-installed
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+    echo "setup: installing the project into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e ".[dev]"
+    touch "$stamp"
+fi

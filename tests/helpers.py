@@ -1,0 +1,54 @@
+"""Small helpers shared by integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pika
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "apcs"
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
+    """Poll until ``predicate`` returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def drain(url: str, queue: str) -> list[tuple[Any, bytes]]:
+    """Take every message currently in ``queue`` (acknowledging them)."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        out = []
+        while True:
+            method, props, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((props, body))
+    finally:
+        connection.close()
+
+
+def xmlsec_verify(xml: bytes, cert: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """Verify an enveloped signature with xmlsec1, an implementation independent of signxml."""
+    path = tmp / "signed.xml"
+    path.write_bytes(xml)
+    return subprocess.run(
+        ["xmlsec1", "--verify", "--trusted-pem", str(cert), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
