@@ -39,9 +39,7 @@ __all__ = [
 ERR_INVALID_VALUE: Final = "12"  # value not in the code list
 ERR_MISSING: Final = "13"  # mandatory segment/group/element/component missing
 ERR_VALUE_NOT_SUPPORTED: Final = "14"  # value (here: message type/directory) not supported
-ERR_NOT_SUPPORTED_HERE: Final = (
-    "15"  # segment not supported in this position (unexpected, out of order)
-)
+ERR_NOT_SUPPORTED_HERE: Final = "15"  # segment unexpected / out of order in this position
 ERR_TOO_MANY_CONSTITUENTS: Final = "16"  # too many data elements / components
 ERR_TOO_MANY_REPETITIONS: Final = "35"  # segment repeated more often than allowed
 ERR_TOO_MANY_GROUPS: Final = "36"  # segment group repeated more often than allowed
