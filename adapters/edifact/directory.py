@@ -519,6 +519,8 @@ def _match_structure(
     source: _Source, mtype: str, segments: Sequence[Segment], report: _Reporter
 ) -> None:
     root = source.table.messages[mtype]
+    if not root.children:  # an empty definition (not produced by the generator): nothing to match
+        return
     exact = source.exact
     stack: _Stack = ((root, 0, 0),)
     tags = [s.tag for s in segments]

@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.edifact import Message, parse
 from adapters.edifact import directory as directory_module
@@ -386,6 +388,24 @@ def test_corpus_cuscar_with_empty_type_validates_with_override() -> None:
     issues = validate_message(msg, message_type="CUSCAR")
     assert all(i.segment_number >= msg.segments[0].number for i in issues)
     assert not any(i.code == "14" for i in issues)  # D95B is exact: no nearest-directory note
+
+
+TAGS = ["BGM", "DTM", "RFF", "NAD", "TDT", "LOC", "EQD", "MEA", "CNI", "GID", "FTX", "XYZ", "UNS"]
+VALUES = st.text(alphabet="AZ09:.-*", max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TAGS), st.lists(VALUES, max_size=6)), max_size=40))
+def test_arbitrary_segment_sequences_never_raise(body: list[tuple[str, list[str]]]) -> None:
+    text = "".join(tag + "".join("+" + v for v in values) + "'" for tag, values in body)
+    msg = message(text)
+    issues = validate_message(msg)
+    numbers = [s.number for s in msg.segments]
+    assert all(i.segment_number in numbers for i in issues)
+    assert [i.segment_number for i in issues] == sorted(i.segment_number for i in issues)
+    # Each segment is placed once: at most one of "not expected" / "too many" per segment.
+    placement = Counter(i.segment_number for i in issues if i.code in ("15", "35", "36"))
+    assert all(n == 1 for n in placement.values())
 
 
 def test_large_message_is_fast() -> None:
