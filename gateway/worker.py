@@ -35,8 +35,8 @@ class Worker:
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
-        if not self.stopping:
-            log.info("stopping: finishing in-flight messages", signal=signum)
+        # Only set a flag: a signal handler may interrupt a log write or pika's I/O, and
+        # doing more here (logging included) could re-enter them.
         self.stopping = True
 
     def install_signal_handlers(self) -> None:
@@ -75,6 +75,7 @@ class Worker:
             log.info("consuming", queues=queues, prefetch=settings.prefetch)
             while not self.stopping:
                 connection.process_data_events(time_limit=0.5)
+            log.info("stopping: in-flight messages are finished, unprocessed ones go back to the queue")
         finally:
             if connection.is_open:
                 # Closing the channel returns prefetched, unprocessed messages to their queues.
