@@ -2,7 +2,16 @@
 
 A small interface (:class:`Journal`) with an embedded SQLite implementation
 (WAL mode) so that one gateway needs nothing else; a PostgreSQL implementation
-for several instances plugs in behind the same interface.
+(:mod:`gateway.journal_pg`) for several instances plugs in behind the same interface.
+
+The journal also makes the worker idempotent (see docs/reliability.md):
+
+* ``processed`` remembers each inbound message id and how far it got
+  (``decided`` before anything is published, ``done`` once every publish was
+  confirmed), so a redelivered message that was already done has no effect;
+* ``dedup`` holds business keys (sender + interchange control reference,
+  sender + document type + business reference + version) claimed atomically by
+  the first inbound message that carries them.
 
 >>> j = SqliteJournal(":memory:")
 >>> j.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
@@ -10,17 +19,23 @@ for several instances plugs in behind the same interface.
 >>> j.record_event("m1", "received", "3 segments")
 >>> [m.message_id for m in j.track("BL42")]
 ['m1']
+>>> j.claim("m1", {"icr:apcs:APCS:42": ""})
+[]
+>>> [c.owner for c in j.claim("m2", {"icr:apcs:APCS:42": ""})]
+['m1']
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 STATUSES = (
     "received",
@@ -31,7 +46,17 @@ STATUSES = (
     "dead-lettered",
     "replayed",
     "duplicate",
+    "retried",
+    "overdue",
 )
+
+
+class JournalUnavailable(RuntimeError):
+    """The journal's store cannot be reached or written right now: a transient failure.
+
+    The worker answers it by retrying the message later (delay queues), never by
+    dropping or rejecting it.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,55 @@ class MessageHistory:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """How far the gateway got with one inbound message."""
+
+    message_id: str
+    state: str  # "decided" or "done"
+    outcome: str  # "routed", "rejected", "duplicate" ...
+    detail: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A dedup key already claimed by another message.
+
+    ``same_content`` is False when the fingerprints differ: the same business key
+    and version with other content (a partner error, not a redelivery).
+    """
+
+    key: str
+    owner: str
+    same_content: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a routed canonical document came from: what a response needs to go back."""
+
+    message_id: str  # the canonical document
+    inbound_id: str  # the partner's message
+    partner: str
+    routed_at: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    message_id: str
+    inbound_id: str
+    partner: str
+    document_type: str
+    business_reference: str
+    routed_at: str
+
+
+# One event as the worker records it on completion: (message id, status, detail).
+EventRow = tuple[str, str, str]
+
+
 class Journal(Protocol):
     def record_message(
         self,
@@ -78,11 +152,36 @@ class Journal(Protocol):
 
     def track(self, reference: str) -> list[MessageHistory]: ...
 
+    # --- idempotency (issue #6)
+    def processed(self, message_id: str) -> Processed | None: ...
+
+    def claim(self, owner: str, keys: Mapping[str, str]) -> list[Conflict]: ...
+
+    def decide(self, message_id: str, outcome: str, detail: str = "") -> None: ...
+
+    def complete(
+        self, message_id: str, outcome: str, detail: str, events: Sequence[EventRow] = ()
+    ) -> None: ...
+
+    # --- customs responses (issue #6)
+    def record_origin(self, origin: Origin) -> None: ...
+
+    def origin(self, message_id: str) -> Origin | None: ...
+
+    def mark_answered(self, message_id: str, detail: str) -> bool: ...
+
+    def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
+
     def close(self) -> None: ...
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown journal status {status!r}")
 
 
 _SCHEMA = """
@@ -109,23 +208,55 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+CREATE TABLE IF NOT EXISTS processed (
+    message_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dedup (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS origins (
+    message_id TEXT PRIMARY KEY,
+    inbound_id TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    business_reference TEXT NOT NULL,
+    routed_at TEXT NOT NULL,
+    answered_at TEXT,
+    facts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
 """
 
 
-class SqliteJournal:
-    """The embedded journal: one SQLite file in WAL mode, safe to share between threads."""
+class SqlJournal:
+    """The SQL both backends share; subclasses provide the connection and transactions.
 
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+    SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
+    and PostgreSQL both understand.
+    """
 
+    _lock: threading.Lock
+
+    # --- what a backend provides
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    def _q(self, sql: str) -> str:
+        return sql
+
+    def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return cur.execute(self._q(sql), tuple(params))
+
+    # --- the journal
     def record_message(
         self,
         message_id: str,
@@ -135,8 +266,9 @@ class SqliteJournal:
         correlation_id: str,
         parent_id: str | None = None,
     ) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._tx() as cur:
+            self._exec(
+                cur,
                 # A second call refines what the first knew (e.g. the type, once decoded).
                 "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
                 "type = excluded.type, parent_id = COALESCE(messages.parent_id, excluded.parent_id)",
@@ -145,64 +277,239 @@ class SqliteJournal:
 
     def add_references(self, message_id: str, references: Iterable[str]) -> None:
         rows = [(r, message_id) for r in dict.fromkeys(references) if r]
-        with self._lock:
-            self._db.executemany("INSERT OR IGNORE INTO refs VALUES (?, ?)", rows)
+        if not rows:
+            return
+        with self._tx() as cur:
+            cur.executemany(self._q("INSERT INTO refs VALUES (?, ?) ON CONFLICT DO NOTHING"), rows)
 
     def record_event(self, message_id: str, status: str, detail: str = "") -> None:
-        if status not in STATUSES:
-            raise ValueError(f"unknown journal status {status!r}")
-        with self._lock:
-            self._db.execute(
+        _check_status(status)
+        with self._tx() as cur:
+            self._exec(
+                cur,
                 "INSERT INTO events (message_id, status, at, detail) VALUES (?, ?, ?, ?)",
                 (message_id, status, _now(), detail),
             )
 
     def track(self, reference: str) -> list[MessageHistory]:
         """Every message with that id or reference, with its parent and children."""
-        with self._lock:
+        with self._tx() as cur:
             ids = {
                 r[0]
-                for r in self._db.execute(
-                    "SELECT message_id FROM refs WHERE reference = ?", (reference,)
-                )
+                for r in self._exec(
+                    cur, "SELECT message_id FROM refs WHERE reference = ?", (reference,)
+                ).fetchall()
             }
             ids |= {
                 r[0]
-                for r in self._db.execute(
-                    "SELECT message_id FROM messages WHERE message_id = ?", (reference,)
-                )
+                for r in self._exec(
+                    cur, "SELECT message_id FROM messages WHERE message_id = ?", (reference,)
+                ).fetchall()
             }
             # Widen to the whole family: the inbound interchange and every document made from it.
             family = set(ids)
             for mid in ids:
-                row = self._db.execute(
-                    "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
+                row = self._exec(
+                    cur, "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
                 ).fetchone()
                 if row and row[0]:
                     family.add(row[0])
             for mid in list(family):
                 family |= {
                     r[0]
-                    for r in self._db.execute(
-                        "SELECT message_id FROM messages WHERE parent_id = ?", (mid,)
-                    )
+                    for r in self._exec(
+                        cur, "SELECT message_id FROM messages WHERE parent_id = ?", (mid,)
+                    ).fetchall()
                 }
+            if not family:
+                return []
             out = []
-            for row in self._db.execute(
+            rows = self._exec(
+                cur,
                 f"SELECT message_id, type, partner, correlation_id, parent_id FROM messages "
-                f"WHERE message_id IN ({','.join('?' * len(family))}) ORDER BY created_at, rowid",
-                tuple(family),
-            ):
+                f"WHERE message_id IN ({','.join('?' * len(family))}) ORDER BY created_at, message_id",
+                tuple(sorted(family)),
+            ).fetchall()
+            for row in rows:
                 history = MessageHistory(*row)
                 history.events = [
                     Event(*e)
-                    for e in self._db.execute(
+                    for e in self._exec(
+                        cur,
                         "SELECT status, at, detail FROM events WHERE message_id = ? ORDER BY id",
                         (row[0],),
-                    )
+                    ).fetchall()
                 ]
                 out.append(history)
             return out
+
+    # --- idempotency
+    def processed(self, message_id: str) -> Processed | None:
+        """How far an inbound message got, or None if the gateway never decided about it."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT message_id, state, outcome, detail, at FROM processed WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+        return Processed(*row) if row else None
+
+    def claim(self, owner: str, keys: Mapping[str, str]) -> list[Conflict]:
+        """Claim every dedup key for ``owner`` in one transaction; return the keys others hold.
+
+        ``keys`` maps a key to a content fingerprint. A key already held by ``owner``
+        (a redelivery of the same message) is no conflict. Keys held by others stay
+        theirs; the caller decides what a conflict means.
+        """
+        conflicts: list[Conflict] = []
+        if not keys:
+            return conflicts
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            for key, fingerprint in keys.items():
+                self._exec(
+                    cur,
+                    "INSERT INTO dedup VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (key, owner, fingerprint, at),
+                )
+                row = self._exec(
+                    cur, "SELECT owner, fingerprint FROM dedup WHERE key = ?", (key,)
+                ).fetchone()
+                if row is not None and row[0] != owner:
+                    conflicts.append(Conflict(key, row[0], row[1] == fingerprint))
+        return conflicts
+
+    def decide(self, message_id: str, outcome: str, detail: str = "") -> None:
+        """Remember the decision before anything is published (state ``decided``)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO processed VALUES (?, 'decided', ?, ?, ?) ON CONFLICT(message_id) DO UPDATE "
+                "SET outcome = excluded.outcome, detail = excluded.detail, at = excluded.at "
+                "WHERE processed.state <> 'done'",
+                (message_id, outcome, detail, _now()),
+            )
+
+    def complete(
+        self, message_id: str, outcome: str, detail: str, events: Sequence[EventRow] = ()
+    ) -> None:
+        """Mark a message ``done`` and record its events, atomically (after publishes confirmed)."""
+        for _, status, _ in events:
+            _check_status(status)
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            self._exec(
+                cur,
+                "INSERT INTO processed VALUES (?, 'done', ?, ?, ?) ON CONFLICT(message_id) DO UPDATE "
+                "SET state = 'done', outcome = excluded.outcome, detail = excluded.detail, "
+                "at = excluded.at",
+                (message_id, outcome, detail, at),
+            )
+            cur.executemany(
+                self._q("INSERT INTO events (message_id, status, at, detail) VALUES (?, ?, ?, ?)"),
+                [(mid, status, at, text) for mid, status, text in events],
+            )
+
+    # --- customs responses
+    def record_origin(self, origin: Origin) -> None:
+        facts = dict(origin.facts)
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO origins VALUES (?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+                (
+                    origin.message_id,
+                    origin.inbound_id,
+                    origin.partner,
+                    str(facts.get("document_type", "")),
+                    str(facts.get("business_reference", "")),
+                    origin.routed_at,
+                    json.dumps(facts, sort_keys=True, default=str),
+                ),
+            )
+
+    def origin(self, message_id: str) -> Origin | None:
+        """The routed document ``message_id`` (or the first of inbound ``message_id``)."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT message_id, inbound_id, partner, routed_at, facts FROM origins "
+                "WHERE message_id = ? OR inbound_id = ? ORDER BY message_id LIMIT 1",
+                (message_id, message_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return Origin(row[0], row[1], row[2], row[3], json.loads(row[4]))
+
+    def mark_answered(self, message_id: str, detail: str) -> bool:
+        """Record the customs answer; False if it was answered already (a redelivery)."""
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            updated = self._exec(
+                cur,
+                "UPDATE origins SET answered_at = ? WHERE message_id = ? AND answered_at IS NULL",
+                (at, message_id),
+            ).rowcount
+            if updated:
+                self._exec(
+                    cur,
+                    "INSERT INTO events (message_id, status, at, detail) VALUES (?, 'answered', ?, ?)",
+                    (message_id, at, detail),
+                )
+        return bool(updated)
+
+    def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]:
+        """Routed documents with no customs answer for longer than ``older_than``, oldest first."""
+        cutoff = (dt.datetime.now(dt.UTC) - older_than).isoformat(timespec="milliseconds")
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT message_id, inbound_id, partner, document_type, business_reference, "
+                "routed_at FROM origins WHERE answered_at IS NULL AND routed_at < ? "
+                "ORDER BY routed_at LIMIT ?",
+                (cutoff, limit),
+            ).fetchall()
+        return [Overdue(*r) for r in rows]
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+
+class SqliteJournal(SqlJournal):
+    """The embedded journal: one SQLite file in WAL mode, safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            raise JournalUnavailable(f"the journal {path} cannot be opened: {exc}") from exc
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cur = self._db.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                yield cur
+                cur.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JournalUnavailable(f"the journal cannot be written: {exc}") from exc
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
 
     def close(self) -> None:
         with self._lock:
@@ -210,7 +517,11 @@ class SqliteJournal:
 
 
 def open_journal(backend: str, path: str) -> Journal:
-    """The journal named by configuration."""
+    """The journal named by configuration ("sqlite": a file; "postgresql": a DSN)."""
     if backend == "sqlite":
         return SqliteJournal(path)
-    raise NotImplementedError("the PostgreSQL journal is not available yet (issue #6)")
+    if backend == "postgresql":
+        from gateway.journal_pg import PostgresJournal
+
+        return PostgresJournal(path)
+    raise ValueError(f"unknown journal backend {backend!r}")
