@@ -252,3 +252,9 @@ def demo(ctx: click.Context, samples: Path | None, timeout: float) -> None:
     from gateway.demo import run_demo
 
     sys.exit(run_demo(ctx.obj.get("config"), samples, timeout))
+
+
+from gateway import cli_dlq  # noqa: E402  (issue #7: edigw dlq, edigw audit, edigw console)
+
+main.add_command(cli_dlq.dlq)
+main.add_command(cli_dlq.audit)

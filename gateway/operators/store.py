@@ -1,0 +1,251 @@
+"""Dead-letter queues on the real broker: read without losing, replay, purge.
+
+How a quorum dead-letter queue is read without taking anything away
+--------------------------------------------------------------------
+AMQP has no "peek". We ``basic.get`` every ready message of each DLQ with manual
+acknowledgement on one channel and *hold* the deliveries (never ack, never nack)
+until we are done; then we close that channel and the broker puts back every
+delivery we did not acknowledge, in its original position. ``basic.get`` returning
+nothing is a definite end of the queue (no idle timeouts to guess).
+
+* Nothing is ever ``nack(requeue=True)``-ed: on RabbitMQ 4.x a requeue by
+  rejection counts towards a quorum queue's delivery limit (20 by default) and a
+  message over the limit is dropped or dead-lettered; a return because the
+  channel closed is not a failed delivery. On 3.x quorum queues a closed channel
+  bumps ``x-delivery-count`` too, but DLQs are declared without a delivery limit.
+* Removal is an ``ack`` of the held delivery, and it happens only *after* the
+  broker confirmed the replayed copy (publisher confirms, ``mandatory``). A crash
+  between the two leaves the message in both places (at-least-once, never lost);
+  a crash anywhere else leaves it in the DLQ, because the connection drop returns
+  every unacknowledged delivery.
+* While one operator holds the DLQ, another sees the messages held as in
+  flight (not ready): two operators never replay the same delivery.
+
+>>> # see tests/integration/test_dlq_cli.py for this module at work on a real broker
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import ChannelClosedByBroker
+
+from gateway import broker
+from gateway.config import Settings
+from gateway.logs import get_logger
+from gateway.naming import Names
+from gateway.operators.deadletters import DeadLetter, Selector
+from gateway.topology import topology_for
+
+log = get_logger()
+
+H_REPLAYED_BY = "x-edigw-replayed-by"
+H_REPLAYED_AT = "x-edigw-replayed-at"
+H_REPLAYS = "x-edigw-replays"
+H_EDITED_BY = "x-edigw-edited-by"
+# Test hook (see tests/integration/test_dlq_interrupted.py): die hard after N confirmed
+# publishes, *before* the matching ack — the worst moment for an interruption.
+CRASH_AFTER_ENV = "EDIGW_TEST_DLQ_CRASH_AFTER"
+
+
+def dead_letter_queues(settings: Settings, names: Names | None = None) -> list[str]:
+    """Every DLQ of the configured topology."""
+    names = names or Names(settings.name_prefix)
+    return [q.name for q in topology_for(settings, names).queues if q.name.endswith(".dlq")]
+
+
+def _props_mapping(props: pika.BasicProperties) -> dict[str, Any]:
+    return {
+        "message_id": props.message_id,
+        "correlation_id": props.correlation_id,
+        "content_type": props.content_type,
+        "type": props.type,
+        "timestamp": props.timestamp,
+        "headers": props.headers or {},
+    }
+
+
+@dataclass(slots=True)
+class Held:
+    letter: DeadLetter
+    delivery_tag: int
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    replayed: list[DeadLetter] = field(default_factory=list)
+    failed: list[tuple[DeadLetter, str]] = field(default_factory=list)
+
+
+class DeadLetterStore:
+    """The DLQs of one gateway on one connection. Use as a context manager."""
+
+    def __init__(self, connection: pika.BlockingConnection, queues: Sequence[str]) -> None:
+        self.connection = connection
+        self.queues = list(queues)
+
+    @classmethod
+    def open(cls, settings: Settings) -> DeadLetterStore:
+        return cls(broker.connect(settings.broker_url), dead_letter_queues(settings))
+
+    def __enter__(self) -> DeadLetterStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+    # ------------------------------------------------------------------ reading
+    def depths(self) -> dict[str, int]:
+        """Ready messages per DLQ (passive declare; a missing queue counts as 0)."""
+        out: dict[str, int] = {}
+        channel = self.connection.channel()
+        for queue in self.queues:
+            try:
+                ok = channel.queue_declare(queue, passive=True)
+                out[queue] = int(ok.method.message_count)
+            except ChannelClosedByBroker:
+                out[queue] = 0
+                channel = self.connection.channel()
+        if channel.is_open:
+            channel.close()
+        return out
+
+    @contextmanager
+    def holding(self) -> Iterator[tuple[BlockingChannel, list[Held]]]:
+        """Every ready dead letter, held unacknowledged until the block ends (then returned)."""
+        channel = self.connection.channel()
+        held: list[Held] = []
+        try:
+            for queue in self._existing_queues():
+                while True:
+                    method, props, body = channel.basic_get(queue, auto_ack=False)
+                    if method is None:
+                        break
+                    letter = DeadLetter.from_amqp(queue, _props_mapping(props), body)
+                    held.append(Held(letter, method.delivery_tag))
+            yield channel, held
+        finally:
+            if channel.is_open:
+                # Closing the channel returns every delivery we did not acknowledge.
+                channel.close()
+
+    def _existing_queues(self) -> list[str]:
+        depths = self.depths()
+        return [q for q in self.queues if q in depths]
+
+    def browse(self, selector: Selector | None = None) -> list[DeadLetter]:
+        """The dead letters that match, oldest failure first, left in place."""
+        selector = selector or Selector()
+        with self.holding() as (_channel, held):
+            letters = [h.letter for h in held if selector.matches(h.letter)]
+        return sorted(letters, key=lambda d: (d.last_failure, d.id))
+
+    # ------------------------------------------------------------------ changing
+    def replay(
+        self,
+        selector: Selector,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        body_for: Callable[[DeadLetter], bytes] | None = None,
+        progress: Callable[[Sequence[DeadLetter]], Any] | None = None,
+    ) -> ReplayResult:
+        """Send the selected dead letters back where they came from: confirm first, then ack.
+
+        ``body_for`` replaces the body (``edit``); ``progress`` wraps the batch for a
+        progress bar and must yield each letter back.
+        """
+        result = ReplayResult()
+        crash_after = int(os.environ.get(CRASH_AFTER_ENV) or 0)
+        publisher = broker.confirmed_channel(self.connection)
+        try:
+            with self.holding() as (channel, held):
+                chosen = [h for h in held if selector.matches(h.letter)]
+                by_letter = {id(h.letter): h for h in chosen}
+                letters = [h.letter for h in chosen]
+                if dry_run:
+                    result.replayed = letters
+                    return result
+                iterable = progress(letters) if progress else letters
+                for letter in iterable:
+                    h = by_letter[id(letter)]
+                    if not letter.has_route:
+                        result.failed.append((letter, "no original exchange or routing key"))
+                        continue
+                    try:
+                        self._publish_back(publisher, letter, actor, body_for)
+                    except broker.PublishError as exc:
+                        result.failed.append((letter, str(exc)))
+                        continue
+                    if crash_after and len(result.replayed) + 1 >= crash_after:
+                        os._exit(70)
+                    channel.basic_ack(h.delivery_tag)
+                    result.replayed.append(letter)
+        finally:
+            if publisher.is_open:
+                publisher.close()
+        return result
+
+    def _publish_back(
+        self,
+        publisher: BlockingChannel,
+        letter: DeadLetter,
+        actor: str,
+        body_for: Callable[[DeadLetter], bytes] | None,
+    ) -> None:
+        headers = letter.replay_headers()
+        headers[H_REPLAYED_BY] = actor
+        headers[H_REPLAYED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        headers[H_REPLAYS] = int(headers.get(H_REPLAYS) or 0) + 1
+        body = letter.body
+        if body_for is not None:
+            body = body_for(letter)
+            headers[H_EDITED_BY] = actor
+        exchange, routing_key = letter.original_exchange, letter.original_routing_key
+        broker.publish(
+            publisher,
+            exchange,
+            routing_key,
+            body,
+            message_id=letter.message_id or None,
+            correlation_id=letter.correlation_id or None,
+            content_type=letter.content_type or "application/octet-stream",
+            headers=headers,
+            type=letter.amqp_type or None,
+        )
+        log.info(
+            "dead letter replayed",
+            id=letter.id,
+            message_id=letter.message_id,
+            exchange=exchange,
+            routing_key=routing_key,
+            edited=body_for is not None,
+        )
+
+    def purge(
+        self,
+        selector: Selector,
+        *,
+        progress: Callable[[Sequence[DeadLetter]], Any] | None = None,
+    ) -> list[DeadLetter]:
+        """Remove the selected dead letters for good; returns them (for the audit trail)."""
+        removed: list[DeadLetter] = []
+        with self.holding() as (channel, held):
+            chosen = [h for h in held if selector.matches(h.letter)]
+            by_letter = {id(h.letter): h for h in chosen}
+            letters = [h.letter for h in chosen]
+            for letter in progress(letters) if progress else letters:
+                channel.basic_ack(by_letter[id(letter)].delivery_tag)
+                removed.append(letter)
+        return removed
