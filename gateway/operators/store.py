@@ -188,6 +188,12 @@ class DeadLetterStore:
                     except broker.PublishError as exc:
                         result.failed.append((letter, str(exc)))
                         continue
+                    except ChannelClosedByBroker as exc:
+                        # e.g. the original exchange no longer exists: the broker closes the
+                        # publishing channel. The message stays in the DLQ; carry on.
+                        result.failed.append((letter, f"the broker refused it: {exc.reply_text}"))
+                        publisher = broker.confirmed_channel(self.connection)
+                        continue
                     if crash_after and len(result.replayed) + 1 >= crash_after:
                         os._exit(70)
                     channel.basic_ack(h.delivery_tag)
