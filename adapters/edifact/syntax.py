@@ -8,26 +8,60 @@ callers can build a CONTRL without guessing.
 >>> ic = parse(b"UNB+UNOA:3+SND+RCV+240101:1200+1'UNH+1+CUSCAR:D:95B:UN'BGM+85'UNT+3+1'UNZ+1+1'")[0]
 >>> ic.messages[0].type, ic.messages[0].segments[1].get(0)
 ('CUSCAR', '85')
+>>> serialize(ic) == b"UNB+UNOA:3+SND+RCV+240101:1200+1'UNH+1+CUSCAR:D:95B:UN'BGM+85'UNT+3+1'UNZ+1+1'"
+True
+
+How the engine is built (see docs/edifact.md for the policy decisions):
+
+* A :class:`_Lexer` cuts a stream of byte chunks into segments. Cutting happens on
+  bytes because every separator is an ASCII byte and every supported character set
+  (ISO 8859-x, UTF-8) is ASCII-compatible, so a separator byte can never be part of
+  a multi-byte character. Each segment is then decoded on its own, with the
+  character set its interchange declares, which lets one file hold several
+  interchanges with different UNA strings and character sets.
+* :func:`_assemble` turns the segments into interchanges, groups and messages.
+  :func:`parse` keeps everything; :func:`adapters.edifact.stream.iter_messages`
+  keeps one message at a time so memory stays bounded on huge interchanges.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import AnyStr, Final
 
+# ---------------------------------------------------------------------------
 # Service code list 0085 (syntax error codes) used by the engine.
-ERR_UNSUPPORTED_SYNTAX = "2"  # syntax level/version not supported
-ERR_INVALID_CHAR = "21"  # invalid character
-ERR_INVALID_SEPARATOR = "22"  # invalid service character
-ERR_COUNT_MISMATCH = "29"  # control count does not match
-ERR_REF_MISMATCH = "28"  # control reference mismatch
-ERR_MISSING = "13"  # missing segment/element
-ERR_SEGMENT_TAG = "14"  # unknown or misplaced segment
-ERR_DATE = "18"  # invalid date
-ERR_NOT_SUPPORTED = "2"
+# ---------------------------------------------------------------------------
+ERR_SYNTAX_NOT_SUPPORTED: Final = "2"  # syntax level (character set) or version not supported
+ERR_INVALID_VALUE: Final = "12"  # invalid value (e.g. a calendar date that does not exist)
+ERR_MISSING: Final = "13"  # missing (segment, element or component)
+ERR_UNSPECIFIED: Final = "18"  # unspecified error
+ERR_INVALID_SERVICE_CHAR: Final = "20"  # character invalid as service character (UNA)
+ERR_INVALID_CHAR: Final = "21"  # character not in the character set declared in UNB
+ERR_INVALID_SEPARATOR: Final = "22"  # invalid service character(s)
+ERR_DUPLICATE: Final = "26"  # duplicate detected (message reference reused)
+ERR_REF_MISMATCH: Final = "28"  # references do not match (UNT/UNE/UNZ vs UNH/UNG/UNB)
+ERR_COUNT_MISMATCH: Final = "29"  # control count does not match number of instances
+ERR_GROUPS_AND_MESSAGES_MIXED: Final = "30"  # functional groups and messages mixed
+ERR_LOWER_LEVEL_EMPTY: Final = "32"  # interchange/group without messages
+ERR_OUTSIDE: Final = "33"  # invalid occurrence outside message or group
+ERR_CHAR_TYPE: Final = "37"  # invalid type of character(s), e.g. a letter in n6
+ERR_TOO_LONG: Final = "39"  # data element too long
+ERR_TOO_SHORT: Final = "40"  # data element too short
 
-CHARSETS = {
+# Names kept from the first parser so that existing imports keep working.
+ERR_UNSUPPORTED_SYNTAX: Final = ERR_SYNTAX_NOT_SUPPORTED
+ERR_NOT_SUPPORTED: Final = ERR_SYNTAX_NOT_SUPPORTED
+ERR_SEGMENT_TAG: Final = ERR_INVALID_VALUE
+ERR_DATE: Final = ERR_INVALID_VALUE
+
+# Syntax identifier (UNB S001/0001) -> Python codec.
+CHARSETS: Final[dict[str, str]] = {
     "UNOA": "ascii",
     "UNOB": "ascii",
     "UNOC": "latin-1",
@@ -40,10 +74,44 @@ CHARSETS = {
     "UNOJ": "iso8859-8",
     "UNOK": "iso8859-9",
     "UNOW": "utf-8",
+    # UNOY is ISO 10646-1 without code extension; on the wire it is UTF-8 in practice.
     "UNOY": "utf-8",
     "IATA": "ascii",
     "IATB": "ascii",
 }
+
+# Bytes that may NOT occur in a segment of each character set family. Separators
+# declared in UNA are added to the allowed set at run time (see _Lexer._charset).
+_UNOA_ALLOWED: Final = b"A-Z0-9 .,\\-()/='+:?!\"%&*;<>\t\n\r"
+# CR, LF and TAB are layout (removed from segments), so never "bad" here.
+_BAD_LEVEL_B: Final = re.compile(rb"[^\t\n\r\x1c-\x7e]")  # printable ASCII + IS1..IS4
+_BAD_SINGLE_BYTE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\xff]")  # non-ASCII: checked further
+_BAD_UTF8: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
+_C1_OR_CONTROL: Final = re.compile("[\x00-\x1b\x7f-\x9f]")
+
+_SET_NAMES: Final = {"latin-1": "ISO 8859-1", **{f"iso8859-{n}": f"ISO 8859-{n}" for n in range(2, 10)}}
+
+_LAYOUT: Final = b" \r\n\t"  # layout noise around segments
+_BOM: Final = b"\xef\xbb\xbf"
+MAX_SEGMENT_BYTES: Final = 1 << 20  # a longer "segment" means the terminator is wrong
+CHUNK_SIZE: Final = 1 << 16
+
+
+class CharsetPolicy(StrEnum):
+    """What to do when bytes do not fit the character set declared in UNB.
+
+    ``ACCEPT`` (the default) decodes as well as it can and records an
+    :class:`EdifactError` with code 21 in :attr:`Interchange.warnings`; real
+    partners send UNOA with lower case and UNOC with UTF-8, and bouncing them
+    would stop trade. ``REJECT`` raises that error instead.
+
+    Best effort means: bytes that are valid UTF-8 are decoded as UTF-8 (a UNOC
+    file carrying UTF-8 keeps its accents), anything else as the declared single
+    byte set, falling back to ISO 8859-1 so no byte is ever lost.
+    """
+
+    ACCEPT = "accept-with-warning"
+    REJECT = "reject"
 
 
 class EdifactError(Exception):
@@ -105,9 +173,20 @@ class EdifactError(Exception):
             parts.append(f"offset {self.offset}")
         return ", ".join(parts) or "interchange"
 
+    def __repr__(self) -> str:
+        return f"EdifactError({self.code!r}, {self.sentence!r}, {self.where})"
+
 
 @dataclass(frozen=True, slots=True)
 class Delimiters:
+    """The six service characters. A space as ``repetition`` means "not used".
+
+    >>> Delimiters.from_una("UNA:|,? '").element
+    '|'
+    >>> Delimiters.default(4).repetition
+    '*'
+    """
+
     component: str = ":"
     element: str = "+"
     decimal: str = "."
@@ -116,16 +195,55 @@ class Delimiters:
     segment: str = "'"
 
     @classmethod
+    def default(cls, version: int = 3) -> Delimiters:
+        """Level A defaults of ISO 9735 when no UNA is given (``*`` repeats from syntax 4)."""
+        return _DEFAULT_V4 if version >= 4 else _DEFAULT_V3
+
+    @classmethod
+    def level_b(cls, version: int = 3) -> Delimiters:
+        """Syntax level B (UNOB without UNA): the information separators IS1..IS4."""
+        return cls("\x1f", "\x1d", ".", " ", "\x1e" if version >= 4 else " ", "\x1c")
+
+    @classmethod
     def from_una(cls, una: str) -> Delimiters:
+        """Read a 9-character service string advice ``UNA:+.? '``."""
         if len(una) < 9 or not una.startswith("UNA"):
-            raise EdifactError(ERR_INVALID_SEPARATOR, "UNA service string advice is truncated", offset=0, tag="UNA")
+            raise EdifactError(
+                ERR_INVALID_SEPARATOR, "UNA service string advice is truncated", offset=0, tag="UNA"
+            )
         c, e, d, r, rep, s = una[3], una[4], una[5], una[6], una[7], una[8]
-        if len({c, e, s}) != 3:
-            raise EdifactError(ERR_INVALID_SEPARATOR, "UNA declares the same character for two separators", tag="UNA")
+        for ch in (c, e, r, rep, s):
+            if ch.isalnum() or ord(ch) > 0x7F:
+                raise EdifactError(
+                    ERR_INVALID_SERVICE_CHAR,
+                    f"UNA declares {ch!r} as a service character; letters, digits and non-ASCII are not allowed",
+                    tag="UNA",
+                )
+        used = [c, e, s] + [x for x in (r, rep) if x != " "]
+        if len(set(used)) != len(used) or " " in (c, e, s):
+            raise EdifactError(
+                ERR_INVALID_SERVICE_CHAR,
+                f"UNA {una[:9]!r} declares the same character for two separators",
+                tag="UNA",
+            )
         return cls(c, e, d, r, rep, s)
+
+    @property
+    def active_release(self) -> str:
+        """The release character, or ``""`` when the UNA says none (a space)."""
+        return "" if self.release == " " else self.release
+
+    @property
+    def active_repetition(self) -> str:
+        """The repetition separator, or ``""`` when not used."""
+        return "" if self.repetition == " " else self.repetition
 
     def una(self) -> str:
         return f"UNA{self.component}{self.element}{self.decimal}{self.release}{self.repetition}{self.segment}"
+
+
+_DEFAULT_V3: Final = Delimiters()
+_DEFAULT_V4: Final = Delimiters(repetition="*")
 
 
 Element = tuple[str, ...]
@@ -137,11 +255,15 @@ class Segment:
 
     Repeated data elements (syntax 4) keep their first occurrence in ``elements``
     and all occurrences in ``repeats``.
+
+    >>> seg = parse_segment("NAD+CZ++ACME:LINE 2", Delimiters(), 7)
+    >>> seg.get(0), seg.get(2, 1), seg.get(5, default="-"), seg.number
+    ('CZ', 'LINE 2', '-', 7)
     """
 
     tag: str
     elements: tuple[Element, ...] = ()
-    number: int = 0  # 1-based position in the input
+    number: int = 0  # 1-based position in the input (UNA not counted)
     repeats: tuple[tuple[int, tuple[Element, ...]], ...] = ()
 
     def get(self, element: int, component: int = 0, default: str = "") -> str:
@@ -164,8 +286,39 @@ class Segment:
         return (el,) if el else ()
 
 
+# A frozen dataclass __init__ goes through object.__setattr__ for every field;
+# the parser builds hundreds of thousands of segments, so it fills the slots
+# directly (about twice as fast). The result is an ordinary, immutable Segment.
+def _slot_setter(name: str) -> Callable[[Segment, object], None]:
+    setter: Callable[[Segment, object], None] = vars(Segment)[name].__set__
+    return setter
+
+
+_new_object = object.__new__
+_set_tag = _slot_setter("tag")
+_set_elements = _slot_setter("elements")
+_set_number = _slot_setter("number")
+_set_repeats = _slot_setter("repeats")
+
+
+def _make_segment(
+    tag: str,
+    elements: tuple[Element, ...],
+    number: int,
+    repeats: tuple[tuple[int, tuple[Element, ...]], ...] = (),
+) -> Segment:
+    seg: Segment = _new_object(Segment)
+    _set_tag(seg, tag)
+    _set_elements(seg, elements)
+    _set_number(seg, number)
+    _set_repeats(seg, repeats)
+    return seg
+
+
 @dataclass(slots=True)
 class Message:
+    """One message, UNH to UNT inclusive."""
+
     reference: str
     type: str
     version: str
@@ -179,12 +332,59 @@ class Message:
     def directory(self) -> str:
         return f"{self.version}{self.release}"
 
+    @property
+    def header(self) -> Segment:
+        return self.segments[0]
+
+    @property
+    def trailer(self) -> Segment:
+        return self.segments[-1]
+
     def body(self) -> list[Segment]:
         return self.segments[1:-1]
 
 
 @dataclass(slots=True)
+class Group:
+    """A functional group UNG..UNE. ``messages`` stays empty when streaming."""
+
+    reference: str
+    header: Segment
+    trailer: Segment | None = None  # None: the input had no UNE for this group
+    messages: list[Message] = field(default_factory=list)
+    message_count: int = 0
+
+    @property
+    def message_type(self) -> str:
+        return self.header.get(0)
+
+    @property
+    def sender(self) -> str:
+        return self.header.get(1)
+
+    @property
+    def sender_qualifier(self) -> str:
+        return self.header.get(1, 1)
+
+    @property
+    def recipient(self) -> str:
+        return self.header.get(2)
+
+    @property
+    def recipient_qualifier(self) -> str:
+        return self.header.get(2, 1)
+
+
+@dataclass(slots=True)
 class Interchange:
+    """One interchange UNB..UNZ, or a run of bare messages (``header`` is None).
+
+    ``warnings`` holds non-fatal findings (character set, missing terminator ...).
+    ``messages`` lists every message in order, grouped or not; ``groups`` the
+    UNG/UNE groups. When streaming, the lists stay empty and only the counts
+    grow.
+    """
+
     delimiters: Delimiters
     syntax_id: str = ""
     syntax_version: int = 3
@@ -199,209 +399,899 @@ class Interchange:
     header: Segment | None = None  # None: bare message(s) with no UNB
     messages: list[Message] = field(default_factory=list)
     warnings: list[EdifactError] = field(default_factory=list)
+    trailer: Segment | None = None  # the UNZ, None if absent
+    groups: list[Group] = field(default_factory=list)
+    una: bool = False  # a UNA preceded the UNB
+    message_count: int = 0
 
     @property
     def encoding(self) -> str:
+        """Python codec of the declared character set (Latin-1 when unknown)."""
         return CHARSETS.get(self.syntax_id, "latin-1")
 
 
-_LAYOUT = re.compile(r"[\r\n\t]+")
+# ---------------------------------------------------------------------------
+# Low-level splitting
+# ---------------------------------------------------------------------------
 
 
-def decode_bytes(data: bytes) -> tuple[str, list[EdifactError]]:
-    """Decode the raw bytes: strip a BOM, try UTF-8, fall back to Latin-1."""
-    warnings: list[EdifactError] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), warnings
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), warnings
+def _split_released(data: AnyStr, sep: AnyStr, rel: AnyStr) -> list[AnyStr]:
+    """Split on ``sep`` where it is not released (preceded by an odd run of ``rel``).
 
-
-def _split(text: str, sep: str, release: str) -> list[str]:
-    """Split on ``sep`` where it is not preceded by an odd run of release characters."""
-    if release not in text:
-        return text.split(sep)
-    out: list[str] = []
-    buf: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == release and i + 1 < n:
-            buf.append(ch)
-            buf.append(text[i + 1])
-            i += 2
+    >>> _split_released("A?+B+C??+D", "+", "?")
+    ['A?+B', 'C??', 'D']
+    """
+    if not rel or (rel + sep) not in data:
+        return data.split(sep)
+    out: list[AnyStr] = []
+    pending: AnyStr | None = None
+    for part in data.split(sep):
+        if pending is not None:
+            part = pending + sep + part
+            pending = None
+        if part.endswith(rel) and (len(part) - len(part.rstrip(rel))) % 2 == 1:
+            pending = part  # the separator after this part was released
             continue
-        if ch == sep:
-            out.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    out.append("".join(buf))
+        out.append(part)
+    if pending is not None:
+        out.append(pending)
     return out
 
 
+_UNESCAPERS: dict[str, Callable[[str], str]] = {}
+
+
 def _unescape(value: str, release: str) -> str:
-    if release not in value:
+    """Drop each release character and keep the character it releases.
+
+    A lone release character at the very end is kept: there is nothing to release.
+    """
+    if not release or release not in value:
         return value
-    out = []
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == release and i + 1 < len(value):
-            out.append(value[i + 1])
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    fn = _UNESCAPERS.get(release)
+    if fn is None:
+        pattern = re.compile(re.escape(release) + "(.)", re.DOTALL)
+        fn = _UNESCAPERS[release] = lambda v: pattern.sub(r"\1", v)
+    return fn(value)
+
+
+_ENVELOPE_TAGS: Final = frozenset({"UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
+_TAG_RE: Final = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
+_GOOD_TAGS: set[str] = set()
+
+
+def _check_tag(tag: str, number: int) -> None:
+    if tag in _GOOD_TAGS:
+        return
+    if _TAG_RE.match(tag) is None:
+        shown = tag[:10]
+        raise EdifactError(
+            ERR_INVALID_VALUE,
+            f"{shown!r} is not a segment tag (three upper-case letters or digits expected)",
+            segment=number,
+            tag=tag[:3] if tag[:3].isalnum() else "",
+        )
+    if len(_GOOD_TAGS) < 4096:  # bounded: fuzzing must not grow it without limit
+        _GOOD_TAGS.add(tag)
+
+
+def parse_segment(raw: str, delimiters: Delimiters, number: int) -> Segment:
+    """Parse one segment's text (without its terminator).
+
+    Spaces next to a separator are layout noise and dropped (ISO 9735 treats
+    trailing spaces as insignificant; leading ones around separators come from
+    hand-edited files). Released characters are unescaped.
+
+    >>> parse_segment("FTX+AAA+++50?+ PCS?: FRAGILE ", Delimiters(), 1).get(3)
+    '50+ PCS: FRAGILE'
+    """
+    d = delimiters
+    el = d.element
+    comp = d.component
+    rel = d.active_release
+    rep = d.active_repetition
+    if (
+        (not rel or rel not in raw)
+        and (not rep or rep not in raw)
+        and (
+            " " not in raw
+            or not (
+                " " + el in raw or el + " " in raw or " " + comp in raw or comp + " " in raw
+            )
+        )
+    ):
+        parts = raw.split(el)
+        tag = parts[0]
+        if tag not in _GOOD_TAGS:
+            tag = _tag_of(tag, comp, number)
+        if comp in raw:
+            return _make_segment(tag, tuple([tuple(p.split(comp)) for p in parts[1:]]), number)
+        return _make_segment(tag, tuple([(p,) for p in parts[1:]]), number)
+    return _parse_segment_general(raw, d, number)
+
+
+def _tag_of(first: str, comp: str, number: int) -> str:
+    """The tag from the first element; syntax 1-3 may append nesting components."""
+    tag = first.split(comp, 1)[0].strip(" ") if comp in first else first.strip(" ")
+    _check_tag(tag, number)
+    return tag
+
+
+def _parse_segment_general(raw: str, d: Delimiters, number: int) -> Segment:
+    el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
+    parts = _split_released(raw, el, rel)
+    tag = _tag_of(parts[0], comp, number)
+    elements: list[Element] = []
+    repeats: list[tuple[int, tuple[Element, ...]]] = []
+    for idx, part in enumerate(parts[1:]):
+        occurrences = _split_released(part, rep, rel) if rep and rep in part else [part]
+        values: list[Element] = []
+        for occ in occurrences:
+            comps = _split_released(occ, comp, rel) if comp in occ else [occ]
+            values.append(tuple([_unescape(c.strip(" "), rel) for c in comps]))
+        elements.append(values[0])
+        if len(values) > 1:
+            repeats.append((idx, tuple(values)))
+    return _make_segment(tag, tuple(elements), number, tuple(repeats))
 
 
 def iter_segments(text: str, delimiters: Delimiters) -> Iterator[tuple[str, int]]:
-    """Yield (raw segment text, character offset) for every segment in ``text``."""
-    d = delimiters
+    """Yield (raw segment text, character offset) for every segment in ``text``.
+
+    Kept from the first parser for callers that split text themselves.
+    """
     offset = 0
-    for raw in _split(text, d.segment, d.release):
+    for raw in _split_released(text, delimiters.segment, delimiters.active_release):
         start = offset
         offset += len(raw) + 1
-        stripped = _LAYOUT.sub("", raw).strip(" ") if ("\n" in raw or "\r" in raw or "\t" in raw) else raw.strip(" ")
+        stripped = raw.strip(" \r\n\t")
+        if "\n" in stripped or "\r" in stripped or "\t" in stripped:
+            stripped = re.sub(r"[\r\n\t]+", "", stripped)
         if stripped:
             yield stripped, start
 
 
-def parse_segment(raw: str, delimiters: Delimiters, number: int) -> Segment:
-    d = delimiters
-    parts = _split(raw, d.element, d.release)
-    tag = parts[0].split(d.component, 1)[0].strip()
-    if not (len(tag) == 3 and tag.isalnum() and tag.isupper()):
-        raise EdifactError(ERR_SEGMENT_TAG, f"'{tag[:10]}' is not a segment tag", segment=number, tag=tag[:3])
-    elements: list[Element] = []
-    repeats: list[tuple[int, tuple[Element, ...]]] = []
-    rep = d.repetition if d.repetition.strip() else ""
-    for idx, part in enumerate(parts[1:]):
-        if rep and rep in part:
-            occurrences = tuple(
-                tuple(_unescape(c, d.release) for c in _split(r, d.component, d.release))
-                for r in _split(part, rep, d.release)
-            )
-            elements.append(occurrences[0])
-            repeats.append((idx, occurrences))
-        else:
-            elements.append(tuple(_unescape(c, d.release) for c in _split(part, d.component, d.release)))
-    return Segment(tag, tuple(elements), number, tuple(repeats))
+# ---------------------------------------------------------------------------
+# The lexer: byte chunks -> Segments
+# ---------------------------------------------------------------------------
 
 
-def parse(data: bytes) -> list[Interchange]:
-    """Parse every interchange (or bare message) in ``data``.
+def _b(ch: str) -> bytes:
+    return ch.encode("latin-1")
 
-    Raises :class:`EdifactError` on the first fatal problem.
+
+class _Lexer:
+    """Cuts byte chunks into :class:`Segment` objects, following UNA/UNB.
+
+    State that changes while reading: the delimiters (UNA, syntax 4 defaults) and
+    the character set (UNB S001). ``warnings`` is the list of the interchange
+    being read; the assembler hands it to the :class:`Interchange`.
     """
-    text, warnings = decode_bytes(data)
-    text = text.lstrip(" \r\n\t")
-    if not text:
-        raise EdifactError(ERR_MISSING, "the input is empty", offset=0)
-    interchanges: list[Interchange] = []
-    pos = 0
-    delimiters = Delimiters()
-    if text.startswith("UNA"):
-        delimiters = Delimiters.from_una(text[:9])
-        pos = 9
-    current: Interchange | None = None
-    message: Message | None = None
-    group_ref = ""
-    number = 0
-    for raw, _offset in iter_segments(text[pos:], delimiters):
-        number += 1
-        if raw.startswith("UNA") and len(raw) >= 8 and not raw[3].isalnum():
-            # A further UNA inside the file: new separators for what follows.
-            delimiters = Delimiters.from_una(raw + delimiters.segment)
-            continue
-        seg = parse_segment(raw, delimiters, number)
-        tag = seg.tag
-        if tag == "UNB":
-            syntax = seg.element(0)
-            version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdigit() else 3
-            if version >= 4 and delimiters.repetition == " ":
-                delimiters = Delimiters(
-                    delimiters.component, delimiters.element, delimiters.decimal, delimiters.release, "*", delimiters.segment
-                )
-            current = Interchange(
-                delimiters=delimiters,
-                syntax_id=syntax[0] if syntax else "",
-                syntax_version=version,
-                sender=seg.get(1, 0),
-                sender_qualifier=seg.get(1, 1),
-                recipient=seg.get(2, 0),
-                recipient_qualifier=seg.get(2, 1),
-                date=seg.get(3, 0),
-                time=seg.get(3, 1),
-                control_reference=seg.get(4, 0),
-                test_indicator=seg.get(10, 0),
-                header=seg,
-                warnings=list(warnings),
+
+    def __init__(self, policy: CharsetPolicy = CharsetPolicy.ACCEPT) -> None:
+        self.policy = policy
+        self.delimiters = _DEFAULT_V3
+        self.una = False  # the current delimiters came from a UNA
+        self.syntax_id = ""
+        self.warnings: list[EdifactError] = []
+        self.number = 0  # segments seen (UNA not counted)
+        self.offset = 0  # byte offset of the start of the current buffer
+        self._warned = False
+        # Where body segments go while a message is open (set by _assemble):
+        # appending here instead of yielding each one saves a generator round
+        # trip per segment, the biggest single cost after splitting.
+        self.sink: Callable[[Segment], None] | None = None
+        self._set_charset("")
+
+    # -- character sets --------------------------------------------------
+    def _set_charset(self, syntax_id: str) -> None:
+        self.syntax_id = syntax_id
+        self._warned = False
+        codec = CHARSETS.get(syntax_id)
+        self.codec = codec or "utf-8"
+        d = self.delimiters
+        if syntax_id in ("UNOA", "IATA"):
+            extra = re.escape("".join({d.component, d.element, d.release, d.repetition, d.segment}))
+            self.bad: re.Pattern[bytes] | None = re.compile(
+                b"[^" + _UNOA_ALLOWED + extra.encode("latin-1") + b"]"
             )
-            interchanges.append(current)
-        elif tag == "UNG":
-            group_ref = seg.get(4, 0)
-        elif tag == "UNE":
-            group_ref = ""
-        elif tag == "UNH":
-            if current is None:
-                current = Interchange(delimiters=delimiters, warnings=list(warnings))
-                interchanges.append(current)
-            mid = seg.element(1)
-            message = Message(
-                reference=seg.get(0),
-                type=mid[0] if mid else "",
-                version=mid[1] if len(mid) > 1 else "",
-                release=mid[2] if len(mid) > 2 else "",
-                agency=mid[3] if len(mid) > 3 else "",
-                association=mid[4] if len(mid) > 4 else "",
-                segments=[seg],
-                group_reference=group_ref,
-            )
-        elif tag == "UNT":
-            if message is None:
-                raise EdifactError(ERR_SEGMENT_TAG, "UNT without a preceding UNH", segment=number, tag="UNT")
-            message.segments.append(seg)
-            assert current is not None
-            current.messages.append(message)
-            message = None
-        elif tag == "UNZ":
-            if message is not None:
-                raise EdifactError(ERR_MISSING, f"message {message.reference} has no UNT", segment=number, tag="UNZ")
-            current = None
-        elif message is not None:
-            message.segments.append(seg)
+        elif syntax_id in ("UNOB", "IATB"):
+            self.bad = _BAD_LEVEL_B
+        elif codec == "utf-8":
+            self.bad = _BAD_UTF8
+        elif codec is not None:
+            self.bad = _BAD_SINGLE_BYTE
         else:
-            raise EdifactError(ERR_SEGMENT_TAG, f"segment {tag} outside a message", segment=number, tag=tag)
+            self.bad = None  # undeclared (bare messages) or unknown: sniff, no check
+
+    def _decode(self, raw: bytes, start: int) -> str:
+        bad = self.bad
+        if bad is None:
+            if raw.isascii():
+                return raw.decode("latin-1")
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return raw.decode("latin-1")
+        m = bad.search(raw)
+        if m is None:
+            if self.codec != "utf-8":
+                # Only allowed ASCII bytes: Latin-1 decoding is exact and fastest.
+                return raw.decode("latin-1")
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return self._decode_slow(raw, start, exc.start)
+        return self._decode_slow(raw, start, m.start())
+
+    def _decode_slow(self, raw: bytes, start: int, first_bad: int) -> str:
+        """Non-ASCII or disallowed bytes: check them against the declared set."""
+        codec = self.codec
+        problem = ""
+        text: str | None = None
+        try:
+            utf8 = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            utf8 = None
+        if codec == "utf-8":
+            if utf8 is None:
+                problem = f"bytes that are not UTF-8 although {self.syntax_id} declares UTF-8; decoded as ISO 8859-1"
+                text = raw.decode("latin-1")
+            else:
+                problem = "a control character" if _BAD_UTF8.search(raw) is not None else ""
+                text = utf8
+        elif codec == "ascii":
+            ch = raw[first_bad : first_bad + 1]
+            if raw.isascii():
+                shown = ch.decode("latin-1")
+                problem = (
+                    f"{shown!r}, which {self.syntax_id} does not allow"
+                    + (" (UNOA is upper case only)" if shown.islower() else "")
+                )
+                text = raw.decode("latin-1")
+            elif utf8 is not None:
+                problem = f"UTF-8 text although {self.syntax_id} is 7-bit; decoded as UTF-8"
+                text = utf8
+            else:
+                problem = f"8-bit byte 0x{ch.hex()} although {self.syntax_id} is 7-bit; decoded as ISO 8859-1"
+                text = raw.decode("latin-1")
+        else:
+            if utf8 is not None and not raw.isascii():
+                problem = f"UTF-8 text although {self.syntax_id} is {_SET_NAMES.get(codec, codec)}; decoded as UTF-8"
+                text = utf8
+            else:
+                try:
+                    text = raw.decode(codec)
+                except UnicodeDecodeError:
+                    problem = f"bytes undefined in {_SET_NAMES.get(codec, codec)}; decoded as ISO 8859-1"
+                    text = raw.decode("latin-1")
+                if not problem and _C1_OR_CONTROL.search(text) is not None:
+                    problem = f"control characters, not graphic characters of {_SET_NAMES.get(codec, codec)}"
+        assert text is not None
+        if problem:
+            self._charset_problem(problem, start, first_bad)
+        return text
+
+    def _charset_problem(self, problem: str, start: int, first_bad: int) -> None:
+        err = EdifactError(
+            ERR_INVALID_CHAR,
+            f"segment {self.number} contains {problem}",
+            segment=self.number,
+            offset=start + first_bad,
+            reason="EDIFACT_CHARSET",
+        )
+        if self.policy is CharsetPolicy.REJECT:
+            raise err
+        if not self._warned:  # one warning per interchange is enough to act on
+            self._warned = True
+            self.warnings.append(err)
+
+    # -- delimiters ------------------------------------------------------
+    def _read_una(self, buf: bytes, at: int) -> None:
+        una = buf[at : at + 9].decode("latin-1")
+        try:
+            self.delimiters = Delimiters.from_una(una)
+        except EdifactError as exc:
+            exc.offset = self.offset + at
+            exc.segment = self.number + 1
+            raise
+        self.una = True
+
+    def _sniff(self, head: bytes) -> None:
+        """No UNA: choose level A/B defaults from the byte after UNB/UNH."""
+        if head[:3] in (b"UNB", b"UNH") and len(head) > 3:
+            sep = head[3:4]
+            if sep == b"\x1d":
+                self.delimiters = Delimiters.level_b()
+            elif sep != _b(self.delimiters.element):
+                self.delimiters = _DEFAULT_V3
+            self.una = False
+
+    def _on_unb(self, seg: Segment) -> None:
+        syntax = seg.element(0)
+        ident = syntax[0] if syntax else ""
+        version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdigit() else 0
+        d = self.delimiters
+        if version >= 4 and not self.una and d.repetition == " ":
+            # Syntax 4 without UNA: '*' repeats (level A) / IS2 (level B).
+            self.delimiters = Delimiters(
+                d.component, d.element, d.decimal, d.release, "\x1e" if d.segment == "\x1c" else "*", d.segment
+            )
+        self.warnings = []
+        self._set_charset(ident)
+
+    def _on_unz(self) -> None:
+        self.warnings = []
+        self._set_charset("")
+
+    # -- the cutting loop ------------------------------------------------
+    def segments(self, chunks: Iterable[bytes]) -> Iterator[Segment]:
+        """Every segment of the byte stream, in order.
+
+        This is the hot loop of the engine: the common case (no release
+        character, no repetition, no spaces next to separators, clean ASCII
+        chunk) is inlined; everything else goes through the general functions.
+        """
+        buf = b""
+        sniff = True  # at the start of an interchange: look for UNA / defaults
+        eof = False
+        it = iter(chunks)
+        number = self.number
+        offset = self.offset
+        good_tags, envelope, layout, bom = _GOOD_TAGS, _ENVELOPE_TAGS, _LAYOUT, _BOM
+        sink = self.sink
+        new, set_tag, set_elements, set_number, set_repeats = (
+            _new_object,
+            _set_tag,
+            _set_elements,
+            _set_number,
+            _set_repeats,
+        )
+        while not eof:
+            chunk = next(it, None)
+            if chunk is None:
+                eof = True
+                chunk = b""
+            buf = buf + chunk if buf else bytes(chunk)
+            while True:
+                if sniff:
+                    head = buf.lstrip(_LAYOUT)
+                    while head.startswith(_BOM):
+                        head = head[3:].lstrip(_LAYOUT)
+                    if len(head) < 9 and not eof:
+                        break  # need more bytes to decide
+                    offset += len(buf) - len(head)
+                    buf = head
+                    sniff = False
+                    if head.startswith(b"UNA"):
+                        self.offset, self.number = offset, number
+                        self._read_una(head, 0)
+                        buf = head[9:]
+                        offset += 9
+                    else:
+                        self._sniff(head)
+                d = self.delimiters
+                el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
+                spaced = (" " + el, el + " ", " " + comp, comp + " ")
+                term = _b(d.segment)
+                bad = self.bad
+                # One check for the whole buffer instead of one per segment.
+                fast = buf.isascii() and (bad is None or bad.search(buf) is None)
+                pieces = _split_released(buf, term, _b(rel))
+                rest = pieces.pop()
+                restart = False
+                for i, piece in enumerate(pieces):
+                    start = offset
+                    offset += len(piece) + 1
+                    raw = piece.strip(layout)
+                    if not raw:
+                        continue
+                    if b"\n" in raw or b"\r" in raw or b"\t" in raw:
+                        raw = raw.translate(None, b"\r\n\t")
+                    first = raw[0]
+                    if first == 0x55 or first == 0xEF:  # 'U' (UNA?) or a BOM
+                        if raw.startswith(bom):
+                            raw = raw[3:].lstrip(layout)
+                            if not raw:
+                                continue
+                        if raw[:3] == b"UNA" and (len(raw) == 3 or not raw[3:4].isalnum()):
+                            # A new UNA: the rest is cut with its separators.
+                            offset = start
+                            buf = term.join([*pieces[i:], rest])
+                            sniff = restart = True
+                            break
+                    number += 1
+                    if fast:
+                        text = raw.decode("latin-1")
+                    else:
+                        self.number = number
+                        text = self._decode(raw, start)
+                    if (
+                        (not rel or rel not in text)
+                        and (not rep or rep not in text)
+                        and (
+                            " " not in text
+                            or not (
+                                spaced[0] in text
+                                or spaced[1] in text
+                                or spaced[2] in text
+                                or spaced[3] in text
+                            )
+                        )
+                    ):
+                        parts = text.split(el)
+                        tag = parts[0]
+                        if tag not in good_tags:
+                            tag = _tag_of(tag, comp, number)
+                        del parts[0]
+                        seg = new(Segment)
+                        set_tag(seg, tag)
+                        if comp in text:
+                            set_elements(seg, tuple([tuple(p.split(comp)) for p in parts]))
+                        else:
+                            set_elements(seg, tuple([(p,) for p in parts]))
+                        set_number(seg, number)
+                        set_repeats(seg, ())
+                    else:
+                        seg = _parse_segment_general(text, d, number)
+                        tag = seg.tag
+                    if tag not in envelope:
+                        if sink is not None:
+                            sink(seg)
+                        else:
+                            yield seg
+                            sink = self.sink
+                        continue
+                    self.number, self.offset = number, offset
+                    if tag == "UNB":
+                        self._on_unb(seg)
+                        d = self.delimiters
+                        rep = d.active_repetition
+                        fast = False  # the character set may have changed
+                    elif tag == "UNZ":
+                        self._on_unz()
+                        fast = False
+                        nxt = pieces[i + 1] if i + 1 < len(pieces) else rest
+                        yield seg
+                        sink = self.sink
+                        # The next interchange may come with other separators.
+                        head = nxt.lstrip(_LAYOUT)
+                        if (
+                            head.startswith(_BOM)
+                            or (nxt is rest and len(head) < 9)
+                            or (head[:3] in (b"UNB", b"UNH") and head[3:4] != _b(el))
+                        ):
+                            buf = term.join([*pieces[i + 1 :], rest])
+                            sniff = restart = True
+                            break
+                        continue
+                    yield seg
+                    sink = self.sink
+                if restart:
+                    continue
+                buf = rest
+                if len(buf) > MAX_SEGMENT_BYTES:
+                    raise EdifactError(
+                        ERR_INVALID_SEPARATOR,
+                        f"no segment terminator {d.segment!r} in {len(buf)} bytes: wrong separators or not EDIFACT",
+                        segment=number + 1,
+                        offset=offset,
+                    )
+                break
+        self.number, self.offset = number, offset
+        tail = buf.strip(_LAYOUT)
+        if tail:
+            # Lenient: a last segment without terminator (trimmed samples) is read.
+            tail = tail.translate(None, b"\r\n\t")
+            self.number += 1
+            seg = parse_segment(self._decode(tail, self.offset), self.delimiters, self.number)
+            self.warnings.append(
+                EdifactError(
+                    ERR_MISSING,
+                    f"the last segment ({seg.tag}) has no segment terminator",
+                    segment=self.number,
+                    offset=self.offset,
+                    tag=seg.tag,
+                    reason="EDIFACT_LAYOUT",
+                )
+            )
+            yield seg
+
+
+# ---------------------------------------------------------------------------
+# The assembler: Segments -> Interchanges / Messages
+# ---------------------------------------------------------------------------
+
+
+def _interchange_from_unb(seg: Segment, lexer: _Lexer) -> Interchange:
+    syntax = seg.element(0)
+    version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdigit() else 0
+    return Interchange(
+        delimiters=lexer.delimiters,
+        syntax_id=syntax[0] if syntax else "",
+        syntax_version=version,
+        sender=seg.get(1, 0),
+        sender_qualifier=seg.get(1, 1),
+        recipient=seg.get(2, 0),
+        recipient_qualifier=seg.get(2, 1),
+        date=seg.get(3, 0),
+        time=seg.get(3, 1),
+        control_reference=seg.get(4, 0),
+        test_indicator=seg.get(10, 0),
+        header=seg,
+        warnings=lexer.warnings,
+        una=lexer.una,
+    )
+
+
+def _message_from_unh(seg: Segment, group_ref: str) -> Message:
+    mid = seg.element(1)
+    return Message(
+        reference=seg.get(0),
+        type=mid[0] if mid else "",
+        version=mid[1] if len(mid) > 1 else "",
+        release=mid[2] if len(mid) > 2 else "",
+        agency=mid[3] if len(mid) > 3 else "",
+        association=mid[4] if len(mid) > 4 else "",
+        segments=[seg],
+        group_reference=group_ref,
+    )
+
+
+def _assemble(
+    segments: Iterable[Segment], lexer: _Lexer, *, keep: bool
+) -> Iterator[tuple[Interchange, Message | None]]:
+    """Group segments into envelopes.
+
+    Yields ``(interchange, message)`` for every message, and ``(interchange, None)``
+    when an interchange ends (UNZ, a new UNB, or end of input). With ``keep`` the
+    messages are also appended to their interchange and group.
+
+    Fatal structure errors (a segment outside any message, UNT without UNH, a
+    message without UNT) raise :class:`EdifactError`. A missing UNZ or UNE is
+    not fatal here: the interchange/group is closed with ``trailer=None`` and the
+    envelope check reports it.
+    """
+    current: Interchange | None = None
+    group: Group | None = None
+    message: Message | None = None
+    for seg in segments:
+        tag = seg.tag
+        if message is not None:
+            if tag not in _ENVELOPE_TAGS:
+                message.segments.append(seg)
+                continue
+            if tag == "UNT":
+                lexer.sink = None
+                message.segments.append(seg)
+                assert current is not None
+                current.message_count += 1
+                if keep:
+                    current.messages.append(message)
+                if group is not None:
+                    group.message_count += 1
+                    if keep:
+                        group.messages.append(message)
+                yield current, message
+                message = None
+                continue
+            if tag in ("UNH", "UNZ", "UNE", "UNB", "UNG"):
+                raise EdifactError(
+                    ERR_MISSING,
+                    f"message {message.reference!r} (UNH at segment {message.segments[0].number}) "
+                    f"has no UNT before this {tag}",
+                    segment=seg.number,
+                    tag="UNT",
+                )
+            # Other UN* tags (UNS section control) are ordinary message segments.
+            message.segments.append(seg)
+            continue
+        if tag == "UNH":
+            if current is None:
+                current = Interchange(delimiters=lexer.delimiters, warnings=lexer.warnings)
+            message = _message_from_unh(seg, group.reference if group is not None else "")
+            lexer.sink = message.segments.append
+        elif tag == "UNB":
+            if current is not None:
+                # The previous interchange never got its UNZ; close it as is.
+                yield current, None
+            current = _interchange_from_unb(seg, lexer)
+            group = None
+        elif tag == "UNG":
+            if current is None or current.header is None:
+                raise EdifactError(ERR_OUTSIDE, "UNG outside an interchange (no UNB)", segment=seg.number, tag="UNG")
+            group = Group(reference=seg.get(4), header=seg)
+            current.groups.append(group)
+        elif tag == "UNE":
+            if group is None:
+                raise EdifactError(ERR_OUTSIDE, "UNE without a preceding UNG", segment=seg.number, tag="UNE")
+            group.trailer = seg
+            group = None
+        elif tag == "UNZ":
+            if current is None or current.header is None:
+                raise EdifactError(ERR_OUTSIDE, "UNZ without a preceding UNB", segment=seg.number, tag="UNZ")
+            current.trailer = seg
+            yield current, None
+            current = None
+            group = None
+        elif tag == "UNT":
+            raise EdifactError(ERR_OUTSIDE, "UNT without a preceding UNH", segment=seg.number, tag="UNT")
+        else:
+            raise EdifactError(
+                ERR_OUTSIDE,
+                f"segment {tag} outside a message (between {'UNB' if current else 'start of input'} and UNH)",
+                segment=seg.number,
+                tag=tag,
+            )
     if message is not None:
-        raise EdifactError(ERR_MISSING, f"message {message.reference} has no UNT", segment=number, tag="UNT")
+        raise EdifactError(
+            ERR_MISSING,
+            f"message {message.reference!r} has no UNT: the input ends inside it",
+            segment=message.segments[-1].number,
+            tag="UNT",
+        )
+    if current is not None:
+        yield current, None
+
+
+def _chunks(data: bytes | bytearray | memoryview, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    view = memoryview(data)
+    for i in range(0, len(view), size):
+        yield view[i : i + size].tobytes()
+
+
+def parse(
+    data: bytes | bytearray | memoryview | str,
+    *,
+    charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+) -> list[Interchange]:
+    """Parse every interchange (or run of bare messages) in ``data``.
+
+    Raises :class:`EdifactError` (with a segment number or byte offset) on the
+    first fatal problem; never another exception. Envelope counts and references
+    are not checked here: :func:`adapters.contrl.acknowledge` does that.
+
+    >>> [ic.control_reference for ic in parse(b"UNB+UNOA:3+A+B+240101:1200+7'UNZ+0+7'")]
+    ['7']
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    lexer = _Lexer(charset_policy)
+    interchanges: list[Interchange] = []
+    # The parser makes hundreds of thousands of small tuples and no reference
+    # cycles; letting the cyclic GC rescan them all again and again costs more
+    # than the parsing itself on big interchanges (measured: about 2x).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for ic, msg in _assemble(lexer.segments(_chunks(data)), lexer, keep=True):
+            if msg is None:
+                interchanges.append(ic)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if not interchanges:
-        raise EdifactError(ERR_MISSING, "no UNB or UNH segment found", offset=0)
+        raise EdifactError(
+            ERR_MISSING,
+            "the input holds no segment" if lexer.number == 0 else "no UNB or UNH segment found",
+            offset=0,
+        )
     return interchanges
 
 
+# ---------------------------------------------------------------------------
+# Serialising
+# ---------------------------------------------------------------------------
+
+
 def _escape(value: str, d: Delimiters) -> str:
-    specials = {d.component, d.element, d.release, d.segment}
-    if d.repetition.strip():
-        specials.add(d.repetition)
-    if not any(ch in value for ch in specials):
-        return value
-    return "".join(d.release + ch if ch in specials else ch for ch in value)
+    rel = d.active_release
+    specials = [d.component, d.element, d.segment]
+    if d.active_repetition:
+        specials.append(d.repetition)
+    if rel:
+        if rel in value:
+            value = value.replace(rel, rel + rel)
+        for ch in specials:
+            if ch in value:
+                value = value.replace(ch, rel + ch)
+    return value
 
 
-def serialize_segment(tag: str, elements: list[list[str]] | tuple[Element, ...], d: Delimiters) -> str:
-    """One segment as text, trailing empty components and elements removed."""
+def serialize_segment(
+    tag: str,
+    elements: Sequence[Sequence[str]] | tuple[Element, ...],
+    d: Delimiters,
+    *,
+    trim: bool = True,
+    repeats: Sequence[tuple[int, Sequence[Sequence[str]]]] = (),
+) -> str:
+    """One segment as text, with its terminator.
+
+    With ``trim`` (the default, for building segments) trailing empty components
+    and elements are removed; ``trim=False`` writes exactly what is given, which
+    :func:`serialize` uses so that parse and serialize are inverse.
+
+    >>> serialize_segment("FTX", [["AAA"], [], [""], ["50+ PCS", ""]], Delimiters())
+    "FTX+AAA+++50?+ PCS'"
+    """
+    rep_map = dict(repeats)
     parts = [tag]
-    for element in elements:
-        comps = [_escape(c, d) for c in element]
-        while comps and comps[-1] == "":
-            comps.pop()
-        parts.append(d.component.join(comps))
-    while len(parts) > 1 and parts[-1] == "":
-        parts.pop()
+    for idx, element in enumerate(elements):
+        occurrences = rep_map.get(idx) or [element]
+        texts = []
+        for occ in occurrences:
+            comps = [_escape(c, d) for c in occ]
+            if trim:
+                while comps and comps[-1] == "":
+                    comps.pop()
+            texts.append(d.component.join(comps))
+        parts.append(d.repetition.join(texts))
+    if trim:
+        while len(parts) > 1 and parts[-1] == "":
+            parts.pop()
     return d.element.join(parts) + d.segment
+
+
+def segment_text(seg: Segment, d: Delimiters) -> str:
+    """A parsed segment written back exactly (repetitions included)."""
+    return serialize_segment(seg.tag, seg.elements, d, trim=False, repeats=seg.repeats)
+
+
+def _with(seg: Segment, values: dict[int, str]) -> Segment:
+    """``seg`` with the first component of some elements replaced (for trailers)."""
+    elements = list(seg.elements)
+    for idx, value in values.items():
+        while len(elements) <= idx:
+            elements.append(("",))
+        elements[idx] = (value, *elements[idx][1:])
+    return _make_segment(seg.tag, tuple(elements), seg.number, seg.repeats)
+
+
+def serialize_message(msg: Message, d: Delimiters, *, recount: bool = True, newline: str = "") -> str:
+    """The message as text; with ``recount`` the UNT count and reference are computed."""
+    segs = msg.segments
+    if len(segs) > 1 and segs[-1].tag == "UNT":
+        out, unt = [segment_text(s, d) for s in segs[:-1]], segs[-1]
+    else:
+        out, unt = [segment_text(s, d) for s in segs], _make_segment("UNT", (("",), ("",)), 0)
+    if recount:
+        unt = _with(unt, {0: str(len(out) + 1), 1: msg.reference})
+    out.append(segment_text(unt, d))
+    return newline.join(out)
+
+
+def serialize(
+    interchanges: Interchange | Sequence[Interchange],
+    *,
+    recount: bool = True,
+    newline: str = "",
+    encoding: str | None = None,
+) -> bytes:
+    """Write interchanges as bytes in their declared character set.
+
+    A UNA is written when the input had one or the delimiters are not the
+    defaults of the syntax version. With ``recount`` the UNT/UNE/UNZ counts and
+    references are computed from the content. Characters that the character set
+    cannot hold raise ``UnicodeEncodeError`` (choose a wider syntax identifier).
+
+    >>> ic = build_interchange([("1", "CUSRES", "D", "96B", "UN", [Segment("BGM", (("962",),))])],
+    ...                        sender="CUSTOMS", recipient="AGENT", reference="9",
+    ...                        when=dt.datetime(2024, 1, 2, 3, 4))
+    >>> serialize(ic, newline="\\n").decode()
+    "UNB+UNOA:3+CUSTOMS+AGENT+240102:0304+9'\\nUNH+1+CUSRES:D:96B:UN'\\nBGM+962'\\nUNT+3+1'\\nUNZ+1+9'"
+    """
+    items = [interchanges] if isinstance(interchanges, Interchange) else list(interchanges)
+    out: list[bytes] = []
+    for ic in items:
+        d = ic.delimiters
+        parts: list[str] = []
+        if ic.una or d != Delimiters.default(ic.syntax_version):
+            parts.append(d.una())
+        if ic.header is not None:
+            parts.append(segment_text(ic.header, d))
+        if ic.groups:
+            for g in ic.groups:
+                parts.append(segment_text(g.header, d))
+                parts.extend(serialize_message(m, d, recount=recount, newline=newline) for m in g.messages)
+                une = g.trailer or _make_segment("UNE", (("",), ("",)), 0)
+                if recount:
+                    une = _with(une, {0: str(len(g.messages)), 1: g.reference})
+                parts.append(segment_text(une, d))
+            ungrouped = [m for m in ic.messages if not m.group_reference]
+        else:
+            ungrouped = ic.messages
+        parts.extend(serialize_message(m, d, recount=recount, newline=newline) for m in ungrouped)
+        if ic.header is not None:
+            unz = ic.trailer or _make_segment("UNZ", (("",), ("",)), 0)
+            if recount:
+                unz = _with(unz, {0: str(len(ic.groups) or len(ic.messages)), 1: ic.control_reference})
+            parts.append(segment_text(unz, d))
+        text = newline.join(parts)
+        codec = encoding or ic.encoding
+        try:
+            out.append(text.encode(codec))
+        except UnicodeEncodeError as exc:
+            raise EdifactError(
+                ERR_INVALID_CHAR,
+                f"{text[exc.start : exc.end]!r} cannot be written in {ic.syntax_id or codec}; "
+                "declare a wider character set (e.g. UNOW)",
+                offset=exc.start,
+            ) from None
+    return newline.encode().join(out)
+
+
+def build_interchange(
+    messages: Iterable[tuple[str, str, str, str, str, Sequence[Segment]]],
+    *,
+    sender: str,
+    recipient: str,
+    reference: str,
+    syntax_id: str = "UNOA",
+    syntax_version: int = 3,
+    sender_qualifier: str = "",
+    recipient_qualifier: str = "",
+    when: dt.datetime | None = None,
+    delimiters: Delimiters | None = None,
+    test_indicator: str = "",
+) -> Interchange:
+    """An interchange ready to :func:`serialize`, numbered exactly as :func:`parse` would.
+
+    ``messages`` are ``(reference, type, version, release, agency, body)``; the
+    UNH/UNT and UNB/UNZ are made here with correct counts. Body segments may be
+    made with ``Segment(tag, elements)``; their numbers are assigned.
+    """
+    when = when or dt.datetime.now(dt.UTC)
+    d = delimiters or Delimiters.default(syntax_version)
+    date = when.strftime("%Y%m%d" if syntax_version >= 4 else "%y%m%d")
+    unb_elements: list[Element] = [
+        (syntax_id, str(syntax_version)),
+        (sender, sender_qualifier) if sender_qualifier else (sender,),
+        (recipient, recipient_qualifier) if recipient_qualifier else (recipient,),
+        (date, when.strftime("%H%M")),
+        (reference,),
+    ]
+    if test_indicator:
+        unb_elements += [("",)] * 5 + [(test_indicator,)]
+    number = 1
+    header = _make_segment("UNB", tuple(unb_elements), number)
+    msgs: list[Message] = []
+    for ref, mtype, version, release, agency, body in messages:
+        number += 1
+        segs = [_make_segment("UNH", ((ref,), (mtype, version, release, agency)), number)]
+        for s in body:
+            number += 1
+            segs.append(_make_segment(s.tag, s.elements, number, s.repeats))
+        number += 1
+        segs.append(_make_segment("UNT", ((str(len(segs) + 1),), (ref,)), number))
+        msgs.append(Message(ref, mtype, version, release, agency, "", segs))
+    number += 1
+    trailer = _make_segment("UNZ", ((str(len(msgs)),), (reference,)), number)
+    return Interchange(
+        delimiters=d,
+        syntax_id=syntax_id,
+        syntax_version=syntax_version,
+        sender=sender,
+        sender_qualifier=sender_qualifier,
+        recipient=recipient,
+        recipient_qualifier=recipient_qualifier,
+        date=date,
+        time=when.strftime("%H%M"),
+        control_reference=reference,
+        test_indicator=test_indicator,
+        header=header,
+        messages=msgs,
+        trailer=trailer,
+        una=d != Delimiters.default(syntax_version),
+        message_count=len(msgs),
+    )
+
+
+def parse_decimal(value: str, delimiters: Delimiters | None = None) -> str:
+    """A numeric value with '.' as decimal mark (ISO 9735 allows ',' and '.').
+
+    >>> parse_decimal("12,50")
+    '12.50'
+    """
+    del delimiters  # either mark is accepted whatever the UNA says (ISO 9735 v4, 5.2)
+    return value.replace(",", ".")

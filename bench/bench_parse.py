@@ -1,0 +1,93 @@
+"""Parse a big CUSCAR with this engine and with pydifact, and compare MB/s.
+
+Usage::
+
+    python bench/bench_parse.py                 # generates 10,000 bills (~5 MB) in memory
+    python bench/bench_parse.py file.edi --repeat 3
+    python bench/bench_parse.py --profile       # cProfile of our parser, top 15 lines
+
+Both parsers get the same bytes in the same process, one after the other; the
+best of ``--repeat`` runs is reported. pydifact is given text (it takes ``str``);
+our engine is given bytes, so its figure includes decoding. The streaming API is
+measured too, with the peak Python memory it needed (tracemalloc, separate run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.edifact import iter_messages, parse  # noqa: E402
+from bench.gen_cuscar import generate  # noqa: E402
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    """Shortest wall time of ``repeat`` calls (the least disturbed by the machine)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def ours(data: bytes) -> int:
+    return sum(len(m.segments) for ic in parse(data) for m in ic.messages)
+
+
+def streamed(data: bytes) -> int:
+    return sum(len(m.segments) for _, m in iter_messages(io.BytesIO(data)))
+
+
+def theirs(text: str) -> int:
+    from pydifact.segmentcollection import Interchange as PydifactInterchange
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it warns once per service segment about missing XML
+        return sum(1 for _ in PydifactInterchange.from_str(text).segments)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("file", nargs="?", type=Path, help="EDIFACT file (default: generated CUSCAR)")
+    ap.add_argument("--bills", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of our parser and stop")
+    args = ap.parse_args()
+
+    data = args.file.read_bytes() if args.file else generate(args.bills)
+    mb = len(data) / 1e6
+    print(f"input: {mb:.2f} MB")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.runcall(parse, data)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+        return
+
+    ours_s = best_of(args.repeat, lambda: ours(data))
+    stream_s = best_of(args.repeat, lambda: streamed(data))
+    tracemalloc.start()
+    streamed(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    text = data.decode("utf-8", "replace")
+    theirs_s = best_of(max(1, args.repeat // 3), lambda: theirs(text))
+
+    print(f"adapters.edifact.parse : {mb / ours_s:7.2f} MB/s  ({ours_s:.2f} s)")
+    print(f"iter_messages (stream) : {mb / stream_s:7.2f} MB/s  ({stream_s:.2f} s, peak {peak / 1e6:.1f} MB)")
+    print(f"pydifact               : {mb / theirs_s:7.2f} MB/s  ({theirs_s:.2f} s)")
+    print(f"ratio parse/pydifact   : {theirs_s / ours_s:7.1f}x")
+
+
+if __name__ == "__main__":
+    main()
