@@ -7,6 +7,7 @@ broker cannot route or store raises instead of vanishing.
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPConnectionError, NackError, UnroutableError
 
+from gateway.config import ConfigError
 from gateway.naming import Names
 
 PERSISTENT = 2
+DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
 
 # Dead-letter headers: a contract with operators' tools (edigw dlq, issue #7).
 H_REASON = "x-edigw-reason"
@@ -46,14 +49,59 @@ class DeadLetterReason:
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """TLS towards the broker (``[broker.tls]``): CA bundle and optional client certificate."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    server_name: str = ""
+
+
+def tls_from(raw: Mapping[str, Any]) -> Tls | None:
+    """The ``[broker.tls]`` table of a raw configuration, or None when TLS is not configured.
+
+    >>> tls_from({"broker": {"tls": {"ca_file": "/etc/ca.pem"}}}).ca_file
+    '/etc/ca.pem'
+    """
+    table = raw.get("broker", {}).get("tls") or {}
+    if not table or not any(table.get(k) for k in ("ca_file", "cert_file", "key_file")):
+        return None
+    return Tls(
+        ca_file=str(table.get("ca_file", "")),
+        cert_file=str(table.get("cert_file", "")),
+        key_file=str(table.get("key_file", "")),
+        server_name=str(table.get("server_name", "")),
+    )
+
+
+def ssl_context(tls: Tls | None) -> ssl.SSLContext | None:
+    """A verifying client context (CA, client certificate) for amqps:// URLs."""
+    if tls is None:
+        return None
+    context = ssl.create_default_context(cafile=tls.ca_file or None)
+    if tls.cert_file:
+        context.load_cert_chain(tls.cert_file, tls.key_file or None)
+    return context
+
+
 def connect(
-    url: str, *, heartbeat: int = 30, attempts: int = 1, delay: float = 1.0
+    url: str,
+    *,
+    heartbeat: int = 30,
+    attempts: int = 1,
+    delay: float = 1.0,
+    tls: Tls | None = None,
 ) -> pika.BlockingConnection:
     """A blocking connection, retried ``attempts`` times with growing delay."""
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
     params.blocked_connection_timeout = 300
     params.client_properties = {"connection_name": "edigw"}
+    context = ssl_context(tls)
+    if context is not None:
+        params.ssl_options = pika.SSLOptions(context, tls.server_name or params.host)  # type: ignore[union-attr]
     last: Exception | None = None
     for i in range(attempts):
         try:
@@ -106,6 +154,43 @@ def publish(
         ) from exc
 
 
+def dead_letter_headers(
+    old_headers: Mapping[str, Any] | None,
+    source_queue: str,
+    why: DeadLetterReason,
+    *,
+    original_exchange: str = "",
+    original_routing_key: str = "",
+    attempts: int | None = None,
+) -> dict[str, Any]:
+    """The headers every dead letter carries: reason, sentence, stage, partner, origin, attempts.
+
+    >>> h = dead_letter_headers({}, "partner.apcs.in", DeadLetterReason("X", "why", "map", "apcs"))
+    >>> h["x-edigw-reason"], h["x-edigw-attempts"]
+    ('X', 1)
+    """
+    old = dict(old_headers or {})
+    if attempts is None:
+        attempts = int(old.get(H_ATTEMPTS, 0) or 0) + 1
+    first = old.get(H_FIRST_FAILURE)
+    if isinstance(first, bytes):
+        first = first.decode("utf-8", "replace")
+    return {
+        **old,
+        H_REASON: why.reason,
+        H_SENTENCE: why.sentence,
+        H_STAGE: why.stage,
+        H_PARTNER: why.partner,
+        # A message that came back from a retry queue keeps where it first came from.
+        H_ORIGINAL_EXCHANGE: old.get(H_ORIGINAL_EXCHANGE) or original_exchange,
+        H_ORIGINAL_ROUTING_KEY: old.get(H_ORIGINAL_ROUTING_KEY) or original_routing_key,
+        H_ORIGINAL_QUEUE: source_queue,
+        H_ATTEMPTS: attempts,
+        H_FIRST_FAILURE: first or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        H_PROBLEMS: list(why.problems[:50]),
+    }
+
+
 def dead_letter(
     channel: BlockingChannel,
     names: Names,
@@ -121,22 +206,13 @@ def dead_letter(
 
     The worker acknowledges the original only after this publish is confirmed.
     """
-    old = dict(getattr(properties, "headers", None) or {})
-    attempts = int(old.get(H_ATTEMPTS, 0)) + 1
-    headers = {
-        **old,
-        H_REASON: why.reason,
-        H_SENTENCE: why.sentence,
-        H_STAGE: why.stage,
-        H_PARTNER: why.partner,
-        H_ORIGINAL_EXCHANGE: original_exchange,
-        H_ORIGINAL_ROUTING_KEY: original_routing_key,
-        H_ORIGINAL_QUEUE: source_queue,
-        H_ATTEMPTS: attempts,
-        H_FIRST_FAILURE: old.get(H_FIRST_FAILURE)
-        or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        H_PROBLEMS: list(why.problems[:50]),
-    }
+    headers = dead_letter_headers(
+        getattr(properties, "headers", None),
+        source_queue,
+        why,
+        original_exchange=original_exchange,
+        original_routing_key=original_routing_key,
+    )
     publish(
         channel,
         names.dead_letter_exchange,
@@ -148,3 +224,19 @@ def dead_letter(
         headers=headers,
         type=getattr(properties, "type", None),
     )
+
+
+def retry_delays(settings_raw: Mapping[str, Any]) -> tuple[int, ...]:
+    """``broker.retry_delays_ms`` (the retry tiers), validated.
+
+    >>> retry_delays({"broker": {"retry_delays_ms": [100, 2000]}})
+    (100, 2000)
+    """
+    value = settings_raw.get("broker", {}).get("retry_delays_ms", list(DEFAULT_RETRY_DELAYS_MS))
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 10 <= v <= 86_400_000 for v in value
+    ):
+        raise ConfigError(
+            "broker.retry_delays_ms", "must be a list of delays in milliseconds (10 .. 86400000)"
+        )
+    return tuple(value)

@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -173,6 +174,21 @@ class Journal(Protocol):
     def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
 
     def close(self) -> None: ...
+
+
+_ID_NAMESPACE = uuid.UUID("5d1c3f0e-7a43-4f0b-9a8e-6c2f1b0d9e11")
+
+
+def derived_id(inbound_id: str, part: str | int) -> str:
+    """A message id derived from the inbound message id, the same on every redelivery.
+
+    Documents and acknowledgements made from one inbound message get these ids, so a
+    re-run after a crash publishes the same ids and consumers can drop the copies.
+
+    >>> derived_id("m1", 0) == derived_id("m1", 0) != derived_id("m1", 1)
+    True
+    """
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{inbound_id}/{part}"))
 
 
 def _now() -> str:
@@ -327,7 +343,8 @@ class SqlJournal:
             rows = self._exec(
                 cur,
                 f"SELECT message_id, type, partner, correlation_id, parent_id FROM messages "
-                f"WHERE message_id IN ({','.join('?' * len(family))}) ORDER BY created_at, message_id",
+                f"WHERE message_id IN ({','.join('?' * len(family))}) "
+                f"ORDER BY created_at, (parent_id IS NOT NULL), message_id",
                 tuple(sorted(family)),
             ).fetchall()
             for row in rows:

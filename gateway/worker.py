@@ -1,30 +1,138 @@
 """The gateway's worker: consume partner messages, carry out the pipeline's outcome, ack.
 
-Ordering makes the guarantee: every publish (canonical documents, dead letter,
-acknowledgement) is confirmed by the broker before the inbound message is
-acknowledged. A crash in between means a redelivery, never a loss.
+The guarantee is *at-least-once delivery with idempotent effects* (docs/reliability.md):
+
+* every publish (canonical documents, copies, dead letter, acknowledgement) is
+  persistent, ``mandatory`` and confirmed by the broker before the inbound
+  message is acknowledged, so a crash in between means a redelivery, never a loss;
+* the journal remembers each inbound message (``processed``) and the business
+  keys it claimed (``dedup``), and documents get ids derived from the inbound
+  message id, so a redelivery either does nothing (already done) or publishes
+  the very same message ids again (crash before ``done``) for consumers to drop.
+
+Design (one asyncio loop, one decision thread):
+
+* aio-pika carries the connection; its I/O loop keeps running (heartbeats) while
+  the pipeline works on a 50 MB manifest in the decision thread;
+* decisions are taken one at a time, in delivery order, in that thread (journal
+  and pipeline are synchronous); the publishes of many messages are then in
+  flight together and their confirms awaited concurrently (a window of
+  ``prefetch`` messages) instead of one blocking round trip per publish;
+* transient failures (journal unavailable, broker nack) go to delay queues
+  (TTL + dead-letter exchange back to the work queue), permanent ones straight
+  to the dead-letter queue; a handler that keeps failing is dead-lettered on its
+  ``delivery_limit``-th delivery.
+
+>>> Worker.__name__
+'Worker'
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+import hashlib
+import os
 import signal
 import time
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError
+import aio_pika
+import aiormq.exceptions
+import pika.exceptions
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
 
-from gateway import broker
+from adapters import contrl
+from adapters.edifact import EdifactError
+from gateway import broker, routing
 from gateway.bootstrap import Gateway
-from gateway.config import Partner
+from gateway.config import ConfigError, Partner, load
+from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
 from gateway.logs import get_logger, message_context
-from gateway.pipeline import Outcome, Problem, Rejection, Translation
+from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.topology import declare
 
 log = get_logger()
+
+# Test-only fault injection: a message whose body holds these bytes makes the handler
+# raise every time (the poison-message fault test). Never set in production.
+FAULT_ENV = "EDIGW_TEST_FAIL_MARKER"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What the decision thread needs of an incoming message (no broker objects)."""
+
+    body: bytes
+    message_id: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    exchange: str
+    routing_key: str
+    redelivered: bool
+    user_id: str | None = None
+    content_type: str | None = None
+    type: str | None = None
+
+
+@dataclass(slots=True)
+class Publish:
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+    correlation_id: str | None
+    content_type: str
+    type: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+    kind: str = "document"  # document, ack, dead-letter, retry, response
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to do for one delivery: publish these, then record ``events`` and ack."""
+
+    inbound_id: str
+    outcome: str  # routed, rejected, duplicate, retry, redelivery, requeue, answered ...
+    detail: str = ""
+    publishes: list[Publish] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
+    record: bool = True  # mark the inbound message done in the journal after the confirms
+    on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
+
+
+def inbound_id_of(partner: str, delivery: Delivery) -> str:
+    """The partner's message id, or one derived from partner and content when it sent none.
+
+    Deriving it (rather than a random uuid) keeps a redelivery recognisable.
+    """
+    if delivery.message_id:
+        return delivery.message_id
+    return "sha256-" + hashlib.sha256(partner.encode() + b"\0" + delivery.body).hexdigest()[:40]
+
+
+def document_key(partner: str, doc: Any) -> str:
+    """The business key + version of a canonical document (dedup across interchanges)."""
+    h = doc.header
+    return (
+        f"doc:{partner}:{h.document_type}:{h.business_reference}:{h.document_version}:{h.function}"
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class Worker:
@@ -32,202 +140,761 @@ class Worker:
         self.gw = gateway
         self.stopping = False
         self.processed = 0
+        self.names = gateway.names
+        settings = gateway.settings
+        self.retry_delays = broker.retry_delays(settings.raw)
+        self.copies = routing.copies_from(settings.raw)
+        self.heartbeat = int(settings.raw.get("broker", {}).get("heartbeat", 30))
+        self.fault_marker = os.environ.get(FAULT_ENV, "").encode() or None
+        self.response_handler: Any = None  # gateway.responses.ResponseHandler, when wired
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="edigw-decide"
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._unblocked: asyncio.Event | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._exchanges: dict[str, AbstractExchange] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
-        # Only set a flag: a signal handler may interrupt a log write or pika's I/O, and
-        # doing more here (logging included) could re-enter them.
+        if not self.stopping:
+            log.info("stopping: finishing in-flight messages", signal=signum)
         self.stopping = True
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def request_reload(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(
+                lambda: self._loop.run_in_executor(self._executor, self.reload_routes)  # type: ignore[union-attr]
+            )
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+
+    def reload_routes(self) -> bool:
+        """Re-read the configuration's routes and copy rules (SIGHUP, ``edigw routes reload``).
+
+        A bad configuration is refused and the old rules stay; every change is logged.
+        """
+        settings = self.gw.settings
+        try:
+            new = load(path=None if settings.source == "defaults" else settings.source)
+            copies = routing.copies_from(new.raw)
+        except (ConfigError, ValueError) as exc:
+            log.error("routes reload refused; the old rules stay", error=str(exc))
+            return False
+        changed = routing.changes(self.gw.pipeline.routes, new.routes, self.copies, copies)
+        # Assignments of whole tuples: the decision thread sees the old or the new rules.
+        self.gw.pipeline.routes = new.routes
+        self.copies = copies
+        log.info(
+            "routes reloaded",
+            changes=changed or ["no change"],
+            rules=routing.describe(new.routes, copies),
+        )
+        return True
+
+    def _pid_file(self) -> Path:
+        return self.gw.settings.state_dir / "run" / f"edigw-{os.getpid()}.pid"
 
     def run(self) -> None:
         """Serve until asked to stop; reconnect with backoff when the broker goes away."""
+        pid_file = self._pid_file()
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(str(os.getpid()))
+        try:
+            asyncio.run(self._main())
+        finally:
+            pid_file.unlink(missing_ok=True)
+            self._executor.shutdown(wait=True)
+        log.info("stopped", processed=self.processed)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._unblocked = asyncio.Event()
+        if self.stopping:
+            self._stop.set()
         backoff = 1.0
         while not self.stopping:
             try:
-                self._serve()
+                await self._serve()
                 backoff = 1.0
-            except AMQPError as exc:
+            except (
+                TimeoutError,
+                aiormq.exceptions.AMQPError,
+                ConnectionError,
+                OSError,
+                pika.exceptions.AMQPError,
+            ) as exc:
                 if self.stopping:
                     break
                 log.warning(
                     "broker connection lost, reconnecting", error=repr(exc), retry_in=backoff
                 )
-                time.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 30.0)
-        log.info("stopped", processed=self.processed)
 
-    def _serve(self) -> None:
-        settings = self.gw.settings
-        connection = broker.connect(settings.broker_url)
+    def _declare(self) -> None:
+        connection = broker.connect(
+            self.gw.settings.broker_url, tls=broker.tls_from(self.gw.settings.raw)
+        )
         try:
-            channel = broker.confirmed_channel(connection)
-            declare(channel, self.gw.topology)
-            channel.basic_qos(prefetch_count=settings.prefetch)
-            queues = []
-            for partner in settings.partners_with_role("port", "ministry"):
-                queue = self.gw.names.inbound(partner.id)
-                channel.basic_consume(queue, functools.partial(self._on_message, partner, queue))
-                queues.append(queue)
-            log.info("consuming", queues=queues, prefetch=settings.prefetch)
-            while not self.stopping:
-                connection.process_data_events(time_limit=0.5)
-            log.info("stopping: in-flight messages are finished, unprocessed ones go back to the queue")
+            declare(connection.channel(), self.gw.topology)
         finally:
-            if connection.is_open:
-                # Closing the channel returns prefetched, unprocessed messages to their queues.
-                connection.close()
+            connection.close()
+
+    async def _serve(self) -> None:
+        assert self._stop is not None and self._unblocked is not None
+        settings = self.gw.settings
+        await asyncio.to_thread(self._declare)
+        connection = await aio_pika.connect(
+            settings.broker_url,
+            heartbeat=self.heartbeat,
+            client_properties={"connection_name": f"edigw run {os.getpid()}"},
+            ssl_context=broker.ssl_context(broker.tls_from(settings.raw)),
+            timeout=15,
+        )
+        lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_close(_sender: Any, exc: BaseException | None = None) -> None:
+            if not lost.done():
+                lost.set_result(exc)
+
+        connection.close_callbacks.add(on_close)
+        self._watch_blocked(connection)
+        self._unblocked.set()
+        self._exchanges = {}
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            channel.close_callbacks.add(on_close)
+            await channel.set_qos(prefetch_count=settings.prefetch)
+            consumers = []
+            for partner in settings.partners_with_role("port", "ministry"):
+                name = self.names.inbound(partner.id)
+                queue = await channel.get_queue(name, ensure=False)
+                tag = await queue.consume(self._callback(channel, partner, name))
+                consumers.append((queue, tag))
+            if self.response_handler is not None:
+                name = self.names.customs_responses
+                queue = await channel.get_queue(name, ensure=False)
+                tag = await queue.consume(self._response_callback(channel, name))
+                consumers.append((queue, tag))
+            log.info(
+                "consuming",
+                queues=[q.name for q, _ in consumers],
+                prefetch=settings.prefetch,
+                retry_delays_ms=list(self.retry_delays),
+            )
+            stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+            try:
+                await asyncio.wait({stop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop_task.cancel()
+            if lost.done():
+                raise ConnectionError(f"connection closed: {lost.result()!r}")
+            # Graceful stop: no new deliveries, finish what is in flight, then close
+            # (unacknowledged prefetched messages go back to their queues).
+            for queue, tag in consumers:
+                # The channel may be gone; the close below settles it.
+                with contextlib.suppress(Exception):
+                    await queue.cancel(tag)
+            if self._inflight:
+                await asyncio.wait(set(self._inflight), timeout=60)
+        finally:
+            if not connection.is_closed:
+                await connection.close()
+
+    def _watch_blocked(self, connection: AbstractConnection) -> None:
+        """Pause intake on ``connection.blocked`` (a broker memory or disk alarm).
+
+        aiormq handles the frames privately; we wrap its handlers on this connection
+        so new deliveries wait (no decision, no publish) until ``connection.unblocked``.
+        """
+        assert self._unblocked is not None
+        unblocked = self._unblocked
+        try:
+            raw: Any = connection.transport.connection  # type: ignore[union-attr]
+            on_blocked = raw._Connection__handle_connection_blocked
+            on_unblocked = raw._Connection__handle_connection_unblocked
+        except AttributeError:
+            log.warning("cannot watch connection.blocked with this aiormq version")
+            return
+
+        async def blocked(frame: Any) -> None:
+            unblocked.clear()
+            log.warning("broker blocked the connection: intake paused", reason=str(frame.reason))
+            await on_blocked(frame)
+
+        async def unblocked_(frame: Any) -> None:
+            unblocked.set()
+            log.info("broker unblocked the connection: intake resumed")
+            await on_unblocked(frame)
+
+        raw._Connection__handle_connection_blocked = blocked
+        raw._Connection__handle_connection_unblocked = unblocked_
 
     # ------------------------------------------------------------------ one message
-    def _on_message(
-        self,
-        partner: Partner,
-        queue: str,
-        channel: BlockingChannel,
-        method: Any,
-        props: Any,
-        body: bytes,
-    ) -> None:
-        message_id = props.message_id or str(uuid.uuid4())
-        correlation_id = props.correlation_id or message_id
-        with message_context(
-            message_id=message_id, partner=partner.id, correlation_id=correlation_id
-        ):
-            started = time.perf_counter()
-            journal = self.gw.journal
-            journal.record_message(
-                message_id, type="inbound", partner=partner.id, correlation_id=correlation_id
-            )
-            journal.record_event(message_id, "received", f"{len(body)} bytes on {queue}")
-            log.info("received", bytes=len(body), queue=queue, redelivered=method.redelivered)
-            try:
-                outcome = self.gw.pipeline.process(body, partner, correlation_id)
-            except Exception as exc:  # a bug must not kill the worker nor lose the message
-                log.exception("pipeline failed")
-                outcome = Outcome(
-                    Translation(
-                        rejection=Rejection(
-                            "INTERNAL_ERROR",
-                            f"the gateway failed on this message ({type(exc).__name__}); operators are told",
-                            "process",
-                        )
-                    )
-                )
-            self._route(
-                channel, partner, message_id, correlation_id, outcome, queue, body, props, method
-            )
-            if outcome.acknowledgement:
-                broker.publish(
-                    channel,
-                    self.gw.names.outbound_exchange,
-                    partner.id,
-                    outcome.acknowledgement,
-                    message_id=str(uuid.uuid4()),
-                    correlation_id=message_id,
-                    content_type="application/edifact",
-                    type=outcome.acknowledgement_type,
-                )
-                verdict = "rejected" if outcome.rejection else "accepted"
-                journal.record_event(
-                    message_id, "acknowledged", f"{outcome.acknowledgement_type} {verdict}"
-                )
-            channel.basic_ack(method.delivery_tag)
-            self.processed += 1
-            log.info(
-                "done",
-                outcome="rejected" if outcome.rejection else "routed",
-                ms=round((time.perf_counter() - started) * 1000, 2),
+    def _callback(
+        self, channel: AbstractChannel, partner: Partner, queue: str
+    ) -> Callable[[AbstractIncomingMessage], Any]:
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            delivery = _delivery(message)
+            await self._handle(
+                channel,
+                message,
+                delivery,
+                lambda: self._decide(partner, queue, delivery),
+                lambda exc: self._failure_plan(partner.id, queue, delivery, exc),
             )
 
-    def _route(
+        return on_message
+
+    def _response_callback(
+        self, channel: AbstractChannel, queue: str
+    ) -> Callable[[AbstractIncomingMessage], Any]:
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            delivery = _delivery(message)
+            await self._handle(
+                channel,
+                message,
+                delivery,
+                lambda: self.response_handler.decide(queue, delivery),
+                lambda exc: self._failure_plan("customs", queue, delivery, exc),
+            )
+
+        return on_message
+
+    async def _handle(
         self,
-        channel: BlockingChannel,
+        channel: AbstractChannel,
+        message: AbstractIncomingMessage,
+        delivery: Delivery,
+        decide: Callable[[], Plan],
+        on_failure: Callable[[BaseException], Plan],
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None and self._unblocked is not None
+        self._inflight.add(task)
+        loop = asyncio.get_running_loop()
+        try:
+            if not self._unblocked.is_set():
+                await self._unblocked.wait()
+            try:
+                plan = await loop.run_in_executor(self._executor, decide)
+            except Exception as exc:  # never crash the worker on input
+                plan = on_failure(exc)
+            await self._carry_out(channel, message, delivery, plan)
+        except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
+            # The connection went away mid-message: the broker redelivers it.
+            log.warning("message left unacknowledged (connection lost)", error=repr(exc))
+        finally:
+            self._inflight.discard(task)
+
+    async def _carry_out(
+        self,
+        channel: AbstractChannel,
+        message: AbstractIncomingMessage,
+        delivery: Delivery,
+        plan: Plan,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if plan.requeue:
+            await message.nack(requeue=True)
+            return
+        results = await asyncio.gather(
+            *(self._publish(channel, p) for p in plan.publishes), return_exceptions=True
+        )
+        failures = [(p, r) for p, r in zip(plan.publishes, results, strict=True) if r is not None]
+        for _p, r in failures:
+            if not isinstance(r, Exception):
+                raise r  # CancelledError and friends
+        if failures:
+            connection_errors = [
+                r
+                for _, r in failures
+                if not isinstance(
+                    r, aiormq.exceptions.PublishError | aiormq.exceptions.DeliveryError
+                )
+            ]
+            if connection_errors:
+                raise ConnectionError(repr(connection_errors[0]))
+            returned = [p for p, r in failures if isinstance(r, aiormq.exceptions.PublishError)]
+            if returned and all(p.kind in ("document", "response") for p, _ in failures):
+                # Unroutable is permanent: dead-letter the inbound message with the reason.
+                sentence = f"no queue is bound to {returned[0].exchange!r} with key {returned[0].routing_key!r}"
+                plan2 = await loop.run_in_executor(
+                    self._executor,
+                    lambda: self._dead_letter_plan(
+                        plan.inbound_id,
+                        str(delivery.headers.get(broker.H_PARTNER) or "?"),
+                        message.routing_key or "",
+                        delivery,
+                        Rejection("UNROUTABLE", sentence, "route"),
+                    ),
+                )
+                await self._carry_out(channel, message, delivery, plan2)
+                return
+            # A nack (or a return of a dead letter / retry): transient, try again later.
+            log.warning(
+                "the broker refused a publish; the message is requeued",
+                refused=[f"{p.exchange}/{p.routing_key}: {r!r}" for p, r in failures],
+            )
+            await asyncio.sleep(1.0)
+            await message.nack(requeue=True)
+            return
+        if plan.record or plan.on_confirmed is not None:
+            try:
+                await loop.run_in_executor(self._executor, self._record, plan)
+            except JournalUnavailable as exc:
+                # Everything is published; a redelivery republishes the same ids (dropped
+                # by consumers) and records again.
+                log.warning("journal unavailable after publishing; requeued", error=str(exc))
+                await asyncio.sleep(1.0)
+                await message.nack(requeue=True)
+                return
+        await message.ack()
+        self.processed += 1
+        log.info("done", message_id=plan.inbound_id, outcome=plan.outcome, detail=plan.detail)
+
+    def _record(self, plan: Plan) -> None:
+        if plan.record:
+            self.gw.journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
+        if plan.on_confirmed is not None:
+            plan.on_confirmed()
+
+    async def _exchange(self, channel: AbstractChannel, name: str) -> AbstractExchange:
+        if name == "":
+            return channel.default_exchange
+        exchange = self._exchanges.get(name)
+        if exchange is None:
+            exchange = await channel.get_exchange(name, ensure=False)
+            self._exchanges[name] = exchange
+        return exchange
+
+    async def _publish(self, channel: AbstractChannel, p: Publish) -> None:
+        exchange = await self._exchange(channel, p.exchange)
+        message = aio_pika.Message(
+            p.body,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=p.message_id,
+            correlation_id=p.correlation_id,
+            content_type=p.content_type,
+            type=p.type,
+            headers=p.headers,
+            timestamp=dt.datetime.now(dt.UTC),
+        )
+        await exchange.publish(message, routing_key=p.routing_key, mandatory=True, timeout=60)
+
+    # ------------------------------------------------------------------ decisions (thread)
+    def _decide(self, partner: Partner, queue: str, d: Delivery) -> Plan:
+        inbound_id = inbound_id_of(partner.id, d)
+        correlation_id = d.correlation_id or inbound_id
+        with message_context(
+            message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
+        ):
+            return self._decide_in_context(partner, queue, d, inbound_id, correlation_id)
+
+    def _decide_in_context(
+        self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
+    ) -> Plan:
+        journal = self.gw.journal
+        try:
+            prior = journal.processed(inbound_id)
+            if prior is not None and prior.state == "done":
+                # Processed and confirmed before; only the inbound ack was lost (a crash).
+                journal.record_event(
+                    inbound_id, "duplicate", f"redelivery of a message already {prior.outcome}"
+                )
+                log.info("redelivery of a processed message: acknowledged, nothing republished")
+                return Plan(inbound_id, "redelivery", prior.outcome, record=False)
+            if self.fault_marker is not None and self.fault_marker in d.body:
+                raise RuntimeError(f"injected fault ({FAULT_ENV})")
+            started = time.perf_counter()
+            journal.record_message(
+                inbound_id, type="inbound", partner=partner.id, correlation_id=correlation_id
+            )
+            journal.record_event(
+                inbound_id,
+                "received",
+                f"{len(d.body)} bytes on {queue}" + (" (redelivered)" if d.redelivered else ""),
+            )
+            log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
+            outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
+            plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
+            journal.decide(inbound_id, plan.outcome, plan.detail)
+            log.info(
+                "decided",
+                outcome=plan.outcome,
+                publishes=len(plan.publishes),
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            return plan
+        except JournalUnavailable as exc:
+            return self._retry_plan(
+                partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
+            )
+
+    def _plan(
+        self,
         partner: Partner,
-        message_id: str,
+        queue: str,
+        d: Delivery,
+        inbound_id: str,
         correlation_id: str,
         outcome: Outcome,
-        queue: str,
-        body: bytes,
-        props: Any,
-        method: Any,
-    ) -> None:
+    ) -> Plan:
         journal = self.gw.journal
-        types = (
-            ",".join(dict.fromkeys(outcome.translation.message_types)) or outcome.translation.format
-        )
+        translation = outcome.translation
+        types = ",".join(dict.fromkeys(translation.message_types)) or translation.format
         journal.record_message(
-            message_id, type=types, partner=partner.id, correlation_id=correlation_id
+            inbound_id, type=types, partner=partner.id, correlation_id=correlation_id
         )
+        report = translation.syntax_report
+        events: list[EventRow] = []
         if outcome.rejection is None:
-            try:
-                for routed in outcome.routed:
-                    doc = routed.document
-                    broker.publish(
-                        channel,
-                        self.gw.names.customs_exchange,
-                        routed.destination,
-                        routed.signed_xml,
-                        message_id=doc.header.message_id,
-                        correlation_id=message_id,
-                        content_type="application/xml",
-                        type=doc.header.document_type,
-                        headers={
-                            "x-edigw-partner": partner.id,
-                            "x-edigw-business-reference": doc.header.business_reference,
+            self._dedup(partner, inbound_id, d, outcome, events)
+        if outcome.rejection is not None:
+            plan = self._dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
+        else:
+            plan = Plan(inbound_id, "routed")
+            routed_to = []
+            for routed in outcome.routed:
+                doc = routed.document
+                did = doc.header.message_id
+                doc_type = doc.header.document_type
+                ref = doc.header.business_reference
+                journal.record_message(
+                    did,
+                    type=doc_type,
+                    partner=partner.id,
+                    correlation_id=correlation_id,
+                    parent_id=inbound_id,
+                )
+                journal.add_references(did, doc.references())
+                journal.add_references(inbound_id, doc.references())
+                source = doc.header.source
+                journal.record_origin(
+                    Origin(
+                        did,
+                        inbound_id,
+                        partner.id,
+                        _now(),
+                        {
+                            "document_type": doc_type,
+                            "business_reference": ref,
+                            "role": partner.role,
+                            "format": source.format,
+                            "message_type": source.message_type,
+                            "syntax_version": source.syntax_version,
+                            "interchange_reference": source.interchange_reference,
+                            "message_reference": source.message_reference,
+                            "interchange_sender": report.sender if report else "",
+                            "interchange_sender_qualifier": report.sender_qualifier
+                            if report
+                            else "",
+                            "interchange_recipient": report.recipient if report else "",
+                            "syntax_id": report.syntax_id if report else "",
                         },
                     )
-                    journal.record_message(
-                        doc.header.message_id,
-                        type=doc.header.document_type,
-                        partner=partner.id,
-                        correlation_id=correlation_id,
-                        parent_id=message_id,
+                )
+                destinations = [
+                    routed.destination,
+                    *(
+                        c
+                        for c in routing.copies_for(doc, partner.id, self.copies)
+                        if c != routed.destination
+                    ),
+                ]
+                for dest in destinations:
+                    plan.publishes.append(
+                        Publish(
+                            self.names.customs_exchange,
+                            dest,
+                            routed.signed_xml,
+                            did,
+                            inbound_id,
+                            "application/xml",
+                            doc_type,
+                            {
+                                "x-edigw-partner": partner.id,
+                                "x-edigw-business-reference": ref,
+                                "x-edigw-inbound-id": inbound_id,
+                            },
+                            "document",
+                        )
                     )
-                    journal.add_references(doc.header.message_id, doc.references())
-                    journal.add_references(message_id, doc.references())
-                    queue_name = self.gw.names.customs(routed.destination)
-                    journal.record_event(
-                        doc.header.message_id, "routed", f"signed, to {queue_name}"
+                    target = self.names.customs(dest)
+                    events.append((did, "routed", f"signed, to {target}"))
+                    events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
+                    routed_to.append(target)
+            plan.detail = ", ".join(routed_to) or "nothing new to route"
+        plan.events[:0] = events
+        if outcome.acknowledgement:
+            verdict = "rejected" if outcome.rejection else "accepted"
+            plan.publishes.append(
+                Publish(
+                    self.names.outbound_exchange,
+                    partner.id,
+                    outcome.acknowledgement,
+                    derived_id(inbound_id, "ack"),
+                    inbound_id,
+                    "application/edifact",
+                    outcome.acknowledgement_type,
+                    {},
+                    "ack",
+                )
+            )
+            plan.events.append(
+                (inbound_id, "acknowledged", f"{outcome.acknowledgement_type} {verdict}")
+            )
+        return plan
+
+    def _dedup(
+        self,
+        partner: Partner,
+        inbound_id: str,
+        d: Delivery,
+        outcome: Outcome,
+        events: list[EventRow],
+    ) -> None:
+        """Claim the interchange and document keys; drop or reject what was seen before."""
+        report = outcome.translation.syntax_report
+        keys: dict[str, str] = {}
+        icr_key = ""
+        if report is not None and report.control_reference:
+            icr_key = f"icr:{partner.id}:{report.sender}:{report.control_reference}"
+            keys[icr_key] = hashlib.sha256(d.body).hexdigest()
+        doc_keys = {}
+        for routed in outcome.routed:
+            key = document_key(partner.id, routed.document)
+            doc_keys[routed.document.header.message_id] = key
+            keys[key] = (
+                routed.document.header.payload_hash or hashlib.sha256(routed.signed_xml).hexdigest()
+            )
+        conflicts = {c.key: c for c in self.gw.journal.claim(inbound_id, keys)}
+        icr = conflicts.get(icr_key) if icr_key else None
+        if icr is not None and report is not None:
+            sentence = (
+                f"interchange {report.control_reference} from {report.sender} was already "
+                f"received as message {icr.owner}"
+                + ("" if icr.same_content else ", with other content")
+            )
+            outcome.translation.rejection = Rejection(
+                "DUPLICATE_INTERCHANGE",
+                sentence,
+                "dedup",
+                [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
+            )
+            outcome.routed = []
+            # CONTRL: interchange rejected, 26 = duplicate detected (service code list 0085).
+            report.errors.append(EdifactError("26", sentence, tag="UNB"))
+            outcome.acknowledgement = contrl.encode(report, our_id=self.gw.settings.interchange_id)
+            outcome.acknowledgement_type = "CONTRL"
+            return
+        keep = []
+        for routed in outcome.routed:
+            c = conflicts.get(doc_keys[routed.document.header.message_id])
+            if c is not None and c.same_content:
+                doc = routed.document
+                events.append(
+                    (
+                        inbound_id,
+                        "duplicate",
+                        f"{doc.header.document_type} {doc.header.business_reference} "
+                        f"version {doc.header.document_version} was already routed "
+                        f"(from message {c.owner}); not routed again",
                     )
-                    journal.record_event(
-                        message_id,
-                        "routed",
-                        f"{doc.header.document_type} {doc.header.business_reference} to {queue_name}",
-                    )
-                    log.info("routed", document=doc.header.message_id, destination=queue_name)
-                return
-            except broker.PublishError as exc:
-                outcome.translation.rejection = Rejection("UNROUTABLE", str(exc), "route")
-                outcome.routed = []
-        rejection = outcome.rejection
-        assert rejection is not None
-        broker.dead_letter(
-            channel,
-            self.gw.names,
+                )
+                log.info("duplicate document dropped", key=c.key, first=c.owner)
+                continue
+            if c is not None:
+                log.warning(
+                    "same business key and version with other content: routed, customs decides",
+                    key=c.key,
+                    first=c.owner,
+                )
+            keep.append(routed)
+        outcome.routed = keep
+
+    def _dead_letter_plan(
+        self, inbound_id: str, partner: str, queue: str, d: Delivery, rejection: Rejection
+    ) -> Plan:
+        headers = broker.dead_letter_headers(
+            d.headers,
             queue,
-            body,
-            props,
             broker.DeadLetterReason(
                 reason=rejection.reason,
                 sentence=rejection.sentence,
                 stage=rejection.stage,
-                partner=partner.id,
+                partner=partner,
                 problems=tuple(p.line() for p in rejection.problems),
             ),
-            original_exchange=method.exchange,
-            original_routing_key=method.routing_key,
+            original_exchange=d.exchange,
+            original_routing_key=d.routing_key,
         )
-        journal.record_event(message_id, "rejected", f"{rejection.reason}: {rejection.sentence}")
-        journal.record_event(message_id, "dead-lettered", f"to {self.gw.names.dead_letter(queue)}")
+        dlq = self.names.dead_letter(queue)
         log.warning(
             "dead-lettered",
             reason=rejection.reason,
             sentence=rejection.sentence,
             stage=rejection.stage,
+            queue=dlq,
+        )
+        return Plan(
+            inbound_id,
+            "rejected",
+            f"{rejection.reason}: {rejection.sentence}",
+            [
+                Publish(
+                    self.names.dead_letter_exchange,
+                    queue,
+                    d.body,
+                    d.message_id or inbound_id,
+                    d.correlation_id,
+                    d.content_type or "application/octet-stream",
+                    d.type,
+                    headers,
+                    "dead-letter",
+                )
+            ],
+            [
+                (inbound_id, "rejected", f"{rejection.reason}: {rejection.sentence}"),
+                (inbound_id, "dead-lettered", f"to {dlq}"),
+            ],
         )
 
+    def _retry_plan(
+        self,
+        partner: str,
+        queue: str,
+        d: Delivery,
+        inbound_id: str,
+        reason: str,
+        sentence: str,
+        stage: str,
+    ) -> Plan:
+        """A transient failure: to the next delay queue, or the DLQ when the tiers are used up."""
+        attempts = int(d.headers.get(broker.H_ATTEMPTS, 0) or 0) + 1
+        if attempts > len(self.retry_delays):
+            return self._dead_letter_plan(
+                inbound_id,
+                partner,
+                queue,
+                d,
+                Rejection(
+                    reason,
+                    f"{sentence} (gave up after {attempts - 1} delayed retries)",
+                    stage,
+                ),
+            )
+        headers = broker.dead_letter_headers(
+            d.headers,
+            queue,
+            broker.DeadLetterReason(reason, sentence, stage, partner),
+            original_exchange=d.exchange,
+            original_routing_key=d.routing_key,
+            attempts=attempts,
+        )
+        delay = self.retry_delays[attempts - 1]
+        log.warning(
+            "transient failure: retrying later",
+            reason=reason,
+            sentence=sentence,
+            attempt=attempts,
+            delay_ms=delay,
+        )
+        events: list[EventRow] = []
+        # The journal may be the thing that fails; the headers carry the story then.
+        with contextlib.suppress(JournalUnavailable):
+            self.gw.journal.record_event(
+                inbound_id, "retried", f"{reason}: retry {attempts} in {delay} ms"
+            )
+        return Plan(
+            inbound_id,
+            "retry",
+            f"{reason}: retry {attempts} in {delay} ms",
+            [
+                Publish(
+                    self.names.retry_exchange,
+                    retry_key(queue, attempts),
+                    d.body,
+                    d.message_id or inbound_id,
+                    d.correlation_id,
+                    d.content_type or "application/octet-stream",
+                    d.type,
+                    headers,
+                    "retry",
+                )
+            ],
+            events,
+            record=False,
+        )
 
-__all__ = ["Problem", "Worker"]
+    def _failure_plan(self, partner: str, queue: str, d: Delivery, exc: BaseException) -> Plan:
+        """The handler raised: requeue, and dead-letter it on its ``delivery_limit``-th delivery."""
+        inbound_id = inbound_id_of(partner, d)
+        if isinstance(exc, JournalUnavailable):
+            return self._retry_plan(
+                partner, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
+            )
+        # Quorum queues count earlier deliveries in x-delivery-count.
+        count = int(d.headers.get("x-delivery-count", 0) or 0) + 1
+        limit = self.gw.settings.delivery_limit
+        log.error(
+            "handler failed",
+            error=f"{type(exc).__name__}: {exc}",
+            delivery=count,
+            delivery_limit=limit,
+            exc_info=exc,
+        )
+        if count < limit:
+            return Plan(inbound_id, "requeue", requeue=True, record=False)
+        plan = self._dead_letter_plan(
+            inbound_id,
+            partner,
+            queue,
+            d,
+            Rejection(
+                "INTERNAL_ERROR",
+                f"the gateway failed on this message {count} times "
+                f"({type(exc).__name__}: {exc}); operators are told",
+                "process",
+            ),
+        )
+        # The journal may be what fails; the dead letter must not depend on it.
+        plan.record = False
+        plan.publishes[0].headers[broker.H_ATTEMPTS] = count
+        return plan
+
+
+def retry_key(queue: str, attempt: int) -> str:
+    """Routing key (on the retry exchange) of the delay queue for ``attempt`` (1-based).
+
+    >>> retry_key("partner.apcs.in", 1)
+    'partner.apcs.in.retry.1'
+    """
+    return f"{queue}.retry.{attempt}"
+
+
+def _delivery(message: AbstractIncomingMessage) -> Delivery:
+    return Delivery(
+        body=message.body,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        headers=dict(message.headers or {}),
+        exchange=message.exchange or "",
+        routing_key=message.routing_key or "",
+        redelivered=bool(message.redelivered),
+        user_id=message.user_id,
+        content_type=message.content_type,
+        type=message.type,
+    )
+
+
+__all__ = ["Delivery", "Plan", "Publish", "Worker", "inbound_id_of", "retry_key"]
