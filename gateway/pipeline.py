@@ -18,6 +18,7 @@ from adapters.common import DecodeContext, MappingError
 from adapters.edifact import EdifactError
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
+from gateway.journal import derived_id
 from gateway.model import CanonicalDocument
 from gateway.routing import route_for
 from gateway.signing import Signer
@@ -177,11 +178,18 @@ class InboundPipeline:
         self.routes = routes
         self.interchange_id = interchange_id
 
-    def process(self, data: bytes, partner: Partner, correlation_id: str) -> Outcome:
+    def process(
+        self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
+    ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
         translation = translate(data, context)
         outcome = Outcome(translation)
         if translation.rejection is None:
+            if inbound_id is not None:
+                # Ids derived from the inbound message: a redelivery makes the same ids (#6).
+                for i, doc in enumerate(translation.documents):
+                    doc.header.message_id = derived_id(inbound_id, i)
+                translation.elements = [to_xml(doc) for doc in translation.documents]
             for doc, element in zip(translation.documents, translation.elements, strict=True):
                 signed = self.signer.sign(element)
                 outcome.routed.append(

@@ -53,6 +53,18 @@ def _quorum(
     return args
 
 
+def _retry_delays(settings: Settings) -> tuple[int, ...]:
+    from gateway.broker import retry_delays
+
+    return retry_delays(settings.raw)
+
+
+def _copy_destinations(settings: Settings) -> list[str]:
+    from gateway.routing import copies_from
+
+    return list(dict.fromkeys(c.destination for c in copies_from(settings.raw)))
+
+
 def topology_for(settings: Settings, names: Names | None = None) -> Topology:
     names = names or Names(settings.name_prefix)
     topo = Topology()
@@ -65,6 +77,9 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
             names.outbound_exchange, "direct", "acknowledgements and responses, key = partner id"
         ),
         ExchangeSpec(dlx, "direct", "dead letters, key = the queue they came from"),
+        ExchangeSpec(
+            names.retry_exchange, "direct", "delayed retries, key = <queue>.retry.<tier>"
+        ),
     ]
 
     def work_queue(name: str, purpose: str, bindings: tuple[tuple[str, str], ...]) -> None:
@@ -79,6 +94,25 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
                 ((dlx, name),),
             )
         )
+        # Retry tiers (issue #6): one delay queue per tier; when its TTL expires a message
+        # is dead-lettered through the default exchange straight back to the work queue.
+        for tier, delay in enumerate(_retry_delays(settings), 1):
+            retry = f"{names.retry(name)}.{tier}"
+            topo.queues.append(
+                QueueSpec(
+                    retry,
+                    f"retry {tier} of {name}: back after {delay} ms",
+                    {
+                        "x-queue-type": "quorum",
+                        "x-message-ttl": delay,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": name,
+                        "x-dead-letter-strategy": "at-least-once",
+                        "x-overflow": "reject-publish",
+                    },
+                    ((names.retry_exchange, retry),),
+                )
+            )
 
     for partner in settings.partners.values():
         if partner.role == "customs":
@@ -112,7 +146,19 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
             ((names.customs_exchange, "legacy"),),
         )
     )
-    work_queue(names.customs_responses, "what customs answers", ())
+    work_queue(names.customs_responses, "what customs answers", ((names.customs_exchange, "responses"),))
+    # Copy rules (issue #6): each copy destination is a customs-side queue of its own.
+    for dest in _copy_destinations(settings):
+        if dest in ("core", "legacy"):
+            continue
+        topo.queues.append(
+            QueueSpec(
+                names.customs(dest),
+                f"copies for the {dest} authority",
+                {"x-queue-type": "quorum"},
+                ((names.customs_exchange, dest),),
+            )
+        )
     return topo
 
 
