@@ -1,0 +1,94 @@
+"""The Prometheus endpoint on the real broker: queue and dead-letter depths, message counters."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway import metrics
+from gateway.config import load
+from gateway.naming import Names
+from gateway.pipeline import Outcome, Rejection, Translation
+from tests.integration.test_dlq_support import BAD_COUNT, channel_for, dead_letter, wait_depth
+
+pytestmark = pytest.mark.broker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_endpoint_serves_depths_counters_and_latency(gateway_env: dict[str, str]) -> None:
+    port = _free_port()
+    settings = load({"metrics": {"port": port, "depth_interval": 1}}, env=gateway_env)
+    names = Names(settings.name_prefix)
+    dlq = names.dead_letter(names.inbound("apcs"))
+    with channel_for(settings) as ch:
+        dead_letter(ch, settings, BAD_COUNT)
+        dead_letter(ch, settings, BAD_COUNT)
+        assert wait_depth(ch, dlq, 2) == 2
+    server = metrics.start(settings)
+    assert server is not None and server.port == port
+    try:
+        metrics.received("apcs")
+        metrics.observe(
+            "apcs",
+            Outcome(
+                Translation(
+                    rejection=Rejection("EDIFACT_SYNTAX", "bad", "decode"), message_types=["CUSCAR"]
+                )
+            ),
+            0.02,
+        )
+        metrics.finished("apcs", "routed", type="CUSCAR", seconds=0.01)
+        metrics.broker_connected(True)
+        deadline = time.monotonic() + 20
+        samples = _scrape(port)
+        key = ("edigw_dead_letter_messages", (("queue", dlq),))
+        while samples.get(key) != 2.0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            samples = _scrape(port)
+        assert samples[key] == 2.0
+        assert samples[("edigw_queue_messages", (("queue", names.inbound("apcs")),))] == 0.0
+        assert samples[("edigw_broker_reachable", ())] == 1.0
+        assert samples[("edigw_broker_connected", ())] == 1.0
+        assert samples[("edigw_messages_received_total", (("partner", "apcs"),))] >= 1
+        # Configured partners have series from the start (for "no traffic" alerts).
+        assert ("edigw_messages_received_total", (("partner", "commerce"),)) in samples
+        rejected = (
+            "edigw_messages_rejected_total",
+            (("partner", "apcs"), ("reason", "EDIFACT_SYNTAX"), ("type", "CUSCAR")),
+        )
+        assert samples[rejected] >= 1
+        routed = ("edigw_messages_routed_total", (("partner", "apcs"), ("type", "CUSCAR")))
+        assert samples[routed] >= 1
+        assert samples[("edigw_processing_seconds_count", (("partner", "apcs"),))] >= 2
+        assert ("edigw_overdue_responses", ()) in samples
+    finally:
+        server.stop()
+
+
+def test_port_zero_means_no_endpoint(gateway_env: dict[str, str]) -> None:
+    assert metrics.start(load({"metrics": {"port": 0}}, env=gateway_env)) is None
+
+
+def test_broker_unreachable_is_a_gauge_not_a_crash() -> None:
+    poller = metrics.QueueDepthPoller("amqp://guest:guest@127.0.0.1:1/%2F", ["q"], 1)
+    assert poller.poll_once() == {}
+    assert metrics._value("edigw_broker_reachable") == 0.0
