@@ -418,24 +418,33 @@ class Interchange:
 def _split_released(data: AnyStr, sep: AnyStr, rel: AnyStr) -> list[AnyStr]:
     """Split on ``sep`` where it is not released (preceded by an odd run of ``rel``).
 
-    >>> _split_released("A?+B+C??+D", "+", "?")
-    ['A?+B', 'C??', 'D']
+    >>> _split_released("A?+B+C??+D???+E", "+", "?")
+    ['A?+B', 'C??', 'D???+E']
+
+    Released separators are rare, so they are found with ``find`` and only the
+    pieces around them are joined again; the rest is one C-level ``split``.
     """
-    if not rel or (rel + sep) not in data:
+    if not rel:
         return data.split(sep)
-    out: list[AnyStr] = []
-    pending: AnyStr | None = None
-    for part in data.split(sep):
-        if pending is not None:
-            part = pending + sep + part
-            pending = None
-        if part.endswith(rel) and (len(part) - len(part.rstrip(rel))) % 2 == 1:
-            pending = part  # the separator after this part was released
-            continue
-        out.append(part)
-    if pending is not None:
-        out.append(pending)
-    return out
+    pair = rel + sep
+    at = data.find(pair)
+    if at < 0:
+        return data.split(sep)
+    merge: list[int] = []  # indexes of pieces whose following separator is released
+    piece = prev = 0
+    while at >= 0:
+        run = 1  # length of the run of release characters ending at ``at``
+        while at - run >= 0 and data[at - run : at - run + 1] == rel:
+            run += 1
+        if run % 2 == 1:
+            piece += data.count(sep, prev, at + 1)
+            prev = at + 1
+            merge.append(piece)
+        at = data.find(pair, at + 1 + len(sep))
+    parts = data.split(sep)
+    for k in reversed(merge):
+        parts[k : k + 2] = [parts[k] + sep + parts[k + 1]]
+    return parts
 
 
 _UNESCAPERS: dict[str, Callable[[str], str]] = {}
@@ -558,6 +567,14 @@ def iter_segments(text: str, delimiters: Delimiters) -> Iterator[tuple[str, int]
 
 def _b(ch: str) -> bytes:
     return ch.encode("latin-1")
+
+
+_DROP_LAYOUT: Final = {9: None, 10: None, 13: None}
+
+
+def _position(pieces: Sequence[str] | Sequence[bytes], i: int) -> int:
+    """Offset of piece ``i`` in the buffer the pieces were cut from (1-byte terminator)."""
+    return sum(len(p) for p in pieces[:i]) + i
 
 
 class _Lexer:
@@ -686,6 +703,15 @@ class _Lexer:
             self._warned = True
             self.warnings.append(err)
 
+    def _decoded(self, pieces: list[bytes], offset: int, number: int) -> Iterator[str]:
+        """Decode pieces one by one (slow path), so charset findings carry a position."""
+        for piece in pieces:
+            if piece.strip(_LAYOUT):
+                number += 1
+            self.number = number
+            yield self._decode(piece, offset)
+            offset += len(piece) + 1
+
     # -- delimiters ------------------------------------------------------
     def _read_una(self, buf: bytes, at: int) -> None:
         una = buf[at : at + 9].decode("latin-1")
@@ -728,17 +754,20 @@ class _Lexer:
     def segments(self, chunks: Iterable[bytes]) -> Iterator[Segment]:
         """Every segment of the byte stream, in order.
 
-        This is the hot loop of the engine: the common case (no release
-        character, no repetition, no spaces next to separators, clean ASCII
-        chunk) is inlined; everything else goes through the general functions.
+        This is the hot loop of the engine. Whatever can be decided once per
+        buffer (is it clean ASCII, does it hold release characters, spaces next
+        to separators, layout inside segments, a UNA) is decided once per
+        buffer with C-speed scans, so the common segment costs a split and a
+        tuple build. A clean ASCII buffer is decoded in one call; otherwise each
+        segment is decoded on its own under the character-set rules.
         """
         buf = b""
         sniff = True  # at the start of an interchange: look for UNA / defaults
         eof = False
         it = iter(chunks)
         number = self.number
-        offset = self.offset
-        good_tags, envelope, layout, bom = _GOOD_TAGS, _ENVELOPE_TAGS, _LAYOUT, _BOM
+        offset = self.offset  # byte offset of buf[0] in the input
+        good_tags, envelope, layout = _GOOD_TAGS, _ENVELOPE_TAGS, " \r\n\t"
         sink = self.sink
         new, set_tag, set_elements, set_number, set_repeats = (
             _new_object,
@@ -772,68 +801,81 @@ class _Lexer:
                         self._sniff(head)
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
-                spaced = (" " + el, el + " ", " " + comp, comp + " ")
-                term = _b(d.segment)
+                term_b = _b(d.segment)
                 bad = self.bad
-                # One check for the whole buffer instead of one per segment.
                 fast = buf.isascii() and (bad is None or bad.search(buf) is None)
-                pieces = _split_released(buf, term, _b(rel))
-                rest = pieces.pop()
-                restart = False
-                for i, piece in enumerate(pieces):
-                    start = offset
-                    offset += len(piece) + 1
-                    raw = piece.strip(layout)
+                if fast:
+                    spieces = _split_released(buf.decode("latin-1"), d.segment, rel)
+                    rest = buf[len(buf) - len(spieces.pop()) :]
+                    lengths: list[str] | list[bytes] = spieces
+                    bpieces: list[bytes] = []
+                else:
+                    bpieces = _split_released(buf, term_b, _b(rel))
+                    rest = bpieces.pop()
+                    lengths = bpieces
+                    spieces = []
+                # Per-buffer facts; each False lets every segment skip a check.
+                rel_in = bool(rel) and _b(rel) in buf
+                rep_in = bool(rep) and _b(rep) in buf
+                spaced = (" " + el, el + " ", " " + comp, comp + " ")
+                spaced_in = any(_b(x) in buf for x in spaced)
+                inner_layout = (
+                    b"\t" in buf
+                    or buf.count(b"\r") != buf.count(term_b + b"\r\n")
+                    or buf.count(b"\n") != buf.count(term_b + b"\n") + buf.count(term_b + b"\r\n")
+                )
+                una_in = b"UNA" in buf
+                bom_in = _BOM in buf
+                restart_at = -1
+                texts = spieces if fast else self._decoded(bpieces, offset, number)
+                for i, text in enumerate(texts):
+                    raw = text.strip(layout)
                     if not raw:
                         continue
-                    if b"\n" in raw or b"\r" in raw or b"\t" in raw:
-                        raw = raw.translate(None, b"\r\n\t")
-                    first = raw[0]
-                    if first == 0x55 or first == 0xEF:  # 'U' (UNA?) or a BOM
-                        if raw.startswith(bom):
-                            raw = raw[3:].lstrip(layout)
-                            if not raw:
-                                continue
-                        if raw[:3] == b"UNA" and (len(raw) == 3 or not raw[3:4].isalnum()):
-                            # A new UNA: the rest is cut with its separators.
-                            offset = start
-                            buf = term.join([*pieces[i:], rest])
-                            sniff = restart = True
-                            break
+                    if inner_layout and ("\n" in raw or "\r" in raw or "\t" in raw):
+                        raw = raw.translate(_DROP_LAYOUT)
+                    if bom_in and raw[0] in "\ufeff\xef":
+                        raw = raw.removeprefix("\ufeff").removeprefix("\xef\xbb\xbf").lstrip(layout)
+                        if not raw:
+                            continue
+                    if una_in and raw.startswith("UNA") and (len(raw) == 3 or not raw[3].isalnum()):
+                        restart_at = i  # a new UNA: the rest is cut with its separators
+                        sniff = True
+                        break
                     number += 1
-                    if fast:
-                        text = raw.decode("latin-1")
-                    else:
-                        self.number = number
-                        text = self._decode(raw, start)
                     if (
-                        (not rel or rel not in text)
-                        and (not rep or rep not in text)
+                        (not rel_in or rel not in raw)
+                        and (not rep_in or rep not in raw)
                         and (
-                            " " not in text
+                            not spaced_in
                             or not (
-                                spaced[0] in text
-                                or spaced[1] in text
-                                or spaced[2] in text
-                                or spaced[3] in text
+                                spaced[0] in raw or spaced[1] in raw or spaced[2] in raw or spaced[3] in raw
                             )
                         )
                     ):
-                        parts = text.split(el)
+                        parts = raw.split(el)
                         tag = parts[0]
                         if tag not in good_tags:
-                            tag = _tag_of(tag, comp, number)
+                            try:
+                                tag = _tag_of(tag, comp, number)
+                            except EdifactError as exc:
+                                exc.offset = offset + _position(lengths, i)
+                                raise
                         del parts[0]
                         seg = new(Segment)
                         set_tag(seg, tag)
-                        if comp in text:
+                        if comp in raw:
                             set_elements(seg, tuple([tuple(p.split(comp)) for p in parts]))
                         else:
                             set_elements(seg, tuple([(p,) for p in parts]))
                         set_number(seg, number)
                         set_repeats(seg, ())
                     else:
-                        seg = _parse_segment_general(text, d, number)
+                        try:
+                            seg = _parse_segment_general(raw, d, number)
+                        except EdifactError as exc:
+                            exc.offset = offset + _position(lengths, i)
+                            raise
                         tag = seg.tag
                     if tag not in envelope:
                         if sink is not None:
@@ -842,33 +884,36 @@ class _Lexer:
                             yield seg
                             sink = self.sink
                         continue
-                    self.number, self.offset = number, offset
+                    self.number = number
                     if tag == "UNB":
+                        old = (self.codec, self.bad)
                         self._on_unb(seg)
                         d = self.delimiters
                         rep = d.active_repetition
-                        fast = False  # the character set may have changed
+                        rep_in = bool(rep) and _b(rep) in buf
+                        if (self.codec, self.bad) != old:
+                            # Later segments of this buffer need the new character set.
+                            yield seg
+                            sink = self.sink
+                            restart_at = i + 1
+                            break
                     elif tag == "UNZ":
                         self._on_unz()
-                        fast = False
-                        nxt = pieces[i + 1] if i + 1 < len(pieces) else rest
                         yield seg
                         sink = self.sink
-                        # The next interchange may come with other separators.
-                        head = nxt.lstrip(_LAYOUT)
-                        if (
-                            head.startswith(_BOM)
-                            or (nxt is rest and len(head) < 9)
-                            or (head[:3] in (b"UNB", b"UNH") and head[3:4] != _b(el))
-                        ):
-                            buf = term.join([*pieces[i + 1 :], rest])
-                            sniff = restart = True
-                            break
-                        continue
+                        # The next interchange may come with other separators or
+                        # another character set: cut the rest of the buffer anew.
+                        restart_at = i + 1
+                        sniff = True
+                        break
                     yield seg
                     sink = self.sink
-                if restart:
+                if restart_at >= 0:
+                    cut = _position(lengths, restart_at)
+                    buf = buf[cut:]
+                    offset += cut
                     continue
+                offset += len(buf) - len(rest)
                 buf = rest
                 if len(buf) > MAX_SEGMENT_BYTES:
                     raise EdifactError(
