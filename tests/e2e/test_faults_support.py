@@ -1,0 +1,156 @@
+"""Helpers of the fault tests (issue #6): many distinct CUSCARs, a gateway process, queue reads.
+
+No tests here; the fault tests import these.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pika
+
+from gateway import broker
+from gateway.config import load
+from gateway.naming import Names
+from gateway.topology import declare, topology_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = (ROOT / "samples" / "apcs" / "01-cuscar-msc-alexandria.edi").read_bytes()
+EDIGW = [sys.executable, "-m", "gateway", "--log-format", "json"]
+T = TypeVar("T")
+
+
+def cuscar(n: int, marker: str = "") -> bytes:
+    """The sample CUSCAR with its own interchange reference and manifest number."""
+    ref = f"F{n:09d}"
+    data = SAMPLE.replace(b"AP000001", ref.encode()).replace(
+        b"MAN-EGALY-2611-001", f"MAN-FAULT-{n:06d}".encode()
+    )
+    if marker:
+        data = data.replace(b"PORTABLE COMPUTERS", marker.encode())
+    return data
+
+
+def names_of(env: dict[str, str]) -> Names:
+    return Names(env["EDIGW_NAME_PREFIX"])
+
+
+def declare_topology(env: dict[str, str]) -> None:
+    settings = load(env=env)
+    connection = broker.connect(settings.broker_url, attempts=5)
+    try:
+        declare(connection.channel(), topology_for(settings))
+    finally:
+        connection.close()
+
+
+def submit(env: dict[str, str], messages: list[tuple[str, bytes]], partner: str = "apcs") -> None:
+    """Publish (message id, body) pairs to the partner's inbound exchange, confirmed."""
+    names = names_of(env)
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        channel = broker.confirmed_channel(connection)
+        for message_id, body in messages:
+            broker.publish(
+                channel,
+                names.inbound(partner),
+                "",
+                body,
+                message_id=message_id,
+                content_type="application/edifact",
+            )
+    finally:
+        connection.close()
+
+
+def count(env: dict[str, str], queue: str) -> int:
+    """Ready messages in ``queue``."""
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        ok = connection.channel().queue_declare(queue, passive=True)
+        return int(ok.method.message_count)
+    finally:
+        connection.close()
+
+
+def drain(env: dict[str, str], queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Take every message out of ``queue``."""
+    out = []
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        channel = connection.channel()
+        while True:
+            method, props, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            out.append((props, body))
+    finally:
+        connection.close()
+    return out
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # the broker may be restarting
+            last = exc
+        if last:
+            return last  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+@contextmanager
+def gateway_process(
+    env: dict[str, str], log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``edigw run`` as a child process; stopped (SIGTERM, then SIGKILL) on exit."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [*EDIGW, "run"], env={**env, **(extra_env or {})}, stdout=log, stderr=log
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+def done_count(env: dict[str, str]) -> int:
+    """Inbound messages the journal records as done (published and confirmed)."""
+    settings = load(env=env)
+    import sqlite3
+
+    db = sqlite3.connect(settings.journal_path, timeout=10)
+    try:
+        (n,) = db.execute("SELECT COUNT(*) FROM processed WHERE state = 'done'").fetchone()
+        return int(n)
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
