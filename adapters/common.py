@@ -22,13 +22,18 @@ class MappingError(ValueError):
     ``reason`` is machine-readable, ``where`` points into the partner's message.
     """
 
-    def __init__(self, reason: str, sentence: str, where: str = "", segment: int | None = None) -> None:
+    def __init__(
+        self, reason: str, sentence: str, where: str = "", segment: int | None = None
+    ) -> None:
         super().__init__(sentence)
         self.reason = reason
         self.sentence = sentence
         self.where = where
         self.segment = segment
 
+
+Positions = dict[str, tuple[int, str]]
+"""Model path (``consignments[0].goods_items[1]``) -> (segment number, tag) in the input."""
 
 # Mass units (UN/ECE Recommendation 20) to kilograms.
 _KG_FACTORS = {
@@ -39,7 +44,19 @@ _KG_FACTORS = {
     "TON": Decimal(1000),
     "GRM": Decimal("0.001"),
     "LBR": Decimal("0.45359237"),
+    # US CBP ACE weight qualifiers (CUSCAR_edifabric_1: MEA+AAI++K:750): K kilograms, L pounds.
+    "K": Decimal(1),
+    "L": Decimal("0.45359237"),
 }
+
+
+def is_mass_unit(unit: str) -> bool:
+    """True for the units :func:`to_kg` converts.
+
+    >>> is_mass_unit("TNE"), is_mass_unit("MTQ")
+    (True, False)
+    """
+    return unit.upper() in _KG_FACTORS
 
 
 def to_kg(value: str, unit: str, decimal_mark: str = ".") -> Decimal | None:
@@ -84,6 +101,8 @@ def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
 
     >>> parse_dtm("1701290000", "201").isoformat()
     '2017-01-29T00:00:00+00:00'
+    >>> parse_dtm("20041230", "102").date().isoformat()
+    '2004-12-30'
     """
     spec = _DTM_FORMATS.get(fmt or "102")
     if spec is None:

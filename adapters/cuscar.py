@@ -1,8 +1,15 @@
-"""CUSCAR (customs cargo report) <-> canonical :class:`CargoManifest`.
+"""CUSCAR (customs cargo report) -> canonical :class:`CargoManifest`.
 
 This is the one place where a CUSCAR becomes a manifest. ``decode`` reads every
-CUSCAR message in an interchange; ``encode`` writes a manifest back as a D95B
-CUSCAR interchange, and ``decode(encode(m))`` gives ``m``'s content again.
+CUSCAR message in an interchange. The corpus shows how far real CUSCARs drift
+from the directory, and each tolerance below names the file that needs it:
+
+* an empty UNH message type with a cargo-report BGM 85 (MSC/Egypt, ``indice``);
+* the bill of lading outside CNI: in ``DOC`` (US CBP ACE, ``edifabric``), in
+  ``RFF+HB`` (Spanish AEAT air cargo, ``portico``), or only in the BGM of a
+  one-bill message (German port community ``SCPRBL`` profile, ``smooks``);
+* masses in TNE/TON/K/LBR, with either decimal mark; MEA with an empty or
+  item-weight dimension; DTM formats 101/102/201/203/204/205.
 
 >>> data = (b"UNB+UNOA:3+APCS+CUSTOMS+240101:1200+7'UNH+1+CUSCAR:D:95B:UN'BGM+85+M-1+9'"
 ...         b"CNI+1+BL-1'GID+1+10:PK'MEA+AAE+G+KGM:1200'UNT+6+1'UNZ+1+7'")
@@ -17,14 +24,21 @@ import hashlib
 import re
 from decimal import Decimal
 
-from adapters.common import DecodeContext, MappingError, parse_dtm, to_decimal, to_kg
+from adapters.common import (
+    DecodeContext,
+    MappingError,
+    Positions,
+    is_mass_unit,
+    parse_dtm,
+    to_decimal,
+    to_kg,
+)
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
 from gateway.model import (
     Address,
     CargoManifest,
     Consignment,
     ControlTotals,
-    Conveyance,
     GoodsItem,
     Header,
     MessageFunction,
@@ -36,8 +50,17 @@ from gateway.model import (
 
 MESSAGE_TYPE = "CUSCAR"
 
-# BGM 1225 message function -> canonical function.
-FUNCTIONS: dict[str, MessageFunction] = {"9": "original", "5": "replace", "4": "change", "1": "cancel", "3": "cancel"}
+# BGM 1225 message function -> canonical function. 2 (addition) adds to a manifest
+# already filed, so it is an amendment; 22 (final transmission, CBP) is the whole manifest.
+FUNCTIONS: dict[str, MessageFunction] = {
+    "9": "original",
+    "22": "original",
+    "5": "replace",
+    "4": "change",
+    "2": "change",
+    "1": "cancel",
+    "3": "cancel",
+}
 # NAD 3035 party qualifier -> canonical role.
 PARTY_ROLES: dict[str, PartyRole] = {
     "CZ": "shipper",
@@ -51,16 +74,39 @@ PARTY_ROLES: dict[str, PartyRole] = {
 # DTM 2005 qualifiers.
 ARRIVAL_DTM = ("178", "132", "232")  # actual, estimated, scheduled arrival
 DEPARTURE_DTM = ("186", "133", "136")
+# RFF 1153 qualifiers that carry a transport document number, and whether it is a house one.
+TRANSPORT_DOCUMENT_RFF = {
+    "BM": "master",
+    "AAA": "master",
+    "MB": "master",
+    "BH": "house",
+    "HB": "house",
+}
+# DOC 1001 document names that are transport documents (bills of lading, waybills).
+TRANSPORT_DOCUMENT_DOC = {
+    "705": "master",  # bill of lading
+    "706": "master",
+    "740": "master",  # air waybill
+    "741": "master",  # master air waybill
+    "703": "house",  # house waybill
+    "714": "house",  # house bill of lading
+}
+# MEA 6313 measured attribute: gross mass. AAG is the Spanish AEAT and air-cargo usage.
+GROSS_MASS_MEA = ("G", "AAB", "AAG", "AAD", "WT")
+NET_MASS_MEA = ("AAL", "N", "AAA")
 _IMO = re.compile(r"^(?:IMO)?(\d{7})$")
-_LOCODE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
+# The shape of a location code: the LOCODE rule judges the digits and the country.
+_PLACE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
 
 
 def _locode(value: str) -> str | None:
+    """A five-character location code as sent, or None for anything else (CBP port codes ...)."""
     value = value.strip().upper()
-    return value if _LOCODE.match(value) else None
+    return value if _PLACE.match(value) else None
 
 
-def _payload_hash(message: Message, delimiters: Delimiters) -> str:
+def payload_hash(message: Message, delimiters: Delimiters) -> str:
+    """SHA-256 of the message as written with its delimiters: same content, same hash."""
     h = hashlib.sha256()
     for seg in message.segments:
         h.update(serialize_segment(seg.tag, seg.elements, delimiters).encode("utf-8"))
@@ -78,39 +124,70 @@ def _party(seg: Segment) -> Party:
     address = None
     if lines or seg.get(5) or country:
         address = Address(
-            lines=lines[:5],
-            city=seg.get(5) or None,
-            postal_code=seg.get(7) or None,
+            lines=[line[:70] for line in lines[:5]],
+            city=seg.get(5)[:35] or None,
+            postal_code=seg.get(7)[:35] or None,
             country=country if country and re.fullmatch(r"[A-Z]{2}", country) else None,
         )
     return Party(
         role=PARTY_ROLES.get(qualifier, "other"),
         code=qualifier or None,
-        identifier=seg.get(1) or None,
-        name=name,
+        identifier=seg.get(1)[:35] or None,
+        name=name[:512] if name else None,
         address=address,
     )
 
 
+def _totals(seg: Segment, totals: ControlTotals, decimal_mark: str) -> bool:
+    """Fill ``totals`` from one CNT; False when the qualifier is not one we check."""
+    qualifier, value, unit = seg.get(0, 0), seg.get(0, 1), seg.get(0, 2)
+    if qualifier == "7":
+        totals.gross_mass_kg = to_kg(value, unit or "KGM", decimal_mark)
+    elif qualifier == "11" and value.isdigit():
+        totals.packages = int(value)
+    elif qualifier == "5" and value.isdigit():
+        totals.consignments = int(value)
+    elif qualifier == "16" and value.isdigit():
+        totals.equipment = int(value)
+    else:
+        # Other 6069 codes (8, 58 ...) are used inconsistently across the corpus; not guessed.
+        return False
+    return True
+
+
 def decode_message(
-    message: Message, interchange: Interchange, context: DecodeContext | None = None
+    message: Message,
+    interchange: Interchange,
+    context: DecodeContext | None = None,
+    positions: Positions | None = None,
 ) -> CargoManifest:
-    """One CUSCAR message as a canonical manifest; :class:`MappingError` when it cannot be."""
+    """One CUSCAR message as a canonical manifest; :class:`MappingError` when it cannot be.
+
+    ``positions``, when given, is filled with model paths -> (segment number, tag),
+    so that a rule broken by ``consignments[0].goods_items[1]`` can point at its GID.
+    """
     context = context or DecodeContext()
+    pos: Positions = positions if positions is not None else {}
     d = interchange.delimiters
     body = message.body()
     bgm = next((s for s in body if s.tag == "BGM"), None)
     if bgm is None:
-        raise MappingError("MISSING_BGM", f"CUSCAR {message.reference} has no BGM segment", "BGM")
+        raise MappingError(
+            "MISSING_BGM",
+            f"CUSCAR {message.reference} has no BGM segment",
+            f"message {message.reference}",
+            message.segments[0].number,
+        )
     number = bgm.get(1)
     if not number:
         raise MappingError(
             "MISSING_DOCUMENT_NUMBER",
             f"BGM of CUSCAR {message.reference} carries no document number (C106/1004)",
-            f"segment {bgm.number} BGM element 2",
+            f"segment {bgm.number} BGM element 1",
             bgm.number,
         )
-    function = FUNCTIONS.get(bgm.get(2, default="9"), "original")
+    pos["document_number"] = (bgm.number, "BGM")
+    function = FUNCTIONS.get(bgm.get(2) or "9", "original")
     manifest = CargoManifest(
         header=Header.new(
             sender=context.sender,
@@ -120,7 +197,7 @@ def decode_message(
             correlation_id=context.correlation_id,
             function=function,
             test=interchange.test_indicator == "1",
-            payload_hash=_payload_hash(message, d),
+            payload_hash=payload_hash(message, d),
             source=Source(
                 format="EDIFACT",
                 message_type=message.type or MESSAGE_TYPE,
@@ -133,46 +210,69 @@ def decode_message(
         document_number=number[:35],
     )
     consignment: Consignment | None = None
+    c_path = ""
     goods: GoodsItem | None = None
+    g_path = ""
     equipment: TransportEquipment | None = None
     totals = ControlTotals()
     has_totals = False
+    loading_default: str | None = None  # LOC+9 before the first CNI (one-bill messages)
+    waybills: dict[int, str] = {}  # RFF+AAM, the last resort before the BGM number
+    cni_number = ""  # what the current CNI carried (the group of its bills)
+    summary = False  # a CNT after the goods: the summary section has begun
     for seg in body:
         tag = seg.tag
         if tag == "TDT":
+            pos.setdefault("conveyance", (seg.number, tag))
             cv = manifest.conveyance
-            cv.voyage_number = seg.get(1) or cv.voyage_number
+            cv.voyage_number = seg.get(1)[:35] or cv.voyage_number
             mode = seg.get(2)
-            cv.mode_of_transport = mode if re.fullmatch(r"\d", mode) else cv.mode_of_transport
-            cv.carrier = seg.get(4, 3) or seg.get(4) or cv.carrier
+            if re.fullmatch(r"0?\d", mode):  # "03" (CBP) is mode 3
+                cv.mode_of_transport = mode[-1]
+            cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
             vessel_id, vessel_qual = seg.get(7), seg.get(7, 1)
             imo = _IMO.match(vessel_id.replace(" ", ""))
             if imo and (vessel_qual in ("", "IMO", "11") or vessel_id.startswith("IMO")):
                 cv.imo_number = imo.group(1)
+                pos["conveyance.imo_number"] = (seg.number, tag)
             elif vessel_id:
                 cv.call_sign = vessel_id[:35]
-            cv.name = seg.get(7, 3) or cv.name
+            cv.name = seg.get(7, 3)[:70] or cv.name
             nationality = seg.get(7, 4)
-            cv.nationality = nationality if re.fullmatch(r"[A-Z]{2}", nationality) else cv.nationality
+            if re.fullmatch(r"[A-Z]{2}", nationality):
+                cv.nationality = nationality
         elif tag == "LOC":
-            qualifier, place = seg.get(0), _locode(seg.get(1))
+            qualifier, raw_place = seg.get(0), seg.get(1)
+            place = _locode(raw_place)
             if consignment is None:
-                if qualifier in ("60", "125") and place:
-                    manifest.port_of_call = manifest.port_of_call or place
-                elif qualifier == "22":
-                    manifest.customs_office = seg.get(1)[:35] or None
-            elif qualifier == "9":
+                if qualifier in ("60", "125"):
+                    if place:
+                        manifest.port_of_call = manifest.port_of_call or place
+                        pos.setdefault("port_of_call", (seg.number, tag))
+                    elif raw_place and manifest.customs_office is None:
+                        # CBP puts its own port code (Schedule D, list 77) where a LOCODE goes.
+                        manifest.customs_office = raw_place[:35]
+                elif qualifier == "22" and raw_place:
+                    manifest.customs_office = raw_place[:35]
+                elif qualifier == "9" and place:
+                    loading_default = place
+            elif qualifier == "9" or (qualifier == "5" and consignment.place_of_loading is None):
+                # 5 (place of departure) stands in for loading in air cargo (AEAT, portico).
                 consignment.place_of_loading = place
+                pos[f"{c_path}.place_of_loading"] = (seg.number, tag)
             elif qualifier == "11":
                 consignment.place_of_discharge = place
+                pos[f"{c_path}.place_of_discharge"] = (seg.number, tag)
         elif tag == "DTM":
             qualifier = seg.get(0, 0)
             when = parse_dtm(seg.get(0, 1), seg.get(0, 2))
             if when is not None and consignment is None:
                 if qualifier in ARRIVAL_DTM and manifest.arrival_time is None:
                     manifest.arrival_time = when
+                    pos["arrival_time"] = (seg.number, tag)
                 elif qualifier in DEPARTURE_DTM and manifest.departure_time is None:
                     manifest.departure_time = when
+                    pos["departure_time"] = (seg.number, tag)
         elif tag == "NAD":
             party = _party(seg)
             if consignment is None:
@@ -187,23 +287,72 @@ def decode_message(
                 sequence=len(manifest.consignments) + 1,
                 transport_document=doc[:35] if doc else "",
             )
+            c_path = f"consignments[{len(manifest.consignments)}]"
+            pos[c_path] = (seg.number, tag)
+            cni_number = consignment.transport_document
             manifest.consignments.append(consignment)
         elif tag == "RFF" and consignment is not None:
             qualifier, value = seg.get(0, 0), seg.get(0, 1)
-            if qualifier in ("BM", "BH", "AAA") and value:
+            index = len(manifest.consignments) - 1
+            kind = TRANSPORT_DOCUMENT_RFF.get(qualifier)
+            if kind is not None and value and consignment.goods_items:
+                # A second bill inside one CNI, its goods numbered from 1 again (MSC/Egypt,
+                # CUSCAR_indice_1): a consignment of its own, grouped under the CNI number.
+                consignment = Consignment(
+                    sequence=len(manifest.consignments) + 1,
+                    transport_document=value[:35],
+                    transport_document_kind="house" if kind == "house" else "master",
+                    master_reference=cni_number if cni_number and cni_number != value else None,
+                )
+                c_path = f"consignments[{len(manifest.consignments)}]"
+                pos[c_path] = (seg.number, tag)
+                manifest.consignments.append(consignment)
+                goods = None
+                equipment = None
+            elif kind is not None and value:
                 if not consignment.transport_document:
                     consignment.transport_document = value[:35]
-                    consignment.transport_document_kind = "house" if qualifier == "BH" else "master"
-                elif value != consignment.transport_document and qualifier == "BM":
+                    consignment.transport_document_kind = "house" if kind == "house" else "master"
+                elif value != consignment.transport_document and kind == "master":
                     consignment.master_reference = value[:35]
+            elif qualifier == "AAM" and value:
+                waybills.setdefault(index, value[:35])
+        elif tag == "DOC" and consignment is not None and goods is None:
+            kind = TRANSPORT_DOCUMENT_DOC.get(seg.get(0, 0))
+            value = seg.get(1, 0)
+            if kind is not None and value and not consignment.transport_document:
+                consignment.transport_document = value[:35]
+                consignment.transport_document_kind = "house" if kind == "house" else "master"
+        elif tag == "CNT":
+            # CNT before a consignment's goods (CUSCAR_cuscartools_1) totals that consignment;
+            # after them it is the message's summary section, as the directory places it.
+            if consignment is None or consignment.goods_items or summary:
+                summary = consignment is not None
+                has_totals = _totals(seg, totals, d.decimal) or has_totals
+                pos.setdefault("control_totals", (seg.number, tag))
+            else:
+                c_totals = consignment.control_totals or ControlTotals()
+                if _totals(seg, c_totals, d.decimal):
+                    consignment.control_totals = c_totals
+                    pos.setdefault(f"{c_path}.control_totals", (seg.number, tag))
         elif tag == "GID" and consignment is not None:
             seq = seg.get(0)
             goods = GoodsItem(
-                sequence=int(seq) if seq.isdigit() and int(seq) > 0 else len(consignment.goods_items) + 1,
+                sequence=int(seq)
+                if seq.isdigit() and int(seq) > 0
+                else len(consignment.goods_items) + 1,
                 package_count=int(seg.get(1)) if seg.get(1).isdigit() else None,
-                package_type=seg.get(1, 1) or None,
+                package_type=seg.get(1, 1)[:35] or None,
             )
+            equipment = None
+            g_path = f"{c_path}.goods_items[{len(consignment.goods_items)}]"
+            pos[g_path] = (seg.number, tag)
             consignment.goods_items.append(goods)
+        elif tag == "PAC" and goods is not None:
+            # CBP ACE puts the package count in PAC instead of GID.
+            if goods.package_count is None and seg.get(0).isdigit():
+                goods.package_count = int(seg.get(0))
+                goods.package_type = goods.package_type or seg.get(2)[:35] or None
         elif tag == "FTX" and goods is not None and seg.get(0) in ("AAA", "AAD", ""):
             text = "".join(seg.element(3)).strip()
             if text:
@@ -212,8 +361,11 @@ def decode_message(
         elif tag == "PIA" and goods is not None:
             for i in range(1, 6):
                 code, kind = seg.get(i, 0), seg.get(i, 1)
-                if kind in ("HS", "CG", "") and re.fullmatch(r"\d{4,10}", code):
-                    goods.hs_code = code
+                digits = code.replace(".", "").replace(" ", "")
+                if kind in ("HS", "CG", "") and re.fullmatch(r"\d{1,12}", digits):
+                    # Kept as sent (dots removed): the HS rule judges the length, not the adapter.
+                    goods.hs_code = digits
+                    pos[f"{g_path}.hs_code"] = (seg.number, tag)
                     break
         elif tag == "DGS" and goods is not None:
             un = seg.get(3)
@@ -222,14 +374,19 @@ def decode_message(
         elif tag == "MEA":
             dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)
             target = goods if goods is not None else equipment
-            if dimension in ("G", "AAB") and target is not None:
+            mass = is_mass_unit(unit)
+            if target is not None and mass and (dimension in GROSS_MASS_MEA or not dimension):
                 target.gross_mass_kg = to_kg(value, unit, d.decimal)
-            elif dimension == "AAL" and goods is not None:
+            elif goods is not None and mass and dimension in NET_MASS_MEA:
                 goods.net_mass_kg = to_kg(value, unit, d.decimal)
             elif dimension == "AAW" and goods is not None and unit == "MTQ":
                 goods.volume_m3 = to_decimal(value, d.decimal)
         elif tag == "SGP" and goods is not None:
             if seg.get(0):
+                pos.setdefault(
+                    f"{g_path}.equipment_references[{len(goods.equipment_references)}]",
+                    (seg.number, tag),
+                )
                 goods.equipment_references.append(seg.get(0)[:35])
         elif tag == "EQD":
             ident = seg.get(1)
@@ -238,33 +395,36 @@ def decode_message(
             full = seg.get(5)
             equipment = TransportEquipment(
                 identifier=ident[:35],
-                size_type=seg.get(2) or None,
+                size_type=seg.get(2)[:35] or None,
                 fullness="full" if full == "5" else "empty" if full == "4" else None,
             )
             goods = None
             # EQD before the first CNI declares the call's equipment; inside a CNI, the consignment's.
-            (consignment.equipment if consignment is not None else manifest.equipment).append(equipment)
-        elif tag == "SEL" and equipment is not None:
-            if seg.get(0):
-                equipment.seals.append(seg.get(0)[:35])
-        elif tag == "CNT":
-            qualifier, value, unit = seg.get(0, 0), seg.get(0, 1), seg.get(0, 2)
-            has_totals = True
-            if qualifier == "7":
-                totals.gross_mass_kg = to_kg(value, unit or "KGM", d.decimal)
-            elif qualifier == "11" and value.isdigit():
-                totals.packages = int(value)
-            elif qualifier == "5" and value.isdigit():
-                totals.consignments = int(value)
-            elif qualifier == "16" and value.isdigit():
-                totals.equipment = int(value)
-    for c in manifest.consignments:
+            if consignment is not None:
+                pos[f"{c_path}.equipment[{len(consignment.equipment)}]"] = (seg.number, tag)
+                consignment.equipment.append(equipment)
+            else:
+                pos[f"equipment[{len(manifest.equipment)}]"] = (seg.number, tag)
+                manifest.equipment.append(equipment)
+        elif tag == "SEL" and equipment is not None and seg.get(0):
+            equipment.seals.append(seg.get(0)[:35])
+    for index, c in enumerate(manifest.consignments):
+        if not c.transport_document and index in waybills:
+            c.transport_document = waybills[index]
+        if not c.transport_document and len(manifest.consignments) == 1:
+            # One bill per message (SCPRBL and similar profiles): the BGM number is the bill's.
+            c.transport_document = manifest.document_number
         if not c.transport_document:
+            segment = pos.get(f"consignments[{index}]", (None, "CNI"))[0]
             raise MappingError(
                 "MISSING_TRANSPORT_DOCUMENT",
-                f"consignment {c.sequence} of CUSCAR {message.reference} has no bill of lading number",
-                "CNI",
+                f"consignment {c.sequence} of CUSCAR {message.reference} has no bill of lading "
+                "number (CNI 1004, RFF+BM/BH, DOC or RFF+AAM)",
+                f"segment {segment} CNI" if segment else "CNI",
+                segment,
             )
+        if c.place_of_loading is None and loading_default is not None:
+            c.place_of_loading = loading_default
         masses = [g.gross_mass_kg for g in c.goods_items if g.gross_mass_kg is not None]
         if masses:
             c.gross_mass_kg = sum(masses, Decimal(0))
@@ -277,7 +437,9 @@ def is_cuscar(message: Message) -> bool:
     """CUSCAR by UNH, or (a real-world defect) an empty UNH type with a cargo-report BGM 85."""
     if message.type == MESSAGE_TYPE:
         return True
-    return not message.type and any(s.tag == "BGM" and s.get(0) == "85" for s in message.segments[1:3])
+    return not message.type and any(
+        s.tag == "BGM" and s.get(0) == "85" for s in message.segments[1:3]
+    )
 
 
 def decode(data: bytes, context: DecodeContext | None = None) -> list[CargoManifest]:

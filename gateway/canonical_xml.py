@@ -21,17 +21,26 @@ from lxml import etree
 from gateway.model import (
     NAMESPACE,
     SCHEMA_VERSION,
+    Acknowledgement,
     Address,
     CanonicalDocument,
     CargoManifest,
     Consignment,
     ControlTotals,
     Conveyance,
+    CustomsResponse,
+    Document,
     GoodsItem,
     Header,
     Party,
+    PassengerVehicleList,
+    Pointer,
+    ResponseError,
     Source,
     TransportEquipment,
+    TravelDocument,
+    Traveller,
+    Vehicle,
 )
 from gateway.xmlsafe import parse
 
@@ -119,14 +128,7 @@ def manifest_to_xml(m: CargoManifest) -> etree._Element:
     root = etree.Element(_q("CargoManifest"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
     _header_xml(root, m.header)
     _add(root, "DocumentNumber", m.document_number)
-    cv = etree.SubElement(root, _q("Conveyance"))
-    _add(cv, "ImoNumber", m.conveyance.imo_number)
-    _add(cv, "Name", m.conveyance.name)
-    _add(cv, "CallSign", m.conveyance.call_sign)
-    _add(cv, "Nationality", m.conveyance.nationality)
-    _add(cv, "VoyageNumber", m.conveyance.voyage_number)
-    _add(cv, "Carrier", m.conveyance.carrier)
-    _add(cv, "ModeOfTransport", m.conveyance.mode_of_transport)
+    _conveyance_xml(root, m.conveyance)
     _add(root, "PortOfCall", m.port_of_call)
     _add(root, "CustomsOffice", m.customs_office)
     _add(root, "ArrivalTime", m.arrival_time)
@@ -162,24 +164,119 @@ def manifest_to_xml(m: CargoManifest) -> etree._Element:
         for e in c.equipment:
             _equipment_xml(ce, e)
         _add(ce, "GrossMassKg", c.gross_mass_kg)
-    if m.control_totals is not None:
-        ct = etree.SubElement(root, _q("ControlTotals"))
-        _add(ct, "Consignments", m.control_totals.consignments)
-        _add(ct, "Packages", m.control_totals.packages)
-        _add(ct, "GrossMassKg", m.control_totals.gross_mass_kg)
-        _add(ct, "Equipment", m.control_totals.equipment)
+        _totals_xml(ce, c.control_totals)
+    _totals_xml(root, m.control_totals)
     return root
 
 
-_SERIALIZERS: dict[type, Callable[[Any], etree._Element]] = {CargoManifest: manifest_to_xml}
+def _totals_xml(parent: etree._Element, totals: ControlTotals | None) -> None:
+    if totals is None:
+        return
+    ct = etree.SubElement(parent, _q("ControlTotals"))
+    _add(ct, "Consignments", totals.consignments)
+    _add(ct, "Packages", totals.packages)
+    _add(ct, "GrossMassKg", totals.gross_mass_kg)
+    _add(ct, "Equipment", totals.equipment)
 
 
-def to_xml(doc: CanonicalDocument) -> etree._Element:
+def _conveyance_xml(parent: etree._Element, c: Conveyance) -> None:
+    cv = etree.SubElement(parent, _q("Conveyance"))
+    _add(cv, "ImoNumber", c.imo_number)
+    _add(cv, "Name", c.name)
+    _add(cv, "CallSign", c.call_sign)
+    _add(cv, "Nationality", c.nationality)
+    _add(cv, "VoyageNumber", c.voyage_number)
+    _add(cv, "Carrier", c.carrier)
+    _add(cv, "ModeOfTransport", c.mode_of_transport)
+
+
+def passenger_list_to_xml(p: PassengerVehicleList) -> etree._Element:
+    root = etree.Element(_q("PassengerVehicleList"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
+    _header_xml(root, p.header)
+    _add(root, "DocumentNumber", p.document_number)
+    _conveyance_xml(root, p.conveyance)
+    _add(root, "PortOfDeparture", p.port_of_departure)
+    _add(root, "PortOfCall", p.port_of_call)
+    _add(root, "DepartureTime", p.departure_time)
+    _add(root, "ArrivalTime", p.arrival_time)
+    for t in p.travellers:
+        te = etree.SubElement(root, _q("Traveller"), role=t.role)
+        _add(te, "Sequence", t.sequence)
+        _add(te, "FamilyName", t.family_name)
+        _add(te, "GivenNames", t.given_names)
+        _add(te, "Gender", t.gender)
+        _add(te, "BirthDate", t.birth_date)
+        _add(te, "BirthPlace", t.birth_place)
+        _add(te, "Nationality", t.nationality)
+        for d in t.documents:
+            de = etree.SubElement(te, _q("TravelDocument"))
+            _add(de, "Kind", d.kind)
+            _add(de, "Number", d.number)
+            _add(de, "IssuingCountry", d.issuing_country)
+            _add(de, "ExpiryDate", d.expiry_date)
+        _add(te, "PlaceOfEmbarkation", t.place_of_embarkation)
+        _add(te, "PlaceOfDisembarkation", t.place_of_disembarkation)
+        if t.vehicle is not None:
+            ve = etree.SubElement(te, _q("Vehicle"))
+            _add(ve, "RegistrationNumber", t.vehicle.registration_number)
+            _add(ve, "RegistrationCountry", t.vehicle.registration_country)
+            _add(ve, "Vin", t.vehicle.vin)
+            _add(ve, "Make", t.vehicle.make)
+            _add(ve, "Model", t.vehicle.model)
+    return root
+
+
+def _errors_xml(parent: etree._Element, errors: list[ResponseError]) -> None:
+    for e in errors:
+        ee = etree.SubElement(parent, _q("Error"))
+        _add(ee, "Code", e.code)
+        _add(ee, "Description", e.description)
+        if e.pointer is not None:
+            pe = etree.SubElement(ee, _q("Pointer"))
+            _add(pe, "Location", e.pointer.location)
+            _add(pe, "Segment", e.pointer.segment)
+            _add(pe, "Tag", e.pointer.tag)
+            _add(pe, "Element", e.pointer.element)
+            _add(pe, "Component", e.pointer.component)
+
+
+def response_to_xml(r: CustomsResponse) -> etree._Element:
+    root = etree.Element(_q("CustomsResponse"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
+    _header_xml(root, r.header)
+    _add(root, "RegistrationNumber", r.registration_number)
+    _add(root, "Decision", r.decision)
+    _add(root, "InspectionChannel", r.channel)
+    _add(root, "OriginalMessageId", r.original_message_id)
+    _add(root, "OriginalReference", r.original_reference)
+    _add(root, "IssuedAt", r.issued_at)
+    _errors_xml(root, r.errors)
+    return root
+
+
+def acknowledgement_to_xml(a: Acknowledgement) -> etree._Element:
+    root = etree.Element(_q("Acknowledgement"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
+    _header_xml(root, a.header)
+    _add(root, "AcknowledgedMessageId", a.acknowledged_message_id)
+    _add(root, "Status", a.status)
+    _add(root, "AcknowledgementType", a.acknowledgement_type)
+    _errors_xml(root, a.errors)
+    return root
+
+
+_SERIALIZERS: dict[type, Callable[[Any], etree._Element]] = {
+    CargoManifest: manifest_to_xml,
+    PassengerVehicleList: passenger_list_to_xml,
+    CustomsResponse: response_to_xml,
+    Acknowledgement: acknowledgement_to_xml,
+}
+
+
+def to_xml(doc: CanonicalDocument | Document) -> etree._Element:
     """The canonical XML element for ``doc`` (unsigned)."""
     return _SERIALIZERS[type(doc)](doc)
 
 
-def to_bytes(doc: CanonicalDocument | etree._Element) -> bytes:
+def to_bytes(doc: CanonicalDocument | Document | etree._Element) -> bytes:
     el = doc if isinstance(doc, etree._Element) else to_xml(doc)
     return etree.tostring(el, xml_declaration=True, encoding="UTF-8")
 
@@ -314,29 +411,13 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
                 goods_items=goods,
                 equipment=equipment,
                 gross_mass_kg=_opt(ce, "GrossMassKg", Decimal),
+                control_totals=_totals(ce),
             )
-        )
-    ct = _find(root, "ControlTotals")
-    totals = None
-    if ct is not None:
-        totals = ControlTotals(
-            consignments=_opt(ct, "Consignments", int),
-            packages=_opt(ct, "Packages", int),
-            gross_mass_kg=_opt(ct, "GrossMassKg", Decimal),
-            equipment=_opt(ct, "Equipment", int),
         )
     return CargoManifest(
         header=_header(header_el),
         document_number=_req(root, "DocumentNumber"),
-        conveyance=Conveyance(
-            imo_number=_str(cv, "ImoNumber"),
-            name=_str(cv, "Name"),
-            call_sign=_str(cv, "CallSign"),
-            nationality=_str(cv, "Nationality"),
-            voyage_number=_str(cv, "VoyageNumber"),
-            carrier=_str(cv, "Carrier"),
-            mode_of_transport=_str(cv, "ModeOfTransport"),
-        ),
+        conveyance=_conveyance(cv),
         port_of_call=_str(root, "PortOfCall"),
         customs_office=_str(root, "CustomsOffice"),
         arrival_time=_opt(root, "ArrivalTime", _datetime),
@@ -344,13 +425,155 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
         parties=[_party(p) for p in root.findall(_q("Party"))],
         equipment=[_equipment(e) for e in root.findall(_q("TransportEquipment"))],
         consignments=consignments,
-        control_totals=totals,
+        control_totals=_totals(root),
     )
 
 
-_READERS: dict[str, Callable[[etree._Element], CanonicalDocument]] = {
+def _totals(parent: etree._Element) -> ControlTotals | None:
+    ct = _find(parent, "ControlTotals")
+    if ct is None:
+        return None
+    return ControlTotals(
+        consignments=_opt(ct, "Consignments", int),
+        packages=_opt(ct, "Packages", int),
+        gross_mass_kg=_opt(ct, "GrossMassKg", Decimal),
+        equipment=_opt(ct, "Equipment", int),
+    )
+
+
+def _conveyance(cv: etree._Element) -> Conveyance:
+    return Conveyance(
+        imo_number=_str(cv, "ImoNumber"),
+        name=_str(cv, "Name"),
+        call_sign=_str(cv, "CallSign"),
+        nationality=_str(cv, "Nationality"),
+        voyage_number=_str(cv, "VoyageNumber"),
+        carrier=_str(cv, "Carrier"),
+        mode_of_transport=_str(cv, "ModeOfTransport"),
+    )
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def _required_header(root: etree._Element) -> Header:
+    el = _find(root, "Header")
+    if el is None:
+        raise ValueError(f"{root.tag} has no Header")
+    return _header(el)
+
+
+def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
+    cv = _find(root, "Conveyance")
+    if cv is None:
+        raise ValueError("PassengerVehicleList needs a Conveyance")
+    travellers = []
+    for te in root.findall(_q("Traveller")):
+        ve = _find(te, "Vehicle")
+        vehicle = None
+        if ve is not None:
+            vehicle = Vehicle(
+                registration_number=_str(ve, "RegistrationNumber"),
+                registration_country=_str(ve, "RegistrationCountry"),
+                vin=_str(ve, "Vin"),
+                make=_str(ve, "Make"),
+                model=_str(ve, "Model"),
+            )
+        travellers.append(
+            Traveller(
+                sequence=int(_req(te, "Sequence")),
+                role=cast(Any, te.get("role")),
+                family_name=_req(te, "FamilyName"),
+                given_names=_str(te, "GivenNames"),
+                gender=_str(te, "Gender"),
+                birth_date=_opt(te, "BirthDate", _date),
+                birth_place=_str(te, "BirthPlace"),
+                nationality=_str(te, "Nationality"),
+                documents=[
+                    TravelDocument(
+                        kind=_req(de, "Kind"),
+                        number=_req(de, "Number"),
+                        issuing_country=_str(de, "IssuingCountry"),
+                        expiry_date=_opt(de, "ExpiryDate", _date),
+                    )
+                    for de in te.findall(_q("TravelDocument"))
+                ],
+                place_of_embarkation=_str(te, "PlaceOfEmbarkation"),
+                place_of_disembarkation=_str(te, "PlaceOfDisembarkation"),
+                vehicle=vehicle,
+            )
+        )
+    return PassengerVehicleList(
+        header=_required_header(root),
+        document_number=_req(root, "DocumentNumber"),
+        conveyance=_conveyance(cv),
+        port_of_departure=_str(root, "PortOfDeparture"),
+        port_of_call=_str(root, "PortOfCall"),
+        departure_time=_opt(root, "DepartureTime", _datetime),
+        arrival_time=_opt(root, "ArrivalTime", _datetime),
+        travellers=travellers,
+    )
+
+
+def _errors(root: etree._Element) -> list[ResponseError]:
+    out = []
+    for ee in root.findall(_q("Error")):
+        pe = _find(ee, "Pointer")
+        pointer = None
+        if pe is not None:
+            pointer = Pointer(
+                location=_req(pe, "Location"),
+                segment=_opt(pe, "Segment", int),
+                tag=_str(pe, "Tag"),
+                element=_opt(pe, "Element", int),
+                component=_opt(pe, "Component", int),
+            )
+        out.append(ResponseError(_req(ee, "Code"), _req(ee, "Description"), pointer))
+    return out
+
+
+def response_from_xml(root: etree._Element) -> CustomsResponse:
+    return CustomsResponse(
+        header=_required_header(root),
+        registration_number=_str(root, "RegistrationNumber"),
+        decision=cast(Any, _req(root, "Decision")),
+        channel=cast(Any, _str(root, "InspectionChannel")),
+        original_message_id=_req(root, "OriginalMessageId"),
+        original_reference=_req(root, "OriginalReference"),
+        issued_at=_opt(root, "IssuedAt", _datetime),
+        errors=_errors(root),
+    )
+
+
+def acknowledgement_from_xml(root: etree._Element) -> Acknowledgement:
+    return Acknowledgement(
+        header=_required_header(root),
+        acknowledged_message_id=_req(root, "AcknowledgedMessageId"),
+        status=cast(Any, _req(root, "Status")),
+        acknowledgement_type=_req(root, "AcknowledgementType"),
+        errors=_errors(root),
+    )
+
+
+_READERS: dict[str, Callable[[etree._Element], Any]] = {
     _q("CargoManifest"): manifest_from_xml,
+    _q("PassengerVehicleList"): passenger_list_from_xml,
+    _q("CustomsResponse"): response_from_xml,
+    _q("Acknowledgement"): acknowledgement_from_xml,
 }
+
+
+def register(
+    document_class: type,
+    element_name: str,
+    writer: Callable[[Any], etree._Element],
+    reader: Callable[[etree._Element], Any],
+    namespace: str = NAMESPACE,
+) -> None:
+    """Plug another module's document (e.g. an LPCO in ``lpco-1.xsd``) into to_xml/from_xml."""
+    _SERIALIZERS[document_class] = writer
+    _READERS[f"{{{namespace}}}{element_name}"] = reader
 
 
 def from_xml(source: bytes | etree._Element) -> CanonicalDocument:
@@ -359,4 +582,5 @@ def from_xml(source: bytes | etree._Element) -> CanonicalDocument:
     reader = _READERS.get(root.tag)
     if reader is None:
         raise ValueError(f"{root.tag} is not a canonical document")
-    return reader(root)
+    doc: CanonicalDocument = reader(root)
+    return doc

@@ -65,6 +65,8 @@ class Partner:
     formats: tuple[str, ...]
     interchange_ids: tuple[str, ...] = ()
     amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
+    # Business-rule severities of this partner, [partners.<id>.rules] CODE = "reject"|"warn"|"off"
+    rules: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,22 @@ def load(
     return _build(raw, source)
 
 
+def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
+    """Validate a partner's ``rules`` table (issue #4): known rule codes, known severities."""
+    from gateway.rules import RULE_CODES, SEVERITIES  # pure module; imported late to stay light
+
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{key_name}.rules", "must be a table of RULE_CODE = severity")
+    for code, severity in table.items():
+        if code not in RULE_CODES:
+            raise ConfigError(f"{key_name}.rules.{code}", f"unknown rule; known: {', '.join(RULE_CODES)}")
+        if severity not in SEVERITIES:
+            raise ConfigError(
+                f"{key_name}.rules.{code}", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}"
+            )
+    return tuple((str(k), str(v)) for k, v in table.items())
+
+
 def _build(raw: dict[str, Any], source: str) -> Settings:
     url = _get(raw, "broker", "url", str)
     parsed = urlparse(url)
@@ -211,6 +229,7 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
             formats=tuple(formats),
             interchange_ids=tuple(p.get("interchange_ids", [])),
             amqp_url=p.get("amqp_url"),
+            rules=_rule_severities(key_name, p.get("rules", {})),
         )
     if not any(p.role == "customs" for p in partners.values()):
         raise ConfigError("partners", "one partner must have role 'customs'")

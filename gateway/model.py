@@ -15,7 +15,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 NAMESPACE = "urn:port-edi-gateway:customs:1"
 SCHEMA_VERSION = "1.0"
@@ -140,6 +140,16 @@ class TransportEquipment:
 
 
 @dataclass(slots=True)
+class ControlTotals:
+    """Totals the sender declares (EDIFACT CNT), checked against the content by the rules."""
+
+    consignments: int | None = None
+    packages: int | None = None
+    gross_mass_kg: Decimal | None = None
+    equipment: int | None = None
+
+
+@dataclass(slots=True)
 class Consignment:
     sequence: int
     transport_document: str
@@ -151,14 +161,7 @@ class Consignment:
     goods_items: list[GoodsItem] = field(default_factory=list)
     equipment: list[TransportEquipment] = field(default_factory=list)
     gross_mass_kg: Decimal | None = None
-
-
-@dataclass(slots=True)
-class ControlTotals:
-    consignments: int | None = None
-    packages: int | None = None
-    gross_mass_kg: Decimal | None = None
-    equipment: int | None = None
+    control_totals: ControlTotals | None = None  # CNT inside the consignment group
 
 
 @dataclass(slots=True)
@@ -191,4 +194,161 @@ class CargoManifest:
         return list(dict.fromkeys(refs))
 
 
-CanonicalDocument = CargoManifest
+# ------------------------------------------------------------ passengers and vehicles
+
+TravellerRole = Literal["passenger", "crew", "driver", "other"]
+
+
+@dataclass(slots=True)
+class TravelDocument:
+    """WCO: IdentityDocument (passport, identity card, visa, driving licence ...)."""
+
+    kind: str  # the partner's document code (EDIFACT 1001), e.g. P passport, I identity card
+    number: str
+    issuing_country: str | None = None
+    expiry_date: dt.date | None = None
+
+
+@dataclass(slots=True)
+class Vehicle:
+    """A traveller's own vehicle: what customs needs for a temporary-admission document."""
+
+    registration_number: str | None = None  # the plate
+    registration_country: str | None = None
+    vin: str | None = None
+    make: str | None = None
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class Traveller:
+    """WCO: Person on a conveyance (passenger or crew), with their documents and vehicle."""
+
+    sequence: int
+    role: TravellerRole
+    family_name: str
+    given_names: str | None = None
+    gender: str | None = None  # M, F or X (ICAO 9303)
+    birth_date: dt.date | None = None
+    birth_place: str | None = None
+    nationality: str | None = None
+    documents: list[TravelDocument] = field(default_factory=list)
+    place_of_embarkation: str | None = None
+    place_of_disembarkation: str | None = None
+    vehicle: Vehicle | None = None
+
+
+@dataclass(slots=True)
+class PassengerVehicleList:
+    """Travellers and their vehicles on one voyage (from PAXLST): the ferry traffic."""
+
+    header: Header
+    document_number: str
+    conveyance: Conveyance = field(default_factory=Conveyance)
+    port_of_departure: str | None = None
+    port_of_call: str | None = None  # where the voyage arrives and customs handles it
+    departure_time: dt.datetime | None = None
+    arrival_time: dt.datetime | None = None
+    travellers: list[Traveller] = field(default_factory=list)
+
+    DOCUMENT_TYPE = "PassengerVehicleList"
+
+    def references(self) -> list[str]:
+        """Document number, voyage, travel documents and plates an operator may search for."""
+        refs = [self.document_number]
+        if self.conveyance.voyage_number:
+            refs.append(self.conveyance.voyage_number)
+        for t in self.travellers:
+            refs.extend(d.number for d in t.documents)
+            if t.vehicle is not None:
+                refs.extend(x for x in (t.vehicle.registration_number, t.vehicle.vin) if x)
+        return list(dict.fromkeys(refs))
+
+
+# ------------------------------------------------------------ customs response
+
+Decision = Literal["accepted", "rejected", "released", "held"]
+InspectionChannel = Literal["green", "orange", "red"]
+
+
+@dataclass(slots=True)
+class Pointer:
+    """WCO: Error/Pointer: where in the original message the error is.
+
+    ``location`` is human-readable ("segment 12 MEA, element 2"); ``segment`` and
+    ``element`` are numbers (1-based segment, 0-based element like ``Segment.get``).
+    """
+
+    location: str
+    segment: int | None = None
+    tag: str | None = None
+    element: int | None = None
+    component: int | None = None
+
+
+@dataclass(slots=True)
+class ResponseError:
+    """WCO: Error: a validation code, a sentence and a pointer into the original."""
+
+    code: str
+    description: str
+    pointer: Pointer | None = None
+
+
+@dataclass(slots=True)
+class CustomsResponse:
+    """WCO: Response: what customs decided about a document (becomes CUSRES)."""
+
+    header: Header
+    registration_number: str | None  # customs' own number for the declaration
+    decision: Decision
+    original_message_id: str  # the canonical document (or inbound message) this answers
+    original_reference: str  # the partner's document number
+    channel: InspectionChannel | None = None
+    errors: list[ResponseError] = field(default_factory=list)
+    issued_at: dt.datetime | None = None
+
+    DOCUMENT_TYPE = "CustomsResponse"
+
+    def references(self) -> list[str]:
+        refs = [self.original_reference, self.original_message_id]
+        if self.registration_number:
+            refs.append(self.registration_number)
+        return list(dict.fromkeys(refs))
+
+
+AckStatus = Literal["received", "accepted", "rejected"]
+
+
+@dataclass(slots=True)
+class Acknowledgement:
+    """The gateway's receipt for a partner message: which syntax, which verdict, which errors."""
+
+    header: Header
+    acknowledged_message_id: str
+    status: AckStatus
+    acknowledgement_type: str  # CONTRL, APERAK ...
+    errors: list[ResponseError] = field(default_factory=list)
+
+    DOCUMENT_TYPE = "Acknowledgement"
+
+    def references(self) -> list[str]:
+        return [self.acknowledged_message_id]
+
+
+@runtime_checkable
+class Document(Protocol):
+    """What every canonical document offers, including those of other modules (e.g. LPCO).
+
+    >>> isinstance(CargoManifest(Header.new(sender="a", document_type="CargoManifest",
+    ...            business_reference="M"), document_number="M"), Document)
+    True
+    """
+
+    header: Header
+
+    def references(self) -> list[str]: ...
+
+
+CanonicalDocument = CargoManifest | PassengerVehicleList | CustomsResponse | Acknowledgement
+"""The documents of ``customs-1.xsd``; other modules add theirs through :class:`Document`."""

@@ -8,21 +8,26 @@ carries out on the broker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lxml import etree
 
-from adapters import contrl, cuscar
-from adapters.common import DecodeContext, MappingError
+from adapters import aperak, contrl, cuscar, paxlst
+from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
 from gateway.journal import derived_id
+from gateway.logs import get_logger
 from gateway.model import CanonicalDocument
 from gateway.routing import route_for
+from gateway.rules import Violation, check
 from gateway.signing import Signer
 from gateway.validation import validate
+
+log = get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,10 @@ class Problem:
     code: str
     where: str
     sentence: str
+    # Where in the partner's message, for APERAK (issue #4); unknown when None.
+    segment: int | None = None
+    tag: str = ""
+    message_reference: str = ""
 
     def line(self) -> str:
         return f"{self.code}\t{self.where}\t{self.sentence}"
@@ -57,6 +66,8 @@ class Translation:
     syntax_report: contrl.SyntaxReport | None = None
     format: str = "unknown"
     message_types: list[str] = field(default_factory=list)
+    # Business rules broken at severity "warn": logged and kept, the documents still go.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -68,14 +79,49 @@ class RoutedDocument:
 
 @dataclass(slots=True)
 class Outcome:
+    """What the worker carries out: documents to route and acknowledgements to send back.
+
+    ``acknowledgements`` is a list of (type, bytes), in sending order: the CONTRL first,
+    then an APERAK when the content was rejected. ``acknowledgement`` and
+    ``acknowledgement_type`` read and replace the first one (the CONTRL).
+    """
+
     translation: Translation
     routed: list[RoutedDocument] = field(default_factory=list)
-    acknowledgement: bytes = b""
-    acknowledgement_type: str = ""
+    acknowledgements: list[tuple[str, bytes]] = field(default_factory=list)
+    # Ministry XML (issue #5): references and (status, detail) events for the inbound message.
+    references: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rejection(self) -> Rejection | None:
         return self.translation.rejection
+
+    @property
+    def acknowledgement(self) -> bytes:
+        return self.acknowledgements[0][1] if self.acknowledgements else b""
+
+    @acknowledgement.setter
+    def acknowledgement(self, data: bytes) -> None:
+        # Replacing the acknowledgement replaces the whole answer (e.g. a duplicate interchange).
+        self.acknowledgements = [("CONTRL", data)] if data else []
+
+    @property
+    def acknowledgement_type(self) -> str:
+        return self.acknowledgements[0][0] if self.acknowledgements else ""
+
+    @acknowledgement_type.setter
+    def acknowledgement_type(self, kind: str) -> None:
+        if self.acknowledgements:
+            self.acknowledgements[0] = (kind, self.acknowledgements[0][1])
+
+
+class XmlDesk(Protocol):
+    """Ministry XML (issue #5, ``gateway.receipts.MinistryDesk``): verify + decode, then receipts."""
+
+    def translate(self, data: bytes, context: DecodeContext) -> Translation: ...
+
+    def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
 
 
 def sniff_format(data: bytes) -> str:
@@ -84,11 +130,45 @@ def sniff_format(data: bytes) -> str:
     return "xml" if head.startswith(b"<") else "edifact"
 
 
-def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
-    """Decode ``data`` with the adapter its content calls for and validate the result."""
+def _locate(path: str, positions: Positions) -> tuple[int, str] | None:
+    """The segment of the nearest enclosing model path (``a[0].b[1].c`` -> ``a[0].b[1]`` ...)."""
+    while path:
+        if path in positions:
+            return positions[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def _rule_problem(v: Violation, positions: Positions, message_reference: str) -> Problem:
+    found = _locate(v.path, positions)
+    where = f"segment {found[0]} {found[1]} ({v.path})" if found else v.path
+    return Problem(
+        v.code,
+        where,
+        v.sentence,
+        segment=found[0] if found else None,
+        tag=found[1] if found else "",
+        message_reference=message_reference,
+    )
+
+
+def translate(
+    data: bytes,
+    context: DecodeContext | None = None,
+    severities: Mapping[str, str] | None = None,
+    xml_desk: XmlDesk | None = None,
+) -> Translation:
+    """Decode ``data`` with the adapter its content calls for and validate the result.
+
+    Business rules run with ``severities`` (a partner's ``rules`` table; defaults otherwise).
+    """
     context = context or DecodeContext()
+    rule_problems: list[Problem] = []
     fmt = sniff_format(data)
     result = Translation(format=fmt)
+    if fmt == "xml" and xml_desk is not None:
+        return xml_desk.translate(data, context)  # signature first, then the adapter (#5)
     if fmt == "xml":
         result.rejection = Rejection(
             "UNSUPPORTED_FORMAT",
@@ -117,7 +197,14 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
     for ic in report.interchanges:
         for message in ic.messages:
             result.message_types.append(message.type or "?")
-            if not cuscar.is_cuscar(message):
+            decoder = (
+                cuscar.decode_message
+                if cuscar.is_cuscar(message)
+                else paxlst.decode_message
+                if paxlst.is_paxlst(message)
+                else None
+            )
+            if decoder is None:
                 result.rejection = Rejection(
                     "UNSUPPORTED_MESSAGE_TYPE",
                     f"message {message.reference} is a {message.type or 'message without type'}, "
@@ -128,18 +215,30 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
                             "UNSUPPORTED_MESSAGE_TYPE",
                             f"segment {message.segments[0].number} UNH",
                             f"{message.type or '(empty)'} is not a supported message type",
+                            segment=message.segments[0].number,
+                            tag="UNH",
+                            message_reference=message.reference,
                         )
                     ],
                 )
                 return result
+            positions: Positions = {}
             try:
-                result.documents.append(cuscar.decode_message(message, ic, context))
+                doc: CanonicalDocument = decoder(message, ic, context, positions)
             except MappingError as exc:
                 result.rejection = Rejection(
                     exc.reason,
                     exc.sentence,
                     "map",
-                    [Problem(exc.reason, exc.where or "message", exc.sentence)],
+                    [
+                        Problem(
+                            exc.reason,
+                            exc.where or "message",
+                            exc.sentence,
+                            segment=exc.segment,
+                            message_reference=message.reference,
+                        )
+                    ],
                 )
                 return result
             except EdifactError as exc:  # an adapter that reads deeper may still find syntax errors
@@ -150,6 +249,29 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
                     [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
                 )
                 return result
+            result.documents.append(doc)
+            for v in check(doc, severities):
+                problem = _rule_problem(v, positions, message.reference)
+                if v.severity == "warn":
+                    result.warnings.append(problem)
+                    log.warning(
+                        "business rule broken (warn)",
+                        rule=v.code,
+                        where=problem.where,
+                        sentence=v.sentence,
+                    )
+                else:
+                    rule_problems.append(problem)
+    if rule_problems:
+        first = rule_problems[0]
+        result.rejection = Rejection(
+            "BUSINESS_RULES",
+            f"{len(rule_problems)} business rule(s) broken, first {first.code}: {first.sentence}",
+            "rules",
+            rule_problems,
+        )
+        result.documents = []
+        return result
     if not result.documents:
         result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
         return result
@@ -173,16 +295,23 @@ def translate(data: bytes, context: DecodeContext | None = None) -> Translation:
 class InboundPipeline:
     """Decode, validate, sign, route and acknowledge one partner message."""
 
-    def __init__(self, signer: Signer, routes: Sequence[Route], interchange_id: str) -> None:
+    def __init__(
+        self,
+        signer: Signer,
+        routes: Sequence[Route],
+        interchange_id: str,
+        xml_desk: XmlDesk | None = None,
+    ) -> None:
         self.signer = signer
         self.routes = routes
         self.interchange_id = interchange_id
+        self.xml_desk = xml_desk
 
     def process(
         self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
     ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
-        translation = translate(data, context)
+        translation = translate(data, context, dict(partner.rules), self.xml_desk)
         outcome = Outcome(translation)
         if translation.rejection is None:
             if inbound_id is not None:
@@ -195,13 +324,58 @@ class InboundPipeline:
                 outcome.routed.append(
                     RoutedDocument(doc, to_bytes(signed), route_for(doc, partner.id, self.routes))
                 )
+        if self.xml_desk is not None and translation.format == "xml":
+            self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
         if report is not None:
+            # CONTRL speaks of syntax only: accepted whenever the syntax was fine.
+            outcome.acknowledgements.append(
+                ("CONTRL", contrl.encode(report, our_id=self.interchange_id))
+            )
             if translation.rejection is not None and report.accepted:
-                # The syntax was fine but the content was not: reject the messages in the CONTRL
-                # (issue #4 answers these with an APERAK instead).
-                for msg in report.messages:
-                    msg.errors.append(EdifactError("12", translation.rejection.sentence, tag="UNH"))
-            outcome.acknowledgement = contrl.encode(report, our_id=self.interchange_id)
-            outcome.acknowledgement_type = "CONTRL"
+                # The content was not: the APERAK lists every problem, with its position.
+                outcome.acknowledgements.append(
+                    ("APERAK", self.aperak(report, translation.rejection))
+                )
         return outcome
+
+    def aperak(self, report: contrl.SyntaxReport, rejection: Rejection) -> bytes:
+        """The APERAK for a content rejection, in the sender's syntax version."""
+        first = report.messages[0] if report.messages else None
+        refs = {p.message_reference for p in rejection.problems if p.message_reference}
+        message_reference = (
+            next(iter(refs)) if len(refs) == 1 else (first.reference if first else "")
+        )
+        document_number = ""
+        for ic in report.interchanges:
+            for msg in ic.messages:
+                if msg.reference == message_reference:
+                    bgm = next((s for s in msg.segments if s.tag == "BGM"), None)
+                    document_number = bgm.get(1) if bgm is not None else ""
+        original = aperak.Original(
+            sender=report.sender,
+            sender_qualifier=report.sender_qualifier,
+            recipient=report.recipient,
+            recipient_qualifier=report.recipient_qualifier,
+            control_reference=report.control_reference,
+            syntax_id=report.syntax_id,
+            syntax_version=report.syntax_version,
+            message_reference=message_reference,
+            message_type=first.type if first else "",
+            document_number=document_number,
+        )
+        problems = rejection.problems or [Problem(rejection.reason, "message", rejection.sentence)]
+        errors = [
+            aperak.ApplicationError(
+                p.code,
+                p.sentence
+                if not p.message_reference or len(refs) < 2
+                else f"message {p.message_reference}: {p.sentence}",
+                p.segment,
+                p.tag,
+            )
+            for p in problems
+        ]
+        return aperak.encode(
+            errors, original, our_id=self.interchange_id, reference=report.control_reference or "1"
+        )

@@ -635,24 +635,25 @@ class Worker:
                     routed_to.append(target)
             plan.detail = ", ".join(routed_to) or "nothing new to route"
         plan.events[:0] = events
-        if outcome.acknowledgement:
+        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
+        for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
             verdict = "rejected" if outcome.rejection else "accepted"
+            if ack_type == "CONTRL" and len(outcome.acknowledgements) > 1:
+                verdict = "accepted (syntax)"
             plan.publishes.append(
                 Publish(
                     self.names.outbound_exchange,
                     partner.id,
-                    outcome.acknowledgement,
-                    derived_id(inbound_id, "ack"),
+                    ack,
+                    derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
                     inbound_id,
                     "application/edifact",
-                    outcome.acknowledgement_type,
+                    ack_type,
                     {},
                     "ack",
                 )
             )
-            plan.events.append(
-                (inbound_id, "acknowledged", f"{outcome.acknowledgement_type} {verdict}")
-            )
+            plan.events.append((inbound_id, "acknowledged", f"{ack_type} {verdict}"))
         return plan
 
     def _dedup(
@@ -782,7 +783,7 @@ class Worker:
         """A transient failure: to the next delay queue, or the DLQ when the tiers are used up."""
         attempts = int(d.headers.get(broker.H_ATTEMPTS, 0) or 0) + 1
         if attempts > len(self.retry_delays):
-            return self._dead_letter_plan(
+            plan = self._dead_letter_plan(
                 inbound_id,
                 partner,
                 queue,
@@ -793,6 +794,8 @@ class Worker:
                     stage,
                 ),
             )
+            plan.record = False  # the journal may be what fails; the headers tell the story
+            return plan
         headers = broker.dead_letter_headers(
             d.headers,
             queue,

@@ -1,0 +1,220 @@
+"""CUSRES: the customs response to a partner, made from a canonical :class:`CustomsResponse`.
+
+D96B CUSRES, in the syntax version the partner uses (3 by default):
+
+=============================  ================================================
+``BGM+962+number+9``           962 customs response; the registration number,
+                               or the partner's document number before one exists
+``DTM+137:ccyymmddhhmm:203``   when customs decided
+``RFF+ACW:id``                 the canonical message answered (a UUID without dashes)
+``RFF+DM:number``              the partner's document number
+``GIS+AC:ZZZ::DECISION``       the decision: AC accepted, RE rejected, RL released,
+                               HD held (mutually defined codes, list ZZZ)
+``GIS+GRN:ZZZ::CHANNEL``       the inspection channel: GRN, ORA, RED
+``ERP+1:elem:comp+TAG:seg``    per error: where (C701 element/component, C853 tag
+                               and segment number) ...
+``ERC+code``                   ... the code (an..8; longer codes are in the FTX) ...
+``FTX+AAO+++code:text``        ... and the sentence; ``FTX+ACB`` keeps the location words
+=============================  ================================================
+
+>>> import datetime as dt
+>>> from gateway.model import Header, CustomsResponse
+>>> r = CustomsResponse(Header.new(sender="customs", document_type="CustomsResponse",
+...     business_reference="M-1"), "EG-2026-000042", "released",
+...     "1e509ba8-aea6-4639-874d-2076f6c6a3b7", "M-1", channel="green")
+>>> back = decode(encode(r, recipient="APCS"))
+>>> back.decision, back.channel, back.registration_number
+('released', 'green', 'EG-2026-000042')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from adapters.common import DecodeContext, parse_dtm
+from adapters.edifact import Delimiters, parse, serialize_segment
+from gateway.model import (
+    CustomsResponse,
+    Decision,
+    Header,
+    InspectionChannel,
+    Pointer,
+    ResponseError,
+    Source,
+)
+
+MESSAGE_TYPE = "CUSRES"
+DIRECTORY = ("D", "96B", "UN")
+DECISIONS: dict[Decision, str] = {
+    "accepted": "AC",
+    "rejected": "RE",
+    "released": "RL",
+    "held": "HD",
+}
+CHANNELS: dict[InspectionChannel, str] = {"green": "GRN", "orange": "ORA", "red": "RED"}
+_PART = 70
+
+
+def _chunks(text: str, parts: int = 4) -> list[str]:
+    return [text[i : i + _PART] for i in range(0, min(len(text), _PART * parts), _PART)] or [""]
+
+
+def _compact_id(message_id: str) -> str:
+    """A UUID (36 characters) fits RFF's an..35 without its dashes."""
+    return message_id.replace("-", "") if re.fullmatch(r"[0-9a-f-]{36}", message_id) else message_id
+
+
+def _expand_id(value: str) -> str:
+    if re.fullmatch(r"[0-9a-f]{32}", value):
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
+
+
+def encode(
+    response: CustomsResponse,
+    *,
+    recipient: str,
+    recipient_qualifier: str = "",
+    our_id: str = "CUSTOMS",
+    reference: str = "1",
+    syntax_id: str = "UNOC",
+    syntax_version: int = 3,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """The CUSRES interchange telling ``recipient`` what customs decided."""
+    now = now or dt.datetime.now(dt.UTC)
+    v4 = syntax_version >= 4
+    d = Delimiters.default(4) if v4 else Delimiters()
+
+    def seg(tag: str, *elements: list[str]) -> str:
+        return serialize_segment(tag, elements, d)
+
+    issued = response.issued_at or now
+    number = response.registration_number or response.original_reference
+    body = [
+        seg("UNH", [reference], [MESSAGE_TYPE, *DIRECTORY]),
+        seg("BGM", ["962"], [number[:35]], ["9"]),
+        seg("DTM", ["137", issued.astimezone(dt.UTC).strftime("%Y%m%d%H%M"), "203"]),
+        seg("RFF", ["ACW", _compact_id(response.original_message_id)[:35]]),
+        seg("RFF", ["DM", response.original_reference[:35]]),
+        seg("GIS", [DECISIONS[response.decision], "ZZZ", "", "DECISION"]),
+    ]
+    if response.registration_number:
+        body.append(seg("RFF", ["ABT", response.registration_number[:35]]))
+    if response.channel is not None:
+        body.append(seg("GIS", [CHANNELS[response.channel], "ZZZ", "", "CHANNEL"]))
+    for err in response.errors:
+        p = err.pointer
+        if p is not None:
+            body.append(
+                seg(
+                    "ERP",
+                    [
+                        "1",
+                        "" if p.element is None else str(p.element),
+                        "" if p.component is None else str(p.component),
+                    ],
+                    [p.tag or "", "" if p.segment is None else str(p.segment)],
+                )
+            )
+        else:
+            body.append(seg("ERP", ["1"]))
+        body.append(seg("ERC", [err.code[:8]]))
+        body.append(seg("FTX", ["AAO"], [], [], [err.code[:_PART], *_chunks(err.description)]))
+        if p is not None:
+            body.append(seg("FTX", ["ACB"], [], [], _chunks(p.location)))
+    body.append(seg("UNT", [str(len(body) + 1)], [reference]))
+    unb = seg(
+        "UNB",
+        [syntax_id, str(syntax_version)],
+        [our_id],
+        [recipient, recipient_qualifier],
+        [now.strftime("%Y%m%d" if v4 else "%y%m%d"), now.strftime("%H%M")],
+        [reference],
+    )
+    unz = seg("UNZ", ["1"], [reference])
+    codec = "utf-8" if syntax_id in ("UNOW", "UNOY") else "latin-1"
+    return "\n".join([unb, *body, unz]).encode(codec, "replace") + b"\n"
+
+
+def decode(data: bytes, context: DecodeContext | None = None) -> CustomsResponse:
+    """A CUSRES written by :func:`encode` back as a :class:`CustomsResponse`."""
+    context = context or DecodeContext(sender="customs")
+    interchange = parse(data)[0]
+    message = next(m for m in interchange.messages if m.type == MESSAGE_TYPE)
+    decision: Decision = "accepted"
+    channel: InspectionChannel | None = None
+    registration: str | None = None
+    original_id = original_ref = ""
+    issued: dt.datetime | None = None
+    errors: list[ResponseError] = []
+    pointer: Pointer | None = None
+    for seg in message.body():
+        if seg.tag == "DTM" and seg.get(0, 0) == "137":
+            issued = parse_dtm(seg.get(0, 1), seg.get(0, 2))
+        elif seg.tag == "RFF":
+            qualifier, value = seg.get(0, 0), seg.get(0, 1)
+            if qualifier == "ACW":
+                original_id = _expand_id(value)
+            elif qualifier == "DM":
+                original_ref = value
+            elif qualifier == "ABT":
+                registration = value
+        elif seg.tag == "GIS":
+            code, kind = seg.get(0, 0), seg.get(0, 3)
+            if kind == "DECISION":
+                decision = next((k for k, v in DECISIONS.items() if v == code), "accepted")
+            elif kind == "CHANNEL":
+                channel = next((k for k, v in CHANNELS.items() if v == code), None)
+        elif seg.tag == "ERP":
+            element, component = seg.get(0, 1), seg.get(0, 2)
+            number = seg.get(1, 1)
+            pointer = Pointer(
+                location="",
+                segment=int(number) if number.isdigit() else None,
+                tag=seg.get(1, 0) or None,
+                element=int(element) if element.isdigit() else None,
+                component=int(component) if component.isdigit() else None,
+            )
+            if seg.get(1, 0) == "" and not element and not number:
+                pointer = None
+        elif seg.tag == "ERC":
+            errors.append(ResponseError(seg.get(0), "", pointer))
+            pointer = None
+        elif seg.tag == "FTX" and errors:
+            parts = list(seg.element(3))
+            if seg.get(0) == "AAO":
+                errors[-1].code = parts[0] if parts and parts[0] else errors[-1].code
+                errors[-1].description = "".join(parts[1:])
+            elif seg.get(0) == "ACB":
+                location = "".join(parts)
+                if errors[-1].pointer is None:
+                    errors[-1].pointer = Pointer(location=location)
+                else:
+                    errors[-1].pointer.location = location
+    header = Header.new(
+        sender=context.sender,
+        receiver=interchange.recipient or context.receiver,
+        document_type=CustomsResponse.DOCUMENT_TYPE,
+        business_reference=(registration or original_ref or "-")[:70],
+        correlation_id=context.correlation_id,
+        source=Source(
+            format="EDIFACT",
+            message_type=MESSAGE_TYPE,
+            directory=message.directory,
+            syntax_version=str(interchange.syntax_version),
+            interchange_reference=interchange.control_reference,
+            message_reference=message.reference,
+        ),
+    )
+    return CustomsResponse(
+        header=header,
+        registration_number=registration,
+        decision=decision,
+        original_message_id=original_id,
+        original_reference=original_ref,
+        channel=channel,
+        errors=errors,
+        issued_at=issued,
+    )
