@@ -1,6 +1,6 @@
 """CONTRL: the UN/EDIFACT syntax and service report (ISO 9735-5).
 
-``acknowledge(data)`` reads an interchange and never raises on bad input: it
+``acknowledge(data)`` reads interchanges and never raises on bad input: it
 returns a :class:`SyntaxReport` saying what was accepted or rejected and why.
 ``encode(report)`` turns that report into CONTRL bytes in the sender's syntax
 version (``CONTRL:D:3:UN`` for syntax 1-3, ``CONTRL:4:1:UN`` for syntax 4).
@@ -8,34 +8,96 @@ version (``CONTRL:D:3:UN`` for syntax 1-3, ``CONTRL:4:1:UN`` for syntax 4).
 >>> report = acknowledge(b"UNB+UNOA:3+SND+RCV+240101:1200+42'UNH+1+CUSCAR:D:95B:UN'BGM+85'UNT+3+1'UNZ+1+42'")
 >>> report.accepted, report.action
 (True, '7')
+>>> bad = acknowledge(b"UNB+UNOA:3+SND+RCV+240101:1200+42'UNH+1+CUSCAR:D:95B:UN'BGM+85'UNT+9+1'UNZ+1+42'")
+>>> bad.accepted, bad.action, [(e.code, e.tag) for e in bad.all_errors()]
+(False, '4', [('29', 'UNT')])
+
+What is checked here (the envelope; the directory validator checks message
+content and can be plugged in with ``message_checks``):
+
+* UNB: syntax identifier and version present and supported, sender, recipient,
+  control reference present, date in 6 (YYMMDD) or 8 (CCYYMMDD) digits and a
+  real calendar date, time HHMM.
+* UNZ present, its count (groups if any, else messages) and reference.
+* UNG/UNE: present, count, reference; groups and bare messages not mixed.
+* UNH/UNT: message identifier present, UNT count (UNH..UNT inclusive) and
+  reference, message references unique in the interchange.
+
+Action codes (0083): ``7`` acknowledged, ``4`` rejected, ``8`` received only
+(``encode(..., receipt_only=True)``). By default a report is all-or-nothing: any
+error rejects the interchange (UCI ``4``) and names the faulty parts; with
+``acknowledge(..., partial=True)`` only the faulty messages are rejected (UCM
+``4``) and the interchange is acknowledged (UCI ``7``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from adapters.edifact.syntax import (
+    CHARSETS,
+    ERR_CHAR_TYPE,
+    ERR_COUNT_MISMATCH,
+    ERR_DUPLICATE,
+    ERR_GROUPS_AND_MESSAGES_MIXED,
+    ERR_INVALID_VALUE,
+    ERR_LOWER_LEVEL_EMPTY,
+    ERR_MISSING,
+    ERR_REF_MISMATCH,
+    ERR_SYNTAX_NOT_SUPPORTED,
+    ERR_TOO_LONG,
+    ERR_TOO_SHORT,
+    ERR_UNSPECIFIED,
+    CharsetPolicy,
     Delimiters,
     EdifactError,
+    Group,
     Interchange,
+    Message,
     parse,
     serialize_segment,
 )
 
 # Action codes (service code list 0083).
-ACTION_ACKNOWLEDGED = "7"  # this level acknowledged, lower levels acknowledged if not explicitly rejected
+ACTION_ACKNOWLEDGED = (
+    "7"  # this level acknowledged, lower levels acknowledged if not explicitly rejected
+)
 ACTION_REJECTED = "4"  # this level and all lower levels rejected
 ACTION_RECEIVED = "8"  # interchange received
+
+MessageCheck = Callable[[Message], Iterable[EdifactError]]
 
 
 @dataclass(slots=True)
 class MessageReport:
+    """The verdict on one message (one UCM)."""
+
     reference: str
     type: str
     version: str
     release: str
     agency: str
+    errors: list[EdifactError] = field(default_factory=list)
+    association: str = ""
+    group_reference: str = ""
+    first_segment: int = 0  # input number of the UNH: UCS positions count from it
+
+    @property
+    def action(self) -> str:
+        return ACTION_REJECTED if self.errors else ACTION_ACKNOWLEDGED
+
+
+@dataclass(slots=True)
+class GroupReport:
+    """The verdict on one functional group (one UCF)."""
+
+    reference: str
+    sender: str = ""
+    sender_qualifier: str = ""
+    recipient: str = ""
+    recipient_qualifier: str = ""
     errors: list[EdifactError] = field(default_factory=list)
 
     @property
@@ -44,8 +106,8 @@ class MessageReport:
 
 
 @dataclass(slots=True)
-class SyntaxReport:
-    """What the gateway says about one received interchange."""
+class InterchangeReport:
+    """The verdict on one interchange (one CONTRL message, one UCI)."""
 
     sender: str = ""
     sender_qualifier: str = ""
@@ -54,101 +116,661 @@ class SyntaxReport:
     control_reference: str = ""
     syntax_id: str = "UNOA"
     syntax_version: int = 3
-    errors: list[EdifactError] = field(default_factory=list)  # interchange level
+    errors: list[EdifactError] = field(default_factory=list)
+    warnings: list[EdifactError] = field(default_factory=list)
+    groups: list[GroupReport] = field(default_factory=list)
     messages: list[MessageReport] = field(default_factory=list)
-    interchanges: list[Interchange] = field(default_factory=list)
+    partial: bool = False
 
     @property
     def accepted(self) -> bool:
-        return not self.errors and all(not m.errors for m in self.messages)
+        return (
+            not self.errors
+            and not any(g.errors for g in self.groups)
+            and not any(m.errors for m in self.messages)
+        )
 
     @property
     def action(self) -> str:
-        return ACTION_ACKNOWLEDGED if self.accepted else ACTION_REJECTED
+        if self.errors or (not self.partial and not self.accepted):
+            return ACTION_REJECTED
+        return ACTION_ACKNOWLEDGED
+
+
+@dataclass(slots=True)
+class SyntaxReport:
+    """What the gateway says about one received file (one or more interchanges).
+
+    The header fields describe the first interchange (the CONTRL is addressed to
+    its sender); ``reports`` has one :class:`InterchangeReport` per interchange.
+    """
+
+    sender: str = ""
+    sender_qualifier: str = ""
+    recipient: str = ""
+    recipient_qualifier: str = ""
+    control_reference: str = ""
+    syntax_id: str = "UNOA"
+    syntax_version: int = 3
+    reports: list[InterchangeReport] = field(default_factory=list)
+    interchanges: list[Interchange] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[EdifactError]:
+        """Interchange-level errors (UNA/UNB/UNZ, or the input as a whole)."""
+        return [e for r in self.reports for e in r.errors]
+
+    @property
+    def messages(self) -> list[MessageReport]:
+        return [m for r in self.reports for m in r.messages]
+
+    @property
+    def groups(self) -> list[GroupReport]:
+        return [g for r in self.reports for g in r.groups]
+
+    @property
+    def warnings(self) -> list[EdifactError]:
+        return [w for r in self.reports for w in r.warnings]
+
+    @property
+    def accepted(self) -> bool:
+        return all(r.accepted for r in self.reports)
+
+    @property
+    def action(self) -> str:
+        """The UCI action: ``4`` if any interchange is rejected, else ``7``."""
+        return (
+            ACTION_REJECTED
+            if any(r.action == ACTION_REJECTED for r in self.reports)
+            else ACTION_ACKNOWLEDGED
+        )
 
     def all_errors(self) -> list[EdifactError]:
-        return [*self.errors, *(e for m in self.messages for e in m.errors)]
+        return [
+            e
+            for r in self.reports
+            for e in (
+                *r.errors,
+                *(e for g in r.groups for e in g.errors),
+                *(e for m in r.messages for e in m.errors),
+            )
+        ]
 
 
-def check_envelope(ic: Interchange) -> list[MessageReport]:
-    """Per-message control checks: UNT segment count and reference."""
-    reports = []
+# ---------------------------------------------------------------------------
+# Envelope checks
+# ---------------------------------------------------------------------------
+
+
+def _numeric_problem(value: str, lengths: tuple[int, ...]) -> tuple[str, str] | None:
+    """(0085 code, why) when ``value`` is not digits of one of ``lengths``."""
+    if not value.isdigit() or not value.isascii():
+        return ERR_CHAR_TYPE, "is not all digits"
+    if len(value) < min(lengths):
+        return ERR_TOO_SHORT, f"has {len(value)} digits, at least {min(lengths)} expected"
+    if len(value) > max(lengths):
+        return ERR_TOO_LONG, f"has {len(value)} digits, at most {max(lengths)} expected"
+    if len(value) not in lengths:
+        return (
+            ERR_INVALID_VALUE,
+            f"has {len(value)} digits; {' or '.join(map(str, lengths))} expected",
+        )
+    return None
+
+
+def check_unb_datetime(ic: Interchange) -> tuple[list[EdifactError], list[EdifactError]]:
+    """Errors and warnings about UNB S004 (date YYMMDD or CCYYMMDD, time HHMM).
+
+    Both date lengths are accepted whatever the syntax version (ISO 9735 says n6
+    up to syntax 3 and n8 in syntax 4, but partners mix them); a length that does
+    not match the version is a warning only.
+    """
+    errors: list[EdifactError] = []
+    warnings: list[EdifactError] = []
+    unb = ic.header
+    if unb is None:
+        return errors, warnings
+    n = unb.number
+    date, time = ic.date, ic.time
+    if not date:
+        errors.append(
+            EdifactError(
+                ERR_MISSING,
+                "UNB has no date of preparation",
+                segment=n,
+                tag="UNB",
+                element=3,
+                component=0,
+            )
+        )
+    elif (p := _numeric_problem(date, (6, 8))) is not None:
+        errors.append(
+            EdifactError(
+                p[0], f"UNB date {date!r} {p[1]}", segment=n, tag="UNB", element=3, component=0
+            )
+        )
+    else:
+        fmt = "%y%m%d" if len(date) == 6 else "%Y%m%d"
+        try:
+            dt.datetime.strptime(date, fmt)
+        except ValueError:
+            errors.append(
+                EdifactError(
+                    ERR_INVALID_VALUE,
+                    f"UNB date {date!r} is not a calendar date",
+                    segment=n,
+                    tag="UNB",
+                    element=3,
+                    component=0,
+                )
+            )
+        else:
+            expected = 8 if ic.syntax_version >= 4 else 6
+            if len(date) != expected and ic.syntax_version:
+                warnings.append(
+                    EdifactError(
+                        ERR_INVALID_VALUE,
+                        f"UNB date {date!r} has {len(date)} digits; syntax {ic.syntax_version} defines {expected} (accepted)",
+                        segment=n,
+                        tag="UNB",
+                        element=3,
+                        component=0,
+                    )
+                )
+    if not time:
+        errors.append(
+            EdifactError(
+                ERR_MISSING,
+                "UNB has no time of preparation",
+                segment=n,
+                tag="UNB",
+                element=3,
+                component=1,
+            )
+        )
+    elif (p := _numeric_problem(time, (4,))) is not None:
+        errors.append(
+            EdifactError(
+                p[0], f"UNB time {time!r} {p[1]}", segment=n, tag="UNB", element=3, component=1
+            )
+        )
+    elif int(time[:2]) > 24 or int(time[2:]) > 59:
+        errors.append(
+            EdifactError(
+                ERR_INVALID_VALUE,
+                f"UNB time {time!r} is not a time of day",
+                segment=n,
+                tag="UNB",
+                element=3,
+                component=1,
+            )
+        )
+    return errors, warnings
+
+
+def check_interchange(ic: Interchange) -> tuple[list[EdifactError], list[EdifactError]]:
+    """Interchange-level (UNB/UNZ) errors and warnings. Bare messages have none."""
+    unb = ic.header
+    if unb is None:
+        return [], []
+    n = unb.number
+    errors: list[EdifactError] = []
+
+    def missing(what: str, element: int, component: int | None = None) -> None:
+        errors.append(
+            EdifactError(
+                ERR_MISSING,
+                f"UNB has no {what}",
+                segment=n,
+                tag="UNB",
+                element=element,
+                component=component,
+            )
+        )
+
+    if not ic.syntax_id:
+        missing("syntax identifier (S001/0001)", 0, 0)
+    elif ic.syntax_id not in CHARSETS:
+        errors.append(
+            EdifactError(
+                ERR_SYNTAX_NOT_SUPPORTED,
+                f"syntax identifier {ic.syntax_id!r} is not supported",
+                segment=n,
+                tag="UNB",
+                element=0,
+                component=0,
+            )
+        )
+    version = unb.get(0, 1)
+    if not version:
+        missing("syntax version number (S001/0002)", 0, 1)
+    elif version not in ("1", "2", "3", "4"):
+        errors.append(
+            EdifactError(
+                ERR_SYNTAX_NOT_SUPPORTED,
+                f"syntax version {version!r} is not supported (1 to 4)",
+                segment=n,
+                tag="UNB",
+                element=0,
+                component=1,
+            )
+        )
+    if not ic.sender:
+        missing("interchange sender (S002)", 1, 0)
+    if not ic.recipient:
+        missing("interchange recipient (S003)", 2, 0)
+    date_errors, warnings = check_unb_datetime(ic)
+    errors += date_errors
+    if not ic.control_reference:
+        missing("interchange control reference (0020)", 4)
+
+    unz = ic.trailer
+    if ic.groups and ic.message_count > sum(g.message_count for g in ic.groups):
+        errors.append(
+            EdifactError(
+                ERR_GROUPS_AND_MESSAGES_MIXED,
+                "the interchange mixes functional groups (UNG) and messages outside any group",
+                segment=n,
+                tag="UNB",
+            )
+        )
+    if ic.message_count == 0 and not ic.groups:
+        errors.append(
+            EdifactError(
+                ERR_LOWER_LEVEL_EMPTY, "the interchange holds no message", segment=n, tag="UNB"
+            )
+        )
+    if unz is None:
+        errors.append(
+            EdifactError(
+                ERR_MISSING,
+                f"interchange {ic.control_reference!r} (UNB at segment {n}) has no UNZ",
+                segment=n,
+                tag="UNZ",
+            )
+        )
+    else:
+        expected = len(ic.groups) if ic.groups else ic.message_count
+        what = "groups" if ic.groups else "messages"
+        if unz.get(0) != str(expected):
+            errors.append(
+                EdifactError(
+                    ERR_COUNT_MISMATCH,
+                    f"UNZ counts {unz.get(0) or 'nothing'} but the interchange has {expected} {what}",
+                    segment=unz.number,
+                    tag="UNZ",
+                    element=0,
+                )
+            )
+        if unz.get(1) != ic.control_reference:
+            errors.append(
+                EdifactError(
+                    ERR_REF_MISMATCH,
+                    f"UNZ reference {unz.get(1)!r} does not match UNB reference {ic.control_reference!r}",
+                    segment=unz.number,
+                    tag="UNZ",
+                    element=1,
+                )
+            )
+    return errors, warnings
+
+
+def check_group(group: Group) -> list[EdifactError]:
+    """UNG/UNE errors of one functional group."""
+    errors: list[EdifactError] = []
+    n = group.header.number
+    if not group.reference:
+        errors.append(
+            EdifactError(
+                ERR_MISSING, "UNG has no group reference (0048)", segment=n, tag="UNG", element=4
+            )
+        )
+    if group.message_count == 0:
+        errors.append(
+            EdifactError(
+                ERR_LOWER_LEVEL_EMPTY,
+                f"group {group.reference!r} holds no message",
+                segment=n,
+                tag="UNG",
+            )
+        )
+    une = group.trailer
+    if une is None:
+        errors.append(
+            EdifactError(ERR_MISSING, f"group {group.reference!r} has no UNE", segment=n, tag="UNE")
+        )
+        return errors
+    if une.get(0) != str(group.message_count):
+        errors.append(
+            EdifactError(
+                ERR_COUNT_MISMATCH,
+                f"UNE counts {une.get(0) or 'nothing'} but group {group.reference!r} has {group.message_count} messages",
+                segment=une.number,
+                tag="UNE",
+                element=0,
+            )
+        )
+    if une.get(1) != group.reference:
+        errors.append(
+            EdifactError(
+                ERR_REF_MISMATCH,
+                f"UNE reference {une.get(1)!r} does not match UNG reference {group.reference!r}",
+                segment=une.number,
+                tag="UNE",
+                element=1,
+            )
+        )
+    return errors
+
+
+def check_message(msg: Message) -> list[EdifactError]:
+    """UNH/UNT errors of one message: identifier, segment count, reference."""
+    errors: list[EdifactError] = []
+    unh, unt = msg.segments[0], msg.segments[-1]
+    if not msg.reference:
+        errors.append(
+            EdifactError(
+                ERR_MISSING,
+                "UNH has no message reference (0062)",
+                segment=unh.number,
+                tag="UNH",
+                element=0,
+            )
+        )
+    for idx, (value, name) in enumerate(
+        (
+            (msg.type, "message type"),
+            (msg.version, "version"),
+            (msg.release, "release"),
+            (msg.agency, "controlling agency"),
+        )
+    ):
+        if not value:
+            errors.append(
+                EdifactError(
+                    ERR_MISSING,
+                    f"UNH of message {msg.reference!r} has no {name} (S009)",
+                    segment=unh.number,
+                    tag="UNH",
+                    element=1,
+                    component=idx,
+                )
+            )
+    declared = unt.get(0)
+    if declared != str(len(msg.segments)):
+        errors.append(
+            EdifactError(
+                ERR_COUNT_MISMATCH,
+                f"UNT says {declared or 'nothing'} segments but message {msg.reference!r} has {len(msg.segments)}",
+                segment=unt.number,
+                tag="UNT",
+                element=0,
+            )
+        )
+    if unt.get(1) != msg.reference:
+        errors.append(
+            EdifactError(
+                ERR_REF_MISMATCH,
+                f"UNT reference {unt.get(1)!r} does not match UNH reference {msg.reference!r}",
+                segment=unt.number,
+                tag="UNT",
+                element=1,
+            )
+        )
+    return errors
+
+
+def check_envelope(
+    ic: Interchange, message_checks: Iterable[MessageCheck] = ()
+) -> list[MessageReport]:
+    """Per-message reports (UNH/UNT checks, duplicates, plus ``message_checks``)."""
+    checks = list(message_checks)
+    reports: list[MessageReport] = []
+    seen: dict[str, int] = {}
     for msg in ic.messages:
-        report = MessageReport(msg.reference, msg.type, msg.version, msg.release, msg.agency)
-        unt = msg.segments[-1]
-        declared = unt.get(0)
-        if not msg.type:
-            report.errors.append(
-                EdifactError("12", "UNH carries no message type", segment=msg.segments[0].number, tag="UNH")
-            )
-        if declared != str(len(msg.segments)):
-            report.errors.append(
-                EdifactError(
-                    "29",
-                    f"UNT says {declared or 'nothing'} segments but message {msg.reference} has {len(msg.segments)}",
-                    segment=unt.number,
-                    tag="UNT",
-                )
-            )
-        if unt.get(1) != msg.reference:
+        report = MessageReport(
+            msg.reference,
+            msg.type,
+            msg.version,
+            msg.release,
+            msg.agency,
+            association=msg.association,
+            group_reference=msg.group_reference,
+            first_segment=msg.segments[0].number,
+        )
+        report.errors += check_message(msg)
+        if msg.reference in seen:
             report.errors.append(
                 EdifactError(
-                    "28",
-                    f"UNT reference {unt.get(1)!r} does not match UNH reference {msg.reference!r}",
-                    segment=unt.number,
-                    tag="UNT",
+                    ERR_DUPLICATE,
+                    f"message reference {msg.reference!r} is used again (first at segment {seen[msg.reference]})",
+                    segment=msg.segments[0].number,
+                    tag="UNH",
+                    element=0,
                 )
             )
+        else:
+            seen[msg.reference] = msg.segments[0].number
+        for check in checks:
+            report.errors.extend(check(msg))
         reports.append(report)
     return reports
 
 
-def acknowledge(data: bytes) -> SyntaxReport:
-    """Parse and check ``data``; the result says accepted or rejected, never raises EdifactError."""
+def report_interchange(
+    ic: Interchange, *, message_checks: Iterable[MessageCheck] = (), partial: bool = False
+) -> InterchangeReport:
+    """The full verdict on one parsed interchange."""
+    errors, warnings = check_interchange(ic)
+    report = InterchangeReport(
+        sender=ic.sender,
+        sender_qualifier=ic.sender_qualifier,
+        recipient=ic.recipient,
+        recipient_qualifier=ic.recipient_qualifier,
+        control_reference=ic.control_reference,
+        syntax_id=ic.syntax_id or "UNOA",
+        syntax_version=ic.syntax_version if 1 <= ic.syntax_version <= 4 else 3,
+        errors=errors,
+        warnings=[*ic.warnings, *warnings],
+        partial=partial,
+    )
+    for g in ic.groups:
+        report.groups.append(
+            GroupReport(
+                g.reference,
+                g.sender,
+                g.sender_qualifier,
+                g.recipient,
+                g.recipient_qualifier,
+                errors=check_group(g),
+            )
+        )
+    report.messages = check_envelope(ic, message_checks)
+    return report
+
+
+def acknowledge(
+    data: bytes,
+    *,
+    charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+    message_checks: Iterable[MessageCheck] = (),
+    partial: bool = False,
+) -> SyntaxReport:
+    """Parse and check ``data``; the result says accepted or rejected. Never raises.
+
+    ``message_checks`` are called with every message (e.g. the directory
+    validator) and their errors are reported in the message's UCM/UCS/UCD.
+    """
     try:
-        interchanges = parse(data)
+        interchanges = parse(data, charset_policy=charset_policy)
+        checks = list(message_checks)
+        reports = [
+            report_interchange(ic, message_checks=checks, partial=partial) for ic in interchanges
+        ]
     except EdifactError as exc:
-        report = SyntaxReport(errors=[exc])
-        _fill_header_from_bytes(report, data)
-        return report
-    first = interchanges[0]
-    report = SyntaxReport(
+        return _failed(data, exc)
+    except Exception as exc:
+        return _failed(
+            data,
+            EdifactError(ERR_UNSPECIFIED, f"internal error while reading the interchange: {exc!r}"),
+        )
+    first = reports[0]
+    return SyntaxReport(
         sender=first.sender,
         sender_qualifier=first.sender_qualifier,
         recipient=first.recipient,
         recipient_qualifier=first.recipient_qualifier,
         control_reference=first.control_reference,
-        syntax_id=first.syntax_id or "UNOA",
+        syntax_id=first.syntax_id,
         syntax_version=first.syntax_version,
+        reports=reports,
         interchanges=interchanges,
     )
-    for ic in interchanges:
-        report.messages.extend(check_envelope(ic))
-    return report
 
 
-def _fill_header_from_bytes(report: SyntaxReport, data: bytes) -> None:
-    """Best effort: read the UNB of an input that failed to parse, to address the CONTRL."""
-    text = data.decode("latin-1")
+def _failed(data: bytes, exc: EdifactError) -> SyntaxReport:
+    header = InterchangeReport(errors=[exc])
+    _fill_header_from_bytes(header, data)
+    return SyntaxReport(
+        sender=header.sender,
+        sender_qualifier=header.sender_qualifier,
+        recipient=header.recipient,
+        recipient_qualifier=header.recipient_qualifier,
+        control_reference=header.control_reference,
+        syntax_id=header.syntax_id,
+        syntax_version=header.syntax_version,
+        reports=[header],
+    )
+
+
+def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
+    """Best effort: read the first real UNB of an input that failed to parse, to address the CONTRL."""
+    text = bytes(data[:4096]).decode("latin-1")
     start = text.find("UNB")
     if start < 0:
         return
-    end = text.find("'", start)
+    sep = text[start + 3 : start + 4] or "+"
+    comp = ":"
+    una = text.find("UNA")
+    if 0 <= una < start and len(text) >= una + 9:
+        comp, sep = text[una + 3], text[una + 4]
+    end = text.find(text[una + 8] if 0 <= una < start and len(text) >= una + 9 else "'", start)
     raw = text[start : end if end > 0 else len(text)]
-    parts = raw.split("+")
-    comps = [p.split(":") for p in parts]
-    if len(comps) > 1 and comps[1]:
-        report.syntax_id = comps[1][0][:4] or "UNOA"
-        if len(comps[1]) > 1 and comps[1][1].isdigit():
-            report.syntax_version = int(comps[1][1])
-    if len(comps) > 2:
-        report.sender = comps[2][0][:35]
-        report.sender_qualifier = comps[2][1][:4] if len(comps[2]) > 1 else ""
-    if len(comps) > 3:
-        report.recipient = comps[3][0][:35]
-        report.recipient_qualifier = comps[3][1][:4] if len(comps[3]) > 1 else ""
-    if len(comps) > 5:
-        report.control_reference = comps[5][0][:14]
+    parts = [p.split(comp) for p in raw.split(sep)] if sep else [[raw]]
+
+    def value(i: int, j: int, limit: int) -> str:
+        if i < len(parts) and j < len(parts[i]):
+            return "".join(ch for ch in parts[i][j] if ch.isprintable())[:limit]
+        return ""
+
+    report.syntax_id = value(1, 0, 4) if value(1, 0, 4) in CHARSETS else "UNOA"
+    version = value(1, 1, 1)
+    report.syntax_version = int(version) if version in ("1", "2", "3", "4") else 3
+    report.sender, report.sender_qualifier = value(2, 0, 35), value(2, 1, 4)
+    report.recipient, report.recipient_qualifier = value(3, 0, 35), value(3, 1, 4)
+    report.control_reference = value(5, 0, 14)
+
+
+# ---------------------------------------------------------------------------
+# Encoding the CONTRL
+# ---------------------------------------------------------------------------
+
+# Syntax identifiers a CONTRL may be written in; others fall back to UNOA (the
+# CONTRL only echoes identifiers and codes).
+_OUTPUT_SETS = {"UNOA", "UNOB", "UNOC", "UNOD", "UNOE", "UNOF", "UNOW", "UNOY"}
+
+
+def _error_fields(err: EdifactError, *, with_tag: bool = True) -> list[list[str]]:
+    """0085 [, 0013/0135 tag [, S011]] as trailing elements of UCI/UCF/UCM."""
+    fields = [[err.code]]
+    pos = err.s011()
+    if with_tag and (err.tag or pos):
+        fields.append([err.tag])
+        if pos:
+            fields.append([str(pos[0])] + ([str(pos[1])] if pos[1] is not None else []))
+    return fields
+
+
+def _segment_errors(msg: MessageReport, d: Delimiters) -> tuple[list[str], EdifactError | None]:
+    """UCS/UCD groups for body errors, and the first UNH/UNT error for the UCM itself."""
+    out: list[str] = []
+    envelope_error: EdifactError | None = None
+    for err in msg.errors:
+        if err.tag in ("UNH", "UNT") or err.segment is None or err.segment < msg.first_segment:
+            envelope_error = envelope_error or err
+            continue
+        position = str(err.segment - msg.first_segment + 1)  # UNH is 1 (ISO 9735-5, 0096)
+        pos = err.s011()
+        if pos is None:
+            out.append(serialize_segment("UCS", [[position], [err.code]], d))
+        else:
+            out.append(serialize_segment("UCS", [[position]], d))
+            comp = [str(pos[1])] if pos[1] is not None else []
+            out.append(serialize_segment("UCD", [[err.code], [str(pos[0]), *comp]], d))
+    if envelope_error is None and msg.errors and not out:
+        envelope_error = msg.errors[0]
+    return out, envelope_error
+
+
+def _contrl_message(
+    r: InterchangeReport,
+    ref: str,
+    d: Delimiters,
+    *,
+    receipt_only: bool,
+    clean: Callable[[str], str],
+) -> list[str]:
+    v4 = r.syntax_version >= 4
+    segs = [
+        serialize_segment(
+            "UNH", [[ref], ["CONTRL", "4", "1", "UN"] if v4 else ["CONTRL", "D", "3", "UN"]], d
+        )
+    ]
+    uci: list[list[str]] = [
+        [clean(r.control_reference) or "0"],
+        [clean(r.sender) or "UNKNOWN", clean(r.sender_qualifier)],
+        [clean(r.recipient) or "UNKNOWN", clean(r.recipient_qualifier)],
+        [ACTION_RECEIVED if receipt_only else r.action],
+    ]
+    if r.errors and not receipt_only:
+        uci += _error_fields(r.errors[0])
+    segs.append(serialize_segment("UCI", uci, d))
+    if receipt_only:
+        return segs
+    rejected = r.action == ACTION_REJECTED
+
+    def ucm_block(m: MessageReport) -> list[str]:
+        if rejected and not m.errors and r.errors:
+            return []  # the UCI already rejects everything; nothing to add
+        body, env_err = _segment_errors(m, d)
+        ucm: list[list[str]] = [
+            [clean(m.reference)],
+            [clean(m.type), clean(m.version), clean(m.release), clean(m.agency)]
+            + ([clean(m.association)] if m.association else []),
+            [m.action if not rejected or m.errors else ACTION_REJECTED],
+        ]
+        if env_err is not None:
+            ucm += _error_fields(env_err)
+        return [serialize_segment("UCM", ucm, d), *body]
+
+    for m in r.messages:
+        if not m.group_reference or not r.groups:
+            segs += ucm_block(m)
+    for g in r.groups:
+        ucf: list[list[str]] = [
+            [clean(g.reference) or "0"],
+            [clean(g.sender) or "UNKNOWN", clean(g.sender_qualifier)],
+            [clean(g.recipient) or "UNKNOWN", clean(g.recipient_qualifier)],
+            [g.action if not rejected or g.errors else ACTION_REJECTED],
+        ]
+        if g.errors:
+            ucf += _error_fields(g.errors[0])
+        segs.append(serialize_segment("UCF", ucf, d))
+        for m in r.messages:
+            if m.group_reference == g.reference:
+                segs += ucm_block(m)
+    segs.append(serialize_segment("UNT", [[str(len(segs) + 1)], [ref]], d))
+    return segs
 
 
 def encode(
@@ -157,51 +779,66 @@ def encode(
     our_id: str = "CUSTOMS",
     reference: str = "1",
     now: dt.datetime | None = None,
+    receipt_only: bool = False,
+    newline: str = "\n",
 ) -> bytes:
-    """The CONTRL interchange answering ``report``, from ``our_id`` to the original sender."""
+    """The CONTRL interchange answering ``report``, from ``our_id`` to the original sender.
+
+    One CONTRL message per received interchange (message references
+    ``reference``, ``reference-2`` ...). With ``receipt_only`` the UCI says
+    ``8`` (received) and no message is listed.
+
+    >>> out = encode(acknowledge(b"UNB+UNOA:4+SND+RCV+20240101:1200+42'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+42'"),
+    ...              now=dt.datetime(2024, 1, 2, 3, 4), newline="")
+    >>> out.decode()
+    "UNB+UNOA:4+CUSTOMS+SND+20240102:0304+1'UNH+1+CONTRL:4:1:UN'UCI+42+SND+RCV+7'UCM+1+X:D:96A:UN+7'UNT+4+1'UNZ+1+1'"
+    """
     now = now or dt.datetime.now(dt.UTC)
     d = Delimiters()
-    v4 = report.syntax_version >= 4
-    date = now.strftime("%Y%m%d" if v4 else "%y%m%d")
-    segs: list[str] = []
-    syntax_id = report.syntax_id if report.syntax_id in {"UNOA", "UNOB", "UNOC", "UNOW", "UNOY"} else "UNOA"
-    segs.append(
+    version = report.syntax_version if 1 <= report.syntax_version <= 4 else 3
+    syntax_id = report.syntax_id if report.syntax_id in _OUTPUT_SETS else "UNOA"
+    codec = CHARSETS[syntax_id]
+
+    def clean(value: str) -> str:
+        # Echoed values must fit the output set; '?' would read as a release character.
+        return value.encode(codec, "replace").decode(codec)
+
+    reports = report.reports or [InterchangeReport()]
+    segs = [
         serialize_segment(
             "UNB",
             [
-                [syntax_id, str(report.syntax_version)],
-                [our_id],
-                [report.sender or "UNKNOWN", report.sender_qualifier],
-                [date, now.strftime("%H%M")],
-                [reference],
+                [syntax_id, str(version)],
+                [clean(our_id)],
+                [clean(report.sender) or "UNKNOWN", clean(report.sender_qualifier)],
+                [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
+                [clean(reference)],
             ],
             d,
         )
-    )
-    body: list[str] = []
-    msg_id = ["CONTRL", "4", "1", "UN"] if v4 else ["CONTRL", "D", "3", "UN"]
-    body.append(serialize_segment("UNH", [[reference], msg_id], d))
-    first_error = report.errors[0] if report.errors else None
-    uci = [
-        [report.control_reference],
-        [report.sender, report.sender_qualifier],
-        [report.recipient, report.recipient_qualifier],
-        [report.action],
     ]
-    if first_error is not None:
-        uci.append([first_error.code])
-        if first_error.tag:
-            uci.append([first_error.tag])
-    body.append(serialize_segment("UCI", uci, d))
-    for msg in report.messages:
-        ucm = [[msg.reference], [msg.type, msg.version, msg.release, msg.agency], [msg.action]]
-        if msg.errors:
-            ucm.append([msg.errors[0].code])
-        body.append(serialize_segment("UCM", ucm, d))
-        for err in msg.errors:
-            if err.segment is not None:
-                body.append(serialize_segment("UCS", [[str(err.segment)], [err.code]], d))
-    body.append(serialize_segment("UNT", [[str(len(body) + 1)], [reference]], d))
-    segs.extend(body)
-    segs.append(serialize_segment("UNZ", [["1"], [reference]], d))
-    return "\n".join(segs).encode("ascii", "replace") + b"\n"
+    for i, r in enumerate(reports):
+        ref = reference if i == 0 else f"{reference}-{i + 1}"
+        if r.syntax_version != version:
+            r = _with_version(r, version)
+        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, clean=clean)
+    segs.append(serialize_segment("UNZ", [[str(len(reports))], [clean(reference)]], d))
+    return newline.join(segs).encode(codec, "replace") + newline.encode()
+
+
+def _with_version(r: InterchangeReport, version: int) -> InterchangeReport:
+    """All CONTRL messages of one interchange share the UNB's syntax version."""
+    return InterchangeReport(
+        r.sender,
+        r.sender_qualifier,
+        r.recipient,
+        r.recipient_qualifier,
+        r.control_reference,
+        r.syntax_id,
+        version,
+        r.errors,
+        r.warnings,
+        r.groups,
+        r.messages,
+        r.partial,
+    )

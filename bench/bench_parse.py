@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.edifact import iter_messages, parse  # noqa: E402
-from bench.gen_cuscar import generate  # noqa: E402
+from adapters.edifact import iter_messages, parse
+from bench.gen_cuscar import generate
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
@@ -62,7 +62,9 @@ def main() -> None:
     ap.add_argument("file", nargs="?", type=Path, help="EDIFACT file (default: generated CUSCAR)")
     ap.add_argument("--bills", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--profile", action="store_true", help="print a cProfile of our parser and stop")
+    ap.add_argument(
+        "--profile", action="store_true", help="print a cProfile of our parser and stop"
+    )
     args = ap.parse_args()
 
     data = args.file.read_bytes() if args.file else generate(args.bills)
@@ -84,7 +86,9 @@ def main() -> None:
     theirs_s = best_of(max(1, args.repeat // 3), lambda: theirs(text))
 
     print(f"adapters.edifact.parse : {mb / ours_s:7.2f} MB/s  ({ours_s:.2f} s)")
-    print(f"iter_messages (stream) : {mb / stream_s:7.2f} MB/s  ({stream_s:.2f} s, peak {peak / 1e6:.1f} MB)")
+    print(
+        f"iter_messages (stream) : {mb / stream_s:7.2f} MB/s  ({stream_s:.2f} s, peak {peak / 1e6:.1f} MB)"
+    )
     print(f"pydifact               : {mb / theirs_s:7.2f} MB/s  ({theirs_s:.2f} s)")
     print(f"ratio parse/pydifact   : {theirs_s / ours_s:7.1f}x")
 

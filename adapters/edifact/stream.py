@@ -87,6 +87,8 @@ def iter_messages(
     charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
 ) -> Iterator[tuple[Interchange, Message]]:
     """Each message with the interchange it belongs to, one at a time."""
-    for ic, msg in iter_envelope_events(source, chunk_size=chunk_size, charset_policy=charset_policy):
+    for ic, msg in iter_envelope_events(
+        source, chunk_size=chunk_size, charset_policy=charset_policy
+    ):
         if msg is not None:
             yield ic, msg

@@ -85,11 +85,16 @@ CHARSETS: Final[dict[str, str]] = {
 _UNOA_ALLOWED: Final = b"A-Z0-9 .,\\-()/='+:?!\"%&*;<>\t\n\r"
 # CR, LF and TAB are layout (removed from segments), so never "bad" here.
 _BAD_LEVEL_B: Final = re.compile(rb"[^\t\n\r\x1c-\x7e]")  # printable ASCII + IS1..IS4
-_BAD_SINGLE_BYTE: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\xff]")  # non-ASCII: checked further
+_BAD_SINGLE_BYTE: Final = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\xff]"
+)  # non-ASCII: checked further
 _BAD_UTF8: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
 _C1_OR_CONTROL: Final = re.compile("[\x00-\x1b\x7f-\x9f]")
 
-_SET_NAMES: Final = {"latin-1": "ISO 8859-1", **{f"iso8859-{n}": f"ISO 8859-{n}" for n in range(2, 10)}}
+_SET_NAMES: Final = {
+    "latin-1": "ISO 8859-1",
+    **{f"iso8859-{n}": f"ISO 8859-{n}" for n in range(2, 10)},
+}
 
 _LAYOUT: Final = b" \r\n\t"  # layout noise around segments
 _BOM: Final = b"\xef\xbb\xbf"
@@ -504,9 +509,7 @@ def parse_segment(raw: str, delimiters: Delimiters, number: int) -> Segment:
         and (not rep or rep not in raw)
         and (
             " " not in raw
-            or not (
-                " " + el in raw or el + " " in raw or " " + comp in raw or comp + " " in raw
-            )
+            or not (" " + el in raw or el + " " in raw or " " + comp in raw or comp + " " in raw)
         )
     ):
         parts = raw.split(el)
@@ -661,9 +664,8 @@ class _Lexer:
             ch = raw[first_bad : first_bad + 1]
             if raw.isascii():
                 shown = ch.decode("latin-1")
-                problem = (
-                    f"{shown!r}, which {self.syntax_id} does not allow"
-                    + (" (UNOA is upper case only)" if shown.islower() else "")
+                problem = f"{shown!r}, which {self.syntax_id} does not allow" + (
+                    " (UNOA is upper case only)" if shown.islower() else ""
                 )
                 text = raw.decode("latin-1")
             elif utf8 is not None:
@@ -680,7 +682,9 @@ class _Lexer:
                 try:
                     text = raw.decode(codec)
                 except UnicodeDecodeError:
-                    problem = f"bytes undefined in {_SET_NAMES.get(codec, codec)}; decoded as ISO 8859-1"
+                    problem = (
+                        f"bytes undefined in {_SET_NAMES.get(codec, codec)}; decoded as ISO 8859-1"
+                    )
                     text = raw.decode("latin-1")
                 if not problem and _C1_OR_CONTROL.search(text) is not None:
                     problem = f"control characters, not graphic characters of {_SET_NAMES.get(codec, codec)}"
@@ -741,7 +745,12 @@ class _Lexer:
         if version >= 4 and not self.una and d.repetition == " ":
             # Syntax 4 without UNA: '*' repeats (level A) / IS2 (level B).
             self.delimiters = Delimiters(
-                d.component, d.element, d.decimal, d.release, "\x1e" if d.segment == "\x1c" else "*", d.segment
+                d.component,
+                d.element,
+                d.decimal,
+                d.release,
+                "\x1e" if d.segment == "\x1c" else "*",
+                d.segment,
             )
         self.warnings = []
         self._set_charset(ident)
@@ -849,7 +858,10 @@ class _Lexer:
                         and (
                             not spaced_in
                             or not (
-                                spaced[0] in raw or spaced[1] in raw or spaced[2] in raw or spaced[3] in raw
+                                spaced[0] in raw
+                                or spaced[1] in raw
+                                or spaced[2] in raw
+                                or spaced[3] in raw
                             )
                         )
                     ):
@@ -1044,23 +1056,34 @@ def _assemble(
             group = None
         elif tag == "UNG":
             if current is None or current.header is None:
-                raise EdifactError(ERR_OUTSIDE, "UNG outside an interchange (no UNB)", segment=seg.number, tag="UNG")
+                raise EdifactError(
+                    ERR_OUTSIDE,
+                    "UNG outside an interchange (no UNB)",
+                    segment=seg.number,
+                    tag="UNG",
+                )
             group = Group(reference=seg.get(4), header=seg)
             current.groups.append(group)
         elif tag == "UNE":
             if group is None:
-                raise EdifactError(ERR_OUTSIDE, "UNE without a preceding UNG", segment=seg.number, tag="UNE")
+                raise EdifactError(
+                    ERR_OUTSIDE, "UNE without a preceding UNG", segment=seg.number, tag="UNE"
+                )
             group.trailer = seg
             group = None
         elif tag == "UNZ":
             if current is None or current.header is None:
-                raise EdifactError(ERR_OUTSIDE, "UNZ without a preceding UNB", segment=seg.number, tag="UNZ")
+                raise EdifactError(
+                    ERR_OUTSIDE, "UNZ without a preceding UNB", segment=seg.number, tag="UNZ"
+                )
             current.trailer = seg
             yield current, None
             current = None
             group = None
         elif tag == "UNT":
-            raise EdifactError(ERR_OUTSIDE, "UNT without a preceding UNH", segment=seg.number, tag="UNT")
+            raise EdifactError(
+                ERR_OUTSIDE, "UNT without a preceding UNH", segment=seg.number, tag="UNT"
+            )
         else:
             raise EdifactError(
                 ERR_OUTSIDE,
@@ -1193,7 +1216,9 @@ def _with(seg: Segment, values: dict[int, str]) -> Segment:
     return _make_segment(seg.tag, tuple(elements), seg.number, seg.repeats)
 
 
-def serialize_message(msg: Message, d: Delimiters, *, recount: bool = True, newline: str = "") -> str:
+def serialize_message(
+    msg: Message, d: Delimiters, *, recount: bool = True, newline: str = ""
+) -> str:
     """The message as text; with ``recount`` the UNT count and reference are computed."""
     segs = msg.segments
     if len(segs) > 1 and segs[-1].tag == "UNT":
@@ -1238,7 +1263,9 @@ def serialize(
         if ic.groups:
             for g in ic.groups:
                 parts.append(segment_text(g.header, d))
-                parts.extend(serialize_message(m, d, recount=recount, newline=newline) for m in g.messages)
+                parts.extend(
+                    serialize_message(m, d, recount=recount, newline=newline) for m in g.messages
+                )
                 une = g.trailer or _make_segment("UNE", (("",), ("",)), 0)
                 if recount:
                     une = _with(une, {0: str(len(g.messages)), 1: g.reference})
@@ -1250,7 +1277,9 @@ def serialize(
         if ic.header is not None:
             unz = ic.trailer or _make_segment("UNZ", (("",), ("",)), 0)
             if recount:
-                unz = _with(unz, {0: str(len(ic.groups) or len(ic.messages)), 1: ic.control_reference})
+                unz = _with(
+                    unz, {0: str(len(ic.groups) or len(ic.messages)), 1: ic.control_reference}
+                )
             parts.append(segment_text(unz, d))
         text = newline.join(parts)
         codec = encoding or ic.encoding
