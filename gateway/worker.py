@@ -556,7 +556,8 @@ class Worker:
             inbound_id, type=types, partner=partner.id, correlation_id=correlation_id
         )
         report = translation.syntax_report
-        events: list[EventRow] = []
+        events: list[EventRow] = [(inbound_id, st, detail) for st, detail in outcome.events]
+        journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
         if outcome.rejection is None:
             self._dedup(partner, inbound_id, d, outcome, events)
         if outcome.rejection is not None:
@@ -647,7 +648,7 @@ class Worker:
                     ack,
                     derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
                     inbound_id,
-                    "application/edifact",
+                    "application/xml" if ack[:1] == b"<" else "application/edifact",
                     ack_type,
                     {},
                     "ack",

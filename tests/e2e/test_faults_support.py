@@ -154,3 +154,52 @@ def done_count(env: dict[str, str]) -> int:
         return 0
     finally:
         db.close()
+
+
+PG_ADMIN = os.environ.get("EDIGW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+@contextmanager
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """A role and a schema of its own in the test database; yields (role, DSN); dropped after."""
+    import uuid
+
+    role = f"edigw_t_{uuid.uuid4().hex[:10]}"
+    psql(f"CREATE ROLE {role} LOGIN")
+    psql(f"CREATE SCHEMA {role} AUTHORIZATION {role}")
+    dsn = f"postgresql://{role}@127.0.0.1:5432/test?options=-csearch_path%3D{role}"
+    try:
+        yield role, dsn
+    finally:
+        psql(f"ALTER ROLE {role} LOGIN")
+        psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+        psql(f"DROP SCHEMA {role} CASCADE")
+        psql(f"DROP ROLE {role}")
+
+
+def pg_cut(role: str) -> None:
+    """Make the journal database unavailable to ``role``: no login, sessions ended."""
+    psql(f"ALTER ROLE {role} NOLOGIN")
+    psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+
+
+def pg_restore(role: str) -> None:
+    psql(f"ALTER ROLE {role} LOGIN")
+
+
+def done_count_pg(dsn: str) -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM processed WHERE state = 'done'").fetchone()
+            return int(row[0]) if row else 0
+    except psycopg.Error:
+        return 0
