@@ -614,7 +614,9 @@ def acknowledge(
             data,
             EdifactError(ERR_UNSPECIFIED, f"internal error while reading the interchange: {exc!r}"),
         )
-    first = reports[0]
+    # Address the CONTRL to the first interchange that names a sender (a stray
+    # empty UNB before the real one must not make the answer go to nobody).
+    first = next((r for r in reports if r.sender), reports[0])
     return SyntaxReport(
         sender=first.sender,
         sender_qualifier=first.sender_qualifier,

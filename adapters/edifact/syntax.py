@@ -690,15 +690,17 @@ class _Lexer:
                     problem = f"control characters, not graphic characters of {_SET_NAMES.get(codec, codec)}"
         assert text is not None
         if problem:
-            self._charset_problem(problem, start, first_bad)
+            tag = raw.lstrip(_LAYOUT)[:3].decode("latin-1")
+            self._charset_problem(problem, start, first_bad, tag if tag.isalnum() else "")
         return text
 
-    def _charset_problem(self, problem: str, start: int, first_bad: int) -> None:
+    def _charset_problem(self, problem: str, start: int, first_bad: int, tag: str) -> None:
         err = EdifactError(
             ERR_INVALID_CHAR,
             f"segment {self.number} contains {problem}",
             segment=self.number,
             offset=start + first_bad,
+            tag=tag,
             reason="EDIFACT_CHARSET",
         )
         if self.policy is CharsetPolicy.REJECT:
