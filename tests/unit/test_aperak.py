@@ -1,0 +1,103 @@
+"""APERAK: every content problem listed with code, position and text; parses with pydifact."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from pydifact.segmentcollection import Interchange as PydifactInterchange
+
+from adapters import aperak
+from adapters.contrl import acknowledge
+from gateway.config import load
+from gateway.pipeline import InboundPipeline
+from gateway.signing import Signer, ensure_dev_keys
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "cuscar"
+
+
+def _pydifact_segments(data: bytes) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydifact warns it has no service-segment tables
+        interchange = PydifactInterchange.from_str(data.decode("latin-1"))
+        messages = list(interchange.get_messages())
+        assert len(messages) == 1
+        return [s.tag for s in interchange.segments]
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_round_trip_in_the_senders_syntax_version(version: int) -> None:
+    errors = [
+        aperak.ApplicationError("HS_CODE", "HS code 8471 must have 6 to 10 digits", 14, "PIA"),
+        aperak.ApplicationError(
+            "MASS_TOTALS", "goods weigh 3000 kg; the equipment* says 5000+ kg", 8, "EQD", 2, 0
+        ),
+        aperak.ApplicationError(
+            "BL_UNIQUE", "x" * 200
+        ),  # long texts are cut into 70-character parts
+    ]
+    original = aperak.Original(
+        sender="APCS",
+        sender_qualifier="ZZZ",
+        control_reference="R1",
+        syntax_version=version,
+        message_reference="1",
+        document_number="RULES-0001",
+    )
+    data = aperak.encode(errors, original, reference="A1")
+    assert data.startswith(f"UNB+UNOA:{version}+CUSTOMS+APCS:ZZZ+".encode())
+    tags = _pydifact_segments(data)
+    assert tags.count("ERC") == 3
+    report = aperak.decode(data)
+    assert report.syntax_version == version and not report.accepted
+    assert (report.message_reference, report.document_number) == ("1", "RULES-0001")
+    assert [(e.code, e.segment, e.tag, e.element, e.component) for e in report.errors] == [
+        ("HS_CODE", 14, "PIA", None, None),
+        ("MASS_TOTALS", 8, "EQD", 2, 0),
+        ("BL_UNIQUE", None, "", None, None),
+    ]
+    # UNOA carries upper case only; the sentence survives otherwise, separators included.
+    assert report.errors[1].text == "GOODS WEIGH 3000 KG; THE EQUIPMENT* SAYS 5000+ KG"
+    assert report.errors[2].text == "X" * 200
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> InboundPipeline:
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    return InboundPipeline(Signer.from_files(key, cert), load(env={}).routes, "CUSTOMS")
+
+
+def test_content_rejection_is_contrl_accepted_plus_aperak(pipeline: InboundPipeline) -> None:
+    partner = load(env={}).partners["apcs"]
+    outcome = pipeline.process((DATA / "container_check_digit.edi").read_bytes(), partner, "c1")
+    assert outcome.rejection is not None and outcome.routed == []
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
+    contrl_bytes = outcome.acknowledgements[0][1]
+    assert b"UCI+R0001+APCS:ZZZ+CUSTOMS:ZZZ+7'" in contrl_bytes  # syntax accepted
+    report = aperak.decode(outcome.acknowledgements[1][1])
+    assert [(e.code, e.segment, e.tag) for e in report.errors] == [
+        ("CONTAINER_CHECK_DIGIT", 8, "EQD")
+    ]
+    assert report.document_number == "RULES-0001"
+    _pydifact_segments(outcome.acknowledgements[1][1])
+
+
+def test_syntax_error_keeps_the_contrl_rejection_alone(pipeline: InboundPipeline) -> None:
+    partner = load(env={}).partners["apcs"]
+    data = (DATA / "valid.edi").read_bytes().replace(b"UNT+19+1'", b"UNT+18+1'")
+    outcome = pipeline.process(data, partner, "c2")
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL"]
+    assert acknowledge(data).accepted is False
+    assert b"UCI+R0001+APCS:ZZZ+CUSTOMS:ZZZ+4" in outcome.acknowledgement
+
+
+def test_partner_warn_severity_routes_the_corpus_style_container(pipeline: InboundPipeline) -> None:
+    settings = load({"partners": {"apcs": {"rules": {"CONTAINER_CHECK_DIGIT": "warn"}}}}, env={})
+    outcome = pipeline.process(
+        (DATA / "container_check_digit.edi").read_bytes(), settings.partners["apcs"], "c3"
+    )
+    assert outcome.rejection is None and len(outcome.routed) == 1
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL"]
+    assert [w.code for w in outcome.translation.warnings] == ["CONTAINER_CHECK_DIGIT"]
