@@ -26,6 +26,7 @@ import click
 from pika.exceptions import AMQPError
 
 from gateway.config import Settings
+from gateway.operators import actions
 from gateway.operators.audit import AuditTrail, current_operator
 from gateway.operators.deadletters import (
     DeadLetter,
@@ -296,7 +297,12 @@ def replay(
     selector = _selection(ids, all_, reason, partner, type_, since, group, "replay")
     actor = current_operator()
     with _store(settings) as store:
-        result = store.replay(selector, actor=actor, dry_run=dry_run, progress=_bar("replaying"))
+        if dry_run:
+            result = store.replay(selector, actor=actor, dry_run=True)
+        else:
+            result = actions.replay(
+                settings, store, selector, actor, all_=all_, progress=_bar("replaying")
+            )
     if dry_run:
         for dl in result.replayed:
             click.echo(
@@ -304,31 +310,6 @@ def replay(
             )
         click.echo(f"{len(result.replayed)} message(s) would be replayed", err=True)
         sys.exit(EXIT_OK if result.replayed else EXIT_REJECTED)
-    if result.replayed or result.failed:
-        trail = _audit(settings)
-        try:
-            trail.record(
-                actor,
-                "replay",
-                message_ids=[d.message_id or d.id for d in result.replayed],
-                detail=f"{len(result.replayed)} replayed, {len(result.failed)} failed; "
-                f"selection {_describe(selector, all_)}",
-                data={
-                    "replayed": [
-                        {
-                            "id": d.id,
-                            "message_id": d.message_id,
-                            "reason": d.reason,
-                            "to": [d.original_exchange, d.original_routing_key],
-                        }
-                        for d in result.replayed
-                    ],
-                    "failed": [{"id": d.id, "error": e} for d, e in result.failed],
-                },
-            )
-        finally:
-            trail.close()
-        _journal_replayed(settings, result.replayed, actor)
     for dl in result.replayed:
         click.echo(f"replayed {dl.id}\t{dl.message_id}\t{dl.original_exchange}")
     for dl, error in result.failed:
@@ -337,41 +318,6 @@ def replay(
         click.echo("no dead letter matched", err=True)
         sys.exit(EXIT_REJECTED)
     sys.exit(EXIT_REJECTED if result.failed else EXIT_OK)
-
-
-def _describe(selector: Selector, all_: bool) -> str:
-    parts = [
-        f"{k}={v}"
-        for k, v in (
-            ("ids", ",".join(selector.ids)),
-            ("reason", selector.reason),
-            ("partner", selector.partner),
-            ("type", selector.type),
-            ("group", selector.group),
-            ("since", selector.since.isoformat() if selector.since else None),
-        )
-        if v
-    ]
-    return " ".join(parts) or ("--all" if all_ else "(none)")
-
-
-def _journal_replayed(settings: Settings, letters: Sequence[DeadLetter], actor: str) -> None:
-    """Tell the journal (track view) that these messages went back in; best effort."""
-    from gateway.journal import open_journal
-
-    try:
-        journal = open_journal(settings.journal_backend, settings.journal_path)
-    except Exception as exc:  # the replay itself is done and audited; do not fail it here
-        click.echo(f"journal not updated: {exc}", err=True)
-        return
-    try:
-        for dl in letters:
-            if dl.message_id:
-                journal.record_event(dl.message_id, "replayed", f"by {actor} from {dl.queue}")
-    except Exception as exc:
-        click.echo(f"journal not fully updated: {exc}", err=True)
-    finally:
-        journal.close()
 
 
 @dlq.command()
@@ -443,7 +389,7 @@ def edit(ctx: click.Context, message: str, force: bool) -> None:
         )
         click.echo(f"NOT replayed: {errors}", err=True)
         sys.exit(EXIT_REJECTED)
-    _journal_replayed(settings, outcome.replayed, actor)
+    actions.journal_replayed(settings, outcome.replayed, actor)
     click.echo(diff, nl=False)
     click.echo(f"replayed {dl.id} (edited)")
 
@@ -473,21 +419,12 @@ def purge(
         sys.exit(EXIT_USAGE)
     actor = current_operator()
     with _store(settings) as store:
-        removed = store.purge(selector, progress=_bar("purging"))
+        removed = actions.purge(
+            settings, store, selector, actor, all_=all_, progress=_bar("purging")
+        )
     if not removed:
         click.echo("no dead letter matched", err=True)
         sys.exit(EXIT_REJECTED)
-    trail = _audit(settings)
-    try:
-        trail.record(
-            actor,
-            "purge",
-            message_ids=[d.message_id or d.id for d in removed],
-            detail=f"{len(removed)} purged; selection {_describe(selector, all_)}",
-            data={"messages": [d.to_json() for d in removed]},
-        )
-    finally:
-        trail.close()
     for dl in removed:
         click.echo(f"purged {dl.id}\t{dl.message_id}\t{dl.reason}")
 
