@@ -483,7 +483,6 @@ def _check_tag(tag: str, number: int) -> None:
             ERR_INVALID_VALUE,
             f"{shown!r} is not a segment tag (three upper-case letters or digits expected)",
             segment=number,
-            tag=tag[:3] if tag[:3].isalnum() else "",
         )
     if len(_GOOD_TAGS) < 4096:  # bounded: fuzzing must not grow it without limit
         _GOOD_TAGS.add(tag)
@@ -873,7 +872,12 @@ class _Lexer:
                             try:
                                 tag = _tag_of(tag, comp, number)
                             except EdifactError as exc:
-                                exc.offset = offset + _position(lengths, i)
+                                exc.offset = (
+                                    offset
+                                    + _position(lengths, i)
+                                    + len(text)
+                                    - len(text.lstrip(layout))
+                                )
                                 raise
                         del parts[0]
                         seg = new(Segment)
@@ -888,7 +892,12 @@ class _Lexer:
                         try:
                             seg = _parse_segment_general(raw, d, number)
                         except EdifactError as exc:
-                            exc.offset = offset + _position(lengths, i)
+                            exc.offset = (
+                                offset
+                                + _position(lengths, i)
+                                + len(text)
+                                - len(text.lstrip(layout))
+                            )
                             raise
                         tag = seg.tag
                     if tag not in envelope:
