@@ -258,3 +258,12 @@ from gateway import cli_dlq  # noqa: E402  (issue #7: edigw dlq, edigw audit, ed
 
 main.add_command(cli_dlq.dlq)
 main.add_command(cli_dlq.audit)
+main.add_command(cli_dlq.console)
+
+from gateway import cli_ops  # noqa: E402  (issue #6: edigw routes, overdue, partners)
+
+cli_ops.register(main)
+
+from gateway import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
+
+cli_keys.register(main)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlparse
 
 import aio_pika
 import aiormq.exceptions
@@ -60,7 +61,9 @@ from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
 from gateway.logs import get_logger, message_context
+from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
+from gateway.responses import ResponseHandler, overdue_after
 from gateway.topology import declare
 
 log = get_logger()
@@ -146,7 +149,13 @@ class Worker:
         self.copies = routing.copies_from(settings.raw)
         self.heartbeat = int(settings.raw.get("broker", {}).get("heartbeat", 30))
         self.fault_marker = os.environ.get(FAULT_ENV, "").encode() or None
-        self.response_handler: Any = None  # gateway.responses.ResponseHandler, when wired
+        self.response_handler: Any = ResponseHandler(self)
+        self.overdue_after = overdue_after(settings.raw)
+        self.overdue_check = float(
+            settings.raw.get("responses", {}).get("overdue_check_seconds", 60)
+        )
+        self._overdue_seen: set[str] = set()
+        self._own_user = urlparse(settings.broker_url).username or "guest"
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="edigw-decide"
         )
@@ -292,10 +301,12 @@ class Worker:
                 retry_delays_ms=list(self.retry_delays),
             )
             stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+            overdue_task = asyncio.ensure_future(self._watch_overdue())
             try:
                 await asyncio.wait({stop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop_task.cancel()
+                overdue_task.cancel()
             if lost.done():
                 raise ConnectionError(f"connection closed: {lost.result()!r}")
             # Graceful stop: no new deliveries, finish what is in flight, then close
@@ -309,6 +320,36 @@ class Worker:
         finally:
             if not connection.is_closed:
                 await connection.close()
+
+    async def _watch_overdue(self) -> None:
+        """Say in the log when a routed document has had no customs answer for too long."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                late = await loop.run_in_executor(
+                    self._executor, lambda: self.gw.journal.overdue(self.overdue_after)
+                )
+            except JournalUnavailable as exc:
+                log.warning("overdue check skipped: journal unavailable", error=str(exc))
+                late = []
+            for item in late:
+                if item.message_id not in self._overdue_seen:
+                    self._overdue_seen.add(item.message_id)
+                    log.warning(
+                        "overdue: no customs answer",
+                        document=item.message_id,
+                        inbound=item.inbound_id,
+                        partner=item.partner,
+                        document_type=item.document_type,
+                        business_reference=item.business_reference,
+                        routed_at=item.routed_at,
+                        overdue_after_minutes=self.overdue_after.total_seconds() / 60,
+                    )
+            with contextlib.suppress(Exception):  # metrics are optional (issue #7)
+                from gateway import metrics
+
+                metrics.set_overdue(len(late))
+            await asyncio.sleep(self.overdue_check)
 
     def _watch_blocked(self, connection: AbstractConnection) -> None:
         """Pause intake on ``connection.blocked`` (a broker memory or disk alarm).
@@ -515,6 +556,24 @@ class Worker:
                 return Plan(inbound_id, "redelivery", prior.outcome, record=False)
             if self.fault_marker is not None and self.fault_marker in d.body:
                 raise RuntimeError(f"injected fault ({FAULT_ENV})")
+            if d.user_id and d.user_id not in (
+                user_for(self.names, partner.id),
+                self._own_user,
+            ):
+                # RabbitMQ checked user_id against the connection's user: this really is
+                # another account writing into this partner's inbound (issue #6).
+                return self._dead_letter_plan(
+                    inbound_id,
+                    partner.id,
+                    queue,
+                    d,
+                    Rejection(
+                        "SENDER_MISMATCH",
+                        f"the message was published by broker user {d.user_id!r}, not by "
+                        f"{partner.id}'s user {user_for(self.names, partner.id)!r}",
+                        "identify",
+                    ),
+                )
             started = time.perf_counter()
             journal.record_message(
                 inbound_id, type="inbound", partner=partner.id, correlation_id=correlation_id
