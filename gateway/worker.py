@@ -754,7 +754,8 @@ class Worker:
             )
             outcome.routed = []
             # CONTRL: interchange rejected, 26 = duplicate detected (service code list 0085).
-            report.errors.append(EdifactError("26", sentence, tag="UNB"))
+            for interchange_report in report.reports[:1]:
+                interchange_report.errors.append(EdifactError("26", sentence, tag="UNB"))
             outcome.acknowledgement = contrl.encode(report, our_id=self.gw.settings.interchange_id)
             outcome.acknowledgement_type = "CONTRL"
             return

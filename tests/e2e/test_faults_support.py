@@ -203,3 +203,39 @@ def done_count_pg(dsn: str) -> int:
             return int(row[0]) if row else 0
     except psycopg.Error:
         return 0
+
+
+@contextmanager
+def worker_thread(env: dict[str, str]) -> Iterator[Any]:
+    """The gateway's worker in a thread of the test process (faster than a process)."""
+    import threading
+
+    from gateway.bootstrap import bootstrap
+    from gateway.worker import Worker
+
+    worker = Worker(bootstrap(load(env=env)))
+    thread = threading.Thread(target=worker.run, name="edigw-worker", daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.request_stop()
+        thread.join(timeout=30)
+        worker.gw.journal.close()
+
+
+def events_of(env: dict[str, str], message_id: str) -> list[str]:
+    """The journal statuses of one message, in order."""
+    from gateway.journal import open_journal
+
+    settings = load(env=env)
+    journal = open_journal(settings.journal_backend, settings.journal_path)
+    try:
+        return [
+            e.status
+            for h in journal.track(message_id)
+            if h.message_id == message_id
+            for e in h.events
+        ]
+    finally:
+        journal.close()

@@ -1,0 +1,93 @@
+"""Idempotency against the real broker: no second downstream effect from a resend or redelivery.
+
+Dedup keys: the message id (``processed``), sender + interchange control reference, and
+business key + version of each document (``dedup``), all claimed in the journal.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import broker
+from gateway.journal import derived_id
+from tests.e2e.test_faults_support import (
+    count,
+    cuscar,
+    declare_topology,
+    done_count,
+    drain,
+    events_of,
+    names_of,
+    submit,
+    wait_until,
+    worker_thread,
+)
+
+pytestmark = [pytest.mark.broker]
+
+
+def _uci_action(contrl: bytes) -> str:
+    uci = next(
+        s for s in contrl.decode("latin-1").replace("\n", "").split("'") if s.startswith("UCI+")
+    )
+    return uci.split("+")[4][:1]
+
+
+def test_same_message_id_twice_is_processed_once(gateway_env: dict[str, str]) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("idem-1", cuscar(40_000))])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "first delivery done")
+        # The same message again (what a redelivery after a lost ack looks like).
+        submit(gateway_env, [("idem-1", cuscar(40_000))])
+        wait_until(
+            lambda: "duplicate" in events_of(gateway_env, "idem-1"), 20, "the copy recognised"
+        )
+        docs = drain(gateway_env, names.customs_core)
+        acks = drain(gateway_env, names.outbound("apcs"))
+    assert [p.message_id for p, _ in docs] == [derived_id("idem-1", 0)]
+    assert [p.message_id for p, _ in acks] == [derived_id("idem-1", "ack")]
+
+
+def test_resent_interchange_is_rejected_as_duplicate_and_not_routed_again(
+    gateway_env: dict[str, str],
+) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    data = cuscar(40_100)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("icr-1", data)])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "original done")
+        submit(gateway_env, [("icr-2", data)])  # same UNB reference, new message id
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "resend done")
+        docs = drain(gateway_env, names.customs_core)
+        acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
+        [(props, _)] = drain(gateway_env, names.dead_letter(names.inbound("apcs")))
+    assert [p.message_id for p, _ in docs] == [derived_id("icr-1", 0)]
+    assert _uci_action(acks["icr-1"]) == "7"
+    # CONTRL rejects the resend with 26 "duplicate detected".
+    assert _uci_action(acks["icr-2"]) == "4"
+    assert b"+4+26" in acks["icr-2"]
+    assert props.message_id == "icr-2"
+    assert props.headers[broker.H_REASON] == "DUPLICATE_INTERCHANGE"
+    assert "icr-1" in props.headers[broker.H_SENTENCE]
+
+
+def test_same_document_version_in_a_new_interchange_is_not_routed_again(
+    gateway_env: dict[str, str],
+) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    first = cuscar(40_200)
+    # A new interchange reference carrying the very same manifest (number and version).
+    second = first.replace(b"F000040200", b"R000040200")
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("doc-1", first), ("doc-2", second)])
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "both done")
+        docs = drain(gateway_env, names.customs_core)
+        acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
+    assert [p.message_id for p, _ in docs] == [derived_id("doc-1", 0)]
+    assert _uci_action(acks["doc-2"]) == "7"  # accepted: the syntax is fine, nothing new to do
+    assert "duplicate" in events_of(gateway_env, "doc-2")
+    assert count(gateway_env, names.dead_letter(names.inbound("apcs"))) == 0
