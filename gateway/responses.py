@@ -98,6 +98,9 @@ class ResponseHandler:
         with message_context(message_id=response_id, partner="customs"):
             prior = journal.processed(response_id)
             if prior is not None and prior.state == "done":
+                journal.record_event(
+                    response_id, "duplicate", "redelivery of a response already delivered"
+                )
                 log.info("redelivery of a processed response: acknowledged, nothing resent")
                 return Plan(response_id, "redelivery", prior.outcome, record=False)
             try:

@@ -1,0 +1,116 @@
+"""Customs responses against the real broker: correlated, translated to CUSRES, journalled once.
+
+Also: ``edigw overdue`` lists a routed document until customs answers it, and a
+response to an unknown document is dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from adapters import cusres
+from gateway import broker
+from gateway.canonical_xml import to_bytes, to_xml
+from gateway.journal import derived_id
+from gateway.model import CustomsResponse, Header
+from tests.e2e.test_faults_support import (
+    cuscar,
+    declare_topology,
+    done_count,
+    drain,
+    events_of,
+    names_of,
+    submit,
+    wait_until,
+    worker_thread,
+)
+
+pytestmark = [pytest.mark.broker]
+
+
+def _response(original_id: str, reference: str) -> bytes:
+    r = CustomsResponse(
+        Header.new(sender="customs", document_type="CustomsResponse", business_reference=reference),
+        "EG-2026-000042",
+        "released",
+        original_id,
+        reference,
+        channel="green",
+    )
+    return to_bytes(to_xml(r))
+
+
+def _publish_response(env: dict[str, str], message_id: str, body: bytes) -> None:
+    names = names_of(env)
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        channel = broker.confirmed_channel(connection)
+        broker.publish(
+            channel,
+            names.customs_exchange,
+            "responses",
+            body,
+            message_id=message_id,
+            content_type="application/xml",
+            type="CustomsResponse",
+        )
+    finally:
+        connection.close()
+
+
+def _overdue(env: dict[str, str]) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "overdue", "--minutes", "0", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [m["message_id"] for m in json.loads(proc.stdout)["messages"]]
+
+
+def test_customs_response_goes_back_to_the_sender_as_cusres_once(
+    gateway_env: dict[str, str],
+) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    doc_id = derived_id("resp-1", 0)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("resp-1", cuscar(50_000))])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "manifest routed")
+        drain(gateway_env, names.outbound("apcs"))  # the CONTRL
+        assert _overdue(gateway_env) == [doc_id]
+        body = _response(doc_id, "MAN-FAULT-050000")
+        _publish_response(gateway_env, "cr-1", body)
+        _publish_response(gateway_env, "cr-1", body)  # a redelivered response
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "response handled")
+        wait_until(lambda: "duplicate" in events_of(gateway_env, "cr-1"), 20, "copy seen")
+        out = drain(gateway_env, names.outbound("apcs"))
+    [(props, cusres_bytes)] = out
+    assert props.type == "CUSRES"
+    assert props.correlation_id == "resp-1"  # the partner's own message id
+    assert props.message_id == derived_id("cr-1", "out")
+    decoded = cusres.decode(cusres_bytes)
+    assert decoded.decision == "released"
+    assert decoded.original_message_id == doc_id
+    assert b"UNB+UNOC:3+CUSTOMS+APCS:ZZZ" in cusres_bytes  # back to the UNB sender
+    assert events_of(gateway_env, doc_id).count("answered") == 1
+    assert _overdue(gateway_env) == []
+
+
+def test_response_to_an_unknown_document_is_dead_lettered(gateway_env: dict[str, str]) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    with worker_thread(gateway_env):
+        _publish_response(
+            gateway_env, "cr-x", _response("00000000-0000-0000-0000-000000000000", "X")
+        )
+        dlq = names.dead_letter(names.customs_responses)
+        [(props, _)] = wait_until(lambda: drain(gateway_env, dlq), 20, "dead letter")
+    assert props.headers[broker.H_REASON] == "UNKNOWN_ORIGINAL"
+    assert props.headers[broker.H_STAGE] == "correlate"
