@@ -19,6 +19,8 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -164,13 +166,15 @@ def new_header(
     source: Source,
 ) -> Header:
     """The header adapters give an Lpco: business reference = number, hash of the partner bytes."""
-    import hashlib
-
+    try:  # the canonical header wants a UUID; a partner's own ids may be anything
+        correlation = str(uuid.UUID(correlation_id)) if correlation_id else None
+    except ValueError:
+        correlation = None
     return Header.new(
         sender=sender,
         document_type=Lpco.DOCUMENT_TYPE,
         business_reference=number[:70],
-        correlation_id=correlation_id,
+        correlation_id=correlation,
         function=FUNCTION_FOR_STATUS.get(status, "original"),
         document_version=max(version, 1),
         payload_hash=hashlib.sha256(data).hexdigest(),
