@@ -738,7 +738,7 @@ def _contrl_message(
         uci += _error_fields(r.errors[0])
     segs.append(serialize_segment("UCI", uci, d))
     if receipt_only:
-        return segs
+        return [*segs, serialize_segment("UNT", [[str(len(segs) + 1)], [ref]], d)]
     rejected = r.action == ACTION_REJECTED
 
     def ucm_block(m: MessageReport) -> list[str]:

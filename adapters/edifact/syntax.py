@@ -89,7 +89,7 @@ _BAD_SINGLE_BYTE: Final = re.compile(
     rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\xff]"
 )  # non-ASCII: checked further
 _BAD_UTF8: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
-_C1_OR_CONTROL: Final = re.compile("[\x00-\x1b\x7f-\x9f]")
+_C1_OR_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x9f]")
 
 _SET_NAMES: Final = {
     "latin-1": "ISO 8859-1",

@@ -264,6 +264,10 @@ def test_unoc_latin1_is_clean_and_utf8_is_detected() -> None:
     latin1 = SIMPLE.replace(b"UNOA", b"UNOC").replace(b"DOC1", "Café Zoë".encode("latin-1"))
     (ic,) = parse(latin1, charset_policy=CharsetPolicy.REJECT)
     assert ic.messages[0].segments[1].get(1) == "Café Zoë" and ic.warnings == []
+    (ic,) = parse(
+        latin1.replace(b"'", b"'\r\n"), charset_policy=CharsetPolicy.REJECT
+    )  # layout is no control
+    assert ic.messages[0].segments[1].get(1) == "Café Zoë" and ic.warnings == []
     utf8 = SIMPLE.replace(b"UNOA", b"UNOC").replace(b"DOC1", "Café Zoë".encode())
     (ic,) = parse(utf8)
     assert ic.messages[0].segments[1].get(1) == "Café Zoë"
