@@ -36,7 +36,8 @@ from gateway.operators.deadletters import (
     jsonable,
     parse_since,
 )
-from gateway.operators.store import DeadLetterStore
+from gateway.operators.decode import decoded_view
+from gateway.operators.store import DeadLetterStore, next_replay_id
 
 # The exit codes of gateway.cli (not imported from there: gateway.cli imports this module).
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
@@ -162,35 +163,6 @@ def groups(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{'':<34}  e.g. {g.sentence}")
 
 
-def decoded_view(dl: DeadLetter) -> dict[str, Any]:
-    """What the gateway makes of the message body today (gateway.pipeline.translate)."""
-    from adapters.common import DecodeContext
-    from gateway.canonical_xml import to_bytes
-    from gateway.pipeline import translate
-
-    try:
-        result = translate(dl.body, DecodeContext(sender=dl.partner or "operator"))
-    except Exception as exc:  # an operator's view must never crash on a message
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "documents": []}
-    if result.rejection is not None:
-        return {
-            "ok": False,
-            "format": result.format,
-            "message_types": result.message_types,
-            "reason": result.rejection.reason,
-            "sentence": result.rejection.sentence,
-            "problems": [p.line() for p in result.rejection.problems],
-            "documents": [],
-        }
-    return {
-        "ok": True,
-        "format": result.format,
-        "message_types": result.message_types,
-        "documents": [to_bytes(e).decode("utf-8") for e in result.elements],
-        "business_references": [d.header.business_reference for d in result.documents],
-    }
-
-
 def _find_one(store: DeadLetterStore, message: str) -> DeadLetter:
     found = store.browse(Selector(ids=(message,)))
     if not found:
@@ -311,7 +283,9 @@ def replay(
         click.echo(f"{len(result.replayed)} message(s) would be replayed", err=True)
         sys.exit(EXIT_OK if result.replayed else EXIT_REJECTED)
     for dl in result.replayed:
-        click.echo(f"replayed {dl.id}\t{dl.message_id}\t{dl.original_exchange}")
+        click.echo(
+            f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t{dl.original_exchange}"
+        )
     for dl, error in result.failed:
         click.echo(f"NOT replayed {dl.id}: {error} (still in {dl.queue})", err=True)
     if not result.replayed and not result.failed:
@@ -488,3 +462,24 @@ def audit(
                     click.echo(f"    {line}")
     if not entries and not as_json:
         click.echo("no operator action recorded", err=True)
+
+
+@click.command("console")
+@click.option("--port", type=int, default=None, help="Override [console] port.")
+@click.option("--address", default=None, help="Override [console] address.")
+@click.pass_context
+def console(ctx: click.Context, port: int | None, address: str | None) -> None:
+    """Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN)."""
+    import dataclasses
+
+    from gateway.console import ConsoleConfigError, console_settings, serve
+
+    settings = _settings(ctx)
+    try:
+        conf = console_settings(settings.raw)
+    except ConsoleConfigError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if address:
+        conf = dataclasses.replace(conf, address=address)
+    serve(settings, conf, port=port)

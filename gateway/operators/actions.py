@@ -13,7 +13,7 @@ from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.operators.audit import AuditTrail
 from gateway.operators.deadletters import DeadLetter, Selector
-from gateway.operators.store import DeadLetterStore, ReplayResult
+from gateway.operators.store import DeadLetterStore, ReplayResult, next_replay_id
 
 log = get_logger()
 Progress = Callable[[Sequence[DeadLetter]], Any]
@@ -66,6 +66,7 @@ def replay(
                         {
                             "id": d.id,
                             "message_id": d.message_id,
+                            "replayed_as": next_replay_id(d),
                             "reason": d.reason,
                             "to": [d.original_exchange, d.original_routing_key],
                         }
@@ -127,7 +128,11 @@ def journal_replayed(settings: Settings, letters: Sequence[DeadLetter], actor: s
     try:
         for dl in letters:
             if dl.message_id:
-                journal.record_event(dl.message_id, "replayed", f"by {actor} from {dl.queue}")
+                journal.record_event(
+                    dl.message_id,
+                    "replayed",
+                    f"as {next_replay_id(dl)} by {actor} from {dl.queue}",
+                )
     except Exception as exc:
         log.warning("journal not fully updated after replay", error=repr(exc))
     finally:

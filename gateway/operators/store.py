@@ -50,6 +50,7 @@ H_REPLAYED_BY = "x-edigw-replayed-by"
 H_REPLAYED_AT = "x-edigw-replayed-at"
 H_REPLAYS = "x-edigw-replays"
 H_EDITED_BY = "x-edigw-edited-by"
+H_REPLAY_OF = "x-edigw-replay-of"
 # Test hook (see tests/integration/test_dlq_interrupted.py): die hard after N confirmed
 # publishes, *before* the matching ack — the worst moment for an interruption.
 CRASH_AFTER_ENV = "EDIGW_TEST_DLQ_CRASH_AFTER"
@@ -59,6 +60,21 @@ def dead_letter_queues(settings: Settings, names: Names | None = None) -> list[s
     """Every DLQ of the configured topology."""
     names = names or Names(settings.name_prefix)
     return [q.name for q in topology_for(settings, names).queues if q.name.endswith(".dlq")]
+
+
+def replay_id(original_id: str, replays: int) -> str:
+    """The message id of the ``replays``-th replay of a message.
+
+    >>> replay_id("m1", 1), replay_id("m1", 2)
+    ('m1~replay1', 'm1~replay2')
+    """
+    return f"{original_id}~replay{replays}"
+
+
+def next_replay_id(letter: DeadLetter) -> str:
+    """The message id the next replay of ``letter`` will carry."""
+    original = str(letter.headers.get(H_REPLAY_OF) or letter.message_id or letter.id)
+    return replay_id(original, int(letter.headers.get(H_REPLAYS) or 0) + 1)
 
 
 def _props_mapping(props: pika.BasicProperties) -> dict[str, Any]:
@@ -107,15 +123,14 @@ class DeadLetterStore:
 
     # ------------------------------------------------------------------ reading
     def depths(self) -> dict[str, int]:
-        """Ready messages per DLQ (passive declare; a missing queue counts as 0)."""
+        """Ready messages per queue (passive declare); queues that do not exist are left out."""
         out: dict[str, int] = {}
         channel = self.connection.channel()
         for queue in self.queues:
             try:
                 ok = channel.queue_declare(queue, passive=True)
                 out[queue] = int(ok.method.message_count)
-            except ChannelClosedByBroker:
-                out[queue] = 0
+            except ChannelClosedByBroker:  # not declared (yet): left out
                 channel = self.connection.channel()
         if channel.is_open:
             channel.close()
@@ -211,9 +226,12 @@ class DeadLetterStore:
         body_for: Callable[[DeadLetter], bytes] | None,
     ) -> None:
         headers = letter.replay_headers()
+        replays = int(headers.get(H_REPLAYS) or 0) + 1
         headers[H_REPLAYED_BY] = actor
         headers[H_REPLAYED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        headers[H_REPLAYS] = int(headers.get(H_REPLAYS) or 0) + 1
+        headers[H_REPLAYS] = replays
+        original_id = str(headers.get(H_REPLAY_OF) or letter.message_id or letter.id)
+        headers[H_REPLAY_OF] = original_id
         body = letter.body
         if body_for is not None:
             body = body_for(letter)
@@ -224,8 +242,11 @@ class DeadLetterStore:
             exchange,
             routing_key,
             body,
-            message_id=letter.message_id or None,
-            correlation_id=letter.correlation_id or None,
+            # A new id for each replay: the worker is idempotent by message id and would take
+            # the same id for a redelivery of a message it already finished. The id is derived
+            # (not random), so the duplicate an interrupted replay may leave is still recognised.
+            message_id=replay_id(original_id, replays),
+            correlation_id=letter.correlation_id or original_id,
             content_type=letter.content_type or "application/octet-stream",
             headers=headers,
             type=letter.amqp_type or None,
@@ -234,6 +255,7 @@ class DeadLetterStore:
             "dead letter replayed",
             id=letter.id,
             message_id=letter.message_id,
+            replay_id=replay_id(original_id, replays),
             exchange=exchange,
             routing_key=routing_key,
             edited=body_for is not None,

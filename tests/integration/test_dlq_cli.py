@@ -127,8 +127,11 @@ def test_replay_one_group_and_all_goes_back_to_the_original_queue(env: dict[str,
         assert wait_depth(ch, inbound, 1) == 1
         assert wait_depth(ch, dlq, 3) == 3
         [(props, body)] = drain(ch, inbound)
-        assert props.message_id == a and body == BAD_COUNT
+        # A new, derived id: the worker is idempotent by message id.
+        assert props.message_id == f"{a}~replay1" and body == BAD_COUNT
+        assert props.correlation_id == a
         headers = props.headers or {}
+        assert headers["x-edigw-replay-of"] == a
         assert headers["x-edigw-replayed-by"] == "alice"
         assert "x-edigw-reason" not in headers  # a second failure must not look like the first
         assert headers["x-edigw-attempts"] == 1  # kept: the next failure counts 2
@@ -136,12 +139,12 @@ def test_replay_one_group_and_all_goes_back_to_the_original_queue(env: dict[str,
         group = cli(env, "dlq", "replay", "--group", "CANONICAL_INVALID/validate")
         assert group.exit_code == 0, group.output
         assert wait_depth(ch, inbound, 2) == 2
-        assert {p.message_id for p, _ in drain(ch, inbound)} == {b, c}
+        assert {p.message_id for p, _ in drain(ch, inbound)} == {f"{b}~replay1", f"{c}~replay1"}
 
         everything = cli(env, "dlq", "replay", "--all")
         assert everything.exit_code == 0, everything.output
         assert wait_depth(ch, inbound, 1) == 1
-        assert [p.message_id for p, _ in drain(ch, inbound)] == [d]
+        assert [p.message_id for p, _ in drain(ch, inbound)] == [f"{d}~replay1"]
         assert depth(ch, dlq) == 0
 
         nothing = cli(env, "dlq", "replay", "--all")
@@ -184,7 +187,7 @@ def test_poison_message_dead_lettered_by_rabbitmq_replays_to_its_queue(env: dict
         assert replayed.exit_code == 0, replayed.output
         assert wait_depth(ch, inbound, 1) == 1
         [(props, body)] = drain(ch, inbound)
-        assert props.message_id == "poison-1" and body == GOOD
+        assert props.message_id == "poison-1~replay1" and body == GOOD
         assert "x-death" not in (props.headers or {})
         assert depth(ch, dlq) == 0
 
@@ -215,7 +218,7 @@ def test_edit_validates_replays_and_audits_the_diff(env: dict[str, str], tmp_pat
         assert wait_depth(ch, inbound, 1) == 1
         [(props, body)] = drain(ch, inbound)
         assert body == BAD_COUNT.replace(b"UNT+99+1", b"UNT+8+1")
-        assert props.message_id == m
+        assert props.message_id == f"{m}~replay1"
         assert (props.headers or {})["x-edigw-edited-by"] == "alice"
         assert depth(ch, dlq) == 0
 
