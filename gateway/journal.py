@@ -27,6 +27,7 @@ The journal also makes the worker idempotent (see docs/reliability.md):
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import sqlite3
@@ -132,6 +133,20 @@ class Overdue:
     routed_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentVersion:
+    """One accepted version of a partner document (key: sender + document type and number)."""
+
+    sender: str
+    document_key: str
+    version: int
+    function: str  # original, replace, change, cancel
+    message_id: str  # the canonical document routed for this version
+    payload_hash: str
+    inbound_id: str  # the partner message it came in
+    at: str = ""
+
+
 # One event as the worker records it on completion: (message id, status, detail).
 EventRow = tuple[str, str, str]
 
@@ -172,6 +187,19 @@ class Journal(Protocol):
     def mark_answered(self, message_id: str, detail: str) -> bool: ...
 
     def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
+
+    # --- amendments (issue #4): the versions of one partner document, and answers to resends
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]: ...
+
+    def add_document_version(self, version: DocumentVersion) -> bool: ...
+
+    def save_acknowledgements(
+        self, sender: str, payload_hash: str, inbound_id: str, acks: Sequence[tuple[str, bytes]]
+    ) -> None: ...
+
+    def saved_acknowledgements(
+        self, sender: str, payload_hash: str
+    ) -> tuple[str, list[tuple[str, bytes]]] | None: ...
 
     def close(self) -> None: ...
 
@@ -248,6 +276,25 @@ CREATE TABLE IF NOT EXISTS origins (
     facts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
+CREATE TABLE IF NOT EXISTS document_versions (
+    sender TEXT NOT NULL,
+    document_key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    function TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    inbound_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sender, document_key, version)
+);
+CREATE TABLE IF NOT EXISTS saved_acknowledgements (
+    sender TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    inbound_id TEXT NOT NULL,
+    acknowledgements TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sender, payload_hash)
+);
 """
 
 
@@ -487,6 +534,65 @@ class SqlJournal:
                 (cutoff, limit),
             ).fetchall()
         return [Overdue(*r) for r in rows]
+
+    # --- amendments (issue #4)
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
+        """Every accepted version of one document, oldest first."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT sender, document_key, version, function, message_id, payload_hash, "
+                "inbound_id, at FROM document_versions WHERE sender = ? AND document_key = ? "
+                "ORDER BY version",
+                (sender, document_key),
+            ).fetchall()
+        return [DocumentVersion(*r) for r in rows]
+
+    def add_document_version(self, version: DocumentVersion) -> bool:
+        """Record a version; False when another message took that version first (a race)."""
+        with self._tx(immediate=True) as cur:
+            cur = self._exec(
+                cur,
+                "INSERT INTO document_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    version.sender,
+                    version.document_key,
+                    version.version,
+                    version.function,
+                    version.message_id,
+                    version.payload_hash,
+                    version.inbound_id,
+                    version.at or _now(),
+                ),
+            )
+            return bool(cur.rowcount == 1)
+
+    def save_acknowledgements(
+        self, sender: str, payload_hash: str, inbound_id: str, acks: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Keep the first answer to an interchange, to send it again for an identical resend."""
+        encoded = json.dumps([[kind, base64.b64encode(data).decode()] for kind, data in acks])
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO saved_acknowledgements VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (sender, payload_hash, inbound_id, encoded, _now()),
+            )
+
+    def saved_acknowledgements(
+        self, sender: str, payload_hash: str
+    ) -> tuple[str, list[tuple[str, bytes]]] | None:
+        """(first inbound id, its acknowledgements) for an interchange seen before, or None."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT inbound_id, acknowledgements FROM saved_acknowledgements "
+                "WHERE sender = ? AND payload_hash = ?",
+                (sender, payload_hash),
+            ).fetchone()
+        if row is None:
+            return None
+        return row[0], [(kind, base64.b64decode(data)) for kind, data in json.loads(row[1])]
 
     def close(self) -> None:  # pragma: no cover - overridden
         pass

@@ -8,6 +8,7 @@ carries out on the broker.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -17,9 +18,10 @@ from lxml import etree
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError
+from gateway import amendments
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
-from gateway.journal import derived_id
+from gateway.journal import Journal, derived_id
 from gateway.logs import get_logger
 from gateway.model import CanonicalDocument
 from gateway.routing import route_for
@@ -68,6 +70,8 @@ class Translation:
     message_types: list[str] = field(default_factory=list)
     # Business rules broken at severity "warn": logged and kept, the documents still go.
     warnings: list[Problem] = field(default_factory=list)
+    # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
+    positions: list[Positions] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -250,6 +254,7 @@ def translate(
                 )
                 return result
             result.documents.append(doc)
+            result.positions.append(positions)
             for v in check(doc, severities):
                 problem = _rule_problem(v, positions, message.reference)
                 if v.severity == "warn":
@@ -301,16 +306,36 @@ class InboundPipeline:
         routes: Sequence[Route],
         interchange_id: str,
         xml_desk: XmlDesk | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.signer = signer
         self.routes = routes
         self.interchange_id = interchange_id
         self.xml_desk = xml_desk
+        # With a journal: amendments (versions, duplicates) and identical resends (issue #4).
+        self.journal = journal
 
     def process(
         self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
     ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
+        edifact = sniff_format(data) == "edifact"
+        data_hash = hashlib.sha256(data).hexdigest()
+        this_message = inbound_id or correlation_id
+        if self.journal is not None and edifact:
+            saved = self.journal.saved_acknowledgements(partner.id, data_hash)
+            if saved is not None and saved[0] != this_message:
+                # An identical resend: the same answer again, nothing routed, no error (an error
+                # makes partners resend in a loop).
+                log.info("identical resend: acknowledgements sent again", first=saved[0])
+                outcome = Outcome(Translation(format="edifact"), acknowledgements=saved[1])
+                outcome.events.append(
+                    (
+                        "duplicate",
+                        f"identical resend of message {saved[0]}: same answer, not routed",
+                    )
+                )
+                return outcome
         translation = translate(data, context, dict(partner.rules), self.xml_desk)
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -319,6 +344,8 @@ class InboundPipeline:
                 for i, doc in enumerate(translation.documents):
                     doc.header.message_id = derived_id(inbound_id, i)
                 translation.elements = [to_xml(doc) for doc in translation.documents]
+            if self.journal is not None and edifact:
+                self._amend(translation, outcome, partner, this_message)
             for doc, element in zip(translation.documents, translation.elements, strict=True):
                 signed = self.signer.sign(element)
                 outcome.routed.append(
@@ -337,7 +364,54 @@ class InboundPipeline:
                 outcome.acknowledgements.append(
                     ("APERAK", self.aperak(report, translation.rejection))
                 )
+        if self.journal is not None and edifact and outcome.acknowledgements:
+            self.journal.save_acknowledgements(
+                partner.id, data_hash, this_message, outcome.acknowledgements
+            )
         return outcome
+
+    def _amend(
+        self, translation: Translation, outcome: Outcome, partner: Partner, inbound_id: str
+    ) -> None:
+        """Versions, duplicates and resends of the documents against the journal (issue #4)."""
+        assert self.journal is not None
+        docs = translation.documents
+        verdicts = amendments.apply(self.journal, partner.id, docs, inbound_id)
+        problems = []
+        for i, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
+            if verdict.problem is not None:
+                code, sentence = verdict.problem
+                found = (
+                    translation.positions[i].get("document_number")
+                    if translation.positions
+                    else None
+                )
+                problems.append(
+                    Problem(
+                        code,
+                        f"segment {found[0]} BGM" if found else "BGM",
+                        sentence,
+                        segment=found[0] if found else None,
+                        tag="BGM",
+                        message_reference=doc.header.source.message_reference,
+                    )
+                )
+        if problems:
+            translation.rejection = Rejection(
+                problems[0].code, problems[0].sentence, "amend", problems
+            )
+            translation.documents, translation.elements = [], []
+            return
+        keep = []
+        for doc, verdict in zip(docs, verdicts, strict=True):
+            if verdict.action == "resend":
+                outcome.events.append(("duplicate", verdict.note))
+                log.info("resend of an accepted document: not routed again", note=verdict.note)
+            else:
+                keep.append(doc)
+        translation.documents = keep
+        # Versions and previous-message links changed the headers: rebuild the XML.
+        translation.elements = [to_xml(doc) for doc in keep]
 
     def aperak(self, report: contrl.SyntaxReport, rejection: Rejection) -> bytes:
         """The APERAK for a content rejection, in the sender's syntax version."""
