@@ -40,7 +40,7 @@ def load_signer(settings: Settings) -> Signer:
 def bootstrap(settings: Settings) -> Gateway:
     names = Names(settings.name_prefix)
     signer = load_signer(settings)
-    return Gateway(
+    gateway = Gateway(
         settings=settings,
         names=names,
         journal=open_journal(settings.journal_backend, settings.journal_path),
@@ -48,3 +48,6 @@ def bootstrap(settings: Settings) -> Gateway:
         pipeline=InboundPipeline(signer, settings.routes, settings.interchange_id),
         topology=topology_for(settings, names),
     )
+    # Amendments and identical resends are judged against the journal (issue #4).
+    gateway.pipeline.journal = gateway.journal
+    return gateway
