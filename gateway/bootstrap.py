@@ -15,6 +15,7 @@ from gateway.config import Settings
 from gateway.journal import Journal, open_journal
 from gateway.naming import Names
 from gateway.pipeline import InboundPipeline
+from gateway.receipts import build_desk
 from gateway.signing import Signer, ensure_dev_keys
 from gateway.topology import Topology, topology_for
 
@@ -45,7 +46,9 @@ def bootstrap(settings: Settings) -> Gateway:
         names=names,
         journal=open_journal(settings.journal_backend, settings.journal_path),
         signer=signer,
-        pipeline=InboundPipeline(signer, settings.routes, settings.interchange_id),
+        pipeline=InboundPipeline(
+            signer, settings.routes, settings.interchange_id, build_desk(settings, signer)
+        ),
         topology=topology_for(settings, names),
     )
     # Amendments and identical resends are judged against the journal (issue #4).
