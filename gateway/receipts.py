@@ -462,9 +462,15 @@ def _signer_info(verified: Verified) -> SignerInfo:
 
 def build_desk(settings: Any, signer: Signer) -> MinistryDesk:
     """The ministry desk the configuration calls for (used by ``gateway.bootstrap``)."""
-    from gateway.trust import load_trust
+    from gateway.trust import load_trust, trust_settings
 
     ministries = {p.id for p in settings.partners.values() if p.role == "ministry"}
+    ts = trust_settings(settings)
+    if ts.development:
+        log.warning(
+            "development trust anchors in use: set [trust] dir for production",
+            trust_dir=str(ts.directory),
+        )
     return MinistryDesk(
         load_trust(settings),
         LpcoRegistry(Path(settings.state_dir) / "lpco.sqlite3"),

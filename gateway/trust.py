@@ -794,12 +794,6 @@ def load_trust(settings: Any, *, with_gateway: bool = False) -> TrustStore:
     if ts.development:
         ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
         DevPki.ensure(ts.state_dir, ministries, ts.directory)
-        from gateway.logs import get_logger
-
-        get_logger().warning(
-            "development trust anchors in use: set [trust] dir for production",
-            trust_dir=str(ts.directory),
-        )
     return TrustStore.load(
         ts.directory,
         crl_files=ts.crl_files,
