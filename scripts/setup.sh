@@ -40,6 +40,16 @@ fi
 # The port opens a moment before the broker is fully booted.
 rabbitmqctl -q await_startup >/dev/null 2>&1 || sleep 3
 
+# PostgreSQL backs the multi-instance journal and its tests; start the local cluster if it is
+# installed but not running (the embedded SQLite journal needs nothing).
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "setup: starting PostgreSQL" >&2
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
+    done
+fi
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [[ ! -x .venv/bin/python ]]; then
