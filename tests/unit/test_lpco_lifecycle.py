@@ -151,3 +151,20 @@ def test_each_format_is_dispatched_by_root_element(
     outcome = send(gw, pki.sign(partner, etree.parse(str(SAMPLES / sample)).getroot()), partner)
     assert outcome.rejection is None, outcome.rejection
     assert outcome.routed[0].document.number == number  # type: ignore[attr-defined]
+
+
+def test_traces_ched_in_its_soap_envelope_is_accepted(
+    gw: Gateway, pki: DevPki, corpus: Path
+) -> None:
+    raw = (corpus / "xml" / "vet-traces" / "samples" / "CHEDA.TEMPLATE.xml").read_bytes()
+    root = etree.fromstring(raw.replace(b"{{CHED_ID}}", b"CHEDA.FR.2026.0004242"))
+    outcome = send(gw, pki.sign("agriculture", root), "agriculture")
+    assert outcome.rejection is None, outcome.rejection
+    assert outcome.routed[0].document.number == "CHEDA.FR.2026.0004242"  # type: ignore[attr-defined]
+
+
+def test_an_xml_bomb_gets_a_rejected_receipt_and_leaks_nothing(gw: Gateway) -> None:
+    bomb = b'<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'
+    outcome = send(gw, bomb, "industry")
+    assert receipt(outcome) == ("rejected", ["XML_DTD_FORBIDDEN"])
+    assert b"root:" not in outcome.acknowledgement
