@@ -139,6 +139,9 @@ def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) 
         sys.exit(EXIT_REJECTED)
     ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
     pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
+    if partner_id not in pki.identities:
+        click.echo(f"{partner_id} has an installed anchor but no development key", err=True)
+        sys.exit(EXIT_USAGE)
     signed = pki.sign(partner_id, root)
     if out is None:
         sys.stdout.buffer.write(signed)
