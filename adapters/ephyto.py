@@ -9,7 +9,8 @@ Status codes (UN/CEFACT 4405 as used by ePhyto and TRACES): 70 issued, 39 approv
 become ``issued``; 40 withdrawn becomes ``revoked``; anything else is refused rather than guessed.
 
 >>> from pathlib import Path
->>> doc = decode(Path("samples/ministries/ephyto-phyto-certificate.xml").read_bytes())
+>>> samples = Path(__file__).resolve().parents[1] / "samples" / "ministries"
+>>> doc = decode((samples / "ephyto-phyto-certificate.xml").read_bytes())
 >>> doc.kind, doc.type_code, doc.number, doc.goods[0].hs_code
 ('certificate', 'SPS-851', 'EPHYTO-AR-2026-000123', '06029048')
 """

@@ -5,7 +5,8 @@ international standard. Pure: bytes in, :class:`gateway.lpco.Lpco` out, or a
 :class:`adapters.common.MappingError`.
 
 >>> from pathlib import Path
->>> doc = decode(Path("samples/ministries/national-import-licence.xml").read_bytes())
+>>> samples = Path(__file__).resolve().parents[1] / "samples" / "ministries"
+>>> doc = decode((samples / "national-import-licence.xml").read_bytes())
 >>> doc.kind, doc.number, doc.status
 ('licence', 'IL-2026-000123', 'issued')
 """

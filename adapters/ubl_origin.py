@@ -12,7 +12,8 @@ The ministry's XML-DSig signature is enveloped as the root's last child (not ins
 UBL again (see docs/ministries.md).
 
 >>> from pathlib import Path
->>> doc = decode(Path("samples/ministries/ubl-certificate-of-origin.xml").read_bytes())
+>>> samples = Path(__file__).resolve().parents[1] / "samples" / "ministries"
+>>> doc = decode((samples / "ubl-certificate-of-origin.xml").read_bytes())
 >>> doc.number, doc.type_code, doc.goods[0].hs_code, doc.holder.tax_id
 ('COO-EG-2026-004711', 'COO-NON-PREFERENTIAL', '520942', 'EG-222-333-444')
 """
