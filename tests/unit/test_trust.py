@@ -337,3 +337,49 @@ def test_pinned_certificate_anchor(tmp_path: Path) -> None:
 def test_unsafe_xml_is_refused_before_any_crypto(store: TrustStore) -> None:
     data = b'<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'
     assert refused(store, data) == "XML_DTD_FORBIDDEN"
+
+
+SHA1_TEMPLATE = """<Doc xmlns="urn:example:ministry"><N>1</N>
+<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>
+<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+<ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/>
+<ds:Reference URI=""><ds:Transforms>
+<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transforms>
+<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/><ds:DigestValue/></ds:Reference>
+</ds:SignedInfo><ds:SignatureValue/>
+<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature></Doc>"""
+
+
+def test_a_genuine_rsa_sha1_signature_is_refused(
+    pki: DevPki, store: TrustStore, tmp_path: Path
+) -> None:
+    """Made by xmlsec1 with the ministry's own (valid, trusted) key: still refused for SHA-1."""
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+
+    key, cert = pki.issue("agriculture", "rsa signer", key=rsa.generate_private_key(65537, 2048))
+    (tmp_path / "k.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "t.xml").write_text(SHA1_TEMPLATE)
+    subprocess.run(
+        [
+            "xmlsec1",
+            "--sign",
+            "--privkey-pem",
+            f"{tmp_path / 'k.pem'},{tmp_path / 'c.pem'}",
+            "--output",
+            str(tmp_path / "s.xml"),
+            str(tmp_path / "t.xml"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    assert refused(store, (tmp_path / "s.xml").read_bytes()) == "SIGNATURE_WEAK_ALGORITHM"
