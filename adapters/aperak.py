@@ -27,6 +27,7 @@ sender's syntax version (UNB ``UNOA:3`` or ``UNOA:4``) and the D96A APERAK:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -238,4 +239,4 @@ def decode(data: bytes) -> ApplicationReport:
 
 
 def _number(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if re.fullmatch("[0-9]{1,9}", value) else None

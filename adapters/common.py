@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -50,6 +51,15 @@ _KG_FACTORS = {
 }
 
 
+def whole(value: str, digits: int = 9) -> int | None:
+    """A whole number written in ASCII digits, or None (``"²"`` is a digit to Python, not to EDIFACT).
+
+    >>> whole("0042"), whole("4.2"), whole("²")
+    (42, None, None)
+    """
+    return int(value) if re.fullmatch(f"[0-9]{{1,{digits}}}", value) else None
+
+
 def is_mass_unit(unit: str) -> bool:
     """True for the units :func:`to_kg` converts.
 
@@ -79,6 +89,10 @@ def to_decimal(value: str, decimal_mark: str = ".") -> Decimal | None:
     # Syntax 4 and common practice accept either mark; a single comma is a decimal mark.
     if "," in text and "." not in text:
         text = text.replace(",", ".")
+    # EDIFACT numbers are at most 18 digits, no exponent: anything else is not a quantity
+    # (and "1E999999" would overflow the rounding to grams).
+    if not re.fullmatch(r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})", text):
+        return None
     try:
         number = Decimal(text)
     except InvalidOperation:

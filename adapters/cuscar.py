@@ -32,6 +32,7 @@ from adapters.common import (
     parse_dtm,
     to_decimal,
     to_kg,
+    whole,
 )
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
 from gateway.model import (
@@ -94,7 +95,7 @@ TRANSPORT_DOCUMENT_DOC = {
 # MEA 6313 measured attribute: gross mass. AAG is the Spanish AEAT and air-cargo usage.
 GROSS_MASS_MEA = ("G", "AAB", "AAG", "AAD", "WT")
 NET_MASS_MEA = ("AAL", "N", "AAA")
-_IMO = re.compile(r"^(?:IMO)?(\d{7})$")
+_IMO = re.compile(r"^(?:IMO)?([0-9]{7})$")
 # The shape of a location code: the LOCODE rule judges the digits and the country.
 _PLACE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
 
@@ -143,12 +144,12 @@ def _totals(seg: Segment, totals: ControlTotals, decimal_mark: str) -> bool:
     qualifier, value, unit = seg.get(0, 0), seg.get(0, 1), seg.get(0, 2)
     if qualifier == "7":
         totals.gross_mass_kg = to_kg(value, unit or "KGM", decimal_mark)
-    elif qualifier == "11" and value.isdigit():
-        totals.packages = int(value)
-    elif qualifier == "5" and value.isdigit():
-        totals.consignments = int(value)
-    elif qualifier == "16" and value.isdigit():
-        totals.equipment = int(value)
+    elif qualifier == "11" and whole(value) is not None:
+        totals.packages = whole(value)
+    elif qualifier == "5" and whole(value) is not None:
+        totals.consignments = whole(value)
+    elif qualifier == "16" and whole(value) is not None:
+        totals.equipment = whole(value)
     else:
         # Other 6069 codes (8, 58 ...) are used inconsistently across the corpus; not guessed.
         return False
@@ -227,7 +228,7 @@ def decode_message(
             cv = manifest.conveyance
             cv.voyage_number = seg.get(1)[:35] or cv.voyage_number
             mode = seg.get(2)
-            if re.fullmatch(r"0?\d", mode):  # "03" (CBP) is mode 3
+            if re.fullmatch(r"0?[0-9]", mode):  # "03" (CBP) is mode 3
                 cv.mode_of_transport = mode[-1]
             cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
             vessel_id, vessel_qual = seg.get(7), seg.get(7, 1)
@@ -338,10 +339,8 @@ def decode_message(
         elif tag == "GID" and consignment is not None:
             seq = seg.get(0)
             goods = GoodsItem(
-                sequence=int(seq)
-                if seq.isdigit() and int(seq) > 0
-                else len(consignment.goods_items) + 1,
-                package_count=int(seg.get(1)) if seg.get(1).isdigit() else None,
+                sequence=whole(seq) or len(consignment.goods_items) + 1,
+                package_count=whole(seg.get(1)),
                 package_type=seg.get(1, 1)[:35] or None,
             )
             equipment = None
@@ -350,8 +349,8 @@ def decode_message(
             consignment.goods_items.append(goods)
         elif tag == "PAC" and goods is not None:
             # CBP ACE puts the package count in PAC instead of GID.
-            if goods.package_count is None and seg.get(0).isdigit():
-                goods.package_count = int(seg.get(0))
+            if goods.package_count is None and whole(seg.get(0)) is not None:
+                goods.package_count = whole(seg.get(0))
                 goods.package_type = goods.package_type or seg.get(2)[:35] or None
         elif tag == "FTX" and goods is not None and seg.get(0) in ("AAA", "AAD", ""):
             text = "".join(seg.element(3)).strip()
@@ -362,14 +361,14 @@ def decode_message(
             for i in range(1, 6):
                 code, kind = seg.get(i, 0), seg.get(i, 1)
                 digits = code.replace(".", "").replace(" ", "")
-                if kind in ("HS", "CG", "") and re.fullmatch(r"\d{1,12}", digits):
+                if kind in ("HS", "CG", "") and re.fullmatch(r"[0-9]{1,12}", digits):
                     # Kept as sent (dots removed): the HS rule judges the length, not the adapter.
                     goods.hs_code = digits
                     pos[f"{g_path}.hs_code"] = (seg.number, tag)
                     break
         elif tag == "DGS" and goods is not None:
             un = seg.get(3)
-            if re.fullmatch(r"\d{4}", un):
+            if re.fullmatch(r"[0-9]{4}", un):
                 goods.dangerous_goods_un_numbers.append(un)
         elif tag == "MEA":
             dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)

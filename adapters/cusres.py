@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from adapters.common import DecodeContext, parse_dtm
+from adapters.common import DecodeContext, parse_dtm, whole
 from adapters.edifact import Delimiters, parse, serialize_segment
 from gateway.model import (
     CustomsResponse,
@@ -172,10 +172,10 @@ def decode(data: bytes, context: DecodeContext | None = None) -> CustomsResponse
             number = seg.get(1, 1)
             pointer = Pointer(
                 location="",
-                segment=int(number) if number.isdigit() else None,
+                segment=whole(number),
                 tag=seg.get(1, 0) or None,
-                element=int(element) if element.isdigit() else None,
-                component=int(component) if component.isdigit() else None,
+                element=whole(element),
+                component=whole(component),
             )
             if seg.get(1, 0) == "" and not element and not number:
                 pointer = None

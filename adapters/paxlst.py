@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from adapters.common import DecodeContext, MappingError, Positions, parse_dtm
+from adapters.common import DecodeContext, MappingError, Positions, parse_dtm, whole
 from adapters.cuscar import FUNCTIONS, payload_hash
 from adapters.edifact import Interchange, Message, Segment, parse
 from gateway.model import (
@@ -67,7 +67,7 @@ def _country(seg: Segment, element: int) -> str | None:
 
 def _traveller(seg: Segment, sequence: int) -> Traveller:
     family = seg.get(3, 0) or seg.get(2, 0)
-    given = " ".join(c for c in seg.element(3)[1:] if c and not c.isdigit()) or None
+    given = " ".join(c for c in seg.element(3)[1:] if c and whole(c) is None) or None
     if not family:
         raise MappingError(
             "MISSING_TRAVELLER_NAME",
@@ -141,11 +141,11 @@ def decode_message(
             cv = plist.conveyance
             cv.voyage_number = seg.get(1)[:35] or cv.voyage_number
             mode = seg.get(2)
-            if re.fullmatch(r"0?\d", mode):
+            if re.fullmatch(r"0?[0-9]", mode):
                 cv.mode_of_transport = mode[-1]
             cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
             vessel = seg.get(7)
-            if re.fullmatch(r"(?:IMO)?\d{7}", vessel) and seg.get(7, 1) in ("", "IMO", "11"):
+            if re.fullmatch(r"(?:IMO)?[0-9]{7}", vessel) and seg.get(7, 1) in ("", "IMO", "11"):
                 cv.imo_number = vessel[-7:]
                 pos["conveyance.imo_number"] = (seg.number, tag)
             elif vessel:

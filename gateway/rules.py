@@ -84,7 +84,7 @@ def container_check_digit(identifier: str) -> int | None:
     3
     """
     ident = identifier.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{3}[UJZR]\d{6,7}", ident):
+    if not re.fullmatch(r"[A-Z]{3}[UJZR][0-9]{6,7}", ident):
         return None
     total = 0
     for i, ch in enumerate(ident[:10]):
@@ -115,7 +115,7 @@ def imo_number_ok(number: str) -> bool:
     >>> imo_number_ok("9074729"), imo_number_ok("9074728")
     (True, False)
     """
-    if not re.fullmatch(r"\d{7}", number):
+    if not re.fullmatch(r"[0-9]{7}", number):
         return False
     total = sum(int(d) * w for d, w in zip(number[:6], range(7, 1, -1), strict=True))
     return total % 10 == int(number[6])
@@ -201,7 +201,7 @@ def _check_hs(doc: Document) -> Iterator[Finding]:
         return
     for ci, c in enumerate(m.consignments):
         for gi, g in enumerate(c.goods_items):
-            if g.hs_code is not None and not re.fullmatch(r"\d{6,10}", g.hs_code):
+            if g.hs_code is not None and not re.fullmatch(r"[0-9]{6,10}", g.hs_code):
                 yield (
                     f"consignments[{ci}].goods_items[{gi}].hs_code",
                     f"HS code {g.hs_code} of goods item {g.sequence} (bill {c.transport_document}) "
