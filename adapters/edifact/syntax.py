@@ -89,6 +89,8 @@ _BAD_SINGLE_BYTE: Final = re.compile(
     rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\xff]"
 )  # non-ASCII: checked further
 _BAD_UTF8: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
+_UNOA_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/='+:?!\"%&*;<>\t\n\r"
+_PRINTABLE_ASCII: Final = bytes(range(0x1C, 0x7F)) + b"\t\n\r"
 _C1_OR_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x9f]")
 
 _SET_NAMES: Final = {
@@ -452,21 +454,27 @@ def _split_released(data: AnyStr, sep: AnyStr, rel: AnyStr) -> list[AnyStr]:
     return parts
 
 
-_UNESCAPERS: dict[str, Callable[[str], str]] = {}
-
-
 def _unescape(value: str, release: str) -> str:
     """Drop each release character and keep the character it releases.
 
     A lone release character at the very end is kept: there is nothing to release.
+
+    >>> _unescape("A?+B??C?", "?")
+    'A+B?C?'
     """
     if not release or release not in value:
         return value
-    fn = _UNESCAPERS.get(release)
-    if fn is None:
-        pattern = re.compile(re.escape(release) + "(.)", re.DOTALL)
-        fn = _UNESCAPERS[release] = lambda v: pattern.sub(r"\1", v)
-    return fn(value)
+    out: list[str] = []
+    start = 0
+    last = len(value) - 1
+    at = value.find(release)
+    while 0 <= at < last:
+        out.append(value[start:at])
+        out.append(value[at + 1])
+        start = at + 2
+        at = value.find(release, start)
+    out.append(value[start:])
+    return "".join(out)
 
 
 _ENVELOPE_TAGS: Final = frozenset({"UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
@@ -529,21 +537,29 @@ def _tag_of(first: str, comp: str, number: int) -> str:
 
 
 def _parse_segment_general(raw: str, d: Delimiters, number: int) -> Segment:
+    """Any segment: released characters, repetitions, spaces next to separators."""
     el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
     parts = _split_released(raw, el, rel)
     tag = _tag_of(parts[0], comp, number)
     elements: list[Element] = []
     repeats: list[tuple[int, tuple[Element, ...]]] = []
-    for idx, part in enumerate(parts[1:]):
-        occurrences = _split_released(part, rep, rel) if rep and rep in part else [part]
-        values: list[Element] = []
-        for occ in occurrences:
-            comps = _split_released(occ, comp, rel) if comp in occ else [occ]
-            values.append(tuple([_unescape(c.strip(" "), rel) for c in comps]))
-        elements.append(values[0])
-        if len(values) > 1:
-            repeats.append((idx, tuple(values)))
+    for idx in range(1, len(parts)):
+        part = parts[idx]
+        if rep and rep in part:
+            values = [_components(occ, comp, rel) for occ in _split_released(part, rep, rel)]
+            elements.append(values[0])
+            if len(values) > 1:
+                repeats.append((idx - 1, tuple(values)))
+        else:
+            elements.append(_components(part, comp, rel))
     return _make_segment(tag, tuple(elements), number, tuple(repeats))
+
+
+def _components(text: str, comp: str, rel: str) -> Element:
+    comps = _split_released(text, comp, rel) if comp in text else [text]
+    if rel and rel in text:
+        return tuple([_unescape(c.strip(" "), rel) for c in comps])
+    return tuple([c.strip(" ") for c in comps])
 
 
 def iter_segments(text: str, delimiters: Delimiters) -> Iterator[tuple[str, int]]:
@@ -609,11 +625,15 @@ class _Lexer:
         codec = CHARSETS.get(syntax_id)
         self.codec = codec or "utf-8"
         d = self.delimiters
+        # ``allowed``: the bytes a buffer may consist of to skip per-segment checks
+        # (checked with one bytes.translate per buffer, much faster than a regex).
+        self.allowed: bytes | None = _PRINTABLE_ASCII
         if syntax_id in ("UNOA", "IATA"):
-            extra = re.escape("".join({d.component, d.element, d.release, d.repetition, d.segment}))
+            seps = "".join({d.component, d.element, d.release, d.repetition, d.segment})
             self.bad: re.Pattern[bytes] | None = re.compile(
-                b"[^" + _UNOA_ALLOWED + extra.encode("latin-1") + b"]"
+                b"[^" + _UNOA_ALLOWED + re.escape(seps).encode("latin-1") + b"]"
             )
+            self.allowed = _UNOA_BYTES + seps.encode("latin-1")
         elif syntax_id in ("UNOB", "IATB"):
             self.bad = _BAD_LEVEL_B
         elif codec == "utf-8":
@@ -622,6 +642,7 @@ class _Lexer:
             self.bad = _BAD_SINGLE_BYTE
         else:
             self.bad = None  # undeclared (bare messages) or unknown: sniff, no check
+            self.allowed = None
 
     def _decode(self, raw: bytes, start: int) -> str:
         bad = self.bad
@@ -812,8 +833,8 @@ class _Lexer:
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
                 term_b = _b(d.segment)
-                bad = self.bad
-                fast = buf.isascii() and (bad is None or bad.search(buf) is None)
+                allowed = self.allowed
+                fast = buf.isascii() and (allowed is None or not buf.translate(None, allowed))
                 if fast:
                     spieces = _split_released(buf.decode("latin-1"), d.segment, rel)
                     rest = buf[len(buf) - len(spieces.pop()) :]
@@ -858,6 +879,7 @@ class _Lexer:
                         and (not rep_in or rep not in raw)
                         and (
                             not spaced_in
+                            or " " not in raw
                             or not (
                                 spaced[0] in raw
                                 or spaced[1] in raw
