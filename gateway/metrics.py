@@ -211,6 +211,28 @@ def finished(
 
 
 @_safe
+def decided(partner: str, plan_outcome: str, outcome: Any, seconds: float) -> None:
+    """The worker decided what to do with a message (``plan_outcome``: routed, rejected ...).
+
+    ``outcome`` is the pipeline's :class:`gateway.pipeline.Outcome` (message types, reason).
+    """
+    translation = getattr(outcome, "translation", None)
+    types = list(dict.fromkeys(getattr(translation, "message_types", None) or []))
+    if not types:  # rejected on syntax: the CONTRL report still knows the UNH types
+        report = getattr(translation, "syntax_report", None)
+        found = (getattr(m, "type", "") for m in getattr(report, "messages", None) or [])
+        types = list(dict.fromkeys(t for t in found if t))
+    rejection = getattr(outcome, "rejection", None)
+    finished(
+        partner,
+        plan_outcome,
+        type=",".join(types) or str(getattr(translation, "format", "unknown")),
+        reason=str(getattr(rejection, "reason", "") or ""),
+        seconds=seconds,
+    )
+
+
+@_safe
 def broker_connected(up: bool) -> None:
     BROKER_CONNECTED.set(1 if up else 0)
 

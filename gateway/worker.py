@@ -56,7 +56,7 @@ from aio_pika.abc import (
 
 from adapters import contrl
 from adapters.edifact import EdifactError
-from gateway import broker, routing
+from gateway import broker, metrics, routing
 from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
@@ -215,9 +215,12 @@ class Worker:
         pid_file = self._pid_file()
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(str(os.getpid()))
+        metrics_server = metrics.start(self.gw.settings)  # None when [metrics] port = 0
         try:
             asyncio.run(self._main())
         finally:
+            if metrics_server is not None:
+                metrics_server.stop()
             pid_file.unlink(missing_ok=True)
             self._executor.shutdown(wait=True)
         log.info("stopped", processed=self.processed)
@@ -276,6 +279,7 @@ class Worker:
                 lost.set_result(exc)
 
         connection.close_callbacks.add(on_close)
+        metrics.broker_connected(True)
         self._watch_blocked(connection)
         self._unblocked.set()
         self._exchanges = {}
@@ -318,6 +322,7 @@ class Worker:
             if self._inflight:
                 await asyncio.wait(set(self._inflight), timeout=60)
         finally:
+            metrics.broker_connected(False)
             if not connection.is_closed:
                 await connection.close()
 
@@ -584,9 +589,11 @@ class Worker:
                 f"{len(d.body)} bytes on {queue}" + (" (redelivered)" if d.redelivered else ""),
             )
             log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
+            metrics.received(partner.id)
             outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
             plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
             journal.decide(inbound_id, plan.outcome, plan.detail)
+            metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
             log.info(
                 "decided",
                 outcome=plan.outcome,

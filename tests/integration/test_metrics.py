@@ -92,3 +92,51 @@ def test_broker_unreachable_is_a_gauge_not_a_crash() -> None:
     poller = metrics.QueueDepthPoller("amqp://guest:guest@127.0.0.1:1/%2F", ["q"], 1)
     assert poller.poll_once() == {}
     assert metrics._value("edigw_broker_reachable") == 0.0
+
+
+@pytest.mark.e2e
+def test_edigw_run_serves_metrics_of_the_messages_it_handles(gateway_env: dict[str, str]) -> None:
+    """`edigw run` with EDIGW_METRICS_PORT: a rejected message shows in the counters."""
+    import subprocess
+    import sys
+
+    from gateway import broker
+
+    port = _free_port()
+    env = {**gateway_env, "EDIGW_METRICS_PORT": str(port)}
+    settings = load(env=env)
+    names = Names(settings.name_prefix)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--log-format", "json", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        rejected = (
+            "edigw_messages_rejected_total",
+            (("partner", "apcs"), ("reason", "EDIFACT_SYNTAX"), ("type", "CUSCAR")),
+        )
+        deadline = time.monotonic() + 40
+        samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        while time.monotonic() < deadline:
+            try:
+                samples = _scrape(port)
+            except OSError:
+                time.sleep(0.3)
+                continue
+            if samples.get(("edigw_broker_connected", ())) == 1.0:
+                break
+            time.sleep(0.3)
+        assert samples.get(("edigw_broker_connected", ())) == 1.0
+        with channel_for(settings) as ch:
+            broker.publish(ch, names.inbound("apcs"), "", BAD_COUNT, message_id="metrics-1")
+        while samples.get(rejected, 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            samples = _scrape(port)
+        assert samples.get(rejected) == 1.0, [k for k in samples if "rejected" in k[0]]
+        assert samples[("edigw_messages_received_total", (("partner", "apcs"),))] == 1.0
+        assert samples[("edigw_processing_seconds_count", (("partner", "apcs"),))] == 1.0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
