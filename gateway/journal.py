@@ -276,7 +276,12 @@ CREATE TABLE IF NOT EXISTS origins (
     facts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
-CREATE TABLE IF NOT EXISTS document_versions (
+"""
+# Amendments (issue #4): the accepted versions of each partner document, and the first answer
+# to each interchange (sent again, byte for byte, when the very same bytes come again).
+# Portable SQL, created on first use by either backend.
+_AMENDMENT_TABLES = (
+    """CREATE TABLE IF NOT EXISTS document_versions (
     sender TEXT NOT NULL,
     document_key TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -286,16 +291,16 @@ CREATE TABLE IF NOT EXISTS document_versions (
     inbound_id TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (sender, document_key, version)
-);
-CREATE TABLE IF NOT EXISTS saved_acknowledgements (
+)""",
+    """CREATE TABLE IF NOT EXISTS saved_acknowledgements (
     sender TEXT NOT NULL,
     payload_hash TEXT NOT NULL,
     inbound_id TEXT NOT NULL,
     acknowledgements TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (sender, payload_hash)
-);
-"""
+)""",
+)
 
 
 class SqlJournal:
@@ -536,8 +541,26 @@ class SqlJournal:
         return [Overdue(*r) for r in rows]
 
     # --- amendments (issue #4)
+    def _amendment_tables(self) -> None:
+        """Create the two amendment tables once (the PostgreSQL schema may predate them)."""
+        if getattr(self, "_amendments_ready", False):
+            return
+        for attempt in (1, 2):
+            try:
+                with self._tx(immediate=True) as cur:
+                    for statement in _AMENDMENT_TABLES:
+                        self._exec(cur, statement)
+                break
+            except JournalUnavailable:
+                raise
+            except Exception:  # two instances creating the same table at once: try again
+                if attempt == 2:
+                    raise
+        self._amendments_ready = True
+
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
         """Every accepted version of one document, oldest first."""
+        self._amendment_tables()
         with self._tx() as cur:
             rows = self._exec(
                 cur,
@@ -550,6 +573,7 @@ class SqlJournal:
 
     def add_document_version(self, version: DocumentVersion) -> bool:
         """Record a version; False when another message took that version first (a race)."""
+        self._amendment_tables()
         with self._tx(immediate=True) as cur:
             cur = self._exec(
                 cur,
@@ -572,6 +596,7 @@ class SqlJournal:
     ) -> None:
         """Keep the first answer to an interchange, to send it again for an identical resend."""
         encoded = json.dumps([[kind, base64.b64encode(data).decode()] for kind, data in acks])
+        self._amendment_tables()
         with self._tx() as cur:
             self._exec(
                 cur,
@@ -583,6 +608,7 @@ class SqlJournal:
         self, sender: str, payload_hash: str
     ) -> tuple[str, list[tuple[str, bytes]]] | None:
         """(first inbound id, its acknowledgements) for an interchange seen before, or None."""
+        self._amendment_tables()
         with self._tx() as cur:
             row = self._exec(
                 cur,
