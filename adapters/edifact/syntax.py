@@ -590,6 +590,14 @@ def _b(ch: str) -> bytes:
 _DROP_LAYOUT: Final = {9: None, 10: None, 13: None}
 
 
+def _head(piece: str | bytes) -> bytes:
+    """The first bytes of a piece after layout, as bytes (pieces may be str or bytes)."""
+    head = piece[:64].lstrip(" \r\n\t") if isinstance(piece, str) else piece[:64].lstrip(_LAYOUT)
+    if isinstance(head, str):
+        return head.encode("utf-8", "replace") if not head.startswith("\ufeff") else _BOM
+    return head
+
+
 def _position(pieces: Sequence[str] | Sequence[bytes], i: int) -> int:
     """Offset of piece ``i`` in the buffer the pieces were cut from (1-byte terminator)."""
     return sum(len(p) for p in pieces[:i]) + i
@@ -778,8 +786,9 @@ class _Lexer:
         self._set_charset(ident)
 
     def _on_unz(self) -> None:
+        # The character set stays until the next UNB: a file of many interchanges
+        # in one set then never has to be cut again (see the UNB restart).
         self.warnings = []
-        self._set_charset("")
 
     # -- the cutting loop ------------------------------------------------
     def segments(self, chunks: Iterable[bytes]) -> Iterator[Segment]:
@@ -946,11 +955,20 @@ class _Lexer:
                         self._on_unz()
                         yield seg
                         sink = self.sink
-                        # The next interchange may come with other separators or
-                        # another character set: cut the rest of the buffer anew.
-                        restart_at = i + 1
-                        sniff = True
-                        break
+                        # The next interchange may come with other separators (a
+                        # UNA, level B) or a BOM: then cut the rest anew.
+                        nxt = lengths[i + 1] if i + 1 < len(lengths) else None
+                        head = _head(nxt if nxt is not None else rest)
+                        if (
+                            (nxt is None and len(head) < 9)
+                            or head.startswith(b"\xef\xbb\xbf")
+                            or head.startswith(b"UNA")
+                            or (head[:3] in (b"UNB", b"UNH") and head[3:4] != _b(el))
+                        ):
+                            restart_at = i + 1
+                            sniff = True
+                            break
+                        continue
                     yield seg
                     sink = self.sink
                 if restart_at >= 0:
