@@ -121,9 +121,12 @@ def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
     spec = _DTM_FORMATS.get(fmt or "102")
     if spec is None:
         return None
-    pattern, _length = spec
+    pattern, length = spec
+    value = value.strip()
+    if len(value) != length or not value.isascii():
+        return None  # strptime would read "2024123" as 3 December
     try:
-        parsed = dt.datetime.strptime(value.strip(), pattern)
+        parsed = dt.datetime.strptime(value, pattern)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -6,6 +6,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydifact.segmentcollection import Interchange as PydifactInterchange
 
 from adapters import aperak
@@ -101,3 +103,43 @@ def test_partner_warn_severity_routes_the_corpus_style_container(pipeline: Inbou
     assert outcome.rejection is None and len(outcome.routed) == 1
     assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL"]
     assert [w.code for w in outcome.translation.warnings] == ["CONTAINER_CHECK_DIGIT"]
+
+
+texts = (
+    st.text(
+        alphabet=st.characters(codec="latin-1", exclude_categories=("Cc", "Zs")) | st.just(" "),
+        min_size=1,
+        max_size=200,
+    )
+    .map(lambda t: " ".join(t.split()))
+    .filter(bool)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            aperak.ApplicationError,
+            code=st.sampled_from(["HS_CODE", "LOCODE", "DUPLICATE", "SOMETHING_NEW"]),
+            text=texts,
+            segment=st.none() | st.integers(1, 99999),
+            tag=st.sampled_from(["", "BGM", "MEA", "EQD"]),
+            element=st.none() | st.integers(0, 30),
+            component=st.none() | st.integers(0, 9),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from([3, 4]),
+)
+def test_property_round_trip_in_unoc(errors: list[aperak.ApplicationError], version: int) -> None:
+    original = aperak.Original(
+        sender="APCS", control_reference="R1", syntax_id="UNOC", syntax_version=version
+    )
+    report = aperak.decode(aperak.encode(errors, original))
+    # Texts longer than 4 x 70 characters are cut; everything else comes back as sent.
+    assert report.errors == [
+        aperak.ApplicationError(e.code, e.text[:280], e.segment, e.tag, e.element, e.component)
+        for e in errors
+    ]

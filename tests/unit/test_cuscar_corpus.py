@@ -181,3 +181,35 @@ def test_units_and_decimal_marks() -> None:
         Decimal("12.250"),
         Decimal("45.359"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "expected"),
+    [
+        ("20241231", "102", dt.datetime(2024, 12, 31, tzinfo=UTC)),
+        ("241231", "101", dt.datetime(2024, 12, 31, tzinfo=UTC)),
+        ("2412311830", "201", dt.datetime(2024, 12, 31, 18, 30, tzinfo=UTC)),
+        ("202412311830", "203", dt.datetime(2024, 12, 31, 18, 30, tzinfo=UTC)),
+        ("20241231183005", "204", dt.datetime(2024, 12, 31, 18, 30, 5, tzinfo=UTC)),
+        ("202412311830+0200", "205", dt.datetime(2024, 12, 31, 16, 30, tzinfo=UTC)),
+        ("20241331", "102", None),  # no 13th month
+        ("2024123", "102", None),
+        ("20241231", "999", None),  # unknown format
+    ],
+)
+def test_dtm_formats(value: str, fmt: str, expected: dt.datetime | None) -> None:
+    from adapters.common import parse_dtm
+
+    assert parse_dtm(value, fmt) == expected
+
+
+def test_dtm_204_in_a_message_sets_the_arrival() -> None:
+    data = (
+        b"UNB+UNOA:3+A+B+240101:1200+7'UNH+1+CUSCAR:D:95B:UN'BGM+85+M+9'"
+        b"DTM+132:20241231183005:204'DTM+133:2412301830:201'CNI+1+BL1'UNT+6+1'UNZ+1+7'"
+    )
+    m = cuscar.decode(data)[0]
+    assert (m.arrival_time, m.departure_time) == (
+        dt.datetime(2024, 12, 31, 18, 30, 5, tzinfo=UTC),
+        dt.datetime(2024, 12, 30, 18, 30, tzinfo=UTC),
+    )
