@@ -103,13 +103,19 @@ class ReplayResult:
 class DeadLetterStore:
     """The DLQs of one gateway on one connection. Use as a context manager."""
 
-    def __init__(self, connection: pika.BlockingConnection, queues: Sequence[str]) -> None:
+    def __init__(
+        self, connection: pika.BlockingConnection, queues: Sequence[str], user: str = ""
+    ) -> None:
         self.connection = connection
         self.queues = list(queues)
+        # Replays carry user_id = our broker user; RabbitMQ checks it, so the worker can
+        # tell an operator's replay from a partner's message that merely has the headers.
+        self.user = user
 
     @classmethod
     def open(cls, settings: Settings) -> DeadLetterStore:
-        return cls(broker.connect(settings.broker_url), dead_letter_queues(settings))
+        user = pika.URLParameters(settings.broker_url).credentials.username
+        return cls(broker.connect(settings.broker_url), dead_letter_queues(settings), user)
 
     def __enter__(self) -> DeadLetterStore:
         return self
@@ -250,6 +256,7 @@ class DeadLetterStore:
             content_type=letter.content_type or "application/octet-stream",
             headers=headers,
             type=letter.amqp_type or None,
+            user_id=self.user or None,
         )
         log.info(
             "dead letter replayed",
