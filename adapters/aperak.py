@@ -9,7 +9,7 @@ sender's syntax version (UNB ``UNOA:3`` or ``UNOA:4``) and the D96A APERAK:
 ``BGM+305+ref+9+RE``    application error and acknowledgement, rejected
                         (``AP`` when accepted, e.g. with warnings)
 ``RFF+ACW:ref``         the partner's message reference (SG1)
-``RFF+AAE:number``      the partner's document number (BGM 1004)
+``RFF+DM:number``       the partner's document number (BGM 1004)
 ``ERC+code``            one error (SG3); ``code`` is the gateway's reason,
                         shortened to ERC's 8 characters by :data:`SHORT_CODES`
 ``FTX+AAO+++code:text`` the full reason and the sentence, 70 characters per part
@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.edifact import Delimiters, Interchange, parse, serialize_segment
+from adapters.edifact import Delimiters, Interchange, Message, parse, serialize_segment
 
 MESSAGE_TYPE = "APERAK"
 DIRECTORY = ("D", "96A", "UN")
@@ -142,55 +142,89 @@ def encode(
     accepted: bool = False,
 ) -> bytes:
     """The APERAK interchange answering ``original``, listing every error in ``errors``."""
+    return encode_many(
+        [(original, errors)], our_id=our_id, reference=reference, now=now, accepted=accepted
+    )
+
+
+def encode_many(
+    answers: Sequence[tuple[Original, Sequence[ApplicationError]]],
+    *,
+    our_id: str = "CUSTOMS",
+    reference: str = "1",
+    now: dt.datetime | None = None,
+    accepted: bool = False,
+) -> bytes:
+    """One interchange with one APERAK per answered message (all from one partner interchange).
+
+    The envelope (recipient, syntax identifier and version) is the first original's.
+    """
     now = now or dt.datetime.now(dt.UTC)
-    v4 = original.syntax_version >= 4
+    first = answers[0][0]
+    v4 = first.syntax_version >= 4
     d = Delimiters.default(4) if v4 else Delimiters()
     syntax_id = (
-        original.syntax_id
-        if original.syntax_id in ("UNOA", "UNOB", "UNOC", "UNOW", "UNOY")
-        else "UNOA"
+        first.syntax_id if first.syntax_id in ("UNOA", "UNOB", "UNOC", "UNOW", "UNOY") else "UNOA"
     )
 
     def seg(tag: str, *elements: Sequence[str]) -> str:
         return serialize_segment(tag, [[_fit(c, syntax_id) for c in e] for e in elements], d)
 
     date = now.strftime("%Y%m%d" if v4 else "%y%m%d")
-    body = [
-        seg("UNH", [reference], [MESSAGE_TYPE, *DIRECTORY]),
-        seg("BGM", ["305"], [reference], ["9"], ["AP" if accepted else "RE"]),
-        seg("DTM", ["137", now.strftime("%Y%m%d%H%M"), "203"]),
-    ]
-    if original.message_reference:
-        body.append(seg("RFF", ["ACW", original.message_reference]))
-    if original.document_number:
-        body.append(seg("RFF", ["AAE", original.document_number[:35]]))
-    for err in errors:
-        body.append(seg("ERC", [SHORT_CODES.get(err.code, "GW999")]))
-        body.append(seg("FTX", ["AAO"], [], [], [err.code[:TEXT_PART], *_chunks(err.text)]))
-        position = [
-            "" if err.segment is None else str(err.segment),
-            "" if err.element is None else str(err.element),
-            "" if err.component is None else str(err.component),
+    messages: list[str] = []
+    for number, (original, errors) in enumerate(answers, start=1):
+        ref = reference if len(answers) == 1 else str(number)
+        body = [
+            seg("UNH", [ref], [MESSAGE_TYPE, *DIRECTORY]),
+            seg(
+                "BGM",
+                ["305"],
+                [reference if len(answers) == 1 else f"{reference}/{number}"],
+                ["9"],
+                ["AP" if accepted else "RE"],
+            ),
+            seg("DTM", ["137", now.strftime("%Y%m%d%H%M"), "203"]),
         ]
-        body.append(seg("RFF", ["AFO", *position]))
-        body.append(seg("FTX", ["AAO"], [], [], [err.tag, *_chunks(err.where)]))
-    body.append(seg("UNT", [str(len(body) + 1)], [reference]))
+        if original.message_reference:
+            body.append(seg("RFF", ["ACW", original.message_reference]))
+        if original.document_number:
+            body.append(seg("RFF", ["DM", original.document_number[:35]]))
+        for err in errors:
+            body.append(seg("ERC", [SHORT_CODES.get(err.code, "GW999")]))
+            body.append(seg("FTX", ["AAO"], [], [], [err.code[:TEXT_PART], *_chunks(err.text)]))
+            position = [
+                "" if err.segment is None else str(err.segment),
+                "" if err.element is None else str(err.element),
+                "" if err.component is None else str(err.component),
+            ]
+            body.append(seg("RFF", ["AFO", *position]))
+            body.append(seg("FTX", ["AAO"], [], [], [err.tag, *_chunks(err.where)]))
+        body.append(seg("UNT", [str(len(body) + 1)], [ref]))
+        messages.extend(body)
     unb = seg(
         "UNB",
-        [syntax_id, str(original.syntax_version if original.syntax_version in (1, 2, 3, 4) else 3)],
+        [syntax_id, str(first.syntax_version if first.syntax_version in (1, 2, 3, 4) else 3)],
         [our_id],
-        [original.sender or "UNKNOWN", original.sender_qualifier],
+        [first.sender or "UNKNOWN", first.sender_qualifier],
         [date, now.strftime("%H%M")],
         [reference],
     )
-    unz = seg("UNZ", ["1"], [reference])
-    return "\n".join([unb, *body, unz]).encode("latin-1", "replace") + b"\n"
+    unz = seg("UNZ", [str(len(answers))], [reference])
+    return "\n".join([unb, *messages, unz]).encode("latin-1", "replace") + b"\n"
 
 
 def decode(data: bytes) -> ApplicationReport:
-    """Read an APERAK written by :func:`encode` (or a partner's, as far as it follows D96A)."""
+    """The first APERAK of an interchange written by :func:`encode` (or a partner's D96A)."""
+    return decode_all(data)[0]
+
+
+def decode_all(data: bytes) -> list[ApplicationReport]:
+    """Every APERAK message of the interchange, in order."""
     interchange: Interchange = parse(data)[0]
-    message = next(m for m in interchange.messages if m.type == MESSAGE_TYPE)
+    return [_report(interchange, m) for m in interchange.messages if m.type == MESSAGE_TYPE]
+
+
+def _report(interchange: Interchange, message: Message) -> ApplicationReport:
     report = ApplicationReport(
         sender=interchange.sender,
         recipient=interchange.recipient,
@@ -207,7 +241,7 @@ def decode(data: bytes) -> ApplicationReport:
         elif seg.tag == "RFF" and not errors:
             if seg.get(0, 0) == "ACW":
                 report.message_reference = seg.get(0, 1)
-            elif seg.get(0, 0) == "AAE":
+            elif seg.get(0, 0) in ("DM", "AAE"):
                 report.document_number = seg.get(0, 1)
         elif seg.tag == "FTX" and errors:
             parts = [*seg.element(3), ""]

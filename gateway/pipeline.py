@@ -414,42 +414,36 @@ class InboundPipeline:
         translation.elements = [to_xml(doc) for doc in keep]
 
     def aperak(self, report: contrl.SyntaxReport, rejection: Rejection) -> bytes:
-        """The APERAK for a content rejection, in the sender's syntax version."""
-        first = report.messages[0] if report.messages else None
-        refs = {p.message_reference for p in rejection.problems if p.message_reference}
-        message_reference = (
-            next(iter(refs)) if len(refs) == 1 else (first.reference if first else "")
-        )
-        document_number = ""
-        for ic in report.interchanges:
-            for msg in ic.messages:
-                if msg.reference == message_reference:
-                    bgm = next((s for s in msg.segments if s.tag == "BGM"), None)
-                    document_number = bgm.get(1) if bgm is not None else ""
-        original = aperak.Original(
-            sender=report.sender,
-            sender_qualifier=report.sender_qualifier,
-            recipient=report.recipient,
-            recipient_qualifier=report.recipient_qualifier,
-            control_reference=report.control_reference,
-            syntax_id=report.syntax_id,
-            syntax_version=report.syntax_version,
-            message_reference=message_reference,
-            message_type=first.type if first else "",
-            document_number=document_number,
-        )
+        """The APERAK for a content rejection, in the sender's syntax version.
+
+        One APERAK message per partner message with problems (problems that belong to no
+        message go with the first), each pointing at its message (RFF+ACW) and document.
+        """
+        messages = [m for ic in report.interchanges for m in ic.messages]
+        default = messages[0].reference if messages else ""
         problems = rejection.problems or [Problem(rejection.reason, "message", rejection.sentence)]
-        errors = [
-            aperak.ApplicationError(
-                p.code,
-                p.sentence
-                if not p.message_reference or len(refs) < 2
-                else f"message {p.message_reference}: {p.sentence}",
-                p.segment,
-                p.tag,
+        by_message: dict[str, list[aperak.ApplicationError]] = {}
+        for p in problems:
+            by_message.setdefault(p.message_reference or default, []).append(
+                aperak.ApplicationError(p.code, p.sentence, p.segment, p.tag)
             )
-            for p in problems
-        ]
-        return aperak.encode(
-            errors, original, our_id=self.interchange_id, reference=report.control_reference or "1"
+        answers = []
+        for reference, errors in by_message.items():
+            msg = next((m for m in messages if m.reference == reference), None)
+            bgm = next((s for s in msg.segments if s.tag == "BGM"), None) if msg else None
+            original = aperak.Original(
+                sender=report.sender,
+                sender_qualifier=report.sender_qualifier,
+                recipient=report.recipient,
+                recipient_qualifier=report.recipient_qualifier,
+                control_reference=report.control_reference,
+                syntax_id=report.syntax_id,
+                syntax_version=report.syntax_version,
+                message_reference=reference,
+                message_type=msg.type if msg else "",
+                document_number=bgm.get(1) if bgm is not None else "",
+            )
+            answers.append((original, errors))
+        return aperak.encode_many(
+            answers, our_id=self.interchange_id, reference=report.control_reference or "1"
         )

@@ -105,9 +105,12 @@ def test_partner_warn_severity_routes_the_corpus_style_container(pipeline: Inbou
     assert [w.code for w in outcome.translation.warnings] == ["CONTAINER_CHECK_DIGIT"]
 
 
+# Printable ASCII and Latin-1 letters whose bytes are never UTF-8 continuation bytes: the
+# engine reads UNOC bytes that happen to be valid UTF-8 as UTF-8 (its documented policy).
 texts = (
     st.text(
-        alphabet=st.characters(codec="latin-1", exclude_categories=("Cc", "Zs")) | st.just(" "),
+        alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+        | st.sampled_from(" éàüñçÅØß"),
         min_size=1,
         max_size=200,
     )
@@ -143,3 +146,28 @@ def test_property_round_trip_in_unoc(errors: list[aperak.ApplicationError], vers
         aperak.ApplicationError(e.code, e.text[:280], e.segment, e.tag, e.element, e.component)
         for e in errors
     ]
+
+
+def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
+    sample = Path(__file__).resolve().parent.parent.parent / "samples" / "apcs"
+    data = (sample / "02-cuscar-ferry-two-messages.edi").read_bytes()
+    data = data.replace(b"PIA+5+870323:HS", b"PIA+5+8703:HS").replace(b"TRMER", b"TRME1")
+    outcome = pipeline.process(data, load(env={}).partners["apcs"], "c4")
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
+    reports = aperak.decode_all(outcome.acknowledgements[1][1])
+    assert [(r.message_reference, r.document_number) for r in reports] == [
+        ("1", "MAN-EGDAM-2611-017"),
+        ("2", "MAN-EGDAM-2611-018"),
+    ]
+    assert [[(e.code, e.segment) for e in r.errors] for r in reports] == [
+        [("HS_CODE", 12)],
+        [("LOCODE", 22)],
+    ]
+    _pydifact_segments_many(outcome.acknowledgements[1][1], 2)
+
+
+def _pydifact_segments_many(data: bytes, count: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interchange = PydifactInterchange.from_str(data.decode("latin-1"))
+        assert len(list(interchange.get_messages())) == count
