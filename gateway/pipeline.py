@@ -364,7 +364,14 @@ class InboundPipeline:
                 outcome.acknowledgements.append(
                     ("APERAK", self.aperak(report, translation.rejection))
                 )
-        if self.journal is not None and edifact and outcome.acknowledgements:
+        if (
+            self.journal is not None
+            and edifact
+            and outcome.acknowledgements
+            and outcome.rejection is None
+        ):
+            # Only accepted interchanges: a rejected one is simply judged again, so that an
+            # operator's replay after a fix (a route, a severity) is not answered from the past.
             self.journal.save_acknowledgements(
                 partner.id, data_hash, this_message, outcome.acknowledgements
             )

@@ -112,3 +112,14 @@ def test_redelivery_of_the_same_inbound_message_routes_the_same_version(
         r.document.header.message_id for r in first.routed
     ]
     assert again.routed[0].document.header.document_version == 1
+
+
+def test_a_rejected_interchange_sent_again_is_judged_again(pipeline: InboundPipeline) -> None:
+    # An operator replaying a dead letter after a fix must not get the old answer back.
+    data = version("5", "G1")  # a replacement with no original: rejected
+    first = run(pipeline, data, "m1")
+    assert first.rejection is not None
+    run(pipeline, version("9", "G0", goods="THE ORIGINAL"), "m0")  # the original arrives
+    again = run(pipeline, data, "m1~replay1")
+    assert again.rejection is None
+    assert [r.document.header.document_version for r in again.routed] == [2]
