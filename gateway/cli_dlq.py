@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 
 from gateway.config import Settings
@@ -53,7 +54,7 @@ def _settings(ctx: click.Context) -> Settings:
 def _store(settings: Settings) -> Iterator[DeadLetterStore]:
     try:
         store = DeadLetterStore.open(settings)
-    except AMQPError as exc:
+    except (AMQPError, AMQPConnectorException) as exc:
         click.echo(f"broker unreachable: {exc!r}", err=True)
         sys.exit(EXIT_BROKER)
     try:

@@ -36,6 +36,8 @@ from flask import (
     session,
     url_for,
 )
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
+from pika.exceptions import AMQPError
 from werkzeug.wrappers import Response
 
 from gateway.config import Settings
@@ -269,6 +271,12 @@ def create_app(
         )
         resp.headers["Cache-Control"] = "no-store"
         return resp
+
+    @app.errorhandler(AMQPError)
+    @app.errorhandler(AMQPConnectorException)
+    def broker_down(exc: Exception) -> Any:
+        log.warning("console: broker unreachable", error=repr(exc))
+        return render_template("error.html", error=f"The broker cannot be reached: {exc!r}"), 503
 
     def login_required(view: F) -> F:
         @wraps(view)

@@ -115,7 +115,9 @@ class DeadLetterStore:
     @classmethod
     def open(cls, settings: Settings) -> DeadLetterStore:
         user = pika.URLParameters(settings.broker_url).credentials.username
-        return cls(broker.connect(settings.broker_url), dead_letter_queues(settings), user)
+        # Two attempts: ride out a broker that is briefly busy (a handshake timeout).
+        connection = broker.connect(settings.broker_url, attempts=2)
+        return cls(connection, dead_letter_queues(settings), user)
 
     def __enter__(self) -> DeadLetterStore:
         return self
