@@ -15,6 +15,7 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPConnectionError, NackError, UnroutableError
 
 from gateway.config import ConfigError
@@ -106,7 +107,9 @@ def connect(
     for i in range(attempts):
         try:
             return pika.BlockingConnection(params)
-        except AMQPConnectionError as exc:
+        except (AMQPConnectionError, AMQPConnectorException) as exc:
+            # A handshake that times out (a busy or restarting broker) is not an
+            # AMQPConnectionError in pika, but it is just as retryable.
             last = exc
             if i + 1 < attempts:
                 time.sleep(min(delay * (2**i), 30))

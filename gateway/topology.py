@@ -77,9 +77,6 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
             names.outbound_exchange, "direct", "acknowledgements and responses, key = partner id"
         ),
         ExchangeSpec(dlx, "direct", "dead letters, key = the queue they came from"),
-        ExchangeSpec(
-            names.retry_exchange, "direct", "delayed retries, key = <queue>.retry.<tier>"
-        ),
     ]
 
     def work_queue(name: str, purpose: str, bindings: tuple[tuple[str, str], ...]) -> None:
@@ -94,25 +91,6 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
                 ((dlx, name),),
             )
         )
-        # Retry tiers (issue #6): one delay queue per tier; when its TTL expires a message
-        # is dead-lettered through the default exchange straight back to the work queue.
-        for tier, delay in enumerate(_retry_delays(settings), 1):
-            retry = f"{names.retry(name)}.{tier}"
-            topo.queues.append(
-                QueueSpec(
-                    retry,
-                    f"retry {tier} of {name}: back after {delay} ms",
-                    {
-                        "x-queue-type": "quorum",
-                        "x-message-ttl": delay,
-                        "x-dead-letter-exchange": "",
-                        "x-dead-letter-routing-key": name,
-                        "x-dead-letter-strategy": "at-least-once",
-                        "x-overflow": "reject-publish",
-                    },
-                    ((names.retry_exchange, retry),),
-                )
-            )
 
     for partner in settings.partners.values():
         if partner.role == "customs":
@@ -147,6 +125,30 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
         )
     )
     work_queue(names.customs_responses, "what customs answers", ((names.customs_exchange, "responses"),))
+    # Retry tiers (issue #6), shared by every work queue: a message published to the tier's
+    # exchange with its work queue's name as routing key waits out the queue's TTL, then
+    # is dead-lettered (at least once) through the default exchange under that same key,
+    # i.e. straight back to its work queue. One queue per tier, not per work queue:
+    # quorum queues are costly on the broker.
+    for tier, delay in enumerate(_retry_delays(settings), 1):
+        retry = f"{names.retry_exchange}.{tier}"
+        topo.exchanges.append(
+            ExchangeSpec(retry, "fanout", f"retry tier {tier}, key = the work queue")
+        )
+        topo.queues.append(
+            QueueSpec(
+                retry,
+                f"retry tier {tier}: back to the work queue after {delay} ms",
+                {
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": delay,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                },
+                ((retry, ""),),
+            )
+        )
     # Copy rules (issue #6): each copy destination is a customs-side queue of its own.
     for dest in _copy_destinations(settings):
         if dest in ("core", "legacy"):

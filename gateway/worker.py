@@ -53,6 +53,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
 from adapters.edifact import EdifactError
@@ -61,6 +62,7 @@ from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
 from gateway.logs import get_logger, message_context
+from gateway.naming import Names
 from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.responses import ResponseHandler, overdue_after
@@ -236,17 +238,26 @@ class Worker:
             try:
                 await self._serve()
                 backoff = 1.0
-            except (
-                TimeoutError,
-                aiormq.exceptions.AMQPError,
-                ConnectionError,
-                OSError,
-                pika.exceptions.AMQPError,
-            ) as exc:
+            except Exception as exc:
+                # Whatever broke the connection (refused, handshake timeout, closed by the
+                # broker, a channel error), the remedy is the same: back off, reconnect;
+                # unacknowledged messages are redelivered.
                 if self.stopping:
                     break
+                expected = isinstance(
+                    exc,
+                    TimeoutError
+                    | aiormq.exceptions.AMQPError
+                    | ConnectionError
+                    | OSError
+                    | pika.exceptions.AMQPError
+                    | AMQPConnectorException,
+                )
                 log.warning(
-                    "broker connection lost, reconnecting", error=repr(exc), retry_in=backoff
+                    "broker connection lost, reconnecting",
+                    error=repr(exc),
+                    retry_in=backoff,
+                    exc_info=None if expected else exc,
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
@@ -892,8 +903,8 @@ class Worker:
             f"{reason}: retry {attempts} in {delay} ms",
             [
                 Publish(
-                    self.names.retry_exchange,
-                    retry_key(queue, attempts),
+                    retry_exchange(self.names, attempts),
+                    queue,
                     d.body,
                     d.message_id or inbound_id,
                     d.correlation_id,
@@ -944,13 +955,13 @@ class Worker:
         return plan
 
 
-def retry_key(queue: str, attempt: int) -> str:
-    """Routing key (on the retry exchange) of the delay queue for ``attempt`` (1-based).
+def retry_exchange(names: Names, attempt: int) -> str:
+    """The exchange of the retry tier for ``attempt`` (1-based); the routing key is the queue.
 
-    >>> retry_key("partner.apcs.in", 1)
-    'partner.apcs.in.retry.1'
+    >>> retry_exchange(Names(), 1)
+    'edigw.retry.1'
     """
-    return f"{queue}.retry.{attempt}"
+    return f"{names.retry_exchange}.{attempt}"
 
 
 def _delivery(message: AbstractIncomingMessage) -> Delivery:
@@ -968,4 +979,4 @@ def _delivery(message: AbstractIncomingMessage) -> Delivery:
     )
 
 
-__all__ = ["Delivery", "Plan", "Publish", "Worker", "inbound_id_of", "retry_key"]
+__all__ = ["Delivery", "Plan", "Publish", "Worker", "inbound_id_of", "retry_exchange"]

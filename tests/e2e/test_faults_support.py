@@ -102,11 +102,13 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            last = check()
+            result = check()
         except Exception as exc:  # the broker may be restarting
             last = exc
-        if last:
-            return last  # type: ignore[no-any-return]
+        else:
+            if result:
+                return result
+            last = result
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
@@ -146,6 +148,8 @@ def done_count(env: dict[str, str]) -> int:
     settings = load(env=env)
     import sqlite3
 
+    if not Path(settings.journal_path).exists():
+        return 0
     db = sqlite3.connect(settings.journal_path, timeout=10)
     try:
         (n,) = db.execute("SELECT COUNT(*) FROM processed WHERE state = 'done'").fetchone()

@@ -1,0 +1,110 @@
+"""Migration routing with a real ``edigw run``: office cut-over without restart, copy rules.
+
+The office EGALY starts on the legacy system; the configuration is edited and
+``edigw routes reload`` signals the running gateway (SIGHUP); the next manifest for
+EGALY goes to the new core, and the gateway logs what changed. A copy rule sends every
+EGALY manifest to a second authority's queue as well, before and after.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.journal import derived_id
+from tests.e2e.test_faults_support import (
+    count,
+    cuscar,
+    declare_topology,
+    done_count,
+    drain,
+    gateway_process,
+    names_of,
+    submit,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e]
+
+COPY = """
+[[copies]]
+document_type = "CargoManifest"
+office = "EGALY"
+destination = "veterinary"
+"""
+LEGACY = (
+    """
+[[routes]]
+office = "EGALY"
+destination = "legacy"
+
+[[routes]]
+destination = "core"
+"""
+    + COPY
+)
+CORE = (
+    """
+[[routes]]
+destination = "core"
+"""
+    + COPY
+)
+
+
+def test_office_cut_over_takes_effect_without_restart_and_copies_follow(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(LEGACY)
+    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
+    names = names_of(env)
+    declare_topology(env)
+    log = tmp_path / "gateway.log"
+    with gateway_process(env, log) as gateway:
+        submit(env, [("mig-1", cuscar(60_000))])
+        wait_until(lambda: done_count(env) >= 1, 20, "first manifest done")
+        assert [p.message_id for p, _ in drain(env, names.customs_legacy)] == [
+            derived_id("mig-1", 0)
+        ]
+        assert count(env, names.customs_core) == 0
+
+        config.write_text(CORE)  # EGALY moves to the new system
+        reload = subprocess.run(
+            [sys.executable, "-m", "gateway", "routes", "reload"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert reload.returncode == 0, reload.stderr
+        assert str(gateway.pid) in reload.stdout
+        wait_until(lambda: b"routes reloaded" in log.read_bytes(), 20, "the reload logged")
+        assert b"- route type=* partner=* office=EGALY -> legacy" in log.read_bytes()
+
+        submit(env, [("mig-2", cuscar(60_001))])
+        wait_until(lambda: done_count(env) >= 2, 20, "second manifest done")
+        assert [p.message_id for p, _ in drain(env, names.customs_core)] == [derived_id("mig-2", 0)]
+        assert count(env, names.customs_legacy) == 0
+        vet = drain(env, names.customs("veterinary"))
+        assert sorted(p.message_id for p, _ in vet) == sorted(
+            [derived_id("mig-1", 0), derived_id("mig-2", 0)]
+        )
+        assert gateway.poll() is None  # the same process all along
+
+
+def test_reload_refuses_a_bad_configuration(gateway_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[[routes]]\ndestination = "nowhere"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "routes", "reload"],
+        env={**gateway_env, "EDIGW_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "routes[0].destination" in proc.stderr
