@@ -277,3 +277,17 @@ def test_echoed_values_are_escaped_and_fit_the_charset() -> None:
     ascii_report = acknowledge(data.replace(b"UNOC", b"UNOA"))
     out = encode(ascii_report, now=NOW)
     assert out.isascii()
+
+
+def test_streamed_envelope_check_matches_acknowledge() -> None:
+    from adapters.contrl import check_interchange
+    from adapters.edifact import iter_envelope_events
+
+    data = GOOD.replace(b"UNZ+1+IC42", b"UNZ+3+IC42") + b"\n" + GOOD.replace(b"IC42", b"IC43")
+    streamed = [
+        [(e.code, e.tag) for e in check_interchange(ic)[0]]
+        for ic, msg in iter_envelope_events(data, chunk_size=16)
+        if msg is None
+    ]
+    assert streamed == [[("29", "UNZ")], []]
+    assert [[(e.code, e.tag) for e in r.errors] for r in acknowledge(data).reports] == streamed
