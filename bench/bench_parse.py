@@ -72,7 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file", nargs="?", type=Path, help="EDIFACT file (default: generated CUSCAR)")
     ap.add_argument("--bills", type=int, default=10_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
         "--no-pydifact", action="store_true", help="only our engine (for very big inputs)"
     )

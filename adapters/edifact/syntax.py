@@ -615,6 +615,7 @@ class _Lexer:
         self.policy = policy
         self.delimiters = _DEFAULT_V3
         self.una = False  # the current delimiters came from a UNA
+        self._rep_defaulted = False  # the repetition separator is a syntax-4 default
         self.syntax_id = ""
         self.warnings: list[EdifactError] = []
         self.number = 0  # segments seen (UNA not counted)
@@ -756,6 +757,7 @@ class _Lexer:
             exc.segment = self.number + 1
             raise
         self.una = True
+        self._rep_defaulted = False
 
     def _sniff(self, head: bytes) -> None:
         """No UNA: choose level A/B defaults from the byte after UNB/UNH."""
@@ -772,23 +774,26 @@ class _Lexer:
         ident = syntax[0] if syntax else ""
         version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdigit() else 0
         d = self.delimiters
-        if version >= 4 and not self.una and d.repetition == " ":
-            # Syntax 4 without UNA: '*' repeats (level A) / IS2 (level B).
-            self.delimiters = Delimiters(
-                d.component,
-                d.element,
-                d.decimal,
-                d.release,
-                "\x1e" if d.segment == "\x1c" else "*",
-                d.segment,
-            )
+        if not self.una:
+            # No UNA for this interchange: the repetition separator is the default
+            # of its syntax version ('*' or IS2 from syntax 4, none before), even
+            # when the previous interchange was of another version.
+            want = ("\x1e" if d.segment == "\x1c" else "*") if version >= 4 else " "
+            if d.repetition != want and (d.repetition == " " or self._rep_defaulted):
+                self.delimiters = Delimiters(
+                    d.component, d.element, d.decimal, d.release, want, d.segment
+                )
+                self._rep_defaulted = want != " "
         self.warnings = []
         self._set_charset(ident)
 
     def _on_unz(self) -> None:
         # The character set stays until the next UNB: a file of many interchanges
-        # in one set then never has to be cut again (see the UNB restart).
+        # in one set then never has to be cut again (see the UNB restart). The
+        # separators stay too (they cut the rest of the buffer), but they no
+        # longer count as declared by a UNA for the next interchange.
         self.warnings = []
+        self.una = False
 
     # -- the cutting loop ------------------------------------------------
     def segments(self, chunks: Iterable[bytes]) -> Iterator[Segment]:

@@ -82,6 +82,15 @@ def test_syntax4_repetition_default_and_una_space_disables_it() -> None:
     assert att.get(2) == "M*F" and att.repeats == ()
 
 
+def test_repetition_default_follows_each_interchange_version() -> None:
+    v3 = b"UNB+UNOA:3+A+B+240101:1200+%s'UNH+1+X:D:96A:UN'ATT+2++M*F'UNT+3+1'UNZ+1+%s'"
+    v4 = v3.replace(b"UNOA:3", b"UNOA:4")
+    ics = parse(v3 % (b"1", b"1") + v4 % (b"2", b"2") + v3 % (b"3", b"3"))
+    atts = [ic.messages[0].segments[1] for ic in ics]
+    assert [a.repetitions(2) for a in atts] == [(("M*F",),), (("M",), ("F",)), (("M*F",),)]
+    assert [ic.delimiters.repetition for ic in ics] == [" ", "*", " "]
+
+
 def test_level_b_information_separators() -> None:
     data = (
         b"UNB\x1dUNOB\x1f3\x1dA\x1dB\x1d240101\x1f1200\x1d1\x1c"
