@@ -812,7 +812,7 @@ class _Lexer:
         it = iter(chunks)
         number = self.number
         offset = self.offset  # byte offset of buf[0] in the input
-        good_tags, envelope, layout = _GOOD_TAGS, _ENVELOPE_TAGS, " \r\n\t"
+        good_tags, envelope = _GOOD_TAGS, _ENVELOPE_TAGS
         sink = self.sink
         new, set_tag, set_elements, set_number, set_repeats = (
             _new_object,
@@ -871,6 +871,12 @@ class _Lexer:
                 )
                 una_in = b"UNA" in buf
                 bom_in = _BOM in buf
+                layout, drop = " \r\n\t", _DROP_LAYOUT
+                if d.segment in "\r\n\t" or d.element in "\r\n\t" or d.component in "\r\n\t":
+                    # A UNA made a layout character a separator: it is data now.
+                    seps = (d.segment, d.element, d.component, d.release, d.repetition)
+                    layout = "".join(c for c in layout if c not in seps)
+                    drop = {k: v for k, v in _DROP_LAYOUT.items() if chr(k) not in seps}
                 restart_at = -1
                 texts = spieces if fast else self._decoded(bpieces, offset, number)
                 for i, text in enumerate(texts):
@@ -878,7 +884,7 @@ class _Lexer:
                     if not raw:
                         continue
                     if inner_layout and ("\n" in raw or "\r" in raw or "\t" in raw):
-                        raw = raw.translate(_DROP_LAYOUT)
+                        raw = raw.translate(drop)
                     if bom_in and raw[0] in "\ufeff\xef":
                         raw = raw.removeprefix("\ufeff").removeprefix("\xef\xbb\xbf").lstrip(layout)
                         if not raw:

@@ -58,6 +58,14 @@ def test_una_with_pipe_comma_and_other_terminator() -> None:
     assert parse_decimal("12,5") == "12.5"
 
 
+def test_newline_as_segment_terminator() -> None:
+    data = b"UNA:+.? \nUNB+UNOA:3+A+B+240101:1200+1\r\nUNH+1+X:D:96A:UN\nFTX+AAA+++LINE?\nTWO\nUNT+3+1\nUNZ+1+1\n"
+    (ic,) = parse(data)
+    assert ic.delimiters.segment == "\n" and ic.header is not None and ic.header.get(4) == "1"
+    assert ic.messages[0].segments[1].get(3) == "LINE\nTWO"  # a released terminator is data
+    assert parse(serialize(ic)) == [ic]
+
+
 def test_several_unas_with_different_separators_in_one_file() -> None:
     first = (
         b"UNA:+.? 'UNB+UNOA:3+A+B+240101:1200+1'UNH+1+X:D:96A:UN'FTX+AAA+++ONE'UNT+3+1'UNZ+1+1'\n"
