@@ -32,6 +32,7 @@ error rejects the interchange (UCI ``4``) and names the faulty parts; with
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from adapters.edifact.syntax import (
     Group,
     Interchange,
     Message,
+    Segment,
     parse,
     serialize_segment,
 )
@@ -185,6 +187,25 @@ class SyntaxReport:
             else ACTION_ACKNOWLEDGED
         )
 
+    @classmethod
+    def of(cls, reports: list[InterchangeReport], interchanges: list[Interchange]) -> SyntaxReport:
+        """The report on a file, addressed to its first interchange that names a sender.
+
+        (A stray empty UNB before the real one must not make the answer go to nobody.)
+        """
+        first = next((r for r in reports if r.sender), reports[0])
+        return cls(
+            sender=first.sender,
+            sender_qualifier=first.sender_qualifier,
+            recipient=first.recipient,
+            recipient_qualifier=first.recipient_qualifier,
+            control_reference=first.control_reference,
+            syntax_id=first.syntax_id,
+            syntax_version=first.syntax_version,
+            reports=reports,
+            interchanges=interchanges,
+        )
+
     def all_errors(self) -> list[EdifactError]:
         return [
             e
@@ -216,6 +237,35 @@ def _numeric_problem(value: str, lengths: tuple[int, ...]) -> tuple[str, str] | 
             f"has {len(value)} digits; {' or '.join(map(str, lengths))} expected",
         )
     return None
+
+
+def _trailer_errors(
+    trailer: Segment, count: int, unit: str, subject: str, reference: str, opener: str
+) -> list[EdifactError]:
+    """UNT/UNE/UNZ: the control count (element 0) and the reference (element 1)."""
+    errors: list[EdifactError] = []
+    declared = trailer.get(0)
+    if declared != str(count):
+        errors.append(
+            EdifactError(
+                ERR_COUNT_MISMATCH,
+                f"{trailer.tag} counts {declared or 'nothing'} {unit} but {subject} has {count}",
+                segment=trailer.number,
+                tag=trailer.tag,
+                element=0,
+            )
+        )
+    if trailer.get(1) != reference:
+        errors.append(
+            EdifactError(
+                ERR_REF_MISMATCH,
+                f"{trailer.tag} reference {trailer.get(1)!r} does not match {opener} reference {reference!r}",
+                segment=trailer.number,
+                tag=trailer.tag,
+                element=1,
+            )
+        )
+    return errors
 
 
 def check_unb_datetime(ic: Interchange) -> tuple[list[EdifactError], list[EdifactError]]:
@@ -392,26 +442,9 @@ def check_interchange(ic: Interchange) -> tuple[list[EdifactError], list[Edifact
     else:
         expected = len(ic.groups) if ic.groups else ic.message_count
         what = "groups" if ic.groups else "messages"
-        if unz.get(0) != str(expected):
-            errors.append(
-                EdifactError(
-                    ERR_COUNT_MISMATCH,
-                    f"UNZ counts {unz.get(0) or 'nothing'} but the interchange has {expected} {what}",
-                    segment=unz.number,
-                    tag="UNZ",
-                    element=0,
-                )
-            )
-        if unz.get(1) != ic.control_reference:
-            errors.append(
-                EdifactError(
-                    ERR_REF_MISMATCH,
-                    f"UNZ reference {unz.get(1)!r} does not match UNB reference {ic.control_reference!r}",
-                    segment=unz.number,
-                    tag="UNZ",
-                    element=1,
-                )
-            )
+        errors += _trailer_errors(
+            unz, expected, what, "the interchange", ic.control_reference, "UNB"
+        )
     return errors, warnings
 
 
@@ -440,26 +473,9 @@ def check_group(group: Group) -> list[EdifactError]:
             EdifactError(ERR_MISSING, f"group {group.reference!r} has no UNE", segment=n, tag="UNE")
         )
         return errors
-    if une.get(0) != str(group.message_count):
-        errors.append(
-            EdifactError(
-                ERR_COUNT_MISMATCH,
-                f"UNE counts {une.get(0) or 'nothing'} but group {group.reference!r} has {group.message_count} messages",
-                segment=une.number,
-                tag="UNE",
-                element=0,
-            )
-        )
-    if une.get(1) != group.reference:
-        errors.append(
-            EdifactError(
-                ERR_REF_MISMATCH,
-                f"UNE reference {une.get(1)!r} does not match UNG reference {group.reference!r}",
-                segment=une.number,
-                tag="UNE",
-                element=1,
-            )
-        )
+    errors += _trailer_errors(
+        une, group.message_count, "messages", f"group {group.reference!r}", group.reference, "UNG"
+    )
     return errors
 
 
@@ -496,27 +512,9 @@ def check_message(msg: Message) -> list[EdifactError]:
                     component=idx,
                 )
             )
-    declared = unt.get(0)
-    if declared != str(len(msg.segments)):
-        errors.append(
-            EdifactError(
-                ERR_COUNT_MISMATCH,
-                f"UNT says {declared or 'nothing'} segments but message {msg.reference!r} has {len(msg.segments)}",
-                segment=unt.number,
-                tag="UNT",
-                element=0,
-            )
-        )
-    if unt.get(1) != msg.reference:
-        errors.append(
-            EdifactError(
-                ERR_REF_MISMATCH,
-                f"UNT reference {unt.get(1)!r} does not match UNH reference {msg.reference!r}",
-                segment=unt.number,
-                tag="UNT",
-                element=1,
-            )
-        )
+    errors += _trailer_errors(
+        unt, len(msg.segments), "segments", f"message {msg.reference!r}", msg.reference, "UNH"
+    )
     return errors
 
 
@@ -614,35 +612,13 @@ def acknowledge(
             data,
             EdifactError(ERR_UNSPECIFIED, f"internal error while reading the interchange: {exc!r}"),
         )
-    # Address the CONTRL to the first interchange that names a sender (a stray
-    # empty UNB before the real one must not make the answer go to nobody).
-    first = next((r for r in reports if r.sender), reports[0])
-    return SyntaxReport(
-        sender=first.sender,
-        sender_qualifier=first.sender_qualifier,
-        recipient=first.recipient,
-        recipient_qualifier=first.recipient_qualifier,
-        control_reference=first.control_reference,
-        syntax_id=first.syntax_id,
-        syntax_version=first.syntax_version,
-        reports=reports,
-        interchanges=interchanges,
-    )
+    return SyntaxReport.of(reports, interchanges)
 
 
 def _failed(data: bytes, exc: EdifactError) -> SyntaxReport:
     header = InterchangeReport(errors=[exc])
     _fill_header_from_bytes(header, data)
-    return SyntaxReport(
-        sender=header.sender,
-        sender_qualifier=header.sender_qualifier,
-        recipient=header.recipient,
-        recipient_qualifier=header.recipient_qualifier,
-        control_reference=header.control_reference,
-        syntax_id=header.syntax_id,
-        syntax_version=header.syntax_version,
-        reports=[header],
-    )
+    return SyntaxReport.of([header], [])
 
 
 def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
@@ -822,25 +798,8 @@ def encode(
     for i, r in enumerate(reports):
         ref = reference if i == 0 else f"{reference}-{i + 1}"
         if r.syntax_version != version:
-            r = _with_version(r, version)
+            # All CONTRL messages of one interchange share the UNB's syntax version.
+            r = dataclasses.replace(r, syntax_version=version)
         segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, clean=clean)
     segs.append(serialize_segment("UNZ", [[str(len(reports))], [clean(reference)]], d))
     return newline.join(segs).encode(codec, "replace") + newline.encode()
-
-
-def _with_version(r: InterchangeReport, version: int) -> InterchangeReport:
-    """All CONTRL messages of one interchange share the UNB's syntax version."""
-    return InterchangeReport(
-        r.sender,
-        r.sender_qualifier,
-        r.recipient,
-        r.recipient_qualifier,
-        r.control_reference,
-        r.syntax_id,
-        version,
-        r.errors,
-        r.warnings,
-        r.groups,
-        r.messages,
-        r.partial,
-    )

@@ -598,6 +598,11 @@ def _head(piece: str | bytes) -> bytes:
     return head
 
 
+def _start_of(pieces: Sequence[str] | Sequence[bytes], i: int, text: str, layout: str) -> int:
+    """Offset of the first non-layout byte of piece ``i`` (layout characters are 1 byte)."""
+    return _position(pieces, i) + len(text) - len(text.lstrip(layout))
+
+
 def _position(pieces: Sequence[str] | Sequence[bytes], i: int) -> int:
     """Offset of piece ``i`` in the buffer the pieces were cut from (1-byte terminator)."""
     return sum(len(p) for p in pieces[:i]) + i
@@ -914,12 +919,7 @@ class _Lexer:
                             try:
                                 tag = _tag_of(tag, comp, number)
                             except EdifactError as exc:
-                                exc.offset = (
-                                    offset
-                                    + _position(lengths, i)
-                                    + len(text)
-                                    - len(text.lstrip(layout))
-                                )
+                                exc.offset = offset + _start_of(lengths, i, text, layout)
                                 raise
                         del parts[0]
                         seg = new(Segment)
@@ -934,12 +934,7 @@ class _Lexer:
                         try:
                             seg = _parse_segment_general(raw, d, number)
                         except EdifactError as exc:
-                            exc.offset = (
-                                offset
-                                + _position(lengths, i)
-                                + len(text)
-                                - len(text.lstrip(layout))
-                            )
+                            exc.offset = offset + _start_of(lengths, i, text, layout)
                             raise
                         tag = seg.tag
                     if tag not in envelope:
