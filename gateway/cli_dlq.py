@@ -70,13 +70,20 @@ def _selector(
     type_: str | None = None,
     since: str | None = None,
     group: str | None = None,
+    grep: str | None = None,
 ) -> Selector:
     try:
         when = parse_since(since) if since else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     return Selector(
-        ids=tuple(ids), reason=reason, partner=partner, type=type_, group=group, since=when
+        ids=tuple(ids),
+        reason=reason,
+        partner=partner,
+        type=type_,
+        group=group,
+        since=when,
+        text=grep or None,
     )
 
 
@@ -89,6 +96,7 @@ def _filters(f: Any) -> Any:
             click.option("--type", "type_", help="Only this message type (e.g. CUSCAR)."),
             click.option("--since", help="Last failure at or after: ISO time, or 30m/2h/7d ago."),
             click.option("--group", help="Only this group: REASON/stage, or REASON."),
+            click.option("--grep", help="Only those with this text in body, headers or reason."),
         ]
     ):
         f = opt(f)
@@ -115,11 +123,12 @@ def list_(
     type_: str | None,
     since: str | None,
     group: str | None,
+    grep: str | None,
     as_json: bool,
 ) -> None:
     """The dead letters, oldest failure first (nothing is taken out of the queues)."""
     settings = _settings(ctx)
-    selector = _selector((), reason, partner, type_, since, group)
+    selector = _selector((), reason, partner, type_, since, group, grep)
     with _store(settings) as store:
         letters = store.browse(selector)
     if as_json:
@@ -239,9 +248,10 @@ def _selection(
     type_: str | None,
     since: str | None,
     group: str | None,
+    grep: str | None,
     verb: str,
 ) -> Selector:
-    selector = _selector(ids, reason, partner, type_, since, group)
+    selector = _selector(ids, reason, partner, type_, since, group, grep)
     if selector.is_everything and not all_:
         click.echo(f"say which messages to {verb}: IDs, --group, a filter, or --all", err=True)
         sys.exit(EXIT_USAGE)
@@ -263,11 +273,12 @@ def replay(
     type_: str | None,
     since: str | None,
     group: str | None,
+    grep: str | None,
     dry_run: bool,
 ) -> None:
     """Send dead letters back to where they came from (confirmed first, then removed)."""
     settings = _settings(ctx)
-    selector = _selection(ids, all_, reason, partner, type_, since, group, "replay")
+    selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "replay")
     actor = current_operator()
     with _store(settings) as store:
         if dry_run:
@@ -384,11 +395,12 @@ def purge(
     type_: str | None,
     since: str | None,
     group: str | None,
+    grep: str | None,
     yes: bool,
 ) -> None:
     """Remove dead letters for good. Their full content is kept in the audit trail."""
     settings = _settings(ctx)
-    selector = _selection(ids, all_, reason, partner, type_, since, group, "purge")
+    selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "purge")
     if not yes:
         click.echo("purge removes messages for good: add --yes", err=True)
         sys.exit(EXIT_USAGE)
@@ -418,10 +430,11 @@ def export(
     type_: str | None,
     since: str | None,
     group: str | None,
+    grep: str | None,
 ) -> None:
     """Write the dead letters, bodies included (base64), one JSON object per line."""
     settings = _settings(ctx)
-    selector = _selector((), reason, partner, type_, since, group)
+    selector = _selector((), reason, partner, type_, since, group, grep)
     with _store(settings) as store:
         letters = store.browse(selector)
     for dl in letters:

@@ -288,9 +288,12 @@ def metrics_settings(
 class QueueDepthPoller(threading.Thread):
     """Polls the depth of every gateway queue on its own connection (pika is not thread-safe)."""
 
-    def __init__(self, broker_url: str, queues: list[str], interval: float) -> None:
+    def __init__(
+        self, broker_url: str, queues: list[str], interval: float, tls: Any = None
+    ) -> None:
         super().__init__(name="edigw-metrics-depth", daemon=True)
         self.broker_url = broker_url
+        self.tls = tls
         self.queues = queues
         self.interval = interval
         self.stopping = threading.Event()
@@ -302,7 +305,7 @@ class QueueDepthPoller(threading.Thread):
 
         depths: dict[str, int] = {}
         try:
-            connection = broker.connect(self.broker_url, heartbeat=60)
+            connection = broker.connect(self.broker_url, heartbeat=60, tls=self.tls)
         except AMQPError:
             BROKER_REACHABLE.set(0)
             return depths
@@ -367,7 +370,11 @@ def start(settings: Any) -> MetricsServer | None:
             RECEIVED.labels(partner.id)
             LAST_MESSAGE.labels(partner.id)
         server, thread = start_http_server(conf.port, addr=conf.address, registry=REGISTRY)
-        poller = QueueDepthPoller(settings.broker_url, queues, conf.depth_interval)
+        from gateway.broker import tls_from
+
+        poller = QueueDepthPoller(
+            settings.broker_url, queues, conf.depth_interval, tls_from(settings.raw)
+        )
         poller.start()
         port = int(server.server_address[1])
         log.info("metrics endpoint", address=conf.address, port=port)

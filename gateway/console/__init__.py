@@ -380,11 +380,15 @@ def create_app(
             group=request.args.get("group") or None,
             reason=request.args.get("reason") or None,
             partner=request.args.get("partner") or None,
+            text=request.args.get("q") or None,
         )
         with backend.store() as store:
             letters = store.browse(selector)
         return render_template(
-            "dlq_list.html", letters=letters, group=request.args.get("group", "")
+            "dlq_list.html",
+            letters=letters,
+            group=request.args.get("group", ""),
+            q=request.args.get("q", ""),
         )
 
     @app.get("/dlq/<message>")

@@ -34,6 +34,7 @@ def describe(selector: Selector, all_: bool = False) -> str:
             ("type", selector.type),
             ("group", selector.group),
             ("since", selector.since.isoformat() if selector.since else None),
+            ("grep", selector.text),
         )
         if v
     ]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -322,6 +323,17 @@ class DeadLetter:
             "body_base64": base64.b64encode(self.body).decode("ascii"),
         }
 
+    def contains(self, text: str) -> bool:
+        """Search: ``text`` in the body, a header (name or value) or the reason, any case."""
+        needle = text.casefold()
+        haystacks = [
+            self.body_text(),
+            json.dumps(jsonable(self.headers), ensure_ascii=False),
+            self.sentence,
+            self.business_reference,
+        ]
+        return any(needle in h.casefold() for h in haystacks)
+
     def body_text(self) -> str:
         """The body as text for people and editors (latin-1 keeps every byte round-trippable)."""
         try:
@@ -352,6 +364,7 @@ class Selector:
     type: str | None = None
     group: str | None = None
     since: dt.datetime | None = None
+    text: str | None = None  # case-insensitive, in the body, the headers or the reason
 
     def matches(self, dl: DeadLetter) -> bool:
         if self.ids and not any(dl.id == i or (i and dl.message_id == i) for i in self.ids):
@@ -368,12 +381,18 @@ class Selector:
             when = _parse_iso(dl.last_failure)
             if when is None or when < self.since:
                 return False
-        return True
+        return not self.text or dl.contains(self.text)
 
     @property
     def is_everything(self) -> bool:
         return not (
-            self.ids or self.reason or self.partner or self.type or self.group or self.since
+            self.ids
+            or self.reason
+            or self.partner
+            or self.type
+            or self.group
+            or self.since
+            or self.text
         )
 
 

@@ -116,7 +116,9 @@ class DeadLetterStore:
     def open(cls, settings: Settings) -> DeadLetterStore:
         user = pika.URLParameters(settings.broker_url).credentials.username
         # Two attempts: ride out a broker that is briefly busy (a handshake timeout).
-        connection = broker.connect(settings.broker_url, attempts=2)
+        connection = broker.connect(
+            settings.broker_url, attempts=2, tls=broker.tls_from(settings.raw)
+        )
         return cls(connection, dead_letter_queues(settings), user)
 
     def __enter__(self) -> DeadLetterStore:

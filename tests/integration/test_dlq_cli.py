@@ -65,6 +65,10 @@ def test_list_groups_show_export_leave_every_message_in_place(env: dict[str, str
         assert _list(env, "--type", "CUSRES") == []
         assert len(_list(env, "--since", "1h")) == 3
         assert _list(env, "--since", "2999-01-01") == []
+        # Search in body and headers.
+        assert {d["message_id"] for d in _list(env, "--grep", "unt+99")} == {m1, m2}
+        assert [d["message_id"] for d in _list(env, "--grep", m3)] == [m3]
+        assert _list(env, "--grep", "no such text anywhere") == []
 
         groups = cli(env, "dlq", "groups", "--json")
         assert groups.exit_code == 0, groups.output

@@ -144,6 +144,9 @@ def test_selector() -> None:
     assert Selector(group="EDIFACT_SYNTAX/decode").matches(dl)
     assert Selector(group="EDIFACT_SYNTAX").matches(dl)
     assert not Selector(group="EDIFACT_SYNTAX/map").matches(dl)
+    assert Selector(text="man-1").matches(dl)  # body, any case
+    assert Selector(text="x.edi").matches(dl)  # a header value
+    assert not Selector(text="absent").matches(dl)
     assert Selector(partner="apcs", reason="EDIFACT_SYNTAX").matches(dl)
     assert not Selector(partner="apcs", reason="X").matches(dl)
     since = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
