@@ -882,22 +882,29 @@ class _Lexer:
                     seps = (d.segment, d.element, d.component, d.release, d.repetition)
                     layout = "".join(c for c in layout if c not in seps)
                     drop = {k: v for k, v in _DROP_LAYOUT.items() if chr(k) not in seps}
+                special = inner_layout or bom_in or una_in
                 restart_at = -1
                 texts = spieces if fast else self._decoded(bpieces, offset, number)
                 for i, text in enumerate(texts):
                     raw = text.strip(layout)
                     if not raw:
                         continue
-                    if inner_layout and ("\n" in raw or "\r" in raw or "\t" in raw):
-                        raw = raw.translate(drop)
-                    if bom_in and raw[0] in "\ufeff\xef":
-                        raw = raw.removeprefix("\ufeff").removeprefix("\xef\xbb\xbf").lstrip(layout)
-                        if not raw:
-                            continue
-                    if una_in and raw.startswith("UNA") and (len(raw) == 3 or not raw[3].isalnum()):
-                        restart_at = i  # a new UNA: the rest is cut with its separators
-                        sniff = True
-                        break
+                    if special:  # one test for the three rare cases below
+                        if inner_layout and ("\n" in raw or "\r" in raw or "\t" in raw):
+                            raw = raw.translate(drop)
+                        if bom_in and raw[0] in "\ufeff\xef":
+                            raw = raw.removeprefix("\ufeff").removeprefix("\xef\xbb\xbf")
+                            raw = raw.lstrip(layout)
+                            if not raw:
+                                continue
+                        if (
+                            una_in
+                            and raw.startswith("UNA")
+                            and (len(raw) == 3 or not raw[3].isalnum())
+                        ):
+                            restart_at = i  # a new UNA: the rest is cut with its separators
+                            sniff = True
+                            break
                     number += 1
                     if (
                         (not rel_in or rel not in raw)
