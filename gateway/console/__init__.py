@@ -238,7 +238,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=512 * 1024,  # a confirmed batch posts every id it listed
     )
     backend = Backend(settings)
     history = history or DepthHistory()
@@ -414,7 +414,7 @@ def create_app(
         group = request.values.get("group") or None
         if not ids and not group:
             abort(400, "say which messages: a message id or a group")
-        what = f"message {', '.join(ids)}" if ids else f"group {group}"
+        what = f"group {group}" if group else f"message {', '.join(ids)}"
         return Selector(ids=ids, group=group), what
 
     @app.get("/confirm/<action>")

@@ -324,13 +324,15 @@ class DeadLetter:
         }
 
     def contains(self, text: str) -> bool:
-        """Search: ``text`` in the body, a header (name or value) or the reason, any case."""
+        """Search: ``text`` in the body, a header, the reason or the message ids, any case."""
         needle = text.casefold()
         haystacks = [
             self.body_text(),
             json.dumps(jsonable(self.headers), ensure_ascii=False),
             self.sentence,
             self.business_reference,
+            self.message_id,
+            self.correlation_id,
         ]
         return any(needle in h.casefold() for h in haystacks)
 
