@@ -550,6 +550,9 @@ def _parse_segment_general(raw: str, d: Delimiters, number: int) -> Segment:
             elements.append(values[0])
             if len(values) > 1:
                 repeats.append((idx - 1, tuple(values)))
+        elif not rel or rel not in part:  # the common element of a general segment
+            comps = part.split(comp) if comp in part else [part]
+            elements.append(tuple([c.strip(" ") for c in comps]))
         else:
             elements.append(_components(part, comp, rel))
     return _make_segment(tag, tuple(elements), number, tuple(repeats))
