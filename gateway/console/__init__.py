@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import os
 import secrets
 import sqlite3
@@ -252,6 +253,8 @@ def create_app(
         return str(token)
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    # For people, not for scripts: JSON without \u escapes (autoescaping still applies).
+    app.jinja_env.filters["show"] = lambda v: json.dumps(v, ensure_ascii=False)
 
     @app.before_request
     def check_csrf() -> None:
