@@ -22,6 +22,7 @@ import pytest
 from gateway.config import load
 from gateway.journal import derived_id, open_journal
 from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     count,
     cuscar,
     declare_topology,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pika
+import pytest
 
 from gateway import broker
 from gateway.config import load
@@ -43,13 +44,47 @@ def names_of(env: dict[str, str]) -> Names:
     return Names(env["EDIGW_NAME_PREFIX"])
 
 
-def declare_topology(env: dict[str, str]) -> None:
+_DECLARED: list[dict[str, str]] = []
+
+
+def declare_topology(env: dict[str, str], *, cleanup: bool = True) -> None:
+    """Declare the gateway's topology for ``env``; deleted after the test unless told not to."""
     settings = load(env=env)
     connection = broker.connect(settings.broker_url, attempts=5)
     try:
         declare(connection.channel(), topology_for(settings))
     finally:
         connection.close()
+    if cleanup:
+        _DECLARED.append(env)
+
+
+def delete_topology(env: dict[str, str]) -> None:
+    """Delete the queues and exchanges of ``env``'s topology.
+
+    Quorum queues are costly (RabbitMQ accounts file handles for each); a test session
+    that kept them all would starve the broker of handles for new connections.
+    """
+    settings = load(env=env)
+    topo = topology_for(settings)
+    connection = broker.connect(settings.broker_url, attempts=5)
+    try:
+        channel = connection.channel()
+        for q in topo.queues:
+            channel.queue_delete(q.name)
+        for ex in topo.exchanges:
+            channel.exchange_delete(ex.name)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+@pytest.fixture(autouse=True)
+def cleanup_topologies() -> Iterator[None]:
+    """Autouse in every module that imports it: delete the topologies its test declared."""
+    yield
+    while _DECLARED:
+        delete_topology(_DECLARED.pop())
 
 
 def submit(env: dict[str, str], messages: list[tuple[str, bytes]], partner: str = "apcs") -> None:

@@ -1,7 +1,8 @@
 """Idempotency against the real broker: no second downstream effect from a resend or redelivery.
 
 Dedup keys: the message id (``processed``), sender + interchange control reference, and
-business key + version of each document (``dedup``), all claimed in the journal.
+business key + version of each document (``dedup``), all claimed in the journal; an
+identical resend is answered with the saved acknowledgements (issue #4's amendments).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from gateway import broker
 from gateway.journal import derived_id
 from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     count,
     cuscar,
     declare_topology,
@@ -50,7 +52,7 @@ def test_same_message_id_twice_is_processed_once(gateway_env: dict[str, str]) ->
     assert [p.message_id for p, _ in acks] == [derived_id("idem-1", "ack")]
 
 
-def test_resent_interchange_is_rejected_as_duplicate_and_not_routed_again(
+def test_identical_resend_gets_the_same_answer_and_is_not_routed_again(
     gateway_env: dict[str, str],
 ) -> None:
     names = names_of(gateway_env)
@@ -59,19 +61,43 @@ def test_resent_interchange_is_rejected_as_duplicate_and_not_routed_again(
     with worker_thread(gateway_env):
         submit(gateway_env, [("icr-1", data)])
         wait_until(lambda: done_count(gateway_env) >= 1, 20, "original done")
-        submit(gateway_env, [("icr-2", data)])  # same UNB reference, new message id
+        submit(gateway_env, [("icr-2", data)])  # the very same bytes, a new message id
         wait_until(lambda: done_count(gateway_env) >= 2, 20, "resend done")
         docs = drain(gateway_env, names.customs_core)
         acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
-        [(props, _)] = drain(gateway_env, names.dead_letter(names.inbound("apcs")))
     assert [p.message_id for p, _ in docs] == [derived_id("icr-1", 0)]
-    assert _uci_action(acks["icr-1"]) == "7"
-    # CONTRL rejects the resend with 26 "duplicate detected".
-    assert _uci_action(acks["icr-2"]) == "4"
-    assert b"+4+26" in acks["icr-2"]
-    assert props.message_id == "icr-2"
+    # The same answer again (issue #4: an error would make partners resend in a loop).
+    assert acks["icr-2"] == acks["icr-1"]
+    assert _uci_action(acks["icr-2"]) == "7"
+    assert "duplicate" in events_of(gateway_env, "icr-2")
+    assert count(gateway_env, names.dead_letter(names.inbound("apcs"))) == 0
+
+
+def test_reused_interchange_reference_with_other_content_is_rejected(
+    gateway_env: dict[str, str],
+) -> None:
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    first = cuscar(40_150)
+    # Same sender and UNB control reference, another manifest: the reference was reused.
+    second = cuscar(40_151).replace(b"F000040151", b"F000040150")
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("icr-3", first)])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "original done")
+        submit(gateway_env, [("icr-4", second)])
+        dlq = names.dead_letter(names.inbound("apcs"))
+        [(props, _)] = wait_until(lambda: drain(gateway_env, dlq), 20, "the reuse dead-lettered")
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "reuse done")
+        docs = drain(gateway_env, names.customs_core)
+        acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
+    assert [p.message_id for p, _ in docs] == [derived_id("icr-3", 0)]
+    assert _uci_action(acks["icr-3"]) == "7"
+    # CONTRL rejects the interchange with 26 "duplicate detected".
+    assert _uci_action(acks["icr-4"]) == "4"
+    assert b"+4+26" in acks["icr-4"]
+    assert props.message_id == "icr-4"
     assert props.headers[broker.H_REASON] == "DUPLICATE_INTERCHANGE"
-    assert "icr-1" in props.headers[broker.H_SENTENCE]
+    assert "icr-3" in props.headers[broker.H_SENTENCE]
 
 
 def test_same_document_version_in_a_new_interchange_is_not_routed_again(

@@ -21,8 +21,10 @@ from gateway.config import load
 from gateway.journal import derived_id
 from gateway.partners import deprovision, partner_url, read_secret, user_for, vhost_of
 from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,
     declare_topology,
+    delete_topology,
     drain,
     events_of,
     names_of,
@@ -47,7 +49,7 @@ def partner_env(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 @pytest.fixture(scope="module")
 def provisioned(partner_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    declare_topology(partner_env)
+    declare_topology(partner_env, cleanup=False)
     proc = subprocess.run(
         [
             *(sys.executable, "-m", "gateway", "partners", "provision"),
@@ -71,6 +73,7 @@ def provisioned(partner_env: dict[str, str]) -> Iterator[dict[str, str]]:
         yield urls
     finally:
         deprovision(settings, only=["apcs", "commerce"])
+        delete_topology(partner_env)
 
 
 def _channel(

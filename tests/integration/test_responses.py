@@ -18,6 +18,7 @@ from gateway.canonical_xml import to_bytes, to_xml
 from gateway.journal import derived_id
 from gateway.model import CustomsResponse, Header
 from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,
     declare_topology,
     done_count,

@@ -16,6 +16,7 @@ import pytest
 
 from gateway.journal import derived_id
 from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     count,
     cuscar,
     declare_topology,
