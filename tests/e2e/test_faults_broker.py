@@ -8,6 +8,7 @@ gateway process reconnects by itself (the same process, never restarted by the t
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -33,6 +34,21 @@ from tests.e2e.test_faults_support import (
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
 
+def _handle_limit() -> int:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "eval", "file_handle_cache:get_limit()."],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(out.stdout.strip())
+
+
+def _set_handle_limit(limit: int) -> None:
+    rabbitmqctl("eval", f"file_handle_cache:set_limit({int(limit)}).")
+
+
 def _broker_up(url: str) -> bool:
     try:
         broker.connect(url).close()
@@ -52,11 +68,14 @@ def test_broker_stop_and_start_mid_run_loses_nothing_and_gateway_recovers(
     log = tmp_path / "gateway.log"
     with gateway_process(gateway_env, log) as gateway:
         wait_until(lambda: done_count(gateway_env) >= 50, 30, "50 messages done")
+        limit = _handle_limit()
         try:
             rabbitmqctl("stop_app")
             time.sleep(2)
         finally:
             rabbitmqctl("start_app")
+            # start_app resets a file-handle limit raised at runtime: leave it as found.
+            _set_handle_limit(limit)
         wait_until(lambda: _broker_up(gateway_env["EDIGW_AMQP_URL"]), 30, "broker back")
         assert done_count(gateway_env) < n, "the run ended before the broker stopped"
         wait_until(lambda: done_count(gateway_env) >= n, 55, "every message done after recovery")

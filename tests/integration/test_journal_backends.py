@@ -1,0 +1,150 @@
+"""The journal's contract, run against both backends: SQLite (a file) and PostgreSQL.
+
+Each PostgreSQL test gets a role and schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.journal import Journal, JournalUnavailable, Origin, open_journal
+from tests.e2e.test_faults_support import pg_cut, pg_restore, pg_schema
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """(backend, path or DSN, PostgreSQL role or "")."""
+    if request.param == "sqlite":
+        yield "sqlite", str(tmp_path / "journal.sqlite3"), ""
+    else:
+        with pg_schema() as (role, dsn):
+            yield "postgresql", dsn, role
+
+
+@pytest.fixture
+def journal(backend: tuple[str, str, str]) -> Iterator[Journal]:
+    j = open_journal(backend[0], backend[1])
+    try:
+        yield j
+    finally:
+        j.close()
+
+
+def test_track_follows_the_family_by_reference(journal: Journal) -> None:
+    journal.record_message("in-1", type="inbound", partner="apcs", correlation_id="in-1")
+    journal.record_message("in-1", type="CUSCAR", partner="apcs", correlation_id="in-1")
+    journal.record_message(
+        "doc-1", type="CargoManifest", partner="apcs", correlation_id="in-1", parent_id="in-1"
+    )
+    journal.add_references("doc-1", ["BL-9", "BL-9", ""])
+    journal.record_event("in-1", "received", "1 KB")
+    journal.record_event("doc-1", "routed", "to customs.core")
+    found = journal.track("BL-9")
+    assert [(h.message_id, h.type) for h in found] == [
+        ("in-1", "CUSCAR"),
+        ("doc-1", "CargoManifest"),
+    ]
+    assert [e.status for e in found[1].events] == ["routed"]
+    assert journal.track("nothing") == []
+    with pytest.raises(ValueError):
+        journal.record_event("in-1", "teleported")
+
+
+def test_processed_goes_from_decided_to_done_with_its_events(journal: Journal) -> None:
+    assert journal.processed("m1") is None
+    journal.record_message("m1", type="inbound", partner="apcs", correlation_id="m1")
+    journal.decide("m1", "routed", "to core")
+    decided = journal.processed("m1")
+    assert decided is not None and decided.state == "decided"
+    journal.complete(
+        "m1", "routed", "to core", [("m1", "routed", "x"), ("m1", "acknowledged", "y")]
+    )
+    done = journal.processed("m1")
+    assert done is not None and (done.state, done.outcome) == ("done", "routed")
+    # A late decide (a redelivery racing) never takes a done message back.
+    journal.decide("m1", "rejected")
+    assert journal.processed("m1").state == "done"  # type: ignore[union-attr]
+    [history] = journal.track("m1")
+    assert [e.status for e in history.events] == ["routed", "acknowledged"]
+
+
+def test_claims_are_first_come_and_redeliveries_are_no_conflict(journal: Journal) -> None:
+    assert journal.claim("m1", {"icr:apcs:A:1": "h1", "doc:apcs:CM:M1:1:original": "p1"}) == []
+    assert journal.claim("m1", {"icr:apcs:A:1": "h1"}) == []  # the same message again
+    conflicts = journal.claim("m2", {"icr:apcs:A:1": "h1", "doc:apcs:CM:M1:1:original": "p2"})
+    assert sorted((c.key, c.owner, c.same_content) for c in conflicts) == [
+        ("doc:apcs:CM:M1:1:original", "m1", False),
+        ("icr:apcs:A:1", "m1", True),
+    ]
+
+
+def test_concurrent_claims_have_exactly_one_winner(backend: tuple[str, str, str]) -> None:
+    journals = [open_journal(backend[0], backend[1]) for _ in range(4)]
+    results: dict[str, list[object]] = {}
+    start = threading.Barrier(len(journals))
+
+    def claim(i: int) -> None:
+        start.wait()
+        results[f"m{i}"] = list(journals[i].claim(f"m{i}", {"icr:apcs:A:race": "h"}))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(journals))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for j in journals:
+        j.close()
+    winners = [m for m, conflicts in results.items() if not conflicts]
+    assert len(results) == 4 and len(winners) == 1
+
+
+def test_origins_answered_once_and_overdue(journal: Journal) -> None:
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)).isoformat(timespec="milliseconds")
+    for mid, routed_at in (("d-old", old), ("d-new", dt.datetime.now(dt.UTC).isoformat())):
+        journal.record_origin(
+            Origin(
+                mid,
+                f"in-{mid}",
+                "apcs",
+                routed_at,
+                {"document_type": "CargoManifest", "business_reference": mid},
+            )
+        )
+    assert [o.message_id for o in journal.overdue(dt.timedelta(hours=4))] == ["d-old"]
+    origin = journal.origin("in-d-old")
+    assert origin is not None and origin.message_id == "d-old"
+    assert origin.facts["business_reference"] == "d-old"
+    assert journal.mark_answered("d-old", "released") is True
+    assert journal.mark_answered("d-old", "released") is False  # a redelivered response
+    assert journal.overdue(dt.timedelta(hours=4)) == []
+    assert journal.origin("unknown") is None
+
+
+def test_unreachable_store_is_a_transient_failure(
+    backend: tuple[str, str, str], tmp_path: Path
+) -> None:
+    if backend[0] == "sqlite":
+        (tmp_path / "is-a-dir").mkdir()
+        with pytest.raises(JournalUnavailable):
+            open_journal("sqlite", str(tmp_path / "is-a-dir"))
+        return
+    journal = open_journal(backend[0], backend[1])
+    try:
+        pg_cut(backend[2])
+        try:
+            with pytest.raises(JournalUnavailable):
+                journal.processed("m1")
+            with pytest.raises(JournalUnavailable):
+                journal.processed("m1")  # reconnecting fails too while the role is cut
+        finally:
+            pg_restore(backend[2])
+        assert journal.processed("m1") is None  # and it recovers by itself
+    finally:
+        journal.close()
