@@ -3,16 +3,22 @@
 How a quorum dead-letter queue is read without taking anything away
 --------------------------------------------------------------------
 AMQP has no "peek". We ``basic.get`` every ready message of each DLQ with manual
-acknowledgement on one channel and *hold* the deliveries (never ack, never nack)
-until we are done; then we close that channel and the broker puts back every
-delivery we did not acknowledge, in its original position. ``basic.get`` returning
-nothing is a definite end of the queue (no idle timeouts to guess).
+acknowledgement on one channel and *hold* the deliveries until we are done (so we
+never see one twice, and ``basic.get`` returning nothing is a definite end of the
+queue: no idle timeout to guess). Then one ``basic.nack(multiple, requeue)`` gives
+back everything we did not acknowledge, and the channel is closed.
 
-* Nothing is ever ``nack(requeue=True)``-ed: on RabbitMQ 4.x a requeue by
-  rejection counts towards a quorum queue's delivery limit (20 by default) and a
-  message over the limit is dropped or dead-lettered; a return because the
-  channel closed is not a failed delivery. On 3.x quorum queues a closed channel
-  bumps ``x-delivery-count`` too, but DLQs are declared without a delivery limit.
+Quorum queues count returns, and that decides whether browsing is safe:
+
+* RabbitMQ 3.x: every return bumps ``x-delivery-count``; there is no default
+  delivery limit and DLQs are declared without one: nothing is ever dropped.
+* RabbitMQ 4.0-4.2: a default delivery limit of 20, counted on every acquisition
+  (get, then nack or channel close alike): the DLQs must be declared with the limit
+  disabled (``x-delivery-limit = -1``, or a policy), or browsing 20 times would make
+  the broker drop messages, since a DLQ has no dead-letter exchange of its own.
+* RabbitMQ 4.3+: the limit counts failed deliveries only; ``basic.nack`` with
+  requeue is not one (``basic.reject`` and a channel close are), hence the nack.
+
 * Removal is an ``ack`` of the held delivery, and it happens only *after* the
   broker confirmed the replayed copy (publisher confirms, ``mandatory``). A crash
   between the two leaves the message in both places (at-least-once, never lost);
@@ -26,6 +32,7 @@ nothing is a definite end of the queue (no idle timeouts to guess).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +42,7 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import ChannelClosedByBroker
+from pika.exceptions import AMQPError, ChannelClosedByBroker
 
 from gateway import broker
 from gateway.config import Settings
@@ -162,8 +169,15 @@ class DeadLetterStore:
             yield channel, held
         finally:
             if channel.is_open:
-                # Closing the channel returns every delivery we did not acknowledge.
-                channel.close()
+                # Give back every delivery we did not acknowledge: one nack(multiple, requeue)
+                # of the last tag. RabbitMQ >= 4.3 does not count that as a failed delivery
+                # (a channel close does); older brokers count both the same. Closing the
+                # channel then returns anything left (and is what happens on a crash).
+                if held:
+                    with contextlib.suppress(AMQPError):
+                        channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+                with contextlib.suppress(AMQPError):
+                    channel.close()
 
     def _existing_queues(self) -> list[str]:
         depths = self.depths()
