@@ -16,6 +16,7 @@ Quorum queues count returns, and that decides whether browsing is safe:
   (get, then nack or channel close alike): the DLQs must be declared with the limit
   disabled (``x-delivery-limit = -1``, or a policy), or browsing 20 times would make
   the broker drop messages, since a DLQ has no dead-letter exchange of its own.
+  (Never on 3.x: there, -1 drops a message at its first return.)
 * RabbitMQ 4.3+: the limit counts failed deliveries only; ``basic.nack`` with
   requeue is not one (``basic.reject`` and a channel close are), hence the nack.
 
