@@ -42,7 +42,11 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     samples = samples or SAMPLES
     files = sorted(p for p in samples.iterdir() if p.is_file())
     prefix = os.environ.get("EDIGW_NAME_PREFIX") or "demo."
-    env = {**os.environ, "EDIGW_NAME_PREFIX": prefix}
+    base = load(path=config_path)
+    # Each demo run gets a state directory of its own: the journal would otherwise recognise
+    # the bundled samples as identical resends of the previous run (answered, not re-routed).
+    run_dir = base.state_dir / "demo" / time.strftime("%Y%m%dT%H%M%S")
+    env = {**os.environ, "EDIGW_NAME_PREFIX": prefix, "EDIGW_STATE_DIR": str(run_dir)}
     settings = load(path=config_path, env=env)
     names = Names(settings.name_prefix)
     click.echo(
@@ -88,12 +92,14 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     if statuses & FINAL:
                         pending.discard(mid)
                 time.sleep(0.2)
-            acks: dict[str, str] = {}
+            answers: dict[str, list[str]] = {}
             while True:
                 method, props, body = channel.basic_get(names.outbound("apcs"), auto_ack=True)
                 if method is None:
                     break
-                acks[props.correlation_id] = _contrl_verdict(body)
+                kind = props.type or "?"
+                answer = f"CONTRL {_contrl_verdict(body)}" if kind == "CONTRL" else kind
+                answers.setdefault(props.correlation_id, []).append(answer)
             routed = 0
             while True:
                 method, _props, _body = channel.basic_get(names.customs_core, auto_ack=True)
@@ -101,7 +107,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     break
                 routed += 1
             click.echo("")
-            click.echo(f"{'file':<42} {'outcome':<14} {'CONTRL':<9} detail")
+            click.echo(f"{'file':<36} {'outcome':<14} {'answer to the partner':<26} detail")
             failures = 0
             for mid, path in submitted.items():
                 histories = [h for h in journal.track(mid) if h.message_id == mid]
@@ -116,12 +122,13 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                 else:
                     outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
                     failures += 1
-                click.echo(f"{path.name:<42} {outcome:<14} {acks.get(mid, '-'):<9} {detail}")
+                answer = " + ".join(answers.get(mid, ["-"]))
+                click.echo(f"{path.name:<36} {outcome:<14} {answer:<26} {detail}")
             click.echo("")
             click.echo(
                 f"{routed} signed canonical document(s) reached {names.customs_core}; "
                 f"dead letters wait in {names.dead_letter(names.inbound('apcs'))} "
-                f"(`edigw track <message id>` shows each history)"
+                f"(`EDIGW_STATE_DIR={run_dir} edigw track <message id>` shows each history)"
             )
             journal.close()
             return 1 if failures else 0
