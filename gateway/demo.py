@@ -107,7 +107,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     break
                 routed += 1
             click.echo("")
-            click.echo(f"{'file':<36} {'outcome':<14} {'answer to the partner':<26} detail")
+            click.echo(f"{'file':<46} {'outcome':<14} {'answer to the partner':<26} detail")
             failures = 0
             for mid, path in submitted.items():
                 histories = [h for h in journal.track(mid) if h.message_id == mid]
@@ -123,7 +123,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
                     failures += 1
                 answer = " + ".join(answers.get(mid, ["-"]))
-                click.echo(f"{path.name:<36} {outcome:<14} {answer:<26} {detail}")
+                click.echo(f"{path.name:<46} {outcome:<14} {answer:<26} {detail}")
             click.echo("")
             click.echo(
                 f"{routed} signed canonical document(s) reached {names.customs_core}; "
