@@ -20,13 +20,22 @@ from pathlib import Path
 import click
 
 from gateway import broker
-from gateway.config import load
+from gateway.config import Settings, load
 from gateway.journal import open_journal
 from gateway.naming import Names
 from gateway.topology import declare, topology_for
 
 FINAL = {"acknowledged"}
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "apcs"
+MINISTRY_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "ministries"
+# Which ministry sends which bundled document; the last one is tampered with after signing.
+MINISTRY_FILES = (
+    ("agriculture", "ephyto-phyto-certificate.xml", False),
+    ("commerce", "ubl-certificate-of-origin.xml", False),
+    ("commerce", "national-import-licence.xml", False),
+    ("industry", "national-pharma-authorisation.xml", False),
+    ("industry", "national-pharma-authorisation.xml", True),
+)
 
 
 def _contrl_verdict(body: bytes) -> str:
@@ -36,6 +45,50 @@ def _contrl_verdict(body: bytes) -> str:
             action = seg.split("+")[4] if len(seg.split("+")) > 4 else "?"
             return {"7": "accepted", "4": "REJECTED", "8": "received"}.get(action[:1], action)
     return "?"
+
+
+def _receipt_verdict(body: bytes) -> str:
+    """'receipt accepted' / 'receipt REJECTED' from a signed ministry receipt."""
+    from gateway.xmlsafe import parse
+
+    root = parse(body)
+    outcome = next((el.text for el in root.iter() if str(el.tag).endswith("}Outcome")), "?")
+    return f"receipt {'accepted' if outcome == 'accepted' else 'REJECTED'}"
+
+
+def _signed_ministry_documents(settings: Settings) -> list[tuple[str, str, bytes]]:
+    """(partner, label, signed bytes) for the bundled ministry samples, signed with dev keys."""
+    from gateway.trust import DevPki, trust_settings
+    from gateway.xmlsafe import parse
+
+    ts = trust_settings(settings)
+    if not ts.development or not MINISTRY_SAMPLES.is_dir():
+        return []
+    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
+    pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
+    out = []
+    for partner, name, tamper in MINISTRY_FILES:
+        path = MINISTRY_SAMPLES / name
+        if partner not in pki.identities or not path.exists():
+            continue
+        signed = pki.sign(partner, parse(path.read_bytes()))
+        label = f"{partner}: {name}"
+        if tamper:
+            # Change one digit of the signed content: the signature must no longer verify.
+            signed = _tamper(signed)
+            label = f"{partner}: {name} (tampered)"
+        out.append((partner, label, signed))
+    return out
+
+
+def _tamper(signed: bytes) -> bytes:
+    """Flip the first digit inside the signed content (before the Signature element)."""
+    end = signed.find(b"Signature")
+    for i in range(len(signed[:end])):
+        if signed[i : i + 1].isdigit() and signed[i - 1 : i] == b">":
+            digit = b"1" if signed[i : i + 1] != b"1" else b"2"
+            return signed[:i] + digit + signed[i + 1 :]
+    return signed.replace(b"<", b"<!-- -->", 1)
 
 
 def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> int:
@@ -55,7 +108,8 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     connection = broker.connect(settings.broker_url, attempts=10)
     channel = broker.confirmed_channel(connection)
     declare(channel, topology_for(settings, names))
-    for queue in (names.customs_core, names.customs_legacy, names.outbound("apcs")):
+    outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]
+    for queue in (names.customs_core, names.customs_legacy, *outbound):
         channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
 
     cmd = [sys.executable, "-m", "gateway", "--log-format", "json"]
@@ -66,20 +120,22 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     with open(log_path, "wb") as log_file:
         gateway = subprocess.Popen([*cmd, "run"], env=env, stderr=log_file, stdout=log_file)
         try:
-            submitted: dict[str, Path] = {}
-            for path in files:
+            submitted: dict[str, tuple[str, str]] = {}  # message id -> (partner, label)
+            batches = [("apcs", p.name, p.read_bytes()) for p in files]
+            batches += _signed_ministry_documents(settings)
+            for partner, label, data in batches:
                 message_id = str(uuid.uuid4())
                 broker.publish(
                     channel,
-                    names.inbound("apcs"),
+                    names.inbound(partner),
                     "",
-                    path.read_bytes(),
+                    data,
                     message_id=message_id,
-                    content_type="application/edifact",
-                    headers={"x-edigw-filename": path.name},
+                    content_type="application/xml" if data[:1] == b"<" else "application/edifact",
+                    headers={"x-edigw-filename": label},
                 )
-                submitted[message_id] = path
-                click.echo(f"submitted {path.name} as {message_id}")
+                submitted[message_id] = (partner, label)
+                click.echo(f"submitted {label} as {message_id}")
             journal = open_journal(settings.journal_backend, settings.journal_path)
             deadline = time.monotonic() + timeout
             pending = set(submitted)
@@ -93,13 +149,19 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                         pending.discard(mid)
                 time.sleep(0.2)
             answers: dict[str, list[str]] = {}
-            while True:
-                method, props, body = channel.basic_get(names.outbound("apcs"), auto_ack=True)
-                if method is None:
-                    break
-                kind = props.type or "?"
-                answer = f"CONTRL {_contrl_verdict(body)}" if kind == "CONTRL" else kind
-                answers.setdefault(props.correlation_id, []).append(answer)
+            for partner in sorted({p for p, _ in submitted.values()}):
+                while True:
+                    method, props, body = channel.basic_get(names.outbound(partner), auto_ack=True)
+                    if method is None:
+                        break
+                    kind = props.type or "?"
+                    if kind == "CONTRL":
+                        answer = f"CONTRL {_contrl_verdict(body)}"
+                    elif body[:1] == b"<":
+                        answer = _receipt_verdict(body)
+                    else:
+                        answer = kind
+                    answers.setdefault(props.correlation_id, []).append(answer)
             routed = 0
             while True:
                 method, _props, _body = channel.basic_get(names.customs_core, auto_ack=True)
@@ -107,9 +169,9 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     break
                 routed += 1
             click.echo("")
-            click.echo(f"{'file':<46} {'outcome':<14} {'answer to the partner':<26} detail")
+            click.echo(f"{'file':<56} {'outcome':<14} {'answer to the partner':<26} detail")
             failures = 0
-            for mid, path in submitted.items():
+            for mid, (_partner, label) in submitted.items():
                 histories = [h for h in journal.track(mid) if h.message_id == mid]
                 events = histories[0].events if histories else []
                 statuses = {e.status for e in events}
@@ -123,11 +185,11 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                     outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
                     failures += 1
                 answer = " + ".join(answers.get(mid, ["-"]))
-                click.echo(f"{path.name:<46} {outcome:<14} {answer:<26} {detail}")
+                click.echo(f"{label:<56} {outcome:<14} {answer:<26} {detail}")
             click.echo("")
             click.echo(
                 f"{routed} signed canonical document(s) reached {names.customs_core}; "
-                f"dead letters wait in {names.dead_letter(names.inbound('apcs'))} "
+                f"dead letters wait in {names.dead_letter(names.inbound('<partner>'))} "
                 f"(`EDIGW_STATE_DIR={run_dir} edigw track <message id>` shows each history)"
             )
             journal.close()
