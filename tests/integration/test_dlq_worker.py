@@ -1,4 +1,4 @@
-"""Dead letters made by the real worker, edited and replayed back into the real worker.
+"""Dead letters made by the real worker, replayed and edited back into the real worker.
 
 The replay carries a derived new message id (the worker is idempotent by message id) and
 the operator's broker user as user_id; the edited message is decoded afresh and routed.
@@ -61,7 +61,7 @@ def _wait_letters(env: dict[str, str], n: int, timeout: float = 30) -> list[dict
     return letters
 
 
-def test_edited_dead_letter_goes_back_through_the_worker_to_customs(
+def test_replayed_dead_letter_is_judged_again_and_edited_one_is_routed(
     running_gateway: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**running_gateway, "EDIGW_OPERATOR": "dave"}
@@ -72,12 +72,25 @@ def test_edited_dead_letter_goes_back_through_the_worker_to_customs(
         [first] = _wait_letters(env, 1)
         assert first["reason"] == "EDIFACT_SYNTAX" and first["attempts"] == 1
 
+        # Replayed as is: the worker takes it again (a new derived id, so not a redelivery
+        # of a finished message) and rejects it again; the failure count goes on.
+        assert cli(env, "dlq", "replay", str(first["id"])).exit_code == 0
+        deadline = time.monotonic() + 30
+        letters = _letters(env)
+        while (not letters or letters[0]["attempts"] != 2) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            letters = _letters(env)
+        [second] = letters
+        assert second["message_id"] == "bad-1~replay1"
+        assert second["attempts"] == 2
+        assert second["first_failure"] == first["first_failure"]
+
         # An edited message is new content: the worker decodes it afresh and routes it.
         # Edit it into shape: routed to customs, nothing left in the DLQ.
         fixer = tmp_path / "fix.sh"
         fixer.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+8+1/' \"$1\"\n")
         fixer.chmod(fixer.stat().st_mode | stat.S_IXUSR)
-        edited = cli({**env, "EDITOR": str(fixer)}, "dlq", "edit", str(first["id"]))
+        edited = cli({**env, "EDITOR": str(fixer)}, "dlq", "edit", str(second["id"]))
         assert edited.exit_code == 0, edited.output
         assert wait_depth(ch, names.customs_core, 1, timeout=30) == 1
         [(props, body)] = drain(ch, names.customs_core)
@@ -88,4 +101,4 @@ def test_edited_dead_letter_goes_back_through_the_worker_to_customs(
     track = cli(env, "track", "bad-1")
     assert "replayed" in track.stdout
     actions = [json.loads(x)["action"] for x in cli(env, "audit", "--json").stdout.splitlines()]
-    assert actions == ["edit"]
+    assert actions == ["edit", "replay"]
