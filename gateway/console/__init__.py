@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -495,6 +496,8 @@ def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = No
         import sys
 
         print(f"console token (this run only): {token}", file=sys.stderr, flush=True)
+    # A queue not declared yet is normal here (it shows as absent); pika would warn on each.
+    logging.getLogger("pika.channel").setLevel(logging.ERROR)
     history = DepthHistory()
     app = create_app(settings, console, history=history)
     backend: Backend = app.extensions["edigw"]["backend"]
