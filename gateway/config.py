@@ -254,6 +254,7 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
         )
     if not routes:
         raise ConfigError("routes", "at least one route is needed")
+    _check_reliability(raw)  # issue #6: retry tiers, heartbeat, copies, responses
     return Settings(
         broker_url=url,
         prefetch=prefetch,
@@ -270,3 +271,21 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
         source=source,
         raw=raw,
     )
+
+
+def _check_reliability(raw: Mapping[str, Any]) -> None:
+    """Refuse bad reliability settings at start (issue #6); the parsers live with their users."""
+    from gateway.broker import retry_delays
+    from gateway.responses import overdue_after
+    from gateway.routing import copies_from
+
+    retry_delays(raw)
+    overdue_after(raw)
+    heartbeat = raw.get("broker", {}).get("heartbeat", 30)
+    if not isinstance(heartbeat, int) or isinstance(heartbeat, bool) or not 0 <= heartbeat <= 600:
+        raise ConfigError("broker.heartbeat", f"must be 0 to 600 seconds, not {heartbeat!r}")
+    try:
+        copies_from(raw)
+    except ValueError as exc:
+        key, _, reason = str(exc).partition(": ")
+        raise ConfigError(key, reason) from None
