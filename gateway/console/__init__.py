@@ -481,8 +481,11 @@ def create_app(
 
 
 def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = None) -> None:
-    """Run the console with waitress until interrupted; sample queue depths meanwhile."""
-    from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+    """Run the console until interrupted; sample queue depths meanwhile.
+
+    Served by waitress (a production WSGI server) when it is installed, else by
+    Werkzeug's threaded server (fine on 127.0.0.1 for a few operators).
+    """
 
     if not console.token:
         token = secrets.token_urlsafe(18)
@@ -506,6 +509,13 @@ def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = No
     listen_port = console.port if port is None else port
     log.info("console listening", address=console.address, port=listen_port)
     try:
-        waitress_serve(app, host=console.address, port=listen_port, threads=4, ident="edigw")
+        try:
+            from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+        except ImportError:
+            from werkzeug.serving import make_server
+
+            make_server(console.address, listen_port, app, threaded=True).serve_forever()
+        else:
+            waitress_serve(app, host=console.address, port=listen_port, threads=4, ident="edigw")
     finally:
         sampler.stop()
