@@ -142,6 +142,7 @@ def test_replay_one_group_and_all_goes_back_to_the_original_queue(env: dict[str,
 
         group = cli(env, "dlq", "replay", "--group", "CANONICAL_INVALID/validate")
         assert group.exit_code == 0, group.output
+        assert "replaying" in group.stderr  # the progress bar of a batch
         assert wait_depth(ch, inbound, 2) == 2
         assert {p.message_id for p, _ in drain(ch, inbound)} == {f"{b}~replay1", f"{c}~replay1"}
 
