@@ -24,6 +24,8 @@ need_apt() {  # need_apt COMMAND PACKAGE...: install PACKAGE(s) unless COMMAND e
 
 need_apt rabbitmq-server rabbitmq-server
 need_apt xmlsec1 xmlsec1
+# The operator console's browser test drives a real headless Chromium.
+need_apt chromedriver chromium chromium-driver
 export PATH="$PATH:/usr/sbin"
 
 # RabbitMQ: start it when nothing answers on 5672, then wait until it accepts AMQP.
