@@ -121,4 +121,6 @@ def changes(
 ) -> list[str]:
     """What a reload changes, as sentences ("+ route ...", "- route ...")."""
     before, after = describe(old, old_copies), describe(new, new_copies)
-    return [f"- {x}" for x in before if x not in after] + [f"+ {x}" for x in after if x not in before]
+    return [f"- {x}" for x in before if x not in after] + [
+        f"+ {x}" for x in after if x not in before
+    ]
