@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from lxml import etree
 
@@ -36,66 +36,22 @@ from gateway.model import (
     PassengerVehicleList,
     Pointer,
     ResponseError,
-    Source,
     TransportEquipment,
     TravelDocument,
     Traveller,
     Vehicle,
 )
+from gateway.xmlmap import Vocabulary
 from gateway.xmlsafe import parse
 
 NS = f"{{{NAMESPACE}}}"
 NSMAP: Any = {None: NAMESPACE}  # lxml-stubs do not allow the default-namespace key None
-T = TypeVar("T")
 
 
-def _q(name: str) -> str:
-    return NS + name
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _add(parent: etree._Element, name: str, value: object) -> None:
-    """Append <name>value</name> unless value is None (optional elements stay absent)."""
-    if value is None:
-        return
-    el = etree.SubElement(parent, _q(name))
-    el.text = _text(value)
-
-
-def _header_xml(parent: etree._Element, h: Header) -> None:
-    el = etree.SubElement(parent, _q("Header"))
-    _add(el, "MessageId", h.message_id)
-    _add(el, "CorrelationId", h.correlation_id)
-    _add(el, "PreviousMessageId", h.previous_message_id)
-    _add(el, "Function", h.function)
-    _add(el, "Sender", h.sender)
-    _add(el, "Receiver", h.receiver)
-    _add(el, "DocumentType", h.document_type)
-    _add(el, "DocumentVersion", h.document_version)
-    _add(el, "BusinessReference", h.business_reference)
-    _add(el, "Test", h.test)
-    _add(el, "CreatedAt", h.created_at)
-    ph = etree.SubElement(el, _q("PayloadHash"), algorithm="sha256")
-    ph.text = h.payload_hash
-    src = etree.SubElement(el, _q("Source"), format=h.source.format)
-    for attr, value in (
-        ("messageType", h.source.message_type),
-        ("directory", h.source.directory),
-        ("syntaxVersion", h.source.syntax_version),
-        ("interchangeReference", h.source.interchange_reference),
-        ("messageReference", h.source.message_reference),
-    ):
-        if value:
-            src.set(attr, value)
+_VOCABULARY = Vocabulary(NAMESPACE)
+_q = _VOCABULARY.q
+_add = _VOCABULARY.add
+_header_xml = _VOCABULARY.header_to_xml
 
 
 def _party_xml(parent: etree._Element, p: Party) -> None:
@@ -284,29 +240,11 @@ def to_bytes(doc: CanonicalDocument | Document | etree._Element) -> bytes:
 # ---------------------------------------------------------------- reading back
 
 
-def _find(el: etree._Element, name: str) -> etree._Element | None:
-    return el.find(_q(name))
-
-
-def _str(el: etree._Element, name: str) -> str | None:
-    child = el.find(_q(name))
-    return None if child is None else (child.text or "")
-
-
-def _req(el: etree._Element, name: str) -> str:
-    value = _str(el, name)
-    if value is None:
-        raise ValueError(f"{el.tag} has no {name}")
-    return value
-
-
-def _opt(el: etree._Element, name: str, conv: Callable[[str], T]) -> T | None:
-    value = _str(el, name)
-    return None if value is None else conv(value)
-
-
-def _all(el: etree._Element, name: str) -> list[str]:
-    return [c.text or "" for c in el.findall(_q(name))]
+_find = _VOCABULARY.find
+_str = _VOCABULARY.get
+_req = _VOCABULARY.req
+_opt = _VOCABULARY.opt
+_all = _VOCABULARY.get_all
 
 
 def _datetime(value: str) -> dt.datetime:
@@ -317,31 +255,7 @@ def _bool(value: str) -> bool:
     return value.strip() in {"true", "1"}
 
 
-def _header(el: etree._Element) -> Header:
-    src = el.find(_q("Source"))
-    assert src is not None
-    return Header(
-        message_id=_req(el, "MessageId"),
-        correlation_id=_req(el, "CorrelationId"),
-        previous_message_id=_str(el, "PreviousMessageId"),
-        function=cast(Any, _req(el, "Function")),
-        sender=_req(el, "Sender"),
-        receiver=_req(el, "Receiver"),
-        document_type=_req(el, "DocumentType"),
-        document_version=int(_req(el, "DocumentVersion")),
-        business_reference=_req(el, "BusinessReference"),
-        test=_bool(_req(el, "Test")),
-        created_at=_datetime(_req(el, "CreatedAt")),
-        payload_hash=_req(el, "PayloadHash"),
-        source=Source(
-            format=src.get("format", ""),
-            message_type=src.get("messageType", ""),
-            directory=src.get("directory", ""),
-            syntax_version=src.get("syntaxVersion", ""),
-            interchange_reference=src.get("interchangeReference", ""),
-            message_reference=src.get("messageReference", ""),
-        ),
-    )
+_header = _VOCABULARY.header_from_xml
 
 
 def _party(el: etree._Element) -> Party:

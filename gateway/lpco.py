@@ -21,14 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 from lxml import etree
 
 from gateway.model import Header, Source
+from gateway.xmlmap import Vocabulary
 from gateway.xmlsafe import parse
 
 NAMESPACE = "urn:port-edi-gateway:lpco:1"
@@ -42,7 +42,6 @@ LpcoStatus = Literal["issued", "amended", "suspended", "revoked"]
 ReferenceKind = Literal["bl", "declaration", "previous", "other"]
 KINDS: tuple[str, ...] = ("licence", "permit", "certificate", "other")
 STATUSES: tuple[str, ...] = ("issued", "amended", "suspended", "revoked")
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -185,52 +184,14 @@ def new_header(
 # ---------------------------------------------------------------- writing
 
 
-def _q(name: str) -> str:
-    return NS + name
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _add(parent: etree._Element, name: str, value: object, **attrs: str) -> None:
-    if value is None:
-        return
-    el = etree.SubElement(parent, _q(name), attrib=attrs)
-    el.text = _text(value)
+_VOCABULARY = Vocabulary(NAMESPACE)
+_q = _VOCABULARY.q
+_add = _VOCABULARY.add
 
 
 def header_to_xml(parent: etree._Element, h: Header) -> None:
     """The Header in this namespace, same shape as customs-1.xsd's."""
-    el = etree.SubElement(parent, _q("Header"))
-    _add(el, "MessageId", h.message_id)
-    _add(el, "CorrelationId", h.correlation_id)
-    _add(el, "PreviousMessageId", h.previous_message_id)
-    _add(el, "Function", h.function)
-    _add(el, "Sender", h.sender)
-    _add(el, "Receiver", h.receiver)
-    _add(el, "DocumentType", h.document_type)
-    _add(el, "DocumentVersion", h.document_version)
-    _add(el, "BusinessReference", h.business_reference)
-    _add(el, "Test", h.test)
-    _add(el, "CreatedAt", h.created_at)
-    _add(el, "PayloadHash", h.payload_hash, algorithm="sha256")
-    src = etree.SubElement(el, _q("Source"), format=h.source.format)
-    for attr, value in (
-        ("messageType", h.source.message_type),
-        ("directory", h.source.directory),
-        ("syntaxVersion", h.source.syntax_version),
-        ("interchangeReference", h.source.interchange_reference),
-        ("messageReference", h.source.message_reference),
-    ):
-        if value:
-            src.set(attr, value)
+    _VOCABULARY.header_to_xml(parent, h)
 
 
 def _quantity(parent: etree._Element, name: str, q: Quantity | None) -> None:
@@ -290,21 +251,9 @@ def to_xml(doc: Lpco) -> etree._Element:
 # ---------------------------------------------------------------- reading
 
 
-def _str(el: etree._Element, name: str) -> str | None:
-    child = el.find(_q(name))
-    return None if child is None else (child.text or "")
-
-
-def _req(el: etree._Element, name: str) -> str:
-    value = _str(el, name)
-    if value is None:
-        raise ValueError(f"{etree.QName(el).localname} has no {name}")
-    return value
-
-
-def _opt(el: etree._Element, name: str, conv: Callable[[str], T]) -> T | None:
-    value = _str(el, name)
-    return None if value is None else conv(value)
+_str = _VOCABULARY.get
+_req = _VOCABULARY.req
+_opt = _VOCABULARY.opt
 
 
 def _qty(el: etree._Element, name: str) -> Quantity | None:
@@ -315,31 +264,7 @@ def _qty(el: etree._Element, name: str) -> Quantity | None:
 
 
 def header_from_xml(el: etree._Element) -> Header:
-    src = el.find(_q("Source"))
-    if src is None:
-        raise ValueError("Header has no Source")
-    return Header(
-        message_id=_req(el, "MessageId"),
-        correlation_id=_req(el, "CorrelationId"),
-        previous_message_id=_str(el, "PreviousMessageId"),
-        function=cast(Any, _req(el, "Function")),
-        sender=_req(el, "Sender"),
-        receiver=_req(el, "Receiver"),
-        document_type=_req(el, "DocumentType"),
-        document_version=int(_req(el, "DocumentVersion")),
-        business_reference=_req(el, "BusinessReference"),
-        test=_req(el, "Test").strip() in {"true", "1"},
-        created_at=dt.datetime.fromisoformat(_req(el, "CreatedAt")),
-        payload_hash=_req(el, "PayloadHash"),
-        source=Source(
-            format=src.get("format", ""),
-            message_type=src.get("messageType", ""),
-            directory=src.get("directory", ""),
-            syntax_version=src.get("syntaxVersion", ""),
-            interchange_reference=src.get("interchangeReference", ""),
-            message_reference=src.get("messageReference", ""),
-        ),
-    )
+    return _VOCABULARY.header_from_xml(el)
 
 
 def from_xml(source: bytes | etree._Element) -> Lpco:

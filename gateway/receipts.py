@@ -43,6 +43,7 @@ from gateway.logs import get_logger
 from gateway.lpco import NAMESPACE, NSMAP, SCHEMA_FILE, SCHEMA_VERSION, Lpco, SignerInfo, to_xml
 from gateway.trust import TrustError, TrustStore, Verified
 from gateway.validation import validate
+from gateway.xmlmap import Vocabulary
 
 if TYPE_CHECKING:
     from gateway.config import Partner
@@ -90,16 +91,7 @@ class Receipt:
     )
 
 
-def _add(parent: etree._Element, name: str, value: object) -> None:
-    if value is None:
-        return
-    el = etree.SubElement(parent, NS + name)
-    if isinstance(value, bool):
-        el.text = "true" if value else "false"
-    elif isinstance(value, dt.datetime):
-        el.text = value.isoformat()
-    else:
-        el.text = str(value)
+_add = Vocabulary(NAMESPACE).add
 
 
 def receipt_to_xml(r: Receipt) -> etree._Element:

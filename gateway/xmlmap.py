@@ -1,0 +1,135 @@
+"""Small helpers to map dataclasses to namespaced XML and back, shared by every canonical schema.
+
+A :class:`Vocabulary` is bound to one namespace; the canonical customs documents
+(``gateway.canonical_xml``), the LPCO documents (``gateway.lpco``) and the receipts
+use one each, and share the writing and reading of the common :class:`Header`.
+
+>>> v = Vocabulary("urn:example")
+>>> root = v.element("Doc")
+>>> v.add(root, "Count", 3)
+>>> v.add(root, "Missing", None)
+>>> v.opt(root, "Count", int), v.get(root, "Missing")
+(3, None)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+from lxml import etree
+
+from gateway.model import Header, Source
+
+T = TypeVar("T")
+
+
+def text(value: object) -> str:
+    """The XML Schema lexical form of a Python value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+class Vocabulary:
+    """Element names in one namespace, and the read/write helpers that go with them."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.prefix = f"{{{namespace}}}"
+        # lxml-stubs do not allow the default-namespace key None.
+        self.nsmap: Any = {None: namespace}
+
+    def q(self, name: str) -> str:
+        return self.prefix + name
+
+    def element(self, name: str, **attrs: str) -> etree._Element:
+        """A root element in this namespace (default namespace, no prefix)."""
+        return etree.Element(self.q(name), attrib=attrs, nsmap=self.nsmap)
+
+    # ------------------------------------------------------------ writing
+    def add(self, parent: etree._Element, name: str, value: object, **attrs: str) -> None:
+        """Append <name>value</name> unless value is None (optional elements stay absent)."""
+        if value is None:
+            return
+        el = etree.SubElement(parent, self.q(name), attrib=attrs)
+        el.text = text(value)
+
+    def header_to_xml(self, parent: etree._Element, h: Header) -> None:
+        el = etree.SubElement(parent, self.q("Header"))
+        self.add(el, "MessageId", h.message_id)
+        self.add(el, "CorrelationId", h.correlation_id)
+        self.add(el, "PreviousMessageId", h.previous_message_id)
+        self.add(el, "Function", h.function)
+        self.add(el, "Sender", h.sender)
+        self.add(el, "Receiver", h.receiver)
+        self.add(el, "DocumentType", h.document_type)
+        self.add(el, "DocumentVersion", h.document_version)
+        self.add(el, "BusinessReference", h.business_reference)
+        self.add(el, "Test", h.test)
+        self.add(el, "CreatedAt", h.created_at)
+        self.add(el, "PayloadHash", h.payload_hash, algorithm="sha256")
+        src = etree.SubElement(el, self.q("Source"), format=h.source.format)
+        for attr, value in (
+            ("messageType", h.source.message_type),
+            ("directory", h.source.directory),
+            ("syntaxVersion", h.source.syntax_version),
+            ("interchangeReference", h.source.interchange_reference),
+            ("messageReference", h.source.message_reference),
+        ):
+            if value:
+                src.set(attr, value)
+
+    # ------------------------------------------------------------ reading
+    def find(self, el: etree._Element, name: str) -> etree._Element | None:
+        return el.find(self.q(name))
+
+    def get(self, el: etree._Element, name: str) -> str | None:
+        child = el.find(self.q(name))
+        return None if child is None else (child.text or "")
+
+    def req(self, el: etree._Element, name: str) -> str:
+        value = self.get(el, name)
+        if value is None:
+            raise ValueError(f"{etree.QName(el).localname} has no {name}")
+        return value
+
+    def opt(self, el: etree._Element, name: str, conv: Callable[[str], T]) -> T | None:
+        value = self.get(el, name)
+        return None if value is None else conv(value)
+
+    def get_all(self, el: etree._Element, name: str) -> list[str]:
+        return [c.text or "" for c in el.findall(self.q(name))]
+
+    def header_from_xml(self, el: etree._Element) -> Header:
+        src = el.find(self.q("Source"))
+        if src is None:
+            raise ValueError("Header has no Source")
+        return Header(
+            message_id=self.req(el, "MessageId"),
+            correlation_id=self.req(el, "CorrelationId"),
+            previous_message_id=self.get(el, "PreviousMessageId"),
+            function=cast(Any, self.req(el, "Function")),
+            sender=self.req(el, "Sender"),
+            receiver=self.req(el, "Receiver"),
+            document_type=self.req(el, "DocumentType"),
+            document_version=int(self.req(el, "DocumentVersion")),
+            business_reference=self.req(el, "BusinessReference"),
+            test=self.req(el, "Test").strip() in {"true", "1"},
+            created_at=dt.datetime.fromisoformat(self.req(el, "CreatedAt")),
+            payload_hash=self.req(el, "PayloadHash"),
+            source=Source(
+                format=src.get("format", ""),
+                message_type=src.get("messageType", ""),
+                directory=src.get("directory", ""),
+                syntax_version=src.get("syntaxVersion", ""),
+                interchange_reference=src.get("interchangeReference", ""),
+                message_reference=src.get("messageReference", ""),
+            ),
+        )
