@@ -7,6 +7,10 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from lxml import etree
+
+from gateway import xmlsafe
+
 
 @dataclass(frozen=True, slots=True)
 class DecodeContext:
@@ -130,3 +134,11 @@ def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    """Partner XML through the gateway's hardened parser; unsafe or broken XML is a MappingError."""
+    try:
+        return xmlsafe.parse(data)
+    except xmlsafe.UnsafeXmlError as exc:
+        raise MappingError(exc.reason, exc.sentence, "document") from None

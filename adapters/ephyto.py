@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError
+from adapters.common import DecodeContext, MappingError, parse_xml
 from gateway.lpco import (
     Attachment,
     DocumentReference,
@@ -38,7 +38,6 @@ from gateway.lpco import (
 )
 from gateway.model import Source
 from gateway.validation import validate
-from gateway.xmlsafe import UnsafeXmlError, parse
 
 RSM = "urn:un:unece:uncefact:data:standard:SPSCertificate:17"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:21"
@@ -101,12 +100,7 @@ def find_certificate(root: etree._Element) -> etree._Element | None:
 
 def decode(data: bytes, context: DecodeContext | None = None) -> Lpco:
     """Decode one SPSCertificate (bare or in a SOAP envelope); its signature is not checked here."""
-    context = context or DecodeContext()
-    try:
-        root = parse(data)
-    except UnsafeXmlError as exc:
-        raise MappingError(exc.reason, exc.sentence, "document") from None
-    return decode_element(root, data, context)
+    return decode_element(parse_xml(data), data, context or DecodeContext())
 
 
 def decode_element(root: etree._Element, data: bytes, context: DecodeContext) -> Lpco:

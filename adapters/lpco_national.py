@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError
+from adapters.common import DecodeContext, MappingError, parse_xml
 from gateway.lpco import (
     Amount,
     Attachment,
@@ -32,7 +32,6 @@ from gateway.lpco import (
 )
 from gateway.model import Source
 from gateway.validation import validate
-from gateway.xmlsafe import UnsafeXmlError, parse
 
 NAMESPACE = "urn:port-edi-gateway:national-lpco:1"
 ROOT = f"{{{NAMESPACE}}}LpcoDocument"
@@ -79,12 +78,7 @@ def _dec(text: str) -> Decimal:
 
 def decode(data: bytes, context: DecodeContext | None = None) -> Lpco:
     """Decode one national LPCO document (its signature, if any, is not checked here)."""
-    context = context or DecodeContext()
-    try:
-        root = parse(data)
-    except UnsafeXmlError as exc:
-        raise MappingError(exc.reason, exc.sentence, "document") from None
-    return decode_element(root, data, context)
+    return decode_element(parse_xml(data), data, context or DecodeContext())
 
 
 def decode_element(root: etree._Element, data: bytes, context: DecodeContext) -> Lpco:

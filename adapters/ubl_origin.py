@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError
+from adapters.common import DecodeContext, MappingError, parse_xml
 from gateway.lpco import (
     Amount,
     Attachment,
@@ -42,7 +42,6 @@ from gateway.lpco import (
     new_header,
 )
 from gateway.model import Source
-from gateway.xmlsafe import UnsafeXmlError, parse
 
 NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:CertificateOfOrigin-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -79,12 +78,7 @@ def _decimal(text: str | None, where: str) -> Decimal | None:
 
 def decode(data: bytes, context: DecodeContext | None = None) -> Lpco:
     """Decode one UBL CertificateOfOrigin (its signature, if any, is not checked here)."""
-    context = context or DecodeContext()
-    try:
-        root = parse(data)
-    except UnsafeXmlError as exc:
-        raise MappingError(exc.reason, exc.sentence, "document") from None
-    return decode_element(root, data, context)
+    return decode_element(parse_xml(data), data, context or DecodeContext())
 
 
 def decode_element(root: etree._Element, data: bytes, context: DecodeContext) -> Lpco:
