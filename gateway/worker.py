@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlparse
 
 import aio_pika
 import aiormq.exceptions
@@ -157,7 +156,13 @@ class Worker:
             settings.raw.get("responses", {}).get("overdue_check_seconds", 60)
         )
         self._overdue_seen: set[str] = set()
-        self._own_user = urlparse(settings.broker_url).username or "guest"
+        # Broker users of the partners (issue #6): a message whose user_id is another
+        # partner's user is refused. Gateway and operator accounts are trusted: broker
+        # permissions decide who may write into an inbound at all.
+        self._partner_users = {
+            user_for(self.names, p.id): p.id
+            for p in settings.partners_with_role("port", "ministry")
+        }
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="edigw-decide"
         )
@@ -406,6 +411,8 @@ class Worker:
                 channel,
                 message,
                 delivery,
+                partner.id,
+                queue,
                 lambda: self._decide(partner, queue, delivery),
                 lambda exc: self._failure_plan(partner.id, queue, delivery, exc),
             )
@@ -421,6 +428,8 @@ class Worker:
                 channel,
                 message,
                 delivery,
+                "customs",
+                queue,
                 lambda: self.response_handler.decide(queue, delivery),
                 lambda exc: self._failure_plan("customs", queue, delivery, exc),
             )
@@ -432,6 +441,8 @@ class Worker:
         channel: AbstractChannel,
         message: AbstractIncomingMessage,
         delivery: Delivery,
+        partner: str,
+        queue: str,
         decide: Callable[[], Plan],
         on_failure: Callable[[BaseException], Plan],
     ) -> None:
@@ -446,7 +457,7 @@ class Worker:
                 plan = await loop.run_in_executor(self._executor, decide)
             except Exception as exc:  # never crash the worker on input
                 plan = on_failure(exc)
-            await self._carry_out(channel, message, delivery, plan)
+            await self._carry_out(channel, message, delivery, plan, partner, queue)
         except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
             # The connection went away mid-message: the broker redelivers it.
             log.warning("message left unacknowledged (connection lost)", error=repr(exc))
@@ -459,6 +470,8 @@ class Worker:
         message: AbstractIncomingMessage,
         delivery: Delivery,
         plan: Plan,
+        partner: str,
+        queue: str,
     ) -> None:
         loop = asyncio.get_running_loop()
         if plan.requeue:
@@ -489,13 +502,13 @@ class Worker:
                     self._executor,
                     lambda: self._dead_letter_plan(
                         plan.inbound_id,
-                        str(delivery.headers.get(broker.H_PARTNER) or "?"),
-                        message.routing_key or "",
+                        partner,
+                        queue,
                         delivery,
                         Rejection("UNROUTABLE", sentence, "route"),
                     ),
                 )
-                await self._carry_out(channel, message, delivery, plan2)
+                await self._carry_out(channel, message, delivery, plan2, partner, queue)
                 return
             # A nack (or a return of a dead letter / retry): transient, try again later.
             log.warning(
@@ -572,9 +585,10 @@ class Worker:
                 return Plan(inbound_id, "redelivery", prior.outcome, record=False)
             if self.fault_marker is not None and self.fault_marker in d.body:
                 raise RuntimeError(f"injected fault ({FAULT_ENV})")
-            if d.user_id and d.user_id not in (
-                user_for(self.names, partner.id),
-                self._own_user,
+            if (
+                d.user_id
+                and d.user_id in self._partner_users
+                and d.user_id != user_for(self.names, partner.id)
             ):
                 # RabbitMQ checked user_id against the connection's user: this really is
                 # another account writing into this partner's inbound (issue #6).
@@ -585,8 +599,8 @@ class Worker:
                     d,
                     Rejection(
                         "SENDER_MISMATCH",
-                        f"the message was published by broker user {d.user_id!r}, not by "
-                        f"{partner.id}'s user {user_for(self.names, partner.id)!r}",
+                        f"the message was published by {self._partner_users[d.user_id]}'s "
+                        f"broker user {d.user_id!r} into {partner.id}'s inbound",
                         "identify",
                     ),
                 )

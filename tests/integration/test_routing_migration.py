@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import broker
 from gateway.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
@@ -26,6 +27,7 @@ from tests.e2e.test_faults_support import (
     names_of,
     submit,
     wait_until,
+    worker_thread,
 )
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -109,3 +111,40 @@ def test_reload_refuses_a_bad_configuration(gateway_env: dict[str, str], tmp_pat
     )
     assert proc.returncode == 2
     assert "routes[0].destination" in proc.stderr
+
+
+def test_a_destination_without_queue_dead_letters_the_message_as_unroutable(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(LEGACY)
+    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
+    names = names_of(env)
+    declare_topology(env)
+    with worker_thread(env):
+        wait_until(lambda: _consuming(env), 20, "the worker consuming")
+        # Someone deleted the legacy queue: the broker returns the document (mandatory).
+        connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+        try:
+            connection.channel().queue_delete(names.customs_legacy)
+        finally:
+            connection.close()
+        submit(env, [("unroutable-1", cuscar(60_100))])
+        dlq = names.dead_letter(names.inbound("apcs"))
+        [(props, _)] = wait_until(lambda: drain(env, dlq), 20, "the message dead-lettered")
+    h = props.headers
+    assert props.message_id == "unroutable-1"
+    assert h["x-edigw-reason"] == "UNROUTABLE"
+    assert names.customs_exchange in h["x-edigw-sentence"]
+    assert h["x-edigw-partner"] == "apcs"
+    assert h["x-edigw-original-queue"] == names.inbound("apcs")
+    assert h["x-edigw-original-exchange"] == names.inbound("apcs")
+
+
+def _consuming(env: dict[str, str]) -> bool:
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        ok = connection.channel().queue_declare(names_of(env).inbound("apcs"), passive=True)
+        return int(ok.method.consumer_count) > 0
+    finally:
+        connection.close()
