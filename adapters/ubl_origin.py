@@ -97,7 +97,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
             "LPCO_FIELD_MISSING", "the certificate has no valid cbc:IssueDate", "cbc:IssueDate"
         ) from None
     version_text = _first(root, "cbc:VersionID") or "1"
-    if not version_text.isdigit() or int(version_text) < 1:
+    if not version_text.isdecimal() or int(version_text) < 1:
         raise MappingError(
             "LPCO_FIELD_INVALID",
             f"cbc:VersionID {version_text[:10]!r} is not a positive whole number",
@@ -229,7 +229,7 @@ def _line(item: etree._Element, index: int) -> GoodsLine:
         value = Amount(amount, value_el.get("currencyID", ""))
     seq_text = _first(item, "cbc:SequenceNumberID") or _first(item, "cbc:ID") or ""
     return GoodsLine(
-        sequence=int(seq_text) if seq_text.isdigit() else index,
+        sequence=int(seq_text) if seq_text.isdecimal() else index,
         hs_code=hs_code,
         description=(
             _first(item, "cac:Item/cbc:Description") or _first(item, "cbc:Description") or None

@@ -72,7 +72,7 @@ def render(
             recipient_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
             our_id=our_id,
             syntax_id=str(facts.get("syntax_id") or "UNOC"),
-            syntax_version=int(version) if version.isdigit() else 3,
+            syntax_version=int(version) if version.isdecimal() else 3,
         )
         return body, "application/edifact", "CUSRES"
     from gateway.canonical_xml import to_bytes, to_xml
