@@ -1,0 +1,112 @@
+"""Shared helpers of the benchmark suite (``bench/run.py``): inputs, gateway processes, memory.
+
+Inputs must be *accepted* by the gateway, or the benchmark measures the dead-letter path:
+the generated CUSCAR gets valid ISO 6346 check digits, and every small message gets its own
+document number and interchange reference (an identical resend is answered from the
+journal and not routed again, which is not what we want to time).
+
+>>> data = small_cuscar(7)
+>>> b"BGM+85+BENCH0000007+9" in data
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.gen_cuscar import generate  # noqa: E402
+from gateway.rules import container_check_digit  # noqa: E402
+
+_CONTAINER = re.compile(rb"MSCU(\d{6})\d(?!\d)")
+
+
+def _fix_container(m: re.Match[bytes]) -> bytes:
+    owner_and_serial = "MSCU" + m.group(1).decode()
+    digit = container_check_digit(owner_and_serial + "0")
+    return owner_and_serial.encode() + str(digit).encode()
+
+
+def valid_cuscar(bills: int, seed: int = 95) -> bytes:
+    """``gen_cuscar.generate`` with container numbers that pass the ISO 6346 rule."""
+    return _CONTAINER.sub(_fix_container, generate(bills, seed))
+
+
+def small_cuscar(i: int) -> bytes:
+    """A 1-BL CUSCAR (~760 bytes), unique by document number and interchange reference."""
+    data = valid_cuscar(1, seed=i)
+    return data.replace(b"VOY2024W12", b"BENCH%07d" % i).replace(b"1000001", b"%07d" % (3000000 + i))
+
+
+def vm_kib(pid: int, field_name: str) -> int:
+    """A field of /proc/<pid>/status in KiB (VmHWM: peak resident set, VmRSS: now)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Gateways:
+    """``edigw run`` child processes sharing one environment (prefix, state dir, journal)."""
+
+    env: dict[str, str]
+    log_dir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, count: int) -> None:
+        for _ in range(count):
+            n = len(self.procs)
+            log = open(self.log_dir / f"gateway-{n}.log", "wb")  # noqa: SIM115 (lives with the child)
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gateway", "--log-format", "json", "run"],
+                    env=self.env,
+                    stdout=log,
+                    stderr=log,
+                    cwd=ROOT,
+                )
+            )
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+
+def machine() -> str:
+    """A one-line description of where the figures were taken."""
+    cpus = os.cpu_count() or 0
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpus} CPU(s) {model}".strip() + f", Python {sys.version.split()[0]}"
+
+
+def now_utc() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

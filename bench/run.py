@@ -1,0 +1,417 @@
+"""The benchmark suite of issue #8: every gateway figure next to a raw baseline, same broker, same run.
+
+One command (RabbitMQ on $EDIGW_AMQP_URL, default guest@127.0.0.1)::
+
+    .venv/bin/python bench/run.py            # full run, ~3 minutes
+    .venv/bin/python bench/run.py --quick    # fewer messages, ~1 minute
+
+Prints a table and writes ``bench/results/latest.json``. What is measured:
+
+* **small messages** (1-BL CUSCAR ~760 B; ministry certificate of origin signed with the
+  development PKI): submitted with pipelined confirms to ``partner.<id>.in``, decoded,
+  validated, signed, published with a confirm to ``customs.core`` and consumed there, with
+  the CONTRL/receipt consumed from ``partner.<id>.out``. The clock stops when both are in.
+  Baseline: the raw aio-pika client publishing the same number of payloads of the size of
+  the signed documents, pipelined confirms, to a quorum queue, and consuming them.
+* **latency** p50/p99 from submit to consumption from ``customs.core``, submitting at half
+  the throughput measured just before (the baseline at the same rate);
+* **large manifest**: the 10,000-BL CUSCAR (~4.8 MB) from submit to the signed manifest
+  consumed; peak RSS of the gateway process (``VmHWM``; a fresh process); baseline:
+  pydifact parsing the same text and nothing else, in this process;
+* **scaling**: the small-CUSCAR throughput with 2 ``edigw run`` processes (competing
+  consumers, one shared journal) against 1.
+
+Everything lives under a unique name prefix on the broker's vhost and a temporary state
+directory; queues, exchanges and files are deleted afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pika
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import Gateways, machine, now_utc, small_cuscar, valid_cuscar, vm_kib  # noqa: E402
+from gateway.config import Settings, load  # noqa: E402
+from gateway.naming import Names  # noqa: E402
+from gateway.topology import declare, topology_for  # noqa: E402
+
+MINISTRY_SAMPLE = ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml"
+WINDOW = 64  # publishes in flight, for the gateway's submitter and the baseline alike
+
+
+@dataclass
+class Flow:
+    """What one timed flow measured."""
+
+    elapsed: float
+    count: int
+    latencies_ms: list[float] = field(default_factory=list)
+    body_bytes: int = 0  # mean size of what arrived on the timed queue
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.elapsed
+
+    def pct(self, q: float) -> float:
+        lat = sorted(self.latencies_ms)
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+
+
+async def drive(
+    url: str,
+    submissions: list[tuple[str, str, bytes, str]],
+    expect: dict[str, int],
+    timed_queue: str,
+    rate: float | None = None,
+    timeout: float = 600.0,
+) -> Flow:
+    """Publish ``(exchange, routing key, body, id)`` with pipelined confirms; consume ``expect``.
+
+    Consumers start before the first publish. The clock runs from the first publish to the
+    last expected message. Latency: submit time to consumption from ``timed_queue``, matched
+    by correlation id. With ``rate`` (msgs/s), submissions are spaced evenly.
+    """
+    connection = await aio_pika.connect(url)
+    async with connection:
+        pub = await connection.channel(publisher_confirms=True)
+        sub = await connection.channel()
+        await sub.set_qos(prefetch_count=512)
+        remaining = dict(expect)
+        done = asyncio.Event()
+        sent: dict[str, float] = {}
+        latencies: list[float] = []
+        sizes: list[int] = []
+
+        def arrived(queue: str) -> Any:
+            async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                now = time.perf_counter()
+                if queue == timed_queue:
+                    started = sent.get(message.correlation_id or "")
+                    if started is not None:
+                        latencies.append((now - started) * 1000)
+                    sizes.append(len(message.body))
+                remaining[queue] -= 1
+                if all(v <= 0 for v in remaining.values()):
+                    done.set()
+
+            return on_message
+
+        tags = []
+        for queue in expect:
+            q = await sub.get_queue(queue, ensure=False)
+            tags.append((q, await q.consume(arrived(queue), no_ack=True)))
+        gate = asyncio.Semaphore(WINDOW)
+        exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        for ex in {s[0] for s in submissions}:
+            exchanges[ex] = pub.default_exchange if ex == "" else await pub.get_exchange(ex, ensure=False)
+
+        async def one(ex: str, key: str, body: bytes, ident: str) -> None:
+            try:
+                sent[ident] = time.perf_counter()
+                await exchanges[ex].publish(
+                    aio_pika.Message(
+                        body,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        message_id=ident,
+                        correlation_id=ident,
+                        content_type="application/xml" if body[:1] == b"<" else "application/edifact",
+                    ),
+                    routing_key=key,
+                    mandatory=True,
+                )
+            finally:
+                gate.release()
+
+        started = time.perf_counter()
+        tasks = []
+        for i, (ex, key, body, ident) in enumerate(submissions):
+            if rate:
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await gate.acquire()
+            tasks.append(asyncio.create_task(one(ex, key, body, ident)))
+        await asyncio.gather(*tasks)
+        await asyncio.wait_for(done.wait(), timeout)
+        elapsed = time.perf_counter() - started
+        for q, tag in tags:
+            await q.cancel(tag)
+    return Flow(elapsed, len(submissions), latencies, int(statistics.mean(sizes)) if sizes else 0)
+
+
+async def _declare_baseline(url: str, queue: str) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        ch = await connection.channel()
+        await ch.declare_queue(queue, durable=True, arguments={"x-queue-type": "quorum"})
+
+
+def baseline(url: str, queue: str, count: int, size: int, rate: float | None = None) -> Flow:
+    """The raw client: ``count`` payloads of ``size`` bytes, confirmed, to a quorum queue, consumed."""
+    asyncio.run(_declare_baseline(url, queue))
+    body = b"<" + b"x" * max(0, size - 1)
+    subs = [("", queue, body, f"b-{uuid.uuid4().hex}") for _ in range(count)]
+    return asyncio.run(drive(url, subs, {queue: count}, queue, rate))
+
+
+def pydifact_parse_seconds(text: str) -> float:
+    """Wall time of pydifact parsing ``text`` into segments, and nothing else."""
+    from pydifact.segmentcollection import Interchange
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        n = sum(1 for _ in Interchange.from_str(text).segments)
+        elapsed = time.perf_counter() - started
+    assert n > 0
+    return elapsed
+
+
+class Suite:
+    def __init__(self, url: str, quick: bool) -> None:
+        self.url = url
+        self.quick = quick
+        self.prefix = f"bench8-{uuid.uuid4().hex[:6]}."
+        self.state = Path(tempfile.mkdtemp(prefix="edigw-bench-"))
+        self.env = {
+            **os.environ,
+            "EDIGW_AMQP_URL": url,
+            "EDIGW_NAME_PREFIX": self.prefix,
+            "EDIGW_STATE_DIR": str(self.state),
+            "EDIGW_JOURNAL_BACKEND": "sqlite",
+            "EDIGW_JOURNAL_PATH": "",
+        }
+        self.settings: Settings = load(env=self.env)
+        self.names = Names(self.prefix)
+        self.gateways = Gateways(self.env, self.state)
+        self.seq = 0
+        self.results: dict[str, Any] = {}
+        self.extra_queues: list[str] = []
+
+    # ------------------------------------------------------------------ plumbing
+    def ids(self, n: int) -> list[int]:
+        first = self.seq
+        self.seq += n
+        return list(range(first, first + n))
+
+    def declare(self) -> None:
+        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        declare(conn.channel(), topology_for(self.settings, self.names))
+        conn.close()
+
+    def cleanup(self) -> None:
+        self.gateways.stop()
+        try:
+            conn = pika.BlockingConnection(pika.URLParameters(self.url))
+            ch = conn.channel()
+            topo = topology_for(self.settings, self.names)
+            for q in [*(q.name for q in topo.queues), *self.extra_queues]:
+                ch.queue_delete(q)
+            for ex in topo.exchanges:
+                ch.exchange_delete(ex.name)
+            conn.close()
+        finally:
+            shutil.rmtree(self.state, ignore_errors=True)
+
+    def cuscars(self, n: int) -> list[tuple[str, str, bytes, str]]:
+        return [
+            (self.names.inbound("apcs"), "", small_cuscar(i), f"c-{i}-{uuid.uuid4().hex[:8]}")
+            for i in self.ids(n)
+        ]
+
+    def ministry_docs(self, n: int) -> list[tuple[str, str, bytes, str]]:
+        from gateway.trust import DevPki, trust_settings
+        from gateway.xmlsafe import parse
+
+        ts = trust_settings(self.settings)
+        pki = DevPki.ensure(ts.state_dir, ["commerce"], ts.directory)
+        template = MINISTRY_SAMPLE.read_bytes()
+        out = []
+        for i in self.ids(n):
+            doc = template.replace(b"COO-EG-2026-004711", b"COO-BENCH-%07d" % i).replace(
+                b"3f1c2a8e-6b1d-4c55-9b61-0c1f4f7e2a10", str(uuid.uuid4()).encode()
+            )
+            out.append(
+                (self.names.inbound("commerce"), "", pki.sign("commerce", parse(doc)), f"m-{i}")
+            )
+        return out
+
+    def flow(self, subs: list[tuple[str, str, bytes, str]], partner: str, rate: float | None = None) -> Flow:
+        n = len(subs)
+        expect = {self.names.customs_core: n, self.names.outbound(partner): n}
+        return asyncio.run(drive(self.url, subs, expect, self.names.customs_core, rate))
+
+    def warm_up(self, workers: int) -> None:
+        # Keys, schemas and connections ready before any clock starts (several per worker).
+        self.flow(self.cuscars(4 * workers), "apcs")
+        self.flow(self.ministry_docs(2 * workers), "commerce")
+
+    # ------------------------------------------------------------------ parts
+    def small(self, kind: str, n: int) -> None:
+        make, partner = (self.cuscars, "apcs") if kind == "cuscar" else (self.ministry_docs, "commerce")
+        gw = self.flow(make(n), partner)
+        queue = f"{self.prefix}baseline.{kind}"
+        self.extra_queues.append(queue)
+        base = baseline(self.url, queue, n, gw.body_bytes)
+        rate = gw.rate / 2
+        m = max(100, n // 2)
+        gw_lat = self.flow(make(m), partner, rate=rate)
+        base_lat = baseline(self.url, queue, m, gw.body_bytes, rate=rate)
+        self.results[f"small_{kind}"] = {
+            "messages": n,
+            "document_bytes": gw.body_bytes,
+            "gateway_msgs_per_s": gw.rate,
+            "baseline_msgs_per_s": base.rate,
+            "ratio": gw.rate / base.rate,
+            "latency_rate_msgs_per_s": rate,
+            "latency_messages": m,
+            "gateway_p50_ms": gw_lat.pct(0.50),
+            "gateway_p99_ms": gw_lat.pct(0.99),
+            "baseline_p50_ms": base_lat.pct(0.50),
+            "baseline_p99_ms": base_lat.pct(0.99),
+        }
+
+    def scaling(self, n: int) -> None:
+        one = self.results["small_cuscar"]["gateway_msgs_per_s"]
+        self.gateways.start(2)
+        self.warm_up(2)
+        two = self.flow(self.cuscars(n), "apcs").rate
+        self.gateways.stop()
+        self.results["scaling"] = {
+            "messages": n,
+            "one_worker_msgs_per_s": one,
+            "two_workers_msgs_per_s": two,
+            "ratio": two / one,
+        }
+
+    def large(self) -> None:
+        data = valid_cuscar(10_000)
+        self.gateways.start(1)
+        self.warm_up(1)
+        pid = self.gateways.procs[0].pid
+        idle_kib = vm_kib(pid, "VmHWM")
+        subs = [(self.names.inbound("apcs"), "", data, f"big-{uuid.uuid4().hex[:8]}")]
+        gw = self.flow(subs, "apcs")
+        peak_kib = vm_kib(pid, "VmHWM")
+        self.gateways.stop()
+        pyd = pydifact_parse_seconds(data.decode("ascii"))
+        self.results["large_manifest"] = {
+            "file_bytes": len(data),
+            "signed_manifest_bytes": gw.body_bytes,
+            "gateway_seconds": gw.elapsed,
+            "pydifact_parse_seconds": pyd,
+            "ratio": gw.elapsed / pyd,
+            "peak_rss_bytes": peak_kib * 1024,
+            "idle_rss_bytes": idle_kib * 1024,
+            "peak_over_file": peak_kib * 1024 / len(data),
+            "growth_over_file": (peak_kib - idle_kib) * 1024 / len(data),
+        }
+
+    def run(self) -> None:
+        n = 200 if self.quick else 1000
+        self.declare()
+        try:
+            self.gateways.start(1)
+            self.warm_up(1)
+            self.small("cuscar", n)
+            self.small("ministry", n // 2)
+            self.gateways.stop()
+            self.scaling(n)
+            self.large()
+        finally:
+            self.cleanup()
+        self.results["meta"] = {"date": now_utc(), "machine": machine(), "quick": self.quick}
+
+
+def table(r: dict[str, Any]) -> str:
+    """The results as a Markdown table (what RESULTS.md and docs/performance.md show)."""
+    rows = ["| figure | gateway | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
+
+    def row(name: str, gw: str, base: str, ratio: str, target: str, ok: bool) -> None:
+        rows.append(f"| {name} | {gw} | {base} | {ratio} | {target} | {'yes' if ok else 'NO'} |")
+
+    for kind, label in (("cuscar", "1-BL CUSCAR"), ("ministry", "ministry certificate")):
+        s = r[f"small_{kind}"]
+        row(
+            f"{label}: throughput ({s['messages']} msgs, {s['document_bytes']} B signed)",
+            f"{s['gateway_msgs_per_s']:.0f} msg/s",
+            f"{s['baseline_msgs_per_s']:.0f} msg/s",
+            f"{s['ratio']:.2f}",
+            "≥ 0.5",
+            s["ratio"] >= 0.5,
+        )
+        row(
+            f"{label}: p50 / p99 at {s['latency_rate_msgs_per_s']:.0f} msg/s",
+            f"{s['gateway_p50_ms']:.1f} / {s['gateway_p99_ms']:.1f} ms",
+            f"{s['baseline_p50_ms']:.1f} / {s['baseline_p99_ms']:.1f} ms",
+            f"{s['gateway_p99_ms'] / max(s['baseline_p99_ms'], 0.001):.1f} (p99)",
+            "p99 < 50 ms",
+            s["gateway_p99_ms"] < 50,
+        )
+    big = r["large_manifest"]
+    row(
+        f"10k-BL CUSCAR ({big['file_bytes'] / 1e6:.1f} MB): time",
+        f"{big['gateway_seconds']:.2f} s",
+        f"{big['pydifact_parse_seconds']:.2f} s (pydifact parse)",
+        f"{big['ratio']:.2f}",
+        "≤ 0.6",
+        big["ratio"] <= 0.6,
+    )
+    row(
+        "10k-BL CUSCAR: peak RSS of the gateway",
+        f"{big['peak_rss_bytes'] / 1e6:.0f} MB ({big['idle_rss_bytes'] / 1e6:.0f} MB idle)",
+        f"{big['file_bytes'] / 1e6:.1f} MB file",
+        f"{big['peak_over_file']:.1f}x ({big['growth_over_file']:.1f}x growth)",
+        "≤ 10x",
+        big["peak_over_file"] <= 10,
+    )
+    sc = r["scaling"]
+    row(
+        f"scaling, 1-BL CUSCAR ({sc['messages']} msgs)",
+        f"{sc['two_workers_msgs_per_s']:.0f} msg/s (2 processes)",
+        f"{sc['one_worker_msgs_per_s']:.0f} msg/s (1 process)",
+        f"{sc['ratio']:.2f}",
+        "≥ 1.7",
+        sc["ratio"] >= 1.7,
+    )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    ap.add_argument("--quick", action="store_true", help="fewer messages (~1 minute)")
+    ap.add_argument(
+        "--url", default=os.environ.get("EDIGW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    )
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = ap.parse_args()
+    suite = Suite(args.url, args.quick)
+    suite.run()
+    r = suite.results
+    print(f"{r['meta']['date']}, {r['meta']['machine']}{', --quick' if args.quick else ''}")
+    print(table(r))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(r, indent=2))
+    print(f"written {args.json}")
+
+
+if __name__ == "__main__":
+    main()
