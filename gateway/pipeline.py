@@ -162,10 +162,14 @@ def translate(
     context: DecodeContext | None = None,
     severities: Mapping[str, str] | None = None,
     xml_desk: XmlDesk | None = None,
+    *,
+    inbound_id: str | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
     Business rules run with ``severities`` (a partner's ``rules`` table; defaults otherwise).
+    With ``inbound_id``, EDIFACT documents get their ids derived from it (``derived_id``)
+    before the XML is built, so that the validated XML is the one signed (no second build).
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -253,6 +257,8 @@ def translate(
                     [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
                 )
                 return result
+            if inbound_id is not None:
+                doc.header.message_id = derived_id(inbound_id, len(result.documents))
             result.documents.append(doc)
             result.positions.append(positions)
             for v in check(doc, severities):
@@ -297,6 +303,12 @@ def translate(
     return result
 
 
+def _amended_fields(doc: CanonicalDocument) -> tuple[str, int, str | None]:
+    """The header fields ``amendments.apply`` sets (see :meth:`InboundPipeline._amend`)."""
+    h = doc.header
+    return (h.message_id, h.document_version, h.previous_message_id)
+
+
 class InboundPipeline:
     """Decode, validate, sign, route and acknowledge one partner message."""
 
@@ -336,11 +348,17 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        translation = translate(data, context, dict(partner.rules), self.xml_desk)
+        translation = translate(
+            data, context, dict(partner.rules), self.xml_desk, inbound_id=inbound_id
+        )
         outcome = Outcome(translation)
         if translation.rejection is None:
-            if inbound_id is not None:
+            if inbound_id is not None and any(
+                doc.header.message_id != derived_id(inbound_id, i)
+                for i, doc in enumerate(translation.documents)
+            ):
                 # Ids derived from the inbound message: a redelivery makes the same ids (#6).
+                # EDIFACT has them already (translate); XML from the ministry desk does not.
                 for i, doc in enumerate(translation.documents):
                     doc.header.message_id = derived_id(inbound_id, i)
                 translation.elements = [to_xml(doc) for doc in translation.documents]
@@ -383,6 +401,8 @@ class InboundPipeline:
         """Versions, duplicates and resends of the documents against the journal (issue #4)."""
         assert self.journal is not None
         docs = translation.documents
+        # What amendments.apply may change in a header; the XML is rebuilt only where it did.
+        before = [_amended_fields(doc) for doc in docs]
         verdicts = amendments.apply(self.journal, partner.id, docs, inbound_id)
         problems = []
         for i, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
@@ -409,16 +429,20 @@ class InboundPipeline:
             )
             translation.documents, translation.elements = [], []
             return
-        keep = []
-        for doc, verdict in zip(docs, verdicts, strict=True):
+        keep, elements = [], []
+        for doc, element, verdict, was in zip(
+            docs, translation.elements, verdicts, before, strict=True
+        ):
             if verdict.action == "resend":
                 outcome.events.append(("duplicate", verdict.note))
                 log.info("resend of an accepted document: not routed again", note=verdict.note)
             else:
                 keep.append(doc)
+                # Versions and previous-message links changed the header: rebuild that XML;
+                # an unchanged one (a first version) keeps the validated element (issue #8).
+                elements.append(element if _amended_fields(doc) == was else to_xml(doc))
         translation.documents = keep
-        # Versions and previous-message links changed the headers: rebuild the XML.
-        translation.elements = [to_xml(doc) for doc in keep]
+        translation.elements = elements
 
     def aperak(self, report: contrl.SyntaxReport, rejection: Rejection) -> bytes:
         """The APERAK for a content rejection, in the sender's syntax version.
