@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.e2e.test_faults_support import (
     done_count,
     drain,
     events_of,
+    gateway_process,
     names_of,
     submit,
     wait_until,
@@ -115,3 +117,19 @@ def test_response_to_an_unknown_document_is_dead_lettered(gateway_env: dict[str,
         [(props, _)] = wait_until(lambda: drain(gateway_env, dlq), 20, "dead letter")
     assert props.headers[broker.H_REASON] == "UNKNOWN_ORIGINAL"
     assert props.headers[broker.H_STAGE] == "correlate"
+
+
+def test_the_running_gateway_logs_a_document_without_answer_as_overdue(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("[responses]\noverdue_after_minutes = 0.01\noverdue_check_seconds = 0.5\n")
+    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
+    declare_topology(env)
+    log = tmp_path / "gateway.log"
+    with gateway_process(env, log):
+        submit(env, [("late-1", cuscar(50_100))])
+        wait_until(lambda: b"overdue: no customs answer" in log.read_bytes(), 30, "overdue logged")
+    line = next(x for x in log.read_bytes().splitlines() if b"overdue: no customs answer" in x)
+    assert derived_id("late-1", 0).encode() in line
+    assert b"MAN-FAULT-050100" in line
