@@ -29,6 +29,7 @@ from bench.gen_cuscar import generate  # noqa: E402
 from gateway.rules import container_check_digit  # noqa: E402
 
 _CONTAINER = re.compile(rb"MSCU(\d{6})\d(?!\d)")
+_LINE = re.compile(r":\d+\)$")
 
 
 def _fix_container(m: re.Match[bytes]) -> bytes:
@@ -63,6 +64,9 @@ class Gateways:
     env: dict[str, str]
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # With a directory: each gateway is sampled by py-spy (collapsed stacks, one file each).
+    profile_dir: Path | None = None
+    spies: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self, count: int) -> None:
         for _ in range(count):
@@ -77,6 +81,18 @@ class Gateways:
                     cwd=ROOT,
                 )
             )
+            if self.profile_dir is not None:
+                self.profile_dir.mkdir(parents=True, exist_ok=True)
+                out = self.profile_dir / f"gateway-{self.procs[-1].pid}.txt"
+                spy = Path(sys.executable).parent / "py-spy"
+                self.spies.append(
+                    subprocess.Popen(
+                        [str(spy), "record", "--pid", str(self.procs[-1].pid), "--rate", "250",
+                         "--format", "raw", "--nonblocking", "-o", str(out)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
@@ -91,7 +107,38 @@ class Gateways:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        self.procs = []
+        for spy in self.spies:  # py-spy writes its file when the process it samples ends
+            try:
+                spy.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+        self.procs, self.spies = [], []
+
+
+def top_frames(collapsed: Path, n: int = 20) -> list[tuple[str, float, float]]:
+    """(function, % inclusive, % self) from a py-spy collapsed-stack file, by inclusive time.
+
+    Idle frames (the event loop waiting, threads parked) are left out of the total so that
+    the percentages are of the time the gateway was working.
+    """
+    idle = ("select (selectors.py", "wait (threading.py", "_worker (concurrent/futures/thread.py",
+            "epoll", "poll (selectors.py")
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        # "func (file.py:123)" -> "func (file.py)": one row per function, not per line.
+        frames = [_LINE.sub(")", f) for f in stack.split(";")]
+        if not frames or any(i in frames[-1] for i in idle):
+            continue
+        k = int(count)
+        total += k
+        for f in set(frames):
+            inclusive[f] = inclusive.get(f, 0) + k
+        own[frames[-1]] = own.get(frames[-1], 0) + k
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])[:n]
+    return [(f, 100 * k / total, 100 * own.get(f, 0) / total) for f, k in ranked] if total else []
 
 
 def machine() -> str:
