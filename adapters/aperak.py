@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from adapters.common import MappingError
 from adapters.edifact import Delimiters, Interchange, Message, parse, serialize_segment
 
 MESSAGE_TYPE = "APERAK"
@@ -215,13 +216,15 @@ def encode_many(
 
 def decode(data: bytes) -> ApplicationReport:
     """The first APERAK of an interchange written by :func:`encode` (or a partner's D96A)."""
-    return decode_all(data)[0]
+    reports = decode_all(data)
+    if not reports:
+        raise MappingError("NO_MESSAGES", "the interchange holds no APERAK message")
+    return reports[0]
 
 
 def decode_all(data: bytes) -> list[ApplicationReport]:
     """Every APERAK message of the interchange, in order."""
-    interchange: Interchange = parse(data)[0]
-    return [_report(interchange, m) for m in interchange.messages if m.type == MESSAGE_TYPE]
+    return [_report(ic, m) for ic in parse(data)[:1] for m in ic.messages if m.type == MESSAGE_TYPE]
 
 
 def _report(interchange: Interchange, message: Message) -> ApplicationReport:

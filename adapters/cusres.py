@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from adapters.common import DecodeContext, parse_dtm, whole
+from adapters.common import DecodeContext, MappingError, parse_dtm, whole
 from adapters.edifact import Delimiters, parse, serialize_segment
 from gateway.model import (
     CustomsResponse,
@@ -141,8 +141,10 @@ def encode(
 def decode(data: bytes, context: DecodeContext | None = None) -> CustomsResponse:
     """A CUSRES written by :func:`encode` back as a :class:`CustomsResponse`."""
     context = context or DecodeContext(sender="customs")
-    interchange = parse(data)[0]
-    message = next(m for m in interchange.messages if m.type == MESSAGE_TYPE)
+    found = [(ic, m) for ic in parse(data)[:1] for m in ic.messages if m.type == MESSAGE_TYPE]
+    if not found:  # "UNB" alone parses: no message to read, which is the sender's error
+        raise MappingError("NO_MESSAGES", "the interchange holds no CUSRES message")
+    interchange, message = found[0]
     decision: Decision = "accepted"
     channel: InspectionChannel | None = None
     registration: str | None = None

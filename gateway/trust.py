@@ -47,6 +47,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
@@ -314,7 +315,9 @@ class TrustStore:
                 "SIGNATURE_VALUE_INVALID",
                 f"the signature value does not verify with the signing certificate ({str(exc)[:80]})",
             ) from None
-        except (SignXMLException, ValueError) as exc:
+        except (SignXMLException, ValueError, etree.LxmlError) as exc:
+            # LxmlError: signxml's schema check raises DocumentInvalid (e.g. bad base64 in
+            # SignatureValue), which is not a SignXMLException.
             raise TrustError(
                 "SIGNATURE_INVALID", f"the signature is not usable: {str(exc)[:120]}"
             ) from None
@@ -458,8 +461,13 @@ def _key_info_certificates(signature: etree._Element) -> list[x509.Certificate]:
     for el in key_info.findall(f"{{{DS}}}X509Data/{{{DS}}}X509Certificate"):
         try:
             der = _b64(el.text or "")
-            certs.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+            cert = x509.load_der_x509_certificate(der)
+            # cryptography parses these fields lazily: read them now, so that a malformed
+            # issuer or key fails here and not as a bare ValueError in the chain checks.
+            _ = (cert.issuer, cert.subject, cert.serial_number, cert.extensions)
+            _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key())
+            certs.append(cert)
+        except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension):
             raise TrustError("CERTIFICATE_MALFORMED", "an X509Certificate cannot be read") from None
     if not certs:
         raise TrustError("KEYINFO_NO_CERTIFICATE", "the signature carries no X.509 certificate")

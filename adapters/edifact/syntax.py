@@ -816,6 +816,7 @@ class _Lexer:
         """
         buf = b""
         sniff = True  # at the start of an interchange: look for UNA / defaults
+        una_cut = False  # sniff was set again because a segment read as a UNA
         eof = False
         it = iter(chunks)
         number = self.number
@@ -850,8 +851,19 @@ class _Lexer:
                         self._read_una(head, 0)
                         buf = head[9:]
                         offset += 9
+                    elif una_cut:
+                        # Layout inside the UNA ("U\nNA"): the segment read as a UNA but the
+                        # bytes do not start with one; sniffing again would loop forever.
+                        raise EdifactError(
+                            ERR_INVALID_SEPARATOR,
+                            "the UNA service string advice is broken by layout characters",
+                            segment=number + 1,
+                            offset=offset,
+                            tag="UNA",
+                        )
                     else:
                         self._sniff(head)
+                    una_cut = False
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
                 term_b = _b(d.segment)
@@ -906,7 +918,7 @@ class _Lexer:
                             and (len(raw) == 3 or not raw[3].isalnum())
                         ):
                             restart_at = i  # a new UNA: the rest is cut with its separators
-                            sniff = True
+                            sniff = una_cut = True
                             break
                     number += 1
                     if (

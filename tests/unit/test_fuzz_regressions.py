@@ -1,0 +1,118 @@
+"""Minimal inputs found by the fuzz campaign (docs/fuzzing.md), each once a crash or a hang.
+
+The guarantee they pin: partner input gives a result or the gateway's own error
+(EdifactError, MappingError, UnsafeXmlError, TrustError, a Rejection with a reason and
+a sentence), never another exception and never a loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+from cryptography import x509
+from lxml import etree
+
+from adapters import aperak, contrl, cusres
+from adapters.common import MappingError
+from adapters.edifact import EdifactError, iter_interchange_segments, parse
+from gateway.pipeline import translate
+from gateway.trust import DS, DevPki, TrustError, TrustStore
+
+# ---------------------------------------------------------------------------- EDIFACT lexer
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"U\nNA'UNA",  # found: layout inside a UNA made the lexer re-sniff the same bytes forever
+        b"UNB+UNOA:3+A+B+240101:1200+1'UNZ+0+1'U\r\nNA'UNA",  # the same after an interchange
+    ],
+)
+def test_una_broken_by_layout_is_an_error_not_a_loop(data: bytes) -> None:
+    with pytest.raises(EdifactError) as info:
+        parse(data)
+    assert info.value.tag == "UNA"
+    with pytest.raises(EdifactError):
+        list(iter_interchange_segments(data, chunk_size=3))
+
+
+def test_una_broken_by_layout_is_a_syntax_rejection_with_a_contrl() -> None:
+    result = translate(b"U\nNA'UNA")
+    assert result.rejection is not None and result.rejection.reason == "EDIFACT_SYNTAX"
+    assert "UNA" in result.rejection.sentence
+    report = contrl.acknowledge(b"U\nNA'UNA")
+    assert not report.accepted
+    assert contrl.encode(report, now=dt.datetime(2026, 1, 1)).startswith(b"UNB+UNOA:")
+
+
+def test_a_proper_second_una_still_switches_separators() -> None:
+    data = (
+        b"UNA:+.? 'UNB+UNOA:3+A+B+240101:1200+1'UNZ+0+1'\n"
+        b"UNA|*.? 'UNB*UNOA|3*A*B*240101|1200*2'UNZ*0*2'"
+    )
+    assert [ic.control_reference for ic in parse(data)] == ["1", "2"]
+
+
+# ---------------------------------------------------------------------------- response decoders
+
+
+@pytest.mark.parametrize("data", [b"UNB", b"UNB+UNOA:3+A+B+240101:1200+1'UNZ+0+1'"])
+def test_cusres_without_a_cusres_message_is_a_mapping_error(data: bytes) -> None:
+    # found: StopIteration (a bare next()) escaped from cusres.decode
+    with pytest.raises(MappingError) as info:
+        cusres.decode(data)
+    assert info.value.reason == "NO_MESSAGES"
+
+
+@pytest.mark.parametrize("data", [b"UNB", b"UNB+UNOA:3+A+B+240101:1200+1'UNZ+0+1'"])
+def test_aperak_without_an_aperak_message_is_a_mapping_error(data: bytes) -> None:
+    # found: IndexError from decode_all(data)[0]
+    assert aperak.decode_all(data) == []
+    with pytest.raises(MappingError) as info:
+        aperak.decode(data)
+    assert info.value.reason == "NO_MESSAGES"
+
+
+# ---------------------------------------------------------------------------- signatures
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return DevPki.create(tmp_path_factory.mktemp("pki"), ["commerce"])
+
+
+@pytest.fixture(scope="module")
+def signed(pki: DevPki) -> bytes:
+    return pki.sign("commerce", etree.fromstring(b'<C xmlns="urn:example"><N>1</N></C>'))
+
+
+def _reason(pki: DevPki, data: bytes) -> str:
+    with pytest.raises(TrustError) as info:
+        TrustStore.load(pki.trust_dir).verify(data, "commerce")
+    assert info.value.sentence
+    return info.value.reason
+
+
+def test_signature_value_that_is_not_base64_is_refused(pki: DevPki, signed: bytes) -> None:
+    # found: lxml DocumentInvalid from signxml's schema check escaped verify()
+    root = etree.fromstring(signed)
+    value = root.find(f".//{{{DS}}}SignatureValue")
+    assert value is not None and value.text
+    value.text = value.text.strip()[:-4] + "QQ==QQ=="
+    assert _reason(pki, etree.tostring(root)) == "SIGNATURE_INVALID"
+
+
+def test_certificate_with_an_unreadable_issuer_is_refused(pki: DevPki, signed: bytes) -> None:
+    # found: cryptography reads the issuer lazily; its ValueError escaped the chain check
+    root = etree.fromstring(signed)
+    el = root.find(f".//{{{DS}}}X509Certificate")
+    assert el is not None and el.text
+    der = base64.b64decode("".join(el.text.split()))
+    issuer = x509.load_der_x509_certificate(der).issuer.public_bytes()
+    # The first attribute value of the issuer: its string tag becomes NULL.
+    at = der.find(b"\x06\x03\x55\x04", der.find(issuer)) + 5
+    el.text = base64.b64encode(der[:at] + b"\x05" + der[at + 1 :]).decode()
+    assert _reason(pki, etree.tostring(root)) == "CERTIFICATE_MALFORMED"
+
