@@ -115,6 +115,12 @@ class Gateways:
         self.procs, self.spies = [], []
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def top_frames(collapsed: Path, n: int = 20) -> list[tuple[str, float, float]]:
     """(function, % inclusive, % self) from a py-spy collapsed-stack file, by inclusive time.
 

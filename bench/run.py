@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
     Gateways,
+    cpu_seconds,
     machine,
     now_utc,
     small_cuscar,
@@ -180,17 +181,17 @@ def baseline(url: str, queue: str, count: int, size: int, rate: float | None = N
     return asyncio.run(drive(url, subs, {queue: count}, queue, rate))
 
 
-def pydifact_parse_seconds(text: str) -> float:
-    """Wall time of pydifact parsing ``text`` into segments, and nothing else."""
+def pydifact_parse_seconds(text: str) -> tuple[float, float]:
+    """Wall and CPU time of pydifact parsing ``text`` into segments, and nothing else."""
     from pydifact.segmentcollection import Interchange
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         n = sum(1 for _ in Interchange.from_str(text).segments)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert n > 0
-    return elapsed
+    return elapsed, cpu
 
 
 class Suite:
@@ -200,6 +201,7 @@ class Suite:
         self.url = url
         self.quick = quick
         self.parts = parts
+        self.keep = False
         self.prefix = f"bench8-{uuid.uuid4().hex[:6]}."
         self.state = Path(tempfile.mkdtemp(prefix="edigw-bench-"))
         self.env = {
@@ -240,7 +242,10 @@ class Suite:
                 ch.exchange_delete(ex.name)
             conn.close()
         finally:
-            shutil.rmtree(self.state, ignore_errors=True)
+            if self.keep:
+                print(f"state directory and gateway logs kept in {self.state}")
+            else:
+                shutil.rmtree(self.state, ignore_errors=True)
 
     def cuscars(self, n: int) -> list[tuple[str, str, bytes, str]]:
         return [
@@ -319,17 +324,23 @@ class Suite:
         self.warm_up(1)
         pid = self.gateways.procs[0].pid
         idle_kib = vm_kib(pid, "VmHWM")
+        cpu_before = cpu_seconds(pid)
         subs = [(self.names.inbound("apcs"), "", data, f"big-{uuid.uuid4().hex[:8]}")]
         gw = self.flow(subs, "apcs")
         peak_kib = vm_kib(pid, "VmHWM")
+        gw_cpu = cpu_seconds(pid) - cpu_before
         self.gateways.stop()
-        pyd = pydifact_parse_seconds(data.decode("ascii"))
+        pyd, pyd_cpu = pydifact_parse_seconds(data.decode("ascii"))
         self.results["large_manifest"] = {
             "file_bytes": len(data),
             "signed_manifest_bytes": gw.body_bytes,
             "gateway_seconds": gw.elapsed,
             "pydifact_parse_seconds": pyd,
             "ratio": gw.elapsed / pyd,
+            # The machine is shared: CPU time of each side says the same without the waits.
+            "gateway_cpu_seconds": gw_cpu,
+            "pydifact_cpu_seconds": pyd_cpu,
+            "cpu_ratio": gw_cpu / pyd_cpu,
             "peak_rss_bytes": peak_kib * 1024,
             "idle_rss_bytes": idle_kib * 1024,
             "peak_over_file": peak_kib * 1024 / len(data),
@@ -387,12 +398,20 @@ def table(r: dict[str, Any]) -> str:
     if big is None:
         return "\n".join(rows)
     row(
-        f"10k-BL CUSCAR ({big['file_bytes'] / 1e6:.1f} MB): time",
+        f"10k-BL CUSCAR ({big['file_bytes'] / 1e6:.1f} MB): wall time",
         f"{big['gateway_seconds']:.2f} s",
         f"{big['pydifact_parse_seconds']:.2f} s (pydifact parse)",
         f"{big['ratio']:.2f}",
         "≤ 0.6",
         big["ratio"] <= 0.6,
+    )
+    row(
+        "10k-BL CUSCAR: CPU time (gateway process / pydifact)",
+        f"{big['gateway_cpu_seconds']:.2f} s",
+        f"{big['pydifact_cpu_seconds']:.2f} s",
+        f"{big['cpu_ratio']:.2f}",
+        "(≤ 0.6)",
+        big["cpu_ratio"] <= 0.6,
     )
     row(
         "10k-BL CUSCAR: peak RSS of the gateway",
@@ -433,8 +452,10 @@ def main() -> None:
         help="sample every gateway process with py-spy (pip install py-spy) into DIR and print "
         "the top frames",
     )
+    ap.add_argument("--keep", action="store_true", help="keep the state directory and gateway logs")
     args = ap.parse_args()
     suite = Suite(args.url, args.quick, args.parts.split(","), args.profile)
+    suite.keep = args.keep
     suite.run()
     r = suite.results
     print(f"{r['meta']['date']}, {r['meta']['machine']}{', --quick' if args.quick else ''}")
