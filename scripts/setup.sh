@@ -32,7 +32,9 @@ export PATH="$PATH:/usr/sbin"
 amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 if ! amqp_up; then
     echo "setup: starting RabbitMQ" >&2
-    $SUDO rabbitmq-server -detached >/dev/null 2>&1 || true
+    # Quorum queues need file handles; the usual soft limit of 1024 runs out under the tests.
+    ( ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+      $SUDO rabbitmq-server -detached >/dev/null 2>&1 ) || true
     for _ in $(seq 1 90); do amqp_up && break; sleep 1; done
 fi
 if ! amqp_up; then

@@ -49,11 +49,52 @@ def amqp_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def gateway_env(amqp_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for a gateway of this test: own vhost, own name prefix, own state dir."""
-    return {
+def gateway_env(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a gateway of this test: own vhost, own name prefix, own state dir.
+
+    At the end the test's queues and exchanges are deleted: quorum queues hold broker
+    resources (file handles), and a session of a few hundred of them can exhaust a
+    default RabbitMQ. Tests may add keys (EDIGW_CONFIG, ...) to the dict they get; the
+    clean-up reads the topology from the dict as the test left it.
+    """
+    env = {
         **os.environ,
         "EDIGW_AMQP_URL": amqp_url,
         "EDIGW_NAME_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
         "EDIGW_STATE_DIR": str(tmp_path / "state"),
     }
+    yield env
+    delete_topology(env)
+
+
+def delete_topology(env: dict[str, str]) -> None:
+    """Delete every queue and exchange the gateway would declare with ``env``."""
+    import pika
+    from pika.exceptions import AMQPError
+
+    from gateway.config import ConfigError, load
+    from gateway.topology import topology_for
+
+    try:
+        topology = topology_for(load(env=env))
+    except ConfigError:
+        return
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(env["EDIGW_AMQP_URL"]))
+    except AMQPError:
+        return
+    try:
+        channel = connection.channel()
+        for queue in topology.queues:
+            try:
+                channel.queue_delete(queue.name)
+            except AMQPError:
+                channel = connection.channel()
+        for exchange in topology.exchanges:
+            try:
+                channel.exchange_delete(exchange.name)
+            except AMQPError:
+                channel = connection.channel()
+    finally:
+        if connection.is_open:
+            connection.close()
