@@ -22,6 +22,7 @@ from gateway import broker
 from gateway.config import load
 from gateway.naming import Names
 from gateway.topology import declare, topology_for
+from tests.conftest import delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = (ROOT / "samples" / "apcs" / "01-cuscar-msc-alexandria.edi").read_bytes()
@@ -57,26 +58,6 @@ def declare_topology(env: dict[str, str], *, cleanup: bool = True) -> None:
         connection.close()
     if cleanup:
         _DECLARED.append(env)
-
-
-def delete_topology(env: dict[str, str]) -> None:
-    """Delete the queues and exchanges of ``env``'s topology.
-
-    Quorum queues are costly (RabbitMQ accounts file handles for each); a test session
-    that kept them all would starve the broker of handles for new connections.
-    """
-    settings = load(env=env)
-    topo = topology_for(settings)
-    connection = broker.connect(settings.broker_url, attempts=5)
-    try:
-        channel = connection.channel()
-        for q in topo.queues:
-            channel.queue_delete(q.name)
-        for ex in topo.exchanges:
-            channel.exchange_delete(ex.name)
-    finally:
-        if connection.is_open:
-            connection.close()
 
 
 @pytest.fixture(autouse=True)
