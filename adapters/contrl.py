@@ -638,7 +638,8 @@ def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
 
     def value(i: int, j: int, limit: int) -> str:
         if i < len(parts) and j < len(parts[i]):
-            return "".join(ch for ch in parts[i][j] if ch.isprintable())[:limit]
+            # Stripped as the parser strips: a blank sender would be echoed as an empty recipient.
+            return "".join(ch for ch in parts[i][j] if ch.isprintable()).strip()[:limit]
         return ""
 
     report.syntax_id = value(1, 0, 4) if value(1, 0, 4) in CHARSETS else "UNOA"

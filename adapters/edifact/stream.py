@@ -44,9 +44,20 @@ def _read_chunks(source: Source, chunk_size: int) -> Iterator[bytes]:
         while chunk := read(chunk_size):
             yield bytes(chunk)
         return
-    for chunk in source:  # an iterable of byte strings (e.g. a network body)
-        if chunk:
+    # An iterable of byte strings (e.g. a network body). Tiny pieces are joined up to 4 KiB:
+    # the lexer works per chunk, and a long segment in 10-byte pieces was quadratic (fuzzing).
+    small = min(chunk_size, 4096)
+    pending = bytearray()
+    for chunk in source:
+        if len(chunk) >= small and not pending:
             yield bytes(chunk)
+            continue
+        pending += chunk
+        if len(pending) >= small:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def iter_interchange_segments(

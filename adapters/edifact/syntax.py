@@ -836,6 +836,15 @@ class _Lexer:
                 eof = True
                 chunk = b""
             buf = buf + chunk if buf else bytes(chunk)
+            if (
+                not sniff
+                and not eof
+                and _b(self.delimiters.segment) not in chunk
+                and len(buf) <= MAX_SEGMENT_BYTES
+            ):
+                # No terminator came, so no segment ended: cutting the whole buffer again
+                # would make a long segment fed in small chunks quadratic (found by fuzzing).
+                continue
             while True:
                 if sniff:
                     head = buf.lstrip(_LAYOUT)

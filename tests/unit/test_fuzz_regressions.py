@@ -116,3 +116,32 @@ def test_certificate_with_an_unreadable_issuer_is_refused(pki: DevPki, signed: b
     el.text = base64.b64encode(der[:at] + b"\x05" + der[at + 1 :]).decode()
     assert _reason(pki, etree.tostring(root)) == "CERTIFICATE_MALFORMED"
 
+
+
+def test_long_segment_in_tiny_pieces_reads_the_same() -> None:
+    # found: a long segment fed in small chunks was cut again at every chunk (quadratic time);
+    # now chunks without a terminator are only appended, and tiny pieces are joined first.
+    long = b"A" * 20_000
+    data = b"UNB+UNOA:3+A+B+240101:1200+1'UNH+1+X:D:96A:UN'FTX+" + long + b"?'x'UNT+3+1'UNZ+1+1'"
+    whole = [(s.tag, s.elements) for s in iter_interchange_segments(data)]
+    assert whole[2] == ("FTX", ((long.decode() + "'x",),))
+    for pieces in ([data[i : i + 1] for i in range(len(data))], [data[:60], data[60:]]):
+        assert [(s.tag, s.elements) for s in iter_interchange_segments(pieces)] == whole
+    for size in (7, 1000):
+        assert [(s.tag, s.elements) for s in iter_interchange_segments(data, chunk_size=size)] == whole
+
+
+def test_tiny_pieces_of_a_network_body_are_joined() -> None:
+    from adapters.edifact.stream import _read_chunks
+
+    chunks = list(_read_chunks([b"x"] * 10_000, 1 << 16))
+    assert [len(c) for c in chunks] == [4096, 4096, 1808]
+    assert list(_read_chunks([b"y" * 5000, b"z"], 1 << 16)) == [b"y" * 5000, b"z"]
+
+
+def test_contrl_for_a_blank_sender_is_addressed_to_unknown() -> None:
+    # found: b"UNB++ '" gave a CONTRL whose recipient was a space, which our own parser
+    # (and partners') read as no recipient at all.
+    out = contrl.encode(contrl.acknowledge(b"UNB++ 'U"), now=dt.datetime(2026, 1, 1))
+    assert out.startswith(b"UNB+UNOA:3+CUSTOMS+UNKNOWN+")
+    assert contrl.acknowledge(out).accepted
