@@ -2,7 +2,7 @@
 
 One command (RabbitMQ on $EDIGW_AMQP_URL, default guest@127.0.0.1)::
 
-    .venv/bin/python bench/run.py            # full run, ~3 minutes
+    .venv/bin/python bench/run.py            # full run, ~3-4 minutes
     .venv/bin/python bench/run.py --quick    # fewer messages, ~1 minute
 
 Prints a table and writes ``bench/results/latest.json``. What is measured:
@@ -453,6 +453,11 @@ def main() -> None:
         "the top frames",
     )
     ap.add_argument("--keep", action="store_true", help="keep the state directory and gateway logs")
+    ap.add_argument(
+        "--write-results",
+        action="store_true",
+        help="also write the table to bench/RESULTS.md (the committed copy; full runs only)",
+    )
     args = ap.parse_args()
     suite = Suite(args.url, args.quick, args.parts.split(","), args.profile)
     suite.keep = args.keep
@@ -463,6 +468,17 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(r, indent=2))
     print(f"written {args.json}")
+    if args.write_results and not args.quick:
+        md = ROOT / "bench" / "RESULTS.md"
+        md.write_text(
+            "# Benchmark results (issue #8)\n\n"
+            f"Last full run of `.venv/bin/python bench/run.py`: {r['meta']['date']}, "
+            f"{r['meta']['machine']}, RabbitMQ on the same machine. Ratios are gateway / baseline "
+            "measured in the same run; see docs/performance.md for what limits each figure.\n\n"
+            + table(r)
+            + "\n"
+        )
+        print(f"written {md}")
     if args.profile:
         for f in sorted(args.profile.glob("gateway-*.txt")):
             print(f"\n{f}: top frames of the working time (inclusive %, self %)")
