@@ -5,7 +5,10 @@ the line is not about one message), so a log search by any of them finds all.
 
 >>> configure("json")
 >>> with message_context(message_id="m1", partner="apcs", correlation_id="c1"):
-...     get_logger().info("received")  # doctest: +SKIP
+...     structlog.contextvars.get_contextvars()["partner"]
+'apcs'
+>>> structlog.contextvars.get_contextvars()
+{}
 """
 
 from __future__ import annotations
