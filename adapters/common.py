@@ -6,10 +6,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from gateway import xmlsafe
+
+if TYPE_CHECKING:
+    from adapters.edifact import Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,37 @@ class MappingError(ValueError):
         self.sentence = sentence
         self.where = where
         self.segment = segment
+
+
+# Characters XML 1.0 cannot carry. The EDIFACT engine only warns about them (charset policy
+# ACCEPT), so a message holding one must be refused before the canonical XML is built.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_xml_characters(message: Message) -> None:
+    """MappingError ``INVALID_CHARACTER`` for a value the canonical XML cannot hold.
+
+    >>> from adapters.edifact import parse
+    >>> msg = parse(b"UNH+1+CUSCAR:D:95B:UN'TDT+20+V\x07'UNT+3+1'")[0].messages[0]
+    >>> try:
+    ...     check_xml_characters(msg)
+    ... except MappingError as exc:
+    ...     exc.reason, exc.where
+    ('INVALID_CHARACTER', 'segment 2 TDT')
+    """
+    bad = _NOT_XML.search
+    for seg in message.segments:
+        for element in (*seg.elements, *(e for _, reps in seg.repeats for e in reps)):
+            for value in element:
+                found = bad(value)
+                if found is not None:
+                    raise MappingError(
+                        "INVALID_CHARACTER",
+                        f"segment {seg.number} {seg.tag} holds the control character "
+                        f"U+{ord(found.group()):04X}, which no canonical document can carry",
+                        f"segment {seg.number} {seg.tag}",
+                        seg.number,
+                    )
 
 
 Positions = dict[str, tuple[int, str]]

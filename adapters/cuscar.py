@@ -28,6 +28,7 @@ from adapters.common import (
     DecodeContext,
     MappingError,
     Positions,
+    check_xml_characters,
     is_mass_unit,
     parse_dtm,
     to_decimal,
@@ -200,6 +201,7 @@ def decode_message(
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
+    check_xml_characters(message)
     d = interchange.delimiters
     body = message.body()
     bgm = next((s for s in body if s.tag == "BGM"), None)
@@ -389,7 +391,9 @@ def decode_message(
             if text:
                 goods.description = ((goods.description + " ") if goods.description else "") + text
                 goods.description = goods.description[:512]
-        elif tag == "PIA" and goods is not None:
+        elif tag in ("PIA", "CST") and goods is not None:
+            # D95B CUSCAR carries the tariff code in CST (C246); later directories and
+            # other profiles use PIA (C212). Both put code and code-list id at 1..5.
             for i in range(1, 6):
                 code, kind = seg.get(i, 0), seg.get(i, 1)
                 digits = code.replace(".", "").replace(" ", "")

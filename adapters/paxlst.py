@@ -32,7 +32,14 @@ from __future__ import annotations
 
 import re
 
-from adapters.common import DecodeContext, MappingError, Positions, parse_dtm, whole
+from adapters.common import (
+    DecodeContext,
+    MappingError,
+    Positions,
+    check_xml_characters,
+    parse_dtm,
+    whole,
+)
 from adapters.cuscar import FUNCTIONS, payload_hash
 from adapters.edifact import Interchange, Message, Segment, parse
 from gateway.model import (
@@ -92,6 +99,7 @@ def decode_message(
     """One PAXLST message as a canonical passenger and vehicle list."""
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
+    check_xml_characters(message)
     body = message.body()
     bgm = next((s for s in body if s.tag == "BGM"), None)
     if bgm is None or not bgm.get(1):

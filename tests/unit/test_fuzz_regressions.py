@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -145,3 +146,60 @@ def test_contrl_for_a_blank_sender_is_addressed_to_unknown() -> None:
     out = contrl.encode(contrl.acknowledge(b"UNB++ 'U"), now=dt.datetime(2026, 1, 1))
     assert out.startswith(b"UNB+UNOA:3+CUSTOMS+UNKNOWN+")
     assert contrl.acknowledge(out).accepted
+
+
+# ---------------------------------------------------------------------------- ministry XML
+
+
+def test_non_ascii_attribute_name_is_a_schema_problem_not_a_crash() -> None:
+    # found: lxml serialises such a name as a character reference (ASCII output), which is not
+    # XML, and the schema explainer (xmlschema) raised XMLResourceParseError out of decode().
+    from adapters import ephyto
+
+    sample = Path(__file__).resolve().parents[2] / "samples/ministries/ephyto-phyto-certificate.xml"
+    data = sample.read_bytes().replace(b'unitCode="', 'unitCod\u0663e="'.encode(), 1)
+    with pytest.raises(MappingError) as info:
+        ephyto.decode(data)
+    assert info.value.reason == "LPCO_SOURCE_INVALID"
+    assert "unitCod\u0663e" in info.value.sentence
+
+
+def test_date_with_a_huge_year_is_a_schema_problem_not_a_crash() -> None:
+    # found: the schema explainer (xmlschema/elementpath) raised OverflowError on the year
+    from adapters import lpco_national
+
+    sample = Path(__file__).resolve().parents[2] / "samples/ministries/national-import-licence.xml"
+    data = sample.read_bytes().replace(b"<IssueDate>", b"<IssueDate>" + b"9" * 40, 1)
+    with pytest.raises(MappingError) as info:
+        lpco_national.decode(data)
+    assert info.value.reason == "LPCO_SOURCE_INVALID"
+
+
+# ---------------------------------------------------------------------------- EDIFACT to XML
+
+
+def test_control_character_in_a_value_is_refused_before_the_xml() -> None:
+    # found: a BEL in a CUSCAR value (accepted with a charset warning) reached lxml, whose
+    # ValueError escaped translate(); now the adapters refuse it with a MappingError.
+    data = (  # the minimised input
+        b"UNB+UNOC:3+Z+C+261129:0800+R0001'UNH+1+CUSCAR:D:B:N'BGM++9'TDT+++++:::\x07'LOC'DT3'"
+        b"D03'EQD++MSCU1234566'MEA'CNI'L39'LO9'GID'PIA'FPS'MEA'SGP+MSCU1234566'C00'CN0'"
+        b"UNT+19+1'UNZ+1+R0001"
+    )
+    result = translate(data)
+    assert result.rejection is not None
+    assert result.rejection.reason == "INVALID_CHARACTER"
+    assert result.rejection.problems[0].segment == 4
+    assert "U+0007" in result.rejection.sentence
+
+
+def test_paxlst_refuses_control_characters_too() -> None:
+    from adapters import paxlst
+
+    data = (
+        b"UNB+UNOA:4+A+B+20240101:1200+1'UNH+1+PAXLST:D:02B:UN:IATA'BGM+250+X\x1f'"
+        b"UNT+3+1'UNZ+1+1'"
+    )
+    with pytest.raises(MappingError) as info:
+        paxlst.decode(data)
+    assert info.value.reason == "INVALID_CHARACTER"
