@@ -47,21 +47,35 @@ STREETS = [
 CITIES = ["ROTTERDAM", "ALEXANDRIA", "HAMBURG", "SHANGHAI", "CASABLANCA"]
 
 
-def bill_segments(rng: random.Random, n: int) -> list[str]:
-    """The segments of one bill of lading (consignment) in a CUSCAR D95B."""
-    bl = f"MSCU{rng.randrange(10**9):09d}"
-    container = f"MSCU{rng.randrange(10**7):07d}"
+def container_number(n: int) -> str:
+    """Container number ``n`` (unique in the manifest) with a correct ISO 6346 check digit."""
+    values: dict[str, int] = {}
+    v = 10
+    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if v % 11 == 0:  # the letter values skip multiples of 11
+            v += 1
+        values[ch] = v
+        v += 1
+    stem = f"MSCU{n % 10**6:06d}"
+    total = sum((values[c] if c.isalpha() else int(c)) * 2**i for i, c in enumerate(stem))
+    return f"{stem}{total % 11 % 10}"
+
+
+def bill_segments(rng: random.Random, seq: int, n: int) -> tuple[list[str], list[str]]:
+    """Bill ``n`` (CNI sequence ``seq`` in its message) and its container, in D95B order."""
+    # Unique within the manifest, as the BL_UNIQUE rule wants, yet not sequential-looking.
+    bl = f"MSCU{rng.randrange(10**4):04d}{n:06d}"
+    container = container_number(n)
     load, discharge = rng.sample(PORTS, 2)
     weight = rng.randrange(500, 28000)
     packages = rng.randrange(1, 900)
     segs = [
-        f"CNI+{n}+{bl}",
+        f"CNI+{seq}+{bl}",
         f"RFF+BM:{bl}",
         f"LOC+9+{load}:139:6",
         f"LOC+11+{discharge}:139:6",
-        f"DTM+143:2024{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}:102",
     ]
-    for role in ("CZ", "CN", "NP"):
+    for role in ("CZ", "CN", "N1"):
         segs.append(
             f"NAD+{role}++{rng.choice(NAMES)}+{rng.choice(STREETS)}+{rng.choice(CITIES)}++"
             f"{rng.randrange(10000, 99999)}+{rng.choice(['NL', 'EG', 'DE', 'CN', 'MA'])}"
@@ -71,19 +85,28 @@ def bill_segments(rng: random.Random, n: int) -> list[str]:
         f"FTX+AAA+++{rng.choice(GOODS)}",
         f"MEA+AAE+G+KGM:{weight}",
         f"MEA+AAE+AAW+MTQ:{rng.randrange(1, 68)}",
-        f"PCI+28+{container}",
         f"SGP+{container}+{packages}",
-        f"EQD+CN+{container}+45G1:102:5++3+5",
-        f"SEL+{rng.randrange(10**6, 10**7)}+CA",
+        f"PCI+28+{container}",
     ]
-    return segs
+    equipment = [f"EQD+CN+{container}+45G1:102:5++3+5", f"SEL+{rng.randrange(10**6, 10**7)}+CA"]
+    return segs, equipment
+
+
+# D95B allows 9,999 consignment (and equipment) groups per CUSCAR and a 4-digit CNI
+# sequence: a larger call is reported in several messages of one interchange.
+BILLS_PER_MESSAGE = 5_000
 
 
 def generate(bills: int, seed: int = 95) -> bytes:
-    """The whole interchange as bytes (UNOA, syntax 3, default separators)."""
+    """The whole interchange as bytes (UNOA, syntax 3, default separators).
+
+    The structure follows the D95B CUSCAR directory, so the gateway's directory
+    validation and business rules accept it: in each message the containers (EQD)
+    come first, at message level, then one CNI group per bill; a message holds at
+    most ``BILLS_PER_MESSAGE`` bills.
+    """
     rng = random.Random(seed)
-    body = [
-        "BGM+85+VOY2024W12+9",
+    header = [
         "DTM+137:202403150830:203",
         "NAD+MS+CARRIERX:172:20",
         "NAD+CA+MSC:172:20",
@@ -92,15 +115,26 @@ def generate(bills: int, seed: int = 95) -> bytes:
         "LOC+60+EGALY:139:6",
         "DTM+132:202403181200:203",
     ]
-    for n in range(1, bills + 1):
-        body += bill_segments(rng, n)
-    message = ["UNH+1+CUSCAR:D:95B:UN", *body]
-    message.append(f"UNT+{len(message) + 1}+1")
-    lines = [
-        "UNB+UNOA:3+CARRIERX:ZZ+CUSTOMS:ZZ+240315:0830+1000001",
-        *message,
-        "UNZ+1+1000001",
-    ]
+    lines = ["UNB+UNOA:3+CARRIERX:ZZ+CUSTOMS:ZZ+240315:0830+1000001"]
+    messages = 0
+    for first in range(1, bills + 1, BILLS_PER_MESSAGE):
+        messages += 1
+        consignments: list[str] = []
+        equipment: list[str] = []
+        for n in range(first, min(first + BILLS_PER_MESSAGE, bills + 1)):
+            bill, box = bill_segments(rng, n - first + 1, n)
+            consignments += bill
+            equipment += box
+        message = [
+            f"UNH+{messages}+CUSCAR:D:95B:UN",
+            f"BGM+85+VOY2024W12-{messages}+9",
+            *header,
+            *equipment,
+            *consignments,
+        ]
+        message.append(f"UNT+{len(message) + 1}+{messages}")
+        lines += message
+    lines.append(f"UNZ+{messages}+1000001")
     return ("'\n".join(lines) + "'\n").encode("ascii")
 
 

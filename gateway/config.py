@@ -67,6 +67,9 @@ class Partner:
     amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
     # Business-rule severities of this partner, [partners.<id>.rules] CODE = "reject"|"warn"|"off"
     rules: tuple[tuple[str, str], ...] = ()
+    # UN/EDIFACT directory validation (segment groups, repetitions, lengths, code lists):
+    # "reject" answers structure errors with a rejecting CONTRL, "warn" only logs them.
+    directory_validation: str = "reject"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +166,23 @@ def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
         raise ConfigError(f"{key_name}.rules", "must be a table of RULE_CODE = severity")
     for code, severity in table.items():
         if code not in RULE_CODES:
-            raise ConfigError(f"{key_name}.rules.{code}", f"unknown rule; known: {', '.join(RULE_CODES)}")
+            raise ConfigError(
+                f"{key_name}.rules.{code}", f"unknown rule; known: {', '.join(RULE_CODES)}"
+            )
         if severity not in SEVERITIES:
             raise ConfigError(
-                f"{key_name}.rules.{code}", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}"
+                f"{key_name}.rules.{code}",
+                f"must be one of {', '.join(SEVERITIES)}, not {severity!r}",
             )
     return tuple((str(k), str(v)) for k, v in table.items())
+
+
+def _directory_policy(key_name: str, value: object) -> str:
+    if value not in ("reject", "warn", "off"):
+        raise ConfigError(
+            f"{key_name}.directory_validation", f"must be 'reject', 'warn' or 'off', not {value!r}"
+        )
+    return str(value)
 
 
 def _build(raw: dict[str, Any], source: str) -> Settings:
@@ -230,6 +244,9 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
             interchange_ids=tuple(p.get("interchange_ids", [])),
             amqp_url=p.get("amqp_url"),
             rules=_rule_severities(key_name, p.get("rules", {})),
+            directory_validation=_directory_policy(
+                key_name, p.get("directory_validation", "reject")
+            ),
         )
     if not any(p.role == "customs" for p in partners.values()):
         raise ConfigError("partners", "one partner must have role 'customs'")

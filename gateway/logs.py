@@ -33,6 +33,21 @@ def _ensure_context(
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing.
+
+    structlog's print logger keeps the file it was given; when that is a stream that
+    is later replaced or closed (a test's capture, a daemon's redirection), later lines
+    would fail. Looking ``sys.stderr`` up per line keeps logging working.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
     """Set up structlog for the process (stderr; JSON unless stderr is a terminal)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -49,7 +64,7 @@ def configure(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

@@ -17,7 +17,7 @@ from lxml import etree
 
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
-from adapters.edifact import EdifactError
+from adapters.edifact import EdifactError, Message, directory
 from gateway import amendments
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
@@ -157,6 +157,32 @@ def _rule_problem(v: Violation, positions: Positions, message_reference: str) ->
     )
 
 
+def _directory_check(policy: str, result: Translation) -> contrl.MessageCheck:
+    """The directory validator as a CONTRL message check; warnings go to ``result.warnings``."""
+
+    def check(message: Message) -> list[EdifactError]:
+        # A CUSCAR with an empty UNH type (a real-world defect) is checked as a CUSCAR.
+        message_type = "CUSCAR" if cuscar.is_cuscar(message) else None
+        errors = []
+        for issue in directory.validate_message(message, message_type=message_type):
+            if issue.severity == "error" and policy == "reject":
+                errors.append(directory.to_edifact_error(issue))
+            else:
+                result.warnings.append(
+                    Problem(
+                        f"EDIFACT_{issue.code}",
+                        f"segment {issue.segment_number} {issue.tag}",
+                        issue.sentence,
+                        segment=issue.segment_number,
+                        tag=issue.tag,
+                        message_reference=issue.message_reference,
+                    )
+                )
+        return errors
+
+    return check
+
+
 def translate(
     data: bytes,
     context: DecodeContext | None = None,
@@ -164,12 +190,15 @@ def translate(
     xml_desk: XmlDesk | None = None,
     *,
     inbound_id: str | None = None,
+    directory_validation: str = "reject",
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
     Business rules run with ``severities`` (a partner's ``rules`` table; defaults otherwise).
     With ``inbound_id``, EDIFACT documents get their ids derived from it (``derived_id``)
     before the XML is built, so that the validated XML is the one signed (no second build).
+    ``directory_validation`` ("reject", "warn", "off") says what UN/EDIFACT directory
+    findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -191,13 +220,22 @@ def translate(
             ],
         )
         return result
-    report = contrl.acknowledge(data)
+    checks = (
+        [] if directory_validation == "off" else [_directory_check(directory_validation, result)]
+    )
+    report = contrl.acknowledge(data, message_checks=checks)
     result.syntax_report = report
     if not report.accepted:
-        problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in report.all_errors()]
+        errors = report.all_errors()
+        problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
+        structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
         result.rejection = Rejection(
-            "EDIFACT_SYNTAX",
-            f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})",
+            "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
+            (
+                f"the message does not follow its UN/EDIFACT directory ({problems[0].sentence})"
+                if structural
+                else f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})"
+            ),
             "decode",
             problems,
         )
@@ -349,7 +387,12 @@ class InboundPipeline:
                 )
                 return outcome
         translation = translate(
-            data, context, dict(partner.rules), self.xml_desk, inbound_id=inbound_id
+            data,
+            context,
+            dict(partner.rules),
+            self.xml_desk,
+            inbound_id=inbound_id,
+            directory_validation=partner.directory_validation,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:

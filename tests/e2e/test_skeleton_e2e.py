@@ -23,11 +23,15 @@ EDIGW = [sys.executable, "-m", "gateway", "--log-format", "json"]
 
 
 def edigw(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EDIGW, *args], env=env, capture_output=True, text=True, timeout=60, check=check)
+    return subprocess.run(
+        [*EDIGW, *args], env=env, capture_output=True, text=True, timeout=60, check=check
+    )
 
 
 @pytest.fixture
-def running_gateway(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_gateway(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     edigw(gateway_env, "topology")
     log = open(tmp_path / "gateway.log", "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen([*EDIGW, "run"], env=gateway_env, stdout=log, stderr=log)
@@ -48,7 +52,9 @@ def test_cuscar_travels_end_to_end(
 ) -> None:
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])
     url = gateway_env["EDIGW_AMQP_URL"]
-    submitted = edigw(gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-alexandria.edi"))
+    submitted = edigw(
+        gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-alexandria.edi")
+    )
     message_id = submitted.stdout.split("\t")[0]
     assert len(message_id) == 36
 
@@ -83,10 +89,16 @@ def test_malformed_file_is_dead_lettered_with_reason_and_rejected(
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])
     url = gateway_env["EDIGW_AMQP_URL"]
     garbage = tmp_path / "garbage.edi"
-    garbage.write_bytes(b"UNB+UNOA:3+APCS:ZZZ+CUSTOMS+261129:1200+BAD1'UNH+1+CUSCAR:D:95B:UN'BGM+85+X+9'")
+    garbage.write_bytes(
+        b"UNB+UNOA:3+APCS:ZZZ+CUSTOMS+261129:1200+BAD1'UNH+1+CUSCAR:D:95B:UN'BGM+85+X+9'"
+    )
     bad_id = edigw(gateway_env, "submit", "--partner", "apcs", str(garbage)).stdout.split("\t")[0]
     good_id = edigw(
-        gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "02-cuscar-ferry-two-messages.edi")
+        gateway_env,
+        "submit",
+        "--partner",
+        "apcs",
+        str(SAMPLES / "02-cuscar-ferry-two-messages.edi"),
     ).stdout.split("\t")[0]
 
     dead = wait_for(lambda: drain(url, names.dead_letter(names.inbound("apcs"))))
@@ -123,7 +135,9 @@ def _acks_for(url: str, names: Names, count: int) -> list:
     return got if len(got) >= count else []
 
 
-def test_sigterm_stops_gracefully(running_gateway: subprocess.Popen[bytes], gateway_env: dict[str, str]) -> None:
+def test_sigterm_stops_gracefully(
+    running_gateway: subprocess.Popen[bytes], gateway_env: dict[str, str]
+) -> None:
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])
     url = gateway_env["EDIGW_AMQP_URL"]
     files = [str(SAMPLES / "01-cuscar-msc-alexandria.edi")] * 20

@@ -88,7 +88,7 @@ def test_content_rejection_is_contrl_accepted_plus_aperak(pipeline: InboundPipel
 
 def test_syntax_error_keeps_the_contrl_rejection_alone(pipeline: InboundPipeline) -> None:
     partner = load(env={}).partners["apcs"]
-    data = (DATA / "valid.edi").read_bytes().replace(b"UNT+19+1'", b"UNT+18+1'")
+    data = (DATA / "valid.edi").read_bytes().replace(b"UNT+20+1'", b"UNT+19+1'")
     outcome = pipeline.process(data, partner, "c2")
     assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL"]
     assert acknowledge(data).accepted is False
@@ -151,7 +151,7 @@ def test_property_round_trip_in_unoc(errors: list[aperak.ApplicationError], vers
 def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
     sample = Path(__file__).resolve().parent.parent.parent / "samples" / "apcs"
     data = (sample / "02-cuscar-ferry-two-messages.edi").read_bytes()
-    data = data.replace(b"PIA+5+870323:HS", b"PIA+5+8703:HS").replace(b"TRMER", b"TRME1")
+    data = data.replace(b"CST++870323:HS", b"CST++8703:HS").replace(b"TRMER", b"TRME1")
     outcome = pipeline.process(data, load(env={}).partners["apcs"], "c4")
     assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
     reports = aperak.decode_all(outcome.acknowledgements[1][1])
@@ -160,8 +160,8 @@ def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
         ("2", "MAN-EGDAM-2611-018"),
     ]
     assert [[(e.code, e.segment) for e in r.errors] for r in reports] == [
-        [("HS_CODE", 12)],
-        [("LOCODE", 22)],
+        [("HS_CODE", 15)],
+        [("LOCODE", 24)],
     ]
     _pydifact_segments_many(outcome.acknowledgements[1][1], 2)
 

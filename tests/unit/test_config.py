@@ -13,14 +13,18 @@ def test_defaults_define_the_partners_of_the_design() -> None:
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
-    settings = load(env={"EDIGW_AMQP_URL": "amqp://u:p@broker:5673/x", "EDIGW_STATE_DIR": str(tmp_path)})
+    settings = load(
+        env={"EDIGW_AMQP_URL": "amqp://u:p@broker:5673/x", "EDIGW_STATE_DIR": str(tmp_path)}
+    )
     assert settings.broker_url == "amqp://u:p@broker:5673/x"
     assert settings.journal_path == str(tmp_path / "journal.sqlite3")
 
 
 def test_a_config_file_is_merged_over_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "gw.toml"
-    path.write_text('[broker]\nprefetch = 7\n[[routes]]\ndestination = "legacy"\noffice = "EGALY"\n')
+    path.write_text(
+        '[broker]\nprefetch = 7\n[[routes]]\ndestination = "legacy"\noffice = "EGALY"\n'
+    )
     settings = load(path=path, env={})
     assert settings.prefetch == 7
     assert settings.routes[0].office == "EGALY"  # a file's routes replace the default list

@@ -51,7 +51,8 @@ TABLE: dict[
         ],
         dt.datetime(2017, 1, 29, tzinfo=UTC),  # DTM format 201
         {"EQUIPMENT_DECLARED"},
-        ("EDIFACT_SYNTAX", {"EDIFACT_12", "EDIFACT_13", "EDIFACT_29"}),
+        # UNH without type (12/13), UNT count (29); D95B directory: NAD lines over 35 (39).
+        ("EDIFACT_SYNTAX", {"EDIFACT_12", "EDIFACT_13", "EDIFACT_29", "EDIFACT_39"}),
     ),
     "CUSCAR_indice_2.edi": (
         [
@@ -67,13 +68,15 @@ TABLE: dict[
         ],
         dt.datetime(2017, 1, 29, tzinfo=UTC),
         {"EQUIPMENT_DECLARED"},
-        ("EDIFACT_SYNTAX", {"EDIFACT_12", "EDIFACT_13", "EDIFACT_29"}),
+        # UNH without type (12/13), UNT count (29); D95B directory: NAD lines over 35 (39).
+        ("EDIFACT_SYNTAX", {"EDIFACT_12", "EDIFACT_13", "EDIFACT_29", "EDIFACT_39"}),
     ),
     "CUSCAR_cuscartools_1.edi": (
         [("DOCREF1234", "original", [("DOCV373MOB909999", "master", "55814.000")])],
         dt.datetime(2019, 10, 29, 3, 30, tzinfo=UTC),  # DTM format 203
         {"CONTAINER_CHECK_DIGIT"},  # EQ123456
-        ("EDIFACT_SYNTAX", {"EDIFACT_29"}),  # UNT says 313 segments
+        # UNT says 313 segments; D95B directory: NAD lines and TDT 8213 too long (39).
+        ("EDIFACT_SYNTAX", {"EDIFACT_29", "EDIFACT_39"}),
     ),
     "CUSCAR_edifabric_1.edi": (
         # US CBP ACE, syntax 4 with UNG: the bill is in DOC+714, the mass in MEA ...K:750.

@@ -16,7 +16,11 @@ def test_json_lines_carry_the_message_context(capsys: pytest.CaptureFixture[str]
     get_logger().info("idle")
     first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines())
     assert first["event"] == "received"
-    assert (first["message_id"], first["partner"], first["correlation_id"]) == ("m-1", "apcs", "c-1")
+    assert (first["message_id"], first["partner"], first["correlation_id"]) == (
+        "m-1",
+        "apcs",
+        "c-1",
+    )
     assert first["bytes"] == 42 and first["level"] == "info" and "timestamp" in first
     # Outside a message the keys are still there (null), so a search by them never misses a line.
     assert {"message_id", "partner", "correlation_id"} <= second.keys()

@@ -16,12 +16,12 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "cuscar"
 CASES = {
     "CONTAINER_CHECK_DIGIT": ("container_check_digit.edi", 8, "check digit should be 6"),
     "IMO_CHECK_DIGIT": ("imo_check_digit.edi", 4, "IMO number 9703292"),
-    "LOCODE": ("locode.edi", 11, "XX is not an ISO 3166 country"),
-    "HS_CODE": ("hs_code.edi", 14, "HS code 8471"),
+    "LOCODE": ("locode.edi", 14, "XX is not an ISO 3166 country"),
+    "HS_CODE": ("hs_code.edi", 20, "HS code 8471"),
     "MASS_TOTALS": ("mass_totals.edi", 8, "the equipment says 5000.000 kg"),
-    "CONTROL_TOTALS": ("control_totals.edi", 18, "CNT says 12 packages"),
-    "BL_UNIQUE": ("bl_unique.edi", 18, "bill BL0001 appears in consignments 1 and 2"),
-    "EQUIPMENT_DECLARED": ("equipment_declared.edi", 17, "TGHU7654320, which no EQD declares"),
+    "CONTROL_TOTALS": ("control_totals.edi", 10, "CNT says 12 packages"),
+    "BL_UNIQUE": ("bl_unique.edi", 21, "bill BL0001 appears in consignments 1 and 2"),
+    "EQUIPMENT_DECLARED": ("equipment_declared.edi", 19, "TGHU7654320, which no EQD declares"),
     "ARRIVAL_AFTER_DEPARTURE": ("arrival_after_departure.edi", 6, "is not after departure"),
 }
 

@@ -12,7 +12,7 @@ from lxml import etree
 from adapters import cuscar
 from adapters.common import DecodeContext
 from gateway.canonical_xml import from_xml, to_bytes, to_xml
-from gateway.config import Route, load
+from gateway.config import ConfigError, Route, load
 from gateway.journal import SqliteJournal
 from gateway.pipeline import InboundPipeline, sniff_format, translate
 from gateway.signing import Signer, ensure_dev_keys, verify
@@ -38,7 +38,10 @@ def test_sample_manifest_maps_its_content() -> None:
     assert [c.transport_document for c in m.consignments] == ["MEDUAB123456", "MEDUAB123457"]
     first = m.consignments[0]
     # 1.2 TNE becomes 1200 kg; the escaped '+' in the FTX survives.
-    assert [g.gross_mass_kg for g in first.goods_items] == [pytest.approx(2400.5), pytest.approx(1200)]
+    assert [g.gross_mass_kg for g in first.goods_items] == [
+        pytest.approx(2400.5),
+        pytest.approx(1200),
+    ]
     assert first.goods_items[1].description == "POWER SUPPLIES + CHARGERS"
     assert {e.identifier for e in m.equipment} == {"MSCU1234566", "TGHU7654320"}
     assert m.arrival_time is not None and m.departure_time is not None
@@ -108,7 +111,13 @@ def test_pipeline_rejects_a_bad_count_with_a_rejecting_contrl(signer: Signer) ->
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"\x00\xff\xfe garbage", b"UNH+1+CUSCAR:D:95B:UN'BGM+85'", b"<not-closed", b"UNB+UNOA:3+A+B+1:1+1'UNZ+1+1'"],
+    [
+        b"",
+        b"\x00\xff\xfe garbage",
+        b"UNH+1+CUSCAR:D:95B:UN'BGM+85'",
+        b"<not-closed",
+        b"UNB+UNOA:3+A+B+1:1+1'UNZ+1+1'",
+    ],
 )
 def test_any_input_gives_a_rejection_never_an_exception(data: bytes) -> None:
     result = translate(data)
@@ -125,12 +134,17 @@ def test_journal_tracks_a_family_by_reference(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "j.sqlite3")
     journal.record_message("in-1", type="inbound", partner="apcs", correlation_id="in-1")
     journal.record_message("in-1", type="CUSCAR", partner="apcs", correlation_id="in-1")
-    journal.record_message("doc-1", type="CargoManifest", partner="apcs", correlation_id="in-1", parent_id="in-1")
+    journal.record_message(
+        "doc-1", type="CargoManifest", partner="apcs", correlation_id="in-1", parent_id="in-1"
+    )
     journal.add_references("doc-1", ["BL-9"])
     journal.record_event("in-1", "received")
     journal.record_event("doc-1", "routed", "to customs.core")
     found = journal.track("BL-9")
-    assert [(h.message_id, h.type) for h in found] == [("in-1", "CUSCAR"), ("doc-1", "CargoManifest")]
+    assert [(h.message_id, h.type) for h in found] == [
+        ("in-1", "CUSCAR"),
+        ("doc-1", "CargoManifest"),
+    ]
     assert found[1].events[0].status == "routed"
     assert journal.track("nothing") == []
     with pytest.raises(ValueError):
@@ -151,16 +165,28 @@ def test_topology_uses_quorum_queues_with_dead_lettering() -> None:
 
 
 def test_cli_translate_contract(tmp_path: Path) -> None:
-    ok = subprocess.run([*EDIGW, "translate", str(SAMPLES / "02-cuscar-ferry-two-messages.edi")], capture_output=True)
+    ok = subprocess.run(
+        [*EDIGW, "translate", str(SAMPLES / "02-cuscar-ferry-two-messages.edi")],
+        capture_output=True,
+    )
     assert ok.returncode == 0
     assert ok.stdout.count(b"<CargoManifest") == 2
     out = subprocess.run(
-        [*EDIGW, "translate", "--out", str(tmp_path / "o"), str(SAMPLES / "02-cuscar-ferry-two-messages.edi")],
+        [
+            *EDIGW,
+            "translate",
+            "--out",
+            str(tmp_path / "o"),
+            str(SAMPLES / "02-cuscar-ferry-two-messages.edi"),
+        ],
         capture_output=True,
     )
     assert out.returncode == 0
     assert len(list((tmp_path / "o").glob("*.xml"))) == 2
-    bad = subprocess.run([*EDIGW, "translate", str(SAMPLES / "03-cuscar-rejected-bad-count.edi")], capture_output=True)
+    bad = subprocess.run(
+        [*EDIGW, "translate", str(SAMPLES / "03-cuscar-rejected-bad-count.edi")],
+        capture_output=True,
+    )
     assert bad.returncode == 1
     assert bad.stdout == b""
     lines = bad.stderr.decode().strip().splitlines()
@@ -170,3 +196,27 @@ def test_cli_translate_contract(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)) * 4)
     bad = subprocess.run([*EDIGW, "translate", str(junk)], capture_output=True)
     assert bad.returncode == 1 and bad.stdout == b"" and b"Traceback" not in bad.stderr
+
+
+def test_directory_errors_are_rejected_by_contrl_or_only_warned_by_policy() -> None:
+    # A goods item's HS code in PIA is not D95B CUSCAR (it belongs in CST there).
+    data = SAMPLE.read_bytes().replace(b"CST++847130:HS'", b"PIA+5+847130:HS'", 1)
+    rejected = translate(data)
+    assert rejected.rejection is not None
+    assert rejected.rejection.reason == "EDIFACT_DIRECTORY"
+    assert rejected.rejection.problems[0].code == "EDIFACT_15"
+    assert "PIA" in rejected.rejection.problems[0].where
+    report = rejected.syntax_report
+    assert report is not None and not report.accepted
+    warned = translate(data, directory_validation="warn")
+    assert warned.rejection is None
+    assert [w.code for w in warned.warnings] == ["EDIFACT_15"]
+    assert translate(data, directory_validation="off").warnings == []
+
+
+def test_directory_policy_is_checked_in_configuration() -> None:
+    settings = load({"partners": {"apcs": {"directory_validation": "warn"}}}, env={})
+    assert settings.partners["apcs"].directory_validation == "warn"
+    with pytest.raises(ConfigError) as info:
+        load({"partners": {"apcs": {"directory_validation": "maybe"}}}, env={})
+    assert info.value.key == "partners.apcs.directory_validation"
