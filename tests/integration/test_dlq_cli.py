@@ -204,7 +204,7 @@ def test_edit_validates_replays_and_audits_the_diff(env: dict[str, str], tmp_pat
     dlq = names.dead_letter(inbound)
     # $EDITOR is run with the file name; these "editors" are scripts.
     fixer = tmp_path / "fix.sh"
-    fixer.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+8+1/' \"$1\"\n")
+    fixer.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+9+1/' \"$1\"\n")
     breaker = tmp_path / "break.sh"
     breaker.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+7+1/' \"$1\"\n")
     for f in (fixer, breaker):
@@ -222,7 +222,7 @@ def test_edit_validates_replays_and_audits_the_diff(env: dict[str, str], tmp_pat
         assert done.exit_code == 0, done.output
         assert wait_depth(ch, inbound, 1) == 1
         [(props, body)] = drain(ch, inbound)
-        assert body == BAD_COUNT.replace(b"UNT+99+1", b"UNT+8+1")
+        assert body == BAD_COUNT.replace(b"UNT+99+1", b"UNT+9+1")
         assert props.message_id == f"{m}~replay1"
         assert (props.headers or {})["x-edigw-edited-by"] == "alice"
         assert depth(ch, dlq) == 0
@@ -232,7 +232,7 @@ def test_edit_validates_replays_and_audits_the_diff(env: dict[str, str], tmp_pat
     ]
     assert entry["message_ids"] == [m]
     assert base64.b64decode(entry["data"]["original_base64"]) == BAD_COUNT
-    assert "-UNT+99+1'" in entry["data"]["diff"] and "+UNT+8+1'" in entry["data"]["diff"]
+    assert "-UNT+99+1'" in entry["data"]["diff"] and "+UNT+9+1'" in entry["data"]["diff"]
 
 
 def test_purge_needs_yes_and_keeps_the_content_in_the_audit(env: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from gateway.topology import declare, topology_for
 ROOT = Path(__file__).resolve().parents[2]
 BAD_COUNT = (ROOT / "samples" / "apcs" / "03-cuscar-rejected-bad-count.edi").read_bytes()
 # The smallest manifest the gateway accepts: the rejected sample with its segment count fixed.
-GOOD = BAD_COUNT.replace(b"UNT+99+1", b"UNT+8+1")
+GOOD = BAD_COUNT.replace(b"UNT+99+1", b"UNT+9+1")
 
 
 def settings_for(env: Mapping[str, str]) -> Settings:

@@ -88,7 +88,7 @@ def test_replayed_dead_letter_is_judged_again_and_edited_one_is_routed(
         # An edited message is new content: the worker decodes it afresh and routes it.
         # Edit it into shape: routed to customs, nothing left in the DLQ.
         fixer = tmp_path / "fix.sh"
-        fixer.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+8+1/' \"$1\"\n")
+        fixer.write_text("#!/bin/sh\nsed -i 's/UNT+99+1/UNT+9+1/' \"$1\"\n")
         fixer.chmod(fixer.stat().st_mode | stat.S_IXUSR)
         edited = cli({**env, "EDITOR": str(fixer)}, "dlq", "edit", str(second["id"]))
         assert edited.exit_code == 0, edited.output
