@@ -201,6 +201,8 @@ class Journal(Protocol):
         self, sender: str, payload_hash: str
     ) -> tuple[str, list[tuple[str, bytes]]] | None: ...
 
+    def withdraw_acceptance(self, sender: str, inbound_id: str) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -619,6 +621,30 @@ class SqlJournal:
         if row is None:
             return None
         return row[0], [(kind, base64.b64decode(data)) for kind, data in json.loads(row[1])]
+
+    def withdraw_acceptance(self, sender: str, inbound_id: str) -> int:
+        """Forget the versions, saved answer and dedup claims of a message never delivered.
+
+        The pipeline records them when it accepts a message; if the worker then cannot
+        deliver it (unroutable) and dead-letters it, an operator's replay must be judged
+        as new, not as a resend of something customs never received. Returns the rows
+        removed.
+        """
+        self._amendment_tables()
+        with self._tx(immediate=True) as cur:
+            removed = self._exec(
+                cur,
+                "DELETE FROM document_versions WHERE sender = ? AND inbound_id = ?",
+                (sender, inbound_id),
+            ).rowcount
+            removed += self._exec(
+                cur,
+                "DELETE FROM saved_acknowledgements WHERE sender = ? AND inbound_id = ?",
+                (sender, inbound_id),
+            ).rowcount
+            # Its dedup claims (interchange reference, document keys) are released too.
+            removed += self._exec(cur, "DELETE FROM dedup WHERE owner = ?", (inbound_id,)).rowcount
+        return int(removed)
 
     def close(self) -> None:  # pragma: no cover - overridden
         pass

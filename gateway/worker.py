@@ -498,16 +498,20 @@ class Worker:
             if returned and all(p.kind in ("document", "response") for p, _ in failures):
                 # Unroutable is permanent: dead-letter the inbound message with the reason.
                 sentence = f"no queue is bound to {returned[0].exchange!r} with key {returned[0].routing_key!r}"
-                plan2 = await loop.run_in_executor(
-                    self._executor,
-                    lambda: self._dead_letter_plan(
+
+                def undeliverable() -> Plan:
+                    # Nothing reached customs: what the pipeline recorded as accepted (versions,
+                    # the saved answer) is withdrawn, so that a replay is judged afresh.
+                    self.gw.journal.withdraw_acceptance(partner, plan.inbound_id)
+                    return self._dead_letter_plan(
                         plan.inbound_id,
                         partner,
                         queue,
                         delivery,
                         Rejection("UNROUTABLE", sentence, "route"),
-                    ),
-                )
+                    )
+
+                plan2 = await loop.run_in_executor(self._executor, undeliverable)
                 await self._carry_out(channel, message, delivery, plan2, partner, queue)
                 return
             # A nack (or a return of a dead letter / retry): transient, try again later.

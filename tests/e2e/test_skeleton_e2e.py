@@ -150,3 +150,40 @@ def test_sigterm_stops_gracefully(
     remaining = drain(url, names.inbound("apcs"))
     acks = drain(url, names.outbound("apcs"))
     assert len(acks) + len(remaining) == 20 or len(acks) >= len(rest)
+
+
+def test_unroutable_message_is_dead_lettered_and_a_replay_routes_it(
+    running_gateway: subprocess.Popen[bytes], gateway_env: dict[str, str]
+) -> None:
+    """Accepted, then undeliverable: the replay after the fix must be judged afresh.
+
+    The pipeline records versions and the partner's answer when it accepts a message;
+    when the customs queue is gone those are withdrawn with the dead letter, so the
+    operator's replay is routed instead of being answered as a resend.
+    """
+    import pika
+
+    names = Names(gateway_env["EDIGW_NAME_PREFIX"])
+    url = gateway_env["EDIGW_AMQP_URL"]
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    # Once the worker consumes, its topology is declared: only then take the queue away.
+    wait_for(
+        lambda: channel.queue_declare(names.inbound("apcs"), passive=True).method.consumer_count
+    )
+    channel.queue_delete(names.customs_core)
+    connection.close()
+    edigw(gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-alexandria.edi"))
+
+    def letters() -> list[dict[str, object]]:
+        out = edigw(gateway_env, "dlq", "list", "--json", check=False).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    [letter] = wait_for(letters)
+    assert letter["reason"] == "UNROUTABLE"
+    edigw(gateway_env, "topology")  # the operator restores the queue
+    edigw(gateway_env, "dlq", "replay", str(letter["id"]))
+    [(props, body)] = wait_for(lambda: drain(url, names.customs_core))
+    assert props.type == "CargoManifest"
+    assert b"<DocumentNumber>MAN-EGALY-2611-001</DocumentNumber>" in body
+    assert letters() == []

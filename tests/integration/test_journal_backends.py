@@ -148,3 +148,22 @@ def test_unreachable_store_is_a_transient_failure(
         assert journal.processed("m1") is None  # and it recovers by itself
     finally:
         journal.close()
+
+
+def test_withdrawn_acceptance_frees_versions_answers_and_claims(journal: Journal) -> None:
+    from gateway.journal import DocumentVersion
+
+    journal.add_document_version(
+        DocumentVersion("apcs", "CargoManifest:M1", 1, "original", "doc-1", "h1", "in-1")
+    )
+    journal.save_acknowledgements("apcs", "body-hash", "in-1", [("CONTRL", b"UNB...")])
+    assert journal.claim("in-1", {"icr:apcs:APCS:7": "body-hash"}) == []
+    # Another message's records stay.
+    journal.add_document_version(
+        DocumentVersion("apcs", "CargoManifest:M2", 1, "original", "doc-2", "h2", "in-2")
+    )
+    assert journal.withdraw_acceptance("apcs", "in-1") == 3
+    assert journal.document_versions("apcs", "CargoManifest:M1") == []
+    assert journal.saved_acknowledgements("apcs", "body-hash") is None
+    assert journal.claim("in-1~replay1", {"icr:apcs:APCS:7": "body-hash"}) == []
+    assert [v.inbound_id for v in journal.document_versions("apcs", "CargoManifest:M2")] == ["in-2"]
