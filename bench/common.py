@@ -6,7 +6,7 @@ document number and interchange reference (an identical resend is answered from 
 journal and not routed again, which is not what we want to time).
 
 >>> data = small_cuscar(7)
->>> b"BGM+85+BENCH0000007+9" in data
+>>> b"BGM+85+BENCH0000007" in data
 True
 """
 
