@@ -157,6 +157,8 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
         for problem in problems:
             click.echo(problem.line(), err=True)
         sys.exit(EXIT_REJECTED)
+    for warning in result.warnings:  # accepted, but worth knowing (stdout stays the XML)
+        click.echo(f"warning: {warning.code}\t{warning.where}\t{warning.sentence}", err=True)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for i, (doc, element) in enumerate(zip(result.documents, result.elements, strict=True), 1):

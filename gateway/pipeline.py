@@ -18,7 +18,7 @@ from lxml import etree
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError, Message, directory
-from gateway import amendments
+from gateway import amendments, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
 from gateway.journal import Journal, derived_id
@@ -183,6 +183,55 @@ def _directory_check(policy: str, result: Translation) -> contrl.MessageCheck:
     return check
 
 
+def _translate_xml_offline(data: bytes, context: DecodeContext, result: Translation) -> Translation:
+    """Ministry XML without a trust store (``edigw translate``): decoded, signature NOT checked.
+
+    The gateway itself always goes through the ministry desk, which verifies the
+    signature first and decodes only the verified bytes; this path is for people
+    looking at a document offline, and says so in a warning.
+    """
+    from gateway import lpco
+    from gateway.receipts import ADAPTERS
+
+    def reject(reason: str, sentence: str, stage: str) -> Translation:
+        result.rejection = Rejection(
+            reason, sentence, stage, [Problem(reason, "document", sentence)]
+        )
+        return result
+
+    try:
+        root = xmlsafe.parse(data)
+    except xmlsafe.UnsafeXmlError as exc:
+        return reject(exc.reason, exc.sentence, "decode")
+    decoder = ADAPTERS.get(root.tag)
+    if decoder is None:
+        return reject(
+            "UNSUPPORTED_DOCUMENT",
+            f"{etree.QName(root).localname} is not a document the gateway translates "
+            "(SPSCertificate, CertificateOfOrigin, the national LpcoDocument, or EDIFACT)",
+            "map",
+        )
+    try:
+        doc = decoder(root, data, context)
+    except MappingError as exc:
+        return reject(exc.reason, exc.sentence, "map")
+    element = to_xml(doc)
+    problems = validate(element, schema=lpco.SCHEMA_FILE)
+    if problems:
+        return reject("CANONICAL_INVALID", problems[0].sentence, "validate")
+    result.message_types = [etree.QName(root).localname]
+    result.documents.append(doc)  # type: ignore[arg-type]
+    result.elements.append(element)
+    result.warnings.append(
+        Problem(
+            "SIGNATURE_NOT_CHECKED",
+            "signature",
+            "offline translation: the signature was not verified (`edigw verify` checks it)",
+        )
+    )
+    return result
+
+
 def translate(
     data: bytes,
     context: DecodeContext | None = None,
@@ -207,19 +256,7 @@ def translate(
     if fmt == "xml" and xml_desk is not None:
         return xml_desk.translate(data, context)  # signature first, then the adapter (#5)
     if fmt == "xml":
-        result.rejection = Rejection(
-            "UNSUPPORTED_FORMAT",
-            "XML partner documents are not accepted on this route yet",
-            "decode",
-            [
-                Problem(
-                    "UNSUPPORTED_FORMAT",
-                    "document",
-                    "no XML adapter is configured for this partner",
-                )
-            ],
-        )
-        return result
+        return _translate_xml_offline(data, context, result)
     checks = (
         [] if directory_validation == "off" else [_directory_check(directory_validation, result)]
     )

@@ -220,3 +220,15 @@ def test_directory_policy_is_checked_in_configuration() -> None:
     with pytest.raises(ConfigError) as info:
         load({"partners": {"apcs": {"directory_validation": "maybe"}}}, env={})
     assert info.value.key == "partners.apcs.directory_validation"
+
+
+def test_translate_decodes_ministry_xml_offline_with_a_warning() -> None:
+    ministries = SAMPLES.parent / "ministries"
+    done = subprocess.run(
+        [*EDIGW, "translate", str(ministries / "national-import-licence.xml")], capture_output=True
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith(b"<?xml") and b"<Lpco " in done.stdout
+    assert b"warning: SIGNATURE_NOT_CHECKED" in done.stderr
+    result = translate(b"<Unknown xmlns='urn:x'/>")
+    assert result.rejection is not None and result.rejection.reason == "UNSUPPORTED_DOCUMENT"
