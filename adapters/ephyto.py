@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml
+from adapters.common import DecodeContext, MappingError, parse_xml, whole
 from gateway.lpco import (
     Attachment,
     DocumentReference,
@@ -252,8 +252,16 @@ def _line(item: etree._Element) -> GoodsLine:
             value = _decimal(_first(pkg, "ram:ItemQuantity"))
             if value is not None:
                 quantity = Quantity(value, _first(pkg, "ram:TypeCode") or "NAR")
+    sequence_text = _first(item, "ram:SequenceNumeric") or "0"
+    sequence = whole(sequence_text)  # int() raised on 4301 digits, which the schema allows
+    if sequence is None:
+        raise MappingError(
+            "LPCO_FIELD_INVALID",
+            f"SequenceNumeric {sequence_text[:20]!r} is not a whole number of 1 to 9 digits",
+            "SPSTradeLineItem/SequenceNumeric",
+        )
     return GoodsLine(
-        sequence=int(_first(item, "ram:SequenceNumeric") or 0),
+        sequence=sequence,
         hs_code=hs_code,
         description=description[:512] if description else None,
         quantity=quantity,

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml
+from adapters.common import DecodeContext, MappingError, parse_xml, whole
 from gateway.lpco import (
     Amount,
     Attachment,
@@ -76,6 +76,27 @@ def _dec(text: str) -> Decimal:
         raise MappingError("LPCO_FIELD_INVALID", f"{text[:20]!r} is not a number") from None
 
 
+def _int(text: str, path: str) -> int:
+    # xs:positiveInteger has no upper bound; int() refuses more than 4300 digits (ValueError).
+    value = whole(text)
+    if value is None:
+        raise MappingError(
+            "LPCO_FIELD_INVALID", f"{text[:20]!r} is not a whole number of 1 to 9 digits", path
+        )
+    return value
+
+
+def _date(text: str, path: str) -> dt.date:
+    # xs:date also allows years of five digits and more, negative years and a time zone,
+    # which Python's date cannot hold (found by fuzzing: "20026-07-30" raised ValueError).
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise MappingError(
+            "LPCO_FIELD_INVALID", f"{text[:20]!r} is not a date the gateway can use", path
+        ) from None
+
+
 def decode(data: bytes, context: DecodeContext | None = None) -> Lpco:
     """Decode one national LPCO document (its signature, if any, is not checked here)."""
     return decode_element(parse_xml(data), data, context or DecodeContext())
@@ -96,7 +117,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
     kind_code = _req(root, "n:DocumentKind")
     status = _req(root, "n:Status").lower()
     number = _req(root, "n:Number")
-    version = int(_req(root, "n:Version"))
+    version = _int(_req(root, "n:Version"), "Version")
     lines = []
     for line in root.findall(N + "Line"):
         description = _req(line, "n:Description")
@@ -115,7 +136,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
         value_el = line.find(N + "Value")
         lines.append(
             GoodsLine(
-                sequence=int(_req(line, "n:LineNumber")),
+                sequence=_int(_req(line, "n:LineNumber"), "Line/LineNumber"),
                 hs_code=_t(line, "n:HsCode"),
                 description=description,
                 quantity=_qty(line.find(N + "Quantity")),
@@ -147,10 +168,10 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
         number=number,
         version=version,
         status=status,  # type: ignore[arg-type]
-        issue_date=dt.date.fromisoformat(_req(root, "n:IssueDate")[:10]),
+        issue_date=_date(_req(root, "n:IssueDate"), "IssueDate"),
         expiry_date=None
         if _t(root, "n:ExpiryDate") is None
-        else dt.date.fromisoformat(_req(root, "n:ExpiryDate")[:10]),
+        else _date(_req(root, "n:ExpiryDate"), "ExpiryDate"),
         origin_country=_t(root, "n:OriginCountry"),
         destination_country=_t(root, "n:DestinationCountry"),
         holder=Holder(tax_id=_t(holder, "n:TaxId"), name=_t(holder, "n:Name")),

@@ -97,7 +97,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
             "LPCO_FIELD_MISSING", "the certificate has no valid cbc:IssueDate", "cbc:IssueDate"
         ) from None
     version_text = _first(root, "cbc:VersionID") or "1"
-    if not version_text.isdecimal() or int(version_text) < 1:
+    if not version_text.isdecimal() or len(version_text) > 9 or int(version_text) < 1:
         raise MappingError(
             "LPCO_FIELD_INVALID",
             f"cbc:VersionID {version_text[:10]!r} is not a positive whole number",

@@ -203,3 +203,36 @@ def test_paxlst_refuses_control_characters_too() -> None:
     with pytest.raises(MappingError) as info:
         paxlst.decode(data)
     assert info.value.reason == "INVALID_CHARACTER"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"<IssueDate>2026-01-05<", b"<IssueDate>20026-07-31<"),  # found: a 5-digit xs:date year
+        (b"<Version>1<", b"<Version>" + b"1" * 5000 + b"<"),  # int() refuses 4301+ digits
+        (b"<LineNumber>1<", b"<LineNumber>" + b"1" * 5000 + b"<"),
+    ],
+)
+def test_national_lpco_values_python_cannot_hold_are_invalid_fields(old: bytes, new: bytes) -> None:
+    from adapters import lpco_national
+
+    sample = Path(__file__).resolve().parents[2] / "samples/ministries/national-import-licence.xml"
+    data = sample.read_bytes()
+    assert old in data
+    with pytest.raises(MappingError) as info:
+        lpco_national.decode(data.replace(old, new, 1))
+    assert info.value.reason == "LPCO_FIELD_INVALID"
+
+
+def test_ubl_and_ephyto_numbers_of_thousands_of_digits_are_invalid_fields() -> None:
+    from adapters import ephyto, ubl_origin
+
+    root = Path(__file__).resolve().parents[2] / "samples/ministries"
+    ubl = (root / "ubl-certificate-of-origin.xml").read_bytes()
+    ubl = ubl.replace(b"<cbc:VersionID>1<", b"<cbc:VersionID>" + b"1" * 5000 + b"<", 1)
+    sps = (root / "ephyto-phyto-certificate.xml").read_bytes()
+    sps = sps.replace(b"<ram:SequenceNumeric>1<", b"<ram:SequenceNumeric>" + b"1" * 5000 + b"<", 1)
+    for decode, data in ((ubl_origin.decode, ubl), (ephyto.decode, sps)):
+        with pytest.raises(MappingError) as info:
+            decode(data)
+        assert info.value.reason == "LPCO_FIELD_INVALID"
