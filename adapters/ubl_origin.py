@@ -229,7 +229,7 @@ def _line(item: etree._Element, index: int) -> GoodsLine:
         value = Amount(amount, value_el.get("currencyID", ""))
     seq_text = _first(item, "cbc:SequenceNumberID") or _first(item, "cbc:ID") or ""
     return GoodsLine(
-        sequence=int(seq_text) if seq_text.isdecimal() else index,
+        sequence=int(seq_text) if seq_text.isdecimal() and len(seq_text) < 10 else index,
         hs_code=hs_code,
         description=(
             _first(item, "cac:Item/cbc:Description") or _first(item, "cbc:Description") or None

@@ -780,7 +780,8 @@ class _Lexer:
     def _on_unb(self, seg: Segment) -> None:
         syntax = seg.element(0)
         ident = syntax[0] if syntax else ""
-        version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() else 0
+        # At most 4 digits: int() raises on 4301 and more (found in the fuzz campaign).
+        version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5 else 0
         d = self.delimiters
         if not self.una:
             # No UNA for this interchange: the repetition separator is the default
@@ -1050,7 +1051,7 @@ class _Lexer:
 
 def _interchange_from_unb(seg: Segment, lexer: _Lexer) -> Interchange:
     syntax = seg.element(0)
-    version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() else 0
+    version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5 else 0
     return Interchange(
         delimiters=lexer.delimiters,
         syntax_id=syntax[0] if syntax else "",

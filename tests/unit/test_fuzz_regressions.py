@@ -236,3 +236,20 @@ def test_ubl_and_ephyto_numbers_of_thousands_of_digits_are_invalid_fields() -> N
         with pytest.raises(MappingError) as info:
             decode(data)
         assert info.value.reason == "LPCO_FIELD_INVALID"
+
+
+def test_syntax_version_of_thousands_of_digits_is_not_a_crash() -> None:
+    # found in the campaign's review of int() calls: UNB S001 version with 5000 digits
+    data = b"UNB+UNOA:" + b"1" * 5000 + b"+A+B+240101:1200+1'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+1'"
+    assert parse(data)[0].syntax_version == 0
+    report = contrl.acknowledge(data)
+    assert all("internal error" not in e.sentence for e in report.all_errors())
+    assert translate(data).rejection is not None
+
+
+def test_ubl_goods_item_id_of_thousands_of_digits_counts_by_position() -> None:
+    from adapters import ubl_origin
+
+    sample = Path(__file__).resolve().parents[2] / "samples/ministries/ubl-certificate-of-origin.xml"
+    data = sample.read_bytes().replace(b"<cbc:ID>1</cbc:ID>", b"<cbc:ID>" + b"7" * 5000 + b"</cbc:ID>", 1)
+    assert ubl_origin.decode(data).goods[0].sequence == 1
