@@ -46,7 +46,9 @@ def valid_cuscar(bills: int, seed: int = 95) -> bytes:
 def small_cuscar(i: int) -> bytes:
     """A 1-BL CUSCAR (~760 bytes), unique by document number and interchange reference."""
     data = valid_cuscar(1, seed=i)
-    return data.replace(b"VOY2024W12", b"BENCH%07d" % i).replace(b"1000001", b"%07d" % (3000000 + i))
+    return data.replace(b"VOY2024W12", b"BENCH%07d" % i).replace(
+        b"1000001", b"%07d" % (3000000 + i)
+    )
 
 
 def vm_kib(pid: int, field_name: str) -> int:
@@ -87,8 +89,19 @@ class Gateways:
                 spy = Path(sys.executable).parent / "py-spy"
                 self.spies.append(
                     subprocess.Popen(
-                        [str(spy), "record", "--pid", str(self.procs[-1].pid), "--rate", "250",
-                         "--format", "raw", "--nonblocking", "-o", str(out)],
+                        [
+                            str(spy),
+                            "record",
+                            "--pid",
+                            str(self.procs[-1].pid),
+                            "--rate",
+                            "250",
+                            "--format",
+                            "raw",
+                            "--nonblocking",
+                            "-o",
+                            str(out),
+                        ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
@@ -127,8 +140,13 @@ def top_frames(collapsed: Path, n: int = 20) -> list[tuple[str, float, float]]:
     Idle frames (the event loop waiting, threads parked) are left out of the total so that
     the percentages are of the time the gateway was working.
     """
-    idle = ("select (selectors.py", "wait (threading.py", "_worker (concurrent/futures/thread.py",
-            "epoll", "poll (selectors.py")
+    idle = (
+        "select (selectors.py",
+        "wait (threading.py",
+        "_worker (concurrent/futures/thread.py",
+        "epoll",
+        "poll (selectors.py",
+    )
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     total = 0

@@ -130,7 +130,9 @@ async def drive(
         gate = asyncio.Semaphore(WINDOW)
         exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         for ex in {s[0] for s in submissions}:
-            exchanges[ex] = pub.default_exchange if ex == "" else await pub.get_exchange(ex, ensure=False)
+            exchanges[ex] = (
+                pub.default_exchange if ex == "" else await pub.get_exchange(ex, ensure=False)
+            )
 
         async def one(ex: str, key: str, body: bytes, ident: str) -> None:
             try:
@@ -141,7 +143,9 @@ async def drive(
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                         message_id=ident,
                         correlation_id=ident,
-                        content_type="application/xml" if body[:1] == b"<" else "application/edifact",
+                        content_type="application/xml"
+                        if body[:1] == b"<"
+                        else "application/edifact",
                     ),
                     routing_key=key,
                     mandatory=True,
@@ -270,7 +274,9 @@ class Suite:
             )
         return out
 
-    def flow(self, subs: list[tuple[str, str, bytes, str]], partner: str, rate: float | None = None) -> Flow:
+    def flow(
+        self, subs: list[tuple[str, str, bytes, str]], partner: str, rate: float | None = None
+    ) -> Flow:
         n = len(subs)
         expect = {self.names.customs_core: n, self.names.outbound(partner): n}
         return asyncio.run(drive(self.url, subs, expect, self.names.customs_core, rate))
@@ -282,7 +288,9 @@ class Suite:
 
     # ------------------------------------------------------------------ parts
     def small(self, kind: str, n: int) -> None:
-        make, partner = (self.cuscars, "apcs") if kind == "cuscar" else (self.ministry_docs, "commerce")
+        make, partner = (
+            (self.cuscars, "apcs") if kind == "cuscar" else (self.ministry_docs, "commerce")
+        )
         gw = self.flow(make(n), partner)
         queue = f"{self.prefix}baseline.{kind}"
         self.extra_queues.append(queue)
@@ -448,7 +456,9 @@ def main() -> None:
     )
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     ap.add_argument(
-        "--parts", default="small,scaling,large", help="comma-separated subset of small,scaling,large"
+        "--parts",
+        default="small,scaling,large",
+        help="comma-separated subset of small,scaling,large",
     )
     ap.add_argument(
         "--profile",

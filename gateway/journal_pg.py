@@ -5,7 +5,11 @@ libpq DSN). Dedup claims are single transactions on primary keys, so two
 instances that receive the same message (a redelivery to another consumer) can
 never both route it.
 
->>> PostgresJournal("postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dno_such")  # doctest: +SKIP
+Usage (needs a server; ``tests/integration/test_journal_backends.py`` runs the same
+calls on both backends)::
+
+    journal = open_journal("postgresql", "postgresql://postgres@127.0.0.1:5432/test")
+    journal.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
 """
 
 from __future__ import annotations

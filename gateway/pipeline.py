@@ -362,7 +362,20 @@ def translate(
         result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
         return result
     for doc in result.documents:
-        element = to_xml(doc)
+        try:
+            element = to_xml(doc)
+        except (ValueError, TypeError) as exc:
+            # A value XML cannot carry (a control character, say) that an adapter let
+            # through: the message is refused like any other canonical-schema failure.
+            sentence = f"the {doc.header.document_type} cannot be written as XML: {exc}"
+            result.rejection = Rejection(
+                "CANONICAL_INVALID",
+                sentence,
+                "validate",
+                [Problem("CANONICAL_INVALID", "/", sentence)],
+            )
+            result.documents, result.elements = [], []
+            return result
         schema_problems = validate(element)
         if schema_problems:
             result.rejection = Rejection(

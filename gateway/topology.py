@@ -124,7 +124,9 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
             ((names.customs_exchange, "legacy"),),
         )
     )
-    work_queue(names.customs_responses, "what customs answers", ((names.customs_exchange, "responses"),))
+    work_queue(
+        names.customs_responses, "what customs answers", ((names.customs_exchange, "responses"),)
+    )
     # Retry tiers (issue #6), shared by every work queue: a message published to the tier's
     # exchange with its work queue's name as routing key waits out the queue's TTL, then
     # is dead-lettered (at least once) through the default exchange under that same key,

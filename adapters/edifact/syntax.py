@@ -781,7 +781,11 @@ class _Lexer:
         syntax = seg.element(0)
         ident = syntax[0] if syntax else ""
         # At most 4 digits: int() raises on 4301 and more (found in the fuzz campaign).
-        version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5 else 0
+        version = (
+            int(syntax[1])
+            if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5
+            else 0
+        )
         d = self.delimiters
         if not self.una:
             # No UNA for this interchange: the repetition separator is the default
@@ -1051,7 +1055,9 @@ class _Lexer:
 
 def _interchange_from_unb(seg: Segment, lexer: _Lexer) -> Interchange:
     syntax = seg.element(0)
-    version = int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5 else 0
+    version = (
+        int(syntax[1]) if len(syntax) > 1 and syntax[1].isdecimal() and len(syntax[1]) < 5 else 0
+    )
     return Interchange(
         delimiters=lexer.delimiters,
         syntax_id=syntax[0] if syntax else "",

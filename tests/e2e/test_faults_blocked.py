@@ -55,14 +55,21 @@ def test_memory_alarm_pauses_intake_and_the_gateway_resumes(
     submit(gateway_env, messages)  # before the alarm: a blocked publisher would wait
     log = tmp_path / "gateway.log"
     watermark = _watermark()
-    with gateway_process(gateway_env, log) as gateway:
-        try:
-            rabbitmqctl("set_vm_memory_high_watermark", "absolute", "1")
-            wait_until(lambda: b"intake paused" in log.read_bytes(), 30, "intake paused")
+    restored = False
+    # The alarm goes up before the gateway starts: RabbitMQ blocks a connection when it
+    # publishes, so the gateway must still have work to publish while the alarm is on
+    # (raised after start, a fast machine could finish all 20 messages first).
+    rabbitmqctl("set_vm_memory_high_watermark", "absolute", "1")
+    try:
+        with gateway_process(gateway_env, log) as gateway:
+            wait_until(lambda: b"intake paused" in log.read_bytes(), 60, "intake paused")
             time.sleep(1)
-        finally:
             _restore(watermark)
-        wait_until(lambda: b"intake resumed" in log.read_bytes(), 30, "intake resumed")
-        wait_until(lambda: done_count(gateway_env) >= len(messages), 40, "all messages done")
-        assert gateway.poll() is None
+            restored = True
+            wait_until(lambda: b"intake resumed" in log.read_bytes(), 60, "intake resumed")
+            wait_until(lambda: done_count(gateway_env) >= len(messages), 60, "all messages done")
+            assert gateway.poll() is None
+    finally:
+        if not restored:
+            _restore(watermark)
     assert b"broker connection lost" not in log.read_bytes()

@@ -118,7 +118,6 @@ def test_certificate_with_an_unreadable_issuer_is_refused(pki: DevPki, signed: b
     assert _reason(pki, etree.tostring(root)) == "CERTIFICATE_MALFORMED"
 
 
-
 def test_long_segment_in_tiny_pieces_reads_the_same() -> None:
     # found: a long segment fed in small chunks was cut again at every chunk (quadratic time);
     # now chunks without a terminator are only appended, and tiny pieces are joined first.
@@ -129,7 +128,9 @@ def test_long_segment_in_tiny_pieces_reads_the_same() -> None:
     for pieces in ([data[i : i + 1] for i in range(len(data))], [data[:60], data[60:]]):
         assert [(s.tag, s.elements) for s in iter_interchange_segments(pieces)] == whole
     for size in (7, 1000):
-        assert [(s.tag, s.elements) for s in iter_interchange_segments(data, chunk_size=size)] == whole
+        assert [
+            (s.tag, s.elements) for s in iter_interchange_segments(data, chunk_size=size)
+        ] == whole
 
 
 def test_tiny_pieces_of_a_network_body_are_joined() -> None:
@@ -197,8 +198,7 @@ def test_paxlst_refuses_control_characters_too() -> None:
     from adapters import paxlst
 
     data = (
-        b"UNB+UNOA:4+A+B+20240101:1200+1'UNH+1+PAXLST:D:02B:UN:IATA'BGM+250+X\x1f'"
-        b"UNT+3+1'UNZ+1+1'"
+        b"UNB+UNOA:4+A+B+20240101:1200+1'UNH+1+PAXLST:D:02B:UN:IATA'BGM+250+X\x1f'UNT+3+1'UNZ+1+1'"
     )
     with pytest.raises(MappingError) as info:
         paxlst.decode(data)
@@ -250,6 +250,10 @@ def test_syntax_version_of_thousands_of_digits_is_not_a_crash() -> None:
 def test_ubl_goods_item_id_of_thousands_of_digits_counts_by_position() -> None:
     from adapters import ubl_origin
 
-    sample = Path(__file__).resolve().parents[2] / "samples/ministries/ubl-certificate-of-origin.xml"
-    data = sample.read_bytes().replace(b"<cbc:ID>1</cbc:ID>", b"<cbc:ID>" + b"7" * 5000 + b"</cbc:ID>", 1)
+    sample = (
+        Path(__file__).resolve().parents[2] / "samples/ministries/ubl-certificate-of-origin.xml"
+    )
+    data = sample.read_bytes().replace(
+        b"<cbc:ID>1</cbc:ID>", b"<cbc:ID>" + b"7" * 5000 + b"</cbc:ID>", 1
+    )
     assert ubl_origin.decode(data).goods[0].sequence == 1

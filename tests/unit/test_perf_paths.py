@@ -34,7 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _edifact_files() -> list[Path]:
-    dirs = [ROOT / "tests" / "data", ROOT / "samples", ROOT.parent / "shared" / "corpus" / "edifact"]
+    dirs = [
+        ROOT / "tests" / "data",
+        ROOT / "samples",
+        ROOT.parent / "shared" / "corpus" / "edifact",
+    ]
     return [p for d in dirs if d.is_dir() for p in sorted(d.rglob("*.edi"))]
 
 

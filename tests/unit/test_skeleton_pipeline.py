@@ -232,3 +232,20 @@ def test_translate_decodes_ministry_xml_offline_with_a_warning() -> None:
     assert b"warning: SIGNATURE_NOT_CHECKED" in done.stderr
     result = translate(b"<Unknown xmlns='urn:x'/>")
     assert result.rejection is not None and result.rejection.reason == "UNSUPPORTED_DOCUMENT"
+
+
+def test_a_value_xml_cannot_carry_is_a_rejection_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Simulate an adapter that lets a control character through to the canonical model.
+    original = cuscar.decode_message
+
+    def leaky(*args: object, **kwargs: object) -> object:
+        doc = original(*args, **kwargs)  # type: ignore[arg-type]
+        doc.conveyance.name = "BELL\x07"
+        return doc
+
+    monkeypatch.setattr(cuscar, "decode_message", leaky)
+    result = translate(SAMPLE.read_bytes())
+    assert result.rejection is not None
+    assert result.rejection.reason == "CANONICAL_INVALID"
