@@ -254,6 +254,9 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+"""
+# Idempotency and customs-answer tables, in SQL that SQLite and PostgreSQL both take.
+PORTABLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (
     message_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -663,7 +666,7 @@ class SqliteJournal(SqlJournal):
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + PORTABLE_SCHEMA)
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"the journal {path} cannot be opened: {exc}") from exc
 

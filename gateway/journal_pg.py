@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from gateway.journal import JournalUnavailable, SqlJournal
+from gateway.journal import PORTABLE_SCHEMA, JournalUnavailable, SqlJournal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -62,30 +62,6 @@ CREATE TABLE IF NOT EXISTS audit_messages (
     PRIMARY KEY (audit_id, message_id)
 );
 CREATE INDEX IF NOT EXISTS audit_messages_message ON audit_messages(message_id);
-CREATE TABLE IF NOT EXISTS processed (
-    message_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dedup (
-    key TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS origins (
-    message_id TEXT PRIMARY KEY,
-    inbound_id TEXT NOT NULL,
-    partner TEXT NOT NULL,
-    document_type TEXT NOT NULL,
-    business_reference TEXT NOT NULL,
-    routed_at TEXT NOT NULL,
-    answered_at TEXT,
-    facts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
 """
 
 
@@ -102,7 +78,7 @@ class PostgresJournal(SqlJournal):
                 with conn.transaction():
                     # Several instances may start at once: serialise the schema creation.
                     conn.execute("SELECT pg_advisory_xact_lock(6006)")
-                    conn.execute(_SCHEMA)
+                    conn.execute(_SCHEMA + PORTABLE_SCHEMA)
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(f"the journal database cannot be reached: {exc}") from exc
 
