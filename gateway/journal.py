@@ -231,6 +231,18 @@ def _check_status(status: str) -> None:
 
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+"""
+# Messages, references, idempotency and customs-answer tables, in SQL that SQLite and
+# PostgreSQL both take (only the events table differs: its generated key).
+PORTABLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT PRIMARY KEY,
     parent_id TEXT,
@@ -246,17 +258,6 @@ CREATE TABLE IF NOT EXISTS refs (
     message_id TEXT NOT NULL,
     PRIMARY KEY (reference, message_id)
 );
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    at TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
-"""
-# Idempotency and customs-answer tables, in SQL that SQLite and PostgreSQL both take.
-PORTABLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (
     message_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,

@@ -24,21 +24,6 @@ import psycopg
 from gateway.journal import PORTABLE_SCHEMA, JournalUnavailable, SqlJournal
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    message_id TEXT PRIMARY KEY,
-    parent_id TEXT,
-    correlation_id TEXT NOT NULL,
-    partner TEXT NOT NULL,
-    type TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
-CREATE INDEX IF NOT EXISTS messages_correlation ON messages(correlation_id);
-CREATE TABLE IF NOT EXISTS refs (
-    reference TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    PRIMARY KEY (reference, message_id)
-);
 CREATE TABLE IF NOT EXISTS events (
     id BIGSERIAL PRIMARY KEY,
     message_id TEXT NOT NULL,
