@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from adapters.common import MappingError
 from adapters.edifact import Delimiters, Interchange, Message, parse, serialize_segment
+from adapters.edifact.syntax import describe_position
 
 MESSAGE_TYPE = "APERAK"
 DIRECTORY = ("D", "96A", "UN")
@@ -77,16 +78,9 @@ class ApplicationError:
 
     @property
     def where(self) -> str:
-        parts = []
-        if self.segment is not None:
-            parts.append(f"segment {self.segment}")
-        if self.tag:
-            parts.append(self.tag)
-        if self.element is not None:
-            parts.append(f"element {self.element}")
-        if self.component is not None:
-            parts.append(f"component {self.component}")
-        return ", ".join(parts) or "message"
+        return describe_position(
+            self.segment, self.tag, self.element, self.component, default="message"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,33 @@ class CharsetPolicy(StrEnum):
     REJECT = "reject"
 
 
+def describe_position(
+    segment: int | None,
+    tag: str = "",
+    element: int | None = None,
+    component: int | None = None,
+    offset: int | None = None,
+    default: str = "interchange",
+) -> str:
+    """Where a problem is, for people: ``segment 7, LOC, element 1, component 0``.
+
+    >>> describe_position(7, "LOC", 1)
+    'segment 7, LOC, element 1'
+    """
+    parts = []
+    if segment is not None:
+        parts.append(f"segment {segment}")
+    if tag:
+        parts.append(tag)
+    if element is not None:
+        parts.append(f"element {element}")
+    if component is not None:
+        parts.append(f"component {component}")
+    if offset is not None:
+        parts.append(f"offset {offset}")
+    return ", ".join(parts) or default
+
+
 class EdifactError(Exception):
     """An input that is not valid EDIFACT, with where and why.
 
@@ -167,18 +194,9 @@ class EdifactError(Exception):
 
     @property
     def where(self) -> str:
-        parts = []
-        if self.segment is not None:
-            parts.append(f"segment {self.segment}")
-        if self.tag:
-            parts.append(self.tag)
-        if self.element is not None:
-            parts.append(f"element {self.element}")
-        if self.component is not None:
-            parts.append(f"component {self.component}")
-        if self.offset is not None:
-            parts.append(f"offset {self.offset}")
-        return ", ".join(parts) or "interchange"
+        return describe_position(
+            self.segment, self.tag, self.element, self.component, self.offset, "interchange"
+        )
 
     def __repr__(self) -> str:
         return f"EdifactError({self.code!r}, {self.sentence!r}, {self.where})"
