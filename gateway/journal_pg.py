@@ -79,7 +79,7 @@ class PostgresJournal(SqlJournal):
         return sql.replace("?", "%s")
 
     @contextmanager
-    def _tx(self, immediate: bool = False) -> Iterator[Any]:
+    def _transaction(self, immediate: bool = False) -> Iterator[Any]:
         # ``immediate`` matters for SQLite only; PostgreSQL's row locks on the dedup
         # primary key already serialise competing claims.
         with self._lock:

@@ -138,14 +138,6 @@ class ResponseHandler:
                 our_id=gw.settings.interchange_id,
                 signer=gw.signer,
             )
-            journal.record_message(
-                response_id,
-                type="CustomsResponse",
-                partner=origin.partner,
-                correlation_id=origin.inbound_id,
-                parent_id=origin.message_id,
-            )
-            journal.add_references(response_id, response.references())
             detail = (
                 f"{response.decision}"
                 + (f", channel {response.channel}" if response.channel else "")
@@ -156,7 +148,16 @@ class ResponseHandler:
                 )
                 + f"; {kind} to {gw.names.outbound(origin.partner)}"
             )
-            journal.decide(response_id, "answered", detail)
+            with journal.unit_of_work():  # one commit for the whole decision
+                journal.record_message(
+                    response_id,
+                    type="CustomsResponse",
+                    partner=origin.partner,
+                    correlation_id=origin.inbound_id,
+                    parent_id=origin.message_id,
+                )
+                journal.add_references(response_id, response.references())
+                journal.decide(response_id, "answered", detail)
             log.info("customs response translated", original=original, to=origin.partner, kind=kind)
 
             def answered() -> None:

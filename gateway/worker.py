@@ -537,10 +537,11 @@ class Worker:
         log.info("done", message_id=plan.inbound_id, outcome=plan.outcome, detail=plan.detail)
 
     def _record(self, plan: Plan) -> None:
-        if plan.record:
-            self.gw.journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
-        if plan.on_confirmed is not None:
-            plan.on_confirmed()
+        with self.gw.journal.unit_of_work():
+            if plan.record:
+                self.gw.journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
+            if plan.on_confirmed is not None:
+                plan.on_confirmed()
 
     async def _exchange(self, channel: AbstractChannel, name: str) -> AbstractExchange:
         if name == "":
@@ -579,6 +580,35 @@ class Worker:
     ) -> Plan:
         journal = self.gw.journal
         try:
+            early = self._receive(partner, queue, d, inbound_id, correlation_id)
+            if early is not None:
+                return early
+            started = time.perf_counter()
+            outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
+            # The whole decision is recorded in one transaction: one commit, and a crash
+            # leaves either all of it or none (the redelivery then decides afresh).
+            with journal.unit_of_work():
+                plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
+                journal.decide(inbound_id, plan.outcome, plan.detail)
+            metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
+            log.info(
+                "decided",
+                outcome=plan.outcome,
+                publishes=len(plan.publishes),
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            return plan
+        except JournalUnavailable as exc:
+            return self._retry_plan(
+                partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
+            )
+
+    def _receive(
+        self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
+    ) -> Plan | None:
+        """Record the arrival (one transaction); a plan when the message needs no pipeline."""
+        journal = self.gw.journal
+        with journal.unit_of_work():
             prior = journal.processed(inbound_id)
             if prior is not None and prior.state == "done":
                 # Processed and confirmed before; only the inbound ack was lost (a crash).
@@ -608,7 +638,6 @@ class Worker:
                         "identify",
                     ),
                 )
-            started = time.perf_counter()
             journal.record_message(
                 inbound_id, type="inbound", partner=partner.id, correlation_id=correlation_id
             )
@@ -617,23 +646,9 @@ class Worker:
                 "received",
                 f"{len(d.body)} bytes on {queue}" + (" (redelivered)" if d.redelivered else ""),
             )
-            log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
-            metrics.received(partner.id)
-            outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
-            plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
-            journal.decide(inbound_id, plan.outcome, plan.detail)
-            metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
-            log.info(
-                "decided",
-                outcome=plan.outcome,
-                publishes=len(plan.publishes),
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-            return plan
-        except JournalUnavailable as exc:
-            return self._retry_plan(
-                partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
-            )
+        log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
+        metrics.received(partner.id)
+        return None
 
     def _plan(
         self,

@@ -167,3 +167,52 @@ def test_withdrawn_acceptance_frees_versions_answers_and_claims(journal: Journal
     assert journal.saved_acknowledgements("apcs", "body-hash") is None
     assert journal.claim("in-1~replay1", {"icr:apcs:APCS:7": "body-hash"}) == []
     assert [v.inbound_id for v in journal.document_versions("apcs", "CargoManifest:M2")] == ["in-2"]
+
+
+def test_a_unit_of_work_records_all_or_nothing(backend: tuple[str, str, str]) -> None:
+    journal, other = open_journal(backend[0], backend[1]), open_journal(backend[0], backend[1])
+    try:
+        with journal.unit_of_work():
+            journal.record_message("in-1", type="CUSCAR", partner="apcs", correlation_id="in-1")
+            journal.add_references("in-1", ["BL-UOW-1"])
+            assert journal.claim("in-1", {"icr:apcs:A:uow": "h"}) == []
+            with journal.unit_of_work():  # a nested unit joins the outer one
+                journal.decide("in-1", "routed", "to customs.core")
+            # Not committed yet: another connection does not see it.
+            assert other.track("BL-UOW-1") == []
+        assert [m.message_id for m in other.track("BL-UOW-1")] == ["in-1"]
+        decided = other.processed("in-1")
+        assert decided is not None and decided.state == "decided"
+
+        with pytest.raises(RuntimeError), journal.unit_of_work():
+            journal.record_message("in-2", type="CUSCAR", partner="apcs", correlation_id="in-2")
+            journal.add_references("in-2", ["BL-UOW-2"])
+            assert journal.claim("in-2", {"icr:apcs:A:uow2": "h"}) == []
+            raise RuntimeError("the worker dies before the commit")
+        # Nothing of the failed unit remains: the redelivery can claim the same keys.
+        assert journal.track("BL-UOW-2") == [] and journal.processed("in-2") is None
+        assert journal.claim("in-2-again", {"icr:apcs:A:uow2": "h"}) == []
+    finally:
+        journal.close()
+        other.close()
+
+
+def test_other_threads_wait_for_an_open_unit_of_work(journal: Journal) -> None:
+    seen: list[str] = []
+    inside = threading.Event()
+
+    def writer() -> None:
+        inside.wait(10)
+        journal.record_event("in-1", "received", "from another thread")
+        seen.append("other thread wrote")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with journal.unit_of_work():
+        journal.record_message("in-1", type="CUSCAR", partner="apcs", correlation_id="in-1")
+        inside.set()
+        thread.join(timeout=0.5)
+        seen.append("unit committed")
+    thread.join(timeout=10)
+    assert seen == ["unit committed", "other thread wrote"]
+    assert [e.detail for e in journal.track("in-1")[0].events] == ["from another thread"]
