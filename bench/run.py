@@ -20,6 +20,12 @@ Prints a table and writes ``bench/results/latest.json``. What is measured:
   pydifact parsing the same text and nothing else, in this process;
 * **scaling**: the small-CUSCAR throughput with 2 ``edigw run`` processes (competing
   consumers, one shared journal) against 1.
+* **raw relay** (a second baseline for small messages, ``bench/relay.py``): a process that
+  does the gateway's broker path and nothing else (consume from a quorum queue, publish a
+  document and an answer of the same sizes to two quorum queues with confirms, ack), so the
+  cost of the path itself is told apart from the cost of the gateway's work. With it, the
+  CPU milliseconds per message of each process (gateway or relay, and the RabbitMQ node)
+  during the timed flows.
 
 Everything lives under a unique name prefix on the broker's vhost and a temporary state
 directory; queues, exchanges and files are deleted afterwards, whatever happens.
@@ -29,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +82,7 @@ class Flow:
     count: int
     latencies_ms: list[float] = field(default_factory=list)
     body_bytes: int = 0  # mean size of what arrived on the timed queue
+    other_bytes: int = 0  # mean size of what arrived on the other queues (the answers)
 
     @property
     def rate(self) -> float:
@@ -108,6 +117,7 @@ async def drive(
         sent: dict[str, float] = {}
         latencies: list[float] = []
         sizes: list[int] = []
+        other_sizes: list[int] = []
 
         def arrived(queue: str) -> Any:
             async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
@@ -117,6 +127,8 @@ async def drive(
                     if started is not None:
                         latencies.append((now - started) * 1000)
                     sizes.append(len(message.body))
+                else:
+                    other_sizes.append(len(message.body))
                 remaining[queue] -= 1
                 if all(v <= 0 for v in remaining.values()):
                     done.set()
@@ -167,7 +179,13 @@ async def drive(
         elapsed = time.perf_counter() - started
         for q, tag in tags:
             await q.cancel(tag)
-    return Flow(elapsed, len(submissions), latencies, int(statistics.mean(sizes)) if sizes else 0)
+    return Flow(
+        elapsed,
+        len(submissions),
+        latencies,
+        int(statistics.mean(sizes)) if sizes else 0,
+        int(statistics.mean(other_sizes)) if other_sizes else 0,
+    )
 
 
 async def _declare_baseline(url: str, queue: str) -> None:
@@ -183,6 +201,41 @@ def baseline(url: str, queue: str, count: int, size: int, rate: float | None = N
     body = b"<" + b"x" * max(0, size - 1)
     subs = [("", queue, body, f"b-{uuid.uuid4().hex}") for _ in range(count)]
     return asyncio.run(drive(url, subs, {queue: count}, queue, rate))
+
+
+def broker_pid() -> int | None:
+    """The RabbitMQ node's process on this machine (for its CPU time), if it runs here."""
+    try:
+        out = subprocess.run(["pgrep", "-o", "beam.smp"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    return int(out.split()[0]) if out.split() else None
+
+
+class CpuMeter:
+    """CPU seconds spent by some processes (and this one) between ``start`` and ``stop``."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid is not None}
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {"bench": time.process_time()}
+        for name, pid in self.pids.items():
+            with contextlib.suppress(OSError):
+                now[name] = cpu_seconds(pid)
+        return now
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def per_message_ms(self, count: int) -> dict[str, float]:
+        after = self._now()
+        return {
+            name: 1000 * (after[name] - self.before[name]) / count
+            for name in after
+            if name in self.before
+        }
 
 
 def pydifact_parse_seconds(text: str) -> tuple[float, float]:
@@ -287,14 +340,71 @@ class Suite:
         self.flow(self.ministry_docs(2 * workers), "commerce")
 
     # ------------------------------------------------------------------ parts
+    def relay_flow(
+        self, kind: str, n: int, doc_bytes: int, ack_bytes: int
+    ) -> tuple[Flow, dict[str, float]]:
+        """The second baseline: bench/relay.py doing the gateway's broker path, no processing."""
+        queues = [f"{self.prefix}relay.{kind}.{q}" for q in ("in", "core", "out")]
+        self.extra_queues.extend(queues)
+
+        async def declare_queues() -> None:
+            connection = await aio_pika.connect(self.url)
+            async with connection:
+                ch = await connection.channel()
+                for q in queues:
+                    await ch.declare_queue(q, durable=True, arguments={"x-queue-type": "quorum"})
+
+        asyncio.run(declare_queues())
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "relay.py"),
+                "--url",
+                self.url,
+                "--in",
+                queues[0],
+                "--core",
+                queues[1],
+                "--out",
+                queues[2],
+                "--doc-bytes",
+                str(doc_bytes),
+                "--ack-bytes",
+                str(ack_bytes),
+                "--prefetch",
+                str(self.settings.prefetch),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            proc.stdout.readline()  # "relaying": consuming
+            subs = [("", queues[0], b"x" * 760, f"r-{uuid.uuid4().hex}") for _ in range(n)]
+            meter = CpuMeter({"relay": proc.pid, "broker": broker_pid()})
+            meter.start()
+            flow = asyncio.run(drive(self.url, subs, {queues[1]: n, queues[2]: n}, queues[1]))
+            return flow, meter.per_message_ms(n)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
     def small(self, kind: str, n: int) -> None:
         make, partner = (
             (self.cuscars, "apcs") if kind == "cuscar" else (self.ministry_docs, "commerce")
         )
-        gw = self.flow(make(n), partner)
+        subs = make(n)
+        meter = CpuMeter({"gateway": self.gateways.procs[0].pid, "broker": broker_pid()})
+        meter.start()
+        gw = self.flow(subs, partner)
+        gw_cpu = meter.per_message_ms(n)
         queue = f"{self.prefix}baseline.{kind}"
         self.extra_queues.append(queue)
+        meter = CpuMeter({"broker": broker_pid()})
+        meter.start()
         base = baseline(self.url, queue, n, gw.body_bytes)
+        base_cpu = meter.per_message_ms(n)
+        relay, relay_cpu = self.relay_flow(kind, n, gw.body_bytes, gw.other_bytes)
         rate = gw.rate / 2
         m = max(100, n // 2)
         gw_lat = self.flow(make(m), partner, rate=rate)
@@ -305,6 +415,13 @@ class Suite:
             "gateway_msgs_per_s": gw.rate,
             "baseline_msgs_per_s": base.rate,
             "ratio": gw.rate / base.rate,
+            "relay_msgs_per_s": relay.rate,
+            "relay_ratio": gw.rate / relay.rate,
+            "answer_bytes": gw.other_bytes,
+            # CPU milliseconds per message of each process during the timed flows.
+            "gateway_cpu_ms": gw_cpu,
+            "baseline_cpu_ms": base_cpu,
+            "relay_cpu_ms": relay_cpu,
             "latency_rate_msgs_per_s": rate,
             "latency_messages": m,
             "gateway_p50_ms": gw_lat.pct(0.50),
@@ -384,8 +501,9 @@ def table(r: dict[str, Any]) -> str:
     """The results as a Markdown table (what RESULTS.md and docs/performance.md show)."""
     rows = ["| figure | gateway | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
 
-    def row(name: str, gw: str, base: str, ratio: str, target: str, ok: bool) -> None:
-        rows.append(f"| {name} | {gw} | {base} | {ratio} | {target} | {'yes' if ok else 'NO'} |")
+    def row(name: str, gw: str, base: str, ratio: str, target: str, ok: bool | None) -> None:
+        met = "—" if ok is None else "yes" if ok else "NO"  # None: a figure with no target
+        rows.append(f"| {name} | {gw} | {base} | {ratio} | {target} | {met} |")
 
     for kind, label in (("cuscar", "1-BL CUSCAR"), ("ministry", "ministry certificate")):
         if f"small_{kind}" not in r:
@@ -399,6 +517,25 @@ def table(r: dict[str, Any]) -> str:
             "≥ 0.5",
             s["ratio"] >= 0.5,
         )
+        if "relay_msgs_per_s" in s:
+            row(
+                f"{label}: throughput against the raw relay (same broker path, no processing)",
+                f"{s['gateway_msgs_per_s']:.0f} msg/s",
+                f"{s['relay_msgs_per_s']:.0f} msg/s",
+                f"{s['relay_ratio']:.2f}",
+                "",
+                None,
+            )
+            g, b, rl = s["gateway_cpu_ms"], s["baseline_cpu_ms"], s["relay_cpu_ms"]
+            row(
+                f"{label}: CPU ms per message (process + broker)",
+                f"{g.get('gateway', 0):.2f} + {g.get('broker', float('nan')):.2f}",
+                f"{b.get('broker', float('nan')):.2f}; relay "
+                f"{rl.get('relay', 0):.2f} + {rl.get('broker', float('nan')):.2f}",
+                "",
+                "",
+                None,
+            )
         row(
             f"{label}: p50 / p99 at {s['latency_rate_msgs_per_s']:.0f} msg/s",
             f"{s['gateway_p50_ms']:.1f} / {s['gateway_p99_ms']:.1f} ms",
