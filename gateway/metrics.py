@@ -116,6 +116,12 @@ OVERDUE = Gauge(
     registry=REGISTRY,
 )
 
+LOOP_STALL = Gauge(
+    "edigw_event_loop_stall_seconds_max",
+    "Longest time the worker's I/O loop could not run (heartbeats wait as long).",
+    registry=REGISTRY,
+)
+
 _overdue_value = 0.0
 _overdue_source: Callable[[], float] | None = None
 
@@ -230,6 +236,17 @@ def decided(partner: str, plan_outcome: str, outcome: Any, seconds: float) -> No
         reason=str(getattr(rejection, "reason", "") or ""),
         seconds=seconds,
     )
+
+
+_loop_stall_max = 0.0
+
+
+@_safe
+def loop_stalled(seconds: float) -> None:
+    global _loop_stall_max
+    if seconds > _loop_stall_max:
+        _loop_stall_max = seconds
+        LOOP_STALL.set(seconds)
 
 
 @_safe

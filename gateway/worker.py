@@ -322,11 +322,13 @@ class Worker:
             )
             stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
             overdue_task = asyncio.ensure_future(self._watch_overdue())
+            stall_task = asyncio.ensure_future(self._watch_stalls())
             try:
                 await asyncio.wait({stop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop_task.cancel()
                 overdue_task.cancel()
+                stall_task.cancel()
             if lost.done():
                 raise ConnectionError(f"connection closed: {lost.result()!r}")
             # Graceful stop: no new deliveries, finish what is in flight, then close
@@ -371,6 +373,27 @@ class Worker:
 
                 metrics.set_overdue(len(late))
             await asyncio.sleep(self.overdue_check)
+
+    async def _watch_stalls(self, tick: float = 0.25) -> None:
+        """Say in the log when the I/O loop could not run for a good part of a heartbeat.
+
+        Heartbeats are sent and answered by this loop; if it cannot run (the decision
+        thread holding the GIL in a long C call, a starved machine), RabbitMQ closes the
+        connection after two missed heartbeats. The longest stall is a metric too.
+        """
+        loop = asyncio.get_running_loop()
+        warn_after = max(0.5, self.heartbeat / 4)
+        while True:
+            before = loop.time()
+            await asyncio.sleep(tick)
+            stalled = loop.time() - before - tick
+            metrics.loop_stalled(stalled)
+            if stalled > warn_after:
+                log.warning(
+                    "the I/O loop stalled; heartbeats were late",
+                    stalled_seconds=round(stalled, 2),
+                    heartbeat_seconds=self.heartbeat,
+                )
 
     def _watch_blocked(self, connection: AbstractConnection) -> None:
         """Pause intake on ``connection.blocked`` (a broker memory or disk alarm).
