@@ -213,6 +213,8 @@ def start_tls_broker(base: Path) -> TlsBroker:
     cookie = base / "home" / ".erlang.cookie"
     cookie.write_text(secrets.token_hex(20))
     cookie.chmod(0o400)
+    # No RABBITMQ_NODE_PORT: the listeners come from rabbitmq.conf, and there is only the
+    # TLS one. Nothing of the caller's environment leaks in (a RABBITMQ_* of the main node).
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
@@ -220,7 +222,6 @@ def start_tls_broker(base: Path) -> TlsBroker:
         "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
         "RABBITMQ_NODENAME": node,
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-        "RABBITMQ_NODE_PORT": str(_free_port(20000, 30000)),
         "RABBITMQ_DIST_PORT": str(dist_port),
         "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
         "RABBITMQ_LOG_BASE": str(base / "log"),
