@@ -7,6 +7,7 @@ broker cannot route or store raises instead of vanishing.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import ssl
 import time
 from collections.abc import Mapping
@@ -16,7 +17,13 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
-from pika.exceptions import AMQPConnectionError, NackError, UnroutableError
+from pika.exceptions import (
+    AMQPConnectionError,
+    NackError,
+    ProbableAccessDeniedError,
+    ProbableAuthenticationError,
+    UnroutableError,
+)
 
 from gateway.config import ConfigError
 from gateway.naming import Names
@@ -52,12 +59,27 @@ class DeadLetterReason:
 
 @dataclass(frozen=True, slots=True)
 class Tls:
-    """TLS towards the broker (``[broker.tls]``): CA bundle and optional client certificate."""
+    """TLS towards the broker (``[broker.tls]``): CA bundle and optional client certificate.
+
+    ``server_name`` is the name the broker's certificate must carry when it is not the
+    URL's host (a broker reached by IP address or through a tunnel).
+    """
 
     ca_file: str = ""
     cert_file: str = ""
     key_file: str = ""
     server_name: str = ""
+
+
+class BrokerUnreachable(AMQPConnectionError):  # type: ignore[misc]  # pika has no types
+    """No AMQP connection could be opened; ``str()`` is a sentence for the operator."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "the broker could not be reached"
+
+    def __repr__(self) -> str:
+        # Callers log and print errors with !r; for this one the sentence is the point.
+        return str(self)
 
 
 def tls_from(raw: Mapping[str, Any]) -> Tls | None:
@@ -77,14 +99,167 @@ def tls_from(raw: Mapping[str, Any]) -> Tls | None:
     )
 
 
+def check_tls(raw: Mapping[str, Any]) -> None:
+    """Refuse at start a ``[broker.tls]`` that cannot work, naming the key and the reason.
+
+    TLS settings with a plain ``amqp://`` URL would be silently unused (pika and aio-pika
+    follow the URL's scheme), so that is refused too.
+
+    >>> check_tls({"broker": {"url": "amqp://h/", "tls": {"ca_file": "/etc/ca.pem"}}})
+    Traceback (most recent call last):
+    gateway.config.ConfigError: broker.tls: is set, so broker.url must be an amqps:// URL
+    """
+    tls = tls_from(raw)
+    if tls is None:
+        return
+    if not str(raw.get("broker", {}).get("url", "")).startswith("amqps://"):
+        raise ConfigError("broker.tls", "is set, so broker.url must be an amqps:// URL")
+    ssl_context(tls)
+
+
+class _NamedContext(ssl.SSLContext):
+    """A client context that checks the broker's certificate against ``server_name``.
+
+    aio-pika cannot be given a server hostname, so the name is pinned in the context
+    itself, which both pika and asyncio wrap their sockets with.
+    """
+
+    server_name: str = ""
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock,
+            server_side,
+            do_handshake_on_connect,
+            suppress_ragged_eofs,
+            self.server_name or server_hostname,
+            session,
+        )
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(
+            incoming, outgoing, server_side, self.server_name or server_hostname, session
+        )
+
+
 def ssl_context(tls: Tls | None) -> ssl.SSLContext | None:
-    """A verifying client context (CA, client certificate) for amqps:// URLs."""
+    """A verifying client context (CA, client certificate) for amqps:// URLs.
+
+    A file that is missing or cannot be loaded is a ConfigError naming its key.
+    """
     if tls is None:
         return None
-    context = ssl.create_default_context(cafile=tls.ca_file or None)
+    # What ssl.create_default_context() builds: TLS client, CERT_REQUIRED, hostname check.
+    context = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.server_name = tls.server_name
+    try:
+        if tls.ca_file:
+            context.load_verify_locations(cafile=tls.ca_file)
+        else:
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            "broker.tls.ca_file", f"cannot load {tls.ca_file}: {_reason(exc)}"
+        ) from None
+    if tls.key_file and not tls.cert_file:
+        raise ConfigError("broker.tls.cert_file", "is needed when key_file is set")
     if tls.cert_file:
-        context.load_cert_chain(tls.cert_file, tls.key_file or None)
+        try:
+            context.load_cert_chain(tls.cert_file, tls.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                "broker.tls.cert_file",
+                f"cannot load {tls.cert_file} with key {tls.key_file or '(in the same file)'}: "
+                f"{_reason(exc)}",
+            ) from None
     return context
+
+
+def _reason(exc: BaseException) -> str:
+    """The readable part of an OSError or ssl.SSLError (without the C source location)."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return str(exc.verify_message)
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(exc.reason).replace("_", " ").lower()
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.strerror)
+    return str(exc) or type(exc).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, its causes and contexts, and the exceptions a pika workflow failure collected."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if item in seen:
+            continue
+        seen.append(item)
+        # pika keeps the cause of a failed connection phase in ``.exception``.
+        linked = (item.__cause__, item.__context__, getattr(item, "exception", None))
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+        todo.extend(e for e in getattr(item, "exceptions", ()) if isinstance(e, BaseException))
+        todo.extend(e for e in getattr(item, "args", ()) if isinstance(e, BaseException))
+    return seen
+
+
+def connection_failure(where: str, exc: BaseException, *, client_cert: bool = False) -> str:
+    """A sentence saying why no connection to ``where`` (host:port) could be opened.
+
+    pika reports a TLS refusal by the broker as a lost stream inside a protocol
+    error, and an untrusted broker certificate as a bare ssl error; this names both.
+    Under TLS 1.3 the broker refuses a client certificate after the client thinks the
+    handshake is over: its alert may be lost, leaving an EOF, read by ``client_cert``.
+
+    >>> connection_failure("mq:5671", ConnectionRefusedError(111, "Connection refused"))
+    'cannot connect to the broker at mq:5671: Connection refused'
+    """
+    causes = _causes(exc)
+    text = " ".join(repr(c) for c in causes)
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"the TLS handshake with the broker at {where} failed: its certificate is not "
+                f"trusted ({_reason(cause)}); check broker.tls.ca_file and server_name"
+            )
+    tls_cut = any(isinstance(c, ssl.SSLEOFError) for c in causes) or "SSLEOFError" in text
+    if "CERTIFICATE_REQUIRED" in text or (tls_cut and not client_cert):
+        return (
+            f"the broker at {where} refused the TLS connection: it requires a client "
+            "certificate (broker.tls.cert_file and key_file)"
+        )
+    alerts = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED")
+    alert = next((a for a in alerts if a in text), "")
+    if alert or tls_cut:
+        reason = alert.replace("_", " ").lower() if alert else "it closed the TLS connection"
+        return (
+            f"the broker at {where} refused our client certificate ({reason}); "
+            "check broker.tls.cert_file against the broker's CA"
+        )
+    if any(isinstance(c, ProbableAuthenticationError | ProbableAccessDeniedError) for c in causes):
+        return f"the broker at {where} refused the login: check the user, password and vhost"
+    for cause in causes:
+        if isinstance(cause, ssl.SSLError):
+            return f"the TLS handshake with the broker at {where} failed: {_reason(cause)}"
+    for cause in causes:
+        if isinstance(cause, OSError):
+            return f"cannot connect to the broker at {where}: {_reason(cause)}"
+    return f"cannot connect to the broker at {where}: {exc!r}"
 
 
 def connect(
@@ -95,26 +270,33 @@ def connect(
     delay: float = 1.0,
     tls: Tls | None = None,
 ) -> pika.BlockingConnection:
-    """A blocking connection, retried ``attempts`` times with growing delay."""
+    """A blocking connection, retried ``attempts`` times with growing delay.
+
+    ``tls`` applies to ``amqps://`` URLs. Failing that, raises BrokerUnreachable
+    with a sentence (TLS refusals and an untrusted certificate included).
+    """
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
     params.blocked_connection_timeout = 300
     params.client_properties = {"connection_name": "edigw"}
-    context = ssl_context(tls)
+    context = ssl_context(tls) if params.ssl_options is not None else None
     if context is not None:
         params.ssl_options = pika.SSLOptions(context, tls.server_name or params.host)  # type: ignore[union-attr]
     last: Exception | None = None
     for i in range(attempts):
         try:
             return pika.BlockingConnection(params)
-        except (AMQPConnectionError, AMQPConnectorException) as exc:
+        except (AMQPConnectionError, AMQPConnectorException, OSError) as exc:
             # A handshake that times out (a busy or restarting broker) is not an
-            # AMQPConnectionError in pika, but it is just as retryable.
+            # AMQPConnectionError in pika, but it is just as retryable; a certificate
+            # the client does not trust comes out of pika as a bare ssl.SSLError.
             last = exc
             if i + 1 < attempts:
                 time.sleep(min(delay * (2**i), 30))
     assert last is not None
-    raise last
+    where = f"{params.host}:{params.port}"
+    has_cert = bool(tls and tls.cert_file)
+    raise BrokerUnreachable(connection_failure(where, last, client_cert=has_cert)) from last
 
 
 def confirmed_channel(connection: pika.BlockingConnection) -> BlockingChannel:

@@ -90,9 +90,11 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
         sys.exit(EXIT_USAGE)
     exchange = Names(settings.name_prefix).inbound(partner_id)
     try:
-        connection = broker.connect(partner.amqp_url or settings.broker_url)
+        connection = broker.connect(
+            partner.amqp_url or settings.broker_url, tls=broker.tls_from(settings.raw)
+        )
     except AMQPError as exc:
-        click.echo(f"broker unreachable: {exc!r}", err=True)
+        click.echo(f"broker unreachable: {exc}", err=True)
         sys.exit(EXIT_BROKER)
     try:
         channel = broker.confirmed_channel(connection)
@@ -232,9 +234,9 @@ def topology(ctx: click.Context, dry_run: bool) -> None:
     topo = topology_for(settings)
     if not dry_run:
         try:
-            connection = broker.connect(settings.broker_url)
+            connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
         except AMQPError as exc:
-            click.echo(f"broker unreachable: {exc!r}", err=True)
+            click.echo(f"broker unreachable: {exc}", err=True)
             sys.exit(EXIT_BROKER)
         try:
             declare(connection.channel(), topo)

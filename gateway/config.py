@@ -292,11 +292,12 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
 
 def _check_reliability(raw: Mapping[str, Any]) -> None:
     """Refuse bad reliability settings at start (issue #6); the parsers live with their users."""
-    from gateway.broker import retry_delays
+    from gateway.broker import check_tls, retry_delays
     from gateway.responses import overdue_after
     from gateway.routing import copies_from
 
     retry_delays(raw)
+    check_tls(raw)
     overdue_after(raw)
     heartbeat = raw.get("broker", {}).get("heartbeat", 30)
     if not isinstance(heartbeat, int) or isinstance(heartbeat, bool) or not 0 <= heartbeat <= 600:

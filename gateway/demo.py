@@ -105,7 +105,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     click.echo(
         f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/"
     )
-    connection = broker.connect(settings.broker_url, attempts=10)
+    connection = broker.connect(settings.broker_url, attempts=10, tls=broker.tls_from(settings.raw))
     channel = broker.confirmed_channel(connection)
     declare(channel, topology_for(settings, names))
     outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]

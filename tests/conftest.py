@@ -69,18 +69,20 @@ def gateway_env(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def delete_topology(env: dict[str, str]) -> None:
     """Delete every queue and exchange the gateway would declare with ``env``."""
-    import pika
     from pika.exceptions import AMQPError
 
+    from gateway import broker
     from gateway.config import ConfigError, load
     from gateway.topology import topology_for
 
     try:
-        topology = topology_for(load(env=env))
+        settings = load(env=env)
+        topology = topology_for(settings)
     except ConfigError:
         return
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(env["EDIGW_AMQP_URL"]))
+        # The broker of the settings, over TLS when they say so (tests/integration/tls_broker.py).
+        connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
     except AMQPError:
         return
     try:
