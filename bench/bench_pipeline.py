@@ -311,7 +311,9 @@ def compare(before: Path) -> int:
         differ = 0
         for new in sorted(Path(tmp).iterdir()):
             old = before / new.name
-            if not old.exists() or old.read_bytes() != new.read_bytes():
+            if not old.exists():
+                print(f"new input (not in the snapshot): {new.name}")
+            elif old.read_bytes() != new.read_bytes():
                 print(f"DIFFERS: {new.name}")
                 differ += 1
         print(f"{len(list(Path(tmp).iterdir()))} inputs compared, {differ} differ")

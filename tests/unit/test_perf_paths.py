@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import subprocess
@@ -103,6 +104,55 @@ def test_copying_signer_digests_what_signxml_digests_and_xmlsec1_verifies(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _without_signature_value(signed: etree._Element) -> bytes:
+    signed = copy.deepcopy(signed)
+    value = signed.find(f".//{{{DSIG_NS}}}SignatureValue")
+    assert value is not None and value.text  # ECDSA signatures differ each time
+    value.text = ""
+    return etree.tostring(signed)
+
+
+def _xmlsec1_verifies(signed: etree._Element, cert: Path, tmp_path: Path) -> None:
+    if shutil.which("xmlsec1") is None:
+        pytest.fail("xmlsec1 is needed to verify signatures (apt-get install xmlsec1)")
+    out = tmp_path / "signed.xml"
+    out.write_bytes(to_bytes(signed))
+    result = subprocess.run(
+        ["xmlsec1", "--verify", "--trusted-pem", str(cert), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_prepared_key_info_and_in_place_signing_write_what_signxml_writes(
+    signer: tuple[Signer, Path], tmp_path: Path, in_place: bool
+) -> None:
+    # The KeyInfo is rendered once per key and, in place, no copy is taken: the signed
+    # document is still byte for byte signxml's own (but for the random ECDSA value).
+    sign, cert = signer
+    element = translate(valid_cuscar(5)).elements[0]
+    reference = XMLSigner(
+        method=sign_methods.enveloped,
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    first = sign.sign(copy.deepcopy(element), in_place=in_place)
+    second = sign.sign(copy.deepcopy(element), in_place=in_place)  # the KeyInfo is reusable
+    assert _without_signature_value(first) == _without_signature_value(reference)
+    assert _without_signature_value(second) == _without_signature_value(reference)
+    _xmlsec1_verifies(second, cert, tmp_path)
+
+
+def test_in_place_signing_signs_the_given_element(signer: tuple[Signer, Path]) -> None:
+    element = translate(valid_cuscar(2)).elements[0]
+    signed = signer[0].sign(element, in_place=True)
+    assert signed is element
+    assert [c.tag for c in element].count(f"{{{DSIG_NS}}}Signature") == 1
 
 
 def test_signed_xml_is_the_routed_document_with_its_derived_id(
