@@ -80,16 +80,22 @@ def _digest(signed: etree._Element) -> str:
     return value.text
 
 
+def _signxml_reference(sign: Signer, element: etree._Element) -> etree._Element:
+    """What signxml itself writes for the gateway's key, from the PEM, as the signer did."""
+    signed: etree._Element = XMLSigner(
+        method=sign_methods.enveloped,
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    return signed
+
+
 def test_copying_signer_digests_what_signxml_digests_and_xmlsec1_verifies(
     signer: tuple[Signer, Path], tmp_path: Path
 ) -> None:
     sign, cert = signer
     element = translate(valid_cuscar(30)).elements[0]
-    reference = XMLSigner(
-        method=sign_methods.enveloped,
-        signature_algorithm=SignatureMethod.ECDSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    reference = _signxml_reference(sign, element)
     ours = sign.sign(element)
     assert _digest(ours) == _digest(reference)
     assert element.find(f".//{{{DSIG_NS}}}Signature") is None  # the input is left alone
@@ -126,11 +132,7 @@ def test_prepared_key_info_and_in_place_signing_write_what_signxml_writes(
     # document is still byte for byte signxml's own (but for the random ECDSA value).
     sign, cert = signer
     element = translate(valid_cuscar(5)).elements[0]
-    reference = XMLSigner(
-        method=sign_methods.enveloped,
-        signature_algorithm=SignatureMethod.ECDSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    reference = _signxml_reference(sign, element)
     first = sign.sign(copy.deepcopy(element), in_place=in_place)
     second = sign.sign(copy.deepcopy(element), in_place=in_place)  # the KeyInfo is reusable
     assert _without_signature_value(first) == _without_signature_value(reference)
