@@ -145,7 +145,9 @@ class Outcome:
 class XmlDesk(Protocol):
     """Ministry XML (issue #5, ``gateway.receipts.MinistryDesk``): verify + decode, then receipts."""
 
-    def translate(self, data: bytes, context: DecodeContext) -> Translation: ...
+    def translate(
+        self, data: bytes, context: DecodeContext, *, inbound_id: str | None = None
+    ) -> Translation: ...
 
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
 
@@ -276,7 +278,8 @@ def translate(
     fmt = sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
-        return xml_desk.translate(data, context)  # signature first, then the adapter (#5)
+        # Signature first, then the adapter (#5); the derived id before the XML is built.
+        return xml_desk.translate(data, context, inbound_id=inbound_id)
     if fmt == "xml":
         return _translate_xml_offline(data, context, result)
     checks = (
