@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import re
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from bench.common import small_cuscar, valid_cuscar
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import load
 from gateway.journal import SqliteJournal, derived_id
-from gateway.pipeline import InboundPipeline, translate
+from gateway.pipeline import InboundPipeline, cyclic_gc_paused, translate
 from gateway.signing import DSIG_NS, Signer, ensure_dev_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +165,39 @@ def test_signed_xml_is_the_routed_document_with_its_derived_id(
         to_xml(routed.document), method="c14n"
     )
     assert re.search(rb"<MessageId>" + derived_id("in-1", 0).encode(), routed.signed_xml)
+
+
+def test_the_cyclic_gc_is_paused_while_a_message_is_processed_and_restored_after(
+    signer: tuple[Signer, Path],
+) -> None:
+    seen: list[bool] = []
+
+    class RecordingSigner:
+        def sign(self, root: etree._Element, *, in_place: bool = False) -> etree._Element:
+            seen.append(gc.isenabled())
+            return signer[0].sign(root, in_place=in_place)
+
+    class FailingSigner:
+        def sign(self, root: etree._Element, *, in_place: bool = False) -> etree._Element:
+            raise RuntimeError("signing failed")
+
+    settings = load(env={})
+    apcs = settings.partners["apcs"]
+    assert gc.isenabled()
+    recording = InboundPipeline(RecordingSigner(), settings.routes, "CUSTOMS")  # type: ignore[arg-type]
+    assert recording.process(small_cuscar(2), apcs, "c-2", "in-2").rejection is None
+    assert seen == [False] and gc.isenabled()
+    failing = InboundPipeline(FailingSigner(), settings.routes, "CUSTOMS")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        failing.process(small_cuscar(3), apcs, "c-3", "in-3")
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        recording.process(small_cuscar(4), apcs, "c-4", "in-4")
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    with cyclic_gc_paused():  # nested (another thread's pipeline, say)
+        recording.process(small_cuscar(5), apcs, "c-5", "in-5")
+        assert not gc.isenabled()
+    assert gc.isenabled()
