@@ -99,6 +99,7 @@ NET_MASS_MEA = ("AAL", "N", "AAA")
 _IMO = re.compile(r"^(?:IMO)?([0-9]{7})$")
 # The shape of a location code: the LOCODE rule judges the digits and the country.
 _PLACE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
+_COUNTRY = re.compile(r"[A-Z]{2}")
 
 
 def _locode(value: str) -> str | None:
@@ -160,7 +161,7 @@ def _party(seg: Segment) -> Party:
             lines=[line[:70] for line in lines[:5]],
             city=seg.get(5)[:35] or None,
             postal_code=seg.get(7)[:35] or None,
-            country=country if country and re.fullmatch(r"[A-Z]{2}", country) else None,
+            country=country if country and _COUNTRY.fullmatch(country) else None,
         )
     return Party(
         role=PARTY_ROLES.get(qualifier, "other"),

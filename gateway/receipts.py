@@ -32,9 +32,12 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
 from adapters import ephyto, lpco_national, ubl_origin
@@ -315,7 +318,12 @@ class MinistryDesk:
         self.ministries = ministries
 
     # ------------------------------------------------------------------ translate
-    def translate(self, data: bytes, context: DecodeContext) -> Translation:
+    def translate(
+        self, data: bytes, context: DecodeContext, *, inbound_id: str | None = None
+    ) -> Translation:
+        """Verify, decode and validate; with ``inbound_id`` the Lpco gets its derived id first
+        (``derived_id``), so that the validated XML is the one signed (no second build)."""
+        from gateway.journal import derived_id
         from gateway.pipeline import Problem, Rejection, Translation
 
         result = Translation(format="xml")
@@ -353,6 +361,8 @@ class MinistryDesk:
         except MappingError as exc:
             return reject(exc.reason, exc.sentence, "map", exc.where or "document")
         doc.signer = _signer_info(verified)
+        if inbound_id is not None:
+            doc.header.message_id = derived_id(inbound_id, 0)
         element = to_xml(doc)
         problems = validate(element, schema=SCHEMA_FILE)
         if problems:
@@ -431,7 +441,7 @@ class MinistryDesk:
         problems = validate(element, schema=SCHEMA_FILE)
         if problems:  # a bug of ours: refuse to send an invalid receipt
             raise ValueError(f"receipt breaks {SCHEMA_FILE}: {problems[0].sentence}")
-        signed = self.signer.sign(element)
+        signed = self.signer.sign(element, in_place=True)  # the element is ours, made just now
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
     @staticmethod
@@ -440,14 +450,26 @@ class MinistryDesk:
         outcome.acknowledgement_type = RECEIPT_TYPE
 
 
+@lru_cache(maxsize=256)
+def _certificate_fields(cert: x509.Certificate) -> tuple[str, str, str, str]:
+    """Subject, issuer, serial and SHA-256 of a signing certificate, worked out once per
+    certificate (the trust store hands out the same object for the same certificate)."""
+    return (
+        cert.subject.rfc4514_string()[:512] or "(empty subject)",
+        cert.issuer.rfc4514_string()[:512] or "(empty issuer)",
+        format(cert.serial_number, "x")[:70],
+        cert.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
 def _signer_info(verified: Verified) -> SignerInfo:
-    cert = verified.certificate
+    subject, issuer, serial, sha256 = _certificate_fields(verified.certificate)
     return SignerInfo(
         partner=verified.partner,
-        subject=cert.subject.rfc4514_string()[:512] or "(empty subject)",
-        issuer=cert.issuer.rfc4514_string()[:512] or "(empty issuer)",
-        serial_number=format(cert.serial_number, "x")[:70],
-        certificate_sha256=verified.certificate_sha256,
+        subject=subject,
+        issuer=issuer,
+        serial_number=serial,
+        certificate_sha256=sha256,
         verified_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
 

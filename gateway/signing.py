@@ -18,7 +18,8 @@ import copy
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,11 +29,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import methods as sign_methods
+from signxml import util as signxml_util
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+# signxml's own PEM helpers (untyped there): the KeyInfo must be the text signxml writes.
+_iterate_pem = cast(Callable[[str], Iterable[str]], signxml_util.iterate_pem)
+_strip_pem_header = cast(Callable[[str], str], signxml_util.strip_pem_header)
 
 
 def key_id(cert: x509.Certificate) -> str:
@@ -111,28 +116,77 @@ class _CopyingXMLSigner(XMLSigner):
     copy, and the digest reads the caller's element itself, which it never changes (only a
     ``Signature`` placeholder would be removed from it, hence the check). Anything else goes
     the original way.
+
+    With ``in_place`` there is no copy at all: the caller's element receives the Signature.
+    signxml appends the (still empty) Signature before it canonicalises the document for the
+    digest, so :meth:`_c14n` takes it out for that one call and puts it back: the digest is
+    of the document without its signature, as the enveloped-signature transform says.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, in_place: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._copied = False
+        self._in_place = in_place
+        self._document: etree._Element | None = None
 
     def get_root(self, data: Any) -> Any:
         if isinstance(data, etree._Element) and data.getparent() is None:
             if self._copied and data.find(f".//{{{DSIG_NS}}}Signature") is None:
                 return data  # the second call: what is canonicalised and digested
             self._copied = True
+            if self._in_place:
+                self._document = data
+                return data  # the first call: the document that gets signed
             return copy.deepcopy(data)  # the first call: the document that gets signed
         return super().get_root(data)  # type: ignore[no-untyped-call]  # signxml is untyped here
+
+    def _c14n(self, nodes: Any, *args: Any, **kwargs: Any) -> bytes:
+        document = self._document
+        if document is None or nodes is not document or len(document) == 0:
+            result: bytes = super()._c14n(nodes, *args, **kwargs)
+            return result
+        signature = document[-1]
+        if signature.tag != f"{{{DSIG_NS}}}Signature":
+            raise AssertionError("in-place signing: the Signature is not the last child")
+        document.remove(signature)
+        try:
+            result = super()._c14n(nodes, *args, **kwargs)
+        finally:
+            document.append(signature)
+        return result
+
+
+def _key_info(key_name: str, cert_pem: str) -> etree._Element:
+    """The KeyInfo signxml writes for ``key_name`` and a PEM chain, built once per key."""
+    key_info = etree.Element(f"{{{DSIG_NS}}}KeyInfo", nsmap={"ds": DSIG_NS})
+    etree.SubElement(key_info, f"{{{DSIG_NS}}}KeyName").text = key_name
+    x509_data = etree.SubElement(key_info, f"{{{DSIG_NS}}}X509Data")
+    chain = list(_iterate_pem(cert_pem))
+    if not chain:
+        raise ValueError("no PEM certificate in the signing certificate file")
+    x509.load_pem_x509_certificates(cert_pem.encode())  # refuses a broken chain now, once
+    for pem in chain:
+        etree.SubElement(x509_data, f"{{{DSIG_NS}}}X509Certificate").text = _strip_pem_header(pem)
+    return key_info
 
 
 @dataclass(slots=True)
 class Signer:
-    """Signs canonical XML with one key, loaded once."""
+    """Signs canonical XML with one key, loaded once.
+
+    Everything that depends only on the key is prepared once too (issue #8): the KeyInfo
+    (key name and the certificate chain, which signxml would otherwise find, parse and
+    re-encode from the PEM for every signature) is rendered when the signer is built and
+    copied into each signature.
+    """
 
     private_key: ec.EllipticCurvePrivateKey
     cert_pem: str
     key_id: str
+    key_info: etree._Element = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.key_info = _key_info(self.key_id, self.cert_pem)
 
     @classmethod
     def from_files(cls, key_path: Path, cert_path: Path) -> Signer:
@@ -143,15 +197,21 @@ class Signer:
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
         return cls(private_key=key, cert_pem=cert_pem, key_id=key_id(cert))
 
-    def sign(self, root: etree._Element) -> etree._Element:
-        """Return a signed copy of ``root`` with the signature as its last child."""
+    def sign(self, root: etree._Element, *, in_place: bool = False) -> etree._Element:
+        """Return a signed copy of ``root`` with the signature as its last child.
+
+        ``in_place``: sign ``root`` itself instead of a copy (it gets the Signature; a
+        caller that has no further use for the unsigned element saves a whole copy of it).
+        """
         signer = _CopyingXMLSigner(
             method=sign_methods.enveloped,
             signature_algorithm=SignatureMethod.ECDSA_SHA256,
             digest_algorithm=DigestAlgorithm.SHA256,
+            in_place=in_place,
         )
+        # signxml appends the given KeyInfo element (moving it): each signature gets a copy.
         signed: etree._Element = signer.sign(
-            root, key=self.private_key, cert=self.cert_pem, key_name=self.key_id
+            root, key=self.private_key, key_info=copy.deepcopy(self.key_info)
         )
         return signed
 

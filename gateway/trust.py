@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,12 +151,30 @@ def key_strength_problem(key: Any) -> str | None:
     return None
 
 
+# How many signing certificates the store remembers (parsed, chained to their anchor).
+CACHED_CERTIFICATES = 256
+
+
 @dataclass(slots=True)
 class TrustStore:
-    """One set of anchors per partner, the CRLs, and the rules of :meth:`verify`."""
+    """One set of anchors per partner, the CRLs, and the rules of :meth:`verify`.
+
+    What does not change from one document to the next is worked out once (issue #8): a
+    signing certificate is parsed once per DER encoding, its chain to the partner's anchor
+    (an issuer signature check) once per certificate and partner, and a CRL's own signature
+    once per anchor. What depends on the moment is checked for every document: validity
+    periods, the CRL's next update, revocation, key strength and usage.
+    """
 
     anchors: dict[str, list[x509.Certificate]] = field(default_factory=dict)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
+    _parsed: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
+    _chained: dict[tuple[x509.Certificate, str], x509.Certificate] = field(
+        default_factory=dict, repr=False
+    )
+    _crl_signatures: dict[tuple[int, int], tuple[Any, Any, bool]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def load(
@@ -183,7 +201,22 @@ class TrustStore:
     # ------------------------------------------------------------------ chain
     def _anchor_for(self, cert: x509.Certificate, partner: str) -> x509.Certificate | None:
         """The partner's anchor that pins or directly issued ``cert``."""
-        for anchor in self.anchors.get(partner, []):
+        anchors = self.anchors.get(partner, [])
+        known = self._chained.get((cert, partner))
+        if known is not None and any(a is known for a in anchors):
+            return known  # still one of the partner's anchors: the chain was checked before
+        found = self._find_anchor(cert, anchors)
+        if found is not None:
+            if len(self._chained) >= CACHED_CERTIFICATES:
+                self._chained.clear()
+            self._chained[(cert, partner)] = found
+        return found
+
+    @staticmethod
+    def _find_anchor(
+        cert: x509.Certificate, anchors: list[x509.Certificate]
+    ) -> x509.Certificate | None:
+        for anchor in anchors:
             if anchor == cert:
                 return anchor
             if anchor.subject != cert.issuer:
@@ -260,9 +293,7 @@ class TrustStore:
         self, cert: x509.Certificate, anchor: x509.Certificate, now: dt.datetime
     ) -> None:
         for crl in self.crls:
-            if crl.issuer != anchor.subject or not crl.is_signature_valid(
-                anchor.public_key()  # type: ignore[arg-type]
-            ):
+            if crl.issuer != anchor.subject or not self._crl_signed_by(crl, anchor):
                 continue
             next_update = crl.next_update_utc
             if next_update is not None and now > next_update:
@@ -279,6 +310,26 @@ class TrustStore:
                     f"{revoked.revocation_date_utc.isoformat()}",
                 )
 
+    def _crl_signed_by(self, crl: x509.CertificateRevocationList, anchor: x509.Certificate) -> bool:
+        key = (id(crl), id(anchor))
+        known = self._crl_signatures.get(key)
+        if known is not None and known[0] is crl and known[1] is anchor:
+            return bool(known[2])
+        valid = crl.is_signature_valid(anchor.public_key())  # type: ignore[arg-type]
+        # The objects are kept with the answer: an id is only reused once its object is gone.
+        self._crl_signatures[key] = (crl, anchor, valid)
+        return valid
+
+    def _certificate(self, der: bytes) -> x509.Certificate:
+        """``der`` parsed, once per encoding; ValueError and friends when it cannot be."""
+        cert = self._parsed.get(der)
+        if cert is None:
+            cert = _load_certificate(der)
+            if len(self._parsed) >= CACHED_CERTIFICATES:
+                self._parsed.clear()
+            self._parsed[der] = cert
+        return cert
+
     # ------------------------------------------------------------------ document
     def verify(
         self, data: bytes, partner: str | None = None, *, now: dt.datetime | None = None
@@ -291,7 +342,7 @@ class TrustStore:
         _check_comments(root)
         _check_ids(root)
         signature = _check_signature_shape(root)
-        certs = _key_info_certificates(signature)
+        certs = _key_info_certificates(signature, self._certificate)
         owner, _anchor = self.check_certificate(certs[0], partner, now)
         config = SignatureConfiguration(
             require_x509=True,
@@ -445,7 +496,18 @@ def _inside(el: etree._Element, ancestor: etree._Element) -> bool:
     return False
 
 
-def _key_info_certificates(signature: etree._Element) -> list[x509.Certificate]:
+def _load_certificate(der: bytes) -> x509.Certificate:
+    cert = x509.load_der_x509_certificate(der)
+    # cryptography parses these fields lazily: read them now, so that a malformed
+    # issuer or key fails here and not as a bare ValueError in the chain checks.
+    _ = (cert.issuer, cert.subject, cert.serial_number, cert.extensions)
+    _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key())
+    return cert
+
+
+def _key_info_certificates(
+    signature: etree._Element, load: Callable[[bytes], x509.Certificate]
+) -> list[x509.Certificate]:
     key_info = signature.find(f"{{{DS}}}KeyInfo")
     if key_info is None:
         raise TrustError("KEYINFO_NO_CERTIFICATE", "the signature carries no KeyInfo")
@@ -460,13 +522,7 @@ def _key_info_certificates(signature: etree._Element) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
     for el in key_info.findall(f"{{{DS}}}X509Data/{{{DS}}}X509Certificate"):
         try:
-            der = _b64(el.text or "")
-            cert = x509.load_der_x509_certificate(der)
-            # cryptography parses these fields lazily: read them now, so that a malformed
-            # issuer or key fails here and not as a bare ValueError in the chain checks.
-            _ = (cert.issuer, cert.subject, cert.serial_number, cert.extensions)
-            _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key())
-            certs.append(cert)
+            certs.append(load(_b64(el.text or "")))
         except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension):
             raise TrustError("CERTIFICATE_MALFORMED", "an X509Certificate cannot be read") from None
     if not certs:

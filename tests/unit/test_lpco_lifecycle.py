@@ -10,7 +10,9 @@ import pytest
 from lxml import etree
 
 from gateway.bootstrap import Gateway, bootstrap
+from gateway.canonical_xml import to_xml
 from gateway.config import load
+from gateway.journal import derived_id
 from gateway.pipeline import Outcome
 from gateway.receipts import receipt_from_xml
 from gateway.trust import DevPki
@@ -168,3 +170,18 @@ def test_an_xml_bomb_gets_a_rejected_receipt_and_leaks_nothing(gw: Gateway) -> N
     outcome = send(gw, bomb, "industry")
     assert receipt(outcome) == ("rejected", ["XML_DTD_FORBIDDEN"])
     assert b"root:" not in outcome.acknowledgement
+
+
+def test_the_lpco_gets_its_derived_id_before_its_xml_is_built(gw: Gateway, pki: DevPki) -> None:
+    # The desk sets the derived id before it builds and validates the XML (issue #8: built
+    # once): what is signed is exactly the routed document, with that id.
+    outcome = gw.pipeline.process(
+        pki.sign("commerce", licence()), gw.settings.partners["commerce"], "c-1", "in-lpco-1"
+    )
+    [routed] = outcome.routed
+    assert routed.document.header.message_id == derived_id("in-lpco-1", 0)
+    signed = etree.fromstring(routed.signed_xml)
+    signed.remove(signed[-1])  # the Signature
+    assert etree.tostring(signed, method="c14n") == etree.tostring(
+        to_xml(routed.document), method="c14n"
+    )

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import re
 import shutil
 import subprocess
@@ -27,7 +29,7 @@ from bench.common import small_cuscar, valid_cuscar
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import load
 from gateway.journal import SqliteJournal, derived_id
-from gateway.pipeline import InboundPipeline, translate
+from gateway.pipeline import InboundPipeline, cyclic_gc_paused, translate
 from gateway.signing import DSIG_NS, Signer, ensure_dev_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,23 +81,41 @@ def _digest(signed: etree._Element) -> str:
     return value.text
 
 
+def _signxml_reference(sign: Signer, element: etree._Element) -> etree._Element:
+    """What signxml itself writes for the gateway's key, from the PEM, as the signer did."""
+    signed: etree._Element = XMLSigner(
+        method=sign_methods.enveloped,
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    return signed
+
+
 def test_copying_signer_digests_what_signxml_digests_and_xmlsec1_verifies(
     signer: tuple[Signer, Path], tmp_path: Path
 ) -> None:
     sign, cert = signer
     element = translate(valid_cuscar(30)).elements[0]
-    reference = XMLSigner(
-        method=sign_methods.enveloped,
-        signature_algorithm=SignatureMethod.ECDSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-    ).sign(element, key=sign.private_key, cert=sign.cert_pem, key_name=sign.key_id)
+    reference = _signxml_reference(sign, element)
     ours = sign.sign(element)
     assert _digest(ours) == _digest(reference)
     assert element.find(f".//{{{DSIG_NS}}}Signature") is None  # the input is left alone
+    _xmlsec1_verifies(ours, cert, tmp_path)
+
+
+def _without_signature_value(signed: etree._Element) -> bytes:
+    signed = copy.deepcopy(signed)
+    value = signed.find(f".//{{{DSIG_NS}}}SignatureValue")
+    assert value is not None and value.text  # ECDSA signatures differ each time
+    value.text = ""
+    return etree.tostring(signed)
+
+
+def _xmlsec1_verifies(signed: etree._Element, cert: Path, tmp_path: Path) -> None:
     if shutil.which("xmlsec1") is None:
         pytest.fail("xmlsec1 is needed to verify signatures (apt-get install xmlsec1)")
     out = tmp_path / "signed.xml"
-    out.write_bytes(to_bytes(ours))
+    out.write_bytes(to_bytes(signed))
     result = subprocess.run(
         ["xmlsec1", "--verify", "--trusted-pem", str(cert), str(out)],
         capture_output=True,
@@ -103,6 +123,29 @@ def test_copying_signer_digests_what_signxml_digests_and_xmlsec1_verifies(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_prepared_key_info_and_in_place_signing_write_what_signxml_writes(
+    signer: tuple[Signer, Path], tmp_path: Path, in_place: bool
+) -> None:
+    # The KeyInfo is rendered once per key and, in place, no copy is taken: the signed
+    # document is still byte for byte signxml's own (but for the random ECDSA value).
+    sign, cert = signer
+    element = translate(valid_cuscar(5)).elements[0]
+    reference = _signxml_reference(sign, element)
+    first = sign.sign(copy.deepcopy(element), in_place=in_place)
+    second = sign.sign(copy.deepcopy(element), in_place=in_place)  # the KeyInfo is reusable
+    assert _without_signature_value(first) == _without_signature_value(reference)
+    assert _without_signature_value(second) == _without_signature_value(reference)
+    _xmlsec1_verifies(second, cert, tmp_path)
+
+
+def test_in_place_signing_signs_the_given_element(signer: tuple[Signer, Path]) -> None:
+    element = translate(valid_cuscar(2)).elements[0]
+    signed = signer[0].sign(element, in_place=True)
+    assert signed is element
+    assert [c.tag for c in element].count(f"{{{DSIG_NS}}}Signature") == 1
 
 
 def test_signed_xml_is_the_routed_document_with_its_derived_id(
@@ -122,3 +165,39 @@ def test_signed_xml_is_the_routed_document_with_its_derived_id(
         to_xml(routed.document), method="c14n"
     )
     assert re.search(rb"<MessageId>" + derived_id("in-1", 0).encode(), routed.signed_xml)
+
+
+def test_the_cyclic_gc_is_paused_while_a_message_is_processed_and_restored_after(
+    signer: tuple[Signer, Path],
+) -> None:
+    seen: list[bool] = []
+
+    class RecordingSigner:
+        def sign(self, root: etree._Element, *, in_place: bool = False) -> etree._Element:
+            seen.append(gc.isenabled())
+            return signer[0].sign(root, in_place=in_place)
+
+    class FailingSigner:
+        def sign(self, root: etree._Element, *, in_place: bool = False) -> etree._Element:
+            raise RuntimeError("signing failed")
+
+    settings = load(env={})
+    apcs = settings.partners["apcs"]
+    assert gc.isenabled()
+    recording = InboundPipeline(RecordingSigner(), settings.routes, "CUSTOMS")  # type: ignore[arg-type]
+    assert recording.process(small_cuscar(2), apcs, "c-2", "in-2").rejection is None
+    assert seen == [False] and gc.isenabled()
+    failing = InboundPipeline(FailingSigner(), settings.routes, "CUSTOMS")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        failing.process(small_cuscar(3), apcs, "c-3", "in-3")
+    assert gc.isenabled()  # back on after an error too
+    gc.disable()
+    try:
+        recording.process(small_cuscar(4), apcs, "c-4", "in-4")
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    with cyclic_gc_paused():  # nested (another thread's pipeline, say)
+        recording.process(small_cuscar(5), apcs, "c-5", "in-5")
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -383,3 +383,34 @@ def test_a_genuine_rsa_sha1_signature_is_refused(
         timeout=30,
     )
     assert refused(store, (tmp_path / "s.xml").read_bytes()) == "SIGNATURE_WEAK_ALGORITHM"
+
+
+# ---------------------------------------------------------------- what is remembered (issue #8)
+
+
+def test_a_remembered_certificate_is_still_checked_against_revocation_and_anchors(
+    tmp_path: Path,
+) -> None:
+    # The store parses and chains a signing certificate once; revocation, validity and the
+    # anchor itself are still judged for every document, with what the store holds now.
+    pki = DevPki.create(tmp_path, ["agriculture", "commerce"])
+    key, cert = pki.issue("agriculture", "signer revoked later")
+    data = pki.sign("agriculture", document(), key=key, cert=cert)
+    store = TrustStore.load(pki.trust_dir)
+    first = store.verify(data, "agriculture")
+    assert store.verify(data, "agriculture").certificate is first.certificate  # parsed once
+    pki.write_crl("agriculture", [cert])
+    store.crls = TrustStore.load(pki.trust_dir).crls
+    assert refused(store, data) == "CERTIFICATE_REVOKED"
+    pki.write_crl("agriculture", [])
+    store.crls = TrustStore.load(pki.trust_dir).crls
+    assert store.verify(data, "agriculture").partner == "agriculture"
+    # The agriculture anchor replaced by another CA: the remembered chain no longer counts.
+    store.anchors["agriculture"] = [make_ca("another agriculture CA")[1]]
+    assert refused(store, data) == "CERTIFICATE_UNTRUSTED"
+    assert refused(store, data, partner="commerce") == "CERTIFICATE_UNTRUSTED"
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+    store.anchors["agriculture"] = TrustStore.load(pki.trust_dir).anchors["agriculture"]
+    with pytest.raises(TrustError) as info:
+        store.verify(data, "agriculture", now=future)
+    assert info.value.reason == "CERTIFICATE_EXPIRED"

@@ -1,0 +1,341 @@
+"""CPU per message of the pure pipeline (``InboundPipeline.process``), no broker, against baselines.
+
+Usage::
+
+    python bench/bench_pipeline.py                    # a, b and c below, 300 small messages each
+    python bench/bench_pipeline.py --parts cuscar,ministry -n 500
+    python bench/bench_pipeline.py --parts manifest --profile out.html   # pyinstrument, one part
+    python bench/bench_pipeline.py --snapshot DIR     # canonical + signed-content XML of the samples
+    python bench/bench_pipeline.py --compare DIR      # ... compared with an earlier snapshot
+
+The pipeline is built as the worker builds it (``gateway.bootstrap``: signer, ministry desk,
+trust store, LPCO registry), with a temporary state directory and an in-memory SQLite journal.
+Three inputs, each next to a baseline run in the same process, one after the other:
+
+* **cuscar**: N unique 1-BL CUSCARs (``bench.common.small_cuscar``); baseline: pydifact
+  parsing the same texts into segments;
+* **ministry**: N unique certificates of origin signed with the commerce ministry's
+  development key (``DevPki``, as ``bench/run.py`` does); baseline: lxml parsing and
+  serialising the same signed bytes;
+* **manifest**: the 10,000-bill CUSCAR of ``bench/gen_cuscar.py`` (check digits made valid);
+  baseline: pydifact parsing it; also the peak RSS growth of the pipeline run (VmHWM reset
+  through ``/proc/self/clear_refs`` just before, so earlier parts do not count).
+
+CPU time (``time.process_time``) throughout: the machine is shared, waiting for a core is
+not work. Ratios are gateway / baseline (lower is better for CPU, as issue #8 states it for
+the manifest). ``--snapshot``/``--compare`` is the differential check of optimisations: the
+canonical XML of every sample and test input must stay the same, byte for byte (the values
+that change per run, ids and times, are replaced by placeholders first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
+
+from bench.common import small_cuscar, valid_cuscar  # noqa: E402
+from gateway.bootstrap import Gateway, bootstrap  # noqa: E402
+from gateway.config import Partner, load  # noqa: E402
+from gateway.journal import SqliteJournal  # noqa: E402
+from gateway.pipeline import InboundPipeline, Outcome  # noqa: E402
+
+MINISTRY_SAMPLE = ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml"
+
+
+def vm_kib(field_name: str) -> int:
+    """A field of /proc/self/status in KiB (VmHWM: peak resident set, VmRSS: now)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux: ``5`` to clear_refs); False when not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def gateway(state: Path) -> Iterator[Gateway]:
+    env = {
+        "EDIGW_STATE_DIR": str(state),
+        "EDIGW_JOURNAL_BACKEND": "sqlite",
+        "EDIGW_JOURNAL_PATH": ":memory:",
+    }
+    gw = bootstrap(load(env=env))
+    try:
+        yield gw
+    finally:
+        gw.journal.close()
+
+
+def cpu(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """CPU seconds of one call, and its result."""
+    started = time.process_time()
+    result = fn()
+    return time.process_time() - started, result
+
+
+def pydifact_parse(texts: list[str]) -> int:
+    from pydifact.segmentcollection import Interchange
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sum(sum(1 for _ in Interchange.from_str(t).segments) for t in texts)
+
+
+def lxml_round_trip(docs: list[bytes]) -> int:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return sum(len(etree.tostring(etree.fromstring(d, parser))) for d in docs)
+
+
+def run_all(pipeline: InboundPipeline, inputs: list[bytes], partner: Partner) -> list[Outcome]:
+    outcomes = []
+    for i, data in enumerate(inputs):
+        ident = f"bench-{i}-{uuid.uuid4().hex[:8]}"
+        outcomes.append(pipeline.process(data, partner, ident, ident))
+    return outcomes
+
+
+def check_accepted(outcomes: list[Outcome], documents_each: int = 1) -> None:
+    for o in outcomes:
+        if o.rejection is not None or len(o.routed) != documents_each:
+            raise SystemExit(f"input not accepted: {o.rejection}")
+
+
+def ministry_docs(gw: Gateway, n: int, first: int = 0) -> list[bytes]:
+    from gateway.trust import DevPki, trust_settings
+    from gateway.xmlsafe import parse
+
+    ts = trust_settings(gw.settings)
+    pki = DevPki.ensure(ts.state_dir, ["commerce"], ts.directory)
+    template = MINISTRY_SAMPLE.read_bytes()
+    out = []
+    for i in range(first, first + n):
+        doc = template.replace(b"COO-EG-2026-004711", b"COO-BENCH-%07d" % i).replace(
+            b"3f1c2a8e-6b1d-4c55-9b61-0c1f4f7e2a10", str(uuid.uuid4()).encode()
+        )
+        out.append(pki.sign("commerce", parse(doc)))
+    return out
+
+
+def row(label: str, ours: float, base: float, per: int, base_label: str) -> None:
+    print(
+        f"| {label} | {1000 * ours / per:.2f} ms | {1000 * base / per:.2f} ms ({base_label}) "
+        f"| {ours / base:.2f} |"
+    )
+
+
+def bench(parts: list[str], n: int, profile: Path | None) -> None:
+    print("| input | pipeline CPU per message | baseline CPU per message | ratio |")
+    print("|---|---|---|---|")
+    with (
+        tempfile.TemporaryDirectory(prefix="edigw-bench-pipeline-") as tmp,
+        gateway(Path(tmp)) as gw,
+    ):
+        apcs = gw.settings.partners["apcs"]
+        commerce = gw.settings.partners["commerce"]
+        # Warm up: schemas, directories, first-use caches; not measured.
+        check_accepted(run_all(gw.pipeline, [small_cuscar(10_000_000 + i) for i in range(3)], apcs))
+        check_accepted(run_all(gw.pipeline, ministry_docs(gw, 3, first=10_000_000), commerce))
+        profiler = _profiler(profile)
+        if "cuscar" in parts:
+            inputs = [small_cuscar(i) for i in range(n)]
+            texts = [d.decode("ascii") for d in inputs]
+            with profiler("cuscar"):
+                ours, outcomes = cpu(lambda: run_all(gw.pipeline, inputs, apcs))
+            check_accepted(outcomes)
+            base, _ = cpu(lambda: pydifact_parse(texts))
+            row(f"1-BL CUSCAR (x{n}, {len(inputs[0])} B)", ours, base, n, "pydifact parse")
+        if "ministry" in parts:
+            docs = ministry_docs(gw, n)
+            with profiler("ministry"):
+                ours, outcomes = cpu(lambda: run_all(gw.pipeline, docs, commerce))
+            check_accepted(outcomes)
+            base, _ = cpu(lambda: lxml_round_trip(docs))
+            row(
+                f"certificate of origin (x{n}, {len(docs[0])} B)",
+                ours,
+                base,
+                n,
+                "lxml parse + serialise",
+            )
+        if "manifest" in parts:
+            data = valid_cuscar(10_000)
+            text = data.decode("ascii")
+            messages = data.count(b"UNH+")
+            rss_before = vm_kib("VmRSS")
+            reset = reset_peak_rss()
+            with profiler("manifest"):
+                ours, outcomes = cpu(lambda: run_all(gw.pipeline, [data], apcs))
+            peak = vm_kib("VmHWM")
+            check_accepted(outcomes, messages)
+            signed = sum(len(r.signed_xml) for r in outcomes[0].routed)
+            del outcomes
+            base, _ = cpu(lambda: pydifact_parse([text]))
+            row(f"10k-BL CUSCAR ({len(data) / 1e6:.1f} MB)", ours, base, 1, "pydifact parse")
+            growth = (peak - rss_before) * 1024
+            print(
+                f"\n10k-BL manifest: peak RSS growth {growth / 1e6:.0f} MB = "
+                f"{growth / len(data):.1f}x the file ({'VmHWM reset' if reset else 'VmHWM NOT reset'}); "
+                f"{messages} message(s), {signed / 1e6:.1f} MB signed"
+            )
+
+
+def _profiler(out: Path | None) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    @contextlib.contextmanager
+    def profiled(part: str) -> Iterator[None]:
+        if out is None:
+            yield
+            return
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        try:
+            yield
+        finally:
+            profiler.stop()
+            target = out.with_name(f"{out.stem}-{part}{out.suffix or '.html'}")
+            target.write_text(profiler.output_html())
+            print(profiler.output_text(unicode=False, color=False, show_all=False)[:6000])
+
+    return profiled
+
+
+# ====================================================================== differential check
+
+# Per run: ids and times; per development PKI: the ministry certificate's serial and digest.
+_VARYING = {
+    "MessageId",
+    "CorrelationId",
+    "CreatedAt",
+    "ReceiptId",
+    "IssuedAt",
+    "VerifiedAt",
+    "InboundMessageId",
+    "GatewayReference",
+    "SerialNumber",
+    "CertificateSha256",
+}
+
+
+def _stable(xml: bytes) -> bytes:
+    """``xml`` with the values that change per run replaced by placeholders."""
+    root = etree.fromstring(xml)
+    for el in root.iter():
+        if isinstance(el.tag, str) and etree.QName(el).localname in _VARYING:
+            el.text = "~"
+    sig = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    if sig is not None:
+        root.remove(sig)  # ECDSA values differ per signature; signing is checked by xmlsec1
+    return etree.tostring(root)
+
+
+def snapshot_inputs() -> list[Path]:
+    """The samples, the test inputs and the shared corpus (beside the project)."""
+    dirs = [ROOT / "samples", ROOT / "tests" / "data", ROOT.parent / "shared" / "corpus"]
+    return sorted(
+        p for d in dirs if d.is_dir() for p in d.rglob("*") if p.suffix in (".edi", ".xml")
+    )
+
+
+def snapshot(out: Path) -> int:
+    """Canonical XML (signed) and answers of every sample and test input, stable parts only."""
+    from gateway.demo import MINISTRY_FILES
+    from gateway.pipeline import translate
+    from gateway.trust import DevPki, trust_settings
+    from gateway.xmlsafe import parse
+
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="edigw-snapshot-") as tmp, gateway(Path(tmp)) as gw:
+        apcs = gw.settings.partners["apcs"]
+        ts = trust_settings(gw.settings)
+        pki = DevPki.ensure(ts.state_dir, ["commerce", "agriculture", "industry"], ts.directory)
+        generated = {"gen_cuscar-1": small_cuscar(1), "gen_cuscar-700": valid_cuscar(700)}
+        for path in [*snapshot_inputs(), *map(Path, generated)]:
+            name = str(path).replace(str(ROOT.parent) + "/", "").replace("/", "__")
+            data = generated[str(path)] if str(path) in generated else path.read_bytes()
+            # A journal of its own: inputs that repeat another are not answered as resends.
+            gw.pipeline.journal = SqliteJournal(":memory:")
+            if path.suffix == ".xml":
+                # Ministry XML offline (no signature to check), as ``edigw translate`` does ...
+                t = translate(data, inbound_id="snap")
+                parts = [etree.tostring(e) for e in t.elements]
+                parts.append(repr(t.rejection).encode())
+                # ... and through the ministry desk, signed by the ministry that sends it.
+                for partner, file_name, _tamper in MINISTRY_FILES:
+                    if file_name == path.name:
+                        signed = pki.sign(partner, parse(data))
+                        o = gw.pipeline.process(
+                            signed, gw.settings.partners[partner], "snap", f"snap-{file_name}"
+                        )
+                        parts += [_stable(r.signed_xml) for r in o.routed]
+                        parts.append(repr(o.rejection).encode())
+                        parts += [_stable(a) for _, a in o.acknowledgements]
+                        break
+            else:
+                o = gw.pipeline.process(data, apcs, "snap", f"snap-{name}")
+                parts = [_stable(r.signed_xml) for r in o.routed]
+                parts.append(repr(o.rejection).encode())
+                parts += [kind.encode() for kind, _ in o.acknowledgements]
+            stable = [_stable(p) if p.startswith(b"<") else p for p in parts]
+            (out / f"{name}.txt").write_bytes(b"\n----\n".join(stable))
+            count += 1
+    return count
+
+
+def compare(before: Path) -> int:
+    with tempfile.TemporaryDirectory(prefix="edigw-compare-") as tmp:
+        snapshot(Path(tmp))
+        differ = 0
+        for new in sorted(Path(tmp).iterdir()):
+            old = before / new.name
+            if not old.exists():
+                print(f"new input (not in the snapshot): {new.name}")
+            elif old.read_bytes() != new.read_bytes():
+                print(f"DIFFERS: {new.name}")
+                differ += 1
+        print(f"{len(list(Path(tmp).iterdir()))} inputs compared, {differ} differ")
+    return differ
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--parts", default="cuscar,ministry,manifest")
+    ap.add_argument("-n", type=int, default=300, help="small messages per part")
+    ap.add_argument("--profile", type=Path, help="pyinstrument: HTML per part, text on stdout")
+    ap.add_argument("--snapshot", type=Path, help="write the differential snapshot here")
+    ap.add_argument("--compare", type=Path, help="compare with the snapshot in this directory")
+    args = ap.parse_args()
+    if args.snapshot:
+        print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
+        return
+    if args.compare:
+        sys.exit(1 if compare(args.compare) else 0)
+    print(f"pure pipeline, pid {os.getpid()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    bench(args.parts.split(","), args.n, args.profile)
+
+
+if __name__ == "__main__":
+    main()
