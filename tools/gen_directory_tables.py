@@ -2,7 +2,8 @@
 """Generate the compact UN/EDIFACT directory tables used by ``adapters.edifact.directory``.
 
 Reads the XML directory definitions kept in the shared corpus (php-edifact/edifact-mapping
-for D.95B and the ISO 9735 service segments, pydifact for D.24A message structures) and
+for D.95B, the later directories in ``D<yy><r>/`` folders (D.99A, D.00A, D.00B, D.03B,
+D.04B) and the ISO 9735 service segments; pydifact for D.24A message structures) and
 writes one JSON table per directory into ``adapters/edifact/directories/``::
 
     .venv/bin/python tools/gen_directory_tables.py                     # default corpus path
@@ -23,7 +24,11 @@ Table format (all lists, to stay small)::
     "codes": {"1225": ["1", "2", ...]}
 
 The output is deterministic (sorted keys, fixed layout) so that a test can re-run the
-generator and compare bytes.
+generator and compare bytes. A table is written only when all its inputs are present, so
+the generator also runs on a corpus that holds only some of the folders.
+
+Upstream defects are repaired or left out, never guessed at (see ``repair_structure`` and
+``UPSTREAM_TRUNCATED``); what was left out is listed in the table's ``omitted_segments``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -83,14 +89,34 @@ D95B_CODE_LISTS = (
 # Service code lists that a CONTRL carries.
 SERVICE_CODE_LISTS = ("0083", "0085")
 
+# A later UN directory lives in a folder named like the directory (D03B, D99A, ...).
+_LATER_DIRECTORY = re.compile(r"^D\d\d[A-Z]$")
+# Segments that the upstream XML gives with data elements or components missing at the end
+# (found by comparing with the UN/EDIFACT directory): left out, so that a message using the
+# missing positions is not reported for "too many constituents". The validator checks them
+# against the nearest directory instead (warnings).
+UPSTREAM_TRUNCATED: dict[str, dict[str, str]] = {
+    "D03B": {
+        "ERP": "upstream C701 lacks its third component 1054",
+        "LOC": "upstream lacks C553 (related location two) and 5479 (relation)",
+        "MEA": "upstream C502 lacks 6155 and 6154",
+    },
+}
+
 
 def load_sources(corpus: Path) -> dict[str, dict[str, str]]:
-    """Rows of ``SOURCES.tsv`` (one level above the directory folder) keyed by local file."""
-    tsv = corpus.parent / "SOURCES.tsv"
+    """Rows of the ``SOURCES.tsv`` files keyed by local file (``directory/...``).
+
+    The corpus-wide one sits one level above the directory folder; the directory folder
+    may have its own (same columns) for the definitions fetched later.
+    """
     rows: dict[str, dict[str, str]] = {}
-    with tsv.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            rows[row["file"]] = row
+    for tsv in (corpus.parent / "SOURCES.tsv", corpus / "SOURCES.tsv"):
+        if not tsv.is_file():
+            continue
+        with tsv.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                rows[row["file"]] = row
     return rows
 
 
@@ -108,8 +134,13 @@ def source_entry(sources: dict[str, dict[str, str]], rel: str) -> dict[str, str]
     }
 
 
+_GROUP_NAME = re.compile(r"^SG\d+$")
+# A data element id is four digits, a composite id a letter and three digits (C517, S009).
+_ELEMENT_ID = re.compile(r"^(\d{4}|[A-Z]\d{3})$")
+
+
 def parse_structure(path: Path) -> list[Any]:
-    """The message tree of one ``messages/*.xml`` as nested compact lists."""
+    """The message tree of one ``messages/*.xml`` as nested compact lists (repaired)."""
 
     def walk(parent: ET.Element) -> list[Any]:
         out: list[Any] = []
@@ -124,7 +155,49 @@ def parse_structure(path: Path) -> list[Any]:
                 out.append([child.get("id"), minimum, maximum, walk(child)])
         return out
 
-    return walk(ET.parse(path).getroot())
+    return repair_structure(walk(ET.parse(path).getroot()))
+
+
+def repair_structure(tree: list[Any]) -> list[Any]:
+    """Mend the two transcription defects seen upstream; a sound tree comes back unchanged.
+
+    1. A group written as a segment named after it (``<segment id="SG10"/>`` followed by the
+       group's own segments, in D.99A and D.03B CUSCAR): the pseudo-segment opens group SG10
+       with its min/max, and the siblings after it up to the end of the parent are its body.
+    2. ``UNT`` nested inside the last group (D.00B CODECO nests ``CNT``, ``UNT`` at the end of
+       SG10): UNT closes the message, so it and the plain segments right before it in that
+       group are moved to the top level.
+
+    >>> repair_structure([["UNH", 1, 1], ["SG1", 0, 9, [["TDT", 1, 1], ["SG2", 0, 9],
+    ...     ["RFF", 1, 1], ["TSR", 0, 9]]], ["UNT", 1, 1]])  # doctest: +NORMALIZE_WHITESPACE
+    [['UNH', 1, 1], ['SG1', 0, 9, [['TDT', 1, 1], ['SG2', 0, 9, [['RFF', 1, 1], ['TSR', 0, 9]]]]],
+     ['UNT', 1, 1]]
+    >>> repair_structure([["UNH", 1, 1], ["SG1", 1, 9, [["EQD", 1, 1], ["SG2", 0, 9, [["DGS", 1, 1]]],
+    ...     ["CNT", 0, 1], ["UNT", 1, 1]]]])  # doctest: +NORMALIZE_WHITESPACE
+    [['UNH', 1, 1], ['SG1', 1, 9, [['EQD', 1, 1], ['SG2', 0, 9, [['DGS', 1, 1]]]]],
+     ['CNT', 0, 1], ['UNT', 1, 1]]
+    """
+
+    def pseudo_groups(nodes: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for index, node in enumerate(nodes):
+            if len(node) == 3 and _GROUP_NAME.match(node[0]):
+                out.append([node[0], node[1], node[2], pseudo_groups(nodes[index + 1 :])])
+                return out
+            out.append([*node[:3], pseudo_groups(node[3])] if len(node) == 4 else node)
+        return out
+
+    repaired = pseudo_groups(tree)
+    if repaired and repaired[-1][0] != "UNT":
+        last = repaired[-1]
+        children = last[3] if len(last) == 4 else []
+        if children and children[-1][0] == "UNT":
+            cut = len(children) - 1
+            while cut > 0 and len(children[cut - 1]) == 3:
+                cut -= 1
+            repaired[-1] = [*last[:3], children[:cut]]
+            repaired.extend(children[cut:])
+    return repaired
 
 
 def segment_tags(tree: list[Any]) -> set[str]:
@@ -145,11 +218,25 @@ def element_format(el: ET.Element) -> str:
     return f"{kind}..{el.get('maxlength', '35')}"
 
 
-def parse_segments(path: Path, wanted: set[str]) -> dict[str, list[Any]]:
+def parse_segments(
+    path: Path, wanted: set[str], omitted: dict[str, str] | None = None
+) -> dict[str, list[Any]]:
+    """Element definitions of the ``wanted`` segments.
+
+    A segment with an element whose id is no data element or composite id (upstream
+    artefacts such as ``id="reet"`` in D.03B NAD) is left out and named in ``omitted``: its
+    positions cannot be trusted, and the validator then uses a nearer directory's segment.
+    """
     out: dict[str, list[Any]] = {}
     for seg in ET.parse(path).getroot().iter("segment"):
         tag = seg.get("id", "")
         if tag not in wanted:
+            continue
+        bad = sorted({el.get("id", "") for el in seg.iter() if el is not seg} - {""})
+        bad = [ident for ident in bad if not _ELEMENT_ID.match(ident)]
+        if bad:
+            if omitted is not None:
+                omitted[tag] = f"upstream artefact element ids {', '.join(bad)}"
             continue
         elements: list[Any] = []
         for el in seg:
@@ -203,16 +290,52 @@ def dump(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def group_gap(tree: list[Any]) -> str | None:
+    """Why a structure is incomplete, or None: UN groups are numbered SG1..SGn in order.
+
+    A number skipped means upstream dropped a group (D.00B CODECO goes from SG6 to SG8: its
+    TMP-RNG group is missing), and checking against such a tree would report good messages.
+
+    >>> group_gap([["SG1", 0, 9, [["RFF", 1, 1]]], ["SG3", 0, 9, [["NAD", 1, 1]]]])
+    'segment groups SG2 missing (numbering jumps)'
+    """
+    names: list[int] = []
+
+    def walk(nodes: list[Any]) -> None:
+        for node in nodes:
+            if len(node) == 4:
+                names.append(int(node[0][2:]))
+                walk(node[3])
+
+    walk(tree)
+    missing = sorted(set(range(1, max(names, default=0) + 1)) - set(names))
+    if not missing:
+        return None
+    return f"segment groups {', '.join(f'SG{n}' for n in missing)} missing (numbering jumps)"
+
+
 def load_messages(
-    corpus: Path, folder: str, sources: dict[str, dict[str, str]]
+    corpus: Path,
+    folder: str,
+    sources: dict[str, dict[str, str]],
+    omitted: dict[str, str] | None = None,
 ) -> tuple[dict[str, list[Any]], list[dict[str, str]]]:
-    """The structures of the wanted messages that ``folder`` defines, and their provenance."""
+    """The structures of the wanted messages that ``folder`` defines, and their provenance.
+
+    With ``omitted`` given, an incomplete structure (see :func:`group_gap`) is left out and
+    named there with the reason.
+    """
     messages: dict[str, list[Any]] = {}
     provenance: list[dict[str, str]] = []
     for name in MESSAGES:
         rel = f"{folder}/{name.lower()}.xml"
         if (corpus / rel).is_file():
-            messages[name] = parse_structure(corpus / rel)
+            tree = parse_structure(corpus / rel)
+            gap = group_gap(tree) if omitted is not None else None
+            if gap is not None:
+                omitted[name] = f"upstream {rel}: {gap}"
+                continue
+            messages[name] = tree
             provenance.append(source_entry(sources, rel))
     return messages, provenance
 
@@ -291,7 +414,62 @@ def build_tables(corpus: Path) -> dict[str, dict[str, Any]]:
                 "no syntax-4 code lists in the corpus; codes are taken from service_v3 as nearest"
             )
         tables[folder] = entry
+
+    for folder in sorted(p.name for p in corpus.iterdir() if _LATER_DIRECTORY.match(p.name)):
+        if folder != "D95B":
+            table = later_directory_table(corpus, folder, sources)
+            if table is not None:
+                tables[folder] = {**header, **table}
     return tables
+
+
+def later_directory_table(
+    corpus: Path, folder: str, sources: dict[str, dict[str, str]]
+) -> dict[str, Any] | None:
+    """The table of one later UN directory folder (structures, and segments where given).
+
+    None when the folder has no usable message structure.
+    """
+    left_out: dict[str, str] = {}
+    messages, provenance = load_messages(corpus, f"{folder}/messages", sources, left_out)
+    if left_out:
+        print(f"{folder}: left out {left_out}", file=sys.stderr)
+    if not messages:
+        return None
+    segments: dict[str, list[Any]] = {}
+    omitted: dict[str, str] = {}
+    if (corpus / folder / "segments.xml").is_file():
+        used: set[str] = set()
+        for tree in messages.values():
+            used |= segment_tags(tree)
+        wanted = {t for t in used if not t.startswith("UN")}
+        segments = parse_segments(corpus / folder / "segments.xml", wanted, omitted)
+        for tag, why in UPSTREAM_TRUNCATED.get(folder, {}).items():
+            if segments.pop(tag, None) is not None:
+                omitted[tag] = why
+        provenance.append(source_entry(sources, f"{folder}/segments.xml"))
+    codes: dict[str, list[str]] = {}
+    if (corpus / folder / "codes.xml").is_file():
+        codes = parse_codes(corpus / folder / "codes.xml", D95B_CODE_LISTS)
+        provenance.append(source_entry(sources, f"{folder}/codes.xml"))
+    borrowed = ["codes"] if not codes else []
+    if not segments:
+        borrowed.insert(0, "segments")
+    elif omitted:
+        borrowed.insert(0, "the omitted segments")
+    note = f"{', '.join(borrowed)} are taken from the nearest table" if borrowed else ""
+    table: dict[str, Any] = {
+        "directory": folder,
+        "sources": provenance,
+        "messages": messages,
+        "segments": segments,
+        "codes": codes,
+    }
+    if note:
+        table["note"] = note
+    if omitted:
+        table["omitted_segments"] = omitted
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,10 @@ The samples are third-party files with real defects (see
 ``shared/corpus/edifact/README.md``). The table below gives, for EVERY ``.edi``
 file of the shared corpus, the verdict of :func:`adapters.contrl.acknowledge`:
 accepted, or rejected with the exact set of (0085 code, segment tag) errors,
-plus the warnings expected. Files are read from ``../shared/corpus/edifact``
+plus the warnings expected; and the directory errors the gateway adds when a
+partner's directory policy is ``reject`` (``DIRECTORY_ERRORS``: only findings
+against the message's own packaged directory are errors, see docs/directory.md;
+the full findings are pinned in ``test_directory.EXPECTED_CORPUS``). Files are read from ``../shared/corpus/edifact``
 (relative to the repository root) when present, else from the licensed copies
 in ``tests/data/edifact``; a file that is in neither is skipped with a message.
 """
@@ -18,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters import cuscar
 from adapters.contrl import acknowledge, encode
-from adapters.edifact import parse
+from adapters.edifact import EdifactError, Message, directory, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "corpus" / "edifact"
@@ -140,6 +144,46 @@ EXPECTED: dict[str, Expect] = {
 }
 
 
+# (0085 code, tag) of the directory errors per file; a file not listed has none. Each
+# finding was checked against the upstream definition (php-edifact/edifact-mapping).
+DIRECTORY_ERRORS: dict[str, tuple[frozenset[tuple[str, str]], str]] = {
+    "BAPLIE_phpedifact_1.edi": (frozenset({("12", "RFF")}), "D95B: RFF 1153 '042' is no D95B code"),
+    "COPRAR_edifacttypes_1.edi": (
+        frozenset({("12", "BGM"), ("12", "RFF")}),
+        "D95B: BGM 1001 '45' and RFF 1153 'XXX' are not in the D95B lists",
+    ),
+    "CUSCAR_cuscartools_1.edi": (
+        frozenset({("39", "NAD"), ("39", "TDT")}),
+        "D95B: NAD lines over an..35, TDT 8213 over an..9",
+    ),
+    "CUSCAR_edifabric_1.edi": (
+        frozenset({("15", "RFF"), ("15", "DOC")}),
+        "D03B: the CBP ACE layout puts an RFF in the equipment group and a DOC right after CNI; "
+        "UN D03B CUSCAR (upstream cuscar.xml) has neither there",
+    ),
+    "CUSCAR_indice_1.edi": (
+        frozenset({("13", "UNH"), ("13", "TDT"), ("39", "NAD")}),
+        "D95B, checked as CUSCAR (empty UNH type): 0065 missing, TDT C401 without its mandatory "
+        "components, NAD lines over an..35",
+    ),
+    "CUSCAR_indice_2.edi": (
+        frozenset({("13", "UNH"), ("13", "TDT"), ("39", "NAD")}),
+        "same message without UNB",
+    ),
+    "PAXLST_smooks_2.edi": (
+        frozenset({("35", "RFF")}),
+        "D03B: the negative sample's header RFF (max 1) is duplicated",
+    ),
+}
+
+
+def _directory_check(message: Message) -> list[EdifactError]:
+    """The gateway's directory check with policy ``reject`` (gateway.pipeline)."""
+    message_type = "CUSCAR" if cuscar.is_cuscar(message) else None
+    issues = directory.validate_message(message, message_type=message_type)
+    return [directory.to_edifact_error(i) for i in issues if i.severity == "error"]
+
+
 def _path(name: str) -> Path:
     for folder in (SHARED, LOCAL):
         if (folder / name).is_file():
@@ -179,6 +223,20 @@ def test_verdict(name: str) -> None:
     assert report.action == ("7" if expect.accepted else "4")
     for err in report.all_errors():
         assert err.segment is not None or err.offset is not None, err  # every error has a position
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_verdict_with_directory_check(name: str) -> None:
+    expect = EXPECTED[name]
+    wanted, why = DIRECTORY_ERRORS.get(name, (frozenset(), "no directory error"))
+    report = acknowledge(_path(name).read_bytes(), message_checks=[_directory_check])
+    found = {(e.code, e.tag) for e in report.all_errors() if e.reason == "EDIFACT_DIRECTORY"}
+    assert found == set(wanted), why
+    assert report.accepted == (expect.accepted and not wanted), why
+
+
+def test_directory_table_names_corpus_files() -> None:
+    assert set(DIRECTORY_ERRORS) <= set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
