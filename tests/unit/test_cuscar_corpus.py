@@ -83,7 +83,10 @@ TABLE: dict[
         [("LOCKKH04112206", "original", [("KH041122106", "house", "750.000")])],
         dt.datetime(2004, 12, 30, 12, 0, tzinfo=UTC),
         set(),
-        None,
+        # Checked against its own D03B directory (packaged since the D03B table): ACE puts an
+        # RFF in the equipment group (segment 14) and a DOC right after CNI (segment 17);
+        # neither is allowed there by UN D.03B CUSCAR (15 "not supported in this position").
+        ("EDIFACT_DIRECTORY", {"EDIFACT_15"}),
     ),
     "CUSCAR_smooks_1.edi": (
         # D99A, two messages, one bill each (SCPRBL): the BGM number is the bill's.
