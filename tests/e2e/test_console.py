@@ -96,6 +96,9 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(30)
+    # A click that submits a form returns before the next page is there; on a loaded
+    # machine the replay's confirmed publish takes a while. Look for elements up to 10 s.
+    driver.implicitly_wait(10)
     try:
         yield driver
     finally:
