@@ -372,8 +372,20 @@ def validate_message(
     segments = message.segments
     if not segments:
         return []
-    head = segments[0]
+    _report_plan(plan, mtype, segments[0], report)
+    if plan.structure is not None:
+        _match_structure(plan.structure, mtype, segments, report)
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        # Only the real envelope (first UNH, last UNT) uses the service segment definitions.
+        service = (index == 0 and segment.tag == "UNH") or (index == last and segment.tag == "UNT")
+        _check_segment(segment, plan, report, service=service)
+    # Stable sort: per segment, the notes and structure findings (made first) stay first.
+    return sorted(report.issues, key=lambda issue: issue.segment_number)
 
+
+def _report_plan(plan: _Plan, mtype: str, head: Segment, report: _Reporter) -> None:
+    """The UNH note (14) when no table, or only the nearest one, validates the message."""
     if plan.structure is None:
         # Point at what is not supported: the message type (0065) or its directory (0054).
         known = any(mtype in t.messages for t in map(_required_table, available_directories()))
@@ -396,16 +408,6 @@ def validate_message(
             element=2,
             component=3,
         )
-
-    if plan.structure is not None:
-        _match_structure(plan.structure, mtype, segments, report)
-    last = len(segments) - 1
-    for index, segment in enumerate(segments):
-        # Only the real envelope (first UNH, last UNT) uses the service segment definitions.
-        service = (index == 0 and segment.tag == "UNH") or (index == last and segment.tag == "UNT")
-        _check_segment(segment, plan, report, service=service)
-    # Stable sort: per segment, the notes and structure findings (made first) stay first.
-    return sorted(report.issues, key=lambda issue: issue.segment_number)
 
 
 # --- structure ---------------------------------------------------------------------

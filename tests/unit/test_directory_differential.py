@@ -1,0 +1,185 @@
+"""The fast directory validation gives exactly the findings of the original one.
+
+``directory_reference`` keeps the implementation from before issue #8 (a greedy placement
+with look-ahead costing, element checks interpreted per segment) as the oracle. Every finding
+(severity, code, message reference, segment number, tag, element, component and sentence)
+must be the same, on:
+
+- every message of the shared corpus, ``tests/data`` and ``samples/apcs``, and a generated
+  40-bill manifest (``bench/gen_cuscar.py``), with and without directory and type overrides;
+- mutations of them: segments dropped, duplicated, swapped or moved, tags and values changed,
+  syntax 4 repetitions added. A fixed seeded set of mutations must reach every kind of
+  finding (so the comparison is never one of two empty lists); hypothesis explores more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.edifact import EdifactError, Message, Segment, parse
+from adapters.edifact.directory import DirectoryIssue, validate_message
+from bench.gen_cuscar import generate
+from tests.unit import directory_reference
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus" / "edifact"
+
+
+def input_files() -> list[Path]:
+    """The corpus (when present; its licensed copies are in tests/data too) and our samples."""
+    files = sorted(CORPUS.glob("*.edi")) if CORPUS.is_dir() else []
+    files += sorted((REPO / "tests" / "data").rglob("*.edi"))
+    files += sorted((REPO / "samples" / "apcs").glob("*.edi"))
+    return files
+
+
+def messages_of(data: bytes) -> list[Message]:
+    try:
+        return [m for ic in parse(data) for m in ic.messages]
+    except EdifactError:  # not parseable at all: nothing for the directory to see
+        return []
+
+
+BASES: list[tuple[str, Message]] = [
+    (f"{path.name}#{n}", msg)
+    for path in input_files()
+    for n, msg in enumerate(messages_of(path.read_bytes()), start=1)
+]
+BASES += [(f"gen_cuscar#{n}", m) for n, m in enumerate(messages_of(generate(40)), start=1)]
+
+DIRECTORIES = [None, "D95B", "D24A", "service_v3", "service_v4", "D96A", "D03B", "1:921"]
+TYPES = [None, "CUSCAR", "PAXLST", "CONTRL", "APERAK", "CUSRES", "BAPLIE", "INVOIC", ""]
+TAGS = sorted({s.tag for _, m in BASES for s in m.segments} | {"XYZ", "UNS", "ZZZ"})
+# Values that hit the element checks' edges: empty, code-like, signs and decimal marks,
+# non-ASCII digits (\d and str.isdigit differ on them), lengths around 3, 17, 35 and 70.
+VALUES = [
+    "",
+    "6",
+    "9",
+    "85",
+    "ZZ",
+    "CN",
+    "1",
+    "-1.5",
+    "1,0",
+    ".5",
+    "12.",
+    "-",
+    "1-2",
+    "\u0663\u0664",  # ARABIC-INDIC DIGITS THREE FOUR: decimal digits
+    "\u00b2",  # SUPERSCRIPT TWO: a digit for str.isdigit, not for \d
+    "A1",
+    "ABC",
+    "X" * 17,
+    "9" * 18,
+    "Y" * 35,
+    "Z" * 36,
+    "1" * 70,
+    "M\u00dcLLER",
+]
+
+
+def mutate(base: Message, rng: random.Random) -> Message:
+    """``base`` after one to six random edits, segments renumbered from UNH's number."""
+    segments = list(base.segments)
+    for _ in range(rng.randint(1, 6)):
+        if not segments:
+            break
+        op = rng.choice(["drop", "duplicate", "swap", "move", "value", "value", "tag", "repeat"])
+        i = rng.randrange(len(segments))
+        seg = segments[i]
+        if op == "drop":
+            del segments[i]
+        elif op == "duplicate":
+            segments.insert(i, seg)
+        elif op == "swap":
+            j = rng.randrange(len(segments))
+            segments[i], segments[j] = segments[j], seg
+        elif op == "move":
+            del segments[i]
+            segments.insert(rng.randrange(len(segments) + 1), seg)
+        elif op == "tag":
+            segments[i] = Segment(rng.choice(TAGS), seg.elements, seg.number, seg.repeats)
+        else:
+            elements = list(seg.elements)
+            index = rng.randrange(len(elements) + 2)
+            elements += [()] * (index + 1 - len(elements))
+            components = list(elements[index])
+            component = rng.randrange(len(components) + 2)
+            components += [""] * (component + 1 - len(components))
+            components[component] = rng.choice(VALUES)
+            if op == "value":
+                elements[index] = tuple(components)
+                segments[i] = Segment(seg.tag, tuple(elements), seg.number, seg.repeats)
+            else:  # a syntax 4 repetition of the element, the second occurrence edited
+                repeats = ((index, (elements[index], tuple(components))),)
+                segments[i] = Segment(seg.tag, tuple(elements), seg.number, repeats)
+    first = base.segments[0].number if base.segments else 1
+    renumbered = [Segment(s.tag, s.elements, first + n, s.repeats) for n, s in enumerate(segments)]
+    return dataclasses.replace(base, segments=renumbered)
+
+
+def both(message: Message, directory: str | None, message_type: str | None) -> list[DirectoryIssue]:
+    """The findings of the fast implementation, asserted equal to the reference's."""
+    fast = validate_message(message, directory=directory, message_type=message_type)
+    slow = directory_reference.validate_message(
+        message, directory=directory, message_type=message_type
+    )
+    assert fast == slow
+    return fast
+
+
+def test_inputs_are_found() -> None:
+    names = {name.split("#")[0] for name, _ in BASES}
+    assert len(BASES) >= 30
+    assert {"01-cuscar-msc-alexandria.edi", "valid.edi", "ferry_vehicles.edi"} <= names
+
+
+@pytest.mark.parametrize("name, message", BASES, ids=[name for name, _ in BASES])
+def test_inputs_as_they_are(name: str, message: Message) -> None:
+    for directory in DIRECTORIES:
+        for message_type in (None, "CUSCAR", "PAXLST"):
+            both(message, directory, message_type)
+
+
+def test_seeded_mutations_reach_every_finding() -> None:
+    rng = random.Random(8)
+    found: Counter[str] = Counter()
+    for _ in range(1500):
+        _, base = rng.choice(BASES)
+        message = mutate(base, rng)
+        issues = both(message, rng.choice(DIRECTORIES[:4]), rng.choice(TYPES[:3]))
+        found.update(issue.code for issue in issues)
+    assert set(found) >= {"12", "13", "14", "15", "16", "35", "36", "37", "39", "40"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([m for _, m in BASES]),
+    st.randoms(use_true_random=False),
+    st.sampled_from(DIRECTORIES),
+    st.sampled_from(TYPES),
+)
+def test_hypothesis_mutations(
+    base: Message, rng: random.Random, directory: str | None, message_type: str | None
+) -> None:
+    both(mutate(base, rng), directory, message_type)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TAGS), st.lists(st.sampled_from(VALUES), max_size=5))))
+def test_arbitrary_segment_sequences(body: list[tuple[str, list[str]]]) -> None:
+    segments = [Segment("UNH", (("1",), ("CUSCAR", "D", "95B", "UN")), 1)]
+    segments += [
+        Segment(tag, tuple((v,) for v in values), n) for n, (tag, values) in enumerate(body, 2)
+    ]
+    segments.append(Segment("UNT", ((str(len(body) + 2),), ("1",)), len(body) + 2))
+    message = Message("1", "CUSCAR", "D", "95B", "UN", "", segments)
+    both(message, None, None)
