@@ -7,8 +7,9 @@ must be the same, on:
 
 - every message of the shared corpus, ``tests/data`` and ``samples/apcs``, and a generated
   40-bill manifest (``bench/gen_cuscar.py``), with and without directory and type overrides;
-- mutations of them: segments dropped, duplicated, swapped or moved, tags and values changed,
-  syntax 4 repetitions added. A fixed seeded set of mutations must reach every kind of
+- mutations of them: segments dropped, duplicated (once, or in runs and blocks around the
+  maxima), swapped or moved, tags and values changed, syntax 4 repetitions added; and a group
+  repeated past its maximum of 9,999. A fixed seeded set of mutations must reach every kind of
   finding (so the comparison is never one of two empty lists); hypothesis explores more.
 """
 
@@ -53,6 +54,16 @@ BASES: list[tuple[str, Message]] = [
     for n, msg in enumerate(messages_of(path.read_bytes()), start=1)
 ]
 BASES += [(f"gen_cuscar#{n}", m) for n, m in enumerate(messages_of(generate(40)), start=1)]
+# The only D.95B elements of fixed length (n3, n4, an4) are in TMP and DGS.
+BASES += [
+    (
+        "tmp_dgs",
+        messages_of(
+            b"UNH+1+CUSCAR:D:95B:UN'BGM+85+M+9'EQD+CN+C1'TMP+2+-05:CEL'CNI+1'RFF+BM:B'"
+            b"GID+1'DGS+IMD+3:1+061:CEL+++++++T1:0007'UNT+10+1'"
+        )[0],
+    )
+]
 
 DIRECTORIES = [None, "D95B", "D24A", "service_v3", "service_v4", "D96A", "D03B", "1:921"]
 TYPES = [None, "CUSCAR", "PAXLST", "CONTRL", "APERAK", "CUSRES", "BAPLIE", "INVOIC", ""]
@@ -92,13 +103,20 @@ def mutate(base: Message, rng: random.Random) -> Message:
     for _ in range(rng.randint(1, 6)):
         if not segments:
             break
-        op = rng.choice(["drop", "duplicate", "swap", "move", "value", "value", "tag", "repeat"])
+        op = rng.choice(
+            ["drop", "duplicate", "run", "block", "swap", "move", "value", "value", "tag", "repeat"]
+        )
         i = rng.randrange(len(segments))
         seg = segments[i]
         if op == "drop":
             del segments[i]
         elif op == "duplicate":
             segments.insert(i, seg)
+        elif op == "run":  # around the maxima (1, 9, 99): where the match state is clamped
+            segments[i:i] = [seg] * rng.randint(2, 11)
+        elif op == "block":  # a run of segments repeated: groups around their maxima
+            block = segments[i : i + rng.randint(2, 6)]
+            segments[i:i] = block * rng.randint(2, 10)
         elif op == "swap":
             j = rng.randrange(len(segments))
             segments[i], segments[j] = segments[j], seg
@@ -152,7 +170,7 @@ def test_inputs_as_they_are(name: str, message: Message) -> None:
 def test_seeded_mutations_reach_every_finding() -> None:
     rng = random.Random(8)
     found: Counter[str] = Counter()
-    for _ in range(1500):
+    for _ in range(2000):
         _, base = rng.choice(BASES)
         message = mutate(base, rng)
         issues = both(message, rng.choice(DIRECTORIES[:4]), rng.choice(TYPES[:3]))
@@ -183,3 +201,18 @@ def test_arbitrary_segment_sequences(body: list[tuple[str, list[str]]]) -> None:
     segments.append(Segment("UNT", ((str(len(body) + 2),), ("1",)), len(body) + 2))
     message = Message("1", "CUSCAR", "D", "95B", "UN", "", segments)
     both(message, None, None)
+
+
+def test_group_repeated_past_a_large_maximum() -> None:
+    # The fast match keeps distances to a maximum clamped (docs/directory.md): 10,000 CUSCAR
+    # consignments (SG4, at most 9,999) take it from "far" to "reached" to "exceeded".
+    body = [Segment("BGM", (("85",), ("M",), ("9",)), 2)]
+    for n in range(10_000):
+        body += [Segment("CNI", ((str(n),),), 0), Segment("RFF", (("BM", "B"),), 0)]
+        body.append(Segment("GID", (("1",),), 0))
+    segments = [Segment("UNH", (("1",), ("CUSCAR", "D", "95B", "UN")), 1), *body]
+    segments.append(Segment("UNT", ((str(len(segments) + 1),), ("1",)), 0))
+    numbered = [Segment(s.tag, s.elements, n, s.repeats) for n, s in enumerate(segments, 1)]
+    message = Message("1", "CUSCAR", "D", "95B", "UN", "", numbered)
+    issues = both(message, None, None)
+    assert [(i.code, i.segment_number) for i in issues] == [("36", 2 + 3 * 9_999 + 1)]
