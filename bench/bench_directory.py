@@ -22,6 +22,7 @@ import cProfile
 import pstats
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -70,7 +71,7 @@ def main() -> None:
     for _ in range(args.repeat):
         best["pydifact parse"] = min(best["pydifact parse"], best_of(1, lambda: theirs(text)))
         for name, validator in validators.items():
-            seconds = best_of(1, lambda: validate_all(validator, messages))
+            seconds = best_of(1, partial(validate_all, validator, messages))
             best[name] = min(best[name], seconds)
     baseline = best["pydifact parse"]
     for name, seconds in best.items():

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -375,11 +376,7 @@ def validate_message(
     _report_plan(plan, mtype, segments[0], report)
     if plan.structure is not None:
         _match_structure(plan.structure, mtype, segments, report)
-    last = len(segments) - 1
-    for index, segment in enumerate(segments):
-        # Only the real envelope (first UNH, last UNT) uses the service segment definitions.
-        service = (index == 0 and segment.tag == "UNH") or (index == last and segment.tag == "UNT")
-        _check_segment(segment, plan, report, service=service)
+    _check_elements(segments, plan, report)
     # Stable sort: per segment, the notes and structure findings (made first) stay first.
     return sorted(report.issues, key=lambda issue: issue.segment_number)
 
@@ -481,8 +478,10 @@ class _Step:
 
     ``target`` equal to the frame's index is one more occurrence of that child; otherwise it
     is the child's first. ``pushes`` are the groups opened below it, each (group, index) at
-    its first occurrence. ``after`` is the state it leads to when the distances need no
-    re-clamping (see :meth:`_Machine.advance`).
+    its first occurrence. ``after`` is the state it leads to with every distance one shorter
+    (right for the few steps of a look-ahead); the match itself goes to ``stay`` while the
+    moved child's count is at most ``stay_until``, where clamped distances stay clamped, and
+    beyond that to the state :meth:`_Machine.advance` works out from the count.
     """
 
     depth: int
@@ -493,7 +492,8 @@ class _Step:
     plain: bool  # repeat, next sibling or entering a group: no look-ahead needed
     findings: tuple[_Finding, ...]
     after: _State
-    reclamp: bool  # a repeat of a frame whose distance is clamped: the count decides
+    stay: _State
+    stay_until: int
     ones: tuple[int, ...]  # the counts of the pushed frames
 
 
@@ -546,7 +546,27 @@ class _Machine:
             moved = (group, index, max(below_minimum - 1, 0), max(below_maximum - 1, 0))
         else:
             moved = _frame(group, target, 1)
-        after = self.state((*frames[:depth], moved, *(_frame(node, i, 1) for node, i in pushes)))
+        opened = tuple(_frame(node, i, 1) for node, i in pushes)
+        after = self.state((*frames[:depth], moved, *opened))
+        stay, stay_until = after, sys.maxsize
+        if repeat and _CLAMP in (below_minimum, below_maximum):
+            child = group.children[index]
+            clamped = [
+                limit
+                for limit, distance in (
+                    (child.minimum, below_minimum),
+                    (child.maximum, below_maximum),
+                )
+                if distance == _CLAMP
+            ]
+            stay_until = min(clamped) - _CLAMP
+            kept = (
+                group,
+                index,
+                below_minimum if below_minimum == _CLAMP else moved[2],
+                below_maximum if below_maximum == _CLAMP else moved[3],
+            )
+            stay = self.state((*frames[:depth], kept, *opened))
         findings = [_missing_finding(node) for node in missing]
         if over is not None:
             findings.append(_over_finding(over))
@@ -559,7 +579,8 @@ class _Machine:
             depth == len(frames) - 1 and target - index <= 1,
             tuple(findings),
             after,
-            repeat and _CLAMP in (below_minimum, below_maximum),
+            stay,
+            stay_until,
             (1,) * len(pushes),
         )
 
@@ -691,7 +712,7 @@ class _Machine:
         return ((ERR_NOT_SUPPORTED_HERE, None, detail),)
 
     def advance(self, state: _State, step: _Step, count: int) -> _State:
-        """The state after ``step`` (``reclamp``) when its child has occurred ``count`` times."""
+        """The state after the repeat ``step`` when its child has occurred ``count`` times."""
         group, index, _, _ = state.frames[step.depth]
         frames = (
             *state.frames[: step.depth],
@@ -778,7 +799,7 @@ def _match_structure(
             continue  # resync: the structure state stays where it was
         depth = step.depth
         count = counts[depth] + 1 if step.repeat else 1
-        state = machine.advance(state, step, count) if step.reclamp else step.after
+        state = step.stay if count <= step.stay_until else machine.advance(state, step, count)
         counts = (*counts[:depth], count, *step.ones)
     # Segments always end with UNT, which closes every group; nothing is left to check
     # unless the list was cut short, in which case the caller's syntax check reports it.
@@ -820,6 +841,159 @@ def _check_segment(segment: Segment, plan: _Plan, report: _Reporter, *, service:
     if plan.code_source is not None and not service:  # UNH/UNT carry no list worth checking
         codes, codes_exact = plan.code_source.table.codes, plan.code_source.exact and exact
     _ElementChecker(segment, report, exact, codes, codes_exact).check(definition)
+
+
+# The compiled checks. Each segment definition (with its code lists) is compiled once into
+# a predicate that is true only when _ElementChecker would find nothing: the common, clean
+# segment then costs a few comparisons per value. When the predicate is false (or the
+# segment has syntax 4 repetitions) the segment goes to _ElementChecker, which words the
+# findings; so the predicates only need to be right about "nothing to report".
+
+_ValueTest = Callable[[str], bool]
+_ElementTest = Callable[[tuple[str, ...]], bool]
+_SegmentTest = Callable[[Segment], bool]
+_NO_CODES: Final[dict[str, frozenset[str]]] = {}
+_UN_AGENCY: Final = frozenset({"", "6"})  # 3055 empty or 6 (UN/ECE): the UN code lists apply
+
+
+def _shape_test(definition: _ElementDef) -> _ValueTest | None:
+    """True when a non-empty value has the right characters and length (None: always)."""
+    kind, most, fixed = definition.kind, definition.max_length, definition.fixed
+
+    def length_ok(length: int) -> bool:
+        return not (most and length > most) and not (fixed and length < most)
+
+    if kind == "n":
+
+        def numeric(value: str) -> bool:
+            if value.isdecimal():  # the usual case; \d is exactly the decimal digits
+                return length_ok(len(value))
+            if not _NUMERIC.match(value):
+                return False
+            return length_ok(sum(ch.isdigit() for ch in value))
+
+        return numeric
+    if kind == "a":
+        return lambda value: (
+            (value.isalpha() or not any(ch.isdigit() for ch in value)) and (length_ok(len(value)))
+        )
+    if fixed:
+        return lambda value: len(value) == most
+    if most:
+        return lambda value: len(value) <= most
+    return None
+
+
+def _value_test(definition: _ElementDef, allowed: frozenset[str] | None) -> _ValueTest | None:
+    shape = _shape_test(definition)
+    if allowed is None:
+        return shape
+    if shape is None or all(shape(code) for code in allowed if code):
+        return allowed.__contains__  # a listed code has the right shape already
+    return lambda value: value in allowed and shape(value)
+
+
+def _element_test(definition: _ElementDef, codes: dict[str, frozenset[str]]) -> _ElementTest:
+    """For the non-empty occurrences of one data element."""
+    if not definition.components:
+        value_ok = _value_test(definition, codes.get(definition.ident))
+        if value_ok is None:
+            return lambda values: len(values) == 1 or not any(values[1:])
+        test = value_ok
+        return lambda values: (len(values) == 1 or not any(values[1:])) and test(values[0])
+    components = definition.components
+    size = len(components)
+    agency = next((i for i, c in enumerate(components) if c.ident == "3055"), size)
+    required = tuple(i for i, c in enumerate(components) if c.required)
+    needed = required[-1] + 1 if required else 0
+    un_list = [
+        (i, t) for i, c in enumerate(components) if (t := _value_test(c, codes.get(c.ident)))
+    ]
+    other_list = [(i, t) for i, c in enumerate(components) if (t := _value_test(c, None))]
+
+    def composite(values: tuple[str, ...]) -> bool:
+        count = len(values)
+        if count > size and any(values[size:]):
+            return False
+        # Another responsible agency (3055 other than 6): its codes are not the UN list's.
+        tests = un_list if agency >= count or values[agency] in _UN_AGENCY else other_list
+        for index, test in tests:  # in component order
+            if index >= count:
+                break
+            value = values[index]
+            if value and not test(value):
+                return False
+        return count >= needed and all(map(values.__getitem__, required))
+
+    return composite
+
+
+def _compile_segment(
+    definition: tuple[_ElementDef, ...], codes: dict[str, frozenset[str]]
+) -> _SegmentTest:
+    size = len(definition)
+    tests = [_element_test(d, codes) for d in definition]
+    required = [d.required for d in definition]
+    # Every required element lies below this position: shorter segments lack one.
+    needed = max((i + 1 for i, d in enumerate(definition) if d.required), default=0)
+
+    def segment_ok(segment: Segment) -> bool:
+        elements = segment.elements
+        count = len(elements)
+        if count < needed or segment.repeats:
+            return False
+        if count > size and any(any(e) for e in elements[size:]):
+            return False
+        # Either may be longer: missing elements were counted above, extra ones are empty.
+        for values, test, needs in zip(elements, tests, required, strict=False):
+            if any(values):
+                if not test(values):
+                    return False
+            elif needs:
+                return False
+        return True
+
+    return segment_ok
+
+
+# Compiled predicates by identity of the definition and the code lists (both live in a cached
+# table); the entry keeps them so that their ids cannot be reused while it lives.
+_COMPILED: dict[tuple[int, int], tuple[object, object, _SegmentTest]] = {}
+
+
+def _segment_test(tag: str, plan: _Plan, service: bool) -> _SegmentTest | None:
+    """The compiled predicate for ``tag`` under ``plan`` (None: no definition, no checks)."""
+    found = _segment_definition(tag, plan, service)
+    if found is None:
+        return None
+    definition = found[0]
+    codes = _NO_CODES
+    if plan.code_source is not None and not service:
+        codes = plan.code_source.table.codes
+    entry = _COMPILED.get((id(definition), id(codes)))
+    if entry is None or entry[0] is not definition or entry[1] is not codes:
+        entry = (definition, codes, _compile_segment(definition, codes))
+        _COMPILED[(id(definition), id(codes))] = entry
+    return entry[2]
+
+
+def _check_elements(segments: Sequence[Segment], plan: _Plan, report: _Reporter) -> None:
+    tests: dict[str, _SegmentTest | None] = {}
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        tag = segment.tag
+        # Only the real envelope (first UNH, last UNT) uses the service segment definitions.
+        if (index == 0 and tag == "UNH") or (index == last and tag == "UNT"):
+            test = _segment_test(tag, plan, True)
+            service = True
+        else:
+            if tag in tests:
+                test = tests[tag]
+            else:
+                test = tests[tag] = _segment_test(tag, plan, False)
+            service = False
+        if test is not None and not test(segment):
+            _check_segment(segment, plan, report, service=service)
 
 
 @dataclass(slots=True)

@@ -8,9 +8,13 @@ must be the same, on:
 - every message of the shared corpus, ``tests/data`` and ``samples/apcs``, and a generated
   40-bill manifest (``bench/gen_cuscar.py``), with and without directory and type overrides;
 - mutations of them: segments dropped, duplicated (once, or in runs and blocks around the
-  maxima), swapped or moved, tags and values changed, syntax 4 repetitions added; and a group
-  repeated past its maximum of 9,999. A fixed seeded set of mutations must reach every kind of
-  finding (so the comparison is never one of two empty lists); hypothesis explores more.
+  maxima), swapped or moved, tags and values changed, empty components and elements
+  appended, syntax 4 repetitions added; and a group repeated past its maximum of 9,999.
+  A fixed seeded set of mutations must reach every kind of finding (so the comparison is
+  never one of two empty lists); hypothesis explores more.
+
+The compiled element predicates are also checked on their own, against the interpreter
+(``_ElementChecker``), on random segments for every segment definition of the tables.
 """
 
 from __future__ import annotations
@@ -104,7 +108,19 @@ def mutate(base: Message, rng: random.Random) -> Message:
         if not segments:
             break
         op = rng.choice(
-            ["drop", "duplicate", "run", "block", "swap", "move", "value", "value", "tag", "repeat"]
+            [
+                "drop",
+                "duplicate",
+                "run",
+                "block",
+                "swap",
+                "move",
+                "value",
+                "value",
+                "tag",
+                "repeat",
+                "pad",
+            ]
         )
         i = rng.randrange(len(segments))
         seg = segments[i]
@@ -123,6 +139,13 @@ def mutate(base: Message, rng: random.Random) -> Message:
         elif op == "move":
             del segments[i]
             segments.insert(rng.randrange(len(segments) + 1), seg)
+        elif op == "pad" and seg.elements:  # empty trailing components or elements
+            elements = list(seg.elements)
+            index = rng.randrange(len(elements))
+            elements[index] = (*elements[index], "")
+            if rng.random() < 0.3:
+                elements.append(("",))
+            segments[i] = Segment(seg.tag, tuple(elements), seg.number, seg.repeats)
         elif op == "tag":
             segments[i] = Segment(rng.choice(TAGS), seg.elements, seg.number, seg.repeats)
         else:
