@@ -1,36 +1,32 @@
 """The directory validation as it was before issue #8, kept as the oracle of the fast one.
 
-``adapters.edifact.directory`` places segments with a precomputed state machine and checks
-elements with checkers compiled per segment definition. This module is the original
-implementation of the same rules (commit eef2d31): a greedy placement with look-ahead
-costing, and element checks interpreted from the definitions on every segment. It is slow and
-obviously faithful to ``docs/directory.md``; ``test_directory_differential.py`` requires both
-to give exactly the same findings. It shares the tables, the resolution (``_plan``), the
-reporter and the UNH note with the module, so only the two matchers differ.
+``adapters.edifact.directory`` places segments with cached match states and checks elements
+with predicates compiled per segment definition, handing only the segments they reject to
+its element interpreter (``_check_segment``). This module is the original way (commit
+eef2d31): the structure matched by a greedy placement with look-ahead costing on real
+occurrence counts, and every segment given to the interpreter. It is slow and plainly follows
+``docs/directory.md``; ``test_directory_differential.py`` requires both to give exactly the
+same findings. What did not change is shared with the module rather than copied: tables,
+resolution (``_plan``), reporter, UNH note, ``_find``/``_paths`` and the element interpreter.
 
 Change the rules here and in the module together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adapters.edifact.directory import (
-    _NUMERIC,
-    ERR_INVALID_CHAR_TYPE,
-    ERR_INVALID_VALUE,
     ERR_MISSING,
     ERR_NOT_SUPPORTED_HERE,
-    ERR_TOO_LONG,
-    ERR_TOO_MANY_CONSTITUENTS,
     ERR_TOO_MANY_GROUPS,
     ERR_TOO_MANY_REPETITIONS,
-    ERR_TOO_SHORT,
     DirectoryIssue,
-    _ElementDef,
+    _check_segment,
+    _find,
     _Node,
-    _Plan,
+    _paths,
     _plan,
     _report_plan,
     _Reporter,
@@ -113,19 +109,6 @@ def _place(stack: _Stack, tag: str) -> _Placement | None:
     return None
 
 
-def _find(group: _Node, tag: str) -> list[int] | None:
-    """Child indices leading from ``group`` (trigger excluded) to ``tag``, depth first."""
-    for index in range(1, len(group.children)):
-        child = group.children[index]
-        if child.tag == tag:
-            return [index]
-        if child.is_group:
-            below = _find(child, tag)
-            if below is not None:
-                return [index, *below]
-    return None
-
-
 def _implied(stack: _Stack, tag: str) -> _Placement | None:
     """Placement inside a group whose trigger segment is missing (reported as missing).
 
@@ -195,14 +178,6 @@ def _cost(stack: _Stack, tags: Sequence[str]) -> int:
         cost += len(placed.missing)
         stack = placed.stack
     return cost
-
-
-def _paths(node: _Node, tag: str, prefix: str = "") -> Iterable[str]:
-    for child in node.children:
-        if child.is_group:
-            yield from _paths(child, tag, f"{prefix}{child.name}/")
-        elif child.name == tag:
-            yield f"{prefix}{tag}"
 
 
 def _match_structure(
@@ -279,182 +254,3 @@ def _match_structure(
         stack = placed.stack
     # Segments always end with UNT, which closes every group; nothing is left to check
     # unless the list was cut short, in which case the caller's syntax check reports it.
-
-
-# --- data elements -----------------------------------------------------------------
-
-
-def _segment_definition(
-    tag: str, plan: _Plan, service: bool
-) -> tuple[tuple[_ElementDef, ...], bool] | None:
-    if service and plan.service is not None:
-        definition = plan.service.table.segments.get(tag)
-        return (definition, plan.service.exact) if definition is not None else None
-    for source in plan.segment_sources:
-        definition = source.table.segments.get(tag)
-        if definition is not None:
-            return definition, source.exact
-    return None
-
-
-def _occurrences(segment: Segment, index: int) -> tuple[tuple[str, ...], ...]:
-    """All occurrences of data element ``index`` (syntax 4 repetitions included)."""
-    for position, reps in getattr(segment, "repeats", ()):
-        if position == index:
-            return tuple(reps)
-    if index < len(segment.elements):
-        return (segment.elements[index],)
-    return ()
-
-
-def _check_segment(segment: Segment, plan: _Plan, report: _Reporter, *, service: bool) -> None:
-    found = _segment_definition(segment.tag, plan, service)
-    if found is None:
-        return  # no definition (unknown or misplaced tag): the structure check speaks for it
-    definition, exact = found
-    codes: dict[str, frozenset[str]] = {}
-    codes_exact = False
-    if plan.code_source is not None and not service:  # UNH/UNT carry no list worth checking
-        codes, codes_exact = plan.code_source.table.codes, plan.code_source.exact and exact
-    _ElementChecker(segment, report, exact, codes, codes_exact).check(definition)
-
-
-@dataclass(slots=True)
-class _ElementChecker:
-    """The element checks of one segment against its definition."""
-
-    segment: Segment
-    report: _Reporter
-    exact: bool
-    codes: dict[str, frozenset[str]]
-    codes_exact: bool
-
-    def add(
-        self,
-        code: str,
-        detail: str,
-        element: int,
-        component: int | None = None,
-        exact: bool | None = None,
-    ) -> None:
-        self.report.add(
-            self.exact if exact is None else exact,
-            code,
-            self.segment,
-            detail,
-            element=element,
-            component=component,
-        )
-
-    def check(self, definition: tuple[_ElementDef, ...]) -> None:
-        elements = self.segment.elements
-        if any(any(e) for e in elements[len(definition) :]):
-            self.add(
-                ERR_TOO_MANY_CONSTITUENTS,
-                f"{len(elements)} data elements, at most {len(definition)} defined",
-                len(definition) + 1,
-            )
-        for index, element_def in enumerate(definition):
-            occurrences = [o for o in _occurrences(self.segment, index) if any(o)]
-            if not occurrences and element_def.required:
-                self.add(
-                    ERR_MISSING,
-                    f"mandatory element {index + 1} '{element_def.ident}' is missing",
-                    index + 1,
-                )
-            for values in occurrences:
-                self.element(values, element_def, index + 1)
-
-    def element(self, values: tuple[str, ...], element_def: _ElementDef, position: int) -> None:
-        if not element_def.components:
-            if any(values[1:]):
-                self.add(
-                    ERR_TOO_MANY_CONSTITUENTS,
-                    f"element {position} '{element_def.ident}' is simple but has "
-                    f"{len(values)} components",
-                    position,
-                    2,
-                )
-            self.value(values[0], element_def, position, None, un_codes=True)
-            return
-        components = element_def.components
-        if any(values[len(components) :]):
-            self.add(
-                ERR_TOO_MANY_CONSTITUENTS,
-                f"element {position} '{element_def.ident}' has {len(values)} components, "
-                f"at most {len(components)} defined",
-                position,
-                len(components) + 1,
-            )
-        # A code is only checked against the UN list when the composite does not name another
-        # responsible agency (3055 other than 6 = UN/ECE): national or carrier codes are legitimate.
-        agency = next(
-            (values[i] for i, c in enumerate(components) if c.ident == "3055" and i < len(values)),
-            "",
-        )
-        for number, component_def in enumerate(components, start=1):
-            value = values[number - 1] if number - 1 < len(values) else ""
-            if value:
-                self.value(value, component_def, position, number, un_codes=agency in ("", "6"))
-            elif component_def.required:
-                self.add(
-                    ERR_MISSING,
-                    f"element {position} component {number} '{component_def.ident}' "
-                    "is mandatory but missing",
-                    position,
-                    number,
-                )
-
-    def value(
-        self,
-        value: str,
-        definition: _ElementDef,
-        position: int,
-        component: int | None,
-        *,
-        un_codes: bool,
-    ) -> None:
-        where = f"element {position}" + (f" component {component}" if component is not None else "")
-        name = f"{where} '{definition.ident}'"
-        length = len(value)
-        if definition.kind == "n":
-            if not _NUMERIC.match(value):
-                self.add(
-                    ERR_INVALID_CHAR_TYPE,
-                    f"{name} {value!r} is not numeric (n)",
-                    position,
-                    component,
-                )
-                return
-            # ISO 9735: the sign and the decimal mark do not count towards the length.
-            length = sum(ch.isdigit() for ch in value)
-        elif definition.kind == "a" and any(ch.isdigit() for ch in value):
-            self.add(
-                ERR_INVALID_CHAR_TYPE,
-                f"{name} {value!r} contains digits, alphabetic (a) only",
-                position,
-                component,
-            )
-        if definition.max_length and length > definition.max_length:
-            self.add(
-                ERR_TOO_LONG,
-                f"{name} is {length} characters, at most {definition.max_length} allowed",
-                position,
-                component,
-            )
-        elif definition.fixed and length < definition.max_length:
-            self.add(
-                ERR_TOO_SHORT,
-                f"{name} is {length} characters, exactly {definition.max_length} required",
-                position,
-                component,
-            )
-        allowed = self.codes.get(definition.ident)
-        if allowed is not None and un_codes and value not in allowed:
-            self.add(
-                ERR_INVALID_VALUE,
-                f"{name} {value!r} is not in code list {definition.ident}",
-                position,
-                component,
-                exact=self.codes_exact,
-            )
