@@ -419,9 +419,10 @@ def _report_plan(plan: _Plan, mtype: str, head: Segment, report: _Reporter) -> N
 # increments of one count. A state therefore keeps, instead of counts, the distances to the
 # minimum and the maximum clamped to _CLAMP: every decision from it is the same as from the
 # real counts. Those states are few (a message tree has a few dozen positions), so they are
-# interned and each one caches where a tag goes from it (a _Step) and, for the rare steps
-# that are not a plain move, the whole decision with its look-ahead. Matching a conforming
-# message is then a dict look-up per segment.
+# interned and each one caches where a tag goes from it (a _Step) and, for the steps that
+# are not a plain move, the whole decision with its look-ahead. Matching a conforming
+# message is then a dict look-up per segment. docs/directory.md has the argument at length;
+# tests/unit/test_directory_differential.py holds it to the original matcher.
 
 _CLAMP: Final = _LOOKAHEAD + 2
 # Beyond this many cached decisions per message tree (only adversarial input gets there),
@@ -510,9 +511,14 @@ class _Machine:
     """The interned match states of one message tree, built as the input reaches them.
 
     >>> machine = _machine(_required_table("D95B"), "CUSCAR")
-    >>> step = machine.start.steps.get("UNH") or machine.place(machine.start, "UNH")
-    >>> step is not None and step.plain and step.missing
-    ()
+    >>> unh = machine.place(machine.start, "UNH")
+    >>> assert unh is not None
+    >>> bgm = machine.place(unh.after, "BGM")
+    >>> assert bgm is not None
+    >>> unh.plain, bgm.plain, bgm.missing, machine.place(bgm.after, "UNH")
+    (True, True, (), None)
+    >>> machine.place(bgm.after, "BGM") is None  # BGM occurs once at most: not placed there
+    True
     """
 
     def __init__(self, root: _Node, mtype: str, table_name: str) -> None:
