@@ -604,14 +604,11 @@ def test_arbitrary_segment_sequences_never_raise(body: list[tuple[str, list[str]
     assert all(n == 1 for n in placement.values())
 
 
-def test_large_message_is_fast() -> None:
-    import time
-
+def test_a_thousand_conforming_consignments_give_no_finding() -> None:
+    # Speed is measured in bench/bench_directory.py, never asserted here.
     groups = "".join(
         f"CNI+{n}+B{n}'RFF+BM:B{n}'LOC+9+CNSHA'NAD+CN+X'GID+1+2:PK'FTX+AAA+++GOODS'MEA+AAE+G+KGM:100'"
         for n in range(1, 1001)
     )
     msg = message("BGM+85+M+9'TDT+20+V'" + groups)
-    start = time.perf_counter()
     assert validate_message(msg) == []
-    assert time.perf_counter() - start < 2.0
