@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.naming import Names
 from tests.integration.test_dlq_support import (
@@ -105,6 +107,15 @@ def browser() -> Iterator[WebDriver]:
         driver.quit()
 
 
+def shows(browser: WebDriver, text: str, timeout: float = 10) -> bool:
+    """Whether the page shows ``text`` within ``timeout``: a click returns before its page."""
+    try:
+        WebDriverWait(browser, timeout).until(lambda b: text in b.page_source)
+    except TimeoutException:
+        return False
+    return True
+
+
 def test_operator_signs_in_sees_a_group_and_replays_it(
     gateway_env: dict[str, str], console_url: str, browser: WebDriver
 ) -> None:
@@ -133,7 +144,7 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         browser.find_element(By.ID, "operator").send_keys("carol")
         browser.find_element(By.ID, "token").send_keys("wrong")
         browser.find_element(By.ID, "sign-in").click()
-        assert "Wrong token" in browser.page_source
+        assert shows(browser, "Wrong token")
         browser.find_element(By.ID, "operator").send_keys("carol")
         browser.find_element(By.ID, "token").send_keys(TOKEN)
         browser.find_element(By.ID, "sign-in").click()
@@ -147,9 +158,9 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         # The message detail shows the decoded verdict and the raw bytes.
         row.find_element(By.LINK_TEXT, "EDIFACT_SYNTAX/decode").click()
         browser.find_element(By.CSS_SELECTOR, "tr.letter a").click()
-        assert "Still rejected" in browser.page_source
+        assert shows(browser, "Still rejected")
         assert "UNT+99+1" in browser.find_element(By.CSS_SELECTOR, "pre.raw").text
-        assert "MAN-EGALY-2611-002" in browser.page_source
+        assert shows(browser, "MAN-EGALY-2611-002")
 
         # 3. replay it, through the confirmation page.
         browser.find_element(By.ID, "replay-one").click()
@@ -168,7 +179,7 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
 
         # The audit trail shows who did it.
         browser.get(console_url + "/audit")
-        assert "carol (console)" in browser.page_source
+        assert shows(browser, "carol (console)")
         browser.get(console_url + "/")
         time.sleep(1.2)  # two samples of the queue chart, for the screenshot
         browser.refresh()
