@@ -21,9 +21,10 @@ from adapters.edifact.directory import (
     to_edifact_error,
     validate_message,
 )
+from tests.conftest import CORPUS as SHARED_CORPUS
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus" / "edifact"
+CORPUS = SHARED_CORPUS / "edifact"  # ../shared/corpus, or $EDIGW_CORPUS
 TABLES = REPO / "adapters" / "edifact" / "directories"
 
 
@@ -73,9 +74,6 @@ def _sources_present(table: Path) -> bool:
     return all((CORPUS / "directory" / f).is_file() for f in files)
 
 
-@pytest.mark.skipif(
-    not (CORPUS / "directory" / "D95B").is_dir(), reason="shared corpus not available"
-)
 def test_generated_tables_are_up_to_date(tmp_path: Path) -> None:
     # A machine may hold only some definition folders: every table whose inputs are all
     # present must come out byte for byte as shipped; the others are not judged here.
@@ -533,10 +531,11 @@ EXPECTED_CORPUS: dict[str, tuple[ERRS, ERRS]] = {
 
 
 def corpus_files() -> list[Path]:
-    return sorted(CORPUS.glob("*.edi")) if CORPUS.is_dir() else []
+    # The corpus is required (conftest's `corpus` fixture fails the same way without it).
+    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS} (set EDIGW_CORPUS)"
+    return sorted(CORPUS.glob("*.edi"))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
 def test_corpus_never_raises_and_positions_issues(path: Path) -> None:
     found: dict[str, Counter[str]] = {"error": Counter(), "warning": Counter()}
@@ -554,12 +553,10 @@ def test_corpus_never_raises_and_positions_issues(path: Path) -> None:
     assert (dict(found["error"]), dict(found["warning"])) == EXPECTED_CORPUS[path.name]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 def test_corpus_table_covers_every_file() -> None:
     assert sorted(EXPECTED_CORPUS) == [p.name for p in corpus_files()]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 def test_corpus_ace_cuscar_errors_are_the_ace_layout() -> None:
     msg = parse((CORPUS / "CUSCAR_edifabric_1.edi").read_bytes())[0].messages[0]
     errors = [
@@ -568,7 +565,6 @@ def test_corpus_ace_cuscar_errors_are_the_ace_layout() -> None:
     assert errors == [("15", 14, "RFF"), ("15", 17, "DOC")]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 def test_corpus_paxlst_duplicate_rff_found() -> None:
     def repetitions(name: str) -> list[tuple[str, int, str, int | None, int | None]]:
         msg = parse((CORPUS / name).read_bytes())[0].messages[0]
@@ -578,7 +574,6 @@ def test_corpus_paxlst_duplicate_rff_found() -> None:
     assert repetitions("PAXLST_smooks_1.edi") == []
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 def test_corpus_cuscar_with_empty_type_validates_with_override() -> None:
     msg = parse((CORPUS / "CUSCAR_indice_1.edi").read_bytes())[0].messages[0]
     issues = validate_message(msg, message_type="CUSCAR")

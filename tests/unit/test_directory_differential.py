@@ -40,10 +40,11 @@ from adapters.edifact.directory import (
     validate_message,
 )
 from bench.gen_cuscar import generate
+from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.unit import directory_reference
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus" / "edifact"
+CORPUS = SHARED_CORPUS / "edifact"  # ../shared/corpus, or $EDIGW_CORPUS
 
 
 def input_files() -> list[Path]:
