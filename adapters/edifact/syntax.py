@@ -101,6 +101,9 @@ _SET_NAMES: Final = {
 
 _LAYOUT: Final = b" \r\n\t"  # layout noise around segments
 _BOM: Final = b"\xef\xbb\xbf"
+# parse() collects the young GC generation after a buffer of at least this many bytes
+# (a small interchange makes too few objects for a collection to pay).
+_COLLECT_AFTER_BYTES: Final = 1 << 14
 MAX_SEGMENT_BYTES: Final = 1 << 20  # a longer "segment" means the terminator is wrong
 CHUNK_SIZE: Final = 1 << 16
 
@@ -648,6 +651,24 @@ class _ElementCache(dict[str, Element]):
         return value
 
 
+_ELEMENT_CACHES: dict[str, _ElementCache] = {}
+
+
+def _element_cache(component: str) -> _ElementCache:
+    """The element cache for a component separator, shared by every parse.
+
+    Shared, because the gateway parses many small interchanges that repeat the
+    same qualifiers and codes; safe, because it holds only immutable tuples of
+    strings. At most four separators are kept (fuzzed UNAs declare any).
+    """
+    cache = _ELEMENT_CACHES.get(component)
+    if cache is None:
+        if len(_ELEMENT_CACHES) >= 4:
+            _ELEMENT_CACHES.clear()
+        cache = _ELEMENT_CACHES[component] = _ElementCache(component)
+    return cache
+
+
 def _b(ch: str) -> bytes:
     return ch.encode("latin-1")
 
@@ -764,14 +785,7 @@ class _Lexer:
         # Set by parse() while it pauses the garbage collector: collect the young
         # generation after each buffer (see segments()).
         self.collect_young = False
-        self._elements = _ElementCache(self.delimiters.component)
         self._set_charset("")
-
-    def _element_cache(self, component: str) -> _ElementCache:
-        """The element cache for ``component`` (a new one when a UNA changed it)."""
-        if self._elements.component != component:
-            self._elements = _ElementCache(component)
-        return self._elements
 
     # -- character sets --------------------------------------------------
     def _set_charset(self, syntax_id: str) -> None:
@@ -1018,7 +1032,7 @@ class _Lexer:
                     una_cut = False
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
-                element_of = self._element_cache(comp).__getitem__
+                element_of = _element_cache(comp).__getitem__
                 term_b = _b(d.segment)
                 allowed = self.allowed
                 fast = buf.isascii() and (allowed is None or not buf.translate(None, allowed))
@@ -1177,7 +1191,7 @@ class _Lexer:
                     offset += cut
                     continue
                 offset += len(buf) - len(rest)
-                if self.collect_young:
+                if self.collect_young and len(buf) - len(rest) >= _COLLECT_AFTER_BYTES:
                     # parse() pauses the collector; collecting what this buffer made
                     # while it is still in the CPU cache is far cheaper than one pass
                     # over hundreds of thousands of cold objects after the parse.
