@@ -1058,6 +1058,11 @@ class _Lexer:
                     or body.count(b"\r") != body.count(term_b + b"\r\n")
                     or body.count(b"\n")
                     != body.count(term_b + b"\n") + body.count(term_b + b"\r\n")
+                    # A released terminator ends no segment: the layout after it is inside one.
+                    or (
+                        rel_in
+                        and (_b(rel) + term_b + b"\n" in body or _b(rel) + term_b + b"\r" in body)
+                    )
                 )
                 una_in = b"UNA" in buf
                 bom_in = _BOM in buf
@@ -1159,6 +1164,7 @@ class _Lexer:
                         d = self.delimiters
                         rep = d.active_repetition
                         rep_in = bool(rep) and _b(rep) in buf
+                        plain = plain and not rep_in  # a syntax 4 UNB: '*' repeats now
                         if (self.codec, self.bad) != old:
                             # Later segments of this buffer need the new character set.
                             yield seg
