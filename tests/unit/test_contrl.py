@@ -291,3 +291,20 @@ def test_streamed_envelope_check_matches_acknowledge() -> None:
     ]
     assert streamed == [[("29", "UNZ")], []]
     assert [[(e.code, e.tag) for e in r.errors] for r in acknowledge(data).reports] == streamed
+
+
+@pytest.mark.parametrize("year", ["00", "24", "68", "69", "99", "0000", "1900", "2000", "2023"])
+def test_unb_date_check_reads_dates_as_strptime_does(year: str) -> None:
+    """The cheap calendar check (issue #8) agrees with strptime on every month and day."""
+    from adapters.contrl import _is_calendar_date
+
+    fmt = "%y%m%d" if len(year) == 2 else "%Y%m%d"
+    for month in range(100):
+        for day in range(100):
+            digits = f"{year}{month:02d}{day:02d}"
+            try:
+                dt.datetime.strptime(digits, fmt)
+                expected = True
+            except ValueError:
+                expected = False
+            assert _is_calendar_date(digits) is expected, digits

@@ -454,3 +454,23 @@ def test_streaming_errors_carry_positions() -> None:
     with pytest.raises(EdifactError) as info:
         list(iter_messages(io.BytesIO(b"UNH+1+X:D:96A:UN'BGM+85'"), chunk_size=4))
     assert info.value.tag == "UNT" and info.value.segment == 2
+
+
+def test_repetition_of_a_syntax_4_unb_with_an_unknown_character_set() -> None:
+    """A syntax 4 UNB switches '*' on even when the buffer is not cut again (differential fuzzing)."""
+    data = b"UNB+UNXX:4+A+B+20240101:1200+1'UNH+1+X:D:96A:UN'ATT+2++M*F'UNT+3+1'UNZ+1+1'"
+    for _ in range(2):  # the second time ATT is a known tag and takes the fast path
+        att = parse(data)[0].messages[0].segments[1]
+        assert att.repetitions(2) == (("M",), ("F",))
+
+
+@pytest.mark.parametrize("before", [b"", b"\n", b"UNA:+.? '\n"])
+def test_layout_after_a_released_terminator_is_dropped_wherever_the_buffer_starts(
+    before: bytes,
+) -> None:
+    """``?'`` then a newline: the newline is inside the segment, so it is layout and dropped."""
+    data = (
+        before
+        + b"UNB+UNOA:3+A+B+240101:1200+1'UNH+1+X:D:96A:UN'FTX+AAA+++50?'\nPCS'UNT+3+1'UNZ+1+1'"
+    )
+    assert parse(data)[0].messages[0].segments[1].get(3) == "50'PCS"
