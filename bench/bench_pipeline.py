@@ -17,7 +17,8 @@ Three inputs, each next to a baseline run in the same process, one after the oth
 * **ministry**: N unique certificates of origin signed with the commerce ministry's
   development key (``DevPki``, as ``bench/run.py`` does); baseline: lxml parsing and
   serialising the same signed bytes;
-* **manifest**: the 10,000-bill CUSCAR of ``bench/gen_cuscar.py`` (check digits made valid);
+* **manifest**: the 10,000-bill CUSCAR of ``bench/gen_cuscar.py`` (check digits made valid;
+  ``--bills N`` for another size, 5,000 bills a message);
   baseline: pydifact parsing it; also the peak RSS growth of the pipeline run (VmHWM reset
   through ``/proc/self/clear_refs`` just before, so earlier parts do not count).
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -145,7 +147,7 @@ def row(label: str, ours: float, base: float, per: int, base_label: str) -> None
     )
 
 
-def bench(parts: list[str], n: int, profile: Path | None) -> None:
+def bench(parts: list[str], n: int, profile: Path | None, bills: int = 10_000) -> None:
     print("| input | pipeline CPU per message | baseline CPU per message | ratio |")
     print("|---|---|---|---|")
     with (
@@ -180,7 +182,7 @@ def bench(parts: list[str], n: int, profile: Path | None) -> None:
                 "lxml parse + serialise",
             )
         if "manifest" in parts:
-            data = valid_cuscar(10_000)
+            data = valid_cuscar(bills)
             text = data.decode("ascii")
             messages = data.count(b"UNH+")
             rss_before = vm_kib("VmRSS")
@@ -192,10 +194,11 @@ def bench(parts: list[str], n: int, profile: Path | None) -> None:
             signed = sum(len(r.signed_xml) for r in outcomes[0].routed)
             del outcomes
             base, _ = cpu(lambda: pydifact_parse([text]))
-            row(f"10k-BL CUSCAR ({len(data) / 1e6:.1f} MB)", ours, base, 1, "pydifact parse")
+            label = f"{bills // 1000}k-BL" if bills % 1000 == 0 else f"{bills}-BL"
+            row(f"{label} CUSCAR ({len(data) / 1e6:.1f} MB)", ours, base, 1, "pydifact parse")
             growth = (peak - rss_before) * 1024
             print(
-                f"\n10k-BL manifest: peak RSS growth {growth / 1e6:.0f} MB = "
+                f"\n{label} manifest: peak RSS growth {growth / 1e6:.0f} MB = "
                 f"{growth / len(data):.1f}x the file ({'VmHWM reset' if reset else 'VmHWM NOT reset'}); "
                 f"{messages} message(s), {signed / 1e6:.1f} MB signed"
             )
@@ -259,6 +262,92 @@ def snapshot_inputs() -> list[Path]:
     )
 
 
+_STAMP = re.compile(rb"(UNB\+[^']*?\+)\d{6,8}:\d{4}(\+)|(DTM\+137:)\d+")
+
+
+def _stable_edifact(data: bytes) -> bytes:
+    """An acknowledgement with its preparation date and time (UNB, DTM+137) as placeholders."""
+    return _STAMP.sub(lambda m: (m[1] or m[3]) + b"~" + (m[2] or b""), data)
+
+
+def _interchange(messages: list[bytes], unz_count: int | None = None) -> bytes:
+    """One interchange of ``messages`` (UNH..UNT, terminated), reference 4200001."""
+    count = len(messages) if unz_count is None else unz_count
+    unb = b"UNB+UNOA:3+CARRIERX:ZZ+CUSTOMS:ZZ+240315:0830+4200001'\n"
+    return unb + b"".join(messages) + b"UNZ+%d+4200001'\n" % count
+
+
+def _message(i: int, ref: int | None = None) -> bytes:
+    """UNH..UNT of ``small_cuscar(i)``, its UNH/UNT reference set to ``ref`` (``i`` if None)."""
+    body = small_cuscar(i).split(b"\n", 1)[1].rsplit(b"UNZ", 1)[0]
+    r = b"%d" % (i if ref is None else ref)
+    return body.replace(b"UNH+1+", b"UNH+" + r + b"+").replace(b"UNT+25+1'", b"UNT+25+" + r + b"'")
+
+
+def multi_message_inputs() -> dict[str, list[bytes]]:
+    """Interchanges of several messages, fine and broken at the start, middle and end.
+
+    Each value is a sequence of inputs processed with one journal (amendments need two).
+    """
+    m1, m2, m3 = _message(1), _message(2), _message(3)
+    bad_count = m3.replace(b"UNT+25+", b"UNT+24+")
+    bad_box = m2.replace(b"MSCU0000012", b"MSCU0000013")  # ISO 6346 check digit broken
+    unsupported = m2.replace(b"CUSCAR:D:95B:UN", b"IFTMIN:D:95B:UN")
+    unknown = m2.replace(b"CUSCAR:D:95B:UN", b"ZZZZZZ:D:95B:UN")
+    return {
+        "multi-ok": [_interchange([m1, m2, m3])],
+        "multi-unt-count-last": [_interchange([m1, m2, bad_count])],
+        "multi-unt-count-first": [_interchange([bad_count, m1, m2])],
+        "multi-unz-count": [_interchange([m1, m2, m3], unz_count=7)],
+        "multi-duplicate-reference": [_interchange([m1, _message(2, ref=1), m3])],
+        "multi-rule-middle": [_interchange([m1, bad_box, m3])],
+        "multi-rule-middle-syntax-last": [_interchange([m1, bad_box, bad_count])],
+        "multi-unsupported-middle": [_interchange([m1, unsupported, m3])],
+        "multi-unsupported-then-rule": [_interchange([m1, unsupported, bad_box])],
+        "multi-unknown-middle": [_interchange([m1, unknown, m3])],
+        "multi-unknown-then-rule": [
+            _interchange([m1, unknown, m3.replace(b"MSCU0000012", b"MSCU0000013")])
+        ],
+        "multi-fatal-last": [_interchange([m1, m2, m3]).replace(b"UNZ+", b"FTX+AAA'\nUNZ+")],
+        "multi-missing-unt-last": [_interchange([m1, m2, m3.replace(b"UNT+25+3'\n", b"")])],
+        "multi-same-document-twice": [_interchange([m1, m2, _message(1, ref=3)])],
+        "multi-then-replacement": [
+            _interchange([m1, m2]),
+            _interchange([m1.replace(b"-1+9'", b"-1+5'").replace(b"OLIVE", b"OLIVES"), m3]),
+        ],
+        "multi-resend": [_interchange([m1, m2]), _interchange([m2, m3])],
+        "two-interchanges": [
+            _interchange([m1, m2]) + _interchange([m3]).replace(b"4200001", b"4200002")
+        ],
+    }
+
+
+def _answers(o: Outcome) -> list[bytes]:
+    """What else an EDIFACT outcome says: acknowledgements, warnings, journal references."""
+    t = o.translation
+    parts = [_stable_edifact(a) for _, a in o.acknowledgements]
+    parts.append(repr(t.warnings).encode())
+    parts.append(repr((t.message_types, t.heads, t.format)).encode())
+    parts.append(repr((o.events, o.references)).encode())
+    for r in o.routed:
+        h = r.document.header
+        parts.append(
+            repr(
+                (
+                    r.destination,
+                    h.message_id,
+                    h.document_version,
+                    h.previous_message_id,
+                    h.payload_hash,
+                    h.business_reference,
+                    h.source,
+                    r.document.references(),
+                )
+            ).encode()
+        )
+    return parts
+
+
 def snapshot(out: Path) -> int:
     """Canonical XML (signed) and answers of every sample and test input, stable parts only."""
     from gateway.demo import MINISTRY_FILES
@@ -299,8 +388,20 @@ def snapshot(out: Path) -> int:
                 parts = [_stable(r.signed_xml) for r in o.routed]
                 parts.append(repr(o.rejection).encode())
                 parts += [kind.encode() for kind, _ in o.acknowledgements]
+                parts += _answers(o)
             stable = [_stable(p) if p.startswith(b"<") else p for p in parts]
             (out / f"{name}.txt").write_bytes(b"\n----\n".join(stable))
+            count += 1
+        for name, inputs in multi_message_inputs().items():
+            gw.pipeline.journal = SqliteJournal(":memory:")
+            parts = []
+            for i, data in enumerate(inputs):
+                o = gw.pipeline.process(data, apcs, "snap", f"snap-{name}-{i}")
+                parts += [_stable(r.signed_xml) for r in o.routed]
+                parts.append(repr(o.rejection).encode())
+                parts += [kind.encode() for kind, _ in o.acknowledgements]
+                parts += _answers(o)
+            (out / f"generated__{name}.txt").write_bytes(b"\n----\n".join(parts))
             count += 1
     return count
 
@@ -324,6 +425,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--parts", default="cuscar,ministry,manifest")
     ap.add_argument("-n", type=int, default=300, help="small messages per part")
+    ap.add_argument("--bills", type=int, default=10_000, help="bills in the manifest part")
     ap.add_argument("--profile", type=Path, help="pyinstrument: HTML per part, text on stdout")
     ap.add_argument("--snapshot", type=Path, help="write the differential snapshot here")
     ap.add_argument("--compare", type=Path, help="compare with the snapshot in this directory")
@@ -334,7 +436,7 @@ def main() -> None:
     if args.compare:
         sys.exit(1 if compare(args.compare) else 0)
     print(f"pure pipeline, pid {os.getpid()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    bench(args.parts.split(","), args.n, args.profile)
+    bench(args.parts.split(","), args.n, args.profile, args.bills)
 
 
 if __name__ == "__main__":
