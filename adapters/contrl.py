@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from adapters.edifact.stream import iter_envelope_events
 from adapters.edifact.syntax import (
     CHARSETS,
     ERR_CHAR_TYPE,
@@ -536,47 +537,51 @@ def check_message(msg: Message) -> list[EdifactError]:
     return errors
 
 
+def _message_report(
+    msg: Message, seen: dict[str, int], checks: Iterable[MessageCheck]
+) -> MessageReport:
+    """The report on one message; ``seen`` maps the interchange's references to their UNH."""
+    report = MessageReport(
+        msg.reference,
+        msg.type,
+        msg.version,
+        msg.release,
+        msg.agency,
+        association=msg.association,
+        group_reference=msg.group_reference,
+        first_segment=msg.segments[0].number,
+    )
+    report.errors += check_message(msg)
+    if msg.reference in seen:
+        report.errors.append(
+            EdifactError(
+                ERR_DUPLICATE,
+                f"message reference {msg.reference!r} is used again (first at segment {seen[msg.reference]})",
+                segment=msg.segments[0].number,
+                tag="UNH",
+                element=0,
+            )
+        )
+    else:
+        seen[msg.reference] = msg.segments[0].number
+    for check in checks:
+        report.errors.extend(check(msg))
+    return report
+
+
 def check_envelope(
     ic: Interchange, message_checks: Iterable[MessageCheck] = ()
 ) -> list[MessageReport]:
     """Per-message reports (UNH/UNT checks, duplicates, plus ``message_checks``)."""
     checks = list(message_checks)
-    reports: list[MessageReport] = []
     seen: dict[str, int] = {}
-    for msg in ic.messages:
-        report = MessageReport(
-            msg.reference,
-            msg.type,
-            msg.version,
-            msg.release,
-            msg.agency,
-            association=msg.association,
-            group_reference=msg.group_reference,
-            first_segment=msg.segments[0].number,
-        )
-        report.errors += check_message(msg)
-        if msg.reference in seen:
-            report.errors.append(
-                EdifactError(
-                    ERR_DUPLICATE,
-                    f"message reference {msg.reference!r} is used again (first at segment {seen[msg.reference]})",
-                    segment=msg.segments[0].number,
-                    tag="UNH",
-                    element=0,
-                )
-            )
-        else:
-            seen[msg.reference] = msg.segments[0].number
-        for check in checks:
-            report.errors.extend(check(msg))
-        reports.append(report)
-    return reports
+    return [_message_report(msg, seen, checks) for msg in ic.messages]
 
 
-def report_interchange(
-    ic: Interchange, *, message_checks: Iterable[MessageCheck] = (), partial: bool = False
+def _interchange_report(
+    ic: Interchange, messages: list[MessageReport], partial: bool
 ) -> InterchangeReport:
-    """The full verdict on one parsed interchange."""
+    """The envelope verdict on ``ic`` (UNB/UNZ, groups) around its message reports."""
     errors, warnings = check_interchange(ic)
     report = InterchangeReport(
         sender=ic.sender,
@@ -601,8 +606,144 @@ def report_interchange(
                 errors=check_group(g),
             )
         )
-    report.messages = check_envelope(ic, message_checks)
+    report.messages = messages
     return report
+
+
+def report_interchange(
+    ic: Interchange, *, message_checks: Iterable[MessageCheck] = (), partial: bool = False
+) -> InterchangeReport:
+    """The full verdict on one parsed interchange."""
+    return _interchange_report(ic, check_envelope(ic, message_checks), partial)
+
+
+class ReportBuilder:
+    """The syntax report of a file built one message at a time (streaming, issue #8).
+
+    Feed it every message as it is read (:meth:`message`) and every interchange when it
+    ends (:meth:`end_interchange`, with ``message_count``, groups and trailer complete, as
+    :func:`adapters.edifact.iter_envelope_events` gives them); :meth:`finish` gives the same
+    report as :func:`acknowledge` on the whole input. The messages are not kept: only their
+    reports, and the interchanges' envelopes (which hold no messages when streamed).
+    :func:`acknowledge` is this builder fed from :func:`adapters.edifact.parse`.
+    """
+
+    def __init__(
+        self, *, message_checks: Iterable[MessageCheck] = (), partial: bool = False
+    ) -> None:
+        self._checks = list(message_checks)
+        self._partial = partial
+        self._seen: dict[str, int] = {}  # message references of the open interchange
+        self._open: list[MessageReport] = []
+        # The envelope checks run at finish: a lexer may still add to an interchange's
+        # warnings after its end event (a last segment without terminator).
+        self._ended: list[tuple[Interchange, list[MessageReport]]] = []
+        self.rejected = False  # some message has errors (the interchange checks come at finish)
+
+    def message(self, msg: Message) -> MessageReport:
+        """Check ``msg`` (UNH/UNT, duplicate reference, the message checks) and record it."""
+        report = _message_report(msg, self._seen, self._checks)
+        self._open.append(report)
+        self.rejected = self.rejected or bool(report.errors)
+        return report
+
+    def end_interchange(self, ic: Interchange) -> None:
+        """``ic`` is complete: its messages were all given to :meth:`message`."""
+        self._ended.append((ic, self._open))
+        self._open, self._seen = [], {}
+
+    @property
+    def interchanges(self) -> int:
+        return len(self._ended)
+
+    def finish(self, interchanges: list[Interchange] | None = None) -> SyntaxReport:
+        """The report; ``interchanges`` (parsed whole) are attached as :func:`acknowledge` does."""
+        reports = [_interchange_report(ic, ms, self._partial) for ic, ms in self._ended]
+        return SyntaxReport.of(reports, interchanges or [])
+
+
+class StreamingAcknowledgement:
+    """:func:`acknowledge` message by message, for interchanges too big to hold parsed.
+
+    :meth:`messages` reads ``data`` with :func:`adapters.edifact.iter_envelope_events` and
+    yields ``(interchange, message, clean)`` for each message once it has been checked;
+    ``clean`` says that no message so far (this one included) has a syntax error and no
+    check failed, i.e. that decoding it can still be of use. :meth:`report` (after the
+    messages, or reading the rest) is the same report as :func:`acknowledge` gives, the
+    messages released one by one: a fatal syntax error anywhere still rejects everything.
+
+    >>> s = StreamingAcknowledgement(b"UNB+UNOA:3+A+B+240101:1200+1'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+2+1'")
+    >>> [(m.reference, clean) for _, m, clean in s.messages()], s.report().accepted
+    ([('1', True)], False)
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+        message_checks: Iterable[MessageCheck] = (),
+        partial: bool = False,
+    ) -> None:
+        self._data = data
+        self._policy = charset_policy
+        self._checks = list(message_checks)
+        self._builder = ReportBuilder(message_checks=self._checks, partial=partial)
+        self._report: SyntaxReport | None = None
+        self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
+
+    def messages(self) -> Iterator[tuple[Interchange, Message, bool]]:
+        if self._events is None:
+            self._events = self._read()
+        return self._events
+
+    def _read(self) -> Iterator[tuple[Interchange, Message, bool]]:
+        builder = self._builder
+        # acknowledge parses everything before it checks anything: a check that raises
+        # loses to a fatal syntax error found later, so it is kept until the end.
+        check_failure: Exception | None = None
+        try:
+            for ic, msg in iter_envelope_events(self._data, charset_policy=self._policy):
+                if msg is None:
+                    builder.end_interchange(ic)
+                    continue
+                if check_failure is None:
+                    try:
+                        builder.message(msg)
+                    except Exception as exc:
+                        check_failure = exc
+                yield ic, msg, check_failure is None and not builder.rejected
+                del msg  # the next message is read without this one alive
+        except Exception as exc:
+            self._report = failure_report(self._data, exc)
+            return
+        if check_failure is not None:
+            self._report = failure_report(self._data, check_failure)
+        elif builder.interchanges == 0:
+            # No interchange at all (empty input): the engine's own error for it.
+            self._report = acknowledge(self._data, charset_policy=self._policy)
+        else:
+            self._report = builder.finish()
+
+    def report(self) -> SyntaxReport:
+        """The report on the whole input (reads what :meth:`messages` has not read yet)."""
+        for _ in self.messages():
+            pass
+        assert self._report is not None
+        return self._report
+
+
+def failure_report(data: bytes, exc: Exception) -> SyntaxReport:
+    """The report on an input that could not be read: ``exc`` at interchange level.
+
+    An :class:`EdifactError` (the engine's, with its position) as it is; anything else is
+    an internal error, still answered (bad input never crashes the gateway).
+    """
+    if not isinstance(exc, EdifactError):
+        exc = EdifactError(
+            ERR_UNSPECIFIED, f"internal error while reading the interchange: {exc!r}"
+        )
+    return _failed(data, exc)
 
 
 def acknowledge(
@@ -616,21 +757,19 @@ def acknowledge(
 
     ``message_checks`` are called with every message (e.g. the directory
     validator) and their errors are reported in the message's UCM/UCS/UCD.
+    For inputs too big to parse whole, feed a :class:`ReportBuilder` from the
+    streaming API instead (same report).
     """
     try:
         interchanges = parse(data, charset_policy=charset_policy)
-        checks = list(message_checks)
-        reports = [
-            report_interchange(ic, message_checks=checks, partial=partial) for ic in interchanges
-        ]
-    except EdifactError as exc:
-        return _failed(data, exc)
+        builder = ReportBuilder(message_checks=message_checks, partial=partial)
+        for ic in interchanges:
+            for msg in ic.messages:
+                builder.message(msg)
+            builder.end_interchange(ic)
+        return builder.finish(interchanges)
     except Exception as exc:
-        return _failed(
-            data,
-            EdifactError(ERR_UNSPECIFIED, f"internal error while reading the interchange: {exc!r}"),
-        )
-    return SyntaxReport.of(reports, interchanges)
+        return failure_report(data, exc)
 
 
 def _failed(data: bytes, exc: EdifactError) -> SyntaxReport:
