@@ -12,7 +12,7 @@ import gc
 import hashlib
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,7 +21,7 @@ from lxml import etree
 
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
-from adapters.edifact import EdifactError, Message, directory
+from adapters.edifact import EdifactError, Interchange, Message, directory
 from gateway import amendments, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
@@ -82,12 +82,15 @@ class Translation:
 
     ``elements`` is the validated canonical XML of ``documents``; :meth:`InboundPipeline.process`
     signs them in place and empties the list (the signed bytes are in ``Outcome.routed``).
-    The parsed segments of an EDIFACT input are released once decoded
-    (``syntax_report.interchanges`` is then empty; ``heads`` keeps what an APERAK needs).
+    An EDIFACT input is read one message at a time and each message's segments are released
+    once decoded (``syntax_report.interchanges`` is always empty; ``heads`` keeps what an
+    APERAK needs); with ``translate(..., sign=...)`` (the pipeline) each document's XML is
+    signed as soon as it is validated and ``signed`` holds the bytes instead of ``elements``.
     """
 
     documents: list[CanonicalDocument] = field(default_factory=list)
     elements: list[etree._Element] = field(default_factory=list)
+    signed: list[bytes] = field(default_factory=list)
     rejection: Rejection | None = None
     syntax_report: contrl.SyntaxReport | None = None
     heads: list[MessageHead] = field(default_factory=list)
@@ -96,6 +99,7 @@ class Translation:
     # Business rules broken at severity "warn": logged and kept, the documents still go.
     warnings: list[Problem] = field(default_factory=list)
     # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
+    # Kept after the business rules: the BGM's ("document_number") only.
     positions: list[Positions] = field(default_factory=list)
 
 
@@ -267,6 +271,7 @@ def translate(
     *,
     inbound_id: str | None = None,
     directory_validation: str = "reject",
+    sign: Callable[[etree._Element], bytes] | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -275,6 +280,8 @@ def translate(
     before the XML is built, so that the validated XML is the one signed (no second build).
     ``directory_validation`` ("reject", "warn", "off") says what UN/EDIFACT directory
     findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
+    ``sign`` (EDIFACT only) is given each document's validated XML at once, and what it
+    returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -288,100 +295,52 @@ def translate(
     checks = (
         [] if directory_validation == "off" else [_directory_check(directory_validation, result)]
     )
-    report = contrl.acknowledge(data, message_checks=checks)
+    # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
+    # decoded, its XML built, validated and handed to ``sign``, and released before the next
+    # one is read. What can only be known at the end (UNZ counts, a fatal error in the last
+    # message, a broken rule anywhere) still decides for all: until then only the documents,
+    # the XML (signed bytes in the pipeline) and the verdicts so far are kept.
+    reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
+    heads: list[MessageHead] = []
+    stopped: Rejection | None = None  # the first message that cannot be decoded
+    invalid: Rejection | None = None  # the first document that breaks the canonical schema
+    rule_warnings: list[tuple[Problem, Violation]] = []
+    for ic, message, clean in reading.messages():
+        # Not clean: the interchange is rejected; it is read on for the CONTRL only.
+        if clean:
+            heads.append(_head(message))
+            if stopped is None:
+                stopped = _decode(
+                    message,
+                    ic,
+                    context,
+                    severities,
+                    inbound_id,
+                    result,
+                    rule_problems,
+                    rule_warnings,
+                )
+                if stopped is None and not rule_problems and invalid is None:
+                    invalid = _canonical(result.documents[-1], result, sign)
+        del message  # its segments go before the next message is read
+    report = reading.report()
     result.syntax_report = report
     if not report.accepted:
-        errors = report.all_errors()
-        problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
-        structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
-        result.rejection = Rejection(
-            "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
-            (
-                f"the message does not follow its UN/EDIFACT directory ({problems[0].sentence})"
-                if structural
-                else f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})"
-            ),
-            "decode",
-            problems,
-        )
+        result.rejection = _syntax_rejection(report)
+        result.documents, result.positions, result.message_types = [], [], []
+        result.elements, result.signed = [], []
         return result
-    result.heads = [_head(m) for ic in report.interchanges for m in ic.messages]
-    # Parsed once (the CONTRL's syntax check, the directory check and the decode read the
-    # same interchanges); the segments go as soon as the messages are decoded (issue #8: a
-    # 10,000-bill interchange is 160,000 Segment objects, ~90 MB, the XML not built yet).
-    interchanges, report.interchanges = report.interchanges, []
-    for ic in interchanges:
-        for message in ic.messages:
-            result.message_types.append(message.type or "?")
-            decoder = (
-                cuscar.decode_message
-                if cuscar.is_cuscar(message)
-                else paxlst.decode_message
-                if paxlst.is_paxlst(message)
-                else None
-            )
-            if decoder is None:
-                result.rejection = Rejection(
-                    "UNSUPPORTED_MESSAGE_TYPE",
-                    f"message {message.reference} is a {message.type or 'message without type'}, "
-                    "which the gateway does not accept from port partners",
-                    "map",
-                    [
-                        Problem(
-                            "UNSUPPORTED_MESSAGE_TYPE",
-                            f"segment {message.segments[0].number} UNH",
-                            f"{message.type or '(empty)'} is not a supported message type",
-                            segment=message.segments[0].number,
-                            tag="UNH",
-                            message_reference=message.reference,
-                        )
-                    ],
-                )
-                return result
-            positions: Positions = {}
-            try:
-                doc: CanonicalDocument = decoder(message, ic, context, positions)
-            except MappingError as exc:
-                result.rejection = Rejection(
-                    exc.reason,
-                    exc.sentence,
-                    "map",
-                    [
-                        Problem(
-                            exc.reason,
-                            exc.where or "message",
-                            exc.sentence,
-                            segment=exc.segment,
-                            message_reference=message.reference,
-                        )
-                    ],
-                )
-                return result
-            except EdifactError as exc:  # an adapter that reads deeper may still find syntax errors
-                result.rejection = Rejection(
-                    "EDIFACT_SYNTAX",
-                    exc.sentence,
-                    "map",
-                    [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
-                )
-                return result
-            if inbound_id is not None:
-                doc.header.message_id = derived_id(inbound_id, len(result.documents))
-            result.documents.append(doc)
-            result.positions.append(positions)
-            for v in check(doc, severities):
-                problem = _rule_problem(v, positions, message.reference)
-                if v.severity == "warn":
-                    result.warnings.append(problem)
-                    log.warning(
-                        "business rule broken (warn)",
-                        rule=v.code,
-                        where=problem.where,
-                        sentence=v.sentence,
-                    )
-                else:
-                    rule_problems.append(problem)
-    del interchanges
+    result.heads = heads
+    # Logged once the syntax is known to be fine, as before the messages were streamed.
+    for problem, v in rule_warnings:
+        result.warnings.append(problem)
+        log.warning(
+            "business rule broken (warn)", rule=v.code, where=problem.where, sentence=v.sentence
+        )
+    if stopped is not None:
+        result.rejection = stopped
+        result.elements, result.signed = [], []
+        return result
     if rule_problems:
         first = rule_problems[0]
         result.rejection = Rejection(
@@ -390,39 +349,145 @@ def translate(
             "rules",
             rule_problems,
         )
-        result.documents = []
+        result.documents, result.elements, result.signed = [], [], []
         return result
     if not result.documents:
         result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
         return result
-    for doc in result.documents:
-        try:
-            element = to_xml(doc)
-        except (ValueError, TypeError) as exc:
-            # A value XML cannot carry (a control character, say) that an adapter let
-            # through: the message is refused like any other canonical-schema failure.
-            sentence = f"the {doc.header.document_type} cannot be written as XML: {exc}"
-            result.rejection = Rejection(
-                "CANONICAL_INVALID",
-                sentence,
-                "validate",
-                [Problem("CANONICAL_INVALID", "/", sentence)],
-            )
-            result.documents, result.elements = [], []
-            return result
-        schema_problems = validate(element)
-        if schema_problems:
-            result.rejection = Rejection(
-                "CANONICAL_INVALID",
-                f"the {doc.header.document_type} made from this message breaks the canonical schema "
-                f"({schema_problems[0].sentence})",
-                "validate",
-                [Problem("CANONICAL_INVALID", p.path, p.sentence) for p in schema_problems],
-            )
-            result.documents, result.elements = [], []
-            return result
-        result.elements.append(element)
+    if invalid is not None:
+        result.rejection = invalid
+        result.documents, result.elements, result.signed = [], [], []
     return result
+
+
+def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
+    """The rejection of an interchange whose CONTRL rejects it (envelope or directory)."""
+    errors = report.all_errors()
+    problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
+    structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
+    return Rejection(
+        "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
+        (
+            f"the message does not follow its UN/EDIFACT directory ({problems[0].sentence})"
+            if structural
+            else f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})"
+        ),
+        "decode",
+        problems,
+    )
+
+
+def _decode(
+    message: Message,
+    ic: Interchange,
+    context: DecodeContext,
+    severities: Mapping[str, str] | None,
+    inbound_id: str | None,
+    result: Translation,
+    rule_problems: list[Problem],
+    rule_warnings: list[tuple[Problem, Violation]],
+) -> Rejection | None:
+    """Decode one message into ``result.documents`` and check its business rules.
+
+    Returns the rejection when the message cannot be decoded at all (the interchange is
+    then refused with it, whatever the later messages hold).
+    """
+    result.message_types.append(message.type or "?")
+    decoder = (
+        cuscar.decode_message
+        if cuscar.is_cuscar(message)
+        else paxlst.decode_message
+        if paxlst.is_paxlst(message)
+        else None
+    )
+    if decoder is None:
+        return Rejection(
+            "UNSUPPORTED_MESSAGE_TYPE",
+            f"message {message.reference} is a {message.type or 'message without type'}, "
+            "which the gateway does not accept from port partners",
+            "map",
+            [
+                Problem(
+                    "UNSUPPORTED_MESSAGE_TYPE",
+                    f"segment {message.segments[0].number} UNH",
+                    f"{message.type or '(empty)'} is not a supported message type",
+                    segment=message.segments[0].number,
+                    tag="UNH",
+                    message_reference=message.reference,
+                )
+            ],
+        )
+    positions: Positions = {}
+    try:
+        doc: CanonicalDocument = decoder(message, ic, context, positions)
+    except MappingError as exc:
+        return Rejection(
+            exc.reason,
+            exc.sentence,
+            "map",
+            [
+                Problem(
+                    exc.reason,
+                    exc.where or "message",
+                    exc.sentence,
+                    segment=exc.segment,
+                    message_reference=message.reference,
+                )
+            ],
+        )
+    except EdifactError as exc:  # an adapter that reads deeper may still find syntax errors
+        return Rejection(
+            "EDIFACT_SYNTAX",
+            exc.sentence,
+            "map",
+            [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
+        )
+    if inbound_id is not None:
+        doc.header.message_id = derived_id(inbound_id, len(result.documents))
+    result.documents.append(doc)
+    for v in check(doc, severities):
+        problem = _rule_problem(v, positions, message.reference)
+        if v.severity == "warn":
+            rule_warnings.append((problem, v))
+        else:
+            rule_problems.append(problem)
+    # After the rules only the BGM position is read (amendment problems, issue #4); a
+    # 5,000-bill message has ~10^5 positions, not to be kept for every message (issue #8).
+    result.positions.append({k: positions[k] for k in ("document_number",) if k in positions})
+    return None
+
+
+def _canonical(
+    doc: CanonicalDocument, result: Translation, sign: Callable[[etree._Element], bytes] | None
+) -> Rejection | None:
+    """The validated canonical XML of ``doc``: signed into ``result.signed`` when ``sign``
+    is given (the tree then goes at once), else kept in ``result.elements``."""
+    try:
+        element = to_xml(doc)
+    except (ValueError, TypeError) as exc:
+        # A value XML cannot carry (a control character, say) that an adapter let
+        # through: the message is refused like any other canonical-schema failure.
+        sentence = f"the {doc.header.document_type} cannot be written as XML: {exc}"
+        return Rejection(
+            "CANONICAL_INVALID",
+            sentence,
+            "validate",
+            [Problem("CANONICAL_INVALID", "/", sentence)],
+        )
+    schema_problems = validate(element)
+    if schema_problems:
+        return Rejection(
+            "CANONICAL_INVALID",
+            f"the {doc.header.document_type} made from this message breaks the canonical schema "
+            f"({schema_problems[0].sentence})",
+            "validate",
+            [Problem("CANONICAL_INVALID", p.path, p.sentence) for p in schema_problems],
+        )
+    if sign is None:
+        result.elements.append(element)
+    else:
+        result.signed.append(sign(element))
+    return None
 
 
 def _amended_fields(doc: CanonicalDocument) -> tuple[str, int, str | None]:
@@ -515,6 +580,7 @@ class InboundPipeline:
             self.xml_desk,
             inbound_id=inbound_id,
             directory_validation=partner.directory_validation,
+            sign=self._sign,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -529,14 +595,17 @@ class InboundPipeline:
                 translation.elements = [to_xml(doc) for doc in translation.documents]
             if self.journal is not None and edifact:
                 self._amend(translation, outcome, partner, this_message)
-            # Signed in place, one at a time, each tree let go once written (issue #8: no
-            # copy of a 10,000-bill manifest, and never two signed trees alive at once).
-            pending = deque(zip(translation.documents, translation.elements, strict=True))
-            translation.elements = []
+            # EDIFACT documents were signed as they were validated (translate(sign=...));
+            # the others here, in place, one at a time, each tree let go once written
+            # (issue #8: no copy of a manifest, and never two signed trees alive at once).
+            pending: deque[tuple[CanonicalDocument, bytes | etree._Element]] = deque(
+                zip(translation.documents, translation.signed or translation.elements, strict=True)
+            )
+            translation.signed, translation.elements = [], []
             while pending:
-                doc, element = pending.popleft()
-                signed = to_bytes(self.signer.sign(element, in_place=True))
-                del element
+                doc, xml = pending.popleft()
+                signed = xml if isinstance(xml, bytes) else self._sign(xml)
+                del xml
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
                 )
@@ -565,6 +634,10 @@ class InboundPipeline:
                 partner.id, data_hash, this_message, outcome.acknowledgements
             )
         return outcome
+
+    def _sign(self, element: etree._Element) -> bytes:
+        """``element`` signed in place and written (the tree is the caller's to let go)."""
+        return to_bytes(self.signer.sign(element, in_place=True))
 
     def _amend(
         self, translation: Translation, outcome: Outcome, partner: Partner, inbound_id: str
@@ -598,22 +671,21 @@ class InboundPipeline:
             translation.rejection = Rejection(
                 problems[0].code, problems[0].sentence, "amend", problems
             )
-            translation.documents, translation.elements = [], []
+            translation.documents, translation.elements, translation.signed = [], [], []
             return
-        keep, elements = [], []
-        for doc, element, verdict, was in zip(
-            docs, translation.elements, verdicts, before, strict=True
-        ):
+        keep, signed = [], []
+        for doc, xml, verdict, was in zip(docs, translation.signed, verdicts, before, strict=True):
             if verdict.action == "resend":
                 outcome.events.append(("duplicate", verdict.note))
                 log.info("resend of an accepted document: not routed again", note=verdict.note)
             else:
                 keep.append(doc)
-                # Versions and previous-message links changed the header: rebuild that XML;
-                # an unchanged one (a first version) keeps the validated element (issue #8).
-                elements.append(element if _amended_fields(doc) == was else to_xml(doc))
+                # Versions and previous-message links changed the header: rebuild that XML
+                # and sign it again; an unchanged one (a first version) keeps the document
+                # signed as it was validated (issue #8).
+                signed.append(xml if _amended_fields(doc) == was else self._sign(to_xml(doc)))
         translation.documents = keep
-        translation.elements = elements
+        translation.signed = signed
 
     def aperak(
         self,

@@ -210,9 +210,15 @@ class Signer:
             in_place=in_place,
         )
         # signxml appends the given KeyInfo element (moving it): each signature gets a copy.
-        signed: etree._Element = signer.sign(
-            root, key=self.private_key, key_info=copy.deepcopy(self.key_info)
-        )
+        try:
+            signed: etree._Element = signer.sign(
+                root, key=self.private_key, key_info=copy.deepcopy(self.key_info)
+            )
+        finally:
+            # signxml's signer is a reference cycle (its annotators list holds one of its own
+            # bound methods), freed only by the cyclic GC, which the pipeline pauses: holding
+            # the document, it kept every signed tree of an interchange alive (issue #8).
+            signer._document = None
         return signed
 
 

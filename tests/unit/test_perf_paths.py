@@ -148,6 +148,31 @@ def test_in_place_signing_signs_the_given_element(signer: tuple[Signer, Path]) -
     assert [c.tag for c in element].count(f"{{{DSIG_NS}}}Signature") == 1
 
 
+def test_a_signed_tree_is_freed_without_the_cyclic_gc(signer: tuple[Signer, Path]) -> None:
+    # The pipeline pauses the collector: signxml's signer is a reference cycle, and one that
+    # held the document kept every signed tree of an interchange alive until the end.
+    def alive() -> int:
+        return sum(
+            1
+            for o in gc.get_objects()
+            if isinstance(o, etree._Element) and o.get("probe") == "signed-tree"
+        )
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        element = translate(valid_cuscar(2)).elements[0]
+        element.set("probe", "signed-tree")
+        signed = to_bytes(signer[0].sign(element, in_place=True))
+        assert alive() == 1
+        del element
+        assert alive() == 0
+        assert b'probe="signed-tree"' in signed
+    finally:
+        if was:
+            gc.enable()
+
+
 def test_signed_xml_is_the_routed_document_with_its_derived_id(
     signer: tuple[Signer, Path],
 ) -> None:
