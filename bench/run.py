@@ -466,7 +466,13 @@ class Suite:
         """A ~48 MB interchange with a short heartbeat: the connection must survive the work."""
         config = self.state / "huge.toml"
         config.write_text(f"[broker]\nheartbeat = {heartbeat}\n")
-        self.gateways.env = {**self.env, "EDIGW_CONFIG": str(config)}
+        # A journal of its own: the generator reuses the interchange reference of the 10k-BL
+        # part, which the gateway would rightly refuse as a duplicate interchange.
+        self.gateways.env = {
+            **self.env,
+            "EDIGW_CONFIG": str(config),
+            "EDIGW_JOURNAL_PATH": str(self.state / "huge-journal.sqlite3"),
+        }
         try:
             self.large(bills, key="huge_manifest")
         finally:
