@@ -377,6 +377,20 @@ def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     )
 
 
+MessageDecoder = Callable[
+    [Message, Interchange, DecodeContext | None, Positions | None], CanonicalDocument
+]
+
+
+def decoder_for(message: Message) -> MessageDecoder | None:
+    """The adapter that decodes this EDIFACT message, or None for a type we do not take."""
+    if cuscar.is_cuscar(message):
+        return cuscar.decode_message
+    if paxlst.is_paxlst(message):
+        return paxlst.decode_message
+    return None
+
+
 def _decode(
     message: Message,
     ic: Interchange,
@@ -393,13 +407,7 @@ def _decode(
     then refused with it, whatever the later messages hold).
     """
     result.message_types.append(message.type or "?")
-    decoder = (
-        cuscar.decode_message
-        if cuscar.is_cuscar(message)
-        else paxlst.decode_message
-        if paxlst.is_paxlst(message)
-        else None
-    )
+    decoder = decoder_for(message)
     if decoder is None:
         return Rejection(
             "UNSUPPORTED_MESSAGE_TYPE",

@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import cuscar, paxlst
 from adapters.common import MappingError
 from adapters.edifact import EdifactError, parse
 from gateway.canonical_xml import to_xml
+from gateway.pipeline import decoder_for
 from gateway.rules import check
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -58,13 +58,7 @@ def test_adapters_map_or_refuse(seed: Path, changes: list[tuple[str, float, byte
         return
     for ic in interchanges:
         for message in ic.messages:
-            decoder = (
-                cuscar.decode_message
-                if cuscar.is_cuscar(message)
-                else paxlst.decode_message
-                if paxlst.is_paxlst(message)
-                else None
-            )
+            decoder = decoder_for(message)
             if decoder is None:
                 continue
             try:
