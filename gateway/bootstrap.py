@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
 from gateway.journal import Journal, open_journal
 from gateway.naming import Names
@@ -39,6 +40,8 @@ def load_signer(settings: Settings) -> Signer:
 
 
 def bootstrap(settings: Settings) -> Gateway:
+    # Folders of generated directory tables (edifact.directory_path); empty: the default.
+    set_search_path(settings.directory_path or None)
     names = Names(settings.name_prefix)
     signer = load_signer(settings)
     gateway = Gateway(

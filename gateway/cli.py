@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from adapters.edifact.directory import set_search_path
 from gateway.config import ConfigError, Settings, load
 from gateway.logs import configure
 
@@ -25,10 +26,13 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 
 def _settings(ctx: click.Context) -> Settings:
     try:
-        return load(path=ctx.obj.get("config"))
+        settings = load(path=ctx.obj.get("config"))
     except ConfigError as exc:
         click.echo(f"configuration refused: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    # Generated directory tables (docs/directory.md); `edigw contrl` validates without bootstrap.
+    set_search_path(settings.directory_path or None)
+    return settings
 
 
 @click.group()

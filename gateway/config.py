@@ -18,6 +18,7 @@ EDIGW_JOURNAL_BACKEND     journal.backend
 EDIGW_JOURNAL_PATH        journal.path (a file for sqlite, a DSN for postgresql)
 EDIGW_SIGNING_KEY         keys.signing_key
 EDIGW_SIGNING_CERT        keys.signing_cert
+EDIGW_DIRECTORY_PATH      edifact.directory_path (folders joined by ``os.pathsep``)
 ========================  =====================
 """
 
@@ -44,6 +45,7 @@ ENV_KEYS = {
     "EDIGW_JOURNAL_PATH": ("journal", "path"),
     "EDIGW_SIGNING_KEY": ("keys", "signing_key"),
     "EDIGW_SIGNING_CERT": ("keys", "signing_cert"),
+    "EDIGW_DIRECTORY_PATH": ("edifact", "directory_path"),
 }
 _PARTNER_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -102,6 +104,8 @@ class Settings:
     partners: Mapping[str, Partner]
     routes: tuple[Route, ...]
     source: str = "defaults"
+    # Folders of locally generated UN/EDIFACT directory tables; empty: the adapter's default.
+    directory_path: tuple[Path, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def partners_with_role(self, *roles: str) -> list[Partner]:
@@ -183,6 +187,22 @@ def _directory_policy(key_name: str, value: object) -> str:
             f"{key_name}.directory_validation", f"must be 'reject', 'warn' or 'off', not {value!r}"
         )
     return str(value)
+
+
+def _directory_path(raw: Mapping[str, Any]) -> tuple[Path, ...]:
+    """``edifact.directory_path``: a list of folders, or one string of them joined by ':'.
+
+    >>> _directory_path({"edifact": {"directory_path": "/a:/b"}})
+    (PosixPath('/a'), PosixPath('/b'))
+    >>> _directory_path({})
+    ()
+    """
+    value = raw.get("edifact", {}).get("directory_path", [])
+    if isinstance(value, str):
+        value = value.split(os.pathsep)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError("edifact.directory_path", f"must be a list of folders, not {value!r}")
+    return tuple(Path(v).expanduser() for v in value if v)
 
 
 def _build(raw: dict[str, Any], source: str) -> Settings:
@@ -286,6 +306,7 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
         partners=partners,
         routes=tuple(routes),
         source=source,
+        directory_path=_directory_path(raw),
         raw=raw,
     )
 

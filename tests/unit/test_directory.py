@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from adapters.edifact import Message, parse
 from adapters.edifact import directory as directory_module
 from adapters.edifact.directory import (
+    GENERATED,
     DirectoryIssue,
     available_directories,
+    packaged_directories,
     to_edifact_error,
     validate_message,
 )
@@ -63,8 +65,11 @@ PACKAGED = ("D00A", "D03B", "D04B", "D24A", "D95B", "D99A", "service_v3", "servi
 
 
 def test_tables_are_packaged() -> None:
-    assert available_directories() == PACKAGED
+    assert packaged_directories() == PACKAGED
     assert (TABLES / "SOURCES.md").is_file()
+    # scripts/test.sh runs scripts/setup.sh first, which generates the Bots-derived tables:
+    # without them this fails (run `bash scripts/setup.sh`), it is not skipped.
+    assert available_directories() == tuple(sorted({*PACKAGED, *GENERATED}))
 
 
 def _sources_present(table: Path) -> bool:
@@ -280,26 +285,36 @@ def test_unh_checked_against_service_segments() -> None:
 def test_nearest_directory_gives_warnings_only() -> None:
     issues = validate_message(message("BGM+85+M+99'", version="D:96B"))
     assert [(i.severity, i.code) for i in issues] == [("warning", "14"), ("warning", "12")]
-    assert "nearest directory: D96B" in issues[0].sentence and "D95B" in issues[0].sentence
+    assert "nearest directory: D96B" in issues[0].sentence and "D96A" in issues[0].sentence
+    assert "setup.sh" not in issues[0].sentence  # D96B is not one the generator makes
     assert (issues[0].segment_number, issues[0].element, issues[0].component) == (1, 2, 3)
 
 
 @pytest.mark.parametrize(
     ("version", "table"),
-    [("D:96B", "D95B"), ("D:95A", "D95B"), ("D:00A", "D99A"), ("D:01B", "D03B"), ("D:05B", "D03B")],
+    [
+        ("D:96B", "D96A"),
+        ("D:94B", "D95A"),
+        ("D:99B", "D99A"),
+        ("D:01B", "D00B"),
+        ("D:05B", "D04B"),
+        ("D:10A", "D13B"),
+    ],
 )
 def test_nearest_directory_choice(version: str, table: str) -> None:
-    # The packaged directory closest in time that defines CUSCAR (D95B, D99A, D03B, D24A).
-    (note,) = validate_message(message(CUSCAR_OK, version=version))
-    assert note.severity == "warning"
-    assert f"validated against {table}" in note.sentence
+    # The available directory closest in time that defines CUSCAR (packaged or generated).
+    issues = validate_message(message(CUSCAR_OK, version=version))
+    assert issues[0].severity == "warning" and issues[0].code == "14"
+    assert f"validated against {table}" in issues[0].sentence
+    assert all(i.severity == "warning" for i in issues)
 
 
 def test_message_missing_from_the_nearest_falls_back_to_the_next() -> None:
-    # COPRAR is only in D95B; CODECO D00B is not packaged (its upstream tree lacks SG7).
-    for mtype, version, body in [("COPRAR", "D:00B", "BGM+45+M+9'"), ("CODECO", "D:00B", "")]:
-        issues = validate_message(message(body, mtype, version))
-        assert issues[0].code == "14" and "validated against D95B" in issues[0].sentence
+    # D24A (pydifact) has CUSCAR, CUSRES, PAXLST and APERAK only: a D20A COPRAR or INVOIC
+    # goes to the next nearest that defines it, D13B.
+    for mtype, body in [("COPRAR", "BGM+45+M+9'"), ("INVOIC", "BGM+380+I+9'")]:
+        issues = validate_message(message(body, mtype, "D:20A"))
+        assert issues[0].code == "14" and "validated against D13B" in issues[0].sentence
         assert all(i.severity == "warning" for i in issues)
 
 
@@ -356,10 +371,13 @@ def test_d03b_element_errors_from_its_own_segments() -> None:
     )
 
 
-def test_d03b_segment_with_upstream_defect_is_checked_as_nearest() -> None:
-    # D03B LOC is left out (upstream lacks C553/5479): LOC is checked against D95B, warnings.
-    issues = validate_message(message("BGM+85+M+9'LOC+60+" + "X" * 30 + "'", version="D:03B"))
-    assert [(i.code, i.severity) for i in issues] == [("39", "warning")]
+def test_d03b_segments_with_upstream_defects_come_from_the_generated_table() -> None:
+    # D03B LOC is left out of the packaged table (upstream lacks C553/5479); the Bots-derived
+    # D03B LOC has them, and 3225 is an..35 there (an..25 in D95B): its findings are errors.
+    body = "BGM+85+M+9'LOC+60+" + "X" * 30 + "+A:::B+C:::D+1'"
+    assert validate_message(message(body, version="D:03B")) == []
+    issues = validate_message(message("BGM+85+M+9'LOC+60+" + "X" * 36 + "'", version="D:03B"))
+    assert [(i.code, i.element, i.component, i.severity) for i in issues] == [("39", 2, 1, "error")]
 
 
 def test_d03b_code_findings_are_warnings() -> None:
@@ -377,7 +395,7 @@ def test_d03b_paxlst_structure_error() -> None:
 
 def test_d99a_structure_and_element_findings() -> None:
     # D99A CUSCAR: SG14 (GID) mandatory in a consignment: error. Its elements are checked
-    # against the nearest segment directory (D95B): warnings.
+    # against D99A's own segments (generated from Bots; the packaged table has none): errors.
     issues = validate_message(
         message("BGM+85+M+9'CNI+1'RFF+BM:B'CNI+2'RFF+BM:C'GID+1'", version="D:99A")
     )
@@ -385,7 +403,7 @@ def test_d99a_structure_and_element_findings() -> None:
         ("13", 5, "GID", "error")
     ]
     issues = validate_message(message("BGM+85+M+9'CNI+1'RFF+BM:B'GID+1+1X:PK'", version="D:99A"))
-    assert [(i.code, i.tag, i.severity) for i in issues] == [("37", "GID", "warning")]
+    assert [(i.code, i.tag, i.severity) for i in issues] == [("37", "GID", "error")]
 
 
 def test_d00a_aperak_structure_and_element_findings() -> None:
@@ -395,7 +413,7 @@ def test_d00a_aperak_structure_and_element_findings() -> None:
     assert [(i.code, i.tag, i.severity) for i in issues] == [("15", "DOC", "error")]
     issues = validate_message(message("BGM+7+A+9'ERC+123456789'", "APERAK", "D:00A"))
     assert [(i.code, i.tag, i.element, i.component, i.severity) for i in issues] == [
-        ("39", "ERC", 1, 1, "warning")  # 9321 an..8, from D03B (nearest with segments)
+        ("39", "ERC", 1, 1, "error")  # 9321 an..8, D00A's own ERC (generated from Bots)
     ]
 
 
@@ -407,9 +425,12 @@ def test_d04b_baplie_structure_and_element_findings() -> None:
     assert [(i.code, i.segment_number, i.tag, i.severity) for i in issues] == [
         ("13", 3, "DTM", "error")
     ]
+    # Its segments are D04B's own (generated from Bots): 6314 is an..18 there (n..18 in
+    # D95B), so '12X' is a value; a 71-character 1154 is too long for an..70: an error.
     body = "BGM+1+B+9'DTM+137:201901011200:203'TDT+20+V'LOC+5+NLRTM'DTM+178:2019X:203'LOC+147+0010102'MEA+WT++KGM:12X'RFF+BM:1'"
-    issues = validate_message(message(body, "BAPLIE", "D:04B"))
-    assert [(i.code, i.tag, i.severity) for i in issues] == [("37", "MEA", "warning")]
+    assert validate_message(message(body, "BAPLIE", "D:04B")) == []
+    issues = validate_message(message(body.replace("BM:1", "BM:" + "R" * 71), "BAPLIE", "D:04B"))
+    assert [(i.code, i.tag, i.severity) for i in issues] == [("39", "RFF", "error")]
 
 
 def test_directory_override_is_exact() -> None:
@@ -425,7 +446,7 @@ def test_agency_version_without_un_directory() -> None:
 
 
 def test_unknown_message_type() -> None:
-    (note,) = validate_message(message("BGM+380+INV1+9'", "INVOIC"))
+    (note,) = validate_message(message("BGM+220+ORD1+9'", "ORDERS"))
     assert (note.severity, note.code, note.tag) == ("warning", "14", "UNH")
     assert (note.element, note.component) == (2, 1)  # the message type is the problem
 
@@ -465,34 +486,41 @@ def test_issue_is_frozen() -> None:
 # Expected directory findings per corpus file, all messages together: (errors, warnings),
 # each {0085 code: count}. Reading guide: 14 = "nearest directory" / no definition note,
 # 12 = code not in the list, 13 missing, 15 not expected here, 16 too many constituents,
-# 35 too many repetitions, 39 too long. Errors come only from a packaged directory that is
-# the message's own (D95B, D99A, D00A, D03B, D04B structures; D95B and D03B segments; D95B
-# codes); code findings outside D95B use D95B's lists and are warnings.
+# 35 too many repetitions, 39 too long. Errors come only from the message's own directory:
+# a packaged table (D95B, D99A, D00A, D03B, D04B structures; D95B and D03B segments; D95B
+# codes) or, for what those lack, a table generated from the Bots grammars (D95A, D96A,
+# D00B, D13B; the segments of D99A, D00A, D04B and D03B's DGS/NAD/LOC/MEA/ERP; COARRI,
+# DESADV, INVOIC). Code findings outside D95B use D95B's lists and are warnings.
 ERRS = dict[str, int]
 EXPECTED_CORPUS: dict[str, tuple[ERRS, ERRS]] = {
-    # D96A (not packaged) against D95B: the structure matches, only the note.
-    "APERAK_bots_1.edi": ({}, {"14": 1}),
-    "APERAK_indice_1.edi": ({}, {"14": 1}),
-    "APERAK_pydifact_1.edi": ({}, {"14": 1}),
-    "APERAK_pydifact_2.edi": ({}, {"14": 1}),
+    # D96A, its own (generated) table: structure, segments and borrowed codes all clean.
+    "APERAK_bots_1.edi": ({}, {}),
+    "APERAK_indice_1.edi": ({}, {}),
+    "APERAK_pydifact_1.edi": ({}, {}),
+    "APERAK_pydifact_2.edi": ({}, {}),
     # D00A APERAK (exact structure: its DOC group fits); DOC 'ERA' (1001) and RFF 'EQD'
     # (1153) are not in the borrowed D95B lists: warnings.
     "APERAK_portico_1.edi": ({}, {"12": 2}),
     "APERAK_portico_2.edi": ({}, {"12": 2}),
     "APERAK_portico_3.edi": ({}, {"12": 2}),
-    # SMDG 3.1 BAPLIE D13B against D04B (nearest): the SMDG 3 layout (RFF/LOC before the
-    # transport group, UNS, CNT) is not the UN D04B one; warnings only.
-    "BAPLIE_edifabric_1.edi": ({}, {"12": 4, "14": 1, "15": 8, "39": 6}),
+    # SMDG 3.1 BAPLIE against its own D13B (generated): the structure fits (the 15s against
+    # D04B are gone). Two element errors: BGM C002 '659::LOADONLY' puts the name in 3055
+    # (agency, an..3) instead of 1000; TDT puts the vessel '9354351:11:ANINA' in element 7
+    # (C401, 8457 an..3) instead of 8 (C222). Codes 38/WZ/AET/AGW not in the D95B lists: warnings.
+    "BAPLIE_edifabric_1.edi": ({"39": 2}, {"12": 4}),
     # D04B exact structure: clean; LOC 3227 '6' is not in the borrowed D95B list: warning.
     "BAPLIE_edifacttypes_1.edi": ({}, {"12": 1}),
     # SMDG 2.0 BAPLIE D95B exact: RFF 1153 '042' is not a D95B reference qualifier.
     "BAPLIE_phpedifact_1.edi": ({"12": 1}, {}),
-    "COARRI_phpedifact_1.edi": ({}, {"14": 2}),  # COARRI has no definition here
-    # D00B CODECO is not packaged (upstream tree lacks SG7, the TMP-RNG group), so D95B is
-    # the nearest: its older layout gives the 15s, as warnings.
-    "CODECO_portico_1.edi": ({}, {"12": 3, "14": 1, "15": 4}),
-    "CODECO_portico_2.edi": ({}, {"12": 5, "14": 1, "15": 4}),
-    "CODECO_portico_3.edi": ({}, {"12": 4, "14": 1, "15": 2}),
+    # ITG COARRI D95B, structure from the generated D95B COARRI (272 segments, all placed);
+    # MEA 6313 'EGW' (21 times) is no D95B measurement dimension code: errors.
+    "COARRI_phpedifact_1.edi": ({"12": 21}, {}),
+    # D00B CODECO from the generated table (Bots has SG7, the TMP-RNG group php-edifact's
+    # tree lacks): the SMDG 2.1 messages fit; BGM 1001 '109', MEA 'AET', LOC '175' are not
+    # in the borrowed D95B lists: warnings.
+    "CODECO_portico_1.edi": ({}, {"12": 3}),
+    "CODECO_portico_2.edi": ({}, {"12": 5}),
+    "CODECO_portico_3.edi": ({}, {"12": 4}),
     "CONTRL_edifabric_1.edi": ({}, {}),  # 4:1 against service_v4, exact and clean
     # D95B exact: BGM 1001 '45' and RFF 1153 'XXX' are not in the D95B lists.
     "COPRAR_edifacttypes_1.edi": ({"12": 2}, {}),
@@ -501,31 +529,43 @@ EXPECTED_CORPUS: dict[str, tuple[ERRS, ERRS]] = {
     # US CBP ACE truck manifest, D03B exact: the ACE guide puts an RFF in the equipment group
     # (segment 14) and a DOC right after CNI (segment 17); UN D03B CUSCAR has neither there
     # (checked against the upstream message file and the UN structure): two real errors.
-    # NAD is checked against D95B (D03B's NAD has upstream artefacts): 16 for C819 warnings.
-    "CUSCAR_edifabric_1.edi": ({"15": 2}, {"12": 7, "16": 4}),
+    # NAD is D03B's own now (generated; the packaged one has upstream artefacts), which has
+    # C819: the four 16s against D95B's NAD are gone.
+    "CUSCAR_edifabric_1.edi": ({"15": 2}, {"12": 7}),
     # UNH message type empty (real-world defect): only UNH checked.
     "CUSCAR_indice_1.edi": ({"13": 1}, {"14": 1}),
     "CUSCAR_indice_2.edi": ({"13": 1}, {"14": 1}),
-    # Spanish air-cargo D95A against D95B: 'HB' (house bill) is not in the D.95B 1153 list.
-    "CUSCAR_portico_1.edi": ({}, {"12": 2, "14": 1}),
+    # Spanish (AEAT) air-cargo CUSCAR against its own D95A (generated): D.95A CUSCAR has no
+    # consignment level (CNI arrived in D.95B; Bots D93A-D95A have none), so both CNI are
+    # not part of it (15), the LOCs after them fit nowhere (header LOC comes before GIS and
+    # the groups; 10 x 15) and the second consignment's RFF comes after the RFF group (15).
+    # 'HB' (house bill) is not in the D.95B 1153 list: warnings.
+    "CUSCAR_portico_1.edi": ({"15": 13}, {"12": 2}),
     # D99A exact structure (header LOC/QTY are D99A): clean; 1225 'VSA' and 1153 '0' are
     # not in the borrowed D95B lists.
     "CUSCAR_smooks_1.edi": ({}, {"12": 4}),
     "CUSRES_portico_1.edi": ({}, {"14": 1}),  # 1:921, no UN directory
     "CUSRES_portico_2.edi": ({}, {"14": 1}),
-    "DESADV_phpedifact_1.edi": ({}, {"14": 1}),  # 0:96A DESADV: no definition
+    # 0:96A is no UN version (0052 'D'), so D96A is only the nearest: warnings. BGM 1225
+    # '700101' (a date in the message function) is too long and no code.
+    "DESADV_phpedifact_1.edi": ({}, {"12": 1, "14": 1, "39": 1}),
     # S:93A against D95B: COM 3155 'AL' is not in the D95B list (warnings).
     "IFTMIN_chemaclass_1.edi": ({}, {"12": 2, "14": 2}),
-    "IFTMIN_indice_1.edi": ({}, {"13": 4, "14": 4}),  # skeleton messages against D95B
-    "INVOIC_edifabric_1.edi": ({}, {"14": 1}),  # INVOIC: no definition
-    "INVOIC_smooks_1.edi": ({}, {"14": 1}),
+    # Four skeleton messages (UNH DTM UNT) against their own D96A (generated), 13 ten times:
+    # BGM is mandatory in both types (4); at UNT, each IFTMIN lacks SG11 (NAD, M 99; 2) and
+    # each INVOIC UNS and SG48 (MOA, M 100; 4).
+    "IFTMIN_indice_1.edi": ({"13": 10}, {}),
+    # INVOIC D00A / D03B from the generated tables: structures and segments clean; 1225 'AP'
+    # is not in the borrowed D95B list.
+    "INVOIC_edifabric_1.edi": ({}, {"12": 1}),
+    "INVOIC_smooks_1.edi": ({}, {}),
     "PAORES_phpedifact_1.edi": ({}, {"14": 1}),
-    # CBP ACE PAXLST D03B exact structure: clean; codes borrowed from D95B; NAD's C819 (16)
-    # checked against D95B NAD: warnings.
-    "PAXLST_edifabric_1.edi": ({}, {"12": 4, "16": 1}),
-    "PAXLST_smooks_1.edi": ({}, {"12": 2, "16": 1}),
+    # CBP ACE PAXLST D03B exact structure: clean; codes borrowed from D95B; NAD is D03B's
+    # own (generated), whose C819 the 16 against D95B's NAD lacked.
+    "PAXLST_edifabric_1.edi": ({}, {"12": 4}),
+    "PAXLST_smooks_1.edi": ({}, {"12": 2}),
     # The negative sample: same as smooks_1 with the header RFF (max 1) duplicated: error.
-    "PAXLST_smooks_2.edi": ({"35": 1}, {"12": 2, "16": 1}),
+    "PAXLST_smooks_2.edi": ({"35": 1}, {"12": 2}),
     "PNRGOV_edifabric_1.edi": ({}, {"14": 1}),  # IATA PNRGOV: no definition
 }
 
