@@ -251,7 +251,9 @@ def _stable(xml: bytes) -> bytes:
     sig = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
     if sig is not None:
         root.remove(sig)  # ECDSA values differ per signature; signing is checked by xmlsec1
-    return etree.tostring(root)
+    # Canonical XML (C14N 1.0): the document, not its spelling; a manifest written by the
+    # streaming writer (attributes sorted, no empty-element tags) is the same document.
+    return etree.tostring(root, method="c14n")
 
 
 def snapshot_inputs() -> list[Path]:

@@ -31,26 +31,14 @@ from gateway.config import load
 from gateway.journal import SqliteJournal, derived_id
 from gateway.pipeline import InboundPipeline, cyclic_gc_paused, translate
 from gateway.signing import DSIG_NS, Signer, ensure_dev_keys
+from tests.helpers import parseable_edifact
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _edifact_files() -> list[Path]:
-    dirs = [
-        ROOT / "tests" / "data",
-        ROOT / "samples",
-        ROOT.parent / "shared" / "corpus" / "edifact",
-    ]
-    return [p for d in dirs if d.is_dir() for p in sorted(d.rglob("*.edi"))]
-
-
 def test_payload_hash_matches_the_reference_on_every_parseable_file() -> None:
     compared = 0
-    for path in _edifact_files():
-        try:
-            interchanges = parse(path.read_bytes())
-        except Exception:  # broken files of the corpus are not this test's concern
-            continue
+    for path, interchanges in parseable_edifact():
         for ic in interchanges:
             for message in ic.messages:
                 assert payload_hash(message, ic.delimiters) == _slow_payload_hash(
