@@ -22,12 +22,12 @@ from lxml import etree
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError, Interchange, Message, directory
-from gateway import amendments, xmlsafe
+from gateway import amendments, c14n, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
 from gateway.journal import Journal, derived_id
 from gateway.logs import get_logger
-from gateway.model import CanonicalDocument
+from gateway.model import CanonicalDocument, CargoManifest
 from gateway.routing import route_for
 from gateway.rules import Violation, check
 from gateway.signing import Signer
@@ -272,6 +272,7 @@ def translate(
     inbound_id: str | None = None,
     directory_validation: str = "reject",
     sign: Callable[[etree._Element], bytes] | None = None,
+    sign_digest: c14n.SignDigest | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -282,6 +283,9 @@ def translate(
     findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
     ``sign`` (EDIFACT only) is given each document's validated XML at once, and what it
     returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
+    With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
+    ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
+    tree (``gateway.c14n``); the same document, c14n-equal.
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -320,8 +324,12 @@ def translate(
                     rule_problems,
                     rule_warnings,
                 )
+                # Checked, decoded and its head taken: nothing reads its segments again, so
+                # they go now, before the XML is written (the reader still holds the
+                # message object until the next one is read).
+                message.segments.clear()
                 if stopped is None and not rule_problems and invalid is None:
-                    invalid = _canonical(result.documents[-1], result, sign)
+                    invalid = _canonical(result.documents[-1], result, sign, sign_digest)
         del message  # its segments go before the next message is read
     report = reading.report()
     result.syntax_report = report
@@ -425,9 +433,21 @@ def _decode(
                 )
             ],
         )
-    positions: Positions = {}
+    # A large CUSCAR's positions (~30,000 paths at 5,000 bills, 5 MB) are not recorded: only
+    # a broken rule or an adapter error reads them, and then the message is decoded again
+    # for them (the same content gives the same positions) (issue #8).
+    recorded = (
+        decoder is not cuscar.decode_message or len(message.segments) < UNRECORDED_MIN_SEGMENTS
+    )
+    positions: Positions = {} if recorded else _Unrecorded()
     try:
-        doc: CanonicalDocument = decoder(message, ic, context, positions)
+        try:
+            doc: CanonicalDocument = decoder(message, ic, context, positions)
+        except MappingError:
+            if recorded:
+                raise
+            decoder(message, ic, context, {})  # raises it again, with its segment
+            raise AssertionError("a decoder gave two answers for one message") from None
     except MappingError as exc:
         return Rejection(
             exc.reason,
@@ -453,7 +473,15 @@ def _decode(
     if inbound_id is not None:
         doc.header.message_id = derived_id(inbound_id, len(result.documents))
     result.documents.append(doc)
-    for v in check(doc, severities):
+    violations = check(doc, severities)
+    if violations and not recorded:
+        positions = {}
+        decoder(message, ic, context, positions)  # the same document, its positions
+    elif not recorded:
+        # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
+        bgm = next(s for s in message.body() if s.tag == "BGM")  # decoded: there is one
+        positions = {"document_number": (bgm.number, bgm.tag)}
+    for v in violations:
         problem = _rule_problem(v, positions, message.reference)
         if v.severity == "warn":
             rule_warnings.append((problem, v))
@@ -465,11 +493,58 @@ def _decode(
     return None
 
 
+# Messages of this many segments or more are decoded without positions (see _decode).
+UNRECORDED_MIN_SEGMENTS = 2_000
+
+
+class _Unrecorded(dict[str, tuple[int, str]]):
+    """Positions that are not kept: what a decoder records is dropped."""
+
+    def __setitem__(self, key: str, value: tuple[int, str]) -> None:
+        pass
+
+    def setdefault(self, key: str, default: tuple[int, str]) -> tuple[int, str]:
+        return default
+
+
+# A manifest of this many bills or more is written and signed without a tree (issue #8): at
+# 5,000 bills the tree is ~37 MB. Smaller ones keep the tree path (lxml's own serialisation,
+# the bytes partners have seen so far); the two give the same document (c14n-equal).
+STREAM_MIN_CONSIGNMENTS = 500
+
+
+def _streams(doc: CanonicalDocument) -> bool:
+    return isinstance(doc, CargoManifest) and len(doc.consignments) >= STREAM_MIN_CONSIGNMENTS
+
+
 def _canonical(
-    doc: CanonicalDocument, result: Translation, sign: Callable[[etree._Element], bytes] | None
+    doc: CanonicalDocument,
+    result: Translation,
+    sign: Callable[[etree._Element], bytes] | None,
+    sign_digest: c14n.SignDigest | None = None,
 ) -> Rejection | None:
     """The validated canonical XML of ``doc``: signed into ``result.signed`` when ``sign``
-    is given (the tree then goes at once), else kept in ``result.elements``."""
+    is given (the tree then goes at once), else kept in ``result.elements``.
+
+    A large manifest with ``sign`` and ``sign_digest`` is streamed (``gateway.c14n``); when
+    the streamed check refuses it, or a value cannot be XML, the tree path below decides
+    and words the rejection, as it always has.
+    """
+    if (
+        sign is not None
+        and sign_digest is not None
+        and isinstance(doc, CargoManifest)
+        and _streams(doc)
+    ):
+        try:
+            signed = c14n.sign_manifest(doc, sign_digest)
+        except ValueError:
+            signed = None  # to_xml raises it again below, and the message is refused
+        if signed is not None:
+            result.signed.append(signed)
+            # Its bills are in the signed bytes: the model keeps the rest (issue #8).
+            result.documents[-1] = c14n.SignedManifest.of(doc)
+            return None
     try:
         element = to_xml(doc)
     except (ValueError, TypeError) as exc:
@@ -589,6 +664,7 @@ class InboundPipeline:
             inbound_id=inbound_id,
             directory_validation=partner.directory_validation,
             sign=self._sign,
+            sign_digest=self.signer.signature_for_digest,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -647,6 +723,13 @@ class InboundPipeline:
         """``element`` signed in place and written (the tree is the caller's to let go)."""
         return to_bytes(self.signer.sign(element, in_place=True))
 
+    def _sign_again(self, doc: CanonicalDocument, signed: bytes) -> bytes:
+        """``doc``, whose header changed since it was validated and signed, signed again:
+        a streamed manifest by splicing its new Header into the signed bytes."""
+        if isinstance(doc, c14n.SignedManifest):
+            return c14n.resign_header(signed, doc.header, self.signer.signature_for_digest)
+        return self._sign(to_xml(doc))
+
     def _amend(
         self, translation: Translation, outcome: Outcome, partner: Partner, inbound_id: str
     ) -> None:
@@ -691,7 +774,7 @@ class InboundPipeline:
                 # Versions and previous-message links changed the header: rebuild that XML
                 # and sign it again; an unchanged one (a first version) keeps the document
                 # signed as it was validated (issue #8).
-                signed.append(xml if _amended_fields(doc) == was else self._sign(to_xml(doc)))
+                signed.append(xml if _amended_fields(doc) == was else self._sign_again(doc, xml))
         translation.documents = keep
         translation.signed = signed
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,9 +26,12 @@ from lxml import etree
 
 from adapters import cuscar
 from bench.common import small_cuscar, valid_cuscar
-from gateway import c14n
+from gateway import c14n, pipeline
 from gateway.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.config import Partner, Route
+from gateway.journal import SqliteJournal
 from gateway.model import Address, CargoManifest, Party
+from gateway.pipeline import InboundPipeline
 from gateway.signing import DSIG_NS, Signer, ensure_dev_keys, verify
 from gateway.validation import validate
 from tests.helpers import parseable_edifact, xmlsec_verify
@@ -156,3 +160,130 @@ def test_the_streamed_schema_check_gives_the_trees_verdict(signer: tuple[Signer,
     for m in broken:
         assert validate(to_xml(m)) != []
         assert c14n.sign_manifest(m, s.signature_for_digest) is None
+
+
+# ------------------------------------------------------------------ through the pipeline
+
+
+APCS = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
+
+
+def _pipeline(s: Signer, journal: SqliteJournal | None = None) -> InboundPipeline:
+    return InboundPipeline(s, [Route("core")], "GATEWAY", journal=journal)
+
+
+_STAMP = re.compile(rb"(UNB\+[^']*?\+)\d{6,8}:\d{4}")
+
+
+def _outcome_parts(o: pipeline.Outcome) -> list[object]:
+    """What a run says, with the times of the run (CreatedAt, CONTRL's UNB) masked."""
+    signed = []
+    for r in o.routed:
+        root = etree.fromstring(r.signed_xml)
+        for el in root.iter(f"{{{DSIG_NS}}}SignatureValue", f"{{{DSIG_NS}}}DigestValue"):
+            el.text = "~"
+        for el in root.iter("{*}CreatedAt"):
+            el.text = "~"
+        signed.append(etree.tostring(root, method="c14n"))
+    return [
+        signed,
+        [(r.destination, r.document.header.message_id, r.document.references()) for r in o.routed],
+        [(kind, _STAMP.sub(rb"\1~", ack)) for kind, ack in o.acknowledgements],
+        repr(o.rejection),
+    ]
+
+
+def test_the_pipeline_streams_a_large_manifest_to_the_same_outcome(
+    signer: tuple[Signer, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, cert = signer
+    data = valid_cuscar(700)
+    partner = APCS
+    streamed = _pipeline(s).process(data, partner, "c", "in-1")
+    assert streamed.rejection is None and len(streamed.routed) == 1
+    signed = streamed.routed[0].signed_xml
+    assert b"<Source " in signed and b"></Source>" in signed  # written by the c14n writer
+    assert xmlsec_verify(signed, cert, tmp_path).returncode == 0
+    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    tree = _pipeline(s).process(data, partner, "c", "in-1")
+    assert b"></Source>" not in tree.routed[0].signed_xml  # lxml's serialisation
+    assert _outcome_parts(streamed) == _outcome_parts(tree)
+
+
+def test_a_streamed_manifest_that_breaks_the_schema_is_refused_as_before(
+    signer: tuple[Signer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, _ = signer
+    data = valid_cuscar(600)
+    original = cuscar.decode_message
+
+    def long_reference(*args: object, **kwargs: object) -> CargoManifest:
+        m = original(*args, **kwargs)  # type: ignore[arg-type]
+        m.consignments[-1].goods_items[0].package_type = "P" * 36
+        return m
+
+    monkeypatch.setattr(pipeline, "decoder_for", lambda message: long_reference)
+    streamed = _pipeline(s).process(data, APCS, "c", "in-1")
+    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    tree = _pipeline(s).process(data, APCS, "c", "in-1")
+    assert streamed.rejection is not None and streamed.rejection.reason == "CANONICAL_INVALID"
+    assert repr(streamed.rejection) == repr(tree.rejection)
+    assert streamed.routed == [] and [k for k, _ in streamed.acknowledgements] == [
+        "CONTRL",
+        "APERAK",
+    ]
+
+
+def test_an_amended_large_manifest_is_streamed_and_signed_again(
+    signer: tuple[Signer, Path], tmp_path: Path
+) -> None:
+    s, cert = signer
+    journal = SqliteJournal(":memory:")
+    first = valid_cuscar(600)
+    p = _pipeline(s, journal)
+    o1 = p.process(first, APCS, "c", "in-1")
+    assert o1.rejection is None
+    # The same manifest replaced (BGM function 5) with one bill changed: version 2.
+    number = o1.routed[0].document.header.business_reference.encode()
+    second = first.replace(number + b"+9'", number + b"+5'", 1).replace(b"OLIVE", b"OLIVES", 1)
+    assert second != first
+    o2 = p.process(second, APCS, "c", "in-2")
+    assert o2.rejection is None, o2.rejection
+    doc = o2.routed[0].document
+    assert doc.header.document_version == 2 and doc.header.previous_message_id
+    signed = o2.routed[0].signed_xml
+    assert isinstance(doc, c14n.SignedManifest)  # the bills are in the signed bytes only
+    assert b"></Source>" in signed  # the streamed bytes, their new Header spliced in
+    assert xmlsec_verify(signed, cert, tmp_path).returncode == 0
+    # The tree path's document for the same content and header.
+    full = cuscar.decode(second)[0]
+    full.header = doc.header
+    assert _masked(signed) == _masked(to_bytes(s.sign(to_xml(full))))
+    assert from_xml(signed).header == doc.header
+    assert doc.references() == full.references() and doc.bills == 600
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # A rule: the place of discharge is not a UN/LOCODE (positions decoded again).
+        lambda d: re.sub(rb"(CNI\+300\+[^']*'(?:[^']*'){2}\s*LOC\+11\+)[A-Z]{5}", rb"\1XXABC", d),
+        # The adapter: bill 300 has no bill of lading number (the error names its CNI).
+        lambda d: re.sub(rb"CNI\+300\+([A-Z0-9]+)'(\s*)RFF\+BM:", rb"CNI+300'\2RFF+BN:", d),
+    ],
+    ids=["rule", "adapter"],
+)
+def test_a_large_message_without_positions_points_at_the_same_segments(
+    broken: object, signer: tuple[Signer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, _ = signer
+    data = broken(valid_cuscar(600))  # type: ignore[operator]
+    assert data != valid_cuscar(600)
+    unrecorded = _pipeline(s).process(data, APCS, "c", "in-1")
+    monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    recorded = _pipeline(s).process(data, APCS, "c", "in-1")
+    assert unrecorded.rejection is not None
+    assert unrecorded.rejection.problems and unrecorded.rejection.problems[0].segment
+    assert repr(unrecorded.rejection) == repr(recorded.rejection)
+    assert _outcome_parts(unrecorded) == _outcome_parts(recorded)
