@@ -201,6 +201,16 @@ def sign_manifest(
     (:meth:`gateway.signing.Signer.signature_for_digest`). ``ValueError`` for a value XML
     cannot carry, as ``to_xml`` raises it.
     """
+    parts = signed_parts(m, signature_for_digest, validate=validate)
+    return None if parts is None else joined(parts)
+
+
+def signed_parts(
+    m: CargoManifest, signature_for_digest: SignDigest, *, validate: bool = True
+) -> list[bytes] | None:
+    """:func:`sign_manifest` in pieces (:func:`joined` makes the bytes): a caller can let go
+    of ``m`` before the signed document is joined (issue #8: the model, 13 MB at 5,000
+    bills, and the joined bytes are then never alive together)."""
     digest = hashlib.sha256()
     chunks: list[bytes] = [XML_DECLARATION]
     checker = StreamValidator() if validate else None
@@ -222,8 +232,13 @@ def sign_manifest(
     chunks[-1] = last[: -len(closing)]
     chunks.append(signature_for_digest(root.tag, root.nsmap, digest.digest()))
     chunks.append(closing)
-    signed = b"".join(chunks)
-    chunks.clear()
+    return chunks
+
+
+def joined(parts: list[bytes]) -> bytes:
+    """The bytes of :func:`signed_parts`; the parts are let go (``parts`` is emptied)."""
+    signed = b"".join(parts)
+    parts.clear()
     return signed
 
 

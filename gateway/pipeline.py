@@ -8,6 +8,7 @@ carries out on the broker.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import threading
@@ -21,7 +22,7 @@ from lxml import etree
 
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
-from adapters.edifact import EdifactError, Interchange, Message, directory
+from adapters.edifact import EdifactError, Interchange, Message, directory, iter_messages
 from gateway import amendments, c14n, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
@@ -309,7 +310,7 @@ def translate(
     stopped: Rejection | None = None  # the first message that cannot be decoded
     invalid: Rejection | None = None  # the first document that breaks the canonical schema
     rule_warnings: list[tuple[Problem, Violation]] = []
-    for ic, message, clean in reading.messages():
+    for index, (ic, message, clean) in enumerate(reading.messages()):
         # Not clean: the interchange is rejected; it is read on for the CONTRL only.
         if clean:
             heads.append(_head(message))
@@ -323,6 +324,7 @@ def translate(
                     result,
                     rule_problems,
                     rule_warnings,
+                    functools.partial(_reread, data, index),
                 )
                 # Checked, decoded and its head taken: nothing reads its segments again, so
                 # they go now, before the XML is written (the reader still holds the
@@ -408,11 +410,13 @@ def _decode(
     result: Translation,
     rule_problems: list[Problem],
     rule_warnings: list[tuple[Problem, Violation]],
+    reread: Callable[[], tuple[Message, Interchange]],
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
     Returns the rejection when the message cannot be decoded at all (the interchange is
-    then refused with it, whatever the later messages hold).
+    then refused with it, whatever the later messages hold). ``reread`` reads the message
+    again from the input (a large CUSCAR's segments are released as it is decoded).
     """
     result.message_types.append(message.type or "?")
     decoder = decoder_for(message)
@@ -433,20 +437,26 @@ def _decode(
                 )
             ],
         )
-    # A large CUSCAR's positions (~30,000 paths at 5,000 bills, 5 MB) are not recorded: only
-    # a broken rule or an adapter error reads them, and then the message is decoded again
-    # for them (the same content gives the same positions) (issue #8).
+    # A large CUSCAR is decoded without positions (~30,000 paths at 5,000 bills, 5 MB) and
+    # its segments are let go as they are read (27 MB at 5,000 bills): only a broken rule or
+    # an adapter error reads positions, and then the message is read and decoded again for
+    # them (the same content gives the same positions) (issue #8).
     recorded = (
         decoder is not cuscar.decode_message or len(message.segments) < UNRECORDED_MIN_SEGMENTS
     )
     positions: Positions = {} if recorded else _Unrecorded()
+    # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
+    bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
     try:
         try:
-            doc: CanonicalDocument = decoder(message, ic, context, positions)
+            if recorded:
+                doc: CanonicalDocument = decoder(message, ic, context, positions)
+            else:
+                doc = cuscar.decode_message(message, ic, context, positions, release=True)
         except MappingError:
             if recorded:
                 raise
-            decoder(message, ic, context, {})  # raises it again, with its segment
+            cuscar.decode_message(*reread(), context, {})  # raises it again, with its segment
             raise AssertionError("a decoder gave two answers for one message") from None
     except MappingError as exc:
         return Rejection(
@@ -476,10 +486,8 @@ def _decode(
     violations = check(doc, severities)
     if violations and not recorded:
         positions = {}
-        decoder(message, ic, context, positions)  # the same document, its positions
-    elif not recorded:
-        # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
-        bgm = next(s for s in message.body() if s.tag == "BGM")  # decoded: there is one
+        cuscar.decode_message(*reread(), context, positions)  # the same document, its positions
+    elif bgm is not None:
         positions = {"document_number": (bgm.number, bgm.tag)}
     for v in violations:
         problem = _rule_problem(v, positions, message.reference)
@@ -495,6 +503,14 @@ def _decode(
 
 # Messages of this many segments or more are decoded without positions (see _decode).
 UNRECORDED_MIN_SEGMENTS = 2_000
+
+
+def _reread(data: bytes, index: int) -> tuple[Message, Interchange]:
+    """Message ``index`` of ``data`` (counted as ``StreamingAcknowledgement`` yields them)."""
+    for i, (ic, message) in enumerate(iter_messages(data)):
+        if i == index:
+            return message, ic
+    raise AssertionError(f"message {index} is not in the input any more")
 
 
 class _Unrecorded(dict[str, tuple[int, str]]):
@@ -537,13 +553,15 @@ def _canonical(
         and _streams(doc)
     ):
         try:
-            signed = c14n.sign_manifest(doc, sign_digest)
+            parts = c14n.signed_parts(doc, sign_digest)
         except ValueError:
-            signed = None  # to_xml raises it again below, and the message is refused
-        if signed is not None:
-            result.signed.append(signed)
-            # Its bills are in the signed bytes: the model keeps the rest (issue #8).
+            parts = None  # to_xml raises it again below, and the message is refused
+        if parts is not None:
+            # Its bills are in the signed bytes: the model keeps the rest, and the bills go
+            # before the bytes are joined (issue #8).
             result.documents[-1] = c14n.SignedManifest.of(doc)
+            del doc
+            result.signed.append(c14n.joined(parts))
             return None
     try:
         element = to_xml(doc)

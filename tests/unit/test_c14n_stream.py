@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import re
 from decimal import Decimal
@@ -25,6 +26,9 @@ import pytest
 from lxml import etree
 
 from adapters import cuscar
+from adapters.common import MappingError, check_xml_characters
+from adapters.cuscar import _slow_payload_hash, payload_hash
+from adapters.edifact import Interchange, Message, parse
 from bench.common import small_cuscar, valid_cuscar
 from gateway import c14n, pipeline
 from gateway.canonical_xml import from_xml, to_bytes, to_xml
@@ -287,3 +291,33 @@ def test_a_large_message_without_positions_points_at_the_same_segments(
     assert unrecorded.rejection.problems and unrecorded.rejection.problems[0].segment
     assert repr(unrecorded.rejection) == repr(recorded.rejection)
     assert _outcome_parts(unrecorded) == _outcome_parts(recorded)
+
+
+# ------------------------------------------------------------------ a large message's decode
+
+
+def _large_message(data: bytes) -> tuple[Message, Interchange]:
+    ic = parse(data)[0]
+    assert len(ic.messages[0].segments) > 2 * 2_000  # more than two slices of the checks
+    return ic.messages[0], ic
+
+
+def test_a_large_message_decoded_with_its_segments_released_is_the_same_manifest() -> None:
+    data = valid_cuscar(600)
+    kept = cuscar.decode_message(*_large_message(data))
+    message, ic = _large_message(data)
+    released = cuscar.decode_message(message, ic, None, {}, release=True)
+    assert message.segments == []  # let go as they were read
+    assert dataclasses.replace(released, header=kept.header) == kept
+    assert released.header.payload_hash == kept.header.payload_hash
+
+
+def test_the_sliced_whole_message_checks_answer_as_before() -> None:
+    message, ic = _large_message(valid_cuscar(600))
+    assert payload_hash(message, ic.delimiters) == _slow_payload_hash(message, ic.delimiters)
+    # A control character in the third slice is found, at its segment.
+    at = message.segments[4_500]
+    message.segments[4_500] = dataclasses.replace(at, elements=(*at.elements, ("bell \x07",)))
+    with pytest.raises(MappingError) as found:
+        check_xml_characters(message)
+    assert found.value.reason == "INVALID_CHARACTER" and found.value.segment == at.number
