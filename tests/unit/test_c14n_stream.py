@@ -321,3 +321,33 @@ def test_the_sliced_whole_message_checks_answer_as_before() -> None:
     with pytest.raises(MappingError) as found:
         check_xml_characters(message)
     assert found.value.reason == "INVALID_CHARACTER" and found.value.segment == at.number
+
+
+def test_every_real_cuscar_streamed_gives_the_tree_paths_outcome(
+    signer: tuple[Signer, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The corpus, samples and test data through the pipeline, every manifest streamed and
+    every CUSCAR decoded without positions, against the tree path: same documents (c14n),
+    CONTRL, APERAK and verdicts; each streamed document verifies with xmlsec1."""
+    s, cert = signer
+    inputs = [
+        (path, path.read_bytes())
+        for path, interchanges in parseable_edifact()
+        if any(cuscar.is_cuscar(m) for ic in interchanges for m in ic.messages)
+    ]
+    assert len(inputs) >= 8
+    streamed_documents = 0
+    for path, data in inputs:
+        monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 0)
+        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 0)
+        streamed = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
+        monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+        tree = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
+        assert _outcome_parts(streamed) == _outcome_parts(tree), path.name
+        for routed in streamed.routed:
+            if isinstance(routed.document, c14n.SignedManifest):
+                streamed_documents += 1
+                result = xmlsec_verify(routed.signed_xml, cert, tmp_path)
+                assert result.returncode == 0, (path.name, result.stderr)
+    assert streamed_documents >= 5
