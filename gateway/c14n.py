@@ -28,7 +28,7 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -254,17 +254,22 @@ class SignedManifest(CargoManifest):
     (:func:`resign_header`). At 5,000 bills: ~13 MB of model less per message kept.
     """
 
-    kept_references: list[str] = field(default_factory=list)
+    # The references in one string (NUL, which no value can hold, between them): thousands of
+    # small strings, each shared with the parsed segments, kept alive the allocator's blocks
+    # they lie in once the segments and bills were freed, and the process did not give that
+    # memory back (issue #8: 46 -> 39 MB peak growth on the 10k-BL manifest).
+    kept_references: str = ""
     bills: int = 0
 
     @classmethod
     def of(cls, m: CargoManifest) -> SignedManifest:
         kept = {f.name: getattr(m, f.name) for f in dataclasses.fields(CargoManifest)}
         kept.update(consignments=[], equipment=[])
-        return cls(**kept, kept_references=m.references(), bills=len(m.consignments))
+        refs = "\0".join(m.references())
+        return cls(**kept, kept_references=refs, bills=len(m.consignments))
 
     def references(self) -> list[str]:
-        return list(self.kept_references)
+        return self.kept_references.split("\0") if self.kept_references else []
 
 
 def resign_header(signed: bytes, header: Header, signature_for_digest: SignDigest) -> bytes:
