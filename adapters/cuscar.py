@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
 from adapters.common import (
@@ -125,7 +126,8 @@ def payload_hash(message: Message, delimiters: Delimiters) -> str:
     comp, elem, term = delimiters.component, delimiters.element, delimiters.segment
     specials = comp + elem + term + delimiters.active_release + delimiters.active_repetition
     needs_escape = re.compile("[" + re.escape(specials) + "]").search
-    texts = []
+    digest = hashlib.sha256()
+    texts: list[str] = []
     for seg in message.segments:
         elements = seg.elements
         values = "".join(["".join(e) for e in elements])
@@ -136,7 +138,13 @@ def payload_hash(message: Message, delimiters: Delimiters) -> str:
             texts.append(body.rstrip(elem) + term)
         else:
             texts.append(serialize_segment(seg.tag, elements, delimiters))
-    return hashlib.sha256("".join(texts).encode("utf-8")).hexdigest()
+        if len(texts) >= 2_000:
+            # Hashed a slice at a time: the whole text of a 5,000-bill message, as str and as
+            # UTF-8, was ~11 MB more at the moment its segments are all alive (issue #8).
+            digest.update("".join(texts).encode("utf-8"))
+            texts.clear()
+    digest.update("".join(texts).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _slow_payload_hash(message: Message, delimiters: Delimiters) -> str:
@@ -194,8 +202,14 @@ def decode_message(
     interchange: Interchange,
     context: DecodeContext | None = None,
     positions: Positions | None = None,
+    *,
+    release: bool = False,
 ) -> CargoManifest:
     """One CUSCAR message as a canonical manifest; :class:`MappingError` when it cannot be.
+
+    ``release``: the message's segments are let go as they are read (``message.segments``
+    is empty afterwards), so that a large message's segments and its manifest are not all
+    alive at once (issue #8: 27 MB and 10 MB at 5,000 bills).
 
     ``positions``, when given, is filled with model paths -> (segment number, tag),
     so that a rule broken by ``consignments[0].goods_items[1]`` can point at its GID.
@@ -255,7 +269,10 @@ def decode_message(
     waybills: dict[int, str] = {}  # RFF+AAM, the last resort before the BGM number
     cni_number = ""  # what the current CNI carried (the group of its bills)
     summary = False  # a CNT after the goods: the summary section has begun
-    for seg in body:
+    if release:
+        message.segments.clear()
+        body.reverse()
+    for seg in _drain(body) if release else body:
         tag = seg.tag
         if tag == "TDT":
             pos.setdefault("conveyance", (seg.number, tag))
@@ -467,6 +484,12 @@ def decode_message(
     if has_totals:
         manifest.control_totals = totals
     return manifest
+
+
+def _drain(stack: list[Segment]) -> Iterator[Segment]:
+    """The segments of ``stack`` (reversed) in order, each dropped from it as it is given."""
+    while stack:
+        yield stack.pop()
 
 
 def is_cuscar(message: Message) -> bool:

@@ -251,7 +251,9 @@ def _stable(xml: bytes) -> bytes:
     sig = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
     if sig is not None:
         root.remove(sig)  # ECDSA values differ per signature; signing is checked by xmlsec1
-    return etree.tostring(root)
+    # Canonical XML (C14N 1.0): the document, not its spelling; a manifest written by the
+    # streaming writer (attributes sorted, no empty-element tags) is the same document.
+    return etree.tostring(root, method="c14n")
 
 
 def snapshot_inputs() -> list[Path]:
@@ -429,7 +431,19 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, help="pyinstrument: HTML per part, text on stdout")
     ap.add_argument("--snapshot", type=Path, help="write the differential snapshot here")
     ap.add_argument("--compare", type=Path, help="compare with the snapshot in this directory")
+    ap.add_argument(
+        "--stream-min",
+        type=int,
+        help="manifests of this many bills or more are streamed (gateway.pipeline."
+        "STREAM_MIN_CONSIGNMENTS; 0: every manifest, to check the streaming writer on all), "
+        "and CUSCARs of this many segments or more decoded without positions",
+    )
     args = ap.parse_args()
+    if args.stream_min is not None:
+        import gateway.pipeline
+
+        gateway.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
+        gateway.pipeline.UNRECORDED_MIN_SEGMENTS = args.stream_min  # positions: again if needed
     if args.snapshot:
         print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
         return

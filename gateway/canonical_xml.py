@@ -41,7 +41,7 @@ from gateway.model import (
     Traveller,
     Vehicle,
 )
-from gateway.xmlmap import Vocabulary
+from gateway.xmlmap import TreeOut, Vocabulary, XmlOut, header_out
 from gateway.xmlsafe import parse
 
 NS = f"{{{NAMESPACE}}}"
@@ -54,103 +54,123 @@ _add = _VOCABULARY.add
 _header_xml = _VOCABULARY.header_to_xml
 
 
-def _party_xml(parent: etree._Element, p: Party) -> None:
-    el = etree.SubElement(parent, _q("Party"), role=p.role)
-    if p.code:
-        el.set("code", p.code)
-    _add(el, "Identifier", p.identifier)
-    _add(el, "TaxId", p.tax_id)
-    _add(el, "Name", p.name)
+def _party_out(out: XmlOut, p: Party) -> None:
+    out.start("Party", {"role": p.role, "code": p.code} if p.code else {"role": p.role})
+    out.leaf("Identifier", p.identifier)
+    out.leaf("TaxId", p.tax_id)
+    out.leaf("Name", p.name)
     if p.address is not None:
-        a = etree.SubElement(el, _q("Address"))
+        out.start("Address")
         for line in p.address.lines:
-            _add(a, "Line", line)
-        _add(a, "City", p.address.city)
-        _add(a, "PostalCode", p.address.postal_code)
-        _add(a, "Country", p.address.country)
+            out.leaf("Line", line)
+        out.leaf("City", p.address.city)
+        out.leaf("PostalCode", p.address.postal_code)
+        out.leaf("Country", p.address.country)
+        out.end()
+    out.end()
 
 
-def _equipment_xml(parent: etree._Element, e: TransportEquipment) -> None:
-    el = etree.SubElement(parent, _q("TransportEquipment"))
-    _add(el, "Identifier", e.identifier)
-    _add(el, "SizeType", e.size_type)
+def _equipment_out(out: XmlOut, e: TransportEquipment) -> None:
+    out.start("TransportEquipment")
+    out.leaf("Identifier", e.identifier)
+    out.leaf("SizeType", e.size_type)
     for seal in e.seals:
-        _add(el, "Seal", seal)
-    _add(el, "Fullness", e.fullness)
-    _add(el, "GrossMassKg", e.gross_mass_kg)
+        out.leaf("Seal", seal)
+    out.leaf("Fullness", e.fullness)
+    out.leaf("GrossMassKg", e.gross_mass_kg)
+    out.end()
+
+
+def manifest_head_out(out: XmlOut, m: CargoManifest) -> None:
+    """Everything of the manifest's XML before its first Consignment (root not included)."""
+    header_out(out, m.header)
+    out.leaf("DocumentNumber", m.document_number)
+    _conveyance_out(out, m.conveyance)
+    out.leaf("PortOfCall", m.port_of_call)
+    out.leaf("CustomsOffice", m.customs_office)
+    out.leaf("ArrivalTime", m.arrival_time)
+    out.leaf("DepartureTime", m.departure_time)
+    for p in m.parties:
+        _party_out(out, p)
+    for e in m.equipment:
+        _equipment_out(out, e)
+
+
+def consignment_out(out: XmlOut, c: Consignment) -> None:
+    """One Consignment element of a manifest."""
+    out.start("Consignment")
+    out.leaf("Sequence", c.sequence)
+    out.leaf("TransportDocument", c.transport_document, {"kind": c.transport_document_kind})
+    out.leaf("MasterReference", c.master_reference)
+    out.leaf("PlaceOfLoading", c.place_of_loading)
+    out.leaf("PlaceOfDischarge", c.place_of_discharge)
+    for p in c.parties:
+        _party_out(out, p)
+    for g in c.goods_items:
+        out.start("GoodsItem")
+        out.leaf("Sequence", g.sequence)
+        out.leaf("HsCode", g.hs_code)
+        out.leaf("Description", g.description)
+        out.leaf("PackageCount", g.package_count)
+        out.leaf("PackageType", g.package_type)
+        out.leaf("GrossMassKg", g.gross_mass_kg)
+        out.leaf("NetMassKg", g.net_mass_kg)
+        out.leaf("VolumeM3", g.volume_m3)
+        for un in g.dangerous_goods_un_numbers:
+            out.leaf("DangerousGoodsUnNumber", un)
+        for ref in g.equipment_references:
+            out.leaf("EquipmentReference", ref)
+        out.end()
+    for e in c.equipment:
+        _equipment_out(out, e)
+    out.leaf("GrossMassKg", c.gross_mass_kg)
+    totals_out(out, c.control_totals)
+    out.end()
+
+
+def manifest_root(m: CargoManifest) -> etree._Element:
+    """The manifest's root element alone: its tag, namespaces and attributes."""
+    return etree.Element(_q("CargoManifest"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
 
 
 def manifest_to_xml(m: CargoManifest) -> etree._Element:
-    root = etree.Element(_q("CargoManifest"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
-    _header_xml(root, m.header)
-    _add(root, "DocumentNumber", m.document_number)
-    _conveyance_xml(root, m.conveyance)
-    _add(root, "PortOfCall", m.port_of_call)
-    _add(root, "CustomsOffice", m.customs_office)
-    _add(root, "ArrivalTime", m.arrival_time)
-    _add(root, "DepartureTime", m.departure_time)
-    for p in m.parties:
-        _party_xml(root, p)
-    for e in m.equipment:
-        _equipment_xml(root, e)
+    root = manifest_root(m)
+    out = TreeOut(_VOCABULARY, root)
+    manifest_head_out(out, m)
     for c in m.consignments:
-        ce = etree.SubElement(root, _q("Consignment"))
-        _add(ce, "Sequence", c.sequence)
-        td = etree.SubElement(ce, _q("TransportDocument"), kind=c.transport_document_kind)
-        td.text = c.transport_document
-        _add(ce, "MasterReference", c.master_reference)
-        _add(ce, "PlaceOfLoading", c.place_of_loading)
-        _add(ce, "PlaceOfDischarge", c.place_of_discharge)
-        for p in c.parties:
-            _party_xml(ce, p)
-        for g in c.goods_items:
-            ge = etree.SubElement(ce, _q("GoodsItem"))
-            _add(ge, "Sequence", g.sequence)
-            _add(ge, "HsCode", g.hs_code)
-            _add(ge, "Description", g.description)
-            _add(ge, "PackageCount", g.package_count)
-            _add(ge, "PackageType", g.package_type)
-            _add(ge, "GrossMassKg", g.gross_mass_kg)
-            _add(ge, "NetMassKg", g.net_mass_kg)
-            _add(ge, "VolumeM3", g.volume_m3)
-            for un in g.dangerous_goods_un_numbers:
-                _add(ge, "DangerousGoodsUnNumber", un)
-            for ref in g.equipment_references:
-                _add(ge, "EquipmentReference", ref)
-        for e in c.equipment:
-            _equipment_xml(ce, e)
-        _add(ce, "GrossMassKg", c.gross_mass_kg)
-        _totals_xml(ce, c.control_totals)
-    _totals_xml(root, m.control_totals)
+        consignment_out(out, c)
+    totals_out(out, m.control_totals)
     return root
 
 
-def _totals_xml(parent: etree._Element, totals: ControlTotals | None) -> None:
+def totals_out(out: XmlOut, totals: ControlTotals | None) -> None:
     if totals is None:
         return
-    ct = etree.SubElement(parent, _q("ControlTotals"))
-    _add(ct, "Consignments", totals.consignments)
-    _add(ct, "Packages", totals.packages)
-    _add(ct, "GrossMassKg", totals.gross_mass_kg)
-    _add(ct, "Equipment", totals.equipment)
+    out.start("ControlTotals")
+    out.leaf("Consignments", totals.consignments)
+    out.leaf("Packages", totals.packages)
+    out.leaf("GrossMassKg", totals.gross_mass_kg)
+    out.leaf("Equipment", totals.equipment)
+    out.end()
 
 
-def _conveyance_xml(parent: etree._Element, c: Conveyance) -> None:
-    cv = etree.SubElement(parent, _q("Conveyance"))
-    _add(cv, "ImoNumber", c.imo_number)
-    _add(cv, "Name", c.name)
-    _add(cv, "CallSign", c.call_sign)
-    _add(cv, "Nationality", c.nationality)
-    _add(cv, "VoyageNumber", c.voyage_number)
-    _add(cv, "Carrier", c.carrier)
-    _add(cv, "ModeOfTransport", c.mode_of_transport)
+def _conveyance_out(out: XmlOut, c: Conveyance) -> None:
+    out.start("Conveyance")
+    out.leaf("ImoNumber", c.imo_number)
+    out.leaf("Name", c.name)
+    out.leaf("CallSign", c.call_sign)
+    out.leaf("Nationality", c.nationality)
+    out.leaf("VoyageNumber", c.voyage_number)
+    out.leaf("Carrier", c.carrier)
+    out.leaf("ModeOfTransport", c.mode_of_transport)
+    out.end()
 
 
 def passenger_list_to_xml(p: PassengerVehicleList) -> etree._Element:
     root = etree.Element(_q("PassengerVehicleList"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
     _header_xml(root, p.header)
     _add(root, "DocumentNumber", p.document_number)
-    _conveyance_xml(root, p.conveyance)
+    _conveyance_out(TreeOut(_VOCABULARY, root), p.conveyance)
     _add(root, "PortOfDeparture", p.port_of_departure)
     _add(root, "PortOfCall", p.port_of_call)
     _add(root, "DepartureTime", p.departure_time)

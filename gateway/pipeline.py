@@ -8,6 +8,7 @@ carries out on the broker.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import threading
@@ -21,13 +22,13 @@ from lxml import etree
 
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
-from adapters.edifact import EdifactError, Interchange, Message, directory
-from gateway import amendments, xmlsafe
+from adapters.edifact import EdifactError, Interchange, Message, directory, iter_messages
+from gateway import amendments, c14n, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
 from gateway.journal import Journal, derived_id
 from gateway.logs import get_logger
-from gateway.model import CanonicalDocument
+from gateway.model import CanonicalDocument, CargoManifest
 from gateway.routing import route_for
 from gateway.rules import Violation, check
 from gateway.signing import Signer
@@ -272,6 +273,7 @@ def translate(
     inbound_id: str | None = None,
     directory_validation: str = "reject",
     sign: Callable[[etree._Element], bytes] | None = None,
+    sign_digest: c14n.SignDigest | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -282,6 +284,9 @@ def translate(
     findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
     ``sign`` (EDIFACT only) is given each document's validated XML at once, and what it
     returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
+    With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
+    ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
+    tree (``gateway.c14n``); the same document, c14n-equal.
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -305,7 +310,7 @@ def translate(
     stopped: Rejection | None = None  # the first message that cannot be decoded
     invalid: Rejection | None = None  # the first document that breaks the canonical schema
     rule_warnings: list[tuple[Problem, Violation]] = []
-    for ic, message, clean in reading.messages():
+    for index, (ic, message, clean) in enumerate(reading.messages()):
         # Not clean: the interchange is rejected; it is read on for the CONTRL only.
         if clean:
             heads.append(_head(message))
@@ -319,9 +324,14 @@ def translate(
                     result,
                     rule_problems,
                     rule_warnings,
+                    functools.partial(_reread, data, index),
                 )
+                # Checked, decoded and its head taken: nothing reads its segments again, so
+                # they go now, before the XML is written (the reader still holds the
+                # message object until the next one is read).
+                message.segments.clear()
                 if stopped is None and not rule_problems and invalid is None:
-                    invalid = _canonical(result.documents[-1], result, sign)
+                    invalid = _canonical(result.documents[-1], result, sign, sign_digest)
         del message  # its segments go before the next message is read
     report = reading.report()
     result.syntax_report = report
@@ -400,11 +410,13 @@ def _decode(
     result: Translation,
     rule_problems: list[Problem],
     rule_warnings: list[tuple[Problem, Violation]],
+    reread: Callable[[], tuple[Message, Interchange]],
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
     Returns the rejection when the message cannot be decoded at all (the interchange is
-    then refused with it, whatever the later messages hold).
+    then refused with it, whatever the later messages hold). ``reread`` reads the message
+    again from the input (a large CUSCAR's segments are released as it is decoded).
     """
     result.message_types.append(message.type or "?")
     decoder = decoder_for(message)
@@ -425,9 +437,27 @@ def _decode(
                 )
             ],
         )
-    positions: Positions = {}
+    # A large CUSCAR is decoded without positions (~30,000 paths at 5,000 bills, 5 MB) and
+    # its segments are let go as they are read (27 MB at 5,000 bills): only a broken rule or
+    # an adapter error reads positions, and then the message is read and decoded again for
+    # them (the same content gives the same positions) (issue #8).
+    recorded = (
+        decoder is not cuscar.decode_message or len(message.segments) < UNRECORDED_MIN_SEGMENTS
+    )
+    positions: Positions = {} if recorded else _Unrecorded()
+    # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
+    bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
     try:
-        doc: CanonicalDocument = decoder(message, ic, context, positions)
+        try:
+            if recorded:
+                doc: CanonicalDocument = decoder(message, ic, context, positions)
+            else:
+                doc = cuscar.decode_message(message, ic, context, positions, release=True)
+        except MappingError:
+            if recorded:
+                raise
+            cuscar.decode_message(*reread(), context, {})  # raises it again, with its segment
+            raise AssertionError("a decoder gave two answers for one message") from None
     except MappingError as exc:
         return Rejection(
             exc.reason,
@@ -453,7 +483,13 @@ def _decode(
     if inbound_id is not None:
         doc.header.message_id = derived_id(inbound_id, len(result.documents))
     result.documents.append(doc)
-    for v in check(doc, severities):
+    violations = check(doc, severities)
+    if violations and not recorded:
+        positions = {}
+        cuscar.decode_message(*reread(), context, positions)  # the same document, its positions
+    elif bgm is not None:
+        positions = {"document_number": (bgm.number, bgm.tag)}
+    for v in violations:
         problem = _rule_problem(v, positions, message.reference)
         if v.severity == "warn":
             rule_warnings.append((problem, v))
@@ -465,11 +501,68 @@ def _decode(
     return None
 
 
+# Messages of this many segments or more are decoded without positions (see _decode).
+UNRECORDED_MIN_SEGMENTS = 2_000
+
+
+def _reread(data: bytes, index: int) -> tuple[Message, Interchange]:
+    """Message ``index`` of ``data`` (counted as ``StreamingAcknowledgement`` yields them)."""
+    for i, (ic, message) in enumerate(iter_messages(data)):
+        if i == index:
+            return message, ic
+    raise AssertionError(f"message {index} is not in the input any more")
+
+
+class _Unrecorded(dict[str, tuple[int, str]]):
+    """Positions that are not kept: what a decoder records is dropped."""
+
+    def __setitem__(self, key: str, value: tuple[int, str]) -> None:
+        pass
+
+    def setdefault(self, key: str, default: tuple[int, str]) -> tuple[int, str]:
+        return default
+
+
+# A manifest of this many bills or more is written and signed without a tree (issue #8): at
+# 5,000 bills the tree is ~37 MB. Smaller ones keep the tree path (lxml's own serialisation,
+# the bytes partners have seen so far); the two give the same document (c14n-equal).
+STREAM_MIN_CONSIGNMENTS = 500
+
+
+def _streams(doc: CanonicalDocument) -> bool:
+    return isinstance(doc, CargoManifest) and len(doc.consignments) >= STREAM_MIN_CONSIGNMENTS
+
+
 def _canonical(
-    doc: CanonicalDocument, result: Translation, sign: Callable[[etree._Element], bytes] | None
+    doc: CanonicalDocument,
+    result: Translation,
+    sign: Callable[[etree._Element], bytes] | None,
+    sign_digest: c14n.SignDigest | None = None,
 ) -> Rejection | None:
     """The validated canonical XML of ``doc``: signed into ``result.signed`` when ``sign``
-    is given (the tree then goes at once), else kept in ``result.elements``."""
+    is given (the tree then goes at once), else kept in ``result.elements``.
+
+    A large manifest with ``sign`` and ``sign_digest`` is streamed (``gateway.c14n``); when
+    the streamed check refuses it, or a value cannot be XML, the tree path below decides
+    and words the rejection, as it always has.
+    """
+    if (
+        sign is not None
+        and sign_digest is not None
+        and isinstance(doc, CargoManifest)
+        and _streams(doc)
+    ):
+        try:
+            parts = c14n.signed_parts(doc, sign_digest)
+        except ValueError:
+            parts = None  # to_xml raises it again below, and the message is refused
+        if parts is not None:
+            # Its bills are in the signed bytes: the model keeps the rest, and the bills go
+            # before the bytes are joined (issue #8).
+            result.documents[-1] = c14n.SignedManifest.of(doc)
+            del doc
+            result.signed.append(c14n.joined(parts))
+            return None
     try:
         element = to_xml(doc)
     except (ValueError, TypeError) as exc:
@@ -589,6 +682,7 @@ class InboundPipeline:
             inbound_id=inbound_id,
             directory_validation=partner.directory_validation,
             sign=self._sign,
+            sign_digest=self.signer.signature_for_digest,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -647,6 +741,13 @@ class InboundPipeline:
         """``element`` signed in place and written (the tree is the caller's to let go)."""
         return to_bytes(self.signer.sign(element, in_place=True))
 
+    def _sign_again(self, doc: CanonicalDocument, signed: bytes) -> bytes:
+        """``doc``, whose header changed since it was validated and signed, signed again:
+        a streamed manifest by splicing its new Header into the signed bytes."""
+        if isinstance(doc, c14n.SignedManifest):
+            return c14n.resign_header(signed, doc.header, self.signer.signature_for_digest)
+        return self._sign(to_xml(doc))
+
     def _amend(
         self, translation: Translation, outcome: Outcome, partner: Partner, inbound_id: str
     ) -> None:
@@ -691,7 +792,7 @@ class InboundPipeline:
                 # Versions and previous-message links changed the header: rebuild that XML
                 # and sign it again; an unchanged one (a first version) keeps the document
                 # signed as it was validated (issue #8).
-                signed.append(xml if _amended_fields(doc) == was else self._sign(to_xml(doc)))
+                signed.append(xml if _amended_fields(doc) == was else self._sign_again(doc, xml))
         translation.documents = keep
         translation.signed = signed
 

@@ -18,7 +18,7 @@ import copy
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -156,6 +156,28 @@ class _CopyingXMLSigner(XMLSigner):
         return result
 
 
+class _DigestXMLSigner(XMLSigner):
+    """signxml's signer for a document it never sees: the reference digest is given.
+
+    The streaming writer (``gateway.c14n``) takes the SHA-256 of the document's canonical
+    bytes as it writes them; signxml is given a childless stand-in of the document's root
+    (same tag and namespaces, so the SignedInfo is canonicalised in the same namespace
+    context a verifier sees) and builds, canonicalises and signs the SignedInfo as for any
+    document. Its own digest of the stand-in is replaced by the given one.
+    """
+
+    def __init__(self, digest: bytes, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._given_digest = digest
+        self._digests = 0
+
+    def _get_digest(self, data: Any, algorithm: Any) -> bytes:
+        self._digests += 1
+        if self._digests != 1:
+            raise AssertionError("one reference, one digest")
+        return self._given_digest
+
+
 def _key_info(key_name: str, cert_pem: str) -> etree._Element:
     """The KeyInfo signxml writes for ``key_name`` and a PEM chain, built once per key."""
     key_info = etree.Element(f"{{{DSIG_NS}}}KeyInfo", nsmap={"ds": DSIG_NS})
@@ -220,6 +242,32 @@ class Signer:
             # the document, it kept every signed tree of an interchange alive (issue #8).
             signer._document = None
         return signed
+
+    def signature_for_digest(
+        self, root_tag: str, nsmap: Mapping[str | None, str], digest: bytes
+    ) -> bytes:
+        """The serialised enveloped ds:Signature of a document whose digest is ``digest``.
+
+        ``digest``: SHA-256 of the document's canonical form without its Signature (the
+        enveloped-signature and C14N 1.1 transforms of the Reference); ``root_tag`` and
+        ``nsmap``: its root's. The element is the one :meth:`sign` appends (same algorithms,
+        KeyInfo and signature encoding), to be written as the root's last child.
+        """
+        stand_in = etree.Element(root_tag, nsmap=dict(nsmap))  # type: ignore[arg-type]
+        signer = _DigestXMLSigner(
+            digest,
+            method=sign_methods.enveloped,
+            signature_algorithm=SignatureMethod.ECDSA_SHA256,
+            digest_algorithm=DigestAlgorithm.SHA256,
+        )
+        signed: etree._Element = signer.sign(
+            stand_in, key=self.private_key, key_info=copy.deepcopy(self.key_info)
+        )
+        signature = signed[-1]
+        if signature.tag != f"{{{DSIG_NS}}}Signature" or len(signed) != 1:
+            raise AssertionError("signxml did not append one Signature to the stand-in")
+        signed.remove(signature)  # written on its own: no declaration of the root's namespace
+        return etree.tostring(signature)
 
 
 def verify(data: bytes, cert_pem: str) -> etree._Element:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from lxml import etree
 
@@ -35,6 +35,56 @@ def text(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)
+
+
+class XmlOut(Protocol):
+    """Where a document's elements go, in document order: a tree (:class:`TreeOut`) or a
+    stream of canonical bytes (``gateway.c14n.C14nWriter``). One mapping writes both, so the
+    streamed manifest is the tree's document by construction (issue #8)."""
+
+    def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
+        """Open element ``name`` (in the vocabulary's namespace) under the current one."""
+
+    def leaf(self, name: str, value: object, attrs: dict[str, str] | None = None) -> None:
+        """``<name>value</name>`` under the current element; nothing when ``value`` is None."""
+
+    def end(self) -> None:
+        """Close the element opened last."""
+
+
+class TreeOut:
+    """:class:`XmlOut` building lxml elements below ``parent``."""
+
+    __slots__ = ("_prefix", "_stack", "_tags", "_top")
+
+    def __init__(self, vocabulary: Vocabulary, parent: etree._Element) -> None:
+        self._tags = vocabulary._tags  # qualified tags, shared with Vocabulary.add
+        self._prefix = vocabulary.prefix
+        self._top = parent
+        self._stack: list[etree._Element] = []
+
+    def _tag(self, name: str) -> str:
+        tag = self._tags.get(name)
+        if tag is None:
+            tag = self._tags[name] = self._prefix + name
+        return tag
+
+    def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
+        tag = self._tag(name)
+        self._stack.append(self._top)
+        self._top = (
+            etree.SubElement(self._top, tag, attrs) if attrs else etree.SubElement(self._top, tag)
+        )
+
+    def leaf(self, name: str, value: object, attrs: dict[str, str] | None = None) -> None:
+        if value is None:
+            return
+        tag = self._tag(name)
+        el = etree.SubElement(self._top, tag, attrs) if attrs else etree.SubElement(self._top, tag)
+        el.text = value if type(value) is str else text(value)
+
+    def end(self) -> None:
+        self._top = self._stack.pop()
 
 
 class Vocabulary:
@@ -68,29 +118,7 @@ class Vocabulary:
         el.text = value if type(value) is str else text(value)
 
     def header_to_xml(self, parent: etree._Element, h: Header) -> None:
-        el = etree.SubElement(parent, self.q("Header"))
-        self.add(el, "MessageId", h.message_id)
-        self.add(el, "CorrelationId", h.correlation_id)
-        self.add(el, "PreviousMessageId", h.previous_message_id)
-        self.add(el, "Function", h.function)
-        self.add(el, "Sender", h.sender)
-        self.add(el, "Receiver", h.receiver)
-        self.add(el, "DocumentType", h.document_type)
-        self.add(el, "DocumentVersion", h.document_version)
-        self.add(el, "BusinessReference", h.business_reference)
-        self.add(el, "Test", h.test)
-        self.add(el, "CreatedAt", h.created_at)
-        self.add(el, "PayloadHash", h.payload_hash, algorithm="sha256")
-        src = etree.SubElement(el, self.q("Source"), format=h.source.format)
-        for attr, value in (
-            ("messageType", h.source.message_type),
-            ("directory", h.source.directory),
-            ("syntaxVersion", h.source.syntax_version),
-            ("interchangeReference", h.source.interchange_reference),
-            ("messageReference", h.source.message_reference),
-        ):
-            if value:
-                src.set(attr, value)
+        header_out(TreeOut(self, parent), h)
 
     # ------------------------------------------------------------ reading
     def find(self, el: etree._Element, name: str) -> etree._Element | None:
@@ -139,3 +167,33 @@ class Vocabulary:
                 message_reference=src.get("messageReference", ""),
             ),
         )
+
+
+def header_out(out: XmlOut, h: Header) -> None:
+    """The common :class:`Header` of every canonical document, to ``out``."""
+    out.start("Header")
+    out.leaf("MessageId", h.message_id)
+    out.leaf("CorrelationId", h.correlation_id)
+    out.leaf("PreviousMessageId", h.previous_message_id)
+    out.leaf("Function", h.function)
+    out.leaf("Sender", h.sender)
+    out.leaf("Receiver", h.receiver)
+    out.leaf("DocumentType", h.document_type)
+    out.leaf("DocumentVersion", h.document_version)
+    out.leaf("BusinessReference", h.business_reference)
+    out.leaf("Test", h.test)
+    out.leaf("CreatedAt", h.created_at)
+    out.leaf("PayloadHash", h.payload_hash, {"algorithm": "sha256"})
+    source = {"format": h.source.format}
+    for attr, value in (
+        ("messageType", h.source.message_type),
+        ("directory", h.source.directory),
+        ("syntaxVersion", h.source.syntax_version),
+        ("interchangeReference", h.source.interchange_reference),
+        ("messageReference", h.source.message_reference),
+    ):
+        if value:
+            source[attr] = value
+    out.start("Source", source)
+    out.end()
+    out.end()

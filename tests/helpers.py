@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,3 +52,21 @@ def xmlsec_verify(xml: bytes, cert: Path, tmp: Path) -> subprocess.CompletedProc
         text=True,
         timeout=30,
     )
+
+
+def parseable_edifact() -> Iterator[tuple[Path, list[Any]]]:
+    """(file, interchanges) of every EDIFACT file of the test data, samples and the corpus
+    that parses (broken files of the corpus are other tests' concern)."""
+    from adapters.edifact import parse
+
+    dirs = [
+        ROOT / "tests" / "data",
+        ROOT / "samples",
+        ROOT.parent / "shared" / "corpus" / "edifact",
+    ]
+    for path in [p for d in dirs if d.is_dir() for p in sorted(d.rglob("*.edi"))]:
+        try:
+            interchanges = parse(path.read_bytes())
+        except Exception:
+            continue
+        yield path, interchanges
