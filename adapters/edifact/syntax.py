@@ -28,12 +28,18 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from typing import AnyStr, Final
+
+try:  # the compiled fast path of the lexer, built at install time when a compiler is there
+    from adapters.edifact import _fastlex
+except ImportError:  # pragma: no cover - a machine without a compiler: the pure lexer
+    _fastlex = None  # type: ignore[assignment]
 
 # ---------------------------------------------------------------------------
 # Service code list 0085 (syntax error codes) used by the engine.
@@ -717,7 +723,7 @@ def _plain_run(
     start: int,
     number: int,
     sink: Callable[[Segment], None],
-    element_of: Callable[[str], Element],
+    cache: _ElementCache,
     element_separator: str,
     release: str,
     layout: str,
@@ -733,12 +739,15 @@ def _plain_run(
     >>> out: list[Segment] = []
     >>> cache = _ElementCache(":")
     >>> _check_tag("LOC", 0)
-    >>> _plain_run(["LOC+9+EGALY:139:6", "UNT+2+1"], 0, 4, out.append, cache.__getitem__, "+", "", " ")
+    >>> _plain_run(["LOC+9+EGALY:139:6", "UNT+2+1"], 0, 4, out.append, cache, "+", "", " ")
     (1, 5)
     >>> out
     [Segment(tag='LOC', elements=(('9',), ('EGALY', '139', '6')), number=5, repeats=())]
+
+    This is the reference implementation; ``_fastlex.plain_run`` does the same in C.
     """
     plain_tags = _PLAIN_TAGS
+    element_of = cache.__getitem__
     for i, text in enumerate(islice(pieces, start, None), start):
         raw = text.strip(layout)
         if not raw or (release and release in raw):
@@ -758,6 +767,58 @@ def _plain_run(
         _set_repeats(seg, ())
         sink(seg)
     return len(pieces), number
+
+
+# ---------------------------------------------------------------------------
+# Which implementation of the hot loop runs: decided here, and only here.
+# ---------------------------------------------------------------------------
+
+_PlainRun = Callable[
+    [list[str], int, int, Callable[[Segment], None], _ElementCache, str, str, str],
+    tuple[int, int],
+]
+if _fastlex is not None:
+    # _fastlex.plain_run is _plain_run in C (adapters/edifact/_fastlex.c): the same
+    # segments, the same cache, the same piece to stop at, where the Python loop takes over.
+    _fastlex.configure(
+        Segment,
+        ("tag", "elements", "number", "repeats"),
+        _PLAIN_TAGS,
+        _ELEMENT_CACHE_ENTRIES,
+        _ELEMENT_CACHE_VALUE_LENGTH,
+    )
+LEXER_IMPLEMENTATIONS: Final[dict[str, _PlainRun | None]] = {
+    "compiled": _fastlex.plain_run if _fastlex is not None else None,
+    "pure": _plain_run,
+}
+#: The implementation of the hot loop in use: ``"compiled"`` (the C extension built at
+#: install time) or ``"pure"`` (no compiler at install, or ``EDIGW_LEXER=pure``).
+LEXER: str = "pure"
+_active_plain_run: _PlainRun = _plain_run
+
+
+def use_lexer(name: str) -> str:
+    """Make ``name`` (``"compiled"`` or ``"pure"``) the active lexer; returns the previous one.
+
+    Raises ``ValueError`` when the compiled one was not built. For tests and the benchmark;
+    the default is chosen once at import (see below).
+    """
+    global LEXER, _active_plain_run
+    run = LEXER_IMPLEMENTATIONS.get(name)
+    if run is None:
+        raise ValueError(f"lexer {name!r} is not available (built: {available_lexers()})")
+    previous, LEXER, _active_plain_run = LEXER, name, run
+    return previous
+
+
+def available_lexers() -> list[str]:
+    """The implementations that can run here, the preferred first."""
+    return [name for name, run in LEXER_IMPLEMENTATIONS.items() if run is not None]
+
+
+use_lexer(
+    "pure" if os.environ.get("EDIGW_LEXER", "").strip().lower() == "pure" else available_lexers()[0]
+)
 
 
 class _Lexer:
@@ -980,6 +1041,7 @@ class _Lexer:
         offset = self.offset  # byte offset of buf[0] in the input
         good_tags, envelope = _GOOD_TAGS, _ENVELOPE_TAGS
         sink = self.sink
+        plain_run = _active_plain_run
         new, set_tag, set_elements, set_number, set_repeats = (
             _new_object,
             _set_tag,
@@ -1032,7 +1094,8 @@ class _Lexer:
                     una_cut = False
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
-                element_of = _element_cache(comp).__getitem__
+                cache = _element_cache(comp)
+                element_of = cache.__getitem__
                 term_b = _b(d.segment)
                 allowed = self.allowed
                 fast = buf.isascii() and (allowed is None or not buf.translate(None, allowed))
@@ -1084,8 +1147,8 @@ class _Lexer:
                     i += 1
                     if decoded is None:
                         if plain and sink is not None:
-                            i, number = _plain_run(
-                                spieces, i, number, sink, element_of, el, release_in, layout
+                            i, number = plain_run(
+                                spieces, i, number, sink, cache, el, release_in, layout
                             )
                         if i >= count:
                             break
