@@ -13,6 +13,8 @@
  * piece's index: the Python loop deals with it, so errors, positions and warnings
  * come from the Python code, unchanged.
  *
+ * layout_facts() (below) is the per-buffer scan of _layout_facts in one pass.
+ *
  * Memory safety: every read of a piece is an index below PyUnicode_GET_LENGTH of that
  * piece, which is held by a strong reference while it is read; the list is indexed
  * through its current size on every turn; no pointer arithmetic beyond these bounds.
@@ -290,10 +292,85 @@ plain_run(PyObject *module, PyObject *args)
     return Py_BuildValue("nn", i, number);
 }
 
+/* layout_facts(buf, element, component, release, terminator, rel_in) -> (spaced, inner)
+ * or None: adapters.edifact.syntax._layout_facts in one pass instead of about ten scans.
+ * None (the Python function decides) when a separator is not one byte, or is a space,
+ * CR, LF or tab, or the release character is: there the counts of the Python function
+ * overlap with the layout, and it stays the only definition. Otherwise, by the same
+ * reasoning as its counts (every CR inside "T CR LF", every LF after "T" or "T CR";
+ * "R T CR" / "R T LF" when rel_in; a tab; all in the buffer after its leading CR/LF):
+ *   spaced: " " before E or C, or E or C before " " not preceded by R (when rel_in);
+ *   inner:  a tab, a CR not in "T CR LF", an LF after neither "T" nor "T CR", or
+ *           R T followed by CR or LF (when rel_in). */
+static int
+layout_byte(int c)
+{
+    return c == ' ' || c == '\r' || c == '\n' || c == '\t';
+}
+
+static PyObject *
+layout_facts(PyObject *module, PyObject *args)
+{
+    Py_buffer buf;
+    const char *el_s, *comp_s, *rel_s, *term_s;
+    Py_ssize_t el_n, comp_n, rel_n, term_n;
+    int rel_in;
+    if (!PyArg_ParseTuple(args, "y*y#y#y#y#p:layout_facts", &buf, &el_s, &el_n, &comp_s,
+                          &comp_n, &rel_s, &rel_n, &term_s, &term_n, &rel_in))
+        return NULL;
+    if (el_n != 1 || comp_n != 1 || term_n != 1 || rel_n > 1 || layout_byte(el_s[0]) ||
+        layout_byte(comp_s[0]) || layout_byte(term_s[0]) ||
+        (rel_n == 1 && layout_byte(rel_s[0]))) {
+        PyBuffer_Release(&buf);
+        Py_RETURN_NONE;
+    }
+    const unsigned char *b = buf.buf;
+    const Py_ssize_t n = buf.len;
+    const int el = (unsigned char)el_s[0], comp = (unsigned char)comp_s[0];
+    const int term = (unsigned char)term_s[0];
+    /* The release character counts only when the buffer holds it (rel_in), as in Python. */
+    const int rel = rel_in && rel_n == 1 ? (unsigned char)rel_s[0] : -1;
+    Py_ssize_t body = 0; /* the buffer after its leading CR/LF */
+    while (body < n && (b[body] == '\r' || b[body] == '\n'))
+        body++;
+    int spaced = 0, inner = 0;
+    for (Py_ssize_t k = 0; k < n && !(spaced && inner); k++) {
+        const int c = b[k];
+        const int next = k + 1 < n ? b[k + 1] : -1;
+        if (c == ' ') {
+            if (next == el || next == comp)
+                spaced = 1;
+        }
+        else if (c == el || c == comp) {
+            if (next == ' ' && !(rel >= 0 && k > 0 && b[k - 1] == rel))
+                spaced = 1;
+        }
+        if (k < body)
+            continue;
+        const int prev = k - 1 >= body ? b[k - 1] : -1;
+        if (c == '\t')
+            inner = 1;
+        else if (c == '\r') {
+            if (prev != term || next != '\n')
+                inner = 1;
+        }
+        else if (c == '\n') {
+            if (prev != term && !(prev == '\r' && k - 2 >= body && b[k - 2] == term))
+                inner = 1;
+        }
+        else if (c == term && rel >= 0 && prev == rel && (next == '\r' || next == '\n'))
+            inner = 1;
+    }
+    PyBuffer_Release(&buf);
+    return Py_BuildValue("(OO)", spaced ? Py_True : Py_False, inner ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(segment_type, (tag, elements, number, repeats), plain_tags, cache_entries, "
      "cache_value_length): what plain_run builds, the tags it reads, the cache's bounds."},
+    {"layout_facts", layout_facts, METH_VARARGS,
+     "Spaces next to separators, layout inside segments (see syntax._layout_facts)."},
     {"plain_run", plain_run, METH_VARARGS,
      "The ordinary segments of pieces from start (see adapters.edifact.syntax._plain_run)."},
     {NULL, NULL, 0, NULL},

@@ -11,6 +11,15 @@ def configure(
     cache_value_length: int,
     /,
 ) -> None: ...
+def layout_facts(
+    buf: bytes,
+    element: bytes,
+    component: bytes,
+    release: bytes,
+    terminator: bytes,
+    rel_in: bool,
+    /,
+) -> tuple[bool, bool] | None: ...
 def plain_run(
     pieces: list[str],
     start: int,

@@ -718,6 +718,48 @@ def _spaced(buf: bytes, element: bytes, component: bytes, release: bytes) -> boo
     return False
 
 
+def _layout_facts(
+    buf: bytes, element: bytes, component: bytes, release: bytes, terminator: bytes, rel_in: bool
+) -> tuple[bool, bool]:
+    r"""Two facts about a buffer: does it hold a space next to an unreleased separator
+    (:func:`_spaced`), and layout inside a segment (a tab, or CR/LF anywhere but right after
+    a terminator, or right after a released one)?
+
+    >>> _layout_facts(b"BGM+85'\r\nDTM+137'\n", b"+", b":", b"?", b"'", False)
+    (False, False)
+    >>> _layout_facts(b"FTX+AAA+++A?'\nB'", b"+", b":", b"?", b"'", True)
+    (False, True)
+
+    ``_fastlex.layout_facts`` computes the same in one pass (``None``: separators that
+    are layout characters, left to this function).
+    """
+    spaced_in = _spaced(buf, element, component, release if rel_in else b"")
+    # The layout after the previous buffer's last terminator may start this one.
+    body = buf.lstrip(b"\r\n") if buf[:1] in (b"\r", b"\n") else buf
+    inner_layout = (
+        b"\t" in body
+        or body.count(b"\r") != body.count(terminator + b"\r\n")
+        or body.count(b"\n") != body.count(terminator + b"\n") + body.count(terminator + b"\r\n")
+        # A released terminator ends no segment: the layout after it is inside one.
+        or (
+            rel_in
+            and (release + terminator + b"\n" in body or release + terminator + b"\r" in body)
+        )
+    )
+    return spaced_in, inner_layout
+
+
+def _layout_facts_compiled(
+    buf: bytes, element: bytes, component: bytes, release: bytes, terminator: bytes, rel_in: bool
+) -> tuple[bool, bool]:
+    """:func:`_layout_facts` in one pass of C, or by :func:`_layout_facts` when C declines."""
+    assert _fastlex is not None
+    facts = _fastlex.layout_facts(buf, element, component, release, terminator, rel_in)
+    if facts is None:
+        return _layout_facts(buf, element, component, release, terminator, rel_in)
+    return facts
+
+
 def _plain_run(
     pieces: list[str],
     start: int,
@@ -777,6 +819,7 @@ _PlainRun = Callable[
     [list[str], int, int, Callable[[Segment], None], _ElementCache, str, str, str],
     tuple[int, int],
 ]
+_LayoutFacts = Callable[[bytes, bytes, bytes, bytes, bytes, bool], tuple[bool, bool]]
 if _fastlex is not None:
     # _fastlex.plain_run is _plain_run in C (adapters/edifact/_fastlex.c): the same
     # segments, the same cache, the same piece to stop at, where the Python loop takes over.
@@ -787,14 +830,14 @@ if _fastlex is not None:
         _ELEMENT_CACHE_ENTRIES,
         _ELEMENT_CACHE_VALUE_LENGTH,
     )
-LEXER_IMPLEMENTATIONS: Final[dict[str, _PlainRun | None]] = {
-    "compiled": _fastlex.plain_run if _fastlex is not None else None,
-    "pure": _plain_run,
+LEXER_IMPLEMENTATIONS: Final[dict[str, tuple[_PlainRun, _LayoutFacts] | None]] = {
+    "compiled": (_fastlex.plain_run, _layout_facts_compiled) if _fastlex is not None else None,
+    "pure": (_plain_run, _layout_facts),
 }
 #: The implementation of the hot loop in use: ``"compiled"`` (the C extension built at
 #: install time) or ``"pure"`` (no compiler at install, or ``EDIGW_LEXER=pure``).
 LEXER: str = "pure"
-_active_plain_run: _PlainRun = _plain_run
+_active: tuple[_PlainRun, _LayoutFacts] = (_plain_run, _layout_facts)
 
 
 def use_lexer(name: str) -> str:
@@ -803,11 +846,11 @@ def use_lexer(name: str) -> str:
     Raises ``ValueError`` when the compiled one was not built. For tests and the benchmark;
     the default is chosen once at import (see below).
     """
-    global LEXER, _active_plain_run
-    run = LEXER_IMPLEMENTATIONS.get(name)
-    if run is None:
+    global LEXER, _active
+    functions = LEXER_IMPLEMENTATIONS.get(name)
+    if functions is None:
         raise ValueError(f"lexer {name!r} is not available (built: {available_lexers()})")
-    previous, LEXER, _active_plain_run = LEXER, name, run
+    previous, LEXER, _active = LEXER, name, functions
     return previous
 
 
@@ -1041,7 +1084,7 @@ class _Lexer:
         offset = self.offset  # byte offset of buf[0] in the input
         good_tags, envelope = _GOOD_TAGS, _ENVELOPE_TAGS
         sink = self.sink
-        plain_run = _active_plain_run
+        plain_run, layout_facts = _active
         new, set_tag, set_elements, set_number, set_repeats = (
             _new_object,
             _set_tag,
@@ -1113,19 +1156,8 @@ class _Lexer:
                 rel_in = bool(rel) and _b(rel) in buf
                 rep_in = bool(rep) and _b(rep) in buf
                 spaced = (" " + el, el + " ", " " + comp, comp + " ")
-                spaced_in = _spaced(buf, _b(el), _b(comp), _b(rel) if rel_in else b"")
-                # The layout after the previous buffer's last terminator may start this one.
-                body = buf.lstrip(b"\r\n") if buf[:1] in (b"\r", b"\n") else buf
-                inner_layout = (
-                    b"\t" in body
-                    or body.count(b"\r") != body.count(term_b + b"\r\n")
-                    or body.count(b"\n")
-                    != body.count(term_b + b"\n") + body.count(term_b + b"\r\n")
-                    # A released terminator ends no segment: the layout after it is inside one.
-                    or (
-                        rel_in
-                        and (_b(rel) + term_b + b"\n" in body or _b(rel) + term_b + b"\r" in body)
-                    )
+                spaced_in, inner_layout = layout_facts(
+                    buf, _b(el), _b(comp), _b(rel), term_b, rel_in
                 )
                 una_in = b"UNA" in buf
                 bom_in = _BOM in buf

@@ -242,6 +242,48 @@ def test_the_cache_is_filled_and_bounded_like_the_pure_one() -> None:
     assert dict(cache) == dict(reference) and len(cache) == 10
 
 
+LAYOUT_ALPHABET = b"+:'?* \r\n\tAB\x1c\x1d\x1f"
+
+
+@FUZZ
+@given(
+    st.binary(max_size=80).map(
+        lambda b: bytes(LAYOUT_ALPHABET[x % len(LAYOUT_ALPHABET)] for x in b)
+    ),
+    st.lists(st.sampled_from(list(LAYOUT_ALPHABET)), min_size=4, max_size=4, unique=True),
+    st.booleans(),
+    st.booleans(),
+)
+def test_layout_facts_in_one_pass_are_the_counts_of_python(
+    buf: bytes, seps: list[int], no_release: bool, rel_in: bool
+) -> None:
+    el, comp, term = bytes([seps[0]]), bytes([seps[1]]), bytes([seps[2]])
+    rel = b"" if no_release else bytes([seps[3]])
+    rel_in = rel_in and bool(rel) and rel in buf
+    assert _fastlex is not None
+    got = _fastlex.layout_facts(buf, el, comp, rel, term, rel_in)
+    if got is None:  # a separator that is a layout character: Python decides
+        assert any(c in b" \r\n\t" for c in (el, comp, term, rel) if c)
+        return
+    assert got == syntax._layout_facts(buf, el, comp, rel, term, rel_in)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (b"A+B", b"++", b":", b"?", b"'"),  # not one byte
+        (b"A+B", b"+", b":", b"??", b"'"),
+        (b"A+B", b"+", b":", b"?", b""),
+        (b"A+B", b"+", b":", b"?", b"\n"),  # a terminator that is layout
+        (b"A+B", b"+", b":", b"\t", b"'"),
+    ],
+)
+def test_layout_facts_decline_what_only_python_defines(args: tuple[bytes, ...]) -> None:
+    assert _fastlex is not None
+    assert _fastlex.layout_facts(*args, False) is None
+    assert syntax._layout_facts_compiled(*args, False) == syntax._layout_facts(*args, False)
+
+
 def test_one_place_chooses_and_says_which() -> None:
     assert syntax.LEXER == "compiled"
     assert syntax.available_lexers() == ["compiled", "pure"]
