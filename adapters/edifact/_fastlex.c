@@ -30,6 +30,8 @@ static PyTypeObject *segment_type = NULL;
 static PyObject *slot_tag = NULL, *slot_elements = NULL, *slot_number = NULL,
                 *slot_repeats = NULL, *plain_tags = NULL;
 static Py_ssize_t cache_entries = 0, cache_value_length = 0;
+/* Whether a Segment made here may be untracked by the collector (see configure). */
+static int untrack_segments = 0;
 
 static int
 set_slot(PyObject *descr, PyObject *obj, PyObject *value)
@@ -68,6 +70,16 @@ configure(PyObject *module, PyObject *args)
         Py_INCREF(descr);
         Py_XSETREF(*slots[k], descr);
     }
+    /* A Segment made here refers to its four slots only, and they hold a str, an int and
+     * tuples of tuples of str: it can be in no reference cycle, so the collector need
+     * never scan it (the reasoning by which CPython untracks tuples of atomic objects).
+     * That holds when the class is a direct subclass of object whose instances are
+     * exactly the four slots: no __dict__ (nothing else can be attached), no other slot.
+     * (An instance also refers to its class, which refers to no segment.) */
+    PyTypeObject *t = (PyTypeObject *)type;
+    untrack_segments = t->tp_base == &PyBaseObject_Type && t->tp_dictoffset == 0 &&
+                       t->tp_weaklistoffset == 0 &&
+                       t->tp_basicsize == (Py_ssize_t)(sizeof(PyObject) + 4 * sizeof(PyObject *));
     Py_INCREF(type);
     Py_XSETREF(segment_type, (PyTypeObject *)type);
     Py_INCREF(tags);
@@ -268,6 +280,8 @@ plain_run(PyObject *module, PyObject *args)
             (seg = segment_type->tp_new(segment_type, empty, NULL)) != NULL &&
             set_slot(slot_tag, seg, tag) == 0 && set_slot(slot_elements, seg, elements) == 0 &&
             set_slot(slot_number, seg, num) == 0 && set_slot(slot_repeats, seg, empty) == 0) {
+            if (untrack_segments && PyObject_GC_IsTracked(seg))
+                PyObject_GC_UnTrack(seg);
             PyObject *r = PyObject_CallOneArg(sink, seg);
             if (r == NULL)
                 failed = 1;
@@ -365,10 +379,18 @@ layout_facts(PyObject *module, PyObject *args)
     return Py_BuildValue("(OO)", spaced ? Py_True : Py_False, inner ? Py_True : Py_False);
 }
 
+static PyObject *
+untracks_segments(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(untrack_segments);
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(segment_type, (tag, elements, number, repeats), plain_tags, cache_entries, "
      "cache_value_length): what plain_run builds, the tags it reads, the cache's bounds."},
+    {"untracks_segments", untracks_segments, METH_NOARGS,
+     "Whether the Segments plain_run makes are left out of the cyclic collector."},
     {"layout_facts", layout_facts, METH_VARARGS,
      "Spaces next to separators, layout inside segments (see syntax._layout_facts)."},
     {"plain_run", plain_run, METH_VARARGS,

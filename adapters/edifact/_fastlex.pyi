@@ -11,6 +11,7 @@ def configure(
     cache_value_length: int,
     /,
 ) -> None: ...
+def untracks_segments() -> bool: ...
 def layout_facts(
     buf: bytes,
     element: bytes,

@@ -14,11 +14,13 @@ of docs/fuzzing.md ran this file with N = 10,000 and other seeds).
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +242,41 @@ def test_the_cache_is_filled_and_bounded_like_the_pure_one() -> None:
     for v in [*values, long_value]:
         reference[v]  # __missing__ fills it
     assert dict(cache) == dict(reference) and len(cache) == 10
+
+
+def test_the_segments_it_makes_are_left_out_of_the_collector() -> None:
+    data = generate(3)
+    previous = syntax.use_lexer("compiled")
+    try:
+        segments = [s for ic in parse(data) for m in ic.messages for s in m.segments]
+    finally:
+        syntax.use_lexer(previous)
+    untracked = [s for s in segments if not gc.is_tracked(s)]
+    assert len(untracked) > len(segments) / 2  # envelopes, new tags, released text: Python's
+    for seg in untracked:  # nothing in them can hold a reference cycle (but their class)
+        assert not any(gc.is_tracked(x) for x in gc.get_referents(seg) if x is not syntax.Segment)
+        assert all(type(c) is str for e in seg.elements for c in e)
+
+
+@dataclass(frozen=True, slots=True)
+class _WiderSegment:
+    tag: str
+    elements: tuple[tuple[str, ...], ...]
+    number: int
+    repeats: tuple[object, ...]
+    extra: object  # a fifth reference: such segments could hold a cycle
+
+
+def test_a_segment_class_with_more_than_the_four_slots_stays_tracked() -> None:
+    assert _fastlex is not None and _fastlex.untracks_segments()
+    bounds = (syntax._PLAIN_TAGS, syntax._ELEMENT_CACHE_ENTRIES, syntax._ELEMENT_CACHE_VALUE_LENGTH)
+    slots = ("tag", "elements", "number", "repeats")
+    try:
+        _fastlex.configure(_WiderSegment, slots, *bounds)
+        assert not _fastlex.untracks_segments()
+    finally:
+        _fastlex.configure(syntax.Segment, slots, *bounds)
+    assert _fastlex.untracks_segments()
 
 
 LAYOUT_ALPHABET = b"+:'?* \r\n\tAB\x1c\x1d\x1f"
