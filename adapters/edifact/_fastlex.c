@@ -56,19 +56,22 @@ configure(PyObject *module, PyObject *args)
         return NULL;
     }
     PyObject *dict = ((PyTypeObject *)type)->tp_dict;
-    for (int k = 0; k < 4; k++) {
-        PyObject *descr = PyDict_GetItemWithError(dict, names[k]);
-        if (descr == NULL) {
+    PyObject *found[4];
+    for (int k = 0; k < 4; k++) { /* all four checked before anything changes */
+        found[k] = PyDict_GetItemWithError(dict, names[k]);
+        if (found[k] == NULL) {
             if (!PyErr_Occurred())
                 PyErr_Format(PyExc_TypeError, "%R has no slot %R", type, names[k]);
             return NULL;
         }
-        if (Py_TYPE(descr) != &PyMemberDescr_Type) {
+        if (Py_TYPE(found[k]) != &PyMemberDescr_Type) {
             PyErr_Format(PyExc_TypeError, "%R.%U is not a slot", type, names[k]);
             return NULL;
         }
-        Py_INCREF(descr);
-        Py_XSETREF(*slots[k], descr);
+    }
+    for (int k = 0; k < 4; k++) {
+        Py_INCREF(found[k]);
+        Py_XSETREF(*slots[k], found[k]);
     }
     /* A Segment made here refers to its four slots only, and they hold a str, an int and
      * tuples of tuples of str: it can be in no reference cycle, so the collector need
@@ -170,6 +173,12 @@ element_of(PyObject *cache, const Py_UCS1 *s, Py_ssize_t len, int comp)
     return value;
 }
 
+static PyObject *plain_loop(PyObject *pieces, Py_ssize_t start, Py_ssize_t number,
+                            PyObject *sink, PyObject *cache, PyObject *el_obj, PyObject *rel_obj,
+                            PyObject *layout_obj, PyTypeObject *type, PyObject *tags_set,
+                            PyObject *d_tag, PyObject *d_elements, PyObject *d_number,
+                            PyObject *d_repeats, int untrack);
+
 static PyObject *
 plain_run(PyObject *module, PyObject *args)
 {
@@ -182,6 +191,36 @@ plain_run(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "_fastlex.configure() was not called");
         return NULL;
     }
+    /* Strong references for the whole call: the sink runs Python code, which could (absurdly)
+     * call configure() again and drop what this call is using. */
+    PyTypeObject *type = segment_type;
+    PyObject *tags_set = plain_tags;
+    PyObject *d_tag = slot_tag, *d_elements = slot_elements, *d_number = slot_number,
+             *d_repeats = slot_repeats;
+    const int untrack = untrack_segments;
+    Py_INCREF(type);
+    Py_INCREF(tags_set);
+    Py_INCREF(d_tag);
+    Py_INCREF(d_elements);
+    Py_INCREF(d_number);
+    Py_INCREF(d_repeats);
+    PyObject *result = plain_loop(pieces, start, number, sink, cache, el_obj, rel_obj, layout_obj,
+                                  type, tags_set, d_tag, d_elements, d_number, d_repeats, untrack);
+    Py_DECREF(d_repeats);
+    Py_DECREF(d_number);
+    Py_DECREF(d_elements);
+    Py_DECREF(d_tag);
+    Py_DECREF(tags_set);
+    Py_DECREF(type);
+    return result;
+}
+
+static PyObject *
+plain_loop(PyObject *pieces, Py_ssize_t start, Py_ssize_t number, PyObject *sink, PyObject *cache,
+           PyObject *el_obj, PyObject *rel_obj, PyObject *layout_obj, PyTypeObject *type,
+           PyObject *tags_set, PyObject *d_tag, PyObject *d_elements, PyObject *d_number,
+           PyObject *d_repeats, int untrack)
+{
     /* The cache's component separator (an _ElementCache splits on it). */
     PyObject *comp_obj = PyObject_GetAttrString(cache, "component");
     if (comp_obj == NULL)
@@ -202,7 +241,8 @@ plain_run(PyObject *module, PyObject *args)
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL)
         return NULL;
-    Py_ssize_t i = start;
+    /* Past the end: the index of the end, as _plain_run returns it. */
+    Py_ssize_t i = start < PyList_GET_SIZE(pieces) ? start : PyList_GET_SIZE(pieces);
     int failed = 0;
     /* Anything unusual in the arguments: process nothing, the Python loop reads the piece. */
     while (usable && !failed && i < PyList_GET_SIZE(pieces)) {
@@ -239,7 +279,7 @@ plain_run(PyObject *module, PyObject *args)
             }
             if (tag == NULL) {
                 tag = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, s + lo, tlen);
-                int known = tag == NULL ? -1 : PySet_Contains(plain_tags, tag);
+                int known = tag == NULL ? -1 : PySet_Contains(tags_set, tag);
                 if (known < 0)
                     failed = 1;
                 else if (known == 0)
@@ -272,15 +312,19 @@ plain_run(PyObject *module, PyObject *args)
             }
         }
         Py_DECREF(text);
+        if (elements != NULL && at != nsep) { /* cannot happen: every slot is filled above */
+            Py_CLEAR(elements);
+            PyErr_SetString(PyExc_SystemError, "_fastlex: an element was not filled");
+        }
         /* Its items are tuples of str only (untracked above, or cached ones): no cycle. */
         if (elements != NULL && PyObject_GC_IsTracked(elements))
             PyObject_GC_UnTrack(elements);
         PyObject *seg = NULL, *num = NULL;
         if (elements != NULL && (num = PyLong_FromSsize_t(number + 1)) != NULL &&
-            (seg = segment_type->tp_new(segment_type, empty, NULL)) != NULL &&
-            set_slot(slot_tag, seg, tag) == 0 && set_slot(slot_elements, seg, elements) == 0 &&
-            set_slot(slot_number, seg, num) == 0 && set_slot(slot_repeats, seg, empty) == 0) {
-            if (untrack_segments && PyObject_GC_IsTracked(seg))
+            (seg = type->tp_new(type, empty, NULL)) != NULL && set_slot(d_tag, seg, tag) == 0 &&
+            set_slot(d_elements, seg, elements) == 0 && set_slot(d_number, seg, num) == 0 &&
+            set_slot(d_repeats, seg, empty) == 0) {
+            if (untrack && PyObject_GC_IsTracked(seg))
                 PyObject_GC_UnTrack(seg);
             PyObject *r = PyObject_CallOneArg(sink, seg);
             if (r == NULL)

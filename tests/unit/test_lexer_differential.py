@@ -279,6 +279,22 @@ def test_a_segment_class_with_more_than_the_four_slots_stays_tracked() -> None:
     assert _fastlex.untracks_segments()
 
 
+def test_a_failed_configure_changes_nothing() -> None:
+    assert _fastlex is not None
+    bounds = (syntax._PLAIN_TAGS, syntax._ELEMENT_CACHE_ENTRIES, syntax._ELEMENT_CACHE_VALUE_LENGTH)
+    with pytest.raises(TypeError, match="no slot"):
+        _fastlex.configure(_WiderSegment, ("tag", "elements", "number", "nothing"), *bounds)
+    assert _fastlex.untracks_segments()
+    assert _run(["LOC+1"])[1] == [syntax.Segment("LOC", (("1",),), 11)]
+
+
+def test_a_start_past_the_end_returns_the_end_like_python() -> None:
+    assert _fastlex is not None
+    cache = syntax._ElementCache(":")
+    args = (5, 3, [].append, cache, "+", "", " ")
+    assert _fastlex.plain_run(["A", "B"], *args) == syntax._plain_run(["A", "B"], *args) == (2, 3)
+
+
 LAYOUT_ALPHABET = b"+:'?* \r\n\tAB\x1c\x1d\x1f"
 
 
