@@ -448,8 +448,16 @@ static struct PyModuleDef module_def = {
     NULL, NULL, NULL, NULL,
 };
 
+/* The interface version: syntax.py uses the module only when it expects this one, so a build
+ * left over from an older _fastlex.c is ignored rather than called wrongly. Bump it with
+ * _FASTLEX_API in syntax.py whenever a signature or a result changes. */
+#define FASTLEX_API 1
+
 PyMODINIT_FUNC
 PyInit__fastlex(void)
 {
-    return PyModule_Create(&module_def);
+    PyObject *m = PyModule_Create(&module_def);
+    if (m != NULL && PyModule_AddIntConstant(m, "API", FASTLEX_API) < 0)
+        Py_CLEAR(m);
+    return m;
 }

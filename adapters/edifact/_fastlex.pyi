@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+API: int
+
 def configure(
     segment_type: type,
     slots: tuple[str, str, str, str],

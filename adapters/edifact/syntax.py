@@ -36,10 +36,16 @@ from enum import StrEnum
 from itertools import islice
 from typing import AnyStr, Final
 
+# The interface of adapters/edifact/_fastlex.c this module expects (its API constant): a
+# build left over from an older source is not used (scripts/setup.sh rebuilds it).
+_FASTLEX_API: Final = 1
 try:  # the compiled fast path of the lexer, built at install time when a compiler is there
     from adapters.edifact import _fastlex
 except ImportError:  # pragma: no cover - a machine without a compiler: the pure lexer
     _fastlex = None  # type: ignore[assignment]
+else:
+    if getattr(_fastlex, "API", None) != _FASTLEX_API:  # pragma: no cover - a stale build
+        _fastlex = None  # type: ignore[assignment]
 
 # ---------------------------------------------------------------------------
 # Service code list 0085 (syntax error codes) used by the engine.

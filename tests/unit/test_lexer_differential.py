@@ -337,6 +337,17 @@ def test_layout_facts_decline_what_only_python_defines(args: tuple[bytes, ...]) 
     assert syntax._layout_facts_compiled(*args, False) == syntax._layout_facts(*args, False)
 
 
+def test_a_build_of_another_interface_is_not_used() -> None:
+    assert _fastlex is not None and _fastlex.API == syntax._FASTLEX_API
+    code = (  # a module of another interface where the build would be
+        "import sys, types; stale = types.ModuleType('adapters.edifact._fastlex'); "
+        "stale.API = -1; sys.modules[stale.__name__] = stale; "
+        "from adapters.edifact import syntax; print(syntax.LEXER, syntax.available_lexers())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "pure ['pure']"
+
+
 def test_one_place_chooses_and_says_which() -> None:
     assert syntax.LEXER == "compiled"
     assert syntax.available_lexers() == ["compiled", "pure"]
