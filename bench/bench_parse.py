@@ -5,6 +5,11 @@ Usage::
     python bench/bench_parse.py                 # generates 10,000 bills (~5 MB) in memory
     python bench/bench_parse.py file.edi --repeat 3
     python bench/bench_parse.py --profile       # cProfile of our parser, top 15 lines
+    python bench/bench_parse.py --lexer pure    # only one of the two lexers
+
+Our parser is measured with each lexer that is built: ``compiled`` (the C fast path of
+adapters/edifact/_fastlex.c, built by ``pip install``) and ``pure`` (the Python reference),
+in the same run, interleaved with pydifact; the line ``lexer:`` says which is the default here.
 
 Both parsers get the same bytes in the same process, one after the other; the
 best CPU time of ``--repeat`` runs is reported; each timing ends with one full garbage
@@ -31,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.edifact import iter_interchange_segments, iter_messages, parse
+from adapters.edifact import iter_interchange_segments, iter_messages, parse, syntax
 from bench.gen_cuscar import generate
 
 
@@ -89,41 +94,65 @@ def main() -> None:
     ap.add_argument(
         "--profile", action="store_true", help="print a cProfile of our parser and stop"
     )
+    ap.add_argument(
+        "--lexer",
+        choices=["compiled", "pure"],
+        action="append",
+        help="measure only this lexer (repeatable; default: every one that is built)",
+    )
     args = ap.parse_args()
+    lexers = args.lexer or syntax.available_lexers()
+    default = syntax.LEXER
 
     data = args.file.read_bytes() if args.file else generate(args.bills)
     mb = len(data) / 1e6
     print(f"input: {mb:.2f} MB")
+    print(f"lexer: {default} is the default here; measured: {', '.join(lexers)}")
     if args.profile:
+        syntax.use_lexer(lexers[0])
         prof = cProfile.Profile()
         prof.runcall(parse, data)
         pstats.Stats(prof).sort_stats("tottime").print_stats(15)
         return
 
     text = data.decode("utf-8", "replace")
-    # Interleaved, so that both parsers see the same machine load.
-    ours_s = stream_s = theirs_s = float("inf")
+    # Interleaved, so that every parser sees the same machine load; the same GC treatment
+    # for all (see ours and theirs).
+    ours_s = dict.fromkeys(lexers, float("inf"))
+    stream_s = dict.fromkeys(lexers, float("inf"))
+    theirs_s = float("inf")
     for _ in range(args.repeat):
-        ours_s = min(ours_s, best_of(1, lambda: ours(data)))
+        for lexer in lexers:
+            syntax.use_lexer(lexer)
+            ours_s[lexer] = min(ours_s[lexer], best_of(1, lambda: ours(data)))
         if not args.no_pydifact:
             theirs_s = min(theirs_s, best_of(1, lambda: theirs(text)))
-        stream_s = min(stream_s, best_of(1, lambda: streamed(data)))
+        for lexer in lexers:
+            syntax.use_lexer(lexer)
+            stream_s[lexer] = min(stream_s[lexer], best_of(1, lambda: streamed(data)))
+    syntax.use_lexer(lexers[0])
     peaks = []
     for fn in (streamed, segment_stream):
         tracemalloc.start()
         fn(data)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
+    syntax.use_lexer(default)
 
-    print(f"adapters.edifact.parse : {mb / ours_s:7.2f} MB/s  ({ours_s:.2f} s)")
-    print(f"iter_messages (stream) : {mb / stream_s:7.2f} MB/s  ({stream_s:.2f} s)")
-    print(
-        f"peak Python memory     : iter_messages {peaks[0] / 1e6:.1f} MB (here one message holds all bills)"
-    )
-    print(f"                         iter_interchange_segments {peaks[1] / 1e6:.2f} MB")
+    for lexer in lexers:
+        name = f"parse [{lexer}]"
+        print(f"{name:<31}: {mb / ours_s[lexer]:7.2f} MB/s  ({ours_s[lexer]:.2f} s)")
+    for lexer in lexers:
+        name = f"iter_messages [{lexer}]"
+        print(f"{name:<31}: {mb / stream_s[lexer]:7.2f} MB/s  ({stream_s[lexer]:.2f} s)")
+    name = f"peak Python memory [{lexers[0]}]"
+    print(f"{name:<31}: iter_messages {peaks[0] / 1e6:.1f} MB (here one message holds all bills)")
+    print(f"{'':<33}iter_interchange_segments {peaks[1] / 1e6:.2f} MB")
     if not args.no_pydifact:
-        print(f"pydifact               : {mb / theirs_s:7.2f} MB/s  ({theirs_s:.2f} s)")
-        print(f"ratio parse/pydifact   : {theirs_s / ours_s:7.1f}x")
+        print(f"{'pydifact':<31}: {mb / theirs_s:7.2f} MB/s  ({theirs_s:.2f} s)")
+        for lexer in lexers:
+            name = f"ratio parse [{lexer}]/pydifact"
+            print(f"{name:<31}: {theirs_s / ours_s[lexer]:7.1f}x")
 
 
 if __name__ == "__main__":

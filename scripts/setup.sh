@@ -63,13 +63,20 @@ if [[ ! -x .venv/bin/python ]]; then
         "$PYTHON" -m venv .venv
     fi
 fi
-# Reinstall only when the project's metadata changed since the last install.
+# Reinstall only when the project's metadata, or the source of the compiled lexer (built by
+# the install, see setup.py), changed since the last install.
 stamp=.venv/.edigw-installed
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-    echo "setup: installing the project into .venv" >&2
+changed=""
+for input in pyproject.toml setup.py adapters/edifact/_fastlex.c; do
+    [[ -f $stamp && $input -nt $stamp ]] && changed="$changed $input"
+done
+if [[ ! -f $stamp || -n $changed ]]; then
+    echo "setup: installing the project into .venv${changed:+ (changed:$changed)}" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv/bin/python -m pip install -q -e ".[dev]"
     touch "$stamp"
+    # Without a C compiler the extension is skipped and the pure-Python lexer is used.
+    echo "setup: EDIFACT lexer: $(.venv/bin/python -c 'from adapters.edifact.syntax import LEXER; print(LEXER)')" >&2
 fi
 
 # UN/EDIFACT directory tables the package cannot ship: derived from the grammars of the Bots

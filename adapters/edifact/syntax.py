@@ -28,12 +28,24 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from typing import AnyStr, Final
+
+# The interface of adapters/edifact/_fastlex.c this module expects (its API constant): a
+# build left over from an older source is not used (scripts/setup.sh rebuilds it).
+_FASTLEX_API: Final = 1
+try:  # the compiled fast path of the lexer, built at install time when a compiler is there
+    from adapters.edifact import _fastlex
+except ImportError:  # pragma: no cover - a machine without a compiler: the pure lexer
+    _fastlex = None  # type: ignore[assignment]
+else:
+    if getattr(_fastlex, "API", None) != _FASTLEX_API:  # pragma: no cover - a stale build
+        _fastlex = None  # type: ignore[assignment]
 
 # ---------------------------------------------------------------------------
 # Service code list 0085 (syntax error codes) used by the engine.
@@ -712,12 +724,54 @@ def _spaced(buf: bytes, element: bytes, component: bytes, release: bytes) -> boo
     return False
 
 
+def _layout_facts(
+    buf: bytes, element: bytes, component: bytes, release: bytes, terminator: bytes, rel_in: bool
+) -> tuple[bool, bool]:
+    r"""Two facts about a buffer: does it hold a space next to an unreleased separator
+    (:func:`_spaced`), and layout inside a segment (a tab, or CR/LF anywhere but right after
+    a terminator, or right after a released one)?
+
+    >>> _layout_facts(b"BGM+85'\r\nDTM+137'\n", b"+", b":", b"?", b"'", False)
+    (False, False)
+    >>> _layout_facts(b"FTX+AAA+++A?'\nB'", b"+", b":", b"?", b"'", True)
+    (False, True)
+
+    ``_fastlex.layout_facts`` computes the same in one pass (``None``: separators that
+    are layout characters, left to this function).
+    """
+    spaced_in = _spaced(buf, element, component, release if rel_in else b"")
+    # The layout after the previous buffer's last terminator may start this one.
+    body = buf.lstrip(b"\r\n") if buf[:1] in (b"\r", b"\n") else buf
+    inner_layout = (
+        b"\t" in body
+        or body.count(b"\r") != body.count(terminator + b"\r\n")
+        or body.count(b"\n") != body.count(terminator + b"\n") + body.count(terminator + b"\r\n")
+        # A released terminator ends no segment: the layout after it is inside one.
+        or (
+            rel_in
+            and (release + terminator + b"\n" in body or release + terminator + b"\r" in body)
+        )
+    )
+    return spaced_in, inner_layout
+
+
+def _layout_facts_compiled(
+    buf: bytes, element: bytes, component: bytes, release: bytes, terminator: bytes, rel_in: bool
+) -> tuple[bool, bool]:
+    """:func:`_layout_facts` in one pass of C, or by :func:`_layout_facts` when C declines."""
+    assert _fastlex is not None
+    facts = _fastlex.layout_facts(buf, element, component, release, terminator, rel_in)
+    if facts is None:
+        return _layout_facts(buf, element, component, release, terminator, rel_in)
+    return facts
+
+
 def _plain_run(
     pieces: list[str],
     start: int,
     number: int,
     sink: Callable[[Segment], None],
-    element_of: Callable[[str], Element],
+    cache: _ElementCache,
     element_separator: str,
     release: str,
     layout: str,
@@ -733,12 +787,15 @@ def _plain_run(
     >>> out: list[Segment] = []
     >>> cache = _ElementCache(":")
     >>> _check_tag("LOC", 0)
-    >>> _plain_run(["LOC+9+EGALY:139:6", "UNT+2+1"], 0, 4, out.append, cache.__getitem__, "+", "", " ")
+    >>> _plain_run(["LOC+9+EGALY:139:6", "UNT+2+1"], 0, 4, out.append, cache, "+", "", " ")
     (1, 5)
     >>> out
     [Segment(tag='LOC', elements=(('9',), ('EGALY', '139', '6')), number=5, repeats=())]
+
+    This is the reference implementation; ``_fastlex.plain_run`` does the same in C.
     """
     plain_tags = _PLAIN_TAGS
+    element_of = cache.__getitem__
     for i, text in enumerate(islice(pieces, start, None), start):
         raw = text.strip(layout)
         if not raw or (release and release in raw):
@@ -758,6 +815,59 @@ def _plain_run(
         _set_repeats(seg, ())
         sink(seg)
     return len(pieces), number
+
+
+# ---------------------------------------------------------------------------
+# Which implementation of the hot loop runs: decided here, and only here.
+# ---------------------------------------------------------------------------
+
+_PlainRun = Callable[
+    [list[str], int, int, Callable[[Segment], None], _ElementCache, str, str, str],
+    tuple[int, int],
+]
+_LayoutFacts = Callable[[bytes, bytes, bytes, bytes, bytes, bool], tuple[bool, bool]]
+if _fastlex is not None:
+    # _fastlex.plain_run is _plain_run in C (adapters/edifact/_fastlex.c): the same
+    # segments, the same cache, the same piece to stop at, where the Python loop takes over.
+    _fastlex.configure(
+        Segment,
+        ("tag", "elements", "number", "repeats"),
+        _PLAIN_TAGS,
+        _ELEMENT_CACHE_ENTRIES,
+        _ELEMENT_CACHE_VALUE_LENGTH,
+    )
+LEXER_IMPLEMENTATIONS: Final[dict[str, tuple[_PlainRun, _LayoutFacts] | None]] = {
+    "compiled": (_fastlex.plain_run, _layout_facts_compiled) if _fastlex is not None else None,
+    "pure": (_plain_run, _layout_facts),
+}
+#: The implementation of the hot loop in use: ``"compiled"`` (the C extension built at
+#: install time) or ``"pure"`` (no compiler at install, or ``EDIGW_LEXER=pure``).
+LEXER: str = "pure"
+_active: tuple[_PlainRun, _LayoutFacts] = (_plain_run, _layout_facts)
+
+
+def use_lexer(name: str) -> str:
+    """Make ``name`` (``"compiled"`` or ``"pure"``) the active lexer; returns the previous one.
+
+    Raises ``ValueError`` when the compiled one was not built. For tests and the benchmark;
+    the default is chosen once at import (see below).
+    """
+    global LEXER, _active
+    functions = LEXER_IMPLEMENTATIONS.get(name)
+    if functions is None:
+        raise ValueError(f"lexer {name!r} is not available (built: {available_lexers()})")
+    previous, LEXER, _active = LEXER, name, functions
+    return previous
+
+
+def available_lexers() -> list[str]:
+    """The implementations that can run here, the preferred first."""
+    return [name for name, run in LEXER_IMPLEMENTATIONS.items() if run is not None]
+
+
+use_lexer(
+    "pure" if os.environ.get("EDIGW_LEXER", "").strip().lower() == "pure" else available_lexers()[0]
+)
 
 
 class _Lexer:
@@ -980,6 +1090,7 @@ class _Lexer:
         offset = self.offset  # byte offset of buf[0] in the input
         good_tags, envelope = _GOOD_TAGS, _ENVELOPE_TAGS
         sink = self.sink
+        plain_run, layout_facts = _active
         new, set_tag, set_elements, set_number, set_repeats = (
             _new_object,
             _set_tag,
@@ -1032,7 +1143,8 @@ class _Lexer:
                     una_cut = False
                 d = self.delimiters
                 el, comp, rel, rep = d.element, d.component, d.active_release, d.active_repetition
-                element_of = _element_cache(comp).__getitem__
+                cache = _element_cache(comp)
+                element_of = cache.__getitem__
                 term_b = _b(d.segment)
                 allowed = self.allowed
                 fast = buf.isascii() and (allowed is None or not buf.translate(None, allowed))
@@ -1050,19 +1162,8 @@ class _Lexer:
                 rel_in = bool(rel) and _b(rel) in buf
                 rep_in = bool(rep) and _b(rep) in buf
                 spaced = (" " + el, el + " ", " " + comp, comp + " ")
-                spaced_in = _spaced(buf, _b(el), _b(comp), _b(rel) if rel_in else b"")
-                # The layout after the previous buffer's last terminator may start this one.
-                body = buf.lstrip(b"\r\n") if buf[:1] in (b"\r", b"\n") else buf
-                inner_layout = (
-                    b"\t" in body
-                    or body.count(b"\r") != body.count(term_b + b"\r\n")
-                    or body.count(b"\n")
-                    != body.count(term_b + b"\n") + body.count(term_b + b"\r\n")
-                    # A released terminator ends no segment: the layout after it is inside one.
-                    or (
-                        rel_in
-                        and (_b(rel) + term_b + b"\n" in body or _b(rel) + term_b + b"\r" in body)
-                    )
+                spaced_in, inner_layout = layout_facts(
+                    buf, _b(el), _b(comp), _b(rel), term_b, rel_in
                 )
                 una_in = b"UNA" in buf
                 bom_in = _BOM in buf
@@ -1084,8 +1185,8 @@ class _Lexer:
                     i += 1
                     if decoded is None:
                         if plain and sink is not None:
-                            i, number = _plain_run(
-                                spieces, i, number, sink, element_of, el, release_in, layout
+                            i, number = plain_run(
+                                spieces, i, number, sink, cache, el, release_in, layout
                             )
                         if i >= count:
                             break

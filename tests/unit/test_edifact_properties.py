@@ -164,10 +164,9 @@ MUTATION = st.tuples(
 )
 
 
-@FAST
-@given(st.sampled_from(CORPUS), st.lists(MUTATION, min_size=1, max_size=5))
-def test_mutated_corpus_files(path: Path, mutations: list[tuple[str, float, bytes]]) -> None:
-    data = bytearray(path.read_bytes())
+def mutate(seed: bytes, mutations: list[tuple[str, float, bytes]]) -> bytes:
+    """``seed`` with the ``MUTATION`` edits applied in order."""
+    data = bytearray(seed)
     for op, where, blob in mutations:
         at = int(where * len(data)) if data else 0
         if op == "flip" and data:
@@ -180,4 +179,10 @@ def test_mutated_corpus_files(path: Path, mutations: list[tuple[str, float, byte
             del data[at:]
         elif op == "duplicate":
             data[at:at] = data[at : at + 40]
-    _check_any_input(bytes(data))
+    return bytes(data)
+
+
+@FAST
+@given(st.sampled_from(CORPUS), st.lists(MUTATION, min_size=1, max_size=5))
+def test_mutated_corpus_files(path: Path, mutations: list[tuple[str, float, bytes]]) -> None:
+    _check_any_input(mutate(path.read_bytes(), mutations))
