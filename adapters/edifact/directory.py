@@ -39,6 +39,7 @@ from adapters.edifact.syntax import EdifactError, Message, Segment
 
 __all__ = [
     "DirectoryIssue",
+    "MessageValidator",
     "available_directories",
     "packaged_directories",
     "search_path",
@@ -531,18 +532,94 @@ def validate_message(
     >>> [(i.code, i.segment_number, i.tag) for i in validate_message(msg)]
     [('35', 4, 'RFF'), ('13', 5, 'TDT')]
     """
-    mtype = message_type or message.type
-    plan = _plan(mtype, message.version, message.release, directory)
-    report = _Reporter(message, mtype)
-    segments = message.segments
-    if not segments:
-        return []
-    _report_plan(plan, mtype, segments[0], report)
-    if plan.structure is not None:
-        _match_structure(plan.structure, mtype, segments, report)
-    _check_elements(segments, plan, report)
-    # Stable sort: per segment, the notes and structure findings (made first) stay first.
-    return sorted(report.issues, key=lambda issue: issue.segment_number)
+    validator = MessageValidator(message, directory=directory, message_type=message_type)
+    return validator.whole(message.segments)
+
+
+# Segments the incremental validator checks at a time: each check is one run of the
+# whole-message loops over them (small enough to hold, large enough to cost no more).
+_BATCH: Final = 512
+
+
+class MessageValidator:
+    """:func:`validate_message` fed one segment at a time, for messages too big to hold.
+
+    ``message`` gives the UNH's fields (type, version, release, reference; its segments are
+    not read). :meth:`feed` each segment of the message in order, UNH to UNT, then
+    :meth:`finish` gives exactly the issues :func:`validate_message` gives on the whole
+    message (issue #8: a 5,000-bill CUSCAR's 75,000 segments need not be alive together).
+    At most ``_BATCH + _LOOKAHEAD`` segments are held: the structure match looks
+    ``_LOOKAHEAD`` segments ahead, and the element check must know which one is the last.
+
+    >>> from adapters.edifact import parse
+    >>> msg = parse(b"UNH+1+PAXLST:D:95B:UN'BGM+745'RFF+AF:1'RFF+AF:2'UNT+5+1'")[0].messages[0]
+    >>> validator = MessageValidator(msg)
+    >>> for segment in msg.segments:
+    ...     validator.feed(segment)
+    >>> [(i.code, i.segment_number, i.tag) for i in validator.finish()]
+    [('35', 4, 'RFF'), ('13', 5, 'TDT')]
+    """
+
+    __slots__ = ("_elements", "_first", "_match", "_mtype", "_plan", "_report", "_window")
+
+    def __init__(
+        self,
+        message: Message,
+        *,
+        directory: str | None = None,
+        message_type: str | None = None,
+    ) -> None:
+        mtype = message_type or message.type
+        self._mtype = mtype
+        self._plan = plan = _plan(mtype, message.version, message.release, directory)
+        self._report = _Reporter(message, mtype)  # the UNH note, structure findings
+        self._match: _Match | None = None
+        source = plan.structure
+        if source is not None and source.table.messages[mtype].children:
+            # (An empty definition, not generated, is not matched at all.)
+            self._match = _Match(_machine(source.table, mtype), source.exact, self._report)
+        self._elements = _ElementCheck(plan, _Reporter(message, mtype))
+        self._window: list[Segment] = []
+        self._first = True  # the window starts with the message's first segment
+
+    def feed(self, segment: Segment) -> None:
+        """The next segment of the message (the first is its UNH)."""
+        window = self._window
+        if self._first and not window:
+            _report_plan(self._plan, self._mtype, segment, self._report)
+        window.append(segment)
+        if len(window) >= _BATCH + _LOOKAHEAD:
+            self._check(len(window) - _LOOKAHEAD, last=False)
+
+    def whole(self, segments: list[Segment]) -> list[DirectoryIssue]:
+        """The issues of a whole message held in ``segments`` (one batch; not changed)."""
+        if not segments:
+            return []
+        _report_plan(self._plan, self._mtype, segments[0], self._report)
+        self._window = segments
+        return self.finish()
+
+    def _check(self, stop: int, *, last: bool) -> None:
+        """Check the window's first ``stop`` segments (``last``: all of it, ending the message)."""
+        window = self._window
+        whole = stop == len(window)
+        if self._match is not None:
+            self._match.run(window, stop)
+        self._elements.run(window if whole else window[:stop], self._first, last)
+        self._first = False
+        if whole:
+            self._window = []  # (not cleared: whole() may hold the caller's list)
+        else:
+            del window[:stop]
+
+    def finish(self) -> list[DirectoryIssue]:
+        """The issues, in :func:`validate_message`'s order (the validator is spent)."""
+        if self._window:
+            self._check(len(self._window), last=True)
+        # The structure findings (and the note) of the whole message, then its element
+        # findings, as one message's were made; stable sort: per segment those stay first.
+        issues = self._report.issues + self._elements.report.issues
+        return sorted(issues, key=lambda issue: issue.segment_number)
 
 
 def _report_plan(plan: _Plan, mtype: str, head: Segment, report: _Reporter) -> None:
@@ -937,45 +1014,54 @@ def _machine(table: _Table, mtype: str) -> _Machine:
     return entry[1]
 
 
-def _match_structure(
-    source: _Source, mtype: str, segments: Sequence[Segment], report: _Reporter
-) -> None:
-    table = source.table
-    if not table.messages[mtype].children:  # an empty definition (not generated): no match
-        return
-    machine = _machine(table, mtype)
-    exact = source.exact
-    known = machine.tags
-    # Tags the tree does not know are never placed: in the look-ahead they all behave alike.
-    lookup = [s.tag if s.tag in known else "" for s in segments]
-    state = machine.start
-    counts: tuple[int, ...] = (0,)
-    for position, segment in enumerate(segments):
-        tag = segment.tag
-        steps = state.steps
-        if tag in steps:
-            step = steps[tag]
-        elif tag in known:
-            step = machine.place(state, tag)
-        else:  # not part of the message at all
-            report.add(exact, ERR_NOT_SUPPORTED_HERE, segment, machine.stray(tag)[0][2])
-            continue
-        if step is None or not step.plain:
-            findings, step = machine.decide(
-                state, tuple(lookup[position : position + 1 + _LOOKAHEAD])
-            )
-        else:
-            findings = step.findings
-        for code, finding_tag, detail in findings:
-            report.add(exact, code, segment, detail, tag=finding_tag)
-        if step is None:
-            continue  # resync: the structure state stays where it was
-        depth = step.depth
-        count = counts[depth] + 1 if step.repeat else 1
-        state = step.stay if count <= step.stay_until else machine.advance(state, step, count)
-        counts = (*counts[:depth], count, *step.ones)
-    # Segments always end with UNT, which closes every group; nothing is left to check
-    # unless the list was cut short, in which case the caller's syntax check reports it.
+class _Match:
+    """The structure match of one message, resumable: a batch of segments at a time."""
+
+    __slots__ = ("counts", "exact", "machine", "report", "state")
+
+    def __init__(self, machine: _Machine, exact: bool, report: _Reporter) -> None:
+        self.machine = machine
+        self.exact = exact
+        self.report = report
+        self.state = machine.start
+        self.counts: tuple[int, ...] = (0,)
+
+    def run(self, segments: Sequence[Segment], stop: int) -> None:
+        """Match ``segments[:stop]``; the ones after ``stop`` are only looked ahead at."""
+        machine, exact, report = self.machine, self.exact, self.report
+        known = machine.tags
+        # Tags the tree does not know are never placed: in the look-ahead they all behave alike.
+        lookup = [s.tag if s.tag in known else "" for s in segments]
+        state, counts = self.state, self.counts
+        for position, segment in enumerate(segments):
+            if position == stop:
+                break
+            tag = segment.tag
+            steps = state.steps
+            if tag in steps:
+                step = steps[tag]
+            elif tag in known:
+                step = machine.place(state, tag)
+            else:  # not part of the message at all
+                report.add(exact, ERR_NOT_SUPPORTED_HERE, segment, machine.stray(tag)[0][2])
+                continue
+            if step is None or not step.plain:
+                findings, step = machine.decide(
+                    state, tuple(lookup[position : position + 1 + _LOOKAHEAD])
+                )
+            else:
+                findings = step.findings
+            for code, finding_tag, detail in findings:
+                report.add(exact, code, segment, detail, tag=finding_tag)
+            if step is None:
+                continue  # resync: the structure state stays where it was
+            depth = step.depth
+            count = counts[depth] + 1 if step.repeat else 1
+            state = step.stay if count <= step.stay_until else machine.advance(state, step, count)
+            counts = (*counts[:depth], count, *step.ones)
+        self.state, self.counts = state, counts
+        # Segments always end with UNT, which closes every group; nothing is left to check
+        # unless the list was cut short, in which case the caller's syntax check reports it.
 
 
 # --- data elements -----------------------------------------------------------------
@@ -1150,23 +1236,35 @@ def _segment_test(tag: str, plan: _Plan, service: bool) -> _SegmentTest | None:
     return entry[2]
 
 
-def _check_elements(segments: Sequence[Segment], plan: _Plan, report: _Reporter) -> None:
-    tests: dict[str, _SegmentTest | None] = {}
-    last = len(segments) - 1
-    for index, segment in enumerate(segments):
-        tag = segment.tag
+class _ElementCheck:
+    """The element checks of one message's segments, a batch at a time."""
+
+    __slots__ = ("plan", "report", "tests")
+
+    def __init__(self, plan: _Plan, report: _Reporter) -> None:
+        self.plan = plan
+        self.report = report
+        self.tests: dict[str, _SegmentTest | None] = {}
+
+    def run(self, segments: Sequence[Segment], first: bool, last: bool) -> None:
+        """Check ``segments``; ``first``/``last``: they begin/end the message."""
+        plan, report, tests = self.plan, self.report, self.tests
         # Only the real envelope (first UNH, last UNT) uses the service segment definitions.
-        if (index == 0 and tag == "UNH") or (index == last and tag == "UNT"):
-            test = _segment_test(tag, plan, True)
-            service = True
-        else:
-            if tag in tests:
-                test = tests[tag]
+        head = 0 if first else -1
+        tail = len(segments) - 1 if last else -1
+        for index, segment in enumerate(segments):
+            tag = segment.tag
+            if (index == head and tag == "UNH") or (index == tail and tag == "UNT"):
+                test = _segment_test(tag, plan, True)
+                service = True
             else:
-                test = tests[tag] = _segment_test(tag, plan, False)
-            service = False
-        if test is not None and not test(segment):
-            _check_segment(segment, plan, report, service=service)
+                if tag in tests:
+                    test = tests[tag]
+                else:
+                    test = tests[tag] = _segment_test(tag, plan, False)
+                service = False
+            if test is not None and not test(segment):
+                _check_segment(segment, plan, report, service=service)
 
 
 @dataclass(slots=True)

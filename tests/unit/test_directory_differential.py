@@ -13,6 +13,12 @@ must be the same, on:
   A fixed seeded set of mutations must reach every kind of finding (so the comparison is
   never one of two empty lists); hypothesis explores more.
 
+The incremental validator (``MessageValidator``: ``feed`` a segment at a time, then
+``finish``; issue #8) is held to ``validate_message`` on all of them too, with batches of
+its default size and of 1, 2, 3 and 7 segments (so that batches end everywhere, before,
+inside and beyond the look-ahead's reach), its window checked to stay that small;
+``test_directory_incremental`` adds a large manifest and messages without UNH or UNT.
+
 The compiled element predicates are also checked on their own, against the interpreter
 (``_ElementChecker``), on random segments for every segment definition of the tables.
 """
@@ -29,8 +35,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.edifact import EdifactError, Message, Segment, parse
+from adapters.edifact import directory as directory_module
 from adapters.edifact.directory import (
+    _BATCH,
+    _LOOKAHEAD,
     DirectoryIssue,
+    MessageValidator,
     _compile_segment,
     _ElementChecker,
     _ElementDef,
@@ -177,13 +187,42 @@ def mutate(base: Message, rng: random.Random) -> Message:
     return dataclasses.replace(base, segments=renumbered)
 
 
+# Batch sizes of the incremental validator tried on every message.
+BATCHES = (_BATCH, 1, 2, 3, 7)
+
+
+def fed_in(
+    batch: int, message: Message, directory: str | None, message_type: str | None
+) -> list[DirectoryIssue]:
+    """The incremental validator's issues with batches of ``batch``, its window kept small."""
+    vars(directory_module)["_BATCH"] = batch
+    try:
+        validator = MessageValidator(message, directory=directory, message_type=message_type)
+        for segment in message.segments:
+            validator.feed(segment)
+            assert len(validator._window) < batch + _LOOKAHEAD
+        return validator.finish()
+    finally:
+        vars(directory_module)["_BATCH"] = _BATCH
+
+
+def fed(message: Message, directory: str | None, message_type: str | None) -> list[DirectoryIssue]:
+    """The incremental validator's issues with every batch size of ``BATCHES``, all equal."""
+    first, *others = (fed_in(batch, message, directory, message_type) for batch in BATCHES)
+    for issues in others:
+        assert issues == first
+    return first
+
+
 def both(message: Message, directory: str | None, message_type: str | None) -> list[DirectoryIssue]:
-    """The findings of the fast implementation, asserted equal to the reference's."""
+    """The findings of the fast implementation, asserted equal to the reference's and to
+    the incremental validator's."""
     fast = validate_message(message, directory=directory, message_type=message_type)
     slow = directory_reference.validate_message(
         message, directory=directory, message_type=message_type
     )
     assert fast == slow
+    assert fed(message, directory, message_type) == fast
     return fast
 
 
