@@ -13,7 +13,9 @@ from lxml import etree
 from gateway import xmlsafe
 
 if TYPE_CHECKING:
-    from adapters.edifact import Message
+    from collections.abc import Sequence
+
+    from adapters.edifact import Message, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +62,17 @@ def check_xml_characters(message: Message) -> None:
     ...     exc.reason, exc.where
     ('INVALID_CHARACTER', 'segment 2 TDT')
     """
+    check_xml_segments(message.segments)
+
+
+def check_xml_segments(segments: Sequence[Segment]) -> None:
+    """:func:`check_xml_characters` on ``segments`` (part of a message read as it goes)."""
     bad = _NOT_XML.search
     # One search over all values first: nearly every message is clean, and one regex call
     # on the joined text costs far less than one per value (a 10,000-bill manifest has
     # half a million values). Only a dirty message is searched segment by segment. Joined a
     # slice of segments at a time: the whole text of a 5,000-bill message would be ~8 MB
     # more at the moment its segments are all alive (issue #8).
-    segments = message.segments
     clean = True
     for start in range(0, len(segments), _SLICE):
         part = segments[start : start + _SLICE]
@@ -76,7 +82,7 @@ def check_xml_characters(message: Message) -> None:
             break
     if clean:
         return
-    for seg in message.segments:
+    for seg in segments:
         for element in (*seg.elements, *(e for _, reps in seg.repeats for e in reps)):
             for value in element:
                 found = bad(value)

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from adapters.edifact.stream import iter_envelope_events
+from adapters.edifact.stream import ThinMessage, iter_envelope_events
 from adapters.edifact.syntax import (
     CHARSETS,
     ERR_CHAR_TYPE,
@@ -498,8 +499,11 @@ def check_group(group: Group) -> list[EdifactError]:
     return errors
 
 
-def check_message(msg: Message) -> list[EdifactError]:
-    """UNH/UNT errors of one message: identifier, segment count, reference."""
+def check_message(msg: Message, count: int | None = None) -> list[EdifactError]:
+    """UNH/UNT errors of one message: identifier, segment count, reference.
+
+    ``count``: the message's segments when ``msg`` does not hold them all (a first read).
+    """
     errors: list[EdifactError] = []
     unh, unt = msg.segments[0], msg.segments[-1]
     if not msg.reference:
@@ -532,13 +536,18 @@ def check_message(msg: Message) -> list[EdifactError]:
                 )
             )
     errors += _trailer_errors(
-        unt, len(msg.segments), "segments", f"message {msg.reference!r}", msg.reference, "UNH"
+        unt,
+        len(msg.segments) if count is None else count,
+        "segments",
+        f"message {msg.reference!r}",
+        msg.reference,
+        "UNH",
     )
     return errors
 
 
 def _message_report(
-    msg: Message, seen: dict[str, int], checks: Iterable[MessageCheck]
+    msg: Message, seen: dict[str, int], checks: Iterable[MessageCheck], count: int | None = None
 ) -> MessageReport:
     """The report on one message; ``seen`` maps the interchange's references to their UNH."""
     report = MessageReport(
@@ -551,7 +560,7 @@ def _message_report(
         group_reference=msg.group_reference,
         first_segment=msg.segments[0].number,
     )
-    report.errors += check_message(msg)
+    report.errors += check_message(msg, count)
     if msg.reference in seen:
         report.errors.append(
             EdifactError(
@@ -640,9 +649,19 @@ class ReportBuilder:
         self._ended: list[tuple[Interchange, list[MessageReport]]] = []
         self.rejected = False  # some message has errors (the interchange checks come at finish)
 
-    def message(self, msg: Message) -> MessageReport:
-        """Check ``msg`` (UNH/UNT, duplicate reference, the message checks) and record it."""
-        report = _message_report(msg, self._seen, self._checks)
+    def message(
+        self,
+        msg: Message,
+        count: int | None = None,
+        checks: Iterable[MessageCheck] | None = None,
+    ) -> MessageReport:
+        """Check ``msg`` (UNH/UNT, duplicate reference, the message checks) and record it.
+
+        ``count`` and ``checks``: for a message read thin (:class:`ThinMessage`), its
+        segment count and the checks that were fed its segments.
+        """
+        checks = self._checks if checks is None else checks
+        report = _message_report(msg, self._seen, checks, count)
         self._open.append(report)
         self.rejected = self.rejected or bool(report.errors)
         return report
@@ -660,6 +679,50 @@ class ReportBuilder:
         """The report; ``interchanges`` (parsed whole) are attached as :func:`acknowledge` does."""
         reports = [_interchange_report(ic, ms, self._partial) for ic, ms in self._ended]
         return SyntaxReport.of(reports, interchanges or [])
+
+
+class FedCheck(Protocol):
+    """A message check fed the message's segments one by one (a first read, issue #8)."""
+
+    def feed(self, segment: Segment) -> None: ...
+
+    def finish(self) -> list[EdifactError]: ...
+
+
+# Given the message with its first segments (``stream.ThinMessage``), the check to feed.
+FedCheckFactory = Callable[[Message], FedCheck]
+
+
+class _Fed:
+    """The fed checks of one message; what they raise waits for the report (as a
+    :data:`MessageCheck`'s would: a later fatal syntax error still wins over it)."""
+
+    __slots__ = ("checks", "error", "factories")
+
+    def __init__(self, factories: Sequence[FedCheckFactory]) -> None:
+        self.factories = factories
+        self.checks: list[FedCheck] = []
+        self.error: Exception | None = None
+
+    def begin(self, head: Message) -> Callable[[Segment], None]:
+        try:
+            self.checks = [factory(head) for factory in self.factories]
+        except Exception as exc:
+            self.error = exc
+        return self.feed
+
+    def feed(self, segment: Segment) -> None:
+        if self.error is None:
+            try:
+                for check in self.checks:
+                    check.feed(segment)
+            except Exception as exc:
+                self.error = exc
+
+    def finish(self, _message: Message) -> list[EdifactError]:
+        if self.error is not None:
+            raise self.error
+        return [error for check in self.checks for error in check.finish()]
 
 
 class StreamingAcknowledgement:
@@ -684,10 +747,14 @@ class StreamingAcknowledgement:
         charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
         message_checks: Iterable[MessageCheck] = (),
         partial: bool = False,
+        fed_checks: Sequence[FedCheckFactory] | None = None,
     ) -> None:
         self._data = data
         self._policy = charset_policy
         self._checks = list(message_checks)
+        # Thin: messages are not held; their segments go through ``fed_checks`` as read.
+        self._fed = fed_checks
+        self.thin: ThinMessage | None = None  # the last message read thin
         self._builder = ReportBuilder(message_checks=self._checks, partial=partial)
         self._report: SyntaxReport | None = None
         self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
@@ -702,14 +769,30 @@ class StreamingAcknowledgement:
         # acknowledge parses everything before it checks anything: a check that raises
         # loses to a fatal syntax error found later, so it is kept until the end.
         check_failure: Exception | None = None
+        fed = self._fed
+        checks: list[_Fed] = []
+
+        def thin(message: Message) -> ThinMessage:
+            assert fed is not None
+            checks[:] = [_Fed(fed)]
+            self.thin = ThinMessage(message, checks[0].begin)
+            return self.thin
+
+        body = None if fed is None else thin
         try:
-            for ic, msg in iter_envelope_events(self._data, charset_policy=self._policy):
+            for ic, msg in iter_envelope_events(self._data, charset_policy=self._policy, body=body):
                 if msg is None:
                     builder.end_interchange(ic)
                     continue
+                count = None
+                if self.thin is not None:
+                    msg, count = self.thin.finish(), self.thin.count
                 if check_failure is None:
                     try:
-                        builder.message(msg)
+                        if count is None:
+                            builder.message(msg)
+                        else:
+                            builder.message(msg, count, [checks[0].finish])
                     except Exception as exc:
                         check_failure = exc
                 yield ic, msg, check_failure is None and not builder.rejected

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from adapters.common import (
@@ -30,6 +30,7 @@ from adapters.common import (
     MappingError,
     Positions,
     check_xml_characters,
+    check_xml_segments,
     is_mass_unit,
     parse_dtm,
     to_decimal,
@@ -123,28 +124,74 @@ def payload_hash(message: Message, delimiters: Delimiters) -> str:
     >>> payload_hash(msg, Delimiters()) == _slow_payload_hash(msg, Delimiters())
     True
     """
-    comp, elem, term = delimiters.component, delimiters.element, delimiters.segment
-    specials = comp + elem + term + delimiters.active_release + delimiters.active_repetition
-    needs_escape = re.compile("[" + re.escape(specials) + "]").search
-    digest = hashlib.sha256()
-    texts: list[str] = []
-    for seg in message.segments:
-        elements = seg.elements
-        values = "".join(["".join(e) for e in elements])
-        if needs_escape(values) is None:
-            # No value holds a service character: trimming trailing empty components and
-            # elements is rstrip of the separators, as serialize_segment's trim does.
-            body = elem.join([seg.tag, *[comp.join(e).rstrip(comp) for e in elements]])
-            texts.append(body.rstrip(elem) + term)
-        else:
-            texts.append(serialize_segment(seg.tag, elements, delimiters))
-        if len(texts) >= 2_000:
-            # Hashed a slice at a time: the whole text of a 5,000-bill message, as str and as
-            # UTF-8, was ~11 MB more at the moment its segments are all alive (issue #8).
-            digest.update("".join(texts).encode("utf-8"))
-            texts.clear()
-    digest.update("".join(texts).encode("utf-8"))
-    return digest.hexdigest()
+    hasher = _PayloadHasher(delimiters)
+    hasher.add(message.segments)
+    return hasher.hexdigest()
+
+
+class _PayloadHasher:
+    """:func:`payload_hash` over the segments given to :meth:`add`, in order."""
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        self.delimiters = delimiters
+        d = delimiters
+        specials = d.component + d.element + d.segment + d.active_release + d.active_repetition
+        self.needs_escape = re.compile("[" + re.escape(specials) + "]").search
+        self.digest = hashlib.sha256()
+
+    def add(self, segments: Iterable[Segment]) -> None:
+        delimiters, needs_escape, digest = self.delimiters, self.needs_escape, self.digest
+        comp, elem, term = delimiters.component, delimiters.element, delimiters.segment
+        texts: list[str] = []
+        for seg in segments:
+            elements = seg.elements
+            values = "".join(["".join(e) for e in elements])
+            if needs_escape(values) is None:
+                # No value holds a service character: trimming trailing empty components and
+                # elements is rstrip of the separators, as serialize_segment's trim does.
+                body = elem.join([seg.tag, *[comp.join(e).rstrip(comp) for e in elements]])
+                texts.append(body.rstrip(elem) + term)
+            else:
+                texts.append(serialize_segment(seg.tag, elements, delimiters))
+            if len(texts) >= 2_000:
+                # Hashed a slice at a time: the whole text of a 5,000-bill message, as str and
+                # as UTF-8, was ~11 MB more at the moment its segments are all alive (issue #8).
+                digest.update("".join(texts).encode("utf-8"))
+                texts.clear()
+        digest.update("".join(texts).encode("utf-8"))
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+class _Streamed:
+    """The whole-message checks of a message decoded as it is read again (issue #8).
+
+    :meth:`body` gives the body of ``segments`` (UNH..UNT as read) and, a slice at a time as
+    they pass, checks their characters (:func:`check_xml_segments`) and hashes them as
+    :func:`payload_hash` does; :attr:`hash` is complete once the body has been read.
+    """
+
+    def __init__(self, delimiters: Delimiters) -> None:
+        self.hasher = _PayloadHasher(delimiters)
+        self.hash = ""
+
+    def _take(self, part: list[Segment]) -> None:
+        check_xml_segments(part)
+        self.hasher.add(part)
+        part.clear()
+
+    def body(self, segments: Iterable[Segment]) -> Iterator[Segment]:
+        part: list[Segment] = []
+        for n, seg in enumerate(segments):
+            part.append(seg)
+            if len(part) >= 2_000:
+                self._take(part)
+            # The first segment is the UNH, the last the UNT (the read stops at it).
+            if n and seg.tag != "UNT":
+                yield seg
+        self._take(part)
+        self.hash = self.hasher.hexdigest()
 
 
 def _slow_payload_hash(message: Message, delimiters: Delimiters) -> str:
@@ -204,6 +251,7 @@ def decode_message(
     positions: Positions | None = None,
     *,
     release: bool = False,
+    stream: Iterable[Segment] | None = None,
 ) -> CargoManifest:
     """One CUSCAR message as a canonical manifest; :class:`MappingError` when it cannot be.
 
@@ -213,10 +261,18 @@ def decode_message(
 
     ``positions``, when given, is filled with model paths -> (segment number, tag),
     so that a rule broken by ``consignments[0].goods_items[1]`` can point at its GID.
+
+    ``stream``: the message's segments (UNH..UNT) read again from the input, decoded as they
+    come; ``message`` then holds what the first read kept (its first segments and first BGM,
+    ``contrl.StreamingAcknowledgement``), the characters are checked and the payload hashed
+    as the segments pass. A ``MappingError`` may then not be the one the whole message
+    gives first (a bad character later in the message wins over it): the caller decodes
+    the whole message again for it (``gateway.pipeline``).
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
-    check_xml_characters(message)
+    if stream is None:
+        check_xml_characters(message)
     d = interchange.delimiters
     body = message.body()
     bgm = next((s for s in body if s.tag == "BGM"), None)
@@ -246,7 +302,7 @@ def decode_message(
             correlation_id=context.correlation_id,
             function=function,
             test=interchange.test_indicator == "1",
-            payload_hash=payload_hash(message, d),
+            payload_hash=payload_hash(message, d) if stream is None else "",
             source=Source(
                 format="EDIFACT",
                 message_type=message.type or MESSAGE_TYPE,
@@ -269,10 +325,15 @@ def decode_message(
     waybills: dict[int, str] = {}  # RFF+AAM, the last resort before the BGM number
     cni_number = ""  # what the current CNI carried (the group of its bills)
     summary = False  # a CNT after the goods: the summary section has begun
-    if release:
+    streamed = _Streamed(d) if stream is not None else None
+    segments: Iterable[Segment] = body
+    if streamed is not None and stream is not None:
+        segments = streamed.body(stream)
+    elif release:
         message.segments.clear()
         body.reverse()
-    for seg in _drain(body) if release else body:
+        segments = _drain(body)
+    for seg in segments:
         tag = seg.tag
         if tag == "TDT":
             pos.setdefault("conveyance", (seg.number, tag))
@@ -483,6 +544,8 @@ def decode_message(
             c.gross_mass_kg = sum(masses, Decimal(0))
     if has_totals:
         manifest.control_totals = totals
+    if streamed is not None:
+        manifest.header.payload_hash = streamed.hash
     return manifest
 
 

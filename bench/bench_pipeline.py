@@ -436,7 +436,8 @@ def main() -> None:
         type=int,
         help="manifests of this many bills or more are streamed (gateway.pipeline."
         "STREAM_MIN_CONSIGNMENTS; 0: every manifest, to check the streaming writer on all), "
-        "and CUSCARs of this many segments or more decoded without positions",
+        "CUSCARs of this many segments or more decoded without positions, and inputs of this "
+        "many bytes or more read twice (thin, then decoded as read: 0, all of them)",
     )
     args = ap.parse_args()
     if args.stream_min is not None:
@@ -444,6 +445,7 @@ def main() -> None:
 
         gateway.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
         gateway.pipeline.UNRECORDED_MIN_SEGMENTS = args.stream_min  # positions: again if needed
+        gateway.pipeline.THIN_MIN_BYTES = args.stream_min  # 0: every input read twice
     if args.snapshot:
         print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
         return

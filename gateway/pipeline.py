@@ -8,6 +8,7 @@ carries out on the broker.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -22,7 +23,9 @@ from lxml import etree
 
 from adapters import aperak, contrl, cuscar, paxlst
 from adapters.common import DecodeContext, MappingError, Positions
-from adapters.edifact import EdifactError, Interchange, Message, directory, iter_messages
+from adapters.edifact import EdifactError, Interchange, Message, Segment, directory, iter_messages
+from adapters.edifact.stream import _read_chunks
+from adapters.edifact.syntax import CHUNK_MARK, CHUNK_SIZE, CharsetPolicy, _Lexer
 from gateway import amendments, c14n, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
@@ -189,30 +192,54 @@ def _rule_problem(v: Violation, positions: Positions, message_reference: str) ->
     )
 
 
+def _directory_type(message: Message) -> str | None:
+    # A CUSCAR with an empty UNH type (a real-world defect) is checked as a CUSCAR.
+    return "CUSCAR" if cuscar.is_cuscar(message) else None
+
+
 def _directory_check(policy: str, result: Translation) -> contrl.MessageCheck:
     """The directory validator as a CONTRL message check; warnings go to ``result.warnings``."""
 
     def check(message: Message) -> list[EdifactError]:
-        # A CUSCAR with an empty UNH type (a real-world defect) is checked as a CUSCAR.
-        message_type = "CUSCAR" if cuscar.is_cuscar(message) else None
-        errors = []
-        for issue in directory.validate_message(message, message_type=message_type):
-            if issue.severity == "error" and policy == "reject":
-                errors.append(directory.to_edifact_error(issue))
-            else:
-                result.warnings.append(
-                    Problem(
-                        f"EDIFACT_{issue.code}",
-                        f"segment {issue.segment_number} {issue.tag}",
-                        issue.sentence,
-                        segment=issue.segment_number,
-                        tag=issue.tag,
-                        message_reference=issue.message_reference,
-                    )
-                )
-        return errors
+        issues = directory.validate_message(message, message_type=_directory_type(message))
+        return _directory_errors(issues, policy, result)
 
     return check
+
+
+class _FedDirectoryCheck:
+    """:func:`_directory_check` fed a segment at a time (``directory.MessageValidator``)."""
+
+    def __init__(self, head: Message, policy: str, result: Translation) -> None:
+        self.validator = directory.MessageValidator(head, message_type=_directory_type(head))
+        self.feed = self.validator.feed
+        self.policy = policy
+        self.result = result
+
+    def finish(self) -> list[EdifactError]:
+        return _directory_errors(self.validator.finish(), self.policy, self.result)
+
+
+def _directory_errors(
+    issues: list[directory.DirectoryIssue], policy: str, result: Translation
+) -> list[EdifactError]:
+    """The errors of a directory check under ``policy``; warnings go to ``result.warnings``."""
+    errors = []
+    for issue in issues:
+        if issue.severity == "error" and policy == "reject":
+            errors.append(directory.to_edifact_error(issue))
+        else:
+            result.warnings.append(
+                Problem(
+                    f"EDIFACT_{issue.code}",
+                    f"segment {issue.segment_number} {issue.tag}",
+                    issue.sentence,
+                    segment=issue.segment_number,
+                    tag=issue.tag,
+                    message_reference=issue.message_reference,
+                )
+            )
+    return errors
 
 
 def _translate_xml_offline(data: bytes, context: DecodeContext, result: Translation) -> Translation:
@@ -287,6 +314,9 @@ def translate(
     With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
     ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
     tree (``gateway.c14n``); the same document, c14n-equal.
+    An input of ``THIN_MIN_BYTES`` or more is read twice (issue #8): thin first (each
+    message's segments checked as they are read, not kept), then each clean message again,
+    a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
@@ -300,12 +330,24 @@ def translate(
     checks = (
         [] if directory_validation == "off" else [_directory_check(directory_validation, result)]
     )
+    fed: list[contrl.FedCheckFactory] = []
+    if directory_validation != "off":
+        fed.append(
+            functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
+        )
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
     # decoded, its XML built, validated and handed to ``sign``, and released before the next
     # one is read. What can only be known at the end (UNZ counts, a fatal error in the last
     # message, a broken rule anywhere) still decides for all: until then only the documents,
     # the XML (signed bytes in the pipeline) and the verdicts so far are kept.
-    reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
+    # A large input is read twice (issue #8): first thin (each message's segments checked as
+    # they are read and dropped), then, for each clean message, again as it is decoded.
+    thin = len(data) >= THIN_MIN_BYTES
+    if thin:
+        reading = contrl.StreamingAcknowledgement(data, fed_checks=fed)
+    else:
+        reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
+    second = _SecondRead(data)
     heads: list[MessageHead] = []
     stopped: Rejection | None = None  # the first message that cannot be decoded
     invalid: Rejection | None = None  # the first document that breaks the canonical schema
@@ -315,6 +357,20 @@ def translate(
         if clean:
             heads.append(_head(message))
             if stopped is None:
+                count: int | None = None
+                stream: Iterator[Segment] | None = None
+                if thin:
+                    assert reading.thin is not None
+                    count = reading.thin.count
+                    if count < UNRECORDED_MIN_SEGMENTS or decoder_for(message) is not (
+                        cuscar.decode_message
+                    ):
+                        # Held whole as the one-read path holds it, and decoded the same way.
+                        segments = list(second.segments(index))
+                        message = dataclasses.replace(message, segments=segments)
+                        count = None
+                    else:
+                        stream = second.segments(index)
                 stopped = _decode(
                     message,
                     ic,
@@ -325,6 +381,8 @@ def translate(
                     rule_problems,
                     rule_warnings,
                     functools.partial(_reread, data, index),
+                    count=count,
+                    stream=stream,
                 )
                 # Checked, decoded and its head taken: nothing reads its segments again, so
                 # they go now, before the XML is written (the reader still holds the
@@ -411,12 +469,17 @@ def _decode(
     rule_problems: list[Problem],
     rule_warnings: list[tuple[Problem, Violation]],
     reread: Callable[[], tuple[Message, Interchange]],
+    *,
+    count: int | None = None,
+    stream: Iterator[Segment] | None = None,
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
     Returns the rejection when the message cannot be decoded at all (the interchange is
     then refused with it, whatever the later messages hold). ``reread`` reads the message
     again from the input (a large CUSCAR's segments are released as it is decoded).
+    ``count`` and ``stream``: a large CUSCAR read thin (``message`` holds what the first
+    read kept, ``count`` its segments), decoded from ``stream`` as it is read again.
     """
     result.message_types.append(message.type or "?")
     decoder = decoder_for(message)
@@ -441,9 +504,8 @@ def _decode(
     # its segments are let go as they are read (27 MB at 5,000 bills): only a broken rule or
     # an adapter error reads positions, and then the message is read and decoded again for
     # them (the same content gives the same positions) (issue #8).
-    recorded = (
-        decoder is not cuscar.decode_message or len(message.segments) < UNRECORDED_MIN_SEGMENTS
-    )
+    size = len(message.segments) if count is None else count
+    recorded = decoder is not cuscar.decode_message or size < UNRECORDED_MIN_SEGMENTS
     positions: Positions = {} if recorded else _Unrecorded()
     # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
     bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
@@ -451,6 +513,8 @@ def _decode(
         try:
             if recorded:
                 doc: CanonicalDocument = decoder(message, ic, context, positions)
+            elif stream is not None:
+                doc = cuscar.decode_message(message, ic, context, positions, stream=stream)
             else:
                 doc = cuscar.decode_message(message, ic, context, positions, release=True)
         except MappingError:
@@ -503,6 +567,58 @@ def _decode(
 
 # Messages of this many segments or more are decoded without positions (see _decode).
 UNRECORDED_MIN_SEGMENTS = 2_000
+
+
+# Inputs of this many bytes or more are read twice, thin then to decode (see translate).
+THIN_MIN_BYTES = 1 << 20
+
+
+class _SecondRead:
+    """The input read again, once in all: the segments of message ``index``, messages in order.
+
+    Messages skipped (not decoded) are read past; the segments are the first read's (the
+    same bytes, the same lexer), numbered alike. A message's body goes to the lexer's sink
+    and is taken a chunk at a time (``CHUNK_MARK``): the lexer's fast path, one chunk held.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._lexer: _Lexer | None = None
+        self._segments: Iterator[Segment] | None = None
+        self._next = 0  # the index of the next UNH
+
+    def segments(self, index: int) -> Iterator[Segment]:
+        """UNH..UNT of message ``index`` (at or after the messages already given)."""
+        if self._lexer is None:
+            self._lexer = _Lexer(CharsetPolicy.ACCEPT)
+            self._lexer.chunk_marks = True
+            self._segments = self._lexer.segments(_read_chunks(self._data, CHUNK_SIZE))
+        lexer, segments = self._lexer, self._segments
+        assert segments is not None
+        skipped: deque[Segment] = deque(maxlen=0)
+        if lexer.sink is not None:  # the last message given was not read to its end
+            lexer.sink = skipped.append
+        for seg in segments:
+            if seg.tag == "UNH":
+                self._next += 1
+                if self._next == index + 1:
+                    yield seg
+                    break
+                lexer.sink = skipped.append  # a message read past: its body dropped
+            elif seg.tag == "UNT":
+                lexer.sink = None
+        pending: list[Segment] = []
+        lexer.sink = pending.append
+        for seg in segments:
+            if seg is CHUNK_MARK or seg.tag == "UNT":
+                yield from pending
+                pending.clear()
+                if seg is CHUNK_MARK:
+                    continue
+                lexer.sink = None
+                yield seg
+                return
+            yield seg  # (not expected: with a sink, the lexer yields only envelopes)
 
 
 def _reread(data: bytes, index: int) -> tuple[Message, Interchange]:

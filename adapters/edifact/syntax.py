@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
-from typing import AnyStr, Final
+from typing import AnyStr, Final, Protocol
 
 # The interface of adapters/edifact/_fastlex.c this module expects (its API constant): a
 # build left over from an older source is not used (scripts/setup.sh rebuilds it).
@@ -336,6 +336,9 @@ def _slot_setter(name: str) -> Callable[[Segment, object], None]:
 
 
 _new_object = object.__new__
+
+# What the lexer yields between chunks with ``chunk_marks`` (never a segment of the input).
+CHUNK_MARK: Final = Segment("", (), 0)
 _set_tag = _slot_setter("tag")
 _set_elements = _slot_setter("elements")
 _set_number = _slot_setter("number")
@@ -892,6 +895,9 @@ class _Lexer:
         # appending here instead of yielding each one saves a generator round
         # trip per segment, the biggest single cost after splitting.
         self.sink: Callable[[Segment], None] | None = None
+        # With a sink: yield CHUNK_MARK before reading each further chunk, so that what the
+        # sink holds can be taken a chunk at a time (a message decoded as it is read).
+        self.chunk_marks = False
         # Set by parse() while it pauses the garbage collector: collect the young
         # generation after each buffer (see segments()).
         self.collect_young = False
@@ -1099,6 +1105,9 @@ class _Lexer:
             _set_repeats,
         )
         while not eof:
+            if self.chunk_marks and sink is not None:
+                yield CHUNK_MARK
+                sink = self.sink
             chunk = next(it, None)
             if chunk is None:
                 eof = True
@@ -1374,14 +1383,30 @@ def _message_from_unh(seg: Segment, group_ref: str) -> Message:
     )
 
 
+class MessageBody(Protocol):
+    """Where :func:`_assemble` puts a message's segments instead of ``message.segments``."""
+
+    def append(self, segment: Segment) -> None: ...
+
+    @property
+    def last(self) -> Segment: ...
+
+
 def _assemble(
-    segments: Iterable[Segment], lexer: _Lexer, *, keep: bool
+    segments: Iterable[Segment],
+    lexer: _Lexer,
+    *,
+    keep: bool,
+    body: Callable[[Message], MessageBody] | None = None,
 ) -> Iterator[tuple[Interchange, Message | None]]:
     """Group segments into envelopes.
 
     Yields ``(interchange, message)`` for every message, and ``(interchange, None)``
     when an interchange ends (UNZ, a new UNB, or end of input). With ``keep`` the
-    messages are also appended to their interchange and group.
+    messages are also appended to their interchange and group. With ``body``, each
+    message's segments (UNH included, as the first) go to ``body(message)`` instead of
+    ``message.segments``, which keeps only the UNH while it is read: the errors are the
+    same, raised at the same segments.
 
     Fatal structure errors (a segment outside any message, UNT without UNH, a
     message without UNT) raise :class:`EdifactError`. A missing UNZ or UNE is
@@ -1391,15 +1416,16 @@ def _assemble(
     current: Interchange | None = None
     group: Group | None = None
     message: Message | None = None
+    target: MessageBody | list[Segment] = []  # where the open message's segments go
     for seg in segments:
         tag = seg.tag
         if message is not None:
             if tag not in _ENVELOPE_TAGS:
-                message.segments.append(seg)
+                target.append(seg)
                 continue
             if tag == "UNT":
                 lexer.sink = None
-                message.segments.append(seg)
+                target.append(seg)
                 assert current is not None
                 current.message_count += 1
                 if keep:
@@ -1420,13 +1446,18 @@ def _assemble(
                     tag="UNT",
                 )
             # Other UN* tags (UNS section control) are ordinary message segments.
-            message.segments.append(seg)
+            target.append(seg)
             continue
         if tag == "UNH":
             if current is None:
                 current = Interchange(delimiters=lexer.delimiters, warnings=lexer.warnings)
             message = _message_from_unh(seg, group.reference if group is not None else "")
-            lexer.sink = message.segments.append
+            if body is None:
+                target = message.segments
+            else:
+                target = body(message)
+                target.append(seg)
+            lexer.sink = target.append
         elif tag == "UNB":
             if current is not None:
                 # The previous interchange never got its UNZ; close it as is.
@@ -1471,10 +1502,11 @@ def _assemble(
                 tag=tag,
             )
     if message is not None:
+        last = target[-1] if isinstance(target, list) else target.last
         raise EdifactError(
             ERR_MISSING,
             f"message {message.reference!r} has no UNT: the input ends inside it",
-            segment=message.segments[-1].number,
+            segment=last.number,
             tag="UNT",
         )
     if current is not None:
