@@ -214,6 +214,7 @@ def set_search_path(folders: Iterable[str | os.PathLike[str]] | None) -> None:
     _configured = wanted
     _table.cache_clear()
     available_directories.cache_clear()
+    _plan.cache_clear()
     _warned.clear()
 
 
@@ -275,6 +276,7 @@ def _table(name: str) -> _Table | None:
     return _Table(name, messages, segments, codes)
 
 
+@cache
 def packaged_directories() -> tuple[str, ...]:
     """Names of the packaged tables (part of the code, always there).
 
@@ -352,6 +354,7 @@ def _required_table(name: str) -> _Table:
     return table
 
 
+@cache  # one plan per (type, directory): the tables it draws on are loaded once, and kept
 def _plan(mtype: str, version: str, release: str, override: str | None) -> _Plan:
     v3, v4 = _required_table("service_v3"), _required_table("service_v4")
     directory = override or (f"{version}{release}" if version == "D" else f"{version}:{release}")
