@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -461,21 +462,26 @@ def _by_nearness(
 class _Sources:
     """An iterable of sources that draws on ``pending`` only as far as a search goes.
 
-    What has been drawn is kept, so a second search walks the same sources again.
+    What has been drawn is kept, so a second search walks the same sources again. Plans are
+    cached and shared, so two threads may search one at once: drawing is locked (a generator
+    advanced by two threads at once raises ``ValueError``).
     """
 
     def __init__(self, pending: Iterable[_Source]) -> None:
         self._drawn: list[_Source] = []
         self._pending = iter(pending)
+        self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[_Source]:
         i = 0
         while True:
             if i == len(self._drawn):
-                nxt = next(self._pending, None)
-                if nxt is None:
-                    return
-                self._drawn.append(nxt)
+                with self._lock:
+                    if i == len(self._drawn):  # not drawn by another thread meanwhile
+                        nxt = next(self._pending, None)
+                        if nxt is None:
+                            return
+                        self._drawn.append(nxt)
             yield self._drawn[i]
             i += 1
 

@@ -7,6 +7,7 @@ import doctest
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -646,3 +647,34 @@ def test_a_thousand_conforming_consignments_give_no_finding() -> None:
     )
     msg = message("BGM+85+M+9'TDT+20+V'" + groups)
     assert validate_message(msg) == []
+
+
+def test_a_shared_plans_sources_can_be_searched_by_two_threads_at_once() -> None:
+    # Plans are cached, so the decision thread and another caller may walk one plan's lazily
+    # drawn sources together; the draw must not run the underlying generator twice at once.
+    import threading
+    import time
+
+    from adapters.edifact.directory import _Sources
+
+    def slow() -> Iterator[int]:
+        for n in range(5):
+            time.sleep(0.01)  # a table being loaded
+            yield n
+
+    sources = _Sources(slow())  # type: ignore[arg-type]
+    seen: list[list[int]] = []
+    failures: list[BaseException] = []
+
+    def walk() -> None:
+        try:
+            seen.append(list(sources))  # type: ignore[arg-type]
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=walk) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and seen == [[0, 1, 2, 3, 4]] * 4
