@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -178,6 +178,14 @@ class _DigestXMLSigner(XMLSigner):
         return self._given_digest
 
 
+# The gateway's signatures, tree-signed or streamed: enveloped, ECDSA P-256 over SHA-256.
+_SIGNATURE: Final[dict[str, Any]] = {
+    "method": sign_methods.enveloped,
+    "signature_algorithm": SignatureMethod.ECDSA_SHA256,
+    "digest_algorithm": DigestAlgorithm.SHA256,
+}
+
+
 def _key_info(key_name: str, cert_pem: str) -> etree._Element:
     """The KeyInfo signxml writes for ``key_name`` and a PEM chain, built once per key."""
     key_info = etree.Element(f"{{{DSIG_NS}}}KeyInfo", nsmap={"ds": DSIG_NS})
@@ -225,22 +233,22 @@ class Signer:
         ``in_place``: sign ``root`` itself instead of a copy (it gets the Signature; a
         caller that has no further use for the unsigned element saves a whole copy of it).
         """
-        signer = _CopyingXMLSigner(
-            method=sign_methods.enveloped,
-            signature_algorithm=SignatureMethod.ECDSA_SHA256,
-            digest_algorithm=DigestAlgorithm.SHA256,
-            in_place=in_place,
-        )
-        # signxml appends the given KeyInfo element (moving it): each signature gets a copy.
+        signer = _CopyingXMLSigner(**_SIGNATURE, in_place=in_place)
         try:
-            signed: etree._Element = signer.sign(
-                root, key=self.private_key, key_info=copy.deepcopy(self.key_info)
-            )
+            signed = self._run(signer, root)
         finally:
             # signxml's signer is a reference cycle (its annotators list holds one of its own
             # bound methods), freed only by the cyclic GC, which the pipeline pauses: holding
             # the document, it kept every signed tree of an interchange alive (issue #8).
             signer._document = None
+        return signed
+
+    def _run(self, signer: XMLSigner, root: etree._Element) -> etree._Element:
+        """``signer`` (set up with :data:`_SIGNATURE`) signing ``root`` with this key."""
+        # signxml appends the given KeyInfo element (moving it): each signature gets a copy.
+        signed: etree._Element = signer.sign(
+            root, key=self.private_key, key_info=copy.deepcopy(self.key_info)
+        )
         return signed
 
     def signature_for_digest(
@@ -254,15 +262,7 @@ class Signer:
         KeyInfo and signature encoding), to be written as the root's last child.
         """
         stand_in = etree.Element(root_tag, nsmap=dict(nsmap))  # type: ignore[arg-type]
-        signer = _DigestXMLSigner(
-            digest,
-            method=sign_methods.enveloped,
-            signature_algorithm=SignatureMethod.ECDSA_SHA256,
-            digest_algorithm=DigestAlgorithm.SHA256,
-        )
-        signed: etree._Element = signer.sign(
-            stand_in, key=self.private_key, key_info=copy.deepcopy(self.key_info)
-        )
+        signed = self._run(_DigestXMLSigner(digest, **_SIGNATURE), stand_in)
         signature = signed[-1]
         if signature.tag != f"{{{DSIG_NS}}}Signature" or len(signed) != 1:
             raise AssertionError("signxml did not append one Signature to the stand-in")
