@@ -55,19 +55,12 @@ class XmlOut(Protocol):
 class TreeOut:
     """:class:`XmlOut` building lxml elements below ``parent``."""
 
-    __slots__ = ("_prefix", "_stack", "_tags", "_top")
+    __slots__ = ("_stack", "_tag", "_top")
 
     def __init__(self, vocabulary: Vocabulary, parent: etree._Element) -> None:
-        self._tags = vocabulary._tags  # qualified tags, shared with Vocabulary.add
-        self._prefix = vocabulary.prefix
+        self._tag = vocabulary.tag
         self._top = parent
         self._stack: list[etree._Element] = []
-
-    def _tag(self, name: str) -> str:
-        tag = self._tags.get(name)
-        if tag is None:
-            tag = self._tags[name] = self._prefix + name
-        return tag
 
     def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
         tag = self._tag(name)
@@ -100,6 +93,14 @@ class Vocabulary:
     def q(self, name: str) -> str:
         return self.prefix + name
 
+    def tag(self, name: str) -> str:
+        """:meth:`q`, looked up rather than rebuilt: writers call it once per element (a
+        10,000-bill manifest: ~200,000 times)."""
+        tag = self._tags.get(name)
+        if tag is None:
+            tag = self._tags[name] = self.prefix + name
+        return tag
+
     def element(self, name: str, **attrs: str) -> etree._Element:
         """A root element in this namespace (default namespace, no prefix)."""
         return etree.Element(self.q(name), attrib=attrs, nsmap=self.nsmap)
@@ -109,11 +110,8 @@ class Vocabulary:
         """Append <name>value</name> unless value is None (optional elements stay absent)."""
         if value is None:
             return
-        # Called once per value of a document (a 10,000-bill manifest: ~200,000 times): the
-        # qualified tag is looked up, not rebuilt, and a str is its own lexical form.
-        tag = self._tags.get(name)
-        if tag is None:
-            tag = self._tags[name] = self.prefix + name
+        # Called once per value of a document: a str is its own lexical form.
+        tag = self.tag(name)
         el = etree.SubElement(parent, tag, attrs) if attrs else etree.SubElement(parent, tag)
         el.text = value if type(value) is str else text(value)
 
