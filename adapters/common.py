@@ -48,7 +48,9 @@ class MappingError(ValueError):
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-_SLICE = 2_000  # segments joined at a time by the whole-message checks
+# Segments joined at a time by the whole-message checks (characters here, the CUSCAR payload
+# hash): never the text of a whole large message at once (issue #8).
+SEGMENT_SLICE = 2_000
 
 
 def check_xml_characters(message: Message) -> None:
@@ -74,8 +76,8 @@ def check_xml_segments(segments: Sequence[Segment]) -> None:
     # slice of segments at a time: the whole text of a 5,000-bill message would be ~8 MB
     # more at the moment its segments are all alive (issue #8).
     clean = True
-    for start in range(0, len(segments), _SLICE):
-        part = segments[start : start + _SLICE]
+    for start in range(0, len(segments), SEGMENT_SLICE):
+        part = segments[start : start + SEGMENT_SLICE]
         values = "".join(["".join(["".join(e) for e in seg.elements]) for seg in part])
         if bad(values) is not None or any(seg.repeats for seg in part):
             clean = False

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from adapters.common import (
+    SEGMENT_SLICE,
     DecodeContext,
     MappingError,
     Positions,
@@ -153,7 +154,7 @@ class _PayloadHasher:
                 texts.append(body.rstrip(elem) + term)
             else:
                 texts.append(serialize_segment(seg.tag, elements, delimiters))
-            if len(texts) >= 2_000:
+            if len(texts) >= SEGMENT_SLICE:
                 # Hashed a slice at a time: the whole text of a 5,000-bill message, as str and
                 # as UTF-8, was ~11 MB more at the moment its segments are all alive (issue #8).
                 digest.update("".join(texts).encode("utf-8"))
@@ -185,7 +186,7 @@ class _Streamed:
         part: list[Segment] = []
         for n, seg in enumerate(segments):
             part.append(seg)
-            if len(part) >= 2_000:
+            if len(part) >= SEGMENT_SLICE:
                 self._take(part)
             # The first segment is the UNH, the last the UNT (the read stops at it).
             if n and seg.tag != "UNT":
