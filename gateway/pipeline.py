@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from lxml import etree
 
@@ -327,14 +327,6 @@ def translate(
         return xml_desk.translate(data, context, inbound_id=inbound_id)
     if fmt == "xml":
         return _translate_xml_offline(data, context, result)
-    checks = (
-        [] if directory_validation == "off" else [_directory_check(directory_validation, result)]
-    )
-    fed: list[contrl.FedCheckFactory] = []
-    if directory_validation != "off":
-        fed.append(
-            functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
-        )
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
     # decoded, its XML built, validated and handed to ``sign``, and released before the next
     # one is read. What can only be known at the end (UNZ counts, a fatal error in the last
@@ -343,9 +335,16 @@ def translate(
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
     thin = len(data) >= THIN_MIN_BYTES
+    validating = directory_validation != "off"
     if thin:
+        fed: list[contrl.FedCheckFactory] = []
+        if validating:
+            fed.append(
+                functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
+            )
         reading = contrl.StreamingAcknowledgement(data, fed_checks=fed)
     else:
+        checks = [_directory_check(directory_validation, result)] if validating else []
         reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
     second = _SecondRead(data)
     heads: list[MessageHead] = []
@@ -645,7 +644,7 @@ class _Unrecorded(dict[str, tuple[int, str]]):
 STREAM_MIN_CONSIGNMENTS = 500
 
 
-def _streams(doc: CanonicalDocument) -> bool:
+def _streams(doc: CanonicalDocument) -> TypeGuard[CargoManifest]:
     return isinstance(doc, CargoManifest) and len(doc.consignments) >= STREAM_MIN_CONSIGNMENTS
 
 
@@ -662,12 +661,7 @@ def _canonical(
     the streamed check refuses it, or a value cannot be XML, the tree path below decides
     and words the rejection, as it always has.
     """
-    if (
-        sign is not None
-        and sign_digest is not None
-        and isinstance(doc, CargoManifest)
-        and _streams(doc)
-    ):
+    if sign is not None and sign_digest is not None and _streams(doc):
         try:
             parts = c14n.signed_parts(doc, sign_digest)
         except ValueError:
