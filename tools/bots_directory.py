@@ -214,6 +214,7 @@ def _field(field: Any, *, nested: bool) -> list[Any]:
 
 
 def segment_tags(tree: list[Any]) -> set[str]:
+    """The segment tags of a table's message tree (``[tag, min, max]`` / groups with children)."""
     tags: set[str] = set()
     for node in tree:
         tags |= segment_tags(node[3]) if len(node) == 4 else {node[0]}

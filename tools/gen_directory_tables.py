@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from bots_directory import DIRECTORIES as BOTS_DIRECTORIES
-from bots_directory import SHA256, BotsFormatError, Grammars, build_bots_tables
+from bots_directory import SHA256, BotsFormatError, Grammars, build_bots_tables, segment_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "edifact" / "directory"
@@ -214,16 +214,6 @@ def repair_structure(tree: list[Any]) -> list[Any]:
             repaired[-1] = [*last[:3], children[:cut]]
             repaired.extend(children[cut:])
     return repaired
-
-
-def segment_tags(tree: list[Any]) -> set[str]:
-    tags: set[str] = set()
-    for node in tree:
-        if len(node) == 4:
-            tags |= segment_tags(node[3])
-        else:
-            tags.add(node[0])
-    return tags
 
 
 def element_format(el: ET.Element) -> str:
