@@ -30,7 +30,6 @@ Design (one asyncio loop, one decision thread):
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
@@ -65,6 +64,7 @@ from gateway.naming import Names
 from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.responses import ResponseHandler, overdue_after
+from gateway.serial import SerialThread
 from gateway.topology import declare
 
 log = get_logger()
@@ -168,9 +168,17 @@ class Worker:
             user_for(self.names, p.id): p.id
             for p in settings.partners_with_role("port", "ministry")
         }
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="edigw-decide"
+        # The decision thread: journal and pipeline, one call at a time, handed over in
+        # batches; consecutive completions share one journal transaction.
+        self._serial = SerialThread(
+            "edigw-decide",
+            groups={
+                "record": lambda: self.gw.journal.unit_of_work(),
+                "arrival": lambda: self.gw.journal.unit_of_work(),
+            },
+            prepare_group="arrival",
         )
+        self._executor = self._serial.executor
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._unblocked: asyncio.Event | None = None
@@ -441,8 +449,9 @@ class Worker:
                 delivery,
                 partner.id,
                 queue,
-                lambda: self._decide(partner, queue, delivery),
+                lambda arrived: self._decide(partner, queue, delivery, arrived),
                 lambda exc: self._failure_plan(partner.id, queue, delivery, exc),
+                arrive=lambda: self._arrive(partner, queue, delivery),
             )
 
         return on_message
@@ -471,18 +480,24 @@ class Worker:
         delivery: Delivery,
         partner: str,
         queue: str,
-        decide: Callable[[], Plan],
+        decide: Callable[..., Plan],
         on_failure: Callable[[BaseException], Plan],
+        arrive: Callable[[], Plan | None] | None = None,
     ) -> None:
+        """Decide (in the decision thread), carry out, ack.
+
+        With ``arrive``, the arrival is recorded as the decision thread takes the message,
+        in one transaction with the arrivals of the messages taken with it, and ``decide``
+        is called with a callable that returns the arrival's early plan (or raises).
+        """
         task = asyncio.current_task()
         assert task is not None and self._unblocked is not None
         self._inflight.add(task)
-        loop = asyncio.get_running_loop()
         try:
             if not self._unblocked.is_set():
                 await self._unblocked.wait()
             try:
-                plan = await loop.run_in_executor(self._executor, decide)
+                plan = await self._serial.run(decide, prepare=arrive)
             except Exception as exc:  # never crash the worker on input
                 plan = on_failure(exc)
             await self._carry_out(channel, message, delivery, plan, partner, queue)
@@ -501,7 +516,6 @@ class Worker:
         partner: str,
         queue: str,
     ) -> None:
-        loop = asyncio.get_running_loop()
         if plan.requeue:
             await message.nack(requeue=True)
             return
@@ -537,7 +551,7 @@ class Worker:
                         Rejection("UNROUTABLE", sentence, "route"),
                     )
 
-                plan2 = await loop.run_in_executor(self._executor, undeliverable)
+                plan2 = await self._serial.run(undeliverable)
                 await self._carry_out(channel, message, delivery, plan2, partner, queue)
                 return
             # A nack (or a return of a dead letter / retry): transient, try again later.
@@ -550,7 +564,7 @@ class Worker:
             return
         if plan.record or plan.on_confirmed is not None:
             try:
-                await loop.run_in_executor(self._executor, self._record, plan)
+                await self._serial.run(lambda: self._record(plan), group="record")
             except JournalUnavailable as exc:
                 # Everything is published; a redelivery republishes the same ids (dropped
                 # by consumers) and records again.
@@ -610,22 +624,51 @@ class Worker:
         await exchange.publish(message, routing_key=p.routing_key, mandatory=True, timeout=60)
 
     # ------------------------------------------------------------------ decisions (thread)
-    def _decide(self, partner: Partner, queue: str, d: Delivery) -> Plan:
+    def _arrive(self, partner: Partner, queue: str, d: Delivery) -> Plan | None:
+        """Record the arrival (see :meth:`_receive`); run before the decision, in a batch."""
         inbound_id = inbound_id_of(partner.id, d)
         correlation_id = d.correlation_id or inbound_id
         with message_context(
             message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
         ):
-            return self._decide_in_context(partner, queue, d, inbound_id, correlation_id)
+            return self._receive(partner, queue, d, inbound_id, correlation_id)
+
+    def _decide(
+        self,
+        partner: Partner,
+        queue: str,
+        d: Delivery,
+        arrived: Callable[[], Plan | None] | None = None,
+    ) -> Plan:
+        """The plan for ``d``; ``arrived`` gives its recorded arrival (recorded here if None)."""
+        inbound_id = inbound_id_of(partner.id, d)
+        correlation_id = d.correlation_id or inbound_id
+        if arrived is None:
+
+            def arrived() -> Plan | None:
+                return self._receive(partner, queue, d, inbound_id, correlation_id)
+
+        with message_context(
+            message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
+        ):
+            return self._decide_in_context(partner, queue, d, inbound_id, correlation_id, arrived)
 
     def _decide_in_context(
-        self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
+        self,
+        partner: Partner,
+        queue: str,
+        d: Delivery,
+        inbound_id: str,
+        correlation_id: str,
+        arrived: Callable[[], Plan | None],
     ) -> Plan:
         journal = self.gw.journal
         try:
-            early = self._receive(partner, queue, d, inbound_id, correlation_id)
+            early = arrived()
             if early is not None:
                 return early
+            log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
+            metrics.received(partner.id)
             started = time.perf_counter()
             outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
             # The whole decision is recorded in one transaction: one commit, and a crash
@@ -649,7 +692,12 @@ class Worker:
     def _receive(
         self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
     ) -> Plan | None:
-        """Record the arrival (one transaction); a plan when the message needs no pipeline."""
+        """Record the arrival (one transaction); a plan when the message needs no pipeline.
+
+        The worker records the arrivals of the messages the decision thread takes together
+        in one transaction (``SerialThread``'s preparations), each before its pipeline runs.
+        If that transaction fails, each arrival is recorded again on its own.
+        """
         journal = self.gw.journal
         with journal.unit_of_work():
             prior = journal.processed(inbound_id)
@@ -689,8 +737,6 @@ class Worker:
                 "received",
                 f"{len(d.body)} bytes on {queue}" + (" (redelivered)" if d.redelivered else ""),
             )
-        log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
-        metrics.received(partner.id)
         return None
 
     def _plan(
