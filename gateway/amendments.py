@@ -118,6 +118,16 @@ def apply(
     The documents' headers get their version and previous message id. All or
     nothing: an interchange with one rejected document records no version.
     """
+    # One transaction for the reads and the writes: the versions read are still the last
+    # ones when the next is filed (SQLite takes its write lock at the start; on PostgreSQL a
+    # version filed in between is still caught by the insert), and one commit instead of two.
+    with journal.unit_of_work():
+        return _apply(journal, sender, docs, inbound_id)
+
+
+def _apply(
+    journal: Journal, sender: str, docs: Sequence[Document], inbound_id: str
+) -> list[Verdict]:
     verdicts = [
         decide(journal.document_versions(sender, document_key(d)), d, inbound_id) for d in docs
     ]

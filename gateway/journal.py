@@ -339,6 +339,21 @@ class SqlJournal:
             yield cur
 
     @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """A cursor for one read statement: the open unit of work's, or the backend's."""
+        if self._uow_thread == threading.get_ident():
+            yield self._uow_cursor
+            return
+        with self._single_read() as cur:
+            yield cur
+
+    @contextmanager
+    def _single_read(self) -> Iterator[Any]:
+        """A backend may read one statement without BEGIN/COMMIT; by default a transaction."""
+        with self._transaction() as cur:
+            yield cur
+
+    @contextmanager
     def unit_of_work(self) -> Iterator[None]:
         """Run several journal calls as one transaction: all of them or none, one commit.
 
@@ -468,7 +483,7 @@ class SqlJournal:
     # --- idempotency
     def processed(self, message_id: str) -> Processed | None:
         """How far an inbound message got, or None if the gateway never decided about it."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur,
                 "SELECT message_id, state, outcome, detail, at FROM processed WHERE message_id = ?",
@@ -552,7 +567,7 @@ class SqlJournal:
 
     def origin(self, message_id: str) -> Origin | None:
         """The routed document ``message_id`` (or the first of inbound ``message_id``)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur,
                 "SELECT message_id, inbound_id, partner, routed_at, facts FROM origins "
@@ -583,7 +598,7 @@ class SqlJournal:
     def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]:
         """Routed documents with no customs answer for longer than ``older_than``, oldest first."""
         cutoff = (dt.datetime.now(dt.UTC) - older_than).isoformat(timespec="milliseconds")
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 "SELECT message_id, inbound_id, partner, document_type, business_reference, "
@@ -614,7 +629,7 @@ class SqlJournal:
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
         """Every accepted version of one document, oldest first."""
         self._amendment_tables()
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 "SELECT sender, document_key, version, function, message_id, payload_hash, "
@@ -662,7 +677,7 @@ class SqlJournal:
     ) -> tuple[str, list[tuple[str, bytes]]] | None:
         """(first inbound id, its acknowledgements) for an interchange seen before, or None."""
         self._amendment_tables()
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur,
                 "SELECT inbound_id, acknowledgements FROM saved_acknowledgements "
@@ -734,6 +749,19 @@ class SqliteJournal(SqlJournal):
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+            finally:
+                cur.close()
+
+    @contextmanager
+    def _single_read(self) -> Iterator[sqlite3.Cursor]:
+        # Autocommit: one SELECT is its own read transaction in SQLite, so the BEGIN and
+        # COMMIT around it (two more statements under the lock) are left out.
+        with self._lock:
+            cur = self._db.cursor()
+            try:
+                yield cur
+            except sqlite3.OperationalError as exc:
+                raise JournalUnavailable(f"the journal cannot be read: {exc}") from exc
             finally:
                 cur.close()
 
