@@ -10,13 +10,17 @@ Usage::
 
 The pipeline is built as the worker builds it (``gateway.bootstrap``: signer, ministry desk,
 trust store, LPCO registry), with a temporary state directory and an in-memory SQLite journal.
-Three inputs, each next to a baseline run in the same process, one after the other:
+Four inputs, each next to a baseline run in the same process, one after the other:
 
 * **cuscar**: N unique 1-BL CUSCARs (``bench.common.small_cuscar``); baseline: pydifact
   parsing the same texts into segments;
 * **ministry**: N unique certificates of origin signed with the commerce ministry's
   development key (``DevPki``, as ``bench/run.py`` does); baseline: lxml parsing and
   serialising the same signed bytes;
+* **worker**: the worker's whole decision path for N 1-BL CUSCARs (arrival, pipeline,
+  decision, completion, on a file-backed SQLite journal, handed over in batches as
+  ``edigw run`` does); baseline: the pure pipeline on as many other 1-BL CUSCARs, so the
+  ratio is what the worker adds around the pipeline;
 * **manifest**: the 10,000-bill CUSCAR of ``bench/gen_cuscar.py`` (check digits made valid;
   ``--bills N`` for another size, 5,000 bills a message);
   baseline: pydifact parsing it; also the peak RSS growth of the pipeline run (VmHWM reset
@@ -181,6 +185,8 @@ def bench(parts: list[str], n: int, profile: Path | None, bills: int = 10_000) -
                 n,
                 "lxml parse + serialise",
             )
+        if "worker" in parts:
+            worker_part(n, apcs, profiler)
         if "manifest" in parts:
             data = valid_cuscar(bills)
             text = data.decode("ascii")
@@ -202,6 +208,102 @@ def bench(parts: list[str], n: int, profile: Path | None, bills: int = 10_000) -
                 f"{growth / len(data):.1f}x the file ({'VmHWM reset' if reset else 'VmHWM NOT reset'}); "
                 f"{messages} message(s), {signed / 1e6:.1f} MB signed"
             )
+
+
+def worker_part(
+    n: int, partner: Partner, profiler: Callable[[str], contextlib.AbstractContextManager[None]]
+) -> None:
+    """The worker's decision path per small CUSCAR against the pure pipeline.
+
+    What the decision thread of ``edigw run`` does for a message, minus the broker: the
+    arrival, the pipeline, the decision's journal transaction, the completion, handed over
+    by the worker's own ``SerialThread`` in batches as the broker's deliveries would come
+    (``prefetch`` at a time), on a file-backed SQLite journal as in production. Its CPU per
+    message bounds one gateway process's throughput (with the asyncio loop's share, see
+    ``bench/run.py``'s CPU row).
+    """
+    import asyncio
+
+    from gateway.worker import Delivery, Worker
+
+    with tempfile.TemporaryDirectory(prefix="edigw-bench-worker-") as tmp:
+        env = {
+            "EDIGW_STATE_DIR": tmp,
+            "EDIGW_JOURNAL_BACKEND": "sqlite",
+            "EDIGW_JOURNAL_PATH": str(Path(tmp) / "journal.sqlite"),
+        }
+        gw = bootstrap(load(env=env))
+        worker = Worker(gw)
+        queue = gw.names.inbound(partner.id)
+
+        def deliveries(first: int, count: int) -> list[Delivery]:
+            return [
+                Delivery(
+                    small_cuscar(first + i),
+                    f"bench-w-{first + i}-{uuid.uuid4().hex[:8]}",
+                    None,
+                    {},
+                    queue,  # partners publish to the exchange named as their inbound queue
+                    "",
+                    False,
+                )
+                for i in range(count)
+            ]
+
+        async def decide_all(batch: list[Delivery]) -> int:
+            serial = worker._serial
+            plans = await asyncio.gather(
+                *(
+                    serial.run(
+                        lambda arrived, d=d: worker._decide(partner, queue, d, arrived),
+                        prepare=lambda d=d: worker._arrive(partner, queue, d),
+                    )
+                    for d in batch
+                )
+            )
+            await asyncio.gather(
+                *(serial.run(lambda p=p: worker._record(p), group="record") for p in plans)
+            )
+            return sum(p.outcome == "routed" for p in plans)
+
+        def run(inputs: list[Delivery]) -> int:
+            prefetch = gw.settings.prefetch
+            return sum(
+                asyncio.run(decide_all(inputs[i : i + prefetch]))
+                for i in range(0, len(inputs), prefetch)
+            )
+
+        # The worker's log lines are part of its cost: JSON, as edigw run writes them, to a
+        # sink instead of the terminal.
+        from gateway.logs import configure
+
+        configure("json")
+        sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
+        stderr, sys.stderr = sys.stderr, sink
+        try:
+            run(deliveries(20_000_000, 3))  # warm up
+            work = deliveries(30_000_000, n)
+            with profiler("worker"):
+                ours, routed = cpu(lambda: run(work))
+            if routed != n:
+                raise SystemExit(f"worker part: {routed} of {n} routed")
+            inputs = [small_cuscar(40_000_000 + i) for i in range(n)]
+            base, outcomes = cpu(lambda: run_all(gw.pipeline, inputs, partner))
+            check_accepted(outcomes)
+            row(
+                f"1-BL CUSCAR, the worker's decision path (x{n}: arrival, pipeline, "
+                "decision, completion; file journal)",
+                ours,
+                base,
+                n,
+                "pure pipeline",
+            )
+        finally:
+            sys.stderr = stderr
+            sink.close()
+            configure("auto")
+            worker._serial.shutdown()
+            gw.journal.close()
 
 
 def _profiler(out: Path | None) -> Callable[[str], contextlib.AbstractContextManager[None]]:
@@ -425,7 +527,7 @@ def compare(before: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--parts", default="cuscar,ministry,manifest")
+    ap.add_argument("--parts", default="cuscar,ministry,worker,manifest")
     ap.add_argument("-n", type=int, default=300, help="small messages per part")
     ap.add_argument("--bills", type=int, default=10_000, help="bills in the manifest part")
     ap.add_argument("--profile", type=Path, help="pyinstrument: HTML per part, text on stdout")
