@@ -129,6 +129,9 @@ class Outcome:
     # Ministry XML (issue #5): references and (status, detail) events for the inbound message.
     references: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
+    # (sender, payload hash, inbound id) under which the answer is kept for identical
+    # resends, once the message is accepted (:meth:`InboundPipeline.save_answer`).
+    answer_key: tuple[str, str, str] | None = None
 
     @property
     def rejection(self) -> Rejection | None:
@@ -759,9 +762,41 @@ class InboundPipeline:
     def process(
         self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
     ) -> Outcome:
-        """Decode, validate, sign, route and acknowledge ``data``, as one :class:`Outcome`."""
+        """Decode, validate, sign, route and acknowledge ``data``, as one :class:`Outcome`.
+
+        The answer of an accepted interchange is kept for identical resends
+        (:meth:`save_answer`). The worker calls :meth:`evaluate` instead and saves the answer
+        in its decision's transaction, after its own duplicate checks.
+        """
+        outcome = self.evaluate(data, partner, correlation_id, inbound_id)
+        self.save_answer(outcome)
+        return outcome
+
+    def evaluate(
+        self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
+    ) -> Outcome:
+        """:meth:`process` without keeping the answer: the caller calls :meth:`save_answer`."""
         with cyclic_gc_paused():
             return self._process(data, partner, correlation_id, inbound_id)
+
+    def save_answer(self, outcome: Outcome) -> None:
+        """Keep the answer to an accepted interchange, to send it again for an identical resend.
+
+        Only accepted ones: a rejected interchange is simply judged again, so that an
+        operator's replay after a fix (a route, a severity) is not answered from the past;
+        and an interchange the worker rejects after the pipeline (a reused control
+        reference) must not be answered "accepted" when it is sent again.
+        """
+        if (
+            self.journal is not None
+            and outcome.answer_key is not None
+            and outcome.acknowledgements
+            and outcome.rejection is None
+        ):
+            sender, payload_hash, inbound_id = outcome.answer_key
+            self.journal.save_acknowledgements(
+                sender, payload_hash, inbound_id, outcome.acknowledgements
+            )
 
     def _process(
         self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None
@@ -834,17 +869,8 @@ class InboundPipeline:
                 outcome.acknowledgements.append(
                     ("APERAK", self.aperak(report, translation.rejection, translation.heads))
                 )
-        if (
-            self.journal is not None
-            and edifact
-            and outcome.acknowledgements
-            and outcome.rejection is None
-        ):
-            # Only accepted interchanges: a rejected one is simply judged again, so that an
-            # operator's replay after a fix (a route, a severity) is not answered from the past.
-            self.journal.save_acknowledgements(
-                partner.id, data_hash, this_message, outcome.acknowledgements
-            )
+        if edifact:
+            outcome.answer_key = (partner.id, data_hash, this_message)
         return outcome
 
     def _sign(self, element: etree._Element) -> bytes:

@@ -670,11 +670,14 @@ class Worker:
             log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
             metrics.received(partner.id)
             started = time.perf_counter()
-            outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
+            pipeline = self.gw.pipeline
+            outcome = pipeline.evaluate(d.body, partner, correlation_id, inbound_id)
             # The whole decision is recorded in one transaction: one commit, and a crash
-            # leaves either all of it or none (the redelivery then decides afresh).
+            # leaves either all of it or none (the redelivery then decides afresh). The
+            # answer kept for identical resends is saved in it, after the duplicate checks.
             with journal.unit_of_work():
                 plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
+                pipeline.save_answer(outcome)
                 journal.decide(inbound_id, plan.outcome, plan.detail)
             metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
             log.info(
