@@ -88,13 +88,17 @@ def test_reused_interchange_reference_with_other_content_is_rejected(
         dlq = names.dead_letter(names.inbound("apcs"))
         [(props, _)] = wait_until(lambda: drain(gateway_env, dlq), 20, "the reuse dead-lettered")
         wait_until(lambda: done_count(gateway_env) >= 2, 20, "reuse done")
+        # The rejected bytes again, a new message id: never answered from a saved "accepted".
+        submit(gateway_env, [("icr-4b", second)])
+        wait_until(lambda: done_count(gateway_env) >= 3, 20, "resend of the reuse done")
         docs = drain(gateway_env, names.customs_core)
         acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
     assert [p.message_id for p, _ in docs] == [derived_id("icr-3", 0)]
     assert _uci_action(acks["icr-3"]) == "7"
-    # CONTRL rejects the interchange with 26 "duplicate detected".
-    assert _uci_action(acks["icr-4"]) == "4"
-    assert b"+4+26" in acks["icr-4"]
+    # CONTRL rejects the interchange with 26 "duplicate detected", and its resend too.
+    for rejected in ("icr-4", "icr-4b"):
+        assert _uci_action(acks[rejected]) == "4"
+        assert b"+4+26" in acks[rejected]
     assert props.message_id == "icr-4"
     assert props.headers[broker.H_REASON] == "DUPLICATE_INTERCHANGE"
     assert "icr-3" in props.headers[broker.H_SENTENCE]
@@ -117,27 +121,3 @@ def test_same_document_version_in_a_new_interchange_is_not_routed_again(
     assert _uci_action(acks["doc-2"]) == "7"  # accepted: the syntax is fine, nothing new to do
     assert "duplicate" in events_of(gateway_env, "doc-2")
     assert count(gateway_env, names.dead_letter(names.inbound("apcs"))) == 0
-
-
-def test_a_resend_of_an_interchange_rejected_as_a_reused_reference_is_rejected_again(
-    gateway_env: dict[str, str],
-) -> None:
-    """The answer saved for identical resends is the one the sender got: never "accepted"
-    for an interchange the worker rejected as a reused control reference."""
-    names = names_of(gateway_env)
-    declare_topology(gateway_env)
-    first = cuscar(40_160)
-    second = cuscar(40_161).replace(b"F000040161", b"F000040160")
-    with worker_thread(gateway_env):
-        submit(gateway_env, [("icr-5", first)])
-        wait_until(lambda: done_count(gateway_env) >= 1, 20, "original done")
-        submit(gateway_env, [("icr-6", second)])
-        wait_until(lambda: done_count(gateway_env) >= 2, 20, "reuse done")
-        submit(gateway_env, [("icr-7", second)])  # the rejected bytes again, a new message id
-        wait_until(lambda: done_count(gateway_env) >= 3, 20, "resend of the reuse done")
-        docs = drain(gateway_env, names.customs_core)
-        acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
-    assert [p.message_id for p, _ in docs] == [derived_id("icr-5", 0)]
-    assert _uci_action(acks["icr-6"]) == "4"
-    assert _uci_action(acks["icr-7"]) == "4"
-    assert b"+4+26" in acks["icr-7"]
