@@ -236,6 +236,8 @@ class Worker:
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(str(os.getpid()))
         metrics_server = metrics.start(self.gw.settings)  # None when [metrics] port = 0
+        # The journal's WAL checkpoints (and their disk waits) off the decision thread.
+        self.gw.journal.checkpoint_in_background()
         try:
             asyncio.run(self._main())
         finally:
