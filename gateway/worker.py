@@ -65,6 +65,7 @@ from gateway.naming import Names
 from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.responses import ResponseHandler, overdue_after
+from gateway.spool import Signed, Spool, SpoolBatch, content
 from gateway.topology import declare
 
 log = get_logger()
@@ -99,7 +100,7 @@ class Delivery:
 class Publish:
     exchange: str
     routing_key: str
-    body: bytes
+    body: Signed  # a large document stays in its spool file until it is published
     message_id: str
     correlation_id: str | None
     content_type: str
@@ -120,6 +121,7 @@ class Plan:
     requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
     record: bool = True  # mark the inbound message done in the journal after the confirms
     on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
+    spooled: SpoolBatch | None = None  # the documents' spool files, removed once settled
 
 
 def inbound_id_of(partner: str, delivery: Delivery) -> str:
@@ -176,6 +178,8 @@ class Worker:
         self._unblocked: asyncio.Event | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._exchanges: dict[str, AbstractExchange] = {}
+        # Large signed documents wait in <state_dir>/spool/<pid>/ until published (issue #8).
+        self.spool = Spool.in_state_dir(settings.state_dir)
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
@@ -227,6 +231,8 @@ class Worker:
         pid_file = self._pid_file()
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(str(os.getpid()))
+        for leftover in self.spool.clean():
+            log.info("spool files of an earlier process removed", folder=str(leftover))
         metrics_server = metrics.start(self.gw.settings)  # None when [metrics] port = 0
         try:
             asyncio.run(self._main())
@@ -235,6 +241,7 @@ class Worker:
                 metrics_server.stop()
             pid_file.unlink(missing_ok=True)
             self._executor.shutdown(wait=True)
+            self.spool.close()
         log.info("stopped", processed=self.processed)
 
     async def _main(self) -> None:
@@ -478,6 +485,7 @@ class Worker:
         assert task is not None and self._unblocked is not None
         self._inflight.add(task)
         loop = asyncio.get_running_loop()
+        plan: Plan | None = None
         try:
             if not self._unblocked.is_set():
                 await self._unblocked.wait()
@@ -491,6 +499,10 @@ class Worker:
             log.warning("message left unacknowledged (connection lost)", error=repr(exc))
         finally:
             self._inflight.discard(task)
+            # Acknowledged, requeued or left to a redelivery (which decides afresh): the
+            # spooled documents are not needed any more.
+            if plan is not None and plan.spooled is not None:
+                plan.spooled.discard()
 
     async def _carry_out(
         self,
@@ -597,8 +609,9 @@ class Worker:
 
     async def _publish(self, channel: AbstractChannel, p: Publish) -> None:
         exchange = await self._exchange(channel, p.exchange)
+        # A spooled document is read back only now, and let go once confirmed (issue #8).
         message = aio_pika.Message(
-            p.body,
+            content(p.body),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=p.message_id,
             correlation_id=p.correlation_id,
@@ -627,12 +640,20 @@ class Worker:
             if early is not None:
                 return early
             started = time.perf_counter()
-            outcome = self.gw.pipeline.process(d.body, partner, correlation_id, inbound_id)
-            # The whole decision is recorded in one transaction: one commit, and a crash
-            # leaves either all of it or none (the redelivery then decides afresh).
-            with journal.unit_of_work():
-                plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
-                journal.decide(inbound_id, plan.outcome, plan.detail)
+            spooled = self.spool.batch()
+            try:
+                outcome = self.gw.pipeline.process(
+                    d.body, partner, correlation_id, inbound_id, spool=spooled
+                )
+                # The whole decision is recorded in one transaction: one commit, and a crash
+                # leaves either all of it or none (the redelivery then decides afresh).
+                with journal.unit_of_work():
+                    plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
+                    journal.decide(inbound_id, plan.outcome, plan.detail)
+            except BaseException:
+                spooled.discard()
+                raise
+            plan.spooled = spooled
             metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
             log.info(
                 "decided",
@@ -830,7 +851,8 @@ class Worker:
             key = document_key(partner.id, routed.document)
             doc_keys[routed.document.header.message_id] = key
             keys[key] = (
-                routed.document.header.payload_hash or hashlib.sha256(routed.signed_xml).hexdigest()
+                routed.document.header.payload_hash
+                or hashlib.sha256(content(routed.signed_xml)).hexdigest()
             )
         conflicts = {c.key: c for c in self.gw.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None

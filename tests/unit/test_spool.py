@@ -1,0 +1,128 @@
+"""The spool of large signed documents (issue #8): written, read back, removed, cleaned."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.common import valid_cuscar
+from gateway.config import load
+from gateway.pipeline import InboundPipeline
+from gateway.signing import Signer, ensure_dev_keys
+from gateway.spool import SPOOL_MIN_BYTES, Spool, SpooledDocument, content
+
+
+def test_a_large_document_is_written_as_its_parts_join_and_the_parts_are_let_go(
+    tmp_path: Path,
+) -> None:
+    batch = Spool(tmp_path, min_bytes=10).batch()
+    parts = [b"<a>", b"x" * 20, b"</a>"]
+    expected = b"".join(parts)
+    doc = batch.keep(parts)
+    assert isinstance(doc, SpooledDocument) and parts == []
+    assert doc.path.parent == tmp_path / str(os.getpid())
+    assert len(doc) == len(expected) and doc.read() == expected == content(doc)
+    batch.discard()
+    assert not doc.path.exists() and batch.documents == []
+    batch.discard()  # idempotent
+
+
+def test_a_small_document_stays_in_memory_and_touches_no_disk(tmp_path: Path) -> None:
+    batch = Spool(tmp_path).batch()
+    small = b"<a/>" * 100
+    assert batch.keep([small]) is small
+    assert batch.keep([b"<a>", b"</a>"]) == b"<a></a>"
+    assert not tmp_path.joinpath(str(os.getpid())).exists()
+
+
+def test_a_replaced_document_is_removed_at_once(tmp_path: Path) -> None:
+    batch = Spool(tmp_path, min_bytes=1).batch()
+    first, second = batch.keep([b"one"]), batch.keep([b"two"])
+    batch.drop(first)
+    assert isinstance(first, SpooledDocument) and not first.path.exists()
+    assert batch.documents == [second]
+
+
+def test_clean_removes_folders_of_processes_that_are_gone_and_keeps_running_ones(
+    tmp_path: Path,
+) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / gone.stdout.strip()
+    dead.mkdir()
+    (dead / "left.xml").write_bytes(b"<a/>")
+    own = tmp_path / str(os.getpid())  # this pid's, left by an earlier process of that number
+    own.mkdir()
+    (own / "left.xml").write_bytes(b"<a/>")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        alive = tmp_path / str(sleeper.pid)
+        alive.mkdir()
+        (alive / "busy.xml").write_bytes(b"<a/>")
+        removed = Spool(tmp_path).clean()
+        assert sorted(removed) == sorted([dead, own])
+        assert not dead.exists() and not own.exists()
+        assert (alive / "busy.xml").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_clean_without_a_spool_folder_does_nothing(tmp_path: Path) -> None:
+    assert Spool(tmp_path / "none").clean() == []
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> InboundPipeline:
+    keys = tmp_path_factory.mktemp("keys")
+    ensure_dev_keys(keys / "k.pem", keys / "c.pem")
+    settings = load(env={"EDIGW_STATE_DIR": str(tmp_path_factory.mktemp("state"))})
+    return InboundPipeline(
+        Signer.from_files(keys / "k.pem", keys / "c.pem"), settings.routes, "CUSTOMS"
+    )
+
+
+def test_the_pipeline_spools_a_large_manifest_as_it_is_signed(
+    pipeline: InboundPipeline, tmp_path: Path
+) -> None:
+    """The spooled document is the document the pipeline writes without a spool: the same
+    bytes but for the ECDSA signature value (random), with the same id; small acknowledgements
+    stay bytes."""
+    data = valid_cuscar(1_200)
+    partner = load(env={"EDIGW_STATE_DIR": str(tmp_path)}).partners["apcs"]
+    batch = Spool(tmp_path / "spool").batch()
+    spooled = pipeline.process(data, partner, "c", "in-1", spool=batch)
+    plain = pipeline.process(data, partner, "c", "in-1")
+    assert spooled.rejection is None and len(spooled.routed) == 1
+    doc = spooled.routed[0].signed_xml
+    assert isinstance(doc, SpooledDocument) and doc.size >= SPOOL_MIN_BYTES
+    assert batch.documents == [doc] and doc.path.exists()
+    assert isinstance(plain.routed[0].signed_xml, bytes)
+
+    def without_signature_value(xml: bytes) -> bytes:
+        start = xml.index(b"<ds:SignatureValue>")
+        return xml[:start] + xml[xml.index(b"</ds:SignatureValue>") :]
+
+    assert without_signature_value(doc.read()) == without_signature_value(
+        plain.routed[0].signed_xml
+    )
+    assert spooled.acknowledgements == plain.acknowledgements
+    batch.discard()
+    assert not doc.path.exists()
+
+
+def test_a_small_message_is_not_spooled(pipeline: InboundPipeline, tmp_path: Path) -> None:
+    partner = load(env={"EDIGW_STATE_DIR": str(tmp_path)}).partners["apcs"]
+    batch = Spool(tmp_path / "spool").batch()
+    outcome = pipeline.process(valid_cuscar(1), partner, "c", "in-2", spool=batch)
+    assert outcome.rejection is None
+    assert isinstance(outcome.routed[0].signed_xml, bytes) and batch.documents == []
+    assert not (tmp_path / "spool").exists()
