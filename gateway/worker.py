@@ -56,7 +56,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
 from adapters.edifact import EdifactError
-from gateway import broker, metrics, routing
+from gateway import broker, malloc, metrics, routing
 from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
@@ -180,6 +180,7 @@ class Worker:
         self._exchanges: dict[str, AbstractExchange] = {}
         # Large signed documents wait in <state_dir>/spool/<pid>/ until published (issue #8).
         self.spool = Spool.in_state_dir(settings.state_dir)
+        self.trim_min_bytes = malloc.settings(settings.raw)[2]
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
@@ -629,7 +630,12 @@ class Worker:
         with message_context(
             message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
         ):
-            return self._decide_in_context(partner, queue, d, inbound_id, correlation_id)
+            plan = self._decide_in_context(partner, queue, d, inbound_id, correlation_id)
+        if 0 < self.trim_min_bytes <= len(d.body):
+            # The pipeline's garbage of a large input is freed now (issue #8): given back,
+            # so that publishing its documents does not add to it.
+            malloc.trim()
+        return plan
 
     def _decide_in_context(
         self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bench.common import valid_cuscar
+from gateway import malloc
 from gateway.config import load
 from gateway.journal import JournalUnavailable, derived_id
 from gateway.spool import SpooledDocument
@@ -52,14 +53,19 @@ def _spool_files(env: dict[str, str]) -> list[Path]:
 
 
 def test_a_large_manifest_is_published_from_its_spool_file_which_then_goes(
-    gateway_env: dict[str, str], reads: list[tuple[Path, bytes]], tmp_path: Path
+    gateway_env: dict[str, str],
+    reads: list[tuple[Path, bytes]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(malloc, "trim", lambda: trims.append(1) or True)
     names = names_of(gateway_env)
     declare_topology(gateway_env)
     leftover = load(env=gateway_env).state_dir / "spool" / "999999999"  # a process long gone
     leftover.mkdir(parents=True)
     (leftover / "old.xml").write_bytes(b"<old/>")
-    data = valid_cuscar(1_200)
+    data = valid_cuscar(2_400)  # 1.1 MB: read twice (THIN_MIN_BYTES), trimmed after
     with worker_thread(gateway_env):
         submit(gateway_env, [("spool-1", data)])
         wait_until(lambda: done_count(gateway_env) >= 1, 60, "the manifest done")
@@ -76,6 +82,7 @@ def test_a_large_manifest_is_published_from_its_spool_file_which_then_goes(
     cert = load(env=gateway_env).signing_cert
     assert xmlsec_verify(published, cert, tmp_path).returncode == 0
     assert "routed" in events_of(gateway_env, "spool-1")
+    assert len(data) >= 1 << 20 and trims == [1]  # the arenas given back once, when decided
 
 
 def test_a_redelivery_after_publishing_republishes_the_same_document(
