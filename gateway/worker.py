@@ -37,7 +37,7 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,6 +52,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
+from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
@@ -65,7 +66,7 @@ from gateway.naming import Names
 from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.responses import ResponseHandler, overdue_after
-from gateway.spool import Signed, Spool, SpoolBatch, content
+from gateway.spool import Signed, Spool, SpoolBatch, SpooledDocument, content
 from gateway.topology import declare
 
 log = get_logger()
@@ -94,6 +95,13 @@ class Delivery:
     user_id: str | None = None
     content_type: str | None = None
     type: str | None = None
+    # A large body is let go once decided (``Worker._let_go_of_body``): ``body`` is empty then.
+    spooled_body: SpooledDocument | None = None
+
+    @property
+    def payload(self) -> Signed:
+        """The body as it arrived, in memory or spooled."""
+        return self.body if self.spooled_body is None else self.spooled_body
 
 
 @dataclass(slots=True)
@@ -320,12 +328,12 @@ class Worker:
             for partner in settings.partners_with_role("port", "ministry"):
                 name = self.names.inbound(partner.id)
                 queue = await channel.get_queue(name, ensure=False)
-                tag = await queue.consume(self._callback(channel, partner, name))
+                tag = await _consume(channel, name, self._callback(channel, partner, name))
                 consumers.append((queue, tag))
             if self.response_handler is not None:
                 name = self.names.customs_responses
                 queue = await channel.get_queue(name, ensure=False)
-                tag = await queue.consume(self._response_callback(channel, name))
+                tag = await _consume(channel, name, self._response_callback(channel, name))
                 consumers.append((queue, tag))
             log.info(
                 "consuming",
@@ -346,10 +354,10 @@ class Worker:
                 raise ConnectionError(f"connection closed: {lost.result()!r}")
             # Graceful stop: no new deliveries, finish what is in flight, then close
             # (unacknowledged prefetched messages go back to their queues).
-            for queue, tag in consumers:
+            for _queue, tag in consumers:
                 # The channel may be gone; the close below settles it.
                 with contextlib.suppress(Exception):
-                    await queue.cancel(tag)
+                    await (await channel.get_underlay_channel()).basic_cancel(tag)
             if self._inflight:
                 await asyncio.wait(set(self._inflight), timeout=60)
         finally:
@@ -494,6 +502,8 @@ class Worker:
                 plan = await loop.run_in_executor(self._executor, decide)
             except Exception as exc:  # never crash the worker on input
                 plan = on_failure(exc)
+            if delivery.spooled_body is not None and isinstance(message, aio_pika.IncomingMessage):
+                message.body = b""  # its other holder; the delivery's is gone (_let_go_of_body)
             await self._carry_out(channel, message, delivery, plan, partner, queue)
         except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
             # The connection went away mid-message: the broker redelivers it.
@@ -631,7 +641,7 @@ class Worker:
             message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
         ):
             plan = self._decide_in_context(partner, queue, d, inbound_id, correlation_id)
-        if 0 < self.trim_min_bytes <= len(d.body):
+        if 0 < self.trim_min_bytes <= len(d.payload):
             # The pipeline's garbage of a large input is freed now (issue #8): given back,
             # so that publishing its documents does not add to it.
             malloc.trim()
@@ -660,6 +670,7 @@ class Worker:
                 spooled.discard()
                 raise
             plan.spooled = spooled
+            self._let_go_of_body(d, plan)
             metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
             log.info(
                 "decided",
@@ -672,6 +683,21 @@ class Worker:
             return self._retry_plan(
                 partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
             )
+
+    @staticmethod
+    def _let_go_of_body(d: Delivery, plan: Plan) -> None:
+        """A large inbound body, decided and not among the plan's publishes, waits in the
+        plan's spool until the message is settled (a late dead letter reads it back): not in
+        memory while the documents made of it are published (issue #8)."""
+        if (
+            plan.spooled is None
+            or len(d.body) < plan.spooled.spool.min_bytes
+            or any(p.body is d.body for p in plan.publishes)
+        ):
+            return
+        spooled = plan.spooled.keep([d.body])
+        assert isinstance(spooled, SpooledDocument)
+        d.spooled_body, d.body = spooled, b""
 
     def _receive(
         self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
@@ -938,7 +964,7 @@ class Worker:
                 Publish(
                     self.names.dead_letter_exchange,
                     queue,
-                    d.body,
+                    d.payload,
                     d.message_id or inbound_id,
                     d.correlation_id,
                     d.content_type or "application/octet-stream",
@@ -1009,7 +1035,7 @@ class Worker:
                 Publish(
                     retry_exchange(self.names, attempts),
                     queue,
-                    d.body,
+                    d.payload,
                     d.message_id or inbound_id,
                     d.correlation_id,
                     d.content_type or "application/octet-stream",
@@ -1066,6 +1092,28 @@ def retry_exchange(names: Names, attempt: int) -> str:
     'edigw.retry.1'
     """
     return f"{names.retry_exchange}.{attempt}"
+
+
+async def _consume(
+    channel: AbstractChannel,
+    queue: str,
+    on_message: Callable[[AbstractIncomingMessage], Awaitable[None]],
+) -> str:
+    """Consume ``queue`` with ``on_message``: aio-pika's ``Queue.consume`` without its
+    wrapper, whose frame holds aiormq's delivered message (hence the body) until the callback
+    ends; here the incoming message is the body's only holder, so a large one can be let go
+    (issue #8). aiormq's public ``basic_consume``; cancelled with ``basic_cancel``."""
+    underlay = await channel.get_underlay_channel()
+
+    async def consumer(delivered: DeliveredMessage) -> None:
+        message = aio_pika.IncomingMessage(delivered)
+        del delivered
+        await on_message(message)
+
+    ok = await underlay.basic_consume(queue=queue, consumer_callback=consumer)
+    if ok.consumer_tag is None:
+        raise RuntimeError(f"the broker gave no consumer tag for {queue}")
+    return ok.consumer_tag
 
 
 def _delivery(message: AbstractIncomingMessage) -> Delivery:

@@ -19,6 +19,7 @@ from gateway.worker import Plan, Worker
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     declare_topology,
+    delete_queue,
     done_count,
     drain,
     events_of,
@@ -28,6 +29,7 @@ from tests.e2e.test_faults_support import (
     worker_thread,
 )
 from tests.helpers import xmlsec_verify
+from tests.integration.test_routing_migration import _consuming
 
 pytestmark = [pytest.mark.broker]
 
@@ -75,7 +77,8 @@ def test_a_large_manifest_is_published_from_its_spool_file_which_then_goes(
     assert not leftover.exists()
     assert [p.message_id for p, _ in docs] == [derived_id("spool-1", 0)]
     assert len(acks) == 1
-    # One read: the manifest's, for its publish.
+    # The inbound body was spooled too (let go while publishing), but it is read back only
+    # for a late dead letter: the one read is the manifest's, for its publish.
     published = docs[0][1]
     assert [body for _, body in reads] == [published]
     assert reads[0][0].parent.name == str(os.getpid())  # the worker thread's process
@@ -132,3 +135,25 @@ def test_a_stopped_worker_leaves_no_spool_folder(gateway_env: dict[str, str]) ->
         wait_until(lambda: done_count(gateway_env) >= 1, 60, "the manifest done")
         folder = worker.spool.directory
     assert not folder.exists()
+
+
+def test_a_large_inbound_body_let_go_while_publishing_is_read_back_for_a_dead_letter(
+    gateway_env: dict[str, str], reads: list[tuple[Path, bytes]]
+) -> None:
+    """The inbound body (1.1 MB) is spooled once decided; when the broker returns the
+    document (its queue deleted: UNROUTABLE), the dead letter carries the very bytes the
+    partner sent, read back from the spool; no spool file is left."""
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    data = valid_cuscar(2_400, seed=5)
+    with worker_thread(gateway_env):
+        wait_until(lambda: _consuming(gateway_env), 20, "the worker consuming")
+        # Someone deleted the customs queue: the broker returns the document (mandatory).
+        delete_queue(gateway_env, names.customs_core)
+        submit(gateway_env, [("spool-4", data)])
+        dlq = names.dead_letter(names.inbound("apcs"))
+        [(props, body)] = wait_until(lambda: drain(gateway_env, dlq), 60, "dead-lettered")
+        wait_until(lambda: not _spool_files(gateway_env), 10, "the spool files removed")
+    assert props.headers["x-edigw-reason"] == "UNROUTABLE"
+    assert body == data
+    assert data in [b for _, b in reads]  # the inbound body came back from its spool file
