@@ -455,6 +455,25 @@ def _answers(o: Outcome) -> list[bytes]:
     return parts
 
 
+# --spool-min: the snapshot's documents go through a spool (gateway.spool) and are read back.
+SPOOL_MIN: int | None = None
+
+
+def _process(gw: Any, data: bytes, partner: Any, correlation_id: str, inbound_id: str) -> Any:
+    """``gw.pipeline.process``; with ``SPOOL_MIN``, documents of that size or more spooled (as
+    ``edigw run`` does) and read back, their files removed."""
+    if SPOOL_MIN is None:
+        return gw.pipeline.process(data, partner, correlation_id, inbound_id)
+    from gateway.spool import Spool, content
+
+    batch = Spool(gw.settings.state_dir / "spool", min_bytes=SPOOL_MIN).batch()
+    o = gw.pipeline.process(data, partner, correlation_id, inbound_id, spool=batch)
+    for r in o.routed:
+        r.signed_xml = content(r.signed_xml)
+    batch.discard()
+    return o
+
+
 def snapshot(out: Path) -> int:
     """Canonical XML (signed) and answers of every sample and test input, stable parts only."""
     from gateway.demo import MINISTRY_FILES
@@ -483,15 +502,15 @@ def snapshot(out: Path) -> int:
                 for partner, file_name, _tamper in MINISTRY_FILES:
                     if file_name == path.name:
                         signed = pki.sign(partner, parse(data))
-                        o = gw.pipeline.process(
-                            signed, gw.settings.partners[partner], "snap", f"snap-{file_name}"
+                        o = _process(
+                            gw, signed, gw.settings.partners[partner], "snap", f"snap-{file_name}"
                         )
                         parts += [_stable(r.signed_xml) for r in o.routed]
                         parts.append(repr(o.rejection).encode())
                         parts += [_stable(a) for _, a in o.acknowledgements]
                         break
             else:
-                o = gw.pipeline.process(data, apcs, "snap", f"snap-{name}")
+                o = _process(gw, data, apcs, "snap", f"snap-{name}")
                 parts = [_stable(r.signed_xml) for r in o.routed]
                 parts.append(repr(o.rejection).encode())
                 parts += [kind.encode() for kind, _ in o.acknowledgements]
@@ -503,7 +522,7 @@ def snapshot(out: Path) -> int:
             gw.pipeline.journal = SqliteJournal(":memory:")
             parts = []
             for i, data in enumerate(inputs):
-                o = gw.pipeline.process(data, apcs, "snap", f"snap-{name}-{i}")
+                o = _process(gw, data, apcs, "snap", f"snap-{name}-{i}")
                 parts += [_stable(r.signed_xml) for r in o.routed]
                 parts.append(repr(o.rejection).encode())
                 parts += [kind.encode() for kind, _ in o.acknowledgements]
@@ -544,7 +563,16 @@ def main() -> None:
         "CUSCARs of this many segments or more decoded without positions, and inputs of this "
         "many bytes or more read twice (thin, then decoded as read: 0, all of them)",
     )
+    ap.add_argument(
+        "--spool-min",
+        type=int,
+        help="--snapshot/--compare: signed documents of this many bytes or more go through a "
+        "spool file and are read back, as in edigw run (0: every one)",
+    )
     args = ap.parse_args()
+    if args.spool_min is not None:
+        global SPOOL_MIN
+        SPOOL_MIN = args.spool_min
     if args.stream_min is not None:
         import gateway.pipeline
 

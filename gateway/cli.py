@@ -18,8 +18,9 @@ from typing import Any
 import click
 
 from adapters.edifact.directory import set_search_path
+from gateway import malloc
 from gateway.config import ConfigError, Settings, load
-from gateway.logs import configure
+from gateway.logs import configure, get_logger
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 
@@ -66,6 +67,9 @@ def run(ctx: click.Context) -> None:
     from gateway.worker import Worker
 
     settings = _settings(ctx)
+    # Before any thread is started (issue #8: one arena lets publishing reuse what the
+    # pipeline freed).
+    get_logger().info("allocator", settings=malloc.tune(settings.raw))
     worker = Worker(bootstrap(settings))
     worker.install_signal_handlers()
     worker.run()

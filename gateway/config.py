@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from gateway import malloc
+
 ROLES = {"port", "ministry", "customs"}
 DESTINATIONS = {"core", "legacy"}
 ENV_KEYS = {
@@ -292,6 +294,11 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
     if not routes:
         raise ConfigError("routes", "at least one route is needed")
     _check_reliability(raw)  # issue #6: retry tiers, heartbeat, copies, responses
+    try:
+        malloc.settings(raw)  # issue #8
+    except ValueError as exc:
+        key, _, reason = str(exc).partition(": ")
+        raise ConfigError(key, reason) from None
     return Settings(
         broker_url=url,
         prefetch=prefetch,

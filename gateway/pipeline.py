@@ -35,6 +35,7 @@ from gateway.model import CanonicalDocument, CargoManifest
 from gateway.routing import route_for
 from gateway.rules import Violation, check
 from gateway.signing import Signer
+from gateway.spool import Signed, SpoolBatch, content
 from gateway.validation import validate
 
 log = get_logger()
@@ -94,7 +95,7 @@ class Translation:
 
     documents: list[CanonicalDocument] = field(default_factory=list)
     elements: list[etree._Element] = field(default_factory=list)
-    signed: list[bytes] = field(default_factory=list)
+    signed: list[Signed] = field(default_factory=list)
     rejection: Rejection | None = None
     syntax_report: contrl.SyntaxReport | None = None
     heads: list[MessageHead] = field(default_factory=list)
@@ -110,7 +111,7 @@ class Translation:
 @dataclass(slots=True)
 class RoutedDocument:
     document: CanonicalDocument
-    signed_xml: bytes
+    signed_xml: Signed  # a large one spooled when the pipeline was given a spool (issue #8)
     destination: str  # "core" or "legacy"
 
 
@@ -304,6 +305,7 @@ def translate(
     directory_validation: str = "reject",
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
+    spool: SpoolBatch | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -316,7 +318,8 @@ def translate(
     returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
     With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
     ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
-    tree (``gateway.c14n``); the same document, c14n-equal.
+    tree (``gateway.c14n``); the same document, c14n-equal. With ``spool`` too, a signed
+    document of ``spool.SPOOL_MIN_BYTES`` or more goes to a spool file as it is signed.
     An input of ``THIN_MIN_BYTES`` or more is read twice (issue #8): thin first (each
     message's segments checked as they are read, not kept), then each clean message again,
     a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
@@ -391,7 +394,7 @@ def translate(
                 # message object until the next one is read).
                 message.segments.clear()
                 if stopped is None and not rule_problems and invalid is None:
-                    invalid = _canonical(result.documents[-1], result, sign, sign_digest)
+                    invalid = _canonical(result.documents[-1], result, sign, sign_digest, spool)
         del message  # its segments go before the next message is read
     report = reading.report()
     result.syntax_report = report
@@ -656,9 +659,11 @@ def _canonical(
     result: Translation,
     sign: Callable[[etree._Element], bytes] | None,
     sign_digest: c14n.SignDigest | None = None,
+    spool: SpoolBatch | None = None,
 ) -> Rejection | None:
     """The validated canonical XML of ``doc``: signed into ``result.signed`` when ``sign``
-    is given (the tree then goes at once), else kept in ``result.elements``.
+    is given (the tree then goes at once; a large document to ``spool`` when given), else
+    kept in ``result.elements``.
 
     A large manifest with ``sign`` and ``sign_digest`` is streamed (``gateway.c14n``); when
     the streamed check refuses it, or a value cannot be XML, the tree path below decides
@@ -674,7 +679,7 @@ def _canonical(
             # before the bytes are joined (issue #8).
             result.documents[-1] = c14n.SignedManifest.of(doc)
             del doc
-            result.signed.append(c14n.joined(parts))
+            result.signed.append(c14n.joined(parts) if spool is None else spool.keep(parts))
             return None
     try:
         element = to_xml(doc)
@@ -699,8 +704,10 @@ def _canonical(
         )
     if sign is None:
         result.elements.append(element)
-    else:
+    elif spool is None:
         result.signed.append(sign(element))
+    else:
+        result.signed.append(spool.keep([sign(element)]))
     return None
 
 
@@ -760,24 +767,40 @@ class InboundPipeline:
         self.journal = journal
 
     def process(
-        self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
+        self,
+        data: bytes,
+        partner: Partner,
+        correlation_id: str,
+        inbound_id: str | None = None,
+        *,
+        spool: SpoolBatch | None = None,
     ) -> Outcome:
         """Decode, validate, sign, route and acknowledge ``data``, as one :class:`Outcome`.
+
+        With ``spool``, a large signed document is kept in a spool file, not in memory
+        (``RoutedDocument.signed_xml`` is then a ``SpooledDocument``; the caller discards
+        the batch once the documents are published).
 
         The answer of an accepted interchange is kept for identical resends
         (:meth:`save_answer`). The worker calls :meth:`evaluate` instead and saves the answer
         in its decision's transaction, after its own duplicate checks.
         """
-        outcome = self.evaluate(data, partner, correlation_id, inbound_id)
+        outcome = self.evaluate(data, partner, correlation_id, inbound_id, spool=spool)
         self.save_answer(outcome)
         return outcome
 
     def evaluate(
-        self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None = None
+        self,
+        data: bytes,
+        partner: Partner,
+        correlation_id: str,
+        inbound_id: str | None = None,
+        *,
+        spool: SpoolBatch | None = None,
     ) -> Outcome:
         """:meth:`process` without keeping the answer: the caller calls :meth:`save_answer`."""
         with cyclic_gc_paused():
-            return self._process(data, partner, correlation_id, inbound_id)
+            return self._process(data, partner, correlation_id, inbound_id, spool)
 
     def save_answer(self, outcome: Outcome) -> None:
         """Keep the answer to an accepted interchange, to send it again for an identical resend.
@@ -799,7 +822,12 @@ class InboundPipeline:
             )
 
     def _process(
-        self, data: bytes, partner: Partner, correlation_id: str, inbound_id: str | None
+        self,
+        data: bytes,
+        partner: Partner,
+        correlation_id: str,
+        inbound_id: str | None,
+        spool: SpoolBatch | None = None,
     ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
         edifact = sniff_format(data) == "edifact"
@@ -828,6 +856,7 @@ class InboundPipeline:
             directory_validation=partner.directory_validation,
             sign=self._sign,
             sign_digest=self.signer.signature_for_digest,
+            spool=spool,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -841,17 +870,17 @@ class InboundPipeline:
                     doc.header.message_id = derived_id(inbound_id, i)
                 translation.elements = [to_xml(doc) for doc in translation.documents]
             if self.journal is not None and edifact:
-                self._amend(translation, outcome, partner, this_message)
+                self._amend(translation, outcome, partner, this_message, spool)
             # EDIFACT documents were signed as they were validated (translate(sign=...));
             # the others here, in place, one at a time, each tree let go once written
             # (issue #8: no copy of a manifest, and never two signed trees alive at once).
-            pending: deque[tuple[CanonicalDocument, bytes | etree._Element]] = deque(
+            pending: deque[tuple[CanonicalDocument, Signed | etree._Element]] = deque(
                 zip(translation.documents, translation.signed or translation.elements, strict=True)
             )
             translation.signed, translation.elements = [], []
             while pending:
                 doc, xml = pending.popleft()
-                signed = xml if isinstance(xml, bytes) else self._sign(xml)
+                signed = self._sign(xml) if isinstance(xml, etree._Element) else xml
                 del xml
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
@@ -877,15 +906,30 @@ class InboundPipeline:
         """``element`` signed in place and written (the tree is the caller's to let go)."""
         return to_bytes(self.signer.sign(element, in_place=True))
 
-    def _sign_again(self, doc: CanonicalDocument, signed: bytes) -> bytes:
+    def _sign_again(
+        self, doc: CanonicalDocument, signed: Signed, spool: SpoolBatch | None = None
+    ) -> Signed:
         """``doc``, whose header changed since it was validated and signed, signed again:
-        a streamed manifest by splicing its new Header into the signed bytes."""
+        a streamed manifest by splicing its new Header into the signed bytes (a spooled
+        one read back, and spooled again in a new file)."""
         if isinstance(doc, c14n.SignedManifest):
-            return c14n.resign_header(signed, doc.header, self.signer.signature_for_digest)
-        return self._sign(to_xml(doc))
+            again = c14n.resign_header(
+                content(signed), doc.header, self.signer.signature_for_digest
+            )
+        else:
+            again = self._sign(to_xml(doc))
+        if spool is None:
+            return again
+        spool.drop(signed)
+        return spool.keep([again])
 
     def _amend(
-        self, translation: Translation, outcome: Outcome, partner: Partner, inbound_id: str
+        self,
+        translation: Translation,
+        outcome: Outcome,
+        partner: Partner,
+        inbound_id: str,
+        spool: SpoolBatch | None = None,
     ) -> None:
         """Versions, duplicates and resends of the documents against the journal (issue #4)."""
         assert self.journal is not None
@@ -928,7 +972,9 @@ class InboundPipeline:
                 # Versions and previous-message links changed the header: rebuild that XML
                 # and sign it again; an unchanged one (a first version) keeps the document
                 # signed as it was validated (issue #8).
-                signed.append(xml if _amended_fields(doc) == was else self._sign_again(doc, xml))
+                signed.append(
+                    xml if _amended_fields(doc) == was else self._sign_again(doc, xml, spool)
+                )
         translation.documents = keep
         translation.signed = signed
 

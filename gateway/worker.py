@@ -36,7 +36,7 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -51,11 +51,12 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
+from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
 from adapters.edifact import EdifactError
-from gateway import broker, metrics, routing
+from gateway import broker, malloc, metrics, routing
 from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
@@ -65,6 +66,7 @@ from gateway.partners import user_for
 from gateway.pipeline import Outcome, Problem, Rejection
 from gateway.responses import ResponseHandler, overdue_after
 from gateway.serial import SerialThread
+from gateway.spool import Signed, Spool, SpoolBatch, SpooledDocument, content
 from gateway.topology import declare
 
 log = get_logger()
@@ -93,13 +95,20 @@ class Delivery:
     user_id: str | None = None
     content_type: str | None = None
     type: str | None = None
+    # A large body is let go once decided (``Worker._let_go_of_body``): ``body`` is empty then.
+    spooled_body: SpooledDocument | None = None
+
+    @property
+    def payload(self) -> Signed:
+        """The body as it arrived, in memory or spooled."""
+        return self.body if self.spooled_body is None else self.spooled_body
 
 
 @dataclass(slots=True)
 class Publish:
     exchange: str
     routing_key: str
-    body: bytes
+    body: Signed  # a large document stays in its spool file until it is published
     message_id: str
     correlation_id: str | None
     content_type: str
@@ -120,6 +129,7 @@ class Plan:
     requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
     record: bool = True  # mark the inbound message done in the journal after the confirms
     on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
+    spooled: SpoolBatch | None = None  # the documents' spool files, removed once settled
 
 
 def inbound_id_of(partner: str, delivery: Delivery) -> str:
@@ -184,6 +194,9 @@ class Worker:
         self._unblocked: asyncio.Event | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._exchanges: dict[str, AbstractExchange] = {}
+        # Large signed documents wait in <state_dir>/spool/<pid>/ until published (issue #8).
+        self.spool = Spool.in_state_dir(settings.state_dir)
+        self.trim_min_bytes = malloc.settings(settings.raw)[2]
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
@@ -235,6 +248,8 @@ class Worker:
         pid_file = self._pid_file()
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(str(os.getpid()))
+        for leftover in self.spool.clean():
+            log.info("spool files of an earlier process removed", folder=str(leftover))
         metrics_server = metrics.start(self.gw.settings)  # None when [metrics] port = 0
         # The journal's WAL checkpoints (and their disk waits) off the decision thread.
         self.gw.journal.checkpoint_in_background()
@@ -245,6 +260,7 @@ class Worker:
                 metrics_server.stop()
             pid_file.unlink(missing_ok=True)
             self._executor.shutdown(wait=True)
+            self.spool.close()
         log.info("stopped", processed=self.processed)
 
     async def _main(self) -> None:
@@ -322,12 +338,12 @@ class Worker:
             for partner in settings.partners_with_role("port", "ministry"):
                 name = self.names.inbound(partner.id)
                 queue = await channel.get_queue(name, ensure=False)
-                tag = await queue.consume(self._callback(channel, partner, name))
+                tag = await _consume(channel, name, self._callback(channel, partner, name))
                 consumers.append((queue, tag))
             if self.response_handler is not None:
                 name = self.names.customs_responses
                 queue = await channel.get_queue(name, ensure=False)
-                tag = await queue.consume(self._response_callback(channel, name))
+                tag = await _consume(channel, name, self._response_callback(channel, name))
                 consumers.append((queue, tag))
             log.info(
                 "consuming",
@@ -348,10 +364,10 @@ class Worker:
                 raise ConnectionError(f"connection closed: {lost.result()!r}")
             # Graceful stop: no new deliveries, finish what is in flight, then close
             # (unacknowledged prefetched messages go back to their queues).
-            for queue, tag in consumers:
+            for _queue, tag in consumers:
                 # The channel may be gone; the close below settles it.
                 with contextlib.suppress(Exception):
-                    await queue.cancel(tag)
+                    await (await channel.get_underlay_channel()).basic_cancel(tag)
             if self._inflight:
                 await asyncio.wait(set(self._inflight), timeout=60)
         finally:
@@ -495,6 +511,7 @@ class Worker:
         task = asyncio.current_task()
         assert task is not None and self._unblocked is not None
         self._inflight.add(task)
+        plan: Plan | None = None
         try:
             if not self._unblocked.is_set():
                 await self._unblocked.wait()
@@ -502,12 +519,18 @@ class Worker:
                 plan = await self._serial.run(decide, prepare=arrive)
             except Exception as exc:  # never crash the worker on input
                 plan = on_failure(exc)
+            if delivery.spooled_body is not None and isinstance(message, aio_pika.IncomingMessage):
+                message.body = b""  # its other holder; the delivery's is gone (_let_go_of_body)
             await self._carry_out(channel, message, delivery, plan, partner, queue)
         except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
             # The connection went away mid-message: the broker redelivers it.
             log.warning("message left unacknowledged (connection lost)", error=repr(exc))
         finally:
             self._inflight.discard(task)
+            # Acknowledged, requeued or left to a redelivery (which decides afresh): the
+            # spooled documents are not needed any more.
+            if plan is not None and plan.spooled is not None:
+                plan.spooled.discard()
 
     async def _carry_out(
         self,
@@ -613,8 +636,9 @@ class Worker:
 
     async def _publish(self, channel: AbstractChannel, p: Publish) -> None:
         exchange = await self._exchange(channel, p.exchange)
+        # A spooled document is read back only now, and let go once confirmed (issue #8).
         message = aio_pika.Message(
-            p.body,
+            content(p.body),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=p.message_id,
             correlation_id=p.correlation_id,
@@ -653,7 +677,12 @@ class Worker:
         with message_context(
             message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
         ):
-            return self._decide_in_context(partner, queue, d, inbound_id, correlation_id, arrived)
+            plan = self._decide_in_context(partner, queue, d, inbound_id, correlation_id, arrived)
+        if 0 < self.trim_min_bytes <= len(d.payload):
+            # The pipeline's garbage of a large input is freed now (issue #8): given back,
+            # so that publishing its documents does not add to it.
+            malloc.trim()
+        return plan
 
     def _decide_in_context(
         self,
@@ -673,14 +702,23 @@ class Worker:
             metrics.received(partner.id)
             started = time.perf_counter()
             pipeline = self.gw.pipeline
-            outcome = pipeline.evaluate(d.body, partner, correlation_id, inbound_id)
-            # The whole decision is recorded in one transaction: one commit, and a crash
-            # leaves either all of it or none (the redelivery then decides afresh). The
-            # answer kept for identical resends is saved in it, after the duplicate checks.
-            with journal.unit_of_work():
-                plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
-                pipeline.save_answer(outcome)
-                journal.decide(inbound_id, plan.outcome, plan.detail)
+            spooled = self.spool.batch()
+            try:
+                outcome = pipeline.evaluate(
+                    d.body, partner, correlation_id, inbound_id, spool=spooled
+                )
+                # The whole decision is recorded in one transaction: one commit, and a crash
+                # leaves either all of it or none (the redelivery then decides afresh). The
+                # answer kept for identical resends is saved in it, after the duplicate checks.
+                with journal.unit_of_work():
+                    plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
+                    pipeline.save_answer(outcome)
+                    journal.decide(inbound_id, plan.outcome, plan.detail)
+            except BaseException:
+                spooled.discard()
+                raise
+            plan.spooled = spooled
+            self._let_go_of_body(d, plan)
             metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
             log.info(
                 "decided",
@@ -693,6 +731,21 @@ class Worker:
             return self._retry_plan(
                 partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
             )
+
+    @staticmethod
+    def _let_go_of_body(d: Delivery, plan: Plan) -> None:
+        """A large inbound body, decided and not among the plan's publishes, waits in the
+        plan's spool until the message is settled (a late dead letter reads it back): not in
+        memory while the documents made of it are published (issue #8)."""
+        if (
+            plan.spooled is None
+            or len(d.body) < plan.spooled.spool.min_bytes
+            or any(p.body is d.body for p in plan.publishes)
+        ):
+            return
+        spooled = plan.spooled.keep([d.body])
+        assert isinstance(spooled, SpooledDocument)
+        d.spooled_body, d.body = spooled, b""
 
     def _receive(
         self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
@@ -881,7 +934,8 @@ class Worker:
             key = document_key(partner.id, routed.document)
             doc_keys[routed.document.header.message_id] = key
             keys[key] = (
-                routed.document.header.payload_hash or hashlib.sha256(routed.signed_xml).hexdigest()
+                routed.document.header.payload_hash
+                or hashlib.sha256(content(routed.signed_xml)).hexdigest()
             )
         conflicts = {c.key: c for c in self.gw.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None
@@ -961,7 +1015,7 @@ class Worker:
                 Publish(
                     self.names.dead_letter_exchange,
                     queue,
-                    d.body,
+                    d.payload,
                     d.message_id or inbound_id,
                     d.correlation_id,
                     d.content_type or "application/octet-stream",
@@ -1032,7 +1086,7 @@ class Worker:
                 Publish(
                     retry_exchange(self.names, attempts),
                     queue,
-                    d.body,
+                    d.payload,
                     d.message_id or inbound_id,
                     d.correlation_id,
                     d.content_type or "application/octet-stream",
@@ -1089,6 +1143,28 @@ def retry_exchange(names: Names, attempt: int) -> str:
     'edigw.retry.1'
     """
     return f"{names.retry_exchange}.{attempt}"
+
+
+async def _consume(
+    channel: AbstractChannel,
+    queue: str,
+    on_message: Callable[[AbstractIncomingMessage], Awaitable[None]],
+) -> str:
+    """Consume ``queue`` with ``on_message``: aio-pika's ``Queue.consume`` without its
+    wrapper, whose frame holds aiormq's delivered message (hence the body) until the callback
+    ends; here the incoming message is the body's only holder, so a large one can be let go
+    (issue #8). aiormq's public ``basic_consume``; cancelled with ``basic_cancel``."""
+    underlay = await channel.get_underlay_channel()
+
+    async def consumer(delivered: DeliveredMessage) -> None:
+        message = aio_pika.IncomingMessage(delivered)
+        del delivered
+        await on_message(message)
+
+    ok = await underlay.basic_consume(queue=queue, consumer_callback=consumer)
+    if ok.consumer_tag is None:
+        raise RuntimeError(f"the broker gave no consumer tag for {queue}")
+    return ok.consumer_tag
 
 
 def _delivery(message: AbstractIncomingMessage) -> Delivery:

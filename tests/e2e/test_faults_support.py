@@ -97,6 +97,15 @@ def count(env: dict[str, str], queue: str) -> int:
         connection.close()
 
 
+def delete_queue(env: dict[str, str], queue: str) -> None:
+    """Delete ``queue`` (as an operator might by mistake: publishes to it come back)."""
+    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    try:
+        connection.channel().queue_delete(queue)
+    finally:
+        connection.close()
+
+
 def drain(env: dict[str, str], queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
     """Take every message out of ``queue``."""
     out = []

@@ -21,6 +21,7 @@ from tests.e2e.test_faults_support import (
     count,
     cuscar,
     declare_topology,
+    delete_queue,
     done_count,
     drain,
     gateway_process,
@@ -124,11 +125,7 @@ def test_a_destination_without_queue_dead_letters_the_message_as_unroutable(
     with worker_thread(env):
         wait_until(lambda: _consuming(env), 20, "the worker consuming")
         # Someone deleted the legacy queue: the broker returns the document (mandatory).
-        connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
-        try:
-            connection.channel().queue_delete(names.customs_legacy)
-        finally:
-            connection.close()
+        delete_queue(env, names.customs_legacy)
         submit(env, [("unroutable-1", cuscar(60_100))])
         dlq = names.dead_letter(names.inbound("apcs"))
         [(props, _)] = wait_until(lambda: drain(env, dlq), 20, "the message dead-lettered")
