@@ -15,7 +15,9 @@ Design (one asyncio loop, one decision thread):
 * aio-pika carries the connection; its I/O loop keeps running (heartbeats) while
   the pipeline works on a 50 MB manifest in the decision thread;
 * decisions are taken one at a time, in delivery order, in that thread (journal
-  and pipeline are synchronous); the publishes of many messages are then in
+  and pipeline are synchronous), handed over in batches (``gateway.serial``): the
+  arrivals of the messages taken together are recorded in one transaction, and so
+  are completions confirmed together; the publishes of many messages are then in
   flight together and their confirms awaited concurrently (a window of
   ``prefetch`` messages) instead of one blocking round trip per publish;
 * transient failures (journal unavailable, broker nack) go to delay queues
