@@ -263,7 +263,7 @@ def worker_part(
                 )
             )
             await asyncio.gather(
-                *(serial.run(lambda p=p: worker._record(p), group="record") for p in plans)
+                *(serial.run(lambda p=p: worker._record(p), group="journal") for p in plans)
             )
             return sum(p.outcome == "routed" for p in plans)
 

@@ -38,7 +38,7 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -181,14 +181,12 @@ class Worker:
             for p in settings.partners_with_role("port", "ministry")
         }
         # The decision thread: journal and pipeline, one call at a time, handed over in
-        # batches; consecutive completions share one journal transaction.
+        # batches; the arrivals taken together share one journal transaction, and so do
+        # consecutive completions.
         self._serial = SerialThread(
             "edigw-decide",
-            groups={
-                "record": lambda: self.gw.journal.unit_of_work(),
-                "arrival": lambda: self.gw.journal.unit_of_work(),
-            },
-            prepare_group="arrival",
+            groups={"journal": lambda: self.gw.journal.unit_of_work()},
+            prepare_group="journal",
         )
         self._executor = self._serial.executor
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -591,7 +589,7 @@ class Worker:
             return
         if plan.record or plan.on_confirmed is not None:
             try:
-                await self._serial.run(lambda: self._record(plan), group="record")
+                await self._serial.run(lambda: self._record(plan), group="journal")
             except JournalUnavailable as exc:
                 # Everything is published; a redelivery republishes the same ids (dropped
                 # by consumers) and records again.
@@ -652,33 +650,27 @@ class Worker:
         await exchange.publish(message, routing_key=p.routing_key, mandatory=True, timeout=60)
 
     # ------------------------------------------------------------------ decisions (thread)
-    def _arrive(self, partner: Partner, queue: str, d: Delivery) -> Plan | None:
-        """Record the arrival (see :meth:`_receive`); run before the decision, in a batch."""
+    @staticmethod
+    @contextlib.contextmanager
+    def _about(partner: Partner, d: Delivery) -> Iterator[tuple[str, str]]:
+        """(inbound id, correlation id) of ``d``, bound to every log line inside."""
         inbound_id = inbound_id_of(partner.id, d)
         correlation_id = d.correlation_id or inbound_id
         with message_context(
             message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
         ):
+            yield inbound_id, correlation_id
+
+    def _arrive(self, partner: Partner, queue: str, d: Delivery) -> Plan | None:
+        """Record the arrival (see :meth:`_receive`); run before the decision, in a batch."""
+        with self._about(partner, d) as (inbound_id, correlation_id):
             return self._receive(partner, queue, d, inbound_id, correlation_id)
 
     def _decide(
-        self,
-        partner: Partner,
-        queue: str,
-        d: Delivery,
-        arrived: Callable[[], Plan | None] | None = None,
+        self, partner: Partner, queue: str, d: Delivery, arrived: Callable[[], Plan | None]
     ) -> Plan:
-        """The plan for ``d``; ``arrived`` gives its recorded arrival (recorded here if None)."""
-        inbound_id = inbound_id_of(partner.id, d)
-        correlation_id = d.correlation_id or inbound_id
-        if arrived is None:
-
-            def arrived() -> Plan | None:
-                return self._receive(partner, queue, d, inbound_id, correlation_id)
-
-        with message_context(
-            message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
-        ):
+        """The plan for ``d``; ``arrived`` gives its recorded arrival (:meth:`_arrive`)."""
+        with self._about(partner, d) as (inbound_id, correlation_id):
             plan = self._decide_in_context(partner, queue, d, inbound_id, correlation_id, arrived)
         if 0 < self.trim_min_bytes <= len(d.payload):
             # The pipeline's garbage of a large input is freed now (issue #8): given back,
