@@ -242,6 +242,12 @@ class CpuMeter:
         }
 
 
+def whole_processes(cpu: dict[str, float]) -> dict[str, float]:
+    """``CpuMeter`` readings of whole processes, without the gateways' ``.loop`` threads
+    (already counted in their process)."""
+    return {k: v for k, v in cpu.items() if not k.endswith(".loop")}
+
+
 def pydifact_parse_seconds(text: str) -> tuple[float, float]:
     """Wall and CPU time of pydifact parsing ``text`` into segments, and nothing else."""
     from pydifact.segmentcollection import Interchange
@@ -450,7 +456,7 @@ class Suite:
         # What the machine's cores allow at all: every process of the flow (gateways, broker,
         # this bench) shares them, so cores / (CPU per message of all of them) is a ceiling.
         cores = os.cpu_count() or 1
-        ceiling = cores * 1000 / sum(v for k, v in cpu.items() if not k.endswith(".loop"))
+        ceiling = cores * 1000 / sum(whole_processes(cpu).values())
         self.results["scaling"] = {
             "messages": n,
             "one_worker_msgs_per_s": one,
@@ -664,9 +670,7 @@ def table(r: dict[str, Any]) -> str:
             row(
                 f"scaling: CPU ceiling of {sc['cores']} cores (all processes' CPU per message: "
                 + ", ".join(
-                    f"{k} {v:.2f} ms"
-                    for k, v in sc["two_workers_cpu_ms"].items()
-                    if not k.endswith(".loop")
+                    f"{k} {v:.2f} ms" for k, v in whole_processes(sc["two_workers_cpu_ms"]).items()
                 )
                 + ")",
                 f"{sc['cpu_ceiling_msgs_per_s']:.0f} msg/s at most",
