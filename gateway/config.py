@@ -74,6 +74,15 @@ class Partner:
     # UN/EDIFACT directory validation (segment groups, repetitions, lengths, code lists):
     # "reject" answers structure errors with a rejecting CONTRL, "warn" only logs them.
     directory_validation: str = "reject"
+    # Issue #14, formats per partner: the EDIFACT message types (UNH 0065) and the XML
+    # vocabularies ("ephyto", "ubl-origin", "national-lpco") this partner may send; anything
+    # else is refused before it is decoded. Empty: none of that format.
+    message_types: tuple[str, ...] = ()
+    vocabularies: tuple[str, ...] = ()
+    # Issue #14, authority: the issuer identifiers (Issuer id, else name) a ministry may issue
+    # for, and the LPCO type codes it may send (fnmatch patterns, e.g. "IL-*"). Empty: none.
+    issuers: tuple[str, ...] = ()
+    lpco_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +192,13 @@ def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in table.items())
 
 
+def _names(key_name: str, value: object) -> tuple[str, ...]:
+    """A list of non-empty strings (message types, vocabularies, issuers, LPCO type patterns)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(key_name, f"must be a list of non-empty strings, not {value!r}")
+    return tuple(value)
+
+
 def _directory_policy(key_name: str, value: object) -> str:
     if value not in ("reject", "warn", "off"):
         raise ConfigError(
@@ -269,6 +285,10 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
             directory_validation=_directory_policy(
                 key_name, p.get("directory_validation", "reject")
             ),
+            message_types=_names(f"{key_name}.message_types", p.get("message_types", [])),
+            vocabularies=_names(f"{key_name}.vocabularies", p.get("vocabularies", [])),
+            issuers=_names(f"{key_name}.issuers", p.get("issuers", [])),
+            lpco_types=_names(f"{key_name}.lpco_types", p.get("lpco_types", [])),
         )
     if not any(p.role == "customs" for p in partners.values()):
         raise ConfigError("partners", "one partner must have role 'customs'")
