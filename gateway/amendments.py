@@ -113,53 +113,49 @@ def decide(chain: Sequence[DocumentVersion], doc: Document, inbound_id: str) -> 
 def apply(
     journal: Journal, sender: str, docs: Sequence[Document], inbound_id: str
 ) -> list[Verdict]:
-    """Decide every document of one inbound message; record the versions only if none is rejected.
+    """Decide the documents of one inbound message, in order, each on its own (issue #15).
 
-    The documents' headers get their version and previous message id. All or
-    nothing: an interchange with one rejected document records no version.
+    Each routed document's version is filed before the next document is decided, so an
+    original followed by its replacement (or cancellation) in the same interchange applies
+    to it; a rejected document records nothing and does not stop the others. The documents'
+    headers get their version and previous message id.
     """
     # One transaction for the reads and the writes: the versions read are still the last
     # ones when the next is filed (SQLite takes its write lock at the start; on PostgreSQL a
     # version filed in between is still caught by the insert), and one commit instead of two.
     with journal.unit_of_work():
-        return _apply(journal, sender, docs, inbound_id)
+        return [_apply_one(journal, sender, doc, inbound_id) for doc in docs]
 
 
-def _apply(
-    journal: Journal, sender: str, docs: Sequence[Document], inbound_id: str
-) -> list[Verdict]:
-    verdicts = [
-        decide(journal.document_versions(sender, document_key(d)), d, inbound_id) for d in docs
-    ]
-    if any(v.action == "reject" for v in verdicts):
-        return verdicts
-    for i, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
-        if verdict.action != "route":
-            continue
-        doc.header.document_version = verdict.version
-        doc.header.previous_message_id = verdict.previous_message_id
-        if verdict.message_id is not None:
-            doc.header.message_id = verdict.message_id
-        if not verdict.record:
-            continue
-        added = journal.add_document_version(
-            DocumentVersion(
-                sender=sender,
-                document_key=document_key(doc),
-                version=verdict.version,
-                function=doc.header.function,
-                message_id=doc.header.message_id,
-                payload_hash=doc.header.payload_hash,
-                inbound_id=inbound_id,
-            )
+def _apply_one(journal: Journal, sender: str, doc: Document, inbound_id: str) -> Verdict:
+    verdict = decide(journal.document_versions(sender, document_key(doc)), doc, inbound_id)
+    if verdict.action != "route":
+        return verdict
+    doc.header.document_version = verdict.version
+    doc.header.previous_message_id = verdict.previous_message_id
+    if verdict.message_id is not None:
+        doc.header.message_id = verdict.message_id
+    if not verdict.record:
+        return verdict
+    added = journal.add_document_version(
+        DocumentVersion(
+            sender=sender,
+            document_key=document_key(doc),
+            version=verdict.version,
+            function=doc.header.function,
+            message_id=doc.header.message_id,
+            payload_hash=doc.header.payload_hash,
+            inbound_id=inbound_id,
         )
-        if not added:  # another worker filed this version a moment ago
-            verdicts[i] = Verdict(
-                "reject",
-                problem=(
-                    "DUPLICATE",
-                    f"{document_key(doc)} version {verdict.version} from {sender} was filed "
-                    "by another message at the same time; send it again",
-                ),
-            )
-    return verdicts
+    )
+    if added:
+        return verdict
+    # Another worker filed this version a moment ago.
+    return Verdict(
+        "reject",
+        problem=(
+            "DUPLICATE",
+            f"{document_key(doc)} version {verdict.version} from {sender} was filed "
+            "by another message at the same time; send it again",
+        ),
+    )

@@ -167,6 +167,11 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
         for problem in problems:
             click.echo(problem.line(), err=True)
         sys.exit(EXIT_REJECTED)
+    # Issue #15: each message is decided on its own. The accepted ones are printed; the
+    # refused ones' problems go to stderr and the exit is 1 (part of the input was refused).
+    for refused in result.rejected_messages:
+        for problem in refused.rejection.problems:
+            click.echo(problem.line(), err=True)
     for warning in result.warnings:  # accepted, but worth knowing (stdout stays the XML)
         click.echo(f"warning: {warning.code}\t{warning.where}\t{warning.sentence}", err=True)
     if out_dir is not None:
@@ -178,9 +183,11 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
             path = out_dir / f"{i:03d}-{doc.header.document_type}-{safe}.xml"
             path.write_bytes(to_bytes(element))
             click.echo(str(path))
-        return
-    for element in result.elements:
-        sys.stdout.buffer.write(to_bytes(element) + b"\n")
+    else:
+        for element in result.elements:
+            sys.stdout.buffer.write(to_bytes(element) + b"\n")
+    if result.rejected_messages:
+        sys.exit(EXIT_REJECTED)
 
 
 @main.command()
@@ -191,7 +198,8 @@ def contrl(ctx: click.Context, file: Path) -> None:
     from adapters import contrl as contrl_codec
 
     settings = _settings(ctx)
-    report = contrl_codec.acknowledge(file.read_bytes())
+    # Each message judged on its own, as the running gateway does (issue #15).
+    report = contrl_codec.acknowledge(file.read_bytes(), partial=True)
     sys.stdout.buffer.write(contrl_codec.encode(report, our_id=settings.interchange_id))
 
 

@@ -82,6 +82,20 @@ def _head(message: Message) -> MessageHead:
 
 
 @dataclass(slots=True)
+class RejectedMessage:
+    """One message of an interchange rejected on its own (issue #15): the others go on.
+
+    ``syntax``: its errors are syntax or directory errors, answered by its UCM in the
+    CONTRL; otherwise the CONTRL acknowledges it and an APERAK names it.
+    """
+
+    index: int
+    head: MessageHead
+    rejection: Rejection
+    syntax: bool = False
+
+
+@dataclass(slots=True)
 class Translation:
     """What ``translate`` made of an input: documents, or the rejection and its problems.
 
@@ -106,6 +120,12 @@ class Translation:
     # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
     # Kept after the business rules: the BGM's ("document_number") only.
     positions: list[Positions] = field(default_factory=list)
+    # Issue #15: each EDIFACT message is decided on its own. Per document, the index of the
+    # message it was made of (in input order); the messages rejected on their own, with the
+    # interchange's envelope sound (``rejection`` is then None unless every one was).
+    sources: list[int] = field(default_factory=list)
+    rejected_messages: list[RejectedMessage] = field(default_factory=list)
+    message_count: int = 0
 
 
 @dataclass(slots=True)
@@ -325,7 +345,6 @@ def translate(
     a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
     """
     context = context or DecodeContext()
-    rule_problems: list[Problem] = []
     fmt = sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
@@ -335,9 +354,9 @@ def translate(
         return _translate_xml_offline(data, context, result)
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
     # decoded, its XML built, validated and handed to ``sign``, and released before the next
-    # one is read. What can only be known at the end (UNZ counts, a fatal error in the last
-    # message, a broken rule anywhere) still decides for all: until then only the documents,
-    # the XML (signed bytes in the pipeline) and the verdicts so far are kept.
+    # one is read. Each message is decided on its own (issue #15): one that cannot be decoded,
+    # breaks a rule or the canonical schema is rejected alone and the others go on; only what
+    # concerns the interchange as a whole (UNB/UNZ, groups, a fatal syntax error) rejects all.
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
     thin = len(data) >= THIN_MIN_BYTES
@@ -348,60 +367,80 @@ def translate(
             fed.append(
                 functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
             )
-        reading = contrl.StreamingAcknowledgement(data, fed_checks=fed)
+        reading = contrl.StreamingAcknowledgement(data, fed_checks=fed, partial=True)
     else:
         checks = [_directory_check(directory_validation, result)] if validating else []
-        reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
+        reading = contrl.StreamingAcknowledgement(data, message_checks=checks, partial=True)
     second = _SecondRead(data)
     heads: list[MessageHead] = []
-    stopped: Rejection | None = None  # the first message that cannot be decoded
-    invalid: Rejection | None = None  # the first document that breaks the canonical schema
+    rejected: list[RejectedMessage] = []
+    unclean: list[tuple[int, MessageHead]] = []  # syntax errors: their UCM says why
     rule_warnings: list[tuple[Problem, Violation]] = []
     for index, (ic, message, clean) in enumerate(reading.messages()):
-        # Not clean: the interchange is rejected; it is read on for the CONTRL only.
-        if clean:
-            heads.append(_head(message))
-            if stopped is None:
-                count: int | None = None
-                stream: Iterator[Segment] | None = None
-                if thin:
-                    assert reading.thin is not None
-                    count = reading.thin.count
-                    if count < UNRECORDED_MIN_SEGMENTS or decoder_for(message) is not (
-                        cuscar.decode_message
-                    ):
-                        # Held whole as the one-read path holds it, and decoded the same way.
-                        segments = list(second.segments(index))
-                        message = dataclasses.replace(message, segments=segments)
-                        count = None
-                    else:
-                        stream = second.segments(index)
-                stopped = _decode(
-                    message,
-                    ic,
-                    context,
-                    severities,
-                    inbound_id,
-                    result,
+        head = _head(message)
+        heads.append(head)
+        if not clean:
+            unclean.append((index, head))
+        else:
+            count: int | None = None
+            stream: Iterator[Segment] | None = None
+            if thin:
+                assert reading.thin is not None
+                count = reading.thin.count
+                if count < UNRECORDED_MIN_SEGMENTS or decoder_for(message) is not (
+                    cuscar.decode_message
+                ):
+                    # Held whole as the one-read path holds it, and decoded the same way.
+                    segments = list(second.segments(index))
+                    message = dataclasses.replace(message, segments=segments)
+                    count = None
+                else:
+                    stream = second.segments(index)
+            rule_problems: list[Problem] = []
+            stopped = _decode(
+                message,
+                ic,
+                context,
+                severities,
+                inbound_id,
+                result,
+                rule_problems,
+                rule_warnings,
+                functools.partial(_reread, data, index),
+                index=index,
+                count=count,
+                stream=stream,
+            )
+            # Checked, decoded and its head taken: nothing reads its segments again, so
+            # they go now, before the XML is written (the reader still holds the
+            # message object until the next one is read).
+            message.segments.clear()
+            if stopped is None and rule_problems:
+                first = rule_problems[0]
+                stopped = Rejection(
+                    "BUSINESS_RULES",
+                    f"{len(rule_problems)} business rule(s) broken, first {first.code}: "
+                    f"{first.sentence}",
+                    "rules",
                     rule_problems,
-                    rule_warnings,
-                    functools.partial(_reread, data, index),
-                    count=count,
-                    stream=stream,
                 )
-                # Checked, decoded and its head taken: nothing reads its segments again, so
-                # they go now, before the XML is written (the reader still holds the
-                # message object until the next one is read).
-                message.segments.clear()
-                if stopped is None and not rule_problems and invalid is None:
-                    invalid = _canonical(result.documents[-1], result, sign, sign_digest, spool)
+            if stopped is None:
+                stopped = _canonical(result.documents[-1], result, sign, sign_digest, spool)
+            if stopped is not None:
+                if result.sources and result.sources[-1] == index:
+                    # Decoded, then rejected: its document goes (it was the last one).
+                    result.documents.pop()
+                    result.positions.pop()
+                    result.sources.pop()
+                rejected.append(RejectedMessage(index, head, stopped))
         del message  # its segments go before the next message is read
     report = reading.report()
     result.syntax_report = report
-    if not report.accepted:
+    result.message_count = len(heads)
+    if not _envelope_sound(report):
         result.rejection = _syntax_rejection(report)
         result.documents, result.positions, result.message_types = [], [], []
-        result.elements, result.signed = [], []
+        result.elements, result.signed, result.sources = [], [], []
         return result
     result.heads = heads
     # Logged once the syntax is known to be fine, as before the messages were streamed.
@@ -410,27 +449,86 @@ def translate(
         log.warning(
             "business rule broken (warn)", rule=v.code, where=problem.where, sentence=v.sentence
         )
-    if stopped is not None:
-        result.rejection = stopped
-        result.elements, result.signed = [], []
-        return result
-    if rule_problems:
-        first = rule_problems[0]
-        result.rejection = Rejection(
-            "BUSINESS_RULES",
-            f"{len(rule_problems)} business rule(s) broken, first {first.code}: {first.sentence}",
-            "rules",
-            rule_problems,
+    message_reports = report.messages
+    for index, head in unclean:
+        errors = message_reports[index].errors if index < len(message_reports) else []
+        rejected.append(
+            RejectedMessage(index, head, _message_syntax_rejection(head, errors), syntax=True)
         )
-        result.documents, result.elements, result.signed = [], [], []
-        return result
-    if not result.documents:
+    rejected.sort(key=lambda r: r.index)
+    result.rejected_messages = rejected
+    if not heads:
         result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
-        return result
-    if invalid is not None:
-        result.rejection = invalid
-        result.documents, result.elements, result.signed = [], [], []
+    elif not result.documents:
+        result.rejection = _all_rejected(rejected)
     return result
+
+
+def content_rejection(translation: Translation) -> Rejection | None:
+    """What an APERAK answers: the messages refused for their content (not their syntax).
+
+    The messages the CONTRL rejects (syntax, directory) are not repeated in it; an
+    interchange refused as a whole for its content (no message to name) is answered too.
+    """
+    content = [r for r in translation.rejected_messages if not r.syntax]
+    if content:
+        return _all_rejected(content)
+    report = translation.syntax_report
+    if (
+        translation.rejection is not None
+        and not translation.rejected_messages
+        and report is not None
+        and _envelope_sound(report)
+    ):
+        return translation.rejection
+    return None
+
+
+def _envelope_sound(report: contrl.SyntaxReport) -> bool:
+    """No error above the messages (UNA/UNB/UNZ, groups, the input as a whole)."""
+    return not report.errors and not any(g.errors for g in report.groups)
+
+
+def _message_syntax_rejection(head: MessageHead, errors: Sequence[EdifactError]) -> Rejection:
+    """The rejection of one message whose UCM rejects it (syntax or directory errors)."""
+    problems = [
+        Problem(
+            f"EDIFACT_{e.code}",
+            e.where,
+            e.sentence,
+            segment=e.segment,
+            tag=e.tag or "",
+            message_reference=head.reference,
+        )
+        for e in errors
+    ] or [Problem("EDIFACT_SYNTAX", "message", "the message breaks EDIFACT syntax rules")]
+    structural = bool(errors) and all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
+    first = problems[0].sentence
+    return Rejection(
+        "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
+        (
+            f"message {head.reference} does not follow its UN/EDIFACT directory ({first})"
+            if structural
+            else f"message {head.reference} breaks EDIFACT syntax rules ({first})"
+        ),
+        "decode",
+        problems,
+    )
+
+
+def _all_rejected(rejected: Sequence[RejectedMessage]) -> Rejection:
+    """Every message was rejected: the interchange's rejection, all their problems in it."""
+    if len(rejected) == 1:
+        return rejected[0].rejection
+    first = rejected[0].rejection
+    reasons = list(dict.fromkeys(r.rejection.reason for r in rejected))
+    return Rejection(
+        reasons[0] if len(reasons) == 1 else "MESSAGES_REJECTED",
+        f"all {len(rejected)} messages were rejected, the first ({rejected[0].head.reference}) "
+        f"for {first.reason}: {first.sentence}",
+        first.stage,
+        [p for r in rejected for p in r.rejection.problems],
+    )
 
 
 def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
@@ -475,13 +573,16 @@ def _decode(
     rule_warnings: list[tuple[Problem, Violation]],
     reread: Callable[[], tuple[Message, Interchange]],
     *,
+    index: int,
     count: int | None = None,
     stream: Iterator[Segment] | None = None,
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
-    Returns the rejection when the message cannot be decoded at all (the interchange is
-    then refused with it, whatever the later messages hold). ``reread`` reads the message
+    Returns the rejection when the message cannot be decoded at all (that message is
+    then refused with it; the others are decided on their own). ``index`` is the message's
+    place in the input: its document's id is derived from it, so that a redelivery gives
+    the same ids whichever messages are rejected. ``reread`` reads the message
     again from the input (a large CUSCAR's segments are released as it is decoded).
     ``count`` and ``stream``: a large CUSCAR read thin (``message`` holds what the first
     read kept, ``count`` its segments), decoded from ``stream`` as it is read again.
@@ -547,11 +648,20 @@ def _decode(
             "EDIFACT_SYNTAX",
             exc.sentence,
             "map",
-            [Problem(f"EDIFACT_{exc.code}", exc.where, exc.sentence)],
+            [
+                Problem(
+                    f"EDIFACT_{exc.code}",
+                    exc.where,
+                    exc.sentence,
+                    segment=exc.segment,
+                    message_reference=message.reference,
+                )
+            ],
         )
     if inbound_id is not None:
-        doc.header.message_id = derived_id(inbound_id, len(result.documents))
+        doc.header.message_id = derived_id(inbound_id, index)
     result.documents.append(doc)
+    result.sources.append(index)
     violations = check(doc, severities)
     if violations and not recorded:
         positions = {}
@@ -860,9 +970,10 @@ class InboundPipeline:
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
+            sources = translation.sources or range(len(translation.documents))
             if inbound_id is not None and any(
                 doc.header.message_id != derived_id(inbound_id, i)
-                for i, doc in enumerate(translation.documents)
+                for i, doc in zip(sources, translation.documents, strict=True)
             ):
                 # Ids derived from the inbound message: a redelivery makes the same ids (#6).
                 # EDIFACT has them already (translate); XML from the ministry desk does not.
@@ -871,6 +982,8 @@ class InboundPipeline:
                 translation.elements = [to_xml(doc) for doc in translation.documents]
             if self.journal is not None and edifact:
                 self._amend(translation, outcome, partner, this_message, spool)
+                if not translation.documents and translation.rejected_messages:
+                    translation.rejection = _all_rejected(translation.rejected_messages)
             # EDIFACT documents were signed as they were validated (translate(sign=...));
             # the others here, in place, one at a time, each tree let go once written
             # (issue #8: no copy of a manifest, and never two signed trees alive at once).
@@ -889,14 +1002,18 @@ class InboundPipeline:
             self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
         if report is not None:
-            # CONTRL speaks of syntax only: accepted whenever the syntax was fine.
+            # CONTRL speaks of syntax only: each message acknowledged (UCM 7) unless its
+            # syntax or directory errors reject it (UCM 4); the interchange (UCI) is
+            # rejected only for an envelope error (issue #15).
             outcome.acknowledgements.append(
                 ("CONTRL", contrl.encode(report, our_id=self.interchange_id))
             )
-            if translation.rejection is not None and report.accepted:
-                # The content was not: the APERAK lists every problem, with its position.
+            content = content_rejection(translation)
+            if content is not None:
+                # Messages whose content was refused: the APERAK names each, with every
+                # problem and its position.
                 outcome.acknowledgements.append(
-                    ("APERAK", self.aperak(report, translation.rejection, translation.heads))
+                    ("APERAK", self.aperak(report, content, translation.heads))
                 )
         if edifact:
             outcome.answer_key = (partner.id, data_hash, this_message)
@@ -937,46 +1054,55 @@ class InboundPipeline:
         # What amendments.apply may change in a header; the XML is rebuilt only where it did.
         before = [_amended_fields(doc) for doc in docs]
         verdicts = amendments.apply(self.journal, partner.id, docs, inbound_id)
-        problems = []
-        for i, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
+        keep, signed, sources, positions = [], [], [], []
+        for i, (doc, xml, verdict, was) in enumerate(
+            zip(docs, translation.signed, verdicts, before, strict=True)
+        ):
+            index = translation.sources[i] if translation.sources else i
             if verdict.problem is not None:
+                # This document alone is refused (issue #15); the others are decided on.
                 code, sentence = verdict.problem
                 found = (
                     translation.positions[i].get("document_number")
                     if translation.positions
                     else None
                 )
-                problems.append(
-                    Problem(
-                        code,
-                        f"segment {found[0]} BGM" if found else "BGM",
-                        sentence,
-                        segment=found[0] if found else None,
-                        tag="BGM",
-                        message_reference=doc.header.source.message_reference,
-                    )
+                problem = Problem(
+                    code,
+                    f"segment {found[0]} BGM" if found else "BGM",
+                    sentence,
+                    segment=found[0] if found else None,
+                    tag="BGM",
+                    message_reference=doc.header.source.message_reference,
                 )
-        if problems:
-            translation.rejection = Rejection(
-                problems[0].code, problems[0].sentence, "amend", problems
-            )
-            translation.documents, translation.elements, translation.signed = [], [], []
-            return
-        keep, signed = [], []
-        for doc, xml, verdict, was in zip(docs, translation.signed, verdicts, before, strict=True):
+                head = (
+                    translation.heads[index]
+                    if index < len(translation.heads)
+                    else MessageHead(doc.header.source.message_reference, "", "")
+                )
+                translation.rejected_messages.append(
+                    RejectedMessage(index, head, Rejection(code, sentence, "amend", [problem]))
+                )
+                if spool is not None:
+                    spool.drop(xml)
+                continue
             if verdict.action == "resend":
                 outcome.events.append(("duplicate", verdict.note))
                 log.info("resend of an accepted document: not routed again", note=verdict.note)
-            else:
-                keep.append(doc)
-                # Versions and previous-message links changed the header: rebuild that XML
-                # and sign it again; an unchanged one (a first version) keeps the document
-                # signed as it was validated (issue #8).
-                signed.append(
-                    xml if _amended_fields(doc) == was else self._sign_again(doc, xml, spool)
-                )
+                continue
+            keep.append(doc)
+            sources.append(index)
+            if translation.positions:
+                positions.append(translation.positions[i])
+            # Versions and previous-message links changed the header: rebuild that XML
+            # and sign it again; an unchanged one (a first version) keeps the document
+            # signed as it was validated (issue #8).
+            signed.append(xml if _amended_fields(doc) == was else self._sign_again(doc, xml, spool))
+        translation.rejected_messages.sort(key=lambda r: r.index)
         translation.documents = keep
         translation.signed = signed
+        translation.sources = sources
+        translation.positions = positions
 
     def aperak(
         self,

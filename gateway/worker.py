@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -57,7 +58,7 @@ from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
-from adapters.edifact import EdifactError
+from adapters.edifact import EdifactError, envelope
 from gateway import broker, malloc, metrics, routing
 from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
@@ -65,7 +66,7 @@ from gateway.journal import EventRow, JournalUnavailable, Origin, derived_id
 from gateway.logs import get_logger, message_context
 from gateway.naming import Names
 from gateway.partners import user_for
-from gateway.pipeline import Outcome, Problem, Rejection
+from gateway.pipeline import Outcome, Problem, Rejection, Translation
 from gateway.responses import ResponseHandler, overdue_after
 from gateway.serial import SerialThread
 from gateway.spool import Signed, Spool, SpoolBatch, SpooledDocument, content
@@ -811,8 +812,15 @@ class Worker:
         journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
         if outcome.rejection is None:
             self._dedup(partner, inbound_id, d, outcome, events)
-        if outcome.rejection is not None:
+        alone = _dead_lettered_alone(translation)
+        if outcome.rejection is not None and not alone:
             plan = self._dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
+        elif outcome.rejection is not None:
+            # Every message refused, each for its own reason: one dead letter each.
+            plan = Plan(
+                inbound_id, "rejected", f"{outcome.rejection.reason}: {outcome.rejection.sentence}"
+            )
+            self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
         else:
             plan = Plan(inbound_id, "routed")
             routed_to = []
@@ -886,6 +894,11 @@ class Worker:
                     events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
                     routed_to.append(target)
             plan.detail = ", ".join(routed_to) or "nothing new to route"
+            if alone:
+                # Issue #15: the others went on; each refused message has a dead letter of
+                # its own, in a copy of the interchange's envelope.
+                self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
+                plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
         plan.events[:0] = events
         # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
         for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
@@ -908,6 +921,31 @@ class Worker:
             plan.events.append((inbound_id, "acknowledged", f"{ack_type} {verdict}"))
         return plan
 
+    def _message_dead_letters(
+        self,
+        plan: Plan,
+        inbound_id: str,
+        partner: str,
+        queue: str,
+        d: Delivery,
+        translation: Translation,
+    ) -> None:
+        """A dead letter per refused message of ``d``: that message alone in its envelope."""
+        rejected = translation.rejected_messages
+        bodies = envelope.alone(content(d.payload), (r.index for r in rejected))
+        for r in rejected:
+            letter = self._dead_letter_plan(
+                inbound_id,
+                partner,
+                queue,
+                dataclasses.replace(d, body=bodies.get(r.index, b""), spooled_body=None),
+                r.rejection,
+                message_reference=r.head.reference,
+                message_id=derived_id(inbound_id, f"dl{r.index}"),
+            )
+            plan.publishes.extend(letter.publishes)
+            plan.events.extend(letter.events)
+
     def _dedup(
         self,
         partner: Partner,
@@ -920,7 +958,14 @@ class Worker:
         report = outcome.translation.syntax_report
         keys: dict[str, str] = {}
         icr_key = ""
-        if report is not None and report.control_reference:
+        # An interchange accepted in part does not claim its control reference (issue #15):
+        # its refused messages come back in it, one by one, when an operator replays them
+        # or the partner corrects them; each document is still claimed on its own key.
+        if (
+            report is not None
+            and report.control_reference
+            and not outcome.translation.rejected_messages
+        ):
             icr_key = f"icr:{partner.id}:{report.sender}:{report.control_reference}"
             keys[icr_key] = hashlib.sha256(d.body).hexdigest()
         doc_keys = {}
@@ -978,7 +1023,15 @@ class Worker:
         outcome.routed = keep
 
     def _dead_letter_plan(
-        self, inbound_id: str, partner: str, queue: str, d: Delivery, rejection: Rejection
+        self,
+        inbound_id: str,
+        partner: str,
+        queue: str,
+        d: Delivery,
+        rejection: Rejection,
+        *,
+        message_reference: str = "",
+        message_id: str | None = None,
     ) -> Plan:
         headers = broker.dead_letter_headers(
             d.headers,
@@ -993,9 +1046,13 @@ class Worker:
             original_exchange=d.exchange,
             original_routing_key=d.routing_key,
         )
+        if message_reference:
+            headers["x-edigw-message-reference"] = message_reference[:35]
         dlq = self.names.dead_letter(queue)
+        about = f"message {message_reference}: " if message_reference else ""
         log.warning(
             "dead-lettered",
+            message_reference=message_reference or None,
             reason=rejection.reason,
             sentence=rejection.sentence,
             stage=rejection.stage,
@@ -1010,7 +1067,7 @@ class Worker:
                     self.names.dead_letter_exchange,
                     queue,
                     d.payload,
-                    d.message_id or inbound_id,
+                    message_id or d.message_id or inbound_id,
                     d.correlation_id,
                     d.content_type or "application/octet-stream",
                     d.type,
@@ -1019,8 +1076,8 @@ class Worker:
                 )
             ],
             [
-                (inbound_id, "rejected", f"{rejection.reason}: {rejection.sentence}"),
-                (inbound_id, "dead-lettered", f"to {dlq}"),
+                (inbound_id, "rejected", f"{about}{rejection.reason}: {rejection.sentence}"),
+                (inbound_id, "dead-lettered", f"{about}to {dlq}"),
             ],
         )
 
@@ -1159,6 +1216,15 @@ async def _consume(
     if ok.consumer_tag is None:
         raise RuntimeError(f"the broker gave no consumer tag for {queue}")
     return ok.consumer_tag
+
+
+def _dead_lettered_alone(translation: Translation) -> bool:
+    """Whether the refused messages of an interchange go to dead letters one by one.
+
+    They do when its envelope was sound and it held more than one message; a lone
+    message, or an interchange refused as a whole, is dead-lettered as it came.
+    """
+    return bool(translation.rejected_messages) and translation.message_count > 1
 
 
 def _delivery(message: AbstractIncomingMessage) -> Delivery:
