@@ -474,6 +474,16 @@ def _process(gw: Any, data: bytes, partner: Any, correlation_id: str, inbound_id
     return o
 
 
+def snapshot_name(path: Path) -> str:
+    """The input's name in a snapshot, the same in any checkout (a worktree, a CI clone):
+    ``repo__<path in the repository>``, or its path beside the repository (the corpus)."""
+    if not path.is_absolute():
+        return str(path).replace("/", "__")
+    if path.is_relative_to(ROOT):
+        return "repo__" + str(path.relative_to(ROOT)).replace("/", "__")
+    return str(path).replace(str(ROOT.parent) + "/", "").replace("/", "__")
+
+
 def snapshot(out: Path) -> int:
     """Canonical XML (signed) and answers of every sample and test input, stable parts only."""
     from gateway.demo import MINISTRY_FILES
@@ -489,7 +499,7 @@ def snapshot(out: Path) -> int:
         pki = DevPki.ensure(ts.state_dir, ["commerce", "agriculture", "industry"], ts.directory)
         generated = {"gen_cuscar-1": small_cuscar(1), "gen_cuscar-700": valid_cuscar(700)}
         for path in [*snapshot_inputs(), *map(Path, generated)]:
-            name = str(path).replace(str(ROOT.parent) + "/", "").replace("/", "__")
+            name = snapshot_name(path)
             data = generated[str(path)] if str(path) in generated else path.read_bytes()
             # A journal of its own: inputs that repeat another are not answered as resends.
             gw.pipeline.journal = SqliteJournal(":memory:")
