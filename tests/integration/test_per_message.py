@@ -14,7 +14,7 @@ from lxml import etree
 
 from adapters import aperak
 from adapters.edifact import parse
-from gateway import broker
+from gateway.messaging import broker
 from tests.e2e.test_faults_support import (
     declare_topology,
     done_count,

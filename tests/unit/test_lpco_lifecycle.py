@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.canonical_xml import to_xml
 from gateway.config import load
-from gateway.journal import derived_id
-from gateway.pipeline import Outcome
-from gateway.receipts import receipt_from_xml
-from gateway.trust import DevPki
+from gateway.domain.canonical_xml import to_xml
+from gateway.security.trust import DevPki
+from gateway.service.pipeline import Outcome
+from gateway.service.receipts import receipt_from_xml
+from gateway.storage.journal import derived_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 LICENCE = SAMPLES / "national-import-licence.xml"

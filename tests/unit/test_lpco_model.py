@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import canonical_xml
-from gateway.lpco import (
+from gateway.domain import canonical_xml
+from gateway.domain.lpco import (
     Amount,
     Attachment,
     DocumentReference,
@@ -22,9 +22,9 @@ from gateway.lpco import (
     from_xml,
     to_xml,
 )
-from gateway.model import Header, Source
-from gateway.receipts import Reason, Receipt, receipt_from_xml, receipt_to_xml
-from gateway.validation import validate
+from gateway.domain.model import Header, Source
+from gateway.domain.validation import validate
+from gateway.service.receipts import Reason, Receipt, receipt_from_xml, receipt_to_xml
 
 
 def full_lpco() -> Lpco:
@@ -84,7 +84,7 @@ def test_full_lpco_round_trips_and_is_valid() -> None:
     element = to_xml(doc)
     assert validate(element, schema="lpco-1.xsd") == []
     assert from_xml(element) == doc
-    # Through the generic canonical API too (registered by gateway.lpco).
+    # Through the generic canonical API too (registered by gateway.domain.lpco).
     assert canonical_xml.from_xml(canonical_xml.to_bytes(doc)) == doc
 
 

@@ -19,10 +19,10 @@ from adapters import aperak
 from adapters.edifact import parse
 from adapters.edifact.envelope import alone
 from gateway.config import load
-from gateway.journal import SqliteJournal
-from gateway.model import CargoManifest
-from gateway.pipeline import InboundPipeline, content_rejection, translate
-from gateway.signing import Signer, ensure_dev_keys
+from gateway.domain.model import CargoManifest
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline, content_rejection, translate
+from gateway.storage.journal import SqliteJournal
 from tests.edifact_builders import interchange, message
 
 
