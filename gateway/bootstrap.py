@@ -44,7 +44,7 @@ def bootstrap(settings: Settings) -> Gateway:
     set_search_path(settings.directory_path or None)
     names = Names(settings.name_prefix)
     signer = load_signer(settings)
-    gateway = Gateway(
+    gw = Gateway(
         settings=settings,
         names=names,
         journal=open_journal(settings.journal_backend, settings.journal_path),
@@ -55,5 +55,5 @@ def bootstrap(settings: Settings) -> Gateway:
         topology=topology_for(settings, names),
     )
     # Amendments and identical resends are judged against the journal (issue #4).
-    gateway.pipeline.journal = gateway.journal
-    return gateway
+    gw.pipeline.journal = gw.journal
+    return gw

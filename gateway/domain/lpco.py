@@ -141,9 +141,22 @@ class Lpco:
         return list(dict.fromkeys(refs))
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        """What makes a duplicate: same issuer, number and version."""
-        return (self.issuer.id or self.issuer.name, self.number, self.version)
+    def issuer_key(self) -> str:
+        """The issuer as the document declares it: its id, else its name (issue #14)."""
+        return self.issuer.id or self.issuer.name
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """What makes a duplicate: the verified signer's partner, then issuer, number and version.
+
+        The issuer is only what the document says; the partner is who signed it, as the trust
+        store found (``signer``). Scoping by the partner means one ministry can never meet,
+        amend, revoke or be answered for another's document (issue #14). An Lpco no signature
+        was verified for has no key: it can never reach the registry.
+        """
+        if self.signer is None:
+            raise ValueError(f"{self.number} has no verified signer, so no registry key")
+        return (self.signer.partner, self.issuer_key, self.number, self.version)
 
 
 FUNCTION_FOR_STATUS: dict[str, Any] = {

@@ -5,11 +5,13 @@
 * :meth:`MinistryDesk.translate` verifies the signature against the trust store (only the bytes
   signxml verified go further), picks the adapter by root element and validates the canonical
   Lpco against ``lpco-1.xsd``;
-* :meth:`MinistryDesk.finish` applies the lifecycle (:class:`LpcoRegistry`), turns a duplicate
-  (same issuer, number and version, same content) into "not routed again, same receipt", and
-  puts the signed :class:`Receipt` into the outcome for ``partner.<ministry>.out``.
+* :meth:`MinistryDesk.finish` checks the signer's authority (``gateway.service.authority``: the declared
+  issuer and the LPCO type must be ones the signing partner may issue), applies the lifecycle
+  (:class:`LpcoRegistry`), turns a duplicate (same signing partner, issuer, number and version,
+  same content) into "not routed again, same receipt", and puts the signed :class:`Receipt`
+  into the outcome for ``partner.<ministry>.out``.
 
-Lifecycle rules, per issuer and number (docs/ministries.md):
+Lifecycle rules, per signing partner, issuer and number (docs/ministries.md):
 
 =====================  ================================================================
 version 1, issued      accepted (anything else for an unknown number: LPCO_UNKNOWN)
@@ -55,6 +57,7 @@ from gateway.domain.validation import validate
 from gateway.domain.xmlmap import Vocabulary
 from gateway.logs import get_logger
 from gateway.security.trust import TrustError, TrustStore, Verified
+from gateway.service.authority import issuer_owners, refusals
 
 if TYPE_CHECKING:
     from gateway.config import Partner
@@ -153,20 +156,27 @@ def receipt_from_xml(root: etree._Element) -> Receipt:
 
 # ====================================================================== lifecycle registry
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS lpco (
+# Version 2 (issue #14): the key starts with the partner that signed. Version 1 keyed on the
+# declared issuer alone (PRIMARY KEY (issuer, number, version)); ``_migrate`` rebuilds it.
+SCHEMA_VERSION_REGISTRY = 2
+_COLUMNS = (
+    "partner, issuer, number, version, status, content_sha256, gateway_reference, "
+    "inbound_message_id, receipt, recorded_at"
+)
+_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    partner TEXT NOT NULL,
     issuer TEXT NOT NULL,
     number TEXT NOT NULL,
     version INTEGER NOT NULL,
     status TEXT NOT NULL,
-    partner TEXT NOT NULL,
     content_sha256 TEXT NOT NULL,
     gateway_reference TEXT NOT NULL,
     inbound_message_id TEXT NOT NULL,
     receipt BLOB NOT NULL,
     recorded_at TEXT NOT NULL,
-    PRIMARY KEY (issuer, number, version)
-);
+    PRIMARY KEY (partner, issuer, number, version)
+)
 """
 
 
@@ -181,7 +191,11 @@ class Decision:
 
 
 class LpcoRegistry:
-    """Every accepted (issuer, number, version), its content hash and the receipt sent for it.
+    """Every accepted (partner, issuer, number, version), its content hash and its receipt.
+
+    The partner is the ministry whose signature was verified (``Lpco.key``): duplicates,
+    stored receipts and the lifecycle are per signing partner, never shared between ministries
+    that declare the same issuer (issue #14).
 
     Embedded SQLite (WAL), like the journal: one gateway instance. Several instances would share
     it through PostgreSQL (issue #6); the key is the table's primary key either way.
@@ -198,20 +212,49 @@ class LpcoRegistry:
         # As the journal: a commit survives a crash of the process without a disk sync of its
         # own (0.24 -> 0.04 ms a certificate, in the decision thread; issue #8).
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the table, or rebuild a version 1 table under the version 2 key.
+
+        Every row keeps its columns: version 1 already stored the partner each document came
+        from, so a row lands under the ministry that really sent it. In one transaction, taken
+        before looking, so that two processes opening the same file migrate it once.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            exists = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='lpco'"
+            ).fetchone()
+            if exists and version < SCHEMA_VERSION_REGISTRY:
+                self._db.execute(_TABLE.format(name="lpco_v2"))
+                self._db.execute(f"INSERT INTO lpco_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM lpco")
+                moved = self._db.execute("SELECT count(*) FROM lpco_v2").fetchone()[0]
+                self._db.execute("DROP TABLE lpco")
+                self._db.execute("ALTER TABLE lpco_v2 RENAME TO lpco")
+                log.info("LPCO registry migrated: keyed by the signing partner", rows=moved)
+            else:
+                self._db.execute(_TABLE.format(name="lpco"))
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION_REGISTRY}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def decide(self, doc: Lpco) -> Decision:
-        issuer, number, version = doc.key
+        """What to do with ``doc``, judged only against what the same signing partner sent."""
+        partner, issuer, number, version = doc.key
         with self._lock:
             same = self._db.execute(
                 "SELECT content_sha256, receipt, inbound_message_id FROM lpco "
-                "WHERE issuer=? AND number=? AND version=?",
-                (issuer, number, version),
+                "WHERE partner=? AND issuer=? AND number=? AND version=?",
+                (partner, issuer, number, version),
             ).fetchone()
             latest = self._db.execute(
-                "SELECT version, status FROM lpco WHERE issuer=? AND number=? "
+                "SELECT version, status FROM lpco WHERE partner=? AND issuer=? AND number=? "
                 "ORDER BY version DESC LIMIT 1",
-                (issuer, number),
+                (partner, issuer, number),
             ).fetchone()
         if same is not None:
             if same[0] == doc.header.payload_hash:
@@ -266,17 +309,18 @@ class LpcoRegistry:
             )
         return Decision("accept")
 
-    def record(self, doc: Lpco, partner: str, inbound_message_id: str, receipt: bytes) -> None:
-        issuer, number, version = doc.key
+    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> None:
+        """Keep ``doc`` and its receipt under its key (the signing partner first)."""
+        partner, issuer, number, version = doc.key
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO lpco VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO lpco ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    partner,
                     issuer,
                     number,
                     version,
                     doc.status,
-                    partner,
                     doc.header.payload_hash,
                     doc.header.message_id,
                     inbound_message_id,
@@ -286,11 +330,12 @@ class LpcoRegistry:
             )
 
     def history(self, number: str) -> list[dict[str, Any]]:
-        """Every version of ``number`` (any issuer), oldest first."""
+        """Every version of ``number`` (any partner and issuer), oldest first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT issuer, number, version, status, partner, gateway_reference, "
-                "inbound_message_id, recorded_at FROM lpco WHERE number=? ORDER BY issuer, version",
+                "inbound_message_id, recorded_at FROM lpco WHERE number=? "
+                "ORDER BY partner, issuer, version",
                 (number,),
             ).fetchall()
         keys = (
@@ -391,7 +436,7 @@ class MinistryDesk:
 
     # ------------------------------------------------------------------ finish
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None:
-        """Lifecycle, duplicates and the signed receipt, written into ``outcome``."""
+        """Authority, lifecycle, duplicates and the signed receipt, written into ``outcome``."""
         from gateway.service.pipeline import Problem, Rejection
 
         translation = outcome.translation
@@ -400,11 +445,13 @@ class MinistryDesk:
             partner=partner.id, inbound_message_id=inbound_message_id, outcome="accepted"
         )
         if doc is not None:
-            receipt.issuer = doc.issuer.id or doc.issuer.name
+            receipt.issuer = doc.issuer_key
             receipt.certificate_number = doc.number
             receipt.version = doc.version
             receipt.status = doc.status
             outcome.references = doc.references()
+        if translation.rejection is None and doc is not None:
+            self._check_authority(outcome, doc, partner)
         if translation.rejection is None and doc is not None:
             decision = self.registry.decide(doc)
             if (
@@ -444,8 +491,30 @@ class MinistryDesk:
         signed = self._sign(receipt)
         # Recorded before the worker publishes: a crash in between makes the redelivery a
         # "duplicate" that is answered but not routed (see docs/ministries.md, limits).
-        self.registry.record(doc, partner.id, inbound_message_id, signed)
+        self.registry.record(doc, inbound_message_id, signed)
         self._set_receipt(outcome, signed)
+
+    @staticmethod
+    def _check_authority(outcome: Outcome, doc: Lpco, partner: Partner) -> None:
+        """Refuse ``doc`` (nothing routed, nothing recorded) unless its verified signer may
+        issue it: before the registry is asked, so that a document outside the signer's
+        authority never meets, and is never answered for, another ministry's (issue #14)."""
+        from gateway.service.pipeline import Rejection
+
+        refused = refusals(doc, partner)
+        if not refused:
+            return
+        first = refused[0]
+        log.warning(
+            "ministry document outside the signer's authority",
+            partner=partner.id,
+            reason=first.code,
+            reasons=[r.code for r in refused],
+            number=doc.number[:70],
+            version=doc.version,
+        )
+        outcome.translation.rejection = Rejection(first.code, first.sentence, "authority", refused)
+        outcome.routed = []
 
     def _sign(self, receipt: Receipt) -> bytes:
         element = receipt_to_xml(receipt)
@@ -490,6 +559,18 @@ def build_desk(settings: Any, signer: Signer) -> MinistryDesk:
     from gateway.security.trust import load_trust, trust_settings
 
     ministries = {p.id for p in settings.partners.values() if p.role == "ministry"}
+    # An issuer bound to two ministries refuses the start (ConfigError); one bound to none may
+    # send nothing, which is allowed but worth saying (issue #14, fails closed).
+    issuer_owners(p for p in settings.partners.values() if p.role == "ministry")
+    for partner in sorted(ministries):
+        p = settings.partners[partner]
+        if not p.issuers or not p.lpco_types:
+            log.warning(
+                "ministry may issue nothing: set [partners.<id>] issuers and lpco_types",
+                partner=partner,
+                issuers=len(p.issuers),
+                lpco_types=len(p.lpco_types),
+            )
     ts = trust_settings(settings)
     if ts.development:
         log.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,7 +92,13 @@ def test_full_lpco_round_trips_and_is_valid() -> None:
 def test_references_and_key() -> None:
     doc = full_lpco()
     assert doc.references() == ["IL-2026-1", "IL-2026-1/v2", "MEDU1", "D-9"]
-    assert doc.key == ("MOC", "IL-2026-1", 2)
+    # The key starts with the verified signer's partner, then the declared issuer (issue #14).
+    assert doc.key == ("commerce", "MOC", "IL-2026-1", 2)
+    doc.issuer.id = None
+    assert doc.issuer_key == "Ministry of Commerce" == doc.key[1]
+    doc.signer = None
+    with pytest.raises(ValueError, match="no verified signer"):
+        _ = doc.key
 
 
 def test_schema_refuses_an_unknown_status() -> None:
