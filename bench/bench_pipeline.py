@@ -84,6 +84,7 @@ def reset_peak_rss() -> bool:
 def gateway(state: Path) -> Iterator[Gateway]:
     env = {
         "EDIGW_STATE_DIR": str(state),
+        "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
         "EDIGW_JOURNAL_BACKEND": "sqlite",
         "EDIGW_JOURNAL_PATH": ":memory:",
     }
@@ -229,6 +230,7 @@ def worker_part(
     with tempfile.TemporaryDirectory(prefix="edigw-bench-worker-") as tmp:
         env = {
             "EDIGW_STATE_DIR": tmp,
+            "EDIGW_MODE": "development",
             "EDIGW_JOURNAL_BACKEND": "sqlite",
             "EDIGW_JOURNAL_PATH": str(Path(tmp) / "journal.sqlite"),
         }

@@ -158,6 +158,7 @@ def worker_rate(url: str, count: int, window: int, prefetch: int) -> float:
         "EDIGW_AMQP_URL": url,
         "EDIGW_NAME_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
         "EDIGW_STATE_DIR": state,
+        "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
     }
     settings = load({"broker": {"prefetch": prefetch}}, env=env)
     gw = bootstrap(settings)

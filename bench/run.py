@@ -276,6 +276,7 @@ class Suite:
             "EDIGW_AMQP_URL": url,
             "EDIGW_NAME_PREFIX": self.prefix,
             "EDIGW_STATE_DIR": str(self.state),
+            "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
             "EDIGW_JOURNAL_BACKEND": "sqlite",
             "EDIGW_JOURNAL_PATH": "",
         }

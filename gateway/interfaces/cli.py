@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +27,52 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 
 
 def _settings(ctx: click.Context) -> Settings:
-    try:
-        settings = load(path=ctx.obj.get("config"))
-    except ConfigError as exc:
-        click.echo(f"configuration refused: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    settings: Settings | None = ctx.obj.get("settings")
+    if settings is None:
+        settings = ctx.obj["settings"] = load(path=ctx.obj.get("config"))
     # Generated directory tables (docs/directory.md); `edigw contrl` validates without bootstrap.
     set_search_path(settings.directory_path or None)
     return settings
 
 
-@click.group()
+class _Edigw(click.Group):
+    """The ``edigw`` group: a configuration the gateway refuses ends every command the same way.
+
+    Exit 2 and one line, ``configuration refused: KEY: REASON``, never a traceback (issue #14),
+    whether the schema refused it at load or a start-up check did (keys, anchors, CRLs).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"configuration refused: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+def _log_warnings() -> None:
+    """Python warnings become log lines (structured, JSON in production), never raw text
+    between the ``CODE<TAB>sentence`` lines of stderr (issue #14)."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        get_logger().warning(
+            "python warning",
+            category=category.__name__,
+            warning=str(message),
+            at=f"{filename}:{lineno}",
+        )
+
+    warnings.showwarning = show
+
+
+@click.group(cls=_Edigw)
 @click.option(
     "--config",
     "config_path",
@@ -57,6 +93,9 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path
     configure(log_format)  # type: ignore[arg-type]
+    _log_warnings()
+    if ctx.invoked_subcommand != "demo":  # the demo loads its own, with its own environment
+        _settings(ctx)  # every command refuses a bad configuration, even offline ones (#14)
 
 
 @main.command()

@@ -95,11 +95,18 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     samples = samples or SAMPLES
     files = sorted(p for p in samples.iterdir() if p.is_file())
     prefix = os.environ.get("EDIGW_NAME_PREFIX") or "demo."
-    base = load(path=config_path)
+    # The demo runs in development mode (issue #14): its signing key and the ministries'
+    # anchors are generated into its own state directory; production would refuse both.
+    base = load(path=config_path, env={**os.environ, "EDIGW_MODE": "development"})
     # Each demo run gets a state directory of its own: the journal would otherwise recognise
     # the bundled samples as identical resends of the previous run (answered, not re-routed).
     run_dir = base.state_dir / "demo" / time.strftime("%Y%m%dT%H%M%S")
-    env = {**os.environ, "EDIGW_NAME_PREFIX": prefix, "EDIGW_STATE_DIR": str(run_dir)}
+    env = {
+        **os.environ,
+        "EDIGW_NAME_PREFIX": prefix,
+        "EDIGW_STATE_DIR": str(run_dir),
+        "EDIGW_MODE": "development",
+    }
     settings = load(path=config_path, env=env)
     names = Names(settings.name_prefix)
     click.echo(

@@ -105,6 +105,59 @@ def ensure_dev_keys(key_path: Path, cert_path: Path) -> tuple[Path, Path]:
     return key_path, cert_path
 
 
+def key_file_problem(path: Path) -> str | None:
+    """Why a private key file is too open (group or others may read or write it), or None."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return f"{path} is open to group or others (mode {mode:o}): chmod 600 it"
+    return None
+
+
+def load_signer(settings: Any) -> Signer:
+    """The gateway's signing key, loaded once, after the checks of ``[gateway] mode`` (issue #14).
+
+    * A key that does not exist is generated only in development mode and only at the default
+      paths under the state directory: never at a configured path, never in production.
+    * In production a private key open to group or others refuses the start (the signing key
+      and the broker's TLS client key).
+
+    ConfigError (``edigw`` exits 2 with it) when a check fails or the files do not load.
+    """
+    from gateway.config import ConfigError
+
+    key, cert = settings.signing_key, settings.signing_cert
+    keys = settings.config.keys
+    production = settings.mode != "development"
+    for name, path in (("keys.signing_key", key), ("keys.signing_cert", cert)):
+        if path.exists():
+            continue
+        if production:
+            raise ConfigError(
+                name,
+                f"{path} does not exist; production never generates the signing key "
+                "(install it, or make one on purpose with `edigw keys generate`)",
+            )
+        if keys.signing_key or keys.signing_cert:
+            raise ConfigError(
+                name, f"{path} does not exist; a key is never generated at a configured path"
+            )
+    if not key.exists() and not cert.exists():
+        ensure_dev_keys(key, cert)
+    if production:
+        tls = settings.config.broker.tls
+        for name, path in (
+            ("keys.signing_key", key),
+            ("broker.tls.key_file", Path(tls.key_file) if tls and tls.key_file else None),
+        ):
+            problem = key_file_problem(path) if path is not None and path.exists() else None
+            if problem:
+                raise ConfigError(name, problem)
+    try:
+        return Signer.from_files(key, cert)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError("keys.signing_key", f"cannot load the signing key: {exc}") from None
+
+
 class _CopyingXMLSigner(XMLSigner):
     """signxml's signer, copying an lxml root element once instead of re-parsing it twice.
 

@@ -49,7 +49,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import methods as sign_methods
@@ -59,11 +59,14 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from gateway.domain.xmlsafe import UnsafeXmlError, parse
+from gateway.logs import get_logger
+from gateway.security.crl import CrlSource
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 DS11 = "http://www.w3.org/2009/xmldsig11#"
 NSMAP = {"ds": DS}
 GATEWAY = "gateway"  # the pseudo-partner whose anchors are the gateway's own certificates
+log = get_logger()
 
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = {
@@ -134,20 +137,20 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
-def _load_crl(data: bytes) -> x509.CertificateRevocationList:
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_crl(data)
-    return x509.load_der_x509_crl(data)
-
-
 def key_strength_problem(key: Any) -> str | None:
-    """Why a public key is too weak, or None."""
+    """Why a public key is too weak, or None.
+
+    Only RSA and EC keys are accepted (the signature methods above). Any other kind is named
+    by its class, never by touching ``cryptography``'s ``dsa`` module: reading an attribute of
+    it prints a CryptographyDeprecationWarning on stderr (issue #14).
+    """
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         return f"RSA key of {key.key_size} bits (at least {MIN_RSA_BITS})"
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_EC_BITS:
         return f"EC key on {key.curve.name} (at least {MIN_EC_BITS} bits)"
-    if isinstance(key, dsa.DSAPublicKey):
-        return "DSA keys are not accepted"
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        kind = type(key).__name__.removesuffix("PublicKey").removeprefix("_") or "such"
+        return f"{kind} keys are not accepted"
     return None
 
 
@@ -168,6 +171,9 @@ class TrustStore:
 
     anchors: dict[str, list[x509.Certificate]] = field(default_factory=dict)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
+    # Where the CRLs came from (``load``): re-read when they change, and a file that can no
+    # longer be read fails the verifications of its CA closed (CRL_UNAVAILABLE).
+    crl_source: CrlSource | None = None
     _parsed: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
     _chained: dict[tuple[x509.Certificate, str], x509.Certificate] = field(
         default_factory=dict, repr=False
@@ -184,15 +190,27 @@ class TrustStore:
         crl_files: Sequence[Path] = (),
         gateway_certs: Iterable[x509.Certificate] = (),
     ) -> TrustStore:
-        """Read ``<directory>/<partner>.pem`` anchors and the CRLs (``<directory>/crl/`` by default)."""
+        """Read ``<directory>/<partner>.pem`` anchors and the CRLs (``<directory>/crl/`` by default).
+
+        A CRL that cannot be read or parsed is a ConfigError (issue #14: revocation must not
+        fail open because a file is missing).
+        """
+        from gateway.config import ConfigError
+
         store = cls()
         if directory.is_dir():
             for path in sorted(directory.glob("*.pem")):
                 store.anchors[path.stem] = load_certificates(path.read_bytes())
-        files = list(crl_files)
-        if not files and (directory / "crl").is_dir():
-            files = sorted(p for p in (directory / "crl").iterdir() if p.is_file())
-        store.crls = [_load_crl(p.read_bytes()) for p in files]
+        if crl_files:
+            store.crl_source = CrlSource.of_files(crl_files)
+        elif (directory / "crl").is_dir():
+            store.crl_source = CrlSource.of_directory(directory / "crl")
+        if store.crl_source is not None:
+            bad = store.crl_source.first_unreadable()
+            if bad is not None:
+                key = "trust.crl_files" if crl_files else "trust.dir"
+                raise ConfigError(key, f"the CRL {bad.path} {bad.error}")
+            store.crls = store.crl_source.crls()
         gw = list(gateway_certs)
         if gw:
             store.anchors[GATEWAY] = gw
@@ -292,9 +310,24 @@ class TrustStore:
     def _check_revocation(
         self, cert: x509.Certificate, anchor: x509.Certificate, now: dt.datetime
     ) -> None:
+        """Fails closed: a CA's certificate is accepted only against a readable CRL of that CA."""
+        who = anchor.subject.rfc4514_string()
+        if self.crl_source is not None:
+            if self.crl_source.refresh():
+                self.crls = self.crl_source.crls()
+            broken = self.crl_source.unreadable(anchor.subject)
+        else:
+            broken = False
+        if broken:
+            raise TrustError(
+                "CRL_UNAVAILABLE",
+                f"the CRL of {who} cannot be read at the moment; revocation cannot be checked",
+            )
+        found = False
         for crl in self.crls:
             if crl.issuer != anchor.subject or not self._crl_signed_by(crl, anchor):
                 continue
+            found = True
             next_update = crl.next_update_utc
             if next_update is not None and now > next_update:
                 raise TrustError(
@@ -309,6 +342,10 @@ class TrustStore:
                     f"the signing certificate (serial {cert.serial_number:x}) was revoked on "
                     f"{revoked.revocation_date_utc.isoformat()}",
                 )
+        if not found:
+            raise TrustError(
+                "CRL_UNAVAILABLE", f"there is no CRL of {who}; revocation cannot be checked"
+            )
 
     def _crl_signed_by(self, crl: x509.CertificateRevocationList, anchor: x509.Certificate) -> bool:
         key = (id(crl), id(anchor))
@@ -806,27 +843,24 @@ class TrustSettings:
 
     directory: Path
     crl_files: tuple[Path, ...]
-    development: bool  # no directory configured: anchors are generated under the state dir
+    # Development anchors are generated under the state dir: development mode and no
+    # ``[trust] dir``. Never in production (issue #14).
+    development: bool
     state_dir: Path
+    configured: bool = False  # ``[trust] dir`` is set
 
 
 def trust_settings(settings: Any) -> TrustSettings:
-    """Read ``[trust]`` from the raw configuration (``dir``, ``crl_files``)."""
-    from gateway.config import ConfigError
-
-    raw = dict(settings.raw.get("trust", {}) or {})
-    directory = raw.get("dir", "")
-    if not isinstance(directory, str):
-        raise ConfigError("trust.dir", f"must be a path, not {directory!r}")
-    crl_files = raw.get("crl_files", [])
-    if not isinstance(crl_files, list) or not all(isinstance(c, str) for c in crl_files):
-        raise ConfigError("trust.crl_files", "must be a list of paths")
+    """Read ``[trust]`` (``dir``, ``crl_files``), validated by ``gateway.config_schema``."""
+    section = settings.config.trust
     state_dir = Path(settings.state_dir)
+    directory = section.dir
     return TrustSettings(
         directory=Path(directory).expanduser() if directory else state_dir / "trust",
-        crl_files=tuple(Path(c).expanduser() for c in crl_files),
-        development=not directory,
+        crl_files=tuple(Path(c).expanduser() for c in section.crl_files),
+        development=not directory and settings.mode == "development",
         state_dir=state_dir,
+        configured=bool(directory),
     )
 
 
@@ -851,13 +885,33 @@ def gateway_certificates(settings: Any) -> list[x509.Certificate]:
 def load_trust(settings: Any, *, with_gateway: bool = False) -> TrustStore:
     """The trust store the configuration names; development anchors are made on first run.
 
-    Development anchors are generated only when ``[trust] dir`` is empty (the default, under
-    the state directory) and only for ministry partners that have no anchor file yet.
+    Development anchors are generated only in development mode when ``[trust] dir`` is empty
+    (the default, under the state directory) and only for ministry partners that have no anchor
+    file yet. Otherwise the directory must exist and hold anchors, and every CRL must be
+    readable: ConfigError (exit 2) when not (issue #14).
     """
+    from gateway.config import ConfigError
+
     ts = trust_settings(settings)
+    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
     if ts.development:
-        ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
         DevPki.ensure(ts.state_dir, ministries, ts.directory)
+    elif not ts.directory.is_dir():
+        raise ConfigError(
+            "trust.dir",
+            f"{ts.directory} does not exist; install the ministries' anchors there "
+            "(config/trust/README.md): nothing is generated in production",
+        )
+    elif not any(ts.directory.glob("*.pem")):
+        raise ConfigError(
+            "trust.dir",
+            f"{ts.directory} holds no anchor (<partner>.pem); nothing is generated in production",
+        )
+    missing = [m for m in ministries if not (ts.directory / f"{m}.pem").exists()]
+    if missing:
+        log.warning(
+            "ministries without a trust anchor: their documents are refused", missing=missing
+        )
     return TrustStore.load(
         ts.directory,
         crl_files=ts.crl_files,

@@ -77,6 +77,7 @@ def _env(config: Path, state: Path) -> dict[str, str]:
     env["EDIGW_CONFIG"] = str(config)
     env["EDIGW_NAME_PREFIX"] = f"tls{uuid.uuid4().hex[:8]}."
     env["EDIGW_STATE_DIR"] = str(state)
+    env["EDIGW_MODE"] = "development"  # generated signing key and anchors (issue #14)
     return env
 
 

@@ -23,7 +23,7 @@ LICENCE = SAMPLES / "national-import-licence.xml"
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Gateway:
-    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path)}))
+    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path), "EDIGW_MODE": "development"}))
 
 
 @pytest.fixture
