@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from adapters.edifact import Message, parse
-from adapters.edifact import directory as directory_module
+from adapters.edifact import Message, directory_tables, parse
 from adapters.edifact.directory import (
     DEFAULT_LOCAL,
     GENERATED,
@@ -373,12 +372,12 @@ def test_packaged_table_wins_and_the_generated_one_fills_gaps(
     generated["segments"]["NAD"] = [["3035", 1, "an..3"]]
     (tmp_path / "D03B.json").write_text(json.dumps(generated), encoding="utf-8")
     set_search_path([tmp_path])  # drops the cached tables
-    d03b = directory_module._table("D03B")
+    d03b = directory_tables._table("D03B")
     assert d03b is not None
     assert "SG7" in [n.name for n in d03b.messages["CUSCAR"].children]  # packaged
     assert [e.ident for e in d03b.segments["NAD"]] == ["3035"]  # generated
     set_search_path(None)
-    d03b = directory_module._table("D03B")
+    d03b = directory_tables._table("D03B")
     assert d03b is not None
     # NAD was left out of the packaged D03B (upstream artefacts): the generated one has it.
     assert [e.ident for e in d03b.segments["NAD"]][:3] == ["3035", "C082", "C058"]
