@@ -16,7 +16,7 @@ import pytest
 
 from adapters.edifact import parse
 from adapters.edifact.directory import validate_message
-from gateway.pipeline import translate
+from gateway.service.pipeline import translate
 
 FILE = Path(__file__).resolve().parents[1] / "data" / "cuscar" / "consolidation_d03b.edi"
 VERSIONS = ["D:03B", "D:99A", "D:24A"]
