@@ -65,6 +65,45 @@ class Rejection:
     sentence: str  # for the operator
     stage: str  # decode, map, validate, sign, route
     problems: list[Problem] = field(default_factory=list)
+    # Problems found past the caps (adapters.contrl.limits): counted, not listed (issue #14);
+    # the last problem says so.
+    omitted: int = field(default=0, repr=False)
+
+
+class CappedProblems(list[Problem]):
+    """Problems as they are found, kept up to the caps of ``adapters.contrl.limits`` (so many
+    a message, so many in all); the rest only counted in ``omitted`` (issue #14: a hostile
+    input breaks a rule a million times, and each kept problem costs memory and time)."""
+
+    __slots__ = ("omitted", "per_message")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.omitted = 0
+        self.per_message: dict[str, int] = {}
+
+    def add(self, problem: Problem) -> None:
+        kept = self.per_message.get(problem.message_reference, 0)
+        if len(self) >= contrl.PROBLEMS_PER_INPUT or kept >= contrl.PROBLEMS_PER_MESSAGE:
+            self.omitted += 1
+            return
+        self.per_message[problem.message_reference] = kept + 1
+        self.append(problem)
+
+    def listed(self, what: str) -> list[Problem]:
+        """The problems kept, and one that says how many more there were ("and N more")."""
+        if not self.omitted:
+            return list(self)
+        return [*self, _more(self.omitted, what)]
+
+
+def _more(omitted: int, what: str) -> Problem:
+    return Problem(
+        "TOO_MANY_PROBLEMS",
+        "input",
+        f"and {omitted} more {what} not listed (at most {contrl.PROBLEMS_PER_MESSAGE} a "
+        f"message and {contrl.PROBLEMS_PER_INPUT} an input are)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +141,8 @@ class Translation:
     format: str = "unknown"
     message_types: list[str] = field(default_factory=list)
     # Business rules broken at severity "warn": logged and kept, the documents still go.
-    warnings: list[Problem] = field(default_factory=list)
+    # Kept up to the caps (``CappedProblems``), the rest counted (issue #14).
+    warnings: CappedProblems = field(default_factory=CappedProblems)
     # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
     # Kept after the business rules: the BGM's ("document_number") only.
     positions: list[Positions] = field(default_factory=list)
@@ -204,9 +244,11 @@ def _directory_type(message: Message) -> str | None:
 def _directory_check(policy: str, result: Translation) -> contrl.MessageCheck:
     """The directory validator as a CONTRL message check; warnings go to ``result.warnings``."""
 
-    def check(message: Message) -> list[EdifactError]:
-        issues = directory.validate_message(message, message_type=_directory_type(message))
-        return _directory_errors(issues, policy, result)
+    def check(message: Message) -> contrl.Findings:
+        validator = directory.MessageValidator(
+            message, message_type=_directory_type(message), limit=contrl.PROBLEMS_PER_MESSAGE
+        )
+        return _directory_errors(validator.whole(message.segments), validator, policy, result)
 
     return check
 
@@ -215,25 +257,39 @@ class _FedDirectoryCheck:
     """:func:`_directory_check` fed a segment at a time (``directory.MessageValidator``)."""
 
     def __init__(self, head: Message, policy: str, result: Translation) -> None:
-        self.validator = directory.MessageValidator(head, message_type=_directory_type(head))
+        self.validator = directory.MessageValidator(
+            head, message_type=_directory_type(head), limit=contrl.PROBLEMS_PER_MESSAGE
+        )
         self.feed = self.validator.feed
         self.policy = policy
         self.result = result
 
-    def finish(self) -> list[EdifactError]:
-        return _directory_errors(self.validator.finish(), self.policy, self.result)
+    def finish(self) -> contrl.Findings:
+        return _directory_errors(self.validator.finish(), self.validator, self.policy, self.result)
 
 
 def _directory_errors(
-    issues: list[directory.DirectoryIssue], policy: str, result: Translation
-) -> list[EdifactError]:
-    """The errors of a directory check under ``policy``; warnings go to ``result.warnings``."""
-    errors = []
+    issues: list[directory.DirectoryIssue],
+    validator: directory.MessageValidator,
+    policy: str,
+    result: Translation,
+) -> contrl.Findings:
+    """The errors of a directory check under ``policy``; warnings go to ``result.warnings``.
+
+    The validator kept the first ``PROBLEMS_PER_MESSAGE`` issues and counted the rest
+    (``validator.omitted``, read once it is finished): the errors among those are the
+    findings' ``omitted``, the others are counted with the warnings.
+    """
+    rejecting = policy == "reject"
+    errors = contrl.Findings(omitted=validator.omitted["error"] if rejecting else 0)
+    result.warnings.omitted += validator.omitted["warning"]
+    if not rejecting:
+        result.warnings.omitted += validator.omitted["error"]
     for issue in issues:
-        if issue.severity == "error" and policy == "reject":
+        if issue.severity == "error" and rejecting:
             errors.append(directory.to_edifact_error(issue))
         else:
-            result.warnings.append(
+            result.warnings.add(
                 Problem(
                     f"EDIFACT_{issue.code}",
                     f"segment {issue.segment_number} {issue.tag}",
@@ -285,7 +341,7 @@ def _translate_xml_offline(data: bytes, context: DecodeContext, result: Translat
     result.message_types = [etree.QName(root).localname]
     result.documents.append(doc)  # type: ignore[arg-type]
     result.elements.append(element)
-    result.warnings.append(
+    result.warnings.add(
         Problem(
             "SIGNATURE_NOT_CHECKED",
             "signature",
@@ -325,7 +381,7 @@ def translate(
     a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
     """
     context = context or DecodeContext()
-    rule_problems: list[Problem] = []
+    rule_problems = CappedProblems()
     fmt = sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
@@ -406,10 +462,12 @@ def translate(
     result.heads = heads
     # Logged once the syntax is known to be fine, as before the messages were streamed.
     for problem, v in rule_warnings:
-        result.warnings.append(problem)
+        result.warnings.add(problem)
         log.warning(
             "business rule broken (warn)", rule=v.code, where=problem.where, sentence=v.sentence
         )
+    if result.warnings.omitted:
+        log.warning("more warnings than are kept", omitted=result.warnings.omitted)
     if stopped is not None:
         result.rejection = stopped
         result.elements, result.signed = [], []
@@ -418,9 +476,11 @@ def translate(
         first = rule_problems[0]
         result.rejection = Rejection(
             "BUSINESS_RULES",
-            f"{len(rule_problems)} business rule(s) broken, first {first.code}: {first.sentence}",
+            f"{len(rule_problems) + rule_problems.omitted} business rule(s) broken, "
+            f"first {first.code}: {first.sentence}",
             "rules",
-            rule_problems,
+            rule_problems.listed("broken business rules"),
+            rule_problems.omitted,
         )
         result.documents, result.elements, result.signed = [], [], []
         return result
@@ -436,8 +496,11 @@ def translate(
 def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     """The rejection of an interchange whose CONTRL rejects it (envelope or directory)."""
     errors = report.all_errors()
+    # The summaries of what was left out (adapters.contrl.limits) come last.
+    found = [e for e in errors if e.reason != contrl.REASON_TOO_MANY]
+    errors = found + [e for e in errors if e.reason == contrl.REASON_TOO_MANY]
     problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
-    structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
+    structural = bool(found) and all(e.reason == "EDIFACT_DIRECTORY" for e in found)
     return Rejection(
         "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
         (
@@ -447,6 +510,7 @@ def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
         ),
         "decode",
         problems,
+        report.omitted,
     )
 
 
@@ -471,7 +535,7 @@ def _decode(
     severities: Mapping[str, str] | None,
     inbound_id: str | None,
     result: Translation,
-    rule_problems: list[Problem],
+    rule_problems: CappedProblems,
     rule_warnings: list[tuple[Problem, Violation]],
     reread: Callable[[], tuple[Message, Interchange]],
     *,
@@ -561,9 +625,12 @@ def _decode(
     for v in violations:
         problem = _rule_problem(v, positions, message.reference)
         if v.severity == "warn":
-            rule_warnings.append((problem, v))
+            if len(rule_warnings) < contrl.PROBLEMS_PER_INPUT:
+                rule_warnings.append((problem, v))
+            else:
+                result.warnings.omitted += 1
         else:
-            rule_problems.append(problem)
+            rule_problems.add(problem)
     # After the rules only the BGM position is read (amendment problems, issue #4); a
     # 5,000-bill message has ~10^5 positions, not to be kept for every message (issue #8).
     result.positions.append({k: positions[k] for k in ("document_number",) if k in positions})

@@ -43,6 +43,12 @@ from adapters.contrl.envelope import (
     check_message,
     check_unb_datetime,
 )
+from adapters.contrl.limits import (
+    INTERCHANGES_PER_INPUT,
+    PROBLEMS_PER_INPUT,
+    PROBLEMS_PER_MESSAGE,
+    REASON_TOO_MANY,
+)
 from adapters.contrl.reader import (
     FedCheck,
     FedCheckFactory,
@@ -57,6 +63,7 @@ from adapters.contrl.report import (
     ACTION_ACKNOWLEDGED,
     ACTION_RECEIVED,
     ACTION_REJECTED,
+    Findings,
     GroupReport,
     InterchangeReport,
     MessageCheck,
@@ -68,8 +75,13 @@ __all__ = [
     "ACTION_ACKNOWLEDGED",
     "ACTION_RECEIVED",
     "ACTION_REJECTED",
+    "INTERCHANGES_PER_INPUT",
+    "PROBLEMS_PER_INPUT",
+    "PROBLEMS_PER_MESSAGE",
+    "REASON_TOO_MANY",
     "FedCheck",
     "FedCheckFactory",
+    "Findings",
     "GroupReport",
     "InterchangeReport",
     "MessageCheck",

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from adapters.contrl import limits
 from adapters.contrl.report import (
     ACTION_RECEIVED,
     ACTION_REJECTED,
@@ -18,30 +19,51 @@ from adapters.edifact.syntax import CHARSETS, Delimiters, EdifactError, serializ
 # Syntax identifiers a CONTRL may be written in; others fall back to UNOA (the
 # CONTRL only echoes identifiers and codes).
 _OUTPUT_SETS = {"UNOA", "UNOB", "UNOC", "UNOD", "UNOE", "UNOF", "UNOW", "UNOY"}
+# The characters of level A (ISO 9735 UNOA) an echoed value may keep.
+_LEVEL_A = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/='+:?!\"%&*;<>")
 
 
 def _error_fields(err: EdifactError, *, with_tag: bool = True) -> list[list[str]]:
-    """0085 [, 0013/0135 tag [, S011]] as trailing elements of UCI/UCF/UCM."""
+    """0085 [, 0013/0135 tag [, S011]] as trailing elements of UCI/UCF/UCM.
+
+    The tag only when it is one (0013 is a3: a partner's odd tag is not echoed), the
+    position only when 0098/0104 (n..3) can hold it.
+    """
     fields = [[err.code]]
     pos = err.s011()
-    if with_tag and (err.tag or pos):
-        fields.append([err.tag])
+    tag = err.tag if len(err.tag) == 3 and err.tag.isascii() and err.tag.isalpha() else ""
+    if pos is not None and max(pos[0], pos[1] or 0) > limits.ELEMENT_POSITION_MAX:
+        pos = None
+    if with_tag and tag:
+        fields.append([tag.upper()])
         if pos:
             fields.append([str(pos[0])] + ([str(pos[1])] if pos[1] is not None else []))
     return fields
 
 
 def _segment_errors(msg: MessageReport, d: Delimiters) -> tuple[list[str], EdifactError | None]:
-    """UCS/UCD groups for body errors, and the first UNH/UNT error for the UCM itself."""
+    """UCS/UCD groups for body errors, and the first UNH/UNT error for the UCM itself.
+
+    At most ``limits.UCS_PER_UCM`` UCS (the report keeps no more); an error beyond the
+    UCS position's reach (0096, n..6) can only be the UCM's own.
+    """
     out: list[str] = []
     envelope_error: EdifactError | None = None
+    listed = 0
     for err in msg.errors:
-        if err.tag in ("UNH", "UNT") or err.segment is None or err.segment < msg.first_segment:
+        offset = None if err.segment is None else err.segment - msg.first_segment + 1
+        if (
+            err.tag in ("UNH", "UNT")
+            or offset is None
+            or not 1 <= offset <= limits.SEGMENT_POSITION_MAX
+            or listed >= limits.UCS_PER_UCM
+        ):
             envelope_error = envelope_error or err
             continue
-        position = str(err.segment - msg.first_segment + 1)  # UNH is 1 (ISO 9735-5, 0096)
+        listed += 1
+        position = str(offset)  # UNH is 1 (ISO 9735-5, 0096)
         pos = err.s011()
-        if pos is None:
+        if pos is None or max(pos[0], pos[1] or 0) > limits.ELEMENT_POSITION_MAX:
             out.append(serialize_segment("UCS", [[position], [err.code]], d))
         else:
             out.append(serialize_segment("UCS", [[position]], d))
@@ -58,7 +80,7 @@ def _contrl_message(
     d: Delimiters,
     *,
     receipt_only: bool,
-    clean: Callable[[str], str],
+    echo: Callable[[str, int], str],
 ) -> list[str]:
     v4 = r.syntax_version >= 4
     segs = [
@@ -67,9 +89,9 @@ def _contrl_message(
         )
     ]
     uci: list[list[str]] = [
-        [clean(r.control_reference) or "0"],
-        [clean(r.sender) or "UNKNOWN", clean(r.sender_qualifier)],
-        [clean(r.recipient) or "UNKNOWN", clean(r.recipient_qualifier)],
+        [echo(r.control_reference, 14) or "0"],
+        [echo(r.sender, 35) or "UNKNOWN", echo(r.sender_qualifier, 4)],
+        [echo(r.recipient, 35) or "UNKNOWN", echo(r.recipient_qualifier, 4)],
         [ACTION_RECEIVED if receipt_only else r.action],
     ]
     if r.errors and not receipt_only:
@@ -84,31 +106,33 @@ def _contrl_message(
             return []  # the UCI already rejects everything; nothing to add
         body, env_err = _segment_errors(m, d)
         ucm: list[list[str]] = [
-            [clean(m.reference)],
-            [clean(m.type), clean(m.version), clean(m.release), clean(m.agency)]
-            + ([clean(m.association)] if m.association else []),
+            [echo(m.reference, 14) or "0"],
+            [echo(m.type, 6), echo(m.version, 3), echo(m.release, 3), echo(m.agency, 2)]
+            + ([echo(m.association, 6)] if m.association else []),
             [m.action if not rejected or m.errors else ACTION_REJECTED],
         ]
         if env_err is not None:
             ucm += _error_fields(env_err)
         return [serialize_segment("UCM", ucm, d), *body]
 
+    in_group: dict[str, list[MessageReport]] = {}
     for m in r.messages:
         if not m.group_reference or not r.groups:
             segs += ucm_block(m)
+        else:  # (one pass: groups times messages is a hostile input's quadratic)
+            in_group.setdefault(m.group_reference, []).append(m)
     for g in r.groups:
         ucf: list[list[str]] = [
-            [clean(g.reference) or "0"],
-            [clean(g.sender) or "UNKNOWN", clean(g.sender_qualifier)],
-            [clean(g.recipient) or "UNKNOWN", clean(g.recipient_qualifier)],
+            [echo(g.reference, 14) or "0"],
+            [echo(g.sender, 35) or "UNKNOWN", echo(g.sender_qualifier, 4)],
+            [echo(g.recipient, 35) or "UNKNOWN", echo(g.recipient_qualifier, 4)],
             [g.action if not rejected or g.errors else ACTION_REJECTED],
         ]
         if g.errors:
             ucf += _error_fields(g.errors[0])
         segs.append(serialize_segment("UCF", ucf, d))
-        for m in r.messages:
-            if m.group_reference == g.reference:
-                segs += ucm_block(m)
+        for m in in_group.get(g.reference, ()):
+            segs += ucm_block(m)
     segs.append(serialize_segment("UNT", [[str(len(segs) + 1)], [ref]], d))
     return segs
 
@@ -140,9 +164,13 @@ def encode(
     syntax_id = report.syntax_id if report.syntax_id in _OUTPUT_SETS else "UNOA"
     codec = CHARSETS[syntax_id]
 
-    def clean(value: str) -> str:
-        # Echoed values must fit the output set; '?' would read as a release character.
-        return value.encode(codec, "replace").decode(codec)
+    def echo(value: str, size: int) -> str:
+        """A partner's value as the CONTRL may carry it: printable, in the output set, at
+        most ``size`` characters (its data element's); separators are escaped when written."""
+        text = "".join(ch for ch in value if ch.isprintable()).strip()
+        if syntax_id == "UNOA":  # level A: upper case letters, digits and some signs only
+            text = "".join(ch if ch in _LEVEL_A else "?" for ch in text.upper())
+        return text.encode(codec, "replace").decode(codec)[:size].strip()
 
     reports = report.reports or [InterchangeReport()]
     segs = [
@@ -150,10 +178,10 @@ def encode(
             "UNB",
             [
                 [syntax_id, str(version)],
-                [clean(our_id)],
-                [clean(report.sender) or "UNKNOWN", clean(report.sender_qualifier)],
+                [echo(our_id, 35) or "UNKNOWN"],
+                [echo(report.sender, 35) or "UNKNOWN", echo(report.sender_qualifier, 4)],
                 [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
-                [clean(reference)],
+                [echo(reference, 14) or "1"],
             ],
             d,
         )
@@ -163,6 +191,6 @@ def encode(
         if r.syntax_version != version:
             # All CONTRL messages of one interchange share the UNB's syntax version.
             r = dataclasses.replace(r, syntax_version=version)
-        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, clean=clean)
-    segs.append(serialize_segment("UNZ", [[str(len(reports))], [clean(reference)]], d))
+        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, echo=echo)
+    segs.append(serialize_segment("UNZ", [[str(len(reports))], [echo(reference, 14) or "1"]], d))
     return newline.join(segs).encode(codec, "replace") + newline.encode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
+from adapters.contrl import limits
 from adapters.contrl.envelope import check_group, check_interchange, check_message
 from adapters.contrl.report import (
     GroupReport,
@@ -29,10 +30,35 @@ from adapters.edifact.syntax import (
 )
 
 
+class _Budget:
+    """What is left of one input's findings to keep (:mod:`adapters.contrl.limits`): at most
+    ``PROBLEMS_PER_MESSAGE`` a message and ``PROBLEMS_PER_INPUT`` in all; the rest counted."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = limits.PROBLEMS_PER_INPUT
+
+    def keep(self, report: MessageReport, errors: Iterable[EdifactError]) -> None:
+        for error in errors:
+            if self.left > 0 and len(report.errors) < limits.PROBLEMS_PER_MESSAGE:
+                report.errors.append(error)
+                self.left -= 1
+            else:
+                report.omitted += 1
+        # A check that stopped detailing past the cap says how many more it found.
+        report.omitted += getattr(errors, "omitted", 0)
+
+
 def _message_report(
-    msg: Message, seen: dict[str, int], checks: Iterable[MessageCheck], count: int | None = None
+    msg: Message,
+    seen: dict[str, int],
+    checks: Iterable[MessageCheck],
+    count: int | None = None,
+    budget: _Budget | None = None,
 ) -> MessageReport:
     """The report on one message; ``seen`` maps the interchange's references to their UNH."""
+    budget = budget or _Budget()
     report = MessageReport(
         msg.reference,
         msg.type,
@@ -43,21 +69,20 @@ def _message_report(
         group_reference=msg.group_reference,
         first_segment=msg.segments[0].number,
     )
-    report.errors += check_message(msg, count)
+    budget.keep(report, check_message(msg, count))
     if msg.reference in seen:
-        report.errors.append(
-            EdifactError(
-                ERR_DUPLICATE,
-                f"message reference {msg.reference!r} is used again (first at segment {seen[msg.reference]})",
-                segment=msg.segments[0].number,
-                tag="UNH",
-                element=0,
-            )
+        duplicate = EdifactError(
+            ERR_DUPLICATE,
+            f"message reference {msg.reference!r} is used again (first at segment {seen[msg.reference]})",
+            segment=msg.segments[0].number,
+            tag="UNH",
+            element=0,
         )
+        budget.keep(report, [duplicate])
     else:
         seen[msg.reference] = msg.segments[0].number
     for check in checks:
-        report.errors.extend(check(msg))
+        budget.keep(report, check(msg))
     return report
 
 
@@ -67,7 +92,8 @@ def check_envelope(
     """Per-message reports (UNH/UNT checks, duplicates, plus ``message_checks``)."""
     checks = list(message_checks)
     seen: dict[str, int] = {}
-    return [_message_report(msg, seen, checks) for msg in ic.messages]
+    budget = _Budget()
+    return [_message_report(msg, seen, checks, budget=budget) for msg in ic.messages]
 
 
 def _interchange_report(
@@ -87,6 +113,29 @@ def _interchange_report(
         warnings=[*ic.warnings, *warnings],
         partial=partial,
     )
+    report.omitted = sum(m.omitted for m in messages)
+    if report.omitted:
+        listed = sum(len(m.errors) for m in messages)
+        report.errors.append(
+            EdifactError(
+                ERR_UNSPECIFIED,
+                f"{listed + report.omitted} errors in the messages, {report.omitted} more than "
+                f"are listed (at most {limits.PROBLEMS_PER_MESSAGE} a message, "
+                f"{limits.PROBLEMS_PER_INPUT} in all): the interchange is rejected as a whole",
+                reason=limits.REASON_TOO_MANY,
+            )
+        )
+    if len(messages) + len(ic.groups) > limits.LISTED_PER_CONTRL:
+        report.errors.append(
+            EdifactError(
+                ERR_UNSPECIFIED,
+                f"the interchange holds {len(messages)} messages in {len(ic.groups)} groups, "
+                f"more than one CONTRL message can answer ({limits.LISTED_PER_CONTRL})",
+                segment=ic.header.number if ic.header is not None else None,
+                tag="UNB" if ic.header is not None else "",
+                reason=limits.REASON_TOO_MANY,
+            )
+        )
     for g in ic.groups:
         report.groups.append(
             GroupReport(
@@ -127,6 +176,7 @@ class ReportBuilder:
         self._partial = partial
         self._seen: dict[str, int] = {}  # message references of the open interchange
         self._open: list[MessageReport] = []
+        self._budget = _Budget()  # the findings kept with their detail, for the whole input
         # The envelope checks run at finish: a lexer may still add to an interchange's
         # warnings after its end event (a last segment without terminator).
         self._ended: list[tuple[Interchange, list[MessageReport]]] = []
@@ -144,13 +194,25 @@ class ReportBuilder:
         segment count and the checks that were fed its segments.
         """
         checks = self._checks if checks is None else checks
-        report = _message_report(msg, self._seen, checks, count)
+        report = _message_report(msg, self._seen, checks, count, self._budget)
         self._open.append(report)
-        self.rejected = self.rejected or bool(report.errors)
+        self.rejected = self.rejected or report.rejected
         return report
 
     def end_interchange(self, ic: Interchange) -> None:
-        """``ic`` is complete: its messages were all given to :meth:`message`."""
+        """``ic`` is complete: its messages were all given to :meth:`message`.
+
+        Raises :class:`EdifactError` past ``limits.INTERCHANGES_PER_INPUT`` (one CONTRL
+        message each): the readers answer it as an input they cannot read.
+        """
+        if len(self._ended) >= limits.INTERCHANGES_PER_INPUT:
+            raise EdifactError(
+                ERR_UNSPECIFIED,
+                f"the input holds more than {limits.INTERCHANGES_PER_INPUT} interchanges",
+                segment=ic.header.number if ic.header is not None else None,
+                tag="UNB" if ic.header is not None else "",
+                reason=limits.REASON_TOO_MANY,
+            )
         self._ended.append((ic, self._open))
         self._open, self._seen = [], {}
 
@@ -351,11 +413,15 @@ def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
     if start < 0:
         return
     sep = text[start + 3 : start + 4] or "+"
-    comp = ":"
+    comp, terminator = ":", "'"
     una = text.find("UNA")
     if 0 <= una < start and len(text) >= una + 9:
-        comp, sep = text[una + 3], text[una + 4]
-    end = text.find(text[una + 8] if 0 <= una < start and len(text) >= una + 9 else "'", start)
+        comp, sep, terminator = text[una + 3], text[una + 4], text[una + 8]
+        if len({comp, sep, terminator}) < 3:
+            # The UNA gives one character two roles: no reading of the UNB is better than
+            # another, and a guess would address the answer to a piece of it (issue #14).
+            return
+    end = text.find(terminator, start)
     raw = text[start : end if end > 0 else len(text)]
     parts = [p.split(comp) for p in raw.split(sep)] if sep else [[raw]]
 

@@ -23,6 +23,17 @@ ACTION_RECEIVED = "8"  # interchange received
 MessageCheck = Callable[[Message], Iterable[EdifactError]]
 
 
+class Findings(list[EdifactError]):
+    """What a check found: the errors kept, and ``omitted`` more it counted without keeping
+    (a check may stop detailing past :data:`~adapters.contrl.limits.PROBLEMS_PER_MESSAGE`)."""
+
+    __slots__ = ("omitted",)
+
+    def __init__(self, errors: Iterable[EdifactError] = (), omitted: int = 0) -> None:
+        super().__init__(errors)
+        self.omitted = omitted
+
+
 @dataclass(slots=True)
 class MessageReport:
     """The verdict on one message (one UCM)."""
@@ -36,10 +47,15 @@ class MessageReport:
     association: str = ""
     group_reference: str = ""
     first_segment: int = 0  # input number of the UNH: UCS positions count from it
+    omitted: int = 0  # errors found past the caps (adapters.contrl.limits): counted, not kept
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.errors) or self.omitted > 0
 
     @property
     def action(self) -> str:
-        return ACTION_REJECTED if self.errors else ACTION_ACKNOWLEDGED
+        return ACTION_REJECTED if self.rejected else ACTION_ACKNOWLEDGED
 
 
 @dataclass(slots=True)
@@ -74,13 +90,14 @@ class InterchangeReport:
     groups: list[GroupReport] = field(default_factory=list)
     messages: list[MessageReport] = field(default_factory=list)
     partial: bool = False
+    omitted: int = 0  # its messages' errors past the caps: counted, not kept
 
     @property
     def accepted(self) -> bool:
         return (
             not self.errors
             and not any(g.errors for g in self.groups)
-            and not any(m.errors for m in self.messages)
+            and not any(m.rejected for m in self.messages)
         )
 
     @property
@@ -124,6 +141,11 @@ class SyntaxReport:
     @property
     def warnings(self) -> list[EdifactError]:
         return [w for r in self.reports for w in r.warnings]
+
+    @property
+    def omitted(self) -> int:
+        """Errors found past the caps (:mod:`adapters.contrl.limits`): counted, not listed."""
+        return sum(r.omitted for r in self.reports)
 
     @property
     def accepted(self) -> bool:
