@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
-from gateway.journal import Journal, open_journal
-from gateway.naming import Names
-from gateway.pipeline import InboundPipeline
-from gateway.receipts import build_desk
-from gateway.signing import Signer, ensure_dev_keys
-from gateway.topology import Topology, topology_for
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import Topology, topology_for
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline
+from gateway.service.receipts import build_desk
+from gateway.storage.journal import Journal, open_journal
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ def bootstrap(settings: Settings) -> Gateway:
     set_search_path(settings.directory_path or None)
     names = Names(settings.name_prefix)
     signer = load_signer(settings)
-    gateway = Gateway(
+    gw = Gateway(
         settings=settings,
         names=names,
         journal=open_journal(settings.journal_backend, settings.journal_path),
@@ -55,5 +55,5 @@ def bootstrap(settings: Settings) -> Gateway:
         topology=topology_for(settings, names),
     )
     # Amendments and identical resends are judged against the journal (issue #4).
-    gateway.pipeline.journal = gateway.journal
-    return gateway
+    gw.pipeline.journal = gw.journal
+    return gw

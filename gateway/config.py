@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from gateway import malloc
+from gateway.messaging import malloc
 
 ROLES = {"port", "ministry", "customs"}
 DESTINATIONS = {"core", "legacy"}
@@ -175,7 +175,10 @@ def load(
 
 def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
     """Validate a partner's ``rules`` table (issue #4): known rule codes, known severities."""
-    from gateway.rules import RULE_CODES, SEVERITIES  # pure module; imported late to stay light
+    from gateway.domain.rules import (  # pure module; imported late to stay light
+        RULE_CODES,
+        SEVERITIES,
+    )
 
     if not isinstance(table, Mapping):
         raise ConfigError(f"{key_name}.rules", "must be a table of RULE_CODE = severity")
@@ -340,9 +343,9 @@ def _build(raw: dict[str, Any], source: str) -> Settings:
 
 def _check_reliability(raw: Mapping[str, Any]) -> None:
     """Refuse bad reliability settings at start (issue #6); the parsers live with their users."""
-    from gateway.broker import check_tls, retry_delays
-    from gateway.responses import overdue_after
-    from gateway.routing import copies_from
+    from gateway.messaging.broker import check_tls, retry_delays
+    from gateway.service.responses import overdue_after
+    from gateway.service.routing import copies_from
 
     retry_delays(raw)
     check_tls(raw)

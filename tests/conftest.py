@@ -71,9 +71,9 @@ def delete_topology(env: dict[str, str]) -> None:
     """Delete every queue and exchange the gateway would declare with ``env``."""
     from pika.exceptions import AMQPError
 
-    from gateway import broker
     from gateway.config import ConfigError, load
-    from gateway.topology import topology_for
+    from gateway.messaging import broker
+    from gateway.messaging.topology import topology_for
 
     try:
         settings = load(env=env)

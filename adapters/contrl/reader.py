@@ -306,6 +306,7 @@ class StreamingAcknowledgement:
         # Thin: messages are not held; their segments go through ``fed_checks`` as read.
         self._fed = fed_checks
         self.thin: ThinMessage | None = None  # the last message read thin
+        self._partial = partial
         self._builder = ReportBuilder(message_checks=self._checks, partial=partial)
         self._report: SyntaxReport | None = None
         self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
@@ -338,15 +339,19 @@ class StreamingAcknowledgement:
                 count = None
                 if self.thin is not None:
                     msg, count = self.thin.finish(), self.thin.count
+                faulty = True
                 if check_failure is None:
                     try:
                         if count is None:
-                            builder.message(msg)
+                            faulty = builder.message(msg).rejected
                         else:
-                            builder.message(msg, count, [checks[0].finish])
+                            faulty = builder.message(msg, count, [checks[0].finish]).rejected
                     except Exception as exc:
                         check_failure = exc
-                yield ic, msg, check_failure is None and not builder.rejected
+                # Partial (issue #15): each message is judged on its own errors; otherwise
+                # one message's errors reject every later one too.
+                clean = not faulty if self._partial else not builder.rejected
+                yield ic, msg, check_failure is None and clean
                 del msg  # the next message is read without this one alive
         except Exception as exc:
             self._report = failure_report(self._data, exc)

@@ -104,6 +104,12 @@ class InterchangeReport:
     def action(self) -> str:
         if self.errors or (not self.partial and not self.accepted):
             return ACTION_REJECTED
+        # Partial (issue #15): the interchange is acknowledged while one message at least
+        # is; a group in error, or every message rejected, rejects it too.
+        if any(g.errors for g in self.groups) or (
+            self.messages and all(m.rejected for m in self.messages)
+        ):
+            return ACTION_REJECTED
         return ACTION_ACKNOWLEDGED
 
 

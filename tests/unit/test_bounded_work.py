@@ -19,7 +19,7 @@ import pytest
 from adapters import contrl
 from adapters.contrl import limits
 from adapters.edifact import EdifactError, Message, directory
-from gateway.pipeline import CappedProblems, Problem, translate
+from gateway.service.pipeline import CappedProblems, Problem, translate
 from tests.helpers import assert_valid_contrl
 
 NOW = dt.datetime(2026, 12, 1, 8, 0)
@@ -194,7 +194,7 @@ def test_capped_problems_keep_so_many_a_message_and_count_the_rest() -> None:
 def test_translate_rejects_with_a_capped_problem_list(
     thin: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway import pipeline
+    from gateway.service import pipeline
 
     if thin:  # the large-input path: read thin first, checks fed a segment at a time
         monkeypatch.setattr(pipeline, "THIN_MIN_BYTES", 0)
