@@ -51,6 +51,28 @@ def small_cuscar(i: int) -> bytes:
     )
 
 
+def repeated_ftx(megabytes: float, reference: str = "HOSTILE1") -> bytes:
+    """Issue #14's hostile interchange: one CUSCAR of ``megabytes`` MB of repeated FTX.
+
+    D95B allows 9 FTX there: every one past the ninth is a directory error, ~55,000 a MB.
+
+    >>> data = repeated_ftx(0.001)
+    >>> data.count(b"FTX+"), data.endswith(b"UNZ+1+HOSTILE1'")
+    (55, True)
+    """
+    ref = reference.encode()
+    segment = b"FTX+AAA+++LAPTOPS'"
+    count = int(megabytes * 1_000_000) // len(segment)
+    return (
+        b"UNB+UNOC:3+APCS:ZZZ+CUSTOMS:ZZZ+261129:0800+" + ref + b"'"
+        b"UNH+1+CUSCAR:D:95B:UN'BGM+85+HOSTILE-"
+        + ref
+        + b"+9'"
+        + segment * count
+        + b"UNT+%d+1'UNZ+1+%s'" % (count + 3, ref)
+    )
+
+
 def vm_kib(pid: int, field_name: str) -> int:
     """A field of /proc/<pid>/status in KiB (VmHWM: peak resident set, VmRSS: now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -130,7 +130,17 @@ class MessageValidator:
     [('35', 4, 'RFF'), ('13', 5, 'TDT')]
     """
 
-    __slots__ = ("_elements", "_first", "_match", "_mtype", "_plan", "_report", "_window")
+    __slots__ = (
+        "_elements",
+        "_first",
+        "_limit",
+        "_match",
+        "_mtype",
+        "_plan",
+        "_report",
+        "_window",
+        "omitted",
+    )
 
     def __init__(
         self,
@@ -138,17 +148,22 @@ class MessageValidator:
         *,
         directory: str | None = None,
         message_type: str | None = None,
+        limit: int | None = None,
     ) -> None:
+        """``limit``: at most that many issues are kept (the first in segment order); the
+        rest are only counted, by severity, in :attr:`omitted` once :meth:`finish` is done."""
         mtype = message_type or message.type
         self._mtype = mtype
+        self._limit = limit
+        self.omitted = {"error": 0, "warning": 0}
         self._plan = plan = _plan(mtype, message.version, message.release, directory)
-        self._report = _Reporter(message, mtype)  # the UNH note, structure findings
+        self._report = _Reporter(message, mtype, limit)  # the UNH note, structure findings
         self._match: _Match | None = None
         source = plan.structure
         if source is not None and source.table.messages[mtype].children:
             # (An empty definition, not generated, is not matched at all.)
             self._match = _Match(_machine(source.table, mtype), source.exact, self._report)
-        self._elements = _ElementCheck(plan, _Reporter(message, mtype))
+        self._elements = _ElementCheck(plan, _Reporter(message, mtype, limit))
         self._window: list[Segment] = []
         self._first = True  # the window starts with the message's first segment
 
@@ -189,4 +204,12 @@ class MessageValidator:
         # The structure findings (and the note) of the whole message, then its element
         # findings, as one message's were made; stable sort: per segment those stay first.
         issues = self._report.issues + self._elements.report.issues
-        return sorted(issues, key=lambda issue: issue.segment_number)
+        issues.sort(key=lambda issue: issue.segment_number)
+        for reporter in (self._report, self._elements.report):
+            for severity, count in reporter.omitted.items():
+                self.omitted[severity] += count
+        if self._limit is not None:
+            for issue in issues[self._limit :]:  # each reporter kept its first ``limit``
+                self.omitted[issue.severity] += 1
+            del issues[self._limit :]
+        return issues

@@ -75,10 +75,13 @@ def to_edifact_error(issue: DirectoryIssue) -> EdifactError:
 class _Reporter:
     """Collects issues with the message's reference and the severity rules applied."""
 
-    def __init__(self, message: Message, mtype: str) -> None:
+    def __init__(self, message: Message, mtype: str, limit: int | None = None) -> None:
         self.issues: list[DirectoryIssue] = []
         self.reference = message.reference
         self.prefix = f"{mtype} {message.reference}" if mtype else f"message {message.reference}"
+        # Past ``limit`` issues, findings are counted by severity, not written (issue #14).
+        self.limit = limit
+        self.omitted = {"error": 0, "warning": 0}
 
     def add(
         self,
@@ -92,6 +95,9 @@ class _Reporter:
         component: int | None = None,
     ) -> None:
         severity: Severity = "error" if exact else "warning"
+        if self.limit is not None and len(self.issues) >= self.limit:
+            self.omitted[severity] += 1
+            return
         sentence = f"{self.prefix} segment {segment.number} ({segment.tag}): {detail}"
         self.issues.append(
             DirectoryIssue(

@@ -203,16 +203,24 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
             click.echo(
                 f"{result.rejection.reason}\t{file.name}\t{result.rejection.sentence}", err=True
             )
-        for problem in problems:
-            click.echo(problem.line(), err=True)
+        _echo_capped([p.line() for p in problems], result.rejection.omitted, "problems", file.name)
         sys.exit(EXIT_REJECTED)
     # Issue #15: each message is decided on its own. The accepted ones are printed; the
     # refused ones' problems go to stderr and the exit is 1 (part of the input was refused).
-    for refused in result.rejected_messages:
-        for problem in refused.rejection.problems:
-            click.echo(problem.line(), err=True)
-    for warning in result.warnings:  # accepted, but worth knowing (stdout stays the XML)
-        click.echo(f"warning: {warning.code}\t{warning.where}\t{warning.sentence}", err=True)
+    _echo_capped(
+        [p.line() for refused in result.rejected_messages for p in refused.rejection.problems],
+        sum(refused.rejection.omitted for refused in result.rejected_messages),
+        "problems",
+        file.name,
+    )
+    # Accepted, but worth knowing (stdout stays the XML).
+    _echo_capped(
+        [f"warning: {w.code}\t{w.where}\t{w.sentence}" for w in result.warnings],
+        result.warnings.omitted,
+        "warnings",
+        file.name,
+        prefix="warning: ",
+    )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for i, (doc, element) in enumerate(zip(result.documents, result.elements, strict=True), 1):
@@ -227,6 +235,30 @@ def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
             sys.stdout.buffer.write(to_bytes(element) + b"\n")
     if result.rejected_messages:
         sys.exit(EXIT_REJECTED)
+
+
+# `edigw translate` writes at most this many lines of problems (or of warnings) on stderr,
+# then one that counts the rest (issue #14: a hostile file gave 125 MB of stderr).
+STDERR_LINES = 999
+
+
+def _echo_capped(
+    lines: list[str], omitted: int, what: str, where: str, *, prefix: str = ""
+) -> None:
+    """``lines`` on stderr up to ``STDERR_LINES``, then ``TOO_MANY_PROBLEMS`` with how many more.
+
+    ``omitted``: those the pipeline counted without listing (its own summary line, if any,
+    is replaced by this one).
+    """
+    summary = f"{prefix}TOO_MANY_PROBLEMS\t"
+    lines = [line for line in lines if not line.startswith(summary)]
+    for line in lines[:STDERR_LINES]:
+        click.echo(line, err=True)
+    rest = max(0, len(lines) - STDERR_LINES) + omitted
+    if rest:
+        click.echo(
+            f"{prefix}TOO_MANY_PROBLEMS\t{where}\tand {rest} more {what} not shown", err=True
+        )
 
 
 @main.command()

@@ -66,6 +66,57 @@ class Rejection:
     sentence: str  # for the operator
     stage: str  # decode, map, validate, sign, route
     problems: list[Problem] = field(default_factory=list)
+    # Problems found past the caps (adapters.contrl.limits): counted, not listed (issue #14);
+    # the last problem says so.
+    omitted: int = field(default=0, repr=False)
+
+
+@dataclass(slots=True)
+class ProblemBudget:
+    """What is left of one input's problems to keep (shared by its messages' lists)."""
+
+    left: int = contrl.PROBLEMS_PER_INPUT
+
+
+class CappedProblems(list[Problem]):
+    """Problems as they are found, kept up to the caps of ``adapters.contrl.limits`` (so many
+    a message, so many in all); the rest only counted in ``omitted`` (issue #14: a hostile
+    input breaks a rule a million times, and each kept problem costs memory and time).
+
+    ``budget``: the input's, when several lists (one a message) share it.
+    """
+
+    __slots__ = ("budget", "omitted", "per_message")
+
+    def __init__(self, budget: ProblemBudget | None = None) -> None:
+        super().__init__()
+        self.omitted = 0
+        self.per_message: dict[str, int] = {}
+        self.budget = budget or ProblemBudget()
+
+    def add(self, problem: Problem) -> None:
+        kept = self.per_message.get(problem.message_reference, 0)
+        if self.budget.left <= 0 or kept >= contrl.PROBLEMS_PER_MESSAGE:
+            self.omitted += 1
+            return
+        self.per_message[problem.message_reference] = kept + 1
+        self.budget.left -= 1
+        self.append(problem)
+
+    def listed(self, what: str) -> list[Problem]:
+        """The problems kept, and one that says how many more there were ("and N more")."""
+        if not self.omitted:
+            return list(self)
+        return [*self, _more(self.omitted, what)]
+
+
+def _more(omitted: int, what: str) -> Problem:
+    return Problem(
+        "TOO_MANY_PROBLEMS",
+        "input",
+        f"and {omitted} more {what} not listed (at most {contrl.PROBLEMS_PER_MESSAGE} a "
+        f"message and {contrl.PROBLEMS_PER_INPUT} an input are)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +168,8 @@ class Translation:
     format: str = "unknown"
     message_types: list[str] = field(default_factory=list)
     # Business rules broken at severity "warn": logged and kept, the documents still go.
-    warnings: list[Problem] = field(default_factory=list)
+    # Kept up to the caps (``CappedProblems``), the rest counted (issue #14).
+    warnings: CappedProblems = field(default_factory=CappedProblems)
     # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
     # Kept after the business rules: the BGM's ("document_number") only.
     positions: list[Positions] = field(default_factory=list)
@@ -225,9 +277,11 @@ def _directory_type(message: Message) -> str | None:
 def _directory_check(policy: str, result: Translation) -> contrl.MessageCheck:
     """The directory validator as a CONTRL message check; warnings go to ``result.warnings``."""
 
-    def check(message: Message) -> list[EdifactError]:
-        issues = directory.validate_message(message, message_type=_directory_type(message))
-        return _directory_errors(issues, policy, result)
+    def check(message: Message) -> contrl.Findings:
+        validator = directory.MessageValidator(
+            message, message_type=_directory_type(message), limit=contrl.PROBLEMS_PER_MESSAGE
+        )
+        return _directory_errors(validator.whole(message.segments), validator, policy, result)
 
     return check
 
@@ -236,25 +290,39 @@ class _FedDirectoryCheck:
     """:func:`_directory_check` fed a segment at a time (``directory.MessageValidator``)."""
 
     def __init__(self, head: Message, policy: str, result: Translation) -> None:
-        self.validator = directory.MessageValidator(head, message_type=_directory_type(head))
+        self.validator = directory.MessageValidator(
+            head, message_type=_directory_type(head), limit=contrl.PROBLEMS_PER_MESSAGE
+        )
         self.feed = self.validator.feed
         self.policy = policy
         self.result = result
 
-    def finish(self) -> list[EdifactError]:
-        return _directory_errors(self.validator.finish(), self.policy, self.result)
+    def finish(self) -> contrl.Findings:
+        return _directory_errors(self.validator.finish(), self.validator, self.policy, self.result)
 
 
 def _directory_errors(
-    issues: list[directory.DirectoryIssue], policy: str, result: Translation
-) -> list[EdifactError]:
-    """The errors of a directory check under ``policy``; warnings go to ``result.warnings``."""
-    errors = []
+    issues: list[directory.DirectoryIssue],
+    validator: directory.MessageValidator,
+    policy: str,
+    result: Translation,
+) -> contrl.Findings:
+    """The errors of a directory check under ``policy``; warnings go to ``result.warnings``.
+
+    The validator kept the first ``PROBLEMS_PER_MESSAGE`` issues and counted the rest
+    (``validator.omitted``, read once it is finished): the errors among those are the
+    findings' ``omitted``, the others are counted with the warnings.
+    """
+    rejecting = policy == "reject"
+    errors = contrl.Findings(omitted=validator.omitted["error"] if rejecting else 0)
+    result.warnings.omitted += validator.omitted["warning"]
+    if not rejecting:
+        result.warnings.omitted += validator.omitted["error"]
     for issue in issues:
-        if issue.severity == "error" and policy == "reject":
+        if issue.severity == "error" and rejecting:
             errors.append(directory.to_edifact_error(issue))
         else:
-            result.warnings.append(
+            result.warnings.add(
                 Problem(
                     f"EDIFACT_{issue.code}",
                     f"segment {issue.segment_number} {issue.tag}",
@@ -306,7 +374,7 @@ def _translate_xml_offline(data: bytes, context: DecodeContext, result: Translat
     result.message_types = [etree.QName(root).localname]
     result.documents.append(doc)  # type: ignore[arg-type]
     result.elements.append(element)
-    result.warnings.append(
+    result.warnings.add(
         Problem(
             "SIGNATURE_NOT_CHECKED",
             "signature",
@@ -377,6 +445,7 @@ def translate(
     rejected: list[RejectedMessage] = []
     unclean: list[tuple[int, MessageHead]] = []  # syntax errors: their UCM says why
     rule_warnings: list[tuple[Problem, Violation]] = []
+    rule_budget = ProblemBudget()  # the business-rule problems kept, for the whole input
     for index, (ic, message, clean) in enumerate(reading.messages()):
         head = _head(message)
         heads.append(head)
@@ -397,7 +466,7 @@ def translate(
                     count = None
                 else:
                     stream = second.segments(index)
-            rule_problems: list[Problem] = []
+            rule_problems = CappedProblems(rule_budget)
             stopped = _decode(
                 message,
                 ic,
@@ -420,10 +489,11 @@ def translate(
                 first = rule_problems[0]
                 stopped = Rejection(
                     "BUSINESS_RULES",
-                    f"{len(rule_problems)} business rule(s) broken, first {first.code}: "
-                    f"{first.sentence}",
+                    f"{len(rule_problems) + rule_problems.omitted} business rule(s) broken, "
+                    f"first {first.code}: {first.sentence}",
                     "rules",
-                    rule_problems,
+                    rule_problems.listed("broken business rules"),
+                    rule_problems.omitted,
                 )
             if stopped is None:
                 stopped = _canonical(result.documents[-1], result, sign, sign_digest, spool)
@@ -446,10 +516,12 @@ def translate(
     result.heads = heads
     # Logged once the syntax is known to be fine, as before the messages were streamed.
     for problem, v in rule_warnings:
-        result.warnings.append(problem)
+        result.warnings.add(problem)
         log.warning(
             "business rule broken (warn)", rule=v.code, where=problem.where, sentence=v.sentence
         )
+    if result.warnings.omitted:
+        log.warning("more warnings than are kept", omitted=result.warnings.omitted)
     message_reports = report.messages
     for index, head in unclean:
         errors = message_reports[index].errors if index < len(message_reports) else []
@@ -523,20 +595,30 @@ def _all_rejected(rejected: Sequence[RejectedMessage]) -> Rejection:
         return rejected[0].rejection
     first = rejected[0].rejection
     reasons = list(dict.fromkeys(r.rejection.reason for r in rejected))
+    problems = [p for r in rejected for p in r.rejection.problems[: contrl.PROBLEMS_PER_INPUT]]
+    # Each message's problems are capped; all of them together are too (issue #14).
+    omitted = sum(r.rejection.omitted for r in rejected)
+    if len(problems) > contrl.PROBLEMS_PER_INPUT:
+        omitted += len(problems) - contrl.PROBLEMS_PER_INPUT
+        problems = [*problems[: contrl.PROBLEMS_PER_INPUT], _more(omitted, "problems")]
     return Rejection(
         reasons[0] if len(reasons) == 1 else "MESSAGES_REJECTED",
         f"all {len(rejected)} messages were rejected, the first ({rejected[0].head.reference}) "
         f"for {first.reason}: {first.sentence}",
         first.stage,
-        [p for r in rejected for p in r.rejection.problems],
+        problems,
+        omitted,
     )
 
 
 def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     """The rejection of an interchange whose CONTRL rejects it (envelope or directory)."""
     errors = report.all_errors()
+    # The summaries of what was left out (adapters.contrl.limits) come last.
+    found = [e for e in errors if e.reason != contrl.REASON_TOO_MANY]
+    errors = found + [e for e in errors if e.reason == contrl.REASON_TOO_MANY]
     problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
-    structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
+    structural = bool(found) and all(e.reason == "EDIFACT_DIRECTORY" for e in found)
     return Rejection(
         "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
         (
@@ -546,6 +628,7 @@ def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
         ),
         "decode",
         problems,
+        report.omitted,
     )
 
 
@@ -570,7 +653,7 @@ def _decode(
     severities: Mapping[str, str] | None,
     inbound_id: str | None,
     result: Translation,
-    rule_problems: list[Problem],
+    rule_problems: CappedProblems,
     rule_warnings: list[tuple[Problem, Violation]],
     reread: Callable[[], tuple[Message, Interchange]],
     *,
@@ -672,9 +755,12 @@ def _decode(
     for v in violations:
         problem = _rule_problem(v, positions, message.reference)
         if v.severity == "warn":
-            rule_warnings.append((problem, v))
+            if len(rule_warnings) < contrl.PROBLEMS_PER_INPUT:
+                rule_warnings.append((problem, v))
+            else:
+                result.warnings.omitted += 1
         else:
-            rule_problems.append(problem)
+            rule_problems.add(problem)
     # After the rules only the BGM position is read (amendment problems, issue #4); a
     # 5,000-bill message has ~10^5 positions, not to be kept for every message (issue #8).
     result.positions.append({k: positions[k] for k in ("document_number",) if k in positions})

@@ -8,12 +8,23 @@ from types import ModuleType
 import pytest
 
 import adapters.contrl
+import adapters.contrl.encoder
+import adapters.contrl.envelope
+import adapters.contrl.reader
 import adapters.edifact.stream
 import adapters.edifact.syntax
 
 
 @pytest.mark.parametrize(
-    "module", [adapters.edifact.syntax, adapters.edifact.stream, adapters.contrl]
+    "module",
+    [
+        adapters.edifact.syntax,
+        adapters.edifact.stream,
+        adapters.contrl,
+        adapters.contrl.envelope,
+        adapters.contrl.reader,
+        adapters.contrl.encoder,
+    ],
 )
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
