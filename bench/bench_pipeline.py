@@ -577,8 +577,10 @@ def main() -> None:
         import gateway.pipeline
 
         gateway.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
-        gateway.pipeline.UNRECORDED_MIN_SEGMENTS = args.stream_min  # positions: again if needed
-        gateway.pipeline.THIN_MIN_BYTES = args.stream_min  # 0: every input read twice
+        gateway.pipeline.READ_POLICY = gateway.pipeline.READ_POLICY.replace(
+            unrecorded_min_segments=args.stream_min,  # positions: again if needed
+            thin_min_bytes=args.stream_min,  # 0: every input read twice
+        )
     if args.snapshot:
         print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
         return

@@ -21,11 +21,13 @@ from typing import Protocol, TypeGuard
 
 from lxml import etree
 
-from adapters import aperak, contrl, cuscar, paxlst
+from adapters import aperak, contrl, cuscar
 from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError, Interchange, Message, Segment, directory, iter_messages
-from adapters.edifact.stream import _read_chunks
-from adapters.edifact.syntax import CHUNK_MARK, CHUNK_SIZE, CharsetPolicy, _Lexer
+from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
+from adapters.edifact.policy import ReadPolicy
+from adapters.edifact.stream import MessageRereader
+from adapters.registry import codec_for, sniff_format
 from gateway import amendments, c14n, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
@@ -167,12 +169,6 @@ class XmlDesk(Protocol):
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
 
 
-def sniff_format(data: bytes) -> str:
-    """'xml' or 'edifact', chosen by content (never by file name)."""
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return "xml" if head.startswith(b"<") else "edifact"
-
-
 def _locate(path: str, positions: Positions) -> tuple[int, str] | None:
     """The segment of the nearest enclosing model path (``a[0].b[1].c`` -> ``a[0].b[1]`` ...)."""
     while path:
@@ -302,7 +298,7 @@ def translate(
     xml_desk: XmlDesk | None = None,
     *,
     inbound_id: str | None = None,
-    directory_validation: str = "reject",
+    policy: ReadPolicy | None = None,
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
     spool: SpoolBatch | None = None,
@@ -312,19 +308,22 @@ def translate(
     Business rules run with ``severities`` (a partner's ``rules`` table; defaults otherwise).
     With ``inbound_id``, EDIFACT documents get their ids derived from it (``derived_id``)
     before the XML is built, so that the validated XML is the one signed (no second build).
-    ``directory_validation`` ("reject", "warn", "off") says what UN/EDIFACT directory
-    findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
+    ``policy`` (:class:`ReadPolicy`, :data:`READ_POLICY` when None) says how EDIFACT is read;
+    its ``directory_validation`` ("reject", "warn", "off") what UN/EDIFACT directory findings
+    do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
     ``sign`` (EDIFACT only) is given each document's validated XML at once, and what it
     returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
     With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
     ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
     tree (``gateway.c14n``); the same document, c14n-equal. With ``spool`` too, a signed
     document of ``spool.SPOOL_MIN_BYTES`` or more goes to a spool file as it is signed.
-    An input of ``THIN_MIN_BYTES`` or more is read twice (issue #8): thin first (each
+    An input of ``policy.thin_min_bytes`` or more is read twice (issue #8): thin first (each
     message's segments checked as they are read, not kept), then each clean message again,
-    a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
+    a large CUSCAR decoded as it is read (``MessageRereader``); the same answers as one read.
     """
     context = context or DecodeContext()
+    policy = policy or READ_POLICY
+    directory_validation = policy.directory_validation
     rule_problems: list[Problem] = []
     fmt = sniff_format(data)
     result = Translation(format=fmt)
@@ -340,7 +339,7 @@ def translate(
     # the XML (signed bytes in the pipeline) and the verdicts so far are kept.
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
-    thin = len(data) >= THIN_MIN_BYTES
+    thin = len(data) >= policy.thin_min_bytes
     validating = directory_validation != "off"
     if thin:
         fed: list[contrl.FedCheckFactory] = []
@@ -352,7 +351,7 @@ def translate(
     else:
         checks = [_directory_check(directory_validation, result)] if validating else []
         reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
-    second = _SecondRead(data)
+    second = MessageRereader(data, policy)
     heads: list[MessageHead] = []
     stopped: Rejection | None = None  # the first message that cannot be decoded
     invalid: Rejection | None = None  # the first document that breaks the canonical schema
@@ -367,8 +366,11 @@ def translate(
                 if thin:
                     assert reading.thin is not None
                     count = reading.thin.count
-                    if count < UNRECORDED_MIN_SEGMENTS or decoder_for(message) is not (
-                        cuscar.decode_message
+                    codec = codec_for(message)
+                    if (
+                        count < policy.unrecorded_min_segments
+                        or codec is None
+                        or codec.decode_stream is None
                     ):
                         # Held whole as the one-read path holds it, and decoded the same way.
                         segments = list(second.segments(index))
@@ -385,9 +387,10 @@ def translate(
                     result,
                     rule_problems,
                     rule_warnings,
-                    functools.partial(_reread, data, index),
+                    functools.partial(_reread, data, index, policy),
                     count=count,
                     stream=stream,
+                    unrecorded_min_segments=policy.unrecorded_min_segments,
                 )
                 # Checked, decoded and its head taken: nothing reads its segments again, so
                 # they go now, before the XML is written (the reader still holds the
@@ -450,20 +453,6 @@ def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     )
 
 
-MessageDecoder = Callable[
-    [Message, Interchange, DecodeContext | None, Positions | None], CanonicalDocument
-]
-
-
-def decoder_for(message: Message) -> MessageDecoder | None:
-    """The adapter that decodes this EDIFACT message, or None for a type we do not take."""
-    if cuscar.is_cuscar(message):
-        return cuscar.decode_message
-    if paxlst.is_paxlst(message):
-        return paxlst.decode_message
-    return None
-
-
 def _decode(
     message: Message,
     ic: Interchange,
@@ -477,6 +466,7 @@ def _decode(
     *,
     count: int | None = None,
     stream: Iterator[Segment] | None = None,
+    unrecorded_min_segments: int,
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
@@ -485,10 +475,12 @@ def _decode(
     again from the input (a large CUSCAR's segments are released as it is decoded).
     ``count`` and ``stream``: a large CUSCAR read thin (``message`` holds what the first
     read kept, ``count`` its segments), decoded from ``stream`` as it is read again.
+    A message of ``unrecorded_min_segments`` or more is decoded without positions when its
+    codec can (``decode_stream``).
     """
     result.message_types.append(message.type or "?")
-    decoder = decoder_for(message)
-    if decoder is None:
+    codec = codec_for(message)
+    if codec is None:
         return Rejection(
             "UNSUPPORTED_MESSAGE_TYPE",
             f"message {message.reference} is a {message.type or 'message without type'}, "
@@ -510,22 +502,21 @@ def _decode(
     # an adapter error reads positions, and then the message is read and decoded again for
     # them (the same content gives the same positions) (issue #8).
     size = len(message.segments) if count is None else count
-    recorded = decoder is not cuscar.decode_message or size < UNRECORDED_MIN_SEGMENTS
+    decode_stream = codec.decode_stream
+    recorded = decode_stream is None or size < unrecorded_min_segments
     positions: Positions = {} if recorded else _Unrecorded()
     # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
     bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
     try:
         try:
-            if recorded:
-                doc: CanonicalDocument = decoder(message, ic, context, positions)
-            elif stream is not None:
-                doc = cuscar.decode_message(message, ic, context, positions, stream=stream)
-            else:
-                doc = cuscar.decode_message(message, ic, context, positions, release=True)
+            if decode_stream is None or recorded:
+                doc: CanonicalDocument = codec.decode(message, ic, context, positions)
+            else:  # from ``stream``, or the message's segments let go as they are read
+                doc = decode_stream(message, ic, context, positions, stream=stream)
         except MappingError:
             if recorded:
                 raise
-            cuscar.decode_message(*reread(), context, {})  # raises it again, with its segment
+            codec.decode(*reread(), context, {})  # raises it again, with its segment
             raise AssertionError("a decoder gave two answers for one message") from None
     except MappingError as exc:
         return Rejection(
@@ -555,7 +546,7 @@ def _decode(
     violations = check(doc, severities)
     if violations and not recorded:
         positions = {}
-        cuscar.decode_message(*reread(), context, positions)  # the same document, its positions
+        codec.decode(*reread(), context, positions)  # the same document, its positions
     elif bgm is not None:
         positions = {"document_number": (bgm.number, bgm.tag)}
     for v in violations:
@@ -570,65 +561,14 @@ def _decode(
     return None
 
 
-# Messages of this many segments or more are decoded without positions (see _decode).
-UNRECORDED_MIN_SEGMENTS = 2_000
+# How EDIFACT is read when translate() is given no policy: its thresholds (an input read
+# twice, a message decoded without positions) and modes. Tests and the benchmark replace it.
+READ_POLICY: ReadPolicy = DEFAULT_READ_POLICY
 
 
-# Inputs of this many bytes or more are read twice, thin then to decode (see translate).
-THIN_MIN_BYTES = 1 << 20
-
-
-class _SecondRead:
-    """The input read again, once in all: the segments of message ``index``, messages in order.
-
-    Messages skipped (not decoded) are read past; the segments are the first read's (the
-    same bytes, the same lexer), numbered alike. A message's body goes to the lexer's sink
-    and is taken a chunk at a time (``CHUNK_MARK``): the lexer's fast path, one chunk held.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._lexer: _Lexer | None = None
-        self._segments: Iterator[Segment] | None = None
-        self._next = 0  # the index of the next UNH
-
-    def segments(self, index: int) -> Iterator[Segment]:
-        """UNH..UNT of message ``index`` (at or after the messages already given)."""
-        if self._lexer is None:
-            self._lexer = _Lexer(CharsetPolicy.ACCEPT)
-            self._lexer.chunk_marks = True
-            self._segments = self._lexer.segments(_read_chunks(self._data, CHUNK_SIZE))
-        lexer, segments = self._lexer, self._segments
-        assert segments is not None
-        skipped: deque[Segment] = deque(maxlen=0)
-        if lexer.sink is not None:  # the last message given was not read to its end
-            lexer.sink = skipped.append
-        for seg in segments:
-            if seg.tag == "UNH":
-                self._next += 1
-                if self._next == index + 1:
-                    yield seg
-                    break
-                lexer.sink = skipped.append  # a message read past: its body dropped
-            elif seg.tag == "UNT":
-                lexer.sink = None
-        pending: list[Segment] = []
-        lexer.sink = pending.append
-        for seg in segments:
-            if seg is CHUNK_MARK or seg.tag == "UNT":
-                yield from pending
-                pending.clear()
-                if seg is CHUNK_MARK:
-                    continue
-                lexer.sink = None
-                yield seg
-                return
-            yield seg  # (not expected: with a sink, the lexer yields only envelopes)
-
-
-def _reread(data: bytes, index: int) -> tuple[Message, Interchange]:
+def _reread(data: bytes, index: int, policy: ReadPolicy) -> tuple[Message, Interchange]:
     """Message ``index`` of ``data`` (counted as ``StreamingAcknowledgement`` yields them)."""
-    for i, (ic, message) in enumerate(iter_messages(data)):
+    for i, (ic, message) in enumerate(iter_messages(data, policy=policy)):
         if i == index:
             return message, ic
     raise AssertionError(f"message {index} is not in the input any more")
@@ -853,7 +793,7 @@ class InboundPipeline:
             dict(partner.rules),
             self.xml_desk,
             inbound_id=inbound_id,
-            directory_validation=partner.directory_validation,
+            policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
             sign=self._sign,
             sign_digest=self.signer.signature_for_digest,
             spool=spool,

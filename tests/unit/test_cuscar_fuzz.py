@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from adapters.common import MappingError
 from adapters.edifact import EdifactError, parse
+from adapters.registry import decoder_for
 from gateway.canonical_xml import to_xml
-from gateway.pipeline import decoder_for
 from gateway.rules import check
 
 DATA = Path(__file__).resolve().parent.parent / "data"
