@@ -8,13 +8,34 @@ from types import ModuleType
 import pytest
 
 import adapters.contrl
+import adapters.edifact.assembler
+import adapters.edifact.errors
+import adapters.edifact.hotloop
+import adapters.edifact.lexer
+import adapters.edifact.model
+import adapters.edifact.policy
+import adapters.edifact.serializer
+import adapters.edifact.splitting
 import adapters.edifact.stream
 import adapters.edifact.syntax
+import adapters.registry
+
+ENGINE = [
+    adapters.edifact.syntax,
+    adapters.edifact.errors,
+    adapters.edifact.model,
+    adapters.edifact.policy,
+    adapters.edifact.splitting,
+    adapters.edifact.hotloop,
+    adapters.edifact.lexer,
+    adapters.edifact.assembler,
+    adapters.edifact.serializer,
+    adapters.edifact.stream,
+    adapters.registry,
+]
 
 
-@pytest.mark.parametrize(
-    "module", [adapters.edifact.syntax, adapters.edifact.stream, adapters.contrl]
-)
+@pytest.mark.parametrize("module", [*ENGINE, adapters.contrl])
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
