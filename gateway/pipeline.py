@@ -347,10 +347,14 @@ def translate(
             fed.append(
                 functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
             )
-        reading = contrl.StreamingAcknowledgement(data, fed_checks=fed)
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, fed_checks=fed
+        )
     else:
         checks = [_directory_check(directory_validation, result)] if validating else []
-        reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, message_checks=checks
+        )
     second = MessageRereader(data, policy)
     heads: list[MessageHead] = []
     stopped: Rejection | None = None  # the first message that cannot be decoded
