@@ -589,10 +589,10 @@ def main() -> None:
         import gateway.service.pipeline
 
         gateway.service.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
-        gateway.service.pipeline.UNRECORDED_MIN_SEGMENTS = (
-            args.stream_min
-        )  # positions: again if needed
-        gateway.service.pipeline.THIN_MIN_BYTES = args.stream_min  # 0: every input read twice
+        gateway.service.pipeline.READ_POLICY = gateway.service.pipeline.READ_POLICY.replace(
+            unrecorded_min_segments=args.stream_min,  # positions: again if needed
+            thin_min_bytes=args.stream_min,  # 0: every input read twice
+        )
     if args.snapshot:
         print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
         return

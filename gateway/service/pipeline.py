@@ -21,11 +21,13 @@ from typing import Protocol, TypeGuard
 
 from lxml import etree
 
-from adapters import aperak, contrl, cuscar, paxlst
+from adapters import aperak, contrl, cuscar
 from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError, Interchange, Message, Segment, directory, iter_messages
-from adapters.edifact.stream import _read_chunks
-from adapters.edifact.syntax import CHUNK_MARK, CHUNK_SIZE, CharsetPolicy, _Lexer
+from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
+from adapters.edifact.policy import ReadPolicy
+from adapters.edifact.stream import MessageRereader
+from adapters.registry import codec_for, sniff_format
 from gateway.config import Partner, Route
 from gateway.domain import amendments, xmlsafe
 from gateway.domain.canonical_xml import to_bytes, to_xml
@@ -240,12 +242,6 @@ class XmlDesk(Protocol):
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
 
 
-def sniff_format(data: bytes) -> str:
-    """'xml' or 'edifact', chosen by content (never by file name)."""
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return "xml" if head.startswith(b"<") else "edifact"
-
-
 def _locate(path: str, positions: Positions) -> tuple[int, str] | None:
     """The segment of the nearest enclosing model path (``a[0].b[1].c`` -> ``a[0].b[1]`` ...)."""
     while path:
@@ -391,7 +387,7 @@ def translate(
     xml_desk: XmlDesk | None = None,
     *,
     inbound_id: str | None = None,
-    directory_validation: str = "reject",
+    policy: ReadPolicy | None = None,
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
     spool: SpoolBatch | None = None,
@@ -401,19 +397,22 @@ def translate(
     Business rules run with ``severities`` (a partner's ``rules`` table; defaults otherwise).
     With ``inbound_id``, EDIFACT documents get their ids derived from it (``derived_id``)
     before the XML is built, so that the validated XML is the one signed (no second build).
-    ``directory_validation`` ("reject", "warn", "off") says what UN/EDIFACT directory
-    findings do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
+    ``policy`` (:class:`ReadPolicy`, :data:`READ_POLICY` when None) says how EDIFACT is read;
+    its ``directory_validation`` ("reject", "warn", "off") what UN/EDIFACT directory findings
+    do: rejected ones are syntax errors, answered by the CONTRL like the envelope's.
     ``sign`` (EDIFACT only) is given each document's validated XML at once, and what it
     returns goes to ``Translation.signed``: no tree outlives its message (issue #8).
     With ``sign_digest`` too (:meth:`Signer.signature_for_digest`), a manifest of at least
     ``STREAM_MIN_CONSIGNMENTS`` bills is written, validated, digested and signed without a
     tree (``gateway.security.c14n``); the same document, c14n-equal. With ``spool`` too, a signed
     document of ``spool.SPOOL_MIN_BYTES`` or more goes to a spool file as it is signed.
-    An input of ``THIN_MIN_BYTES`` or more is read twice (issue #8): thin first (each
+    An input of ``policy.thin_min_bytes`` or more is read twice (issue #8): thin first (each
     message's segments checked as they are read, not kept), then each clean message again,
-    a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
+    a large CUSCAR decoded as it is read (``MessageRereader``); the same answers as one read.
     """
     context = context or DecodeContext()
+    policy = policy or READ_POLICY
+    directory_validation = policy.directory_validation
     fmt = sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
@@ -428,7 +427,7 @@ def translate(
     # concerns the interchange as a whole (UNB/UNZ, groups, a fatal syntax error) rejects all.
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
-    thin = len(data) >= THIN_MIN_BYTES
+    thin = len(data) >= policy.thin_min_bytes
     validating = directory_validation != "off"
     if thin:
         fed: list[contrl.FedCheckFactory] = []
@@ -436,11 +435,15 @@ def translate(
             fed.append(
                 functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
             )
-        reading = contrl.StreamingAcknowledgement(data, fed_checks=fed, partial=True)
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, fed_checks=fed, partial=True
+        )
     else:
         checks = [_directory_check(directory_validation, result)] if validating else []
-        reading = contrl.StreamingAcknowledgement(data, message_checks=checks, partial=True)
-    second = _SecondRead(data)
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, message_checks=checks, partial=True
+        )
+    second = MessageRereader(data, policy)
     heads: list[MessageHead] = []
     rejected: list[RejectedMessage] = []
     unclean: list[tuple[int, MessageHead]] = []  # syntax errors: their UCM says why
@@ -457,8 +460,11 @@ def translate(
             if thin:
                 assert reading.thin is not None
                 count = reading.thin.count
-                if count < UNRECORDED_MIN_SEGMENTS or decoder_for(message) is not (
-                    cuscar.decode_message
+                codec = codec_for(message)
+                if (
+                    count < policy.unrecorded_min_segments
+                    or codec is None
+                    or codec.decode_stream is None
                 ):
                     # Held whole as the one-read path holds it, and decoded the same way.
                     segments = list(second.segments(index))
@@ -476,10 +482,11 @@ def translate(
                 result,
                 rule_problems,
                 rule_warnings,
-                functools.partial(_reread, data, index),
+                functools.partial(_reread, data, index, policy),
                 index=index,
                 count=count,
                 stream=stream,
+                unrecorded_min_segments=policy.unrecorded_min_segments,
             )
             # Checked, decoded and its head taken: nothing reads its segments again, so
             # they go now, before the XML is written (the reader still holds the
@@ -632,20 +639,6 @@ def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     )
 
 
-MessageDecoder = Callable[
-    [Message, Interchange, DecodeContext | None, Positions | None], CanonicalDocument
-]
-
-
-def decoder_for(message: Message) -> MessageDecoder | None:
-    """The adapter that decodes this EDIFACT message, or None for a type we do not take."""
-    if cuscar.is_cuscar(message):
-        return cuscar.decode_message
-    if paxlst.is_paxlst(message):
-        return paxlst.decode_message
-    return None
-
-
 def _decode(
     message: Message,
     ic: Interchange,
@@ -660,6 +653,7 @@ def _decode(
     index: int,
     count: int | None = None,
     stream: Iterator[Segment] | None = None,
+    unrecorded_min_segments: int,
 ) -> Rejection | None:
     """Decode one message into ``result.documents`` and check its business rules.
 
@@ -670,10 +664,12 @@ def _decode(
     again from the input (a large CUSCAR's segments are released as it is decoded).
     ``count`` and ``stream``: a large CUSCAR read thin (``message`` holds what the first
     read kept, ``count`` its segments), decoded from ``stream`` as it is read again.
+    A message of ``unrecorded_min_segments`` or more is decoded without positions when its
+    codec can (``decode_stream``).
     """
     result.message_types.append(message.type or "?")
-    decoder = decoder_for(message)
-    if decoder is None:
+    codec = codec_for(message)
+    if codec is None:
         return Rejection(
             "UNSUPPORTED_MESSAGE_TYPE",
             f"message {message.reference} is a {message.type or 'message without type'}, "
@@ -695,22 +691,21 @@ def _decode(
     # an adapter error reads positions, and then the message is read and decoded again for
     # them (the same content gives the same positions) (issue #8).
     size = len(message.segments) if count is None else count
-    recorded = decoder is not cuscar.decode_message or size < UNRECORDED_MIN_SEGMENTS
+    decode_stream = codec.decode_stream
+    recorded = decode_stream is None or size < unrecorded_min_segments
     positions: Positions = {} if recorded else _Unrecorded()
     # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
     bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
     try:
         try:
-            if recorded:
-                doc: CanonicalDocument = decoder(message, ic, context, positions)
-            elif stream is not None:
-                doc = cuscar.decode_message(message, ic, context, positions, stream=stream)
-            else:
-                doc = cuscar.decode_message(message, ic, context, positions, release=True)
+            if decode_stream is None or recorded:
+                doc: CanonicalDocument = codec.decode(message, ic, context, positions)
+            else:  # from ``stream``, or the message's segments let go as they are read
+                doc = decode_stream(message, ic, context, positions, stream=stream)
         except MappingError:
             if recorded:
                 raise
-            cuscar.decode_message(*reread(), context, {})  # raises it again, with its segment
+            codec.decode(*reread(), context, {})  # raises it again, with its segment
             raise AssertionError("a decoder gave two answers for one message") from None
     except MappingError as exc:
         return Rejection(
@@ -749,7 +744,7 @@ def _decode(
     violations = check(doc, severities)
     if violations and not recorded:
         positions = {}
-        cuscar.decode_message(*reread(), context, positions)  # the same document, its positions
+        codec.decode(*reread(), context, positions)  # the same document, its positions
     elif bgm is not None:
         positions = {"document_number": (bgm.number, bgm.tag)}
     for v in violations:
@@ -767,65 +762,14 @@ def _decode(
     return None
 
 
-# Messages of this many segments or more are decoded without positions (see _decode).
-UNRECORDED_MIN_SEGMENTS = 2_000
+# How EDIFACT is read when translate() is given no policy: its thresholds (an input read
+# twice, a message decoded without positions) and modes. Tests and the benchmark replace it.
+READ_POLICY: ReadPolicy = DEFAULT_READ_POLICY
 
 
-# Inputs of this many bytes or more are read twice, thin then to decode (see translate).
-THIN_MIN_BYTES = 1 << 20
-
-
-class _SecondRead:
-    """The input read again, once in all: the segments of message ``index``, messages in order.
-
-    Messages skipped (not decoded) are read past; the segments are the first read's (the
-    same bytes, the same lexer), numbered alike. A message's body goes to the lexer's sink
-    and is taken a chunk at a time (``CHUNK_MARK``): the lexer's fast path, one chunk held.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._lexer: _Lexer | None = None
-        self._segments: Iterator[Segment] | None = None
-        self._next = 0  # the index of the next UNH
-
-    def segments(self, index: int) -> Iterator[Segment]:
-        """UNH..UNT of message ``index`` (at or after the messages already given)."""
-        if self._lexer is None:
-            self._lexer = _Lexer(CharsetPolicy.ACCEPT)
-            self._lexer.chunk_marks = True
-            self._segments = self._lexer.segments(_read_chunks(self._data, CHUNK_SIZE))
-        lexer, segments = self._lexer, self._segments
-        assert segments is not None
-        skipped: deque[Segment] = deque(maxlen=0)
-        if lexer.sink is not None:  # the last message given was not read to its end
-            lexer.sink = skipped.append
-        for seg in segments:
-            if seg.tag == "UNH":
-                self._next += 1
-                if self._next == index + 1:
-                    yield seg
-                    break
-                lexer.sink = skipped.append  # a message read past: its body dropped
-            elif seg.tag == "UNT":
-                lexer.sink = None
-        pending: list[Segment] = []
-        lexer.sink = pending.append
-        for seg in segments:
-            if seg is CHUNK_MARK or seg.tag == "UNT":
-                yield from pending
-                pending.clear()
-                if seg is CHUNK_MARK:
-                    continue
-                lexer.sink = None
-                yield seg
-                return
-            yield seg  # (not expected: with a sink, the lexer yields only envelopes)
-
-
-def _reread(data: bytes, index: int) -> tuple[Message, Interchange]:
+def _reread(data: bytes, index: int, policy: ReadPolicy) -> tuple[Message, Interchange]:
     """Message ``index`` of ``data`` (counted as ``StreamingAcknowledgement`` yields them)."""
-    for i, (ic, message) in enumerate(iter_messages(data)):
+    for i, (ic, message) in enumerate(iter_messages(data, policy=policy)):
         if i == index:
             return message, ic
     raise AssertionError(f"message {index} is not in the input any more")
@@ -1050,7 +994,7 @@ class InboundPipeline:
             dict(partner.rules),
             self.xml_desk,
             inbound_id=inbound_id,
-            directory_validation=partner.directory_validation,
+            policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
             sign=self._sign,
             sign_digest=self.signer.signature_for_digest,
             spool=spool,

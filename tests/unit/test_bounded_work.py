@@ -19,6 +19,7 @@ import pytest
 from adapters import contrl
 from adapters.contrl import limits
 from adapters.edifact import EdifactError, Message, directory
+from adapters.edifact.policy import ReadPolicy
 from gateway.service.pipeline import CappedProblems, Problem, translate
 from tests.helpers import assert_valid_contrl
 
@@ -197,7 +198,7 @@ def test_translate_rejects_with_a_capped_problem_list(
     from gateway.service import pipeline
 
     if thin:  # the large-input path: read thin first, checks fed a segment at a time
-        monkeypatch.setattr(pipeline, "THIN_MIN_BYTES", 0)
+        monkeypatch.setattr(pipeline, "READ_POLICY", pipeline.READ_POLICY.replace(thin_min_bytes=0))
     result = translate(interchange(ftx_message("1", 2_000)))
     rejection = result.rejection
     assert rejection is not None and rejection.reason == "EDIFACT_DIRECTORY"
@@ -209,7 +210,8 @@ def test_translate_rejects_with_a_capped_problem_list(
 
 
 def test_directory_warnings_are_capped_too() -> None:
-    result = translate(interchange(ftx_message("1", 2_000)), directory_validation="warn")
+    warn = ReadPolicy(directory_validation="warn")
+    result = translate(interchange(ftx_message("1", 2_000)), policy=warn)
     assert len(result.warnings) == limits.PROBLEMS_PER_MESSAGE
     assert result.warnings.omitted == 2_000 - 9 - limits.PROBLEMS_PER_MESSAGE
 

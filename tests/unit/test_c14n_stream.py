@@ -29,6 +29,8 @@ from adapters import cuscar
 from adapters.common import MappingError, check_xml_characters
 from adapters.cuscar import _slow_payload_hash, payload_hash
 from adapters.edifact import Interchange, Message, parse
+from adapters.edifact.policy import ReadPolicy
+from adapters.registry import MessageCodec
 from bench.common import small_cuscar, valid_cuscar
 from gateway.config import Partner, Route
 from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
@@ -173,6 +175,11 @@ def test_the_streamed_schema_check_gives_the_trees_verdict(signer: tuple[Signer,
 APCS = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
 
 
+def _unrecorded_from(segments: int) -> ReadPolicy:
+    """The pipeline's read policy with messages of ``segments`` or more decoded without positions."""
+    return pipeline.READ_POLICY.replace(unrecorded_min_segments=segments)
+
+
 def _pipeline(s: Signer, journal: SqliteJournal | None = None) -> InboundPipeline:
     return InboundPipeline(s, [Route("core")], "GATEWAY", journal=journal)
 
@@ -227,7 +234,9 @@ def test_a_streamed_manifest_that_breaks_the_schema_is_refused_as_before(
         m.consignments[-1].goods_items[0].package_type = "P" * 36
         return m
 
-    monkeypatch.setattr(pipeline, "decoder_for", lambda message: long_reference)
+    # A codec without decode_stream: the message is decoded held whole, by long_reference.
+    codec = MessageCodec("CUSCAR", cuscar.is_cuscar, long_reference)
+    monkeypatch.setattr(pipeline, "codec_for", lambda message: codec)
     streamed = _pipeline(s).process(data, APCS, "c", "in-1")
     monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
     tree = _pipeline(s).process(data, APCS, "c", "in-1")
@@ -285,7 +294,7 @@ def test_a_large_message_without_positions_points_at_the_same_segments(
     data = broken(valid_cuscar(600))  # type: ignore[operator]
     assert data != valid_cuscar(600)
     unrecorded = _pipeline(s).process(data, APCS, "c", "in-1")
-    monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+    monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
     monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
     recorded = _pipeline(s).process(data, APCS, "c", "in-1")
     assert unrecorded.rejection is not None
@@ -340,10 +349,10 @@ def test_every_real_cuscar_streamed_gives_the_tree_paths_outcome(
     streamed_documents = 0
     for path, data in inputs:
         monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 0)
-        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 0)
+        monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(0))
         streamed = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
         monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
-        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+        monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
         tree = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
         assert _outcome_parts(streamed) == _outcome_parts(tree), path.name
         for routed in streamed.routed:
