@@ -9,27 +9,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
+from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
-from gateway.messaging.topology import Topology, topology_for
+from gateway.messaging.topology import topology_for
 from gateway.security import signing
 from gateway.security.signing import Signer
 from gateway.service.pipeline import InboundPipeline
 from gateway.service.receipts import build_desk
-from gateway.storage.journal import Journal, open_journal
-
-
-@dataclass(slots=True)
-class Gateway:
-    settings: Settings
-    names: Names
-    journal: Journal
-    signer: Signer
-    pipeline: InboundPipeline
-    topology: Topology
+from gateway.storage.journal import open_journal
 
 
 def load_signer(settings: Settings) -> Signer:

@@ -5,7 +5,7 @@ A bad configuration is refused at start with the key and the reason:
 >>> load({"broker": {"prefetch": 0}}, env={})
 Traceback (most recent call last):
 ...
-gateway.config.ConfigError: broker.prefetch: must be at least 1, not 0
+gateway.config_errors.ConfigError: broker.prefetch: must be at least 1, not 0
 
 Every section and key is checked against ``gateway.config_schema`` first: an unknown key, a
 wrong type or an out-of-range value (environment overrides included) is refused the same way.
@@ -42,8 +42,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gateway.config_schema import GatewayConfig, describe
-from gateway.messaging import malloc
+from gateway.config_errors import ConfigError as ConfigError
+from gateway.config_schema import RULE_CODES, SEVERITIES, GatewayConfig, describe
+from gateway.tls import check_tls
 
 ROLES = {"port", "ministry", "customs"}
 DESTINATIONS = {"core", "legacy"}
@@ -63,15 +64,6 @@ ENV_KEYS = {
 # Environment variables holding a whole number (the rest are strings).
 _ENV_INTEGERS = {"EDIGW_METRICS_PORT"}
 _PARTNER_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-class ConfigError(ValueError):
-    """A configuration value the gateway refuses, with its key."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{key}: {reason}")
-        self.key = key
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +200,6 @@ def _validated(raw: Mapping[str, Any], from_env: Mapping[str, str]) -> GatewayCo
 
 def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
     """Validate a partner's ``rules`` table (issue #4): known rule codes, known severities."""
-    from gateway.domain.rules import (  # pure module; imported late to stay light
-        RULE_CODES,
-        SEVERITIES,
-    )
-
     if not isinstance(table, Mapping):
         raise ConfigError(f"{key_name}.rules", "must be a table of RULE_CODE = severity")
     for code, severity in table.items():
@@ -308,14 +295,5 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
 
 
 def _check_consumers(raw: Mapping[str, Any]) -> None:
-    """What the schema cannot judge alone, checked by the code that reads it (issue #6)."""
-    from gateway.messaging.broker import check_tls
-    from gateway.service.routing import copies_from
-
-    check_tls(raw)  # the TLS files load, and go with an amqps:// URL
-    for check in (copies_from, malloc.settings):
-        try:
-            check(raw)
-        except ValueError as exc:
-            key, _, reason = str(exc).partition(": ")
-            raise ConfigError(key, reason) from None
+    """What the schema cannot judge alone: the TLS files load, and go with an amqps:// URL."""
+    check_tls(raw)

@@ -33,6 +33,22 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # a copy destination
 InterchangeId = Annotated[str, Field(min_length=1, max_length=35)]  # UNB 0004 is an..35
 Mode = Literal["production", "development"]
+# The business rules a partner's [partners.<id>.rules] table may name, and their severities.
+# The domain's rules (gateway/domain/rules.py) implement exactly these: the configuration
+# says what may be configured and imports no logic module (tests/unit/test_rules.py keeps
+# the two lists equal).
+RULE_CODES: tuple[str, ...] = (
+    "CONTAINER_CHECK_DIGIT",
+    "IMO_CHECK_DIGIT",
+    "LOCODE",
+    "HS_CODE",
+    "MASS_TOTALS",
+    "CONTROL_TOTALS",
+    "BL_UNIQUE",
+    "EQUIPMENT_DECLARED",
+    "ARRIVAL_AFTER_DEPARTURE",
+)
+SEVERITIES: tuple[str, ...] = ("reject", "warn", "off")
 
 
 class Section(BaseModel):

@@ -25,13 +25,37 @@ number of a CUSCAR or PAXLST). The journal keeps every accepted version:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from gateway.domain.model import Document
-from gateway.storage.journal import DocumentVersion, Journal
 
 Action = Literal["route", "resend", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentVersion:
+    """One accepted version of a partner document (key: sender + document type and number)."""
+
+    sender: str
+    document_key: str
+    version: int
+    function: str  # original, replace, change, cancel
+    message_id: str  # the canonical document routed for this version
+    payload_hash: str
+    inbound_id: str  # the partner message it came in
+    at: str = ""
+
+
+class VersionStore(Protocol):
+    """Where the accepted versions are kept (the journal, ``gateway.storage.journal``)."""
+
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]: ...
+
+    def add_document_version(self, version: DocumentVersion) -> bool: ...
+
+    def unit_of_work(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +135,7 @@ def decide(chain: Sequence[DocumentVersion], doc: Document, inbound_id: str) -> 
 
 
 def apply(
-    journal: Journal, sender: str, docs: Sequence[Document], inbound_id: str
+    journal: VersionStore, sender: str, docs: Sequence[Document], inbound_id: str
 ) -> list[Verdict]:
     """Decide the documents of one inbound message, in order, each on its own (issue #15).
 
@@ -127,7 +151,7 @@ def apply(
         return [_apply_one(journal, sender, doc, inbound_id) for doc in docs]
 
 
-def _apply_one(journal: Journal, sender: str, doc: Document, inbound_id: str) -> Verdict:
+def _apply_one(journal: VersionStore, sender: str, doc: Document, inbound_id: str) -> Verdict:
     verdict = decide(journal.document_versions(sender, document_key(doc)), doc, inbound_id)
     if verdict.action != "route":
         return verdict

@@ -59,10 +59,10 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from adapters import contrl
 from adapters.edifact import EdifactError, envelope
-from gateway.bootstrap import Gateway
 from gateway.config import ConfigError, Partner, load
 from gateway.logs import get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
+from gateway.messaging.components import Gateway
 from gateway.messaging.naming import Names
 from gateway.messaging.partners import user_for
 from gateway.messaging.serial import SerialThread

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.domain.amendments import DocumentVersion as DocumentVersion
+
 STATUSES = (
     "received",
     "rejected",
@@ -132,20 +134,6 @@ class Overdue:
     document_type: str
     business_reference: str
     routed_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentVersion:
-    """One accepted version of a partner document (key: sender + document type and number)."""
-
-    sender: str
-    document_key: str
-    version: int
-    function: str  # original, replace, change, cancel
-    message_id: str  # the canonical document routed for this version
-    payload_hash: str
-    inbound_id: str  # the partner message it came in
-    at: str = ""
 
 
 # One event as the worker records it on completion: (message id, status, detail).

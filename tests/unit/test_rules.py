@@ -99,3 +99,12 @@ def test_locode_form_and_country() -> None:
     assert locode_problem("EGALY") is None
     assert locode_problem("EG1LY") is not None  # digits 0 and 1 are not used in LOCODEs
     assert locode_problem("QQABC") == "QQ is not an ISO 3166 country"
+
+
+def test_the_configuration_knows_exactly_the_domains_rules() -> None:
+    """The configuration lists the rule codes it accepts without importing the domain."""
+    from gateway import config_schema
+    from gateway.domain import rules
+
+    assert config_schema.RULE_CODES == rules.RULE_CODES
+    assert config_schema.SEVERITIES == rules.SEVERITIES
