@@ -364,7 +364,7 @@ def decode_message(
                 consignment.place_of_discharge = place
                 pos[f"{c_path}.place_of_discharge"] = (seg.number, tag)
             elif qualifier == "13" and place:
-                consignment.places_of_transhipment.append(place)
+                consignment.places_of_transhipment += (place,)
             elif qualifier in _PLACES and place:
                 setattr(consignment, _PLACES[qualifier], place)
         elif tag == "DTM":
@@ -390,7 +390,7 @@ def decode_message(
                 consignment.parties.append(contact_party)
         elif tag == "CTA" and contact_party is not None:
             last_contact = contact(seg)
-            contact_party.contacts.append(last_contact)
+            contact_party.contacts += (last_contact,)
         elif tag == "COM" and last_contact is not None:
             com = communication(seg)
             if com is not None:
@@ -468,9 +468,9 @@ def decode_message(
                     pos[f"{g_path}.hs_code"] = (seg.number, tag)
                     break
         elif tag == "DGS" and goods is not None:
-            goods.dangerous_goods.append(dangerous_goods(seg, d.decimal))
+            goods.dangerous_goods += (dangerous_goods(seg, d.decimal),)
         elif tag == "PCI" and goods is not None:
-            goods.marks.extend(mark[:35] for mark in seg.element(1) if mark.strip())
+            goods.marks += tuple(mark[:35] for mark in seg.element(1) if mark.strip())
         elif tag == "MEA":
             dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)
             target = goods if goods is not None else equipment
@@ -496,10 +496,12 @@ def decode_message(
                     f"{g_path}.equipment_references[{len(goods.equipment_references)}]",
                     (seg.number, tag),
                 )
-                goods.equipment_references.append(container)
-                packages = whole(seg.get(1))
-                if packages is not None:
-                    goods.packages_per_equipment[container] = packages
+                references = goods.equipment_references
+                references.append(container)
+                packages, counts = whole(seg.get(1)), goods.packages_per_equipment
+                if packages is not None or counts:
+                    unsaid = (None,) * (len(references) - 1 - len(counts))
+                    goods.packages_per_equipment = (*counts, *unsaid, packages)
         elif tag == "EQD":
             ident = seg.get(1)
             if not ident:

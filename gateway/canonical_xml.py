@@ -129,8 +129,10 @@ def _goods_out(out: XmlOut, g: GoodsItem) -> None:
         out.leaf("Flashpoint", dg.flashpoint, _attrs(unit=dg.flashpoint_unit))
         out.leaf("EmS", dg.ems)
         out.end()
-    for ref in g.equipment_references:
-        out.leaf("EquipmentReference", ref, _attrs(packages=g.packages_per_equipment.get(ref)))
+    counts = g.packages_per_equipment
+    for i, ref in enumerate(g.equipment_references):
+        packages = counts[i] if i < len(counts) else None
+        out.leaf("EquipmentReference", ref, _attrs(packages=packages))
     out.end()
 
 
@@ -350,7 +352,7 @@ def _party(el: etree._Element) -> Party:
         name=_str(el, "Name"),
         address=address,
         to_order=_opt(el, "ToOrder", _bool) or False,
-        contacts=[
+        contacts=tuple(
             Contact(
                 function=ce.get("function"),
                 department=_str(ce, "Department"),
@@ -361,7 +363,7 @@ def _party(el: etree._Element) -> Party:
                 ],
             )
             for ce in el.findall(_q("Contact"))
-        ],
+        ),
     )
 
 
@@ -398,11 +400,12 @@ def _dangerous_goods(el: etree._Element) -> DangerousGoods:
 
 def _goods(ge: etree._Element) -> GoodsItem:
     references = ge.findall(_q("EquipmentReference"))
+    counts = [r.get("packages") for r in references]
     return GoodsItem(
         sequence=int(_req(ge, "Sequence")),
         hs_code=_str(ge, "HsCode"),
         description=_str(ge, "Description"),
-        marks=_all(ge, "Marks"),
+        marks=tuple(_all(ge, "Marks")),
         package_count=_opt(ge, "PackageCount", int),
         package_type=_str(ge, "PackageType"),
         gross_mass_kg=_opt(ge, "GrossMassKg", Decimal),
@@ -410,13 +413,13 @@ def _goods(ge: etree._Element) -> GoodsItem:
         unit_gross_mass_kg=_opt(ge, "UnitGrossMassKg", Decimal),
         unit_net_mass_kg=_opt(ge, "UnitNetMassKg", Decimal),
         volume_m3=_opt(ge, "VolumeM3", Decimal),
-        dangerous_goods=[_dangerous_goods(de) for de in ge.findall(_q("DangerousGoods"))],
+        dangerous_goods=tuple(_dangerous_goods(de) for de in ge.findall(_q("DangerousGoods"))),
         equipment_references=[r.text or "" for r in references],
-        packages_per_equipment={
-            r.text or "": int(packages)
-            for r in references
-            if (packages := r.get("packages")) is not None
-        },
+        packages_per_equipment=(
+            tuple(None if c is None else int(c) for c in counts)
+            if any(c is not None for c in counts)
+            else ()
+        ),
     )
 
 
@@ -443,7 +446,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
                 place_of_receipt=_str(ce, "PlaceOfReceipt"),
                 place_of_original_loading=_str(ce, "PlaceOfOriginalLoading"),
                 place_of_loading=_str(ce, "PlaceOfLoading"),
-                places_of_transhipment=_all(ce, "PlaceOfTranshipment"),
+                places_of_transhipment=tuple(_all(ce, "PlaceOfTranshipment")),
                 place_of_discharge=_str(ce, "PlaceOfDischarge"),
                 place_of_delivery=_str(ce, "PlaceOfDelivery"),
                 place_of_destination=_str(ce, "PlaceOfDestination"),

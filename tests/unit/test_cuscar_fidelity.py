@@ -113,7 +113,7 @@ def test_places_of_receipt_delivery_destination_original_loading_and_transhipmen
     )
     assert first.place_of_delivery == "DZALG"
     assert second.place_of_original_loading == "ITGOA"
-    assert second.places_of_transhipment == ["ESVLC"]
+    assert second.places_of_transhipment == ("ESVLC",)
     assert second.place_of_destination == "DZBJA"
 
 
@@ -121,7 +121,7 @@ def test_dangerous_goods_are_read_from_the_undg_number_not_the_flashpoint(
     consolidation: CargoManifest,
 ) -> None:
     [ethanol] = consolidation.consignments[2].goods_items
-    assert ethanol.dangerous_goods == [
+    assert ethanol.dangerous_goods == (
         DangerousGoods(
             un_number="1170",
             hazard_class="3",
@@ -130,8 +130,8 @@ def test_dangerous_goods_are_read_from_the_undg_number_not_the_flashpoint(
             flashpoint_unit="CEL",
             ems="F-ES-D",
             regulation="IMD",
-        )
-    ]
+        ),
+    )
 
 
 def _table_segments() -> dict[str, dict[str, list[object]]]:
@@ -192,11 +192,14 @@ def test_the_positions_read_are_those_of_every_directory_table(
 
 def test_marks_and_packages_per_container(consolidation: CargoManifest) -> None:
     [parts] = consolidation.consignments[1].goods_items
-    assert parts.marks == ["AL AMAL ALGER", "CT 1-120"]
+    assert parts.marks == ("AL AMAL ALGER", "CT 1-120")
     assert parts.equipment_references == ["CMAU1234564"]
-    assert parts.packages_per_equipment == {"CMAU1234564": 120}
+    assert parts.packages_per_equipment == (120,)
     [machines] = consolidation.consignments[3].goods_items
-    assert machines.packages_per_equipment == {"TGHU8765436": 10}
+    assert (machines.equipment_references, machines.packages_per_equipment) == (
+        ["TGHU8765436"],
+        (10,),
+    )
 
 
 def test_seal_issuer_tare_and_reefer_temperature(consolidation: CargoManifest) -> None:
@@ -237,7 +240,7 @@ def test_party_identifier_scheme_contacts_and_to_order(consolidation: CargoManif
     assert (shipper.identifier_scheme, shipper.to_order) == (None, False)
     assert consignee.name == "مؤسسة الأمل للاستيراد"
     assert (consignee.identifier, consignee.identifier_scheme) == ("000016001234567", "167")
-    assert consignee.contacts == [
+    assert consignee.contacts == (
         Contact(
             function="IC",
             name="MOHAMED BENALI",
@@ -245,8 +248,8 @@ def test_party_identifier_scheme_contacts_and_to_order(consolidation: CargoManif
                 Communication("00213550123456", "TE"),
                 Communication("import@alamal.dz", "EM"),
             ],
-        )
-    ]
+        ),
+    )
     to_order = consolidation.consignments[2].parties[1]
     assert (to_order.role, to_order.name, to_order.to_order) == (
         "consignee",
@@ -302,3 +305,21 @@ def test_an_unknown_message_function_is_refused_not_made_an_original() -> None:
 def test_known_message_functions(code: str, function: str) -> None:
     data = (DATA / "unknown_function.edi").read_bytes().replace(b"+VSA'", f"+{code}'".encode())
     assert cuscar.decode(data)[0].header.function == function
+
+
+def test_packages_per_container_stay_with_their_container() -> None:
+    """SGP 7224 by position: a container without a count keeps None, not its neighbour's."""
+    data = (
+        (DATA / "consolidation.edi")
+        .read_bytes()
+        .replace(b"SGP+CMAU1234564+120'", b"SGP+TGHU8765436'\nSGP+CMAU1234564+120'")
+        .replace(b"UNT+63+1'", b"UNT+64+1'")  # one segment more
+    )
+    result = translate(data)
+    assert result.rejection is None
+    [manifest] = result.documents
+    assert isinstance(manifest, CargoManifest)
+    [parts] = manifest.consignments[1].goods_items
+    assert parts.equipment_references == ["TGHU8765436", "CMAU1234564"]
+    assert parts.packages_per_equipment == (None, 120)
+    assert from_xml(to_bytes(to_xml(manifest))) == manifest

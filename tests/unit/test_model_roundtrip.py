@@ -122,7 +122,7 @@ def party(draw: st.DrawFn) -> Party:
         tax_id=draw(opt(text35)),
         name=draw(opt(names)),
         to_order=draw(st.booleans()),
-        contacts=draw(contacts),
+        contacts=tuple(draw(contacts)),
         address=draw(
             opt(
                 st.builds(
@@ -191,7 +191,8 @@ dangerous = dangerous_goods()
 
 @st.composite
 def goods(draw: st.DrawFn) -> GoodsItem:
-    references = draw(st.lists(text35, max_size=2, unique=True))
+    references = draw(st.lists(text35, max_size=2))
+    counts = tuple(draw(opt(st.integers(0, 9999))) for _ in references)
     return GoodsItem(
         sequence=draw(st.integers(1, 999)),
         hs_code=draw(opt(st.from_regex(r"\A[0-9]{6,10}\Z"))),
@@ -203,12 +204,11 @@ def goods(draw: st.DrawFn) -> GoodsItem:
         unit_gross_mass_kg=draw(opt(mass)),
         unit_net_mass_kg=draw(opt(mass)),
         volume_m3=draw(opt(st.decimals(min_value=0, max_value=10**6, places=3))),
-        marks=draw(st.lists(text35, max_size=2)),
-        dangerous_goods=draw(st.lists(dangerous, max_size=2)),
+        marks=tuple(draw(st.lists(text35, max_size=2))),
+        dangerous_goods=tuple(draw(st.lists(dangerous, max_size=2))),
         equipment_references=references,
-        packages_per_equipment={
-            ref: draw(st.integers(0, 9999)) for ref in references if draw(st.booleans())
-        },
+        # By position; empty when no reference has a count (the XML cannot say more).
+        packages_per_equipment=counts if any(c is not None for c in counts) else (),
     )
 
 
@@ -251,7 +251,7 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
                     place_of_receipt=opt(locode),
                     place_of_original_loading=opt(locode),
                     place_of_loading=opt(locode),
-                    places_of_transhipment=st.lists(locode, max_size=2),
+                    places_of_transhipment=st.lists(locode, max_size=2).map(tuple),
                     place_of_discharge=opt(locode),
                     place_of_delivery=opt(locode),
                     place_of_destination=opt(locode),
