@@ -50,7 +50,7 @@ from adapters.common import (
 from adapters.cuscar_consolidation import TRANSPORT_DOCUMENT_RFF, CniGroup
 from adapters.cuscar_segments import communication, contact, dangerous_goods, party, seal
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
-from gateway.model import (
+from gateway.domain.model import (
     CargoManifest,
     Consignment,
     Contact,
@@ -247,7 +247,7 @@ def decode_message(
     ``contrl.StreamingAcknowledgement``), the characters are checked and the payload hashed
     as the segments pass. A ``MappingError`` may then not be the one the whole message
     gives first (a bad character later in the message wins over it): the caller decodes
-    the whole message again for it (``gateway.pipeline``).
+    the whole message again for it (``gateway.service.pipeline``).
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}

@@ -8,7 +8,7 @@ the hierarchy flat, in document order: the master (``consolidated``), then its h
 (``kind="house"``, ``master_reference`` = the master bill), all with the master's sequence
 number (MSN, the CNI's 1490) and each house with its own (HSN 1, 2 ...).
 
->>> from gateway.model import CargoManifest, Header
+>>> from gateway.domain.model import CargoManifest, Header
 >>> m = CargoManifest(Header.new(sender="a", document_type="CargoManifest",
 ...                   business_reference="M"), "M")
 >>> group = CniGroup.start(m, "1", "CMDUALG0001", rank=1)
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from adapters.common import whole
-from gateway.model import CargoManifest, Consignment
+from gateway.domain.model import CargoManifest, Consignment
 
 # RFF 1153 qualifiers that carry a transport document number, and whether it is a house one.
 # AAA is an order acknowledgement number (UNCL 1153), not a bill: it is not read as one.

@@ -24,7 +24,7 @@ import re
 
 from adapters.common import to_decimal
 from adapters.edifact import Segment
-from gateway.model import (
+from gateway.domain.model import (
     Address,
     Communication,
     Contact,

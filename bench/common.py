@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.gen_cuscar import generate  # noqa: E402
-from gateway.rules import container_check_digit  # noqa: E402
+from gateway.domain.rules import container_check_digit  # noqa: E402
 
 _CONTAINER = re.compile(rb"MSCU(\d{6})\d(?!\d)")
 _LINE = re.compile(r":\d+\)$")
@@ -48,6 +48,28 @@ def small_cuscar(i: int) -> bytes:
     data = valid_cuscar(1, seed=i)
     return data.replace(b"VOY2024W12", b"BENCH%07d" % i).replace(
         b"1000001", b"%07d" % (3000000 + i)
+    )
+
+
+def repeated_ftx(megabytes: float, reference: str = "HOSTILE1") -> bytes:
+    """Issue #14's hostile interchange: one CUSCAR of ``megabytes`` MB of repeated FTX.
+
+    D95B allows 9 FTX there: every one past the ninth is a directory error, ~55,000 a MB.
+
+    >>> data = repeated_ftx(0.001)
+    >>> data.count(b"FTX+"), data.endswith(b"UNZ+1+HOSTILE1'")
+    (55, True)
+    """
+    ref = reference.encode()
+    segment = b"FTX+AAA+++LAPTOPS'"
+    count = int(megabytes * 1_000_000) // len(segment)
+    return (
+        b"UNB+UNOC:3+APCS:ZZZ+CUSTOMS:ZZZ+261129:0800+" + ref + b"'"
+        b"UNH+1+CUSCAR:D:95B:UN'BGM+85+HOSTILE-"
+        + ref
+        + b"+9'"
+        + segment * count
+        + b"UNT+%d+1'UNZ+1+%s'" % (count + 3, ref)
     )
 
 

@@ -18,6 +18,10 @@ Prints a table and writes ``bench/results/latest.json``. What is measured:
 * **large manifest**: the 10,000-BL CUSCAR (~4.8 MB) from submit to the signed manifest
   consumed; peak RSS of the gateway process (``VmHWM``; a fresh process); baseline:
   pydifact parsing the same text and nothing else, in this process;
+* **hostile** (issue #14, not in the default run; ``--parts hostile``, ``--hostile-mb``): one
+  60 MB interchange of repeated FTX (``bench.common.repeated_ftx``, ~3.3 million directory
+  errors) from submit to its CONTRL consumed; the gateway's peak memory growth over idle
+  against the input (budget: at most 10x, the large manifest's) and the CONTRL's size;
 * **scaling**: the small-CUSCAR throughput with 2 ``edigw run`` processes (competing
   consumers, one shared journal) against 1.
 * **raw relay** (a second baseline for small messages, ``bench/relay.py``): a process that
@@ -61,14 +65,15 @@ from bench.common import (  # noqa: E402
     cpu_seconds,
     machine,
     now_utc,
+    repeated_ftx,
     small_cuscar,
     top_frames,
     valid_cuscar,
     vm_kib,
 )
 from gateway.config import Settings, load  # noqa: E402
-from gateway.naming import Names  # noqa: E402
-from gateway.topology import declare, topology_for  # noqa: E402
+from gateway.messaging.naming import Names  # noqa: E402
+from gateway.messaging.topology import declare, topology_for  # noqa: E402
 
 MINISTRY_SAMPLE = ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml"
 WINDOW = 64  # publishes in flight, for the gateway's submitter and the baseline alike
@@ -276,6 +281,7 @@ class Suite:
             "EDIGW_AMQP_URL": url,
             "EDIGW_NAME_PREFIX": self.prefix,
             "EDIGW_STATE_DIR": str(self.state),
+            "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
             "EDIGW_JOURNAL_BACKEND": "sqlite",
             "EDIGW_JOURNAL_PATH": "",
         }
@@ -285,6 +291,7 @@ class Suite:
         self.seq = 0
         self.results: dict[str, Any] = {}
         self.extra_queues: list[str] = []
+        self.hostile_mb = 60.0
 
     # ------------------------------------------------------------------ plumbing
     def ids(self, n: int) -> list[int]:
@@ -321,8 +328,8 @@ class Suite:
         ]
 
     def ministry_docs(self, n: int) -> list[tuple[str, str, bytes, str]]:
-        from gateway.trust import DevPki, trust_settings
-        from gateway.xmlsafe import parse
+        from gateway.domain.xmlsafe import parse
+        from gateway.security.trust import DevPki, trust_settings
 
         ts = trust_settings(self.settings)
         pki = DevPki.ensure(ts.state_dir, ["commerce"], ts.directory)
@@ -493,22 +500,30 @@ class Suite:
             b"broker connection lost" not in logs and b"message left unacknowledged" not in logs
         )
 
-    def large(self, bills: int = 10_000, key: str = "large_manifest") -> None:
-        data = valid_cuscar(bills)
+    def one_big(
+        self, data: bytes, ident: str, expect: dict[str, int], timed: str
+    ) -> tuple[Flow, float, int, int]:
+        """``data`` submitted once to a fresh, warmed-up gateway: the flow, the gateway's CPU
+        seconds, and its VmHWM in KiB before (idle) and after."""
         self.gateways.start(1)
         self.warm_up(1)
         pid = self.gateways.procs[0].pid
         idle_kib = vm_kib(pid, "VmHWM")
         cpu_before = cpu_seconds(pid)
-        subs = [(self.names.inbound("apcs"), "", data, f"big-{uuid.uuid4().hex[:8]}")]
+        subs = [(self.names.inbound("apcs"), "", data, f"{ident}-{uuid.uuid4().hex[:8]}")]
+        gw = asyncio.run(drive(self.url, subs, expect, timed))
+        peak_kib = vm_kib(pid, "VmHWM")
+        gw_cpu = cpu_seconds(pid) - cpu_before
+        self.gateways.stop()
+        return gw, gw_cpu, idle_kib, peak_kib
+
+    def large(self, bills: int = 10_000, key: str = "large_manifest") -> None:
+        data = valid_cuscar(bills)
         # gen_cuscar puts at most 5,000 bills in one CUSCAR (D95B's limit is 9,999 groups):
         # one signed manifest per message, one CONTRL for the interchange.
         documents = data.count(b"UNH+")
         expect = {self.names.customs_core: documents, self.names.outbound("apcs"): 1}
-        gw = asyncio.run(drive(self.url, subs, expect, self.names.customs_core))
-        peak_kib = vm_kib(pid, "VmHWM")
-        gw_cpu = cpu_seconds(pid) - cpu_before
-        self.gateways.stop()
+        gw, gw_cpu, idle_kib, peak_kib = self.one_big(data, "big", expect, self.names.customs_core)
         pyd, pyd_cpu = pydifact_parse_seconds(data.decode("ascii"))
         self.results[key] = {
             "file_bytes": len(data),
@@ -524,6 +539,23 @@ class Suite:
             "peak_rss_bytes": peak_kib * 1024,
             "idle_rss_bytes": idle_kib * 1024,
             "peak_over_file": peak_kib * 1024 / len(data),
+            "growth_over_file": (peak_kib - idle_kib) * 1024 / len(data),
+        }
+
+    def hostile(self) -> None:
+        """Issue #14: repeated FTX; what the gateway's memory and its answer grow by."""
+        data = repeated_ftx(self.hostile_mb, reference=f"H{uuid.uuid4().hex[:12].upper()}")
+        out = self.names.outbound("apcs")
+        # Rejected (directory errors): the CONTRL alone comes back, the input is dead-lettered.
+        gw, gw_cpu, idle_kib, peak_kib = self.one_big(data, "hostile", {out: 1}, out)
+        self.results["hostile"] = {
+            "file_bytes": len(data),
+            "ftx_segments": data.count(b"FTX+"),
+            "contrl_bytes": gw.body_bytes,
+            "gateway_seconds": gw.elapsed,
+            "gateway_cpu_seconds": gw_cpu,
+            "peak_rss_bytes": peak_kib * 1024,
+            "idle_rss_bytes": idle_kib * 1024,
             "growth_over_file": (peak_kib - idle_kib) * 1024 / len(data),
         }
 
@@ -544,6 +576,8 @@ class Suite:
                 self.large()
             if "huge" in self.parts:
                 self.huge()
+            if "hostile" in self.parts:
+                self.hostile()
         finally:
             self.cleanup()
         self.results["meta"] = {"date": now_utc(), "machine": machine(), "quick": self.quick}
@@ -656,6 +690,27 @@ def table(r: dict[str, Any]) -> str:
             "≤ 10x",
             huge["peak_over_file"] <= 10,
         )
+    hostile = r.get("hostile")
+    if hostile is not None:
+        mb = hostile["file_bytes"] / 1e6
+        row(
+            f"{mb:.0f} MB of repeated FTX ({hostile['ftx_segments']:,} segments): peak memory "
+            "(gateway VmHWM growth over idle)",
+            f"{(hostile['peak_rss_bytes'] - hostile['idle_rss_bytes']) / 1e6:.0f} MB",
+            f"{mb:.0f} MB file",
+            f"{hostile['growth_over_file']:.1f}x",
+            "≤ 10x",
+            hostile["growth_over_file"] <= 10,
+        )
+        row(
+            f"{mb:.0f} MB of repeated FTX: wall / CPU time to the CONTRL, its size",
+            f"{hostile['gateway_seconds']:.1f} s / {hostile['gateway_cpu_seconds']:.1f} s, "
+            f"CONTRL {hostile['contrl_bytes'] / 1e3:.0f} kB",
+            "",
+            "",
+            "",
+            None,
+        )
     sc = r.get("scaling")
     if sc is not None:
         row(
@@ -692,8 +747,15 @@ def main() -> None:
     ap.add_argument(
         "--parts",
         default="small,scaling,large",
-        help="comma-separated subset of small,scaling,large,huge (huge: a ~48 MB interchange "
-        "with a 2 s heartbeat, several GB of memory, not in the default run)",
+        help="comma-separated subset of small,scaling,large,huge,hostile (huge: a ~48 MB "
+        "interchange with a 2 s heartbeat, several GB of memory; hostile: a 60 MB interchange "
+        "of repeated FTX, issue #14; neither in the default run)",
+    )
+    ap.add_argument(
+        "--hostile-mb",
+        type=float,
+        default=60.0,
+        help="size of the hostile part's interchange in MB (default 60, issue #14's)",
     )
     ap.add_argument(
         "--profile",
@@ -711,6 +773,7 @@ def main() -> None:
     args = ap.parse_args()
     suite = Suite(args.url, args.quick, args.parts.split(","), args.profile)
     suite.keep = args.keep
+    suite.hostile_mb = args.hostile_mb
     suite.run()
     r = suite.results
     print(f"{r['meta']['date']}, {r['meta']['machine']}{', --quick' if args.quick else ''}")

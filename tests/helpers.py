@@ -70,3 +70,30 @@ def parseable_edifact() -> Iterator[tuple[Path, list[Any]]]:
         except Exception:
             continue
         yield path, interchanges
+
+
+def assert_valid_contrl(data: bytes) -> list[Any]:
+    """``data`` (a CONTRL we wrote) parses with pydifact and passes our own envelope checks
+    and directory validator (service_v3/v4 CONTRL, errors only); its interchanges."""
+    import warnings
+
+    from pydifact.segmentcollection import Interchange as PydifactInterchange
+
+    from adapters.contrl import acknowledge
+    from adapters.edifact import directory, parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydifact warns it has no service-segment tables
+        theirs = PydifactInterchange.from_str(data.decode("latin-1"))
+    assert [s.tag for s in theirs.segments][:2] == ["UNH", "UCI"]
+
+    def check(message: Any) -> list[Any]:
+        return [
+            directory.to_edifact_error(issue)
+            for issue in directory.validate_message(message)
+            if issue.severity == "error"
+        ]
+
+    report = acknowledge(data, message_checks=[check])
+    assert report.accepted, [(e.code, e.where, e.sentence) for e in report.all_errors()]
+    return parse(data)

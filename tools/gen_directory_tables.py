@@ -120,6 +120,82 @@ UPSTREAM_TRUNCATED: dict[str, dict[str, str]] = {
 }
 
 
+# Group maxima that php-edifact's transcription of a later directory gives lower than Bots'
+# grammar of the same directory ("generated from UN-docs") does, where pydifact's D.24A and
+# the D.95B of both sources have the higher figure too (D.95B PAXLST SG4 is 99999 in
+# php-edifact itself): raised to Bots' figure, and listed in the table's "corrections"
+# (adapters/edifact/directories/SOURCES.md says why). Keyed "<message> <group>".
+UPSTREAM_REPEATS: dict[str, dict[str, int]] = {
+    "D00A": {"APERAK SG4": 99999},
+    "D03B": {
+        "APERAK SG4": 99999,
+        "CUSRES SG6": 99999,
+        "CUSRES SG13": 999999,
+        "PAXLST SG4": 99999,
+    },
+}
+# Data elements the upstream segment directory leaves out, inserted after the named one.
+# ISO 9735-1 (syntax 4) UNH has S017, message implementation guideline identification,
+# between S016 and S018; php-edifact's Service_V4 UNH goes from S016 to S018, so an S018 in
+# its place (UNH element 7) was "too many constituents". Components as ISO 9735 and Bots'
+# envelope grammar give them, with the an representation of php-edifact's S016 and S018.
+UPSTREAM_MISSING_ELEMENTS: dict[str, dict[str, tuple[str, list[Any]]]] = {
+    "service_v4": {
+        "UNH": (
+            "S016",
+            [
+                "S017",
+                0,
+                [
+                    ["0121", 1, "an..14"],
+                    ["0122", 0, "an..3"],
+                    ["0124", 0, "an..3"],
+                    ["0051", 0, "an..3"],
+                ],
+            ],
+        ),
+    },
+}
+
+
+def correct_repeats(folder: str, messages: dict[str, list[Any]]) -> dict[str, str]:
+    """Raise the group maxima of ``UPSTREAM_REPEATS``; what changed, for the table's record.
+
+    >>> tree = {"PAXLST": [["UNH", 1, 1], ["SG4", 0, 9999, [["NAD", 1, 1]]], ["UNT", 1, 1]]}
+    >>> correct_repeats("D03B", tree)
+    {'PAXLST SG4': 'maximum 9999 upstream, 99999 in Bots D03B'}
+    >>> tree["PAXLST"][1][2], correct_repeats("D03B", tree)  # a second run changes nothing
+    (99999, {})
+    """
+    done: dict[str, str] = {}
+
+    def group(nodes: list[Any], name: str) -> list[Any] | None:
+        for node in nodes:
+            if len(node) == 4:
+                found = node if node[0] == name else group(node[3], name)
+                if found is not None:
+                    return found
+        return None
+
+    for key, maximum in UPSTREAM_REPEATS.get(folder, {}).items():
+        mtype, name = key.split()
+        node = group(messages.get(mtype, []), name)
+        if node is not None and node[2] != maximum:
+            done[key] = f"maximum {node[2]} upstream, {maximum} in Bots {folder}"
+            node[2] = maximum
+    return done
+
+
+def add_missing_elements(folder: str, segments: dict[str, list[Any]]) -> None:
+    """Insert the elements of ``UPSTREAM_MISSING_ELEMENTS`` (none twice)."""
+    for tag, (after, element) in UPSTREAM_MISSING_ELEMENTS.get(folder, {}).items():
+        elements = segments.get(tag)
+        if elements is None or any(e[0] == element[0] for e in elements):
+            continue
+        position = next(i for i, e in enumerate(elements) if e[0] == after) + 1
+        elements.insert(position, element)
+
+
 def load_sources(corpus: Path) -> dict[str, dict[str, str]]:
     """Rows of the ``SOURCES.tsv`` files keyed by local file (``directory/...``).
 
@@ -180,6 +256,12 @@ def repair_structure(tree: list[Any]) -> list[Any]:
     1. A group written as a segment named after it (``<segment id="SG10"/>`` followed by the
        group's own segments, in D.99A and D.03B CUSCAR): the pseudo-segment opens group SG10
        with its min/max, and the siblings after it up to the end of the parent are its body.
+       Upstream's transcription missed that opening, so each closing of groups that follows
+       closes one group too many, until the message level absorbs it: the groups it puts
+       after the pseudo-group's grandparent belong to that grandparent (D.99A and D.03B
+       CUSCAR: SG11 NAD, SG13 QTY and SG14 GID come out of SG7 CNI back into SG8 RFF, where
+       Bots' D.99A and D.03B, pydifact's D.24A and both sources' D.95B have them). Every
+       ancestor up to the top-level group gets its following siblings back the same way.
     2. ``UNT`` nested inside the last group (D.00B CODECO nests ``CNT``, ``UNT`` at the end of
        SG10): UNT closes the message, so it and the plain segments right before it in that
        group are moved to the top level.
@@ -188,22 +270,42 @@ def repair_structure(tree: list[Any]) -> list[Any]:
     ...     ["RFF", 1, 1], ["TSR", 0, 9]]], ["UNT", 1, 1]])  # doctest: +NORMALIZE_WHITESPACE
     [['UNH', 1, 1], ['SG1', 0, 9, [['TDT', 1, 1], ['SG2', 0, 9, [['RFF', 1, 1], ['TSR', 0, 9]]]]],
      ['UNT', 1, 1]]
+    >>> repair_structure([["UNH", 1, 1], ["SG1", 0, 9, [["CNI", 1, 1], ["SG2", 0, 9, [["RFF", 1, 1],
+    ...     ["SG3", 0, 9, [["TDT", 1, 1], ["SG4", 0, 9], ["RFF", 1, 1]]]]], ["SG5", 1, 9, [["GID", 1, 1]]]]],
+    ...     ["SG6", 0, 1, [["AUT", 1, 1]]], ["UNT", 1, 1]])  # doctest: +NORMALIZE_WHITESPACE
+    [['UNH', 1, 1], ['SG1', 0, 9, [['CNI', 1, 1], ['SG2', 0, 9, [['RFF', 1, 1],
+     ['SG3', 0, 9, [['TDT', 1, 1], ['SG4', 0, 9, [['RFF', 1, 1]]]]], ['SG5', 1, 9, [['GID', 1, 1]]]]]]],
+     ['SG6', 0, 1, [['AUT', 1, 1]]], ['UNT', 1, 1]]
     >>> repair_structure([["UNH", 1, 1], ["SG1", 1, 9, [["EQD", 1, 1], ["SG2", 0, 9, [["DGS", 1, 1]]],
     ...     ["CNT", 0, 1], ["UNT", 1, 1]]]])  # doctest: +NORMALIZE_WHITESPACE
     [['UNH', 1, 1], ['SG1', 1, 9, [['EQD', 1, 1], ['SG2', 0, 9, [['DGS', 1, 1]]]]],
      ['CNT', 0, 1], ['UNT', 1, 1]]
     """
 
-    def pseudo_groups(nodes: list[Any]) -> list[Any]:
+    def pseudo_groups(nodes: list[Any], *, top: bool) -> tuple[list[Any], int | None]:
+        """The mended ``nodes``, and how far below them a pseudo-group was (0: among them)."""
         out: list[Any] = []
+        depth: int | None = None
         for index, node in enumerate(nodes):
             if len(node) == 3 and _GROUP_NAME.match(node[0]):
-                out.append([node[0], node[1], node[2], pseudo_groups(nodes[index + 1 :])])
-                return out
-            out.append([*node[:3], pseudo_groups(node[3])] if len(node) == 4 else node)
-        return out
+                body, _ = pseudo_groups(nodes[index + 1 :], top=False)
+                out.append([node[0], node[1], node[2], body])
+                return out, 0
+            if len(node) != 4:
+                out.append(node)
+                continue
+            children, below = pseudo_groups(node[3], top=False)
+            if below is not None and below >= 1 and not top:
+                # Closed one level too early upstream: its following siblings are its own.
+                rest, _ = pseudo_groups(nodes[index + 1 :], top=False)
+                out.append([*node[:3], children + rest])
+                return out, below + 1
+            out.append([*node[:3], children])
+            if below is not None:
+                depth = below + 1
+        return out, depth
 
-    repaired = pseudo_groups(tree)
+    repaired, _ = pseudo_groups(tree, top=True)
     if repaired and repaired[-1][0] != "UNT":
         last = repaired[-1]
         children = last[3] if len(last) == 4 else []
@@ -411,6 +513,7 @@ def build_tables(corpus: Path) -> dict[str, dict[str, Any]]:
             "segments": parse_segments(corpus / folder / "segments.xml", wanted),
             "codes": {},
         }
+        add_missing_elements(folder, entry["segments"])
         if version == "3":
             # The only service code lists in the corpus are the syntax-3 ones shipped with D95B.
             entry["codes"] = parse_codes(corpus / "D95B/service_codes_v3.xml", SERVICE_CODE_LISTS)
@@ -442,6 +545,7 @@ def later_directory_table(
         print(f"{folder}: left out {left_out}", file=sys.stderr)
     if not messages:
         return None
+    corrections = correct_repeats(folder, messages)
     segments: dict[str, list[Any]] = {}
     omitted: dict[str, str] = {}
     if (corpus / folder / "segments.xml").is_file():
@@ -475,6 +579,8 @@ def later_directory_table(
         table["note"] = note
     if omitted:
         table["omitted_segments"] = omitted
+    if corrections:
+        table["corrections"] = corrections
     return table
 
 

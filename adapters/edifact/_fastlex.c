@@ -1,4 +1,4 @@
-/* The compiled fast path of the EDIFACT lexer: adapters.edifact.syntax._plain_run in C.
+/* The compiled fast path of the EDIFACT lexer: adapters.edifact.hotloop._plain_run in C.
  *
  * plain_run(pieces, start, number, sink, cache, element_separator, release, layout)
  *     -> (index, number), the signature of _plain_run; configure() gives it, once, the
@@ -351,7 +351,7 @@ plain_loop(PyObject *pieces, Py_ssize_t start, Py_ssize_t number, PyObject *sink
 }
 
 /* layout_facts(buf, element, component, release, terminator, rel_in) -> (spaced, inner)
- * or None: adapters.edifact.syntax._layout_facts in one pass instead of about ten scans.
+ * or None: adapters.edifact.hotloop._layout_facts in one pass instead of about ten scans.
  * None (the Python function decides) when a separator is not one byte, or is a space,
  * CR, LF or tab, or the release character is: there the counts of the Python function
  * overlap with the layout, and it stays the only definition. Otherwise, by the same
@@ -436,21 +436,21 @@ static PyMethodDef methods[] = {
     {"untracks_segments", untracks_segments, METH_NOARGS,
      "Whether the Segments plain_run makes are left out of the cyclic collector."},
     {"layout_facts", layout_facts, METH_VARARGS,
-     "Spaces next to separators, layout inside segments (see syntax._layout_facts)."},
+     "Spaces next to separators, layout inside segments (see hotloop._layout_facts)."},
     {"plain_run", plain_run, METH_VARARGS,
-     "The ordinary segments of pieces from start (see adapters.edifact.syntax._plain_run)."},
+     "The ordinary segments of pieces from start (see adapters.edifact.hotloop._plain_run)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_fastlex",
-    "Compiled fast path of the EDIFACT lexer (see adapters/edifact/syntax.py).", -1, methods,
+    "Compiled fast path of the EDIFACT lexer (see adapters/edifact/hotloop.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
-/* The interface version: syntax.py uses the module only when it expects this one, so a build
+/* The interface version: hotloop.py uses the module only when it expects this one, so a build
  * left over from an older _fastlex.c is ignored rather than called wrongly. Bump it with
- * _FASTLEX_API in syntax.py whenever a signature or a result changes. */
+ * _FASTLEX_API in hotloop.py whenever a signature or a result changes. */
 #define FASTLEX_API 1
 
 PyMODINIT_FUNC

@@ -8,34 +8,38 @@ with a million segments is better read message by message:
 >>> [(ic.sender, msg.type, len(msg.segments)) for ic, msg in iter_messages(io.BytesIO(data))]
 [('A', 'CUSCAR', 3)]
 
-The input is read in chunks of ``chunk_size`` bytes; only the current chunk, the
-current message and the envelope headers are held. The :class:`Interchange`
+The input is read in chunks of ``policy.chunk_size`` bytes (:class:`ReadPolicy`); only
+the current chunk, the current message and the envelope headers are held. The :class:`Interchange`
 objects yielded here keep ``messages`` (and ``Group.messages``) empty and count
 instead (``message_count``), so nothing grows with the input. Errors are the
 same :class:`EdifactError` as :func:`parse` raises, raised when reached.
+
+:class:`MessageRereader` reads an input a second time, message by message, for a caller
+that checked it whole first and now decodes each message as its segments come
+(``gateway.service.pipeline``, issue #8).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
-from adapters.edifact.syntax import (
-    CHUNK_SIZE,
-    CharsetPolicy,
-    Interchange,
-    Message,
-    MessageBody,
-    Segment,
-    _assemble,
-    _Lexer,
-)
+from adapters.edifact.assembler import MessageBody, assemble
+from adapters.edifact.lexer import Lexer
+from adapters.edifact.model import CHUNK_MARK, Interchange, Message, Segment
+from adapters.edifact.policy import DEFAULT, CharsetPolicy, ReadPolicy, effective
 
 Source = BinaryIO | Iterable[bytes] | bytes | bytearray
 
 
-def _read_chunks(source: Source, chunk_size: int) -> Iterator[bytes]:
+def read_chunks(source: Source, chunk_size: int) -> Iterator[bytes]:
+    """``source`` (bytes, a binary file, or an iterable of byte strings) in chunks.
+
+    >>> list(read_chunks(b"UNH+1'UNT+2+1'", 6))
+    [b"UNH+1'", b'UNT+2+', b"1'"]
+    """
     if isinstance(source, bytes | bytearray):
         view = memoryview(source)
         for i in range(0, len(view), chunk_size):
@@ -65,24 +69,29 @@ def _read_chunks(source: Source, chunk_size: int) -> Iterator[bytes]:
 def iter_interchange_segments(
     source: Source,
     *,
-    chunk_size: int = CHUNK_SIZE,
-    charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+    policy: ReadPolicy = DEFAULT,
+    chunk_size: int | None = None,
+    charset_policy: CharsetPolicy | None = None,
 ) -> Iterator[Segment]:
     """Every segment of ``source`` in order, envelopes included (UNA is not a segment).
+
+    ``chunk_size`` and ``charset_policy`` are short for ``policy.replace(...)``.
 
     >>> [s.tag for s in iter_interchange_segments(b"UNA:+.? 'UNH+1+X:D:96A:UN'UNT+2+1'")]
     ['UNH', 'UNT']
     """
-    lexer = _Lexer(charset_policy)
-    yield from lexer.segments(_read_chunks(source, chunk_size))
+    policy = effective(policy, charset_policy, chunk_size)
+    lexer = Lexer(policy)
+    yield from lexer.segments(read_chunks(source, policy.chunk_size))
 
 
 def iter_envelope_events(
     source: Source,
     *,
-    chunk_size: int = CHUNK_SIZE,
-    charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+    policy: ReadPolicy = DEFAULT,
     body: Callable[[Message], MessageBody] | None = None,
+    chunk_size: int | None = None,
+    charset_policy: CharsetPolicy | None = None,
 ) -> Iterator[tuple[Interchange, Message | None]]:
     """``(interchange, message)`` per message, then ``(interchange, None)`` when it ends.
 
@@ -91,10 +100,12 @@ def iter_envelope_events(
     with :func:`adapters.contrl.check_interchange` without keeping the messages.
     With ``body`` (e.g. :class:`ThinMessage`), a message's segments go to
     ``body(message)`` as they are read, not to ``message.segments``.
+    ``chunk_size`` and ``charset_policy`` are short for ``policy.replace(...)``.
     """
-    lexer = _Lexer(charset_policy)
-    yield from _assemble(
-        lexer.segments(_read_chunks(source, chunk_size)), lexer, keep=False, body=body
+    policy = effective(policy, charset_policy, chunk_size)
+    lexer = Lexer(policy)
+    yield from assemble(
+        lexer.segments(read_chunks(source, policy.chunk_size)), lexer, keep=False, body=body
     )
 
 
@@ -177,12 +188,71 @@ class ThinMessage:
 def iter_messages(
     source: Source,
     *,
-    chunk_size: int = CHUNK_SIZE,
-    charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
+    policy: ReadPolicy = DEFAULT,
+    chunk_size: int | None = None,
+    charset_policy: CharsetPolicy | None = None,
 ) -> Iterator[tuple[Interchange, Message]]:
-    """Each message with the interchange it belongs to, one at a time."""
+    """Each message with the interchange it belongs to, one at a time.
+
+    ``chunk_size`` and ``charset_policy`` are short for ``policy.replace(...)``.
+    """
     for ic, msg in iter_envelope_events(
-        source, chunk_size=chunk_size, charset_policy=charset_policy
+        source, policy=effective(policy, charset_policy, chunk_size)
     ):
         if msg is not None:
             yield ic, msg
+
+
+class MessageRereader:
+    """The input read again, once in all: the segments of message ``index``, messages in order.
+
+    For a caller that read the input a first time (checking it, keeping little) and now
+    decodes message after message. Messages skipped (not asked for) are read past; the
+    segments are the first read's (the same bytes, the same lexer), numbered alike. A
+    message's body goes to the lexer's sink and is taken a chunk at a time: the lexer's fast
+    path, one chunk held.
+
+    >>> data = b"UNH+1+X:D:96A:UN'BGM+1'UNT+3+1'UNH+2+X:D:96A:UN'BGM+2'UNT+3+2'"
+    >>> [(s.tag, s.number) for s in MessageRereader(data).segments(1)]
+    [('UNH', 4), ('BGM', 5), ('UNT', 6)]
+    """
+
+    def __init__(self, data: Source, policy: ReadPolicy = DEFAULT) -> None:
+        self._data = data
+        self._policy = policy
+        self._lexer: Lexer | None = None
+        self._segments: Iterator[Segment] | None = None
+        self._next = 0  # the index of the next UNH
+
+    def segments(self, index: int) -> Iterator[Segment]:
+        """UNH..UNT of message ``index`` (at or after the messages already given)."""
+        if self._lexer is None:
+            self._lexer = Lexer(self._policy)
+            self._lexer.chunk_marks = True
+            self._segments = self._lexer.segments(read_chunks(self._data, self._policy.chunk_size))
+        lexer, segments = self._lexer, self._segments
+        assert segments is not None
+        skipped: deque[Segment] = deque(maxlen=0)
+        if lexer.sink is not None:  # the last message given was not read to its end
+            lexer.sink = skipped.append
+        for seg in segments:
+            if seg.tag == "UNH":
+                self._next += 1
+                if self._next == index + 1:
+                    yield seg
+                    break
+                lexer.sink = skipped.append  # a message read past: its body dropped
+            elif seg.tag == "UNT":
+                lexer.sink = None
+        pending: list[Segment] = []
+        lexer.sink = pending.append
+        for seg in segments:
+            if seg is CHUNK_MARK or seg.tag == "UNT":
+                yield from pending
+                pending.clear()
+                if seg is CHUNK_MARK:
+                    continue
+                lexer.sink = None
+                yield seg
+                return
+            yield seg  # (not expected: with a sink, the lexer yields only envelopes)

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bench.common import valid_cuscar
-from gateway import malloc
 from gateway.config import load
-from gateway.journal import JournalUnavailable, derived_id
-from gateway.spool import SpooledDocument
-from gateway.worker import Plan, Worker
+from gateway.messaging import malloc
+from gateway.messaging.worker import Plan, Worker
+from gateway.storage.journal import JournalUnavailable, derived_id
+from gateway.storage.spool import SpooledDocument
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     declare_topology,
@@ -67,7 +67,7 @@ def test_a_large_manifest_is_published_from_its_spool_file_which_then_goes(
     leftover = load(env=gateway_env).state_dir / "spool" / "999999999"  # a process long gone
     leftover.mkdir(parents=True)
     (leftover / "old.xml").write_bytes(b"<old/>")
-    data = valid_cuscar(2_400)  # 1.1 MB: read twice (THIN_MIN_BYTES), trimmed after
+    data = valid_cuscar(2_400)  # 1.1 MB: read twice (ReadPolicy.thin_min_bytes), trimmed after
     with worker_thread(gateway_env):
         submit(gateway_env, [("spool-1", data)])
         wait_until(lambda: done_count(gateway_env) >= 1, 60, "the manifest done")

@@ -23,15 +23,12 @@ from adapters.edifact.directory import (
     ERR_TOO_MANY_GROUPS,
     ERR_TOO_MANY_REPETITIONS,
     DirectoryIssue,
-    _check_segment,
-    _find,
-    _Node,
-    _paths,
-    _plan,
-    _report_plan,
-    _Reporter,
-    _Source,
 )
+from adapters.edifact.directory_elements import _check_segment
+from adapters.edifact.directory_issues import _Reporter
+from adapters.edifact.directory_plan import _plan, _report_plan, _Source
+from adapters.edifact.directory_structure import _find, _paths
+from adapters.edifact.directory_tables import _Node
 from adapters.edifact.syntax import Message, Segment
 
 _LOOKAHEAD = 3

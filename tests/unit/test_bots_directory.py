@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from adapters.edifact import Message, parse
-from adapters.edifact import directory as directory_module
+from adapters.edifact import Message, directory_tables, parse
 from adapters.edifact.directory import (
     DEFAULT_LOCAL,
     GENERATED,
@@ -363,12 +362,23 @@ def test_generated_tables_are_used() -> None:
         assert errors == [("39", "BGM", 1)], (mtype, version)  # 1001 an..3
 
 
-def test_packaged_table_wins_and_the_generated_one_fills_gaps() -> None:
-    d03b = directory_module._table("D03B")
+def test_packaged_table_wins_and_the_generated_one_fills_gaps(
+    tmp_path: Path, restore_search_path: None
+) -> None:
+    # A generated D03B whose CUSCAR differs from the packaged one (and whose NAD is odd):
+    # the packaged structure wins, the generated NAD fills the gap the packaged table left.
+    generated = json.loads((_local_folder() / "D03B.json").read_text(encoding="utf-8"))
+    generated["messages"]["CUSCAR"] = [["UNH", 1, 1], ["BGM", 1, 1], ["UNT", 1, 1]]
+    generated["segments"]["NAD"] = [["3035", 1, "an..3"]]
+    (tmp_path / "D03B.json").write_text(json.dumps(generated), encoding="utf-8")
+    set_search_path([tmp_path])  # drops the cached tables
+    d03b = directory_tables._table("D03B")
     assert d03b is not None
-    # CUSCAR is packaged (php-edifact): its tree, where SG11 (NAD) is a group of SG7.
-    sg7 = next(n for n in d03b.messages["CUSCAR"].children if n.name == "SG7")
-    assert "SG11" in [c.name for c in sg7.children]
+    assert "SG7" in [n.name for n in d03b.messages["CUSCAR"].children]  # packaged
+    assert [e.ident for e in d03b.segments["NAD"]] == ["3035"]  # generated
+    set_search_path(None)
+    d03b = directory_tables._table("D03B")
+    assert d03b is not None
     # NAD was left out of the packaged D03B (upstream artefacts): the generated one has it.
     assert [e.ident for e in d03b.segments["NAD"]][:3] == ["3035", "C082", "C058"]
     assert "INVOIC" in d03b.messages  # only in the generated table

@@ -1,4 +1,4 @@
-"""The streamed manifest (``gateway.c14n``) is the tree path's document (issue #8).
+"""The streamed manifest (``gateway.security.c14n``) is the tree path's document (issue #8).
 
 * the writer's bytes are exactly libxml2's canonical XML of ``to_xml(doc)``, on every CUSCAR
   of the corpus, the samples and the test data, on generated manifests and on values that
@@ -29,15 +29,18 @@ from adapters import cuscar
 from adapters.common import MappingError, check_xml_characters
 from adapters.cuscar import _slow_payload_hash, payload_hash
 from adapters.edifact import Interchange, Message, parse
+from adapters.edifact.policy import ReadPolicy
+from adapters.registry import MessageCodec
 from bench.common import small_cuscar, valid_cuscar
-from gateway import c14n, pipeline
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
 from gateway.config import Partner, Route
-from gateway.journal import SqliteJournal
-from gateway.model import Address, CargoManifest, Party
-from gateway.pipeline import InboundPipeline
-from gateway.signing import DSIG_NS, Signer, ensure_dev_keys, verify
-from gateway.validation import validate
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.model import Address, CargoManifest, Party
+from gateway.domain.validation import validate
+from gateway.security import c14n
+from gateway.security.signing import DSIG_NS, Signer, ensure_dev_keys, verify
+from gateway.service import pipeline
+from gateway.service.pipeline import InboundPipeline
+from gateway.storage.journal import SqliteJournal
 from tests.helpers import parseable_edifact, xmlsec_verify
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,6 +175,11 @@ def test_the_streamed_schema_check_gives_the_trees_verdict(signer: tuple[Signer,
 APCS = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
 
 
+def _unrecorded_from(segments: int) -> ReadPolicy:
+    """The pipeline's read policy with messages of ``segments`` or more decoded without positions."""
+    return pipeline.READ_POLICY.replace(unrecorded_min_segments=segments)
+
+
 def _pipeline(s: Signer, journal: SqliteJournal | None = None) -> InboundPipeline:
     return InboundPipeline(s, [Route("core")], "GATEWAY", journal=journal)
 
@@ -226,7 +234,9 @@ def test_a_streamed_manifest_that_breaks_the_schema_is_refused_as_before(
         m.consignments[-1].goods_items[0].package_type = "P" * 36
         return m
 
-    monkeypatch.setattr(pipeline, "decoder_for", lambda message: long_reference)
+    # A codec without decode_stream: the message is decoded held whole, by long_reference.
+    codec = MessageCodec("CUSCAR", cuscar.is_cuscar, long_reference)
+    monkeypatch.setattr(pipeline, "codec_for", lambda message: codec)
     streamed = _pipeline(s).process(data, APCS, "c", "in-1")
     monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
     tree = _pipeline(s).process(data, APCS, "c", "in-1")
@@ -284,7 +294,7 @@ def test_a_large_message_without_positions_points_at_the_same_segments(
     data = broken(valid_cuscar(600))  # type: ignore[operator]
     assert data != valid_cuscar(600)
     unrecorded = _pipeline(s).process(data, APCS, "c", "in-1")
-    monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+    monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
     monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
     recorded = _pipeline(s).process(data, APCS, "c", "in-1")
     assert unrecorded.rejection is not None
@@ -339,10 +349,10 @@ def test_every_real_cuscar_streamed_gives_the_tree_paths_outcome(
     streamed_documents = 0
     for path, data in inputs:
         monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 0)
-        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 0)
+        monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(0))
         streamed = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
         monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
-        monkeypatch.setattr(pipeline, "UNRECORDED_MIN_SEGMENTS", 10**9)
+        monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
         tree = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
         assert _outcome_parts(streamed) == _outcome_parts(tree), path.name
         for routed in streamed.routed:

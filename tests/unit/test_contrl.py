@@ -296,7 +296,7 @@ def test_streamed_envelope_check_matches_acknowledge() -> None:
 @pytest.mark.parametrize("year", ["00", "24", "68", "69", "99", "0000", "1900", "2000", "2023"])
 def test_unb_date_check_reads_dates_as_strptime_does(year: str) -> None:
     """The cheap calendar check (issue #8) agrees with strptime on every month and day."""
-    from adapters.contrl import _is_calendar_date
+    from adapters.contrl.envelope import _is_calendar_date
 
     fmt = "%y%m%d" if len(year) == 2 else "%Y%m%d"
     for month in range(100):

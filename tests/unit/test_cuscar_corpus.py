@@ -21,10 +21,10 @@ import pytest
 
 from adapters import cuscar
 from adapters.common import MappingError
-from gateway.canonical_xml import to_xml
-from gateway.pipeline import translate
-from gateway.rules import check
-from gateway.validation import validate
+from gateway.domain.canonical_xml import to_xml
+from gateway.domain.rules import check
+from gateway.domain.validation import validate
+from gateway.service.pipeline import translate
 
 UTC = dt.UTC
 # file -> (documents: [(number, function, [(bill, kind, gross kg)])] or the reason the adapter

@@ -24,10 +24,10 @@ import pytest
 
 from adapters import cuscar
 from adapters.common import MappingError
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
-from gateway.model import CargoManifest, Communication, Contact, DangerousGoods, Seal
-from gateway.pipeline import translate
-from gateway.validation import validate
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.model import CargoManifest, Communication, Contact, DangerousGoods, Seal
+from gateway.domain.validation import validate
+from gateway.service.pipeline import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "cuscar"

@@ -41,14 +41,12 @@ from adapters.edifact.directory import (
     _LOOKAHEAD,
     DirectoryIssue,
     MessageValidator,
-    _compile_segment,
-    _ElementChecker,
-    _ElementDef,
-    _Reporter,
-    _table,
     available_directories,
     validate_message,
 )
+from adapters.edifact.directory_elements import _compile_segment, _ElementChecker
+from adapters.edifact.directory_issues import _Reporter
+from adapters.edifact.directory_tables import _ElementDef, _table
 from bench.gen_cuscar import generate
 from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.unit import directory_reference

@@ -8,12 +8,45 @@ from types import ModuleType
 import pytest
 
 import adapters.contrl
+import adapters.contrl.encoder
+import adapters.contrl.envelope
+import adapters.contrl.reader
+import adapters.edifact.assembler
+import adapters.edifact.errors
+import adapters.edifact.hotloop
+import adapters.edifact.lexer
+import adapters.edifact.model
+import adapters.edifact.policy
+import adapters.edifact.serializer
+import adapters.edifact.splitting
 import adapters.edifact.stream
 import adapters.edifact.syntax
+import adapters.registry
+
+ENGINE = [
+    adapters.edifact.syntax,
+    adapters.edifact.errors,
+    adapters.edifact.model,
+    adapters.edifact.policy,
+    adapters.edifact.splitting,
+    adapters.edifact.hotloop,
+    adapters.edifact.lexer,
+    adapters.edifact.assembler,
+    adapters.edifact.serializer,
+    adapters.edifact.stream,
+    adapters.registry,
+]
 
 
 @pytest.mark.parametrize(
-    "module", [adapters.edifact.syntax, adapters.edifact.stream, adapters.contrl]
+    "module",
+    [
+        *ENGINE,
+        adapters.contrl,
+        adapters.contrl.envelope,
+        adapters.contrl.reader,
+        adapters.contrl.encoder,
+    ],
 )
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

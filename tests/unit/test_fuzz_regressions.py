@@ -18,8 +18,8 @@ from lxml import etree
 from adapters import aperak, contrl, cusres
 from adapters.common import MappingError
 from adapters.edifact import EdifactError, iter_interchange_segments, parse
-from gateway.pipeline import translate
-from gateway.trust import DS, DevPki, TrustError, TrustStore
+from gateway.security.trust import DS, DevPki, TrustError, TrustStore
+from gateway.service.pipeline import translate
 
 # ---------------------------------------------------------------------------- EDIFACT lexer
 
@@ -134,11 +134,11 @@ def test_long_segment_in_tiny_pieces_reads_the_same() -> None:
 
 
 def test_tiny_pieces_of_a_network_body_are_joined() -> None:
-    from adapters.edifact.stream import _read_chunks
+    from adapters.edifact.stream import read_chunks
 
-    chunks = list(_read_chunks([b"x"] * 10_000, 1 << 16))
+    chunks = list(read_chunks([b"x"] * 10_000, 1 << 16))
     assert [len(c) for c in chunks] == [4096, 4096, 1808]
-    assert list(_read_chunks([b"y" * 5000, b"z"], 1 << 16)) == [b"y" * 5000, b"z"]
+    assert list(read_chunks([b"y" * 5000, b"z"], 1 << 16)) == [b"y" * 5000, b"z"]
 
 
 def test_contrl_for_a_blank_sender_is_addressed_to_unknown() -> None:

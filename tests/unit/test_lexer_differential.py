@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.edifact import syntax
+from adapters.edifact import hotloop, splitting, syntax
 from adapters.edifact.stream import iter_envelope_events
 from adapters.edifact.syntax import CharsetPolicy, EdifactError, Interchange, parse, serialize
 from bench.gen_cuscar import generate
@@ -191,15 +191,15 @@ def test_generated_interchanges_read_the_same(
 
 # --- the compiled function itself --------------------------------------------------------
 
-_fastlex = syntax._fastlex
+_fastlex = hotloop._fastlex
 
 
 def _run(pieces: list[str], **kw: Any) -> tuple[tuple[int, int], list[syntax.Segment]]:
-    syntax._check_tag("LOC", 0)
+    splitting._check_tag("LOC", 0)
     out: list[syntax.Segment] = []
     args: dict[str, Any] = {
         "sink": out.append,
-        "cache": syntax._ElementCache(":"),
+        "cache": hotloop._ElementCache(":"),
         "el": "+",
         "release": "",
         "layout": " \r\n\t",
@@ -214,8 +214,8 @@ def test_the_compiled_loop_builds_what_the_pure_one_builds() -> None:
     pieces = ["\nLOC+9+EGALY:139:6", "LOC", "LOC++::+", "LOC+a?b", "UNT+2+1", "LOC+1"]
     got, out = _run(pieces, release="")
     reference: list[syntax.Segment] = []
-    assert got == syntax._plain_run(
-        pieces, 0, 10, reference.append, syntax._ElementCache(":"), "+", "", " \r\n\t"
+    assert got == hotloop._plain_run(
+        pieces, 0, 10, reference.append, hotloop._ElementCache(":"), "+", "", " \r\n\t"
     )
     assert got == (4, 14) and out == reference
     assert out[2].elements == (("",), ("", "", ""), ("",))
@@ -247,11 +247,11 @@ def test_an_error_of_the_sink_propagates_and_stops() -> None:
 
 
 def test_the_cache_is_filled_and_bounded_like_the_pure_one() -> None:
-    cache = syntax._ElementCache(":")
-    values = [f"V{n}:{n}" for n in range(syntax._ELEMENT_CACHE_ENTRIES + 10)]
-    long_value = "L" * (syntax._ELEMENT_CACHE_VALUE_LENGTH + 1)
+    cache = hotloop._ElementCache(":")
+    values = [f"V{n}:{n}" for n in range(hotloop._ELEMENT_CACHE_ENTRIES + 10)]
+    long_value = "L" * (hotloop._ELEMENT_CACHE_VALUE_LENGTH + 1)
     _run(["LOC+" + "+".join([*values, long_value])], cache=cache)
-    reference = syntax._ElementCache(":")
+    reference = hotloop._ElementCache(":")
     for v in [*values, long_value]:
         reference[v]  # __missing__ fills it
     assert dict(cache) == dict(reference) and len(cache) == 10
@@ -282,7 +282,11 @@ class _WiderSegment:
 
 def test_a_segment_class_with_more_than_the_four_slots_stays_tracked() -> None:
     assert _fastlex is not None and _fastlex.untracks_segments()
-    bounds = (syntax._PLAIN_TAGS, syntax._ELEMENT_CACHE_ENTRIES, syntax._ELEMENT_CACHE_VALUE_LENGTH)
+    bounds = (
+        splitting._PLAIN_TAGS,
+        hotloop._ELEMENT_CACHE_ENTRIES,
+        hotloop._ELEMENT_CACHE_VALUE_LENGTH,
+    )
     slots = ("tag", "elements", "number", "repeats")
     try:
         _fastlex.configure(_WiderSegment, slots, *bounds)
@@ -294,7 +298,11 @@ def test_a_segment_class_with_more_than_the_four_slots_stays_tracked() -> None:
 
 def test_a_failed_configure_changes_nothing() -> None:
     assert _fastlex is not None
-    bounds = (syntax._PLAIN_TAGS, syntax._ELEMENT_CACHE_ENTRIES, syntax._ELEMENT_CACHE_VALUE_LENGTH)
+    bounds = (
+        splitting._PLAIN_TAGS,
+        hotloop._ELEMENT_CACHE_ENTRIES,
+        hotloop._ELEMENT_CACHE_VALUE_LENGTH,
+    )
     with pytest.raises(TypeError, match="no slot"):
         _fastlex.configure(_WiderSegment, ("tag", "elements", "number", "nothing"), *bounds)
     assert _fastlex.untracks_segments()
@@ -303,9 +311,9 @@ def test_a_failed_configure_changes_nothing() -> None:
 
 def test_a_start_past_the_end_returns_the_end_like_python() -> None:
     assert _fastlex is not None
-    cache = syntax._ElementCache(":")
+    cache = hotloop._ElementCache(":")
     args = (5, 3, [].append, cache, "+", "", " ")
-    assert _fastlex.plain_run(["A", "B"], *args) == syntax._plain_run(["A", "B"], *args) == (2, 3)
+    assert _fastlex.plain_run(["A", "B"], *args) == hotloop._plain_run(["A", "B"], *args) == (2, 3)
 
 
 LAYOUT_ALPHABET = b"+:'?* \r\n\tAB\x1c\x1d\x1f"
@@ -331,7 +339,7 @@ def test_layout_facts_in_one_pass_are_the_counts_of_python(
     if got is None:  # a separator that is a layout character: Python decides
         assert any(c in b" \r\n\t" for c in (el, comp, term, rel) if c)
         return
-    assert got == syntax._layout_facts(buf, el, comp, rel, term, rel_in)
+    assert got == hotloop._layout_facts(buf, el, comp, rel, term, rel_in)
 
 
 @pytest.mark.parametrize(
@@ -347,11 +355,11 @@ def test_layout_facts_in_one_pass_are_the_counts_of_python(
 def test_layout_facts_decline_what_only_python_defines(args: tuple[bytes, ...]) -> None:
     assert _fastlex is not None
     assert _fastlex.layout_facts(*args, False) is None
-    assert syntax._layout_facts_compiled(*args, False) == syntax._layout_facts(*args, False)
+    assert hotloop._layout_facts_compiled(*args, False) == hotloop._layout_facts(*args, False)
 
 
 def test_a_build_of_another_interface_is_not_used() -> None:
-    assert _fastlex is not None and _fastlex.API == syntax._FASTLEX_API
+    assert _fastlex is not None and _fastlex.API == hotloop._FASTLEX_API
     code = (  # a module of another interface where the build would be
         "import sys, types; stale = types.ModuleType('adapters.edifact._fastlex'); "
         "stale.API = -1; sys.modules[stale.__name__] = stale; "

@@ -1,6 +1,6 @@
 """A large input is read twice (issue #8) and translated exactly as when read once.
 
-``translate`` reads an input of ``THIN_MIN_BYTES`` or more thin first (each message's
+``translate`` reads an input of ``ReadPolicy.thin_min_bytes`` or more thin first (each message's
 segments go through the envelope checks and ``directory.MessageValidator`` as they are read,
 and are dropped), then reads each clean message again: a large CUSCAR (``UNRECORDED_MIN_
 SEGMENTS``) is decoded as it is read, the others are held whole and decoded as before. Here
@@ -25,12 +25,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import gateway.pipeline as pipeline
+import gateway.service.pipeline as pipeline
 from adapters import contrl
 from adapters.common import DecodeContext
 from adapters.edifact import EdifactError, iter_messages
+from adapters.edifact.stream import MessageRereader
 from bench.common import valid_cuscar
-from gateway.pipeline import Translation, translate
+from gateway.service.pipeline import Translation, translate
 from tests.conftest import CORPUS
 from tests.helpers import SAMPLES
 
@@ -41,12 +42,12 @@ NOW = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 
 @contextlib.contextmanager
 def thresholds(thin: int, unrecorded: int) -> Iterator[None]:
-    saved = (pipeline.THIN_MIN_BYTES, pipeline.UNRECORDED_MIN_SEGMENTS)
-    pipeline.THIN_MIN_BYTES, pipeline.UNRECORDED_MIN_SEGMENTS = thin, unrecorded
+    saved = pipeline.READ_POLICY
+    pipeline.READ_POLICY = saved.replace(thin_min_bytes=thin, unrecorded_min_segments=unrecorded)
     try:
         yield
     finally:
-        pipeline.THIN_MIN_BYTES, pipeline.UNRECORDED_MIN_SEGMENTS = saved
+        pipeline.READ_POLICY = saved
 
 
 _TIMES = re.compile(
@@ -72,15 +73,16 @@ def outcome(t: Translation) -> list[bytes]:
 
 def _translate(data: bytes, directory_validation: str) -> Translation:
     context = DecodeContext(sender="apcs", correlation_id="corr")
-    return translate(data, context, inbound_id="in", directory_validation=directory_validation)
+    policy = pipeline.READ_POLICY.replace(directory_validation=directory_validation)
+    return translate(data, context, inbound_id="in", policy=policy)
 
 
 def same(data: bytes, directory_validation: str = "reject") -> Translation:
     """``translate`` read once and read twice (decoded as read, or held whole): all equal."""
-    with thresholds(NEVER, pipeline.UNRECORDED_MIN_SEGMENTS):
+    with thresholds(NEVER, pipeline.READ_POLICY.unrecorded_min_segments):
         once = _translate(data, directory_validation)
     expected = outcome(once)
-    for unrecorded in (0, pipeline.UNRECORDED_MIN_SEGMENTS, NEVER):
+    for unrecorded in (0, pipeline.READ_POLICY.unrecorded_min_segments, NEVER):
         with thresholds(0, unrecorded):
             twice = _translate(data, directory_validation)
         assert outcome(twice) == expected, unrecorded
@@ -187,7 +189,7 @@ def test_the_second_read_gives_each_message_as_the_first(path: Path) -> None:
     except EdifactError:
         return  # not read at all: never read a second time
     for step in (1, 2):  # every message, or every other one (the others read past)
-        second = pipeline._SecondRead(data)
+        second = MessageRereader(data)
         for index in range(0, len(messages), step):
             assert list(second.segments(index)) == messages[index]
 
@@ -200,7 +202,7 @@ def test_the_second_read_reads_past_a_message_left_half_read() -> None:
     data += b"UNZ+" + tail
     messages = [m.segments for _, m in iter_messages(data)]
     assert len(messages) == 2 and len(messages[0]) > 100
-    second = pipeline._SecondRead(data)
+    second = MessageRereader(data)
     first = second.segments(0)
     assert [next(first) for _ in range(5)] == messages[0][:5]
     assert list(second.segments(1)) == messages[1]

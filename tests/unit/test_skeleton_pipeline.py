@@ -11,13 +11,15 @@ from lxml import etree
 
 from adapters import cuscar
 from adapters.common import DecodeContext
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
+from adapters.edifact.policy import ReadPolicy
+from adapters.registry import MessageCodec
 from gateway.config import ConfigError, Route, load
-from gateway.journal import SqliteJournal
-from gateway.pipeline import InboundPipeline, sniff_format, translate
-from gateway.signing import Signer, ensure_dev_keys, verify
-from gateway.topology import table, topology_for
-from gateway.validation import validate
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.validation import validate
+from gateway.messaging.topology import table, topology_for
+from gateway.security.signing import Signer, ensure_dev_keys, verify
+from gateway.service.pipeline import InboundPipeline, sniff_format, translate
+from gateway.storage.journal import SqliteJournal
 from tests.helpers import SAMPLES, xmlsec_verify
 
 EDIGW = [sys.executable, "-m", "gateway"]
@@ -208,10 +210,10 @@ def test_directory_errors_are_rejected_by_contrl_or_only_warned_by_policy() -> N
     assert "PIA" in rejected.rejection.problems[0].where
     report = rejected.syntax_report
     assert report is not None and not report.accepted
-    warned = translate(data, directory_validation="warn")
+    warned = translate(data, policy=ReadPolicy(directory_validation="warn"))
     assert warned.rejection is None
     assert [w.code for w in warned.warnings] == ["EDIFACT_15"]
-    assert translate(data, directory_validation="off").warnings == []
+    assert translate(data, policy=ReadPolicy(directory_validation="off")).warnings == []
 
 
 def test_directory_policy_is_checked_in_configuration() -> None:
@@ -245,7 +247,8 @@ def test_a_value_xml_cannot_carry_is_a_rejection_not_a_crash(
         doc.conveyance.name = "BELL\x07"
         return doc
 
-    monkeypatch.setattr(cuscar, "decode_message", leaky)
+    codec = MessageCodec("CUSCAR", cuscar.is_cuscar, leaky)  # type: ignore[arg-type]
+    monkeypatch.setattr("gateway.service.pipeline.codec_for", lambda message: codec)
     result = translate(SAMPLE.read_bytes())
     assert result.rejection is not None
     assert result.rejection.reason == "CANONICAL_INVALID"

@@ -1,0 +1,145 @@
+"""Which adapter reads what: chosen by content, never by a file name or a header.
+
+Two levels, each a registry the gateway asks instead of knowing the adapters:
+
+* the format of an input (:data:`FORMATS`, :func:`sniff_format`): XML or UN/EDIFACT, by
+  its first bytes;
+* the codec of one UN/EDIFACT message (:data:`CODECS`, :func:`codec_for`): by its UNH
+  message type (and, for a CUSCAR with an empty type, its BGM).
+
+>>> sniff_format(b"\\xef\\xbb\\xbf <?xml version='1.0'?><a/>"), sniff_format(b"UNA:+.? 'UNB")
+('xml', 'edifact')
+>>> from adapters.edifact import parse
+>>> ic = parse(b"UNH+1+PAXLST:D:05B:UN'BGM+745+L1'UNT+3+1'")[0]
+>>> codec = codec_for(ic.messages[0])
+>>> codec.message_type, codec.decode_stream is None
+('PAXLST', True)
+
+A codec decodes a message it holds whole (:attr:`MessageCodec.decode`); one that can also
+decode a large message as its segments are read, keeping no positions
+(:attr:`MessageCodec.decode_stream`), says so by having that function. The reading side of
+the engine (lexer, streaming readers, thresholds) is in :mod:`adapters.edifact`; its
+thresholds and modes in one :class:`adapters.edifact.policy.ReadPolicy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from adapters import cuscar, paxlst
+from adapters.common import DecodeContext, Positions
+from adapters.edifact import Interchange, Message, Segment
+from gateway.domain.model import CanonicalDocument
+
+# What a format sniffer looks at: the first bytes, after a BOM and layout.
+HEAD_BYTES: Final = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """An input format and how to recognise it from the first bytes (BOM and layout gone)."""
+
+    name: str
+    sniff: Callable[[bytes], bool]
+
+
+def _is_xml(head: bytes) -> bool:
+    return head.startswith(b"<")
+
+
+def _is_anything(head: bytes) -> bool:
+    # UN/EDIFACT is the default: whatever is not XML is read as EDIFACT, and the EDIFACT
+    # reader says precisely what is wrong with it (a CONTRL for the partner).
+    return True
+
+
+#: Tried in order; the first whose ``sniff`` says yes is the format.
+FORMATS: Final[tuple[Format, ...]] = (Format("xml", _is_xml), Format("edifact", _is_anything))
+
+
+def sniff_format(data: bytes) -> str:
+    """``"xml"`` or ``"edifact"``, chosen by content (never by file name)."""
+    head = data[:HEAD_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return next(f.name for f in FORMATS if f.sniff(head))
+
+
+class MessageDecoder(Protocol):
+    """One message held whole -> its canonical document (``MappingError`` when it cannot be).
+
+    ``positions``, when given, is filled with model paths -> (segment number, tag).
+    """
+
+    def __call__(
+        self,
+        message: Message,
+        interchange: Interchange,
+        context: DecodeContext | None = None,
+        positions: Positions | None = None,
+        /,
+    ) -> CanonicalDocument: ...
+
+
+class StreamDecoder(Protocol):
+    """A large message -> its canonical document, its segments not all held at once.
+
+    With ``stream`` (the message's segments, UNH..UNT, read again from the input:
+    :class:`adapters.edifact.stream.MessageRereader`), ``message`` holds only what a first
+    read kept and the document is made as the segments come; without, ``message``'s
+    segments are let go as they are read. A ``MappingError`` from here may not be the one
+    the whole message gives first: the caller decodes the whole message again for it.
+    """
+
+    def __call__(
+        self,
+        message: Message,
+        interchange: Interchange,
+        context: DecodeContext | None,
+        positions: Positions | None,
+        /,
+        *,
+        stream: Iterable[Segment] | None = None,
+    ) -> CanonicalDocument: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCodec:
+    """A UN/EDIFACT message type the gateway accepts from partners, and its adapter."""
+
+    message_type: str
+    sniff: Callable[[Message], bool]
+    decode: MessageDecoder
+    decode_stream: StreamDecoder | None = None
+
+
+def _cuscar_stream(
+    message: Message,
+    interchange: Interchange,
+    context: DecodeContext | None,
+    positions: Positions | None,
+    /,
+    *,
+    stream: Iterable[Segment] | None = None,
+) -> CanonicalDocument:
+    if stream is None:
+        return cuscar.decode_message(message, interchange, context, positions, release=True)
+    return cuscar.decode_message(message, interchange, context, positions, stream=stream)
+
+
+#: Tried in order; the first whose ``sniff`` says yes decodes the message.
+CODECS: Final[tuple[MessageCodec, ...]] = (
+    MessageCodec(cuscar.MESSAGE_TYPE, cuscar.is_cuscar, cuscar.decode_message, _cuscar_stream),
+    MessageCodec(paxlst.MESSAGE_TYPE, paxlst.is_paxlst, paxlst.decode_message),
+)
+
+
+def codec_for(message: Message) -> MessageCodec | None:
+    """The codec of this EDIFACT message, or None for a type the gateway does not take."""
+    return next((c for c in CODECS if c.sniff(message)), None)
+
+
+def decoder_for(message: Message) -> MessageDecoder | None:
+    """The function that decodes this EDIFACT message held whole, or None (see :func:`codec_for`)."""
+    codec = codec_for(message)
+    return None if codec is None else codec.decode
