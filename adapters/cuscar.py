@@ -9,7 +9,15 @@ from the directory, and each tolerance below names the file that needs it:
   ``RFF+HB`` (Spanish AEAT air cargo, ``portico``), or only in the BGM of a
   one-bill message (German port community ``SCPRBL`` profile, ``smooks``);
 * masses in TNE/TON/K/LBR, with either decimal mark; MEA with an empty or
-  item-weight dimension; DTM formats 101/102/201/203/204/205.
+  item-weight dimension; DTM formats 101/102/201/203/204/205;
+* the IMO number in TDT C222 as ``IMO1234567``, ``1234567:IMO``, ``1234567:11`` or the
+  standard way, ``1234567:146:11`` (agency 11, Lloyd's Register).
+
+Consolidations (a CNI with the master bill, an ``RFF+BH`` group per house bill) keep their
+hierarchy (``adapters.cuscar_consolidation``); the segment readers that do not need the
+message's state are in ``adapters.cuscar_segments``. Nothing is changed on the way: a BGM
+message function the gateway does not know (``VSA``) is refused, per-unit masses (MEA
+AAB/AAA) are carried as such, an order acknowledgement (``RFF+AAA``) is not a bill.
 
 >>> data = (b"UNB+UNOA:3+APCS+CUSTOMS+240101:1200+7'UNH+1+CUSCAR:D:95B:UN'BGM+85+M-1+9'"
 ...         b"CNI+1+BL-1'GID+1+10:PK'MEA+AAE+G+KGM:1200'UNT+6+1'UNZ+1+7'")
@@ -24,6 +32,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Literal
 
 from adapters.common import (
     SEGMENT_SLICE,
@@ -38,17 +47,18 @@ from adapters.common import (
     to_kg,
     whole,
 )
+from adapters.cuscar_consolidation import TRANSPORT_DOCUMENT_RFF, CniGroup
+from adapters.cuscar_segments import communication, contact, dangerous_goods, party, seal
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
 from gateway.domain.model import (
-    Address,
     CargoManifest,
     Consignment,
+    Contact,
     ControlTotals,
     GoodsItem,
     Header,
     MessageFunction,
     Party,
-    PartyRole,
     Source,
     TransportEquipment,
 )
@@ -66,29 +76,12 @@ FUNCTIONS: dict[str, MessageFunction] = {
     "1": "cancel",
     "3": "cancel",
 }
-# NAD 3035 party qualifier -> canonical role.
-PARTY_ROLES: dict[str, PartyRole] = {
-    "CZ": "shipper",
-    "CN": "consignee",
-    "N1": "notify",
-    "NI": "notify",
-    "NP": "notify",
-    "CA": "carrier",
-    "AG": "agent",
-}
 # DTM 2005 qualifiers.
-ARRIVAL_DTM = ("178", "132", "232")  # actual, estimated, scheduled arrival
+ARRIVAL_DTM = ("132", "232")  # estimated, scheduled arrival: the expected one
+ACTUAL_ARRIVAL_DTM = "178"
 DEPARTURE_DTM = ("186", "133", "136")
-# RFF 1153 qualifiers that carry a transport document number, and whether it is a house one.
-TRANSPORT_DOCUMENT_RFF = {
-    "BM": "master",
-    "AAA": "master",
-    "MB": "master",
-    "BH": "house",
-    "HB": "house",
-}
 # DOC 1001 document names that are transport documents (bills of lading, waybills).
-TRANSPORT_DOCUMENT_DOC = {
+TRANSPORT_DOCUMENT_DOC: dict[str, Literal["master", "house"]] = {
     "705": "master",  # bill of lading
     "706": "master",
     "740": "master",  # air waybill
@@ -97,12 +90,23 @@ TRANSPORT_DOCUMENT_DOC = {
     "714": "house",  # house bill of lading
 }
 # MEA 6313 measured attribute: gross mass. AAG is the Spanish AEAT and air-cargo usage.
-GROSS_MASS_MEA = ("G", "AAB", "AAG", "AAD", "WT")
-NET_MASS_MEA = ("AAL", "N", "AAA")
+GROSS_MASS_MEA = ("G", "AAG", "AAD", "WT")
+NET_MASS_MEA = ("AAL", "N")
+UNIT_GROSS_MASS_MEA = "AAB"  # the gross mass of one unit, not a total
+UNIT_NET_MASS_MEA = "AAA"
+TARE_MEA = "T"
+VGM_MEA = "VGM"  # SOLAS verified gross mass of the equipment
 _IMO = re.compile(r"^(?:IMO)?([0-9]{7})$")
+# LOC 3227 place qualifiers of a consignment besides loading (9, 5) and discharge (11).
+_PLACES = {
+    "88": "place_of_receipt",
+    "76": "place_of_original_loading",
+    "7": "place_of_delivery",
+    "8": "place_of_destination",
+}
+LLOYDS_REGISTER = "11"  # UNCL 3055: the agency of IMO ship numbers
 # The shape of a location code: the LOCODE rule judges the digits and the country.
 _PLACE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 
 
 def _locode(value: str) -> str | None:
@@ -203,31 +207,6 @@ def _slow_payload_hash(message: Message, delimiters: Delimiters) -> str:
     return h.hexdigest()
 
 
-def _party(seg: Segment) -> Party:
-    qualifier = seg.get(0)
-    name_parts = [c for c in seg.element(3) if c] or [c for c in seg.element(2) if c]
-    street = [c for c in seg.element(4) if c]
-    # Many partners put name and address all in C058 (name and address), line by line.
-    name = " ".join(name_parts[:1]) if name_parts else None
-    lines = street or name_parts[1:]
-    country = seg.get(8) or None
-    address = None
-    if lines or seg.get(5) or country:
-        address = Address(
-            lines=[line[:70] for line in lines[:5]],
-            city=seg.get(5)[:35] or None,
-            postal_code=seg.get(7)[:35] or None,
-            country=country if country and _COUNTRY.fullmatch(country) else None,
-        )
-    return Party(
-        role=PARTY_ROLES.get(qualifier, "other"),
-        code=qualifier or None,
-        identifier=seg.get(1)[:35] or None,
-        name=name[:512] if name else None,
-        address=address,
-    )
-
-
 def _totals(seg: Segment, totals: ControlTotals, decimal_mark: str) -> bool:
     """Fill ``totals`` from one CNT; False when the qualifier is not one we check."""
     qualifier, value, unit = seg.get(0, 0), seg.get(0, 1), seg.get(0, 2)
@@ -293,7 +272,7 @@ def decode_message(
             bgm.number,
         )
     pos["document_number"] = (bgm.number, "BGM")
-    function = FUNCTIONS.get(bgm.get(2) or "9", "original")
+    function = _function(bgm, message.reference)
     manifest = CargoManifest(
         header=Header.new(
             sender=context.sender,
@@ -316,7 +295,11 @@ def decode_message(
         document_number=number[:35],
     )
     consignment: Consignment | None = None
+    group: CniGroup | None = None
+    cnis = 0
     c_path = ""
+    contact_party: Party | None = None  # the last NAD: a CTA after it is its contact
+    last_contact: Contact | None = None
     goods: GoodsItem | None = None
     g_path = ""
     equipment: TransportEquipment | None = None
@@ -324,7 +307,6 @@ def decode_message(
     has_totals = False
     loading_default: str | None = None  # LOC+9 before the first CNI (one-bill messages)
     waybills: dict[int, str] = {}  # RFF+AAM, the last resort before the BGM number
-    cni_number = ""  # what the current CNI carried (the group of its bills)
     summary = False  # a CNT after the goods: the summary section has begun
     streamed = _Streamed(d) if stream is not None else None
     segments: Iterable[Segment] = body
@@ -344,9 +326,13 @@ def decode_message(
             if re.fullmatch(r"0?[0-9]", mode):  # "03" (CBP) is mode 3
                 cv.mode_of_transport = mode[-1]
             cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
-            vessel_id, vessel_qual = seg.get(7), seg.get(7, 1)
+            vessel_id, vessel_qual, agency = seg.get(7), seg.get(7, 1), seg.get(7, 2)
             imo = _IMO.match(vessel_id.replace(" ", ""))
-            if imo and (vessel_qual in ("", "IMO", "11") or vessel_id.startswith("IMO")):
+            if imo and (
+                vessel_qual in ("", "IMO", LLOYDS_REGISTER)
+                or agency == LLOYDS_REGISTER
+                or vessel_id.startswith("IMO")
+            ):
                 cv.imo_number = imo.group(1)
                 pos["conveyance.imo_number"] = (seg.number, tag)
             elif vessel_id:
@@ -377,6 +363,10 @@ def decode_message(
             elif qualifier == "11":
                 consignment.place_of_discharge = place
                 pos[f"{c_path}.place_of_discharge"] = (seg.number, tag)
+            elif qualifier == "13" and place:
+                consignment.places_of_transhipment += (place,)
+            elif qualifier in _PLACES and place:
+                setattr(consignment, _PLACES[qualifier], place)
         elif tag == "DTM":
             qualifier = seg.get(0, 0)
             # Only the voyage's dates are read; a bill's DTM is not parsed (strptime is slow).
@@ -385,59 +375,54 @@ def decode_message(
                 if qualifier in ARRIVAL_DTM and manifest.arrival_time is None:
                     manifest.arrival_time = when
                     pos["arrival_time"] = (seg.number, tag)
+                elif qualifier == ACTUAL_ARRIVAL_DTM and manifest.actual_arrival_time is None:
+                    manifest.actual_arrival_time = when
+                    pos["actual_arrival_time"] = (seg.number, tag)
                 elif qualifier in DEPARTURE_DTM and manifest.departure_time is None:
                     manifest.departure_time = when
                     pos["departure_time"] = (seg.number, tag)
         elif tag == "NAD":
-            party = _party(seg)
+            contact_party = party(seg)
+            last_contact = None
             if consignment is None:
-                manifest.parties.append(party)
+                manifest.parties.append(contact_party)
             else:
-                consignment.parties.append(party)
+                consignment.parties.append(contact_party)
+        elif tag == "CTA" and contact_party is not None:
+            last_contact = contact(seg)
+            contact_party.contacts += (last_contact,)
+        elif tag == "COM" and last_contact is not None:
+            com = communication(seg)
+            if com is not None:
+                last_contact.communications.append(com)
         elif tag == "CNI":
             goods = None
             equipment = None
-            doc = seg.get(1)
-            consignment = Consignment(
-                sequence=len(manifest.consignments) + 1,
-                transport_document=doc[:35] if doc else "",
-            )
-            c_path = f"consignments[{len(manifest.consignments)}]"
+            contact_party = None
+            cnis += 1
+            group = CniGroup.start(manifest, seg.get(0), seg.get(1), cnis)
+            consignment = group.current
+            c_path = f"consignments[{len(manifest.consignments) - 1}]"
             pos[c_path] = (seg.number, tag)
-            cni_number = consignment.transport_document
-            manifest.consignments.append(consignment)
-        elif tag == "RFF" and consignment is not None:
+        elif tag == "RFF" and consignment is not None and group is not None:
             qualifier, value = seg.get(0, 0), seg.get(0, 1)
-            index = len(manifest.consignments) - 1
-            kind = TRANSPORT_DOCUMENT_RFF.get(qualifier)
-            if kind is not None and value and consignment.goods_items:
-                # A second bill inside one CNI, its goods numbered from 1 again (MSC/Egypt,
-                # CUSCAR_indice_1): a consignment of its own, grouped under the CNI number.
-                consignment = Consignment(
-                    sequence=len(manifest.consignments) + 1,
-                    transport_document=value[:35],
-                    transport_document_kind="house" if kind == "house" else "master",
-                    master_reference=cni_number if cni_number and cni_number != value else None,
-                )
-                c_path = f"consignments[{len(manifest.consignments)}]"
-                pos[c_path] = (seg.number, tag)
-                manifest.consignments.append(consignment)
-                goods = None
-                equipment = None
-            elif kind is not None and value:
-                if not consignment.transport_document:
-                    consignment.transport_document = value[:35]
-                    consignment.transport_document_kind = "house" if kind == "house" else "master"
-                elif value != consignment.transport_document and kind == "master":
-                    consignment.master_reference = value[:35]
+            bill_kind = TRANSPORT_DOCUMENT_RFF.get(qualifier)
+            if bill_kind is not None and value:
+                if group.transport_reference(bill_kind, value):
+                    consignment = group.current
+                    c_path = f"consignments[{len(manifest.consignments) - 1}]"
+                    pos[c_path] = (seg.number, tag)
+                    goods = None
+                    equipment = None
+                    contact_party = None
             elif qualifier == "AAM" and value:
-                waybills.setdefault(index, value[:35])
+                waybills.setdefault(len(manifest.consignments) - 1, value[:35])
         elif tag == "DOC" and consignment is not None and goods is None:
-            kind = TRANSPORT_DOCUMENT_DOC.get(seg.get(0, 0))
+            doc_kind = TRANSPORT_DOCUMENT_DOC.get(seg.get(0, 0))
             value = seg.get(1, 0)
-            if kind is not None and value and not consignment.transport_document:
+            if doc_kind is not None and value and not consignment.transport_document:
                 consignment.transport_document = value[:35]
-                consignment.transport_document_kind = "house" if kind == "house" else "master"
+                consignment.transport_document_kind = doc_kind
         elif tag == "CNT":
             # CNT before a consignment's goods (CUSCAR_cuscartools_1) totals that consignment;
             # after them it is the message's summary section, as the directory places it.
@@ -483,9 +468,9 @@ def decode_message(
                     pos[f"{g_path}.hs_code"] = (seg.number, tag)
                     break
         elif tag == "DGS" and goods is not None:
-            un = seg.get(3)
-            if re.fullmatch(r"[0-9]{4}", un):
-                goods.dangerous_goods_un_numbers.append(un)
+            goods.dangerous_goods += (dangerous_goods(seg, d.decimal),)
+        elif tag == "PCI" and goods is not None:
+            goods.marks += tuple(mark[:35] for mark in seg.element(1) if mark.strip())
         elif tag == "MEA":
             dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)
             target = goods if goods is not None else equipment
@@ -494,15 +479,29 @@ def decode_message(
                 target.gross_mass_kg = to_kg(value, unit, d.decimal)
             elif goods is not None and mass and dimension in NET_MASS_MEA:
                 goods.net_mass_kg = to_kg(value, unit, d.decimal)
+            elif goods is not None and mass and dimension == UNIT_GROSS_MASS_MEA:
+                goods.unit_gross_mass_kg = to_kg(value, unit, d.decimal)
+            elif goods is not None and mass and dimension == UNIT_NET_MASS_MEA:
+                goods.unit_net_mass_kg = to_kg(value, unit, d.decimal)
+            elif goods is None and equipment is not None and mass and dimension == TARE_MEA:
+                equipment.tare_mass_kg = to_kg(value, unit, d.decimal)
+            elif goods is None and equipment is not None and mass and dimension == VGM_MEA:
+                equipment.verified_gross_mass_kg = to_kg(value, unit, d.decimal)
             elif dimension == "AAW" and goods is not None and unit == "MTQ":
                 goods.volume_m3 = to_decimal(value, d.decimal)
         elif tag == "SGP" and goods is not None:
             if seg.get(0):
+                container = seg.get(0)[:35]
                 pos.setdefault(
                     f"{g_path}.equipment_references[{len(goods.equipment_references)}]",
                     (seg.number, tag),
                 )
-                goods.equipment_references.append(seg.get(0)[:35])
+                references = goods.equipment_references
+                references.append(container)
+                packages, counts = whole(seg.get(1)), goods.packages_per_equipment
+                if packages is not None or counts:
+                    unsaid = (None,) * (len(references) - 1 - len(counts))
+                    goods.packages_per_equipment = (*counts, *unsaid, packages)
         elif tag == "EQD":
             ident = seg.get(1)
             if not ident:
@@ -522,7 +521,11 @@ def decode_message(
                 pos[f"equipment[{len(manifest.equipment)}]"] = (seg.number, tag)
                 manifest.equipment.append(equipment)
         elif tag == "SEL" and equipment is not None and seg.get(0):
-            equipment.seals.append(seg.get(0)[:35])
+            equipment.seals.append(seal(seg))
+        elif tag == "TMP" and equipment is not None and equipment.temperature is None:
+            equipment.temperature = to_decimal(seg.get(1, 0), d.decimal)
+            if equipment.temperature is not None:
+                equipment.temperature_unit = seg.get(1, 1) or None
     for index, c in enumerate(manifest.consignments):
         if not c.transport_document and index in waybills:
             c.transport_document = waybills[index]
@@ -548,6 +551,26 @@ def decode_message(
     if streamed is not None:
         manifest.header.payload_hash = streamed.hash
     return manifest
+
+
+def _function(bgm: Segment, reference: str) -> MessageFunction:
+    """The BGM message function (1225): absent is an original; one the gateway does not know
+    is refused rather than guessed (a "VSA" read as an original would file it as new)."""
+    code = bgm.get(2)
+    if not code:
+        return "original"
+    function = FUNCTIONS.get(code)
+    if function is None:
+        raise MappingError(
+            "UNKNOWN_MESSAGE_FUNCTION",
+            f"BGM of CUSCAR {reference} has message function (1225) {code!r}, which the "
+            "gateway does not know (9 original, 22 final transmission, 5 replacement, "
+            "4 change, 2 addition, 1 or 3 cancellation): what the document should do to a "
+            "manifest already filed cannot be guessed",
+            f"segment {bgm.number} BGM element 2",
+            bgm.number,
+        )
+    return function
 
 
 def _drain(stack: list[Segment]) -> Iterator[Segment]:

@@ -25,10 +25,13 @@ from gateway.domain.model import (
     Address,
     CanonicalDocument,
     CargoManifest,
+    Communication,
     Consignment,
+    Contact,
     ControlTotals,
     Conveyance,
     CustomsResponse,
+    DangerousGoods,
     Document,
     GoodsItem,
     Header,
@@ -36,6 +39,7 @@ from gateway.domain.model import (
     PassengerVehicleList,
     Pointer,
     ResponseError,
+    Seal,
     TransportEquipment,
     TravelDocument,
     Traveller,
@@ -54,9 +58,19 @@ _add = _VOCABULARY.add
 _header_xml = _VOCABULARY.header_to_xml
 
 
+def _attrs(**values: str | int | None) -> dict[str, str] | None:
+    """The XML attributes of the values that are set (None when none is)."""
+    attrs = {name: str(value) for name, value in values.items() if value is not None}
+    return attrs or None
+
+
 def _party_out(out: XmlOut, p: Party) -> None:
     out.start("Party", {"role": p.role, "code": p.code} if p.code else {"role": p.role})
-    out.leaf("Identifier", p.identifier)
+    out.leaf(
+        "Identifier",
+        p.identifier,
+        _attrs(schemeId=p.identifier_scheme, schemeAgencyId=p.identifier_scheme_agency),
+    )
     out.leaf("TaxId", p.tax_id)
     out.leaf("Name", p.name)
     if p.address is not None:
@@ -67,6 +81,15 @@ def _party_out(out: XmlOut, p: Party) -> None:
         out.leaf("PostalCode", p.address.postal_code)
         out.leaf("Country", p.address.country)
         out.end()
+    if p.to_order:
+        out.leaf("ToOrder", True)
+    for contact in p.contacts:
+        out.start("Contact", _attrs(function=contact.function))
+        out.leaf("Department", contact.department)
+        out.leaf("Name", contact.name)
+        for com in contact.communications:
+            out.leaf("Communication", com.number, _attrs(channel=com.channel))
+        out.end()
     out.end()
 
 
@@ -75,9 +98,41 @@ def _equipment_out(out: XmlOut, e: TransportEquipment) -> None:
     out.leaf("Identifier", e.identifier)
     out.leaf("SizeType", e.size_type)
     for seal in e.seals:
-        out.leaf("Seal", seal)
+        out.leaf("Seal", seal.number, _attrs(issuer=seal.issuer, issuerName=seal.issuer_name))
     out.leaf("Fullness", e.fullness)
     out.leaf("GrossMassKg", e.gross_mass_kg)
+    out.leaf("TareMassKg", e.tare_mass_kg)
+    out.leaf("VerifiedGrossMassKg", e.verified_gross_mass_kg)
+    out.leaf("Temperature", e.temperature, _attrs(unit=e.temperature_unit))
+    out.end()
+
+
+def _goods_out(out: XmlOut, g: GoodsItem) -> None:
+    out.start("GoodsItem")
+    out.leaf("Sequence", g.sequence)
+    out.leaf("HsCode", g.hs_code)
+    out.leaf("Description", g.description)
+    for mark in g.marks:
+        out.leaf("Marks", mark)
+    out.leaf("PackageCount", g.package_count)
+    out.leaf("PackageType", g.package_type)
+    out.leaf("GrossMassKg", g.gross_mass_kg)
+    out.leaf("NetMassKg", g.net_mass_kg)
+    out.leaf("UnitGrossMassKg", g.unit_gross_mass_kg)
+    out.leaf("UnitNetMassKg", g.unit_net_mass_kg)
+    out.leaf("VolumeM3", g.volume_m3)
+    for dg in g.dangerous_goods:
+        out.start("DangerousGoods", _attrs(regulation=dg.regulation))
+        out.leaf("UnNumber", dg.un_number)
+        out.leaf("Class", dg.hazard_class)
+        out.leaf("PackingGroup", dg.packing_group)
+        out.leaf("Flashpoint", dg.flashpoint, _attrs(unit=dg.flashpoint_unit))
+        out.leaf("EmS", dg.ems)
+        out.end()
+    counts = g.packages_per_equipment
+    for i, ref in enumerate(g.equipment_references):
+        packages = counts[i] if i < len(counts) else None
+        out.leaf("EquipmentReference", ref, _attrs(packages=packages))
     out.end()
 
 
@@ -89,6 +144,7 @@ def manifest_head_out(out: XmlOut, m: CargoManifest) -> None:
     out.leaf("PortOfCall", m.port_of_call)
     out.leaf("CustomsOffice", m.customs_office)
     out.leaf("ArrivalTime", m.arrival_time)
+    out.leaf("ActualArrivalTime", m.actual_arrival_time)
     out.leaf("DepartureTime", m.departure_time)
     for p in m.parties:
         _party_out(out, p)
@@ -102,25 +158,22 @@ def consignment_out(out: XmlOut, c: Consignment) -> None:
     out.leaf("Sequence", c.sequence)
     out.leaf("TransportDocument", c.transport_document, {"kind": c.transport_document_kind})
     out.leaf("MasterReference", c.master_reference)
+    out.leaf("MasterSequenceNumber", c.master_sequence_number)
+    out.leaf("HouseSequenceNumber", c.house_sequence_number)
+    if c.consolidated:
+        out.leaf("Consolidated", True)
+    out.leaf("PlaceOfReceipt", c.place_of_receipt)
+    out.leaf("PlaceOfOriginalLoading", c.place_of_original_loading)
     out.leaf("PlaceOfLoading", c.place_of_loading)
+    for place in c.places_of_transhipment:
+        out.leaf("PlaceOfTranshipment", place)
     out.leaf("PlaceOfDischarge", c.place_of_discharge)
+    out.leaf("PlaceOfDelivery", c.place_of_delivery)
+    out.leaf("PlaceOfDestination", c.place_of_destination)
     for p in c.parties:
         _party_out(out, p)
     for g in c.goods_items:
-        out.start("GoodsItem")
-        out.leaf("Sequence", g.sequence)
-        out.leaf("HsCode", g.hs_code)
-        out.leaf("Description", g.description)
-        out.leaf("PackageCount", g.package_count)
-        out.leaf("PackageType", g.package_type)
-        out.leaf("GrossMassKg", g.gross_mass_kg)
-        out.leaf("NetMassKg", g.net_mass_kg)
-        out.leaf("VolumeM3", g.volume_m3)
-        for un in g.dangerous_goods_un_numbers:
-            out.leaf("DangerousGoodsUnNumber", un)
-        for ref in g.equipment_references:
-            out.leaf("EquipmentReference", ref)
-        out.end()
+        _goods_out(out, g)
     for e in c.equipment:
         _equipment_out(out, e)
     out.leaf("GrossMassKg", c.gross_mass_kg)
@@ -288,23 +341,85 @@ def _party(el: etree._Element) -> Party:
             postal_code=_str(a, "PostalCode"),
             country=_str(a, "Country"),
         )
+    ident = _find(el, "Identifier")
     return Party(
         role=cast(Any, el.get("role")),
         code=el.get("code"),
-        identifier=_str(el, "Identifier"),
+        identifier=None if ident is None else (ident.text or ""),
+        identifier_scheme=None if ident is None else ident.get("schemeId"),
+        identifier_scheme_agency=None if ident is None else ident.get("schemeAgencyId"),
         tax_id=_str(el, "TaxId"),
         name=_str(el, "Name"),
         address=address,
+        to_order=_opt(el, "ToOrder", _bool) or False,
+        contacts=tuple(
+            Contact(
+                function=ce.get("function"),
+                department=_str(ce, "Department"),
+                name=_str(ce, "Name"),
+                communications=[
+                    Communication(number=co.text or "", channel=co.get("channel"))
+                    for co in ce.findall(_q("Communication"))
+                ],
+            )
+            for ce in el.findall(_q("Contact"))
+        ),
     )
 
 
 def _equipment(el: etree._Element) -> TransportEquipment:
+    temperature = _find(el, "Temperature")
     return TransportEquipment(
         identifier=_req(el, "Identifier"),
         size_type=_str(el, "SizeType"),
-        seals=_all(el, "Seal"),
+        seals=[
+            Seal(se.text or "", issuer=se.get("issuer"), issuer_name=se.get("issuerName"))
+            for se in el.findall(_q("Seal"))
+        ],
         fullness=cast(Any, _str(el, "Fullness")),
         gross_mass_kg=_opt(el, "GrossMassKg", Decimal),
+        tare_mass_kg=_opt(el, "TareMassKg", Decimal),
+        verified_gross_mass_kg=_opt(el, "VerifiedGrossMassKg", Decimal),
+        temperature=None if temperature is None else Decimal(temperature.text or ""),
+        temperature_unit=None if temperature is None else temperature.get("unit"),
+    )
+
+
+def _dangerous_goods(el: etree._Element) -> DangerousGoods:
+    flashpoint = _find(el, "Flashpoint")
+    return DangerousGoods(
+        un_number=_str(el, "UnNumber"),
+        hazard_class=_str(el, "Class"),
+        packing_group=_str(el, "PackingGroup"),
+        flashpoint=None if flashpoint is None else Decimal(flashpoint.text or ""),
+        flashpoint_unit=None if flashpoint is None else flashpoint.get("unit"),
+        ems=_str(el, "EmS"),
+        regulation=el.get("regulation"),
+    )
+
+
+def _goods(ge: etree._Element) -> GoodsItem:
+    references = ge.findall(_q("EquipmentReference"))
+    counts = [r.get("packages") for r in references]
+    return GoodsItem(
+        sequence=int(_req(ge, "Sequence")),
+        hs_code=_str(ge, "HsCode"),
+        description=_str(ge, "Description"),
+        marks=tuple(_all(ge, "Marks")),
+        package_count=_opt(ge, "PackageCount", int),
+        package_type=_str(ge, "PackageType"),
+        gross_mass_kg=_opt(ge, "GrossMassKg", Decimal),
+        net_mass_kg=_opt(ge, "NetMassKg", Decimal),
+        unit_gross_mass_kg=_opt(ge, "UnitGrossMassKg", Decimal),
+        unit_net_mass_kg=_opt(ge, "UnitNetMassKg", Decimal),
+        volume_m3=_opt(ge, "VolumeM3", Decimal),
+        dangerous_goods=tuple(_dangerous_goods(de) for de in ge.findall(_q("DangerousGoods"))),
+        equipment_references=[r.text or "" for r in references],
+        packages_per_equipment=(
+            tuple(None if c is None else int(c) for c in counts)
+            if any(c is not None for c in counts)
+            else ()
+        ),
     )
 
 
@@ -317,21 +432,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
     for ce in root.findall(_q("Consignment")):
         td = _find(ce, "TransportDocument")
         assert td is not None
-        goods = [
-            GoodsItem(
-                sequence=int(_req(ge, "Sequence")),
-                hs_code=_str(ge, "HsCode"),
-                description=_str(ge, "Description"),
-                package_count=_opt(ge, "PackageCount", int),
-                package_type=_str(ge, "PackageType"),
-                gross_mass_kg=_opt(ge, "GrossMassKg", Decimal),
-                net_mass_kg=_opt(ge, "NetMassKg", Decimal),
-                volume_m3=_opt(ge, "VolumeM3", Decimal),
-                dangerous_goods_un_numbers=_all(ge, "DangerousGoodsUnNumber"),
-                equipment_references=_all(ge, "EquipmentReference"),
-            )
-            for ge in ce.findall(_q("GoodsItem"))
-        ]
+        goods = [_goods(ge) for ge in ce.findall(_q("GoodsItem"))]
         equipment = [_equipment(ee) for ee in ce.findall(_q("TransportEquipment"))]
         consignments.append(
             Consignment(
@@ -339,8 +440,16 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
                 transport_document=td.text or "",
                 transport_document_kind=cast(Any, td.get("kind", "master")),
                 master_reference=_str(ce, "MasterReference"),
+                master_sequence_number=_opt(ce, "MasterSequenceNumber", int),
+                house_sequence_number=_opt(ce, "HouseSequenceNumber", int),
+                consolidated=_opt(ce, "Consolidated", _bool) or False,
+                place_of_receipt=_str(ce, "PlaceOfReceipt"),
+                place_of_original_loading=_str(ce, "PlaceOfOriginalLoading"),
                 place_of_loading=_str(ce, "PlaceOfLoading"),
+                places_of_transhipment=tuple(_all(ce, "PlaceOfTranshipment")),
                 place_of_discharge=_str(ce, "PlaceOfDischarge"),
+                place_of_delivery=_str(ce, "PlaceOfDelivery"),
+                place_of_destination=_str(ce, "PlaceOfDestination"),
                 parties=[_party(p) for p in ce.findall(_q("Party"))],
                 goods_items=goods,
                 equipment=equipment,
@@ -355,6 +464,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
         port_of_call=_str(root, "PortOfCall"),
         customs_office=_str(root, "CustomsOffice"),
         arrival_time=_opt(root, "ArrivalTime", _datetime),
+        actual_arrival_time=_opt(root, "ActualArrivalTime", _datetime),
         departure_time=_opt(root, "DepartureTime", _datetime),
         parties=[_party(p) for p in root.findall(_q("Party"))],
         equipment=[_equipment(e) for e in root.findall(_q("TransportEquipment"))],

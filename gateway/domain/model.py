@@ -107,13 +107,52 @@ class Address:
 
 
 @dataclass(slots=True)
+class Communication:
+    """One way to reach a contact (EDIFACT COM): the number or address and its channel."""
+
+    number: str
+    channel: str | None = None  # EDIFACT 3155: TE telephone, EM e-mail, FX telefax ...
+
+
+@dataclass(slots=True)
+class Contact:
+    """A contact person or department of a party (EDIFACT CTA with its COM)."""
+
+    function: str | None = None  # EDIFACT 3139, e.g. IC information contact
+    department: str | None = None  # C056 3413
+    name: str | None = None  # C056 3412
+    communications: list[Communication] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Party:
     role: PartyRole
     code: str | None = None  # the partner's own qualifier (EDIFACT 3035), kept for traceability
     identifier: str | None = None
+    # The scheme of the identifier (EDIFACT C082): code list (1131) and its agency (3055),
+    # e.g. 172:20 (carrier code, BIC), 160:ZZZ (mutually defined), 167 (tax number).
+    identifier_scheme: str | None = None
+    identifier_scheme_agency: str | None = None
     tax_id: str | None = None
     name: str | None = None
     address: Address | None = None
+    to_order: bool = False  # a consignee "to order" (negotiable bill): the name says so
+    # Tuples where most documents have none or one: an empty tuple costs nothing, an empty
+    # list 56 bytes, per party of a 10,000-bill manifest (issue #8's memory target).
+    contacts: tuple[Contact, ...] = ()
+
+
+@dataclass(slots=True)
+class DangerousGoods:
+    """One dangerous-goods declaration of a goods item (EDIFACT DGS)."""
+
+    un_number: str | None = None  # UNDG number (C234 7124), four digits
+    hazard_class: str | None = None  # C205 8351, e.g. 3 or 2.1
+    packing_group: str | None = None  # 8339: 1 great, 2 medium, 3 minor danger
+    flashpoint: Decimal | None = None  # C223 7106, in flashpoint_unit
+    flashpoint_unit: str | None = None  # C223 6411: CEL or FAH
+    ems: str | None = None  # 8364, the IMDG emergency schedule (e.g. F-E,S-E)
+    regulation: str | None = None  # 8273, e.g. IMD (IMDG code), ADR, RID
 
 
 @dataclass(slots=True)
@@ -125,18 +164,39 @@ class GoodsItem:
     package_type: str | None = None
     gross_mass_kg: Decimal | None = None
     net_mass_kg: Decimal | None = None
+    # MEA 6313 AAB / AAA: the mass of one unit (one package), never a total.
+    unit_gross_mass_kg: Decimal | None = None
+    unit_net_mass_kg: Decimal | None = None
     volume_m3: Decimal | None = None
-    dangerous_goods_un_numbers: list[str] = field(default_factory=list)
+    marks: tuple[str, ...] = ()  # marks and numbers (PCI C210), line by line
+    dangerous_goods: tuple[DangerousGoods, ...] = ()
     equipment_references: list[str] = field(default_factory=list)
+    # SGP 7224, by position in equipment_references: how many of the item's packages are in
+    # that container (None: not said); empty when no SGP said it.
+    packages_per_equipment: tuple[int | None, ...] = ()
+
+
+@dataclass(slots=True)
+class Seal:
+    """A seal on a piece of equipment (EDIFACT SEL) and who put it there (C215)."""
+
+    number: str
+    issuer: str | None = None  # C215 9303: CA carrier, SH shipper, CU customs ...
+    issuer_name: str | None = None  # C215 9302
 
 
 @dataclass(slots=True)
 class TransportEquipment:
     identifier: str
     size_type: str | None = None
-    seals: list[str] = field(default_factory=list)
+    seals: list[Seal] = field(default_factory=list)
     fullness: Literal["full", "empty", "unknown"] | None = None
     gross_mass_kg: Decimal | None = None
+    tare_mass_kg: Decimal | None = None  # MEA 6313 T
+    verified_gross_mass_kg: Decimal | None = None  # MEA 6313 VGM (SOLAS VGM)
+    # Reefer set temperature (TMP C239), in temperature_unit (CEL or FAH) as sent.
+    temperature: Decimal | None = None
+    temperature_unit: str | None = None
 
 
 @dataclass(slots=True)
@@ -155,8 +215,19 @@ class Consignment:
     transport_document: str
     transport_document_kind: Literal["master", "house"] = "master"
     master_reference: str | None = None
+    # The master/house hierarchy, flat in document order: a consolidation is its master
+    # (consolidated=True) followed by its houses, all with the master's sequence number
+    # (MSN, the CNI's consolidation item number), each house with its own (HSN, 1, 2 ...).
+    master_sequence_number: int | None = None
+    house_sequence_number: int | None = None
+    consolidated: bool = False
+    place_of_receipt: str | None = None  # LOC+88
+    place_of_original_loading: str | None = None  # LOC+76
     place_of_loading: str | None = None
+    places_of_transhipment: tuple[str, ...] = ()  # LOC+13
     place_of_discharge: str | None = None
+    place_of_delivery: str | None = None  # LOC+7
+    place_of_destination: str | None = None  # LOC+8
     parties: list[Party] = field(default_factory=list)
     goods_items: list[GoodsItem] = field(default_factory=list)
     equipment: list[TransportEquipment] = field(default_factory=list)
@@ -173,7 +244,8 @@ class CargoManifest:
     conveyance: Conveyance = field(default_factory=Conveyance)
     port_of_call: str | None = None
     customs_office: str | None = None
-    arrival_time: dt.datetime | None = None
+    arrival_time: dt.datetime | None = None  # estimated (DTM 132) or scheduled (232) arrival
+    actual_arrival_time: dt.datetime | None = None  # DTM 178
     departure_time: dt.datetime | None = None
     parties: list[Party] = field(default_factory=list)
     equipment: list[TransportEquipment] = field(default_factory=list)

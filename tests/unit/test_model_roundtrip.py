@@ -18,10 +18,13 @@ from gateway.domain.model import (
     Acknowledgement,
     Address,
     CargoManifest,
+    Communication,
     Consignment,
+    Contact,
     ControlTotals,
     Conveyance,
     CustomsResponse,
+    DangerousGoods,
     Document,
     GoodsItem,
     Header,
@@ -29,6 +32,7 @@ from gateway.domain.model import (
     PassengerVehicleList,
     Pointer,
     ResponseError,
+    Seal,
     Source,
     TransportEquipment,
     TravelDocument,
@@ -42,8 +46,15 @@ text35 = st.text(
     min_size=1,
     max_size=35,
 ).filter(lambda s: s.strip() == s and s != "")
+# Party names and addresses as Algerian partners write them: French and Arabic.
+names = text35 | st.sampled_from(
+    ["SARL EL DJAZAIR IMPORT", "ÉTS BOUZIDI & FILS", "مؤسسة الأمل للاستيراد", "شركة النقل البحري"]
+)
+code = st.sampled_from(["CA", "SH", "CU", "TE", "EM", "IC", "172", "20", "ZZZ"])
 country = st.sampled_from(["EG", "IT", "ES", "GR", "US", "TR"])
-locode = st.sampled_from(["EGALY", "EGDAM", "ITGOA", "GRPIR", "ESVLC", "TRMER"])
+locode = st.sampled_from(
+    ["EGALY", "EGDAM", "ITGOA", "GRPIR", "ESVLC", "TRMER", "DZALG", "DZORN", "DZBJA", "DZSKI"]
+)
 mass = st.decimals(min_value=0, max_value=10**9, places=3).map(
     lambda d: d.quantize(Decimal("0.001"))
 )
@@ -84,31 +95,74 @@ def headers(draw: st.DrawFn, document_type: str) -> Header:
     return h
 
 
-parties = st.builds(
-    Party,
-    role=st.sampled_from(["shipper", "consignee", "notify", "carrier", "agent", "other"]),
-    code=opt(st.sampled_from(["CZ", "CN", "N1"])),
-    identifier=opt(text35),
-    tax_id=opt(text35),
-    name=opt(text35),
-    address=opt(
-        st.builds(
-            Address,
-            lines=st.lists(text35, max_size=3),
-            city=opt(text35),
-            postal_code=opt(text35),
-            country=opt(country),
-        )
+contacts = st.lists(
+    st.builds(
+        Contact,
+        function=opt(code),
+        department=opt(text35),
+        name=opt(names),
+        communications=st.lists(
+            st.builds(Communication, number=text35, channel=opt(code)), max_size=2
+        ),
     ),
+    max_size=2,
 )
-equipment = st.builds(
-    TransportEquipment,
-    identifier=text35,
-    size_type=opt(st.sampled_from(["22G1", "45G1"])),
-    seals=st.lists(text35, max_size=2),
-    fullness=opt(st.sampled_from(["full", "empty", "unknown"])),
-    gross_mass_kg=opt(mass),
-)
+
+
+@st.composite
+def party(draw: st.DrawFn) -> Party:
+    identifier = draw(opt(text35))
+    return Party(
+        role=draw(st.sampled_from(["shipper", "consignee", "notify", "carrier", "agent", "other"])),
+        code=draw(opt(st.sampled_from(["CZ", "CN", "N1"]))),
+        identifier=identifier,
+        # A scheme is the scheme of an identifier: none without one.
+        identifier_scheme=draw(opt(code)) if identifier else None,
+        identifier_scheme_agency=draw(opt(code)) if identifier else None,
+        tax_id=draw(opt(text35)),
+        name=draw(opt(names)),
+        to_order=draw(st.booleans()),
+        contacts=tuple(draw(contacts)),
+        address=draw(
+            opt(
+                st.builds(
+                    Address,
+                    lines=st.lists(text35, max_size=3),
+                    city=opt(text35),
+                    postal_code=opt(text35),
+                    country=opt(country),
+                )
+            )
+        ),
+    )
+
+
+parties = party()
+
+
+@st.composite
+def equipment_item(draw: st.DrawFn) -> TransportEquipment:
+    temperature = draw(opt(st.decimals(min_value=-40, max_value=40, places=1)))
+    return TransportEquipment(
+        identifier=draw(text35),
+        size_type=draw(opt(st.sampled_from(["22G1", "45R1"]))),
+        seals=draw(
+            st.lists(
+                st.builds(Seal, number=text35, issuer=opt(code), issuer_name=opt(names)),
+                max_size=2,
+            )
+        ),
+        fullness=draw(opt(st.sampled_from(["full", "empty", "unknown"]))),
+        gross_mass_kg=draw(opt(mass)),
+        tare_mass_kg=draw(opt(mass)),
+        verified_gross_mass_kg=draw(opt(mass)),
+        temperature=temperature,
+        # A unit is the unit of a value: none without one.
+        temperature_unit=draw(opt(st.sampled_from(["CEL", "FAH"]))) if temperature else None,
+    )
+
+
+equipment = equipment_item()
 totals = st.builds(
     ControlTotals,
     consignments=opt(st.integers(0, 999)),
@@ -116,19 +170,48 @@ totals = st.builds(
     gross_mass_kg=opt(mass),
     equipment=opt(st.integers(0, 999)),
 )
-goods = st.builds(
-    GoodsItem,
-    sequence=st.integers(1, 999),
-    hs_code=opt(st.from_regex(r"\A[0-9]{6,10}\Z")),
-    description=opt(text35),
-    package_count=opt(st.integers(0, 10**6)),
-    package_type=opt(st.sampled_from(["CT", "BG", "PK"])),
-    gross_mass_kg=opt(mass),
-    net_mass_kg=opt(mass),
-    volume_m3=opt(st.decimals(min_value=0, max_value=10**6, places=3)),
-    dangerous_goods_un_numbers=st.lists(st.from_regex(r"\A[0-9]{4}\Z"), max_size=2),
-    equipment_references=st.lists(text35, max_size=2),
-)
+
+
+@st.composite
+def dangerous_goods(draw: st.DrawFn) -> DangerousGoods:
+    flashpoint = draw(opt(st.decimals(min_value=-50, max_value=200, places=1)))
+    return DangerousGoods(
+        un_number=draw(opt(st.from_regex(r"\A[0-9]{4}\Z"))),
+        hazard_class=draw(opt(st.sampled_from(["3", "2.1", "8"]))),
+        packing_group=draw(opt(st.sampled_from(["1", "2", "3"]))),
+        flashpoint=flashpoint,
+        flashpoint_unit=draw(opt(st.sampled_from(["CEL", "FAH"]))) if flashpoint else None,
+        ems=draw(opt(st.sampled_from(["F-E,S-E", "F-A,S-B"]))),
+        regulation=draw(opt(st.sampled_from(["IMD", "ADR"]))),
+    )
+
+
+dangerous = dangerous_goods()
+
+
+@st.composite
+def goods(draw: st.DrawFn) -> GoodsItem:
+    references = draw(st.lists(text35, max_size=2))
+    counts = tuple(draw(opt(st.integers(0, 9999))) for _ in references)
+    return GoodsItem(
+        sequence=draw(st.integers(1, 999)),
+        hs_code=draw(opt(st.from_regex(r"\A[0-9]{6,10}\Z"))),
+        description=draw(opt(text35)),
+        package_count=draw(opt(st.integers(0, 10**6))),
+        package_type=draw(opt(st.sampled_from(["CT", "BG", "PK"]))),
+        gross_mass_kg=draw(opt(mass)),
+        net_mass_kg=draw(opt(mass)),
+        unit_gross_mass_kg=draw(opt(mass)),
+        unit_net_mass_kg=draw(opt(mass)),
+        volume_m3=draw(opt(st.decimals(min_value=0, max_value=10**6, places=3))),
+        marks=tuple(draw(st.lists(text35, max_size=2))),
+        dangerous_goods=tuple(draw(st.lists(dangerous, max_size=2))),
+        equipment_references=references,
+        # By position; empty when no reference has a count (the XML cannot say more).
+        packages_per_equipment=counts if any(c is not None for c in counts) else (),
+    )
+
+
 conveyances = st.builds(
     Conveyance,
     imo_number=opt(st.from_regex(r"\A[0-9]{7}\Z")),
@@ -150,6 +233,7 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
         port_of_call=draw(opt(locode)),
         customs_office=draw(opt(text35)),
         arrival_time=draw(opt(when)),
+        actual_arrival_time=draw(opt(when)),
         departure_time=draw(opt(when)),
         parties=draw(st.lists(parties, max_size=2)),
         equipment=draw(st.lists(equipment, max_size=2)),
@@ -161,10 +245,18 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
                     transport_document=text35,
                     transport_document_kind=st.sampled_from(["master", "house"]),
                     master_reference=opt(text35),
+                    master_sequence_number=opt(st.integers(1, 9999)),
+                    house_sequence_number=opt(st.integers(1, 9999)),
+                    consolidated=st.booleans(),
+                    place_of_receipt=opt(locode),
+                    place_of_original_loading=opt(locode),
                     place_of_loading=opt(locode),
+                    places_of_transhipment=st.lists(locode, max_size=2).map(tuple),
                     place_of_discharge=opt(locode),
+                    place_of_delivery=opt(locode),
+                    place_of_destination=opt(locode),
                     parties=st.lists(parties, max_size=2),
-                    goods_items=st.lists(goods, max_size=2),
+                    goods_items=st.lists(goods(), max_size=2),
                     equipment=st.lists(equipment, max_size=2),
                     gross_mass_kg=opt(mass),
                     control_totals=opt(totals),
