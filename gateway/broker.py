@@ -68,6 +68,47 @@ QUARANTINE_MAX_VALUE = 256
 MAX_HEADER_COUNT = 1_000_000
 
 
+def _lenient_timestamps() -> None:
+    """Let pika and pamqp decode a timestamp out of the platform's range as its number.
+
+    Both raise on one (a header of type ``T`` set to 2**64-1, say) while decoding the frame,
+    which drops the connection: a partner's header would then knock the worker off the
+    broker at every delivery, and the operators' tools at every listing of the DLQ.
+    """
+    import struct
+
+    import pamqp.decode
+    import pika.data
+
+    pika_decode_value = pika.data.decode_value
+
+    def pika_value(encoded: bytes, offset: int) -> tuple[Any, int]:
+        if encoded[offset : offset + 1] == b"T":
+            (seconds,) = struct.unpack_from(">Q", encoded, offset + 1)
+            try:
+                return dt.datetime.fromtimestamp(seconds, dt.UTC), offset + 9
+            except (OverflowError, ValueError, OSError):
+                return seconds, offset + 9
+        decoded: tuple[Any, int] = pika_decode_value(encoded, offset)
+        return decoded
+
+    pamqp_timestamp = pamqp.decode.timestamp
+
+    def pamqp_value(value: bytes) -> tuple[int, Any]:
+        try:
+            return pamqp_timestamp(value)
+        except (OverflowError, ValueError, OSError):
+            return 8, struct.unpack(">Q", value[:8])[0] if len(value) >= 8 else 0
+
+    if getattr(pika.data.decode_value, "__name__", "") != "pika_value":
+        pika.data.decode_value = pika_value
+    pamqp.decode.TABLE_MAPPING[b"T"] = pamqp_value
+    pamqp.decode.METHODS["timestamp"] = pamqp_value
+
+
+_lenient_timestamps()
+
+
 class PublishError(RuntimeError):
     """The broker did not take responsibility for a message (returned or nacked)."""
 
