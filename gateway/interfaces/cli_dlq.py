@@ -38,6 +38,7 @@ from gateway.interfaces.operators.deadletters import (
 )
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore, next_replay_id
+from gateway.messaging.broker import printable
 from gateway.storage.audit import AuditTrail, current_operator
 
 # The exit codes of gateway.interfaces.cli (not imported from there: gateway.interfaces.cli imports this module).
@@ -207,14 +208,20 @@ def show(ctx: click.Context, message: str, as_json: bool) -> None:
     )
     for p in dl.problems:
         click.echo(f"problem      {p}")
+    ours, theirs = dl.shown_headers()
     click.echo("headers:")
-    for k, v in sorted(jsonable(dl.headers).items()):
-        if k != "x-death":
-            click.echo(f"  {k}: {json.dumps(v, ensure_ascii=False)}")
+    for k, v in ours:
+        click.echo(f"  {k}: {_shown(v)}")
+    if theirs:
+        click.echo(
+            "partner-supplied headers (data the partner sent; the gateway does not act on them):"
+        )
+        for k, v in theirs:
+            click.echo(f"  {k}: {_shown(v)}")
     if dl.deaths:
         click.echo("x-death history (newest first):")
         for d in jsonable(dl.deaths):
-            click.echo(f"  {json.dumps(d, ensure_ascii=False)}")
+            click.echo(f"  {_shown(d)}")
     click.echo("decoded today:")
     if decoded["ok"]:
         for doc in decoded["documents"]:
@@ -227,6 +234,11 @@ def show(ctx: click.Context, message: str, as_json: bool) -> None:
             click.echo(f"  {p}")
     click.echo(f"raw ({len(dl.body)} bytes):")
     click.echo(dl.body_text())
+
+
+def _shown(value: Any) -> str:
+    """A header value on one line (JSON escapes control characters), cut to 2,000 characters."""
+    return printable(json.dumps(value, ensure_ascii=False), 2000)
 
 
 def _bar(label: str) -> Any:

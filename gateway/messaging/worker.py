@@ -131,6 +131,9 @@ class Plan:
     publishes: list[Publish] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
+    # Reject without requeue: the broker dead-letters it (the last resort when even the
+    # failure plan failed; the quorum queue's dead-lettering is at-least-once).
+    reject: bool = False
     record: bool = True  # mark the inbound message done in the journal after the confirms
     on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
     spooled: SpoolBatch | None = None  # the documents' spool files, removed once settled
@@ -181,6 +184,13 @@ class Worker:
         self._partner_users = {
             user_for(self.names, p.id): p.id
             for p in settings.partners_with_role("port", "ministry")
+        }
+        # Headers are a partner's data, never instructions (issue #14): only messages of the
+        # gateway's side keep theirs (see _take_in); a dead letter's origin is the exchange
+        # and key that feed the queue it was consumed from, as configured, never a header.
+        self.own_user = broker.own_user(settings.broker_url)
+        self._origins = {
+            q.name: q.bindings[0] for q in self.gw.topology.queues if q.bindings
         }
         # The decision thread: journal and pipeline, one call at a time, handed over in
         # batches; the arrivals taken together share one journal transaction, and so do
@@ -462,7 +472,7 @@ class Worker:
         self, channel: AbstractChannel, partner: Partner, queue: str
     ) -> Callable[[AbstractIncomingMessage], Any]:
         async def on_message(message: AbstractIncomingMessage) -> None:
-            delivery = _delivery(message)
+            delivery = self._take_in(message)
             await self._handle(
                 channel,
                 message,
@@ -480,7 +490,7 @@ class Worker:
         self, channel: AbstractChannel, queue: str
     ) -> Callable[[AbstractIncomingMessage], Any]:
         async def on_message(message: AbstractIncomingMessage) -> None:
-            delivery = _delivery(message)
+            delivery = self._take_in(message)
             await self._handle(
                 channel,
                 message,
@@ -520,7 +530,13 @@ class Worker:
             try:
                 plan = await self._serial.run(decide, prepare=arrive)
             except Exception as exc:  # never crash the worker on input
-                plan = on_failure(exc)
+                try:
+                    plan = on_failure(exc)
+                except Exception as failed:
+                    # Never leave a message unsettled (it would hold a prefetch slot for
+                    # good): the broker dead-letters it, x-death says from where.
+                    log.error("the failure plan failed: rejected to the broker", exc_info=failed)
+                    plan = Plan(delivery.message_id or "", "rejected", reject=True, record=False)
             if delivery.spooled_body is not None and isinstance(message, aio_pika.IncomingMessage):
                 message.body = b""  # its other holder; the delivery's is gone (_let_go_of_body)
             await self._carry_out(channel, message, delivery, plan, partner, queue)
@@ -545,6 +561,9 @@ class Worker:
     ) -> None:
         if plan.requeue:
             await message.nack(requeue=True)
+            return
+        if plan.reject:
+            await message.reject(requeue=False)
             return
         results = await self._publish_all(channel, plan.publishes)
         failures = [(p, r) for p, r in zip(plan.publishes, results, strict=True) if r is not None]
@@ -1023,6 +1042,23 @@ class Worker:
             keep.append(routed)
         outcome.routed = keep
 
+    def _take_in(self, message: AbstractIncomingMessage) -> Delivery:
+        """The delivery, its headers as the gateway may read them: a partner's quarantined."""
+        delivery = _delivery(message)
+        if not broker.from_gateway(
+            delivery.user_id,
+            delivery.exchange,
+            delivery.headers,
+            own_user=self.own_user,
+            retry_exchange=self.names.retry_exchange,
+        ):
+            delivery.headers = broker.quarantine(delivery.headers)
+        return delivery
+
+    def _origin(self, queue: str) -> tuple[str, str]:
+        """Where the messages of ``queue`` are published: exchange and routing key."""
+        return self._origins.get(queue, ("", queue))
+
     def _dead_letter_plan(
         self,
         inbound_id: str,
@@ -1034,6 +1070,7 @@ class Worker:
         message_reference: str = "",
         message_id: str | None = None,
     ) -> Plan:
+        exchange, routing_key = self._origin(queue)
         headers = broker.dead_letter_headers(
             d.headers,
             queue,
@@ -1044,8 +1081,8 @@ class Worker:
                 partner=partner,
                 problems=tuple(p.line() for p in rejection.problems),
             ),
-            original_exchange=d.exchange,
-            original_routing_key=d.routing_key,
+            original_exchange=exchange,
+            original_routing_key=routing_key,
         )
         if message_reference:
             headers["x-edigw-message-reference"] = message_reference[:35]
@@ -1093,7 +1130,7 @@ class Worker:
         stage: str,
     ) -> Plan:
         """A transient failure: to the next delay queue, or the DLQ when the tiers are used up."""
-        attempts = int(d.headers.get(broker.H_ATTEMPTS, 0) or 0) + 1
+        attempts = broker.header_count(d.headers.get(broker.H_ATTEMPTS)) + 1
         if attempts > len(self.retry_delays):
             plan = self._dead_letter_plan(
                 inbound_id,
@@ -1108,12 +1145,13 @@ class Worker:
             )
             plan.record = False  # the journal may be what fails; the headers tell the story
             return plan
+        exchange, routing_key = self._origin(queue)
         headers = broker.dead_letter_headers(
             d.headers,
             queue,
             broker.DeadLetterReason(reason, sentence, stage, partner),
-            original_exchange=d.exchange,
-            original_routing_key=d.routing_key,
+            original_exchange=exchange,
+            original_routing_key=routing_key,
             attempts=attempts,
         )
         delay = self.retry_delays[attempts - 1]
@@ -1158,8 +1196,9 @@ class Worker:
             return self._retry_plan(
                 partner, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
             )
-        # Quorum queues count earlier deliveries in x-delivery-count.
-        count = int(d.headers.get("x-delivery-count", 0) or 0) + 1
+        # Quorum queues count earlier deliveries in x-delivery-count (the broker overwrites a
+        # publisher's); read as a count whatever it holds.
+        count = broker.header_count(d.headers.get("x-delivery-count")) + 1
         limit = self.gw.settings.delivery_limit
         log.error(
             "handler failed",

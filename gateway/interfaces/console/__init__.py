@@ -49,6 +49,7 @@ from gateway.interfaces.operators.deadletters import Selector, group_dead_letter
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore, dead_letter_queues
 from gateway.logs import get_logger
+from gateway.messaging.broker import printable
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import topology_for
 
@@ -255,7 +256,7 @@ def create_app(
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     # For people, not for scripts: JSON without \u escapes (autoescaping still applies).
-    app.jinja_env.filters["show"] = lambda v: json.dumps(v, ensure_ascii=False)
+    app.jinja_env.filters["show"] = lambda v: printable(json.dumps(v, ensure_ascii=False), 2000)
 
     @app.before_request
     def check_csrf() -> None:
@@ -403,11 +404,12 @@ def create_app(
         if not found:
             abort(404, f"no dead letter {message}: replayed or purged meanwhile?")
         dl = found[0]
-        headers = {k: v for k, v in jsonable(dl.headers).items() if k != "x-death"}
+        headers, partner_headers = dl.shown_headers()
         return render_template(
             "dlq_show.html",
             dl=dl,
-            headers=sorted(headers.items()),
+            headers=headers,
+            partner_headers=partner_headers,
             deaths=jsonable(dl.deaths),
             decoded=decoded_view(dl),
             raw=dl.body_text(),

@@ -8,6 +8,16 @@ A dead letter comes from one of two places:
   delivery limit): then only ``x-death`` tells where it came from, and the reason is
   ``DELIVERY_LIMIT``.
 
+Which headers are believed (issue #14): a partner can put any header on what it sends.
+The worker renames a partner's ``x-edigw-*`` and ``x-death`` headers on arrival
+(``x-partner-header.<name>``, :func:`gateway.messaging.broker.quarantine`), so a dead letter the
+worker wrote carries only its own; one RabbitMQ dead-lettered (its newest ``x-death``
+entry names the queue the DLQ belongs to) carries the partner's headers as published, and
+none of its ``x-edigw-*`` is read. The partner and where a replay goes are never read from
+a header: they follow from the DLQ's name (:func:`replay_target`). Every value is read
+whatever its type (a count, a time or bounded printable text), so no header can make the
+operators' tools fail.
+
 >>> dl = DeadLetter.from_amqp(
 ...     "partner.apcs.in.dlq",
 ...     {"message_id": "m1", "timestamp": 1767225600, "headers": {
@@ -30,6 +40,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +48,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.messaging.broker import (
+    BROKER_DEATH_HEADERS,
     H_ATTEMPTS,
     H_FIRST_FAILURE,
     H_ORIGINAL_EXCHANGE,
@@ -47,7 +59,14 @@ from gateway.messaging.broker import (
     H_REASON,
     H_SENTENCE,
     H_STAGE,
+    QUARANTINE_PREFIX,
+    header_count,
+    header_time,
+    is_acted_on,
+    printable,
+    quarantine,
 )
+from gateway.messaging.naming import Names
 
 DELIVERY_LIMIT = "DELIVERY_LIMIT"
 # Headers that describe one failure; a replayed message must not carry them, or a second
@@ -62,13 +81,7 @@ FAILURE_HEADERS = frozenset(
         H_ORIGINAL_EXCHANGE,
         H_ORIGINAL_ROUTING_KEY,
         H_ORIGINAL_QUEUE,
-        "x-death",
-        "x-first-death-exchange",
-        "x-first-death-queue",
-        "x-first-death-reason",
-        "x-last-death-exchange",
-        "x-last-death-queue",
-        "x-last-death-reason",
+        *BROKER_DEATH_HEADERS,
         "x-delivery-count",
         "x-acquired-count",
     }
@@ -82,38 +95,77 @@ _BROKER_REASONS = {
 _UNH_TYPE = re.compile(rb"UNH\+[^+']*\+([A-Z0-9]{1,6})")
 _BGM_REF = re.compile(rb"BGM\+[^+']*\+([^+:']{1,70})")
 _PARTNER_QUEUE = re.compile(r"partner\.([a-z][a-z0-9_-]{0,31})\.in$")
+_CUSTOMS_RESPONSES = Names().customs_responses
+# How much of a header's text a dead letter keeps (reason codes, sentences, problems).
+_CODE, _SENTENCE = 64, 2000
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return f"{value}"
+def _text(value: Any, limit: int = 255) -> str:
+    return printable(value, limit)
 
 
 def _iso(value: Any) -> str:
-    """An ISO-8601 UTC timestamp from whatever the broker gave (datetime, epoch, text)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, dt.datetime):
-        when: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return when.astimezone(dt.UTC).isoformat(timespec="seconds")
-    if isinstance(value, int | float | Decimal):
-        return dt.datetime.fromtimestamp(float(value), dt.UTC).isoformat(timespec="seconds")
-    text = _text(value)
-    try:
-        return _iso(dt.datetime.fromisoformat(text))
-    except ValueError:
-        return text
+    """An ISO-8601 UTC timestamp from what the broker gave (datetime, epoch), or ''."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(float(value), dt.UTC).isoformat(timespec="seconds")
+        except (OverflowError, ValueError, OSError):
+            return ""
+    return header_time(value)
 
 
-def jsonable(value: Any) -> Any:
-    """Header values (datetimes, bytes, decimals, nested tables) as JSON-friendly values."""
+def replay_target(queue: str) -> tuple[str, str] | None:
+    """Where the dead letters of the DLQ ``queue`` may go back to: exchange and routing key.
+
+    A partner's inbound queue is fed by its inbound exchange of the same name; customs'
+    responses by the customs exchange under the key ``responses``. Nothing else, whatever
+    a message's headers say.
+
+    >>> replay_target("t1.partner.apcs.in.dlq"), replay_target("t1.customs.core.dlq")
+    (('t1.partner.apcs.in', ''), None)
+    >>> replay_target("customs.responses.dlq")
+    ('edigw.customs', 'responses')
+    """
+    source = queue.removesuffix(".dlq")
+    if source == queue:
+        return None
+    if _PARTNER_QUEUE.search(source):
+        return source, ""
+    if source.endswith(_CUSTOMS_RESPONSES):
+        names = Names(source.removesuffix(_CUSTOMS_RESPONSES))
+        if names.customs_responses == source:
+            return names.customs_exchange, "responses"
+    return None
+
+
+def queue_partner(queue: str) -> str:
+    """The partner whose dead letters ``queue`` holds (from its name), or ''.
+
+    >>> queue_partner("t1.partner.commerce.in.dlq"), queue_partner("customs.responses.dlq")
+    ('commerce', 'customs')
+    """
+    source = queue.removesuffix(".dlq")
+    m = _PARTNER_QUEUE.search(source)
+    if m:
+        return m.group(1)
+    return "customs" if source.endswith(_CUSTOMS_RESPONSES) else ""
+
+
+def _entries(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Header values (datetimes, bytes, decimals, nested tables) as JSON-friendly values.
+
+    Total: any value a header can hold gives something ``json.dumps`` takes.
+    """
+    if depth > 16:
+        return printable(value, 200)
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {printable(k, 255): jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, depth + 1) for v in value]
     if isinstance(value, dt.datetime):
         return _iso(value)
     if isinstance(value, bytes):
@@ -121,9 +173,17 @@ def jsonable(value: Any) -> Any:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             return {"base64": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+    if isinstance(value, Decimal | float):
+        number = float(value) if not isinstance(value, Decimal) or value.is_finite() else math.nan
+        # NaN and infinity are not JSON (a decimal past float's range becomes infinity).
+        return number if math.isfinite(number) else str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 64 else printable(value, 64)
+    if isinstance(value, str):
+        return value
+    return printable(value, 1000)
 
 
 def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -173,56 +233,61 @@ class DeadLetter:
     original_routing_key: str
     original_queue: str
     problems: list[str] = field(default_factory=list)
+    # Whether its x-edigw-* headers are the gateway's (False: RabbitMQ dead-lettered it, and
+    # they are whatever the partner published).
+    gateway_written: bool = True
     _decoded: tuple[str, str] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
     @classmethod
     def from_amqp(cls, queue: str, properties: Mapping[str, Any], body: bytes) -> DeadLetter:
-        """Build from the DLQ's name, the message properties (as a mapping) and the body."""
-        headers = dict(properties.get("headers") or {})
-        deaths = [dict(d) for d in headers.get("x-death") or [] if isinstance(d, Mapping)]
-        # x-death is newest first; the first entry is where it last died.
+        """Build from the DLQ's name, the message properties (as a mapping) and the body.
+
+        Never raises on what the message carries (see the module's docstring).
+        """
+        raw_headers = properties.get("headers")
+        headers = dict(raw_headers) if isinstance(raw_headers, Mapping) else {}
+        deaths = [dict(d) for d in _entries(headers.get("x-death")) if isinstance(d, Mapping)]
+        source = queue.removesuffix(".dlq")
+        # x-death is newest first; the first entry is where it last died. RabbitMQ puts its
+        # own entry there when it dead-letters, whatever a publisher wrote after it.
         last_death = deaths[0] if deaths else {}
-        death_count = sum(int(d.get("count", 1)) for d in deaths)
-        reason = _text(headers.get(H_REASON))
+        by_broker = bool(deaths) and _text(last_death.get("queue")) == source
+        reason = "" if by_broker else _text(headers.get(H_REASON), _CODE)
         if reason:
-            sentence = _text(headers.get(H_SENTENCE))
-            stage = _text(headers.get(H_STAGE))
-            exchange = _text(headers.get(H_ORIGINAL_EXCHANGE))
-            routing_key = _text(headers.get(H_ORIGINAL_ROUTING_KEY))
-            original_queue = _text(headers.get(H_ORIGINAL_QUEUE))
-            attempts = int(headers.get(H_ATTEMPTS) or 1)
+            sentence = _text(headers.get(H_SENTENCE), _SENTENCE)
+            stage = _text(headers.get(H_STAGE), _CODE)
+            attempts = header_count(headers.get(H_ATTEMPTS), default=1) or 1
+            problems = [_text(p, _SENTENCE) for p in _entries(headers.get(H_PROBLEMS))[:50]]
+            first = header_time(headers.get(H_FIRST_FAILURE))
+            trusted_deaths = deaths  # the retry tiers', as the worker kept them
         else:
-            broker_reason = _text(last_death.get("reason")) or "unknown"
+            broker_reason = _text(last_death.get("reason"), _CODE) or "unknown"
             reason = _BROKER_REASONS.get(broker_reason, broker_reason.upper())
-            original_queue = _text(last_death.get("queue"))
-            exchange = _text(last_death.get("exchange"))
-            keys = last_death.get("routing-keys") or [""]
-            routing_key = _text(keys[0])
             stage = "broker"
-            delivery_count = headers.get("x-delivery-count")
+            delivery_count = header_count(headers.get("x-delivery-count"))
             sentence = (
-                f"RabbitMQ dead-lettered it from {original_queue or 'its queue'} "
+                f"RabbitMQ dead-lettered it from {source} "
                 f"({broker_reason}"
                 + (f", after {delivery_count} redeliveries" if delivery_count else "")
                 + "): the gateway failed on it repeatedly without rejecting it"
             )
-            attempts = max(death_count, int(headers.get(H_ATTEMPTS) or 0), 1)
-        partner = _text(headers.get(H_PARTNER))
-        if not partner:
-            m = _PARTNER_QUEUE.search(original_queue or queue.removesuffix(".dlq"))
-            partner = m.group(1) if m else ""
-        death_times = [_iso(d.get("time")) for d in deaths if d.get("time")]
-        stamp = _iso(properties.get("timestamp"))
-        last_failure = max([t for t in [*death_times, stamp] if t], default="")
-        first_failure = _iso(headers.get(H_FIRST_FAILURE)) or min(
-            [t for t in [*death_times, stamp] if t], default=""
+            attempts = max(header_count(last_death.get("count"), default=1), 1)
+            problems = []
+            first = ""
+            trusted_deaths = deaths[:1]  # older entries may be the partner's
+        partner = queue_partner(queue) or (
+            _text(headers.get(H_PARTNER), _CODE) if not by_broker else ""
         )
+        death_times = [t for t in (_iso(d.get("time")) for d in trusted_deaths) if t]
+        stamp = _iso(properties.get("timestamp"))
+        last_failure = max([*death_times, stamp] if stamp else death_times, default="")
+        first_failure = first or min([*death_times, stamp] if stamp else death_times, default="")
         message_id = _text(properties.get("message_id"))
         digest = hashlib.sha256(
             b"\0".join([message_id.encode(), first_failure.encode(), reason.encode(), body])
         ).hexdigest()
-        problems = [_text(p) for p in headers.get(H_PROBLEMS) or []]
+        exchange, routing_key = replay_target(queue) or ("", "")
         return cls(
             id=digest[:12],
             queue=queue,
@@ -242,8 +307,9 @@ class DeadLetter:
             attempts=attempts,
             original_exchange=exchange,
             original_routing_key=routing_key,
-            original_queue=original_queue or queue.removesuffix(".dlq"),
+            original_queue=source,
             problems=problems,
+            gateway_written=not by_broker,
         )
 
     # ------------------------------------------------------------------ derived
@@ -254,8 +320,9 @@ class DeadLetter:
 
     @property
     def has_route(self) -> bool:
-        """Whether we know where to send it back (the default exchange counts for a queue)."""
-        return bool(self.original_exchange or self.original_routing_key)
+        """Whether its DLQ belongs to a partner's inbound queue (or customs' responses), the
+        only places a dead letter goes back to (:func:`replay_target`)."""
+        return bool(self.original_exchange)
 
     def _decode(self) -> tuple[str, str]:
         """Message type and business reference, read from the body (cached)."""
@@ -272,11 +339,12 @@ class DeadLetter:
         return "xml" if self.body.lstrip()[:1] == b"<" else "unknown"
 
     def _sniff_reference(self) -> str:
-        ref = _text(self.headers.get("x-edigw-business-reference"))
-        if ref:
-            return ref
+        if self.gateway_written:
+            ref = _text(self.headers.get("x-edigw-business-reference"), 70)
+            if ref:
+                return ref
         m = _BGM_REF.search(self.body)
-        return m.group(1).decode("latin-1") if m else ""
+        return _text(m.group(1).decode("latin-1"), 70) if m else ""
 
     @property
     def type(self) -> str:
@@ -287,8 +355,37 @@ class DeadLetter:
         return self._decode()[1]
 
     def replay_headers(self) -> dict[str, Any]:
-        """The headers to send it back with: the failure's own headers removed."""
-        return {k: v for k, v in self.headers.items() if k not in FAILURE_HEADERS}
+        """The headers to send it back with: the failure's own headers removed.
+
+        The replay is published under the gateway's broker user, so the worker will believe
+        its x-edigw-* headers: a partner's (in a dead letter RabbitMQ made) are quarantined.
+        """
+        kept = {k: v for k, v in self.headers.items() if k not in FAILURE_HEADERS}
+        if not self.gateway_written:
+            return quarantine(kept)
+        if H_ATTEMPTS in kept:
+            kept[H_ATTEMPTS] = header_count(kept[H_ATTEMPTS], default=1)
+        return kept
+
+    def partner_supplied(self, name: str) -> bool:
+        """Whether header ``name`` is what a partner wrote, not the gateway (for display)."""
+        if name.startswith(QUARANTINE_PREFIX):
+            return True
+        # RabbitMQ rewrites x-last-death-* each time it dead-letters; the rest a partner
+        # may have published (x-first-death-* is kept when present).
+        return (
+            not self.gateway_written and is_acted_on(name) and not name.startswith("x-last-death-")
+        )
+
+    def shown_headers(self) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+        """(the gateway's and the broker's, the partner's) headers, sorted, JSON-friendly,
+        names printable; x-death is shown on its own."""
+        ours: list[tuple[str, Any]] = []
+        theirs: list[tuple[str, Any]] = []
+        for name, value in sorted(jsonable(self.headers).items()):
+            if name != "x-death":
+                (theirs if self.partner_supplied(name) else ours).append((name, value))
+        return ours, theirs
 
     def summary(self) -> dict[str, Any]:
         """The ``edigw dlq list --json`` object."""

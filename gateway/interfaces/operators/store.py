@@ -46,7 +46,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
 from gateway.config import Settings
-from gateway.interfaces.operators.deadletters import DeadLetter, Selector
+from gateway.interfaces.operators.deadletters import DeadLetter, Selector, replay_target
 from gateway.logs import get_logger
 from gateway.messaging import broker
 from gateway.messaging.naming import Names
@@ -62,6 +62,11 @@ H_REPLAY_OF = "x-edigw-replay-of"
 # Test hook (see tests/integration/test_dlq_interrupted.py): die hard after N confirmed
 # publishes, *before* the matching ack — the worst moment for an interruption.
 CRASH_AFTER_ENV = "EDIGW_TEST_DLQ_CRASH_AFTER"
+NO_ROUTE = (
+    "{queue} is not the dead-letter queue of a partner's inbound queue (nor of customs' "
+    "responses): a dead letter goes back only to the inbound exchange of the partner it "
+    "came from, so it stays where it is"
+)
 
 
 def dead_letter_queues(settings: Settings, names: Names | None = None) -> list[str]:
@@ -79,10 +84,19 @@ def replay_id(original_id: str, replays: int) -> str:
     return f"{original_id}~replay{replays}"
 
 
+def _replay_count(headers: dict[str, Any]) -> tuple[str, int]:
+    """(the message id of the first replayed message, replays so far) from replay headers."""
+    return (
+        broker.printable(headers.get(H_REPLAY_OF), 200),
+        broker.header_count(headers.get(H_REPLAYS)),
+    )
+
+
 def next_replay_id(letter: DeadLetter) -> str:
-    """The message id the next replay of ``letter`` will carry."""
-    original = str(letter.headers.get(H_REPLAY_OF) or letter.message_id or letter.id)
-    return replay_id(original, int(letter.headers.get(H_REPLAYS) or 0) + 1)
+    """The message id the next replay of ``letter`` will carry (read from the headers the
+    replay is sent with: the gateway's only)."""
+    replay_of, replays = _replay_count(letter.replay_headers())
+    return replay_id(replay_of or letter.message_id or letter.id, replays + 1)
 
 
 def _props_mapping(props: pika.BasicProperties) -> dict[str, Any]:
@@ -221,7 +235,7 @@ class DeadLetterStore:
                 for letter in iterable:
                     h = by_letter[id(letter)]
                     if not letter.has_route:
-                        result.failed.append((letter, "no original exchange or routing key"))
+                        result.failed.append((letter, NO_ROUTE.format(queue=letter.queue)))
                         continue
                     try:
                         self._publish_back(publisher, letter, actor, body_for)
@@ -251,17 +265,23 @@ class DeadLetterStore:
         body_for: Callable[[DeadLetter], bytes] | None,
     ) -> None:
         headers = letter.replay_headers()
-        replays = int(headers.get(H_REPLAYS) or 0) + 1
+        replay_of, replays = _replay_count(headers)
+        replays += 1
         headers[H_REPLAYED_BY] = actor
         headers[H_REPLAYED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         headers[H_REPLAYS] = replays
-        original_id = str(headers.get(H_REPLAY_OF) or letter.message_id or letter.id)
+        original_id = replay_of or letter.message_id or letter.id
         headers[H_REPLAY_OF] = original_id
         body = letter.body
         if body_for is not None:
             body = body_for(letter)
             headers[H_EDITED_BY] = actor
-        exchange, routing_key = letter.original_exchange, letter.original_routing_key
+        # Derived from the DLQ's name (DeadLetter.from_amqp), never from a header; checked
+        # again here, at the one place that publishes.
+        target = replay_target(letter.queue)
+        if target is None or target != (letter.original_exchange, letter.original_routing_key):
+            raise broker.PublishError(NO_ROUTE.format(queue=letter.queue))
+        exchange, routing_key = target
         broker.publish(
             publisher,
             exchange,
