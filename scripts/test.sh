@@ -7,4 +7,5 @@ bash scripts/setup.sh
 export PATH="$PATH:/usr/sbin"
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
+echo "== import-linter" && .venv/bin/lint-imports --no-cache
 echo "== pytest" && .venv/bin/pytest "$@"

@@ -33,14 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -57,108 +53,28 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from adapters import contrl
-from adapters.edifact import EdifactError, envelope
 from gateway.config import ConfigError, Partner, load
 from gateway.logs import get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
 from gateway.messaging.components import Gateway
-from gateway.messaging.naming import Names
 from gateway.messaging.partners import user_for
 from gateway.messaging.serial import SerialThread
 from gateway.messaging.topology import declare
 from gateway.service import routing
-from gateway.service.pipeline import Outcome, Problem, Rejection, Translation
+from gateway.service.decision import FAULT_ENV, DecisionService
+from gateway.service.pipeline import Rejection
+from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.service.responses import ResponseHandler, overdue_after
-from gateway.storage.journal import EventRow, JournalUnavailable, Origin, derived_id
-from gateway.storage.spool import Signed, Spool, SpoolBatch, SpooledDocument, content
+from gateway.storage.journal import JournalUnavailable
+from gateway.storage.spool import Spool, content
 
 log = get_logger()
 
-# Test-only fault injection: a message whose body holds these bytes makes the handler
-# raise every time (the poison-message fault test). Never set in production.
-FAULT_ENV = "EDIGW_TEST_FAIL_MARKER"
 # Publishes of a plan go out together (their confirms overlap) unless their bodies add up to
 # more than this: then one after the other, each confirmed before the next is framed. aiormq
 # holds a body twice while it frames it, so a vessel's manifests (5 MB each at 5,000 bills)
 # sent at once were the gateway's memory peak; a 1-BL CUSCAR's two publishes stay pipelined.
 SEQUENTIAL_PUBLISH_BYTES = 1 << 20
-
-
-@dataclass(slots=True)
-class Delivery:
-    """What the decision thread needs of an incoming message (no broker objects)."""
-
-    body: bytes
-    message_id: str | None
-    correlation_id: str | None
-    headers: dict[str, Any]
-    exchange: str
-    routing_key: str
-    redelivered: bool
-    user_id: str | None = None
-    content_type: str | None = None
-    type: str | None = None
-    # A large body is let go once decided (``Worker._let_go_of_body``): ``body`` is empty then.
-    spooled_body: SpooledDocument | None = None
-
-    @property
-    def payload(self) -> Signed:
-        """The body as it arrived, in memory or spooled."""
-        return self.body if self.spooled_body is None else self.spooled_body
-
-
-@dataclass(slots=True)
-class Publish:
-    exchange: str
-    routing_key: str
-    body: Signed  # a large document stays in its spool file until it is published
-    message_id: str
-    correlation_id: str | None
-    content_type: str
-    type: str | None = None
-    headers: dict[str, Any] = field(default_factory=dict)
-    kind: str = "document"  # document, ack, dead-letter, retry, response
-
-
-@dataclass(slots=True)
-class Plan:
-    """What to do for one delivery: publish these, then record ``events`` and ack."""
-
-    inbound_id: str
-    outcome: str  # routed, rejected, duplicate, retry, redelivery, requeue, answered ...
-    detail: str = ""
-    publishes: list[Publish] = field(default_factory=list)
-    events: list[EventRow] = field(default_factory=list)
-    requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
-    # Reject without requeue: the broker dead-letters it (the last resort when even the
-    # failure plan failed; the quorum queue's dead-lettering is at-least-once).
-    reject: bool = False
-    record: bool = True  # mark the inbound message done in the journal after the confirms
-    on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
-    spooled: SpoolBatch | None = None  # the documents' spool files, removed once settled
-
-
-def inbound_id_of(partner: str, delivery: Delivery) -> str:
-    """The partner's message id, or one derived from partner and content when it sent none.
-
-    Deriving it (rather than a random uuid) keeps a redelivery recognisable.
-    """
-    if delivery.message_id:
-        return delivery.message_id
-    return "sha256-" + hashlib.sha256(partner.encode() + b"\0" + delivery.body).hexdigest()[:40]
-
-
-def document_key(partner: str, doc: Any) -> str:
-    """The business key + version of a canonical document (dedup across interchanges)."""
-    h = doc.header
-    return (
-        f"doc:{partner}:{h.document_type}:{h.business_reference}:{h.document_version}:{h.function}"
-    )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class Worker:
@@ -168,11 +84,7 @@ class Worker:
         self.processed = 0
         self.names = gateway.names
         settings = gateway.settings
-        self.retry_delays = broker.retry_delays(settings.raw)
-        self.copies = routing.copies_from(settings.raw)
         self.heartbeat = int(settings.raw.get("broker", {}).get("heartbeat", 30))
-        self.fault_marker = os.environ.get(FAULT_ENV, "").encode() or None
-        self.response_handler: Any = ResponseHandler(self)
         self.overdue_after = overdue_after(settings.raw)
         self.overdue_check = float(
             settings.raw.get("responses", {}).get("overdue_check_seconds", 60)
@@ -181,7 +93,7 @@ class Worker:
         # Broker users of the partners (issue #6): a message whose user_id is another
         # partner's user is refused. Gateway and operator accounts are trusted: broker
         # permissions decide who may write into an inbound at all.
-        self._partner_users = {
+        partner_users = {
             user_for(self.names, p.id): p.id
             for p in settings.partners_with_role("port", "ministry")
         }
@@ -189,9 +101,7 @@ class Worker:
         # gateway's side keep theirs (see _take_in); a dead letter's origin is the exchange
         # and key that feed the queue it was consumed from, as configured, never a header.
         self.own_user = broker.own_user(settings.broker_url)
-        self._origins = {
-            q.name: q.bindings[0] for q in self.gw.topology.queues if q.bindings
-        }
+        origins = {q.name: q.bindings[0] for q in self.gw.topology.queues if q.bindings}
         # The decision thread: journal and pipeline, one call at a time, handed over in
         # batches; the arrivals taken together share one journal transaction, and so do
         # consecutive completions.
@@ -208,6 +118,20 @@ class Worker:
         self._exchanges: dict[str, AbstractExchange] = {}
         # Large signed documents wait in <state_dir>/spool/<pid>/ until published (issue #8).
         self.spool = Spool.in_state_dir(settings.state_dir)
+        # Every decision is the service's; the worker carries its plans out.
+        self.decisions = DecisionService(
+            settings=settings,
+            names=self.names,
+            journal=gateway.journal,
+            pipeline=gateway.pipeline,
+            spool=self.spool,
+            origins=origins,
+            partner_users=partner_users,
+            copies=routing.copies_from(settings.raw),
+            retry_delays=broker.retry_delays(settings.raw),
+            fault_marker=os.environ.get(FAULT_ENV, "").encode() or None,
+        )
+        self.response_handler = ResponseHandler(self.decisions)
         self.trim_min_bytes = malloc.settings(settings.raw)[2]
 
     # ------------------------------------------------------------------ lifecycle
@@ -241,10 +165,12 @@ class Worker:
         except (ConfigError, ValueError) as exc:
             log.error("routes reload refused; the old rules stay", error=str(exc))
             return False
-        changed = routing.changes(self.gw.pipeline.routes, new.routes, self.copies, copies)
+        changed = routing.changes(
+            self.gw.pipeline.routes, new.routes, self.decisions.copies, copies
+        )
         # Assignments of whole tuples: the decision thread sees the old or the new rules.
         self.gw.pipeline.routes = new.routes
-        self.copies = copies
+        self.decisions.copies = copies
         log.info(
             "routes reloaded",
             changes=changed or ["no change"],
@@ -361,7 +287,7 @@ class Worker:
                 "consuming",
                 queues=[q.name for q, _ in consumers],
                 prefetch=settings.prefetch,
-                retry_delays_ms=list(self.retry_delays),
+                retry_delays_ms=list(self.decisions.retry_delays),
             )
             stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
             overdue_task = asyncio.ensure_future(self._watch_overdue())
@@ -480,7 +406,7 @@ class Worker:
                 partner.id,
                 queue,
                 lambda arrived: self._decide(partner, queue, delivery, arrived),
-                lambda exc: self._failure_plan(partner.id, queue, delivery, exc),
+                lambda exc: self.decisions.failure_plan(partner.id, queue, delivery, exc),
                 arrive=lambda: self._arrive(partner, queue, delivery),
             )
 
@@ -498,7 +424,7 @@ class Worker:
                 "customs",
                 queue,
                 lambda: self.response_handler.decide(queue, delivery),
-                lambda exc: self._failure_plan("customs", queue, delivery, exc),
+                lambda exc: self.decisions.failure_plan("customs", queue, delivery, exc),
             )
 
         return on_message
@@ -538,7 +464,9 @@ class Worker:
                     log.error("the failure plan failed: rejected to the broker", exc_info=failed)
                     plan = Plan(delivery.message_id or "", "rejected", reject=True, record=False)
             if delivery.spooled_body is not None and isinstance(message, aio_pika.IncomingMessage):
-                message.body = b""  # its other holder; the delivery's is gone (_let_go_of_body)
+                message.body = (
+                    b""  # its other holder; the delivery's is gone (DecisionService.let_go_of_body)
+                )
             await self._carry_out(channel, message, delivery, plan, partner, queue)
         except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
             # The connection went away mid-message: the broker redelivers it.
@@ -589,7 +517,7 @@ class Worker:
                     # Nothing reached customs: what the pipeline recorded as accepted (versions,
                     # the saved answer) is withdrawn, so that a replay is judged afresh.
                     self.gw.journal.withdraw_acceptance(partner, plan.inbound_id)
-                    return self._dead_letter_plan(
+                    return self.decisions.dead_letter_plan(
                         plan.inbound_id,
                         partner,
                         queue,
@@ -683,364 +611,24 @@ class Worker:
             yield inbound_id, correlation_id
 
     def _arrive(self, partner: Partner, queue: str, d: Delivery) -> Plan | None:
-        """Record the arrival (see :meth:`_receive`); run before the decision, in a batch."""
+        """Record the arrival (``DecisionService.receive``); run before the decision, in a batch."""
         with self._about(partner, d) as (inbound_id, correlation_id):
-            return self._receive(partner, queue, d, inbound_id, correlation_id)
+            return self.decisions.receive(partner, queue, d, inbound_id, correlation_id)
 
     def _decide(
         self, partner: Partner, queue: str, d: Delivery, arrived: Callable[[], Plan | None]
     ) -> Plan:
         """The plan for ``d``; ``arrived`` gives its recorded arrival (:meth:`_arrive`)."""
         with self._about(partner, d) as (inbound_id, correlation_id):
-            plan = self._decide_in_context(partner, queue, d, inbound_id, correlation_id, arrived)
+            plan = self.decisions.decide(partner, queue, d, inbound_id, correlation_id, arrived)
+        if plan.decision is not None:
+            metrics.received(partner.id)
+            metrics.decided(partner.id, plan.outcome, plan.decision, plan.seconds)
         if 0 < self.trim_min_bytes <= len(d.payload):
             # The pipeline's garbage of a large input is freed now (issue #8): given back,
             # so that publishing its documents does not add to it.
             malloc.trim()
         return plan
-
-    def _decide_in_context(
-        self,
-        partner: Partner,
-        queue: str,
-        d: Delivery,
-        inbound_id: str,
-        correlation_id: str,
-        arrived: Callable[[], Plan | None],
-    ) -> Plan:
-        journal = self.gw.journal
-        try:
-            early = arrived()
-            if early is not None:
-                return early
-            log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
-            metrics.received(partner.id)
-            started = time.perf_counter()
-            pipeline = self.gw.pipeline
-            spooled = self.spool.batch()
-            try:
-                outcome = pipeline.evaluate(
-                    d.body, partner, correlation_id, inbound_id, spool=spooled
-                )
-                # The whole decision is recorded in one transaction: one commit, and a crash
-                # leaves either all of it or none (the redelivery then decides afresh). The
-                # answer kept for identical resends is saved in it, after the duplicate checks.
-                with journal.unit_of_work():
-                    plan = self._plan(partner, queue, d, inbound_id, correlation_id, outcome)
-                    pipeline.save_answer(outcome)
-                    journal.decide(inbound_id, plan.outcome, plan.detail)
-            except BaseException:
-                spooled.discard()
-                raise
-            plan.spooled = spooled
-            self._let_go_of_body(d, plan)
-            metrics.decided(partner.id, plan.outcome, outcome, time.perf_counter() - started)
-            log.info(
-                "decided",
-                outcome=plan.outcome,
-                publishes=len(plan.publishes),
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-            return plan
-        except JournalUnavailable as exc:
-            return self._retry_plan(
-                partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
-            )
-
-    @staticmethod
-    def _let_go_of_body(d: Delivery, plan: Plan) -> None:
-        """A large inbound body, decided and not among the plan's publishes, waits in the
-        plan's spool until the message is settled (a late dead letter reads it back): not in
-        memory while the documents made of it are published (issue #8)."""
-        if (
-            plan.spooled is None
-            or len(d.body) < plan.spooled.spool.min_bytes
-            or any(p.body is d.body for p in plan.publishes)
-        ):
-            return
-        spooled = plan.spooled.keep([d.body])
-        assert isinstance(spooled, SpooledDocument)
-        d.spooled_body, d.body = spooled, b""
-
-    def _receive(
-        self, partner: Partner, queue: str, d: Delivery, inbound_id: str, correlation_id: str
-    ) -> Plan | None:
-        """Record the arrival (one transaction); a plan when the message needs no pipeline.
-
-        The worker records the arrivals of the messages the decision thread takes together
-        in one transaction (``SerialThread``'s preparations), each before its pipeline runs.
-        If that transaction fails, each arrival is recorded again on its own.
-        """
-        journal = self.gw.journal
-        with journal.unit_of_work():
-            prior = journal.processed(inbound_id)
-            if prior is not None and prior.state == "done":
-                # Processed and confirmed before; only the inbound ack was lost (a crash).
-                journal.record_event(
-                    inbound_id, "duplicate", f"redelivery of a message already {prior.outcome}"
-                )
-                log.info("redelivery of a processed message: acknowledged, nothing republished")
-                return Plan(inbound_id, "redelivery", prior.outcome, record=False)
-            if self.fault_marker is not None and self.fault_marker in d.body:
-                raise RuntimeError(f"injected fault ({FAULT_ENV})")
-            if (
-                d.user_id
-                and d.user_id in self._partner_users
-                and d.user_id != user_for(self.names, partner.id)
-            ):
-                # RabbitMQ checked user_id against the connection's user: this really is
-                # another account writing into this partner's inbound (issue #6).
-                return self._dead_letter_plan(
-                    inbound_id,
-                    partner.id,
-                    queue,
-                    d,
-                    Rejection(
-                        "SENDER_MISMATCH",
-                        f"the message was published by {self._partner_users[d.user_id]}'s "
-                        f"broker user {d.user_id!r} into {partner.id}'s inbound",
-                        "identify",
-                    ),
-                )
-            journal.record_message(
-                inbound_id, type="inbound", partner=partner.id, correlation_id=correlation_id
-            )
-            journal.record_event(
-                inbound_id,
-                "received",
-                f"{len(d.body)} bytes on {queue}" + (" (redelivered)" if d.redelivered else ""),
-            )
-        return None
-
-    def _plan(
-        self,
-        partner: Partner,
-        queue: str,
-        d: Delivery,
-        inbound_id: str,
-        correlation_id: str,
-        outcome: Outcome,
-    ) -> Plan:
-        journal = self.gw.journal
-        translation = outcome.translation
-        types = ",".join(dict.fromkeys(translation.message_types)) or translation.format
-        journal.record_message(
-            inbound_id, type=types, partner=partner.id, correlation_id=correlation_id
-        )
-        report = translation.syntax_report
-        events: list[EventRow] = [(inbound_id, st, detail) for st, detail in outcome.events]
-        journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
-        if outcome.rejection is None:
-            self._dedup(partner, inbound_id, d, outcome, events)
-        alone = _dead_lettered_alone(translation)
-        if outcome.rejection is not None and not alone:
-            plan = self._dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
-        elif outcome.rejection is not None:
-            # Every message refused, each for its own reason: one dead letter each.
-            plan = Plan(
-                inbound_id, "rejected", f"{outcome.rejection.reason}: {outcome.rejection.sentence}"
-            )
-            self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
-        else:
-            plan = Plan(inbound_id, "routed")
-            routed_to = []
-            for routed in outcome.routed:
-                doc = routed.document
-                did = doc.header.message_id
-                doc_type = doc.header.document_type
-                ref = doc.header.business_reference
-                journal.record_message(
-                    did,
-                    type=doc_type,
-                    partner=partner.id,
-                    correlation_id=correlation_id,
-                    parent_id=inbound_id,
-                )
-                journal.add_references(did, doc.references())
-                journal.add_references(inbound_id, doc.references())
-                source = doc.header.source
-                journal.record_origin(
-                    Origin(
-                        did,
-                        inbound_id,
-                        partner.id,
-                        _now(),
-                        {
-                            "document_type": doc_type,
-                            "business_reference": ref,
-                            "role": partner.role,
-                            "format": source.format,
-                            "message_type": source.message_type,
-                            "syntax_version": source.syntax_version,
-                            "interchange_reference": source.interchange_reference,
-                            "message_reference": source.message_reference,
-                            "interchange_sender": report.sender if report else "",
-                            "interchange_sender_qualifier": report.sender_qualifier
-                            if report
-                            else "",
-                            "interchange_recipient": report.recipient if report else "",
-                            "syntax_id": report.syntax_id if report else "",
-                        },
-                    )
-                )
-                destinations = [
-                    routed.destination,
-                    *(
-                        c
-                        for c in routing.copies_for(doc, partner.id, self.copies)
-                        if c != routed.destination
-                    ),
-                ]
-                for dest in destinations:
-                    plan.publishes.append(
-                        Publish(
-                            self.names.customs_exchange,
-                            dest,
-                            routed.signed_xml,
-                            did,
-                            inbound_id,
-                            "application/xml",
-                            doc_type,
-                            {
-                                "x-edigw-partner": partner.id,
-                                "x-edigw-business-reference": ref,
-                                "x-edigw-inbound-id": inbound_id,
-                            },
-                            "document",
-                        )
-                    )
-                    target = self.names.customs(dest)
-                    events.append((did, "routed", f"signed, to {target}"))
-                    events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
-                    routed_to.append(target)
-            plan.detail = ", ".join(routed_to) or "nothing new to route"
-            if alone:
-                # Issue #15: the others went on; each refused message has a dead letter of
-                # its own, in a copy of the interchange's envelope.
-                self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
-                plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
-        plan.events[:0] = events
-        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
-        for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
-            verdict = "rejected" if outcome.rejection else "accepted"
-            if ack_type == "CONTRL" and len(outcome.acknowledgements) > 1:
-                verdict = "accepted (syntax)"
-            plan.publishes.append(
-                Publish(
-                    self.names.outbound_exchange,
-                    partner.id,
-                    ack,
-                    derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
-                    inbound_id,
-                    "application/xml" if ack[:1] == b"<" else "application/edifact",
-                    ack_type,
-                    {},
-                    "ack",
-                )
-            )
-            plan.events.append((inbound_id, "acknowledged", f"{ack_type} {verdict}"))
-        return plan
-
-    def _message_dead_letters(
-        self,
-        plan: Plan,
-        inbound_id: str,
-        partner: str,
-        queue: str,
-        d: Delivery,
-        translation: Translation,
-    ) -> None:
-        """A dead letter per refused message of ``d``: that message alone in its envelope."""
-        rejected = translation.rejected_messages
-        bodies = envelope.alone(content(d.payload), (r.index for r in rejected))
-        for r in rejected:
-            letter = self._dead_letter_plan(
-                inbound_id,
-                partner,
-                queue,
-                dataclasses.replace(d, body=bodies.get(r.index, b""), spooled_body=None),
-                r.rejection,
-                message_reference=r.head.reference,
-                message_id=derived_id(inbound_id, f"dl{r.index}"),
-            )
-            plan.publishes.extend(letter.publishes)
-            plan.events.extend(letter.events)
-
-    def _dedup(
-        self,
-        partner: Partner,
-        inbound_id: str,
-        d: Delivery,
-        outcome: Outcome,
-        events: list[EventRow],
-    ) -> None:
-        """Claim the interchange and document keys; drop or reject what was seen before."""
-        report = outcome.translation.syntax_report
-        keys: dict[str, str] = {}
-        icr_key = ""
-        # An interchange accepted in part does not claim its control reference (issue #15):
-        # its refused messages come back in it, one by one, when an operator replays them
-        # or the partner corrects them; each document is still claimed on its own key.
-        if (
-            report is not None
-            and report.control_reference
-            and not outcome.translation.rejected_messages
-        ):
-            icr_key = f"icr:{partner.id}:{report.sender}:{report.control_reference}"
-            keys[icr_key] = hashlib.sha256(d.body).hexdigest()
-        doc_keys = {}
-        for routed in outcome.routed:
-            key = document_key(partner.id, routed.document)
-            doc_keys[routed.document.header.message_id] = key
-            keys[key] = (
-                routed.document.header.payload_hash
-                or hashlib.sha256(content(routed.signed_xml)).hexdigest()
-            )
-        conflicts = {c.key: c for c in self.gw.journal.claim(inbound_id, keys)}
-        icr = conflicts.get(icr_key) if icr_key else None
-        if icr is not None and report is not None:
-            sentence = (
-                f"interchange {report.control_reference} from {report.sender} was already "
-                f"received as message {icr.owner}"
-                + ("" if icr.same_content else ", with other content")
-            )
-            outcome.translation.rejection = Rejection(
-                "DUPLICATE_INTERCHANGE",
-                sentence,
-                "dedup",
-                [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
-            )
-            outcome.routed = []
-            # CONTRL: interchange rejected, 26 = duplicate detected (service code list 0085).
-            for interchange_report in report.reports[:1]:
-                interchange_report.errors.append(EdifactError("26", sentence, tag="UNB"))
-            outcome.acknowledgement = contrl.encode(report, our_id=self.gw.settings.interchange_id)
-            outcome.acknowledgement_type = "CONTRL"
-            return
-        keep = []
-        for routed in outcome.routed:
-            c = conflicts.get(doc_keys[routed.document.header.message_id])
-            if c is not None and c.same_content:
-                doc = routed.document
-                events.append(
-                    (
-                        inbound_id,
-                        "duplicate",
-                        f"{doc.header.document_type} {doc.header.business_reference} "
-                        f"version {doc.header.document_version} was already routed "
-                        f"(from message {c.owner}); not routed again",
-                    )
-                )
-                log.info("duplicate document dropped", key=c.key, first=c.owner)
-                continue
-            if c is not None:
-                log.warning(
-                    "same business key and version with other content: routed, customs decides",
-                    key=c.key,
-                    first=c.owner,
-                )
-            keep.append(routed)
-        outcome.routed = keep
 
     def _take_in(self, message: AbstractIncomingMessage) -> Delivery:
         """The delivery, its headers as the gateway may read them: a partner's quarantined."""
@@ -1054,186 +642,6 @@ class Worker:
         ):
             delivery.headers = broker.quarantine(delivery.headers)
         return delivery
-
-    def _origin(self, queue: str) -> tuple[str, str]:
-        """Where the messages of ``queue`` are published: exchange and routing key."""
-        return self._origins.get(queue, ("", queue))
-
-    def _dead_letter_plan(
-        self,
-        inbound_id: str,
-        partner: str,
-        queue: str,
-        d: Delivery,
-        rejection: Rejection,
-        *,
-        message_reference: str = "",
-        message_id: str | None = None,
-    ) -> Plan:
-        exchange, routing_key = self._origin(queue)
-        headers = broker.dead_letter_headers(
-            d.headers,
-            queue,
-            broker.DeadLetterReason(
-                reason=rejection.reason,
-                sentence=rejection.sentence,
-                stage=rejection.stage,
-                partner=partner,
-                problems=tuple(p.line() for p in rejection.problems),
-            ),
-            original_exchange=exchange,
-            original_routing_key=routing_key,
-        )
-        if message_reference:
-            headers["x-edigw-message-reference"] = message_reference[:35]
-        dlq = self.names.dead_letter(queue)
-        about = f"message {message_reference}: " if message_reference else ""
-        log.warning(
-            "dead-lettered",
-            message_reference=message_reference or None,
-            reason=rejection.reason,
-            sentence=rejection.sentence,
-            stage=rejection.stage,
-            queue=dlq,
-        )
-        return Plan(
-            inbound_id,
-            "rejected",
-            f"{rejection.reason}: {rejection.sentence}",
-            [
-                Publish(
-                    self.names.dead_letter_exchange,
-                    queue,
-                    d.payload,
-                    message_id or d.message_id or inbound_id,
-                    d.correlation_id,
-                    d.content_type or "application/octet-stream",
-                    d.type,
-                    headers,
-                    "dead-letter",
-                )
-            ],
-            [
-                (inbound_id, "rejected", f"{about}{rejection.reason}: {rejection.sentence}"),
-                (inbound_id, "dead-lettered", f"{about}to {dlq}"),
-            ],
-        )
-
-    def _retry_plan(
-        self,
-        partner: str,
-        queue: str,
-        d: Delivery,
-        inbound_id: str,
-        reason: str,
-        sentence: str,
-        stage: str,
-    ) -> Plan:
-        """A transient failure: to the next delay queue, or the DLQ when the tiers are used up."""
-        attempts = broker.header_count(d.headers.get(broker.H_ATTEMPTS)) + 1
-        if attempts > len(self.retry_delays):
-            plan = self._dead_letter_plan(
-                inbound_id,
-                partner,
-                queue,
-                d,
-                Rejection(
-                    reason,
-                    f"{sentence} (gave up after {attempts - 1} delayed retries)",
-                    stage,
-                ),
-            )
-            plan.record = False  # the journal may be what fails; the headers tell the story
-            return plan
-        exchange, routing_key = self._origin(queue)
-        headers = broker.dead_letter_headers(
-            d.headers,
-            queue,
-            broker.DeadLetterReason(reason, sentence, stage, partner),
-            original_exchange=exchange,
-            original_routing_key=routing_key,
-            attempts=attempts,
-        )
-        delay = self.retry_delays[attempts - 1]
-        log.warning(
-            "transient failure: retrying later",
-            reason=reason,
-            sentence=sentence,
-            attempt=attempts,
-            delay_ms=delay,
-        )
-        events: list[EventRow] = []
-        # The journal may be the thing that fails; the headers carry the story then.
-        with contextlib.suppress(JournalUnavailable):
-            self.gw.journal.record_event(
-                inbound_id, "retried", f"{reason}: retry {attempts} in {delay} ms"
-            )
-        return Plan(
-            inbound_id,
-            "retry",
-            f"{reason}: retry {attempts} in {delay} ms",
-            [
-                Publish(
-                    retry_exchange(self.names, attempts),
-                    queue,
-                    d.payload,
-                    d.message_id or inbound_id,
-                    d.correlation_id,
-                    d.content_type or "application/octet-stream",
-                    d.type,
-                    headers,
-                    "retry",
-                )
-            ],
-            events,
-            record=False,
-        )
-
-    def _failure_plan(self, partner: str, queue: str, d: Delivery, exc: BaseException) -> Plan:
-        """The handler raised: requeue, and dead-letter it on its ``delivery_limit``-th delivery."""
-        inbound_id = inbound_id_of(partner, d)
-        if isinstance(exc, JournalUnavailable):
-            return self._retry_plan(
-                partner, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
-            )
-        # Quorum queues count earlier deliveries in x-delivery-count (the broker overwrites a
-        # publisher's); read as a count whatever it holds.
-        count = broker.header_count(d.headers.get("x-delivery-count")) + 1
-        limit = self.gw.settings.delivery_limit
-        log.error(
-            "handler failed",
-            error=f"{type(exc).__name__}: {exc}",
-            delivery=count,
-            delivery_limit=limit,
-            exc_info=exc,
-        )
-        if count < limit:
-            return Plan(inbound_id, "requeue", requeue=True, record=False)
-        plan = self._dead_letter_plan(
-            inbound_id,
-            partner,
-            queue,
-            d,
-            Rejection(
-                "INTERNAL_ERROR",
-                f"the gateway failed on this message {count} times "
-                f"({type(exc).__name__}: {exc}); operators are told",
-                "process",
-            ),
-        )
-        # The journal may be what fails; the dead letter must not depend on it.
-        plan.record = False
-        plan.publishes[0].headers[broker.H_ATTEMPTS] = count
-        return plan
-
-
-def retry_exchange(names: Names, attempt: int) -> str:
-    """The exchange of the retry tier for ``attempt`` (1-based); the routing key is the queue.
-
-    >>> retry_exchange(Names(), 1)
-    'edigw.retry.1'
-    """
-    return f"{names.retry_exchange}.{attempt}"
 
 
 async def _consume(
@@ -1258,15 +666,6 @@ async def _consume(
     return ok.consumer_tag
 
 
-def _dead_lettered_alone(translation: Translation) -> bool:
-    """Whether the refused messages of an interchange go to dead letters one by one.
-
-    They do when its envelope was sound and it held more than one message; a lone
-    message, or an interchange refused as a whole, is dead-lettered as it came.
-    """
-    return bool(translation.rejected_messages) and translation.message_count > 1
-
-
 def _delivery(message: AbstractIncomingMessage) -> Delivery:
     return Delivery(
         body=message.body,
@@ -1282,4 +681,4 @@ def _delivery(message: AbstractIncomingMessage) -> Delivery:
     )
 
 
-__all__ = ["Delivery", "Plan", "Publish", "Worker", "inbound_id_of", "retry_exchange"]
+__all__ = ["Delivery", "Plan", "Publish", "Worker", "inbound_id_of"]

@@ -28,10 +28,11 @@ from gateway.config import ConfigError
 from gateway.domain.model import CustomsResponse
 from gateway.logs import get_logger, message_context
 from gateway.service.pipeline import Rejection
+from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.storage.journal import Origin, derived_id
 
 if TYPE_CHECKING:
-    from gateway.messaging.worker import Delivery, Plan, Worker
+    from gateway.service.decision import DecisionService
 
 log = get_logger()
 DEFAULT_OVERDUE_MINUTES = 240
@@ -84,16 +85,18 @@ def render(
 
 
 class ResponseHandler:
-    """Decides, in the worker's decision thread, what to do with one customs response."""
+    """Decides, in the worker's decision thread, what to do with one customs response.
 
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
+    It sits beside the decision service (whose dead letters it writes), not in the worker.
+    """
+
+    def __init__(self, decisions: DecisionService) -> None:
+        self.decisions = decisions
 
     def decide(self, queue: str, d: Delivery) -> Plan:
-        from gateway.messaging.worker import Plan, Publish, inbound_id_of
-
-        gw = self.worker.gw
-        journal = gw.journal
+        decisions = self.decisions
+        journal = decisions.journal
+        names = decisions.names
         response_id = inbound_id_of("customs", d)
         with message_context(message_id=response_id, partner="customs"):
             prior = journal.processed(response_id)
@@ -106,7 +109,7 @@ class ResponseHandler:
             try:
                 response = parse_response(d.body)
             except Exception as exc:  # input from outside: never crash, dead-letter it
-                return self.worker._dead_letter_plan(
+                return decisions.dead_letter_plan(
                     response_id,
                     "customs",
                     queue,
@@ -120,7 +123,7 @@ class ResponseHandler:
             original = response.original_message_id
             origin = journal.origin(original)
             if origin is None:
-                return self.worker._dead_letter_plan(
+                return decisions.dead_letter_plan(
                     response_id,
                     "customs",
                     queue,
@@ -135,8 +138,8 @@ class ResponseHandler:
             body, content_type, kind = render(
                 response,
                 origin,
-                our_id=gw.settings.interchange_id,
-                signer=gw.signer,
+                our_id=decisions.settings.interchange_id,
+                signer=decisions.pipeline.signer,
             )
             detail = (
                 f"{response.decision}"
@@ -146,7 +149,7 @@ class ResponseHandler:
                     if response.registration_number
                     else ""
                 )
-                + f"; {kind} to {gw.names.outbound(origin.partner)}"
+                + f"; {kind} to {names.outbound(origin.partner)}"
             )
             with journal.unit_of_work():  # one commit for the whole decision
                 journal.record_message(
@@ -170,7 +173,7 @@ class ResponseHandler:
                 detail,
                 [
                     Publish(
-                        gw.names.outbound_exchange,
+                        names.outbound_exchange,
                         origin.partner,
                         body,
                         derived_id(response_id, "out"),
@@ -184,6 +187,6 @@ class ResponseHandler:
                         "response",
                     )
                 ],
-                [(response_id, "routed", f"{kind} to {gw.names.outbound(origin.partner)}")],
+                [(response_id, "routed", f"{kind} to {names.outbound(origin.partner)}")],
                 on_confirmed=answered,
             )

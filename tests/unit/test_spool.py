@@ -12,8 +12,9 @@ import pytest
 
 from bench.common import valid_cuscar
 from gateway.config import load
-from gateway.messaging.worker import Plan, Worker
+from gateway.messaging.worker import Plan
 from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.decision import DecisionService
 from gateway.service.pipeline import InboundPipeline
 from gateway.storage.spool import SPOOL_MIN_BYTES, Spool, SpooledDocument, content
 
@@ -139,16 +140,16 @@ def test_a_large_inbound_body_is_let_go_once_decided_and_read_back_for_a_dead_le
     d = Delivery(body, "in-3", None, {}, "ex", "rk", False)
     routed = Plan("in-3", "routed", spooled=Spool(tmp_path).batch())
     routed.publishes.append(Publish("x", "core", b"<doc/>", "d", "in-3", "application/xml"))
-    Worker._let_go_of_body(d, routed)
+    DecisionService.let_go_of_body(d, routed)
     assert d.body == b"" and isinstance(d.payload, SpooledDocument)
     assert content(d.payload) == body
     # A plan that publishes the body itself (a dead letter) keeps it in memory.
     d2 = Delivery(body, "in-4", None, {}, "ex", "rk", False)
     rejected = Plan("in-4", "rejected", spooled=Spool(tmp_path).batch())
     rejected.publishes.append(Publish("dlx", "q", d2.body, "in-4", None, "application/edifact"))
-    Worker._let_go_of_body(d2, rejected)
+    DecisionService.let_go_of_body(d2, rejected)
     assert d2.body is body and d2.payload is body
     # A small body is never spooled.
     d3 = Delivery(b"UNB", "in-5", None, {}, "ex", "rk", False)
-    Worker._let_go_of_body(d3, Plan("in-5", "routed", spooled=Spool(tmp_path).batch()))
+    DecisionService.let_go_of_body(d3, Plan("in-5", "routed", spooled=Spool(tmp_path).batch()))
     assert d3.body == b"UNB" and d3.spooled_body is None

@@ -1,0 +1,121 @@
+"""What the decision service decides: plans, in terms the broker layer carries out.
+
+A :class:`Delivery` is what arrived (no broker objects); a :class:`Plan` is what to do for
+it: the messages to publish (documents to customs, answers to the partner, dead letters,
+retries), the journal events to record once they are confirmed, and whether to ack.
+:class:`Addresses` is what the service needs to know of the broker's names; the broker
+layer's ``Names`` is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.storage.journal import EventRow
+from gateway.storage.spool import Signed, SpoolBatch, SpooledDocument
+
+
+class Addresses(Protocol):
+    """The exchanges and queues a plan publishes to (``gateway.messaging.naming.Names``)."""
+
+    @property
+    def customs_exchange(self) -> str: ...
+
+    @property
+    def outbound_exchange(self) -> str: ...
+
+    @property
+    def dead_letter_exchange(self) -> str: ...
+
+    @property
+    def retry_exchange(self) -> str: ...
+
+    def customs(self, destination: str) -> str: ...
+
+    def outbound(self, partner: str) -> str: ...
+
+    def dead_letter(self, queue: str) -> str: ...
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What the decision thread needs of an incoming message (no broker objects)."""
+
+    body: bytes
+    message_id: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    exchange: str
+    routing_key: str
+    redelivered: bool
+    user_id: str | None = None
+    content_type: str | None = None
+    type: str | None = None
+    # A large body is let go once decided (``DecisionService.let_go_of_body``): ``body`` is empty then.
+    spooled_body: SpooledDocument | None = None
+
+    @property
+    def payload(self) -> Signed:
+        """The body as it arrived, in memory or spooled."""
+        return self.body if self.spooled_body is None else self.spooled_body
+
+
+@dataclass(slots=True)
+class Publish:
+    exchange: str
+    routing_key: str
+    body: Signed  # a large document stays in its spool file until it is published
+    message_id: str
+    correlation_id: str | None
+    content_type: str
+    type: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+    kind: str = "document"  # document, ack, dead-letter, retry, response
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to do for one delivery: publish these, then record ``events`` and ack."""
+
+    inbound_id: str
+    outcome: str  # routed, rejected, duplicate, retry, redelivery, requeue, answered ...
+    detail: str = ""
+    publishes: list[Publish] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    requeue: bool = False  # nack with requeue instead (a failing handler below its limit)
+    # Reject without requeue: the broker dead-letters it (the last resort when even the
+    # failure plan failed; the quorum queue's dead-lettering is at-least-once).
+    reject: bool = False
+    record: bool = True  # mark the inbound message done in the journal after the confirms
+    on_confirmed: Callable[[], None] | None = None  # extra journal work after the confirms
+    spooled: SpoolBatch | None = None  # the documents' spool files, removed once settled
+    # The pipeline's outcome and the time it took, when the message went through it (metrics).
+    decision: Any = None
+    seconds: float = 0.0
+
+
+def inbound_id_of(partner: str, delivery: Delivery) -> str:
+    """The partner's message id, or one derived from partner and content when it sent none.
+
+    Deriving it (rather than a random uuid) keeps a redelivery recognisable.
+    """
+    if delivery.message_id:
+        return delivery.message_id
+    return "sha256-" + hashlib.sha256(partner.encode() + b"\0" + delivery.body).hexdigest()[:40]
+
+
+def document_key(partner: str, doc: Any) -> str:
+    """The business key + version of a canonical document (dedup across interchanges)."""
+    h = doc.header
+    return (
+        f"doc:{partner}:{h.document_type}:{h.business_reference}:{h.document_version}:{h.function}"
+    )
+
+
+def now() -> str:
+    """The time of an event, as the journal records it (UTC, milliseconds)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,155 @@
+"""The decision service alone: an in-memory journal, no broker (issue #15).
+
+``DecisionService`` takes an arrival and returns a plan; nothing is published. These tests
+read the plans: what would go to customs, to the partner, to the dead-letter queue, and what
+the journal holds once a plan is carried out (``Journal.complete``, as the worker does after
+the broker's confirms) or not (a crash between two publishes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.edifact import parse
+from gateway.config import Partner, load
+from gateway.messaging.naming import Names
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.decision import DecisionService
+from gateway.service.pipeline import InboundPipeline
+from gateway.service.plan import Delivery, Plan, inbound_id_of
+from gateway.storage.journal import SqliteJournal
+from gateway.storage.spool import Spool, content
+from tests.edifact_builders import interchange, message
+
+NAMES = Names("t.")
+QUEUE = NAMES.inbound("apcs")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[DecisionService]:
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    settings = load(env={})
+    journal = SqliteJournal(":memory:")
+    yield DecisionService(
+        settings=settings,
+        names=NAMES,
+        journal=journal,
+        pipeline=InboundPipeline(
+            Signer.from_files(key, cert), settings.routes, "CUSTOMS", journal=journal
+        ),
+        spool=Spool(tmp_path / "spool"),
+        origins={QUEUE: (QUEUE, "")},
+        partner_users={"t.partner-commerce": "commerce"},
+    )
+    journal.close()
+
+
+def apcs(service: DecisionService) -> Partner:
+    return service.settings.partners["apcs"]
+
+
+def arrive(service: DecisionService, body: bytes, message_id: str, **kw: object) -> Plan:
+    """Receive and decide ``body`` as the worker does (arrival first, then the decision)."""
+    d = Delivery(body, message_id, None, {}, QUEUE, "", bool(kw.get("redelivered")))
+    if "user_id" in kw:
+        d.user_id = str(kw["user_id"])
+    partner = apcs(service)
+    inbound = inbound_id_of(partner.id, d)
+    early = service.receive(partner, QUEUE, d, inbound, inbound)
+    return service.decide(partner, QUEUE, d, inbound, inbound, lambda: early)
+
+
+def carried_out(service: DecisionService, plan: Plan) -> None:
+    """What the worker does once every publish of ``plan`` is confirmed."""
+    with service.journal.unit_of_work():
+        if plan.record:
+            service.journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
+
+
+def kinds(plan: Plan) -> list[tuple[str, str]]:
+    return [(p.kind, p.routing_key) for p in plan.publishes]
+
+
+def test_the_mixed_interchange_routes_message_one_and_dead_letters_message_two_alone(
+    service: DecisionService,
+) -> None:
+    body = interchange(
+        message("1", "MAN-DZALG-0101"), message("2", "MAN-DZALG-0102", container="MSCU1234565")
+    )
+    plan = arrive(service, body, "in-mixed")
+    assert plan.outcome == "routed" and "1 message(s) rejected" in plan.detail
+    assert kinds(plan) == [
+        ("document", "core"),
+        ("dead-letter", QUEUE),
+        ("ack", "apcs"),
+        ("ack", "apcs"),
+    ]
+    assert [p.type for p in plan.publishes if p.kind == "ack"] == ["CONTRL", "APERAK"]
+    letter = next(p for p in plan.publishes if p.kind == "dead-letter")
+    [ic] = parse(content(letter.body))
+    assert [m.reference for m in ic.messages] == ["2"]
+    assert letter.headers["x-edigw-reason"] == "BUSINESS_RULES"
+    assert letter.headers["x-edigw-message-reference"] == "2"
+
+
+def test_a_duplicate_interchange_is_refused_before_anything_is_routed(
+    service: DecisionService,
+) -> None:
+    first = interchange(message("1", "MAN-DZORN-0201"), reference="DUP1")
+    carried_out(service, arrive(service, first, "in-first"))
+    # The same UNB reference with other content, under another AMQP message id.
+    again = interchange(message("1", "MAN-DZORN-0299"), reference="DUP1")
+    plan = arrive(service, again, "in-again")
+    assert plan.outcome == "rejected" and plan.detail.startswith("DUPLICATE_INTERCHANGE")
+    assert [k for k, _ in kinds(plan)] == ["dead-letter", "ack"]
+    assert b"+4" in content(plan.publishes[1].body).split(b"UCI+")[1][:40]
+    # An identical resend is answered as the first time, and routes nothing.
+    resend = arrive(service, first, "in-resend")
+    assert [k for k, _ in kinds(resend)] == ["ack"]
+
+
+def test_an_amendment_inside_one_interchange(service: DecisionService) -> None:
+    body = interchange(
+        message("1", "MAN-DZBJA-0301", "9"),
+        message("2", "MAN-DZBJA-0301", "5").replace("LAPTOPS", "NOTEBOOKS"),
+    )
+    plan = arrive(service, body, "in-pair")
+    documents = [p for p in plan.publishes if p.kind == "document"]
+    assert len(documents) == 2
+    versions = [service.journal.document_versions("apcs", "CargoManifest:MAN-DZBJA-0301")]
+    assert [(v.version, v.function) for v in versions[0]] == [(1, "original"), (2, "replace")]
+    assert [p.message_id for p in documents] == [v.message_id for v in versions[0]]
+
+
+def test_a_crash_between_two_publishes_gives_one_effect_per_message(
+    service: DecisionService,
+) -> None:
+    """The plan was decided and its first publish went out, then the process died: the
+    redelivery decides again and publishes the very same message ids (consumers drop the
+    repeat); once a plan is carried out, a redelivery publishes nothing."""
+    body = interchange(
+        message("1", "MAN-DZSKI-0401"),
+        message("2", "MAN-DZSKI-0402"),
+        message("3", "MAN-DZSKI-0403", container="MSCU1234565"),
+    )
+    before = arrive(service, body, "in-crash")  # ... and no completion: the crash
+    after = arrive(service, body, "in-crash", redelivered=True)
+    assert [(p.kind, p.message_id) for p in after.publishes] == [
+        (p.kind, p.message_id) for p in before.publishes
+    ]
+    assert len({p.message_id for p in after.publishes}) == len(after.publishes)
+    carried_out(service, after)
+    done = arrive(service, body, "in-crash", redelivered=True)
+    assert done.outcome == "redelivery" and done.publishes == []
+
+
+def test_another_partners_broker_user_is_refused_at_arrival(service: DecisionService) -> None:
+    plan = arrive(
+        service, interchange(message("1", "MAN-DZDJE-0501")), "in-u", user_id="t.partner-commerce"
+    )
+    assert plan.outcome == "rejected" and plan.detail.startswith("SENDER_MISMATCH")
+    assert [k for k, _ in kinds(plan)] == ["dead-letter"]
