@@ -14,7 +14,7 @@ import gc
 import hashlib
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeGuard
@@ -26,7 +26,7 @@ from adapters.common import DecodeContext, MappingError, Positions
 from adapters.edifact import EdifactError, Interchange, Message, Segment, directory, iter_messages
 from adapters.edifact.stream import _read_chunks
 from adapters.edifact.syntax import CHUNK_MARK, CHUNK_SIZE, CharsetPolicy, _Lexer
-from gateway import amendments, c14n, xmlsafe
+from gateway import amendments, c14n, formats, xmlsafe
 from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import Partner, Route
 from gateway.journal import Journal, derived_id
@@ -161,16 +161,24 @@ class XmlDesk(Protocol):
     """Ministry XML (issue #5, ``gateway.receipts.MinistryDesk``): verify + decode, then receipts."""
 
     def translate(
-        self, data: bytes, context: DecodeContext, *, inbound_id: str | None = None
+        self,
+        data: bytes,
+        context: DecodeContext,
+        *,
+        inbound_id: str | None = None,
+        vocabularies: Collection[str] | None = None,
     ) -> Translation: ...
 
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
 
 
 def sniff_format(data: bytes) -> str:
-    """'xml' or 'edifact', chosen by content (never by file name)."""
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return "xml" if head.startswith(b"<") else "edifact"
+    """'xml' or 'edifact', chosen by content (never by file name), for ``edigw translate``.
+
+    The gateway decides a partner's format from its configuration first
+    (:func:`gateway.formats.decide`); this guess is for inputs of no partner.
+    """
+    return "xml" if formats.looks_like(data).startswith("xml") else "edifact"
 
 
 def _locate(path: str, positions: Positions) -> tuple[int, str] | None:
@@ -222,6 +230,38 @@ class _FedDirectoryCheck:
 
     def finish(self) -> list[EdifactError]:
         return _directory_errors(self.validator.finish(), self.policy, self.result)
+
+
+def _message_check(
+    policy: str, result: Translation, allowed: frozenset[str] | None, sender: str
+) -> contrl.MessageCheck:
+    """The CONTRL's check of one message: its type first, then (for an allowed type, unless
+    ``policy`` is "off") the directory; a refused type is not looked into any further."""
+    directory_check = _directory_check(policy, result) if policy != "off" else None
+
+    def check(message: Message) -> list[EdifactError]:
+        refused = formats.type_refusal(message, allowed, sender)
+        if refused is not None:
+            return [refused]
+        return list(directory_check(message)) if directory_check is not None else []
+
+    return check
+
+
+def _fed_message_check(
+    head: Message,
+    policy: str,
+    result: Translation,
+    allowed: frozenset[str] | None,
+    sender: str,
+) -> contrl.FedCheck:
+    """:func:`_message_check` fed a segment at a time."""
+    refused = formats.type_refusal(head, allowed, sender)
+    if refused is not None:
+        return formats.Refused([refused])
+    if policy == "off":
+        return formats.Refused([])  # an allowed type, and no directory validation
+    return _FedDirectoryCheck(head, policy, result)
 
 
 def _directory_errors(
@@ -306,6 +346,9 @@ def translate(
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
     spool: SpoolBatch | None = None,
+    fmt: str | None = None,
+    message_types: Collection[str] | None = None,
+    vocabularies: Collection[str] | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -323,14 +366,18 @@ def translate(
     An input of ``THIN_MIN_BYTES`` or more is read twice (issue #8): thin first (each
     message's segments checked as they are read, not kept), then each clean message again,
     a large CUSCAR decoded as it is read (``_SecondRead``); the same answers as one read.
+    ``fmt`` is the format the partner's configuration chose (``gateway.formats.decide``;
+    guessed from the content when None, offline). ``message_types`` (EDIFACT, UNH 0065) and
+    ``vocabularies`` (XML) are what the partner may send; None: anything (offline). A message
+    of another type is refused before it is decoded, in the CONTRL (issue #14).
     """
     context = context or DecodeContext()
     rule_problems: list[Problem] = []
-    fmt = sniff_format(data)
+    fmt = fmt or sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
         # Signature first, then the adapter (#5); the derived id before the XML is built.
-        return xml_desk.translate(data, context, inbound_id=inbound_id)
+        return xml_desk.translate(data, context, inbound_id=inbound_id, vocabularies=vocabularies)
     if fmt == "xml":
         return _translate_xml_offline(data, context, result)
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
@@ -341,16 +388,27 @@ def translate(
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
     thin = len(data) >= THIN_MIN_BYTES
-    validating = directory_validation != "off"
+    checking = directory_validation != "off" or message_types is not None
+    allowed = None if message_types is None else frozenset(message_types)
     if thin:
         fed: list[contrl.FedCheckFactory] = []
-        if validating:
+        if checking:
             fed.append(
-                functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
+                functools.partial(
+                    _fed_message_check,
+                    policy=directory_validation,
+                    result=result,
+                    allowed=allowed,
+                    sender=context.sender,
+                )
             )
         reading = contrl.StreamingAcknowledgement(data, fed_checks=fed)
     else:
-        checks = [_directory_check(directory_validation, result)] if validating else []
+        checks = (
+            [_message_check(directory_validation, result, allowed, context.sender)]
+            if checking
+            else []
+        )
         reading = contrl.StreamingAcknowledgement(data, message_checks=checks)
     second = _SecondRead(data)
     heads: list[MessageHead] = []
@@ -436,7 +494,18 @@ def translate(
 def _syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     """The rejection of an interchange whose CONTRL rejects it (envelope or directory)."""
     errors = report.all_errors()
-    problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
+    problems = [
+        Problem(
+            e.reason if e.reason == formats.MESSAGE_TYPE_NOT_ALLOWED else f"EDIFACT_{e.code}",
+            e.where,
+            e.sentence,
+        )
+        for e in errors
+    ]
+    refused = next((e for e in errors if e.reason == formats.MESSAGE_TYPE_NOT_ALLOWED), None)
+    if refused is not None:
+        # A type the partner may not send (issue #14): an operator's replay cannot mend that.
+        return Rejection(formats.MESSAGE_TYPE_NOT_ALLOWED, refused.sentence, "format", problems)
     structural = all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
     return Rejection(
         "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
@@ -748,6 +817,27 @@ def cyclic_gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def refused_translation(data: bytes, decision: formats.FormatDecision) -> Translation:
+    """The translation of a message refused by :func:`gateway.formats.decide`: nothing
+    decoded; for a partner answered by CONTRL, a report rejecting the interchange (0085
+    code 17, no agreement), addressed from whatever UNB the bytes hold."""
+    refusal = decision.refusal
+    assert refusal is not None
+    log.warning("format refused", reason=refusal.reason, looks_like=decision.kind)
+    result = Translation(format=decision.kind)
+    result.rejection = Rejection(
+        refusal.reason,
+        refusal.sentence,
+        "format",
+        [Problem(refusal.reason, "message", refusal.sentence)],
+    )
+    if decision.answer == "contrl":
+        result.syntax_report = contrl.failure_report(
+            data, EdifactError("17", refusal.sentence, reason=refusal.reason)
+        )
+    return result
+
+
 class InboundPipeline:
     """Decode, validate, sign, route and acknowledge one partner message."""
 
@@ -830,7 +920,10 @@ class InboundPipeline:
         spool: SpoolBatch | None = None,
     ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
-        edifact = sniff_format(data) == "edifact"
+        # The partner's configuration decides the format and the answer; the content only
+        # chooses among what it may send (issue #14).
+        decision = formats.decide(data, partner)
+        edifact = decision.format == "edifact"
         data_hash = hashlib.sha256(data).hexdigest()
         this_message = inbound_id or correlation_id
         if self.journal is not None and edifact:
@@ -847,17 +940,23 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        translation = translate(
-            data,
-            context,
-            dict(partner.rules),
-            self.xml_desk,
-            inbound_id=inbound_id,
-            directory_validation=partner.directory_validation,
-            sign=self._sign,
-            sign_digest=self.signer.signature_for_digest,
-            spool=spool,
-        )
+        if decision.format is None:
+            translation = refused_translation(data, decision)
+        else:
+            translation = translate(
+                data,
+                context,
+                dict(partner.rules),
+                self.xml_desk,
+                inbound_id=inbound_id,
+                directory_validation=partner.directory_validation,
+                sign=self._sign,
+                sign_digest=self.signer.signature_for_digest,
+                spool=spool,
+                fmt=decision.format,
+                message_types=partner.message_types,
+                vocabularies=partner.vocabularies,
+            )
         outcome = Outcome(translation)
         if translation.rejection is None:
             if inbound_id is not None and any(
@@ -885,7 +984,8 @@ class InboundPipeline:
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
                 )
-        if self.xml_desk is not None and translation.format == "xml":
+        if self.xml_desk is not None and decision.answer == "receipt":
+            # A ministry is answered with a signed receipt, whatever its bytes were.
             self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
         if report is not None:

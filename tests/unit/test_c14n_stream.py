@@ -169,7 +169,7 @@ def test_the_streamed_schema_check_gives_the_trees_verdict(signer: tuple[Signer,
 # ------------------------------------------------------------------ through the pipeline
 
 
-APCS = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
+APCS = Partner(id="apcs", name="APCS", role="port", formats=("edifact",), message_types=("CUSCAR",))
 
 
 def _pipeline(s: Signer, journal: SqliteJournal | None = None) -> InboundPipeline:
