@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from gateway import xmlsafe
+from gateway.domain import xmlsafe
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

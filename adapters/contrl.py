@@ -138,6 +138,12 @@ class InterchangeReport:
     def action(self) -> str:
         if self.errors or (not self.partial and not self.accepted):
             return ACTION_REJECTED
+        # Partial (issue #15): the interchange is acknowledged while one message at least
+        # is; a group in error, or every message rejected, rejects it too.
+        if any(g.errors for g in self.groups) or (
+            self.messages and all(m.errors for m in self.messages)
+        ):
+            return ACTION_REJECTED
         return ACTION_ACKNOWLEDGED
 
 
@@ -755,6 +761,7 @@ class StreamingAcknowledgement:
         # Thin: messages are not held; their segments go through ``fed_checks`` as read.
         self._fed = fed_checks
         self.thin: ThinMessage | None = None  # the last message read thin
+        self._partial = partial
         self._builder = ReportBuilder(message_checks=self._checks, partial=partial)
         self._report: SyntaxReport | None = None
         self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
@@ -787,15 +794,19 @@ class StreamingAcknowledgement:
                 count = None
                 if self.thin is not None:
                     msg, count = self.thin.finish(), self.thin.count
+                faulty = True
                 if check_failure is None:
                     try:
                         if count is None:
-                            builder.message(msg)
+                            faulty = bool(builder.message(msg).errors)
                         else:
-                            builder.message(msg, count, [checks[0].finish])
+                            faulty = bool(builder.message(msg, count, [checks[0].finish]).errors)
                     except Exception as exc:
                         check_failure = exc
-                yield ic, msg, check_failure is None and not builder.rejected
+                # Partial (issue #15): each message is judged on its own errors; otherwise
+                # one message's errors reject every later one too.
+                clean = not faulty if self._partial else not builder.rejected
+                yield ic, msg, check_failure is None and clean
                 del msg  # the next message is read without this one alive
         except Exception as exc:
             self._report = failure_report(self._data, exc)

@@ -39,7 +39,7 @@ from adapters.common import (
     whole,
 )
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
-from gateway.model import (
+from gateway.domain.model import (
     Address,
     CargoManifest,
     Consignment,
@@ -268,7 +268,7 @@ def decode_message(
     ``contrl.StreamingAcknowledgement``), the characters are checked and the payload hashed
     as the segments pass. A ``MappingError`` may then not be the one the whole message
     gives first (a bad character later in the message wins over it): the caller decodes
-    the whole message again for it (``gateway.pipeline``).
+    the whole message again for it (``gateway.service.pipeline``).
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}

@@ -18,7 +18,7 @@ D96B CUSRES, in the syntax version the partner uses (3 by default):
 =============================  ================================================
 
 >>> import datetime as dt
->>> from gateway.model import Header, CustomsResponse
+>>> from gateway.domain.model import Header, CustomsResponse
 >>> r = CustomsResponse(Header.new(sender="customs", document_type="CustomsResponse",
 ...     business_reference="M-1"), "EG-2026-000042", "released",
 ...     "1e509ba8-aea6-4639-874d-2076f6c6a3b7", "M-1", channel="green")
@@ -34,7 +34,7 @@ import re
 
 from adapters.common import DecodeContext, MappingError, parse_dtm, whole
 from adapters.edifact import Delimiters, parse, serialize_segment
-from gateway.model import (
+from gateway.domain.model import (
     CustomsResponse,
     Decision,
     Header,

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from adapters.common import DecodeContext, MappingError, parse_xml, whole
-from gateway.lpco import (
+from gateway.domain.lpco import (
     Attachment,
     DocumentReference,
     GoodsLine,
@@ -36,8 +36,8 @@ from gateway.lpco import (
     Quantity,
     new_header,
 )
-from gateway.model import Source
-from gateway.validation import validate
+from gateway.domain.model import Source
+from gateway.domain.validation import validate
 
 RSM = "urn:un:unece:uncefact:data:standard:SPSCertificate:17"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:21"

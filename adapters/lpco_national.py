@@ -1,7 +1,7 @@
 """The national LPCO format (``xsd/national-lpco-1.xsd``, docs/national-lpco.md) to a canonical Lpco.
 
 Import licences, pharmaceutical import authorisations and other documents that have no
-international standard. Pure: bytes in, :class:`gateway.lpco.Lpco` out, or a
+international standard. Pure: bytes in, :class:`gateway.domain.lpco.Lpco` out, or a
 :class:`adapters.common.MappingError`.
 
 >>> from pathlib import Path
@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from adapters.common import DecodeContext, MappingError, parse_xml, whole
-from gateway.lpco import (
+from gateway.domain.lpco import (
     Amount,
     Attachment,
     DocumentReference,
@@ -30,8 +30,8 @@ from gateway.lpco import (
     Quantity,
     new_header,
 )
-from gateway.model import Source
-from gateway.validation import validate
+from gateway.domain.model import Source
+from gateway.domain.validation import validate
 
 NAMESPACE = "urn:port-edi-gateway:national-lpco:1"
 ROOT = f"{{{NAMESPACE}}}LpcoDocument"

@@ -42,7 +42,7 @@ from adapters.common import (
 )
 from adapters.cuscar import FUNCTIONS, payload_hash
 from adapters.edifact import Interchange, Message, Segment, parse
-from gateway.model import (
+from gateway.domain.model import (
     Header,
     PassengerVehicleList,
     Source,

@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from adapters.common import DecodeContext, MappingError, parse_xml
-from gateway.lpco import (
+from gateway.domain.lpco import (
     Amount,
     Attachment,
     DocumentReference,
@@ -41,7 +41,7 @@ from gateway.lpco import (
     Quantity,
     new_header,
 )
-from gateway.model import Source
+from gateway.domain.model import Source
 
 NAMESPACE = "urn:oasis:names:specification:ubl:schema:xsd:CertificateOfOrigin-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

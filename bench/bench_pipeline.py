@@ -57,8 +57,8 @@ from lxml import etree  # noqa: E402
 from bench.common import small_cuscar, valid_cuscar  # noqa: E402
 from gateway.bootstrap import Gateway, bootstrap  # noqa: E402
 from gateway.config import Partner, load  # noqa: E402
-from gateway.journal import SqliteJournal  # noqa: E402
-from gateway.pipeline import InboundPipeline, Outcome  # noqa: E402
+from gateway.service.pipeline import InboundPipeline, Outcome  # noqa: E402
+from gateway.storage.journal import SqliteJournal  # noqa: E402
 
 MINISTRY_SAMPLE = ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml"
 
@@ -84,6 +84,7 @@ def reset_peak_rss() -> bool:
 def gateway(state: Path) -> Iterator[Gateway]:
     env = {
         "EDIGW_STATE_DIR": str(state),
+        "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
         "EDIGW_JOURNAL_BACKEND": "sqlite",
         "EDIGW_JOURNAL_PATH": ":memory:",
     }
@@ -129,8 +130,8 @@ def check_accepted(outcomes: list[Outcome], documents_each: int = 1) -> None:
 
 
 def ministry_docs(gw: Gateway, n: int, first: int = 0) -> list[bytes]:
-    from gateway.trust import DevPki, trust_settings
-    from gateway.xmlsafe import parse
+    from gateway.domain.xmlsafe import parse
+    from gateway.security.trust import DevPki, trust_settings
 
     ts = trust_settings(gw.settings)
     pki = DevPki.ensure(ts.state_dir, ["commerce"], ts.directory)
@@ -224,11 +225,12 @@ def worker_part(
     """
     import asyncio
 
-    from gateway.worker import Delivery, Worker
+    from gateway.messaging.worker import Delivery, Worker
 
     with tempfile.TemporaryDirectory(prefix="edigw-bench-worker-") as tmp:
         env = {
             "EDIGW_STATE_DIR": tmp,
+            "EDIGW_MODE": "development",
             "EDIGW_JOURNAL_BACKEND": "sqlite",
             "EDIGW_JOURNAL_PATH": str(Path(tmp) / "journal.sqlite"),
         }
@@ -455,7 +457,7 @@ def _answers(o: Outcome) -> list[bytes]:
     return parts
 
 
-# --spool-min: the snapshot's documents go through a spool (gateway.spool) and are read back.
+# --spool-min: the snapshot's documents go through a spool (gateway.storage.spool) and are read back.
 SPOOL_MIN: int | None = None
 
 
@@ -464,7 +466,7 @@ def _process(gw: Any, data: bytes, partner: Any, correlation_id: str, inbound_id
     ``edigw run`` does) and read back, their files removed."""
     if SPOOL_MIN is None:
         return gw.pipeline.process(data, partner, correlation_id, inbound_id)
-    from gateway.spool import Spool, content
+    from gateway.storage.spool import Spool, content
 
     batch = Spool(gw.settings.state_dir / "spool", min_bytes=SPOOL_MIN).batch()
     o = gw.pipeline.process(data, partner, correlation_id, inbound_id, spool=batch)
@@ -474,12 +476,22 @@ def _process(gw: Any, data: bytes, partner: Any, correlation_id: str, inbound_id
     return o
 
 
+def snapshot_name(path: Path) -> str:
+    """The input's name in a snapshot, the same in any checkout (a worktree, a CI clone):
+    ``repo__<path in the repository>``, or its path beside the repository (the corpus)."""
+    if not path.is_absolute():
+        return str(path).replace("/", "__")
+    if path.is_relative_to(ROOT):
+        return "repo__" + str(path.relative_to(ROOT)).replace("/", "__")
+    return str(path).replace(str(ROOT.parent) + "/", "").replace("/", "__")
+
+
 def snapshot(out: Path) -> int:
     """Canonical XML (signed) and answers of every sample and test input, stable parts only."""
-    from gateway.demo import MINISTRY_FILES
-    from gateway.pipeline import translate
-    from gateway.trust import DevPki, trust_settings
-    from gateway.xmlsafe import parse
+    from gateway.domain.xmlsafe import parse
+    from gateway.interfaces.demo import MINISTRY_FILES
+    from gateway.security.trust import DevPki, trust_settings
+    from gateway.service.pipeline import translate
 
     out.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -489,7 +501,7 @@ def snapshot(out: Path) -> int:
         pki = DevPki.ensure(ts.state_dir, ["commerce", "agriculture", "industry"], ts.directory)
         generated = {"gen_cuscar-1": small_cuscar(1), "gen_cuscar-700": valid_cuscar(700)}
         for path in [*snapshot_inputs(), *map(Path, generated)]:
-            name = str(path).replace(str(ROOT.parent) + "/", "").replace("/", "__")
+            name = snapshot_name(path)
             data = generated[str(path)] if str(path) in generated else path.read_bytes()
             # A journal of its own: inputs that repeat another are not answered as resends.
             gw.pipeline.journal = SqliteJournal(":memory:")
@@ -558,7 +570,7 @@ def main() -> None:
     ap.add_argument(
         "--stream-min",
         type=int,
-        help="manifests of this many bills or more are streamed (gateway.pipeline."
+        help="manifests of this many bills or more are streamed (gateway.service.pipeline."
         "STREAM_MIN_CONSIGNMENTS; 0: every manifest, to check the streaming writer on all), "
         "CUSCARs of this many segments or more decoded without positions, and inputs of this "
         "many bytes or more read twice (thin, then decoded as read: 0, all of them)",
@@ -574,11 +586,13 @@ def main() -> None:
         global SPOOL_MIN
         SPOOL_MIN = args.spool_min
     if args.stream_min is not None:
-        import gateway.pipeline
+        import gateway.service.pipeline
 
-        gateway.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
-        gateway.pipeline.UNRECORDED_MIN_SEGMENTS = args.stream_min  # positions: again if needed
-        gateway.pipeline.THIN_MIN_BYTES = args.stream_min  # 0: every input read twice
+        gateway.service.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
+        gateway.service.pipeline.UNRECORDED_MIN_SEGMENTS = (
+            args.stream_min
+        )  # positions: again if needed
+        gateway.service.pipeline.THIN_MIN_BYTES = args.stream_min  # 0: every input read twice
     if args.snapshot:
         print(f"{snapshot(args.snapshot)} inputs written to {args.snapshot}")
         return

@@ -36,11 +36,11 @@ import pika
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway import broker
 from gateway.bootstrap import bootstrap
 from gateway.config import load
-from gateway.topology import declare, topology_for
-from gateway.worker import Delivery, Plan, Publish, Worker
+from gateway.messaging import broker
+from gateway.messaging.topology import declare, topology_for
+from gateway.messaging.worker import Delivery, Plan, Publish, Worker
 
 BODY = b"x" * 1024
 
@@ -158,6 +158,7 @@ def worker_rate(url: str, count: int, window: int, prefetch: int) -> float:
         "EDIGW_AMQP_URL": url,
         "EDIGW_NAME_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
         "EDIGW_STATE_DIR": state,
+        "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
     }
     settings = load({"broker": {"prefetch": prefetch}}, env=env)
     gw = bootstrap(settings)
@@ -231,5 +232,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = pika  # the blocking comparison goes through gateway.broker (pika)
+    _ = pika  # the blocking comparison goes through gateway.messaging.broker (pika)
     main()

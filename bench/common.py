@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.gen_cuscar import generate  # noqa: E402
-from gateway.rules import container_check_digit  # noqa: E402
+from gateway.domain.rules import container_check_digit  # noqa: E402
 
 _CONTAINER = re.compile(rb"MSCU(\d{6})\d(?!\d)")
 _LINE = re.compile(r":\d+\)$")

@@ -67,8 +67,8 @@ from bench.common import (  # noqa: E402
     vm_kib,
 )
 from gateway.config import Settings, load  # noqa: E402
-from gateway.naming import Names  # noqa: E402
-from gateway.topology import declare, topology_for  # noqa: E402
+from gateway.messaging.naming import Names  # noqa: E402
+from gateway.messaging.topology import declare, topology_for  # noqa: E402
 
 MINISTRY_SAMPLE = ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml"
 WINDOW = 64  # publishes in flight, for the gateway's submitter and the baseline alike
@@ -276,6 +276,7 @@ class Suite:
             "EDIGW_AMQP_URL": url,
             "EDIGW_NAME_PREFIX": self.prefix,
             "EDIGW_STATE_DIR": str(self.state),
+            "EDIGW_MODE": "development",  # generated keys and anchors (issue #14)
             "EDIGW_JOURNAL_BACKEND": "sqlite",
             "EDIGW_JOURNAL_PATH": "",
         }
@@ -321,8 +322,8 @@ class Suite:
         ]
 
     def ministry_docs(self, n: int) -> list[tuple[str, str, bytes, str]]:
-        from gateway.trust import DevPki, trust_settings
-        from gateway.xmlsafe import parse
+        from gateway.domain.xmlsafe import parse
+        from gateway.security.trust import DevPki, trust_settings
 
         ts = trust_settings(self.settings)
         pki = DevPki.ensure(ts.state_dir, ["commerce"], ts.directory)

@@ -2,7 +2,7 @@
 
 >>> import tempfile
 >>> from gateway.config import load
->>> app = bootstrap(load(env={"EDIGW_STATE_DIR": tempfile.mkdtemp()}))
+>>> app = bootstrap(load(env={"EDIGW_STATE_DIR": tempfile.mkdtemp(), "EDIGW_MODE": "development"}))
 >>> app.names.inbound("apcs")
 'partner.apcs.in'
 """
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
-from gateway.journal import Journal, open_journal
-from gateway.naming import Names
-from gateway.pipeline import InboundPipeline
-from gateway.receipts import build_desk
-from gateway.signing import Signer, ensure_dev_keys
-from gateway.topology import Topology, topology_for
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import Topology, topology_for
+from gateway.security import signing
+from gateway.security.signing import Signer
+from gateway.service.pipeline import InboundPipeline
+from gateway.service.receipts import build_desk
+from gateway.storage.journal import Journal, open_journal
 
 
 @dataclass(slots=True)
@@ -32,11 +33,8 @@ class Gateway:
 
 
 def load_signer(settings: Settings) -> Signer:
-    """The gateway's signing key, loaded once; development keys are made on first run."""
-    key, cert = settings.signing_key, settings.signing_cert
-    if not key.exists() and not cert.exists():
-        ensure_dev_keys(key, cert)
-    return Signer.from_files(key, cert)
+    """The gateway's signing key, loaded once; generated on first run in development mode only."""
+    return signing.load_signer(settings)
 
 
 def bootstrap(settings: Settings) -> Gateway:
@@ -44,7 +42,7 @@ def bootstrap(settings: Settings) -> Gateway:
     set_search_path(settings.directory_path or None)
     names = Names(settings.name_prefix)
     signer = load_signer(settings)
-    gateway = Gateway(
+    gw = Gateway(
         settings=settings,
         names=names,
         journal=open_journal(settings.journal_backend, settings.journal_path),
@@ -55,5 +53,5 @@ def bootstrap(settings: Settings) -> Gateway:
         topology=topology_for(settings, names),
     )
     # Amendments and identical resends are judged against the journal (issue #4).
-    gateway.pipeline.journal = gateway.journal
-    return gateway
+    gw.pipeline.journal = gw.journal
+    return gw

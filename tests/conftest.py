@@ -19,6 +19,11 @@ from urllib.parse import quote
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests run the gateway in development mode (issue #14): signing keys and ministry anchors
+# are generated into each test's state directory. Set here, so that every `edigw` child
+# process and every load() that reads os.environ gets it; tests of production mode set
+# EDIGW_MODE=production (or pass an env without it) themselves.
+os.environ["EDIGW_MODE"] = "development"
 CORPUS = Path(os.environ.get("EDIGW_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 
@@ -71,9 +76,9 @@ def delete_topology(env: dict[str, str]) -> None:
     """Delete every queue and exchange the gateway would declare with ``env``."""
     from pika.exceptions import AMQPError
 
-    from gateway import broker
     from gateway.config import ConfigError, load
-    from gateway.topology import topology_for
+    from gateway.messaging import broker
+    from gateway.messaging.topology import topology_for
 
     try:
         settings = load(env=env)

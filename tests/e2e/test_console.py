@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from gateway.naming import Names
+from gateway.messaging.naming import Names
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     channel_for,

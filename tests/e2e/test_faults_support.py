@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 import pika
 import pytest
 
-from gateway import broker
 from gateway.config import load
-from gateway.naming import Names
-from gateway.topology import declare, topology_for
+from gateway.messaging import broker
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import declare, topology_for
 from tests.conftest import delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +240,7 @@ def worker_thread(env: dict[str, str]) -> Iterator[Any]:
     import threading
 
     from gateway.bootstrap import bootstrap
-    from gateway.worker import Worker
+    from gateway.messaging.worker import Worker
 
     worker = Worker(bootstrap(load(env=env)))
     thread = threading.Thread(target=worker.run, name="edigw-worker", daemon=True)
@@ -255,7 +255,7 @@ def worker_thread(env: dict[str, str]) -> Iterator[Any]:
 
 def events_of(env: dict[str, str], message_id: str) -> list[str]:
     """The journal statuses of one message, in order."""
-    from gateway.journal import open_journal
+    from gateway.storage.journal import open_journal
 
     settings = load(env=env)
     journal = open_journal(settings.journal_backend, settings.journal_path)

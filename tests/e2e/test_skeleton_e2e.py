@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.naming import Names
+from gateway.messaging.naming import Names
 from tests.helpers import SAMPLES, drain, wait_for, xmlsec_verify
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -194,7 +194,7 @@ def test_a_large_manifest_is_streamed_end_to_end_and_verifies_with_xmlsec1(
     running_gateway: subprocess.Popen[bytes], gateway_env: dict[str, str], tmp_path: Path
 ) -> None:
     """6,000 bills in two CUSCAR messages (5,000 + 1,000): both written and signed without a
-    tree (gateway/c14n.py, issue #8), routed, verified by xmlsec1, and journaled by BL."""
+    tree (gateway/security/c14n.py, issue #8), routed, verified by xmlsec1, and journaled by BL."""
     from bench.common import valid_cuscar
 
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])

@@ -14,9 +14,9 @@ import pytest
 from lxml import etree
 
 from adapters import aperak
-from gateway import broker
 from gateway.config import load
-from gateway.journal import open_journal
+from gateway.messaging import broker
+from gateway.storage.journal import open_journal
 from tests.e2e.test_faults_support import (
     declare_topology,
     done_count,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.journal import DocumentVersion, Journal, SqliteJournal
+from gateway.storage.journal import DocumentVersion, Journal, SqliteJournal
 from tests.e2e.test_faults_support import pg_schema
 
 
@@ -18,7 +18,7 @@ def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]
         yield j
         j.close()
         return
-    from gateway.journal_pg import PostgresJournal
+    from gateway.storage.journal_pg import PostgresJournal
 
     with pg_schema() as (_role, dsn):
         j = PostgresJournal(dsn)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.naming import Names
+from gateway.messaging.naming import Names
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     GOOD,
@@ -167,7 +167,7 @@ def test_replay_one_group_and_all_goes_back_to_the_original_queue(env: dict[str,
 
 def test_poison_message_dead_lettered_by_rabbitmq_replays_to_its_queue(env: dict[str, str]) -> None:
     """A message RabbitMQ dead-letters at the quorum delivery limit: reason DELIVERY_LIMIT."""
-    from gateway import broker
+    from gateway.messaging import broker
 
     settings = settings_for(env)
     names = Names(settings.name_prefix)

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from gateway.naming import Names
+from gateway.messaging.naming import Names
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     channel_for,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pika
 from click.testing import CliRunner, Result
 
-from gateway import broker
-from gateway.cli import main
 from gateway.config import Settings, load
-from gateway.naming import Names
-from gateway.topology import declare, topology_for
+from gateway.interfaces.cli import main
+from gateway.messaging import broker
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import declare, topology_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_COUNT = (ROOT / "samples" / "apcs" / "03-cuscar-rejected-bad-count.edi").read_bytes()
@@ -49,7 +49,7 @@ def dead_letter(
     stage: str = "decode",
     message_id: str | None = None,
 ) -> str:
-    """Dead-letter ``body`` exactly as the worker does (gateway.broker.dead_letter)."""
+    """Dead-letter ``body`` exactly as the worker does (gateway.messaging.broker.dead_letter)."""
     names = Names(settings.name_prefix)
     message_id = message_id or str(uuid.uuid4())
     props = pika.BasicProperties(

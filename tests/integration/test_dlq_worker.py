@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import broker
-from gateway.naming import Names
+from gateway.messaging import broker
+from gateway.messaging.naming import Names
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     channel_for,

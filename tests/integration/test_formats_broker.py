@@ -17,7 +17,7 @@ import pika
 import pytest
 from lxml import etree
 
-from gateway.receipts import receipt_from_xml
+from gateway.service.receipts import receipt_from_xml
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,
@@ -105,10 +105,11 @@ def test_each_partner_is_refused_what_it_may_not_send_and_answered_in_its_own_fo
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             segments = list(PydifactInterchange.from_str(body.decode()).segments)
-        uci = next(s for s in segments if s.tag == "UCI")
-        assert uci.elements[3] == "4"  # interchange rejected
         answered[props.correlation_id] = segments
     assert set(answered) == set(apcs)
+    # The XML: the interchange rejected (4), no agreement (17).
+    uci = next(s for s in answered["f-xml"] if s.tag == "UCI")
+    assert uci.elements[3:5] == ["4", "17"]
     # The IFTMIN's own UCM says why: rejected (4), no agreement (17) at UNH.
     ucm = next(s for s in answered["f-iftmin"] if s.tag == "UCM")
     assert ucm.elements[1][0] == "IFTMIN" and ucm.elements[2:5] == ["4", "17", "UNH"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.journal import Journal, JournalUnavailable, Origin, open_journal
+from gateway.storage.journal import Journal, JournalUnavailable, Origin, open_journal
 from tests.e2e.test_faults_support import pg_cut, pg_restore, pg_schema
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -151,7 +151,7 @@ def test_unreachable_store_is_a_transient_failure(
 
 
 def test_withdrawn_acceptance_frees_versions_answers_and_claims(journal: Journal) -> None:
-    from gateway.journal import DocumentVersion
+    from gateway.storage.journal import DocumentVersion
 
     journal.add_document_version(
         DocumentVersion("apcs", "CargoManifest:M1", 1, "original", "doc-1", "h1", "in-1")

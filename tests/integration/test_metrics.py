@@ -9,10 +9,10 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway import metrics
 from gateway.config import load
-from gateway.naming import Names
-from gateway.pipeline import Outcome, Rejection, Translation
+from gateway.messaging import metrics
+from gateway.messaging.naming import Names
+from gateway.service.pipeline import Outcome, Rejection, Translation
 from tests.integration.test_dlq_support import BAD_COUNT, channel_for, dead_letter, wait_depth
 
 pytestmark = pytest.mark.broker
@@ -100,7 +100,7 @@ def test_edigw_run_serves_metrics_of_the_messages_it_handles(gateway_env: dict[s
     import subprocess
     import sys
 
-    from gateway import broker
+    from gateway.messaging import broker
 
     port = _free_port()
     env = {**gateway_env, "EDIGW_METRICS_PORT": str(port)}

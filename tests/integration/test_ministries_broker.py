@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.naming import Names
+from gateway.messaging.naming import Names
 from tests.helpers import drain, wait_for, xmlsec_verify
 
 pytestmark = [pytest.mark.broker]

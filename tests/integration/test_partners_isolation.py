@@ -19,8 +19,8 @@ import pika
 import pytest
 
 from gateway.config import load
-from gateway.journal import derived_id
-from gateway.partners import deprovision, partner_url, read_secret, user_for, vhost_of
+from gateway.messaging.partners import deprovision, partner_url, read_secret, user_for, vhost_of
+from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,

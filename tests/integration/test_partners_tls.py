@@ -29,10 +29,10 @@ import aio_pika
 import pika
 import pytest
 
-from gateway import broker
 from gateway.config import ConfigError, load
-from gateway.naming import Names
-from gateway.partners import permissions, user_for
+from gateway.messaging import broker
+from gateway.messaging.naming import Names
+from gateway.messaging.partners import permissions, user_for
 from tests.conftest import delete_topology
 from tests.e2e.test_faults_support import gateway_process, wait_until
 from tests.helpers import ROOT, SAMPLES
@@ -77,6 +77,7 @@ def _env(config: Path, state: Path) -> dict[str, str]:
     env["EDIGW_CONFIG"] = str(config)
     env["EDIGW_NAME_PREFIX"] = f"tls{uuid.uuid4().hex[:8]}."
     env["EDIGW_STATE_DIR"] = str(state)
+    env["EDIGW_MODE"] = "development"  # generated signing key and anchors (issue #14)
     return env
 
 
@@ -289,7 +290,7 @@ def test_server_name_is_the_name_checked_by_pika_and_aio_pika(
         )
 
     async def worker_style_connect(server_name: str) -> None:
-        # What gateway/worker.py does: aio-pika with broker.ssl_context().
+        # What gateway/messaging/worker.py does: aio-pika with broker.ssl_context().
         connection = await aio_pika.connect(
             tls_broker.url(), ssl_context=broker.ssl_context(tls(server_name)), timeout=15
         )

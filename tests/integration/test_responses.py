@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from adapters import cusres
-from gateway import broker
-from gateway.canonical_xml import to_bytes, to_xml
-from gateway.journal import derived_id
-from gateway.model import CustomsResponse, Header
+from gateway.domain.canonical_xml import to_bytes, to_xml
+from gateway.domain.model import CustomsResponse, Header
+from gateway.messaging import broker
+from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import broker
-from gateway.journal import derived_id
+from gateway.messaging import broker
+from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     count,

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bench.common import valid_cuscar
-from gateway import malloc
 from gateway.config import load
-from gateway.journal import JournalUnavailable, derived_id
-from gateway.spool import SpooledDocument
-from gateway.worker import Plan, Worker
+from gateway.messaging import malloc
+from gateway.messaging.worker import Plan, Worker
+from gateway.storage.journal import JournalUnavailable, derived_id
+from gateway.storage.spool import SpooledDocument
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     declare_topology,

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gateway.trust import make_ca
+from gateway.security.trust import make_ca
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 BOOT_TIMEOUT_S = 60

@@ -8,9 +8,9 @@ import pytest
 
 from adapters import aperak
 from gateway.config import load
-from gateway.journal import SqliteJournal
-from gateway.pipeline import InboundPipeline, Outcome
-from gateway.signing import Signer, ensure_dev_keys
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline, Outcome
+from gateway.storage.journal import SqliteJournal
 
 VALID = (Path(__file__).resolve().parent.parent / "data" / "cuscar" / "valid.edi").read_bytes()
 

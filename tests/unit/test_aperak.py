@@ -13,8 +13,8 @@ from pydifact.segmentcollection import Interchange as PydifactInterchange
 from adapters import aperak
 from adapters.contrl import acknowledge
 from gateway.config import load
-from gateway.pipeline import InboundPipeline
-from gateway.signing import Signer, ensure_dev_keys
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cuscar"
 

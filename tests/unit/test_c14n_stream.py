@@ -1,4 +1,4 @@
-"""The streamed manifest (``gateway.c14n``) is the tree path's document (issue #8).
+"""The streamed manifest (``gateway.security.c14n``) is the tree path's document (issue #8).
 
 * the writer's bytes are exactly libxml2's canonical XML of ``to_xml(doc)``, on every CUSCAR
   of the corpus, the samples and the test data, on generated manifests and on values that
@@ -30,14 +30,15 @@ from adapters.common import MappingError, check_xml_characters
 from adapters.cuscar import _slow_payload_hash, payload_hash
 from adapters.edifact import Interchange, Message, parse
 from bench.common import small_cuscar, valid_cuscar
-from gateway import c14n, pipeline
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
 from gateway.config import Partner, Route
-from gateway.journal import SqliteJournal
-from gateway.model import Address, CargoManifest, Party
-from gateway.pipeline import InboundPipeline
-from gateway.signing import DSIG_NS, Signer, ensure_dev_keys, verify
-from gateway.validation import validate
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.model import Address, CargoManifest, Party
+from gateway.domain.validation import validate
+from gateway.security import c14n
+from gateway.security.signing import DSIG_NS, Signer, ensure_dev_keys, verify
+from gateway.service import pipeline
+from gateway.service.pipeline import InboundPipeline
+from gateway.storage.journal import SqliteJournal
 from tests.helpers import parseable_edifact, xmlsec_verify
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from adapters import cuscar
-from gateway.canonical_xml import to_xml
-from gateway.pipeline import translate
-from gateway.rules import check
-from gateway.validation import validate
+from gateway.domain.canonical_xml import to_xml
+from gateway.domain.rules import check
+from gateway.domain.validation import validate
+from gateway.service.pipeline import translate
 
 UTC = dt.UTC
 # file -> (documents: [(number, function, [(bill, kind, gross kg)])], arrival, rules broken,

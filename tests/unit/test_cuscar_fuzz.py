@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from adapters.common import MappingError
 from adapters.edifact import EdifactError, parse
-from gateway.canonical_xml import to_xml
-from gateway.pipeline import decoder_for
-from gateway.rules import check
+from gateway.domain.canonical_xml import to_xml
+from gateway.domain.rules import check
+from gateway.service.pipeline import decoder_for
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SEEDS = sorted((DATA / "cuscar").glob("*.edi")) + sorted((DATA / "paxlst").glob("*.edi"))

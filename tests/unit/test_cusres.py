@@ -9,8 +9,8 @@ import pytest
 from pydifact.segmentcollection import Interchange as PydifactInterchange
 
 from adapters import cusres
-from gateway.canonical_xml import from_xml, to_bytes
-from gateway.model import CustomsResponse, Header, Pointer, ResponseError
+from gateway.domain.canonical_xml import from_xml, to_bytes
+from gateway.domain.model import CustomsResponse, Header, Pointer, ResponseError
 
 
 def _response(**kw: object) -> CustomsResponse:

@@ -202,7 +202,7 @@ DIRECTORY_ERRORS: dict[str, tuple[frozenset[tuple[str, str]], str]] = {
 
 
 def _directory_check(message: Message) -> list[EdifactError]:
-    """The gateway's directory check with policy ``reject`` (gateway.pipeline)."""
+    """The gateway's directory check with policy ``reject`` (gateway.service.pipeline)."""
     message_type = "CUSCAR" if cuscar.is_cuscar(message) else None
     issues = directory.validate_message(message, message_type=message_type)
     return [directory.to_edifact_error(i) for i in issues if i.severity == "error"]

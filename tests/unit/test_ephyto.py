@@ -9,8 +9,8 @@ from lxml import etree
 
 from adapters.common import MappingError
 from adapters.ephyto import RSM, decode, find_certificate
-from gateway.lpco import to_xml
-from gateway.validation import validate
+from gateway.domain.lpco import to_xml
+from gateway.domain.validation import validate
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 PROFILE = "profiles/sps-profile.xsd"

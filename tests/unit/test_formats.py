@@ -1,6 +1,6 @@
 """Formats per partner (issue #14): the decision, then the pipeline's answer, no broker.
 
-The decision (``gateway.formats.decide``) is pure: the partner's configuration chooses the
+The decision (``gateway.service.formats.decide``) is pure: the partner's configuration chooses the
 answer and the formats, the content only chooses among those. The pipeline then refuses a
 format, an EDIFACT message type or an XML vocabulary the partner may not send before any
 adapter reads it, and answers in the partner's own format whatever the bytes were.
@@ -17,12 +17,12 @@ import pytest
 from lxml import etree
 
 from adapters.edifact import Message, Segment, directory, parse
-from gateway import formats
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.config import Partner, load
-from gateway.pipeline import THIN_MIN_BYTES, Outcome, translate
-from gateway.receipts import ADAPTERS, receipt_from_xml
-from gateway.trust import DevPki
+from gateway.security.trust import DevPki
+from gateway.service import formats
+from gateway.service.pipeline import THIN_MIN_BYTES, Outcome, translate
+from gateway.service.receipts import ADAPTERS, receipt_from_xml
 from tests.helpers import xmlsec_verify
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ CUSCAR = (ROOT / "samples" / "apcs" / "01-cuscar-msc-alexandria.edi").read_bytes
 PAXLST = (ROOT / "samples" / "apcs" / "04-paxlst-ferry-vehicles.edi").read_bytes()
 LICENCE = (ROOT / "samples" / "ministries" / "national-import-licence.xml").read_bytes()
 ORIGIN = (ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml").read_bytes()
-SETTINGS = load(env={})
+SETTINGS = load(env={"EDIGW_MODE": "development"})
 APCS, COMMERCE = SETTINGS.partners["apcs"], SETTINGS.partners["commerce"]
 UTF16_XML = '<?xml version="1.0" encoding="UTF-16"?><LpcoDocument/>'
 EBCDIC_XML = '<?xml version="1.0" encoding="IBM037"?><LpcoDocument/>'.encode("cp037")
@@ -115,7 +115,7 @@ def test_message_types_are_judged_as_the_decoder_reads_them() -> None:
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Gateway:
-    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path)}))
+    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path), "EDIGW_MODE": "development"}))
 
 
 def send(gw: Gateway, data: bytes, partner: Partner) -> Outcome:
@@ -205,7 +205,7 @@ IFTMIN = "UNH+2+IFTMIN:D:96A:UN'BGM+610+T-1+9'UNT+3+2'\n"
 
 
 @pytest.mark.parametrize("padding", [0, THIN_MIN_BYTES])
-def test_an_edifact_type_the_partner_may_not_send_is_refused_per_message(
+def test_an_edifact_type_the_partner_may_not_send_is_refused_in_its_own_ucm(
     gw: Gateway, padding: int
 ) -> None:
     dtm = "DTM+137:20260101:102'\n" * (padding // 22)
@@ -214,20 +214,31 @@ def test_an_edifact_type_the_partner_may_not_send_is_refused_per_message(
     data = _with_message(CUSCAR, extra)
     assert len(data) >= padding
     outcome = send(gw, data, APCS)
-    assert outcome.rejection is not None
-    assert (outcome.rejection.reason, outcome.rejection.stage) == (
+    # Each message is decided on its own (issue #15): the CUSCAR goes, the IFTMIN does not.
+    assert [r.document.header.document_type for r in outcome.routed] == ["CargoManifest"]
+    [refused] = outcome.translation.rejected_messages
+    assert (refused.head.reference, refused.rejection.reason, refused.rejection.stage) == (
+        "2",
         "MESSAGE_TYPE_NOT_ALLOWED",
         "format",
     )
-    assert "IFTMIN" in outcome.rejection.sentence
-    assert outcome.routed == [] and len(outcome.acknowledgements) == 1  # no APERAK
+    assert "IFTMIN" in refused.rejection.sentence
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL"]  # no APERAK
     segments = contrl_segments(outcome)
-    assert segments[1].get(3) == "4"  # the interchange is rejected
     ucms = {s.get(0): s for s in segments if s.tag == "UCM"}
-    # The IFTMIN is rejected for its type (17, no agreement, at UNH); the CUSCAR only with
-    # the interchange, with no error of its own.
+    # The IFTMIN is rejected for its type (17, no agreement, at UNH); the CUSCAR accepted.
     assert [ucms["2"].get(i) for i in (2, 3, 4)] == ["4", "17", "UNH"]
-    assert ucms["1"].get(1) == "CUSCAR" and len(ucms["1"].elements) == 3
+    assert ucms["1"].get(1) == "CUSCAR" and ucms["1"].get(2) == "7"
+
+
+def test_an_interchange_of_refused_types_only_is_refused(gw: Gateway) -> None:
+    iftmin = IFTMIN.replace("UNH+2", "UNH+1").replace("UNT+3+2", "UNT+3+1")
+    data = b"UNA:+.? 'UNB+UNOC:3+APCS:ZZZ+CUSTOMS:ZZZ+261129:0800+IF1'" + iftmin.encode()
+    outcome = send(gw, data + b"UNZ+1+IF1'", APCS)
+    assert outcome.rejection is not None
+    assert outcome.rejection.reason == "MESSAGE_TYPE_NOT_ALLOWED" and outcome.routed == []
+    [ucm] = [s for s in contrl_segments(outcome) if s.tag == "UCM"]
+    assert [ucm.get(i) for i in (2, 3, 4)] == ["4", "17", "UNH"]
 
 
 def test_a_type_allowed_to_one_partner_is_refused_to_another(gw: Gateway) -> None:

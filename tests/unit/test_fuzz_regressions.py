@@ -18,8 +18,8 @@ from lxml import etree
 from adapters import aperak, contrl, cusres
 from adapters.common import MappingError
 from adapters.edifact import EdifactError, iter_interchange_segments, parse
-from gateway.pipeline import translate
-from gateway.trust import DS, DevPki, TrustError, TrustStore
+from gateway.security.trust import DS, DevPki, TrustError, TrustStore
+from gateway.service.pipeline import translate
 
 # ---------------------------------------------------------------------------- EDIFACT lexer
 

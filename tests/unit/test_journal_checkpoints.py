@@ -6,7 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from gateway.journal import SqliteJournal
+from gateway.storage.journal import SqliteJournal
 
 
 def _wal_pages(path: Path) -> tuple[int, int]:

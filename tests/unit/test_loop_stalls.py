@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway import metrics
 from gateway.logs import configure
-from gateway.worker import Worker
+from gateway.messaging import metrics
+from gateway.messaging.worker import Worker
 
 
 def test_a_blocked_loop_is_reported_with_its_length(capsys: pytest.CaptureFixture[str]) -> None:

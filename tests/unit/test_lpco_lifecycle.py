@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 
 from gateway.bootstrap import Gateway, bootstrap
-from gateway.canonical_xml import to_xml
 from gateway.config import load
-from gateway.journal import derived_id
-from gateway.pipeline import Outcome
-from gateway.receipts import receipt_from_xml
-from gateway.trust import DevPki
+from gateway.domain.canonical_xml import to_xml
+from gateway.security.trust import DevPki
+from gateway.service.pipeline import Outcome
+from gateway.service.receipts import receipt_from_xml
+from gateway.storage.journal import derived_id
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 LICENCE = SAMPLES / "national-import-licence.xml"
@@ -23,7 +23,7 @@ LICENCE = SAMPLES / "national-import-licence.xml"
 
 @pytest.fixture
 def gw(tmp_path: Path) -> Gateway:
-    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path)}))
+    return bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path), "EDIGW_MODE": "development"}))
 
 
 @pytest.fixture
@@ -158,10 +158,21 @@ def test_each_format_is_dispatched_by_root_element(
 
 
 def test_traces_ched_in_its_soap_envelope_is_accepted(
-    gw: Gateway, pki: DevPki, corpus: Path
+    gw: Gateway, pki: DevPki, corpus: Path, tmp_path: Path
 ) -> None:
     raw = (corpus / "xml" / "vet-traces" / "samples" / "CHEDA.TEMPLATE.xml").read_bytes()
     root = etree.fromstring(raw.replace(b"{{CHED_ID}}", b"CHEDA.FR.2026.0004242"))
+    # The CHED's issuer is the French authority (FR00000): Agriculture forwards it only once
+    # its configuration binds it to that issuer (issue #14) ...
+    refused = send(gw, pki.sign("agriculture", root), "agriculture")
+    assert receipt(refused) == ("rejected", ["ISSUER_NOT_SIGNER"])
+    agriculture = gw.settings.partners["agriculture"]
+    gw = bootstrap(
+        load(
+            {"partners": {"agriculture": {"issuers": [*agriculture.issuers, "FR00000"]}}},
+            env={"EDIGW_STATE_DIR": str(tmp_path)},
+        )
+    )
     outcome = send(gw, pki.sign("agriculture", root), "agriculture")
     assert outcome.rejection is None, outcome.rejection
     assert outcome.routed[0].document.number == "CHEDA.FR.2026.0004242"  # type: ignore[attr-defined]

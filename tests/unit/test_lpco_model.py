@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import canonical_xml
-from gateway.lpco import (
+from gateway.domain import canonical_xml
+from gateway.domain.lpco import (
     Amount,
     Attachment,
     DocumentReference,
@@ -22,9 +23,9 @@ from gateway.lpco import (
     from_xml,
     to_xml,
 )
-from gateway.model import Header, Source
-from gateway.receipts import Reason, Receipt, receipt_from_xml, receipt_to_xml
-from gateway.validation import validate
+from gateway.domain.model import Header, Source
+from gateway.domain.validation import validate
+from gateway.service.receipts import Reason, Receipt, receipt_from_xml, receipt_to_xml
 
 
 def full_lpco() -> Lpco:
@@ -84,14 +85,20 @@ def test_full_lpco_round_trips_and_is_valid() -> None:
     element = to_xml(doc)
     assert validate(element, schema="lpco-1.xsd") == []
     assert from_xml(element) == doc
-    # Through the generic canonical API too (registered by gateway.lpco).
+    # Through the generic canonical API too (registered by gateway.domain.lpco).
     assert canonical_xml.from_xml(canonical_xml.to_bytes(doc)) == doc
 
 
 def test_references_and_key() -> None:
     doc = full_lpco()
     assert doc.references() == ["IL-2026-1", "IL-2026-1/v2", "MEDU1", "D-9"]
-    assert doc.key == ("MOC", "IL-2026-1", 2)
+    # The key starts with the verified signer's partner, then the declared issuer (issue #14).
+    assert doc.key == ("commerce", "MOC", "IL-2026-1", 2)
+    doc.issuer.id = None
+    assert doc.issuer_key == "Ministry of Commerce" == doc.key[1]
+    doc.signer = None
+    with pytest.raises(ValueError, match="no verified signer"):
+        _ = doc.key
 
 
 def test_schema_refuses_an_unknown_status() -> None:

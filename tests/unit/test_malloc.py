@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from gateway import malloc
 from gateway.config import ConfigError, load
+from gateway.messaging import malloc
 
 
 def test_the_settings_are_checked_when_the_configuration_is_loaded() -> None:
@@ -45,7 +45,7 @@ def test_zero_and_the_environment_leave_the_allocator_alone() -> None:
 def test_the_settings_are_applied_and_trim_runs_in_a_fresh_process() -> None:
     """In a child (they stay for the life of a process): glibc accepts them."""
     code = (
-        "from gateway import malloc; "
+        "from gateway.messaging import malloc; "
         "print(malloc.tune({'gateway': {'malloc_arena_max': 1}}, env={})); "
         "big = [bytes(200_000) for _ in range(100)]; del big; print(malloc.trim())"
     )

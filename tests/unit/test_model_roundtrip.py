@@ -13,8 +13,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
-from gateway.model import (
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.model import (
     Acknowledgement,
     Address,
     CargoManifest,
@@ -35,7 +35,7 @@ from gateway.model import (
     Traveller,
     Vehicle,
 )
-from gateway.validation import validate
+from gateway.domain.validation import validate
 
 text35 = st.text(
     alphabet=string.ascii_uppercase + string.digits + " -/.,'&éÅ",

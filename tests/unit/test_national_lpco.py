@@ -10,8 +10,8 @@ from lxml import etree
 
 from adapters.common import DecodeContext, MappingError
 from adapters.lpco_national import decode
-from gateway.lpco import to_xml
-from gateway.validation import validate
+from gateway.domain.lpco import to_xml
+from gateway.domain.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "ministries"
@@ -92,7 +92,7 @@ def test_the_documented_xmlsec1_template_signs_what_the_gateway_accepts(tmp_path
     """Interoperability: a ministry following the page with xmlsec1 gets through the trust store."""
     import subprocess
 
-    from gateway.trust import DevPki, TrustStore
+    from gateway.security.trust import DevPki, TrustStore
 
     text = DOC.read_text("utf-8")
     examples = re.findall(r"```xml\n(.*?)```", text, flags=re.S)

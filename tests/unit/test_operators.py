@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load
-from gateway.console import ConsoleConfigError, ConsoleSettings, console_settings, create_app
-from gateway.console.sampler import DepthHistory, Sample, sparkline_svg
-from gateway.metrics import REGISTRY, MetricsConfigError, metrics_settings
-from gateway.operators.audit import AuditTrail
-from gateway.operators.deadletters import (
+from gateway.interfaces.console import (
+    ConsoleConfigError,
+    ConsoleSettings,
+    console_settings,
+    create_app,
+)
+from gateway.interfaces.console.sampler import DepthHistory, Sample, sparkline_svg
+from gateway.interfaces.operators.deadletters import (
     DELIVERY_LIMIT,
     DeadLetter,
     Selector,
@@ -23,7 +26,9 @@ from gateway.operators.deadletters import (
     jsonable,
     parse_since,
 )
-from gateway.operators.store import next_replay_id, replay_id
+from gateway.interfaces.operators.store import next_replay_id, replay_id
+from gateway.messaging.metrics import REGISTRY, MetricsConfigError, metrics_settings
+from gateway.storage.audit import AuditTrail
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"UNA:+.? 'UNB+UNOC:3+APCS+CUSTOMS+261129:0830+AP3'UNH+1+CUSCAR:D:95B:UN'BGM+85+MAN-1+9'"

@@ -9,8 +9,8 @@ import xmlschema
 
 from adapters.common import MappingError
 from adapters.ubl_origin import decode
-from gateway.lpco import to_xml
-from gateway.validation import validate
+from gateway.domain.lpco import to_xml
+from gateway.domain.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = [

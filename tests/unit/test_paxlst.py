@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from adapters import aperak, paxlst
-from gateway.canonical_xml import from_xml, to_bytes
 from gateway.config import load
-from gateway.model import PassengerVehicleList
-from gateway.pipeline import InboundPipeline, translate
-from gateway.signing import Signer, ensure_dev_keys
+from gateway.domain.canonical_xml import from_xml, to_bytes
+from gateway.domain.model import PassengerVehicleList
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline, translate
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "paxlst"
 SAMPLE = (

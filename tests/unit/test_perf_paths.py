@@ -27,11 +27,11 @@ from signxml.signer import XMLSigner
 from adapters.cuscar import _slow_payload_hash, payload_hash
 from adapters.edifact import parse
 from bench.common import small_cuscar, valid_cuscar
-from gateway.canonical_xml import to_bytes, to_xml
 from gateway.config import load
-from gateway.journal import SqliteJournal, derived_id
-from gateway.pipeline import InboundPipeline, cyclic_gc_paused, translate
-from gateway.signing import DSIG_NS, Signer, ensure_dev_keys
+from gateway.domain.canonical_xml import to_bytes, to_xml
+from gateway.security.signing import DSIG_NS, Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline, cyclic_gc_paused, translate
+from gateway.storage.journal import SqliteJournal, derived_id
 from tests.helpers import parseable_edifact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +191,9 @@ def test_the_cyclic_gc_is_paused_while_a_message_is_processed_and_restored_after
             seen.append(gc.isenabled())
             return signer[0].sign(root, in_place=in_place)
 
-        def signature_for_digest(self, *args: Any) -> bytes:  # large manifests (gateway.c14n)
+        def signature_for_digest(
+            self, *args: Any
+        ) -> bytes:  # large manifests (gateway.security.c14n)
             seen.append(gc.isenabled())
             return signer[0].signature_for_digest(*args)
 

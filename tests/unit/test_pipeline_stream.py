@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.canonical_xml import from_xml
 from gateway.config import Partner, Route
-from gateway.journal import SqliteJournal
-from gateway.pipeline import InboundPipeline, translate
-from gateway.signing import Signer, ensure_dev_keys
+from gateway.domain.canonical_xml import from_xml
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline, translate
+from gateway.storage.journal import SqliteJournal
 from tests.helpers import SAMPLES, xmlsec_verify
 
 # Two CUSCAR messages (MAN-EGDAM-2611-017 and -018) in one interchange.

@@ -25,12 +25,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import gateway.pipeline as pipeline
+import gateway.service.pipeline as pipeline
 from adapters import contrl
 from adapters.common import DecodeContext
 from adapters.edifact import EdifactError, iter_messages
 from bench.common import valid_cuscar
-from gateway.pipeline import Translation, translate
+from gateway.service.pipeline import Translation, translate
 from tests.conftest import CORPUS
 from tests.helpers import SAMPLES
 

@@ -6,7 +6,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from gateway.worker import SEQUENTIAL_PUBLISH_BYTES, Publish, Worker
+from gateway.messaging.worker import SEQUENTIAL_PUBLISH_BYTES, Publish, Worker
 
 
 def _publish(body: bytes, key: str) -> Publish:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import Route
-from gateway.model import CargoManifest, Header
-from gateway.routing import CopyRule, changes, copies_for, copies_from, route_for
+from gateway.domain.model import CargoManifest, Header
+from gateway.service.routing import CopyRule, changes, copies_for, copies_from, route_for
 
 
 def _manifest(port: str | None = "EGALY", office: str | None = None) -> CargoManifest:

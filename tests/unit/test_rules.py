@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load
-from gateway.pipeline import translate
-from gateway.rules import RULE_CODES, container_number_ok, imo_number_ok, locode_problem
+from gateway.domain.rules import RULE_CODES, container_number_ok, imo_number_ok, locode_problem
+from gateway.service.pipeline import translate
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cuscar"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.journal import SqliteJournal
-from gateway.serial import SerialThread
+from gateway.messaging.serial import SerialThread
+from gateway.storage.journal import SqliteJournal
 
 
 def _gather(serial: SerialThread, calls: list[Callable[[], Any]], **kw: Any) -> list[Any]:

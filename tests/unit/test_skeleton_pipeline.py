@@ -11,13 +11,13 @@ from lxml import etree
 
 from adapters import cuscar
 from adapters.common import DecodeContext
-from gateway.canonical_xml import from_xml, to_bytes, to_xml
 from gateway.config import ConfigError, Route, load
-from gateway.journal import SqliteJournal
-from gateway.pipeline import InboundPipeline, sniff_format, translate
-from gateway.signing import Signer, ensure_dev_keys, verify
-from gateway.topology import table, topology_for
-from gateway.validation import validate
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.validation import validate
+from gateway.messaging.topology import table, topology_for
+from gateway.security.signing import Signer, ensure_dev_keys, verify
+from gateway.service.pipeline import InboundPipeline, sniff_format, translate
+from gateway.storage.journal import SqliteJournal
 from tests.helpers import SAMPLES, xmlsec_verify
 
 EDIGW = [sys.executable, "-m", "gateway"]

@@ -12,10 +12,10 @@ import pytest
 
 from bench.common import valid_cuscar
 from gateway.config import load
-from gateway.pipeline import InboundPipeline
-from gateway.signing import Signer, ensure_dev_keys
-from gateway.spool import SPOOL_MIN_BYTES, Spool, SpooledDocument, content
-from gateway.worker import Plan, Worker
+from gateway.messaging.worker import Plan, Worker
+from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.service.pipeline import InboundPipeline
+from gateway.storage.spool import SPOOL_MIN_BYTES, Spool, SpooledDocument, content
 
 
 def test_a_large_document_is_written_as_its_parts_join_and_the_parts_are_let_go(
@@ -133,7 +133,7 @@ def test_a_small_message_is_not_spooled(pipeline: InboundPipeline, tmp_path: Pat
 def test_a_large_inbound_body_is_let_go_once_decided_and_read_back_for_a_dead_letter(
     tmp_path: Path,
 ) -> None:
-    from gateway.worker import Delivery, Publish
+    from gateway.messaging.worker import Delivery, Publish
 
     body = b"UNB" + b"x" * SPOOL_MIN_BYTES
     d = Delivery(body, "in-3", None, {}, "ex", "rk", False)

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from gateway.cli import main
 from gateway.config import load
-from gateway.signing import Signer
+from gateway.interfaces.cli import main
+from gateway.security.signing import Signer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.xmlsafe import MAX_DEPTH, UnsafeXmlError, parse
+from gateway.domain.xmlsafe import MAX_DEPTH, UnsafeXmlError, parse
 
 SECRET = "edigw-secret-line-do-not-leak"
 

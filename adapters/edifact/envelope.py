@@ -1,0 +1,51 @@
+"""One message of an interchange, alone in a copy of its envelope (issue #15).
+
+When the messages of an interchange are decided one by one, a rejected message is
+dead-lettered on its own: the operator replays or edits that message, not its
+neighbours that customs already has. Its dead letter is the interchange's own envelope
+(UNA, UNB, the UNG of its group) around that one message, with the counts of the
+trailers (UNE, UNZ) made right, so that it is a valid interchange again.
+
+>>> data = (b"UNB+UNOA:3+APCS+CUSTOMS+261207:0915+77'"
+...         b"UNH+1+CUSCAR:D:95B:UN'BGM+85+A+9'UNT+3+1'"
+...         b"UNH+2+CUSCAR:D:95B:UN'BGM+85+B+9'UNT+3+2'UNZ+2+77'")
+>>> alone(data, [1])[1].decode()
+"UNB+UNOA:3+APCS+CUSTOMS+261207:0915+77'UNH+2+CUSCAR:D:95B:UN'BGM+85+B+9'UNT+3+2'UNZ+1+77'"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from adapters.edifact.stream import iter_messages
+from adapters.edifact.syntax import Group, Interchange, Message, serialize
+
+
+def alone(data: bytes, indexes: Iterable[int]) -> dict[int, bytes]:
+    """Message ``i`` (in input order, counted from 0) alone in its envelope, for each ``i``.
+
+    Read as a stream: only the wanted messages are held, so a rejected message of a
+    50 MB interchange costs its own size. Indexes past the end are left out.
+    """
+    wanted = set(indexes)
+    out: dict[int, bytes] = {}
+    if not wanted:
+        return out
+    last = max(wanted)
+    for i, (ic, message) in enumerate(iter_messages(data)):
+        if i in wanted:
+            out[i] = serialize(_around(ic, message))
+        if i >= last:
+            break
+    return out
+
+
+def _around(ic: Interchange, message: Message) -> Interchange:
+    """``ic``'s envelope holding ``message`` alone (its group's header kept)."""
+    groups: list[Group] = []
+    if message.group_reference:
+        group = next((g for g in ic.groups if g.reference == message.group_reference), None)
+        if group is not None:
+            groups = [dataclasses.replace(group, messages=[message])]
+    return dataclasses.replace(ic, messages=[message], groups=groups, message_count=1, warnings=[])

@@ -1,0 +1,284 @@
+"""The schema of the configuration (issue #14): every section and key, its type and its range.
+
+A configuration is checked whole before anything starts: an unknown section or key, a value of
+the wrong type or out of range is refused with its dotted key and the reason, so a typo never
+runs silently on a default (``[trust] dirr`` used to run on generated development anchors).
+Validation is strict: a string is not a number, a number is not a list, ``true`` is not 1.
+
+>>> problem(GatewayConfig, {"trust": {"dirr": "/etc/edigw/trust"}})
+('trust.dirr', "unknown key (did you mean 'dir'?)")
+>>> problem(GatewayConfig, {"partners": {"apcs": {"role": "port", "interchange_ids": "APCS"}}})
+('partners.apcs.interchange_ids', "must be a list, not 'APCS'")
+>>> problem(GatewayConfig, {"broker": {"url": "amqp://u:secret@h:99999/"}})
+('broker.url', "the port must be from 1 to 65535, not 'amqp://u:***@h:99999/'")
+
+The consumers of ``Settings.raw`` (broker, routing, metrics, console, malloc, trust) still parse
+their own sections; the typed model is kept beside ``raw`` as ``Settings.config``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # a copy destination
+InterchangeId = Annotated[str, Field(min_length=1, max_length=35)]  # UNB 0004 is an..35
+Mode = Literal["production", "development"]
+
+
+class Section(BaseModel):
+    """A table of the TOML: closed (no unknown keys), strictly typed, read-only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class GatewaySection(Section):
+    interchange_id: InterchangeId = "CUSTOMS"
+    state_dir: NonEmpty = "var"
+    # "production" refuses generated keys and anchors and readable private keys (issue #14).
+    mode: Mode = "production"
+    malloc_mmap_threshold: Annotated[int, Field(ge=0, le=32 << 20)] = 1 << 20
+    malloc_trim_min_bytes: Annotated[int, Field(ge=0, le=1 << 40)] = 1 << 20
+    malloc_arena_max: Annotated[int, Field(ge=0, le=1024)] = 0
+
+
+class BrokerTlsSection(Section):
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    server_name: str = ""
+
+
+class BrokerSection(Section):
+    url: NonEmpty = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    prefetch: Annotated[int, Field(ge=1, le=65535)] = 32
+    name_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]*$")] = ""
+    delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
+    heartbeat: Annotated[int, Field(ge=0, le=600)] = 30
+    retry_delays_ms: list[Annotated[int, Field(ge=10, le=86_400_000)]] = [1000, 5000, 30000]
+    tls: BrokerTlsSection | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _amqp_url(cls, url: str) -> str:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
+            raise ValueError("must be an amqp:// or amqps:// URL with a host")
+        try:
+            port = parsed.port  # ValueError when out of range or not a number
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError("the port must be from 1 to 65535")
+        return url
+
+
+class JournalSection(Section):
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    path: str = ""
+
+
+class KeysSection(Section):
+    signing_key: str = ""
+    signing_cert: str = ""
+
+
+class TrustSection(Section):
+    dir: str = ""
+    crl_files: list[NonEmpty] = []
+
+
+class EdifactSection(Section):
+    directory_path: list[str] = []
+
+    @field_validator("directory_path", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        """EDIGW_DIRECTORY_PATH (and a string in the file) is folders joined by ':'."""
+        return value.split(os.pathsep) if isinstance(value, str) else value
+
+
+class PartnerSection(Section):
+    name: NonEmpty | None = None  # default: the partner id
+    role: Literal["port", "ministry", "customs"]
+    formats: list[Literal["edifact", "xml"]] = []
+    interchange_ids: list[InterchangeId] = []
+    amqp_url: NonEmpty | None = None
+    # CODE = "reject" | "warn" | "off"; the codes are checked against gateway.domain.rules.
+    rules: dict[str, str] = {}
+    directory_validation: Literal["reject", "warn", "off"] = "reject"
+    message_types: list[NonEmpty] = []
+    vocabularies: list[NonEmpty] = []
+    issuers: list[NonEmpty] = []
+    lpco_types: list[NonEmpty] = []
+
+
+class RouteSection(Section):
+    destination: Literal["core", "legacy"]
+    document_type: NonEmpty = "*"
+    partner: NonEmpty = "*"
+    office: NonEmpty = "*"
+
+
+class CopySection(Section):
+    destination: Name
+    document_type: NonEmpty = "*"
+    partner: NonEmpty = "*"
+    office: NonEmpty = "*"
+
+
+class ResponsesSection(Section):
+    overdue_after_minutes: Annotated[float, Field(gt=0)] = 240
+    overdue_check_seconds: Annotated[float, Field(gt=0)] = 60
+
+
+class MetricsSection(Section):
+    port: Port = 0
+    address: NonEmpty = "127.0.0.1"
+    depth_interval: Annotated[float, Field(ge=1)] = 15
+
+
+class ConsoleSection(Section):
+    address: NonEmpty = "127.0.0.1"
+    port: Port = 8465
+    token: str = ""
+    sample_interval: Annotated[float, Field(ge=0.2)] = 10
+    overdue_after_minutes: Annotated[int, Field(ge=1)] = 240
+
+
+class GatewayConfig(Section):
+    """The whole configuration, as ``config/gateway.toml`` documents it."""
+
+    gateway: GatewaySection = GatewaySection()
+    broker: BrokerSection = BrokerSection()
+    journal: JournalSection = JournalSection()
+    keys: KeysSection = KeysSection()
+    trust: TrustSection = TrustSection()
+    edifact: EdifactSection = EdifactSection()
+    partners: dict[str, PartnerSection] = {}
+    routes: list[RouteSection] = []
+    copies: list[CopySection] = []
+    responses: ResponsesSection = ResponsesSection()
+    metrics: MetricsSection = MetricsSection()
+    console: ConsoleSection = ConsoleSection()
+
+
+def problem(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first problem of ``raw`` against ``model`` as (dotted key, reason); None when valid."""
+    try:
+        model.model_validate(raw)
+    except ValidationError as exc:
+        return describe(model, exc)
+    return None
+
+
+def describe(model: type[BaseModel], exc: ValidationError) -> tuple[str, str]:
+    """(dotted key, reason) of the first error pydantic found, in our own words."""
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    key = dotted(loc)
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        what = "section" if len(loc) == 1 else "key"
+        known = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
+        return key, f"unknown {what}{hint}"
+    if kind == "missing":
+        return key, "is required"
+    reason = _REASONS.get(kind, "").format(**ctx) if kind in _REASONS else _plain(error["msg"])
+    value = error.get("input")
+    if not isinstance(value, dict):
+        shown = _shown(key, value)
+        reason += f", not {shown if len(shown) <= 80 else shown[:77] + '...'}"
+    return key, reason
+
+
+def _shown(key: str, value: object) -> str:
+    """``value`` for an error message, without the secret it may hold (a URL's password, a
+    token).
+
+    >>> _shown("broker.url", "amqp://edigw:s3cret@mq:99999/")
+    "'amqp://edigw:***@mq:99999/'"
+    """
+    if key.endswith("token"):
+        return "'***'"
+    if key.endswith("url") and isinstance(value, str):
+        return repr(re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", value))
+    return repr(value)
+
+
+_REASONS = {
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "must match {pattern}",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def _plain(msg: str) -> str:
+    """pydantic's message without its prefix ("Value error, ...")."""
+    return msg.removeprefix("Value error, ")
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """('routes', 0, 'destination') -> 'routes[0].destination'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The known keys of the table at ``loc`` (for "did you mean")."""
+    node: Any = model
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            node = field.annotation if field is not None else None
+        else:  # a list or a dict of tables: the element type, whatever the index or the key
+            node = _element(node)
+        node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
+def _unwrap(node: Any) -> Any:
+    """``X | None`` -> X."""
+    args = [a for a in typing.get_args(node) if a is not type(None)]
+    return args[0] if typing.get_origin(node) in (typing.Union, _UnionType) and args else node
+
+
+def _element(node: Any) -> Any:
+    args = typing.get_args(node)
+    return _unwrap(args[-1]) if args else None
+
+
+_UnionType = type(int | None)
+
+__all__ = ["GatewayConfig", "Mode", "describe", "dotted", "problem"]

@@ -1,0 +1,161 @@
+"""Amendments: originals, replacements, changes and cancellations of one partner document.
+
+The key of a document is its sender plus its document type and number (the BGM
+number of a CUSCAR or PAXLST). The journal keeps every accepted version:
+
+* function ``original`` (BGM 9) creates version 1; a second original with the
+  same key and other content is a duplicate and is rejected;
+* ``replace`` (5) and ``change`` (4) need an original and become version n + 1,
+  pointing at version n (``Header.previous_message_id``);
+* ``cancel`` (1) withdraws the document: it is routed as version n + 1 too, and
+  anything after it is rejected;
+* content already accepted (same payload hash) is a resend: it is not routed
+  again and **not** answered with an error, because partners whose resends get
+  errors resend again, forever (the AS2 lesson).
+
+:func:`decide` is pure; :func:`apply` reads and writes the journal.
+
+>>> from gateway.domain.model import CargoManifest, Header
+>>> doc = CargoManifest(Header.new(sender="apcs", document_type="CargoManifest",
+...                     business_reference="M1", function="change"), document_number="M1")
+>>> decide([], doc, "inbound-1").problem
+('NO_ORIGINAL', 'CargoManifest M1 from apcs changes a document that was never filed: send the original (BGM function 9) first')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from gateway.domain.model import Document
+from gateway.storage.journal import DocumentVersion, Journal
+
+Action = Literal["route", "resend", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do with one document: route it as ``version``, drop it as a resend, or reject."""
+
+    action: Action
+    version: int = 1
+    previous_message_id: str | None = None
+    message_id: str | None = None  # set when a redelivery must reuse the first message id
+    problem: tuple[str, str] | None = None  # (code, sentence) when rejected
+    note: str = ""
+    record: bool = True  # False when the journal already holds this version
+
+
+def document_key(doc: Document) -> str:
+    """Document type and number: ``CargoManifest:MAN-EGALY-2611-001``."""
+    number = getattr(doc, "document_number", None) or doc.header.business_reference
+    return f"{doc.header.document_type}:{number}"
+
+
+def decide(chain: Sequence[DocumentVersion], doc: Document, inbound_id: str) -> Verdict:
+    """The verdict for ``doc`` given the accepted versions of its key (oldest first)."""
+    h = doc.header
+    name = f"{h.document_type} {document_key(doc).split(':', 1)[1]} from {h.sender}"
+    same = next((v for v in chain if v.payload_hash == h.payload_hash), None)
+    if same is not None:
+        if same.inbound_id == inbound_id:
+            # The same partner message again (a redelivery after a crash): route it as before.
+            before = next((v for v in chain if v.version == same.version - 1), None)
+            return Verdict(
+                "route",
+                same.version,
+                before.message_id if before else None,
+                message_id=same.message_id,
+                record=False,
+            )
+        return Verdict(
+            "resend",
+            same.version,
+            note=f"{name} version {same.version} was already accepted (message {same.message_id}); "
+            "identical resend not routed again",
+        )
+    last = chain[-1] if chain else None
+    if h.function == "original":
+        if last is not None:
+            return Verdict(
+                "reject",
+                problem=(
+                    "DUPLICATE",
+                    f"{name} was already filed as an original (version {last.version}, message "
+                    f"{last.message_id}) with other content: send a replacement (BGM function 5) "
+                    "or a change (4)",
+                ),
+            )
+        return Verdict("route", 1)
+    if last is None:
+        verb = {"replace": "replaces", "change": "changes", "cancel": "cancels"}[h.function]
+        return Verdict(
+            "reject",
+            problem=(
+                "NO_ORIGINAL",
+                f"{name} {verb} a document that was never filed: send the original "
+                "(BGM function 9) first",
+            ),
+        )
+    if last.function == "cancel":
+        return Verdict(
+            "reject",
+            problem=(
+                "ALREADY_CANCELLED",
+                f"{name} was cancelled in version {last.version} (message {last.message_id}); "
+                "file a new document number instead",
+            ),
+        )
+    return Verdict("route", last.version + 1, last.message_id)
+
+
+def apply(
+    journal: Journal, sender: str, docs: Sequence[Document], inbound_id: str
+) -> list[Verdict]:
+    """Decide the documents of one inbound message, in order, each on its own (issue #15).
+
+    Each routed document's version is filed before the next document is decided, so an
+    original followed by its replacement (or cancellation) in the same interchange applies
+    to it; a rejected document records nothing and does not stop the others. The documents'
+    headers get their version and previous message id.
+    """
+    # One transaction for the reads and the writes: the versions read are still the last
+    # ones when the next is filed (SQLite takes its write lock at the start; on PostgreSQL a
+    # version filed in between is still caught by the insert), and one commit instead of two.
+    with journal.unit_of_work():
+        return [_apply_one(journal, sender, doc, inbound_id) for doc in docs]
+
+
+def _apply_one(journal: Journal, sender: str, doc: Document, inbound_id: str) -> Verdict:
+    verdict = decide(journal.document_versions(sender, document_key(doc)), doc, inbound_id)
+    if verdict.action != "route":
+        return verdict
+    doc.header.document_version = verdict.version
+    doc.header.previous_message_id = verdict.previous_message_id
+    if verdict.message_id is not None:
+        doc.header.message_id = verdict.message_id
+    if not verdict.record:
+        return verdict
+    added = journal.add_document_version(
+        DocumentVersion(
+            sender=sender,
+            document_key=document_key(doc),
+            version=verdict.version,
+            function=doc.header.function,
+            message_id=doc.header.message_id,
+            payload_hash=doc.header.payload_hash,
+            inbound_id=inbound_id,
+        )
+    )
+    if added:
+        return verdict
+    # Another worker filed this version a moment ago.
+    return Verdict(
+        "reject",
+        problem=(
+            "DUPLICATE",
+            f"{document_key(doc)} version {verdict.version} from {sender} was filed "
+            "by another message at the same time; send it again",
+        ),
+    )

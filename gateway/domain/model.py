@@ -1,0 +1,354 @@
+"""The canonical customs model: plain dataclasses, no I/O.
+
+Each document maps to and from the XML of ``xsd/customs-1.xsd`` without losing
+anything (see ``gateway.domain.canonical_xml``). Adapters build these objects from
+partner formats; the rest of the gateway only ever sees them.
+
+>>> header = Header.new(sender="apcs", document_type="CargoManifest", business_reference="BL1")
+>>> header.function
+'original'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol, runtime_checkable
+
+NAMESPACE = "urn:port-edi-gateway:customs:1"
+SCHEMA_VERSION = "1.0"
+
+MessageFunction = Literal["original", "replace", "change", "cancel"]
+PartyRole = Literal["shipper", "consignee", "notify", "carrier", "agent", "other"]
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a canonical document came from (format and the references inside it)."""
+
+    format: str
+    message_type: str = ""
+    directory: str = ""
+    syntax_version: str = ""
+    interchange_reference: str = ""
+    message_reference: str = ""
+
+
+@dataclass(slots=True)
+class Header:
+    """The envelope every canonical document carries."""
+
+    message_id: str
+    correlation_id: str
+    function: MessageFunction
+    sender: str
+    receiver: str
+    document_type: str
+    document_version: int
+    business_reference: str
+    test: bool
+    created_at: dt.datetime
+    payload_hash: str
+    source: Source
+    previous_message_id: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        sender: str,
+        document_type: str,
+        business_reference: str,
+        receiver: str = "customs",
+        correlation_id: str | None = None,
+        function: MessageFunction = "original",
+        document_version: int = 1,
+        test: bool = False,
+        payload_hash: str = "",
+        source: Source | None = None,
+        created_at: dt.datetime | None = None,
+    ) -> Header:
+        message_id = str(uuid.uuid4())
+        return cls(
+            message_id=message_id,
+            correlation_id=correlation_id or message_id,
+            function=function,
+            sender=sender,
+            receiver=receiver,
+            document_type=document_type,
+            document_version=document_version,
+            business_reference=business_reference,
+            test=test,
+            created_at=(created_at or dt.datetime.now(dt.UTC)).replace(microsecond=0),
+            payload_hash=payload_hash,
+            source=source or Source(format="unknown"),
+        )
+
+
+@dataclass(slots=True)
+class Conveyance:
+    imo_number: str | None = None
+    name: str | None = None
+    call_sign: str | None = None
+    nationality: str | None = None
+    voyage_number: str | None = None
+    carrier: str | None = None
+    mode_of_transport: str | None = None
+
+
+@dataclass(slots=True)
+class Address:
+    lines: list[str] = field(default_factory=list)
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@dataclass(slots=True)
+class Party:
+    role: PartyRole
+    code: str | None = None  # the partner's own qualifier (EDIFACT 3035), kept for traceability
+    identifier: str | None = None
+    tax_id: str | None = None
+    name: str | None = None
+    address: Address | None = None
+
+
+@dataclass(slots=True)
+class GoodsItem:
+    sequence: int
+    hs_code: str | None = None
+    description: str | None = None
+    package_count: int | None = None
+    package_type: str | None = None
+    gross_mass_kg: Decimal | None = None
+    net_mass_kg: Decimal | None = None
+    volume_m3: Decimal | None = None
+    dangerous_goods_un_numbers: list[str] = field(default_factory=list)
+    equipment_references: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TransportEquipment:
+    identifier: str
+    size_type: str | None = None
+    seals: list[str] = field(default_factory=list)
+    fullness: Literal["full", "empty", "unknown"] | None = None
+    gross_mass_kg: Decimal | None = None
+
+
+@dataclass(slots=True)
+class ControlTotals:
+    """Totals the sender declares (EDIFACT CNT), checked against the content by the rules."""
+
+    consignments: int | None = None
+    packages: int | None = None
+    gross_mass_kg: Decimal | None = None
+    equipment: int | None = None
+
+
+@dataclass(slots=True)
+class Consignment:
+    sequence: int
+    transport_document: str
+    transport_document_kind: Literal["master", "house"] = "master"
+    master_reference: str | None = None
+    place_of_loading: str | None = None
+    place_of_discharge: str | None = None
+    parties: list[Party] = field(default_factory=list)
+    goods_items: list[GoodsItem] = field(default_factory=list)
+    equipment: list[TransportEquipment] = field(default_factory=list)
+    gross_mass_kg: Decimal | None = None
+    control_totals: ControlTotals | None = None  # CNT inside the consignment group
+
+
+@dataclass(slots=True)
+class CargoManifest:
+    """A cargo report for one call of one conveyance (WCO Data Model: cargo report)."""
+
+    header: Header
+    document_number: str
+    conveyance: Conveyance = field(default_factory=Conveyance)
+    port_of_call: str | None = None
+    customs_office: str | None = None
+    arrival_time: dt.datetime | None = None
+    departure_time: dt.datetime | None = None
+    parties: list[Party] = field(default_factory=list)
+    equipment: list[TransportEquipment] = field(default_factory=list)
+    consignments: list[Consignment] = field(default_factory=list)
+    control_totals: ControlTotals | None = None
+
+    DOCUMENT_TYPE = "CargoManifest"
+
+    def references(self) -> list[str]:
+        """Business references an operator may search for: document, BLs, containers."""
+        refs = [self.document_number]
+        refs.extend(e.identifier for e in self.equipment)
+        for c in self.consignments:
+            refs.append(c.transport_document)
+            if c.master_reference:
+                refs.append(c.master_reference)
+            refs.extend(e.identifier for e in c.equipment)
+        return list(dict.fromkeys(refs))
+
+
+# ------------------------------------------------------------ passengers and vehicles
+
+TravellerRole = Literal["passenger", "crew", "driver", "other"]
+
+
+@dataclass(slots=True)
+class TravelDocument:
+    """WCO: IdentityDocument (passport, identity card, visa, driving licence ...)."""
+
+    kind: str  # the partner's document code (EDIFACT 1001), e.g. P passport, I identity card
+    number: str
+    issuing_country: str | None = None
+    expiry_date: dt.date | None = None
+
+
+@dataclass(slots=True)
+class Vehicle:
+    """A traveller's own vehicle: what customs needs for a temporary-admission document."""
+
+    registration_number: str | None = None  # the plate
+    registration_country: str | None = None
+    vin: str | None = None
+    make: str | None = None
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class Traveller:
+    """WCO: Person on a conveyance (passenger or crew), with their documents and vehicle."""
+
+    sequence: int
+    role: TravellerRole
+    family_name: str
+    given_names: str | None = None
+    gender: str | None = None  # M, F or X (ICAO 9303)
+    birth_date: dt.date | None = None
+    birth_place: str | None = None
+    nationality: str | None = None
+    documents: list[TravelDocument] = field(default_factory=list)
+    place_of_embarkation: str | None = None
+    place_of_disembarkation: str | None = None
+    vehicle: Vehicle | None = None
+
+
+@dataclass(slots=True)
+class PassengerVehicleList:
+    """Travellers and their vehicles on one voyage (from PAXLST): the ferry traffic."""
+
+    header: Header
+    document_number: str
+    conveyance: Conveyance = field(default_factory=Conveyance)
+    port_of_departure: str | None = None
+    port_of_call: str | None = None  # where the voyage arrives and customs handles it
+    departure_time: dt.datetime | None = None
+    arrival_time: dt.datetime | None = None
+    travellers: list[Traveller] = field(default_factory=list)
+
+    DOCUMENT_TYPE = "PassengerVehicleList"
+
+    def references(self) -> list[str]:
+        """Document number, voyage, travel documents and plates an operator may search for."""
+        refs = [self.document_number]
+        if self.conveyance.voyage_number:
+            refs.append(self.conveyance.voyage_number)
+        for t in self.travellers:
+            refs.extend(d.number for d in t.documents)
+            if t.vehicle is not None:
+                refs.extend(x for x in (t.vehicle.registration_number, t.vehicle.vin) if x)
+        return list(dict.fromkeys(refs))
+
+
+# ------------------------------------------------------------ customs response
+
+Decision = Literal["accepted", "rejected", "released", "held"]
+InspectionChannel = Literal["green", "orange", "red"]
+
+
+@dataclass(slots=True)
+class Pointer:
+    """WCO: Error/Pointer: where in the original message the error is.
+
+    ``location`` is human-readable ("segment 12 MEA, element 2"); ``segment`` and
+    ``element`` are numbers (1-based segment, 0-based element like ``Segment.get``).
+    """
+
+    location: str
+    segment: int | None = None
+    tag: str | None = None
+    element: int | None = None
+    component: int | None = None
+
+
+@dataclass(slots=True)
+class ResponseError:
+    """WCO: Error: a validation code, a sentence and a pointer into the original."""
+
+    code: str
+    description: str
+    pointer: Pointer | None = None
+
+
+@dataclass(slots=True)
+class CustomsResponse:
+    """WCO: Response: what customs decided about a document (becomes CUSRES)."""
+
+    header: Header
+    registration_number: str | None  # customs' own number for the declaration
+    decision: Decision
+    original_message_id: str  # the canonical document (or inbound message) this answers
+    original_reference: str  # the partner's document number
+    channel: InspectionChannel | None = None
+    errors: list[ResponseError] = field(default_factory=list)
+    issued_at: dt.datetime | None = None
+
+    DOCUMENT_TYPE = "CustomsResponse"
+
+    def references(self) -> list[str]:
+        refs = [self.original_reference, self.original_message_id]
+        if self.registration_number:
+            refs.append(self.registration_number)
+        return list(dict.fromkeys(refs))
+
+
+AckStatus = Literal["received", "accepted", "rejected"]
+
+
+@dataclass(slots=True)
+class Acknowledgement:
+    """The gateway's receipt for a partner message: which syntax, which verdict, which errors."""
+
+    header: Header
+    acknowledged_message_id: str
+    status: AckStatus
+    acknowledgement_type: str  # CONTRL, APERAK ...
+    errors: list[ResponseError] = field(default_factory=list)
+
+    DOCUMENT_TYPE = "Acknowledgement"
+
+    def references(self) -> list[str]:
+        return [self.acknowledged_message_id]
+
+
+@runtime_checkable
+class Document(Protocol):
+    """What every canonical document offers, including those of other modules (e.g. LPCO).
+
+    >>> isinstance(CargoManifest(Header.new(sender="a", document_type="CargoManifest",
+    ...            business_reference="M"), document_number="M"), Document)
+    True
+    """
+
+    header: Header
+
+    def references(self) -> list[str]: ...
+
+
+CanonicalDocument = CargoManifest | PassengerVehicleList | CustomsResponse | Acknowledgement
+"""The documents of ``customs-1.xsd``; other modules add theirs through :class:`Document`."""

@@ -1,0 +1,1 @@
+"""The interfaces layer (docs/architecture.md)."""

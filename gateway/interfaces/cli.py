@@ -1,0 +1,328 @@
+"""``edigw``: the gateway's command line.
+
+The names, options and exit codes below are a contract: partners and operators
+script against them. Extend, never rename.
+
+Exit codes: 0 success; 1 the input or the request was rejected (reasons on
+stderr); 2 usage or configuration error; 3 the broker could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters.edifact.directory import set_search_path
+from gateway.config import ConfigError, Settings, load
+from gateway.logs import configure, get_logger
+from gateway.messaging import malloc
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings | None = ctx.obj.get("settings")
+    if settings is None:
+        settings = ctx.obj["settings"] = load(path=ctx.obj.get("config"))
+    # Generated directory tables (docs/directory.md); `edigw contrl` validates without bootstrap.
+    set_search_path(settings.directory_path or None)
+    return settings
+
+
+class _Edigw(click.Group):
+    """The ``edigw`` group: a configuration the gateway refuses ends every command the same way.
+
+    Exit 2 and one line, ``configuration refused: KEY: REASON``, never a traceback (issue #14),
+    whether the schema refused it at load or a start-up check did (keys, anchors, CRLs).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"configuration refused: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+def _log_warnings() -> None:
+    """Python warnings become log lines (structured, JSON in production), never raw text
+    between the ``CODE<TAB>sentence`` lines of stderr (issue #14)."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        get_logger().warning(
+            "python warning",
+            category=category.__name__,
+            warning=str(message),
+            at=f"{filename}:{lineno}",
+        )
+
+    warnings.showwarning = show
+
+
+@click.group(cls=_Edigw)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML file merged over the defaults.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "console"]),
+    default="auto",
+    show_default=True,
+    help="auto: readable in a terminal, JSON lines otherwise.",
+)
+@click.version_option(package_name="port-edi-gateway")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
+    """port-edi-gateway: the customs single window's EDI gateway."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+    configure(log_format)  # type: ignore[arg-type]
+    _log_warnings()
+    if ctx.invoked_subcommand != "demo":  # the demo loads its own, with its own environment
+        _settings(ctx)  # every command refuses a bad configuration, even offline ones (#14)
+
+
+@main.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the gateway's workers until SIGINT/SIGTERM (graceful: in-flight work is finished)."""
+    from gateway.bootstrap import bootstrap
+    from gateway.messaging.worker import Worker
+
+    settings = _settings(ctx)
+    # Before any thread is started (issue #8: one arena lets publishing reuse what the
+    # pipeline freed).
+    get_logger().info("allocator", settings=malloc.tune(settings.raw))
+    worker = Worker(bootstrap(settings))
+    worker.install_signal_handlers()
+    worker.run()
+
+
+@main.command()
+@click.option("--partner", "partner_id", required=True, help="Partner id, as in the configuration.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.pass_context
+def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None:
+    """Publish FILES to the partner's inbound queue as that partner; print their message ids."""
+    from pika.exceptions import AMQPError
+
+    from gateway.messaging import broker
+    from gateway.messaging.naming import Names
+
+    settings = _settings(ctx)
+    partner = settings.partners.get(partner_id)
+    if partner is None or partner.role == "customs":
+        click.echo(
+            f"unknown partner {partner_id!r}; known: {', '.join(sorted(settings.partners))}",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    exchange = Names(settings.name_prefix).inbound(partner_id)
+    try:
+        connection = broker.connect(
+            partner.amqp_url or settings.broker_url, tls=broker.tls_from(settings.raw)
+        )
+    except AMQPError as exc:
+        click.echo(f"broker unreachable: {exc}", err=True)
+        sys.exit(EXIT_BROKER)
+    try:
+        channel = broker.confirmed_channel(connection)
+        for path in files:
+            message_id = str(uuid.uuid4())
+            data = path.read_bytes()
+            content_type = "application/xml" if data.lstrip()[:1] == b"<" else "application/edifact"
+            try:
+                broker.publish(
+                    channel,
+                    exchange,
+                    "",
+                    data,
+                    message_id=message_id,
+                    content_type=content_type,
+                    headers={"x-edigw-filename": path.name},
+                )
+            except broker.PublishError as exc:
+                click.echo(f"{path}: {exc} (run `edigw topology` first)", err=True)
+                sys.exit(EXIT_REJECTED)
+            click.echo(f"{message_id}\t{path}")
+    finally:
+        connection.close()
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per message.",
+)
+@click.option(
+    "--partner",
+    "partner_id",
+    default="offline",
+    show_default=True,
+    help="Sender to put in the header.",
+)
+def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
+    """Decode FILE offline (no broker) and print the canonical XML.
+
+    Rejected input: exit 1, nothing on stdout, one line per problem on stderr
+    as CODE<TAB>where<TAB>sentence.
+    """
+    from adapters.common import DecodeContext
+    from gateway.domain.canonical_xml import to_bytes
+    from gateway.service.pipeline import translate as do_translate
+
+    try:
+        result = do_translate(file.read_bytes(), DecodeContext(sender=partner_id))
+    except Exception as exc:  # the contract: never a traceback
+        click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
+    if result.rejection is not None:
+        problems = result.rejection.problems or []
+        if not problems:
+            click.echo(
+                f"{result.rejection.reason}\t{file.name}\t{result.rejection.sentence}", err=True
+            )
+        for problem in problems:
+            click.echo(problem.line(), err=True)
+        sys.exit(EXIT_REJECTED)
+    # Issue #15: each message is decided on its own. The accepted ones are printed; the
+    # refused ones' problems go to stderr and the exit is 1 (part of the input was refused).
+    for refused in result.rejected_messages:
+        for problem in refused.rejection.problems:
+            click.echo(problem.line(), err=True)
+    for warning in result.warnings:  # accepted, but worth knowing (stdout stays the XML)
+        click.echo(f"warning: {warning.code}\t{warning.where}\t{warning.sentence}", err=True)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i, (doc, element) in enumerate(zip(result.documents, result.elements, strict=True), 1):
+            safe = "".join(
+                ch if ch.isalnum() or ch in "-_." else "_" for ch in doc.header.business_reference
+            )
+            path = out_dir / f"{i:03d}-{doc.header.document_type}-{safe}.xml"
+            path.write_bytes(to_bytes(element))
+            click.echo(str(path))
+    else:
+        for element in result.elements:
+            sys.stdout.buffer.write(to_bytes(element) + b"\n")
+    if result.rejected_messages:
+        sys.exit(EXIT_REJECTED)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def contrl(ctx: click.Context, file: Path) -> None:
+    """Print the CONTRL the gateway would send for FILE (exit 0 whenever one could be built)."""
+    from adapters import contrl as contrl_codec
+
+    settings = _settings(ctx)
+    # Each message judged on its own, as the running gateway does (issue #15).
+    report = contrl_codec.acknowledge(file.read_bytes(), partial=True)
+    sys.stdout.buffer.write(contrl_codec.encode(report, our_id=settings.interchange_id))
+
+
+@main.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def track(ctx: click.Context, reference: str, as_json: bool) -> None:
+    """Show the history of every message with that business reference or message id."""
+    from gateway.storage.journal import open_journal
+
+    settings = _settings(ctx)
+    journal = open_journal(settings.journal_backend, settings.journal_path)
+    try:
+        histories = journal.track(reference)
+    finally:
+        journal.close()
+    if as_json:
+        payload: dict[str, Any] = {
+            "reference": reference,
+            "messages": [h.to_json() for h in histories],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for h in histories:
+            click.echo(
+                f"{h.message_id}  {h.type}  from {h.partner}"
+                + (f"  (part of {h.parent_id})" if h.parent_id else "")
+            )
+            for e in h.events:
+                click.echo(f"    {e.at}  {e.status:<14} {e.detail}")
+    if not histories:
+        click.echo(f"no message with reference or id {reference!r}", err=True)
+        sys.exit(EXIT_REJECTED)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the topology without declaring it.")
+@click.pass_context
+def topology(ctx: click.Context, dry_run: bool) -> None:
+    """Declare every exchange and queue (idempotent) and print them as a table."""
+    from pika.exceptions import AMQPError
+
+    from gateway.messaging import broker
+    from gateway.messaging.topology import declare, table, topology_for
+
+    settings = _settings(ctx)
+    topo = topology_for(settings)
+    if not dry_run:
+        try:
+            connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+        except AMQPError as exc:
+            click.echo(f"broker unreachable: {exc}", err=True)
+            sys.exit(EXIT_BROKER)
+        try:
+            declare(connection.channel(), topo)
+        finally:
+            connection.close()
+    click.echo(table(topo))
+
+
+@main.command()
+@click.option(
+    "--samples", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None
+)
+@click.option("--timeout", type=float, default=60.0, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, samples: Path | None, timeout: float) -> None:
+    """Start the gateway, submit the bundled samples, print what became of each, stop."""
+    from gateway.interfaces.demo import run_demo
+
+    sys.exit(run_demo(ctx.obj.get("config"), samples, timeout))
+
+
+from gateway.interfaces import cli_dlq  # noqa: E402  (issue #7: edigw dlq, edigw audit, edigw console)
+
+main.add_command(cli_dlq.dlq)
+main.add_command(cli_dlq.audit)
+main.add_command(cli_dlq.console)
+
+from gateway.interfaces import cli_ops  # noqa: E402  (issue #6: edigw routes, overdue, partners)
+
+cli_ops.register(main)
+
+from gateway.interfaces import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
+
+cli_keys.register(main)

@@ -1,0 +1,499 @@
+"""``edigw dlq`` and ``edigw audit``: the operators' dead-letter console on the command line.
+
+Exit codes follow :mod:`gateway.interfaces.cli`: 0 done; 1 nothing matched, an edit was refused or
+some messages could not be replayed; 2 usage; 3 the broker could not be reached.
+
+Every action that changes something (replay, edit, purge) is written to the audit trail
+with the operator's name ($EDIGW_OPERATOR, else the login name)::
+
+    edigw dlq groups
+    edigw dlq replay --group EDIFACT_SYNTAX/decode --dry-run
+    edigw dlq replay --group EDIFACT_SYNTAX/decode
+    edigw audit
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
+from pika.exceptions import AMQPError
+
+from gateway.config import Settings
+from gateway.interfaces.operators import actions
+from gateway.interfaces.operators.deadletters import (
+    DeadLetter,
+    Selector,
+    encode_text,
+    group_dead_letters,
+    jsonable,
+    parse_since,
+)
+from gateway.interfaces.operators.decode import decoded_view
+from gateway.interfaces.operators.store import DeadLetterStore, next_replay_id
+from gateway.storage.audit import AuditTrail, current_operator
+
+# The exit codes of gateway.interfaces.cli (not imported from there: gateway.interfaces.cli imports this module).
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
+
+
+def _settings(ctx: click.Context) -> Settings:
+    from gateway.interfaces.cli import _settings as load_settings
+
+    return load_settings(ctx)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[DeadLetterStore]:
+    try:
+        store = DeadLetterStore.open(settings)
+    except (AMQPError, AMQPConnectorException) as exc:
+        click.echo(f"broker unreachable: {exc!r}", err=True)
+        sys.exit(EXIT_BROKER)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _selector(
+    ids: Sequence[str] = (),
+    reason: str | None = None,
+    partner: str | None = None,
+    type_: str | None = None,
+    since: str | None = None,
+    group: str | None = None,
+    grep: str | None = None,
+) -> Selector:
+    try:
+        when = parse_since(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    return Selector(
+        ids=tuple(ids),
+        reason=reason,
+        partner=partner,
+        type=type_,
+        group=group,
+        since=when,
+        text=grep or None,
+    )
+
+
+def _filters(f: Any) -> Any:
+    """The filter options shared by list, replay, purge and export."""
+    for opt in reversed(
+        [
+            click.option("--reason", help="Only this reason code (e.g. EDIFACT_SYNTAX)."),
+            click.option("--partner", help="Only this partner id."),
+            click.option("--type", "type_", help="Only this message type (e.g. CUSCAR)."),
+            click.option("--since", help="Last failure at or after: ISO time, or 30m/2h/7d ago."),
+            click.option("--group", help="Only this group: REASON/stage, or REASON."),
+            click.option("--grep", help="Only those with this text in body, headers or reason."),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _audit(settings: Settings) -> AuditTrail:
+    return AuditTrail.for_settings(settings)
+
+
+@click.group("dlq")
+def dlq() -> None:
+    """Dead letters: list, group, show, replay, edit, purge, export."""
+
+
+@dlq.command("list")
+@_filters
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line and message.")
+@click.pass_context
+def list_(
+    ctx: click.Context,
+    reason: str | None,
+    partner: str | None,
+    type_: str | None,
+    since: str | None,
+    group: str | None,
+    grep: str | None,
+    as_json: bool,
+) -> None:
+    """The dead letters, oldest failure first (nothing is taken out of the queues)."""
+    settings = _settings(ctx)
+    selector = _selector((), reason, partner, type_, since, group, grep)
+    with _store(settings) as store:
+        letters = store.browse(selector)
+    if as_json:
+        for dl in letters:
+            click.echo(json.dumps(dl.summary(), ensure_ascii=False))
+        return
+    if not letters:
+        click.echo("no dead letters", err=True)
+        return
+    click.echo(
+        f"{'ID':<12}  {'LAST FAILURE':<25}  {'REASON':<24}  {'STAGE':<8}  {'PARTNER':<11}  "
+        f"{'TYPE':<8}  {'REFERENCE':<20}  N"
+    )
+    for dl in letters:
+        click.echo(
+            f"{dl.id:<12}  {dl.last_failure:<25}  {dl.reason:<24}  {dl.stage:<8}  "
+            f"{dl.partner:<11}  {dl.type:<8}  {dl.business_reference:<20}  {dl.attempts}"
+        )
+        click.echo(f"{'':<12}  {dl.sentence}")
+
+
+@dlq.command()
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of groups.")
+@click.pass_context
+def groups(ctx: click.Context, as_json: bool) -> None:
+    """Dead letters counted by reason and stage, with the oldest and newest of each group."""
+    settings = _settings(ctx)
+    with _store(settings) as store:
+        found = group_dead_letters(store.browse())
+    if as_json:
+        click.echo(json.dumps([g.to_json() for g in found], indent=2))
+        return
+    if not found:
+        click.echo("no dead letters", err=True)
+        return
+    click.echo(f"{'GROUP':<34}  {'COUNT':>5}  {'OLDEST':<25}  {'NEWEST':<25}  PARTNERS")
+    for g in found:
+        click.echo(
+            f"{g.key:<34}  {g.count:>5}  {g.oldest:<25}  {g.newest:<25}  "
+            f"{','.join(sorted(g.partners))}"
+        )
+        click.echo(f"{'':<34}  e.g. {g.sentence}")
+
+
+def _find_one(store: DeadLetterStore, message: str) -> DeadLetter:
+    found = store.browse(Selector(ids=(message,)))
+    if not found:
+        click.echo(f"no dead letter with id or message id {message!r}", err=True)
+        sys.exit(EXIT_REJECTED)
+    return found[0]
+
+
+@dlq.command()
+@click.argument("message")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, message: str, as_json: bool) -> None:
+    """Everything about one dead letter (MESSAGE: its id, or its AMQP message id)."""
+    settings = _settings(ctx)
+    with _store(settings) as store:
+        dl = _find_one(store, message)
+    decoded = decoded_view(dl)
+    if as_json:
+        click.echo(json.dumps({**dl.to_json(), "decoded": decoded}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"id           {dl.id}  (message id {dl.message_id or '-'})")
+    click.echo(f"queue        {dl.queue}")
+    click.echo(f"reason       {dl.reason} at stage {dl.stage}: {dl.sentence}")
+    click.echo(f"partner      {dl.partner}   type {dl.type}   reference {dl.business_reference}")
+    click.echo(
+        f"failures     first {dl.first_failure}, last {dl.last_failure}, attempts {dl.attempts}"
+    )
+    click.echo(
+        f"goes back to exchange {dl.original_exchange!r} key {dl.original_routing_key!r} "
+        f"(queue {dl.original_queue})"
+    )
+    for p in dl.problems:
+        click.echo(f"problem      {p}")
+    click.echo("headers:")
+    for k, v in sorted(jsonable(dl.headers).items()):
+        if k != "x-death":
+            click.echo(f"  {k}: {json.dumps(v, ensure_ascii=False)}")
+    if dl.deaths:
+        click.echo("x-death history (newest first):")
+        for d in jsonable(dl.deaths):
+            click.echo(f"  {json.dumps(d, ensure_ascii=False)}")
+    click.echo("decoded today:")
+    if decoded["ok"]:
+        for doc in decoded["documents"]:
+            click.echo(doc)
+    else:
+        click.echo(
+            f"  still rejected: {decoded.get('reason', '')} {decoded.get('sentence', decoded.get('error', ''))}"
+        )
+        for p in decoded.get("problems", []):
+            click.echo(f"  {p}")
+    click.echo(f"raw ({len(dl.body)} bytes):")
+    click.echo(dl.body_text())
+
+
+def _bar(label: str) -> Any:
+    def wrap(letters: Sequence[DeadLetter]) -> Iterator[DeadLetter]:
+        if len(letters) <= 1:
+            yield from letters
+            return
+        with click.progressbar(letters, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+def _selection(
+    ids: Sequence[str],
+    all_: bool,
+    reason: str | None,
+    partner: str | None,
+    type_: str | None,
+    since: str | None,
+    group: str | None,
+    grep: str | None,
+    verb: str,
+) -> Selector:
+    selector = _selector(ids, reason, partner, type_, since, group, grep)
+    if selector.is_everything and not all_:
+        click.echo(f"say which messages to {verb}: IDs, --group, a filter, or --all", err=True)
+        sys.exit(EXIT_USAGE)
+    return selector
+
+
+@dlq.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every dead letter.")
+@_filters
+@click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    all_: bool,
+    reason: str | None,
+    partner: str | None,
+    type_: str | None,
+    since: str | None,
+    group: str | None,
+    grep: str | None,
+    dry_run: bool,
+) -> None:
+    """Send dead letters back to where they came from (confirmed first, then removed)."""
+    settings = _settings(ctx)
+    selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "replay")
+    actor = current_operator()
+    with _store(settings) as store:
+        if dry_run:
+            result = store.replay(selector, actor=actor, dry_run=True)
+        else:
+            result = actions.replay(
+                settings, store, selector, actor, all_=all_, progress=_bar("replaying")
+            )
+    if dry_run:
+        for dl in result.replayed:
+            click.echo(
+                f"would replay {dl.id} ({dl.reason}) to {dl.original_exchange!r}/{dl.original_routing_key!r}"
+            )
+        click.echo(f"{len(result.replayed)} message(s) would be replayed", err=True)
+        sys.exit(EXIT_OK if result.replayed else EXIT_REJECTED)
+    for dl in result.replayed:
+        click.echo(
+            f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t{dl.original_exchange}"
+        )
+    for dl, error in result.failed:
+        click.echo(f"NOT replayed {dl.id}: {error} (still in {dl.queue})", err=True)
+    if not result.replayed and not result.failed:
+        click.echo("no dead letter matched", err=True)
+        sys.exit(EXIT_REJECTED)
+    sys.exit(EXIT_REJECTED if result.failed else EXIT_OK)
+
+
+@dlq.command()
+@click.argument("message")
+@click.option("--force", is_flag=True, help="Replay even if the edit still does not decode.")
+@click.pass_context
+def edit(ctx: click.Context, message: str, force: bool) -> None:
+    """Open $EDITOR on a dead letter's raw message; if the edit decodes, replay it.
+
+    The original, the edit and their diff go to the audit trail. An edit that the
+    gateway would still reject is refused (exit 1) unless --force.
+    """
+    from adapters.common import DecodeContext
+    from gateway.service.pipeline import translate
+
+    settings = _settings(ctx)
+    actor = current_operator()
+    with _store(settings) as store:
+        dl = _find_one(store, message)
+    original = dl.body_text()
+    edited_text = click.edit(
+        original, extension=".edi" if dl.type != "xml" else ".xml", require_save=True
+    )
+    if edited_text is None or edited_text == original:
+        click.echo("no change: nothing replayed", err=True)
+        sys.exit(EXIT_REJECTED)
+    edited = encode_text(edited_text, dl.body)
+    result = translate(edited, DecodeContext(sender=dl.partner or "operator"))
+    if result.rejection is not None and not force:
+        click.echo(
+            f"the edit is still rejected ({result.rejection.reason}: {result.rejection.sentence}); "
+            "nothing replayed (use --force to replay anyway)",
+            err=True,
+        )
+        for p in result.rejection.problems:
+            click.echo(p.line(), err=True)
+        sys.exit(EXIT_REJECTED)
+    diff = "".join(
+        difflib.unified_diff(
+            original.splitlines(keepends=True),
+            edited_text.splitlines(keepends=True),
+            fromfile=f"{dl.id} (original)",
+            tofile=f"{dl.id} (edited by {actor})",
+        )
+    )
+    with _store(settings) as store:
+        outcome = store.replay(Selector(ids=(dl.id,)), actor=actor, body_for=lambda _d: edited)
+    trail = _audit(settings)
+    try:
+        trail.record(
+            actor,
+            "edit",
+            message_ids=[dl.message_id or dl.id],
+            detail=f"edited and {'replayed' if outcome.replayed else 'NOT replayed'}"
+            + (" (forced: still rejected)" if result.rejection is not None else ""),
+            data={
+                "id": dl.id,
+                "original_base64": base64.b64encode(dl.body).decode("ascii"),
+                "edited_base64": base64.b64encode(edited).decode("ascii"),
+                "diff": diff,
+                "failed": [e for _d, e in outcome.failed],
+            },
+        )
+    finally:
+        trail.close()
+    if not outcome.replayed:
+        errors = (
+            "; ".join(e for _d, e in outcome.failed) or "it left the dead-letter queue meanwhile"
+        )
+        click.echo(f"NOT replayed: {errors}", err=True)
+        sys.exit(EXIT_REJECTED)
+    actions.journal_replayed(settings, outcome.replayed, actor)
+    click.echo(diff, nl=False)
+    click.echo(f"replayed {dl.id} (edited)")
+
+
+@dlq.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every dead letter.")
+@_filters
+@click.option("--yes", is_flag=True, help="Really remove them (required).")
+@click.pass_context
+def purge(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    all_: bool,
+    reason: str | None,
+    partner: str | None,
+    type_: str | None,
+    since: str | None,
+    group: str | None,
+    grep: str | None,
+    yes: bool,
+) -> None:
+    """Remove dead letters for good. Their full content is kept in the audit trail."""
+    settings = _settings(ctx)
+    selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "purge")
+    if not yes:
+        click.echo("purge removes messages for good: add --yes", err=True)
+        sys.exit(EXIT_USAGE)
+    actor = current_operator()
+    with _store(settings) as store:
+        removed = actions.purge(
+            settings, store, selector, actor, all_=all_, progress=_bar("purging")
+        )
+    if not removed:
+        click.echo("no dead letter matched", err=True)
+        sys.exit(EXIT_REJECTED)
+    for dl in removed:
+        click.echo(f"purged {dl.id}\t{dl.message_id}\t{dl.reason}")
+
+
+@dlq.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
+@_filters
+@click.pass_context
+def export(
+    ctx: click.Context,
+    fmt: str,
+    output: Any,
+    reason: str | None,
+    partner: str | None,
+    type_: str | None,
+    since: str | None,
+    group: str | None,
+    grep: str | None,
+) -> None:
+    """Write the dead letters, bodies included (base64), one JSON object per line."""
+    settings = _settings(ctx)
+    selector = _selector((), reason, partner, type_, since, group, grep)
+    with _store(settings) as store:
+        letters = store.browse(selector)
+    for dl in letters:
+        output.write(json.dumps(dl.to_json(), ensure_ascii=False) + "\n")
+    click.echo(f"{len(letters)} dead letter(s) exported", err=True)
+
+
+@click.command("audit")
+@click.option("--limit", default=50, show_default=True, help="How many actions, newest first.")
+@click.option("--action", help="Only replay, edit or purge.")
+@click.option("--message", "message_id", help="Only actions on this message id.")
+@click.option("--actor", help="Only this operator.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    limit: int,
+    action: str | None,
+    message_id: str | None,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """The operators' audit trail: who did what, when, to which messages."""
+    settings = _settings(ctx)
+    trail = _audit(settings)
+    try:
+        entries = trail.entries(limit=limit, action=action, message_id=message_id, actor=actor)
+    finally:
+        trail.close()
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e.to_json(), ensure_ascii=False))
+        else:
+            click.echo(f"{e.at}  {e.actor:<12} {e.action:<7} {e.detail}")
+            if e.message_ids:
+                click.echo(f"    messages: {', '.join(e.message_ids)}")
+            if e.data.get("diff"):
+                for line in str(e.data["diff"]).splitlines():
+                    click.echo(f"    {line}")
+    if not entries and not as_json:
+        click.echo("no operator action recorded", err=True)
+
+
+@click.command("console")
+@click.option("--port", type=int, default=None, help="Override [console] port.")
+@click.option("--address", default=None, help="Override [console] address.")
+@click.pass_context
+def console(ctx: click.Context, port: int | None, address: str | None) -> None:
+    """Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN)."""
+    import dataclasses
+
+    from gateway.interfaces.console import ConsoleConfigError, console_settings, serve
+
+    settings = _settings(ctx)
+    try:
+        conf = console_settings(settings.raw)
+    except ConsoleConfigError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if address:
+        conf = dataclasses.replace(conf, address=address)
+    serve(settings, conf, port=port)

@@ -1,0 +1,177 @@
+"""``edigw keys`` (the gateway's signing keys) and ``edigw verify`` (a signed document).
+
+Contracts (issue #5):
+
+* ``edigw keys generate`` makes the signing key if there is none; ``edigw keys list`` prints one
+  line per key: key id, status (current/retired), validity, subject; ``edigw keys rotate`` retires
+  the current key (its certificate stays in ``<keys>/archive/`` so that what it signed still
+  verifies) and makes a new one. Running gateways pick the new key up when restarted.
+* ``edigw verify FILE [--partner ID]``: exit 0 when the signature is valid (who signed it on
+  stdout), exit 1 when it is not, with the reason code on stderr as ``CODE<TAB>sentence``.
+  A document signed by the gateway (current or retired key) or by any ministry in the trust
+  store is checked, with exactly the rules the gateway applies to ministry messages.
+* ``edigw keys dev-sign --partner ID FILE``: sign FILE with the development key of a ministry
+  (made on first run under the state directory): for trying the gateway out, never production.
+
+>>> from click.testing import CliRunner
+>>> import tempfile
+>>> env = {"EDIGW_STATE_DIR": tempfile.mkdtemp()}
+>>> CliRunner().invoke(keys, ["generate"], env=env, obj={}).exit_code
+0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from cryptography import x509
+
+from gateway.config import ConfigError, Settings, load
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load(path=(ctx.obj or {}).get("config"))
+    except ConfigError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group()
+def keys() -> None:
+    """The gateway's signing keys: generate, list, rotate (old certificates stay for verification)."""
+
+
+@keys.command()
+@click.pass_context
+def generate(ctx: click.Context) -> None:
+    """Make the signing key and certificate at the configured paths, unless they exist."""
+    from gateway.security.signing import ensure_dev_keys, key_id
+
+    settings = _settings(ctx)
+    existed = settings.signing_key.exists() and settings.signing_cert.exists()
+    ensure_dev_keys(settings.signing_key, settings.signing_cert)
+    cert = x509.load_pem_x509_certificate(settings.signing_cert.read_bytes())
+    click.echo(f"{key_id(cert)}\t{'exists' if existed else 'generated'}\t{settings.signing_key}")
+
+
+@keys.command(name="list")
+@click.pass_context
+def list_keys(ctx: click.Context) -> None:
+    """One line per key: key id, current or retired, valid from, valid until, subject."""
+    from gateway.security.signing import key_id
+    from gateway.security.trust import archive_dir, load_certificates
+
+    settings = _settings(ctx)
+    rows: list[tuple[x509.Certificate, str]] = []
+    if settings.signing_cert.exists():
+        rows += [(c, "current") for c in load_certificates(settings.signing_cert.read_bytes())]
+    archive = archive_dir(settings)
+    if archive.is_dir():
+        for path in sorted(archive.glob("*.cert.pem")):
+            rows += [(c, "retired") for c in load_certificates(path.read_bytes())]
+    if not rows:
+        click.echo("no signing key yet (edigw keys generate)", err=True)
+        sys.exit(EXIT_REJECTED)
+    for cert, status in rows:
+        click.echo(
+            f"{key_id(cert)}\t{status}\t{cert.not_valid_before_utc.date()}\t"
+            f"{cert.not_valid_after_utc.date()}\t{cert.subject.rfc4514_string()}"
+        )
+
+
+@keys.command()
+@click.pass_context
+def rotate(ctx: click.Context) -> None:
+    """Retire the current key (its certificate is archived) and make a new one; print both ids."""
+    from gateway.security.signing import ensure_dev_keys, key_id
+    from gateway.security.trust import archive_dir
+
+    settings = _settings(ctx)
+    key_path, cert_path = settings.signing_key, settings.signing_cert
+    if not (key_path.exists() and cert_path.exists()):
+        click.echo("no current key to rotate (edigw keys generate)", err=True)
+        sys.exit(EXIT_REJECTED)
+    old = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    old_id = key_id(old)
+    archive = archive_dir(settings)
+    archive.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    shutil.copyfile(cert_path, archive / f"{stamp}-{old_id}.cert.pem")
+    # The retired private key is destroyed: it must never sign again, and verification needs
+    # only the certificate.
+    key_path.unlink()
+    cert_path.unlink()
+    ensure_dev_keys(key_path, cert_path)
+    new_id = key_id(x509.load_pem_x509_certificate(cert_path.read_bytes()))
+    click.echo(f"retired\t{old_id}\ncurrent\t{new_id}")
+
+
+@keys.command(name="dev-sign")
+@click.option("--partner", "partner_id", required=True, help="A ministry partner id.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) -> None:
+    """Sign FILE as a ministry with its DEVELOPMENT key (only when [trust] dir is unset)."""
+    from gateway.domain.xmlsafe import UnsafeXmlError, parse
+    from gateway.security.trust import DevPki, trust_settings
+
+    settings = _settings(ctx)
+    ts = trust_settings(settings)
+    partner = settings.partners.get(partner_id)
+    if partner is None or partner.role != "ministry":
+        click.echo(f"{partner_id!r} is not a ministry partner", err=True)
+        sys.exit(EXIT_USAGE)
+    if not ts.development:
+        click.echo("dev-sign works with development anchors only ([trust] dir is set)", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        root = parse(file.read_bytes())
+    except UnsafeXmlError as exc:
+        click.echo(f"{exc.reason}\t{exc.sentence}", err=True)
+        sys.exit(EXIT_REJECTED)
+    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
+    pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
+    if partner_id not in pki.identities:
+        click.echo(f"{partner_id} has an installed anchor but no development key", err=True)
+        sys.exit(EXIT_USAGE)
+    signed = pki.sign(partner_id, root)
+    if out is None:
+        sys.stdout.buffer.write(signed)
+    else:
+        out.write_bytes(signed)
+        click.echo(str(out))
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--partner", "partner_id", default=None, help="Require this signer (partner id or 'gateway')."
+)
+@click.pass_context
+def verify(ctx: click.Context, file: Path, partner_id: str | None) -> None:
+    """Check FILE's signature against the trust store: exit 0 valid, 1 invalid (reason on stderr)."""
+    from gateway.security.trust import TrustError, load_trust, signer_summary
+
+    settings = _settings(ctx)
+    store = load_trust(settings, with_gateway=True)
+    try:
+        verified = store.verify(file.read_bytes(), partner_id)
+    except TrustError as exc:
+        click.echo(f"{exc.reason}\t{exc.sentence}", err=True)
+        sys.exit(EXIT_REJECTED)
+    summary = signer_summary(verified.certificate)
+    click.echo(f"valid\t{verified.partner}\t{summary['subject']}\tsha256:{summary['sha256']}")
+
+
+def register(main: click.Group) -> None:
+    """Add ``keys`` and ``verify`` to the ``edigw`` group."""
+    main.add_command(keys)
+    main.add_command(verify)

@@ -1,0 +1,199 @@
+"""``edigw routes``, ``edigw overdue`` and ``edigw partners``: reliability operations (issue #6).
+
+Exit codes as in :mod:`gateway.interfaces.cli`: 0 success; 1 nothing to act on (no running
+gateway to reload, overdue messages found with ``--fail-if-any``); 2 usage or
+configuration error; 3 the broker (rabbitmqctl) could not be used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, _settings
+from gateway.logs import get_logger
+
+log = get_logger()
+
+
+def running_gateways(state_dir: Path) -> list[int]:
+    """Process ids of the ``edigw run`` processes of this state directory that are alive."""
+    pids = []
+    for path in sorted((state_dir / "run").glob("edigw-*.pid")):
+        try:
+            pid = int(path.read_text().strip())
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            path.unlink(missing_ok=True)  # a crashed gateway left it behind
+            continue
+        except PermissionError:
+            pass
+        pids.append(pid)
+    return pids
+
+
+@click.group()
+def routes() -> None:
+    """Migration routing: show the rules, reload them in running gateways."""
+
+
+@routes.command("show")
+@click.pass_context
+def routes_show(ctx: click.Context) -> None:
+    """Print the routing and copy rules of the configuration, first match first."""
+    from gateway.service.routing import copies_from, describe
+
+    settings = _settings(ctx)
+    try:
+        copies = copies_from(settings.raw)
+    except ValueError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for line in describe(settings.routes, copies):
+        click.echo(line)
+
+
+@routes.command("reload")
+@click.pass_context
+def routes_reload(ctx: click.Context) -> None:
+    """Check the configuration, then make every running gateway re-read its routes (SIGHUP).
+
+    Cutting an office over is an edit of ``[[routes]]`` followed by this command; each
+    gateway logs what changed. Exit 1 when no gateway is running here.
+    """
+    from gateway.service.routing import copies_from, describe
+
+    settings = _settings(ctx)  # a bad configuration stops here (exit 2), gateways untouched
+    try:
+        copies = copies_from(settings.raw)
+    except ValueError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    pids = running_gateways(settings.state_dir)
+    if not pids:
+        click.echo(
+            f"no running gateway found in {settings.state_dir}/run; the rules apply at next start",
+            err=True,
+        )
+        sys.exit(EXIT_REJECTED)
+    for pid in pids:
+        os.kill(pid, signal.SIGHUP)
+    log.info("routes reload requested", pids=pids, rules=describe(settings.routes, copies))
+    click.echo(f"reload signalled to {len(pids)} gateway(s): {', '.join(map(str, pids))}")
+
+
+@click.command()
+@click.option(
+    "--minutes",
+    type=float,
+    default=None,
+    help="Overdue after this many minutes (default: responses.overdue_after_minutes).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--fail-if-any", is_flag=True, help="Exit 1 when something is overdue.")
+@click.option("--limit", type=int, default=1000, show_default=True)
+@click.pass_context
+def overdue(
+    ctx: click.Context, minutes: float | None, as_json: bool, fail_if_any: bool, limit: int
+) -> None:
+    """List routed documents with no customs answer after the configured delay."""
+    import datetime as dt
+
+    from gateway.service.responses import overdue_after
+    from gateway.storage.journal import JournalUnavailable, open_journal
+
+    settings = _settings(ctx)
+    delay = dt.timedelta(minutes=minutes) if minutes is not None else overdue_after(settings.raw)
+    try:
+        journal = open_journal(settings.journal_backend, settings.journal_path)
+        try:
+            late = journal.overdue(delay, limit=limit)
+        finally:
+            journal.close()
+    except JournalUnavailable as exc:
+        click.echo(f"journal unavailable: {exc}", err=True)
+        sys.exit(EXIT_BROKER)
+    for item in late:
+        log.warning(
+            "overdue: no customs answer",
+            document=item.message_id,
+            partner=item.partner,
+            business_reference=item.business_reference,
+            routed_at=item.routed_at,
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "overdue_after_minutes": delay.total_seconds() / 60,
+                    "messages": [
+                        {
+                            "message_id": o.message_id,
+                            "inbound_id": o.inbound_id,
+                            "partner": o.partner,
+                            "document_type": o.document_type,
+                            "business_reference": o.business_reference,
+                            "routed_at": o.routed_at,
+                        }
+                        for o in late
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for o in late:
+            click.echo(
+                f"{o.routed_at}  {o.partner:<12} {o.document_type:<22} "
+                f"{o.business_reference:<24} {o.message_id}"
+            )
+        click.echo(
+            f"{len(late)} document(s) without a customs answer after "
+            f"{delay.total_seconds() / 60:g} minutes",
+            err=True,
+        )
+    sys.exit(EXIT_REJECTED if (late and fail_if_any) else EXIT_OK)
+
+
+@click.group()
+def partners() -> None:
+    """Partner isolation on the broker: one user per partner."""
+
+
+@partners.command("provision")
+@click.option("--partner", "only", multiple=True, help="Only these partners (repeatable).")
+@click.option("--rotate", is_flag=True, help="Generate new passwords for existing users.")
+@click.pass_context
+def partners_provision(ctx: click.Context, only: tuple[str, ...], rotate: bool) -> None:
+    """Create one RabbitMQ user per partner: write its inbound, read its outbound, nothing else.
+
+    Passwords are generated into <state_dir>/partners/<user>.secret (mode 0600) and
+    never printed.
+    """
+    from gateway.messaging.partners import ProvisionError, provision, vhost_of
+
+    settings = _settings(ctx)
+    unknown = [p for p in only if p not in settings.partners]
+    if unknown:
+        click.echo(f"unknown partner(s): {', '.join(unknown)}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        done = provision(settings, only=list(only) or None, rotate=rotate)
+    except ProvisionError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_BROKER)
+    vhost = vhost_of(settings.broker_url)
+    for p in done:
+        state = "created" if p.created else "updated"
+        click.echo(f"{p.partner}\tuser {p.user} ({state}) on vhost {vhost}\tsecret {p.secret_file}")
+
+
+def register(main: click.Group) -> None:
+    """Add these commands to ``edigw`` (one line in gateway/interfaces/cli.py)."""
+    for command in (routes, overdue, partners):
+        main.add_command(command)

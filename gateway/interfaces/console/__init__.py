@@ -1,0 +1,521 @@
+"""``edigw console``: the operators' web page (Flask, server-rendered, no JavaScript needed).
+
+What it shows: queue depths over time, dead-letter groups and messages (decoded),
+the journal's track view, partner status and overdue customs responses. What it
+does: replay and purge, each behind a confirmation page.
+
+Security:
+
+* every page needs a signed-in operator: a name (recorded in the audit trail) and
+  the shared token of ``[console] token`` / ``$EDIGW_CONSOLE_TOKEN`` (constant-time
+  comparison); an empty token makes a random one, printed once at start;
+* every form that changes anything carries a per-session CSRF token, checked on
+  POST; cookies are ``HttpOnly`` and ``SameSite=Strict``;
+* it listens on 127.0.0.1 by default; put TLS in front of it for remote use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
+from pika.exceptions import AMQPError
+from werkzeug.wrappers import Response
+
+from gateway.config import Settings
+from gateway.interfaces.console.sampler import DepthHistory, DepthSampler, sparkline_svg
+from gateway.interfaces.operators import actions
+from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
+from gateway.interfaces.operators.decode import decoded_view
+from gateway.interfaces.operators.store import DeadLetterStore, dead_letter_queues
+from gateway.logs import get_logger
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import topology_for
+
+log = get_logger()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ConsoleConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    address: str = "127.0.0.1"
+    port: int = 8465
+    token: str = ""
+    sample_interval: float = 10.0
+    overdue_after_minutes: int = 240
+
+
+def console_settings(
+    raw: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> ConsoleSettings:
+    """The ``[console]`` section (``Settings.raw``), with $EDIGW_CONSOLE_TOKEN over the file.
+
+    >>> console_settings({"console": {"port": 9000}}, env={"EDIGW_CONSOLE_TOKEN": "s3"}).token
+    's3'
+    """
+    env = os.environ if env is None else env
+    section = dict(raw.get("console", {}) or {})
+    port = section.get("port", 8465)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConsoleConfigError(f"console.port: must be from 0 to 65535, not {port!r}")
+    interval = section.get("sample_interval", 10)
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0.2:
+        raise ConsoleConfigError(
+            f"console.sample_interval: seconds, at least 0.2, not {interval!r}"
+        )
+    overdue = section.get("overdue_after_minutes", 240)
+    if not isinstance(overdue, int) or overdue < 1:
+        raise ConsoleConfigError(f"console.overdue_after_minutes: minutes, not {overdue!r}")
+    return ConsoleSettings(
+        address=str(section.get("address", "127.0.0.1")),
+        port=port,
+        token=str(env.get("EDIGW_CONSOLE_TOKEN") or section.get("token") or ""),
+        sample_interval=float(interval),
+        overdue_after_minutes=overdue,
+    )
+
+
+class Backend:
+    """What the pages read: the broker (a connection per request), the journal, the audit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.names = Names(settings.name_prefix)
+        self.dlqs = dead_letter_queues(settings, self.names)
+        self.queues = [q.name for q in topology_for(settings, self.names).queues]
+
+    def store(self) -> DeadLetterStore:
+        return DeadLetterStore.open(self.settings)
+
+    def depths(self) -> dict[str, int]:
+        store = DeadLetterStore.open(self.settings)
+        try:
+            store.queues = self.queues
+            return store.depths()
+        finally:
+            store.close()
+
+    def _journal_db(self) -> sqlite3.Connection | None:
+        if self.settings.journal_backend != "sqlite" or not os.path.exists(
+            self.settings.journal_path
+        ):
+            return None
+        uri = f"file:{self.settings.journal_path}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=5)
+
+    def partner_status(self) -> list[dict[str, Any]]:
+        """Per configured partner: last message, messages and rejections today (UTC)."""
+        today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        rows: dict[str, dict[str, Any]] = {
+            p.id: {"partner": p.id, "name": p.name, "last": "", "today": 0, "errors": 0}
+            for p in self.settings.partners_with_role("port", "ministry")
+        }
+        db = self._journal_db()
+        if db is None:
+            return list(rows.values())
+        try:
+            for partner, last, today_n in db.execute(
+                "SELECT partner, MAX(created_at), "
+                "SUM(CASE WHEN created_at >= ? AND parent_id IS NULL THEN 1 ELSE 0 END) "
+                "FROM messages GROUP BY partner",
+                (today,),
+            ):
+                if partner in rows:
+                    rows[partner]["last"] = last or ""
+                    rows[partner]["today"] = int(today_n or 0)
+            for partner, errors in db.execute(
+                "SELECT m.partner, COUNT(*) FROM events e JOIN messages m "
+                "ON m.message_id = e.message_id WHERE e.status = 'rejected' AND e.at >= ? "
+                "GROUP BY m.partner",
+                (today,),
+            ):
+                if partner in rows:
+                    rows[partner]["errors"] = int(errors)
+        except sqlite3.Error as exc:  # the journal's schema is another engineer's; degrade
+            log.warning("console: partner status unavailable", error=repr(exc))
+        finally:
+            db.close()
+        return list(rows.values())
+
+    def received_per_minute(self, minutes: int = 60) -> list[tuple[float, float]]:
+        """Messages received per minute over the last hour (the rate chart), from the journal."""
+        db = self._journal_db()
+        now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        start = now - dt.timedelta(minutes=minutes - 1)
+        counts = dict.fromkeys(range(minutes), 0)
+        if db is not None:
+            try:
+                for (at,) in db.execute(
+                    "SELECT at FROM events WHERE status = 'received' AND at >= ?",
+                    (start.isoformat(),),
+                ):
+                    when = dt.datetime.fromisoformat(at)
+                    i = int((when - start).total_seconds() // 60)
+                    if 0 <= i < minutes:
+                        counts[i] += 1
+            except (sqlite3.Error, ValueError) as exc:
+                log.warning("console: rates unavailable", error=repr(exc))
+            finally:
+                db.close()
+        return [
+            ((start + dt.timedelta(minutes=i)).timestamp(), float(n)) for i, n in counts.items()
+        ]
+
+    def overdue(self, minutes: int) -> list[dict[str, Any]] | None:
+        """Overdue customs responses, from the journal if it can tell (None: not yet)."""
+        from gateway.storage.journal import open_journal
+
+        journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
+        try:
+            finder = getattr(journal, "overdue", None)
+            if finder is None:
+                return None
+            found = finder(dt.timedelta(minutes=minutes))
+            return [
+                {
+                    k: getattr(o, k, "")
+                    for k in (
+                        "message_id",
+                        "partner",
+                        "document_type",
+                        "business_reference",
+                        "routed_at",
+                    )
+                }
+                for o in found
+            ]
+        except Exception as exc:
+            log.warning("console: overdue responses unavailable", error=repr(exc))
+            return None
+        finally:
+            journal.close()
+
+    def track(self, reference: str) -> list[dict[str, Any]]:
+        from gateway.storage.journal import open_journal
+
+        journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
+        try:
+            return [h.to_json() for h in journal.track(reference)]
+        finally:
+            journal.close()
+
+
+def create_app(
+    settings: Settings,
+    console: ConsoleSettings,
+    *,
+    history: DepthHistory | None = None,
+    secret_key: bytes | None = None,
+) -> Flask:
+    """The console's Flask application (``console.token`` must be set)."""
+    if not console.token:
+        raise ConsoleConfigError("console.token: empty; set it or $EDIGW_CONSOLE_TOKEN")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key or secrets.token_bytes(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        MAX_CONTENT_LENGTH=512 * 1024,  # a confirmed batch posts every id it listed
+    )
+    backend = Backend(settings)
+    history = history or DepthHistory()
+    app.extensions["edigw"] = {"backend": backend, "history": history}
+
+    # ------------------------------------------------------------------ security
+    def csrf_token() -> str:
+        token = session.get("csrf")
+        if not token:
+            token = session["csrf"] = secrets.token_urlsafe(32)
+        return str(token)
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    # For people, not for scripts: JSON without \u escapes (autoescaping still applies).
+    app.jinja_env.filters["show"] = lambda v: json.dumps(v, ensure_ascii=False)
+
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method == "POST":
+            sent = request.form.get("csrf", "")
+            expected = session.get("csrf", "")
+            if not expected or not hmac.compare_digest(str(sent), str(expected)):
+                abort(400, "missing or wrong CSRF token: reload the page and try again")
+
+    @app.after_request
+    def headers(resp: Response) -> Response:
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'"
+        )
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.errorhandler(AMQPError)
+    @app.errorhandler(AMQPConnectorException)
+    def broker_down(exc: Exception) -> Any:
+        log.warning("console: broker unreachable", error=repr(exc))
+        return render_template("error.html", error=f"The broker cannot be reached: {exc!r}"), 503
+
+    def login_required(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not session.get("operator"):
+                return redirect(url_for("login", next=request.full_path))
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    def operator() -> str:
+        return f"{session['operator']} (console)"
+
+    # ------------------------------------------------------------------ pages
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = ""
+        if request.method == "POST":
+            name = request.form.get("operator", "").strip()[:64]
+            token = request.form.get("token", "")
+            if not name:
+                error = "Say who you are: the audit trail records it."
+            elif not hmac.compare_digest(token.encode(), console.token.encode()):
+                error = "Wrong token."
+                log.warning("console sign-in refused", operator=name, remote=request.remote_addr)
+            else:
+                csrf = session.get("csrf")
+                session.clear()
+                session["operator"] = name
+                session["csrf"] = csrf or secrets.token_urlsafe(32)
+                session.permanent = True
+                log.info("console sign-in", operator=name, remote=request.remote_addr)
+                target = request.args.get("next") or ""
+                # Only local paths: no open redirect.
+                if not target.startswith("/") or target.startswith("//"):
+                    target = url_for("index")
+                return redirect(target)
+        return render_template("login.html", error=error), (401 if error else 200)
+
+    @app.post("/logout")
+    def logout() -> Any:
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"ok": True}
+
+    @app.get("/")
+    @login_required
+    def index() -> Any:
+        latest = history.latest()
+        depths = latest.depths if latest else {}
+        try:
+            with backend.store() as store:
+                letters = store.browse()
+            broker_error = ""
+        except Exception as exc:
+            letters, broker_error = [], repr(exc)
+        groups = group_dead_letters(letters)
+        charts = {
+            "inbound": sparkline_svg(
+                history.series(lambda q: ".partner." in f".{q}" and q.endswith(".in")),
+                label="messages waiting in partner inbound queues",
+            ),
+            "customs": sparkline_svg(
+                history.series(lambda q: ".customs." in f".{q}" and not q.endswith(".dlq")),
+                label="messages waiting for customs",
+                color="#2da44e",
+            ),
+            "dead": sparkline_svg(
+                history.series(lambda q: q.endswith(".dlq")),
+                label="dead letters",
+                color="#cf222e",
+            ),
+            "rate": sparkline_svg(
+                backend.received_per_minute(),
+                label="messages received per minute, last hour",
+                color="#8250df",
+            ),
+        }
+        return render_template(
+            "index.html",
+            groups=groups,
+            total=len(letters),
+            depths=sorted(depths.items()),
+            charts=charts,
+            partners=backend.partner_status(),
+            overdue=backend.overdue(console.overdue_after_minutes),
+            overdue_after=console.overdue_after_minutes,
+            broker_error=broker_error,
+            sampled_at=dt.datetime.fromtimestamp(latest.at, dt.UTC).isoformat(timespec="seconds")
+            if latest
+            else "",
+        )
+
+    @app.get("/dlq")
+    @login_required
+    def dlq_list() -> Any:
+        selector = Selector(
+            group=request.args.get("group") or None,
+            reason=request.args.get("reason") or None,
+            partner=request.args.get("partner") or None,
+            text=request.args.get("q") or None,
+        )
+        with backend.store() as store:
+            letters = store.browse(selector)
+        return render_template(
+            "dlq_list.html",
+            letters=letters,
+            group=request.args.get("group", ""),
+            q=request.args.get("q", ""),
+        )
+
+    @app.get("/dlq/<message>")
+    @login_required
+    def dlq_show(message: str) -> Any:
+        with backend.store() as store:
+            found = store.browse(Selector(ids=(message,)))
+        if not found:
+            abort(404, f"no dead letter {message}: replayed or purged meanwhile?")
+        dl = found[0]
+        headers = {k: v for k, v in jsonable(dl.headers).items() if k != "x-death"}
+        return render_template(
+            "dlq_show.html",
+            dl=dl,
+            headers=sorted(headers.items()),
+            deaths=jsonable(dl.deaths),
+            decoded=decoded_view(dl),
+            raw=dl.body_text(),
+        )
+
+    def _selection() -> tuple[Selector, str]:
+        ids = tuple(i for i in request.values.getlist("id") if i)
+        group = request.values.get("group") or None
+        if not ids and not group:
+            abort(400, "say which messages: a message id or a group")
+        what = f"group {group}" if group else f"message {', '.join(ids)}"
+        return Selector(ids=ids, group=group), what
+
+    @app.get("/confirm/<action>")
+    @login_required
+    def confirm(action: str) -> Any:
+        if action not in ("replay", "purge"):
+            abort(404)
+        selector, what = _selection()
+        with backend.store() as store:
+            letters = store.browse(selector)
+        return render_template(
+            "confirm.html",
+            action=action,
+            letters=letters,
+            what=what,
+            ids=selector.ids,
+            group=selector.group or "",
+        )
+
+    @app.post("/replay")
+    @login_required
+    def replay() -> Any:
+        selector, what = _selection()
+        with backend.store() as store:
+            result = actions.replay(settings, store, selector, operator(), via="console")
+        if result.replayed:
+            flash(f"Replayed {len(result.replayed)} message(s) of {what}.", "ok")
+        for dl, error in result.failed:
+            flash(f"NOT replayed {dl.id}: {error}; it is still in {dl.queue}.", "error")
+        if not result.replayed and not result.failed:
+            flash(f"Nothing replayed: no dead letter matched {what}.", "error")
+        return redirect(url_for("index"))
+
+    @app.post("/purge")
+    @login_required
+    def purge() -> Any:
+        selector, what = _selection()
+        with backend.store() as store:
+            removed = actions.purge(settings, store, selector, operator(), via="console")
+        if removed:
+            flash(f"Purged {len(removed)} message(s) of {what} (kept in the audit trail).", "ok")
+        else:
+            flash(f"Nothing purged: no dead letter matched {what}.", "error")
+        return redirect(url_for("index"))
+
+    @app.get("/track")
+    @login_required
+    def track() -> Any:
+        reference = request.args.get("ref", "").strip()
+        histories = backend.track(reference) if reference else []
+        return render_template("track.html", reference=reference, histories=histories)
+
+    @app.get("/audit")
+    @login_required
+    def audit() -> Any:
+        entries = actions.with_trail(settings, lambda t: t.entries(limit=100))
+        return render_template("audit.html", entries=entries)
+
+    return app
+
+
+def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = None) -> None:
+    """Run the console until interrupted; sample queue depths meanwhile.
+
+    Served by waitress (a production WSGI server) when it is installed, else by
+    Werkzeug's threaded server (fine on 127.0.0.1 for a few operators).
+    """
+
+    if not console.token:
+        token = secrets.token_urlsafe(18)
+        console = ConsoleSettings(
+            console.address,
+            console.port,
+            token,
+            console.sample_interval,
+            console.overdue_after_minutes,
+        )
+        import sys
+
+        print(f"console token (this run only): {token}", file=sys.stderr, flush=True)
+    # A queue not declared yet is normal here (it shows as absent); pika would warn on each.
+    logging.getLogger("pika.channel").setLevel(logging.ERROR)
+    history = DepthHistory()
+    app = create_app(settings, console, history=history)
+    backend: Backend = app.extensions["edigw"]["backend"]
+    sampler = DepthSampler(backend.depths, history, console.sample_interval)
+    sampler.start()
+    listen_port = console.port if port is None else port
+    log.info("console listening", address=console.address, port=listen_port)
+    try:
+        try:
+            from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+        except ImportError:
+            from werkzeug.serving import make_server
+
+            make_server(console.address, listen_port, app, threaded=True).serve_forever()
+        else:
+            waitress_serve(app, host=console.address, port=listen_port, threads=4, ident="edigw")
+    finally:
+        sampler.stop()

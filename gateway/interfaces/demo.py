@@ -1,0 +1,211 @@
+"""``edigw demo``: the gateway's main job, end to end, in one command.
+
+Starts ``edigw run`` in a child process with its own queue-name prefix, submits
+the bundled samples as the port community system, waits until each one is
+routed or dead-lettered, prints what became of it (including the CONTRL the
+partner received and whether the signed manifest verifies), and stops the
+gateway gracefully.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import click
+
+from gateway.config import Settings, load
+from gateway.messaging import broker
+from gateway.messaging.naming import Names
+from gateway.messaging.topology import declare, topology_for
+from gateway.storage.journal import open_journal
+
+FINAL = {"acknowledged"}
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "apcs"
+MINISTRY_SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
+# Which ministry sends which bundled document; the last one is tampered with after signing.
+MINISTRY_FILES = (
+    ("agriculture", "ephyto-phyto-certificate.xml", False),
+    ("commerce", "ubl-certificate-of-origin.xml", False),
+    ("commerce", "national-import-licence.xml", False),
+    ("industry", "national-pharma-authorisation.xml", False),
+    ("industry", "national-pharma-authorisation.xml", True),
+)
+
+
+def _contrl_verdict(body: bytes) -> str:
+    text = body.decode("latin-1")
+    for seg in text.replace("\n", "").split("'"):
+        if seg.startswith("UCI+"):
+            action = seg.split("+")[4] if len(seg.split("+")) > 4 else "?"
+            return {"7": "accepted", "4": "REJECTED", "8": "received"}.get(action[:1], action)
+    return "?"
+
+
+def _receipt_verdict(body: bytes) -> str:
+    """'receipt accepted' / 'receipt REJECTED' from a signed ministry receipt."""
+    from gateway.domain.xmlsafe import parse
+
+    root = parse(body)
+    outcome = next((el.text for el in root.iter() if str(el.tag).endswith("}Outcome")), "?")
+    return f"receipt {'accepted' if outcome == 'accepted' else 'REJECTED'}"
+
+
+def _signed_ministry_documents(settings: Settings) -> list[tuple[str, str, bytes]]:
+    """(partner, label, signed bytes) for the bundled ministry samples, signed with dev keys."""
+    from gateway.domain.xmlsafe import parse
+    from gateway.security.trust import DevPki, trust_settings
+
+    ts = trust_settings(settings)
+    if not ts.development or not MINISTRY_SAMPLES.is_dir():
+        return []
+    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
+    pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
+    out = []
+    for partner, name, tamper in MINISTRY_FILES:
+        path = MINISTRY_SAMPLES / name
+        if partner not in pki.identities or not path.exists():
+            continue
+        signed = pki.sign(partner, parse(path.read_bytes()))
+        label = f"{partner}: {name}"
+        if tamper:
+            # Change one digit of the signed content: the signature must no longer verify.
+            signed = _tamper(signed)
+            label = f"{partner}: {name} (tampered)"
+        out.append((partner, label, signed))
+    return out
+
+
+def _tamper(signed: bytes) -> bytes:
+    """Flip the first digit inside the signed content (before the Signature element)."""
+    end = signed.find(b"Signature")
+    for i in range(len(signed[:end])):
+        if signed[i : i + 1].isdigit() and signed[i - 1 : i] == b">":
+            digit = b"1" if signed[i : i + 1] != b"1" else b"2"
+            return signed[:i] + digit + signed[i + 1 :]
+    return signed.replace(b"<", b"<!-- -->", 1)
+
+
+def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> int:
+    samples = samples or SAMPLES
+    files = sorted(p for p in samples.iterdir() if p.is_file())
+    prefix = os.environ.get("EDIGW_NAME_PREFIX") or "demo."
+    # The demo runs in development mode (issue #14): its signing key and the ministries'
+    # anchors are generated into its own state directory; production would refuse both.
+    base = load(path=config_path, env={**os.environ, "EDIGW_MODE": "development"})
+    # Each demo run gets a state directory of its own: the journal would otherwise recognise
+    # the bundled samples as identical resends of the previous run (answered, not re-routed).
+    run_dir = base.state_dir / "demo" / time.strftime("%Y%m%dT%H%M%S")
+    env = {
+        **os.environ,
+        "EDIGW_NAME_PREFIX": prefix,
+        "EDIGW_STATE_DIR": str(run_dir),
+        "EDIGW_MODE": "development",
+    }
+    settings = load(path=config_path, env=env)
+    names = Names(settings.name_prefix)
+    click.echo(
+        f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/"
+    )
+    connection = broker.connect(settings.broker_url, attempts=10, tls=broker.tls_from(settings.raw))
+    channel = broker.confirmed_channel(connection)
+    declare(channel, topology_for(settings, names))
+    outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]
+    for queue in (names.customs_core, names.customs_legacy, *outbound):
+        channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
+
+    cmd = [sys.executable, "-m", "gateway", "--log-format", "json"]
+    if config_path:
+        cmd += ["--config", config_path]
+    log_path = settings.state_dir / "demo-gateway.log"
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log_file:
+        gateway = subprocess.Popen([*cmd, "run"], env=env, stderr=log_file, stdout=log_file)
+        try:
+            submitted: dict[str, tuple[str, str]] = {}  # message id -> (partner, label)
+            batches = [("apcs", p.name, p.read_bytes()) for p in files]
+            batches += _signed_ministry_documents(settings)
+            for partner, label, data in batches:
+                message_id = str(uuid.uuid4())
+                broker.publish(
+                    channel,
+                    names.inbound(partner),
+                    "",
+                    data,
+                    message_id=message_id,
+                    content_type="application/xml" if data[:1] == b"<" else "application/edifact",
+                    headers={"x-edigw-filename": label},
+                )
+                submitted[message_id] = (partner, label)
+                click.echo(f"submitted {label} as {message_id}")
+            journal = open_journal(settings.journal_backend, settings.journal_path)
+            deadline = time.monotonic() + timeout
+            pending = set(submitted)
+            while pending and time.monotonic() < deadline:
+                for mid in list(pending):
+                    histories = journal.track(mid)
+                    statuses = {
+                        e.status for h in histories if h.message_id == mid for e in h.events
+                    }
+                    if statuses & FINAL:
+                        pending.discard(mid)
+                time.sleep(0.2)
+            answers: dict[str, list[str]] = {}
+            for partner in sorted({p for p, _ in submitted.values()}):
+                while True:
+                    method, props, body = channel.basic_get(names.outbound(partner), auto_ack=True)
+                    if method is None:
+                        break
+                    kind = props.type or "?"
+                    if kind == "CONTRL":
+                        answer = f"CONTRL {_contrl_verdict(body)}"
+                    elif body[:1] == b"<":
+                        answer = _receipt_verdict(body)
+                    else:
+                        answer = kind
+                    answers.setdefault(props.correlation_id, []).append(answer)
+            routed = 0
+            while True:
+                method, _props, _body = channel.basic_get(names.customs_core, auto_ack=True)
+                if method is None:
+                    break
+                routed += 1
+            click.echo("")
+            click.echo(f"{'file':<56} {'outcome':<14} {'answer to the partner':<26} detail")
+            failures = 0
+            for mid, (_partner, label) in submitted.items():
+                histories = [h for h in journal.track(mid) if h.message_id == mid]
+                events = histories[0].events if histories else []
+                statuses = {e.status for e in events}
+                if "dead-lettered" in statuses:
+                    outcome = "dead-lettered"
+                    detail = next(e.detail for e in events if e.status == "rejected")
+                elif "routed" in statuses:
+                    outcome = "routed"
+                    detail = "; ".join(e.detail for e in events if e.status == "routed")
+                else:
+                    outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
+                    failures += 1
+                answer = " + ".join(answers.get(mid, ["-"]))
+                click.echo(f"{label:<56} {outcome:<14} {answer:<26} {detail}")
+            click.echo("")
+            click.echo(
+                f"{routed} signed canonical document(s) reached {names.customs_core}; "
+                f"dead letters wait in {names.dead_letter(names.inbound('<partner>'))} "
+                f"(`EDIGW_STATE_DIR={run_dir} edigw track <message id>` shows each history)"
+            )
+            journal.close()
+            return 1 if failures else 0
+        finally:
+            gateway.send_signal(signal.SIGTERM)
+            try:
+                gateway.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+            connection.close()
+            click.echo(f"gateway stopped (exit {gateway.returncode}); its log: {log_path}")

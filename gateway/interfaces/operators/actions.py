@@ -1,0 +1,140 @@
+"""Operator actions with their audit record: one implementation for the CLI and the console.
+
+Each function changes the broker first and then writes the audit trail (and the
+journal's ``replayed`` events); the audit is written even when part of a batch failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gateway.config import Settings
+from gateway.interfaces.operators.deadletters import DeadLetter, Selector
+from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult, next_replay_id
+from gateway.logs import get_logger
+from gateway.storage.audit import AuditTrail
+
+log = get_logger()
+Progress = Callable[[Sequence[DeadLetter]], Any]
+
+
+def describe(selector: Selector, all_: bool = False) -> str:
+    """A short text of a selection, for the audit trail.
+
+    >>> describe(Selector(group="EDIFACT_SYNTAX/decode"))
+    'group=EDIFACT_SYNTAX/decode'
+    """
+    parts = [
+        f"{k}={v}"
+        for k, v in (
+            ("ids", ",".join(selector.ids)),
+            ("reason", selector.reason),
+            ("partner", selector.partner),
+            ("type", selector.type),
+            ("group", selector.group),
+            ("since", selector.since.isoformat() if selector.since else None),
+            ("grep", selector.text),
+        )
+        if v
+    ]
+    return " ".join(parts) or ("--all" if all_ else "(none)")
+
+
+def replay(
+    settings: Settings,
+    store: DeadLetterStore,
+    selector: Selector,
+    actor: str,
+    *,
+    all_: bool = False,
+    progress: Progress | None = None,
+    via: str = "cli",
+) -> ReplayResult:
+    """Replay the selection and audit it (nothing is audited when nothing matched)."""
+    result = store.replay(selector, actor=actor, progress=progress)
+    if result.replayed or result.failed:
+        with_trail(
+            settings,
+            lambda t: t.record(
+                actor,
+                "replay",
+                message_ids=[d.message_id or d.id for d in result.replayed],
+                detail=f"{len(result.replayed)} replayed, {len(result.failed)} failed "
+                f"(via {via}); selection {describe(selector, all_)}",
+                data={
+                    "replayed": [
+                        {
+                            "id": d.id,
+                            "message_id": d.message_id,
+                            "replayed_as": next_replay_id(d),
+                            "reason": d.reason,
+                            "to": [d.original_exchange, d.original_routing_key],
+                        }
+                        for d in result.replayed
+                    ],
+                    "failed": [{"id": d.id, "error": e} for d, e in result.failed],
+                },
+            ),
+        )
+        journal_replayed(settings, result.replayed, actor)
+    return result
+
+
+def purge(
+    settings: Settings,
+    store: DeadLetterStore,
+    selector: Selector,
+    actor: str,
+    *,
+    all_: bool = False,
+    progress: Progress | None = None,
+    via: str = "cli",
+) -> list[DeadLetter]:
+    """Remove the selection for good; the audit keeps each message in full (body included)."""
+    removed = store.purge(selector, progress=progress)
+    if removed:
+        with_trail(
+            settings,
+            lambda t: t.record(
+                actor,
+                "purge",
+                message_ids=[d.message_id or d.id for d in removed],
+                detail=f"{len(removed)} purged (via {via}); selection {describe(selector, all_)}",
+                data={"messages": [d.to_json() for d in removed]},
+            ),
+        )
+    return removed
+
+
+def with_trail(settings: Settings, fn: Callable[[AuditTrail], Any]) -> Any:
+    trail = AuditTrail.for_settings(settings)
+    try:
+        return fn(trail)
+    finally:
+        trail.close()
+
+
+def journal_replayed(settings: Settings, letters: Sequence[DeadLetter], actor: str) -> None:
+    """Tell the journal (the track view) that these messages went back in; best effort."""
+    from gateway.storage.journal import open_journal
+
+    if not letters:
+        return
+    try:
+        journal = open_journal(settings.journal_backend, settings.journal_path)
+    except Exception as exc:  # the replay is done and audited; do not fail it here
+        log.warning("journal not updated after replay", error=repr(exc))
+        return
+    try:
+        for dl in letters:
+            if dl.message_id:
+                journal.record_event(
+                    dl.message_id,
+                    "replayed",
+                    f"as {next_replay_id(dl)} by {actor} from {dl.queue}",
+                )
+    except Exception as exc:
+        log.warning("journal not fully updated after replay", error=repr(exc))
+    finally:
+        journal.close()

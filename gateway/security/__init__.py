@@ -1,0 +1,1 @@
+"""The security layer (docs/architecture.md)."""

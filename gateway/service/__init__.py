@@ -1,0 +1,1 @@
+"""The service layer (docs/architecture.md)."""

@@ -1,0 +1,602 @@
+"""Ministry messages: verify, decode, keep the LPCO lifecycle, and answer with a signed receipt.
+
+:class:`MinistryDesk` is what the pipeline calls for XML from a ministry partner:
+
+* :meth:`MinistryDesk.translate` verifies the signature against the trust store (only the bytes
+  signxml verified go further), picks the adapter by root element and validates the canonical
+  Lpco against ``lpco-1.xsd``;
+* :meth:`MinistryDesk.finish` checks the signer's authority (``gateway.service.authority``: the declared
+  issuer and the LPCO type must be ones the signing partner may issue), applies the lifecycle
+  (:class:`LpcoRegistry`), turns a duplicate (same signing partner, issuer, number and version,
+  same content) into "not routed again, same receipt", and puts the signed :class:`Receipt`
+  into the outcome for ``partner.<ministry>.out``.
+
+Lifecycle rules, per signing partner, issuer and number (docs/ministries.md):
+
+=====================  ================================================================
+version 1, issued      accepted (anything else for an unknown number: LPCO_UNKNOWN)
+same version again     same content: duplicate, same receipt; other content: LPCO_VERSION_CONFLICT
+lower version          LPCO_VERSION_STALE
+higher version         must be amended, suspended or revoked (LPCO_LIFECYCLE otherwise)
+after revoked          nothing more (LPCO_ALREADY_REVOKED)
+=====================  ================================================================
+
+>>> r = Receipt(partner="agriculture", inbound_message_id="m1", outcome="accepted")
+>>> receipt_from_xml(receipt_to_xml(r)) == r
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from lxml import etree
+
+from adapters import ephyto, lpco_national, ubl_origin
+from adapters.common import DecodeContext, MappingError
+from gateway.domain.lpco import (
+    NAMESPACE,
+    NSMAP,
+    SCHEMA_FILE,
+    SCHEMA_VERSION,
+    Lpco,
+    SignerInfo,
+    to_xml,
+)
+from gateway.domain.validation import validate
+from gateway.domain.xmlmap import Vocabulary
+from gateway.logs import get_logger
+from gateway.security.trust import TrustError, TrustStore, Verified
+from gateway.service.authority import issuer_owners, refusals
+
+if TYPE_CHECKING:
+    from gateway.config import Partner
+    from gateway.security.signing import Signer
+    from gateway.service.pipeline import Outcome, Translation
+
+log = get_logger()
+NS = f"{{{NAMESPACE}}}"
+RECEIPT_TYPE = "LpcoReceipt"
+
+Decoder = Callable[[etree._Element, bytes, DecodeContext], Lpco]
+# Root element -> adapter. A TRACES SOAP envelope carries an SPSCertificate in its body.
+ADAPTERS: Mapping[str, Decoder] = {
+    ephyto.ROOT: ephyto.decode_element,
+    f"{{{ephyto.SOAP}}}Envelope": ephyto.decode_element,
+    ubl_origin.ROOT: ubl_origin.decode_element,
+    lpco_national.ROOT: lpco_national.decode_element,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    sentence: str
+    where: str = ""
+
+
+@dataclass(slots=True)
+class Receipt:
+    """The gateway's answer to one ministry message."""
+
+    partner: str
+    inbound_message_id: str
+    outcome: Literal["accepted", "rejected"]
+    duplicate: bool = False
+    gateway_reference: str | None = None  # the canonical Lpco's message id, when accepted
+    issuer: str | None = None
+    certificate_number: str | None = None
+    version: int | None = None
+    status: str | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    receipt_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    issued_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0)
+    )
+
+
+_add = Vocabulary(NAMESPACE).add
+
+
+def receipt_to_xml(r: Receipt) -> etree._Element:
+    root = etree.Element(NS + RECEIPT_TYPE, nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
+    _add(root, "ReceiptId", r.receipt_id)
+    _add(root, "IssuedAt", r.issued_at)
+    _add(root, "Partner", r.partner)
+    _add(root, "InboundMessageId", r.inbound_message_id[:70])
+    _add(root, "Outcome", r.outcome)
+    _add(root, "Duplicate", r.duplicate)
+    _add(root, "GatewayReference", r.gateway_reference)
+    _add(root, "Issuer", r.issuer)
+    _add(root, "CertificateNumber", r.certificate_number)
+    _add(root, "Version", r.version)
+    _add(root, "Status", r.status)
+    for reason in r.reasons:
+        el = etree.SubElement(root, NS + "Reason", code=reason.code[:70])
+        if reason.where:
+            el.set("where", reason.where)
+        el.text = reason.sentence
+    return root
+
+
+def receipt_from_xml(root: etree._Element) -> Receipt:
+    def text(name: str) -> str | None:
+        el = root.find(NS + name)
+        return None if el is None else (el.text or "")
+
+    version = text("Version")
+    return Receipt(
+        partner=text("Partner") or "",
+        inbound_message_id=text("InboundMessageId") or "",
+        outcome=cast(Any, text("Outcome")),
+        duplicate=text("Duplicate") == "true",
+        gateway_reference=text("GatewayReference"),
+        issuer=text("Issuer"),
+        certificate_number=text("CertificateNumber"),
+        version=None if version is None else int(version),
+        status=text("Status"),
+        reasons=[
+            Reason(el.get("code", ""), el.text or "", el.get("where", ""))
+            for el in root.findall(NS + "Reason")
+        ],
+        receipt_id=text("ReceiptId") or "",
+        issued_at=dt.datetime.fromisoformat(text("IssuedAt") or ""),
+    )
+
+
+# ====================================================================== lifecycle registry
+
+# Version 2 (issue #14): the key starts with the partner that signed. Version 1 keyed on the
+# declared issuer alone (PRIMARY KEY (issuer, number, version)); ``_migrate`` rebuilds it.
+SCHEMA_VERSION_REGISTRY = 2
+_COLUMNS = (
+    "partner, issuer, number, version, status, content_sha256, gateway_reference, "
+    "inbound_message_id, receipt, recorded_at"
+)
+_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    partner TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    number TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    gateway_reference TEXT NOT NULL,
+    inbound_message_id TEXT NOT NULL,
+    receipt BLOB NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (partner, issuer, number, version)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the registry says about a new Lpco: accept, duplicate (with the old receipt), reject."""
+
+    verdict: Literal["accept", "duplicate", "reject"]
+    receipt: bytes = b""
+    reason: Reason | None = None
+    inbound_message_id: str = ""  # of the first receipt, for a duplicate
+
+
+class LpcoRegistry:
+    """Every accepted (partner, issuer, number, version), its content hash and its receipt.
+
+    The partner is the ministry whose signature was verified (``Lpco.key``): duplicates,
+    stored receipts and the lifecycle are per signing partner, never shared between ministries
+    that declare the same issuer (issue #14).
+
+    Embedded SQLite (WAL), like the journal: one gateway instance. Several instances would share
+    it through PostgreSQL (issue #6); the key is the table's primary key either way.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # As the journal: a commit survives a crash of the process without a disk sync of its
+        # own (0.24 -> 0.04 ms a certificate, in the decision thread; issue #8).
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the table, or rebuild a version 1 table under the version 2 key.
+
+        Every row keeps its columns: version 1 already stored the partner each document came
+        from, so a row lands under the ministry that really sent it. In one transaction, taken
+        before looking, so that two processes opening the same file migrate it once.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            exists = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='lpco'"
+            ).fetchone()
+            if exists and version < SCHEMA_VERSION_REGISTRY:
+                self._db.execute(_TABLE.format(name="lpco_v2"))
+                self._db.execute(f"INSERT INTO lpco_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM lpco")
+                moved = self._db.execute("SELECT count(*) FROM lpco_v2").fetchone()[0]
+                self._db.execute("DROP TABLE lpco")
+                self._db.execute("ALTER TABLE lpco_v2 RENAME TO lpco")
+                log.info("LPCO registry migrated: keyed by the signing partner", rows=moved)
+            else:
+                self._db.execute(_TABLE.format(name="lpco"))
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION_REGISTRY}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def decide(self, doc: Lpco) -> Decision:
+        """What to do with ``doc``, judged only against what the same signing partner sent."""
+        partner, issuer, number, version = doc.key
+        with self._lock:
+            same = self._db.execute(
+                "SELECT content_sha256, receipt, inbound_message_id FROM lpco "
+                "WHERE partner=? AND issuer=? AND number=? AND version=?",
+                (partner, issuer, number, version),
+            ).fetchone()
+            latest = self._db.execute(
+                "SELECT version, status FROM lpco WHERE partner=? AND issuer=? AND number=? "
+                "ORDER BY version DESC LIMIT 1",
+                (partner, issuer, number),
+            ).fetchone()
+        if same is not None:
+            if same[0] == doc.header.payload_hash:
+                return Decision("duplicate", bytes(same[1]), inbound_message_id=str(same[2]))
+            return Decision(
+                "reject",
+                reason=Reason(
+                    "LPCO_VERSION_CONFLICT",
+                    f"version {version} of {number} was already received with other content; "
+                    "send a new version",
+                    "Version",
+                ),
+            )
+        if latest is None:
+            if doc.status != "issued":
+                return Decision(
+                    "reject",
+                    reason=Reason(
+                        "LPCO_UNKNOWN",
+                        f"{number} is {doc.status} but the gateway never received it issued",
+                        "Status",
+                    ),
+                )
+            return Decision("accept")
+        latest_version, latest_status = int(latest[0]), str(latest[1])
+        if latest_status == "revoked":
+            return Decision(
+                "reject",
+                reason=Reason(
+                    "LPCO_ALREADY_REVOKED",
+                    f"{number} was revoked in version {latest_version}; nothing can follow",
+                    "Status",
+                ),
+            )
+        if version < latest_version:
+            return Decision(
+                "reject",
+                reason=Reason(
+                    "LPCO_VERSION_STALE",
+                    f"version {version} of {number} is older than version {latest_version}",
+                    "Version",
+                ),
+            )
+        if doc.status == "issued":
+            return Decision(
+                "reject",
+                reason=Reason(
+                    "LPCO_LIFECYCLE",
+                    f"{number} is already issued; a new version must be amended, suspended or revoked",
+                    "Status",
+                ),
+            )
+        return Decision("accept")
+
+    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> None:
+        """Keep ``doc`` and its receipt under its key (the signing partner first)."""
+        partner, issuer, number, version = doc.key
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR IGNORE INTO lpco ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    partner,
+                    issuer,
+                    number,
+                    version,
+                    doc.status,
+                    doc.header.payload_hash,
+                    doc.header.message_id,
+                    inbound_message_id,
+                    receipt,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                ),
+            )
+
+    def history(self, number: str) -> list[dict[str, Any]]:
+        """Every version of ``number`` (any partner and issuer), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT issuer, number, version, status, partner, gateway_reference, "
+                "inbound_message_id, recorded_at FROM lpco WHERE number=? "
+                "ORDER BY partner, issuer, version",
+                (number,),
+            ).fetchall()
+        keys = (
+            "issuer",
+            "number",
+            "version",
+            "status",
+            "partner",
+            "gateway_reference",
+            "inbound_message_id",
+            "recorded_at",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# ====================================================================== the desk
+
+
+class MinistryDesk:
+    """Signature check, adapter dispatch, lifecycle and signed receipts for ministry XML."""
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        registry: LpcoRegistry,
+        signer: Signer,
+        ministries: set[str],
+    ) -> None:
+        self.trust = trust
+        self.registry = registry
+        self.signer = signer
+        self.ministries = ministries
+
+    # ------------------------------------------------------------------ translate
+    def translate(
+        self,
+        data: bytes,
+        context: DecodeContext,
+        *,
+        inbound_id: str | None = None,
+        vocabularies: Collection[str] | None = None,
+    ) -> Translation:
+        """Verify, decode and validate; with ``inbound_id`` the Lpco gets its derived id first
+        (``derived_id``), so that the validated XML is the one signed (no second build).
+        ``vocabularies``: those the ministry may send (issue #14; None: any), checked on the
+        root of the verified document, the one the adapter would read, before it reads it."""
+        from gateway.service import formats
+        from gateway.service.pipeline import Problem, Rejection, Translation
+        from gateway.storage.journal import derived_id
+
+        result = Translation(format="xml")
+
+        def reject(reason: str, sentence: str, stage: str, where: str = "document") -> Translation:
+            result.rejection = Rejection(
+                reason, sentence, stage, [Problem(reason, where, sentence)]
+            )
+            result.documents, result.elements = [], []
+            return result
+
+        if context.sender not in self.ministries:
+            return reject(
+                "UNSUPPORTED_FORMAT",
+                "XML documents are accepted from ministry partners only",
+                "decode",
+            )
+        try:
+            verified = self.trust.verify(data, context.sender)
+        except TrustError as exc:
+            log.warning("signature refused", reason=exc.reason, sentence=exc.sentence)
+            return reject(exc.reason, exc.sentence, "verify", "signature")
+        root = verified.root
+        result.message_types = [etree.QName(root).localname]
+        decoder = ADAPTERS.get(root.tag)
+        if decoder is None:
+            return reject(
+                "LPCO_UNSUPPORTED_DOCUMENT",
+                f"{etree.QName(root).localname} documents are not accepted (SPSCertificate, "
+                "CertificateOfOrigin or the national LpcoDocument are)",
+                "map",
+            )
+        vocabulary = formats.vocabulary_of(root.tag)
+        if vocabularies is not None and vocabulary not in vocabularies:
+            allowed = ", ".join(vocabularies) or "none"
+            return reject(
+                "VOCABULARY_NOT_ALLOWED",
+                f"{etree.QName(root).localname} ({vocabulary}) is not a vocabulary "
+                f"{context.sender} may send (allowed: {allowed})",
+                "format",
+            )
+        try:
+            doc = decoder(root, verified.signed_data, context)
+        except MappingError as exc:
+            return reject(exc.reason, exc.sentence, "map", exc.where or "document")
+        doc.signer = _signer_info(verified)
+        if inbound_id is not None:
+            doc.header.message_id = derived_id(inbound_id, 0)
+        element = to_xml(doc)
+        problems = validate(element, schema=SCHEMA_FILE)
+        if problems:
+            reason = "CANONICAL_INVALID"
+            result.rejection = Rejection(
+                reason,
+                f"the Lpco made from this document breaks the canonical schema ({problems[0].sentence})",
+                "validate",
+                [Problem(reason, p.path, p.sentence) for p in problems],
+            )
+            return result
+        result.documents.append(cast(Any, doc))
+        result.elements.append(element)
+        return result
+
+    # ------------------------------------------------------------------ finish
+    def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None:
+        """Authority, lifecycle, duplicates and the signed receipt, written into ``outcome``."""
+        from gateway.service.pipeline import Problem, Rejection
+
+        translation = outcome.translation
+        doc = cast(Lpco, translation.documents[0]) if translation.documents else None
+        receipt = Receipt(
+            partner=partner.id, inbound_message_id=inbound_message_id, outcome="accepted"
+        )
+        if doc is not None:
+            receipt.issuer = doc.issuer_key
+            receipt.certificate_number = doc.number
+            receipt.version = doc.version
+            receipt.status = doc.status
+            outcome.references = doc.references()
+        if translation.rejection is None and doc is not None:
+            self._check_authority(outcome, doc, partner)
+        if translation.rejection is None and doc is not None:
+            decision = self.registry.decide(doc)
+            if (
+                decision.verdict == "duplicate"
+                and decision.inbound_message_id == inbound_message_id
+            ):
+                # A redelivery of the very message we answered (crash before the broker confirmed):
+                # route again, with the same ids, and send the same receipt.
+                self._set_receipt(outcome, decision.receipt)
+                return
+            if decision.verdict == "duplicate":
+                outcome.routed = []
+                outcome.events.append(
+                    (
+                        "duplicate",
+                        f"{doc.number} v{doc.version} already received: same receipt, not routed again",
+                    )
+                )
+                self._set_receipt(outcome, decision.receipt)
+                return
+            if decision.verdict == "reject" and decision.reason is not None:
+                r = decision.reason
+                translation.rejection = Rejection(
+                    r.code, r.sentence, "lifecycle", [Problem(r.code, r.where, r.sentence)]
+                )
+                outcome.routed = []
+        if translation.rejection is not None:
+            rejection = translation.rejection
+            receipt.outcome = "rejected"
+            receipt.reasons = [Reason(p.code, p.sentence, p.where) for p in rejection.problems] or [
+                Reason(rejection.reason, rejection.sentence)
+            ]
+            self._set_receipt(outcome, self._sign(receipt))
+            return
+        assert doc is not None
+        receipt.gateway_reference = doc.header.message_id
+        signed = self._sign(receipt)
+        # Recorded before the worker publishes: a crash in between makes the redelivery a
+        # "duplicate" that is answered but not routed (see docs/ministries.md, limits).
+        self.registry.record(doc, inbound_message_id, signed)
+        self._set_receipt(outcome, signed)
+
+    @staticmethod
+    def _check_authority(outcome: Outcome, doc: Lpco, partner: Partner) -> None:
+        """Refuse ``doc`` (nothing routed, nothing recorded) unless its verified signer may
+        issue it: before the registry is asked, so that a document outside the signer's
+        authority never meets, and is never answered for, another ministry's (issue #14)."""
+        from gateway.service.pipeline import Rejection
+
+        refused = refusals(doc, partner)
+        if not refused:
+            return
+        first = refused[0]
+        log.warning(
+            "ministry document outside the signer's authority",
+            partner=partner.id,
+            reason=first.code,
+            reasons=[r.code for r in refused],
+            number=doc.number[:70],
+            version=doc.version,
+        )
+        outcome.translation.rejection = Rejection(first.code, first.sentence, "authority", refused)
+        outcome.routed = []
+
+    def _sign(self, receipt: Receipt) -> bytes:
+        element = receipt_to_xml(receipt)
+        problems = validate(element, schema=SCHEMA_FILE)
+        if problems:  # a bug of ours: refuse to send an invalid receipt
+            raise ValueError(f"receipt breaks {SCHEMA_FILE}: {problems[0].sentence}")
+        signed = self.signer.sign(element, in_place=True)  # the element is ours, made just now
+        return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+    @staticmethod
+    def _set_receipt(outcome: Outcome, receipt: bytes) -> None:
+        outcome.acknowledgement = receipt
+        outcome.acknowledgement_type = RECEIPT_TYPE
+
+
+@lru_cache(maxsize=256)
+def _certificate_fields(cert: x509.Certificate) -> tuple[str, str, str, str]:
+    """Subject, issuer, serial and SHA-256 of a signing certificate, worked out once per
+    certificate (the trust store hands out the same object for the same certificate)."""
+    return (
+        cert.subject.rfc4514_string()[:512] or "(empty subject)",
+        cert.issuer.rfc4514_string()[:512] or "(empty issuer)",
+        format(cert.serial_number, "x")[:70],
+        cert.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
+def _signer_info(verified: Verified) -> SignerInfo:
+    subject, issuer, serial, sha256 = _certificate_fields(verified.certificate)
+    return SignerInfo(
+        partner=verified.partner,
+        subject=subject,
+        issuer=issuer,
+        serial_number=serial,
+        certificate_sha256=sha256,
+        verified_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
+
+
+def build_desk(settings: Any, signer: Signer) -> MinistryDesk:
+    """The ministry desk the configuration calls for (used by ``gateway.bootstrap``)."""
+    from gateway.security.trust import load_trust, trust_settings
+
+    ministries = {p.id for p in settings.partners.values() if p.role == "ministry"}
+    # An issuer bound to two ministries refuses the start (ConfigError); one bound to none may
+    # send nothing, which is allowed but worth saying (issue #14, fails closed).
+    issuer_owners(p for p in settings.partners.values() if p.role == "ministry")
+    for partner in sorted(ministries):
+        p = settings.partners[partner]
+        if not p.issuers or not p.lpco_types:
+            log.warning(
+                "ministry may issue nothing: set [partners.<id>] issuers and lpco_types",
+                partner=partner,
+                issuers=len(p.issuers),
+                lpco_types=len(p.lpco_types),
+            )
+    ts = trust_settings(settings)
+    if ts.development:
+        log.warning(
+            "development trust anchors in use: set [trust] dir for production",
+            trust_dir=str(ts.directory),
+        )
+    return MinistryDesk(
+        load_trust(settings),
+        LpcoRegistry(Path(settings.state_dir) / "lpco.sqlite3"),
+        signer,
+        ministries,
+    )

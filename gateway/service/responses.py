@@ -1,0 +1,189 @@
+"""Customs responses: from the canonical ``CustomsResponse`` back to the original sender.
+
+The customs core publishes a canonical CustomsResponse (``customs-1.xsd``) on
+``customs.responses`` (or on the customs exchange with key ``responses``). Its
+``OriginalMessageId`` is the id of the canonical document the gateway routed. The
+gateway finds that document's origin in the journal, translates the response into
+the sender's format and delivers it on ``partner.<id>.out``:
+
+* port partners (EDIFACT): a CUSRES in the syntax version and envelope ids of the
+  interchange that carried the original (``adapters.cusres``);
+* ministries (XML): the canonical CustomsResponse, signed by the gateway.
+
+The journal records ``answered`` on the original document (once, even when the
+response is redelivered); ``edigw overdue`` lists routed documents with no answer
+after ``responses.overdue_after_minutes``.
+
+>>> overdue_after({"responses": {"overdue_after_minutes": 90}})
+datetime.timedelta(seconds=5400)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gateway.config import ConfigError
+from gateway.domain.model import CustomsResponse
+from gateway.logs import get_logger, message_context
+from gateway.service.pipeline import Rejection
+from gateway.storage.journal import Origin, derived_id
+
+if TYPE_CHECKING:
+    from gateway.messaging.worker import Delivery, Plan, Worker
+
+log = get_logger()
+DEFAULT_OVERDUE_MINUTES = 240
+
+
+def overdue_after(raw: Mapping[str, Any]) -> dt.timedelta:
+    """``responses.overdue_after_minutes`` (default 240) as a delay."""
+    minutes = raw.get("responses", {}).get("overdue_after_minutes", DEFAULT_OVERDUE_MINUTES)
+    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
+        raise ConfigError(
+            "responses.overdue_after_minutes", f"must be a positive number, not {minutes!r}"
+        )
+    return dt.timedelta(minutes=minutes)
+
+
+def parse_response(body: bytes) -> CustomsResponse:
+    """The canonical CustomsResponse in ``body``; ValueError when it is something else."""
+    from gateway.domain.canonical_xml import from_xml
+
+    doc = from_xml(body)
+    if not isinstance(doc, CustomsResponse):
+        raise ValueError(f"expected a CustomsResponse, got a {type(doc).__name__}")
+    return doc
+
+
+def render(
+    response: CustomsResponse, origin: Origin, *, our_id: str, signer: Any = None
+) -> tuple[bytes, str, str]:
+    """The response in the original sender's format: (body, content type, message type)."""
+    facts = origin.facts
+    if str(facts.get("format", "")).upper() == "EDIFACT":
+        from adapters import cusres
+
+        version = str(facts.get("syntax_version") or "3")
+        body = cusres.encode(
+            response,
+            recipient=str(facts.get("interchange_sender") or origin.partner.upper()),
+            recipient_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
+            our_id=our_id,
+            syntax_id=str(facts.get("syntax_id") or "UNOC"),
+            syntax_version=int(version) if version.isdecimal() else 3,
+        )
+        return body, "application/edifact", "CUSRES"
+    from gateway.domain.canonical_xml import to_bytes, to_xml
+
+    element = to_xml(response)
+    if signer is not None:
+        element = signer.sign(element)
+    return to_bytes(element), "application/xml", "CustomsResponse"
+
+
+class ResponseHandler:
+    """Decides, in the worker's decision thread, what to do with one customs response."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def decide(self, queue: str, d: Delivery) -> Plan:
+        from gateway.messaging.worker import Plan, Publish, inbound_id_of
+
+        gw = self.worker.gw
+        journal = gw.journal
+        response_id = inbound_id_of("customs", d)
+        with message_context(message_id=response_id, partner="customs"):
+            prior = journal.processed(response_id)
+            if prior is not None and prior.state == "done":
+                journal.record_event(
+                    response_id, "duplicate", "redelivery of a response already delivered"
+                )
+                log.info("redelivery of a processed response: acknowledged, nothing resent")
+                return Plan(response_id, "redelivery", prior.outcome, record=False)
+            try:
+                response = parse_response(d.body)
+            except Exception as exc:  # input from outside: never crash, dead-letter it
+                return self.worker._dead_letter_plan(
+                    response_id,
+                    "customs",
+                    queue,
+                    d,
+                    Rejection(
+                        "RESPONSE_INVALID",
+                        f"not a canonical CustomsResponse ({type(exc).__name__}: {exc})",
+                        "decode",
+                    ),
+                )
+            original = response.original_message_id
+            origin = journal.origin(original)
+            if origin is None:
+                return self.worker._dead_letter_plan(
+                    response_id,
+                    "customs",
+                    queue,
+                    d,
+                    Rejection(
+                        "UNKNOWN_ORIGINAL",
+                        f"no routed document has the id {original}; the response cannot be "
+                        "delivered",
+                        "correlate",
+                    ),
+                )
+            body, content_type, kind = render(
+                response,
+                origin,
+                our_id=gw.settings.interchange_id,
+                signer=gw.signer,
+            )
+            detail = (
+                f"{response.decision}"
+                + (f", channel {response.channel}" if response.channel else "")
+                + (
+                    f", registration {response.registration_number}"
+                    if response.registration_number
+                    else ""
+                )
+                + f"; {kind} to {gw.names.outbound(origin.partner)}"
+            )
+            with journal.unit_of_work():  # one commit for the whole decision
+                journal.record_message(
+                    response_id,
+                    type="CustomsResponse",
+                    partner=origin.partner,
+                    correlation_id=origin.inbound_id,
+                    parent_id=origin.message_id,
+                )
+                journal.add_references(response_id, response.references())
+                journal.decide(response_id, "answered", detail)
+            log.info("customs response translated", original=original, to=origin.partner, kind=kind)
+
+            def answered() -> None:
+                if not journal.mark_answered(origin.message_id, detail):
+                    log.info("original was already answered; this answer was delivered too")
+
+            return Plan(
+                response_id,
+                "answered",
+                detail,
+                [
+                    Publish(
+                        gw.names.outbound_exchange,
+                        origin.partner,
+                        body,
+                        derived_id(response_id, "out"),
+                        origin.inbound_id,
+                        content_type,
+                        kind,
+                        {
+                            "x-edigw-original-message-id": origin.message_id,
+                            "x-edigw-decision": response.decision,
+                        },
+                        "response",
+                    )
+                ],
+                [(response_id, "routed", f"{kind} to {gw.names.outbound(origin.partner)}")],
+                on_confirmed=answered,
+            )

@@ -1,0 +1,824 @@
+"""The journal: what happened to every message, searchable by business reference.
+
+A small interface (:class:`Journal`) with an embedded SQLite implementation
+(WAL mode) so that one gateway needs nothing else; a PostgreSQL implementation
+(:mod:`gateway.storage.journal_pg`) for several instances plugs in behind the same interface.
+
+The journal also makes the worker idempotent (see docs/reliability.md):
+
+* ``processed`` remembers each inbound message id and how far it got
+  (``decided`` before anything is published, ``done`` once every publish was
+  confirmed), so a redelivered message that was already done has no effect;
+* ``dedup`` holds business keys (sender + interchange control reference,
+  sender + document type + business reference + version) claimed atomically by
+  the first inbound message that carries them.
+
+>>> j = SqliteJournal(":memory:")
+>>> j.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
+>>> j.add_references("m1", ["BL42"])
+>>> j.record_event("m1", "received", "3 segments")
+>>> [m.message_id for m in j.track("BL42")]
+['m1']
+>>> j.claim("m1", {"icr:apcs:APCS:42": ""})
+[]
+>>> [c.owner for c in j.claim("m2", {"icr:apcs:APCS:42": ""})]
+['m1']
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+STATUSES = (
+    "received",
+    "rejected",
+    "routed",
+    "acknowledged",
+    "answered",
+    "dead-lettered",
+    "replayed",
+    "duplicate",
+    "retried",
+    "overdue",
+)
+
+
+class JournalUnavailable(RuntimeError):
+    """The journal's store cannot be reached or written right now: a transient failure.
+
+    The worker answers it by retrying the message later (delay queues), never by
+    dropping or rejecting it.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    status: str
+    at: str
+    detail: str
+
+
+@dataclass(slots=True)
+class MessageHistory:
+    message_id: str
+    type: str
+    partner: str
+    correlation_id: str
+    parent_id: str | None
+    events: list[Event] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "message_id": self.message_id,
+            "type": self.type,
+            "partner": self.partner,
+            "correlation_id": self.correlation_id,
+            "parent_id": self.parent_id,
+            "events": [{"status": e.status, "at": e.at, "detail": e.detail} for e in self.events],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """How far the gateway got with one inbound message."""
+
+    message_id: str
+    state: str  # "decided" or "done"
+    outcome: str  # "routed", "rejected", "duplicate" ...
+    detail: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A dedup key already claimed by another message.
+
+    ``same_content`` is False when the fingerprints differ: the same business key
+    and version with other content (a partner error, not a redelivery).
+    """
+
+    key: str
+    owner: str
+    same_content: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a routed canonical document came from: what a response needs to go back."""
+
+    message_id: str  # the canonical document
+    inbound_id: str  # the partner's message
+    partner: str
+    routed_at: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    message_id: str
+    inbound_id: str
+    partner: str
+    document_type: str
+    business_reference: str
+    routed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentVersion:
+    """One accepted version of a partner document (key: sender + document type and number)."""
+
+    sender: str
+    document_key: str
+    version: int
+    function: str  # original, replace, change, cancel
+    message_id: str  # the canonical document routed for this version
+    payload_hash: str
+    inbound_id: str  # the partner message it came in
+    at: str = ""
+
+
+# One event as the worker records it on completion: (message id, status, detail).
+EventRow = tuple[str, str, str]
+
+
+class Journal(Protocol):
+    def record_message(
+        self,
+        message_id: str,
+        *,
+        type: str,
+        partner: str,
+        correlation_id: str,
+        parent_id: str | None = None,
+    ) -> None: ...
+
+    def add_references(self, message_id: str, references: Iterable[str]) -> None: ...
+
+    def record_event(self, message_id: str, status: str, detail: str = "") -> None: ...
+
+    def track(self, reference: str) -> list[MessageHistory]: ...
+
+    # --- idempotency (issue #6)
+    def processed(self, message_id: str) -> Processed | None: ...
+
+    def claim(self, owner: str, keys: Mapping[str, str]) -> list[Conflict]: ...
+
+    def decide(self, message_id: str, outcome: str, detail: str = "") -> None: ...
+
+    def complete(
+        self, message_id: str, outcome: str, detail: str, events: Sequence[EventRow] = ()
+    ) -> None: ...
+
+    # --- customs responses (issue #6)
+    def record_origin(self, origin: Origin) -> None: ...
+
+    def origin(self, message_id: str) -> Origin | None: ...
+
+    def mark_answered(self, message_id: str, detail: str) -> bool: ...
+
+    def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
+
+    # --- amendments (issue #4): the versions of one partner document, and answers to resends
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]: ...
+
+    def add_document_version(self, version: DocumentVersion) -> bool: ...
+
+    def save_acknowledgements(
+        self, sender: str, payload_hash: str, inbound_id: str, acks: Sequence[tuple[str, bytes]]
+    ) -> None: ...
+
+    def saved_acknowledgements(
+        self, sender: str, payload_hash: str
+    ) -> tuple[str, list[tuple[str, bytes]]] | None: ...
+
+    def withdraw_acceptance(self, sender: str, inbound_id: str) -> int: ...
+
+    def unit_of_work(self) -> AbstractContextManager[None]: ...
+
+    def checkpoint_in_background(self, every: float = 1.0) -> None: ...
+
+    def close(self) -> None: ...
+
+
+_ID_NAMESPACE = uuid.UUID("5d1c3f0e-7a43-4f0b-9a8e-6c2f1b0d9e11")
+
+
+def derived_id(inbound_id: str, part: str | int) -> str:
+    """A message id derived from the inbound message id, the same on every redelivery.
+
+    Documents and acknowledgements made from one inbound message get these ids, so a
+    re-run after a crash publishes the same ids and consumers can drop the copies.
+
+    >>> derived_id("m1", 0) == derived_id("m1", 0) != derived_id("m1", 1)
+    True
+    """
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{inbound_id}/{part}"))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown journal status {status!r}")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+"""
+# Messages, references, idempotency and customs-answer tables, in SQL that SQLite and
+# PostgreSQL both take (only the events table differs: its generated key).
+PORTABLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    parent_id TEXT,
+    correlation_id TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
+CREATE INDEX IF NOT EXISTS messages_correlation ON messages(correlation_id);
+CREATE TABLE IF NOT EXISTS refs (
+    reference TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (reference, message_id)
+);
+CREATE TABLE IF NOT EXISTS processed (
+    message_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dedup (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS origins (
+    message_id TEXT PRIMARY KEY,
+    inbound_id TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    business_reference TEXT NOT NULL,
+    routed_at TEXT NOT NULL,
+    answered_at TEXT,
+    facts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
+"""
+# Amendments (issue #4): the accepted versions of each partner document, and the first answer
+# to each interchange (sent again, byte for byte, when the very same bytes come again).
+# Portable SQL, created on first use by either backend.
+_AMENDMENT_TABLES = (
+    """CREATE TABLE IF NOT EXISTS document_versions (
+    sender TEXT NOT NULL,
+    document_key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    function TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    inbound_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sender, document_key, version)
+)""",
+    """CREATE TABLE IF NOT EXISTS saved_acknowledgements (
+    sender TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    inbound_id TEXT NOT NULL,
+    acknowledgements TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (sender, payload_hash)
+)""",
+)
+
+
+class SqlJournal:
+    """The SQL both backends share; subclasses provide the connection and transactions.
+
+    SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
+    and PostgreSQL both understand.
+    """
+
+    _lock: threading.Lock
+    # The open unit of work: its cursor and the thread that owns it (see unit_of_work).
+    _uow_cursor: Any = None
+    _uow_thread: int | None = None
+
+    # --- what a backend provides
+    @contextmanager
+    def _transaction(self, immediate: bool = False) -> Iterator[Any]:  # pragma: no cover
+        """One transaction on the backend's connection, failures as JournalUnavailable."""
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[Any]:
+        if self._uow_thread == threading.get_ident():
+            yield self._uow_cursor  # inside a unit of work: its transaction commits
+            return
+        with self._transaction(immediate) as cur:
+            yield cur
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """A cursor for one read statement: the open unit of work's, or the backend's."""
+        if self._uow_thread == threading.get_ident():
+            yield self._uow_cursor
+            return
+        with self._single_read() as cur:
+            yield cur
+
+    @contextmanager
+    def _single_read(self) -> Iterator[Any]:
+        """A backend may read one statement without BEGIN/COMMIT; by default a transaction."""
+        with self._transaction() as cur:
+            yield cur
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Run several journal calls as one transaction: all of them or none, one commit.
+
+        The worker records a message's decision this way (message, references, claims,
+        origin, outcome): one commit instead of a dozen, and no half-recorded decision
+        after a crash. Calls from other threads wait for it; nested units join the outer one.
+        The write lock is taken at the start (SQLite ``BEGIN IMMEDIATE``), so keep the
+        unit short: no pipeline work inside.
+
+        >>> j = SqliteJournal(":memory:")
+        >>> with j.unit_of_work():
+        ...     j.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
+        ...     j.record_event("m1", "received")
+        >>> try:
+        ...     with j.unit_of_work():
+        ...         j.record_event("m1", "routed")
+        ...         raise RuntimeError("crash before the commit")
+        ... except RuntimeError:
+        ...     pass
+        >>> [e.status for e in j.track("m1")[0].events]
+        ['received']
+        """
+        if self._uow_thread == threading.get_ident():
+            yield
+            return
+        with self._transaction(immediate=True) as cur:
+            self._uow_cursor, self._uow_thread = cur, threading.get_ident()
+            try:
+                yield
+            finally:
+                self._uow_cursor, self._uow_thread = None, None
+
+    def _q(self, sql: str) -> str:
+        return sql
+
+    def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return cur.execute(self._q(sql), tuple(params))
+
+    # --- the journal
+    def record_message(
+        self,
+        message_id: str,
+        *,
+        type: str,
+        partner: str,
+        correlation_id: str,
+        parent_id: str | None = None,
+    ) -> None:
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                # A second call refines what the first knew (e.g. the type, once decoded).
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
+                "type = excluded.type, parent_id = COALESCE(messages.parent_id, excluded.parent_id)",
+                (message_id, parent_id, correlation_id, partner, type, _now()),
+            )
+
+    def add_references(self, message_id: str, references: Iterable[str]) -> None:
+        rows = [(r, message_id) for r in dict.fromkeys(references) if r]
+        if not rows:
+            return
+        with self._tx() as cur:
+            cur.executemany(self._q("INSERT INTO refs VALUES (?, ?) ON CONFLICT DO NOTHING"), rows)
+
+    def record_event(self, message_id: str, status: str, detail: str = "") -> None:
+        _check_status(status)
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO events (message_id, status, at, detail) VALUES (?, ?, ?, ?)",
+                (message_id, status, _now(), detail),
+            )
+
+    def track(self, reference: str) -> list[MessageHistory]:
+        """Every message with that id or reference, with its parent and children."""
+        with self._tx() as cur:
+            ids = {
+                r[0]
+                for r in self._exec(
+                    cur, "SELECT message_id FROM refs WHERE reference = ?", (reference,)
+                ).fetchall()
+            }
+            ids |= {
+                r[0]
+                for r in self._exec(
+                    cur, "SELECT message_id FROM messages WHERE message_id = ?", (reference,)
+                ).fetchall()
+            }
+            # Widen to the whole family: the inbound interchange and every document made from it.
+            family = set(ids)
+            for mid in ids:
+                row = self._exec(
+                    cur, "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
+                ).fetchone()
+                if row and row[0]:
+                    family.add(row[0])
+            for mid in list(family):
+                family |= {
+                    r[0]
+                    for r in self._exec(
+                        cur, "SELECT message_id FROM messages WHERE parent_id = ?", (mid,)
+                    ).fetchall()
+                }
+            if not family:
+                return []
+            out = []
+            rows = self._exec(
+                cur,
+                f"SELECT message_id, type, partner, correlation_id, parent_id FROM messages "
+                f"WHERE message_id IN ({','.join('?' * len(family))}) "
+                f"ORDER BY created_at, (parent_id IS NOT NULL), message_id",
+                tuple(sorted(family)),
+            ).fetchall()
+            for row in rows:
+                history = MessageHistory(*row)
+                history.events = [
+                    Event(*e)
+                    for e in self._exec(
+                        cur,
+                        "SELECT status, at, detail FROM events WHERE message_id = ? ORDER BY id",
+                        (row[0],),
+                    ).fetchall()
+                ]
+                out.append(history)
+            return out
+
+    # --- idempotency
+    def processed(self, message_id: str) -> Processed | None:
+        """How far an inbound message got, or None if the gateway never decided about it."""
+        with self._read() as cur:
+            row = self._exec(
+                cur,
+                "SELECT message_id, state, outcome, detail, at FROM processed WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+        return Processed(*row) if row else None
+
+    def claim(self, owner: str, keys: Mapping[str, str]) -> list[Conflict]:
+        """Claim every dedup key for ``owner`` in one transaction; return the keys others hold.
+
+        ``keys`` maps a key to a content fingerprint. A key already held by ``owner``
+        (a redelivery of the same message) is no conflict. Keys held by others stay
+        theirs; the caller decides what a conflict means.
+        """
+        conflicts: list[Conflict] = []
+        if not keys:
+            return conflicts
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            for key, fingerprint in keys.items():
+                self._exec(
+                    cur,
+                    "INSERT INTO dedup VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (key, owner, fingerprint, at),
+                )
+                row = self._exec(
+                    cur, "SELECT owner, fingerprint FROM dedup WHERE key = ?", (key,)
+                ).fetchone()
+                if row is not None and row[0] != owner:
+                    conflicts.append(Conflict(key, row[0], row[1] == fingerprint))
+        return conflicts
+
+    def decide(self, message_id: str, outcome: str, detail: str = "") -> None:
+        """Remember the decision before anything is published (state ``decided``)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO processed VALUES (?, 'decided', ?, ?, ?) ON CONFLICT(message_id) DO UPDATE "
+                "SET outcome = excluded.outcome, detail = excluded.detail, at = excluded.at "
+                "WHERE processed.state <> 'done'",
+                (message_id, outcome, detail, _now()),
+            )
+
+    def complete(
+        self, message_id: str, outcome: str, detail: str, events: Sequence[EventRow] = ()
+    ) -> None:
+        """Mark a message ``done`` and record its events, atomically (after publishes confirmed)."""
+        for _, status, _ in events:
+            _check_status(status)
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            self._exec(
+                cur,
+                "INSERT INTO processed VALUES (?, 'done', ?, ?, ?) ON CONFLICT(message_id) DO UPDATE "
+                "SET state = 'done', outcome = excluded.outcome, detail = excluded.detail, "
+                "at = excluded.at",
+                (message_id, outcome, detail, at),
+            )
+            cur.executemany(
+                self._q("INSERT INTO events (message_id, status, at, detail) VALUES (?, ?, ?, ?)"),
+                [(mid, status, at, text) for mid, status, text in events],
+            )
+
+    # --- customs responses
+    def record_origin(self, origin: Origin) -> None:
+        facts = dict(origin.facts)
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO origins VALUES (?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+                (
+                    origin.message_id,
+                    origin.inbound_id,
+                    origin.partner,
+                    str(facts.get("document_type", "")),
+                    str(facts.get("business_reference", "")),
+                    origin.routed_at,
+                    json.dumps(facts, sort_keys=True, default=str),
+                ),
+            )
+
+    def origin(self, message_id: str) -> Origin | None:
+        """The routed document ``message_id`` (or the first of inbound ``message_id``)."""
+        with self._read() as cur:
+            row = self._exec(
+                cur,
+                "SELECT message_id, inbound_id, partner, routed_at, facts FROM origins "
+                "WHERE message_id = ? OR inbound_id = ? ORDER BY message_id LIMIT 1",
+                (message_id, message_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return Origin(row[0], row[1], row[2], row[3], json.loads(row[4]))
+
+    def mark_answered(self, message_id: str, detail: str) -> bool:
+        """Record the customs answer; False if it was answered already (a redelivery)."""
+        at = _now()
+        with self._tx(immediate=True) as cur:
+            updated = self._exec(
+                cur,
+                "UPDATE origins SET answered_at = ? WHERE message_id = ? AND answered_at IS NULL",
+                (at, message_id),
+            ).rowcount
+            if updated:
+                self._exec(
+                    cur,
+                    "INSERT INTO events (message_id, status, at, detail) VALUES (?, 'answered', ?, ?)",
+                    (message_id, at, detail),
+                )
+        return bool(updated)
+
+    def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]:
+        """Routed documents with no customs answer for longer than ``older_than``, oldest first."""
+        cutoff = (dt.datetime.now(dt.UTC) - older_than).isoformat(timespec="milliseconds")
+        with self._read() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT message_id, inbound_id, partner, document_type, business_reference, "
+                "routed_at FROM origins WHERE answered_at IS NULL AND routed_at < ? "
+                "ORDER BY routed_at LIMIT ?",
+                (cutoff, limit),
+            ).fetchall()
+        return [Overdue(*r) for r in rows]
+
+    # --- amendments (issue #4)
+    def _amendment_tables(self) -> None:
+        """Create the two amendment tables once (the PostgreSQL schema may predate them)."""
+        if getattr(self, "_amendments_ready", False):
+            return
+        for attempt in (1, 2):
+            try:
+                with self._tx(immediate=True) as cur:
+                    for statement in _AMENDMENT_TABLES:
+                        self._exec(cur, statement)
+                break
+            except JournalUnavailable:
+                raise
+            except Exception:  # two instances creating the same table at once: try again
+                if attempt == 2:
+                    raise
+        self._amendments_ready = True
+
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
+        """Every accepted version of one document, oldest first."""
+        self._amendment_tables()
+        with self._read() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT sender, document_key, version, function, message_id, payload_hash, "
+                "inbound_id, at FROM document_versions WHERE sender = ? AND document_key = ? "
+                "ORDER BY version",
+                (sender, document_key),
+            ).fetchall()
+        return [DocumentVersion(*r) for r in rows]
+
+    def add_document_version(self, version: DocumentVersion) -> bool:
+        """Record a version; False when another message took that version first (a race)."""
+        self._amendment_tables()
+        with self._tx(immediate=True) as cur:
+            cur = self._exec(
+                cur,
+                "INSERT INTO document_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    version.sender,
+                    version.document_key,
+                    version.version,
+                    version.function,
+                    version.message_id,
+                    version.payload_hash,
+                    version.inbound_id,
+                    version.at or _now(),
+                ),
+            )
+            return bool(cur.rowcount == 1)
+
+    def save_acknowledgements(
+        self, sender: str, payload_hash: str, inbound_id: str, acks: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Keep the first answer to an interchange, to send it again for an identical resend."""
+        encoded = json.dumps([[kind, base64.b64encode(data).decode()] for kind, data in acks])
+        self._amendment_tables()
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO saved_acknowledgements VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (sender, payload_hash, inbound_id, encoded, _now()),
+            )
+
+    def saved_acknowledgements(
+        self, sender: str, payload_hash: str
+    ) -> tuple[str, list[tuple[str, bytes]]] | None:
+        """(first inbound id, its acknowledgements) for an interchange seen before, or None."""
+        self._amendment_tables()
+        with self._read() as cur:
+            row = self._exec(
+                cur,
+                "SELECT inbound_id, acknowledgements FROM saved_acknowledgements "
+                "WHERE sender = ? AND payload_hash = ?",
+                (sender, payload_hash),
+            ).fetchone()
+        if row is None:
+            return None
+        return row[0], [(kind, base64.b64decode(data)) for kind, data in json.loads(row[1])]
+
+    def withdraw_acceptance(self, sender: str, inbound_id: str) -> int:
+        """Forget the versions, saved answer and dedup claims of a message never delivered.
+
+        The pipeline records them when it accepts a message; if the worker then cannot
+        deliver it (unroutable) and dead-letters it, an operator's replay must be judged
+        as new, not as a resend of something customs never received. Returns the rows
+        removed.
+        """
+        self._amendment_tables()
+        with self._tx(immediate=True) as cur:
+            removed = self._exec(
+                cur,
+                "DELETE FROM document_versions WHERE sender = ? AND inbound_id = ?",
+                (sender, inbound_id),
+            ).rowcount
+            removed += self._exec(
+                cur,
+                "DELETE FROM saved_acknowledgements WHERE sender = ? AND inbound_id = ?",
+                (sender, inbound_id),
+            ).rowcount
+            # Its dedup claims (interchange reference, document keys) are released too.
+            removed += self._exec(cur, "DELETE FROM dedup WHERE owner = ?", (inbound_id,)).rowcount
+        return int(removed)
+
+    def checkpoint_in_background(self, every: float = 1.0) -> None:
+        """Move the backend's housekeeping writes off the caller's thread (SQLite only)."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+
+class SqliteJournal(SqlJournal):
+    """The embedded journal: one SQLite file in WAL mode, safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = str(path)
+        self._lock = threading.Lock()
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
+        try:
+            self._db = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA + PORTABLE_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            raise JournalUnavailable(f"the journal {path} cannot be opened: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cur = self._db.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                yield cur
+                cur.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JournalUnavailable(f"the journal cannot be written: {exc}") from exc
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    @contextmanager
+    def _single_read(self) -> Iterator[sqlite3.Cursor]:
+        # Autocommit: one SELECT is its own read transaction in SQLite, so the BEGIN and
+        # COMMIT around it (two more statements under the lock) are left out.
+        with self._lock:
+            cur = self._db.cursor()
+            try:
+                yield cur
+            except sqlite3.OperationalError as exc:
+                raise JournalUnavailable(f"the journal cannot be read: {exc}") from exc
+            finally:
+                cur.close()
+
+    def checkpoint_in_background(self, every: float = 1.0) -> None:
+        """Checkpoint the WAL from a thread of its own, every ``every`` seconds.
+
+        SQLite otherwise checkpoints inside the commit that grows the WAL past 1,000 pages:
+        that commit copies the pages into the database file and waits for the disk
+        (``fdatasync``), in the worker's decision thread, every hundred messages or so
+        (issue #8: about 0.2 ms of the decision's wall time per small message). A PASSIVE
+        checkpoint on a connection of its own blocks neither writers nor readers; if it
+        falls behind, the WAL grows until it catches up. ``edigw run`` turns this on.
+        """
+        if self._path == ":memory:" or self._checkpointer is not None:
+            return
+        with self._lock:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop_checkpoints.clear()
+
+        def run() -> None:
+            connection = sqlite3.connect(self._path, isolation_level=None, timeout=30)
+            try:
+                while not self._stop_checkpoints.wait(every):
+                    with contextlib.suppress(sqlite3.Error):  # busy or gone: next time
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+
+        self._checkpointer = threading.Thread(
+            target=run, name="edigw-journal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._stop_checkpoints.set()
+            self._checkpointer.join(timeout=10)
+            self._checkpointer = None
+        with self._lock:
+            self._db.close()
+
+
+def open_journal(backend: str, path: str) -> Journal:
+    """The journal named by configuration ("sqlite": a file; "postgresql": a DSN)."""
+    if backend == "sqlite":
+        return SqliteJournal(path)
+    if backend == "postgresql":
+        from gateway.storage.journal_pg import PostgresJournal
+
+        return PostgresJournal(path)
+    raise ValueError(f"unknown journal backend {backend!r}")
