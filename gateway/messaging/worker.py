@@ -122,8 +122,8 @@ class Worker:
         self.decisions = DecisionService(
             settings=settings,
             names=self.names,
-            journal=gateway.journal,
-            pipeline=gateway.pipeline,
+            journal=self.gw.journal,
+            pipeline=self.gw.pipeline,
             spool=self.spool,
             origins=origins,
             partner_users=partner_users,

@@ -14,7 +14,7 @@ import gc
 import hashlib
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeGuard
@@ -37,6 +37,7 @@ from gateway.domain.validation import validate
 from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.security.signing import Signer
+from gateway.service import formats
 from gateway.service.routing import route_for
 from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch, content
@@ -236,7 +237,12 @@ class XmlDesk(Protocol):
     """Ministry XML (issue #5, ``gateway.service.receipts.MinistryDesk``): verify + decode, then receipts."""
 
     def translate(
-        self, data: bytes, context: DecodeContext, *, inbound_id: str | None = None
+        self,
+        data: bytes,
+        context: DecodeContext,
+        *,
+        inbound_id: str | None = None,
+        vocabularies: Collection[str] | None = None,
     ) -> Translation: ...
 
     def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
@@ -295,6 +301,42 @@ class _FedDirectoryCheck:
 
     def finish(self) -> contrl.Findings:
         return _directory_errors(self.validator.finish(), self.validator, self.policy, self.result)
+
+
+def _message_check(
+    policy: str, result: Translation, allowed: frozenset[str] | None, sender: str
+) -> contrl.MessageCheck:
+    """The CONTRL's check of one message: its type first, then (for an allowed type, unless
+    ``policy`` is "off") the directory; a refused type is not looked into any further."""
+    directory_check = _directory_check(policy, result) if policy != "off" else None
+
+    def check(message: Message) -> contrl.Findings:
+        refused = formats.type_refusal(message, allowed, sender)
+        if refused is not None:
+            return contrl.Findings([refused])
+        # The directory's findings as they are: their ``omitted`` count is the cap's.
+        if directory_check is None:
+            return contrl.Findings()
+        found = directory_check(message)
+        return found if isinstance(found, contrl.Findings) else contrl.Findings(found)
+
+    return check
+
+
+def _fed_message_check(
+    head: Message,
+    policy: str,
+    result: Translation,
+    allowed: frozenset[str] | None,
+    sender: str,
+) -> contrl.FedCheck:
+    """:func:`_message_check` fed a segment at a time."""
+    refused = formats.type_refusal(head, allowed, sender)
+    if refused is not None:
+        return formats.Refused([refused])
+    if policy == "off":
+        return formats.Refused([])  # an allowed type, and no directory validation
+    return _FedDirectoryCheck(head, policy, result)
 
 
 def _directory_errors(
@@ -391,6 +433,9 @@ def translate(
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
     spool: SpoolBatch | None = None,
+    fmt: str | None = None,
+    message_types: Collection[str] | None = None,
+    vocabularies: Collection[str] | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -409,15 +454,19 @@ def translate(
     An input of ``policy.thin_min_bytes`` or more is read twice (issue #8): thin first (each
     message's segments checked as they are read, not kept), then each clean message again,
     a large CUSCAR decoded as it is read (``MessageRereader``); the same answers as one read.
+    ``fmt`` is the format the partner's configuration chose (``gateway.service.formats.decide``;
+    guessed from the content when None, offline). ``message_types`` (EDIFACT, UNH 0065) and
+    ``vocabularies`` (XML) are what the partner may send; None: anything (offline). A message
+    of another type is refused before it is decoded, in the CONTRL (issue #14).
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
     directory_validation = policy.directory_validation
-    fmt = sniff_format(data)
+    fmt = fmt or sniff_format(data)
     result = Translation(format=fmt)
     if fmt == "xml" and xml_desk is not None:
         # Signature first, then the adapter (#5); the derived id before the XML is built.
-        return xml_desk.translate(data, context, inbound_id=inbound_id)
+        return xml_desk.translate(data, context, inbound_id=inbound_id, vocabularies=vocabularies)
     if fmt == "xml":
         return _translate_xml_offline(data, context, result)
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
@@ -428,18 +477,29 @@ def translate(
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
     thin = len(data) >= policy.thin_min_bytes
-    validating = directory_validation != "off"
+    checking = directory_validation != "off" or message_types is not None
+    allowed = None if message_types is None else frozenset(message_types)
     if thin:
         fed: list[contrl.FedCheckFactory] = []
-        if validating:
+        if checking:
             fed.append(
-                functools.partial(_FedDirectoryCheck, policy=directory_validation, result=result)
+                functools.partial(
+                    _fed_message_check,
+                    policy=directory_validation,
+                    result=result,
+                    allowed=allowed,
+                    sender=context.sender,
+                )
             )
         reading = contrl.StreamingAcknowledgement(
             data, charset_policy=policy.charset, fed_checks=fed, partial=True
         )
     else:
-        checks = [_directory_check(directory_validation, result)] if validating else []
+        checks = (
+            [_message_check(directory_validation, result, allowed, context.sender)]
+            if checking
+            else []
+        )
         reading = contrl.StreamingAcknowledgement(
             data, charset_policy=policy.charset, message_checks=checks, partial=True
         )
@@ -570,7 +630,19 @@ def _envelope_sound(report: contrl.SyntaxReport) -> bool:
 
 
 def _message_syntax_rejection(head: MessageHead, errors: Sequence[EdifactError]) -> Rejection:
-    """The rejection of one message whose UCM rejects it (syntax or directory errors)."""
+    """The rejection of one message whose UCM rejects it (syntax or directory errors, or a
+    type its partner may not send, issue #14: not read any further, no replay mends it)."""
+    refused = next((e for e in errors if e.reason == formats.MESSAGE_TYPE_NOT_ALLOWED), None)
+    if refused is not None:
+        problem = Problem(
+            refused.reason,
+            refused.where,
+            refused.sentence,
+            segment=refused.segment,
+            tag=refused.tag,
+            message_reference=head.reference,
+        )
+        return Rejection(refused.reason, refused.sentence, "format", [problem])
     problems = [
         Problem(
             f"EDIFACT_{e.code}",
@@ -889,6 +961,27 @@ def cyclic_gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def refused_translation(data: bytes, decision: formats.FormatDecision) -> Translation:
+    """The translation of a message refused by :func:`gateway.service.formats.decide`: nothing
+    decoded; for a partner answered by CONTRL, a report rejecting the interchange (0085
+    code 17, no agreement), addressed from whatever UNB the bytes hold."""
+    refusal = decision.refusal
+    assert refusal is not None
+    log.warning("format refused", reason=refusal.reason, looks_like=decision.kind)
+    result = Translation(format=decision.kind)
+    result.rejection = Rejection(
+        refusal.reason,
+        refusal.sentence,
+        "format",
+        [Problem(refusal.reason, "message", refusal.sentence)],
+    )
+    if decision.answer == "contrl":
+        result.syntax_report = contrl.failure_report(
+            data, EdifactError("17", refusal.sentence, reason=refusal.reason)
+        )
+    return result
+
+
 class InboundPipeline:
     """Decode, validate, sign, route and acknowledge one partner message."""
 
@@ -971,7 +1064,10 @@ class InboundPipeline:
         spool: SpoolBatch | None = None,
     ) -> Outcome:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
-        edifact = sniff_format(data) == "edifact"
+        # The partner's configuration decides the format and the answer; the content only
+        # chooses among what it may send (issue #14).
+        decision = formats.decide(data, partner)
+        edifact = decision.format == "edifact"
         data_hash = hashlib.sha256(data).hexdigest()
         this_message = inbound_id or correlation_id
         if self.journal is not None and edifact:
@@ -988,17 +1084,23 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        translation = translate(
-            data,
-            context,
-            dict(partner.rules),
-            self.xml_desk,
-            inbound_id=inbound_id,
-            policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
-            sign=self._sign,
-            sign_digest=self.signer.signature_for_digest,
-            spool=spool,
-        )
+        if decision.format is None:
+            translation = refused_translation(data, decision)
+        else:
+            translation = translate(
+                data,
+                context,
+                dict(partner.rules),
+                self.xml_desk,
+                inbound_id=inbound_id,
+                policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
+                sign=self._sign,
+                sign_digest=self.signer.signature_for_digest,
+                spool=spool,
+                fmt=decision.format,
+                message_types=partner.message_types,
+                vocabularies=partner.vocabularies,
+            )
         outcome = Outcome(translation)
         if translation.rejection is None:
             sources = translation.sources or range(len(translation.documents))
@@ -1029,7 +1131,8 @@ class InboundPipeline:
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
                 )
-        if self.xml_desk is not None and translation.format == "xml":
+        if self.xml_desk is not None and decision.answer == "receipt":
+            # A ministry is answered with a signed receipt, whatever its bytes were.
             self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
         if report is not None:

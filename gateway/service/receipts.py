@@ -32,7 +32,7 @@ import datetime as dt
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -375,10 +375,18 @@ class MinistryDesk:
 
     # ------------------------------------------------------------------ translate
     def translate(
-        self, data: bytes, context: DecodeContext, *, inbound_id: str | None = None
+        self,
+        data: bytes,
+        context: DecodeContext,
+        *,
+        inbound_id: str | None = None,
+        vocabularies: Collection[str] | None = None,
     ) -> Translation:
         """Verify, decode and validate; with ``inbound_id`` the Lpco gets its derived id first
-        (``derived_id``), so that the validated XML is the one signed (no second build)."""
+        (``derived_id``), so that the validated XML is the one signed (no second build).
+        ``vocabularies``: those the ministry may send (issue #14; None: any), checked on the
+        root of the verified document, the one the adapter would read, before it reads it."""
+        from gateway.service import formats
         from gateway.service.pipeline import Problem, Rejection, Translation
         from gateway.storage.journal import derived_id
 
@@ -411,6 +419,15 @@ class MinistryDesk:
                 f"{etree.QName(root).localname} documents are not accepted (SPSCertificate, "
                 "CertificateOfOrigin or the national LpcoDocument are)",
                 "map",
+            )
+        vocabulary = formats.vocabulary_of(root.tag)
+        if vocabularies is not None and vocabulary not in vocabularies:
+            allowed = ", ".join(vocabularies) or "none"
+            return reject(
+                "VOCABULARY_NOT_ALLOWED",
+                f"{etree.QName(root).localname} ({vocabulary}) is not a vocabulary "
+                f"{context.sender} may send (allowed: {allowed})",
+                "format",
             )
         try:
             doc = decoder(root, verified.signed_data, context)

@@ -184,3 +184,32 @@ def test_gateway_takes_the_sender_from_user_id(
     assert props.message_id == "uid-2"
     assert props.headers["x-edigw-reason"] == "SENDER_MISMATCH"
     assert commerce_user in props.headers["x-edigw-sentence"]
+
+
+def test_what_a_partner_learns_of_another_by_passive_declares(
+    partner_env: dict[str, str], provisioned: dict[str, str]
+) -> None:
+    """Issue #14, finding 8b, as it stands on RabbitMQ 3.10 (docs/security.md): a
+    passive declare is not checked against permissions, so apcs learns that commerce's queue
+    and exchange exist and how many messages wait there; names that do not exist give 404,
+    so the partner list can be enumerated. Not fixed here: this test pins what is exposed."""
+    names = names_of(partner_env)
+    inbound = names.inbound("commerce")
+    for i in range(2):
+        _publish(partner_env["EDIGW_AMQP_URL"], inbound, None, b"x", f"peek-{i}")
+    connection, channel = _channel(provisioned["apcs"])
+    try:
+        ok = channel.queue_declare(inbound, passive=True)
+        assert ok.method.message_count == 2  # another partner's depth
+        channel.exchange_declare(inbound, passive=True)  # and its exchange
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as missing:
+            channel.queue_declare(names.inbound("nobody"), passive=True)
+        assert missing.value.reply_code == 404
+    finally:
+        if connection.is_open:
+            connection.close()
+        drain(partner_env, inbound)
+    # Reading or writing it is still refused (permissions hold for everything but declares).
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+        _publish(provisioned["apcs"], inbound, user_for(names, "apcs"), b"x", "peek-3")
+    assert refused.value.reply_code == 403

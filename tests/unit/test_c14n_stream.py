@@ -172,7 +172,7 @@ def test_the_streamed_schema_check_gives_the_trees_verdict(signer: tuple[Signer,
 # ------------------------------------------------------------------ through the pipeline
 
 
-APCS = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
+APCS = Partner(id="apcs", name="APCS", role="port", formats=("edifact",), message_types=("CUSCAR",))
 
 
 def _unrecorded_from(segments: int) -> ReadPolicy:

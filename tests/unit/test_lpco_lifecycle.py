@@ -135,8 +135,10 @@ def test_rejections_are_answered_with_a_signed_receipt(gw: Gateway, pki: DevPki)
     assert receipt(unsigned) == ("rejected", ["SIGNATURE_MISSING"])
     wrong_partner = send(gw, pki.sign("commerce", licence()), partner="agriculture")
     assert receipt(wrong_partner) == ("rejected", ["SIGNER_NOT_PARTNER"])
+    # XML from a port partner (issue #14): refused before it is read, answered by CONTRL.
     port = send(gw, pki.sign("commerce", licence()), partner="apcs")
-    assert port.rejection is not None and port.rejection.reason == "UNSUPPORTED_FORMAT"
+    assert port.rejection is not None and port.rejection.reason == "FORMAT_NOT_ALLOWED"
+    assert port.acknowledgement_type == "CONTRL"
 
 
 @pytest.mark.parametrize(

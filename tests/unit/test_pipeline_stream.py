@@ -69,7 +69,9 @@ def test_pipeline_routes_documents_signed_while_streaming(tmp_path: Path) -> Non
     pipeline = InboundPipeline(
         signer, [Route(destination="core")], "CUSTOMS", journal=SqliteJournal(":memory:")
     )
-    apcs = Partner(id="apcs", name="APCS", role="port-community", formats=("edifact",))
+    apcs = Partner(
+        id="apcs", name="APCS", role="port", formats=("edifact",), message_types=("CUSCAR",)
+    )
     outcome = pipeline.process(TWO, apcs, "c-1", "in-1")
     assert outcome.rejection is None
     assert [r.destination for r in outcome.routed] == ["core", "core"]
