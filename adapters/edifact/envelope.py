@@ -18,8 +18,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from adapters.edifact.stream import iter_messages
+from adapters.edifact.errors import EdifactError
+from adapters.edifact.lexer import Lexer
+from adapters.edifact.stream import iter_messages, read_chunks
 from adapters.edifact.syntax import Group, Interchange, Message, serialize
+
+# How far into an input its UNB is looked for (a UNA, and a service segment or two).
+_HEAD_BYTES = 16 * 1024
 
 
 def alone(data: bytes, indexes: Iterable[int]) -> dict[int, bytes]:
@@ -49,3 +54,27 @@ def _around(ic: Interchange, message: Message) -> Interchange:
         if group is not None:
             groups = [dataclasses.replace(group, messages=[message])]
     return dataclasses.replace(ic, messages=[message], groups=groups, message_count=1, warnings=[])
+
+
+def head_of(data: bytes) -> tuple[str, str] | None:
+    """(sender, control reference) of the input's first UNB, read from its first bytes only.
+
+    For checks that must come before the input is decoded (a reused interchange reference,
+    issue #15): the lexer reads segments until the UNB and stops. None when there is no
+    readable UNB there; the full read then says what is wrong.
+
+    >>> head_of(b"UNA:+.? 'UNB+UNOA:3+APCS:ZZZ+CUSTOMS+261207:0915+77'UNH+1+X:D:96A:UN'")
+    ('APCS', '77')
+    >>> head_of(b"UNH+1+CUSCAR:D:95B:UN'") is None
+    True
+    """
+    try:
+        for segment in Lexer().segments(read_chunks(data[:_HEAD_BYTES], _HEAD_BYTES)):
+            if segment.tag == "UNB":
+                sender, reference = segment.get(1), segment.get(4)
+                return (sender, reference) if reference else None
+            if segment.tag not in ("UNA",):
+                return None
+    except EdifactError:
+        return None
+    return None

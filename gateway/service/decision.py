@@ -99,7 +99,7 @@ class DecisionService:
             pipeline = self.pipeline
             spooled = self.spool.batch()
             try:
-                outcome = pipeline.evaluate(
+                outcome = self._reused_reference(partner, d, inbound_id) or pipeline.evaluate(
                     d.body, partner, correlation_id, inbound_id, spool=spooled
                 )
                 # The whole decision is recorded in one transaction: one commit, and a crash
@@ -126,6 +126,36 @@ class DecisionService:
             return self.retry_plan(
                 partner.id, queue, d, inbound_id, "JOURNAL_UNAVAILABLE", str(exc), "journal"
             )
+
+    def _reused_reference(self, partner: Partner, d: Delivery, inbound_id: str) -> Outcome | None:
+        """An interchange whose UNB reference another message holds with other content is
+        refused before it is decoded, validated and signed (issue #15); the claim itself
+        is made in the decision's transaction (:meth:`_dedup`), which also catches a
+        reference claimed in between. An identical resend is the pipeline's to answer."""
+        head = envelope.head_of(d.body) if d.body[:1] != b"<" else None
+        if head is None:
+            return None
+        held = self.journal.holder(f"icr:{partner.id}:{head[0]}:{head[1]}")
+        if held is None or held[0] == inbound_id or held[1] == hashlib.sha256(d.body).hexdigest():
+            return None
+        sentence = (
+            f"interchange {head[1]} from {head[0]} was already received as message {held[0]}, "
+            "with other content"
+        )
+        report = contrl.failure_report(d.body, EdifactError("26", sentence, tag="UNB"))
+        translation = Translation(
+            format="edifact",
+            rejection=Rejection(
+                "DUPLICATE_INTERCHANGE",
+                sentence,
+                "dedup",
+                [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
+            ),
+            syntax_report=report,
+        )
+        ack = contrl.encode(report, our_id=self.settings.interchange_id)
+        log.info("reused interchange reference: refused before decoding", first=held[0])
+        return Outcome(translation, acknowledgements=[("CONTRL", ack)])
 
     @staticmethod
     def let_go_of_body(d: Delivery, plan: Plan) -> None:

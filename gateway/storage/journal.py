@@ -336,6 +336,13 @@ class SqlJournal:
                     conflicts.append(Conflict(key, row[0], row[1] == fingerprint))
         return conflicts
 
+    def holder(self, key: str) -> tuple[str, str] | None:
+        with self._single_read() as cur:
+            row = self._exec(
+                cur, "SELECT owner, fingerprint FROM dedup WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
     def decide(self, message_id: str, outcome: str, detail: str = "") -> None:
         """Remember the decision before anything is published (state ``decided``)."""
         with self._tx() as cur:

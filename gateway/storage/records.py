@@ -136,6 +136,10 @@ class Journal(Protocol):
 
     def claim(self, owner: str, keys: Mapping[str, str]) -> list[Conflict]: ...
 
+    def holder(self, key: str) -> tuple[str, str] | None:
+        """(owner, fingerprint) of a claimed dedup key, or None; claims nothing."""
+        ...
+
     def decide(self, message_id: str, outcome: str, detail: str = "") -> None: ...
 
     def complete(

@@ -88,3 +88,52 @@ def test_kill_9_mid_run_then_restart_loses_nothing_and_doubles_nothing(
     finally:
         journal.close()
     assert states == {"done": N}
+
+
+M = 300  # interchanges of three messages each, the second refused
+
+
+def test_kill_9_in_the_middle_of_per_message_plans_gives_one_effect_per_message(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue #15: each message of an interchange decided on its own, and a ``kill -9`` in
+    the middle of the plans: after the restart, every accepted message has exactly one
+    document on customs.core and every refused one exactly one dead letter (copies dropped
+    by message id, at most the prefetch window's), with ids derived from the inbound
+    message id and the message's place."""
+    from tests.edifact_builders import interchange, message
+
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    messages = [
+        (
+            f"pm-kill-{i:04d}",
+            interchange(
+                message("1", f"MAN-DZALG-K{i:04d}-1"),
+                message("2", f"MAN-DZALG-K{i:04d}-2", container="MSCU1234565"),
+                message("3", f"MAN-DZALG-K{i:04d}-3"),
+                reference=f"K{i:04d}",
+            ),
+        )
+        for i in range(M)
+    ]
+    submit(gateway_env, messages)
+    log = tmp_path / "gateway.log"
+    with gateway_process(gateway_env, log) as first:
+        wait_until(lambda: count(gateway_env, names.customs_core) >= 60, 40, "60 routed")
+        kill9(first)
+    assert count(gateway_env, names.customs_core) < 2 * M, "finished before the kill"
+    with gateway_process(gateway_env, log):
+        wait_until(lambda: done_count(gateway_env) >= M, 60, "all interchanges processed")
+        docs = drain(gateway_env, names.customs_core)
+        letters = drain(gateway_env, names.dead_letter(names.inbound("apcs")))
+
+    prefetch = load(env=gateway_env).prefetch
+    inbound_ids = [mid for mid, _ in messages]
+    doc_ids = Counter(p.message_id for p, _ in docs)
+    letter_ids = Counter(p.message_id for p, _ in letters)
+    assert set(doc_ids) == {derived_id(mid, n) for mid in inbound_ids for n in (0, 2)}
+    assert set(letter_ids) == {derived_id(mid, "dl1") for mid in inbound_ids}
+    assert {p.headers["x-edigw-message-reference"] for p, _ in letters} == {"2"}
+    assert len(docs) - len(doc_ids) <= 2 * prefetch
+    assert len(letters) - len(letter_ids) <= prefetch

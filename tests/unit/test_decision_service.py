@@ -105,6 +105,8 @@ def test_a_duplicate_interchange_is_refused_before_anything_is_routed(
     again = interchange(message("1", "MAN-DZORN-0299"), reference="DUP1")
     plan = arrive(service, again, "in-again")
     assert plan.outcome == "rejected" and plan.detail.startswith("DUPLICATE_INTERCHANGE")
+    # Noticed before the interchange was decoded: no message of it was read.
+    assert plan.decision.translation.message_types == []
     assert [k for k, _ in kinds(plan)] == ["dead-letter", "ack"]
     assert b"+4" in content(plan.publishes[1].body).split(b"UCI+")[1][:40]
     # An identical resend is answered as the first time, and routes nothing.
