@@ -1,21 +1,31 @@
 """CUSRES: the customs response to a partner, made from a canonical :class:`CustomsResponse`.
 
-D96B CUSRES, in the syntax version the partner uses (3 by default):
+D96B CUSRES, in the syntax version and character set the partner uses (UNOA: upper case
+only), in the order of the D.96B CUSRES structure (GIS before the RFF group SG3, errors in
+SG4):
 
 =============================  ================================================
 ``BGM+962+number+9``           962 customs response; the registration number,
                                or the partner's document number before one exists
 ``DTM+137:ccyymmddhhmm:203``   when customs decided
-``RFF+ACW:id``                 the canonical message answered (a UUID without dashes)
-``RFF+DM:number``              the partner's document number
 ``GIS+AC:ZZZ::DECISION``       the decision: AC accepted, RE rejected, RL released,
                                HD held (mutually defined codes, list ZZZ)
 ``GIS+GRN:ZZZ::CHANNEL``       the inspection channel: GRN, ORA, RED
-``ERP+1:elem:comp+TAG:seg``    per error: where (C701 element/component, C853 tag
-                               and segment number) ...
-``ERC+code``                   ... the code (an..8; longer codes are in the FTX) ...
+``RFF+INO:ref``                the partner's interchange (its UNB 0020), SG3
+``RFF+ACW:ref``                the partner's message (its UNH 0062), SG3
+``RFF+DM:number``              the partner's document number, SG3
+``RFF+ABT:number``             the customs registration number, SG3
+``ERP+1:elem:comp+TAG:seg``    per error (SG4): where (C701 element/component, C853
+                               tag and segment number) ...
+``ERC+code:ZZZ:86``            ... the code (an..8, longer codes are in the FTX;
+                               a mutually defined list assigned by the sender) ...
 ``FTX+AAO+++code:text``        ... and the sentence; ``FTX+ACB`` keeps the location words
 =============================  ================================================
+
+Only references the partner knows go out: its own interchange, message and document
+numbers (given by the caller from what the partner sent). Without the partner's message
+reference, ``RFF+ACW`` carries the canonical message id (a UUID without dashes), as
+before: callers that know the partner's references should give them.
 
 >>> import datetime as dt
 >>> from gateway.domain.model import Header, CustomsResponse
@@ -32,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from adapters import ack_text
 from adapters.common import DecodeContext, MappingError, parse_dtm, whole
 from adapters.edifact import Delimiters, parse, serialize_segment
 from gateway.domain.model import (
@@ -54,6 +65,8 @@ DECISIONS: dict[Decision, str] = {
 }
 CHANNELS: dict[InspectionChannel, str] = {"green": "GRN", "orange": "ORA", "red": "RED"}
 _PART = 70
+# ERC C901: the gateway's codes, a mutually defined list assigned by the sender (3055 86).
+ERROR_CODE_LIST = ("ZZZ", "86")
 
 
 def _chunks(text: str, parts: int = 4) -> list[str]:
@@ -77,33 +90,54 @@ def encode(
     recipient: str,
     recipient_qualifier: str = "",
     our_id: str = "CUSTOMS",
+    our_qualifier: str = "",
     reference: str = "1",
     syntax_id: str = "UNOC",
     syntax_version: int = 3,
     now: dt.datetime | None = None,
+    their_interchange_reference: str = "",
+    their_message_reference: str = "",
+    their_document_number: str = "",
 ) -> bytes:
-    """The CUSRES interchange telling ``recipient`` what customs decided."""
+    """The CUSRES interchange telling ``recipient`` what customs decided.
+
+    ``reference`` is this interchange's own control reference (UNB/UNZ 0020, an..14): the
+    caller gives each interchange it sends its own, unique per partner and never reused;
+    the default ``1`` is for tools and tests. ``their_*`` are what the partner sent: its
+    UNB 0020, UNH 0062 and document number (BGM 1004; ``response.original_reference``
+    when not given). The CUSRES is written in ``syntax_id`` (UNOA: upper case only).
+    """
     now = now or dt.datetime.now(dt.UTC)
-    v4 = syntax_version >= 4
+    version = syntax_version if syntax_version in (1, 2, 3, 4) else 3
+    v4 = version >= 4
     d = Delimiters.default(4) if v4 else Delimiters()
+    syntax_id = ack_text.output_set(syntax_id)
+    reference = ack_text.fit(reference, syntax_id, 14) or "1"
 
     def seg(tag: str, *elements: list[str]) -> str:
-        return serialize_segment(tag, elements, d)
+        return serialize_segment(
+            tag, [[ack_text.fit(c, syntax_id) for c in e] for e in elements], d
+        )
+
+    def ref(qualifier: str, value: str) -> list[str]:
+        value = ack_text.fit(value, syntax_id, 35)
+        return [seg("RFF", [qualifier, value])] if value else []
 
     issued = response.issued_at or now
-    number = response.registration_number or response.original_reference
+    document = their_document_number or response.original_reference
+    number = ack_text.fit(response.registration_number or document, syntax_id, 35)
     body = [
         seg("UNH", [reference], [MESSAGE_TYPE, *DIRECTORY]),
-        seg("BGM", ["962"], [number[:35]], ["9"]),
+        seg("BGM", ["962"], [number], ["9"]),
         seg("DTM", ["137", issued.astimezone(dt.UTC).strftime("%Y%m%d%H%M"), "203"]),
-        seg("RFF", ["ACW", _compact_id(response.original_message_id)[:35]]),
-        seg("RFF", ["DM", response.original_reference[:35]]),
         seg("GIS", [DECISIONS[response.decision], "ZZZ", "", "DECISION"]),
     ]
-    if response.registration_number:
-        body.append(seg("RFF", ["ABT", response.registration_number[:35]]))
     if response.channel is not None:
         body.append(seg("GIS", [CHANNELS[response.channel], "ZZZ", "", "CHANNEL"]))
+    body += ref("INO", their_interchange_reference)
+    body += ref("ACW", their_message_reference or _compact_id(response.original_message_id))
+    body += ref("DM", document)
+    body += ref("ABT", response.registration_number or "")
     for err in response.errors:
         p = err.pointer
         if p is not None:
@@ -115,27 +149,33 @@ def encode(
                         "" if p.element is None else str(p.element),
                         "" if p.component is None else str(p.component),
                     ],
-                    [p.tag or "", "" if p.segment is None else str(p.segment)],
+                    [(p.tag or "")[:3], "" if p.segment is None else str(p.segment)],
                 )
             )
         else:
             body.append(seg("ERP", ["1"]))
-        body.append(seg("ERC", [err.code[:8]]))
-        body.append(seg("FTX", ["AAO"], [], [], [err.code[:_PART], *_chunks(err.description)]))
-        if p is not None:
+        body.append(seg("ERC", [ack_text.fit(err.code, syntax_id, 8), *ERROR_CODE_LIST]))
+        code = ack_text.fit(err.code, syntax_id, _PART) or "-"  # C108's first part is mandatory
+        body.append(seg("FTX", ["AAO"], [], [], [code, *_chunks(err.description)]))
+        if p is not None and ack_text.fit(p.location, syntax_id).strip():
             body.append(seg("FTX", ["ACB"], [], [], _chunks(p.location)))
     body.append(seg("UNT", [str(len(body) + 1)], [reference]))
     unb = seg(
         "UNB",
-        [syntax_id, str(syntax_version)],
-        [our_id],
-        [recipient, recipient_qualifier],
+        [syntax_id, str(version)],
+        [
+            ack_text.fit(our_id, syntax_id, 35) or "UNKNOWN",
+            ack_text.fit(our_qualifier, syntax_id, 4),
+        ],
+        [
+            ack_text.fit(recipient, syntax_id, 35) or "UNKNOWN",
+            ack_text.fit(recipient_qualifier, syntax_id, 4),
+        ],
         [now.strftime("%Y%m%d" if v4 else "%y%m%d"), now.strftime("%H%M")],
         [reference],
     )
     unz = seg("UNZ", ["1"], [reference])
-    codec = "utf-8" if syntax_id in ("UNOW", "UNOY") else "latin-1"
-    return "\n".join([unb, *body, unz]).encode(codec, "replace") + b"\n"
+    return "\n".join([unb, *body, unz]).encode(ack_text.codec(syntax_id), "replace") + b"\n"
 
 
 def decode(data: bytes, context: DecodeContext | None = None) -> CustomsResponse:
@@ -157,7 +197,7 @@ def decode(data: bytes, context: DecodeContext | None = None) -> CustomsResponse
             issued = parse_dtm(seg.get(0, 1), seg.get(0, 2))
         elif seg.tag == "RFF":
             qualifier, value = seg.get(0, 0), seg.get(0, 1)
-            if qualifier == "ACW":
+            if qualifier == "ACW":  # the partner's UNH 0062 (or, older, our message id)
                 original_id = _expand_id(value)
             elif qualifier == "DM":
                 original_ref = value

@@ -143,3 +143,21 @@ def decoder_for(message: Message) -> MessageDecoder | None:
     """The function that decodes this EDIFACT message held whole, or None (see :func:`codec_for`)."""
     codec = codec_for(message)
     return None if codec is None else codec.decode
+
+
+#: Message types that answer another message: the gateway never answers them with one of
+#: its own acknowledgements (ISO 9735-5: no CONTRL for a CONTRL; an APERAK answers
+#: application messages, never an acknowledgement or a customs response).
+ACKNOWLEDGEMENTS: Final = frozenset({"CONTRL", "APERAK", "CUSRES"})
+
+
+def is_acknowledgement(message_type: str) -> bool:
+    """True for a message type that is itself an acknowledgement or response.
+
+    The gateway sends no CONTRL and no APERAK in answer to one (acknowledgements are never
+    acknowledged). The type is compared as a partner may write it (case, spaces).
+
+    >>> is_acknowledgement("CONTRL"), is_acknowledgement(" aperak"), is_acknowledgement("CUSCAR")
+    (True, True, False)
+    """
+    return message_type.strip().upper() in ACKNOWLEDGEMENTS

@@ -97,3 +97,55 @@ def assert_valid_contrl(data: bytes) -> list[Any]:
     report = acknowledge(data, message_checks=[check])
     assert report.accepted, [(e.code, e.where, e.sentence) for e in report.all_errors()]
     return parse(data)
+
+
+def _assert_valid_answer(data: bytes, message_type: str) -> list[Any]:
+    """``data`` (an APERAK or CUSRES we wrote) parses with pydifact, passes our own envelope
+    checks and our directory validator with no finding at all (errors or warnings)."""
+    import warnings
+
+    from pydifact.segmentcollection import Interchange as PydifactInterchange
+
+    from adapters.contrl import acknowledge
+    from adapters.edifact import CharsetPolicy, directory, parse
+    from adapters.edifact.syntax import CHARSETS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydifact warns it has no service-segment tables
+        theirs = PydifactInterchange.from_str(data.decode(CHARSETS[_syntax_id_of(data)]))
+        messages = list(theirs.get_messages())
+    assert messages and {m.type for m in messages} == {message_type}
+    findings: list[Any] = []
+
+    def check(message: Any) -> list[Any]:
+        issues = directory.validate_message(message)
+        findings.extend(issues)
+        return [directory.to_edifact_error(i) for i in issues if i.severity == "error"]
+
+    # Our own output must fit the character set it declares (UNOA: level A only). Not for
+    # the 8-bit sets: the reader takes Latin-1 bytes that happen to be UTF-8 for UTF-8.
+    strict = _syntax_id_of(data) in ("UNOA", "UNOB")
+    policy = CharsetPolicy.REJECT if strict else CharsetPolicy.ACCEPT
+    report = acknowledge(data, message_checks=[check], charset_policy=policy)
+    assert report.accepted, [(e.code, e.where, e.sentence) for e in report.all_errors()]
+    assert findings == [], [(i.severity, i.code, i.segment_number, i.tag) for i in findings]
+    interchanges = parse(data)
+    assert [m.type for ic in interchanges for m in ic.messages] == [message_type] * len(messages)
+    return interchanges
+
+
+def _syntax_id_of(data: bytes) -> str:
+    """UNB 0001 of an interchange we wrote (no UNA: the default separators)."""
+    return data.split(b"+", 2)[1][:4].decode("ascii", "replace") if b"+" in data else ""
+
+
+def assert_valid_aperak(data: bytes) -> list[Any]:
+    """``data`` (an APERAK we wrote) parses with pydifact and passes our own checks (envelope,
+    D.96A APERAK structure, elements and code lists); its interchanges."""
+    return _assert_valid_answer(data, "APERAK")
+
+
+def assert_valid_cusres(data: bytes) -> list[Any]:
+    """``data`` (a CUSRES we wrote) parses with pydifact and passes our own checks (envelope,
+    D.96B CUSRES structure, elements and code lists); its interchanges."""
+    return _assert_valid_answer(data, "CUSRES")

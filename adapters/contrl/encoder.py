@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from adapters import ack_text
 from adapters.contrl import limits
 from adapters.contrl.report import (
     ACTION_RECEIVED,
@@ -14,13 +15,12 @@ from adapters.contrl.report import (
     MessageReport,
     SyntaxReport,
 )
-from adapters.edifact.syntax import CHARSETS, Delimiters, EdifactError, serialize_segment
+from adapters.edifact.syntax import Delimiters, EdifactError, serialize_segment
 
-# Syntax identifiers a CONTRL may be written in; others fall back to UNOA (the
-# CONTRL only echoes identifiers and codes).
-_OUTPUT_SETS = {"UNOA", "UNOB", "UNOC", "UNOD", "UNOE", "UNOF", "UNOW", "UNOY"}
-# The characters of level A (ISO 9735 UNOA) an echoed value may keep.
-_LEVEL_A = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/='+:?!\"%&*;<>")
+# What a UCM says of a message whose UNH lacks its type or version (S009's four parts
+# are mandatory in the CONTRL too): a placeholder, never an empty mandatory element.
+_NO_TYPE = "UNKNOW"  # 0065 is an..6
+_NO_PART = "0"
 
 
 def _error_fields(err: EdifactError, *, with_tag: bool = True) -> list[list[str]]:
@@ -107,8 +107,13 @@ def _contrl_message(
         body, env_err = _segment_errors(m, d)
         ucm: list[list[str]] = [
             [echo(m.reference, 14) or "0"],
-            [echo(m.type, 6), echo(m.version, 3), echo(m.release, 3), echo(m.agency, 2)]
-            + ([echo(m.association, 6)] if m.association else []),
+            [
+                echo(m.type, 6) or _NO_TYPE,
+                echo(m.version, 3) or _NO_PART,
+                echo(m.release, 3) or _NO_PART,
+                echo(m.agency, 2) or _NO_PART,
+            ]
+            + ([echo(m.association, 6)] if echo(m.association, 6) else []),
             [m.action if not rejected or m.errors else ACTION_REJECTED],
         ]
         if env_err is not None:
@@ -141,6 +146,7 @@ def encode(
     report: SyntaxReport,
     *,
     our_id: str = "CUSTOMS",
+    our_qualifier: str = "",
     reference: str = "1",
     now: dt.datetime | None = None,
     receipt_only: bool = False,
@@ -152,6 +158,14 @@ def encode(
     ``reference``, ``reference-2`` ...). With ``receipt_only`` the UCI says
     ``8`` (received) and no message is listed.
 
+    ``reference`` is the interchange control reference (UNB/UNZ 0020) of this CONTRL: the
+    caller gives each interchange it sends its own (unique per partner, never reused);
+    the default ``1`` is for tools and tests. The UNB goes back to the partner's id with
+    its identification code qualifier; ``our_qualifier`` is our own id's. Every echoed
+    partner value is cut to its data element's size and written in the output set (an
+    empty or unusable mandatory one gets a placeholder), so the CONTRL is valid whatever
+    it answers.
+
     >>> from adapters.contrl.reader import acknowledge
     >>> out = encode(acknowledge(b"UNB+UNOA:4+SND+RCV+20240101:1200+42'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+42'"),
     ...              now=dt.datetime(2024, 1, 2, 3, 4), newline="")
@@ -161,16 +175,13 @@ def encode(
     now = now or dt.datetime.now(dt.UTC)
     d = Delimiters()
     version = report.syntax_version if 1 <= report.syntax_version <= 4 else 3
-    syntax_id = report.syntax_id if report.syntax_id in _OUTPUT_SETS else "UNOA"
-    codec = CHARSETS[syntax_id]
+    syntax_id = ack_text.output_set(report.syntax_id)
+    codec = ack_text.codec(syntax_id)
 
     def echo(value: str, size: int) -> str:
         """A partner's value as the CONTRL may carry it: printable, in the output set, at
         most ``size`` characters (its data element's); separators are escaped when written."""
-        text = "".join(ch for ch in value if ch.isprintable()).strip()
-        if syntax_id == "UNOA":  # level A: upper case letters, digits and some signs only
-            text = "".join(ch if ch in _LEVEL_A else "?" for ch in text.upper())
-        return text.encode(codec, "replace").decode(codec)[:size].strip()
+        return ack_text.fit(value, syntax_id, size)
 
     reports = report.reports or [InterchangeReport()]
     segs = [
@@ -178,7 +189,7 @@ def encode(
             "UNB",
             [
                 [syntax_id, str(version)],
-                [echo(our_id, 35) or "UNKNOWN"],
+                [echo(our_id, 35) or "UNKNOWN", echo(our_qualifier, 4)],
                 [echo(report.sender, 35) or "UNKNOWN", echo(report.sender_qualifier, 4)],
                 [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
                 [echo(reference, 14) or "1"],

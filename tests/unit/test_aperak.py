@@ -15,16 +15,18 @@ from adapters.contrl import acknowledge
 from gateway.config import load
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service.pipeline import InboundPipeline
+from tests.helpers import assert_valid_aperak
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cuscar"
 
 
 def _pydifact_segments(data: bytes) -> list[str]:
+    """The segment tags of an APERAK of one message that passes our own checks (item 7)."""
+    (ic,) = assert_valid_aperak(data)
+    assert len(ic.messages) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydifact warns it has no service-segment tables
         interchange = PydifactInterchange.from_str(data.decode("latin-1"))
-        messages = list(interchange.get_messages())
-        assert len(messages) == 1
         return [s.tag for s in interchange.segments]
 
 
@@ -140,7 +142,9 @@ def test_property_round_trip_in_unoc(errors: list[aperak.ApplicationError], vers
     original = aperak.Original(
         sender="APCS", control_reference="R1", syntax_id="UNOC", syntax_version=version
     )
-    report = aperak.decode(aperak.encode(errors, original))
+    data = aperak.encode(errors, original)
+    assert_valid_aperak(data)
+    report = aperak.decode(data)
     # Texts longer than 4 x 70 characters are cut; everything else comes back as sent.
     assert report.errors == [
         aperak.ApplicationError(e.code, e.text[:280], e.segment, e.tag, e.element, e.component)
@@ -167,6 +171,7 @@ def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
 
 
 def _pydifact_segments_many(data: bytes, count: int) -> None:
+    assert_valid_aperak(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         interchange = PydifactInterchange.from_str(data.decode("latin-1"))

@@ -11,6 +11,7 @@ from pydifact.segmentcollection import Interchange as PydifactInterchange
 from adapters import cusres
 from gateway.domain.canonical_xml import from_xml, to_bytes
 from gateway.domain.model import CustomsResponse, Header, Pointer, ResponseError
+from tests.helpers import assert_valid_cusres
 
 
 def _response(**kw: object) -> CustomsResponse:
@@ -59,6 +60,7 @@ def test_round_trip(version: int, decision: str) -> None:
     response = _response(decision=decision, channel=None if decision == "rejected" else "green")
     data = cusres.encode(response, recipient="APCS", syntax_version=version)
     _same(cusres.decode(data), response)
+    assert_valid_cusres(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         interchange = PydifactInterchange.from_str(data.decode("latin-1"))
@@ -70,6 +72,7 @@ def test_without_registration_number_the_bgm_carries_the_partners_number() -> No
     data = cusres.encode(_response(registration_number=None, errors=[]), recipient="APCS")
     assert b"BGM+962+MAN-EGALY-2611-001+9'" in data
     assert cusres.decode(data).registration_number is None
+    assert_valid_cusres(data)
 
 
 def test_decoded_response_is_a_valid_canonical_document() -> None:

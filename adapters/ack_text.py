@@ -1,0 +1,56 @@
+"""What the gateway's acknowledgements (CONTRL, APERAK, CUSRES) may write, in the partner's set.
+
+An answer is written in the character set its partner declared (UNB S001/0001): level A
+(``UNOA``) is upper case letters, digits and a few signs; ``UNOB`` is ASCII; the others are
+their ISO 8859 part or UTF-8. A value the set cannot carry (a partner's lower-case id, an
+accented sentence, a control character) is changed here, never written as is: a partner's
+translator refuses a whole interchange for one character outside its level.
+
+>>> fit("Poids brut: 3 000 kg (été)", "UNOA")
+'POIDS BRUT: 3 000 KG (?T?)'
+>>> fit("été\\x00", "UNOC"), fit("été", "UNOB")
+('été', '?t?')
+>>> fit("HS_CODE", "UNOA"), fit("HS_CODE", "UNOB")
+('HS-CODE', 'HS_CODE')
+>>> fit("too long", "UNOA", 3)
+'TOO'
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from adapters.edifact.syntax import CHARSETS
+
+#: Syntax identifiers an acknowledgement is written in; any other falls back to UNOA.
+OUTPUT_SETS: Final = frozenset({"UNOA", "UNOB", "UNOC", "UNOD", "UNOE", "UNOF", "UNOW", "UNOY"})
+#: The characters of level A (ISO 9735, UNOA); separators among them are escaped when written.
+LEVEL_A: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/='+:?!\"%&*;<>")
+
+
+def output_set(syntax_id: str) -> str:
+    """The syntax identifier an answer to a ``syntax_id`` interchange is written in."""
+    return syntax_id if syntax_id in OUTPUT_SETS else "UNOA"
+
+
+def fit(text: str, syntax_id: str, size: int | None = None) -> str:
+    """``text`` as ``syntax_id`` can carry it: printable, in the set, at most ``size`` long.
+
+    Characters the set lacks become ``?`` (which the serializer escapes). A value with a
+    ``size`` is an identifier or code: its surrounding spaces go, before and after the cut;
+    free text (no ``size``) keeps its spaces, so that parts of a long text join back.
+    """
+    syntax_id = output_set(syntax_id)
+    text = "".join(ch for ch in text if ch.isprintable())
+    if syntax_id == "UNOA":  # "_" (in the gateway's reason codes) is not in level A
+        text = "".join(ch if ch in LEVEL_A else "?" for ch in text.upper().replace("_", "-"))
+    codec = CHARSETS[syntax_id]
+    text = text.encode(codec, "replace").decode(codec)
+    if size is None:
+        return text
+    return text.strip()[:size].strip()
+
+
+def codec(syntax_id: str) -> str:
+    """The Python codec an answer in ``syntax_id`` is encoded with."""
+    return CHARSETS[output_set(syntax_id)]
