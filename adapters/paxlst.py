@@ -1,12 +1,18 @@
 """PAXLST (passenger list) -> canonical :class:`PassengerVehicleList`.
 
 Reads the D02B-D05B PAXLST of the corpus (US CBP ACE) and the ferry profile the
-port community uses for travellers with their own vehicle. Per traveller group
-(SG4, from its NAD):
+port community uses for travellers with their own vehicle. The groups are the
+directories': a NAD before the voyage (SG2) is the reporting party (SG1, with its CTA
+and COM), but for a traveller role code; every NAD after it opens a traveller (SG4),
+and all up to the next NAD is his. Per traveller group:
 
 ==========================  ==========================================================
 ``NAD+FL|FM|VW|DDT ...``    the traveller: FL passenger, FM crew, VW driver (CBP ACE
-                            truck usage, and ferry drivers), C080 = family:given names
+                            truck usage, and ferry drivers), C080 = family:given names;
+                            any other code: role "other", the code kept. C082 id with
+                            its scheme, C058/C059 ... 3207 the address
+``EMP``                     employment (a crew member's rank), the codes as sent
+``RFF`` (other qualifiers)  the traveller's references
 ``ATT+2++M``                gender (M, F, X)
 ``DTM+329:ccyymmdd:102``    date of birth
 ``LOC+178/179/180``         embarkation, disembarkation, place of birth
@@ -19,7 +25,9 @@ port community uses for travellers with their own vehicle. Per traveller group
 ==========================  ==========================================================
 
 The voyage is SG2: ``TDT`` (voyage number, carrier, vessel), ``LOC+125`` (last port,
-``DTM+189`` departure) and ``LOC+87`` (port of arrival, ``DTM+232`` arrival).
+``DTM+189`` departure) and ``LOC+87`` (port of arrival, ``DTM+232`` arrival). Header
+``RFF`` are the list's references; ``CNT+42`` (total passengers, checked by the rule
+PASSENGER_COUNT) and ``CNT+41`` (total crew) are kept.
 
 >>> data = (b"UNB+UNOC:3+APCS+CUSTOMS+261130:0800+9'UNH+1+PAXLST:D:05B:UN'BGM+745+L1+9'"
 ...         b"NAD+VW+++NASSER:OMAR'NAT+2+EG'RFF+ABZ:ABC 1234'UNT+6+1'UNZ+1+9'")
