@@ -206,3 +206,19 @@ def test_cnt_42_is_kept_and_a_matching_count_passes() -> None:
     fixed = translate(data.replace(b"CNT+42:3'", b"CNT+42:2'"))
     assert fixed.rejection is None
     assert [w.code for w in fixed.warnings if not w.code.startswith("EDIFACT_")] == []
+
+
+def test_a_wrong_passenger_count_gets_an_aperak_with_its_own_code(tmp_path: Path) -> None:
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    settings = load(env={})
+    pipeline = InboundPipeline(Signer.from_files(key, cert), settings.routes, "CUSTOMS")
+    data = (DATA / "passenger_count_mismatch.edi").read_bytes()
+    outcome = pipeline.process(data, settings.partners["apcs"], "c3")
+    assert outcome.rejection is not None and outcome.routed == []
+    kinds = [kind for kind, _ in outcome.acknowledgements]
+    assert kinds == ["CONTRL", "APERAK"]
+    answer = outcome.acknowledgements[1][1]
+    assert b"ERC+GW110" in answer
+    (error,) = aperak.decode(answer).errors
+    assert (error.code, error.segment) == ("PASSENGER_COUNT", 27)
