@@ -47,6 +47,7 @@ RULE_CODES: tuple[str, ...] = (
     "BL_UNIQUE",
     "EQUIPMENT_DECLARED",
     "ARRIVAL_AFTER_DEPARTURE",
+    "PASSENGER_COUNT",
 )
 SEVERITIES: tuple[str, ...] = ("reject", "warn", "off")
 

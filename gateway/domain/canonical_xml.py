@@ -33,6 +33,8 @@ from gateway.domain.model import (
     CustomsResponse,
     DangerousGoods,
     Document,
+    DocumentReference,
+    Employment,
     GoodsItem,
     Header,
     Party,
@@ -64,23 +66,29 @@ def _attrs(**values: str | int | None) -> dict[str, str] | None:
     return attrs or None
 
 
+def _address_out(out: XmlOut, address: Address | None) -> None:
+    if address is None:
+        return
+    out.start("Address")
+    for line in address.lines:
+        out.leaf("Line", line)
+    out.leaf("City", address.city)
+    out.leaf("Subdivision", address.subdivision)
+    out.leaf("PostalCode", address.postal_code)
+    out.leaf("Country", address.country)
+    out.end()
+
+
+def _identifier_out(out: XmlOut, value: str | None, scheme: str | None, agency: str | None) -> None:
+    out.leaf("Identifier", value, _attrs(schemeId=scheme, schemeAgencyId=agency))
+
+
 def _party_out(out: XmlOut, p: Party) -> None:
-    out.start("Party", {"role": p.role, "code": p.code} if p.code else {"role": p.role})
-    out.leaf(
-        "Identifier",
-        p.identifier,
-        _attrs(schemeId=p.identifier_scheme, schemeAgencyId=p.identifier_scheme_agency),
-    )
+    out.start("Party", _attrs(role=p.role, code=p.code))
+    _identifier_out(out, p.identifier, p.identifier_scheme, p.identifier_scheme_agency)
     out.leaf("TaxId", p.tax_id)
     out.leaf("Name", p.name)
-    if p.address is not None:
-        out.start("Address")
-        for line in p.address.lines:
-            out.leaf("Line", line)
-        out.leaf("City", p.address.city)
-        out.leaf("PostalCode", p.address.postal_code)
-        out.leaf("Country", p.address.country)
-        out.end()
+    _address_out(out, p.address)
     if p.to_order:
         out.leaf("ToOrder", True)
     for contact in p.contacts:
@@ -219,39 +227,66 @@ def _conveyance_out(out: XmlOut, c: Conveyance) -> None:
     out.end()
 
 
+def _traveller_out(out: XmlOut, t: Traveller) -> None:
+    out.start("Traveller", _attrs(role=t.role, code=t.role_code))
+    out.leaf("Sequence", t.sequence)
+    _identifier_out(out, t.identifier, t.identifier_scheme, t.identifier_scheme_agency)
+    out.leaf("FamilyName", t.family_name)
+    out.leaf("GivenNames", t.given_names)
+    out.leaf("Gender", t.gender)
+    out.leaf("BirthDate", t.birth_date)
+    out.leaf("BirthPlace", t.birth_place)
+    out.leaf("Nationality", t.nationality)
+    _address_out(out, t.address)
+    for e in t.employment:
+        out.start("Employment", {"qualifier": e.qualifier})
+        out.leaf("Category", e.category)
+        out.leaf("Occupation", e.occupation)
+        out.leaf("OccupationText", e.occupation_text)
+        out.leaf("Qualification", e.qualification)
+        out.leaf("JobTitle", e.job_title)
+        out.leaf("Applicability", e.applicability)
+        out.end()
+    for d in t.documents:
+        out.start("TravelDocument")
+        out.leaf("Kind", d.kind)
+        out.leaf("Number", d.number)
+        out.leaf("IssuingCountry", d.issuing_country)
+        out.leaf("ExpiryDate", d.expiry_date)
+        out.end()
+    out.leaf("PlaceOfEmbarkation", t.place_of_embarkation)
+    out.leaf("PlaceOfDisembarkation", t.place_of_disembarkation)
+    if t.vehicle is not None:
+        out.start("Vehicle")
+        out.leaf("RegistrationNumber", t.vehicle.registration_number)
+        out.leaf("RegistrationCountry", t.vehicle.registration_country)
+        out.leaf("Vin", t.vehicle.vin)
+        out.leaf("Make", t.vehicle.make)
+        out.leaf("Model", t.vehicle.model)
+        out.end()
+    for r in t.references:
+        out.leaf("Reference", r.number, {"qualifier": r.qualifier})
+    out.end()
+
+
 def passenger_list_to_xml(p: PassengerVehicleList) -> etree._Element:
     root = etree.Element(_q("PassengerVehicleList"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
     _header_xml(root, p.header)
-    _add(root, "DocumentNumber", p.document_number)
-    _conveyance_out(TreeOut(_VOCABULARY, root), p.conveyance)
-    _add(root, "PortOfDeparture", p.port_of_departure)
-    _add(root, "PortOfCall", p.port_of_call)
-    _add(root, "DepartureTime", p.departure_time)
-    _add(root, "ArrivalTime", p.arrival_time)
+    out = TreeOut(_VOCABULARY, root)
+    out.leaf("DocumentNumber", p.document_number)
+    for r in p.document_references:
+        out.leaf("Reference", r.number, {"qualifier": r.qualifier})
+    for party in p.parties:
+        _party_out(out, party)
+    _conveyance_out(out, p.conveyance)
+    out.leaf("PortOfDeparture", p.port_of_departure)
+    out.leaf("PortOfCall", p.port_of_call)
+    out.leaf("DepartureTime", p.departure_time)
+    out.leaf("ArrivalTime", p.arrival_time)
     for t in p.travellers:
-        te = etree.SubElement(root, _q("Traveller"), role=t.role)
-        _add(te, "Sequence", t.sequence)
-        _add(te, "FamilyName", t.family_name)
-        _add(te, "GivenNames", t.given_names)
-        _add(te, "Gender", t.gender)
-        _add(te, "BirthDate", t.birth_date)
-        _add(te, "BirthPlace", t.birth_place)
-        _add(te, "Nationality", t.nationality)
-        for d in t.documents:
-            de = etree.SubElement(te, _q("TravelDocument"))
-            _add(de, "Kind", d.kind)
-            _add(de, "Number", d.number)
-            _add(de, "IssuingCountry", d.issuing_country)
-            _add(de, "ExpiryDate", d.expiry_date)
-        _add(te, "PlaceOfEmbarkation", t.place_of_embarkation)
-        _add(te, "PlaceOfDisembarkation", t.place_of_disembarkation)
-        if t.vehicle is not None:
-            ve = etree.SubElement(te, _q("Vehicle"))
-            _add(ve, "RegistrationNumber", t.vehicle.registration_number)
-            _add(ve, "RegistrationCountry", t.vehicle.registration_country)
-            _add(ve, "Vin", t.vehicle.vin)
-            _add(ve, "Make", t.vehicle.make)
-            _add(ve, "Model", t.vehicle.model)
+        _traveller_out(out, t)
+    out.leaf("PassengerTotal", p.passenger_total)
+    out.leaf("CrewTotal", p.crew_total)
     return root
 
 
@@ -331,26 +366,45 @@ def _bool(value: str) -> bool:
 _header = _VOCABULARY.header_from_xml
 
 
+def _address(parent: etree._Element) -> Address | None:
+    a = _find(parent, "Address")
+    if a is None:
+        return None
+    return Address(
+        lines=_all(a, "Line"),
+        city=_str(a, "City"),
+        subdivision=_str(a, "Subdivision"),
+        postal_code=_str(a, "PostalCode"),
+        country=_str(a, "Country"),
+    )
+
+
+def _references(parent: etree._Element) -> list[DocumentReference]:
+    return [
+        DocumentReference(qualifier=r.get("qualifier") or "", number=r.text or "")
+        for r in parent.findall(_q("Reference"))
+    ]
+
+
+def _identifier(parent: etree._Element) -> tuple[str | None, str | None, str | None]:
+    """The Identifier below ``parent``: value, scheme and scheme agency (all None without one)."""
+    ident = _find(parent, "Identifier")
+    if ident is None:
+        return None, None, None
+    return ident.text or "", ident.get("schemeId"), ident.get("schemeAgencyId")
+
+
 def _party(el: etree._Element) -> Party:
-    a = _find(el, "Address")
-    address = None
-    if a is not None:
-        address = Address(
-            lines=_all(a, "Line"),
-            city=_str(a, "City"),
-            postal_code=_str(a, "PostalCode"),
-            country=_str(a, "Country"),
-        )
-    ident = _find(el, "Identifier")
+    identifier, scheme, agency = _identifier(el)
     return Party(
         role=cast(Any, el.get("role")),
         code=el.get("code"),
-        identifier=None if ident is None else (ident.text or ""),
-        identifier_scheme=None if ident is None else ident.get("schemeId"),
-        identifier_scheme_agency=None if ident is None else ident.get("schemeAgencyId"),
+        identifier=identifier,
+        identifier_scheme=scheme,
+        identifier_scheme_agency=agency,
         tax_id=_str(el, "TaxId"),
         name=_str(el, "Name"),
-        address=address,
+        address=_address(el),
         to_order=_opt(el, "ToOrder", _bool) or False,
         contacts=tuple(
             Contact(
@@ -524,6 +578,7 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
                 make=_str(ve, "Make"),
                 model=_str(ve, "Model"),
             )
+        identifier, scheme, agency = _identifier(te)
         travellers.append(
             Traveller(
                 sequence=int(_req(te, "Sequence")),
@@ -546,6 +601,24 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
                 place_of_embarkation=_str(te, "PlaceOfEmbarkation"),
                 place_of_disembarkation=_str(te, "PlaceOfDisembarkation"),
                 vehicle=vehicle,
+                role_code=te.get("code"),
+                identifier=identifier,
+                identifier_scheme=scheme,
+                identifier_scheme_agency=agency,
+                address=_address(te),
+                employment=[
+                    Employment(
+                        qualifier=ee.get("qualifier") or "",
+                        category=_str(ee, "Category"),
+                        occupation=_str(ee, "Occupation"),
+                        occupation_text=_str(ee, "OccupationText"),
+                        qualification=_str(ee, "Qualification"),
+                        job_title=_str(ee, "JobTitle"),
+                        applicability=_str(ee, "Applicability"),
+                    )
+                    for ee in te.findall(_q("Employment"))
+                ],
+                references=_references(te),
             )
         )
     return PassengerVehicleList(
@@ -557,6 +630,10 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
         departure_time=_opt(root, "DepartureTime", _datetime),
         arrival_time=_opt(root, "ArrivalTime", _datetime),
         travellers=travellers,
+        document_references=_references(root),
+        parties=[_party(p) for p in root.findall(_q("Party"))],
+        passenger_total=_opt(root, "PassengerTotal", int),
+        crew_total=_opt(root, "CrewTotal", int),
     )
 
 

@@ -104,6 +104,8 @@ class Address:
     city: str | None = None
     postal_code: str | None = None
     country: str | None = None
+    # A state or province (EDIFACT C819 3229), e.g. VA in a US address: not a country.
+    subdivision: str | None = None
 
 
 @dataclass(slots=True)
@@ -293,6 +295,27 @@ class Vehicle:
 
 
 @dataclass(slots=True)
+class DocumentReference:
+    """A reference as sent (EDIFACT RFF C506): its qualifier (1153) and number (1154)."""
+
+    qualifier: str
+    number: str
+
+
+@dataclass(slots=True)
+class Employment:
+    """A traveller's employment (EDIFACT EMP), e.g. a crew member's rank: the codes as sent."""
+
+    qualifier: str  # 9003
+    category: str | None = None  # C948 9005
+    occupation: str | None = None  # C951 9009
+    occupation_text: str | None = None  # C951 9008
+    qualification: str | None = None  # C950 9007
+    job_title: str | None = None  # 3494
+    applicability: str | None = None  # 9035
+
+
+@dataclass(slots=True)
 class Traveller:
     """WCO: Person on a conveyance (passenger or crew), with their documents and vehicle."""
 
@@ -308,6 +331,15 @@ class Traveller:
     place_of_embarkation: str | None = None
     place_of_disembarkation: str | None = None
     vehicle: Vehicle | None = None
+    # The partner's role code (EDIFACT NAD 3035) as sent: a role the gateway does not know
+    # is kept as "other" with its code, never merged into the traveller before it.
+    role_code: str | None = None
+    identifier: str | None = None  # NAD C082 3039, e.g. a CBP traveller id
+    identifier_scheme: str | None = None  # C082 1131 code list
+    identifier_scheme_agency: str | None = None  # C082 3055
+    address: Address | None = None
+    employment: list[Employment] = field(default_factory=list)
+    references: list[DocumentReference] = field(default_factory=list)  # RFF but the vehicle's
 
 
 @dataclass(slots=True)
@@ -322,6 +354,10 @@ class PassengerVehicleList:
     departure_time: dt.datetime | None = None
     arrival_time: dt.datetime | None = None
     travellers: list[Traveller] = field(default_factory=list)
+    document_references: list[DocumentReference] = field(default_factory=list)  # header RFF
+    parties: list[Party] = field(default_factory=list)  # SG1: the reporting party, its contacts
+    passenger_total: int | None = None  # CNT+42, checked by the PASSENGER_COUNT rule
+    crew_total: int | None = None  # CNT+41
 
     DOCUMENT_TYPE = "PassengerVehicleList"
 

@@ -336,6 +336,18 @@ def _check_times(doc: Document) -> Iterator[Finding]:
         )
 
 
+def _check_passenger_count(doc: Document) -> Iterator[Finding]:
+    if not isinstance(doc, PassengerVehicleList) or doc.passenger_total is None:
+        return
+    listed = len(doc.travellers)
+    if doc.passenger_total != listed:
+        yield (
+            "passenger_total",
+            f"CNT+42 declares {doc.passenger_total} passengers, the list has {listed} "
+            f"traveller{'s' if listed != 1 else ''}",
+        )
+
+
 RULES: dict[str, Rule] = {
     r.code: r
     for r in (
@@ -368,6 +380,12 @@ RULES: dict[str, Rule] = {
             _check_equipment_declared,
         ),
         Rule("ARRIVAL_AFTER_DEPARTURE", "reject", "arrival is after departure", _check_times),
+        Rule(
+            "PASSENGER_COUNT",
+            "reject",
+            "CNT+42 total passengers matches the travellers listed",
+            _check_passenger_count,
+        ),
     )
 }
 RULE_CODES = tuple(RULES)

@@ -26,6 +26,8 @@ from gateway.domain.model import (
     CustomsResponse,
     DangerousGoods,
     Document,
+    DocumentReference,
+    Employment,
     GoodsItem,
     Header,
     Party,
@@ -131,6 +133,7 @@ def party(draw: st.DrawFn) -> Party:
                     city=opt(text35),
                     postal_code=opt(text35),
                     country=opt(country),
+                    subdivision=opt(st.sampled_from(["VA", "13", "A", "16"])),
                 )
             )
         ),
@@ -268,6 +271,20 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
     )
 
 
+def _scheme_only_with_identifier(t: Traveller) -> Traveller:
+    """A scheme is the scheme of an identifier: none without one (as for parties)."""
+    if t.identifier is None:
+        t.identifier_scheme = t.identifier_scheme_agency = None
+    return t
+
+
+document_references = st.builds(
+    DocumentReference,
+    qualifier=st.sampled_from(["TN", "RF", "AVF", "ZZZ"]),
+    number=text35,
+)
+
+
 @st.composite
 def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
     travellers = st.builds(
@@ -292,6 +309,34 @@ def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
         ),
         place_of_embarkation=opt(locode),
         place_of_disembarkation=opt(locode),
+        role_code=opt(st.sampled_from(["FL", "FM", "VW", "DDT", "DDU", "ZZZ", "COT"])),
+        identifier=opt(text35),
+        identifier_scheme=opt(code),
+        identifier_scheme_agency=opt(code),
+        address=opt(
+            st.builds(
+                Address,
+                lines=st.lists(names, max_size=3),
+                city=opt(st.sampled_from(["MARSEILLE", "ALGER", "ORAN", "وهران"])),
+                subdivision=opt(st.sampled_from(["13", "A"])),
+                postal_code=opt(text35),
+                country=opt(country),
+            )
+        ),
+        employment=st.lists(
+            st.builds(
+                Employment,
+                qualifier=st.sampled_from(["1", "4"]),
+                category=opt(st.sampled_from(["CR1", "CR2"])),
+                occupation=opt(code),
+                occupation_text=opt(st.sampled_from(["CHEF MÉCANICIEN", "بحار", "CAPITAINE"])),
+                qualification=opt(code),
+                job_title=opt(text35),
+                applicability=opt(st.sampled_from(["7", "8"])),
+            ),
+            max_size=2,
+        ),
+        references=st.lists(document_references, max_size=2),
         vehicle=opt(
             st.builds(
                 Vehicle,
@@ -302,7 +347,7 @@ def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
                 model=opt(text35),
             )
         ),
-    )
+    ).map(_scheme_only_with_identifier)
     return PassengerVehicleList(
         header=draw(headers("PassengerVehicleList")),
         document_number=draw(text35),
@@ -312,6 +357,10 @@ def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
         departure_time=draw(opt(when)),
         arrival_time=draw(opt(when)),
         travellers=draw(st.lists(travellers, max_size=3)),
+        document_references=draw(st.lists(document_references, max_size=2)),
+        parties=draw(st.lists(parties, max_size=2)),
+        passenger_total=draw(opt(st.integers(0, 99999))),
+        crew_total=draw(opt(st.integers(0, 999))),
     )
 
 
