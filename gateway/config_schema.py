@@ -18,6 +18,7 @@ their own sections; the typed model is kept beside ``raw`` as ``Settings.config`
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -126,8 +127,10 @@ class EdifactSection(Section):
 
 class PartnerSection(Section):
     name: NonEmpty | None = None  # default: the partner id
-    role: Literal["port", "ministry", "customs"]
-    formats: list[Literal["edifact", "xml"]] = []
+    # "portal": the customs online portal (travellers' pre-declarations); "border": the
+    # port's customs posts (entry and exit events). Issue #18.
+    role: Literal["port", "ministry", "customs", "portal", "border"]
+    formats: list[Literal["edifact", "xml", "json"]] = []
     interchange_ids: list[InterchangeId] = []
     amqp_url: NonEmpty | None = None
     # CODE = "reject" | "warn" | "off"; the codes are checked against gateway.domain.rules.
@@ -172,6 +175,47 @@ class ConsoleSection(Section):
     overdue_after_minutes: Annotated[int, Field(ge=1)] = 240
 
 
+ResidenceStatus = Literal["resident", "non_resident_national", "foreign_national"]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Months = Annotated[int, Field(ge=0, le=120)]
+Euros = Annotated[float, Field(ge=0, le=10_000_000)]
+
+
+class AdmissionTermsSection(Section):
+    """How long a vehicle of one residence status may stay under a TPD (issue #18)."""
+
+    months: Annotated[int, Field(ge=1, le=120)]
+    # 0: no window; else at most ``months`` in any window of this many months.
+    within_months: Months = 0
+    extension_months: Months = 0
+    extensions: Annotated[int, Field(ge=0, le=10)] = 0
+
+
+class ThresholdSection(Section):
+    """Euro equivalent above which a currency declaration is required."""
+
+    entry: Euros
+    exit: Euros
+
+
+class RateTableSection(Section):
+    """Units of each currency for one euro, valid from ``valid_from`` until the next table."""
+
+    valid_from: dt.date
+    units_per_euro: dict[CurrencyCode, Annotated[float, Field(gt=0)]]
+
+
+class TravellersSection(Section):
+    """Travellers' rules (issue #18): TPD durations, currency thresholds and rates, retention."""
+
+    # Days a traveller's documents are kept after their TPD is discharged or their
+    # declaration used; past that they may be erased.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    durations: dict[ResidenceStatus, AdmissionTermsSection] = {}
+    thresholds_eur: dict[ResidenceStatus, ThresholdSection] = {}
+    rates: list[RateTableSection] = []
+
+
 class GatewayConfig(Section):
     """The whole configuration, as ``config/gateway.toml`` documents it."""
 
@@ -187,6 +231,7 @@ class GatewayConfig(Section):
     responses: ResponsesSection = ResponsesSection()
     metrics: MetricsSection = MetricsSection()
     console: ConsoleSection = ConsoleSection()
+    travellers: TravellersSection = TravellersSection()
 
 
 def problem(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -251,6 +296,7 @@ _REASONS = {
     "string_too_long": "must be at most {max_length} characters",
     "string_pattern_mismatch": "must match {pattern}",
     "literal_error": "must be one of {expected}",
+    "date_type": "must be a date (2026-01-01, not quoted)",
 }
 
 
