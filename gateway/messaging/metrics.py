@@ -573,17 +573,20 @@ def queue_depths(
 
     Ready + unacknowledged, from the management API: an operator browsing a dead-letter
     queue holds its messages unacknowledged, and a ready-only count would read 0 then.
-    Only when the API cannot be reached: the ready count of a passive declare (AMQP has no
-    other), logged. Raises the AMQP error when the broker itself is unreachable.
+    Which queues exist, and whether the broker answers at all, is asked over AMQP first
+    (raising its error when the broker is unreachable); when the API cannot be reached, the
+    ready count of a passive declare is all there is (logged, and said by the flag).
     """
+    ready = _amqp_ready(broker_url, queues, tls)
     try:
-        return _management_depths(broker_url, queues, management_url, timeout), True
+        total = _management_depths(broker_url, list(ready), management_url, timeout)
     except Exception as exc:  # no management plugin, refused, timeout: fall back, say so
         log.warning(
             "queue depths without unacknowledged messages: management API unreachable",
             error=repr(exc)[:300],
         )
-    return _amqp_ready(broker_url, queues, tls), False
+        return ready, False
+    return {queue: total.get(queue, n) for queue, n in ready.items()}, True
 
 
 # ---------------------------------------------------------------------- serving
