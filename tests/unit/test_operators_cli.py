@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gateway.interfaces.cli import main
 from gateway.interfaces.operators.conventions import (
     AmbiguousId,
     IdNotFound,
@@ -19,6 +17,7 @@ from gateway.interfaces.operators.conventions import (
     terminal_safe,
 )
 from gateway.interfaces.operators.deadletters import DeadLetter
+from tests.unit.test_trust_cli import edigw
 
 HOSTILE = "MAN\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202eFDP\u200b-1\x7f"
 
@@ -26,11 +25,6 @@ HOSTILE = "MAN\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202eFDP\u200b-1\x7f"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {"EDIGW_STATE_DIR": str(tmp_path / "state"), "EDIGW_MODE": "development"}
-
-
-def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _letter(message_id: str, body: bytes = b"UNA:+.? 'UNB'") -> DeadLetter:
@@ -85,23 +79,23 @@ def test_ids_are_found_by_unambiguous_prefixes() -> None:
     ],
 )
 def test_dash_h_is_help(env: dict[str, str], command: list[str]) -> None:
-    code, out, _err = _run(env, *command)
+    code, out, _err = edigw(env, *command)
     assert code == 0
     assert "Usage:" in out
 
 
 def test_keys_print_json_lines(env: dict[str, str]) -> None:
-    code, out, _ = _run(env, "keys", "list", "--json")
+    code, out, _ = edigw(env, "keys", "list", "--json")
     assert code == 1 and out == ""  # nothing matched: no key yet
-    code, out, _ = _run(env, "keys", "generate", "--json")
+    code, out, _ = edigw(env, "keys", "generate", "--json")
     assert code == 0
     generated = json.loads(out)
     assert generated["state"] == "generated"
-    code, out, _ = _run(env, "keys", "rotate", "--json")
+    code, out, _ = edigw(env, "keys", "rotate", "--json")
     assert code == 0
     rotated = json.loads(out)
     assert rotated["retired"] == generated["key_id"] != rotated["current"]
-    code, out, _ = _run(env, "keys", "list", "--json")
+    code, out, _ = edigw(env, "keys", "list", "--json")
     assert code == 0
     listed = [json.loads(line) for line in out.splitlines()]
     assert [(k["key_id"], k["status"]) for k in listed] == [
@@ -111,9 +105,9 @@ def test_keys_print_json_lines(env: dict[str, str]) -> None:
 
 
 def test_routes_show_prints_json_lines(env: dict[str, str]) -> None:
-    code, text, _ = _run(env, "routes", "show")
+    code, text, _ = edigw(env, "routes", "show")
     assert code == 0
-    code, out, _ = _run(env, "routes", "show", "--json")
+    code, out, _ = edigw(env, "routes", "show", "--json")
     assert code == 0
     rules = [json.loads(line) for line in out.splitlines()]
     assert len(rules) == len(text.splitlines()) > 0
