@@ -165,6 +165,7 @@ class MetricsSection(Section):
     port: Port = 0
     address: NonEmpty = "127.0.0.1"
     depth_interval: Annotated[float, Field(ge=1)] = 15
+    management_url: str = ""  # RabbitMQ management API (depths count unacknowledged messages)
 
 
 class ConsoleSection(Section):

@@ -26,6 +26,8 @@ need_apt rabbitmq-server rabbitmq-server
 need_apt xmlsec1 xmlsec1
 # The operator console's browser test drives a real headless Chromium.
 need_apt chromedriver chromium chromium-driver
+# promtool (Debian's prometheus package) runs the alert rules' tests (tests/unit/test_alerts.py).
+need_apt promtool prometheus
 export PATH="$PATH:/usr/sbin"
 
 # RabbitMQ: start it when nothing answers on 5672, then wait until it accepts AMQP.
@@ -43,6 +45,10 @@ if ! amqp_up; then
 fi
 # The port opens a moment before the broker is fully booted.
 rabbitmqctl -q await_startup >/dev/null 2>&1 || sleep 3
+# The management API gives queue depths with unacknowledged messages (docs/operators.md);
+# enabling it is online and idempotent.
+rabbitmq-plugins -q enable rabbitmq_management >/dev/null 2>&1 \
+    || echo "setup: could not enable rabbitmq_management (depths will count ready messages only)" >&2
 
 # PostgreSQL backs the multi-instance journal and its tests; start the local cluster if it is
 # installed but not running (the embedded SQLite journal needs nothing).

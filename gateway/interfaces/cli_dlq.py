@@ -1,7 +1,13 @@
 """``edigw dlq`` and ``edigw audit``: the operators' dead-letter console on the command line.
 
 Exit codes follow :mod:`gateway.interfaces.cli`: 0 done; 1 nothing matched, an edit was refused or
-some messages could not be replayed; 2 usage; 3 the broker could not be reached.
+some messages could not be replayed; 2 usage (an ambiguous id prefix too); 3 the broker could not
+be reached.
+
+The conventions of every command here (issue #19, :mod:`gateway.interfaces.operators.conventions`):
+``--json`` prints one object per line; an id may be an unambiguous prefix (4 characters or
+more) of a dead letter's id or message id; progress of replay, purge and export goes to stderr;
+whatever a partner sent is printed with its control characters escaped.
 
 Every action that changes something (replay, edit, purge) is written to the audit trail
 with the operator's name ($EDIGW_OPERATOR, else the login name)::
@@ -15,8 +21,8 @@ with the operator's name ($EDIGW_OPERATOR, else the login name)::
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +34,14 @@ from pika.exceptions import AMQPError
 
 from gateway.config import Settings
 from gateway.interfaces.operators import actions
+from gateway.interfaces.operators.conventions import (
+    AmbiguousId,
+    IdNotFound,
+    json_line,
+    resolve_ids,
+    terminal_line,
+    terminal_safe,
+)
 from gateway.interfaces.operators.deadletters import (
     DeadLetter,
     Selector,
@@ -43,6 +57,40 @@ from gateway.storage.audit import AuditTrail, current_operator
 
 # The exit codes of gateway.interfaces.cli (not imported from there: gateway.interfaces.cli imports this module).
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
+# `-h` as well as `--help` on every operators' command (subcommands inherit it).
+HELP = {"help_option_names": ["-h", "--help"]}
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+
+
+def _say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print text that may hold partner data: control characters escaped, layout kept."""
+    click.echo(terminal_safe(text), err=err, nl=nl)
+
+
+def _line(text: str) -> None:
+    """Print one line that may hold partner data: nothing kept, not even a newline."""
+    click.echo(terminal_line(text))
+
+
+def _nothing(message: str) -> None:
+    """Nothing matched: say so on stderr, exit 1 (the convention of every command)."""
+    click.echo(message, err=True)
+    sys.exit(EXIT_REJECTED)
+
+
+def _resolved(store: DeadLetterStore, ids: Sequence[str]) -> tuple[str, ...]:
+    """The full ids meant by ``ids`` (prefixes allowed when unambiguous): exit 1 when one
+    matches nothing, exit 2 when a prefix matches several."""
+    if not ids:
+        return ()
+    try:
+        return resolve_ids(store.browse(), ids)
+    except IdNotFound as exc:
+        click.echo(f"no dead letter with id or message id {terminal_line(exc)}", err=True)
+        sys.exit(EXIT_REJECTED)
+    except AmbiguousId as exc:
+        click.echo(terminal_line(exc), err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -108,7 +156,7 @@ def _audit(settings: Settings) -> AuditTrail:
     return AuditTrail.for_settings(settings)
 
 
-@click.group("dlq")
+@click.group("dlq", context_settings=HELP)
 def dlq() -> None:
     """Dead letters: list, group, show, replay, edit, purge, export."""
 
@@ -132,12 +180,11 @@ def list_(
     selector = _selector((), reason, partner, type_, since, group, grep)
     with _store(settings) as store:
         letters = store.browse(selector)
+    if not letters:
+        _nothing("no dead letters")
     if as_json:
         for dl in letters:
-            click.echo(json.dumps(dl.summary(), ensure_ascii=False))
-        return
-    if not letters:
-        click.echo("no dead letters", err=True)
+            click.echo(json_line(dl.summary()))
         return
     click.echo(
         f"{'ID':<12}  {'LAST FAILURE':<25}  {'REASON':<24}  {'STAGE':<8}  {'PARTNER':<11}  "
@@ -145,100 +192,99 @@ def list_(
     )
     for dl in letters:
         click.echo(
-            f"{dl.id:<12}  {dl.last_failure:<25}  {dl.reason:<24}  {dl.stage:<8}  "
-            f"{dl.partner:<11}  {dl.type:<8}  {dl.business_reference:<20}  {dl.attempts}"
+            terminal_line(
+                f"{dl.id:<12}  {dl.last_failure:<25}  {dl.reason:<24}  {dl.stage:<8}  "
+                f"{dl.partner:<11}  {dl.type:<8}  {dl.business_reference:<20}  {dl.attempts}"
+            )
         )
-        click.echo(f"{'':<12}  {dl.sentence}")
+        click.echo(f"{'':<12}  {terminal_line(dl.sentence)}")
 
 
 @dlq.command()
-@click.option("--json", "as_json", is_flag=True, help="A JSON array of groups.")
+@_JSON
 @click.pass_context
 def groups(ctx: click.Context, as_json: bool) -> None:
     """Dead letters counted by reason and stage, with the oldest and newest of each group."""
     settings = _settings(ctx)
     with _store(settings) as store:
         found = group_dead_letters(store.browse())
-    if as_json:
-        click.echo(json.dumps([g.to_json() for g in found], indent=2))
-        return
     if not found:
-        click.echo("no dead letters", err=True)
+        _nothing("no dead letters")
+    if as_json:
+        for g in found:
+            click.echo(json_line(g.to_json()))
         return
     click.echo(f"{'GROUP':<34}  {'COUNT':>5}  {'OLDEST':<25}  {'NEWEST':<25}  PARTNERS")
     for g in found:
         click.echo(
-            f"{g.key:<34}  {g.count:>5}  {g.oldest:<25}  {g.newest:<25}  "
-            f"{','.join(sorted(g.partners))}"
+            terminal_line(
+                f"{g.key:<34}  {g.count:>5}  {g.oldest:<25}  {g.newest:<25}  "
+                f"{','.join(sorted(g.partners))}"
+            )
         )
-        click.echo(f"{'':<34}  e.g. {g.sentence}")
+        click.echo(f"{'':<34}  e.g. {terminal_line(g.sentence)}")
 
 
 def _find_one(store: DeadLetterStore, message: str) -> DeadLetter:
-    found = store.browse(Selector(ids=(message,)))
-    if not found:
-        click.echo(f"no dead letter with id or message id {message!r}", err=True)
-        sys.exit(EXIT_REJECTED)
+    found = store.browse(Selector(ids=_resolved(store, (message,))))
+    if not found:  # taken out meanwhile
+        _nothing(f"no dead letter with id or message id {terminal_line(repr(message))}")
     return found[0]
 
 
 @dlq.command()
 @click.argument("message")
-@click.option("--json", "as_json", is_flag=True)
+@_JSON
 @click.pass_context
 def show(ctx: click.Context, message: str, as_json: bool) -> None:
-    """Everything about one dead letter (MESSAGE: its id, or its AMQP message id)."""
+    """Everything about one dead letter (MESSAGE: its id or AMQP message id, or a prefix)."""
     settings = _settings(ctx)
     with _store(settings) as store:
         dl = _find_one(store, message)
     decoded = decoded_view(dl)
     if as_json:
-        click.echo(json.dumps({**dl.to_json(), "decoded": decoded}, indent=2, ensure_ascii=False))
+        click.echo(json_line({**dl.to_json(), "decoded": decoded}))
         return
-    click.echo(f"id           {dl.id}  (message id {dl.message_id or '-'})")
-    click.echo(f"queue        {dl.queue}")
-    click.echo(f"reason       {dl.reason} at stage {dl.stage}: {dl.sentence}")
-    click.echo(f"partner      {dl.partner}   type {dl.type}   reference {dl.business_reference}")
-    click.echo(
-        f"failures     first {dl.first_failure}, last {dl.last_failure}, attempts {dl.attempts}"
-    )
-    click.echo(
+    _line(f"id           {dl.id}  (message id {dl.message_id or '-'})")
+    _line(f"queue        {dl.queue}")
+    _line(f"reason       {dl.reason} at stage {dl.stage}: {dl.sentence}")
+    _line(f"partner      {dl.partner}   type {dl.type}   reference {dl.business_reference}")
+    _line(f"failures     first {dl.first_failure}, last {dl.last_failure}, attempts {dl.attempts}")
+    _line(
         f"goes back to exchange {dl.original_exchange!r} key {dl.original_routing_key!r} "
         f"(queue {dl.original_queue})"
     )
     for p in dl.problems:
-        click.echo(f"problem      {p}")
+        _line(f"problem      {p}")
     ours, theirs = dl.shown_headers()
-    click.echo("headers:")
+    _say("headers:")
     for k, v in ours:
-        click.echo(f"  {k}: {_shown(v)}")
+        _say(f"  {k}: {_shown(v)}")
     if theirs:
-        click.echo(
-            "partner-supplied headers (data the partner sent; the gateway does not act on them):"
-        )
+        _say("partner-supplied headers (data the partner sent; the gateway does not act on them):")
         for k, v in theirs:
-            click.echo(f"  {k}: {_shown(v)}")
+            _say(f"  {k}: {_shown(v)}")
     if dl.deaths:
-        click.echo("x-death history (newest first):")
+        _say("x-death history (newest first):")
         for d in jsonable(dl.deaths):
-            click.echo(f"  {_shown(d)}")
-    click.echo("decoded today:")
+            _say(f"  {_shown(d)}")
+    _say("decoded today:")
     if decoded["ok"]:
         for doc in decoded["documents"]:
-            click.echo(doc)
+            _say(doc)
     else:
-        click.echo(
+        _line(
             f"  still rejected: {decoded.get('reason', '')} {decoded.get('sentence', decoded.get('error', ''))}"
         )
         for p in decoded.get("problems", []):
-            click.echo(f"  {p}")
-    click.echo(f"raw ({len(dl.body)} bytes):")
-    click.echo(dl.body_text())
+            _line(f"  {p}")
+    _say(f"raw ({len(dl.body)} bytes):")
+    _say(dl.body_text().replace("\r\n", "\n"))
 
 
 def _shown(value: Any) -> str:
     """A header value on one line (JSON escapes control characters), cut to 2,000 characters."""
-    return printable(json.dumps(value, ensure_ascii=False), 2000)
+    return printable(json_line(value), 2000)
 
 
 def _bar(label: str) -> Any:
@@ -275,6 +321,7 @@ def _selection(
 @click.option("--all", "all_", is_flag=True, help="Every dead letter.")
 @_filters
 @click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
+@_JSON
 @click.pass_context
 def replay(
     ctx: click.Context,
@@ -287,12 +334,14 @@ def replay(
     group: str | None,
     grep: str | None,
     dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Send dead letters back to where they came from (confirmed first, then removed)."""
     settings = _settings(ctx)
     selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "replay")
     actor = current_operator()
     with _store(settings) as store:
+        selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
             result = store.replay(selector, actor=actor, dry_run=True)
         else:
@@ -301,28 +350,51 @@ def replay(
             )
     if dry_run:
         for dl in result.replayed:
-            click.echo(
-                f"would replay {dl.id} ({dl.reason}) to {dl.original_exchange!r}/{dl.original_routing_key!r}"
-            )
+            if as_json:
+                click.echo(json_line({**_brief(dl), "outcome": "would-replay"}))
+            else:
+                _line(
+                    f"would replay {dl.id} ({dl.reason}) to "
+                    f"{dl.original_exchange!r}/{dl.original_routing_key!r}"
+                )
         click.echo(f"{len(result.replayed)} message(s) would be replayed", err=True)
         sys.exit(EXIT_OK if result.replayed else EXIT_REJECTED)
     for dl in result.replayed:
-        click.echo(
-            f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t{dl.original_exchange}"
-        )
+        if as_json:
+            click.echo(
+                json_line({**_brief(dl), "outcome": "replayed", "replay_id": next_replay_id(dl)})
+            )
+        else:
+            _line(
+                f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t{dl.original_exchange}"
+            )
     for dl, error in result.failed:
-        click.echo(f"NOT replayed {dl.id}: {error} (still in {dl.queue})", err=True)
+        if as_json:
+            click.echo(json_line({**_brief(dl), "outcome": "failed", "error": error}))
+        click.echo(terminal_line(f"NOT replayed {dl.id}: {error} (still in {dl.queue})"), err=True)
     if not result.replayed and not result.failed:
-        click.echo("no dead letter matched", err=True)
-        sys.exit(EXIT_REJECTED)
+        _nothing("no dead letter matched")
     sys.exit(EXIT_REJECTED if result.failed else EXIT_OK)
+
+
+def _brief(dl: DeadLetter) -> dict[str, Any]:
+    """What replay and purge say about each dead letter with --json."""
+    return {
+        "id": dl.id,
+        "message_id": dl.message_id,
+        "queue": dl.queue,
+        "reason": dl.reason,
+        "partner": dl.partner,
+        "exchange": dl.original_exchange,
+    }
 
 
 @dlq.command()
 @click.argument("message")
 @click.option("--force", is_flag=True, help="Replay even if the edit still does not decode.")
+@_JSON
 @click.pass_context
-def edit(ctx: click.Context, message: str, force: bool) -> None:
+def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     """Open $EDITOR on a dead letter's raw message; if the edit decodes, replay it.
 
     The original, the edit and their diff go to the audit trail. An edit that the
@@ -346,12 +418,14 @@ def edit(ctx: click.Context, message: str, force: bool) -> None:
     result = translate(edited, DecodeContext(sender=dl.partner or "operator"))
     if result.rejection is not None and not force:
         click.echo(
-            f"the edit is still rejected ({result.rejection.reason}: {result.rejection.sentence}); "
-            "nothing replayed (use --force to replay anyway)",
+            terminal_line(
+                f"the edit is still rejected ({result.rejection.reason}: "
+                f"{result.rejection.sentence}); nothing replayed (use --force to replay anyway)"
+            ),
             err=True,
         )
         for p in result.rejection.problems:
-            click.echo(p.line(), err=True)
+            click.echo(terminal_line(p.line()), err=True)
         sys.exit(EXIT_REJECTED)
     diff = "".join(
         difflib.unified_diff(
@@ -385,18 +459,33 @@ def edit(ctx: click.Context, message: str, force: bool) -> None:
         errors = (
             "; ".join(e for _d, e in outcome.failed) or "it left the dead-letter queue meanwhile"
         )
-        click.echo(f"NOT replayed: {errors}", err=True)
+        click.echo(terminal_line(f"NOT replayed: {errors}"), err=True)
         sys.exit(EXIT_REJECTED)
     actions.journal_replayed(settings, outcome.replayed, actor)
-    click.echo(diff, nl=False)
-    click.echo(f"replayed {dl.id} (edited)")
+    if as_json:
+        click.echo(
+            json_line(
+                {
+                    **_brief(dl),
+                    "outcome": "replayed",
+                    "edited": True,
+                    "diff": diff,
+                    "forced": result.rejection is not None,
+                }
+            )
+        )
+        return
+    _say(diff, nl=False)
+    _line(f"replayed {dl.id} (edited)")
 
 
 @dlq.command()
 @click.argument("ids", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every dead letter.")
 @_filters
-@click.option("--yes", is_flag=True, help="Really remove them (required).")
+@click.option("--yes", is_flag=True, help="Really remove them (required unless --dry-run).")
+@click.option("--dry-run", is_flag=True, help="Print how many would be removed; change nothing.")
+@_JSON
 @click.pass_context
 def purge(
     ctx: click.Context,
@@ -409,23 +498,35 @@ def purge(
     group: str | None,
     grep: str | None,
     yes: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Remove dead letters for good. Their full content is kept in the audit trail."""
     settings = _settings(ctx)
     selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "purge")
-    if not yes:
-        click.echo("purge removes messages for good: add --yes", err=True)
+    if not yes and not dry_run:
+        click.echo("purge removes messages for good: add --yes (or --dry-run)", err=True)
         sys.exit(EXIT_USAGE)
     actor = current_operator()
     with _store(settings) as store:
+        selector = dataclasses.replace(selector, ids=_resolved(store, ids))
+        if dry_run:
+            chosen = store.browse(selector)
+            if as_json:
+                click.echo(json_line({"would_purge": len(chosen), "ids": [d.id for d in chosen]}))
+            else:
+                click.echo(f"{len(chosen)} dead letter(s) would be purged")
+            sys.exit(EXIT_OK if chosen else EXIT_REJECTED)
         removed = actions.purge(
             settings, store, selector, actor, all_=all_, progress=_bar("purging")
         )
     if not removed:
-        click.echo("no dead letter matched", err=True)
-        sys.exit(EXIT_REJECTED)
+        _nothing("no dead letter matched")
     for dl in removed:
-        click.echo(f"purged {dl.id}\t{dl.message_id}\t{dl.reason}")
+        if as_json:
+            click.echo(json_line({**_brief(dl), "outcome": "purged"}))
+        else:
+            _line(f"purged {dl.id}\t{dl.message_id}\t{dl.reason}")
 
 
 @dlq.command()
@@ -449,12 +550,14 @@ def export(
     selector = _selector((), reason, partner, type_, since, group, grep)
     with _store(settings) as store:
         letters = store.browse(selector)
-    for dl in letters:
-        output.write(json.dumps(dl.to_json(), ensure_ascii=False) + "\n")
+    if not letters:
+        _nothing("no dead letter matched: nothing exported")
+    for dl in _bar("exporting")(letters):
+        output.write(json_line(dl.to_json()) + "\n")
     click.echo(f"{len(letters)} dead letter(s) exported", err=True)
 
 
-@click.command("audit")
+@click.command("audit", context_settings=HELP)
 @click.option("--limit", default=50, show_default=True, help="How many actions, newest first.")
 @click.option("--action", help="Only replay, edit or purge.")
 @click.option("--message", "message_id", help="Only actions on this message id.")
@@ -476,21 +579,21 @@ def audit(
         entries = trail.entries(limit=limit, action=action, message_id=message_id, actor=actor)
     finally:
         trail.close()
+    if not entries:
+        _nothing("no operator action recorded")
     for e in entries:
         if as_json:
-            click.echo(json.dumps(e.to_json(), ensure_ascii=False))
+            click.echo(json_line(e.to_json()))
         else:
-            click.echo(f"{e.at}  {e.actor:<12} {e.action:<7} {e.detail}")
+            _line(f"{e.at}  {e.actor:<12} {e.action:<7} {e.detail}")
             if e.message_ids:
-                click.echo(f"    messages: {', '.join(e.message_ids)}")
+                _line(f"    messages: {', '.join(e.message_ids)}")
             if e.data.get("diff"):
                 for line in str(e.data["diff"]).splitlines():
-                    click.echo(f"    {line}")
-    if not entries and not as_json:
-        click.echo("no operator action recorded", err=True)
+                    _line(f"    {line}")
 
 
-@click.command("console")
+@click.command("console", context_settings=HELP)
 @click.option("--port", type=int, default=None, help="Override [console] port.")
 @click.option("--address", default=None, help="Override [console] address.")
 @click.pass_context

@@ -13,6 +13,8 @@ Contracts (issue #5):
 * ``edigw keys dev-sign --partner ID FILE``: sign FILE with the development key of a ministry
   (made on first run under the state directory): for trying the gateway out, never production.
 
+Every command that prints takes ``--json`` (one object per line, issue #19), and ``-h``.
+
 >>> from click.testing import CliRunner
 >>> import tempfile
 >>> env = {"EDIGW_STATE_DIR": tempfile.mkdtemp()}
@@ -31,8 +33,11 @@ import click
 from cryptography import x509
 
 from gateway.config import ConfigError, Settings, load
+from gateway.interfaces.operators.conventions import json_line, terminal_line
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+HELP = {"help_option_names": ["-h", "--help"]}
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -43,14 +48,15 @@ def _settings(ctx: click.Context) -> Settings:
         sys.exit(EXIT_USAGE)
 
 
-@click.group()
+@click.group(context_settings=HELP)
 def keys() -> None:
     """The gateway's signing keys: generate, list, rotate (old certificates stay for verification)."""
 
 
 @keys.command()
+@_JSON
 @click.pass_context
-def generate(ctx: click.Context) -> None:
+def generate(ctx: click.Context, as_json: bool) -> None:
     """Make the signing key and certificate at the configured paths, unless they exist."""
     from gateway.security.signing import ensure_dev_keys, key_id
 
@@ -58,12 +64,19 @@ def generate(ctx: click.Context) -> None:
     existed = settings.signing_key.exists() and settings.signing_cert.exists()
     ensure_dev_keys(settings.signing_key, settings.signing_cert)
     cert = x509.load_pem_x509_certificate(settings.signing_cert.read_bytes())
-    click.echo(f"{key_id(cert)}\t{'exists' if existed else 'generated'}\t{settings.signing_key}")
+    state = "exists" if existed else "generated"
+    if as_json:
+        click.echo(
+            json_line({"key_id": key_id(cert), "state": state, "key": str(settings.signing_key)})
+        )
+    else:
+        click.echo(f"{key_id(cert)}\t{state}\t{settings.signing_key}")
 
 
 @keys.command(name="list")
+@_JSON
 @click.pass_context
-def list_keys(ctx: click.Context) -> None:
+def list_keys(ctx: click.Context, as_json: bool) -> None:
     """One line per key: key id, current or retired, valid from, valid until, subject."""
     from gateway.security.signing import key_id
     from gateway.security.trust import archive_dir, load_certificates
@@ -80,15 +93,31 @@ def list_keys(ctx: click.Context) -> None:
         click.echo("no signing key yet (edigw keys generate)", err=True)
         sys.exit(EXIT_REJECTED)
     for cert, status in rows:
+        if as_json:
+            click.echo(
+                json_line(
+                    {
+                        "key_id": key_id(cert),
+                        "status": status,
+                        "valid_from": cert.not_valid_before_utc.isoformat(),
+                        "valid_until": cert.not_valid_after_utc.isoformat(),
+                        "subject": cert.subject.rfc4514_string(),
+                    }
+                )
+            )
+            continue
         click.echo(
-            f"{key_id(cert)}\t{status}\t{cert.not_valid_before_utc.date()}\t"
-            f"{cert.not_valid_after_utc.date()}\t{cert.subject.rfc4514_string()}"
+            terminal_line(
+                f"{key_id(cert)}\t{status}\t{cert.not_valid_before_utc.date()}\t"
+                f"{cert.not_valid_after_utc.date()}\t{cert.subject.rfc4514_string()}"
+            )
         )
 
 
 @keys.command()
+@_JSON
 @click.pass_context
-def rotate(ctx: click.Context) -> None:
+def rotate(ctx: click.Context, as_json: bool) -> None:
     """Retire the current key (its certificate is archived) and make a new one; print both ids."""
     from gateway.security.signing import ensure_dev_keys, key_id
     from gateway.security.trust import archive_dir
@@ -110,7 +139,10 @@ def rotate(ctx: click.Context) -> None:
     cert_path.unlink()
     ensure_dev_keys(key_path, cert_path)
     new_id = key_id(x509.load_pem_x509_certificate(cert_path.read_bytes()))
-    click.echo(f"retired\t{old_id}\ncurrent\t{new_id}")
+    if as_json:
+        click.echo(json_line({"retired": old_id, "current": new_id}))
+    else:
+        click.echo(f"retired\t{old_id}\ncurrent\t{new_id}")
 
 
 @keys.command(name="dev-sign")
@@ -150,13 +182,14 @@ def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) 
         click.echo(str(out))
 
 
-@click.command()
+@click.command(context_settings=HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--partner", "partner_id", default=None, help="Require this signer (partner id or 'gateway')."
 )
+@_JSON
 @click.pass_context
-def verify(ctx: click.Context, file: Path, partner_id: str | None) -> None:
+def verify(ctx: click.Context, file: Path, partner_id: str | None, as_json: bool) -> None:
     """Check FILE's signature against the trust store: exit 0 valid, 1 invalid (reason on stderr)."""
     from gateway.security.trust import TrustError, load_trust, signer_summary
 
@@ -165,10 +198,28 @@ def verify(ctx: click.Context, file: Path, partner_id: str | None) -> None:
     try:
         verified = store.verify(file.read_bytes(), partner_id)
     except TrustError as exc:
-        click.echo(f"{exc.reason}\t{exc.sentence}", err=True)
+        if as_json:
+            click.echo(json_line({"valid": False, "reason": exc.reason, "sentence": exc.sentence}))
+        click.echo(terminal_line(f"{exc.reason}\t{exc.sentence}"), err=True)
         sys.exit(EXIT_REJECTED)
     summary = signer_summary(verified.certificate)
-    click.echo(f"valid\t{verified.partner}\t{summary['subject']}\tsha256:{summary['sha256']}")
+    if as_json:
+        click.echo(
+            json_line(
+                {
+                    "valid": True,
+                    "partner": verified.partner,
+                    "subject": summary["subject"],
+                    "sha256": summary["sha256"],
+                }
+            )
+        )
+        return
+    click.echo(
+        terminal_line(
+            f"valid\t{verified.partner}\t{summary['subject']}\tsha256:{summary['sha256']}"
+        )
+    )
 
 
 def register(main: click.Group) -> None:

@@ -1,13 +1,15 @@
 """``edigw routes``, ``edigw overdue`` and ``edigw partners``: reliability operations (issue #6).
 
 Exit codes as in :mod:`gateway.interfaces.cli`: 0 success; 1 nothing to act on (no running
-gateway to reload, overdue messages found with ``--fail-if-any``); 2 usage or
+gateway to reload, no rule to show, overdue messages found with ``--fail-if-any``); 2 usage or
 configuration error; 3 the broker (rabbitmqctl) could not be used.
+
+The operators' conventions (issue #19): ``--json`` prints one object per line; ``-h`` works;
+text from partners (references in ``overdue``) is printed with control characters escaped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -16,6 +18,8 @@ from pathlib import Path
 import click
 
 from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, _settings
+from gateway.interfaces.cli_dlq import HELP
+from gateway.interfaces.operators.conventions import json_line, terminal_line
 from gateway.logs import get_logger
 
 log = get_logger()
@@ -37,14 +41,18 @@ def running_gateways(state_dir: Path) -> list[int]:
     return pids
 
 
-@click.group()
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+
+
+@click.group(context_settings=HELP)
 def routes() -> None:
     """Migration routing: show the rules, reload them in running gateways."""
 
 
 @routes.command("show")
+@_JSON
 @click.pass_context
-def routes_show(ctx: click.Context) -> None:
+def routes_show(ctx: click.Context, as_json: bool) -> None:
     """Print the routing and copy rules of the configuration, first match first."""
     from gateway.service.routing import copies_from, describe
 
@@ -54,13 +62,32 @@ def routes_show(ctx: click.Context) -> None:
     except ValueError as exc:
         click.echo(f"configuration refused: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if not settings.routes and not copies:
+        click.echo("no routing rule configured", err=True)
+        sys.exit(EXIT_REJECTED)
+    if as_json:
+        rules = [("route", r) for r in settings.routes] + [("copy", c) for c in copies]
+        for kind, r in rules:
+            click.echo(
+                json_line(
+                    {
+                        "kind": kind,
+                        "document_type": r.document_type,
+                        "partner": r.partner,
+                        "office": r.office,
+                        "destination": r.destination,
+                    }
+                )
+            )
+        return
     for line in describe(settings.routes, copies):
-        click.echo(line)
+        click.echo(terminal_line(line))
 
 
 @routes.command("reload")
+@_JSON
 @click.pass_context
-def routes_reload(ctx: click.Context) -> None:
+def routes_reload(ctx: click.Context, as_json: bool) -> None:
     """Check the configuration, then make every running gateway re-read its routes (SIGHUP).
 
     Cutting an office over is an edit of ``[[routes]]`` followed by this command; each
@@ -84,17 +111,20 @@ def routes_reload(ctx: click.Context) -> None:
     for pid in pids:
         os.kill(pid, signal.SIGHUP)
     log.info("routes reload requested", pids=pids, rules=describe(settings.routes, copies))
-    click.echo(f"reload signalled to {len(pids)} gateway(s): {', '.join(map(str, pids))}")
+    if as_json:
+        click.echo(json_line({"signalled": pids}))
+    else:
+        click.echo(f"reload signalled to {len(pids)} gateway(s): {', '.join(map(str, pids))}")
 
 
-@click.command()
+@click.command(context_settings=HELP)
 @click.option(
     "--minutes",
     type=float,
     default=None,
     help="Overdue after this many minutes (default: responses.overdue_after_minutes).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, on one line.")
 @click.option("--fail-if-any", is_flag=True, help="Exit 1 when something is overdue.")
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.pass_context
@@ -128,7 +158,7 @@ def overdue(
         )
     if as_json:
         click.echo(
-            json.dumps(
+            json_line(
                 {
                     "overdue_after_minutes": delay.total_seconds() / 60,
                     "messages": [
@@ -142,15 +172,16 @@ def overdue(
                         }
                         for o in late
                     ],
-                },
-                indent=2,
+                }
             )
         )
     else:
         for o in late:
             click.echo(
-                f"{o.routed_at}  {o.partner:<12} {o.document_type:<22} "
-                f"{o.business_reference:<24} {o.message_id}"
+                terminal_line(
+                    f"{o.routed_at}  {o.partner:<12} {o.document_type:<22} "
+                    f"{o.business_reference:<24} {o.message_id}"
+                )
             )
         click.echo(
             f"{len(late)} document(s) without a customs answer after "
@@ -160,7 +191,7 @@ def overdue(
     sys.exit(EXIT_REJECTED if (late and fail_if_any) else EXIT_OK)
 
 
-@click.group()
+@click.group(context_settings=HELP)
 def partners() -> None:
     """Partner isolation on the broker: one user per partner."""
 
@@ -168,8 +199,11 @@ def partners() -> None:
 @partners.command("provision")
 @click.option("--partner", "only", multiple=True, help="Only these partners (repeatable).")
 @click.option("--rotate", is_flag=True, help="Generate new passwords for existing users.")
+@_JSON
 @click.pass_context
-def partners_provision(ctx: click.Context, only: tuple[str, ...], rotate: bool) -> None:
+def partners_provision(
+    ctx: click.Context, only: tuple[str, ...], rotate: bool, as_json: bool
+) -> None:
     """Create one RabbitMQ user per partner: write its inbound, read its outbound, nothing else.
 
     Passwords are generated into <state_dir>/partners/<user>.secret (mode 0600) and
@@ -190,7 +224,22 @@ def partners_provision(ctx: click.Context, only: tuple[str, ...], rotate: bool) 
     vhost = vhost_of(settings.broker_url)
     for p in done:
         state = "created" if p.created else "updated"
-        click.echo(f"{p.partner}\tuser {p.user} ({state}) on vhost {vhost}\tsecret {p.secret_file}")
+        if as_json:
+            click.echo(
+                json_line(
+                    {
+                        "partner": p.partner,
+                        "user": p.user,
+                        "state": state,
+                        "vhost": vhost,
+                        "secret_file": str(p.secret_file),
+                    }
+                )
+            )
+        else:
+            click.echo(
+                f"{p.partner}\tuser {p.user} ({state}) on vhost {vhost}\tsecret {p.secret_file}"
+            )
 
 
 def register(main: click.Group) -> None:

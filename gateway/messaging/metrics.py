@@ -6,6 +6,11 @@ Configuration (``[metrics]`` in the TOML, or the environment)::
     port = 9464            # 0 = no endpoint (EDIGW_METRICS_PORT)
     address = "127.0.0.1"  # where to listen (EDIGW_METRICS_ADDRESS)
     depth_interval = 15    # seconds between queue-depth polls
+    management_url = ""    # RabbitMQ management API; "" = the broker's host, port 15672
+
+Labels are bounded (issue #19): a ``type`` is one of :data:`KNOWN_TYPES` (else ``other``),
+a ``partner`` one of the configured partners (else ``other``), a ``destination`` core or
+legacy (else ``other``): partner content never makes a new series.
 
 The worker calls the small hooks below (:func:`received`, :func:`observe`,
 :func:`broker_connected`); they never raise, so metrics can never break message
@@ -90,13 +95,14 @@ LAST_MESSAGE = Gauge(
 )
 QUEUE_DEPTH = Gauge(
     "edigw_queue_messages",
-    "Messages ready in each gateway queue (polled).",
+    "Messages in each gateway queue, ready + unacknowledged (polled).",
     ["queue"],
     registry=REGISTRY,
 )
 DEAD_LETTER_DEPTH = Gauge(
     "edigw_dead_letter_messages",
-    "Messages waiting in each dead-letter queue (polled).",
+    "Messages in each dead-letter queue, ready + unacknowledged: an operator browsing "
+    "does not make it drop (polled).",
     ["queue"],
     registry=REGISTRY,
 )
@@ -121,6 +127,163 @@ LOOP_STALL = Gauge(
     "Longest time the worker's I/O loop could not run (heartbeats wait as long).",
     registry=REGISTRY,
 )
+
+ROUTED_BY_DESTINATION = Counter(
+    "edigw_documents_routed",
+    "Canonical documents published to customs, by destination (core or legacy).",
+    ["partner", "destination"],
+    registry=REGISTRY,
+)
+BUILD_INFO = Gauge(
+    "edigw_build_info",
+    "Always 1; the labels say which gateway version runs on which Python.",
+    ["version", "python"],
+    registry=REGISTRY,
+)
+DEPTH_COUNTS_UNACKED = Gauge(
+    "edigw_queue_depth_counts_unacked",
+    "1 if the last depth poll read the management API (ready + unacknowledged), "
+    "0 if it fell back to AMQP (ready only).",
+    registry=REGISTRY,
+)
+
+#: The message types (UNH 0065, or the root element of an XML document) and input formats a
+#: ``type`` label may carry; any other becomes ``other``. Partners' configured
+#: ``message_types`` are added at :func:`start`.
+KNOWN_TYPES: frozenset[str] = frozenset(
+    {
+        "CUSCAR",
+        "PAXLST",
+        "CUSRES",
+        "CONTRL",
+        "APERAK",
+        "SPSCertificate",
+        "CertificateOfOrigin",
+        "LpcoDocument",
+        "xml",
+        "edifact",
+        "unknown",
+    }
+)
+DESTINATIONS: frozenset[str] = frozenset({"core", "legacy"})
+OTHER = "other"
+_known_types: set[str] = set(KNOWN_TYPES)
+_known_partners: set[str] | None = None  # None until the configuration is known
+
+
+def _build_info() -> None:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("port-edi-gateway")
+    except PackageNotFoundError:
+        ours = "unknown"
+    BUILD_INFO.labels(ours, platform.python_version()).set(1)
+
+
+_build_info()
+
+
+def know_partners(ids: Any, message_types: Any = ()) -> None:
+    """The configured partners (and the message types they may send): the only label values.
+
+    ``None`` forgets them (any partner label is then taken as it is).
+    """
+    global _known_partners
+    _known_partners = None if ids is None else {str(i) for i in ids}
+    _known_types.update(str(t) for t in message_types)
+
+
+def partner_label(partner: str) -> str:
+    """``partner`` if configured, else ``other`` (any value while no configuration is known).
+
+    >>> know_partners(["apcs"]); partner_label("apcs"), partner_label("evil\x1b[2J")
+    ('apcs', 'other')
+    >>> know_partners(None); partner_label("evil")
+    'evil'
+    """
+    if _known_partners is None or partner in _known_partners:
+        return partner
+    return OTHER
+
+
+def type_label(types: Any) -> str:
+    """One bounded ``type`` label for the message types of one message or interchange.
+
+    >>> type_label(["CUSCAR", "CUSCAR"]), type_label(["CUSCAR", "PAXLST"]), type_label(["X" * 99])
+    ('CUSCAR', 'mixed', 'other')
+    >>> type_label("CUSCAR,PAXLST"), type_label([]), type_label("xml")
+    ('mixed', 'unknown', 'xml')
+    """
+    if isinstance(types, str):
+        types = [t for t in types.split(",") if t]
+    found = list(dict.fromkeys(str(t) for t in types or []))
+    if not found:
+        return "unknown"
+    if len(found) > 1:
+        return "mixed"
+    return found[0] if found[0] in _known_types else OTHER
+
+
+def destination_label(destination: str) -> str:
+    return destination if destination in DESTINATIONS else OTHER
+
+
+#: The operators' actions counted by ``edigw_operator_actions_total`` (always present, 0 first).
+OPERATOR_ACTIONS: tuple[str, ...] = ("replay", "edit", "purge")
+
+
+class OperatorActionsCollector:
+    """``edigw_operator_actions_total{action}``, read from the audit trail at each scrape.
+
+    The actions are taken by short-lived ``edigw dlq`` commands and the console, not by the
+    process that serves /metrics: the audit trail is where they all meet. Every instance
+    that shares a trail reports the same totals, so dashboards and alerts take ``max by``.
+    """
+
+    def __init__(self, source: Callable[[], Mapping[str, int]]) -> None:
+        self.source = source
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily(
+            "edigw_operator_actions",
+            "Operator actions on dead letters (replay, edit, purge), from the audit trail.",
+            labels=["action"],
+        )
+        try:
+            counts = dict(self.source())
+        except Exception:  # a broken trail must not break the scrape
+            log.warning("operator actions unreadable", exc_info=True)
+            return
+        for action in OPERATOR_ACTIONS:
+            family.add_metric([action], float(counts.get(action, 0)))
+        yield family
+
+
+_operator_actions: OperatorActionsCollector | None = None
+
+
+def set_operator_actions_source(source: Callable[[], Mapping[str, int]] | None) -> None:
+    """Serve ``edigw_operator_actions_total`` from ``source`` (None: stop serving it)."""
+    global _operator_actions
+    if _operator_actions is not None:
+        REGISTRY.unregister(_operator_actions)
+        _operator_actions = None
+    if source is not None:
+        _operator_actions = OperatorActionsCollector(source)
+        REGISTRY.register(_operator_actions)
+
+
+def watch_operator_actions(settings: Any) -> None:
+    """Count the operator actions of ``settings``' audit trail at each scrape."""
+    from gateway.storage.audit import AuditTrail
+
+    trail = AuditTrail.for_settings(settings)
+    set_operator_actions_source(trail.counts_by_action)
+
 
 _overdue_value = 0.0
 _overdue_source: Callable[[], float] | None = None
@@ -166,6 +329,7 @@ def _safe(fn: Callable[..., None]) -> Callable[..., None]:
 @_safe
 def received(partner: str) -> None:
     """A message was taken from ``partner``'s inbound queue."""
+    partner = partner_label(partner)
     RECEIVED.labels(partner).inc()
     LAST_MESSAGE.labels(partner).set(time.time())
 
@@ -179,13 +343,14 @@ def observe(partner: str, outcome: Any, seconds: float) -> None:
     """
     translation = getattr(outcome, "translation", None)
     types = list(dict.fromkeys(getattr(translation, "message_types", None) or []))
-    type_label = ",".join(types) or str(getattr(translation, "format", "unknown"))
+    label = ",".join(types) or str(getattr(translation, "format", "unknown"))
     rejection = getattr(outcome, "rejection", None)
     if rejection is None:
-        finished(partner, "routed", type=type_label, seconds=seconds)
+        finished(partner, "routed", type=label, seconds=seconds)
+        routed_documents(partner, outcome)
     else:
         reason = str(getattr(rejection, "reason", "UNKNOWN"))
-        finished(partner, "rejected", type=type_label, reason=reason, seconds=seconds)
+        finished(partner, "rejected", type=label, reason=reason, seconds=seconds)
 
 
 @_safe
@@ -203,17 +368,26 @@ def finished(
     (dead-lettered without a rejection, e.g. a handler that kept failing); anything else
     (``duplicate``, ``retry`` ...) only counts in ``edigw_messages_finished_total``.
     """
-    type_label = type or "unknown"
+    kind = type_label(type)
+    partner = partner_label(partner)
     FINISHED.labels(partner, outcome).inc()
     if outcome == "routed":
-        ROUTED.labels(partner, type_label).inc()
+        ROUTED.labels(partner, kind).inc()
     elif outcome == "rejected":
-        REJECTED.labels(partner, type_label, reason or "UNKNOWN").inc()
-        DEAD_LETTERED.labels(partner, type_label, reason or "UNKNOWN").inc()
+        REJECTED.labels(partner, kind, reason or "UNKNOWN").inc()
+        DEAD_LETTERED.labels(partner, kind, reason or "UNKNOWN").inc()
     elif outcome == "dead-lettered":
-        DEAD_LETTERED.labels(partner, type_label, reason or "UNKNOWN").inc()
+        DEAD_LETTERED.labels(partner, kind, reason or "UNKNOWN").inc()
     if seconds is not None:
         LATENCY.labels(partner).observe(seconds)
+
+
+@_safe
+def routed_documents(partner: str, outcome: Any) -> None:
+    """Count the documents of ``outcome`` (a pipeline Outcome) per destination, core or legacy."""
+    for document in getattr(outcome, "routed", None) or []:
+        destination = destination_label(str(getattr(document, "destination", "")))
+        ROUTED_BY_DESTINATION.labels(partner_label(partner), destination).inc()
 
 
 @_safe
@@ -236,6 +410,8 @@ def decided(partner: str, plan_outcome: str, outcome: Any, seconds: float) -> No
         reason=str(getattr(rejection, "reason", "") or ""),
         seconds=seconds,
     )
+    if plan_outcome == "routed":
+        routed_documents(partner, outcome)
 
 
 _loop_stall_max = 0.0
@@ -271,6 +447,7 @@ class MetricsSettings:
     port: int = 0
     address: str = "127.0.0.1"
     depth_interval: float = 15.0
+    management_url: str = ""
 
 
 def metrics_settings(
@@ -279,7 +456,7 @@ def metrics_settings(
     """The ``[metrics]`` section of the configuration (``Settings.raw``), env over file.
 
     >>> metrics_settings({"metrics": {"port": 9464}}, env={})
-    MetricsSettings(port=9464, address='127.0.0.1', depth_interval=15.0)
+    MetricsSettings(port=9464, address='127.0.0.1', depth_interval=15.0, management_url='')
     >>> metrics_settings({}, env={"EDIGW_METRICS_PORT": "0"}).port
     0
     """
@@ -296,7 +473,120 @@ def metrics_settings(
         raise MetricsConfigError(f"metrics.port: must be from 0 (off) to 65535, not {port}")
     if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 1:
         raise MetricsConfigError(f"metrics.depth_interval: seconds, at least 1, not {interval!r}")
-    return MetricsSettings(port=port, address=str(address), depth_interval=float(interval))
+    management = str(section.get("management_url", "") or "")
+    return MetricsSettings(
+        port=port,
+        address=str(address),
+        depth_interval=float(interval),
+        management_url=management,
+    )
+
+
+# ---------------------------------------------------------------------- queue depths
+
+
+def management_api(broker_url: str, management_url: str = "") -> tuple[str, str, str, str]:
+    """(API base URL, vhost, user, password) of the RabbitMQ management API for ``broker_url``.
+
+    Without ``management_url`` it is the broker's host on port 15672 (https when the broker
+    URL is amqps), with the broker's credentials.
+
+    >>> management_api("amqp://u:p@mq.example:5672/edi")
+    ('http://mq.example:15672/api', 'edi', 'u', 'p')
+    >>> management_api("amqp://u:p@mq:5672/%2F", "https://ops@mgmt:443")[:2]
+    ('https://mgmt:443/api', '/')
+    """
+    from urllib.parse import unquote, urlsplit
+
+    amqp = urlsplit(broker_url)
+    vhost = unquote(amqp.path[1:]) if len(amqp.path) > 1 else "/"
+    user, password = unquote(amqp.username or "guest"), unquote(amqp.password or "guest")
+    if management_url:
+        given = urlsplit(management_url)
+        user = unquote(given.username) if given.username else user
+        password = unquote(given.password) if given.password else password
+        host = given.hostname or "127.0.0.1"
+        base = f"{given.scheme or 'http'}://{host}" + (f":{given.port}" if given.port else "")
+    else:
+        scheme = "https" if amqp.scheme == "amqps" else "http"
+        base = f"{scheme}://{amqp.hostname or '127.0.0.1'}:15672"
+    return f"{base}/api", vhost, user, password
+
+
+def _management_depths(
+    broker_url: str, queues: list[str], management_url: str, timeout: float
+) -> dict[str, int]:
+    """Ready + unacknowledged messages per queue, from the management API (raises on failure)."""
+    import base64
+    import json
+    import urllib.request
+    from urllib.parse import quote
+
+    base, vhost, user, password = management_api(broker_url, management_url)
+    request = urllib.request.Request(
+        f"{base}/queues/{quote(vhost, safe='')}?columns=name,messages",
+        headers={
+            "Authorization": "Basic "
+            + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        },
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        rows = json.loads(answer.read(16 * 1024 * 1024))
+    wanted = set(queues)
+    return {
+        str(row["name"]): int(row.get("messages") or 0)
+        for row in rows
+        if isinstance(row, dict) and row.get("name") in wanted
+    }
+
+
+def _amqp_ready(broker_url: str, queues: list[str], tls: Any) -> dict[str, int]:
+    """Ready messages per existing queue (passive declare): all AMQP can tell."""
+    from pika.exceptions import ChannelClosedByBroker
+
+    from gateway.messaging import broker
+
+    depths: dict[str, int] = {}
+    connection = broker.connect(broker_url, heartbeat=60, tls=tls)
+    try:
+        channel = connection.channel()
+        for queue in queues:
+            try:
+                depths[queue] = int(channel.queue_declare(queue, passive=True).method.message_count)
+            except ChannelClosedByBroker:  # not declared (yet)
+                channel = connection.channel()
+    finally:
+        if connection.is_open:
+            connection.close()
+    return depths
+
+
+def queue_depths(
+    broker_url: str,
+    queues: list[str],
+    *,
+    tls: Any = None,
+    management_url: str = "",
+    timeout: float = 5.0,
+) -> tuple[dict[str, int], bool]:
+    """(messages per existing queue, whether unacknowledged ones are counted).
+
+    Ready + unacknowledged, from the management API: an operator browsing a dead-letter
+    queue holds its messages unacknowledged, and a ready-only count would read 0 then.
+    Which queues exist, and whether the broker answers at all, is asked over AMQP first
+    (raising its error when the broker is unreachable); when the API cannot be reached, the
+    ready count of a passive declare is all there is (logged, and said by the flag).
+    """
+    ready = _amqp_ready(broker_url, queues, tls)
+    try:
+        total = _management_depths(broker_url, list(ready), management_url, timeout)
+    except Exception as exc:  # no management plugin, refused, timeout: fall back, say so
+        log.warning(
+            "queue depths without unacknowledged messages: management API unreachable",
+            error=repr(exc)[:300],
+        )
+        return ready, False
+    return {queue: total.get(queue, n) for queue, n in ready.items()}, True
 
 
 # ---------------------------------------------------------------------- serving
@@ -306,41 +596,33 @@ class QueueDepthPoller(threading.Thread):
     """Polls the depth of every gateway queue on its own connection (pika is not thread-safe)."""
 
     def __init__(
-        self, broker_url: str, queues: list[str], interval: float, tls: Any = None
+        self,
+        broker_url: str,
+        queues: list[str],
+        interval: float,
+        tls: Any = None,
+        management_url: str = "",
     ) -> None:
         super().__init__(name="edigw-metrics-depth", daemon=True)
         self.broker_url = broker_url
+        self.management_url = management_url
         self.tls = tls
         self.queues = queues
         self.interval = interval
         self.stopping = threading.Event()
 
     def poll_once(self) -> dict[str, int]:
-        from pika.exceptions import AMQPError, ChannelClosedByBroker
+        from pika.exceptions import AMQPError
 
-        from gateway.messaging import broker
-
-        depths: dict[str, int] = {}
         try:
-            connection = broker.connect(self.broker_url, heartbeat=60, tls=self.tls)
+            depths, counts_unacked = queue_depths(
+                self.broker_url, self.queues, tls=self.tls, management_url=self.management_url
+            )
         except AMQPError:
             BROKER_REACHABLE.set(0)
-            return depths
-        try:
-            channel = connection.channel()
-            for queue in self.queues:
-                try:
-                    depths[queue] = int(
-                        channel.queue_declare(queue, passive=True).method.message_count
-                    )
-                except ChannelClosedByBroker:  # not declared (yet)
-                    channel = connection.channel()
-            BROKER_REACHABLE.set(1)
-        except AMQPError:
-            BROKER_REACHABLE.set(0)
-        finally:
-            if connection.is_open:
-                connection.close()
+            return {}
+        BROKER_REACHABLE.set(1)
+        DEPTH_COUNTS_UNACKED.set(1 if counts_unacked else 0)
         for queue, n in depths.items():
             gauge = DEAD_LETTER_DEPTH if queue.endswith(".dlq") else QUEUE_DEPTH
             gauge.labels(queue).set(n)
@@ -375,6 +657,11 @@ def start(settings: Any) -> MetricsServer | None:
     """Serve /metrics if ``[metrics] port`` is not 0, and poll queue depths. Never raises."""
     try:
         conf = metrics_settings(getattr(settings, "raw", {}) or {})
+        configured = settings.partners_with_role("port", "ministry")
+        know_partners(
+            [p.id for p in configured],
+            [t for p in configured for t in getattr(p, "message_types", ())],
+        )
         if conf.port == 0:
             return None
         from gateway.messaging.naming import Names
@@ -382,7 +669,7 @@ def start(settings: Any) -> MetricsServer | None:
 
         names = Names(settings.name_prefix)
         queues = [q.name for q in topology_for(settings, names).queues]
-        for partner in settings.partners_with_role("port", "ministry"):
+        for partner in configured:
             # Series exist from the start, so "no traffic" alerts work after a restart too.
             RECEIVED.labels(partner.id)
             LAST_MESSAGE.labels(partner.id)
@@ -390,8 +677,13 @@ def start(settings: Any) -> MetricsServer | None:
         from gateway.messaging.broker import tls_from
 
         poller = QueueDepthPoller(
-            settings.broker_url, queues, conf.depth_interval, tls_from(settings.raw)
+            settings.broker_url,
+            queues,
+            conf.depth_interval,
+            tls_from(settings.raw),
+            conf.management_url,
         )
+        watch_operator_actions(settings)
         poller.start()
         port = int(server.server_address[1])
         log.info("metrics endpoint", address=conf.address, port=port)

@@ -172,6 +172,14 @@ class AuditTrail:
                 out.append(AuditEntry(aid, at, who, act, detail, mids, json.loads(data or "{}")))
         return out
 
+    def counts_by_action(self) -> dict[str, int]:
+        """How many actions of each kind were ever recorded (the operator-action metrics)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT action, COUNT(*) FROM operator_audit GROUP BY action"
+            ).fetchall()
+        return {str(action): int(n) for action, n in rows}
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -102,7 +102,7 @@ def _publish(ch: Any, exchange: str, body: bytes, message_id: str, headers: dict
 
 def _letters(env: dict[str, str]) -> list[dict[str, Any]]:
     result = cli(env, "dlq", "list", "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code in (0, 1), result.output  # 1: none (yet)
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
@@ -182,7 +182,7 @@ def test_dead_letters_rabbitmq_made_of_forged_headers_are_read_replayed_home_and
         assert all(d["attempts"] == 1 for d in letters)
         groups = cli(env, "dlq", "groups", "--json")
         assert groups.exit_code == 0, groups.output
-        assert [(g["group"], g["count"]) for g in json.loads(groups.stdout)] == [
+        assert [(g["group"], g["count"]) for g in map(json.loads, groups.stdout.splitlines())] == [
             ("DELIVERY_LIMIT/broker", len(HOSTILE))
         ]
         for d in letters:

@@ -49,7 +49,8 @@ from gateway.interfaces.operators.deadletters import Selector, group_dead_letter
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore, dead_letter_queues
 from gateway.logs import get_logger
-from gateway.messaging.broker import printable
+from gateway.messaging.broker import printable, tls_from
+from gateway.messaging.metrics import metrics_settings, queue_depths
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import topology_for
 
@@ -113,12 +114,15 @@ class Backend:
         return DeadLetterStore.open(self.settings)
 
     def depths(self) -> dict[str, int]:
-        store = DeadLetterStore.open(self.settings)
-        try:
-            store.queues = self.queues
-            return store.depths()
-        finally:
-            store.close()
+        """Messages per queue, ready + unacknowledged (an operator browsing a dead-letter
+        queue must not make its chart drop to 0): the metrics' own depth reading."""
+        depths, _counts_unacked = queue_depths(
+            self.settings.broker_url,
+            self.queues,
+            tls=tls_from(self.settings.raw),
+            management_url=metrics_settings(self.settings.raw).management_url,
+        )
+        return depths
 
     def _journal_db(self) -> sqlite3.Connection | None:
         if self.settings.journal_backend != "sqlite" or not os.path.exists(
