@@ -228,9 +228,15 @@ def test_the_registry_finds_the_call_codecs_and_translate_decodes_them() -> None
         assert result.documents[0].header.source.message_type == message_type
 
 
-def test_apcs_may_send_the_call_messages() -> None:
-    types = load(env={}).partners["apcs"].message_types
-    assert {"CUSREP", "IFTDGN", "COARRI"} <= set(types)
+def test_apcs_and_the_djendjen_terminal_may_send_the_call_messages() -> None:
+    partners = load(env={}).partners
+    assert {"CUSREP", "IFTDGN", "COARRI"} <= set(partners["apcs"].message_types)
+    terminal = partners["terminal-djendjen"]
+    assert (terminal.role, terminal.formats, terminal.message_types) == (
+        "port",
+        ("edifact",),
+        ("COARRI",),
+    )
 
 
 # ----------------------------------------------------------------- APCS XML
