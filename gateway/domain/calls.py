@@ -16,8 +16,8 @@ The last two name their call by the same key; linking and reconciliation are the
 ...                              business_reference="CALL-1"), call_reference="CALL-1",
 ...                   conveyance=Conveyance(imo_number="9454436", voyage_number="0MA1RN1MA"),
 ...                   port_of_call="DZALG")
->>> from_xml(to_xml(call)) == call, call.key
-(True, ('9454436', '0MA1RN1MA', 'DZALG'))
+>>> from_xml(to_xml(call)) == call, str(call.key)
+(True, '9454436/0MA1RN1MA/DZALG')
 """
 
 from __future__ import annotations
