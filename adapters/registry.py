@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
-from adapters import cuscar, paxlst
+from adapters import coarri, cuscar, cusrep, iftdgn, paxlst
 from adapters.common import DecodeContext, Positions
 from adapters.edifact import Interchange, Message, Segment
 from gateway.domain.model import CanonicalDocument
@@ -131,6 +131,16 @@ def _cuscar_stream(
 CODECS: Final[tuple[MessageCodec, ...]] = (
     MessageCodec(cuscar.MESSAGE_TYPE, cuscar.is_cuscar, cuscar.decode_message, _cuscar_stream),
     MessageCodec(paxlst.MESSAGE_TYPE, paxlst.is_paxlst, paxlst.decode_message),
+    # The call documents (issue #17) are not in CanonicalDocument's union: they are Documents.
+    MessageCodec(
+        cusrep.MESSAGE_TYPE, cusrep.is_cusrep, cast(MessageDecoder, cusrep.decode_message)
+    ),
+    MessageCodec(
+        iftdgn.MESSAGE_TYPE, iftdgn.is_iftdgn, cast(MessageDecoder, iftdgn.decode_message)
+    ),
+    MessageCodec(
+        coarri.MESSAGE_TYPE, coarri.is_coarri, cast(MessageDecoder, coarri.decode_message)
+    ),
 )
 
 

@@ -160,7 +160,7 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         browser.find_element(By.CSS_SELECTOR, "tr.letter a").click()
         assert shows(browser, "Still rejected")
         assert "UNT+99+1" in browser.find_element(By.CSS_SELECTOR, "pre.raw").text
-        assert shows(browser, "MAN-EGALY-2611-002")
+        assert shows(browser, "MAN-DZALG-2611-002")
 
         # 3. replay it, through the confirmation page.
         browser.find_element(By.ID, "replay-one").click()

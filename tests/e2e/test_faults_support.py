@@ -25,7 +25,7 @@ from gateway.messaging.topology import declare, topology_for
 from tests.conftest import delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = (ROOT / "samples" / "apcs" / "01-cuscar-msc-alexandria.edi").read_bytes()
+SAMPLE = (ROOT / "samples" / "apcs" / "01-cuscar-msc-algiers.edi").read_bytes()
 EDIGW = [sys.executable, "-m", "gateway", "--log-format", "json"]
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ def cuscar(n: int, marker: str = "") -> bytes:
     """The sample CUSCAR with its own interchange reference and manifest number."""
     ref = f"F{n:09d}"
     data = SAMPLE.replace(b"AP000001", ref.encode()).replace(
-        b"MAN-EGALY-2611-001", f"MAN-FAULT-{n:06d}".encode()
+        b"MAN-DZALG-2611-001", f"MAN-FAULT-{n:06d}".encode()
     )
     if marker:
         data = data.replace(b"PORTABLE COMPUTERS", marker.encode())

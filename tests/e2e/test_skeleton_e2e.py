@@ -54,7 +54,7 @@ def test_cuscar_travels_end_to_end(
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])
     url = gateway_env["EDIGW_AMQP_URL"]
     submitted = edigw(
-        gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-alexandria.edi")
+        gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-algiers.edi")
     )
     message_id = submitted.stdout.split("\t")[0]
     assert len(message_id) == 36
@@ -62,7 +62,7 @@ def test_cuscar_travels_end_to_end(
     [(props, body)] = wait_for(lambda: drain(url, names.customs_core))
     assert props.correlation_id == message_id
     assert props.type == "CargoManifest"
-    assert b"<DocumentNumber>MAN-EGALY-2611-001</DocumentNumber>" in body
+    assert b"<DocumentNumber>MAN-DZALG-2611-001</DocumentNumber>" in body
     cert = Path(gateway_env["EDIGW_STATE_DIR"]) / "keys" / "gateway-signing-cert.pem"
     verified = xmlsec_verify(body, cert, tmp_path)
     assert verified.returncode == 0, verified.stderr
@@ -141,7 +141,7 @@ def test_sigterm_stops_gracefully(
 ) -> None:
     names = Names(gateway_env["EDIGW_NAME_PREFIX"])
     url = gateway_env["EDIGW_AMQP_URL"]
-    files = [str(SAMPLES / "01-cuscar-msc-alexandria.edi")] * 20
+    files = [str(SAMPLES / "01-cuscar-msc-algiers.edi")] * 20
     edigw(gateway_env, "submit", "--partner", "apcs", *files)
     wait_for(lambda: drain(url, names.customs_core), timeout=30)
     running_gateway.send_signal(signal.SIGTERM)
@@ -174,7 +174,7 @@ def test_unroutable_message_is_dead_lettered_and_a_replay_routes_it(
     )
     channel.queue_delete(names.customs_core)
     connection.close()
-    edigw(gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-alexandria.edi"))
+    edigw(gateway_env, "submit", "--partner", "apcs", str(SAMPLES / "01-cuscar-msc-algiers.edi"))
 
     def letters() -> list[dict[str, object]]:
         out = edigw(gateway_env, "dlq", "list", "--json", check=False).stdout
@@ -186,7 +186,7 @@ def test_unroutable_message_is_dead_lettered_and_a_replay_routes_it(
     edigw(gateway_env, "dlq", "replay", str(letter["id"]))
     [(props, body)] = wait_for(lambda: drain(url, names.customs_core))
     assert props.type == "CargoManifest"
-    assert b"<DocumentNumber>MAN-EGALY-2611-001</DocumentNumber>" in body
+    assert b"<DocumentNumber>MAN-DZALG-2611-001</DocumentNumber>" in body
     assert letters() == []
 
 

@@ -55,7 +55,7 @@ def test_list_groups_show_export_leave_every_message_in_place(env: dict[str, str
         assert one["stage"] == "decode"
         assert one["partner"] == "apcs"
         assert one["type"] == "CUSCAR"
-        assert one["business_reference"] == "MAN-EGALY-2611-002"
+        assert one["business_reference"] == "MAN-DZALG-2611-002"
         assert one["attempts"] == 1
         assert one["first_failure"] and one["last_failure"]
         assert set(one) >= {"id", "sentence"}
@@ -94,7 +94,7 @@ def test_list_groups_show_export_leave_every_message_in_place(env: dict[str, str
         assert "UNT+99+1" in shown.stdout  # the raw bytes
         shown_good = json.loads(cli(env, "dlq", "show", m3, "--json").stdout)
         assert shown_good["decoded"]["ok"] is True
-        assert "MAN-EGALY-2611-002" in shown_good["decoded"]["documents"][0]
+        assert "MAN-DZALG-2611-002" in shown_good["decoded"]["documents"][0]
         assert base64.b64decode(shown_good["body_base64"]) == GOOD
         missing = cli(env, "dlq", "show", "nope")
         assert missing.exit_code == 1

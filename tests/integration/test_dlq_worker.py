@@ -94,7 +94,7 @@ def test_replayed_dead_letter_is_judged_again_and_edited_one_is_routed(
         assert edited.exit_code == 0, edited.output
         assert wait_depth(ch, names.customs_core, 1, timeout=30) == 1
         [(props, body)] = drain(ch, names.customs_core)
-        assert b"MAN-EGALY-2611-002" in body
+        assert b"MAN-DZALG-2611-002" in body
         assert (props.correlation_id or "").startswith("bad-1")  # traceable to the original
         assert _wait_letters(env, 0) == []
 

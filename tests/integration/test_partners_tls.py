@@ -45,7 +45,7 @@ from tests.integration.tls_broker import (
 )
 
 GATEWAY_CN = "edigw-gateway"
-SAMPLE = SAMPLES / "01-cuscar-msc-alexandria.edi"
+SAMPLE = SAMPLES / "01-cuscar-msc-algiers.edi"
 
 
 def _edigw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -223,7 +223,7 @@ def test_gateway_clients_work_over_amqps_with_a_client_certificate(
     assert ack.startswith(b"UNB+UNOC:3+CUSTOMS+APCS:ZZZ") and b"UNH+" in ack and b"CONTRL" in ack
     [(props, body)] = wait_until(lambda: _take(tls_env, names.customs_core), 30, "the manifest")
     assert props.correlation_id == message_id
-    assert b"<DocumentNumber>MAN-EGALY-2611-001</DocumentNumber>" in body
+    assert b"<DocumentNumber>MAN-DZALG-2611-001</DocumentNumber>" in body
     rows = [line.split("\t") for line in connections.splitlines() if line.strip()]
     assert rows, "the worker has no connection to the TLS node"
     assert all(r == ["true", f"CN={GATEWAY_CN}", "guest"] for r in rows), rows

@@ -1,9 +1,9 @@
 """Migration routing with a real ``edigw run``: office cut-over without restart, copy rules.
 
-The office EGALY starts on the legacy system; the configuration is edited and
+The office DZALG starts on the legacy system; the configuration is edited and
 ``edigw routes reload`` signals the running gateway (SIGHUP); the next manifest for
-EGALY goes to the new core, and the gateway logs what changed. A copy rule sends every
-EGALY manifest to a second authority's queue as well, before and after.
+DZALG goes to the new core, and the gateway logs what changed. A copy rule sends every
+DZALG manifest to a second authority's queue as well, before and after.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 COPY = """
 [[copies]]
 document_type = "CargoManifest"
-office = "EGALY"
+office = "DZALG"
 destination = "veterinary"
 """
 LEGACY = (
     """
 [[routes]]
-office = "EGALY"
+office = "DZALG"
 destination = "legacy"
 
 [[routes]]
@@ -76,7 +76,7 @@ def test_office_cut_over_takes_effect_without_restart_and_copies_follow(
         ]
         assert count(env, names.customs_core) == 0
 
-        config.write_text(CORE)  # EGALY moves to the new system
+        config.write_text(CORE)  # DZALG moves to the new system
         reload = subprocess.run(
             [sys.executable, "-m", "gateway", "routes", "reload"],
             env=env,
@@ -87,7 +87,7 @@ def test_office_cut_over_takes_effect_without_restart_and_copies_follow(
         assert reload.returncode == 0, reload.stderr
         assert str(gateway.pid) in reload.stdout
         wait_until(lambda: b"routes reloaded" in log.read_bytes(), 20, "the reload logged")
-        assert b"- route type=* partner=* office=EGALY -> legacy" in log.read_bytes()
+        assert b"- route type=* partner=* office=DZALG -> legacy" in log.read_bytes()
 
         submit(env, [("mig-2", cuscar(60_001))])
         wait_until(lambda: done_count(env) >= 2, 20, "second manifest done")

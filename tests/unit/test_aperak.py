@@ -155,13 +155,13 @@ def test_property_round_trip_in_unoc(errors: list[aperak.ApplicationError], vers
 def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
     sample = Path(__file__).resolve().parent.parent.parent / "samples" / "apcs"
     data = (sample / "02-cuscar-ferry-two-messages.edi").read_bytes()
-    data = data.replace(b"CST++870323:HS", b"CST++8703:HS").replace(b"TRMER", b"TRME1")
+    data = data.replace(b"CST++870323:HS", b"CST++8703:HS").replace(b"ESALC", b"ESAL1")
     outcome = pipeline.process(data, load(env={}).partners["apcs"], "c4")
     assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
     reports = aperak.decode_all(outcome.acknowledgements[1][1])
     assert [(r.message_reference, r.document_number) for r in reports] == [
-        ("1", "MAN-EGDAM-2611-017"),
-        ("2", "MAN-EGDAM-2611-018"),
+        ("1", "MAN-DZALG-2611-017"),
+        ("2", "MAN-DZORN-2611-018"),
     ]
     assert [[(e.code, e.segment) for e in r.errors] for r in reports] == [
         [("HS_CODE", 15)],

@@ -128,7 +128,13 @@ def test_environment_overrides_are_validated_the_same_way(
 def test_the_typed_sections_are_kept_beside_raw() -> None:
     settings = load({"metrics": {"port": 9464}}, env={"EDIGW_MODE": "development"})
     assert settings.config.metrics.port == 9464 and settings.raw["metrics"]["port"] == 9464
-    assert settings.config.partners["apcs"].message_types == ["CUSCAR", "PAXLST"]
+    assert settings.config.partners["apcs"].message_types == [
+        "CUSCAR",
+        "PAXLST",
+        "CUSREP",
+        "IFTDGN",
+        "COARRI",
+    ]
     assert settings.mode == "development"
     assert load(env={}).mode == "production"  # the default outside the demo and the tests
     assert load(env={"EDIGW_METRICS_PORT": "9464"}).config.metrics.port == 9464
@@ -159,7 +165,7 @@ def _edigw(tmp_path: Path, config: str, *args: str) -> subprocess.CompletedProce
     ],
 )
 @pytest.mark.parametrize(
-    "command", [["run"], ["translate", "samples/apcs/01-cuscar-msc-alexandria.edi"]]
+    "command", [["run"], ["translate", "samples/apcs/01-cuscar-msc-algiers.edi"]]
 )
 def test_run_and_translate_refuse_a_bad_file_with_exit_2_and_no_traceback(
     tmp_path: Path, config: str, expected: str, command: list[str]

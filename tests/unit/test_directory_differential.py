@@ -227,7 +227,7 @@ def both(message: Message, directory: str | None, message_type: str | None) -> l
 def test_inputs_are_found() -> None:
     names = {name.split("#")[0] for name, _ in BASES}
     assert len(BASES) >= 30
-    assert {"01-cuscar-msc-alexandria.edi", "valid.edi", "ferry_vehicles.edi"} <= names
+    assert {"01-cuscar-msc-algiers.edi", "valid.edi", "ferry_vehicles.edi"} <= names
 
 
 @pytest.mark.parametrize("name, message", BASES, ids=[name for name, _ in BASES])

@@ -54,27 +54,27 @@ def test_negative_corpus_file_is_rejected_for_its_syntax(corpus: Path) -> None:
 
 def test_ferry_sample_travellers_and_vehicles() -> None:
     (plist,) = paxlst.decode(SAMPLE.read_bytes())
-    assert plist.conveyance.imo_number == "9321483"
-    assert (plist.port_of_departure, plist.port_of_call) == ("GRPIR", "EGDAM")
+    assert plist.conveyance.imo_number == "9285237"
+    assert (plist.port_of_departure, plist.port_of_call) == ("FRMRS", "DZALG")
     assert [(t.role, t.family_name, t.nationality) for t in plist.travellers] == [
-        ("driver", "NASSER", "EG"),
-        ("passenger", "NASSER", "EG"),
-        ("driver", "PAPADOPOULOS", "GR"),
+        ("driver", "BENALI", "DZ"),
+        ("passenger", "BENALI", "DZ"),
+        ("driver", "MARTIN", "FR"),
     ]
-    omar, laila, nikos = plist.travellers
-    assert omar.vehicle is not None and laila.vehicle is None and nikos.vehicle is not None
-    assert (omar.vehicle.registration_number, omar.vehicle.registration_country) == (
-        "ABC 1234",
-        "EG",
+    karim, amel, luc = plist.travellers
+    assert karim.vehicle is not None and amel.vehicle is None and luc.vehicle is not None
+    assert (karim.vehicle.registration_number, karim.vehicle.registration_country) == (
+        "01234-116-16",
+        "DZ",
     )
-    assert (omar.vehicle.vin, omar.vehicle.make, omar.vehicle.model) == (
+    assert (karim.vehicle.vin, karim.vehicle.make, karim.vehicle.model) == (
         "WVWZZZ1JZXW000001",
         "VOLKSWAGEN",
         "GOLF",
     )
-    assert omar.documents[0].expiry_date == dt.date(2030, 1, 1)
-    assert (nikos.documents[0].kind, nikos.documents[0].issuing_country) == ("I", "GR")
-    assert "IKB 5521" in plist.references() and "A87654321" in plist.references()
+    assert karim.documents[0].expiry_date == dt.date(2030, 1, 1)
+    assert (luc.documents[0].kind, luc.documents[0].issuing_country) == ("I", "FR")
+    assert "GK-421-LM" in plist.references() and "A87654321" in plist.references()
     assert from_xml(to_bytes(plist)) == plist
 
 

@@ -20,7 +20,7 @@ from gateway.service.pipeline import InboundPipeline, translate
 from gateway.storage.journal import SqliteJournal
 from tests.helpers import SAMPLES, xmlsec_verify
 
-# Two CUSCAR messages (MAN-EGDAM-2611-017 and -018) in one interchange.
+# Two CUSCAR messages (MAN-DZALG-2611-017 and -018) in one interchange.
 TWO = (SAMPLES / "02-cuscar-ferry-two-messages.edi").read_bytes()
 
 

@@ -23,7 +23,7 @@ from gateway.storage.journal import SqliteJournal
 from tests.helpers import SAMPLES, xmlsec_verify
 
 EDIGW = [sys.executable, "-m", "gateway"]
-SAMPLE = SAMPLES / "01-cuscar-msc-alexandria.edi"
+SAMPLE = SAMPLES / "01-cuscar-msc-algiers.edi"
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,9 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> Signer:
 
 def test_sample_manifest_maps_its_content() -> None:
     [m] = cuscar.decode(SAMPLE.read_bytes(), DecodeContext(sender="apcs"))
-    assert m.document_number == "MAN-EGALY-2611-001"
+    assert m.document_number == "MAN-DZALG-2611-001"
     assert m.conveyance.imo_number == "9703291"
-    assert m.port_of_call == "EGALY"
+    assert m.port_of_call == "DZALG"
     assert [c.transport_document for c in m.consignments] == ["MEDUAB123456", "MEDUAB123457"]
     first = m.consignments[0]
     # 1.2 TNE becomes 1200 kg; the escaped '+' in the FTX survives.
@@ -93,7 +93,7 @@ def test_pipeline_accepts_routes_and_acknowledges(signer: Signer) -> None:
 
 def test_migration_route_sends_an_office_to_legacy(signer: Signer) -> None:
     settings = load(env={})
-    routes = [Route("legacy", office="EGALY"), Route("core")]
+    routes = [Route("legacy", office="DZALG"), Route("core")]
     pipeline = InboundPipeline(signer, routes, "CUSTOMS")
     outcome = pipeline.process(SAMPLE.read_bytes(), settings.partners["apcs"], "c")
     assert [r.destination for r in outcome.routed] == ["legacy"]
