@@ -43,9 +43,7 @@ def terminal_safe(text: str, keep: str = "\n\t") -> str:
     'مرحبا MAN-001'
     """
     return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-        if _unsafe(c, keep)
-        else c
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _unsafe(c, keep) else c
         for c in text
     )
 
