@@ -99,7 +99,7 @@ def test_the_corpus_location_follows_edigw_corpus(
     monkeypatch.setenv("EDIGW_CORPUS", str(tmp_path))
     try:
         moved = importlib.reload(where)
-        assert moved.CORPUS == tmp_path and moved.ci_requires_corpus()
+        assert tmp_path == moved.CORPUS and moved.ci_requires_corpus()
         assert not moved.corpus_present()  # an empty folder is not a corpus
         (tmp_path / "edifact").mkdir()
         (tmp_path / "xml").mkdir()
