@@ -25,11 +25,14 @@ from adapters.edifact.directory import (
     validate_message,
 )
 from tests.corpus import CORPUS as SHARED_CORPUS
-from tests.corpus import corpus_present, edifact_file, needs_corpus
+from tests.corpus import VENDORED_CORPUS, corpus_present, edifact_file, needs_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = SHARED_CORPUS / "edifact"  # ../shared/corpus, or $EDIGW_CORPUS
 TABLES = REPO / "adapters" / "edifact" / "directories"
+# The directory definitions (LGPL-3.0 and MIT) are vendored: the packaged tables are checked
+# against them on any clone (tests/data/corpus/SOURCES.md).
+DEFINITIONS = VENDORED_CORPUS / "edifact" / "directory"
 
 
 def message(body: str, mtype: str = "CUSCAR", version: str = "D:95B") -> Message:
@@ -78,14 +81,14 @@ def _sources_present(table: Path) -> bool:
     import json
 
     files = [s["file"] for s in json.loads(table.read_text(encoding="utf-8"))["sources"]]
-    return all((CORPUS / "directory" / f).is_file() for f in files)
+    return all((DEFINITIONS / f).is_file() for f in files)
 
 
 def test_generated_tables_are_up_to_date(tmp_path: Path) -> None:
     # A machine may hold only some definition folders: every table whose inputs are all
     # present must come out byte for byte as shipped; the others are not judged here.
     script = REPO / "tools" / "gen_directory_tables.py"
-    command = [sys.executable, str(script), str(CORPUS / "directory"), "--out", str(tmp_path)]
+    command = [sys.executable, str(script), str(DEFINITIONS), "--out", str(tmp_path)]
     subprocess.run(command, check=True, capture_output=True)
     fresh = {p.name for p in tmp_path.glob("*.json")}
     shipped = {p.name for p in TABLES.glob("*.json")}

@@ -42,13 +42,24 @@ def test_every_vendored_file_is_listed_licensed_and_unchanged() -> None:
     files = {
         p.relative_to(VENDORED_CORPUS).as_posix()
         for p in VENDORED_CORPUS.rglob("*")
-        if p.is_file() and p.name != "SOURCES.md"
+        if p.is_file() and p.name not in ("SOURCES.md", "SOURCES.tsv")
     }
     assert len(files) >= 30
     assert files == set(rows)
+    # The generator of the directory tables reads the definitions' provenance from the
+    # corpus's SOURCES.tsv: its rows for the vendored definitions are kept beside them.
+    tsv = VENDORED_CORPUS / "edifact" / "SOURCES.tsv"
+    with tsv.open(newline="", encoding="utf-8") as f:
+        described = {f"edifact/{r['file']}" for r in csv.DictReader(f, delimiter="\t")}
+    assert described == {n for n in files if n.startswith("edifact/directory/")}
     for name, (licence, sha256) in rows.items():
         assert licence.startswith(REDISTRIBUTABLE), (name, licence)
         assert hashlib.sha256((VENDORED_CORPUS / name).read_bytes()).hexdigest() == sha256, name
+
+
+def _vendored_tsv_rows() -> list[dict[str, str]]:
+    with (VENDORED_CORPUS / "edifact" / "SOURCES.tsv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def _corpus_rows(folder: str) -> list[dict[str, str]]:
@@ -70,6 +81,8 @@ def test_every_redistributable_corpus_file_is_vendored_byte_for_byte() -> None:
                 assert copy.is_file(), f"{source} may be redistributed: vendor it"
                 assert copy.read_bytes() == source.read_bytes(), copy
                 copied += 1
+                if folder == "edifact" and not row["file"].endswith(".edi"):
+                    assert row in _vendored_tsv_rows(), f"{row['file']}: SOURCES.tsv row differs"
             else:
                 assert not copy.exists(), f"{copy}: {row['licence']} does not allow copying"
     assert copied >= 50
