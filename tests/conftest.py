@@ -63,7 +63,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if left_out:
         modules = sorted({n.split("::")[0] for n in left_out})
         terminalreporter.write_sep("=", f"{len(left_out)} tests not collected: no shared corpus")
-        terminalreporter.write_line(f"they {LEFT_OUT_REASON}; in: " + ", ".join(modules))
+        terminalreporter.write_line(f"each {LEFT_OUT_REASON}")
+        terminalreporter.write_line("in: " + ", ".join(modules))
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ VENDORED_EDIFACT = ROOT / "tests" / "data" / "edifact"
 VENDORED_CORPUS = ROOT / "tests" / "data" / "corpus"
 
 LEFT_OUT_REASON = (
-    "reads shared-corpus files whose licence does not allow copying them into this repository "
+    "needs shared-corpus files whose licence does not allow copying them into this repository "
     "(no licence found, GPL, EUPL, UN/CEFACT or OASIS notices, unverified); "
     "put the corpus at ../shared/corpus or set EDIGW_CORPUS to run it"
 )
