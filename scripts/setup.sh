@@ -28,6 +28,11 @@ need_apt xmlsec1 xmlsec1
 need_apt chromedriver chromium chromium-driver
 # promtool (Debian's prometheus package) runs the alert rules' tests (tests/unit/test_alerts.py).
 need_apt promtool prometheus
+# tests/unit/test_deploy_units.py checks deploy/systemd with systemd-analyze (a container may
+# lack systemd); installed only when missing and the distribution has the package.
+if ! command -v systemd-analyze >/dev/null 2>&1 && apt-cache show systemd >/dev/null 2>&1; then
+    need_apt systemd-analyze systemd
+fi
 export PATH="$PATH:/usr/sbin"
 
 # RabbitMQ: start it when nothing answers on 5672, then wait until it accepts AMQP.

@@ -14,9 +14,14 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
+
+from tests.corpus import CORPUS, LEFT_OUT_REASON, corpus_present
+
+__all__ = ["CORPUS"]  # imported from here by older tests
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tests run the gateway in development mode (issue #14): signing keys and ministry anchors
@@ -24,13 +29,50 @@ ROOT = Path(__file__).resolve().parent.parent
 # process and every load() that reads os.environ gets it; tests of production mode set
 # EDIGW_MODE=production (or pass an env without it) themselves.
 os.environ["EDIGW_MODE"] = "development"
-CORPUS = Path(os.environ.get("EDIGW_CORPUS", ROOT.parent / "shared" / "corpus"))
+# Tests that need the shared corpus are deselected, with their reason, where it is absent.
+LEFT_OUT_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"needs_corpus: {LEFT_OUT_REASON}")
+    config.stash[LEFT_OUT_KEY] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if corpus_present():
+        return
+    left_out = [
+        i
+        for i in items
+        if i.get_closest_marker("needs_corpus") or "corpus" in getattr(i, "fixturenames", ())
+    ]
+    if left_out:
+        config.stash[LEFT_OUT_KEY] = [i.nodeid for i in left_out]
+        items[:] = [i for i in items if i not in left_out]
+        config.hook.pytest_deselected(items=left_out)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if corpus_present():
+        return f"shared corpus: {CORPUS} (every corpus test is collected)"
+    return f"shared corpus: absent at {CORPUS}; tests that need it are deselected"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(LEFT_OUT_KEY, [])
+    if left_out:
+        modules = sorted({n.split("::")[0] for n in left_out})
+        terminalreporter.write_sep("=", f"{len(left_out)} tests not collected: no shared corpus")
+        terminalreporter.write_line(f"each {LEFT_OUT_REASON}")
+        terminalreporter.write_line("in: " + ", ".join(modules))
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The shared real-world corpus (../shared/corpus beside the project)."""
-    if not CORPUS.is_dir():
+    """The shared real-world corpus (../shared/corpus beside the project, or $EDIGW_CORPUS).
+
+    Tests that request it are deselected where it is absent (pytest_collection_modifyitems)."""
+    if not corpus_present():
         pytest.fail(f"the shared corpus is missing at {CORPUS} (set EDIGW_CORPUS)")
     return CORPUS
 

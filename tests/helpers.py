@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import pika
 
+from tests.corpus import CORPUS
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "apcs"
 T = TypeVar("T")
@@ -62,7 +64,7 @@ def parseable_edifact() -> Iterator[tuple[Path, list[Any]]]:
     dirs = [
         ROOT / "tests" / "data",
         ROOT / "samples",
-        ROOT.parent / "shared" / "corpus" / "edifact",
+        CORPUS / "edifact",
     ]
     for path in [p for d in dirs if d.is_dir() for p in sorted(d.rglob("*.edi"))]:
         try:

@@ -28,6 +28,7 @@ from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
 from gateway.domain.model import CargoManifest, Communication, Contact, DangerousGoods, Seal
 from gateway.domain.validation import validate
 from gateway.service.pipeline import translate
+from tests.corpus import edifact_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "cuscar"
@@ -92,13 +93,13 @@ def test_the_hierarchy_is_in_the_canonical_xml(consolidation: CargoManifest) -> 
 
 
 def test_rff_aaa_is_an_order_acknowledgement_not_a_master_bill(
-    consolidation: CargoManifest, corpus: Path
+    consolidation: CargoManifest,
 ) -> None:
     first_house = consolidation.consignments[1]
     assert first_house.master_reference == "CMDUMRS0012345"
     assert "CMD-2026-0457" not in consolidation.references()
     # The MSC manifest's RFF+AAA:MSCUDB592345 used to become its first bill's master.
-    [msc] = cuscar.decode((corpus / "edifact" / "CUSCAR_indice_1.edi").read_bytes())
+    [msc] = cuscar.decode(edifact_file("CUSCAR_indice_1.edi").read_bytes())
     assert msc.consignments[0].master_reference is None
 
 

@@ -48,7 +48,7 @@ from adapters.edifact.directory_elements import _compile_segment, _ElementChecke
 from adapters.edifact.directory_issues import _Reporter
 from adapters.edifact.directory_tables import _ElementDef, _table
 from bench.gen_cuscar import generate
-from tests.conftest import CORPUS as SHARED_CORPUS
+from tests.corpus import CORPUS as SHARED_CORPUS
 from tests.unit import directory_reference
 
 REPO = Path(__file__).resolve().parents[2]

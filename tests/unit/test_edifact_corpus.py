@@ -7,9 +7,10 @@ accepted, or rejected with the exact set of (0085 code, segment tag) errors,
 plus the warnings expected; and the directory errors the gateway adds when a
 partner's directory policy is ``reject`` (``DIRECTORY_ERRORS``: only findings
 against the message's own packaged directory are errors, see docs/directory.md;
-the full findings are pinned in ``test_directory.EXPECTED_CORPUS``). Files are read from ``../shared/corpus/edifact``
-(relative to the repository root) when present, else from the licensed copies
-in ``tests/data/edifact``; a file that is in neither is skipped with a message.
+the full findings are pinned in ``test_directory.EXPECTED_CORPUS``). Files are read from the
+licensed copies in ``tests/data/edifact``, else from the shared corpus (``tests/corpus.py``);
+the cases of files that are not vendored are marked ``needs_corpus`` and deselected, with
+that reason, where the corpus is absent.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import pytest
 from adapters import cuscar
 from adapters.contrl import acknowledge, encode
 from adapters.edifact import EdifactError, Message, directory, parse
+from tests.corpus import CORPUS, VENDORED_EDIFACT, edifact_file, edifact_param, needs_corpus
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "corpus" / "edifact"
-LOCAL = ROOT / "tests" / "data" / "edifact"
+SHARED = CORPUS / "edifact"
+LOCAL = VENDORED_EDIFACT
 
 
 @dataclass(frozen=True)
@@ -209,17 +210,11 @@ def _directory_check(message: Message) -> list[EdifactError]:
 
 
 def _path(name: str) -> Path:
-    for folder in (SHARED, LOCAL):
-        if (folder / name).is_file():
-            return folder / name
-    pytest.skip(f"{name} is not redistributable and ../shared/corpus/edifact is absent here")
+    return edifact_file(name)
 
 
+@needs_corpus
 def test_table_covers_every_corpus_file() -> None:
-    if not SHARED.is_dir():
-        pytest.skip(
-            f"shared corpus folder {SHARED} is absent; the table is checked against it when present"
-        )
     assert sorted(p.name for p in SHARED.glob("*.edi")) == sorted(EXPECTED)
 
 
@@ -236,7 +231,7 @@ def test_local_copies_are_exact_and_licensed() -> None:
             assert copy.read_bytes() == (SHARED / copy.name).read_bytes()
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [edifact_param(n) for n in sorted(EXPECTED)])
 def test_verdict(name: str) -> None:
     expect = EXPECTED[name]
     report = acknowledge(_path(name).read_bytes())
@@ -249,7 +244,7 @@ def test_verdict(name: str) -> None:
         assert err.segment is not None or err.offset is not None, err  # every error has a position
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [edifact_param(n) for n in sorted(EXPECTED)])
 def test_verdict_with_directory_check(name: str) -> None:
     expect = EXPECTED[name]
     wanted, why = DIRECTORY_ERRORS.get(name, (frozenset(), "no directory error"))
@@ -263,7 +258,7 @@ def test_directory_table_names_corpus_files() -> None:
     assert set(DIRECTORY_ERRORS) <= set(EXPECTED)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [edifact_param(n) for n in sorted(EXPECTED)])
 def test_contrl_parses_with_pydifact(name: str) -> None:
     from pydifact.segmentcollection import Interchange as PydifactInterchange
 

@@ -11,9 +11,12 @@ from adapters.common import MappingError
 from adapters.ephyto import RSM, decode, find_certificate
 from gateway.domain.lpco import to_xml
 from gateway.domain.validation import validate
+from tests.corpus import VENDORED_CORPUS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 PROFILE = "profiles/sps-profile.xsd"
+# The IPPC sample is MIT and vendored; the TRACES CHED (licence unverified) is read from the corpus.
+IPPC_SAMPLE = VENDORED_CORPUS / "xml" / "ephyto" / "samples" / "SPSCertificateContent.xml"
 
 
 def ched(corpus: Path) -> bytes:
@@ -21,10 +24,8 @@ def ched(corpus: Path) -> bytes:
     return raw.replace(b"{{CHED_ID}}", b"CHEDA.FR.2026.0001234")
 
 
-def test_profile_accepts_the_real_ippc_sample(corpus: Path) -> None:
-    root = etree.parse(
-        str(corpus / "xml" / "ephyto" / "samples" / "SPSCertificateContent.xml")
-    ).getroot()
+def test_profile_accepts_the_real_ippc_sample() -> None:
+    root = etree.parse(str(IPPC_SAMPLE)).getroot()
     assert validate(root, schema=PROFILE) == []
 
 
@@ -43,8 +44,8 @@ def test_profile_accepts_our_sample_and_refuses_a_certificate_without_number() -
     assert problems
 
 
-def test_real_ippc_sample_decodes(corpus: Path) -> None:
-    doc = decode((corpus / "xml" / "ephyto" / "samples" / "SPSCertificateContent.xml").read_bytes())
+def test_real_ippc_sample_decodes() -> None:
+    doc = decode(IPPC_SAMPLE.read_bytes())
     assert (doc.number, doc.type_code, doc.status, doc.kind) == (
         "123ABC",
         "SPS-851",

@@ -32,7 +32,7 @@ from adapters.edifact import hotloop, splitting, syntax
 from adapters.edifact.stream import iter_envelope_events
 from adapters.edifact.syntax import CharsetPolicy, EdifactError, Interchange, parse, serialize
 from bench.gen_cuscar import generate
-from tests.conftest import CORPUS
+from tests.corpus import CORPUS, needs_corpus
 from tests.unit.test_edifact_properties import EDI_ALPHABET, MUTATION, interchanges, mutate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +142,7 @@ def test_every_real_file_reads_the_same(path: Path) -> None:
     assert_same(path.read_bytes())
 
 
+@needs_corpus
 def test_the_real_corpus_is_there() -> None:
     assert len([p for p in FILES if p.is_relative_to(CORPUS)]) >= 30
 

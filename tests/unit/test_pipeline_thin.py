@@ -32,7 +32,7 @@ from adapters.edifact import EdifactError, iter_messages
 from adapters.edifact.stream import MessageRereader
 from bench.common import valid_cuscar
 from gateway.service.pipeline import Translation, translate
-from tests.conftest import CORPUS
+from tests.corpus import CORPUS
 from tests.helpers import SAMPLES
 
 REPO = Path(__file__).resolve().parents[2]
