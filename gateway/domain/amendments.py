@@ -72,7 +72,7 @@ class Verdict:
 
 
 def document_key(doc: Document) -> str:
-    """Document type and number: ``CargoManifest:MAN-EGALY-2611-001``."""
+    """Document type and number: ``CargoManifest:MAN-DZALG-2611-001``."""
     number = getattr(doc, "document_number", None) or doc.header.business_reference
     return f"{doc.header.document_type}:{number}"
 

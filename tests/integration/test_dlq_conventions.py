@@ -25,7 +25,8 @@ pytestmark = pytest.mark.broker
 # Terminal escapes a partner could hide in a message: retitle the window, clear the screen,
 # a C1 CSI, a right-to-left override, a carriage return that overwrites the line.
 ESCAPES = ("\x1b", "\x9b", "\u202e", "\r", "\x07")
-HOSTILE_BODY = BAD_COUNT.replace(b"MAN-EGALY", "MAN\x1b]0;owned\x07\x1b[2J\x9b1m\u202e\rX".encode())
+HOSTILE_BODY = BAD_COUNT.replace(b"MAN-DZALG", "MAN\x1b]0;owned\x07\x1b[2J\x9b1m\u202e\rX".encode())
+assert HOSTILE_BODY != BAD_COUNT  # the sample still holds what is replaced
 
 
 @pytest.fixture

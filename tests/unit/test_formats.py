@@ -26,7 +26,7 @@ from gateway.service.receipts import ADAPTERS, receipt_from_xml
 from tests.helpers import xmlsec_verify
 
 ROOT = Path(__file__).resolve().parents[2]
-CUSCAR = (ROOT / "samples" / "apcs" / "01-cuscar-msc-alexandria.edi").read_bytes()
+CUSCAR = (ROOT / "samples" / "apcs" / "01-cuscar-msc-algiers.edi").read_bytes()
 PAXLST = (ROOT / "samples" / "apcs" / "04-paxlst-ferry-vehicles.edi").read_bytes()
 LICENCE = (ROOT / "samples" / "ministries" / "national-import-licence.xml").read_bytes()
 ORIGIN = (ROOT / "samples" / "ministries" / "ubl-certificate-of-origin.xml").read_bytes()
