@@ -135,23 +135,14 @@ class DecisionService:
         head = envelope.head_of(d.body) if d.body[:1] != b"<" else None
         if head is None:
             return None
-        held = self.journal.holder(f"icr:{partner.id}:{head[0]}:{head[1]}")
+        sender, reference = head
+        held = self.journal.holder(_interchange_key(partner.id, sender, reference))
         if held is None or held[0] == inbound_id or held[1] == hashlib.sha256(d.body).hexdigest():
             return None
-        sentence = (
-            f"interchange {head[1]} from {head[0]} was already received as message {held[0]}, "
-            "with other content"
-        )
-        report = contrl.failure_report(d.body, EdifactError("26", sentence, tag="UNB"))
+        sentence = _reused_sentence(reference, sender, held[0], same_content=False)
+        report = contrl.failure_report(d.body, _duplicate_error(sentence))
         translation = Translation(
-            format="edifact",
-            rejection=Rejection(
-                "DUPLICATE_INTERCHANGE",
-                sentence,
-                "dedup",
-                [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
-            ),
-            syntax_report=report,
+            format="edifact", rejection=_duplicate_interchange(sentence), syntax_report=report
         )
         ack = contrl.encode(report, our_id=self.settings.interchange_id)
         log.info("reused interchange reference: refused before decoding", first=held[0])
@@ -392,7 +383,7 @@ class DecisionService:
             and report.control_reference
             and not outcome.translation.rejected_messages
         ):
-            icr_key = f"icr:{partner.id}:{report.sender}:{report.control_reference}"
+            icr_key = _interchange_key(partner.id, report.sender, report.control_reference)
             keys[icr_key] = hashlib.sha256(d.body).hexdigest()
         doc_keys = {}
         for routed in outcome.routed:
@@ -405,21 +396,13 @@ class DecisionService:
         conflicts = {c.key: c for c in self.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None
         if icr is not None and report is not None:
-            sentence = (
-                f"interchange {report.control_reference} from {report.sender} was already "
-                f"received as message {icr.owner}"
-                + ("" if icr.same_content else ", with other content")
+            sentence = _reused_sentence(
+                report.control_reference, report.sender, icr.owner, same_content=icr.same_content
             )
-            outcome.translation.rejection = Rejection(
-                "DUPLICATE_INTERCHANGE",
-                sentence,
-                "dedup",
-                [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
-            )
+            outcome.translation.rejection = _duplicate_interchange(sentence)
             outcome.routed = []
-            # CONTRL: interchange rejected, 26 = duplicate detected (service code list 0085).
             for interchange_report in report.reports[:1]:
-                interchange_report.errors.append(EdifactError("26", sentence, tag="UNB"))
+                interchange_report.errors.append(_duplicate_error(sentence))
             outcome.acknowledgement = contrl.encode(report, our_id=self.settings.interchange_id)
             outcome.acknowledgement_type = "CONTRL"
             return
@@ -618,6 +601,32 @@ class DecisionService:
         plan.record = False
         plan.publishes[0].headers[letters.H_ATTEMPTS] = count
         return plan
+
+
+def _interchange_key(partner: str, sender: str, reference: str) -> str:
+    """The dedup key of an interchange: its partner, UNB sender and control reference."""
+    return f"icr:{partner}:{sender}:{reference}"
+
+
+def _reused_sentence(reference: str, sender: str, owner: str, *, same_content: bool) -> str:
+    return f"interchange {reference} from {sender} was already received as message {owner}" + (
+        "" if same_content else ", with other content"
+    )
+
+
+def _duplicate_interchange(sentence: str) -> Rejection:
+    """The rejection of an interchange whose control reference another message holds."""
+    return Rejection(
+        "DUPLICATE_INTERCHANGE",
+        sentence,
+        "dedup",
+        [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
+    )
+
+
+def _duplicate_error(sentence: str) -> EdifactError:
+    """The CONTRL's interchange-level error for it: 26, duplicate detected (code list 0085)."""
+    return EdifactError("26", sentence, tag="UNB")
 
 
 def _dead_lettered_alone(translation: Translation) -> bool:
