@@ -74,6 +74,9 @@ class Partner:
     formats: tuple[str, ...]
     interchange_ids: tuple[str, ...] = ()
     amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
+    # The partner's own virtual host when configured; None: the default name
+    # (gateway.messaging.naming.Names.partner_vhost). Issue #14, finding 8b.
+    vhost: str | None = None
     # Business-rule severities of this partner, [partners.<id>.rules] CODE = "reject"|"warn"|"off"
     rules: tuple[tuple[str, str], ...] = ()
     # UN/EDIFACT directory validation (segment groups, repetitions, lengths, code lists):
@@ -255,6 +258,7 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
             formats=tuple(p.formats),
             interchange_ids=tuple(p.interchange_ids),
             amqp_url=p.amqp_url,
+            vhost=p.vhost,
             rules=_rule_severities(key_name, p.rules),
             directory_validation=p.directory_validation,
             message_types=tuple(p.message_types),

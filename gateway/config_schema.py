@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 NonEmpty = Annotated[str, Field(min_length=1)]
 Port = Annotated[int, Field(ge=0, le=65535)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # a copy destination
+# A partner's virtual host: no "/" (the default vhost is the gateway's, never a partner's).
+VhostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 InterchangeId = Annotated[str, Field(min_length=1, max_length=35)]  # UNB 0004 is an..35
 Mode = Literal["production", "development"]
 # The business rules a partner's [partners.<id>.rules] table may name, and their severities.
@@ -69,6 +71,20 @@ class GatewaySection(Section):
     malloc_arena_max: Annotated[int, Field(ge=0, le=1024)] = 0
 
 
+def checked_amqp_url(url: str) -> str:
+    """``url`` if it is an AMQP URL the clients can use; ValueError with the reason otherwise."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
+        raise ValueError("must be an amqp:// or amqps:// URL with a host")
+    try:
+        port = parsed.port  # ValueError when out of range or not a number
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("the port must be from 1 to 65535")
+    return url
+
+
 class BrokerTlsSection(Section):
     ca_file: str = ""
     cert_file: str = ""
@@ -88,16 +104,7 @@ class BrokerSection(Section):
     @field_validator("url")
     @classmethod
     def _amqp_url(cls, url: str) -> str:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
-            raise ValueError("must be an amqp:// or amqps:// URL with a host")
-        try:
-            port = parsed.port  # ValueError when out of range or not a number
-        except ValueError:
-            port = -1
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError("the port must be from 1 to 65535")
-        return url
+        return checked_amqp_url(url)
 
 
 class JournalSection(Section):
@@ -133,6 +140,9 @@ class PartnerSection(Section):
     formats: list[Literal["edifact", "xml", "json"]] = []
     interchange_ids: list[InterchangeId] = []
     amqp_url: NonEmpty | None = None
+    # The partner's own virtual host, its trust domain on the broker (issue #14, finding 8b);
+    # default "<broker.name_prefix>partner.<id>". Never "/" nor the gateway's own vhost.
+    vhost: VhostName | None = None
     # CODE = "reject" | "warn" | "off"; the codes are checked against gateway.domain.rules.
     rules: dict[str, str] = {}
     directory_validation: Literal["reject", "warn", "off"] = "reject"
@@ -140,6 +150,11 @@ class PartnerSection(Section):
     vocabularies: list[NonEmpty] = []
     issuers: list[NonEmpty] = []
     lpco_types: list[NonEmpty] = []
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, url: str | None) -> str | None:
+        return None if url is None else checked_amqp_url(url)
 
 
 class RouteSection(Section):

@@ -54,6 +54,10 @@ rabbitmqctl -q await_startup >/dev/null 2>&1 || sleep 3
 # enabling it is online and idempotent.
 rabbitmq-plugins -q enable rabbitmq_management >/dev/null 2>&1 \
     || echo "setup: could not enable rabbitmq_management (depths will count ready messages only)" >&2
+# Each partner's virtual host is joined to the gateway's by two dynamic shovels
+# (`edigw partners provision`, docs/security.md); also online and idempotent.
+rabbitmq-plugins -q enable rabbitmq_shovel >/dev/null 2>&1 \
+    || echo "setup: could not enable rabbitmq_shovel (edigw partners provision needs it)" >&2
 
 # PostgreSQL backs the multi-instance journal and its tests; start the local cluster if it is
 # installed but not running (the embedded SQLite journal needs nothing).

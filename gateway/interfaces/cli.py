@@ -126,6 +126,7 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
 
     from gateway.messaging import broker
     from gateway.messaging.naming import Names
+    from gateway.messaging.partners import trust_domains
 
     settings = _settings(ctx)
     partner = settings.partners.get(partner_id)
@@ -135,6 +136,10 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
             err=True,
         )
         sys.exit(EXIT_USAGE)
+    if partner.amqp_url:
+        # The partner's own URL must name its own vhost, its trust domain (docs/security.md):
+        # ConfigError, exit 2, otherwise.
+        trust_domains(settings, only=[partner_id])
     exchange = Names(settings.name_prefix).inbound(partner_id)
     try:
         connection = broker.connect(

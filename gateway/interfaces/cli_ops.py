@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USA
 from gateway.interfaces.cli_dlq import HELP
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 from gateway.logs import get_logger
+
+if TYPE_CHECKING:
+    from gateway.messaging.partners import TrustDomain
 
 log = get_logger()
 
@@ -193,35 +197,46 @@ def overdue(
 
 @click.group(context_settings=HELP)
 def partners() -> None:
-    """Partner isolation on the broker: one user per partner."""
+    """Partner isolation on the broker: one user and one virtual host per partner."""
 
 
 @partners.command("provision")
 @click.option("--partner", "only", multiple=True, help="Only these partners (repeatable).")
 @click.option("--rotate", is_flag=True, help="Generate new passwords for existing users.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be created; touch neither broker nor files."
+)
 @_JSON
 @click.pass_context
 def partners_provision(
-    ctx: click.Context, only: tuple[str, ...], rotate: bool, as_json: bool
+    ctx: click.Context, only: tuple[str, ...], rotate: bool, dry_run: bool, as_json: bool
 ) -> None:
-    """Create one RabbitMQ user per partner: write its inbound, read its outbound, nothing else.
+    """Give each partner its trust domain: a virtual host with its inbound and outbound queues,
+    a user allowed there only (write its inbound, read its outbound), and the two shovels that
+    carry its messages to the gateway's vhost and its answers back (docs/security.md).
 
     Passwords are generated into <state_dir>/partners/<user>.secret (mode 0600) and
-    never printed.
+    never printed. Exit 2 when two partners would share a vhost, or a partner would be in
+    the gateway's; exit 3 when the broker or rabbitmqctl cannot be used.
     """
-    from gateway.messaging.partners import ProvisionError, provision, vhost_of
+    from pika.exceptions import AMQPError
+
+    from gateway.messaging.partners import ProvisionError, provision, trust_domains
 
     settings = _settings(ctx)
     unknown = [p for p in only if p not in settings.partners]
     if unknown:
         click.echo(f"unknown partner(s): {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
+    if dry_run:
+        for d in trust_domains(settings, only=only or None):
+            _print_domain(d, as_json)
+        return
     try:
         done = provision(settings, only=list(only) or None, rotate=rotate)
-    except ProvisionError as exc:
-        click.echo(str(exc), err=True)
+    except (ProvisionError, AMQPError) as exc:
+        click.echo(str(exc) or type(exc).__name__, err=True)
         sys.exit(EXIT_BROKER)
-    vhost = vhost_of(settings.broker_url)
     for p in done:
         state = "created" if p.created else "updated"
         if as_json:
@@ -231,15 +246,47 @@ def partners_provision(
                         "partner": p.partner,
                         "user": p.user,
                         "state": state,
-                        "vhost": vhost,
+                        "vhost": p.vhost,
+                        "url": p.url,
                         "secret_file": str(p.secret_file),
+                        "revoked_from": list(p.revoked),
                     }
                 )
             )
         else:
+            revoked = f"\tpermissions removed on {', '.join(p.revoked)}" if p.revoked else ""
             click.echo(
-                f"{p.partner}\tuser {p.user} ({state}) on vhost {vhost}\tsecret {p.secret_file}"
+                f"{p.partner}\tuser {p.user} ({state}) on vhost {p.vhost}"
+                f"\tsecret {p.secret_file}{revoked}"
             )
+
+
+def _print_domain(d: TrustDomain, as_json: bool) -> None:
+    """One partner's trust domain as ``provision`` would create it (``--dry-run``)."""
+    configure, write, read = d.permissions
+    if as_json:
+        click.echo(
+            json_line(
+                {
+                    "partner": d.partner,
+                    "user": d.user,
+                    "vhost": d.vhost,
+                    "permissions": {"configure": configure, "write": write, "read": read},
+                    "exchanges": [e.name for e in d.topology.exchanges],
+                    "queues": [q.name for q in d.topology.queues],
+                    "shovels": {name: dict(value) for name, value in d.shovels.items()},
+                }
+            )
+        )
+        return
+    click.echo(
+        f"{d.partner}\tvhost {d.vhost}\tuser {d.user}"
+        f"\tconfigure {configure} write {write} read {read}"
+    )
+    for name, value in d.shovels.items():
+        source = f"{value['src-uri']} {value['src-queue']}"
+        target = value.get("dest-exchange") or value.get("dest-queue")
+        click.echo(f"{d.partner}\tshovel {name}: {source} -> {value['dest-uri']} {target}")
 
 
 def register(main: click.Group) -> None:

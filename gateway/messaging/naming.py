@@ -7,6 +7,12 @@ A *queue family* is a work queue with its retry (delay) queue and its dead-lette
 ('partner.apcs.in', 'partner.apcs.in.retry', 'partner.apcs.in.dlq')
 
 ``prefix`` lets a test run (or a second gateway on the same vhost) keep its own names.
+
+Each partner also has a virtual host of its own (issue #14, finding 8b), its *trust domain*:
+the same inbound exchange and queue and outbound queue names, in a vhost where nothing else is:
+
+>>> names.partner_vhost("apcs"), Names("t1.").partner_vhost("apcs")
+('partner.apcs', 't1.partner.apcs')
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ class Names:
     def outbound(self, partner: str) -> str:
         """Acknowledgements and responses for that partner."""
         return self._p(f"partner.{partner}.out")
+
+    def partner_vhost(self, partner: str) -> str:
+        """The partner's own virtual host (unless ``[partners.<id>] vhost`` names another):
+        it holds only that partner's inbound exchange and queue and its outbound queue."""
+        return self._p(f"partner.{partner}")
 
     # --- customs-facing queues
     @property

@@ -166,6 +166,28 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
     return topo
 
 
+def partner_side(names: Names, partner: str) -> Topology:
+    """What a partner's own virtual host holds (issue #14, finding 8b), and nothing else.
+
+    The partner publishes to its inbound exchange and reads its outbound queue, under the same
+    names as in the gateway's vhost; shovels (``gateway.messaging.partners``) carry the inbound
+    queue to the gateway's ``partner.<id>.in`` exchange and the gateway's ``partner.<id>.out``
+    queue to the outbound queue here. No dead-letter queue: nothing is decided in this vhost.
+
+    >>> [q.name for q in partner_side(Names(), "apcs").queues]
+    ['partner.apcs.in', 'partner.apcs.out']
+    """
+    inbound, outbound = names.inbound(partner), names.outbound(partner)
+    quorum = {"x-queue-type": "quorum"}
+    return Topology(
+        exchanges=[ExchangeSpec(inbound, "fanout", f"what {partner} sends")],
+        queues=[
+            QueueSpec(inbound, f"what {partner} sends, until shovelled", quorum, ((inbound, ""),)),
+            QueueSpec(outbound, f"acknowledgements and responses for {partner}", quorum),
+        ],
+    )
+
+
 def declare(channel: Any, topology: Topology) -> None:
     """Declare everything on a pika channel (idempotent)."""
     for ex in topology.exchanges:

@@ -1,30 +1,46 @@
-"""Partner isolation on the real broker: provisioned users can do their own job and nothing else.
+"""Partner isolation on the real broker: each partner in a virtual host of its own (issue #14, 8b).
 
-``edigw partners provision`` creates one user per partner. With apcs's credentials:
-publishing into apcs's inbound works; publishing into commerce's inbound, reading
-commerce's outbound, declaring anything, or passing as commerce (``user_id``) is refused
-by RabbitMQ. The gateway routes apcs's message and takes the sender from ``user_id``.
+``edigw partners provision`` gives apcs and commerce each a vhost (``<prefix>partner.<id>``)
+holding their inbound exchange and queue and their outbound queue, a user allowed there only,
+and two shovels to and from the gateway's vhost. With apcs's credentials:
+
+* the gateway's vhost and commerce's refuse the connection itself;
+* in its own vhost, commerce's queues and the gateway's do not exist (404), whatever waits in
+  them: a passive declare learns nothing, where on RabbitMQ 3.10 it used to give their depth;
+* a file sent with ``edigw submit`` and apcs's URL is routed by the gateway, and its CONTRL
+  comes back to the outbound queue in apcs's vhost;
+* the sender is the vhost: a message reaches the gateway with ``user_id`` = apcs's user whatever
+  apcs set, and RabbitMQ refuses any other ``user_id`` (commerce's, the gateway's).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from urllib.parse import quote, urlparse, urlunparse
 
 import pika
 import pytest
 
 from gateway.config import load
-from gateway.messaging.partners import deprovision, partner_url, read_secret, user_for, vhost_of
+from gateway.messaging.broker import own_user
+from gateway.messaging.partners import (
+    deprovision,
+    partner_url,
+    read_secret,
+    user_for,
+    vhost_for,
+    vhost_of,
+)
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     cuscar,
-    declare_topology,
     delete_topology,
     drain,
     events_of,
@@ -35,42 +51,49 @@ from tests.e2e.test_faults_support import (
 )
 
 pytestmark = [pytest.mark.broker]
+EDIGW = [sys.executable, "-m", "gateway"]
 
 
 @pytest.fixture(scope="module")
 def partner_env(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One gateway environment for the module: provisioning users costs seconds per call."""
+    """One gateway environment for the module: provisioning costs seconds per call."""
     return {
         **os.environ,
         "EDIGW_AMQP_URL": amqp_url,
         "EDIGW_NAME_PREFIX": f"p{uuid.uuid4().hex[:8]}.",
         "EDIGW_STATE_DIR": str(tmp_path_factory.mktemp("partners") / "state"),
+        "EDIGW_MODE": "development",
     }
+
+
+def _edigw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EDIGW, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _provision(env: dict[str, str], *partners: str) -> subprocess.CompletedProcess[str]:
+    only = (a for p in partners for a in ("--partner", p))
+    return _edigw(env, "partners", "provision", "--json", *only)
 
 
 @pytest.fixture(scope="module")
 def provisioned(partner_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    declare_topology(partner_env, cleanup=False)
-    proc = subprocess.run(
-        [
-            *(sys.executable, "-m", "gateway", "partners", "provision"),
-            *("--partner", "apcs", "--partner", "commerce"),
-        ],
-        env=partner_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """apcs's and commerce's URLs (user, password, own vhost); everything deleted at the end."""
+    proc = _provision(partner_env, "apcs", "commerce")
     settings = load(env=partner_env)
     try:
         assert proc.returncode == 0, proc.stderr
+        lines = {json.loads(line)["partner"]: json.loads(line) for line in proc.stdout.splitlines()}
         urls = {}
         for pid in ("apcs", "commerce"):
             user = user_for(names_of(partner_env), pid)
-            assert user in proc.stdout
+            assert lines[pid]["user"] == user and lines[pid]["state"] == "created"
+            assert lines[pid]["vhost"] == f"{partner_env['EDIGW_NAME_PREFIX']}partner.{pid}"
             secret = read_secret(settings, user)
             assert secret and secret not in proc.stdout  # never printed
-            urls[pid] = partner_url(partner_env["EDIGW_AMQP_URL"], user, secret)
+            urls[pid] = partner_url(settings.broker_url, user, secret, lines[pid]["vhost"])
+            assert lines[pid]["url"] == partner_url(
+                settings.broker_url, user, None, lines[pid]["vhost"]
+            )
         yield urls
     finally:
         deprovision(settings, only=["apcs", "commerce"])
@@ -101,48 +124,59 @@ def _publish(url: str, exchange: str, user_id: str | None, body: bytes, message_
             connection.close()
 
 
-def test_partner_credentials_cannot_cross_into_another_partner(
+def _in_vhost(url: str, vhost: str) -> str:
+    """``url`` (credentials and all) for another vhost."""
+    return urlunparse(urlparse(url)._replace(path="/" + quote(vhost, safe="")))
+
+
+def _refused_connection(url: str) -> str:
+    with pytest.raises(pika.exceptions.AMQPConnectionError) as refused:
+        pika.BlockingConnection(pika.URLParameters(url))
+    return repr(refused.value)
+
+
+def _closed_channel(url: str, act: str, *args: object) -> int:
+    """The reply code of the channel error ``act`` (a channel method) gets with ``url``."""
+    connection, channel = _channel(url)
+    try:
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as closed:
+            getattr(channel, act)(*args)
+        return int(closed.value.reply_code)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def test_a_partner_user_reaches_nothing_but_its_own_vhost(
     partner_env: dict[str, str], provisioned: dict[str, str]
 ) -> None:
     names = names_of(partner_env)
+    settings = load(env=partner_env)
     apcs_url = provisioned["apcs"]
-    apcs_user = user_for(names, "apcs")
-    commerce_user = user_for(names, "commerce")
+    core_vhost = vhost_of(settings.broker_url)
+    commerce_vhost = vhost_for(names, settings.partners["commerce"])
 
-    # Its own inbound: accepted and confirmed.
-    _publish(apcs_url, names.inbound("apcs"), apcs_user, cuscar(70_000), "iso-1")
+    # The gateway's vhost and commerce's: the connection itself is refused (530 NOT_ALLOWED).
+    for vhost in (core_vhost, commerce_vhost):
+        refused = _refused_connection(_in_vhost(apcs_url, vhost))
+        assert "530" in refused and "NOT_ALLOWED" in refused and vhost in refused, refused
 
-    # Another partner's inbound: ACCESS_REFUSED.
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-        _publish(apcs_url, names.inbound("commerce"), apcs_user, b"x", "iso-2")
-    assert refused.value.reply_code == 403
-
-    # Another partner's outbound: ACCESS_REFUSED.
-    connection, channel = _channel(apcs_url)
+    # Something waits in commerce's inbound (in the gateway's vhost; no worker runs) and in
+    # the gateway's customs queue: apcs's passive declares find neither, nor their exchanges.
+    inbound = names.inbound("commerce")
+    for i in range(2):
+        _publish(settings.broker_url, inbound, None, b"x", f"peek-{i}")
     try:
-        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-            channel.basic_get(names.outbound("commerce"), auto_ack=True)
-        assert refused.value.reply_code == 403
+        for queue in (inbound, names.outbound("commerce"), names.customs_core):
+            assert _closed_channel(apcs_url, "queue_declare", queue, True) == 404
+        assert _closed_channel(apcs_url, "exchange_declare", inbound, "fanout", True) == 404
+        assert _closed_channel(apcs_url, "queue_declare", names.inbound("nobody"), True) == 404
     finally:
-        if connection.is_open:
-            connection.close()
+        assert len(drain(partner_env, inbound)) == 2  # they were there all along
 
-    # Configure nothing: not even a queue of its own.
-    connection, channel = _channel(apcs_url)
-    try:
-        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-            channel.queue_declare(f"{names.prefix}apcs-private")
-        assert refused.value.reply_code == 403
-    finally:
-        if connection.is_open:
-            connection.close()
-
-    # Passing as another sender: RabbitMQ checks user_id against the login.
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-        _publish(apcs_url, names.inbound("apcs"), commerce_user, b"x", "iso-3")
-    assert refused.value.reply_code == 406
-
-    # Its own outbound: readable.
+    # Configure nothing, read nothing but its outbound, write nothing but its inbound.
+    assert _closed_channel(apcs_url, "queue_declare", f"{names.prefix}apcs-private") == 403
+    assert _closed_channel(apcs_url, "basic_get", names.inbound("apcs")) == 403
     connection, channel = _channel(apcs_url)
     try:
         method, _, _ = channel.basic_get(names.outbound("apcs"), auto_ack=False)
@@ -151,33 +185,106 @@ def test_partner_credentials_cannot_cross_into_another_partner(
         connection.close()
 
 
-def test_gateway_takes_the_sender_from_user_id(
+def test_the_sender_is_the_vhost_whatever_user_id_says(
     partner_env: dict[str, str], provisioned: dict[str, str]
 ) -> None:
     names = names_of(partner_env)
     settings = load(env=partner_env)
-    commerce_user = user_for(names, "commerce")
-    # A misconfiguration lets commerce write into apcs's inbound too: the broker allows
-    # the publish, but user_id (checked by RabbitMQ) still says it is commerce.
-    write = f"^({re.escape(names.inbound('commerce'))}|{re.escape(names.inbound('apcs'))})$"
-    rabbitmqctl(
-        "set_permissions", "-p", vhost_of(settings.broker_url), commerce_user, "^$", write, "^$"
-    )
+    apcs_url, apcs_user = provisioned["apcs"], user_for(names, "apcs")
+
+    # Another partner's user_id, or the gateway's own (whose messages keep their headers):
+    # RabbitMQ refuses them in apcs's vhost as it did in the gateway's.
+    for forged in (user_for(names, "commerce"), own_user(settings.broker_url)):
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+            _publish(apcs_url, names.inbound("apcs"), forged, b"x", "forged")
+        assert refused.value.reply_code == 406
+
+    # With no user_id, or its own: the shovel delivers both into apcs's inbound exchange in the
+    # gateway's vhost, under apcs's user (no worker runs: the messages wait there).
+    _publish(apcs_url, names.inbound("apcs"), None, b"none", "sender-1")
+    _publish(apcs_url, names.inbound("apcs"), apcs_user, b"own", "sender-2")
+    got: list[tuple[pika.BasicProperties, bytes]] = []
+
+    def arrived() -> bool:
+        got.extend(drain(partner_env, names.inbound("apcs")))
+        return len(got) == 2
+
+    wait_until(arrived, 30, "apcs's two messages shovelled into the gateway's vhost")
+    assert sorted((p.message_id, p.user_id, b) for p, b in got) == [
+        ("sender-1", apcs_user, b"none"),
+        ("sender-2", apcs_user, b"own"),
+    ]
+
+
+def test_a_file_submitted_with_the_partners_url_is_answered_in_its_vhost(
+    partner_env: dict[str, str],
+    provisioned: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    names = names_of(partner_env)
+    folder = tmp_path_factory.mktemp("submit")
+    (folder / "site.toml").write_text(f'[partners.apcs]\namqp_url = "{provisioned["apcs"]}"\n')
+    (folder / "manifest.edi").write_bytes(cuscar(80_001))
+    env = {**partner_env, "EDIGW_CONFIG": str(folder / "site.toml")}
     with worker_thread(partner_env):
-        _publish(
-            provisioned["apcs"],
-            names.inbound("apcs"),
-            user_for(names, "apcs"),
-            cuscar(70_100),
-            "uid-1",
-        )
-        _publish(
-            provisioned["commerce"], names.inbound("apcs"), commerce_user, cuscar(70_101), "uid-2"
-        )
-        dlq = names.dead_letter(names.inbound("apcs"))
-        [(props, _)] = wait_until(lambda: drain(partner_env, dlq), 20, "uid-2 refused")
-        wait_until(lambda: "routed" in events_of(partner_env, "uid-1"), 20, "uid-1 routed")
-        docs = drain(partner_env, names.customs_core)
+        submitted = _edigw(env, "submit", "--partner", "apcs", str(folder / "manifest.edi"))
+        assert submitted.returncode == 0, submitted.stderr
+        message_id = submitted.stdout.split("\t")[0]
+
+        # The CONTRL, read by apcs in its own vhost.
+        connection, channel = _channel(provisioned["apcs"])
+        try:
+
+            def answer() -> tuple[pika.BasicProperties, bytes] | None:
+                while True:  # answers to other tests' messages may wait before ours
+                    method, props, body = channel.basic_get(names.outbound("apcs"), auto_ack=True)
+                    if method is None:
+                        return None
+                    if props.correlation_id == message_id:
+                        return props, body
+
+            props, body = wait_until(answer, 30, "apcs's CONTRL in its vhost")
+        finally:
+            connection.close()
+        wait_until(lambda: "routed" in events_of(partner_env, message_id), 20, "routed")
+    assert props.correlation_id == message_id
+    assert body.startswith(b"UNA") or body.startswith(b"UNB")
+    assert b"UCI+" in body and b"CONTRL" in body
+    routed = {p.message_id for p, _ in drain(partner_env, names.customs_core)}
+    assert derived_id(message_id, 0) in routed
+
+    # A partner URL that names another vhost than the partner's is refused before connecting.
+    wrong = _in_vhost(provisioned["apcs"], "/")
+    (folder / "site.toml").write_text(f'[partners.apcs]\namqp_url = "{wrong}"\n')
+    refused = _edigw(env, "submit", "--partner", "apcs", str(folder / "manifest.edi"))
+    assert refused.returncode == 2
+    assert "partners.apcs.amqp_url: names the virtual host '/'" in refused.stderr
+
+
+def test_the_worker_still_refuses_another_partners_user_id(
+    partner_env: dict[str, str], provisioned: dict[str, str]
+) -> None:
+    """Defence in depth: should an operator let commerce's user into the gateway's vhost and
+    apcs's inbound there, its messages are still dead-lettered with SENDER_MISMATCH."""
+    names = names_of(partner_env)
+    settings = load(env=partner_env)
+    commerce_user = user_for(names, "commerce")
+    core_vhost = vhost_of(settings.broker_url)
+    write = f"^{re.escape(names.inbound('apcs'))}$"
+    rabbitmqctl("set_permissions", "-p", core_vhost, commerce_user, "^$", write, "^$")
+    try:
+        commerce_in_core = _in_vhost(provisioned["commerce"], core_vhost)
+        with worker_thread(partner_env):
+            _publish(provisioned["apcs"], names.inbound("apcs"), None, cuscar(70_100), "uid-1")
+            _publish(
+                commerce_in_core, names.inbound("apcs"), commerce_user, cuscar(70_101), "uid-2"
+            )
+            dlq = names.dead_letter(names.inbound("apcs"))
+            [(props, _)] = wait_until(lambda: drain(partner_env, dlq), 30, "uid-2 refused")
+            wait_until(lambda: "routed" in events_of(partner_env, "uid-1"), 30, "uid-1 routed")
+            docs = drain(partner_env, names.customs_core)
+    finally:
+        rabbitmqctl("clear_permissions", "-p", core_vhost, commerce_user)
     routed = {p.message_id for p, _ in docs}
     assert derived_id("uid-1", 0) in routed
     assert derived_id("uid-2", 0) not in routed
@@ -186,30 +293,29 @@ def test_gateway_takes_the_sender_from_user_id(
     assert commerce_user in props.headers["x-edigw-sentence"]
 
 
-def test_what_a_partner_learns_of_another_by_passive_declares(
+def test_provisioning_again_keeps_passwords_and_removes_older_grants(
     partner_env: dict[str, str], provisioned: dict[str, str]
 ) -> None:
-    """Issue #14, finding 8b, as it stands on RabbitMQ 3.10 (docs/security.md): a
-    passive declare is not checked against permissions, so apcs learns that commerce's queue
-    and exchange exist and how many messages wait there; names that do not exist give 404,
-    so the partner list can be enumerated. Not fixed here: this test pins what is exposed."""
+    """An earlier provisioning gave partner users permissions on the gateway's vhost: the
+    next one removes them. Provisioning twice changes nothing else (same password, same vhost,
+    the messages waiting there stay)."""
     names = names_of(partner_env)
-    inbound = names.inbound("commerce")
-    for i in range(2):
-        _publish(partner_env["EDIGW_AMQP_URL"], inbound, None, b"x", f"peek-{i}")
-    connection, channel = _channel(provisioned["apcs"])
-    try:
-        ok = channel.queue_declare(inbound, passive=True)
-        assert ok.method.message_count == 2  # another partner's depth
-        channel.exchange_declare(inbound, passive=True)  # and its exchange
-        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as missing:
-            channel.queue_declare(names.inbound("nobody"), passive=True)
-        assert missing.value.reply_code == 404
-    finally:
-        if connection.is_open:
-            connection.close()
-        drain(partner_env, inbound)
-    # Reading or writing it is still refused (permissions hold for everything but declares).
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
-        _publish(provisioned["apcs"], inbound, user_for(names, "apcs"), b"x", "peek-3")
-    assert refused.value.reply_code == 403
+    settings = load(env=partner_env)
+    apcs_user, core_vhost = user_for(names, "apcs"), vhost_of(settings.broker_url)
+    rabbitmqctl("set_permissions", "-p", core_vhost, apcs_user, "^$", ".*", ".*")
+    _publish(provisioned["apcs"], names.inbound("apcs"), None, b"waits", "kept-1")
+    proc = _provision(partner_env, "apcs")
+    assert proc.returncode == 0, proc.stderr
+    [line] = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert (line["state"], line["revoked_from"]) == ("updated", [core_vhost])
+    assert "530" in _refused_connection(_in_vhost(provisioned["apcs"], core_vhost))
+    # The same password still opens apcs's vhost; the message went on to the gateway's.
+    _publish(provisioned["apcs"], names.inbound("apcs"), None, b"again", "kept-2")
+    got: list[tuple[pika.BasicProperties, bytes]] = []
+
+    def arrived() -> bool:
+        got.extend(drain(partner_env, names.inbound("apcs")))
+        return len(got) >= 2
+
+    wait_until(arrived, 30, "both messages in the gateway's vhost")
+    assert {p.message_id for p, _ in got} == {"kept-1", "kept-2"}

@@ -87,6 +87,12 @@ BAD_FILES: list[tuple[dict[str, Any], str, str]] = [
     ({"broker": {"url": "amqp://127.0.0.1:0/"}}, "broker.url", "the port must be from 1 to 65535"),
     ({"broker": {"url": "amqp://127.0.0.1:amqp/"}}, "broker.url", "the port must be from 1"),
     ({"broker": {"url": "http://127.0.0.1/"}}, "broker.url", "amqp:// or amqps://"),
+    # a partner's own URL and virtual host (issue #14, finding 8b)
+    ({"partners": {"apcs": {"amqp_url": "http://mq/"}}}, "partners.apcs.amqp_url", "amqp://"),
+    ({"partners": {"apcs": {"amqp_url": "amqp://mq:0/"}}}, "partners.apcs.amqp_url", "port"),
+    ({"partners": {"apcs": {"vhost": "/"}}}, "partners.apcs.vhost", "must match"),
+    ({"partners": {"apcs": {"vhost": ""}}}, "partners.apcs.vhost", "must match"),
+    ({"partners": {"apcs": {"vhost": 5}}}, "partners.apcs.vhost", "must be a string, not 5"),
 ]
 
 
