@@ -56,37 +56,13 @@ def message_syntax_rejection(head: MessageHead, errors: Sequence[EdifactError]) 
     type its partner may not send, issue #14: not read any further, no replay mends it)."""
     refused = next((e for e in errors if e.reason == formats.MESSAGE_TYPE_NOT_ALLOWED), None)
     if refused is not None:
-        problem = Problem(
-            refused.reason,
-            refused.where,
-            refused.sentence,
-            segment=refused.segment,
-            tag=refused.tag,
-            message_reference=head.reference,
-        )
+        problem = _located(refused.reason, refused, head.reference)
         return Rejection(refused.reason, refused.sentence, "format", [problem])
-    problems = [
-        Problem(
-            f"EDIFACT_{e.code}",
-            e.where,
-            e.sentence,
-            segment=e.segment,
-            tag=e.tag or "",
-            message_reference=head.reference,
-        )
-        for e in errors
-    ] or [Problem("EDIFACT_SYNTAX", "message", "the message breaks EDIFACT syntax rules")]
-    structural = bool(errors) and all(e.reason == "EDIFACT_DIRECTORY" for e in errors)
-    first = problems[0].sentence
-    return Rejection(
-        "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
-        (
-            f"message {head.reference} does not follow its UN/EDIFACT directory ({first})"
-            if structural
-            else f"message {head.reference} breaks EDIFACT syntax rules ({first})"
-        ),
-        "decode",
-        problems,
+    return syntax_rejection(
+        errors,
+        syntax_subject=f"message {head.reference}",
+        directory_subject=f"message {head.reference}",
+        message_reference=head.reference,
     )
 
 
@@ -114,22 +90,67 @@ def all_rejected(rejected: Sequence[RejectedMessage]) -> Rejection:
 
 def interchange_syntax_rejection(report: contrl.SyntaxReport) -> Rejection:
     """The rejection of an interchange whose CONTRL rejects it (envelope or directory)."""
-    errors = report.all_errors()
-    # The summaries of what was left out (adapters.contrl.limits) come last.
-    found = [e for e in errors if e.reason != contrl.REASON_TOO_MANY]
-    errors = found + [e for e in errors if e.reason == contrl.REASON_TOO_MANY]
-    problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
+    return syntax_rejection(
+        report.all_errors(),
+        syntax_subject="the interchange",
+        directory_subject="the message",
+        summaries_last=True,
+        omitted=report.omitted,
+    )
+
+
+def syntax_rejection(
+    errors: Sequence[EdifactError],
+    *,
+    syntax_subject: str,
+    directory_subject: str,
+    message_reference: str | None = None,
+    summaries_last: bool = False,
+    omitted: int = 0,
+) -> Rejection:
+    """The rejection that syntax or directory ``errors`` make: EDIFACT_DIRECTORY when every
+    error is a directory one, else EDIFACT_SYNTAX, worded with the subject that broke them.
+
+    ``message_reference``: the errors are one message's, and its problems carry their
+    positions (segment, tag, the message) for the APERAK; an interchange's do not.
+    ``summaries_last``: the summaries of what was left out (``adapters.contrl.limits``,
+    an interchange's) go after the errors found, and do not count for the verdict.
+    ``omitted``: the errors counted past the caps.
+    """
+    found = list(errors)
+    if summaries_last:
+        found = [e for e in errors if e.reason != contrl.REASON_TOO_MANY]
+        errors = found + [e for e in errors if e.reason == contrl.REASON_TOO_MANY]
+    if message_reference is None:
+        problems = [Problem(f"EDIFACT_{e.code}", e.where, e.sentence) for e in errors]
+    else:
+        problems = [_located(f"EDIFACT_{e.code}", e, message_reference) for e in errors]
+    if not problems:
+        problems = [Problem("EDIFACT_SYNTAX", "message", "the message breaks EDIFACT syntax rules")]
     structural = bool(found) and all(e.reason == "EDIFACT_DIRECTORY" for e in found)
+    first = problems[0].sentence
     return Rejection(
         "EDIFACT_DIRECTORY" if structural else "EDIFACT_SYNTAX",
         (
-            f"the message does not follow its UN/EDIFACT directory ({problems[0].sentence})"
+            f"{directory_subject} does not follow its UN/EDIFACT directory ({first})"
             if structural
-            else f"the interchange breaks EDIFACT syntax rules ({problems[0].sentence})"
+            else f"{syntax_subject} breaks EDIFACT syntax rules ({first})"
         ),
         "decode",
         problems,
-        report.omitted,
+        omitted,
+    )
+
+
+def _located(code: str, error: EdifactError, message_reference: str) -> Problem:
+    """``error`` as a problem that says where it is, in which message (for the APERAK)."""
+    return Problem(
+        code,
+        error.where,
+        error.sentence,
+        segment=error.segment,
+        tag=error.tag,
+        message_reference=message_reference,
     )
 
 
