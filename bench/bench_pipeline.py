@@ -587,8 +587,9 @@ def main() -> None:
         SPOOL_MIN = args.spool_min
     if args.stream_min is not None:
         import gateway.service.pipeline
+        import gateway.service.xml_documents
 
-        gateway.service.pipeline.STREAM_MIN_CONSIGNMENTS = args.stream_min
+        gateway.service.xml_documents.STREAM_MIN_CONSIGNMENTS = args.stream_min
         gateway.service.pipeline.READ_POLICY = gateway.service.pipeline.READ_POLICY.replace(
             unrecorded_min_segments=args.stream_min,  # positions: again if needed
             thin_min_bytes=args.stream_min,  # 0: every input read twice

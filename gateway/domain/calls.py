@@ -29,9 +29,9 @@ from typing import Any, Literal, cast
 
 from lxml import etree
 
-from gateway.domain.canonical_xml import _conveyance, _conveyance_out
 from gateway.domain.model import NAMESPACE, SCHEMA_VERSION, Conveyance, Header
 from gateway.domain.rules import imo_number_ok, locode_problem
+from gateway.domain.xml_parts import conveyance_from_xml, conveyance_out
 from gateway.domain.xmlmap import TreeOut, Vocabulary
 from gateway.domain.xmlsafe import parse
 
@@ -244,7 +244,7 @@ def _call_key_out(root: etree._Element, key: CallKey) -> None:
 def vessel_call_to_xml(doc: VesselCall) -> etree._Element:
     root = _root("VesselCall", doc.header)
     _add(root, "CallReference", doc.call_reference)
-    _conveyance_out(TreeOut(_VOCABULARY, root), doc.conveyance)
+    conveyance_out(TreeOut(_VOCABULARY, root), doc.conveyance)
     _add(root, "PortOfCall", doc.port_of_call)
     _add(root, "Berth", doc.berth)
     _add(root, "LastPort", doc.last_port)
@@ -356,7 +356,7 @@ def vessel_call_from_xml(root: etree._Element) -> VesselCall:
     return VesselCall(
         header=_header(root),
         call_reference=_req(root, "CallReference"),
-        conveyance=_conveyance(cv),
+        conveyance=conveyance_from_xml(cv),
         port_of_call=_req(root, "PortOfCall"),
         berth=_str(root, "Berth"),
         last_port=_str(root, "LastPort"),

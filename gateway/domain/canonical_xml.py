@@ -7,11 +7,14 @@
 ...                                business_reference="M1"), document_number="M1")
 >>> from_xml(to_xml(doc)) == doc
 True
+
+Here: the cargo manifest, the customs response and the acknowledgement, and the tables that
+``to_xml``/``from_xml`` read (``register`` plugs other modules' documents in). The passenger
+list is in ``passenger_list_xml``, the parts the documents share in ``xml_parts``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
@@ -22,83 +25,46 @@ from gateway.domain.model import (
     NAMESPACE,
     SCHEMA_VERSION,
     Acknowledgement,
-    Address,
     CanonicalDocument,
     CargoManifest,
-    Communication,
     Consignment,
-    Contact,
     ControlTotals,
-    Conveyance,
     CustomsResponse,
     DangerousGoods,
     Document,
-    DocumentReference,
-    Employment,
     GoodsItem,
-    Header,
-    Party,
     PassengerVehicleList,
     Pointer,
     ResponseError,
     Seal,
     TransportEquipment,
-    TravelDocument,
-    Traveller,
-    Vehicle,
 )
-from gateway.domain.xmlmap import TreeOut, Vocabulary, XmlOut, header_out
+from gateway.domain.passenger_list_xml import passenger_list_from_xml, passenger_list_to_xml
+from gateway.domain.xml_parts import NS as NS  # re-exported: the namespace, as {uri}
+from gateway.domain.xml_parts import (
+    NSMAP,
+    VOCABULARY,
+    attrs,
+    conveyance_from_xml,
+    conveyance_out,
+    parse_bool,
+    parse_datetime,
+    party_from_xml,
+    party_out,
+    required_header,
+)
+from gateway.domain.xmlmap import TreeOut, XmlOut, header_out
 from gateway.domain.xmlsafe import parse
 
-NS = f"{{{NAMESPACE}}}"
-NSMAP: Any = {None: NAMESPACE}  # lxml-stubs do not allow the default-namespace key None
-
-
-_VOCABULARY = Vocabulary(NAMESPACE)
-_q = _VOCABULARY.q
-_add = _VOCABULARY.add
-_header_xml = _VOCABULARY.header_to_xml
-
-
-def _attrs(**values: str | int | None) -> dict[str, str] | None:
-    """The XML attributes of the values that are set (None when none is)."""
-    attrs = {name: str(value) for name, value in values.items() if value is not None}
-    return attrs or None
-
-
-def _address_out(out: XmlOut, address: Address | None) -> None:
-    if address is None:
-        return
-    out.start("Address")
-    for line in address.lines:
-        out.leaf("Line", line)
-    out.leaf("City", address.city)
-    out.leaf("Subdivision", address.subdivision)
-    out.leaf("PostalCode", address.postal_code)
-    out.leaf("Country", address.country)
-    out.end()
-
-
-def _identifier_out(out: XmlOut, value: str | None, scheme: str | None, agency: str | None) -> None:
-    out.leaf("Identifier", value, _attrs(schemeId=scheme, schemeAgencyId=agency))
-
-
-def _party_out(out: XmlOut, p: Party) -> None:
-    out.start("Party", _attrs(role=p.role, code=p.code))
-    _identifier_out(out, p.identifier, p.identifier_scheme, p.identifier_scheme_agency)
-    out.leaf("TaxId", p.tax_id)
-    out.leaf("Name", p.name)
-    _address_out(out, p.address)
-    if p.to_order:
-        out.leaf("ToOrder", True)
-    for contact in p.contacts:
-        out.start("Contact", _attrs(function=contact.function))
-        out.leaf("Department", contact.department)
-        out.leaf("Name", contact.name)
-        for com in contact.communications:
-            out.leaf("Communication", com.number, _attrs(channel=com.channel))
-        out.end()
-    out.end()
+_q = VOCABULARY.q
+_add = VOCABULARY.add
+_header_xml = VOCABULARY.header_to_xml
+_find = VOCABULARY.find
+_str = VOCABULARY.get
+_req = VOCABULARY.req
+_opt = VOCABULARY.opt
+_all = VOCABULARY.get_all
+_header = VOCABULARY.header_from_xml
 
 
 def _equipment_out(out: XmlOut, e: TransportEquipment) -> None:
@@ -106,12 +72,12 @@ def _equipment_out(out: XmlOut, e: TransportEquipment) -> None:
     out.leaf("Identifier", e.identifier)
     out.leaf("SizeType", e.size_type)
     for seal in e.seals:
-        out.leaf("Seal", seal.number, _attrs(issuer=seal.issuer, issuerName=seal.issuer_name))
+        out.leaf("Seal", seal.number, attrs(issuer=seal.issuer, issuerName=seal.issuer_name))
     out.leaf("Fullness", e.fullness)
     out.leaf("GrossMassKg", e.gross_mass_kg)
     out.leaf("TareMassKg", e.tare_mass_kg)
     out.leaf("VerifiedGrossMassKg", e.verified_gross_mass_kg)
-    out.leaf("Temperature", e.temperature, _attrs(unit=e.temperature_unit))
+    out.leaf("Temperature", e.temperature, attrs(unit=e.temperature_unit))
     out.end()
 
 
@@ -130,17 +96,17 @@ def _goods_out(out: XmlOut, g: GoodsItem) -> None:
     out.leaf("UnitNetMassKg", g.unit_net_mass_kg)
     out.leaf("VolumeM3", g.volume_m3)
     for dg in g.dangerous_goods:
-        out.start("DangerousGoods", _attrs(regulation=dg.regulation))
+        out.start("DangerousGoods", attrs(regulation=dg.regulation))
         out.leaf("UnNumber", dg.un_number)
         out.leaf("Class", dg.hazard_class)
         out.leaf("PackingGroup", dg.packing_group)
-        out.leaf("Flashpoint", dg.flashpoint, _attrs(unit=dg.flashpoint_unit))
+        out.leaf("Flashpoint", dg.flashpoint, attrs(unit=dg.flashpoint_unit))
         out.leaf("EmS", dg.ems)
         out.end()
     counts = g.packages_per_equipment
     for i, ref in enumerate(g.equipment_references):
         packages = counts[i] if i < len(counts) else None
-        out.leaf("EquipmentReference", ref, _attrs(packages=packages))
+        out.leaf("EquipmentReference", ref, attrs(packages=packages))
     out.end()
 
 
@@ -148,14 +114,14 @@ def manifest_head_out(out: XmlOut, m: CargoManifest) -> None:
     """Everything of the manifest's XML before its first Consignment (root not included)."""
     header_out(out, m.header)
     out.leaf("DocumentNumber", m.document_number)
-    _conveyance_out(out, m.conveyance)
+    conveyance_out(out, m.conveyance)
     out.leaf("PortOfCall", m.port_of_call)
     out.leaf("CustomsOffice", m.customs_office)
     out.leaf("ArrivalTime", m.arrival_time)
     out.leaf("ActualArrivalTime", m.actual_arrival_time)
     out.leaf("DepartureTime", m.departure_time)
     for p in m.parties:
-        _party_out(out, p)
+        party_out(out, p)
     for e in m.equipment:
         _equipment_out(out, e)
 
@@ -179,7 +145,7 @@ def consignment_out(out: XmlOut, c: Consignment) -> None:
     out.leaf("PlaceOfDelivery", c.place_of_delivery)
     out.leaf("PlaceOfDestination", c.place_of_destination)
     for p in c.parties:
-        _party_out(out, p)
+        party_out(out, p)
     for g in c.goods_items:
         _goods_out(out, g)
     for e in c.equipment:
@@ -196,7 +162,7 @@ def manifest_root(m: CargoManifest) -> etree._Element:
 
 def manifest_to_xml(m: CargoManifest) -> etree._Element:
     root = manifest_root(m)
-    out = TreeOut(_VOCABULARY, root)
+    out = TreeOut(VOCABULARY, root)
     manifest_head_out(out, m)
     for c in m.consignments:
         consignment_out(out, c)
@@ -213,81 +179,6 @@ def totals_out(out: XmlOut, totals: ControlTotals | None) -> None:
     out.leaf("GrossMassKg", totals.gross_mass_kg)
     out.leaf("Equipment", totals.equipment)
     out.end()
-
-
-def _conveyance_out(out: XmlOut, c: Conveyance) -> None:
-    out.start("Conveyance")
-    out.leaf("ImoNumber", c.imo_number)
-    out.leaf("Name", c.name)
-    out.leaf("CallSign", c.call_sign)
-    out.leaf("Nationality", c.nationality)
-    out.leaf("VoyageNumber", c.voyage_number)
-    out.leaf("Carrier", c.carrier)
-    out.leaf("ModeOfTransport", c.mode_of_transport)
-    out.end()
-
-
-def _traveller_out(out: XmlOut, t: Traveller) -> None:
-    out.start("Traveller", _attrs(role=t.role, code=t.role_code))
-    out.leaf("Sequence", t.sequence)
-    _identifier_out(out, t.identifier, t.identifier_scheme, t.identifier_scheme_agency)
-    out.leaf("FamilyName", t.family_name)
-    out.leaf("GivenNames", t.given_names)
-    out.leaf("Gender", t.gender)
-    out.leaf("BirthDate", t.birth_date)
-    out.leaf("BirthPlace", t.birth_place)
-    out.leaf("Nationality", t.nationality)
-    _address_out(out, t.address)
-    for e in t.employment:
-        out.start("Employment", {"qualifier": e.qualifier})
-        out.leaf("Category", e.category)
-        out.leaf("Occupation", e.occupation)
-        out.leaf("OccupationText", e.occupation_text)
-        out.leaf("Qualification", e.qualification)
-        out.leaf("JobTitle", e.job_title)
-        out.leaf("Applicability", e.applicability)
-        out.end()
-    for d in t.documents:
-        out.start("TravelDocument")
-        out.leaf("Kind", d.kind)
-        out.leaf("Number", d.number)
-        out.leaf("IssuingCountry", d.issuing_country)
-        out.leaf("ExpiryDate", d.expiry_date)
-        out.end()
-    out.leaf("PlaceOfEmbarkation", t.place_of_embarkation)
-    out.leaf("PlaceOfDisembarkation", t.place_of_disembarkation)
-    if t.vehicle is not None:
-        out.start("Vehicle")
-        out.leaf("RegistrationNumber", t.vehicle.registration_number)
-        out.leaf("RegistrationCountry", t.vehicle.registration_country)
-        out.leaf("Vin", t.vehicle.vin)
-        out.leaf("Make", t.vehicle.make)
-        out.leaf("Model", t.vehicle.model)
-        out.end()
-    for r in t.references:
-        out.leaf("Reference", r.number, {"qualifier": r.qualifier})
-    out.end()
-
-
-def passenger_list_to_xml(p: PassengerVehicleList) -> etree._Element:
-    root = etree.Element(_q("PassengerVehicleList"), nsmap=NSMAP, schemaVersion=SCHEMA_VERSION)
-    _header_xml(root, p.header)
-    out = TreeOut(_VOCABULARY, root)
-    out.leaf("DocumentNumber", p.document_number)
-    for r in p.document_references:
-        out.leaf("Reference", r.number, {"qualifier": r.qualifier})
-    for party in p.parties:
-        _party_out(out, party)
-    _conveyance_out(out, p.conveyance)
-    out.leaf("PortOfDeparture", p.port_of_departure)
-    out.leaf("PortOfCall", p.port_of_call)
-    out.leaf("DepartureTime", p.departure_time)
-    out.leaf("ArrivalTime", p.arrival_time)
-    for t in p.travellers:
-        _traveller_out(out, t)
-    out.leaf("PassengerTotal", p.passenger_total)
-    out.leaf("CrewTotal", p.crew_total)
-    return root
 
 
 def _errors_xml(parent: etree._Element, errors: list[ResponseError]) -> None:
@@ -346,79 +237,6 @@ def to_bytes(doc: CanonicalDocument | Document | etree._Element) -> bytes:
 
 
 # ---------------------------------------------------------------- reading back
-
-
-_find = _VOCABULARY.find
-_str = _VOCABULARY.get
-_req = _VOCABULARY.req
-_opt = _VOCABULARY.opt
-_all = _VOCABULARY.get_all
-
-
-def _datetime(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)
-
-
-def _bool(value: str) -> bool:
-    return value.strip() in {"true", "1"}
-
-
-_header = _VOCABULARY.header_from_xml
-
-
-def _address(parent: etree._Element) -> Address | None:
-    a = _find(parent, "Address")
-    if a is None:
-        return None
-    return Address(
-        lines=_all(a, "Line"),
-        city=_str(a, "City"),
-        subdivision=_str(a, "Subdivision"),
-        postal_code=_str(a, "PostalCode"),
-        country=_str(a, "Country"),
-    )
-
-
-def _references(parent: etree._Element) -> list[DocumentReference]:
-    return [
-        DocumentReference(qualifier=r.get("qualifier") or "", number=r.text or "")
-        for r in parent.findall(_q("Reference"))
-    ]
-
-
-def _identifier(parent: etree._Element) -> tuple[str | None, str | None, str | None]:
-    """The Identifier below ``parent``: value, scheme and scheme agency (all None without one)."""
-    ident = _find(parent, "Identifier")
-    if ident is None:
-        return None, None, None
-    return ident.text or "", ident.get("schemeId"), ident.get("schemeAgencyId")
-
-
-def _party(el: etree._Element) -> Party:
-    identifier, scheme, agency = _identifier(el)
-    return Party(
-        role=cast(Any, el.get("role")),
-        code=el.get("code"),
-        identifier=identifier,
-        identifier_scheme=scheme,
-        identifier_scheme_agency=agency,
-        tax_id=_str(el, "TaxId"),
-        name=_str(el, "Name"),
-        address=_address(el),
-        to_order=_opt(el, "ToOrder", _bool) or False,
-        contacts=tuple(
-            Contact(
-                function=ce.get("function"),
-                department=_str(ce, "Department"),
-                name=_str(ce, "Name"),
-                communications=[
-                    Communication(number=co.text or "", channel=co.get("channel"))
-                    for co in ce.findall(_q("Communication"))
-                ],
-            )
-            for ce in el.findall(_q("Contact"))
-        ),
-    )
 
 
 def _equipment(el: etree._Element) -> TransportEquipment:
@@ -496,7 +314,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
                 master_reference=_str(ce, "MasterReference"),
                 master_sequence_number=_opt(ce, "MasterSequenceNumber", int),
                 house_sequence_number=_opt(ce, "HouseSequenceNumber", int),
-                consolidated=_opt(ce, "Consolidated", _bool) or False,
+                consolidated=_opt(ce, "Consolidated", parse_bool) or False,
                 place_of_receipt=_str(ce, "PlaceOfReceipt"),
                 place_of_original_loading=_str(ce, "PlaceOfOriginalLoading"),
                 place_of_loading=_str(ce, "PlaceOfLoading"),
@@ -504,7 +322,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
                 place_of_discharge=_str(ce, "PlaceOfDischarge"),
                 place_of_delivery=_str(ce, "PlaceOfDelivery"),
                 place_of_destination=_str(ce, "PlaceOfDestination"),
-                parties=[_party(p) for p in ce.findall(_q("Party"))],
+                parties=[party_from_xml(p) for p in ce.findall(_q("Party"))],
                 goods_items=goods,
                 equipment=equipment,
                 gross_mass_kg=_opt(ce, "GrossMassKg", Decimal),
@@ -514,13 +332,13 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
     return CargoManifest(
         header=_header(header_el),
         document_number=_req(root, "DocumentNumber"),
-        conveyance=_conveyance(cv),
+        conveyance=conveyance_from_xml(cv),
         port_of_call=_str(root, "PortOfCall"),
         customs_office=_str(root, "CustomsOffice"),
-        arrival_time=_opt(root, "ArrivalTime", _datetime),
-        actual_arrival_time=_opt(root, "ActualArrivalTime", _datetime),
-        departure_time=_opt(root, "DepartureTime", _datetime),
-        parties=[_party(p) for p in root.findall(_q("Party"))],
+        arrival_time=_opt(root, "ArrivalTime", parse_datetime),
+        actual_arrival_time=_opt(root, "ActualArrivalTime", parse_datetime),
+        departure_time=_opt(root, "DepartureTime", parse_datetime),
+        parties=[party_from_xml(p) for p in root.findall(_q("Party"))],
         equipment=[_equipment(e) for e in root.findall(_q("TransportEquipment"))],
         consignments=consignments,
         control_totals=_totals(root),
@@ -536,104 +354,6 @@ def _totals(parent: etree._Element) -> ControlTotals | None:
         packages=_opt(ct, "Packages", int),
         gross_mass_kg=_opt(ct, "GrossMassKg", Decimal),
         equipment=_opt(ct, "Equipment", int),
-    )
-
-
-def _conveyance(cv: etree._Element) -> Conveyance:
-    return Conveyance(
-        imo_number=_str(cv, "ImoNumber"),
-        name=_str(cv, "Name"),
-        call_sign=_str(cv, "CallSign"),
-        nationality=_str(cv, "Nationality"),
-        voyage_number=_str(cv, "VoyageNumber"),
-        carrier=_str(cv, "Carrier"),
-        mode_of_transport=_str(cv, "ModeOfTransport"),
-    )
-
-
-def _date(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
-
-
-def _required_header(root: etree._Element) -> Header:
-    el = _find(root, "Header")
-    if el is None:
-        raise ValueError(f"{root.tag} has no Header")
-    return _header(el)
-
-
-def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
-    cv = _find(root, "Conveyance")
-    if cv is None:
-        raise ValueError("PassengerVehicleList needs a Conveyance")
-    travellers = []
-    for te in root.findall(_q("Traveller")):
-        ve = _find(te, "Vehicle")
-        vehicle = None
-        if ve is not None:
-            vehicle = Vehicle(
-                registration_number=_str(ve, "RegistrationNumber"),
-                registration_country=_str(ve, "RegistrationCountry"),
-                vin=_str(ve, "Vin"),
-                make=_str(ve, "Make"),
-                model=_str(ve, "Model"),
-            )
-        identifier, scheme, agency = _identifier(te)
-        travellers.append(
-            Traveller(
-                sequence=int(_req(te, "Sequence")),
-                role=cast(Any, te.get("role")),
-                family_name=_req(te, "FamilyName"),
-                given_names=_str(te, "GivenNames"),
-                gender=_str(te, "Gender"),
-                birth_date=_opt(te, "BirthDate", _date),
-                birth_place=_str(te, "BirthPlace"),
-                nationality=_str(te, "Nationality"),
-                documents=[
-                    TravelDocument(
-                        kind=_req(de, "Kind"),
-                        number=_req(de, "Number"),
-                        issuing_country=_str(de, "IssuingCountry"),
-                        expiry_date=_opt(de, "ExpiryDate", _date),
-                    )
-                    for de in te.findall(_q("TravelDocument"))
-                ],
-                place_of_embarkation=_str(te, "PlaceOfEmbarkation"),
-                place_of_disembarkation=_str(te, "PlaceOfDisembarkation"),
-                vehicle=vehicle,
-                role_code=te.get("code"),
-                identifier=identifier,
-                identifier_scheme=scheme,
-                identifier_scheme_agency=agency,
-                address=_address(te),
-                employment=[
-                    Employment(
-                        qualifier=ee.get("qualifier") or "",
-                        category=_str(ee, "Category"),
-                        occupation=_str(ee, "Occupation"),
-                        occupation_text=_str(ee, "OccupationText"),
-                        qualification=_str(ee, "Qualification"),
-                        job_title=_str(ee, "JobTitle"),
-                        applicability=_str(ee, "Applicability"),
-                    )
-                    for ee in te.findall(_q("Employment"))
-                ],
-                references=_references(te),
-            )
-        )
-    return PassengerVehicleList(
-        header=_required_header(root),
-        document_number=_req(root, "DocumentNumber"),
-        conveyance=_conveyance(cv),
-        port_of_departure=_str(root, "PortOfDeparture"),
-        port_of_call=_str(root, "PortOfCall"),
-        departure_time=_opt(root, "DepartureTime", _datetime),
-        arrival_time=_opt(root, "ArrivalTime", _datetime),
-        travellers=travellers,
-        document_references=_references(root),
-        parties=[_party(p) for p in root.findall(_q("Party"))],
-        passenger_total=_opt(root, "PassengerTotal", int),
-        crew_total=_opt(root, "CrewTotal", int),
     )
 
 
@@ -656,20 +376,20 @@ def _errors(root: etree._Element) -> list[ResponseError]:
 
 def response_from_xml(root: etree._Element) -> CustomsResponse:
     return CustomsResponse(
-        header=_required_header(root),
+        header=required_header(root),
         registration_number=_str(root, "RegistrationNumber"),
         decision=cast(Any, _req(root, "Decision")),
         channel=cast(Any, _str(root, "InspectionChannel")),
         original_message_id=_req(root, "OriginalMessageId"),
         original_reference=_req(root, "OriginalReference"),
-        issued_at=_opt(root, "IssuedAt", _datetime),
+        issued_at=_opt(root, "IssuedAt", parse_datetime),
         errors=_errors(root),
     )
 
 
 def acknowledgement_from_xml(root: etree._Element) -> Acknowledgement:
     return Acknowledgement(
-        header=_required_header(root),
+        header=required_header(root),
         acknowledged_message_id=_req(root, "AcknowledgedMessageId"),
         status=cast(Any, _req(root, "Status")),
         acknowledgement_type=_req(root, "AcknowledgementType"),

@@ -24,6 +24,7 @@ from signxml import methods as sign_methods
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 
+from gateway.security.certificates import key_usage
 from gateway.security.dsig import ENVELOPED
 
 _ENVELOPED = ENVELOPED
@@ -94,17 +95,7 @@ def make_ca(common_name: str, *, key: Any = None, days: int = 3650) -> tuple[Any
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(key_cert_sign=True, crl_sign=True),
             critical=True,
         )
         .sign(key, hashes.SHA256())
@@ -134,17 +125,7 @@ def issue(
         .not_valid_after(not_after or now + dt.timedelta(days=730))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(digital_signature=True, content_commitment=True),
             critical=True,
         )
         .sign(ca_key, hashes.SHA256())

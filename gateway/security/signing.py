@@ -34,6 +34,8 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
+from gateway.security.certificates import key_usage
+
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 # signxml's own PEM helpers (untyped there): the KeyInfo must be the text signxml writes.
 _iterate_pem = cast(Callable[[str], Iterable[str]], signxml_util.iterate_pem)
@@ -70,17 +72,7 @@ def generate_key_pair(
         .not_valid_after(now + dt.timedelta(days=365 * 2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(digital_signature=True, content_commitment=True, key_cert_sign=True),
             critical=True,
         )
         .sign(key, hashes.SHA256())

@@ -38,7 +38,7 @@ from gateway.domain.model import Address, CargoManifest, Party
 from gateway.domain.validation import validate
 from gateway.security import c14n
 from gateway.security.signing import DSIG_NS, Signer, ensure_dev_keys, verify
-from gateway.service import pipeline
+from gateway.service import edifact_messages, pipeline, xml_documents
 from gateway.service.pipeline import InboundPipeline
 from gateway.storage.journal import SqliteJournal
 from tests.helpers import parseable_edifact, xmlsec_verify
@@ -216,7 +216,7 @@ def test_the_pipeline_streams_a_large_manifest_to_the_same_outcome(
     signed = streamed.routed[0].signed_xml
     assert b"<Source " in signed and b"></Source>" in signed  # written by the c14n writer
     assert xmlsec_verify(signed, cert, tmp_path).returncode == 0
-    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    monkeypatch.setattr(xml_documents, "STREAM_MIN_CONSIGNMENTS", 10**9)
     tree = _pipeline(s).process(data, partner, "c", "in-1")
     assert b"></Source>" not in tree.routed[0].signed_xml  # lxml's serialisation
     assert _outcome_parts(streamed) == _outcome_parts(tree)
@@ -236,9 +236,9 @@ def test_a_streamed_manifest_that_breaks_the_schema_is_refused_as_before(
 
     # A codec without decode_stream: the message is decoded held whole, by long_reference.
     codec = MessageCodec("CUSCAR", cuscar.is_cuscar, long_reference)
-    monkeypatch.setattr(pipeline, "codec_for", lambda message: codec)
+    monkeypatch.setattr(edifact_messages, "codec_for", lambda message: codec)
     streamed = _pipeline(s).process(data, APCS, "c", "in-1")
-    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    monkeypatch.setattr(xml_documents, "STREAM_MIN_CONSIGNMENTS", 10**9)
     tree = _pipeline(s).process(data, APCS, "c", "in-1")
     assert streamed.rejection is not None and streamed.rejection.reason == "CANONICAL_INVALID"
     assert repr(streamed.rejection) == repr(tree.rejection)
@@ -295,7 +295,7 @@ def test_a_large_message_without_positions_points_at_the_same_segments(
     assert data != valid_cuscar(600)
     unrecorded = _pipeline(s).process(data, APCS, "c", "in-1")
     monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
-    monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+    monkeypatch.setattr(xml_documents, "STREAM_MIN_CONSIGNMENTS", 10**9)
     recorded = _pipeline(s).process(data, APCS, "c", "in-1")
     assert unrecorded.rejection is not None
     assert unrecorded.rejection.problems and unrecorded.rejection.problems[0].segment
@@ -348,10 +348,10 @@ def test_every_real_cuscar_streamed_gives_the_tree_paths_outcome(
     assert len(inputs) >= 8
     streamed_documents = 0
     for path, data in inputs:
-        monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 0)
+        monkeypatch.setattr(xml_documents, "STREAM_MIN_CONSIGNMENTS", 0)
         monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(0))
         streamed = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
-        monkeypatch.setattr(pipeline, "STREAM_MIN_CONSIGNMENTS", 10**9)
+        monkeypatch.setattr(xml_documents, "STREAM_MIN_CONSIGNMENTS", 10**9)
         monkeypatch.setattr(pipeline, "READ_POLICY", _unrecorded_from(10**9))
         tree = _pipeline(s).process(data, APCS, "c", f"in-{path.name}")
         assert _outcome_parts(streamed) == _outcome_parts(tree), path.name

@@ -248,7 +248,7 @@ def test_a_value_xml_cannot_carry_is_a_rejection_not_a_crash(
         return doc
 
     codec = MessageCodec("CUSCAR", cuscar.is_cuscar, leaky)  # type: ignore[arg-type]
-    monkeypatch.setattr("gateway.service.pipeline.codec_for", lambda message: codec)
+    monkeypatch.setattr("gateway.service.edifact_messages.codec_for", lambda message: codec)
     result = translate(SAMPLE.read_bytes())
     assert result.rejection is not None
     assert result.rejection.reason == "CANONICAL_INVALID"

@@ -1,0 +1,364 @@
+"""EDIFACT read one message at a time, and each message decided on its own (issues #8, #15).
+
+:func:`translate_edifact` reads an interchange through the CONTRL's streaming check, decodes
+each clean message with its codec (``adapters.registry.codec_for``), checks its business rules,
+writes and signs its canonical XML, and lets it go before the next one is read. A message
+that cannot be decoded, breaks a rule or the canonical schema is rejected alone; only what
+concerns the interchange as a whole (UNB/UNZ, groups, a fatal syntax error) rejects all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping
+
+from lxml import etree
+
+from adapters import contrl
+from adapters.common import DecodeContext, MappingError, Positions
+from adapters.edifact import EdifactError, Interchange, Message, Segment, iter_messages
+from adapters.edifact.policy import ReadPolicy
+from adapters.edifact.stream import MessageRereader
+from adapters.registry import codec_for
+from gateway.domain.model import CanonicalDocument
+from gateway.domain.rules import Violation, check
+from gateway.logs import get_logger
+from gateway.security import c14n
+from gateway.service.directory_checks import fed_message_check, message_check
+from gateway.service.rejections import (
+    all_rejected,
+    envelope_sound,
+    interchange_syntax_rejection,
+    message_syntax_rejection,
+)
+from gateway.service.translation import (
+    CappedProblems,
+    MessageHead,
+    Problem,
+    ProblemBudget,
+    RejectedMessage,
+    Rejection,
+    Translation,
+    message_head,
+)
+from gateway.service.xml_documents import write_canonical
+from gateway.storage.journal import derived_id
+from gateway.storage.spool import SpoolBatch
+
+log = get_logger()
+
+
+def translate_edifact(
+    data: bytes,
+    context: DecodeContext,
+    severities: Mapping[str, str] | None,
+    result: Translation,
+    *,
+    inbound_id: str | None,
+    policy: ReadPolicy,
+    sign: Callable[[etree._Element], bytes] | None,
+    sign_digest: c14n.SignDigest | None,
+    spool: SpoolBatch | None,
+    message_types: Collection[str] | None,
+) -> Translation:
+    """An EDIFACT input into ``result``, each message decided on its own
+    (:func:`gateway.service.pipeline.translate` says what each parameter does)."""
+    directory_validation = policy.directory_validation
+    # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
+    # decoded, its XML built, validated and handed to ``sign``, and released before the next
+    # one is read. Each message is decided on its own (issue #15): one that cannot be decoded,
+    # breaks a rule or the canonical schema is rejected alone and the others go on; only what
+    # concerns the interchange as a whole (UNB/UNZ, groups, a fatal syntax error) rejects all.
+    # A large input is read twice (issue #8): first thin (each message's segments checked as
+    # they are read and dropped), then, for each clean message, again as it is decoded.
+    thin = len(data) >= policy.thin_min_bytes
+    checking = directory_validation != "off" or message_types is not None
+    allowed = None if message_types is None else frozenset(message_types)
+    if thin:
+        fed: list[contrl.FedCheckFactory] = []
+        if checking:
+            fed.append(
+                functools.partial(
+                    fed_message_check,
+                    policy=directory_validation,
+                    result=result,
+                    allowed=allowed,
+                    sender=context.sender,
+                )
+            )
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, fed_checks=fed, partial=True
+        )
+    else:
+        checks = (
+            [message_check(directory_validation, result, allowed, context.sender)]
+            if checking
+            else []
+        )
+        reading = contrl.StreamingAcknowledgement(
+            data, charset_policy=policy.charset, message_checks=checks, partial=True
+        )
+    second = MessageRereader(data, policy)
+    heads: list[MessageHead] = []
+    rejected: list[RejectedMessage] = []
+    unclean: list[tuple[int, MessageHead]] = []  # syntax errors: their UCM says why
+    rule_warnings: list[tuple[Problem, Violation]] = []
+    rule_budget = ProblemBudget()  # the business-rule problems kept, for the whole input
+    for index, (ic, message, clean) in enumerate(reading.messages()):
+        head = message_head(message)
+        heads.append(head)
+        if not clean:
+            unclean.append((index, head))
+        else:
+            count: int | None = None
+            stream: Iterator[Segment] | None = None
+            if thin:
+                assert reading.thin is not None
+                count = reading.thin.count
+                codec = codec_for(message)
+                if (
+                    count < policy.unrecorded_min_segments
+                    or codec is None
+                    or codec.decode_stream is None
+                ):
+                    # Held whole as the one-read path holds it, and decoded the same way.
+                    segments = list(second.segments(index))
+                    message = dataclasses.replace(message, segments=segments)
+                    count = None
+                else:
+                    stream = second.segments(index)
+            rule_problems = CappedProblems(rule_budget)
+            stopped = _decode(
+                message,
+                ic,
+                context,
+                severities,
+                inbound_id,
+                result,
+                rule_problems,
+                rule_warnings,
+                functools.partial(_reread, data, index, policy),
+                index=index,
+                count=count,
+                stream=stream,
+                unrecorded_min_segments=policy.unrecorded_min_segments,
+            )
+            # Checked, decoded and its head taken: nothing reads its segments again, so
+            # they go now, before the XML is written (the reader still holds the
+            # message object until the next one is read).
+            message.segments.clear()
+            if stopped is None and rule_problems:
+                first = rule_problems[0]
+                stopped = Rejection(
+                    "BUSINESS_RULES",
+                    f"{len(rule_problems) + rule_problems.omitted} business rule(s) broken, "
+                    f"first {first.code}: {first.sentence}",
+                    "rules",
+                    rule_problems.listed("broken business rules"),
+                    rule_problems.omitted,
+                )
+            if stopped is None:
+                stopped = write_canonical(result.documents[-1], result, sign, sign_digest, spool)
+            if stopped is not None:
+                if result.sources and result.sources[-1] == index:
+                    # Decoded, then rejected: its document goes (it was the last one).
+                    result.documents.pop()
+                    result.positions.pop()
+                    result.sources.pop()
+                rejected.append(RejectedMessage(index, head, stopped))
+        del message  # its segments go before the next message is read
+    report = reading.report()
+    result.syntax_report = report
+    result.message_count = len(heads)
+    if not envelope_sound(report):
+        result.rejection = interchange_syntax_rejection(report)
+        result.documents, result.positions, result.message_types = [], [], []
+        result.elements, result.signed, result.sources = [], [], []
+        return result
+    result.heads = heads
+    # Logged once the syntax is known to be fine, as before the messages were streamed.
+    for problem, v in rule_warnings:
+        result.warnings.add(problem)
+        log.warning(
+            "business rule broken (warn)", rule=v.code, where=problem.where, sentence=v.sentence
+        )
+    if result.warnings.omitted:
+        log.warning("more warnings than are kept", omitted=result.warnings.omitted)
+    message_reports = report.messages
+    for index, head in unclean:
+        errors = message_reports[index].errors if index < len(message_reports) else []
+        rejected.append(
+            RejectedMessage(index, head, message_syntax_rejection(head, errors), syntax=True)
+        )
+    rejected.sort(key=lambda r: r.index)
+    result.rejected_messages = rejected
+    if not heads:
+        result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
+    elif not result.documents:
+        result.rejection = all_rejected(rejected)
+    return result
+
+
+def _decode(
+    message: Message,
+    ic: Interchange,
+    context: DecodeContext,
+    severities: Mapping[str, str] | None,
+    inbound_id: str | None,
+    result: Translation,
+    rule_problems: CappedProblems,
+    rule_warnings: list[tuple[Problem, Violation]],
+    reread: Callable[[], tuple[Message, Interchange]],
+    *,
+    index: int,
+    count: int | None = None,
+    stream: Iterator[Segment] | None = None,
+    unrecorded_min_segments: int,
+) -> Rejection | None:
+    """Decode one message into ``result.documents`` and check its business rules.
+
+    Returns the rejection when the message cannot be decoded at all (that message is
+    then refused with it; the others are decided on their own). ``index`` is the message's
+    place in the input: its document's id is derived from it, so that a redelivery gives
+    the same ids whichever messages are rejected. ``reread`` reads the message
+    again from the input (a large CUSCAR's segments are released as it is decoded).
+    ``count`` and ``stream``: a large CUSCAR read thin (``message`` holds what the first
+    read kept, ``count`` its segments), decoded from ``stream`` as it is read again.
+    A message of ``unrecorded_min_segments`` or more is decoded without positions when its
+    codec can (``decode_stream``).
+    """
+    result.message_types.append(message.type or "?")
+    codec = codec_for(message)
+    if codec is None:
+        return Rejection(
+            "UNSUPPORTED_MESSAGE_TYPE",
+            f"message {message.reference} is a {message.type or 'message without type'}, "
+            "which the gateway does not accept from port partners",
+            "map",
+            [
+                Problem(
+                    "UNSUPPORTED_MESSAGE_TYPE",
+                    f"segment {message.segments[0].number} UNH",
+                    f"{message.type or '(empty)'} is not a supported message type",
+                    segment=message.segments[0].number,
+                    tag="UNH",
+                    message_reference=message.reference,
+                )
+            ],
+        )
+    # A large CUSCAR is decoded without positions (~30,000 paths at 5,000 bills, 5 MB) and
+    # its segments are let go as they are read (27 MB at 5,000 bills): only a broken rule or
+    # an adapter error reads positions, and then the message is read and decoded again for
+    # them (the same content gives the same positions) (issue #8).
+    size = len(message.segments) if count is None else count
+    decode_stream = codec.decode_stream
+    recorded = decode_stream is None or size < unrecorded_min_segments
+    positions: Positions = {} if recorded else _Unrecorded()
+    # The one position kept after the rules: the CUSCAR adapter's, its first BGM.
+    bgm = None if recorded else next((s for s in message.segments if s.tag == "BGM"), None)
+    try:
+        try:
+            if decode_stream is None or recorded:
+                doc: CanonicalDocument = codec.decode(message, ic, context, positions)
+            else:  # from ``stream``, or the message's segments let go as they are read
+                doc = decode_stream(message, ic, context, positions, stream=stream)
+        except MappingError:
+            if recorded:
+                raise
+            codec.decode(*reread(), context, {})  # raises it again, with its segment
+            raise AssertionError("a decoder gave two answers for one message") from None
+    except MappingError as exc:
+        return Rejection(
+            exc.reason,
+            exc.sentence,
+            "map",
+            [
+                Problem(
+                    exc.reason,
+                    exc.where or "message",
+                    exc.sentence,
+                    segment=exc.segment,
+                    message_reference=message.reference,
+                )
+            ],
+        )
+    except EdifactError as exc:  # an adapter that reads deeper may still find syntax errors
+        return Rejection(
+            "EDIFACT_SYNTAX",
+            exc.sentence,
+            "map",
+            [
+                Problem(
+                    f"EDIFACT_{exc.code}",
+                    exc.where,
+                    exc.sentence,
+                    segment=exc.segment,
+                    message_reference=message.reference,
+                )
+            ],
+        )
+    if inbound_id is not None:
+        doc.header.message_id = derived_id(inbound_id, index)
+    result.documents.append(doc)
+    result.sources.append(index)
+    violations = check(doc, severities)
+    if violations and not recorded:
+        positions = {}
+        codec.decode(*reread(), context, positions)  # the same document, its positions
+    elif bgm is not None:
+        positions = {"document_number": (bgm.number, bgm.tag)}
+    for v in violations:
+        problem = _rule_problem(v, positions, message.reference)
+        if v.severity == "warn":
+            if len(rule_warnings) < contrl.PROBLEMS_PER_INPUT:
+                rule_warnings.append((problem, v))
+            else:
+                result.warnings.omitted += 1
+        else:
+            rule_problems.add(problem)
+    # After the rules only the BGM position is read (amendment problems, issue #4); a
+    # 5,000-bill message has ~10^5 positions, not to be kept for every message (issue #8).
+    result.positions.append({k: positions[k] for k in ("document_number",) if k in positions})
+    return None
+
+
+def _reread(data: bytes, index: int, policy: ReadPolicy) -> tuple[Message, Interchange]:
+    """Message ``index`` of ``data`` (counted as ``StreamingAcknowledgement`` yields them)."""
+    for i, (ic, message) in enumerate(iter_messages(data, policy=policy)):
+        if i == index:
+            return message, ic
+    raise AssertionError(f"message {index} is not in the input any more")
+
+
+class _Unrecorded(dict[str, tuple[int, str]]):
+    """Positions that are not kept: what a decoder records is dropped."""
+
+    def __setitem__(self, key: str, value: tuple[int, str]) -> None:
+        pass
+
+    def setdefault(self, key: str, default: tuple[int, str]) -> tuple[int, str]:
+        return default
+
+
+def _locate(path: str, positions: Positions) -> tuple[int, str] | None:
+    """The segment of the nearest enclosing model path (``a[0].b[1].c`` -> ``a[0].b[1]`` ...)."""
+    while path:
+        if path in positions:
+            return positions[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def _rule_problem(v: Violation, positions: Positions, message_reference: str) -> Problem:
+    found = _locate(v.path, positions)
+    where = f"segment {found[0]} {found[1]} ({v.path})" if found else v.path
+    return Problem(
+        v.code,
+        where,
+        v.sentence,
+        segment=found[0] if found else None,
+        tag=found[1] if found else "",
+        message_reference=message_reference,
+    )

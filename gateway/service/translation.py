@@ -1,0 +1,224 @@
+"""What the pipeline makes of an input: problems, rejections, translations and outcomes.
+
+The types every step of ``gateway.service.pipeline`` hands on: a :class:`Translation` (the
+documents decoded from an input, or why not), and the :class:`Outcome` the worker carries
+out (the signed documents with their routes, and the partner's answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lxml import etree
+
+from adapters import contrl
+from adapters.common import DecodeContext, Positions
+from adapters.edifact import Message
+from gateway.config import Partner
+from gateway.domain.model import CanonicalDocument
+from gateway.storage.spool import Signed
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a message was rejected: a code, where in the input, and a sentence."""
+
+    code: str
+    where: str
+    sentence: str
+    # Where in the partner's message, for APERAK (issue #4); unknown when None.
+    segment: int | None = None
+    tag: str = ""
+    message_reference: str = ""
+
+    def line(self) -> str:
+        return f"{self.code}\t{self.where}\t{self.sentence}"
+
+
+@dataclass(slots=True)
+class Rejection:
+    """Why a message cannot be processed; becomes dead-letter headers and a negative ack."""
+
+    reason: str  # machine-readable, e.g. EDIFACT_SYNTAX
+    sentence: str  # for the operator
+    stage: str  # decode, map, validate, sign, route
+    problems: list[Problem] = field(default_factory=list)
+    # Problems found past the caps (adapters.contrl.limits): counted, not listed (issue #14);
+    # the last problem says so.
+    omitted: int = field(default=0, repr=False)
+
+
+@dataclass(slots=True)
+class ProblemBudget:
+    """What is left of one input's problems to keep (shared by its messages' lists)."""
+
+    left: int = contrl.PROBLEMS_PER_INPUT
+
+
+class CappedProblems(list[Problem]):
+    """Problems as they are found, kept up to the caps of ``adapters.contrl.limits`` (so many
+    a message, so many in all); the rest only counted in ``omitted`` (issue #14: a hostile
+    input breaks a rule a million times, and each kept problem costs memory and time).
+
+    ``budget``: the input's, when several lists (one a message) share it.
+    """
+
+    __slots__ = ("budget", "omitted", "per_message")
+
+    def __init__(self, budget: ProblemBudget | None = None) -> None:
+        super().__init__()
+        self.omitted = 0
+        self.per_message: dict[str, int] = {}
+        self.budget = budget or ProblemBudget()
+
+    def add(self, problem: Problem) -> None:
+        kept = self.per_message.get(problem.message_reference, 0)
+        if self.budget.left <= 0 or kept >= contrl.PROBLEMS_PER_MESSAGE:
+            self.omitted += 1
+            return
+        self.per_message[problem.message_reference] = kept + 1
+        self.budget.left -= 1
+        self.append(problem)
+
+    def listed(self, what: str) -> list[Problem]:
+        """The problems kept, and one that says how many more there were ("and N more")."""
+        if not self.omitted:
+            return list(self)
+        return [*self, more_problems(self.omitted, what)]
+
+
+def more_problems(omitted: int, what: str) -> Problem:
+    return Problem(
+        "TOO_MANY_PROBLEMS",
+        "input",
+        f"and {omitted} more {what} not listed (at most {contrl.PROBLEMS_PER_MESSAGE} a "
+        f"message and {contrl.PROBLEMS_PER_INPUT} an input are)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageHead:
+    """What an APERAK says of a partner's message: its reference, type and document number."""
+
+    reference: str
+    type: str
+    document_number: str
+
+
+def message_head(message: Message) -> MessageHead:
+    bgm = next((s for s in message.segments if s.tag == "BGM"), None)
+    return MessageHead(message.reference, message.type, bgm.get(1) if bgm is not None else "")
+
+
+@dataclass(slots=True)
+class RejectedMessage:
+    """One message of an interchange rejected on its own (issue #15): the others go on.
+
+    ``syntax``: its errors are syntax or directory errors, answered by its UCM in the
+    CONTRL; otherwise the CONTRL acknowledges it and an APERAK names it.
+    """
+
+    index: int
+    head: MessageHead
+    rejection: Rejection
+    syntax: bool = False
+
+
+@dataclass(slots=True)
+class Translation:
+    """What ``translate`` made of an input: documents, or the rejection and its problems.
+
+    ``elements`` is the validated canonical XML of ``documents``; :meth:`InboundPipeline.process`
+    signs them in place and empties the list (the signed bytes are in ``Outcome.routed``).
+    An EDIFACT input is read one message at a time and each message's segments are released
+    once decoded (``syntax_report.interchanges`` is always empty; ``heads`` keeps what an
+    APERAK needs); with ``translate(..., sign=...)`` (the pipeline) each document's XML is
+    signed as soon as it is validated and ``signed`` holds the bytes instead of ``elements``.
+    """
+
+    documents: list[CanonicalDocument] = field(default_factory=list)
+    elements: list[etree._Element] = field(default_factory=list)
+    signed: list[Signed] = field(default_factory=list)
+    rejection: Rejection | None = None
+    syntax_report: contrl.SyntaxReport | None = None
+    heads: list[MessageHead] = field(default_factory=list)
+    format: str = "unknown"
+    message_types: list[str] = field(default_factory=list)
+    # Business rules broken at severity "warn": logged and kept, the documents still go.
+    # Kept up to the caps (``CappedProblems``), the rest counted (issue #14).
+    warnings: CappedProblems = field(default_factory=CappedProblems)
+    # Per document: model path -> (segment, tag) in the partner's message (EDIFACT only).
+    # Kept after the business rules: the BGM's ("document_number") only.
+    positions: list[Positions] = field(default_factory=list)
+    # Issue #15: each EDIFACT message is decided on its own. Per document, the index of the
+    # message it was made of (in input order); the messages rejected on their own, with the
+    # interchange's envelope sound (``rejection`` is then None unless every one was).
+    sources: list[int] = field(default_factory=list)
+    rejected_messages: list[RejectedMessage] = field(default_factory=list)
+    message_count: int = 0
+
+
+@dataclass(slots=True)
+class RoutedDocument:
+    document: CanonicalDocument
+    signed_xml: Signed  # a large one spooled when the pipeline was given a spool (issue #8)
+    destination: str  # "core" or "legacy"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the worker carries out: documents to route and acknowledgements to send back.
+
+    ``acknowledgements`` is a list of (type, bytes), in sending order: the CONTRL first,
+    then an APERAK when the content was rejected. ``acknowledgement`` and
+    ``acknowledgement_type`` read and replace the first one (the CONTRL).
+    """
+
+    translation: Translation
+    routed: list[RoutedDocument] = field(default_factory=list)
+    acknowledgements: list[tuple[str, bytes]] = field(default_factory=list)
+    # Ministry XML (issue #5): references and (status, detail) events for the inbound message.
+    references: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    # (sender, payload hash, inbound id) under which the answer is kept for identical
+    # resends, once the message is accepted (:meth:`InboundPipeline.save_answer`).
+    answer_key: tuple[str, str, str] | None = None
+
+    @property
+    def rejection(self) -> Rejection | None:
+        return self.translation.rejection
+
+    @property
+    def acknowledgement(self) -> bytes:
+        return self.acknowledgements[0][1] if self.acknowledgements else b""
+
+    @acknowledgement.setter
+    def acknowledgement(self, data: bytes) -> None:
+        # Replacing the acknowledgement replaces the whole answer (e.g. a duplicate interchange).
+        self.acknowledgements = [("CONTRL", data)] if data else []
+
+    @property
+    def acknowledgement_type(self) -> str:
+        return self.acknowledgements[0][0] if self.acknowledgements else ""
+
+    @acknowledgement_type.setter
+    def acknowledgement_type(self, kind: str) -> None:
+        if self.acknowledgements:
+            self.acknowledgements[0] = (kind, self.acknowledgements[0][1])
+
+
+class XmlDesk(Protocol):
+    """Ministry XML (issue #5, ``gateway.service.receipts.MinistryDesk``): verify + decode, then receipts."""
+
+    def translate(
+        self,
+        data: bytes,
+        context: DecodeContext,
+        *,
+        inbound_id: str | None = None,
+        vocabularies: Collection[str] | None = None,
+    ) -> Translation: ...
+
+    def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None: ...
