@@ -28,6 +28,7 @@ from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
 from adapters.edifact.policy import ReadPolicy
 from adapters.registry import sniff_format
 from gateway.config import Partner, Route
+from gateway.domain import amendments
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
@@ -100,6 +101,7 @@ def translate(
     fmt: str | None = None,
     message_types: Collection[str] | None = None,
     vocabularies: Collection[str] | None = None,
+    versions: amendments.Preview | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -122,6 +124,8 @@ def translate(
     guessed from the content when None, offline). ``message_types`` (EDIFACT, UNH 0065) and
     ``vocabularies`` (XML) are what the partner may send; None: anything (offline). A message
     of another type is refused before it is decoded, in the CONTRL (issue #14).
+    ``versions`` (EDIFACT) gives each document its version header before it is written, so
+    it is signed once (issue #15); the pipeline files the versions after (``amend``).
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
@@ -143,6 +147,7 @@ def translate(
         sign_digest=sign_digest,
         spool=spool,
         message_types=message_types,
+        versions=versions,
     )
 
 
@@ -295,6 +300,11 @@ class InboundPipeline:
                 fmt=decision.format,
                 message_types=partner.message_types,
                 vocabularies=partner.vocabularies,
+                versions=(
+                    amendments.Preview(self.journal, partner.id, this_message)
+                    if self.journal is not None and edifact
+                    else None
+                ),
             )
         outcome = Outcome(translation)
         if translation.rejection is None:
