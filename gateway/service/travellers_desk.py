@@ -189,18 +189,20 @@ class TravellersDesk:
         return DeskResult(self._signed(receipt_to_xml(receipt)), verdict, refusal)
 
 
-def build_travellers_desk(settings: Any, journal: TravellersJournal, sign: Sign) -> TravellersDesk:
-    """The desk the configuration calls for (``[travellers]``; the journal of ``edigw run``)."""
+def travellers_service(settings: Any, journal: TravellersJournal) -> TravellersService:
+    """The service the configuration calls for (``[travellers]``), on ``journal``."""
     from gateway.storage.travellers_retention import pseudonym_key
 
-    return TravellersDesk(
-        TravellersService(
-            journal,
-            TravellersPolicy.from_mapping(settings.raw.get("travellers", {})),
-            pseudonym_key=pseudonym_key(log_key_path(settings)),
-        ),
-        sign,
+    return TravellersService(
+        journal,
+        TravellersPolicy.from_mapping(settings.raw.get("travellers", {})),
+        pseudonym_key=pseudonym_key(log_key_path(settings)),
     )
+
+
+def build_travellers_desk(settings: Any, journal: TravellersJournal, sign: Sign) -> TravellersDesk:
+    """The desk of ``edigw run``: its journal, its signer (:func:`signer_function`)."""
+    return TravellersDesk(travellers_service(settings, journal), sign)
 
 
 def log_key_path(settings: Any) -> Path:
@@ -220,4 +222,11 @@ def signer_function(signer: Any) -> Sign:
     return sign
 
 
-__all__ = ["RECEIPT_TYPE", "DeskResult", "SignedList", "TravellersDesk", "build_travellers_desk"]
+__all__ = [
+    "RECEIPT_TYPE",
+    "DeskResult",
+    "SignedList",
+    "TravellersDesk",
+    "build_travellers_desk",
+    "travellers_service",
+]

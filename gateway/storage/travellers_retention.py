@@ -319,3 +319,11 @@ def pseudonym_key(path: Path) -> bytes:
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
     return key
+
+
+def travellers_of(journal: object) -> TravellersStore:
+    """The travellers' records of a journal opened by ``open_journal`` (both backends
+    keep them; any other object is a mistake of the caller)."""
+    if not isinstance(journal, TravellersStore):
+        raise TypeError(f"{type(journal).__name__} keeps no travellers' records")
+    return journal

@@ -276,6 +276,9 @@ class TravellerTables:
     def _q(self, sql: str) -> str:  # pragma: no cover - SqlJournal's
         return sql
 
+    def unit_of_work(self) -> AbstractContextManager[None]:  # pragma: no cover - SqlJournal's
+        raise NotImplementedError
+
     def _ensure_tables(self, ready: str, statements: Sequence[str]) -> None:
         """Run ``statements`` (CREATE ... IF NOT EXISTS) once per journal object; ``ready``
         names the flag that remembers it (a journal may predate the tables)."""
