@@ -81,6 +81,7 @@ def currency_json(
     passport: str = "197845612",
     status: str = "non_resident_national",
     family: str = "Benaïssa",
+    given: str = "Karim Jean-François",
     birth: str = "1984-03-21",
     submitted: str = "2026-07-10T21:20:45+02:00",
     entry_reference: str | None = None,
@@ -91,7 +92,7 @@ def currency_json(
     doc["reference"], doc["direction"], doc["submittedAt"] = reference, direction, submitted
     d = doc["declarant"]
     d["document"]["number"], d["residenceStatus"] = passport, status
-    d["familyName"], d["birthDate"] = family, birth
+    d["familyName"], d["givenNames"], d["birthDate"] = family, given, birth
     doc["amounts"] = [
         {"currency": c, "amount": a, "form": "cash"} for c, a in (amounts or [("EUR", "500.00")])
     ]

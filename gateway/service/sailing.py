@@ -16,8 +16,9 @@ Each vehicle is matched to a TPD by its VIN, else by its plate and country:
 * **missing**: no TPD.
 
 Every traveller is matched to the currency declaration they filed for entry (by document
-number, else by name and birth date). Everything is read in a few queries, whatever the
-number of travellers: the list of a 1,500-traveller sailing is one pass over it.
+number, else by name, first given name and birth date). Everything is read in a few
+queries, whatever the number of travellers: the list of a 1,500-traveller sailing is one
+pass over it (``bench/bench_sailing.py``).
 """
 
 from __future__ import annotations
@@ -166,27 +167,30 @@ class _Index:
     def __init__(
         self,
         passengers: Sequence[PassengerRecord],
+        documents: set[str],
         tpds: Sequence[TpdRecord],
         open_of_holders: Sequence[TpdRecord],
     ) -> None:
+        self.passengers, self.documents = passengers, documents
         self.by_vin: dict[str, list[TpdRecord]] = defaultdict(list)
         self.by_plate: dict[str, list[TpdRecord]] = defaultdict(list)
-        for t in tpds:
+        for t in {t.reference: t for t in tpds}.values():
             self.by_vin[t.vin].append(t)
             self.by_plate[plate_key(t.registration)].append(t)
         self.open_by_holder: dict[str, list[TpdRecord]] = defaultdict(list)
         for t in open_of_holders:
             for d in t.holder.documents:
                 self.open_by_holder[d].append(t)
-        self.documents_on_board = {d for p in passengers for d in p.person.documents}
-        self.names_on_board = {
-            (name_key(p.person.family_name), p.person.birth_date) for p in passengers
-        }
 
     def on_board(self, person: Identity) -> bool:
-        if set(person.documents) & self.documents_on_board:
+        """Whether ``person`` travels on the sailing (asked only of a mismatched holder:
+        a scan, rather than an index of every traveller's name kept for the rare case)."""
+        if set(person.documents) & self.documents:
             return True
-        return (name_key(person.family_name), person.birth_date) in self.names_on_board
+        key = (name_key(person.family_name), person.birth_date)
+        return any(
+            (name_key(p.person.family_name), p.person.birth_date) == key for p in self.passengers
+        )
 
     def by_plate_of(self, p: PassengerRecord) -> list[TpdRecord]:
         if not p.registration:
@@ -295,6 +299,12 @@ def match_vehicle(
     return listed
 
 
+def _name_of(person: Identity) -> tuple[str, str, str]:
+    """Family name, first given name, birth date: who a traveller is without a document."""
+    given = name_key(person.given_names).split()
+    return name_key(person.family_name), given[0] if given else "", person.birth_date
+
+
 def match_declarations(
     passengers: Sequence[PassengerRecord],
     declarations: Sequence[CurrencyRecord],
@@ -303,32 +313,38 @@ def match_declarations(
 ) -> tuple[list[ListedDeclaration], int]:
     """Each traveller's entry declaration; and how many of this sailing's matched nobody."""
     by_document: dict[str, CurrencyRecord] = {}
-    by_name: dict[tuple[str, str], CurrencyRecord] = {}
+    by_name: dict[tuple[str, str, str], CurrencyRecord] = {}
     for d in sorted(declarations, key=lambda d: d.submitted_on):  # the latest wins
         for number in d.declarant.documents:
             by_document[number] = d
-        by_name[(name_key(d.declarant.family_name), d.declarant.birth_date)] = d
-    used: set[str] = set()
+        by_name[_name_of(d.declarant)] = d
+    travellers = [p for p in passengers if p.role != "crew"]
+    found: dict[int, CurrencyRecord] = {}
+    for i, p in enumerate(travellers):
+        match = next((by_document[n] for n in p.person.documents if n in by_document), None)
+        if match is not None:
+            found[i] = match
+    # Then by name and birth date, for whoever the documents did not match, with a
+    # declaration no one else took: a traveller may show the ferry line another passport.
+    used = {d.reference for d in found.values()}
+    for i, p in enumerate(travellers):
+        match = by_name.get(_name_of(p.person)) if i not in found and p.person.birth_date else None
+        if match is not None and match.reference not in used:
+            found[i] = match
+            used.add(match.reference)
     listed = []
-    for p in passengers:
-        if p.role == "crew":
-            continue
-        found = next((by_document[n] for n in p.person.documents if n in by_document), None)
-        if found is None and p.person.birth_date:
-            found = by_name.get((name_key(p.person.family_name), p.person.birth_date))
-        if found is None:
-            continue
-        used.add(found.reference)
+    for i in sorted(found):
+        p, found_declaration = travellers[i], found[i]
         listed.append(
             ListedDeclaration(
                 traveller_sequence=p.sequence,
                 family_name=p.person.family_name[:70],
                 given_names=_text(p.person.given_names, 70),
                 document_number=_text(p.person.documents[0] if p.person.documents else None, 35),
-                reference=found.reference,
-                required=found.required,
-                total_eur=Decimal(found.total_eur),
-                exceeds_entry=found.exceeds_entry,
+                reference=found_declaration.reference,
+                required=found_declaration.required,
+                total_eur=Decimal(found_declaration.total_eur),
+                exceeds_entry=found_declaration.exceeds_entry,
             )
         )
     unmatched = sum(
@@ -356,12 +372,18 @@ def build_list(
     passengers = [p for _, ps in lists for p in ps]
     days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
     with_vehicle = [p for p in passengers if p.vin or p.registration]
-    tpds = journal.tpds_for_vehicles(
-        {p.vin for p in with_vehicle if p.vin},
-        {(p.registration_country or "", p.registration) for p in with_vehicle if p.registration},
-    )
+    tpds = journal.tpds_for_vehicles({p.vin for p in with_vehicle if p.vin}, ())
+    # By plate only the vehicles no TPD names by VIN (most are found by it: fewer rows).
+    known = {t.vin for t in tpds}
+    plates = {
+        (p.registration_country or "", p.registration)
+        for p in with_vehicle
+        if p.registration and p.vin not in known
+    }
+    if plates:
+        tpds += journal.tpds_for_vehicles((), plates)
     documents = {d for p in passengers for d in p.person.documents}
-    index = _Index(passengers, tpds, journal.open_tpds_of_holders(documents))
+    index = _Index(passengers, documents, tpds, journal.open_tpds_of_holders(documents))
     vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
     order = {g: i for i, g in enumerate(GROUPS)}
     vehicles.sort(key=lambda v: (order[v.group], v.traveller_sequence))

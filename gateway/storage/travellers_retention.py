@@ -125,31 +125,22 @@ class TravellersStore(TravellerTables):
     def passenger_lists(
         self, vessel: str, day: dt.date
     ) -> list[tuple[SailingRecord, list[PassengerRecord]]]:
-        sailings = [
-            _sailing(r)
-            for r in self._rows(
-                f"SELECT {_SAILING_COLUMNS} FROM sailings WHERE vessel = ? AND (departure_date = ? OR "
-                "(departure_date IS NULL AND arrival_date = ?)) ORDER BY list_number",
-                (vessel, day.isoformat(), day.isoformat()),
-            )
-        ]
+        sailings = self._records(
+            f"SELECT {_SAILING_COLUMNS} FROM sailings WHERE vessel = ? AND (departure_date = ? "
+            "OR (departure_date IS NULL AND arrival_date = ?)) ORDER BY list_number",
+            (vessel, day.isoformat(), day.isoformat()),
+            _sailing,
+        )
         out = []
         for s in sailings:
-            rows = self._rows(
+            passengers = self._records(
                 "SELECT sequence, passenger FROM sailing_passengers "
                 "WHERE vessel = ? AND list_number = ? ORDER BY sequence",
                 (s.vessel, s.list_number),
+                lambda row: _passenger(int(row[0]), json.loads(row[1])),
             )
-            out.append((s, [_passenger(int(seq), json.loads(p)) for seq, p in rows]))
+            out.append((s, passengers))
         return out
-
-    def sailings_on(self, day: dt.date) -> list[SailingRecord]:
-        rows = self._rows(
-            f"SELECT {_SAILING_COLUMNS} FROM sailings WHERE departure_date = ? OR (departure_date IS NULL AND "
-            "arrival_date = ?) ORDER BY vessel, list_number",
-            (day.isoformat(), day.isoformat()),
-        )
-        return [_sailing(r) for r in rows]
 
     def next_list_version(self, vessel: str, day: dt.date, owner: str) -> int:
         self._travellers_tables()

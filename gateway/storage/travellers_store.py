@@ -17,10 +17,12 @@ over.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Collection, Iterator, Sequence
+import sys
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.domain.sailing import plate_key
 from gateway.storage.records import (
@@ -133,6 +135,7 @@ _TABLES = (
 )
 # Placeholders per IN (...) query: far below SQLite's and PostgreSQL's limits.
 _CHUNK = 400
+T = TypeVar("T")
 _TPD_COLUMNS = (
     "reference, vin, registration, registration_country, state, residence_status, people, "
     "vessel, sailing_date, port_of_entry, message_id, inbound_id, submitted_at, entered_on, "
@@ -145,8 +148,15 @@ _CURRENCY_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _day(text: str | None) -> dt.date | None:
+    # Cached: a sailing's thousand rows share a handful of dates (one object, not 1,000).
     return None if not text else dt.date.fromisoformat(text)
+
+
+def _shared(text: str | None) -> Any:
+    """One object for a value many rows repeat (a country, a state, a vessel)."""
+    return None if text is None else sys.intern(text)
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -158,7 +168,7 @@ def _person_json(p: Identity) -> dict[str, Any]:
 
 
 def _person(value: dict[str, Any]) -> Identity:
-    return Identity(value["f"], value["g"], value["b"], tuple(value["d"]))
+    return Identity(value["f"], value["g"], _shared(value["b"]), tuple(value["d"]))
 
 
 def _documents(people: Sequence[Identity]) -> str:
@@ -178,14 +188,14 @@ def _tpd(row: Sequence[Any]) -> TpdRecord:
         reference=row[0],
         vin=row[1],
         registration=row[2],
-        registration_country=row[3],
-        state=row[4],
-        residence_status=row[5],
+        registration_country=_shared(row[3]),
+        state=_shared(row[4]),
+        residence_status=_shared(row[5]),
         holder=people[0],
         co_travellers=tuple(people[1:]),
-        vessel=row[7],
+        vessel=_shared(row[7]),
         sailing_date=dt.date.fromisoformat(row[8]),
-        port_of_entry=row[9],
+        port_of_entry=_shared(row[9]),
         message_id=row[10],
         inbound_id=row[11],
         submitted_at=row[12],
@@ -237,13 +247,13 @@ def _sailing(row: Sequence[Any]) -> SailingRecord:
 def _passenger(sequence: int, value: dict[str, Any]) -> PassengerRecord:
     return PassengerRecord(
         sequence=sequence,
-        role=value["r"],
+        role=_shared(value["r"]),
         person=_person(value["p"]),
         vin=value.get("vin"),
         registration=value.get("reg"),
-        registration_country=value.get("rc"),
-        make=value.get("mk"),
-        model=value.get("md"),
+        registration_country=_shared(value.get("rc")),
+        make=_shared(value.get("mk")),
+        model=_shared(value.get("md")),
     )
 
 
@@ -301,14 +311,23 @@ class TravellerTables:
         self._ensure_tables("_travellers_ready", _TABLES)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._records(sql, params, tuple)
+
+    def _records(
+        self, sql: str, params: Sequence[Any], convert: Callable[[Sequence[Any]], T]
+    ) -> list[T]:
+        """``convert`` of each row, row by row: a sailing's rows are never all held twice,
+        as rows and as records."""
         self._travellers_tables()
         with self._read() as cur:
-            return list(self._exec(cur, sql, params).fetchall())
+            return [convert(row) for row in self._exec(cur, sql, params)]
 
     # ------------------------------------------------------------ TPDs
     def tpd(self, reference: str) -> TpdRecord | None:
-        rows = self._rows(f"SELECT {_TPD_COLUMNS} FROM tpds WHERE reference = ?", (reference,))
-        return _tpd(rows[0]) if rows else None
+        found = self._records(
+            f"SELECT {_TPD_COLUMNS} FROM tpds WHERE reference = ?", (reference,), _tpd
+        )
+        return found[0] if found else None
 
     def tpds_for_vin(self, vin: str) -> list[TpdRecord]:
         rows = self._rows(
@@ -321,27 +340,20 @@ class TravellerTables:
         self, vins: Collection[str], plates: Collection[tuple[str, str]]
     ) -> list[TpdRecord]:
         found: dict[str, TpdRecord] = {}
-        for chunk in _chunks(set(vins)):
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows(
-                f"SELECT {_TPD_COLUMNS} FROM tpds WHERE vin IN ({marks}) AND state <> 'superseded'",
-                chunk,
-            ):
-                found.setdefault(row[0], _tpd(row))
         keys = {(country, plate_key(plate)) for country, plate in plates}
-        for chunk in _chunks({p for _, p in keys}):
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows(
-                f"SELECT {_TPD_COLUMNS} FROM tpds WHERE plate IN ({marks}) "
-                "AND state <> 'superseded'",
-                chunk,
-            ):
-                record = _tpd(row)
-                if (record.registration_country, plate_key(record.registration)) in keys or (
-                    "",
-                    plate_key(record.registration),
-                ) in keys:
-                    found.setdefault(record.reference, record)
+        for column, values in (("vin", set(vins)), ("plate", {p for _, p in keys})):
+            for chunk in _chunks(values):
+                marks = ",".join("?" * len(chunk))
+                for record in self._records(
+                    f"SELECT {_TPD_COLUMNS} FROM tpds WHERE {column} IN ({marks}) "
+                    "AND state <> 'superseded'",
+                    chunk,
+                    _tpd,
+                ):
+                    plate = plate_key(record.registration)
+                    by_plate = {(record.registration_country, plate), ("", plate)} & keys
+                    if column == "vin" or by_plate:
+                        found.setdefault(record.reference, record)
         return sorted(found.values(), key=lambda r: (r.submitted_at, r.reference), reverse=True)
 
     def open_tpds_of_holders(self, documents: Collection[str]) -> list[TpdRecord]:
@@ -438,14 +450,6 @@ class TravellerTables:
             (today.isoformat(),),
         )
         return int(rows[0][0])
-
-    def tpds_of_sailing(self, vessel: str, day: dt.date) -> list[TpdRecord]:
-        rows = self._rows(
-            f"SELECT {_TPD_COLUMNS} FROM tpds WHERE vessel = ? AND sailing_date = ? "
-            "AND state <> 'superseded'",
-            (vessel, day.isoformat()),
-        )
-        return [_tpd(r) for r in rows]
 
     # ------------------------------------------------------------ currency
     def currency_declaration(self, reference: str) -> CurrencyRecord | None:

@@ -123,14 +123,16 @@ def test_each_traveller_is_matched_to_their_currency_declaration(
     service: TravellersService, journal: SqliteJournal
 ) -> None:
     service.declare_currency(currency("CD-1", amounts=[("EUR", "3500")]), "c1")
-    service.declare_currency(
-        currency("CD-2", passport="P2", family="Doe", birth="1990-02-02"), "c2"
-    )
+    jane = currency("CD-2", passport="P2", family="Doe", given="Jane Mary", birth="1990-02-02")
+    service.declare_currency(jane, "c2")
+    # Same family name and birth date, another first name: not hers.
+    john = currency("CD-4", passport="P4", family="Doe", given="John", birth="1990-02-02")
+    service.declare_currency(john, "c4")
     service.declare_currency(currency("CD-3", passport="P3", family="Absent"), "c3")
     plist = passenger_list(
         [
             karim(),
-            # No document on the list: matched by name and birth date.
+            # No document on the list: matched by name, first given name and birth date.
             {"family": "DOE", "given": "JANE", "birth": "1990-02-02"},
             {"family": "NOBODY", "passport": "P9"},
         ]
@@ -142,7 +144,8 @@ def test_each_traveller_is_matched_to_their_currency_declaration(
         (2, "CD-2", False),
     ]
     assert built.declarations[0].total_eur == Decimal("3500.00")
-    assert built.unmatched_declarations == 1  # CD-3: filed for this sailing, nobody on board
+    # CD-3 and CD-4: filed for this sailing, nobody on board declared them.
+    assert built.unmatched_declarations == 2
 
 
 def test_an_amendment_replaces_the_list_and_a_cancellation_removes_it(
