@@ -137,3 +137,24 @@ def test_erasure_removes_what_is_past_retention(journal: Journal) -> None:
     assert j.tpd("TPD-OLD") is None and j.tpd("TPD-NEW") is not None
     assert j.currency_declaration("CD-OLD") is None
     assert journal.track("197845612") == []
+
+
+def test_erasing_one_traveller_takes_them_off_old_passenger_lists_only(journal: Journal) -> None:
+    j = travellers(journal)
+    old = SailingRecord(
+        "TARIQ IBN ZIYAD", "PAX-OLD", "TARIQ IBN ZIYAD", dt.date(2025, 1, 1), None,
+        "FRMRS", "DZALG", None, "doc-old", "in-old",
+    )  # fmt: skip
+    recent = dataclasses.replace(old, list_number="PAX-NEW", departure_date=DAY)
+    others = Identity("Haddad", "Amel", "1990-01-02", ("P2",))
+    for sailing in (old, recent):
+        j.save_passenger_list(
+            sailing,
+            [PassengerRecord(1, "driver", KARIM), PassengerRecord(2, "passenger", others)],
+        )
+    erased = j.erase_travellers(dt.date(2026, 1, 1), document="197845612")
+    assert (erased.passengers, erased.passenger_lists) == (1, 0)
+    [(_, left_old)] = j.passenger_lists("TARIQ IBN ZIYAD", dt.date(2025, 1, 1))
+    assert [p.person.family_name for p in left_old] == ["Haddad"]
+    [(_, left_new)] = j.passenger_lists("TARIQ IBN ZIYAD", DAY)
+    assert len(left_new) == 2  # within retention: kept
