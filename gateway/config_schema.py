@@ -227,6 +227,10 @@ class TravellersSection(Section):
     # Days a traveller's documents are kept after their TPD is discharged or their
     # declaration used; past that they may be erased.
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    # The secret that keys the travellers' pseudonyms in the logs (a hash of the document
+    # number): "" = <state_dir>/keys/travellers-log.key, made on first use. Instances that
+    # share a journal share it.
+    log_key_file: str = ""
     durations: dict[ResidenceStatus, AdmissionTermsSection] = {}
     thresholds_eur: dict[ResidenceStatus, ThresholdSection] = {}
     rates: list[RateTableSection] = []

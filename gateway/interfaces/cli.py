@@ -363,3 +363,7 @@ cli_ops.register(main)
 from gateway.interfaces import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
 
 cli_keys.register(main)
+
+from gateway.interfaces import cli_travellers  # noqa: E402  (issue #18: edigw travellers)
+
+cli_travellers.register(main)
