@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
+from gateway.storage.journal_calls import CallTables
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -131,7 +132,7 @@ _AMENDMENT_TABLES = (
 )
 
 
-class SqlJournal:
+class SqlJournal(CallTables):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
@@ -437,13 +438,17 @@ class SqlJournal:
 
     # --- amendments (issue #4)
     def _amendment_tables(self) -> None:
-        """Create the two amendment tables once (the PostgreSQL schema may predate them)."""
-        if getattr(self, "_amendments_ready", False):
+        self._ensure_tables("amendments", _AMENDMENT_TABLES)
+
+    def _ensure_tables(self, name: str, statements: Sequence[str]) -> None:
+        """Create a group of tables once (the PostgreSQL schema may predate them)."""
+        ready: set[str] = self.__dict__.setdefault("_tables_ready", set())
+        if name in ready:
             return
         for attempt in (1, 2):
             try:
                 with self._tx(immediate=True) as cur:
-                    for statement in _AMENDMENT_TABLES:
+                    for statement in statements:
                         self._exec(cur, statement)
                 break
             except JournalUnavailable:
@@ -451,7 +456,7 @@ class SqlJournal:
             except Exception:  # two instances creating the same table at once: try again
                 if attempt == 2:
                     raise
-        self._amendments_ready = True
+        ready.add(name)
 
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
         """Every accepted version of one document, oldest first."""
