@@ -54,7 +54,7 @@ from gateway.domain.calls import (
     TerminalOperationsReport,
     VesselCall,
 )
-from gateway.domain.model import CargoManifest, Document, TransportEquipment
+from gateway.domain.model import CargoManifest, CustomsResponse, Document, TransportEquipment
 from gateway.service.call_checks import (
     DangerousDiscrepancy,
     Reconciliation,
@@ -74,7 +74,7 @@ from gateway.storage.call_records import (
     MovementRecord,
     NotifiedDangerous,
 )
-from gateway.storage.records import Journal
+from gateway.storage.records import Journal, Origin
 
 UNKNOWN_CALL = "UNKNOWN_CALL"
 POST_ARRIVAL = "POST_ARRIVAL"
@@ -605,6 +605,36 @@ def register_mrn(
     return journal.call_manifest(sender, document_number)
 
 
+def record_registration(
+    journal: Journal, response: CustomsResponse, origin: Origin
+) -> tuple[str, str] | None:
+    """The MRN of a customs answer to a routed manifest, recorded (issue #17).
+
+    Customs answers a CargoManifest it accepted with the MRN it registered it under
+    (``CustomsResponse.registration_number``). The MRN becomes a reference of the manifest's
+    messages (``edigw track MRN``) and is kept on its registry record. Returns the journal
+    event for the manifest, (``registered``, detail), or None when there is no MRN to record
+    (no number, a rejection, not a manifest).
+    """
+    mrn = response.registration_number
+    if (
+        not mrn
+        or response.decision == "rejected"
+        or origin.facts.get("document_type") != CargoManifest.DOCUMENT_TYPE
+    ):
+        return None
+    journal.add_references(origin.message_id, [mrn])
+    journal.add_references(origin.inbound_id, [mrn])
+    number = str(origin.facts.get("business_reference") or "")
+    record = register_mrn(journal, origin.partner, number, mrn)
+    where = (
+        f"; manifest {number} of call {record.key}"
+        if record is not None and record.linked_at
+        else f"; manifest {number}"
+    )
+    return "registered", f"MRN {mrn}{where}"
+
+
 # ---------------------------------------------------------------- time
 
 
@@ -648,5 +678,6 @@ __all__ = [
     "judge",
     "manifest_call",
     "manifest_content",
+    "record_registration",
     "register_mrn",
 ]

@@ -32,6 +32,8 @@ STATUSES = (
     # after arrival, a discharge discrepancy), and a manifest linked to its call.
     "flagged",
     "linked",
+    # Issue #17: customs registered a manifest under an MRN.
+    "registered",
 )
 
 
