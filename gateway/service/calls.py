@@ -22,11 +22,11 @@ changes there and what customs and the sender must be told:
   manifests; a discharge report that says the discharge is complete reconciles the call
   (``gateway.service.call_checks``).
 
-Versions, duplicates and resends of each document are decided before, by
-``gateway.domain.amendments`` (the same rules as manifests); :func:`file` applies the accepted
-version. :func:`judge` says the same without writing (a refusal is known before the document
-is signed), :func:`file` writes it in the journal's unit of work; both are idempotent for a
-redelivered message.
+Versions, duplicates and resends of each document are decided by ``gateway.domain.amendments``
+(the same rules as manifests). :func:`judge_all` says what the documents of one message would
+do, writing nothing: the pipeline refuses a document with a problem before the amendments
+record its version. :func:`file_all` applies the accepted versions, in the journal's unit of
+work. Both are idempotent for a redelivered message (docs/calls.md, "Wiring").
 
 >>> from gateway.storage.journal import SqliteJournal
 >>> from gateway.domain.model import CargoManifest, Conveyance, Header
@@ -42,7 +42,7 @@ redelivered message.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -54,22 +54,21 @@ from gateway.domain.calls import (
     TerminalOperationsReport,
     VesselCall,
 )
-from gateway.domain.model import CargoManifest, CustomsResponse, Document, TransportEquipment
+from gateway.domain.model import CargoManifest, CustomsResponse, Document
 from gateway.service.call_checks import (
     DangerousDiscrepancy,
     Reconciliation,
     check_dangerous,
     reconcile,
 )
+from gateway.service.call_content import manifest_call, manifest_content
 from gateway.storage.call_records import (
     ACTIVE,
     CANCELLED,
     DANGEROUS_GOODS,
     TERMINAL_REPORT,
-    BillRecord,
     CallDocumentRecord,
     CallRecord,
-    DeclaredEquipment,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -191,7 +190,31 @@ def judge(
     journal: Journal, policy: CallPolicy, doc: Document, *, now: dt.datetime | None = None
 ) -> Filing | None:
     """What :func:`file` would decide for ``doc``, writing nothing; None: not a call document."""
-    return _dispatch(journal, policy, doc, "", now or _utcnow(), write=False)
+    return judge_all(journal, policy, [doc], now=now)[0]
+
+
+def judge_all(
+    journal: Journal,
+    policy: CallPolicy,
+    docs: Sequence[Document],
+    *,
+    now: dt.datetime | None = None,
+) -> list[Filing | None]:
+    """:func:`judge` for each document of one partner message, in order, as if the ones before
+    it had been filed: a call announced earlier in the same interchange counts as announced.
+
+    The pipeline asks this before the amendments record their versions, and refuses each
+    document whose filing has a problem (a refused document must leave no version behind: its
+    replay, once the call is announced, would be taken for a resend).
+    """
+    desk = _Desk(journal, policy, now or _utcnow(), write=False)
+    out = []
+    for doc in docs:
+        filing = _dispatch(desk, doc)
+        if isinstance(doc, VesselCall) and filing is not None and filing.problem is None:
+            desk.announced[doc.key] = _call_record(doc, desk.now)
+        out.append(filing)
+    return out
 
 
 def file(
@@ -202,50 +225,70 @@ def file(
     *,
     now: dt.datetime | None = None,
 ) -> Filing | None:
-    """Apply the accepted version ``doc`` to the call registry, in one unit of work.
-
-    None for a document that is not a call document. A refused one (``Filing.problem``)
-    writes nothing. The pipeline calls it for each routed document after its amendments
-    verdict (``Header.function`` and ``document_version`` set).
-    """
-    with journal.unit_of_work():
-        return _dispatch(journal, policy, doc, inbound_id, now or _utcnow(), write=True)
+    """Apply the accepted version ``doc`` to the call registry (see :func:`file_all`)."""
+    return file_all(journal, policy, [doc], inbound_id, now=now)[0]
 
 
-def _dispatch(
+def file_all(
     journal: Journal,
     policy: CallPolicy,
-    doc: Document,
+    docs: Sequence[Document],
     inbound_id: str,
-    now: dt.datetime,
     *,
-    write: bool,
-) -> Filing | None:
+    now: dt.datetime | None = None,
+) -> list[Filing | None]:
+    """Apply the routed documents of one partner message to the call registry, in order, in one
+    unit of work (the decision's, when one is open).
+
+    None for a document that is not a call document. A refused one (``Filing.problem``)
+    writes nothing. Call it once each document's amendments verdict is known
+    (``Header.function`` and ``document_version`` set) and its duplicates dropped.
+    """
+    with journal.unit_of_work():
+        desk = _Desk(journal, policy, now or _utcnow(), write=True, inbound_id=inbound_id)
+        return [_dispatch(desk, doc) for doc in docs]
+
+
+@dataclass(slots=True)
+class _Desk:
+    """What filing one document needs: the journal, the policy, the time, whether to write,
+    and the calls announced earlier in the same batch (:func:`judge_all`)."""
+
+    journal: Journal
+    policy: CallPolicy
+    now: dt.datetime
+    write: bool
+    inbound_id: str = ""
+    announced: dict[CallKey, CallRecord] = field(default_factory=dict)
+
+    def call(self, key: CallKey) -> CallRecord | None:
+        return self.announced.get(key) or self.journal.call(key)
+
+
+def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
     if isinstance(doc, VesselCall):
-        return _file_call(journal, policy, doc, now, write)
+        return _file_call(desk, doc)
     if isinstance(doc, CargoManifest):
-        return _file_manifest(journal, policy, doc, inbound_id, now, write)
+        return _file_manifest(desk, doc)
     if isinstance(doc, DangerousGoodsNotification):
-        return _file_dangerous(journal, doc, now, write)
+        return _file_dangerous(desk, doc)
     if isinstance(doc, TerminalOperationsReport):
-        return _file_report(journal, policy, doc, now, write)
+        return _file_report(desk, doc)
     return None
 
 
 # ---------------------------------------------------------------- calls
 
 
-def _file_call(
-    journal: Journal, policy: CallPolicy, doc: VesselCall, now: dt.datetime, write: bool
-) -> Filing:
+def _file_call(desk: _Desk, doc: VesselCall) -> Filing:
     h = doc.header
     key = doc.key
     filing = Filing(h.document_type, doc.call_reference, key)
-    holder = journal.call(key)
+    holder = desk.call(key)
     if holder is not None and holder.message_id == h.message_id:
         filing.redelivery = True
         return filing
-    prior = journal.call_by_reference(h.sender, doc.call_reference)
+    prior = desk.journal.call_by_reference(h.sender, doc.call_reference)
     mine = holder is not None and (holder.sender, holder.call_reference) == (
         h.sender,
         doc.call_reference,
@@ -257,40 +300,27 @@ def _file_call(
             f"(message {holder.message_id}): amend that call (BGM function 5) or cancel it first",
         )
         return filing
-    if not write:
+    if not desk.write:
         return filing
     if prior is not None and prior.key != key:
         # A replacement that corrects the IMO number, voyage or port: the manifests linked to
         # the old key no longer belong to this call.
-        journal.delete_call(prior.key)
-        linked = [(m.sender, m.document_number) for m in journal.manifests(prior.key, linked=True)]
-        journal.link_manifests(linked, None)
+        desk.journal.delete_call(prior.key)
+        linked = [
+            (m.sender, m.document_number) for m in desk.journal.manifests(prior.key, linked=True)
+        ]
+        desk.journal.link_manifests(linked, None)
         filing.unlinked_manifests = linked
     cancelled = h.function == "cancel"
-    journal.put_call(
-        CallRecord(
-            key,
-            h.sender,
-            doc.call_reference,
-            h.message_id,
-            h.document_version,
-            CANCELLED if cancelled else ACTIVE,
-            doc.conveyance.name,
-            doc.berth,
-            _iso(doc.eta),
-            _iso(doc.ata),
-            _iso(doc.atd),
-            _iso(now) or "",
-        )
-    )
+    desk.journal.put_call(_call_record(doc, desk.now))
     if not cancelled:
-        window = policy.port(key.port_of_call).eta_window
+        window = desk.policy.port(key.port_of_call).eta_window
         waiting = [
             (m.sender, m.document_number)
-            for m in journal.manifests(key, linked=False)
+            for m in desk.journal.manifests(key, linked=False)
             if m.status == ACTIVE and _within(m.eta, doc.eta, window)
         ]
-        journal.link_manifests(waiting, _iso(now))
+        desk.journal.link_manifests(waiting, _iso(desk.now))
         filing.linked_manifests = waiting
     return filing
 
@@ -298,31 +328,34 @@ def _file_call(
 # ---------------------------------------------------------------- manifests
 
 
-def manifest_call(doc: CargoManifest) -> CallKey | None:
-    """The call a manifest names, or None when it lacks the IMO number, voyage or port."""
-    c = doc.conveyance
-    if not (c.imo_number and c.voyage_number and doc.port_of_call):
-        return None
-    return CallKey(c.imo_number, c.voyage_number, doc.port_of_call)
+def _call_record(doc: VesselCall, now: dt.datetime) -> CallRecord:
+    h = doc.header
+    return CallRecord(
+        doc.key,
+        h.sender,
+        doc.call_reference,
+        h.message_id,
+        h.document_version,
+        CANCELLED if h.function == "cancel" else ACTIVE,
+        doc.conveyance.name,
+        doc.berth,
+        _iso(doc.eta),
+        _iso(doc.ata),
+        _iso(doc.atd),
+        _iso(now) or "",
+    )
 
 
-def _file_manifest(
-    journal: Journal,
-    policy: CallPolicy,
-    doc: CargoManifest,
-    inbound_id: str,
-    now: dt.datetime,
-    write: bool,
-) -> Filing:
+def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
     h = doc.header
     key = manifest_call(doc)
     filing = Filing(h.document_type, doc.document_number, key)
-    prior = journal.call_manifest(h.sender, doc.document_number)
+    prior = desk.journal.call_manifest(h.sender, doc.document_number)
     if prior is not None and prior.message_id == h.message_id:
         filing.redelivery, filing.linked = True, prior.linked_at is not None
         return filing
-    call = journal.call(key) if key is not None else None
-    port = policy.port(doc.port_of_call)
+    call = desk.call(key) if key is not None else None
+    port = desk.policy.port(doc.port_of_call)
     if prior is not None and prior.linked_at is not None and key == prior.key:
         filing.linked = True  # a correction stays with the call it was linked to
     elif call is not None and call.status == ACTIVE:
@@ -334,27 +367,28 @@ def _file_manifest(
             return filing
         filing.flags.append(Flag(UNKNOWN_CALL, sentence))
     arrival = _parse(call.ata) if call is not None and call.ata else doc.actual_arrival_time
-    if h.function in CORRECTIONS and arrival is not None and now > _aware(arrival):
+    if h.function in CORRECTIONS and arrival is not None and desk.now > _aware(arrival):
         filing.flags.append(
             Flag(
                 POST_ARRIVAL,
-                f"{h.function} of manifest {doc.document_number} filed at {_iso(now)}, after "
+                f"{h.function} of manifest {doc.document_number} filed at {_iso(desk.now)}, after "
                 f"the call's actual arrival at {_iso(arrival)}",
             )
         )
-    if not write:
+    if not desk.write:
         return filing
     cancelled = h.function == "cancel"
     bills, equipment = ([], []) if cancelled else manifest_content(doc, h.sender)
     flags = tuple(dict.fromkeys([*(prior.flags if prior else ()), *(f.code for f in filing.flags)]))
-    linked_at = (prior.linked_at if prior is not None and prior.key == key else None) or _iso(now)
-    journal.put_manifest(
+    kept = prior.linked_at if prior is not None and prior.key == key else None
+    linked_at = kept or _iso(desk.now)
+    desk.journal.put_manifest(
         ManifestRecord(
             h.sender,
             doc.document_number,
             key or CallKey("", "", doc.port_of_call or ""),
             h.message_id,
-            inbound_id,
+            desk.inbound_id,
             h.document_version,
             h.function,
             CANCELLED if cancelled else ACTIVE,
@@ -363,7 +397,7 @@ def _file_manifest(
             linked_at if filing.linked else None,
             prior.mrn if prior else None,
             prior.registered_at if prior else None,
-            _iso(now) or "",
+            _iso(desk.now) or "",
             len(bills),
             len({e.container for e in equipment if e.container}),
         ),
@@ -390,67 +424,6 @@ def _unknown_call_sentence(
     )
 
 
-def _equipment_facts(e: TransportEquipment) -> tuple[tuple[str, ...], str | None]:
-    mass = e.verified_gross_mass_kg if e.verified_gross_mass_kg is not None else e.gross_mass_kg
-    return tuple(s.number for s in e.seals), None if mass is None else str(mass)
-
-
-def manifest_content(
-    doc: CargoManifest, sender: str
-) -> tuple[list[BillRecord], list[DeclaredEquipment]]:
-    """The bills of a manifest and the containers each declares (see ``DeclaredEquipment``).
-
-    A container's seals and mass come from its equipment entry (the bill's own, else the
-    manifest's); dangerous goods are the UN numbers of the bill's goods in that container.
-    """
-    number, port = doc.document_number, doc.port_of_call
-    facts = {e.identifier: _equipment_facts(e) for e in doc.equipment}
-    bills: list[BillRecord] = []
-    rows: list[DeclaredEquipment] = []
-    on_a_bill: set[str] = set()
-    for i, c in enumerate(doc.consignments):
-        bills.append(
-            BillRecord(
-                sender,
-                number,
-                i,
-                c.transport_document,
-                c.transport_document_kind,
-                c.master_reference,
-                c.master_sequence_number,
-                c.house_sequence_number,
-                c.place_of_discharge,
-            )
-        )
-        own = {e.identifier: _equipment_facts(e) for e in c.equipment}
-        un_numbers: dict[str, list[str]] = {e.identifier: [] for e in c.equipment}
-        for item in c.goods_items:
-            found = [d.un_number for d in item.dangerous_goods if d.un_number]
-            for container in item.equipment_references or ([""] if found else []):
-                un_numbers.setdefault(container, []).extend(found)
-        here = c.place_of_discharge in (None, "", port)
-        for container, uns in un_numbers.items():
-            seals, mass = own.get(container) or facts.get(container) or ((), None)
-            rows.append(
-                DeclaredEquipment(
-                    sender,
-                    number,
-                    len(rows),
-                    container,
-                    c.transport_document,
-                    seals,
-                    mass,
-                    here,
-                    tuple(dict.fromkeys(uns)),
-                )
-            )
-            on_a_bill.add(container)
-    for container, (seals, mass) in facts.items():
-        if container not in on_a_bill:  # on the manifest's list only
-            rows.append(DeclaredEquipment(sender, number, len(rows), container, "", seals, mass))
-    return bills, rows
-
-
 # ---------------------------------------------------------------- dangerous goods, terminals
 
 
@@ -463,21 +436,18 @@ def _unknown_call(kind: str, number: str, key: CallKey, call: CallRecord | None)
 
 
 def _opened(
-    journal: Journal,
-    doc: DangerousGoodsNotification | TerminalOperationsReport,
-    kind: str,
-    label: str,
+    desk: _Desk, doc: DangerousGoodsNotification | TerminalOperationsReport, kind: str, label: str
 ) -> Filing:
     """The filing of a document that hangs on a call, before anything is written: a
     redelivery, refused for a call nobody announced (a cancellation of what was filed is
     not), or to be filed."""
     h = doc.header
     filing = Filing(h.document_type, doc.document_number, doc.call)
-    prior = journal.call_document(h.sender, kind, doc.document_number)
+    prior = desk.journal.call_document(h.sender, kind, doc.document_number)
     if prior is not None and prior.message_id == h.message_id:
         filing.redelivery = True
         return filing
-    call = journal.call(doc.call)
+    call = desk.call(doc.call)
     if (call is None or call.status != ACTIVE) and not (h.function == "cancel" and prior):
         filing.problem = _unknown_call(label, doc.document_number, doc.call, call)
     return filing
@@ -505,12 +475,10 @@ def _document_record(
     )
 
 
-def _file_dangerous(
-    journal: Journal, doc: DangerousGoodsNotification, now: dt.datetime, write: bool
-) -> Filing:
+def _file_dangerous(desk: _Desk, doc: DangerousGoodsNotification) -> Filing:
     h = doc.header
-    filing = _opened(journal, doc, DANGEROUS_GOODS, "dangerous goods notification")
-    if filing.redelivery or filing.problem or not write:
+    filing = _opened(desk, doc, DANGEROUS_GOODS, "dangerous goods notification")
+    if filing.redelivery or filing.problem or not desk.write:
         return filing
     cancelled = h.function == "cancel"
     items = (
@@ -532,23 +500,17 @@ def _file_dangerous(
             for i in doc.items
         ]
     )
-    journal.put_dangerous(_document_record(doc, DANGEROUS_GOODS, now, len(items)), items)
+    desk.journal.put_dangerous(_document_record(doc, DANGEROUS_GOODS, desk.now, len(items)), items)
     filing.dangerous = check_dangerous(
-        journal.notified_dangerous(doc.call), journal.declared_equipment(doc.call)
+        desk.journal.notified_dangerous(doc.call), desk.journal.declared_equipment(doc.call)
     )
     return filing
 
 
-def _file_report(
-    journal: Journal,
-    policy: CallPolicy,
-    doc: TerminalOperationsReport,
-    now: dt.datetime,
-    write: bool,
-) -> Filing:
+def _file_report(desk: _Desk, doc: TerminalOperationsReport) -> Filing:
     h = doc.header
-    filing = _opened(journal, doc, TERMINAL_REPORT, "terminal report")
-    if filing.redelivery or filing.problem or not write:
+    filing = _opened(desk, doc, TERMINAL_REPORT, "terminal report")
+    if filing.redelivery or filing.problem or not desk.write:
         return filing
     cancelled = h.function == "cancel"
     movements = (
@@ -569,11 +531,11 @@ def _file_report(
             for m in doc.movements
         ]
     )
-    journal.put_report(
+    desk.journal.put_report(
         _document_record(
             doc,
             TERMINAL_REPORT,
-            now,
+            desk.now,
             len(movements),
             operation=doc.operation,
             complete=doc.complete and not cancelled,
@@ -583,7 +545,9 @@ def _file_report(
         movements,
     )
     if doc.operation == "discharge" and doc.complete and not cancelled:
-        filing.reconciliation = reconcile(journal, policy.weight_tolerance_percent, doc.call)
+        filing.reconciliation = reconcile(
+            desk.journal, desk.policy.weight_tolerance_percent, doc.call
+        )
     return filing
 
 
@@ -675,7 +639,9 @@ __all__ = [
     "Flag",
     "PortPolicy",
     "file",
+    "file_all",
     "judge",
+    "judge_all",
     "manifest_call",
     "manifest_content",
     "record_registration",

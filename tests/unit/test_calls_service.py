@@ -37,6 +37,7 @@ from gateway.domain.model import (
     GoodsItem,
     Header,
     MessageFunction,
+    PassengerVehicleList,
     Seal,
     TransportEquipment,
 )
@@ -372,6 +373,43 @@ def test_a_redelivered_document_changes_nothing(journal: SqliteJournal) -> None:
     call = vessel_call()
     filed(journal, call)
     assert filed(journal, call).redelivery
+
+
+# ---------------------------------------------------------------- one interchange, in order
+
+
+def test_a_call_announced_earlier_in_the_same_interchange_counts(journal: SqliteJournal) -> None:
+    policy = CallPolicy(PortPolicy("reject"))
+    together = calls.judge_all(journal, policy, [vessel_call(), manifest(), dangerous()])
+    assert [f.problem if f else "-" for f in together] == [None, None, None]
+    assert together[1] is not None and together[1].linked
+    assert journal.call(KEY) is None  # judged: nothing written
+    # Order matters: a notification before its call is refused, the call after it is not.
+    first = calls.judge_all(journal, policy, [dangerous(), vessel_call()])
+    assert [f.problem[0] if f and f.problem else None for f in first] == ["UNKNOWN_CALL", None]
+    assert calls.judge_all(journal, policy, [manifest()])[0].problem[0] == "UNKNOWN_CALL"  # type: ignore[union-attr]
+    # Two calls for one key in one interchange: the second is a duplicate.
+    twice = calls.judge_all(journal, policy, [vessel_call("CALL-1"), vessel_call("CALL-2")])
+    assert [f.problem[0] if f and f.problem else None for f in twice] == [None, "DUPLICATE"]
+
+
+def test_one_interchange_filed_at_once(journal: SqliteJournal) -> None:
+    docs: list[Document] = [
+        vessel_call(),
+        manifest(),
+        dangerous(),
+        discharge(movements={"CMAU3000009": ("SL-009", Decimal(10000))}),
+    ]
+    filings = calls.file_all(journal, POLICY, docs, "in-1")
+    assert [f.problem if f else "-" for f in filings] == [None, None, None, None]
+    assert filings[1] is not None and filings[1].linked
+    report = filings[3]
+    assert report is not None and report.reconciliation is not None
+    assert [(d.kind, d.container) for d in report.reconciliation.discrepancies] == [
+        (SHORT_LANDED, "CMAU3000014")
+    ]
+    ferry = PassengerVehicleList(header("PassengerVehicleList", "PAX-1"), "PAX-1")
+    assert calls.file_all(journal, POLICY, [ferry], "in-2") == [None]  # not a call document
 
 
 # ---------------------------------------------------------------- calls
