@@ -16,10 +16,11 @@ SQL (``?`` placeholders, ``ON CONFLICT``) on both backends, its tables created o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from gateway.domain.calls import CallKey
 from gateway.storage.call_records import (
@@ -198,23 +199,39 @@ def _values(record: Any) -> list[Any]:
     return out
 
 
+_PLAIN, _KEYED, _TUPLE, _BOOL = range(4)
+
+
+@functools.cache
+def _reading(cls: type[Any]) -> tuple[int, ...]:
+    """How each field of a record class is read back: plain, call key, JSON tuple or bool."""
+    kinds = []
+    for f in dataclasses.fields(cls):
+        if f.type == "CallKey":
+            kinds.append(_KEYED)
+        elif str(f.type).startswith("tuple"):
+            kinds.append(_TUPLE)
+        else:
+            kinds.append(_BOOL if f.type == "bool" else _PLAIN)
+    return tuple(kinds)
+
+
 def _record(cls: type[R], row: Sequence[Any]) -> R:
     """A record read back from the columns of :func:`_columns`, in their order."""
-    values: dict[str, Any] = {}
+    values: list[Any] = []
     at = 0
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.type == "CallKey":
-            values[f.name] = CallKey(*row[at : at + 3])
-            at += 3
-            continue
+    for kind in _reading(cast(Any, cls)):
         value = row[at]
-        if str(f.type).startswith("tuple"):
-            value = tuple(json.loads(value)) if value else ()
-        elif f.type == "bool":
+        if kind == _KEYED:
+            value = CallKey(*row[at : at + 3])
+            at += 2
+        elif kind == _TUPLE:
+            value = tuple(json.loads(value)) if value and value != "[]" else ()
+        elif kind == _BOOL:
             value = bool(value)
-        values[f.name] = value
+        values.append(value)
         at += 1
-    return cls(**values)
+    return cls(*values)
 
 
 def _select_list(cls: type[Any], alias: str = "") -> str:
