@@ -284,13 +284,18 @@ def contrl(ctx: click.Context, file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def track(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """Show the history of every message with that business reference or message id."""
+    """Show the history of every message with that business reference or message id.
+
+    An MRN finds the manifest customs registered under it; MRN/MSN (or MRN/MSN/HSN) a bill.
+    """
+    from gateway.interfaces.cli_calls import registered, registration_line
     from gateway.storage.journal import open_journal
 
     settings = _settings(ctx)
     journal = open_journal(settings.journal_backend, settings.journal_path)
     try:
         histories = journal.track(reference)
+        registration = registered(journal, reference, histories)  # issue #17
     finally:
         journal.close()
     if as_json:
@@ -298,8 +303,12 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
             "reference": reference,
             "messages": [h.to_json() for h in histories],
         }
+        if registration is not None:
+            payload["registration"] = registration.to_json()
         click.echo(json.dumps(payload, indent=2))
     else:
+        if registration is not None:
+            click.echo(registration_line(registration))
         for h in histories:
             click.echo(
                 f"{h.message_id}  {h.type}  from {h.partner}"
@@ -307,7 +316,7 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
             )
             for e in h.events:
                 click.echo(f"    {e.at}  {e.status:<14} {e.detail}")
-    if not histories:
+    if not histories and registration is None:
         click.echo(f"no message with reference or id {reference!r}", err=True)
         sys.exit(EXIT_REJECTED)
 
@@ -367,3 +376,7 @@ cli_keys.register(main)
 from gateway.interfaces import cli_travellers  # noqa: E402  (issue #18: edigw travellers)
 
 cli_travellers.register(main)
+
+from gateway.interfaces import cli_calls  # noqa: E402  (issue #17: edigw calls)
+
+cli_calls.register(main)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
+from gateway.storage.journal_calls import CallTables
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -132,7 +133,7 @@ _AMENDMENT_TABLES = (
 )
 
 
-class SqlJournal(TravellersStore):
+class SqlJournal(TravellersStore, CallTables):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite

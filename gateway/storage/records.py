@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
+from gateway.storage.call_records import CallRegistry
 
 STATUSES = (
     "received",
@@ -27,6 +28,12 @@ STATUSES = (
     "duplicate",
     "retried",
     "overdue",
+    # Issue #17: a document marked for customs (a manifest for an unknown call, a correction
+    # after arrival, a discharge discrepancy), and a manifest linked to its call.
+    "flagged",
+    "linked",
+    # Issue #17: customs registered a manifest under an MRN.
+    "registered",
 )
 
 
@@ -114,7 +121,10 @@ class Overdue:
 EventRow = tuple[str, str, str]
 
 
-class Journal(Protocol):
+class Journal(CallRegistry, Protocol):
+    """Everything a journal keeps: message history, idempotency, customs answers, versions
+    of partner documents and (issue #17) the call registry (``call_records.CallRegistry``)."""
+
     def record_message(
         self,
         message_id: str,
