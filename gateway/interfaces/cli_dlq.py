@@ -20,9 +20,7 @@ with the operator's name ($EDIGW_OPERATOR, else the login name)::
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import difflib
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +43,6 @@ from gateway.interfaces.operators.conventions import (
 from gateway.interfaces.operators.deadletters import (
     DeadLetter,
     Selector,
-    encode_text,
     group_dead_letters,
     jsonable,
     parse_since,
@@ -400,8 +397,7 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     The original, the edit and their diff go to the audit trail. An edit that the
     gateway would still reject is refused (exit 1) unless --force.
     """
-    from adapters.common import DecodeContext
-    from gateway.service.pipeline import translate
+    from gateway.interfaces.operators.editing import check_edit, replay_edit
 
     settings = _settings(ctx)
     actor = current_operator()
@@ -414,54 +410,27 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     if edited_text is None or edited_text == original:
         click.echo("no change: nothing replayed", err=True)
         sys.exit(EXIT_REJECTED)
-    edited = encode_text(edited_text, dl.body)
-    result = translate(edited, DecodeContext(sender=dl.partner or "operator"))
-    if result.rejection is not None and not force:
+    check = check_edit(dl, edited_text, actor)
+    if check.still_rejected and not force:
         click.echo(
             terminal_line(
-                f"the edit is still rejected ({result.rejection.reason}: "
-                f"{result.rejection.sentence}); nothing replayed (use --force to replay anyway)"
+                f"the edit is still rejected ({check.verdict()}); "
+                "nothing replayed (use --force to replay anyway)"
             ),
             err=True,
         )
-        for p in result.rejection.problems:
-            click.echo(terminal_line(p.line()), err=True)
+        for line in check.problems():
+            click.echo(terminal_line(line), err=True)
         sys.exit(EXIT_REJECTED)
-    diff = "".join(
-        difflib.unified_diff(
-            original.splitlines(keepends=True),
-            edited_text.splitlines(keepends=True),
-            fromfile=f"{dl.id} (original)",
-            tofile=f"{dl.id} (edited by {actor})",
-        )
-    )
+    diff = check.diff
     with _store(settings) as store:
-        outcome = store.replay(Selector(ids=(dl.id,)), actor=actor, body_for=lambda _d: edited)
-    trail = _audit(settings)
-    try:
-        trail.record(
-            actor,
-            "edit",
-            message_ids=[dl.message_id or dl.id],
-            detail=f"edited and {'replayed' if outcome.replayed else 'NOT replayed'}"
-            + (" (forced: still rejected)" if result.rejection is not None else ""),
-            data={
-                "id": dl.id,
-                "original_base64": base64.b64encode(dl.body).decode("ascii"),
-                "edited_base64": base64.b64encode(edited).decode("ascii"),
-                "diff": diff,
-                "failed": [e for _d, e in outcome.failed],
-            },
-        )
-    finally:
-        trail.close()
+        outcome = replay_edit(settings, store, check, actor)
     if not outcome.replayed:
         errors = (
             "; ".join(e for _d, e in outcome.failed) or "it left the dead-letter queue meanwhile"
         )
         click.echo(terminal_line(f"NOT replayed: {errors}"), err=True)
         sys.exit(EXIT_REJECTED)
-    actions.journal_replayed(settings, outcome.replayed, actor)
     if as_json:
         click.echo(
             json_line(
@@ -470,7 +439,7 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
                     "outcome": "replayed",
                     "edited": True,
                     "diff": diff,
-                    "forced": result.rejection is not None,
+                    "forced": check.still_rejected,
                 }
             )
         )
@@ -593,13 +562,16 @@ def audit(
                     _line(f"    {line}")
 
 
-@click.command("console", context_settings=HELP)
+@click.group("console", context_settings=HELP, invoke_without_command=True)
 @click.option("--port", type=int, default=None, help="Override [console] port.")
 @click.option("--address", default=None, help="Override [console] address.")
 @click.pass_context
 def console(ctx: click.Context, port: int | None, address: str | None) -> None:
-    """Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN)."""
+    """Serve the operators' web console (sign in with an account: edigw console users)."""
     import dataclasses
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     from gateway.interfaces.console import ConsoleConfigError, console_settings, serve
 

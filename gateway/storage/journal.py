@@ -40,6 +40,7 @@ from typing import Any
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
 from gateway.storage.journal_calls import CallTables
+from gateway.storage.journal_console import ConsoleTables
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -133,7 +134,7 @@ _AMENDMENT_TABLES = (
 )
 
 
-class SqlJournal(TravellersStore, CallTables):
+class SqlJournal(TravellersStore, CallTables, ConsoleTables):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
