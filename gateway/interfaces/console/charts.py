@@ -55,7 +55,7 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     n = math.ceil(top / step - 1e-9)
-    return [round(i * step, 10) for i in range(n + 1)]
+    return [float(round(i * step, 10)) for i in range(n + 1)]
 
 
 def _number(v: float) -> str:
