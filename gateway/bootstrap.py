@@ -45,6 +45,7 @@ from gateway.tls import tls_from
 if TYPE_CHECKING:
     from gateway.security.signing import Signer
     from gateway.security.trust import DevPki, TrustStore
+    from gateway.service.offline import OfflineTranslator
     from gateway.service.pipeline import InboundPipeline
     from gateway.service.receipts import MinistryDesk
 
@@ -180,6 +181,13 @@ class App:
             return None
         ministries = [p.id for p in self.settings.partners_with_role("ministry")]
         return self._part("dev_pki", lambda: DevPki.ensure(ts.state_dir, ministries, ts.directory))
+
+    @property
+    def translator(self) -> OfflineTranslator:
+        """``edigw translate``: as the configuration says, without broker, journal or key."""
+        from gateway.service.offline import OfflineTranslator
+
+        return self._part("translator", lambda: OfflineTranslator(self.settings.partners))
 
     # ------------------------------------------------------------------ the end
     def close(self) -> None:

@@ -171,20 +171,24 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
     "partner_id",
     default="offline",
     show_default=True,
-    help="Sender to put in the header.",
+    help="Sender: a configured partner's file is read as its configuration says.",
 )
-def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
+@click.pass_context
+def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: str) -> None:
     """Decode FILE offline (no broker) and print the canonical XML.
+
+    A configured partner's file (--partner) is read with what its configuration says:
+    the formats and message types it may send, its business-rule severities and its
+    directory validation; the directory tables are the configuration's.
 
     Rejected input: exit 1, nothing on stdout, one line per problem on stderr
     as CODE<TAB>where<TAB>sentence.
     """
-    from adapters.common import DecodeContext
     from gateway.domain.canonical_xml import to_bytes
-    from gateway.service.pipeline import translate as do_translate
 
+    translator = app_of(ctx).translator
     try:
-        result = do_translate(file.read_bytes(), DecodeContext(sender=partner_id))
+        result = translator.translate(file.read_bytes(), partner_id)
     except Exception as exc:  # the contract: never a traceback
         click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_REJECTED)

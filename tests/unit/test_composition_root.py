@@ -158,9 +158,12 @@ def _production(tmp_path: Path) -> dict[str, str]:
 
 
 def test_bootstrap_builds_nothing_until_asked(tmp_path: Path) -> None:
-    """Production without a key: signing is refused, and until the journal is asked for,
-    nothing is written."""
+    """Production without a key: translating works, signing is refused, and until the journal
+    is asked for, nothing is written."""
     app = bootstrap(load(env=_production(tmp_path)))
+    data = (ROOT / "samples" / "apcs" / "01-cuscar-msc-algiers.edi").read_bytes()
+    result = app.translator.translate(data, "apcs")
+    assert result.rejection is None and len(result.documents) == 1
     assert app.topology.queues  # pure: no broker
     assert not (tmp_path / "state").exists()
     with pytest.raises(ConfigError, match=r"keys\.signing_key"):
