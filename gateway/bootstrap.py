@@ -191,10 +191,12 @@ class App:
 
     # ------------------------------------------------------------------ the end
     def close(self) -> None:
-        """Close what the app opened (newest first); substitutes stay open."""
+        """Close what the app opened (newest first); substitutes stay open. Asked for again
+        afterwards, a part is built again."""
         with self._lock:
             while self._to_close:
                 self._to_close.pop()()
+            self._parts = {k: v for k, v in self._parts.items() if k in self._substitutes}
 
     def __enter__(self) -> App:
         return self

@@ -171,6 +171,9 @@ def test_bootstrap_builds_nothing_until_asked(tmp_path: Path) -> None:
     app.journal.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
     assert (tmp_path / "state" / "journal.sqlite3").exists()
     app.close()
+    # Closed, then asked again: opened again, never a closed journal handed out.
+    assert [h.message_id for h in app.journal.track("m1")] == ["m1"]
+    app.close()
 
 
 def test_substitutes_are_used_and_left_open(tmp_path: Path) -> None:
