@@ -332,11 +332,11 @@ def _password(settings: Settings, user: str, rotate: bool) -> tuple[str, bool]:
     return password, True
 
 
-def _declare_gateway_side(settings: Settings) -> None:
+def _declare_gateway_side(settings: Settings, connector: broker.Connector) -> None:
     """The gateway's own topology first, so that each shovel finds its ends when it starts:
     RabbitMQ 3.10's shovel keeps a message it could not publish (a missing exchange)
     unacknowledged until it is restarted."""
-    connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+    connection = connector.blocking()
     try:
         declare(connection.channel(), topology_for(settings))
     finally:
@@ -380,7 +380,11 @@ def _revoke_elsewhere(domains: Iterable[TrustDomain]) -> dict[str, tuple[str, ..
 
 
 def provision(
-    settings: Settings, *, only: list[str] | None = None, rotate: bool = False
+    settings: Settings,
+    connector: broker.Connector,
+    *,
+    only: list[str] | None = None,
+    rotate: bool = False,
 ) -> list[Provisioned]:
     """Create or update each partner's trust domain: vhost, topology, user, permissions, shovels.
 
@@ -393,7 +397,7 @@ def provision(
     domains = trust_domains(settings, only=only)
     if not domains:
         return []
-    _declare_gateway_side(settings)
+    _declare_gateway_side(settings, connector)
     users = []
     fresh: dict[str, bool] = {}
     for d in domains:

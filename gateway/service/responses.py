@@ -16,17 +16,17 @@ after ``responses.overdue_after_minutes``. The MRN of an accepted manifest (its
 ``RegistrationNumber``) is carried in the CUSRES (BGM and ``RFF+ABT``), becomes a
 reference of the manifest and is kept on its call (``calls.record_registration``, issue #17).
 
->>> overdue_after({"responses": {"overdue_after_minutes": 90}})
+>>> from gateway.config_schema import ResponsesSection
+>>> overdue_after(ResponsesSection(overdue_after_minutes=90))
 datetime.timedelta(seconds=5400)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError
+from gateway.config_schema import ResponsesSection
 from gateway.domain.model import CustomsResponse
 from gateway.logs import get_logger, message_context
 from gateway.service import calls
@@ -38,17 +38,11 @@ if TYPE_CHECKING:
     from gateway.service.decision import DecisionService
 
 log = get_logger()
-DEFAULT_OVERDUE_MINUTES = 240
 
 
-def overdue_after(raw: Mapping[str, Any]) -> dt.timedelta:
-    """``responses.overdue_after_minutes`` (default 240) as a delay."""
-    minutes = raw.get("responses", {}).get("overdue_after_minutes", DEFAULT_OVERDUE_MINUTES)
-    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
-        raise ConfigError(
-            "responses.overdue_after_minutes", f"must be a positive number, not {minutes!r}"
-        )
-    return dt.timedelta(minutes=minutes)
+def overdue_after(section: ResponsesSection) -> dt.timedelta:
+    """``responses.overdue_after_minutes`` as a delay."""
+    return dt.timedelta(minutes=section.overdue_after_minutes)
 
 
 def parse_response(body: bytes) -> CustomsResponse:

@@ -117,6 +117,16 @@ class Overdue:
     routed_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerActivity:
+    """What the operators' console shows of one partner (``Journal.partner_activity``)."""
+
+    partner: str
+    last_message_at: str  # "" when it never sent one
+    messages: int  # inbound messages since the time asked about
+    rejections: int  # rejected ones since then
+
+
 # One event as the worker records it on completion: (message id, status, detail).
 EventRow = tuple[str, str, str]
 
@@ -164,6 +174,11 @@ class Journal(CallRegistry, Protocol):
     def mark_answered(self, message_id: str, detail: str) -> bool: ...
 
     def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
+
+    # --- the operators' console
+    def partner_activity(self, since: str) -> list[PartnerActivity]: ...
+
+    def received_times(self, since: str) -> list[str]: ...
 
     # --- amendments (issue #4): the versions of one partner document, and answers to resends
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]: ...

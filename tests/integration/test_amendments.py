@@ -16,7 +16,7 @@ from lxml import etree
 from adapters import aperak
 from gateway.config import load
 from gateway.messaging import broker
-from gateway.storage.journal import open_journal
+from gateway.storage.backends import open_journal
 from tests.e2e.test_faults_support import (
     declare_topology,
     done_count,

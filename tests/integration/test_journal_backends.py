@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.journal import Journal, JournalUnavailable, Origin, open_journal
+from gateway.storage.backends import open_journal
+from gateway.storage.journal import Journal, JournalUnavailable, Origin
 from tests.e2e.test_faults_support import pg_cut, pg_restore, pg_schema
 
 BACKENDS = ["sqlite", "postgresql"]

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load
-from gateway.interfaces.console import (
-    ConsoleConfigError,
-    ConsoleSettings,
-    console_settings,
-    create_app,
-)
+from gateway.bootstrap import bootstrap
+from gateway.config import ConfigError, load
+from gateway.config_schema import ConsoleSection
+from gateway.interfaces.console import ConsoleConfigError, create_app
 from gateway.interfaces.console.sampler import DepthHistory, Sample, sparkline_svg
 from gateway.interfaces.operators.deadletters import (
     DELIVERY_LIMIT,
@@ -27,7 +24,7 @@ from gateway.interfaces.operators.deadletters import (
     parse_since,
 )
 from gateway.interfaces.operators.store import next_replay_id, replay_id
-from gateway.messaging.metrics import REGISTRY, MetricsConfigError, metrics_settings
+from gateway.messaging.metrics import REGISTRY
 from gateway.storage.audit import AuditTrail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,17 +216,19 @@ def test_sparkline_and_history() -> None:
     assert history.series(lambda q: q.endswith(".dlq")) == [(1.0, 1.0), (2.0, 2.0)]
 
 
-def test_metrics_and_console_settings_refuse_bad_values() -> None:
-    assert metrics_settings({}, env={}).port == 0
-    with pytest.raises(MetricsConfigError, match=r"metrics\.port"):
-        metrics_settings({"metrics": {"port": 70000}}, env={})
-    with pytest.raises(MetricsConfigError, match=r"metrics\.port"):
-        metrics_settings({}, env={"EDIGW_METRICS_PORT": "x"})
-    assert console_settings({}, env={}).token == ""
-    with pytest.raises(ConsoleConfigError, match=r"console\.port"):
-        console_settings({"console": {"port": "80"}}, env={})
+def test_metrics_and_console_settings_are_the_configuration_s() -> None:
+    """Their values are checked where every setting is, when the configuration is loaded."""
+    assert load(env={}).config.metrics.port == 0
+    with pytest.raises(ConfigError, match=r"metrics\.port"):
+        load({"metrics": {"port": 70000}}, env={})
+    with pytest.raises(ConfigError, match=r"metrics\.port"):
+        load(env={"EDIGW_METRICS_PORT": "x"})
+    assert load(env={}).config.console.token == ""
+    assert load(env={"EDIGW_CONSOLE_TOKEN": "s3"}).config.console.token == "s3"
+    with pytest.raises(ConfigError, match=r"console\.port"):
+        load({"console": {"port": "80"}}, env={})
     with pytest.raises(ConsoleConfigError, match="token"):
-        create_app(load(env={}), ConsoleSettings(token=""))
+        create_app(bootstrap(load(env={})), ConsoleSection(token=""))
 
 
 def test_alert_rules_only_use_metrics_that_exist() -> None:
@@ -248,7 +247,7 @@ def test_alert_rules_only_use_metrics_that_exist() -> None:
 @pytest.fixture
 def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = load(env={"EDIGW_STATE_DIR": str(tmp_path)})
-    app = create_app(settings, ConsoleSettings(token="s3cret"))
+    app = create_app(bootstrap(settings), ConsoleSection(token="s3cret"))
     return app.test_client()
 
 
