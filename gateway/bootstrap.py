@@ -16,9 +16,12 @@ from gateway.messaging.naming import Names
 from gateway.messaging.topology import topology_for
 from gateway.security import signing
 from gateway.security.signing import Signer
+from gateway.service.calls import CallPolicy
 from gateway.service.pipeline import InboundPipeline
 from gateway.service.receipts import build_desk
+from gateway.service.travellers_desk import build_travellers_desk, signer_function
 from gateway.storage.journal import open_journal
+from gateway.storage.travellers_retention import travellers_of
 
 
 def load_signer(settings: Settings) -> Signer:
@@ -43,4 +46,10 @@ def bootstrap(settings: Settings) -> Gateway:
     )
     # Amendments and identical resends are judged against the journal (issue #4).
     gw.pipeline.journal = gw.journal
+    # The call registry's policy, for the pipeline and the decision service (issue #17), and
+    # the travellers' desk (issue #18): built once, here.
+    gw.pipeline.calls = CallPolicy.from_config(settings.config.calls)
+    gw.pipeline.travellers = build_travellers_desk(
+        settings, travellers_of(gw.journal), signer_function(signer)
+    )
     return gw

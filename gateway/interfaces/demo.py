@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from gateway.config import Settings, load
+from gateway.config import INBOUND_ROLES, Settings, load
 from gateway.messaging import broker
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import declare, topology_for
@@ -115,7 +115,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
     connection = broker.connect(settings.broker_url, attempts=10, tls=broker.tls_from(settings.raw))
     channel = broker.confirmed_channel(connection)
     declare(channel, topology_for(settings, names))
-    outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]
+    outbound = [names.outbound(p.id) for p in settings.partners_with_role(*INBOUND_ROLES)]
     for queue in (names.customs_core, names.customs_legacy, *outbound):
         channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
 

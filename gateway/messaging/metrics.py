@@ -43,6 +43,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from gateway.config import INBOUND_ROLES
 from gateway.logs import get_logger
 from gateway.messaging.metrics_travellers import watch_overdue_vehicles
 
@@ -662,7 +663,7 @@ def start(settings: Any) -> MetricsServer | None:
     """Serve /metrics if ``[metrics] port`` is not 0, and poll queue depths. Never raises."""
     try:
         conf = metrics_settings(getattr(settings, "raw", {}) or {})
-        configured = settings.partners_with_role("port", "ministry")
+        configured = settings.partners_with_role(*INBOUND_ROLES)
         know_partners(
             [p.id for p in configured],
             [t for p in configured for t in getattr(p, "message_types", ())],

@@ -42,7 +42,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 from werkzeug.wrappers import Response
 
-from gateway.config import Settings
+from gateway.config import INBOUND_ROLES, Settings
 from gateway.interfaces.console.sampler import DepthHistory, DepthSampler, sparkline_svg
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
@@ -137,7 +137,7 @@ class Backend:
         today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
         rows: dict[str, dict[str, Any]] = {
             p.id: {"partner": p.id, "name": p.name, "last": "", "today": 0, "errors": 0}
-            for p in self.settings.partners_with_role("port", "ministry")
+            for p in self.settings.partners_with_role(*INBOUND_ROLES)
         }
         db = self._journal_db()
         if db is None:
