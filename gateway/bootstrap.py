@@ -160,16 +160,27 @@ class App:
         """Decode, validate, sign; amendments and identical resends judged on the journal."""
         from gateway.service.pipeline import InboundPipeline
 
-        return self._part(
-            "pipeline",
-            lambda: InboundPipeline(
+        def build() -> InboundPipeline:
+            from gateway.service.calls import CallPolicy
+            from gateway.service.travellers_desk import build_travellers_desk, signer_function
+            from gateway.storage.travellers_retention import travellers_of
+
+            pipeline = InboundPipeline(
                 self.signer,
                 self.settings.routes,
                 self.settings.interchange_id,
                 self.desk,
                 journal=self.journal,
-            ),
-        )
+            )
+            # The call registry's policy, for the pipeline and the decision service (issue
+            # #17), and the travellers' desk (issue #18): built once, here.
+            pipeline.calls = CallPolicy.from_config(self.settings.config.calls)
+            pipeline.travellers = build_travellers_desk(
+                self.settings, travellers_of(self.journal), signer_function(self.signer)
+            )
+            return pipeline
+
+        return self._part("pipeline", build)
 
     def dev_pki(self) -> DevPki | None:
         """The ministries' development keys and anchors, made on first use; None unless the

@@ -108,6 +108,12 @@ class Route:
         )
 
 
+# The roles of the partners that send the gateway messages (each has an inbound queue a
+# worker consumes): the port's partners, the ministries, the customs online portal and the
+# border posts (issue #18). "customs" only receives.
+INBOUND_ROLES = ("port", "ministry", "portal", "border")
+
+
 @dataclass(frozen=True, slots=True)
 class CopyRule:
     """Send a copy of matching documents to a second authority as well (every match applies,

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from gateway.bootstrap import App, bootstrap
-from gateway.config import load
+from gateway.config import INBOUND_ROLES, load
 from gateway.messaging import broker
 from gateway.messaging.topology import declare
 
@@ -123,7 +123,7 @@ def _run(
     connection = app.broker.blocking(attempts=10)
     channel = broker.confirmed_channel(connection)
     declare(channel, app.topology)
-    outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]
+    outbound = [names.outbound(p.id) for p in settings.partners_with_role(*INBOUND_ROLES)]
     for queue in (names.customs_core, names.customs_legacy, *outbound):
         channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
 

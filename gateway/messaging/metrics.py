@@ -43,6 +43,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from gateway.config import INBOUND_ROLES
 from gateway.logs import get_logger
 from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway
@@ -605,7 +606,7 @@ def start(gateway: Gateway) -> MetricsServer | None:
     try:
         settings = gateway.settings
         conf = settings.config.metrics
-        configured = settings.partners_with_role("port", "ministry")
+        configured = settings.partners_with_role(*INBOUND_ROLES)
         know_partners(
             [p.id for p in configured],
             [t for p in configured for t in p.message_types],

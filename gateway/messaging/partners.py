@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
-from gateway.config import Partner, Settings
+from gateway.config import INBOUND_ROLES, Partner, Settings
 from gateway.config_errors import ConfigError
 from gateway.messaging import broker
 from gateway.messaging.naming import Names
@@ -197,7 +197,7 @@ def trust_domains(settings: Settings, *, only: Iterable[str] | None = None) -> l
     wanted = set(only) if only else None
     seen: dict[str, str] = {}
     out = []
-    for partner in settings.partners_with_role("port", "ministry"):
+    for partner in settings.partners_with_role(*INBOUND_ROLES):
         vhost, user = vhost_for(names, partner), user_for(names, partner.id)
         key = f"partners.{partner.id}"
         if vhost == core_vhost:
@@ -439,7 +439,7 @@ def deprovision(settings: Settings, *, only: list[str] | None = None) -> list[st
     secret files; returns the users deleted. For tests and for a partner that leaves."""
     names = Names(settings.name_prefix)
     gone = []
-    for partner in settings.partners_with_role("port", "ministry"):
+    for partner in settings.partners_with_role(*INBOUND_ROLES):
         if only and partner.id not in only:
             continue
         _run("delete_vhost", vhost_for(names, partner))

@@ -53,7 +53,7 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from gateway.config import ConfigError, Partner, load
+from gateway.config import INBOUND_ROLES, ConfigError, Partner, load
 from gateway.logs import get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
 from gateway.messaging.components import Gateway
@@ -92,8 +92,7 @@ class Worker:
         # partner's user is refused. Gateway and operator accounts are trusted: broker
         # permissions decide who may write into an inbound at all.
         partner_users = {
-            user_for(self.names, p.id): p.id
-            for p in settings.partners_with_role("port", "ministry")
+            user_for(self.names, p.id): p.id for p in settings.partners_with_role(*INBOUND_ROLES)
         }
         # Headers are a partner's data, never instructions (issue #14): only messages of the
         # gateway's side keep theirs (see _take_in); a dead letter's origin is the exchange
@@ -128,6 +127,7 @@ class Worker:
             copies=settings.copies,
             retry_delays=tuple(settings.config.broker.retry_delays_ms),
             fault_marker=os.environ.get(FAULT_ENV, "").encode() or None,
+            calls=self.gw.pipeline.calls,
         )
         self.response_handler = ResponseHandler(self.decisions)
         self.trim_min_bytes = settings.config.gateway.malloc_trim_min_bytes
@@ -265,7 +265,7 @@ class Worker:
             channel.close_callbacks.add(on_close)
             await channel.set_qos(prefetch_count=settings.prefetch)
             consumers = []
-            for partner in settings.partners_with_role("port", "ministry"):
+            for partner in settings.partners_with_role(*INBOUND_ROLES):
                 name = self.names.inbound(partner.id)
                 queue = await channel.get_queue(name, ensure=False)
                 tag = await _consume(channel, name, self._callback(channel, partner, name))

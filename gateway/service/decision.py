@@ -25,7 +25,8 @@ from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
 from gateway.logs import get_logger
-from gateway.service import letters, routing
+from gateway.service import call_step, letters, routing
+from gateway.service.calls import CallPolicy
 from gateway.service.pipeline import InboundPipeline, Outcome, Problem, Rejection, Translation
 from gateway.service.plan import (
     Addresses,
@@ -62,6 +63,7 @@ class DecisionService:
         copies: Sequence[routing.CopyRule] = (),
         retry_delays: Sequence[int] = (),
         fault_marker: bytes | None = None,
+        calls: CallPolicy | None = None,
     ) -> None:
         """``origins``: the exchange and routing key that feed each consumed queue (a dead
         letter's origin, never a header); ``partner_users``: broker user -> partner id, so a
@@ -76,6 +78,8 @@ class DecisionService:
         self.copies = tuple(copies)
         self.retry_delays = tuple(retry_delays)
         self.fault_marker = fault_marker
+        # The routed call documents are filed in the call registry (issue #17).
+        self.calls = calls
 
     def decide(
         self,
@@ -229,6 +233,10 @@ class DecisionService:
         journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
         if outcome.rejection is None:
             self._dedup(partner, inbound_id, d, outcome, events)
+        filed = call_step.Filed()
+        if outcome.rejection is None and self.calls is not None:
+            filed = call_step.file_routed(journal, self.calls, outcome.routed, inbound_id)
+            events += filed.events
         alone = _dead_lettered_alone(translation)
         if outcome.rejection is not None and not alone:
             plan = self.dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
@@ -302,6 +310,7 @@ class DecisionService:
                                 "x-edigw-partner": partner.id,
                                 "x-edigw-business-reference": ref,
                                 "x-edigw-inbound-id": inbound_id,
+                                **filed.headers.get(did, {}),
                             },
                             "document",
                         )
@@ -462,6 +471,8 @@ class DecisionService:
         )
         if message_reference:
             headers["x-edigw-message-reference"] = message_reference[:35]
+        if rejection.replayable is not None:
+            headers[letters.H_REPLAYABLE] = "true" if rejection.replayable else "false"
         dlq = self.names.dead_letter(queue)
         about = f"message {message_reference}: " if message_reference else ""
         log.warning(

@@ -26,6 +26,8 @@ from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
 from gateway.security import c14n
+from gateway.service import call_step
+from gateway.service.calls import CallJudge
 from gateway.service.directory_checks import fed_message_check, message_check
 from gateway.service.rejections import (
     all_rejected,
@@ -63,6 +65,7 @@ def translate_edifact(
     spool: SpoolBatch | None,
     message_types: Collection[str] | None,
     versions: amendments.Preview | None = None,
+    calls: CallJudge | None = None,
 ) -> Translation:
     """An EDIFACT input into ``result``, each message decided on its own
     (:func:`gateway.service.pipeline.translate` says what each parameter does)."""
@@ -160,6 +163,12 @@ def translate_edifact(
                     rule_problems.listed("broken business rules"),
                     rule_problems.omitted,
                 )
+            if stopped is None and calls is not None:
+                # The call registry's refusals before the version preview: a refused
+                # document is never signed and files no version (issue #17).
+                stopped = call_step.refusal(
+                    calls, result.documents[-1], result.positions[-1], head.reference
+                )
             if stopped is None:
                 if versions is not None:
                     # Its version header before it is written: signed once (issue #15). No
@@ -169,6 +178,8 @@ def translate_edifact(
                 stopped = write_canonical(result.documents[-1], result, sign, sign_digest, spool)
                 if stopped is not None and versions is not None:
                     versions.withdraw(result.documents[-1])
+                if stopped is not None and calls is not None:
+                    calls.withdraw(result.documents[-1])
             if stopped is not None:
                 if result.sources and result.sources[-1] == index:
                     # Decoded, then rejected: its document goes (it was the last one).

@@ -38,12 +38,22 @@ from gateway.config import Partner
 Answer = Literal["contrl", "receipt"]
 
 # How each role is answered; a partner of any other role (customs) sends nothing inbound.
-ANSWERS: Mapping[str, Answer] = {"port": "contrl", "ministry": "receipt"}
-# The formats each role's answer can speak of: a CONTRL answers EDIFACT, a signed receipt XML.
+# The customs portal and the border posts (issue #18) get a signed TravellersReceipt.
+ANSWERS: Mapping[str, Answer] = {
+    "port": "contrl",
+    "ministry": "receipt",
+    "portal": "receipt",
+    "border": "receipt",
+}
+# The formats each role's answer can speak of: a CONTRL answers EDIFACT, a signed receipt XML
+# (a ministry's) or JSON (the travellers' messages, gateway.service.travellers_step).
 ROLE_FORMATS: Mapping[str, frozenset[str]] = {
     "port": frozenset({"edifact"}),
     "ministry": frozenset({"xml"}),
+    "portal": frozenset({"json"}),
+    "border": frozenset({"json"}),
 }
+_FORMAT_NAMES: Mapping[str, str] = {"edifact": "EDIFACT", "xml": "XML", "json": "JSON"}
 # Root element of a verified ministry document -> its vocabulary ([partners.<id>] vocabularies).
 # The same roots as gateway.service.receipts.ADAPTERS (a test keeps the two in step).
 VOCABULARIES: Mapping[str, str] = {
@@ -175,7 +185,7 @@ def decide(data: bytes, partner: Partner) -> FormatDecision:
     if reader in allowed:
         return FormatDecision(answer, kind, format=reader)
     if reader in ("edifact", "xml"):
-        shown = " or ".join("EDIFACT" if f == "edifact" else "XML" for f in allowed)
+        shown = " or ".join(_FORMAT_NAMES.get(f, f) for f in allowed)
         return refuse(
             "FORMAT_NOT_ALLOWED",
             f"this is {_DESCRIPTIONS[kind]}; partner {partner.id} may send {shown} only",

@@ -35,6 +35,7 @@ from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.security.signing import Signer
 from gateway.service import formats
+from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
 from gateway.service.rejections import (
     all_rejected,
@@ -56,6 +57,8 @@ from gateway.service.translation import (
     Translation,
     XmlDesk,
 )
+from gateway.service.travellers_desk import TravellersDesk
+from gateway.service.travellers_step import TRAVELLER_ROLES, sailing_lists, travellers_outcome
 from gateway.service.xml_documents import translate_xml_offline
 from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
@@ -102,6 +105,7 @@ def translate(
     message_types: Collection[str] | None = None,
     vocabularies: Collection[str] | None = None,
     versions: amendments.Preview | None = None,
+    calls: CallJudge | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -126,6 +130,8 @@ def translate(
     of another type is refused before it is decoded, in the CONTRL (issue #14).
     ``versions`` (EDIFACT) gives each document its version header before it is written, so
     it is signed once (issue #15); the pipeline files the versions after (``amend``).
+    ``calls`` (EDIFACT) refuses, before its version is previewed, a document the call
+    registry refuses (issue #17, ``gateway.service.call_step``).
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
@@ -148,6 +154,7 @@ def translate(
         spool=spool,
         message_types=message_types,
         versions=versions,
+        calls=calls,
     )
 
 
@@ -199,6 +206,11 @@ class InboundPipeline:
         self.xml_desk = xml_desk
         # With a journal: amendments (versions, duplicates) and identical resends (issue #4).
         self.journal = journal
+        # With a journal too (the composition root sets them): the call registry refuses
+        # documents before they are signed (issue #17), and the travellers' desk decides
+        # the portal's and the border posts' messages and the sailings' lists (issue #18).
+        self.calls: CallPolicy | None = None
+        self.travellers: TravellersDesk | None = None
 
     def process(
         self,
@@ -267,6 +279,18 @@ class InboundPipeline:
         # The partner's configuration decides the format and the answer; the content only
         # chooses among what it may send (issue #14).
         decision = formats.decide(data, partner)
+        if partner.role in TRAVELLER_ROLES:
+            if self.travellers is None:
+                raise RuntimeError(f"no travellers' desk for {partner.role} partner {partner.id}")
+            return travellers_outcome(
+                self.travellers,
+                data,
+                partner,
+                inbound_id or correlation_id,
+                correlation_id,
+                decision,
+                self.routes,
+            )
         edifact = decision.format == "edifact"
         data_hash = hashlib.sha256(data).hexdigest()
         this_message = inbound_id or correlation_id
@@ -305,6 +329,11 @@ class InboundPipeline:
                     if self.journal is not None and edifact
                     else None
                 ),
+                calls=(
+                    CallJudge(self.journal, self.calls)
+                    if self.journal is not None and self.calls is not None and edifact
+                    else None
+                ),
             )
         outcome = Outcome(translation)
         if translation.rejection is None:
@@ -335,6 +364,11 @@ class InboundPipeline:
                 del xml
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
+                )
+            if self.travellers is not None and edifact and outcome.routed:
+                # A ferry line's passenger list: its sailing's pre-clearance list (issue #18).
+                outcome.routed += sailing_lists(
+                    self.travellers, outcome.routed, this_message, partner.id, self.routes
                 )
         if self.xml_desk is not None and decision.answer == "receipt":
             # A ministry is answered with a signed receipt, whatever its bytes were.

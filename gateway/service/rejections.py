@@ -46,6 +46,22 @@ def content_rejection(translation: Translation) -> Rejection | None:
     return None
 
 
+def document_rejection(
+    code: str, sentence: str, stage: str, found: tuple[int, str] | None, message_reference: str
+) -> Rejection:
+    """The rejection of one decoded document for what the journal says of it (a version,
+    a call), pointing at its BGM (``found``: its segment, when known)."""
+    problem = Problem(
+        code,
+        f"segment {found[0]} BGM" if found else "BGM",
+        sentence,
+        segment=found[0] if found else None,
+        tag="BGM",
+        message_reference=message_reference,
+    )
+    return Rejection(code, sentence, stage, [problem])
+
+
 def envelope_sound(report: contrl.SyntaxReport) -> bool:
     """No error above the messages (UNA/UNB/UNZ, groups, the input as a whole)."""
     return not report.errors and not any(g.errors for g in report.groups)

@@ -48,6 +48,9 @@ class Rejection:
     # Problems found past the caps (adapters.contrl.limits): counted, not listed (issue #14);
     # the last problem says so.
     omitted: int = field(default=0, repr=False)
+    # A travellers' refusal (issue #18) says whether the same message may be accepted later
+    # (an exit before its entry); its dead letter carries it. None: not said.
+    replayable: bool | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)

@@ -143,6 +143,11 @@ class TravellersDesk:
             built = sailing.passenger_list_arrived(self.journal, plist, inbound_id)
         return [] if built is None else [self._signed_list(built)]
 
+    def refuse(self, partner: str, inbound_id: str, refusal: Refusal) -> DeskResult:
+        """A message refused before the desk could read it (a format its partner may not
+        send): the negative receipt, and the refusal to dead-letter it with."""
+        return self._refused(partner, inbound_id, refusal)
+
     # ------------------------------------------------------------ helpers
     def _signed(self, element: etree._Element) -> bytes:
         problems = validate(element, schema=SCHEMA_FILE)

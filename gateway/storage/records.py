@@ -34,6 +34,9 @@ STATUSES = (
     "linked",
     # Issue #17: customs registered a manifest under an MRN.
     "registered",
+    # Issue #18: what the travellers' desk decided (a TPD's new state, a declaration's
+    # assessment), by reference, never by name.
+    "decided",
 )
 
 

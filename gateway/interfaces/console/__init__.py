@@ -41,6 +41,7 @@ from werkzeug.wrappers import Response
 
 from gateway.bootstrap import App
 from gateway.config_schema import ConsoleSection
+from gateway.config import INBOUND_ROLES
 from gateway.interfaces.console.sampler import DepthHistory, DepthSampler, sparkline_svg
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
@@ -83,7 +84,7 @@ class Backend:
         today = self.app.clock().strftime("%Y-%m-%d")
         rows: dict[str, dict[str, Any]] = {
             p.id: {"partner": p.id, "name": p.name, "last": "", "today": 0, "errors": 0}
-            for p in self.app.settings.partners_with_role("port", "ministry")
+            for p in self.app.settings.partners_with_role(*INBOUND_ROLES)
         }
         try:
             activity = self.app.journal.partner_activity(today)
