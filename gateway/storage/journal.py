@@ -51,6 +51,8 @@ from gateway.storage.records import Overdue as Overdue
 from gateway.storage.records import Processed as Processed
 from gateway.storage.records import _check_status, _now
 from gateway.storage.records import derived_id as derived_id
+from gateway.storage.sent_interchanges import SCHEMA as _SENT_SCHEMA
+from gateway.storage.sent_interchanges import SentInterchanges
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -105,6 +107,8 @@ CREATE TABLE IF NOT EXISTS origins (
 );
 CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
 """
+# The gateway's own interchange references, one counter per partner (issue #16).
+PORTABLE_SCHEMA += _SENT_SCHEMA
 # Amendments (issue #4): the accepted versions of each partner document, and the first answer
 # to each interchange (sent again, byte for byte, when the very same bytes come again).
 # Portable SQL, created on first use by either backend.
@@ -131,7 +135,7 @@ _AMENDMENT_TABLES = (
 )
 
 
-class SqlJournal:
+class SqlJournal(SentInterchanges):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
