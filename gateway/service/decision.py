@@ -25,8 +25,15 @@ from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
 from gateway.logs import get_logger
-from gateway.service import letters, routing
-from gateway.service.pipeline import InboundPipeline, Outcome, Problem, Rejection, Translation
+from gateway.service import answers, formats, letters, routing
+from gateway.service.pipeline import (
+    InboundPipeline,
+    Outcome,
+    Problem,
+    Rejection,
+    Translation,
+    contrl_writer,
+)
 from gateway.service.plan import (
     Addresses,
     Delivery,
@@ -144,9 +151,15 @@ class DecisionService:
         translation = Translation(
             format="edifact", rejection=_duplicate_interchange(sentence), syntax_report=report
         )
-        ack = contrl.encode(report, our_id=self.settings.interchange_id)
+        if formats.is_contrl_type(envelope.first_message_type(d.body)):
+            # A partner's CONTRL is never answered, not even to refuse it (ISO 9735-5).
+            translation.unanswered = "the interchange holds a CONTRL (ISO 9735-5)"
+        outcome = Outcome(translation)
+        write = contrl_writer(translation, partner, self.pipeline.interchange_id)
+        if write is not None:
+            outcome.answer("CONTRL", write)
         log.info("reused interchange reference: refused before decoding", first=held[0])
-        return Outcome(translation, acknowledgements=[("CONTRL", ack)])
+        return outcome
 
     @staticmethod
     def let_go_of_body(d: Delivery, plan: Plan) -> None:
@@ -316,8 +329,15 @@ class DecisionService:
                 # its own, in a copy of the interchange's envelope.
                 self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
                 plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
+            if translation.received:
+                self._received(plan, partner, queue, d, inbound_id, translation, events)
+            elif translation.unanswered and not routed_to:
+                plan.outcome = "duplicate"
+                plan.detail = "an identical resend of what was recorded before; not answered"
         plan.events[:0] = events
-        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
+        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own
+        # message, each its own interchange reference (issue #16).
+        answers.seal(self.journal, partner.id, inbound_id, outcome)
         for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
             verdict = "rejected" if outcome.rejection else "accepted"
             if ack_type == "CONTRL" and len(outcome.acknowledgements) > 1:
@@ -327,7 +347,7 @@ class DecisionService:
                     self.names.outbound_exchange,
                     partner.id,
                     ack,
-                    derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
+                    answers.answer_id(inbound_id, i),
                     inbound_id,
                     "application/xml" if ack[:1] == b"<" else "application/edifact",
                     ack_type,
@@ -337,6 +357,34 @@ class DecisionService:
             )
             plan.events.append((inbound_id, "acknowledged", f"{ack_type} {verdict}"))
         return plan
+
+    def _received(
+        self,
+        plan: Plan,
+        partner: Partner,
+        queue: str,
+        d: Delivery,
+        inbound_id: str,
+        translation: Translation,
+        events: list[EventRow],
+    ) -> None:
+        """A partner's CONTRLs: recorded where they belong, never answered; dead-lettered
+        with the reason when one rejects something the gateway sent (issue #16)."""
+        found, refusal = answers.received(
+            self.journal, partner.id, inbound_id, translation.received
+        )
+        events.extend(found)
+        if refusal is not None:
+            letter = self.dead_letter_plan(inbound_id, partner.id, queue, d, refusal)
+            plan.publishes.extend(letter.publishes)
+            plan.events.extend(letter.events)
+        if not any(p.kind == "document" for p in plan.publishes):
+            plan.outcome = "recorded" if refusal is None else "rejected"
+            plan.detail = (
+                f"{refusal.reason}: {refusal.sentence}"
+                if refusal is not None
+                else "; ".join(r.summary() for r in translation.received)
+            )
 
     def _message_dead_letters(
         self,
@@ -395,6 +443,12 @@ class DecisionService:
             )
         conflicts = {c.key: c for c in self.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None
+        if icr is not None and icr.same_content and outcome.translation.unanswered:
+            # An identical resend of what no CONTRL answers (a partner's CONTRL): recorded
+            # the first time; nothing to answer, nothing to refuse (issue #16).
+            events.append((inbound_id, "duplicate", f"identical resend of message {icr.owner}"))
+            outcome.translation.received, outcome.routed = [], []
+            return
         if icr is not None and report is not None:
             sentence = _reused_sentence(
                 report.control_reference, report.sender, icr.owner, same_content=icr.same_content
@@ -403,8 +457,10 @@ class DecisionService:
             outcome.routed = []
             for interchange_report in report.reports[:1]:
                 interchange_report.errors.append(_duplicate_error(sentence))
-            outcome.acknowledgement = contrl.encode(report, our_id=self.settings.interchange_id)
-            outcome.acknowledgement_type = "CONTRL"
+            outcome.acknowledgement = b""  # the answer is the refusal alone
+            write = contrl_writer(outcome.translation, partner, self.pipeline.interchange_id)
+            if write is not None:
+                outcome.answer("CONTRL", write)
             return
         keep = []
         for routed in outcome.routed:

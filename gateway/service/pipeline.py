@@ -13,6 +13,7 @@ amendments (``signing_step``). Their public names are importable from here too.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import threading
@@ -44,6 +45,7 @@ from gateway.service.rejections import (
 from gateway.service.routing import route_for
 from gateway.service.signing_step import amend, sign_element
 from gateway.service.translation import (
+    PROVISIONAL_REFERENCE,
     CappedProblems,
     MessageHead,
     Outcome,
@@ -53,6 +55,7 @@ from gateway.service.translation import (
     Rejection,
     RoutedDocument,
     Translation,
+    Write,
     XmlDesk,
 )
 from gateway.service.xml_documents import translate_xml_offline
@@ -60,6 +63,7 @@ from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
 
 __all__ = [
+    "PROVISIONAL_REFERENCE",
     "READ_POLICY",
     "CappedProblems",
     "InboundPipeline",
@@ -73,7 +77,10 @@ __all__ = [
     "Translation",
     "XmlDesk",
     "content_rejection",
+    "contrl_of",
+    "contrl_writer",
     "cyclic_gc_paused",
+    "read_from",
     "refused_translation",
     "sniff_format",
     "translate",
@@ -100,6 +107,7 @@ def translate(
     fmt: str | None = None,
     message_types: Collection[str] | None = None,
     vocabularies: Collection[str] | None = None,
+    envelope: formats.Envelope | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -121,7 +129,9 @@ def translate(
     ``fmt`` is the format the partner's configuration chose (``gateway.service.formats.decide``;
     guessed from the content when None, offline). ``message_types`` (EDIFACT, UNH 0065) and
     ``vocabularies`` (XML) are what the partner may send; None: anything (offline). A message
-    of another type is refused before it is decoded, in the CONTRL (issue #14).
+    of another type is refused before it is decoded, in the CONTRL (issue #14). ``envelope``
+    (:func:`gateway.service.formats.envelope_for`): the gateway ids the UNB must be addressed
+    to, and whether a UNB is required (issue #16); None: any, offline.
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
@@ -143,7 +153,77 @@ def translate(
         sign_digest=sign_digest,
         spool=spool,
         message_types=message_types,
+        envelope=envelope,
     )
+
+
+def read_from(
+    data: bytes,
+    partner: Partner,
+    interchange_id: str,
+    context: DecodeContext,
+    *,
+    xml_desk: XmlDesk | None = None,
+    inbound_id: str | None = None,
+    sign: Callable[[etree._Element], bytes] | None = None,
+    sign_digest: c14n.SignDigest | None = None,
+    spool: SpoolBatch | None = None,
+) -> tuple[formats.FormatDecision, Translation]:
+    """``data`` from ``partner`` read as the running gateway reads it: the format its
+    configuration decides, its rules, directory validation, message types, vocabularies and
+    envelope (``interchange_id``: the gateway's id when the partner names none of its own).
+
+    The one reading ``edigw contrl`` and :class:`InboundPipeline` share (issue #16): the
+    CONTRL a partner gets is the CONTRL the command prints. Signing and spooling (the other
+    parameters) change no answer.
+    """
+    decision = formats.decide(data, partner)
+    if decision.format is None:
+        return decision, refused_translation(data, decision)
+    return decision, translate(
+        data,
+        context,
+        dict(partner.rules),
+        xml_desk,
+        inbound_id=inbound_id,
+        policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
+        sign=sign,
+        sign_digest=sign_digest,
+        spool=spool,
+        fmt=decision.format,
+        message_types=partner.message_types,
+        vocabularies=partner.vocabularies,
+        envelope=formats.envelope_for(partner, interchange_id),
+    )
+
+
+def contrl_writer(translation: Translation, partner: Partner, interchange_id: str) -> Write | None:
+    """How the CONTRL answering ``translation`` is written (under a given interchange
+    reference), or None when no CONTRL answers it (``Translation.unanswered``, or no
+    syntax report: XML). From the gateway id the partner addressed, with our qualifier,
+    to the partner's id with its own (issue #16)."""
+    report = translation.syntax_report
+    if report is None or translation.unanswered:
+        return None
+    our_id = formats.answering_id(partner, interchange_id, report.recipient)
+
+    def write(reference: str) -> bytes:
+        return contrl.encode(
+            report, our_id=our_id, our_qualifier=partner.gateway_qualifier, reference=reference
+        )
+
+    return write
+
+
+def contrl_of(
+    data: bytes, partner: Partner, interchange_id: str
+) -> tuple[Translation, Write | None]:
+    """What ``edigw contrl`` prints: ``data`` read as the running gateway reads it from
+    ``partner`` (:func:`read_from`), and how the CONTRL answering it is written
+    (:func:`contrl_writer`, None when no CONTRL answers it). The gateway's pipeline calls
+    the same two functions; only the interchange reference differs."""
+    _, translation = read_from(data, partner, interchange_id, DecodeContext(sender=partner.id))
+    return translation, contrl_writer(translation, partner, interchange_id)
 
 
 _gc_lock = threading.Lock()
@@ -261,8 +341,7 @@ class InboundPipeline:
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
         # The partner's configuration decides the format and the answer; the content only
         # chooses among what it may send (issue #14).
-        decision = formats.decide(data, partner)
-        edifact = decision.format == "edifact"
+        edifact = formats.decide(data, partner).format == "edifact"
         data_hash = hashlib.sha256(data).hexdigest()
         this_message = inbound_id or correlation_id
         if self.journal is not None and edifact:
@@ -279,23 +358,17 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        if decision.format is None:
-            translation = refused_translation(data, decision)
-        else:
-            translation = translate(
-                data,
-                context,
-                dict(partner.rules),
-                self.xml_desk,
-                inbound_id=inbound_id,
-                policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
-                sign=self._sign,
-                sign_digest=self.signer.signature_for_digest,
-                spool=spool,
-                fmt=decision.format,
-                message_types=partner.message_types,
-                vocabularies=partner.vocabularies,
-            )
+        decision, translation = read_from(
+            data,
+            partner,
+            self.interchange_id,
+            context,
+            xml_desk=self.xml_desk,
+            inbound_id=inbound_id,
+            sign=self._sign,
+            sign_digest=self.signer.signature_for_digest,
+            spool=spool,
+        )
         outcome = Outcome(translation)
         if translation.rejection is None:
             sources = translation.sources or range(len(translation.documents))
@@ -330,20 +403,27 @@ class InboundPipeline:
             # A ministry is answered with a signed receipt, whatever its bytes were.
             self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
-        if report is not None:
+        write_contrl = contrl_writer(translation, partner, self.interchange_id)
+        if report is not None and write_contrl is not None:
             # CONTRL speaks of syntax only: each message acknowledged (UCM 7) unless its
             # syntax or directory errors reject it (UCM 4); the interchange (UCI) is
             # rejected only for an envelope error (issue #15).
-            outcome.acknowledgements.append(
-                ("CONTRL", contrl.encode(report, our_id=self.interchange_id))
+            outcome.answer("CONTRL", write_contrl)
+        content = content_rejection(translation)
+        if report is not None and content is not None:
+            # Messages whose content was refused: the APERAK names each, with every problem
+            # and its position (never an acknowledgement: content_rejection leaves them out).
+            outcome.answer(
+                "APERAK",
+                functools.partial(
+                    aperak_for,
+                    report,
+                    content,
+                    translation.heads,
+                    our_id=formats.answering_id(partner, self.interchange_id, report.recipient),
+                    our_qualifier=partner.gateway_qualifier,
+                ),
             )
-            content = content_rejection(translation)
-            if content is not None:
-                # Messages whose content was refused: the APERAK names each, with every
-                # problem and its position.
-                outcome.acknowledgements.append(
-                    ("APERAK", self.aperak(report, content, translation.heads))
-                )
         if edifact:
             outcome.answer_key = (partner.id, data_hash, this_message)
         return outcome
