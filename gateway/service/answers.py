@@ -14,10 +14,11 @@ in its unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from adapters.contrl import ReceivedContrl
 from adapters.edifact import envelope
+from gateway.service.plan import Plan
 from gateway.service.translation import Outcome, Problem, Rejection
 from gateway.storage.journal import EventRow, Journal, derived_id
 
@@ -73,3 +74,30 @@ def received(
         "acknowledgement",
         refused,
     )
+
+
+def record(
+    plan: Plan,
+    journal: Journal,
+    partner: str,
+    inbound_id: str,
+    reports: Sequence[ReceivedContrl],
+    events: list[EventRow],
+    dead_letter: Callable[[Rejection], Plan],
+) -> None:
+    """A partner's CONTRLs in ``plan``: their events, a dead letter (``dead_letter`` makes
+    it) when one rejects something the gateway sent, and the plan's outcome when the input
+    held nothing else: ``recorded``, or ``rejected``."""
+    found, refusal = received(journal, partner, inbound_id, reports)
+    events.extend(found)
+    if refusal is not None:
+        letter = dead_letter(refusal)
+        plan.publishes.extend(letter.publishes)
+        plan.events.extend(letter.events)
+    if not any(p.kind == "document" for p in plan.publishes):
+        plan.outcome = "recorded" if refusal is None else "rejected"
+        plan.detail = (
+            f"{refusal.reason}: {refusal.sentence}"
+            if refusal is not None
+            else "; ".join(r.summary() for r in reports)
+        )

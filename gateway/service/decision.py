@@ -330,7 +330,17 @@ class DecisionService:
                 self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
                 plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
             if translation.received:
-                self._received(plan, partner, queue, d, inbound_id, translation, events)
+                answers.record(
+                    plan,
+                    self.journal,
+                    partner.id,
+                    inbound_id,
+                    translation.received,
+                    events,
+                    lambda refusal: self.dead_letter_plan(
+                        inbound_id, partner.id, queue, d, refusal
+                    ),
+                )
             elif translation.unanswered and not routed_to:
                 plan.outcome = "duplicate"
                 plan.detail = "an identical resend of what was recorded before; not answered"
@@ -357,34 +367,6 @@ class DecisionService:
             )
             plan.events.append((inbound_id, "acknowledged", f"{ack_type} {verdict}"))
         return plan
-
-    def _received(
-        self,
-        plan: Plan,
-        partner: Partner,
-        queue: str,
-        d: Delivery,
-        inbound_id: str,
-        translation: Translation,
-        events: list[EventRow],
-    ) -> None:
-        """A partner's CONTRLs: recorded where they belong, never answered; dead-lettered
-        with the reason when one rejects something the gateway sent (issue #16)."""
-        found, refusal = answers.received(
-            self.journal, partner.id, inbound_id, translation.received
-        )
-        events.extend(found)
-        if refusal is not None:
-            letter = self.dead_letter_plan(inbound_id, partner.id, queue, d, refusal)
-            plan.publishes.extend(letter.publishes)
-            plan.events.extend(letter.events)
-        if not any(p.kind == "document" for p in plan.publishes):
-            plan.outcome = "recorded" if refusal is None else "rejected"
-            plan.detail = (
-                f"{refusal.reason}: {refusal.sentence}"
-                if refusal is not None
-                else "; ".join(r.summary() for r in translation.received)
-            )
 
     def _message_dead_letters(
         self,
