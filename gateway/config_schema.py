@@ -27,7 +27,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -234,9 +241,54 @@ class TravellersSection(Section):
     # Days a traveller's documents are kept after their TPD is discharged or their
     # declaration used; past that they may be erased.
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    # The secret that keys the travellers' pseudonyms in the logs (a hash of the document
+    # number): "" = <state_dir>/keys/travellers-log.key, made on first use. Instances that
+    # share a journal share it.
+    log_key_file: str = ""
     durations: dict[ResidenceStatus, AdmissionTermsSection] = {}
     thresholds_eur: dict[ResidenceStatus, ThresholdSection] = {}
     rates: list[RateTableSection] = []
+
+
+# A port of call of this gateway: a UN/LOCODE of Algeria (gateway.domain.calls.PORT_COUNTRY;
+# tests/unit/test_calls_service.py keeps the two equal).
+PORT_OF_CALL = re.compile(r"^DZ[A-Z2-9]{3}$")
+
+
+def _port_of_call(code: str) -> str:
+    if not PORT_OF_CALL.match(code):
+        raise ValueError("must be the UN/LOCODE of a port of Algeria (DZ and 3 letters or digits)")
+    return code
+
+
+PortOfCall = Annotated[str, AfterValidator(_port_of_call)]
+UnknownCall = Literal["accept_flagged", "reject"]
+Hours = Annotated[int, Field(ge=1, le=24 * 60)]
+
+
+class CallPortSection(Section):
+    """One port's own choices (issue #17); a key left out takes the ``[calls]`` value."""
+
+    unknown_call: UnknownCall | None = None
+    eta_window_hours: Hours | None = None
+
+
+class CallsSection(Section):
+    """Ship calls and manifest acquittal (issue #17, docs/calls.md)."""
+
+    # A manifest for a call not (yet) announced: accepted and flagged, linked when the call
+    # arrives ("accept_flagged"), or refused with UNKNOWN_CALL ("reject").
+    unknown_call: UnknownCall = "accept_flagged"
+    # A manifest is linked to a call of the same IMO number, voyage and port only when their
+    # expected arrivals are at most this far apart (a voyage number comes back every year).
+    eta_window_hours: Hours = 72
+    # Discharge is reconciled once a terminal reports it complete, or this long after the
+    # call's actual arrival.
+    reconcile_after_hours: Hours = 48
+    # A discharged container whose gross mass differs from the declared one by more than this
+    # (percent of the declared mass) is reported as mismatched.
+    weight_tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 5
+    ports: dict[PortOfCall, CallPortSection] = {}
 
 
 class GatewayConfig(Section):
@@ -255,6 +307,7 @@ class GatewayConfig(Section):
     metrics: MetricsSection = MetricsSection()
     console: ConsoleSection = ConsoleSection()
     travellers: TravellersSection = TravellersSection()
+    calls: CallsSection = CallsSection()
 
 
 def problem(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -270,6 +323,8 @@ def describe(model: type[BaseModel], exc: ValidationError) -> tuple[str, str]:
     """(dotted key, reason) of the first error pydantic found, in our own words."""
     error = exc.errors(include_url=False)[0]
     loc = tuple(error["loc"])
+    if loc[-1:] == ("[key]",):  # a table's key was refused, not its value
+        loc = loc[:-1]
     key = dotted(loc)
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":

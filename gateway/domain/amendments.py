@@ -25,7 +25,7 @@ number of a CUSCAR or PAXLST). The journal keeps every accepted version:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -149,6 +149,45 @@ def apply(
     # version filed in between is still caught by the insert), and one commit instead of two.
     with journal.unit_of_work():
         return [_apply_one(journal, sender, doc, inbound_id) for doc in docs]
+
+
+class Preview:
+    """The versions one inbound message would file, decided before its documents are
+    written and signed, so each is signed once with its final header (issue #15).
+
+    Reads go to the journal; what this message would file is kept here only, so an
+    original followed by its replacement in the same interchange previews as :func:`apply`
+    will file them. :func:`apply` still decides and files in the decision's transaction; it
+    finds the same header unless another worker filed a version in between, and then the
+    caller signs again.
+    """
+
+    def __init__(self, journal: VersionStore, sender: str, inbound_id: str) -> None:
+        self._journal = journal
+        self._sender = sender
+        self._inbound_id = inbound_id
+        self._pending: dict[str, list[DocumentVersion]] = {}
+
+    def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
+        filed = self._journal.document_versions(sender, document_key)
+        return filed + self._pending.get(document_key, [])
+
+    def add_document_version(self, version: DocumentVersion) -> bool:
+        self._pending.setdefault(version.document_key, []).append(version)
+        return True
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def header(self, doc: Document) -> None:
+        """``doc``'s header set as :func:`apply` will set it (nothing when it will be refused)."""
+        _apply_one(self, self._sender, doc, self._inbound_id)
+
+    def withdraw(self, doc: Document) -> None:
+        """``doc`` was refused after :meth:`header` (its schema, say): it files nothing."""
+        pending = self._pending.get(document_key(doc), [])
+        if pending and pending[-1].message_id == doc.header.message_id:
+            pending.pop()
 
 
 def _apply_one(journal: VersionStore, sender: str, doc: Document, inbound_id: str) -> Verdict:

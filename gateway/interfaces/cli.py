@@ -316,13 +316,18 @@ def contrl(ctx: click.Context, file: Path, partner_id: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def track(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """Show the history of every message with that business reference or message id."""
+    """Show the history of every message with that business reference or message id.
+
+    An MRN finds the manifest customs registered under it; MRN/MSN (or MRN/MSN/HSN) a bill.
+    """
+    from gateway.interfaces.cli_calls import registered, registration_line
     from gateway.storage.journal import open_journal
 
     settings = _settings(ctx)
     journal = open_journal(settings.journal_backend, settings.journal_path)
     try:
         histories = journal.track(reference)
+        registration = registered(journal, reference, histories)  # issue #17
     finally:
         journal.close()
     if as_json:
@@ -330,8 +335,12 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
             "reference": reference,
             "messages": [h.to_json() for h in histories],
         }
+        if registration is not None:
+            payload["registration"] = registration.to_json()
         click.echo(json.dumps(payload, indent=2))
     else:
+        if registration is not None:
+            click.echo(registration_line(registration))
         for h in histories:
             click.echo(
                 f"{h.message_id}  {h.type}  from {h.partner}"
@@ -339,7 +348,7 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
             )
             for e in h.events:
                 click.echo(f"    {e.at}  {e.status:<14} {e.detail}")
-    if not histories:
+    if not histories and registration is None:
         click.echo(f"no message with reference or id {reference!r}", err=True)
         sys.exit(EXIT_REJECTED)
 
@@ -395,3 +404,11 @@ cli_ops.register(main)
 from gateway.interfaces import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
 
 cli_keys.register(main)
+
+from gateway.interfaces import cli_travellers  # noqa: E402  (issue #18: edigw travellers)
+
+cli_travellers.register(main)
+
+from gateway.interfaces import cli_calls  # noqa: E402  (issue #17: edigw calls)
+
+cli_calls.register(main)

@@ -44,6 +44,7 @@ from prometheus_client import (
 )
 
 from gateway.logs import get_logger
+from gateway.messaging.metrics_travellers import watch_overdue_vehicles
 
 log = get_logger()
 
@@ -266,15 +267,19 @@ class OperatorActionsCollector:
 _operator_actions: OperatorActionsCollector | None = None
 
 
+def swap_collector(old: Any, new: Any) -> Any:
+    """Stop serving collector ``old`` and serve ``new`` instead (either may be None)."""
+    for collector, act in ((old, REGISTRY.unregister), (new, REGISTRY.register)):
+        if collector is not None:
+            act(collector)
+    return new
+
+
 def set_operator_actions_source(source: Callable[[], Mapping[str, int]] | None) -> None:
     """Serve ``edigw_operator_actions_total`` from ``source`` (None: stop serving it)."""
     global _operator_actions
-    if _operator_actions is not None:
-        REGISTRY.unregister(_operator_actions)
-        _operator_actions = None
-    if source is not None:
-        _operator_actions = OperatorActionsCollector(source)
-        REGISTRY.register(_operator_actions)
+    new = None if source is None else OperatorActionsCollector(source)
+    _operator_actions = swap_collector(_operator_actions, new)
 
 
 def watch_operator_actions(settings: Any) -> None:
@@ -684,6 +689,7 @@ def start(settings: Any) -> MetricsServer | None:
             conf.management_url,
         )
         watch_operator_actions(settings)
+        watch_overdue_vehicles(settings)  # issue #18
         poller.start()
         port = int(server.server_address[1])
         log.info("metrics endpoint", address=conf.address, port=port)

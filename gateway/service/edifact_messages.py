@@ -21,6 +21,7 @@ from adapters.edifact import EdifactError, Interchange, Message, Segment, iter_m
 from adapters.edifact.policy import ReadPolicy
 from adapters.edifact.stream import MessageRereader
 from adapters.registry import codec_for
+from gateway.domain import amendments
 from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
@@ -63,6 +64,7 @@ def translate_edifact(
     spool: SpoolBatch | None,
     message_types: Collection[str] | None,
     envelope: formats.Envelope | None = None,
+    versions: amendments.Preview | None = None,
 ) -> Translation:
     """An EDIFACT input into ``result``, each message decided on its own
     (:func:`gateway.service.pipeline.translate` says what each parameter does)."""
@@ -170,7 +172,14 @@ def translate_edifact(
                     rule_problems.omitted,
                 )
             if stopped is None:
+                if versions is not None:
+                    # Its version header before it is written: signed once (issue #15). No
+                    # name holds the document here: a streamed manifest's bills go as they
+                    # are signed (issue #8).
+                    versions.header(result.documents[-1])
                 stopped = write_canonical(result.documents[-1], result, sign, sign_digest, spool)
+                if stopped is not None and versions is not None:
+                    versions.withdraw(result.documents[-1])
             if stopped is not None:
                 if result.sources and result.sources[-1] == index:
                     # Decoded, then rejected: its document goes (it was the last one).

@@ -29,6 +29,7 @@ from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
 from adapters.edifact.policy import ReadPolicy
 from adapters.registry import sniff_format
 from gateway.config import Partner, Route
+from gateway.domain import amendments
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
@@ -108,6 +109,7 @@ def translate(
     message_types: Collection[str] | None = None,
     vocabularies: Collection[str] | None = None,
     envelope: formats.Envelope | None = None,
+    versions: amendments.Preview | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -132,6 +134,8 @@ def translate(
     of another type is refused before it is decoded, in the CONTRL (issue #14). ``envelope``
     (:func:`gateway.service.formats.envelope_for`): the gateway ids the UNB must be addressed
     to, and whether a UNB is required (issue #16); None: any, offline.
+    ``versions`` (EDIFACT) gives each document its version header before it is written, so
+    it is signed once (issue #15); the pipeline files the versions after (``amend``).
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
@@ -154,6 +158,7 @@ def translate(
         spool=spool,
         message_types=message_types,
         envelope=envelope,
+        versions=versions,
     )
 
 
@@ -168,14 +173,15 @@ def read_from(
     sign: Callable[[etree._Element], bytes] | None = None,
     sign_digest: c14n.SignDigest | None = None,
     spool: SpoolBatch | None = None,
+    versions: amendments.Preview | None = None,
 ) -> tuple[formats.FormatDecision, Translation]:
     """``data`` from ``partner`` read as the running gateway reads it: the format its
     configuration decides, its rules, directory validation, message types, vocabularies and
     envelope (``interchange_id``: the gateway's id when the partner names none of its own).
 
     The one reading ``edigw contrl`` and :class:`InboundPipeline` share (issue #16): the
-    CONTRL a partner gets is the CONTRL the command prints. Signing and spooling (the other
-    parameters) change no answer.
+    CONTRL a partner gets is the CONTRL the command prints. Signing, spooling and the
+    documents' versions (the other parameters) change no CONTRL.
     """
     decision = formats.decide(data, partner)
     if decision.format is None:
@@ -194,6 +200,7 @@ def read_from(
         message_types=partner.message_types,
         vocabularies=partner.vocabularies,
         envelope=formats.envelope_for(partner, interchange_id),
+        versions=versions,
     )
 
 
@@ -368,6 +375,11 @@ class InboundPipeline:
             sign=self._sign,
             sign_digest=self.signer.signature_for_digest,
             spool=spool,
+            versions=(
+                amendments.Preview(self.journal, partner.id, this_message)
+                if self.journal is not None and edifact
+                else None
+            ),
         )
         outcome = Outcome(translation)
         if translation.rejection is None:

@@ -12,7 +12,9 @@ the sender's format and delivers it on ``partner.<id>.out``:
 
 The journal records ``answered`` on the original document (once, even when the
 response is redelivered); ``edigw overdue`` lists routed documents with no answer
-after ``responses.overdue_after_minutes``.
+after ``responses.overdue_after_minutes``. The MRN of an accepted manifest (its
+``RegistrationNumber``) is carried in the CUSRES (BGM and ``RFF+ABT``), becomes a
+reference of the manifest and is kept on its call (``calls.record_registration``, issue #17).
 
 >>> overdue_after({"responses": {"overdue_after_minutes": 90}})
 datetime.timedelta(seconds=5400)
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.config import ConfigError
 from gateway.domain.model import CustomsResponse
 from gateway.logs import get_logger, message_context
-from gateway.service import formats
+from gateway.service import calls, formats
 from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.storage.journal import Origin, derived_id
@@ -178,6 +180,8 @@ class ResponseHandler:
                     parent_id=origin.message_id,
                 )
                 journal.add_references(response_id, response.references())
+                # The MRN of an accepted manifest: a reference of it, kept on its call (#17).
+                registered = calls.record_registration(journal, response, origin)
                 journal.decide(response_id, "answered", detail)
                 # A CUSRES is an interchange of its own: its reference from the partner's
                 # counter, the same again if this response is decided again (issue #16).
@@ -219,7 +223,10 @@ class ResponseHandler:
                         "response",
                     )
                 ],
-                [(response_id, "routed", f"{kind} to {names.outbound(origin.partner)}")],
+                [
+                    (response_id, "routed", f"{kind} to {names.outbound(origin.partner)}"),
+                    *([(origin.message_id, *registered)] if registered else []),
+                ],
                 on_confirmed=answered,
             )
 

@@ -1,6 +1,9 @@
 """The pipeline's signing and amendment step: documents signed in place, then versions,
-duplicates and resends applied against the journal (issue #4), a document whose header
-changed signed again.
+duplicates and resends filed against the journal (issue #4).
+
+The version header was set before each document was written (``amendments.Preview``), so it
+is signed once; only a version another worker filed in between changes a header here, and
+that document is signed again.
 """
 
 from __future__ import annotations
@@ -101,9 +104,8 @@ def amend(
         sources.append(index)
         if translation.positions:
             positions.append(translation.positions[i])
-        # Versions and previous-message links changed the header: rebuild that XML
-        # and sign it again; an unchanged one (a first version) keeps the document
-        # signed as it was validated (issue #8).
+        # The preview set this header before signing (issue #15); it differs here only when
+        # another worker filed a version in between: that XML is rebuilt and signed again.
         signed.append(xml if amended_fields(doc) == was else sign_again(signer, doc, xml, spool))
     translation.rejected_messages.sort(key=lambda r: r.index)
     translation.documents = keep

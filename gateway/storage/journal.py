@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
+from gateway.storage.journal_calls import CallTables
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -53,6 +54,7 @@ from gateway.storage.records import _check_status, _now
 from gateway.storage.records import derived_id as derived_id
 from gateway.storage.sent_interchanges import SCHEMA as _SENT_SCHEMA
 from gateway.storage.sent_interchanges import SentInterchanges
+from gateway.storage.travellers_retention import TravellersStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -135,11 +137,12 @@ _AMENDMENT_TABLES = (
 )
 
 
-class SqlJournal(SentInterchanges):
+class SqlJournal(TravellersStore, CallTables, SentInterchanges):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
-    and PostgreSQL both understand.
+    and PostgreSQL both understand. The travellers' records (issue #18) are in
+    :class:`~gateway.storage.travellers_retention.TravellersStore`.
     """
 
     _lock: threading.Lock
@@ -442,20 +445,7 @@ class SqlJournal(SentInterchanges):
     # --- amendments (issue #4)
     def _amendment_tables(self) -> None:
         """Create the two amendment tables once (the PostgreSQL schema may predate them)."""
-        if getattr(self, "_amendments_ready", False):
-            return
-        for attempt in (1, 2):
-            try:
-                with self._tx(immediate=True) as cur:
-                    for statement in _AMENDMENT_TABLES:
-                        self._exec(cur, statement)
-                break
-            except JournalUnavailable:
-                raise
-            except Exception:  # two instances creating the same table at once: try again
-                if attempt == 2:
-                    raise
-        self._amendments_ready = True
+        self._ensure_tables("_amendments_ready", _AMENDMENT_TABLES)
 
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
         """Every accepted version of one document, oldest first."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
+from gateway.storage.call_records import CallRegistry
 
 STATUSES = (
     "received",
@@ -27,6 +28,12 @@ STATUSES = (
     "duplicate",
     "retried",
     "overdue",
+    # Issue #17: a document marked for customs (a manifest for an unknown call, a correction
+    # after arrival, a discharge discrepancy), and a manifest linked to its call.
+    "flagged",
+    "linked",
+    # Issue #17: customs registered a manifest under an MRN.
+    "registered",
 )
 
 
@@ -114,7 +121,10 @@ class Overdue:
 EventRow = tuple[str, str, str]
 
 
-class Journal(Protocol):
+class Journal(CallRegistry, Protocol):
+    """Everything a journal keeps: message history, idempotency, customs answers, versions
+    of partner documents and (issue #17) the call registry (``call_records.CallRegistry``)."""
+
     def record_message(
         self,
         message_id: str,
@@ -207,3 +217,211 @@ def _now() -> str:
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown journal status {status!r}")
+
+
+# --- travellers (issue #18): TPDs, currency declarations, the sailings' passenger lists
+
+#: A TPD's stored states. "overdue" is not stored: an open or extended TPD whose due date
+#: has passed is overdue (computed against the day asked about, so never stale).
+TPD_STATES = ("requested", "open", "extended", "discharged", "superseded")
+TPD_IN = ("open", "extended")  # the vehicle is in the country
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What matching needs of a person: names, birth date, identity document numbers."""
+
+    family_name: str
+    given_names: str = ""
+    birth_date: str = ""  # ISO date, "" when unknown
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class TpdRecord:
+    """One TPD as the journal keeps it (its people's names are personal data)."""
+
+    reference: str
+    vin: str
+    registration: str
+    registration_country: str
+    state: str
+    residence_status: str
+    holder: Identity
+    vessel: str  # the sailing's vessel, normalised (gateway.domain.sailing.vessel_key)
+    sailing_date: dt.date
+    port_of_entry: str
+    message_id: str  # the canonical VehicleTemporaryAdmission
+    inbound_id: str
+    submitted_at: str
+    co_travellers: tuple[Identity, ...] = ()
+    entered_on: dt.date | None = None
+    due_on: dt.date | None = None
+    extensions: int = 0
+    exited_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TpdEventRecord:
+    """A border post's event applied to a TPD, once per inbound message."""
+
+    inbound_id: str
+    reference: str
+    event: str  # entry, exit, extension
+    place: str
+    happened_at: str  # ISO date-time with its zone, as the post sent it
+    officer: str
+    outcome: str  # what the event did: "opened", "discharged", "extended", "duplicate"
+    post: str | None = None
+
+
+@dataclass(slots=True)
+class CurrencyRecord:
+    """A currency declaration and its assessment (amounts as decimal strings)."""
+
+    reference: str
+    direction: str
+    declarant: Identity
+    residence_status: str
+    amounts: tuple[tuple[str, str], ...]  # (currency, amount)
+    total_eur: str
+    threshold_eur: str
+    required: bool
+    exceeds_entry: bool
+    rates_from: dt.date
+    message_id: str
+    inbound_id: str
+    submitted_on: dt.date
+    keep_from: dt.date  # retention counts from here: the sailing's date, else the submission's
+    vessel: str = ""
+    sailing_date: dt.date | None = None
+    entry_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SailingRecord:
+    """One passenger list (PAXLST) of a sailing, as last received (an amendment replaces it)."""
+
+    vessel: str  # normalised
+    list_number: str  # the PAXLST's document number (BGM 1004)
+    vessel_name: str  # as sent
+    departure_date: dt.date | None
+    arrival_date: dt.date | None
+    port_of_departure: str | None
+    port_of_entry: str | None
+    vessel_imo: str | None
+    message_id: str
+    inbound_id: str
+    version: int = 1
+
+    @property
+    def sailing_date(self) -> dt.date:
+        """The date a sailing is known by: its departure, else its arrival."""
+        day = self.departure_date or self.arrival_date
+        assert day is not None, "a stored sailing has a date"
+        return day
+
+
+@dataclass(frozen=True, slots=True)
+class PassengerRecord:
+    """One traveller of a passenger list, with the vehicle they bring (if any)."""
+
+    sequence: int
+    role: str
+    person: Identity
+    vin: str | None = None
+    registration: str | None = None
+    registration_country: str | None = None
+    make: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What ``erase_travellers`` removed (or would remove), per kind of record."""
+
+    tpds: int = 0
+    tpd_events: int = 0
+    currency_declarations: int = 0
+    passenger_lists: int = 0
+    passengers: int = 0
+    references: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.tpds
+            + self.tpd_events
+            + self.currency_declarations
+            + self.passenger_lists
+            + self.passengers
+        )
+
+
+class TravellersJournal(Protocol):
+    """The travellers' records (``gateway.storage.travellers_store``; both backends)."""
+
+    def tpd(self, reference: str) -> TpdRecord | None: ...
+
+    def tpds_for_vin(self, vin: str) -> list[TpdRecord]:
+        """Every TPD of the vehicle, newest request first."""
+        ...
+
+    def tpds_for_vehicles(
+        self, vins: Collection[str], plates: Collection[tuple[str, str]]
+    ) -> list[TpdRecord]:
+        """The TPDs (not superseded) of these VINs or (country, plate key) pairs."""
+        ...
+
+    def open_tpds_of_holders(self, documents: Collection[str]) -> list[TpdRecord]: ...
+
+    def save_tpd(self, record: TpdRecord) -> None: ...
+
+    def tpd_event(self, inbound_id: str) -> TpdEventRecord | None: ...
+
+    def add_tpd_event(self, record: TpdEventRecord) -> None: ...
+
+    def overdue_tpds(self, today: dt.date, *, limit: int = 10_000) -> list[TpdRecord]: ...
+
+    def count_overdue_tpds(self, today: dt.date) -> int: ...
+
+    def currency_declaration(self, reference: str) -> CurrencyRecord | None: ...
+
+    def latest_entry_declaration(self, document: str) -> CurrencyRecord | None: ...
+
+    def declarations_for(
+        self, documents: Collection[str], vessel: str, days: Collection[dt.date]
+    ) -> list[CurrencyRecord]:
+        """Entry declarations of these document numbers, or filed for that sailing."""
+        ...
+
+    def save_currency_declaration(self, record: CurrencyRecord) -> None: ...
+
+    def save_passenger_list(
+        self, sailing: SailingRecord, passengers: Sequence[PassengerRecord]
+    ) -> int:
+        """Keep (or replace) one passenger list; returns its version."""
+        ...
+
+    def cancel_passenger_list(self, vessel: str, list_number: str) -> bool: ...
+
+    def passenger_lists(
+        self, vessel: str, day: dt.date
+    ) -> list[tuple[SailingRecord, list[PassengerRecord]]]:
+        """The lists of the sailing that departed (or arrived) on ``day``."""
+        ...
+
+    def next_list_version(self, vessel: str, day: dt.date, owner: str) -> int:
+        """The version of the sailing's list that ``owner`` (an inbound message) makes: the
+        next one, or the same again when ``owner`` made the last one (a redelivery)."""
+        ...
+
+    def unit_of_work(self) -> AbstractContextManager[None]: ...
+
+    def erase_travellers(
+        self, cutoff: dt.date, *, document: str | None = None, dry_run: bool = False
+    ) -> Erasure:
+        """Erase what retention no longer allows: TPDs discharged (or never used) and
+        declarations and passenger lists whose date is before ``cutoff``; with ``document``,
+        only that traveller's."""
+        ...

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lxml import etree
 
 from adapters import aperak
 from gateway.config import load
-from gateway.security.signing import Signer, ensure_dev_keys
+from gateway.domain.amendments import DocumentVersion
+from gateway.security.signing import Signer, ensure_dev_keys, verify
 from gateway.service.pipeline import InboundPipeline, Outcome
 from gateway.storage.journal import SqliteJournal
 
@@ -123,3 +127,71 @@ def test_a_rejected_interchange_sent_again_is_judged_again(pipeline: InboundPipe
     again = run(pipeline, data, "m1~replay1")
     assert again.rejection is None
     assert [r.document.header.document_version for r in again.routed] == [2]
+
+
+@pytest.fixture
+def signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every document a Signer signs (its document type), in order."""
+    seen: list[str] = []
+    real = Signer.sign
+
+    def counted(self: Signer, root: Any, *, in_place: bool = False) -> Any:
+        seen.append(etree.QName(root).localname)
+        return real(self, root, in_place=in_place)
+
+    monkeypatch.setattr(Signer, "sign", counted)
+    return seen
+
+
+def test_an_amendment_is_signed_once_with_its_version(
+    pipeline: InboundPipeline, signatures: list[str]
+) -> None:
+    """Issue #15: the version header is decided before the document is written, so a
+    replacement is signed once, and what is signed is version 2 pointing at version 1."""
+    first = run(pipeline, version("9", "A1"), "m1")
+    assert len(signatures) == 1
+    second = run(pipeline, version("5", "A2", goods="NOTEBOOKS"), "m2")
+    assert len(signatures) == 2  # one signature for the replacement, not two
+    xml = second.routed[0].signed_xml
+    assert b"<DocumentVersion>2</DocumentVersion>" in xml
+    assert first.routed[0].document.header.message_id.encode() in xml
+    verify(xml, pipeline.signer.cert_pem)  # the one signature covers the version header
+
+
+def test_a_version_filed_by_another_worker_meanwhile_signs_again(
+    pipeline: InboundPipeline, signatures: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview reads the journal outside the decision's transaction: when another worker
+    files a version in between, the header changes at filing and the document is signed
+    again with it (the rare race; the common path signs once)."""
+    run(pipeline, version("9", "A1"), "m1")
+    journal = pipeline.journal
+    assert journal is not None
+    real = journal.document_versions
+    reads: list[str] = []
+
+    def racing(sender: str, key: str) -> list[DocumentVersion]:
+        reads.append(key)
+        chain = real(sender, key)
+        if len(reads) == 1:
+            return chain  # the preview sees the original only
+        # the filing sees a version 2 another worker filed meanwhile
+        other = dataclasses.replace(
+            chain[-1],
+            version=2,
+            function="replace",
+            message_id="other",
+            payload_hash="x",
+            inbound_id="elsewhere",
+        )
+        return [*chain, other]
+
+    monkeypatch.setattr(journal, "document_versions", racing)
+    before = len(signatures)
+    outcome = run(pipeline, version("5", "A2", goods="NOTEBOOKS"), "m2")
+    assert len(signatures) == before + 2
+    (routed,) = outcome.routed
+    assert routed.document.header.document_version == 3
+    assert routed.document.header.previous_message_id == "other"
+    assert b"<DocumentVersion>3</DocumentVersion>" in routed.signed_xml
+    verify(routed.signed_xml, pipeline.signer.cert_pem)

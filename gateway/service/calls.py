@@ -1,0 +1,649 @@
+"""Ship calls and manifest acquittal (issue #17): what each call document does to the registry.
+
+A customs system acquits manifests against a **ship call**, named by IMO number + voyage + port
+of call. The journal keeps a registry of the calls and of what hangs on them
+(``gateway.storage.call_records``); this module decides, for each accepted document, what it
+changes there and what customs and the sender must be told:
+
+* a **VesselCall** (CUSREP, APCS XML) announces, amends or cancels a call. A second call for
+  the same IMO number, voyage and port under another call reference is refused (``DUPLICATE``).
+  Manifests waiting for that call (same key, expected arrivals within ``eta_window_hours``)
+  are linked to it.
+* a **CargoManifest** is linked to its call. For a call not announced, the port's choice
+  (``[calls] unknown_call``, per port in ``[calls.ports.<LOCODE>]``): accepted and flagged
+  ``UNKNOWN_CALL`` (linked when the call arrives), or refused with ``UNKNOWN_CALL``. A
+  correction (replacement, change, cancellation) filed after the call's actual arrival is
+  flagged ``POST_ARRIVAL``. Its bills (with master and house sequence numbers) and containers
+  are kept for the reconciliation; the MRN customs registers it under is recorded by
+  :func:`register_mrn`.
+* a **DangerousGoodsNotification** (IFTDGN) or **TerminalOperationsReport** (COARRI) for a
+  call nobody announced is refused with ``UNKNOWN_CALL`` (its dead letter is replayed once the
+  call exists). A notification is cross-checked against the dangerous goods of the call's
+  manifests; a discharge report that says the discharge is complete reconciles the call
+  (``gateway.service.call_checks``).
+
+Versions, duplicates and resends of each document are decided by ``gateway.domain.amendments``
+(the same rules as manifests). :func:`judge_all` says what the documents of one message would
+do, writing nothing: the pipeline refuses a document with a problem before the amendments
+record its version. :func:`file_all` applies the accepted versions, in the journal's unit of
+work. Both are idempotent for a redelivered message (docs/calls.md, "Wiring").
+
+>>> from gateway.storage.journal import SqliteJournal
+>>> from gateway.domain.model import CargoManifest, Conveyance, Header
+>>> journal = SqliteJournal(":memory:")
+>>> manifest = CargoManifest(Header.new(sender="apcs", document_type="CargoManifest",
+...     business_reference="MAN-1"), "MAN-1", Conveyance(imo_number="9454436",
+...     voyage_number="0MA1RN1MA"), port_of_call="DZALG")
+>>> filing = file(journal, CallPolicy(), manifest, "in-1")
+>>> filing.problem, [f.code for f in filing.flags], filing.linked
+(None, ['UNKNOWN_CALL'], False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from gateway.config_schema import CallsSection
+from gateway.domain.calls import (
+    CallKey,
+    DangerousGoodsNotification,
+    TerminalOperationsReport,
+    VesselCall,
+)
+from gateway.domain.model import CargoManifest, CustomsResponse, Document
+from gateway.service.call_checks import (
+    DangerousDiscrepancy,
+    Reconciliation,
+    check_dangerous,
+    reconcile,
+)
+from gateway.service.call_content import manifest_call, manifest_content
+from gateway.storage.call_records import (
+    ACTIVE,
+    CANCELLED,
+    DANGEROUS_GOODS,
+    TERMINAL_REPORT,
+    CallDocumentRecord,
+    CallRecord,
+    ManifestRecord,
+    MovementRecord,
+    NotifiedDangerous,
+)
+from gateway.storage.records import Journal, Origin
+
+UNKNOWN_CALL = "UNKNOWN_CALL"
+POST_ARRIVAL = "POST_ARRIVAL"
+DUPLICATE = "DUPLICATE"  # as gateway.domain.amendments calls a second original
+CORRECTIONS = ("replace", "change", "cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class PortPolicy:
+    """One port's choices: what becomes of a manifest for an unknown call, the ETA window."""
+
+    unknown_call: str = "accept_flagged"  # or "reject"
+    eta_window: dt.timedelta = dt.timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """The ``[calls]`` configuration, as the service applies it."""
+
+    default: PortPolicy = PortPolicy()
+    ports: Mapping[str, PortPolicy] = field(default_factory=dict)
+    reconcile_after: dt.timedelta = dt.timedelta(hours=48)
+    weight_tolerance_percent: Decimal = Decimal(5)
+
+    def port(self, code: str | None) -> PortPolicy:
+        return self.ports.get(code or "", self.default)
+
+    @classmethod
+    def from_config(cls, section: CallsSection) -> CallPolicy:
+        """The policy of a validated ``[calls]`` section (``Settings.config.calls``).
+
+        >>> from gateway.config_schema import CallPortSection
+        >>> p = CallPolicy.from_config(CallsSection(ports={"DZORN": CallPortSection(
+        ...     unknown_call="reject")}))
+        >>> p.port("DZORN").unknown_call, p.port("DZORN").eta_window.days, p.port("DZALG").unknown_call
+        ('reject', 3, 'accept_flagged')
+        """
+        default = PortPolicy(section.unknown_call, dt.timedelta(hours=section.eta_window_hours))
+        ports = {
+            code: PortPolicy(
+                port.unknown_call or default.unknown_call,
+                default.eta_window
+                if port.eta_window_hours is None
+                else dt.timedelta(hours=port.eta_window_hours),
+            )
+            for code, port in section.ports.items()
+        }
+        return cls(
+            default,
+            ports,
+            dt.timedelta(hours=section.reconcile_after_hours),
+            Decimal(str(section.weight_tolerance_percent)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A mark customs sees on an accepted document: a code and why."""
+
+    code: str
+    sentence: str
+
+
+@dataclass(slots=True)
+class Filing:
+    """What one call document did (or would do) to the registry, and what to say about it."""
+
+    document_type: str
+    document_number: str
+    call: CallKey | None
+    problem: tuple[str, str] | None = None  # refused: (code, sentence); nothing was written
+    flags: list[Flag] = field(default_factory=list)
+    linked: bool = False  # a manifest: linked to its call
+    linked_manifests: list[tuple[str, str]] = field(default_factory=list)  # a call: linked now
+    unlinked_manifests: list[tuple[str, str]] = field(default_factory=list)  # a re-keyed call's
+    reconciliation: Reconciliation | None = None
+    dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
+    redelivery: bool = False  # the same message filed before: nothing changed
+
+    def events(self) -> list[tuple[str, str]]:
+        """Journal events (status, detail) for the document's history."""
+        name = f"{self.document_type} {self.document_number}"
+        out = [("flagged", f"{f.code}: {f.sentence}") for f in self.flags]
+        if self.linked:
+            out.append(("linked", f"{name} linked to call {self.call}"))
+        if self.linked_manifests:
+            listed = ", ".join(f"{s}:{n}" for s, n in self.linked_manifests)
+            out.append(("linked", f"call {self.call} linked its waiting manifests {listed}"))
+        if self.unlinked_manifests:
+            listed = ", ".join(f"{s}:{n}" for s, n in self.unlinked_manifests)
+            out.append(("flagged", f"call {self.call} was re-keyed; unlinked {listed}"))
+        if self.reconciliation is not None:
+            out.append(("flagged", self.reconciliation.summary()))
+        if self.dangerous:
+            out.append(
+                (
+                    "flagged",
+                    f"{len(self.dangerous)} dangerous goods discrepancies with the manifests",
+                )
+            )
+        return out
+
+    def headers(self) -> dict[str, str]:
+        """AMQP headers for the routed document: its call and its flags (customs' risk marks)."""
+        out: dict[str, str] = {}
+        if self.call is not None:
+            out["x-edigw-call"] = str(self.call)[:255]
+        if self.flags:
+            out["x-edigw-call-flags"] = ",".join(dict.fromkeys(f.code for f in self.flags))
+        return out
+
+
+def judge(
+    journal: Journal, policy: CallPolicy, doc: Document, *, now: dt.datetime | None = None
+) -> Filing | None:
+    """What :func:`file` would decide for ``doc``, writing nothing; None: not a call document."""
+    return judge_all(journal, policy, [doc], now=now)[0]
+
+
+def judge_all(
+    journal: Journal,
+    policy: CallPolicy,
+    docs: Sequence[Document],
+    *,
+    now: dt.datetime | None = None,
+) -> list[Filing | None]:
+    """:func:`judge` for each document of one partner message, in order, as if the ones before
+    it had been filed: a call announced earlier in the same interchange counts as announced.
+
+    The pipeline asks this before the amendments record their versions, and refuses each
+    document whose filing has a problem (a refused document must leave no version behind: its
+    replay, once the call is announced, would be taken for a resend).
+    """
+    desk = _Desk(journal, policy, now or _utcnow(), write=False)
+    out = []
+    for doc in docs:
+        filing = _dispatch(desk, doc)
+        if isinstance(doc, VesselCall) and filing is not None and filing.problem is None:
+            desk.announced[doc.key] = _call_record(doc, desk.now)
+        out.append(filing)
+    return out
+
+
+def file(
+    journal: Journal,
+    policy: CallPolicy,
+    doc: Document,
+    inbound_id: str,
+    *,
+    now: dt.datetime | None = None,
+) -> Filing | None:
+    """Apply the accepted version ``doc`` to the call registry (see :func:`file_all`)."""
+    return file_all(journal, policy, [doc], inbound_id, now=now)[0]
+
+
+def file_all(
+    journal: Journal,
+    policy: CallPolicy,
+    docs: Sequence[Document],
+    inbound_id: str,
+    *,
+    now: dt.datetime | None = None,
+) -> list[Filing | None]:
+    """Apply the routed documents of one partner message to the call registry, in order, in one
+    unit of work (the decision's, when one is open).
+
+    None for a document that is not a call document. A refused one (``Filing.problem``)
+    writes nothing. Call it once each document's amendments verdict is known
+    (``Header.function`` and ``document_version`` set) and its duplicates dropped.
+    """
+    with journal.unit_of_work():
+        desk = _Desk(journal, policy, now or _utcnow(), write=True, inbound_id=inbound_id)
+        return [_dispatch(desk, doc) for doc in docs]
+
+
+@dataclass(slots=True)
+class _Desk:
+    """What filing one document needs: the journal, the policy, the time, whether to write,
+    and the calls announced earlier in the same batch (:func:`judge_all`)."""
+
+    journal: Journal
+    policy: CallPolicy
+    now: dt.datetime
+    write: bool
+    inbound_id: str = ""
+    announced: dict[CallKey, CallRecord] = field(default_factory=dict)
+
+    def call(self, key: CallKey) -> CallRecord | None:
+        return self.announced.get(key) or self.journal.call(key)
+
+
+def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
+    if isinstance(doc, VesselCall):
+        return _file_call(desk, doc)
+    if isinstance(doc, CargoManifest):
+        return _file_manifest(desk, doc)
+    if isinstance(doc, DangerousGoodsNotification):
+        return _file_dangerous(desk, doc)
+    if isinstance(doc, TerminalOperationsReport):
+        return _file_report(desk, doc)
+    return None
+
+
+# ---------------------------------------------------------------- calls
+
+
+def _file_call(desk: _Desk, doc: VesselCall) -> Filing:
+    h = doc.header
+    key = doc.key
+    filing = Filing(h.document_type, doc.call_reference, key)
+    holder = desk.call(key)
+    if holder is not None and holder.message_id == h.message_id:
+        filing.redelivery = True
+        return filing
+    prior = desk.journal.call_by_reference(h.sender, doc.call_reference)
+    mine = holder is not None and (holder.sender, holder.call_reference) == (
+        h.sender,
+        doc.call_reference,
+    )
+    if holder is not None and holder.status == ACTIVE and not mine:
+        filing.problem = (
+            DUPLICATE,
+            f"call {key} was already announced as {holder.call_reference} by {holder.sender} "
+            f"(message {holder.message_id}): amend that call (BGM function 5) or cancel it first",
+        )
+        return filing
+    if not desk.write:
+        return filing
+    if prior is not None and prior.key != key:
+        # A replacement that corrects the IMO number, voyage or port: the manifests linked to
+        # the old key no longer belong to this call.
+        desk.journal.delete_call(prior.key)
+        linked = [
+            (m.sender, m.document_number) for m in desk.journal.manifests(prior.key, linked=True)
+        ]
+        desk.journal.link_manifests(linked, None)
+        filing.unlinked_manifests = linked
+    cancelled = h.function == "cancel"
+    desk.journal.put_call(_call_record(doc, desk.now))
+    if not cancelled:
+        window = desk.policy.port(key.port_of_call).eta_window
+        waiting = [
+            (m.sender, m.document_number)
+            for m in desk.journal.manifests(key, linked=False)
+            if m.status == ACTIVE and _within(m.eta, doc.eta, window)
+        ]
+        desk.journal.link_manifests(waiting, _iso(desk.now))
+        filing.linked_manifests = waiting
+    return filing
+
+
+# ---------------------------------------------------------------- manifests
+
+
+def _call_record(doc: VesselCall, now: dt.datetime) -> CallRecord:
+    h = doc.header
+    return CallRecord(
+        doc.key,
+        h.sender,
+        doc.call_reference,
+        h.message_id,
+        h.document_version,
+        CANCELLED if h.function == "cancel" else ACTIVE,
+        doc.conveyance.name,
+        doc.berth,
+        _iso(doc.eta),
+        _iso(doc.ata),
+        _iso(doc.atd),
+        _iso(now) or "",
+    )
+
+
+def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
+    h = doc.header
+    key = manifest_call(doc)
+    filing = Filing(h.document_type, doc.document_number, key)
+    prior = desk.journal.call_manifest(h.sender, doc.document_number)
+    if prior is not None and prior.message_id == h.message_id:
+        filing.redelivery, filing.linked = True, prior.linked_at is not None
+        return filing
+    call = desk.call(key) if key is not None else None
+    port = desk.policy.port(doc.port_of_call)
+    if prior is not None and prior.linked_at is not None and key == prior.key:
+        filing.linked = True  # a correction stays with the call it was linked to
+    elif call is not None and call.status == ACTIVE:
+        filing.linked = _within(_iso(doc.arrival_time), call.eta, port.eta_window)
+    if not filing.linked:
+        sentence = _unknown_call_sentence(doc, key, call, port)
+        if port.unknown_call == "reject" and h.function != "cancel":
+            filing.problem = (UNKNOWN_CALL, sentence)
+            return filing
+        filing.flags.append(Flag(UNKNOWN_CALL, sentence))
+    arrival = _parse(call.ata) if call is not None and call.ata else doc.actual_arrival_time
+    if h.function in CORRECTIONS and arrival is not None and desk.now > _aware(arrival):
+        filing.flags.append(
+            Flag(
+                POST_ARRIVAL,
+                f"{h.function} of manifest {doc.document_number} filed at {_iso(desk.now)}, after "
+                f"the call's actual arrival at {_iso(arrival)}",
+            )
+        )
+    if not desk.write:
+        return filing
+    cancelled = h.function == "cancel"
+    bills, equipment = ([], []) if cancelled else manifest_content(doc, h.sender)
+    flags = tuple(dict.fromkeys([*(prior.flags if prior else ()), *(f.code for f in filing.flags)]))
+    kept = prior.linked_at if prior is not None and prior.key == key else None
+    linked_at = kept or _iso(desk.now)
+    desk.journal.put_manifest(
+        ManifestRecord(
+            h.sender,
+            doc.document_number,
+            key or CallKey("", "", doc.port_of_call or ""),
+            h.message_id,
+            desk.inbound_id,
+            h.document_version,
+            h.function,
+            CANCELLED if cancelled else ACTIVE,
+            _iso(doc.arrival_time),
+            flags,
+            linked_at if filing.linked else None,
+            prior.mrn if prior else None,
+            prior.registered_at if prior else None,
+            _iso(desk.now) or "",
+            len(bills),
+            len({e.container for e in equipment if e.container}),
+        ),
+        bills,
+        equipment,
+    )
+    return filing
+
+
+def _unknown_call_sentence(
+    doc: CargoManifest, key: CallKey | None, call: CallRecord | None, port: PortPolicy
+) -> str:
+    name = f"manifest {doc.document_number}"
+    if key is None:
+        return f"{name} does not name its call (IMO number, voyage and port of call)"
+    if call is None:
+        return f"{name} names call {key}, which is not announced"
+    if call.status != ACTIVE:
+        return f"{name} names call {key}, which was cancelled ({call.call_reference})"
+    hours = int(port.eta_window.total_seconds() // 3600)
+    return (
+        f"{name} expects arrival at {_iso(doc.arrival_time)}, more than {hours} hours from "
+        f"the ETA {call.eta} of call {key} ({call.call_reference})"
+    )
+
+
+# ---------------------------------------------------------------- dangerous goods, terminals
+
+
+def _unknown_call(kind: str, number: str, key: CallKey, call: CallRecord | None) -> tuple[str, str]:
+    state = "is not announced" if call is None else f"was cancelled ({call.call_reference})"
+    return (
+        UNKNOWN_CALL,
+        f"{kind} {number} is for call {key}, which {state}; replay it once the call is announced",
+    )
+
+
+def _opened(
+    desk: _Desk, doc: DangerousGoodsNotification | TerminalOperationsReport, kind: str, label: str
+) -> Filing:
+    """The filing of a document that hangs on a call, before anything is written: a
+    redelivery, refused for a call nobody announced (a cancellation of what was filed is
+    not), or to be filed."""
+    h = doc.header
+    filing = Filing(h.document_type, doc.document_number, doc.call)
+    prior = desk.journal.call_document(h.sender, kind, doc.document_number)
+    if prior is not None and prior.message_id == h.message_id:
+        filing.redelivery = True
+        return filing
+    call = desk.call(doc.call)
+    if (call is None or call.status != ACTIVE) and not (h.function == "cancel" and prior):
+        filing.problem = _unknown_call(label, doc.document_number, doc.call, call)
+    return filing
+
+
+def _document_record(
+    doc: DangerousGoodsNotification | TerminalOperationsReport,
+    kind: str,
+    now: dt.datetime,
+    items: int,
+    **report: Any,
+) -> CallDocumentRecord:
+    h = doc.header
+    return CallDocumentRecord(
+        h.sender,
+        doc.document_number,
+        kind,
+        doc.call,
+        h.message_id,
+        h.document_version,
+        CANCELLED if h.function == "cancel" else ACTIVE,
+        filed_at=_iso(now) or "",
+        item_count=items,
+        **report,
+    )
+
+
+def _file_dangerous(desk: _Desk, doc: DangerousGoodsNotification) -> Filing:
+    h = doc.header
+    filing = _opened(desk, doc, DANGEROUS_GOODS, "dangerous goods notification")
+    if filing.redelivery or filing.problem or not desk.write:
+        return filing
+    cancelled = h.function == "cancel"
+    items = (
+        []
+        if cancelled
+        else [
+            NotifiedDangerous(
+                h.sender,
+                doc.document_number,
+                i.sequence,
+                i.un_number,
+                i.hazard_class,
+                i.packing_group,
+                i.container,
+                i.proper_shipping_name,
+                i.ems,
+                i.stowage_position,
+            )
+            for i in doc.items
+        ]
+    )
+    desk.journal.put_dangerous(_document_record(doc, DANGEROUS_GOODS, desk.now, len(items)), items)
+    filing.dangerous = check_dangerous(
+        desk.journal.notified_dangerous(doc.call), desk.journal.declared_equipment(doc.call)
+    )
+    return filing
+
+
+def _file_report(desk: _Desk, doc: TerminalOperationsReport) -> Filing:
+    h = doc.header
+    filing = _opened(desk, doc, TERMINAL_REPORT, "terminal report")
+    if filing.redelivery or filing.problem or not desk.write:
+        return filing
+    cancelled = h.function == "cancel"
+    movements = (
+        []
+        if cancelled
+        else [
+            MovementRecord(
+                m.container,
+                m.operation,
+                h.sender,
+                doc.document_number,
+                _iso(m.time),
+                tuple(m.seals),
+                None if m.gross_mass_kg is None else str(m.gross_mass_kg),
+                m.transport_document,
+                m.stowage_position,
+            )
+            for m in doc.movements
+        ]
+    )
+    desk.journal.put_report(
+        _document_record(
+            doc,
+            TERMINAL_REPORT,
+            desk.now,
+            len(movements),
+            operation=doc.operation,
+            complete=doc.complete and not cancelled,
+            completed_at=_iso(doc.completed_at),
+            terminal=doc.terminal,
+        ),
+        movements,
+    )
+    if doc.operation == "discharge" and doc.complete and not cancelled:
+        filing.reconciliation = reconcile(
+            desk.journal, desk.policy.weight_tolerance_percent, doc.call
+        )
+    return filing
+
+
+# ---------------------------------------------------------------- registration numbers
+
+
+def register_mrn(
+    journal: Journal,
+    sender: str,
+    document_number: str,
+    mrn: str,
+    *,
+    now: dt.datetime | None = None,
+) -> ManifestRecord | None:
+    """Record the MRN customs registered a manifest under; the manifest's record, or None
+    when the registry does not hold that manifest (the MRN is still a reference to track)."""
+    if not journal.register_mrn(sender, document_number, mrn, _iso(now or _utcnow()) or ""):
+        return None
+    return journal.call_manifest(sender, document_number)
+
+
+def record_registration(
+    journal: Journal, response: CustomsResponse, origin: Origin
+) -> tuple[str, str] | None:
+    """The MRN of a customs answer to a routed manifest, recorded (issue #17).
+
+    Customs answers a CargoManifest it accepted with the MRN it registered it under
+    (``CustomsResponse.registration_number``). The MRN becomes a reference of the manifest's
+    messages (``edigw track MRN``) and is kept on its registry record. Returns the journal
+    event for the manifest, (``registered``, detail), or None when there is no MRN to record
+    (no number, a rejection, not a manifest).
+    """
+    mrn = response.registration_number
+    if (
+        not mrn
+        or response.decision == "rejected"
+        or origin.facts.get("document_type") != CargoManifest.DOCUMENT_TYPE
+    ):
+        return None
+    journal.add_references(origin.message_id, [mrn])
+    journal.add_references(origin.inbound_id, [mrn])
+    number = str(origin.facts.get("business_reference") or "")
+    record = register_mrn(journal, origin.partner, number, mrn)
+    where = (
+        f"; manifest {number} of call {record.key}"
+        if record is not None and record.linked_at
+        else f"; manifest {number}"
+    )
+    return "registered", f"MRN {mrn}{where}"
+
+
+# ---------------------------------------------------------------- time
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A moment in UTC (a naive one is taken as UTC, as the adapters read EDIFACT times)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    """The registry's form of a moment: ISO 8601 in UTC, so that text order is time order."""
+    return None if moment is None else _aware(moment).isoformat()
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    return None if not text else _aware(dt.datetime.fromisoformat(text))
+
+
+def _within(
+    manifest_eta: str | dt.datetime | None, call_eta: str | dt.datetime | None, window: dt.timedelta
+) -> bool:
+    """Whether two expected arrivals are at most ``window`` apart (either unknown: yes)."""
+    a = manifest_eta if isinstance(manifest_eta, dt.datetime) else _parse(manifest_eta)
+    b = call_eta if isinstance(call_eta, dt.datetime) else _parse(call_eta)
+    if a is None or b is None:
+        return True
+    return abs(_aware(a) - _aware(b)) <= window
+
+
+__all__ = [
+    "POST_ARRIVAL",
+    "UNKNOWN_CALL",
+    "CallPolicy",
+    "Filing",
+    "Flag",
+    "PortPolicy",
+    "file",
+    "file_all",
+    "judge",
+    "judge_all",
+    "manifest_call",
+    "manifest_content",
+    "record_registration",
+    "register_mrn",
+]

@@ -1,0 +1,427 @@
+"""A sailing's pre-clearance list (issue #18): every vehicle on the ferry matched to its TPD.
+
+When a ferry line's passenger list (a canonical ``PassengerVehicleList`` from PAXLST) arrives,
+:func:`passenger_list_arrived` keeps its travellers in the journal (an amendment, BGM 5,
+replaces the list of the same document number; a cancellation, BGM 1, removes it) and builds
+the sailing's :class:`~gateway.domain.sailing.SailingClearanceList`. A TPD or a currency
+declaration that arrives later for a listed sailing makes it be built again
+(:func:`lists_for`, with the sailings a :class:`~gateway.service.travellers.Verdict` names).
+
+Each vehicle is matched to a TPD by its VIN, else by its plate and country:
+
+* **ready**: a pre-declared TPD (state ``requested``) whose holder is the traveller the
+  vehicle is listed with, same plate, same VIN; a vehicle registered in Algeria needs none;
+* **to see**: a TPD was found but its holder, plate or VIN differ from the list, or the
+  vehicle (or the traveller) is under an open TPD already (it never left);
+* **missing**: no TPD.
+
+Every traveller is matched to the currency declaration they filed for entry (by document
+number, else by name, first given name and birth date). Everything is read in a few
+queries, whatever the number of travellers: the list of a 1,500-traveller sailing is one
+pass over it (``bench/bench_sailing.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from gateway.domain.model import Header, PassengerVehicleList, Source
+from gateway.domain.sailing import (
+    GROUPS,
+    HOME_COUNTRY,
+    Finding,
+    ListedDeclaration,
+    ListedVehicle,
+    SailingClearanceList,
+    list_reference,
+    name_key,
+    plate_key,
+    vessel_key,
+)
+from gateway.logs import get_logger
+from gateway.storage.records import (
+    TPD_IN,
+    CurrencyRecord,
+    Identity,
+    PassengerRecord,
+    SailingRecord,
+    TpdRecord,
+    TravellersJournal,
+    derived_id,
+)
+
+log = get_logger()
+SENDER = "edigw"  # the gateway itself builds the list
+# A finding that puts a vehicle "to see"; any other is a note on a ready vehicle.
+TO_SEE = frozenset({"HOLDER_MISMATCH", "PLATE_MISMATCH", "VIN_MISMATCH", "OPEN_TPD_ELSEWHERE"})
+
+
+# ---------------------------------------------------------------- the passenger list
+
+
+def sailing_of(plist: PassengerVehicleList, inbound_id: str) -> SailingRecord | None:
+    """The sailing a passenger list is for, or None when it names no vessel or no date."""
+    conveyance = plist.conveyance
+    name = conveyance.name or conveyance.call_sign or conveyance.imo_number
+    departure = plist.departure_time.date() if plist.departure_time else None
+    arrival = plist.arrival_time.date() if plist.arrival_time else None
+    if not name or not vessel_key(name) or (departure is None and arrival is None):
+        return None
+    return SailingRecord(
+        vessel=vessel_key(name),
+        list_number=plist.document_number,
+        vessel_name=name,
+        departure_date=departure,
+        arrival_date=arrival,
+        port_of_departure=plist.port_of_departure,
+        port_of_entry=plist.port_of_call,
+        vessel_imo=conveyance.imo_number,
+        message_id=plist.header.message_id,
+        inbound_id=inbound_id,
+    )
+
+
+def passengers_of(plist: PassengerVehicleList) -> list[PassengerRecord]:
+    """The travellers of a list as the journal keeps them (what matching needs, no more)."""
+    out = []
+    for t in plist.travellers:
+        v = t.vehicle
+        out.append(
+            PassengerRecord(
+                sequence=t.sequence,
+                role=t.role,
+                person=Identity(
+                    t.family_name,
+                    t.given_names or "",
+                    t.birth_date.isoformat() if t.birth_date else "",
+                    tuple(d.number for d in t.documents),
+                ),
+                vin=v.vin if v else None,
+                registration=v.registration_number if v else None,
+                registration_country=v.registration_country if v else None,
+                make=v.make if v else None,
+                model=v.model if v else None,
+            )
+        )
+    return out
+
+
+def passenger_list_arrived(
+    journal: TravellersJournal, plist: PassengerVehicleList, inbound_id: str
+) -> SailingClearanceList | None:
+    """Keep a PAXLST's travellers and build its sailing's list to send to customs.
+
+    None when the list names no vessel or date (it is routed as ever, but no sailing can be
+    told from it), or when a cancellation leaves the sailing without any list.
+    """
+    sailing = sailing_of(plist, inbound_id)
+    if sailing is None:
+        log.warning(
+            "passenger list without vessel or date: no pre-clearance list",
+            document=plist.header.message_id,
+        )
+        return None
+    if plist.header.function == "cancel":
+        journal.cancel_passenger_list(sailing.vessel, sailing.list_number)
+    else:
+        journal.save_passenger_list(sailing, passengers_of(plist))
+    return build_list(journal, sailing.vessel, sailing.sailing_date, owner=inbound_id)
+
+
+def lists_for(
+    journal: TravellersJournal, sailings: Iterable[tuple[str, dt.date]], owner: str
+) -> list[SailingClearanceList]:
+    """The lists to send again for these sailings (a late TPD or declaration, the inbound
+    message ``owner``, changed them)."""
+    out = []
+    for vessel, day in dict.fromkeys(sailings):
+        built = build_list(journal, vessel, day, owner=owner)
+        if built is not None:
+            out.append(built)
+    return out
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _same_person(a: Identity, b: Identity) -> bool:
+    """A document number in common; else the same family name, first given name and birth
+    date. A dual national may show the ferry line one passport and the portal another."""
+    if set(a.documents) & set(b.documents):
+        return True
+    if name_key(a.family_name) != name_key(b.family_name):
+        return False
+    given_a, given_b = name_key(a.given_names).split(), name_key(b.given_names).split()
+    if given_a and given_b and given_a[0] != given_b[0]:
+        return False
+    return not (a.birth_date and b.birth_date and a.birth_date != b.birth_date)
+
+
+class _Index:
+    """The TPDs and travellers of one sailing, looked up by VIN, plate, document, name."""
+
+    def __init__(
+        self,
+        passengers: Sequence[PassengerRecord],
+        documents: set[str],
+        tpds: Sequence[TpdRecord],
+        open_of_holders: Sequence[TpdRecord],
+    ) -> None:
+        self.passengers, self.documents = passengers, documents
+        self.by_vin: dict[str, list[TpdRecord]] = defaultdict(list)
+        self.by_plate: dict[str, list[TpdRecord]] = defaultdict(list)
+        for t in {t.reference: t for t in tpds}.values():
+            self.by_vin[t.vin].append(t)
+            self.by_plate[plate_key(t.registration)].append(t)
+        self.open_by_holder: dict[str, list[TpdRecord]] = defaultdict(list)
+        for t in open_of_holders:
+            for d in t.holder.documents:
+                self.open_by_holder[d].append(t)
+
+    def on_board(self, person: Identity) -> bool:
+        """Whether ``person`` travels on the sailing (asked only of a mismatched holder:
+        a scan, rather than an index of every traveller's name kept for the rare case)."""
+        if set(person.documents) & self.documents:
+            return True
+        key = (name_key(person.family_name), person.birth_date)
+        return any(
+            (name_key(p.person.family_name), p.person.birth_date) == key for p in self.passengers
+        )
+
+    def by_plate_of(self, p: PassengerRecord) -> list[TpdRecord]:
+        if not p.registration:
+            return []
+        return [
+            t
+            for t in self.by_plate.get(plate_key(p.registration), [])
+            if not p.registration_country or t.registration_country == p.registration_country
+        ]
+
+
+def _pick(candidates: Sequence[TpdRecord]) -> TpdRecord | None:
+    """The TPD a vehicle is matched to: its pre-declaration, else the one it is under."""
+    for wanted in ("requested", "open", "extended"):
+        found = next((t for t in candidates if t.state == wanted), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
+
+
+def match_vehicle(
+    p: PassengerRecord, index: _Index, vessel: str, days: Sequence[dt.date]
+) -> ListedVehicle:
+    """One vehicle of the list, in its group, with what was found about it."""
+    listed = ListedVehicle(
+        group="missing",
+        traveller_sequence=p.sequence,
+        family_name=p.person.family_name[:70],
+        given_names=_text(p.person.given_names, 70),
+        document_number=_text(p.person.documents[0] if p.person.documents else None, 35),
+        vin=_text(p.vin, 35),
+        registration=_text(p.registration, 35),
+        registration_country=p.registration_country,
+        make=_text(p.make, 35),
+        model=_text(p.model, 35),
+    )
+    by_vin = [t for t in index.by_vin.get(p.vin or "", []) if t.state != "discharged"]
+    tpd = _pick(by_vin)
+    found_by = "vin"
+    if tpd is None:
+        tpd, found_by = _pick([t for t in index.by_plate_of(p) if t.state != "discharged"]), "plate"
+    findings = listed.findings
+    if tpd is None:
+        if not p.vin and not p.registration:
+            findings.append(
+                Finding("NO_VEHICLE_IDENTIFIER", "the list gives neither VIN nor plate")
+            )
+        elif p.registration_country == HOME_COUNTRY:
+            listed.group = "ready"
+            findings.append(Finding("NO_TPD_NEEDED", "registered in Algeria: no TPD needed"))
+        else:
+            findings.append(Finding("NO_TPD", "no TPD pre-declared for this VIN or plate"))
+        return listed
+    listed.tpd_reference, listed.tpd_state = tpd.reference[:35], tpd.state
+    inside = next((t for t in by_vin if t.state in TPD_IN), None)
+    if inside is not None:
+        findings.append(
+            Finding(
+                "OPEN_TPD_ELSEWHERE",
+                f"the vehicle is under TPD {inside.reference}, open since {inside.entered_on}: "
+                "it never left",
+            )
+        )
+    if not _same_person(p.person, tpd.holder):
+        where = "travels on this sailing" if index.on_board(tpd.holder) else "is not on the list"
+        findings.append(
+            Finding(
+                "HOLDER_MISMATCH",
+                f"the TPD's holder {where}; the vehicle is listed with another traveller",
+            )
+        )
+    for other in (t for d in p.person.documents for t in index.open_by_holder.get(d, [])):
+        if other.vin != tpd.vin:
+            findings.append(
+                Finding(
+                    "OPEN_TPD_ELSEWHERE",
+                    f"the traveller holds TPD {other.reference} for another vehicle, still open",
+                )
+            )
+            break
+    if (
+        found_by == "vin"
+        and p.registration
+        and plate_key(p.registration) != plate_key(tpd.registration)
+    ):
+        findings.append(Finding("PLATE_MISMATCH", "the plate on the list is not the TPD's plate"))
+    if (
+        found_by == "vin"
+        and p.registration_country
+        and (p.registration_country != tpd.registration_country)
+    ):
+        findings.append(
+            Finding("PLATE_MISMATCH", "the registration country on the list is not the TPD's")
+        )
+    if found_by == "plate" and p.vin and p.vin != tpd.vin:
+        findings.append(Finding("VIN_MISMATCH", "the VIN on the list is not the TPD's VIN"))
+    if tpd.state == "requested" and (tpd.vessel != vessel or tpd.sailing_date not in days):
+        findings.append(
+            Finding("OTHER_SAILING", f"pre-declared for the sailing of {tpd.sailing_date}")
+        )
+    listed.group = "to_see" if any(f.code in TO_SEE for f in findings) else "ready"
+    return listed
+
+
+def _name_of(person: Identity) -> tuple[str, str, str]:
+    """Family name, first given name, birth date: who a traveller is without a document."""
+    given = name_key(person.given_names).split()
+    return name_key(person.family_name), given[0] if given else "", person.birth_date
+
+
+def match_declarations(
+    passengers: Sequence[PassengerRecord],
+    declarations: Sequence[CurrencyRecord],
+    vessel: str,
+    days: Sequence[dt.date],
+) -> tuple[list[ListedDeclaration], int]:
+    """Each traveller's entry declaration; and how many of this sailing's matched nobody."""
+    by_document: dict[str, CurrencyRecord] = {}
+    by_name: dict[tuple[str, str, str], CurrencyRecord] = {}
+    for d in sorted(declarations, key=lambda d: d.submitted_on):  # the latest wins
+        for number in d.declarant.documents:
+            by_document[number] = d
+        by_name[_name_of(d.declarant)] = d
+    travellers = [p for p in passengers if p.role != "crew"]
+    found: dict[int, CurrencyRecord] = {}
+    for i, p in enumerate(travellers):
+        match = next((by_document[n] for n in p.person.documents if n in by_document), None)
+        if match is not None:
+            found[i] = match
+    # Then by name and birth date, for whoever the documents did not match, with a
+    # declaration no one else took: a traveller may show the ferry line another passport.
+    used = {d.reference for d in found.values()}
+    for i, p in enumerate(travellers):
+        match = by_name.get(_name_of(p.person)) if i not in found and p.person.birth_date else None
+        if match is not None and match.reference not in used:
+            found[i] = match
+            used.add(match.reference)
+    listed = []
+    for i in sorted(found):
+        p, found_declaration = travellers[i], found[i]
+        listed.append(
+            ListedDeclaration(
+                traveller_sequence=p.sequence,
+                family_name=p.person.family_name[:70],
+                given_names=_text(p.person.given_names, 70),
+                document_number=_text(p.person.documents[0] if p.person.documents else None, 35),
+                reference=found_declaration.reference,
+                required=found_declaration.required,
+                total_eur=Decimal(found_declaration.total_eur),
+                exceeds_entry=found_declaration.exceeds_entry,
+            )
+        )
+    unmatched = sum(
+        1
+        for d in declarations
+        if d.reference not in used and d.vessel == vessel and d.sailing_date in days
+    )
+    return listed, unmatched
+
+
+def build_list(
+    journal: TravellersJournal, vessel: str, day: dt.date, *, owner: str | None
+) -> SailingClearanceList | None:
+    """The list of the sailing of ``vessel`` (normalised) that departed on ``day``.
+
+    With ``owner`` (the inbound message that changed the sailing): a list to send, numbered
+    by the journal (the first ``original``, the next ones ``replace`` it) and identified by
+    an id derived from ``owner`` (a redelivery makes the same list). Without: a list to show
+    (``edigw travellers sailing``), version 1, which takes no number from the journal.
+    """
+    lists = journal.passenger_lists(vessel, day)
+    if not lists:
+        return None
+    sailings = [s for s, _ in lists]
+    passengers = [p for _, ps in lists for p in ps]
+    days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
+    with_vehicle = [p for p in passengers if p.vin or p.registration]
+    tpds = journal.tpds_for_vehicles({p.vin for p in with_vehicle if p.vin}, ())
+    # By plate only the vehicles no TPD names by VIN (most are found by it: fewer rows).
+    known = {t.vin for t in tpds}
+    plates = {
+        (p.registration_country or "", p.registration)
+        for p in with_vehicle
+        if p.registration and p.vin not in known
+    }
+    if plates:
+        tpds += journal.tpds_for_vehicles((), plates)
+    documents = {d for p in passengers for d in p.person.documents}
+    index = _Index(passengers, documents, tpds, journal.open_tpds_of_holders(documents))
+    vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
+    order = {g: i for i, g in enumerate(GROUPS)}
+    vehicles.sort(key=lambda v: (order[v.group], v.traveller_sequence))
+    declarations, unmatched = match_declarations(
+        passengers, journal.declarations_for(documents, vessel, days), vessel, days
+    )
+    number = 1 if owner is None else journal.next_list_version(vessel, day, owner)
+    first = sailings[0]
+    ids = ",".join(s.message_id for s in sailings)
+    doc = SailingClearanceList(
+        header=Header.new(
+            sender=SENDER,
+            document_type=SailingClearanceList.DOCUMENT_TYPE,
+            business_reference=list_reference(vessel, day),
+            function="original" if number == 1 else "replace",
+            document_version=number,
+            payload_hash=hashlib.sha256(ids.encode()).hexdigest(),
+            source=Source(format="PassengerVehicleList", message_type="PAXLST"),
+        ),
+        vessel=first.vessel_name[:70],
+        vessel_imo=first.vessel_imo,
+        sailing_date=day,
+        port_of_departure=first.port_of_departure,
+        port_of_entry=first.port_of_entry,
+        built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        traveller_count=len(passengers),
+        passenger_lists=[s.list_number[:35] for s in sailings],
+        vehicles=vehicles,
+        declarations=declarations,
+        unmatched_declarations=unmatched,
+    )
+    if owner is not None:
+        doc.header.message_id = derived_id(owner, f"scl/{vessel}/{day.isoformat()}")
+    log.info(
+        "sailing list built",
+        list=doc.header.business_reference,
+        version=number,
+        travellers=len(passengers),
+        **doc.counts(),
+    )
+    return doc

@@ -1,0 +1,516 @@
+"""The call registry's SQL (issue #17), shared by the SQLite and the PostgreSQL journal.
+
+:class:`CallTables` is mixed into ``gateway.storage.journal.SqlJournal``: the same portable
+SQL (``?`` placeholders, ``ON CONFLICT``) on both backends, its tables created on first use
+(a PostgreSQL schema may predate them), every write in the open unit of work when there is one.
+
+>>> from gateway.storage.journal import SqliteJournal
+>>> from gateway.storage.call_records import ACTIVE, CallRecord
+>>> j = SqliteJournal(":memory:")
+>>> key = CallKey("9454436", "0MA1RN1MA", "DZALG")
+>>> j.put_call(CallRecord(key, "apcs", "CALL-1", "m1", 1, ACTIVE, eta="2026-12-01T07:00:00+00:00"))
+>>> j.call(key).call_reference, [c.key for c in j.calls(port="DZALG")] == [key]
+('CALL-1', True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from gateway.domain.calls import CallKey
+from gateway.storage.call_records import (
+    ACTIVE,
+    DANGEROUS_GOODS,
+    BillRecord,
+    CallDocumentRecord,
+    CallRecord,
+    DeclaredEquipment,
+    ManifestRecord,
+    MovementRecord,
+    NotifiedDangerous,
+)
+
+CALL_TABLES = (
+    """CREATE TABLE IF NOT EXISTS calls (
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    call_reference TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    vessel_name TEXT,
+    berth TEXT,
+    eta TEXT,
+    ata TEXT,
+    atd TEXT,
+    filed_at TEXT NOT NULL,
+    PRIMARY KEY (imo_number, voyage_number, port_of_call)
+)""",
+    "CREATE INDEX IF NOT EXISTS calls_reference ON calls(sender, call_reference)",
+    "CREATE INDEX IF NOT EXISTS calls_port ON calls(port_of_call, eta)",
+    """CREATE TABLE IF NOT EXISTS call_manifests (
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    inbound_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    function TEXT NOT NULL,
+    status TEXT NOT NULL,
+    eta TEXT,
+    flags TEXT NOT NULL,
+    linked_at TEXT,
+    mrn TEXT,
+    registered_at TEXT,
+    filed_at TEXT NOT NULL,
+    bill_count INTEGER NOT NULL,
+    equipment_count INTEGER NOT NULL,
+    PRIMARY KEY (sender, document_number)
+)""",
+    "CREATE INDEX IF NOT EXISTS call_manifests_call "
+    "ON call_manifests(imo_number, voyage_number, port_of_call)",
+    "CREATE INDEX IF NOT EXISTS call_manifests_mrn ON call_manifests(mrn)",
+    """CREATE TABLE IF NOT EXISTS call_bills (
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    transport_document TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    master_reference TEXT,
+    master_sequence_number INTEGER,
+    house_sequence_number INTEGER,
+    place_of_discharge TEXT,
+    PRIMARY KEY (sender, document_number, position)
+)""",
+    """CREATE TABLE IF NOT EXISTS call_equipment (
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    container TEXT NOT NULL,
+    transport_document TEXT NOT NULL,
+    seals TEXT NOT NULL,
+    gross_mass_kg TEXT,
+    discharge_here INTEGER NOT NULL,
+    un_numbers TEXT NOT NULL,
+    PRIMARY KEY (sender, document_number, position)
+)""",
+    """CREATE TABLE IF NOT EXISTS call_documents (
+    sender TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    operation TEXT,
+    complete INTEGER NOT NULL,
+    completed_at TEXT,
+    terminal TEXT,
+    filed_at TEXT NOT NULL,
+    item_count INTEGER NOT NULL,
+    PRIMARY KEY (sender, kind, document_number)
+)""",
+    "CREATE INDEX IF NOT EXISTS call_documents_call "
+    "ON call_documents(imo_number, voyage_number, port_of_call)",
+    """CREATE TABLE IF NOT EXISTS call_movements (
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    container TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    time TEXT,
+    seals TEXT NOT NULL,
+    gross_mass_kg TEXT,
+    transport_document TEXT,
+    stowage_position TEXT,
+    PRIMARY KEY (imo_number, voyage_number, port_of_call, operation, container)
+)""",
+    "CREATE INDEX IF NOT EXISTS call_movements_report ON call_movements(sender, document_number)",
+    """CREATE TABLE IF NOT EXISTS call_dangerous (
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    un_number TEXT NOT NULL,
+    hazard_class TEXT NOT NULL,
+    packing_group TEXT,
+    container TEXT,
+    proper_shipping_name TEXT,
+    ems TEXT,
+    stowage_position TEXT,
+    PRIMARY KEY (sender, document_number, sequence)
+)""",
+    "CREATE INDEX IF NOT EXISTS call_dangerous_call "
+    "ON call_dangerous(imo_number, voyage_number, port_of_call)",
+)
+
+_KEY = "imo_number = ? AND voyage_number = ? AND port_of_call = ?"
+_KEY_COLUMNS = ("imo_number", "voyage_number", "port_of_call")
+# The manifests whose content counts for a call: linked to it and not cancelled.
+_LINKED = (
+    "JOIN call_manifests m ON m.sender = x.sender AND m.document_number = x.document_number "
+    "WHERE m.imo_number = ? AND m.voyage_number = ? AND m.port_of_call = ? "
+    f"AND m.linked_at IS NOT NULL AND m.status = '{ACTIVE}'"
+)
+
+R = TypeVar("R")
+
+
+def _key(key: CallKey) -> tuple[str, str, str]:
+    return (key.imo_number, key.voyage_number, key.port_of_call)
+
+
+def _columns(cls: type[Any]) -> list[str]:
+    """The table columns of a record class: its fields, a call key as its three columns."""
+    out: list[str] = []
+    for f in dataclasses.fields(cls):
+        out.extend(_KEY_COLUMNS if f.type == "CallKey" else (f.name,))
+    return out
+
+
+def _values(record: Any) -> list[Any]:
+    """A record as SQL values: a call key as three, a tuple as JSON, a bool as 0 or 1."""
+    out: list[Any] = []
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, CallKey):
+            out.extend(_key(value))
+        elif isinstance(value, tuple):
+            out.append(json.dumps(list(value), ensure_ascii=False))
+        elif isinstance(value, bool):
+            out.append(int(value))
+        else:
+            out.append(value)
+    return out
+
+
+_PLAIN, _KEYED, _TUPLE, _BOOL = range(4)
+
+
+@functools.cache
+def _reading(cls: type[Any]) -> tuple[int, ...]:
+    """How each field of a record class is read back: plain, call key, JSON tuple or bool."""
+    kinds = []
+    for f in dataclasses.fields(cls):
+        if f.type == "CallKey":
+            kinds.append(_KEYED)
+        elif str(f.type).startswith("tuple"):
+            kinds.append(_TUPLE)
+        else:
+            kinds.append(_BOOL if f.type == "bool" else _PLAIN)
+    return tuple(kinds)
+
+
+def _record(cls: type[R], row: Sequence[Any]) -> R:
+    """A record read back from the columns of :func:`_columns`, in their order."""
+    values: list[Any] = []
+    at = 0
+    for kind in _reading(cast(Any, cls)):
+        value = row[at]
+        if kind == _KEYED:
+            value = CallKey(*row[at : at + 3])
+            at += 2
+        elif kind == _TUPLE:
+            value = tuple(json.loads(value)) if value and value != "[]" else ()
+        elif kind == _BOOL:
+            value = bool(value)
+        values.append(value)
+        at += 1
+    return cls(*values)
+
+
+def _select_list(cls: type[Any], alias: str = "") -> str:
+    return ", ".join(f"{alias}{c}" for c in _columns(cls))
+
+
+def _upsert(table: str, columns: Sequence[str], conflict: Sequence[str]) -> str:
+    """INSERT of ``columns``; a row with the same ``conflict`` columns is updated instead."""
+    update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {update}"
+    )
+
+
+_CALLS = _select_list(CallRecord)
+_MANIFESTS = _select_list(ManifestRecord)
+_DOCUMENTS = _select_list(CallDocumentRecord)
+_MOVEMENT_COLUMNS = [*_KEY_COLUMNS, *_columns(MovementRecord)]
+_DANGEROUS_COLUMNS = [*_KEY_COLUMNS, *_columns(NotifiedDangerous)]
+
+
+class CallTables:
+    """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
+
+    if TYPE_CHECKING:  # provided by gateway.storage.journal.SqlJournal
+
+        def _tx(self, immediate: bool = False) -> AbstractContextManager[Any]: ...
+
+        def _read(self) -> AbstractContextManager[Any]: ...
+
+        def _q(self, sql: str) -> str: ...
+
+        def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+        def _ensure_tables(self, ready: str, statements: Sequence[str]) -> None: ...
+
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._ensure_tables("_calls_ready", CALL_TABLES)
+        with self._read() as cur:
+            return list(self._exec(cur, sql, params).fetchall())
+
+    def _write(self, immediate: bool = False) -> AbstractContextManager[Any]:
+        self._ensure_tables("_calls_ready", CALL_TABLES)
+        return self._tx(immediate)
+
+    def _insert_many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cur.executemany(self._q(sql), [tuple(r) for r in rows])
+
+    # --- calls
+    def call(self, key: CallKey) -> CallRecord | None:
+        rows = self._select(f"SELECT {_CALLS} FROM calls WHERE {_KEY}", _key(key))
+        return _record(CallRecord, rows[0]) if rows else None
+
+    def call_by_reference(self, sender: str, call_reference: str) -> CallRecord | None:
+        rows = self._select(
+            f"SELECT {_CALLS} FROM calls WHERE sender = ? AND call_reference = ?",
+            (sender, call_reference),
+        )
+        return _record(CallRecord, rows[0]) if rows else None
+
+    def calls(
+        self,
+        *,
+        port: str | None = None,
+        since: str | None = None,
+        imo_number: str | None = None,
+        voyage_number: str | None = None,
+        limit: int = 1000,
+    ) -> list[CallRecord]:
+        where, params = [], []
+        for column, value in (
+            ("port_of_call", port),
+            ("imo_number", imo_number),
+            ("voyage_number", voyage_number),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("COALESCE(eta, ata, filed_at) >= ?")
+            params.append(since)
+        sql = f"SELECT {_CALLS} FROM calls"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY COALESCE(eta, ata, filed_at) DESC, imo_number LIMIT ?"
+        return [_record(CallRecord, r) for r in self._select(sql, [*params, limit])]
+
+    def put_call(self, record: CallRecord) -> None:
+        with self._write() as cur:
+            self._exec(cur, _upsert("calls", _columns(CallRecord), _KEY_COLUMNS), _values(record))
+
+    def delete_call(self, key: CallKey) -> None:
+        with self._write() as cur:
+            self._exec(cur, f"DELETE FROM calls WHERE {_KEY}", _key(key))
+
+    # --- manifests, their bills and containers
+    def call_manifest(self, sender: str, document_number: str) -> ManifestRecord | None:
+        rows = self._select(
+            f"SELECT {_MANIFESTS} FROM call_manifests WHERE sender = ? AND document_number = ?",
+            (sender, document_number),
+        )
+        return _record(ManifestRecord, rows[0]) if rows else None
+
+    def put_manifest(
+        self,
+        record: ManifestRecord,
+        bills: Sequence[BillRecord],
+        equipment: Sequence[DeclaredEquipment],
+    ) -> None:
+        mine = (record.sender, record.document_number)
+        columns = _columns(ManifestRecord)
+        with self._write(immediate=True) as cur:
+            self._exec(
+                cur,
+                _upsert("call_manifests", columns, ("sender", "document_number")),
+                _values(record),
+            )
+            for table, cls, rows in (
+                ("call_bills", BillRecord, bills),
+                ("call_equipment", DeclaredEquipment, equipment),
+            ):
+                self._exec(
+                    cur, f"DELETE FROM {table} WHERE sender = ? AND document_number = ?", mine
+                )
+                names = _columns(cls)
+                self._insert_many(
+                    cur,
+                    f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                    [_values(r) for r in rows],
+                )
+
+    def manifests(self, key: CallKey, *, linked: bool | None = None) -> list[ManifestRecord]:
+        sql = f"SELECT {_MANIFESTS} FROM call_manifests WHERE {_KEY}"
+        if linked is not None:
+            sql += " AND linked_at IS NOT NULL" if linked else " AND linked_at IS NULL"
+        rows = self._select(sql + " ORDER BY filed_at, sender, document_number", _key(key))
+        return [_record(ManifestRecord, r) for r in rows]
+
+    def link_manifests(self, manifests: Sequence[tuple[str, str]], at: str | None) -> None:
+        if not manifests:
+            return
+        with self._write() as cur:
+            self._insert_many(
+                cur,
+                "UPDATE call_manifests SET linked_at = ? WHERE sender = ? AND document_number = ?",
+                [(at, sender, number) for sender, number in manifests],
+            )
+
+    def manifest_by_mrn(self, mrn: str) -> ManifestRecord | None:
+        rows = self._select(
+            f"SELECT {_MANIFESTS} FROM call_manifests WHERE mrn = ? ORDER BY registered_at DESC",
+            (mrn,),
+        )
+        return _record(ManifestRecord, rows[0]) if rows else None
+
+    def register_mrn(self, sender: str, document_number: str, mrn: str, at: str) -> bool:
+        with self._write() as cur:
+            updated = self._exec(
+                cur,
+                "UPDATE call_manifests SET mrn = ?, registered_at = ? "
+                "WHERE sender = ? AND document_number = ?",
+                (mrn, at, sender, document_number),
+            ).rowcount
+        return bool(updated)
+
+    def bills(self, key: CallKey) -> list[BillRecord]:
+        rows = self._select(
+            f"SELECT {_select_list(BillRecord, 'x.')} FROM call_bills x {_LINKED} "
+            "ORDER BY x.sender, x.document_number, x.position",
+            _key(key),
+        )
+        return [_record(BillRecord, r) for r in rows]
+
+    def bills_of_manifest(self, sender: str, document_number: str) -> list[BillRecord]:
+        rows = self._select(
+            f"SELECT {_select_list(BillRecord)} FROM call_bills "
+            "WHERE sender = ? AND document_number = ? ORDER BY position",
+            (sender, document_number),
+        )
+        return [_record(BillRecord, r) for r in rows]
+
+    def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
+        rows = self._select(
+            f"SELECT {_select_list(DeclaredEquipment, 'x.')} FROM call_equipment x {_LINKED} "
+            "ORDER BY x.sender, x.document_number, x.position",
+            _key(key),
+        )
+        return [_record(DeclaredEquipment, r) for r in rows]
+
+    # --- terminal reports and dangerous goods notifications
+    def call_document(
+        self, sender: str, kind: str, document_number: str
+    ) -> CallDocumentRecord | None:
+        rows = self._select(
+            f"SELECT {_DOCUMENTS} FROM call_documents "
+            "WHERE sender = ? AND kind = ? AND document_number = ?",
+            (sender, kind, document_number),
+        )
+        return _record(CallDocumentRecord, rows[0]) if rows else None
+
+    def call_documents(self, key: CallKey) -> list[CallDocumentRecord]:
+        rows = self._select(
+            f"SELECT {_DOCUMENTS} FROM call_documents WHERE {_KEY} "
+            "ORDER BY filed_at, kind, document_number",
+            _key(key),
+        )
+        return [_record(CallDocumentRecord, r) for r in rows]
+
+    def _put_document(
+        self,
+        cur: Any,
+        document: CallDocumentRecord,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        conflict: Sequence[str],
+    ) -> None:
+        """The document's row, and its items (``rows``) instead of an earlier version's."""
+        self._exec(
+            cur,
+            _upsert(
+                "call_documents",
+                _columns(CallDocumentRecord),
+                ("sender", "kind", "document_number"),
+            ),
+            _values(document),
+        )
+        self._exec(
+            cur,
+            f"DELETE FROM {table} WHERE sender = ? AND document_number = ?",
+            (document.sender, document.document_number),
+        )
+        self._insert_many(cur, _upsert(table, columns, conflict), rows)
+
+    def put_report(self, report: CallDocumentRecord, movements: Sequence[MovementRecord]) -> None:
+        with self._write(immediate=True) as cur:
+            # A container a later report names again is as that report says.
+            self._put_document(
+                cur,
+                report,
+                "call_movements",
+                _MOVEMENT_COLUMNS,
+                [[*_key(report.key), *_values(m)] for m in movements],
+                [*_KEY_COLUMNS, "operation", "container"],
+            )
+
+    def movements(self, key: CallKey, operation: str) -> list[MovementRecord]:
+        rows = self._select(
+            f"SELECT {_select_list(MovementRecord)} FROM call_movements "
+            f"WHERE {_KEY} AND operation = ? ORDER BY container",
+            (*_key(key), operation),
+        )
+        return [_record(MovementRecord, r) for r in rows]
+
+    def put_dangerous(
+        self, document: CallDocumentRecord, items: Sequence[NotifiedDangerous]
+    ) -> None:
+        with self._write(immediate=True) as cur:
+            self._put_document(
+                cur,
+                document,
+                "call_dangerous",
+                _DANGEROUS_COLUMNS,
+                [[*_key(document.key), *_values(i)] for i in items],
+                ["sender", "document_number", "sequence"],
+            )
+
+    def notified_dangerous(self, key: CallKey) -> list[NotifiedDangerous]:
+        rows = self._select(
+            f"SELECT {_select_list(NotifiedDangerous, 'x.')} FROM call_dangerous x "
+            "JOIN call_documents d ON d.sender = x.sender "
+            f"AND d.document_number = x.document_number AND d.kind = '{DANGEROUS_GOODS}' "
+            "WHERE x.imo_number = ? AND x.voyage_number = ? AND x.port_of_call = ? "
+            f"AND d.status = '{ACTIVE}' ORDER BY x.sender, x.document_number, x.sequence",
+            _key(key),
+        )
+        return [_record(NotifiedDangerous, r) for r in rows]
+
+
+__all__ = ["CALL_TABLES", "CallTables"]

@@ -1,0 +1,89 @@
+"""The call registry (issue #17) on both journal backends: SQLite (a file) and PostgreSQL.
+
+The same filings through ``gateway.service.calls`` on each; the PostgreSQL journal gets a role
+and schema of its own (``tests.e2e.test_faults_support.pg_schema``), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.model import Document
+from gateway.service import calls
+from gateway.service.calls import CallPolicy
+from gateway.storage.call_records import CANCELLED
+from gateway.storage.journal import Journal, open_journal
+from tests.e2e.test_faults_support import pg_schema
+from tests.unit.test_calls_service import KEY, dangerous, discharge, manifest, vessel_call
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]:
+    if request.param == "sqlite":
+        j = open_journal("sqlite", str(tmp_path / "journal.sqlite3"))
+        yield j
+        j.close()
+        return
+    with pg_schema() as (_role, dsn):
+        j = open_journal("postgresql", dsn)
+        try:
+            yield j
+        finally:
+            j.close()
+
+
+def _file(journal: Journal, doc: Document) -> calls.Filing:
+    filing = calls.file(journal, CallPolicy(), doc, "in-1")
+    assert filing is not None and filing.problem is None, filing
+    return filing
+
+
+def test_a_call_and_what_hangs_on_it(journal: Journal) -> None:
+    _file(journal, manifest("MAN-1"))
+    arrival = _file(journal, vessel_call(ata=dt.datetime(2026, 12, 1, 6, 40, tzinfo=dt.UTC)))
+    assert arrival.linked_manifests == [("apcs", "MAN-1")]
+    assert [c.key for c in journal.calls(port="DZALG", since="2026-11-01")] == [KEY]
+    assert journal.calls(port="DZORN") == [] and journal.calls(since="2027-01-01") == []
+    assert [b.transport_document for b in journal.bills(KEY)] == ["BL-1", "BL-2"]
+    equipment = {e.container: e for e in journal.declared_equipment(KEY)}
+    assert equipment["CMAU3000009"].un_numbers == ("1263",)
+    assert equipment["CMAU3000009"].seals == ("SL-009",) and equipment["CMAU3000014"].discharge_here
+
+    assert _file(journal, dangerous()).dangerous == []
+    assert [i.container for i in journal.notified_dangerous(KEY)] == ["CMAU3000009"]
+
+    _file(journal, discharge("DIS-1", {"CMAU3000009": ("SL-009", Decimal(10000))}, complete=False))
+    # A later report that names the same container again is what counts.
+    done = _file(journal, discharge("DIS-2", {"CMAU3000009": ("SL-X", Decimal(10000))}))
+    assert {m.document_number for m in journal.movements(KEY, "discharge")} == {"DIS-2"}
+    assert done.reconciliation is not None
+    assert sorted((d.kind, d.container) for d in done.reconciliation.discrepancies) == [
+        ("SEAL_MISMATCH", "CMAU3000009"),
+        ("SHORT_LANDED", "CMAU3000014"),
+    ]
+    kinds = sorted((d.kind, d.document_number, d.complete) for d in journal.call_documents(KEY))
+    assert kinds == [
+        ("DangerousGoodsNotification", "DG-1", False),
+        ("TerminalOperationsReport", "DIS-1", False),
+        ("TerminalOperationsReport", "DIS-2", True),
+    ]
+
+    assert calls.register_mrn(journal, "apcs", "MAN-1", "26DZALG0000001") is not None
+    by_mrn = journal.manifest_by_mrn("26DZALG0000001")
+    assert by_mrn is not None and (by_mrn.document_number, by_mrn.key) == ("MAN-1", KEY)
+
+
+def test_a_filing_is_all_or_nothing(journal: Journal) -> None:
+    _file(journal, vessel_call())
+    with pytest.raises(RuntimeError), journal.unit_of_work():
+        _file(journal, manifest())
+        _file(journal, vessel_call(function="cancel"))
+        raise RuntimeError("crash before the commit")
+    assert journal.call_manifest("apcs", "MAN-1") is None
+    call = journal.call(KEY)
+    assert call is not None and call.status != CANCELLED
