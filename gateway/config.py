@@ -74,6 +74,12 @@ class Partner:
     formats: tuple[str, ...]
     interchange_ids: tuple[str, ...] = ()
     amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
+    # Issue #16: who the gateway is to this partner. ``gateway_ids``: the UNB recipients its
+    # interchanges may name (the first is the sender of our answers unless the partner named
+    # another of them); empty: the pipeline's own interchange id. ``gateway_qualifier``: our
+    # UNB identification code qualifier ([gateway] interchange_id_qualifier).
+    gateway_ids: tuple[str, ...] = ()
+    gateway_qualifier: str = ""
     # The partner's own virtual host when configured; None: the default name
     # (gateway.messaging.naming.Names.partner_vhost). Issue #14, finding 8b.
     vhost: str | None = None
@@ -258,6 +264,8 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
             formats=tuple(p.formats),
             interchange_ids=tuple(p.interchange_ids),
             amqp_url=p.amqp_url,
+            gateway_ids=tuple(p.gateway_ids or [gw.interchange_id]),
+            gateway_qualifier=gw.interchange_id_qualifier,
             vhost=p.vhost,
             rules=tuple(p.rules.items()),
             directory_validation=p.directory_validation,

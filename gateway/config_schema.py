@@ -44,6 +44,8 @@ Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # a copy desti
 # A partner's virtual host: no "/" (the default vhost is the gateway's, never a partner's).
 VhostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 InterchangeId = Annotated[str, Field(min_length=1, max_length=35)]  # UNB 0004 is an..35
+# UNB 0007, partner identification code qualifier (an..4): "ZZZ", "14", "30" ...
+IdQualifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{0,4}$")]
 Mode = Literal["production", "development"]
 # The business rules a partner's [partners.<id>.rules] table may name, and their severities.
 # The domain's rules (gateway/domain/rules.py) implement exactly these: the configuration
@@ -72,6 +74,8 @@ class Section(BaseModel):
 
 class GatewaySection(Section):
     interchange_id: InterchangeId = "CUSTOMS"
+    # The qualifier of our own id in the UNB of every CONTRL, APERAK and CUSRES (issue #16).
+    interchange_id_qualifier: IdQualifier = ""
     state_dir: NonEmpty = "var"
     # "production" refuses generated keys and anchors and readable private keys (issue #14).
     mode: Mode = "production"
@@ -149,6 +153,9 @@ class PartnerSection(Section):
     role: Literal["port", "ministry", "customs", "portal", "border"]
     formats: list[Literal["edifact", "xml", "json"]] = []
     interchange_ids: list[InterchangeId] = []
+    # The gateway's own identities for this partner: the UNB recipients (S003 0010) its
+    # interchanges may name (ISO 9735 error 7 otherwise). Default: [gateway.interchange_id].
+    gateway_ids: list[InterchangeId] = []
     amqp_url: NonEmpty | None = None
     # The partner's own virtual host, its trust domain on the broker (issue #14, finding 8b);
     # default "<broker.name_prefix>partner.<id>". Never "/" nor the gateway's own vhost.

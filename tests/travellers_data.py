@@ -179,7 +179,7 @@ def paxlst_bytes(
     segs.append(f"CNT+42:{len(travellers)}")
     segs.append(f"UNT+{len(segs) + 1}+1")
     body = "'".join(segs)
-    head = "UNA:+.? 'UNB+UNOC:3+AFERRIES+DZCUSTOMS+260714:1800+IC1'"
+    head = "UNA:+.? 'UNB+UNOC:3+AFERRIES+CUSTOMS+260714:1800+IC1'"
     return f"{head}{body}'UNZ+1+IC1'".encode()
 
 

@@ -263,15 +263,47 @@ def _echo_capped(
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--partner",
+    "partner_id",
+    default=None,
+    help="The partner FILE comes from (default: the first partner answered by CONTRL).",
+)
 @click.pass_context
-def contrl(ctx: click.Context, file: Path) -> None:
-    """Print the CONTRL the gateway would send for FILE (exit 0 whenever one could be built)."""
-    from adapters import contrl as contrl_codec
+def contrl(ctx: click.Context, file: Path, partner_id: str | None) -> None:
+    """Print the CONTRL the gateway would send for FILE (exit 0 whenever one could be built).
+
+    FILE is read as the running gateway reads the partner's messages (issue #16): the
+    format, message types, directory validation and envelope its configuration gives, each
+    message judged on its own. Only the interchange reference differs: 1 here, the
+    partner's next number in the gateway. When the gateway sends no CONTRL (a partner's
+    CONTRL, messages without a UNB), nothing is printed and stderr says why; the exit is 1
+    when the gateway dead-letters FILE, else 0.
+    """
+    from gateway.service.formats import ANSWERS
+    from gateway.service.pipeline import PROVISIONAL_REFERENCE, contrl_of
 
     settings = app_of(ctx).settings
-    # Each message judged on its own, as the running gateway does (issue #15).
-    report = contrl_codec.acknowledge(file.read_bytes(), partial=True)
-    sys.stdout.buffer.write(contrl_codec.encode(report, our_id=settings.interchange_id))
+    answered = [p for p in settings.partners.values() if ANSWERS.get(p.role) == "contrl"]
+    partner = settings.partners.get(partner_id) if partner_id else next(iter(answered), None)
+    if partner is None or partner not in answered:
+        known = ", ".join(p.id for p in answered) or "none"
+        click.echo(f"unknown partner {partner_id!r} (answered by CONTRL: {known})", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        translation, write = contrl_of(file.read_bytes(), partner, settings.interchange_id)
+        out = None if write is None else write(PROVISIONAL_REFERENCE)
+    except Exception as exc:  # the contract: never a traceback
+        click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
+    if out is not None:
+        sys.stdout.buffer.write(out)
+        return
+    click.echo(f"NO_CONTRL\t{file.name}\t{translation.unanswered}", err=True)
+    if translation.rejection is not None:
+        rejection = translation.rejection
+        click.echo(f"{rejection.reason}\t{file.name}\t{rejection.sentence}", err=True)
+        sys.exit(EXIT_REJECTED)
 
 
 @main.command()

@@ -25,9 +25,16 @@ from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
 from gateway.logs import get_logger
-from gateway.service import call_step, letters, routing
+from gateway.service import answers, call_step, formats, letters, routing
 from gateway.service.calls import CallPolicy
-from gateway.service.pipeline import InboundPipeline, Outcome, Problem, Rejection, Translation
+from gateway.service.pipeline import (
+    InboundPipeline,
+    Outcome,
+    Problem,
+    Rejection,
+    Translation,
+    contrl_writer,
+)
 from gateway.service.plan import (
     Addresses,
     Delivery,
@@ -148,9 +155,15 @@ class DecisionService:
         translation = Translation(
             format="edifact", rejection=_duplicate_interchange(sentence), syntax_report=report
         )
-        ack = contrl.encode(report, our_id=self.settings.interchange_id)
+        if formats.is_contrl_type(envelope.first_message_type(d.body)):
+            # A partner's CONTRL is never answered, not even to refuse it (ISO 9735-5).
+            translation.unanswered = "the interchange holds a CONTRL (ISO 9735-5)"
+        outcome = Outcome(translation)
+        write = contrl_writer(translation, partner, self.pipeline.interchange_id)
+        if write is not None:
+            outcome.answer("CONTRL", write)
         log.info("reused interchange reference: refused before decoding", first=held[0])
-        return Outcome(translation, acknowledgements=[("CONTRL", ack)])
+        return outcome
 
     @staticmethod
     def let_go_of_body(d: Delivery, plan: Plan) -> None:
@@ -325,8 +338,25 @@ class DecisionService:
                 # its own, in a copy of the interchange's envelope.
                 self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
                 plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
+            if translation.received:
+                answers.record(
+                    plan,
+                    self.journal,
+                    partner.id,
+                    inbound_id,
+                    translation.received,
+                    events,
+                    lambda refusal: self.dead_letter_plan(
+                        inbound_id, partner.id, queue, d, refusal
+                    ),
+                )
+            elif translation.unanswered and not routed_to:
+                plan.outcome = "duplicate"
+                plan.detail = "an identical resend of what was recorded before; not answered"
         plan.events[:0] = events
-        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
+        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own
+        # message, each its own interchange reference (issue #16).
+        answers.seal(self.journal, partner.id, inbound_id, outcome)
         for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
             verdict = "rejected" if outcome.rejection else "accepted"
             if ack_type == "CONTRL" and len(outcome.acknowledgements) > 1:
@@ -336,7 +366,7 @@ class DecisionService:
                     self.names.outbound_exchange,
                     partner.id,
                     ack,
-                    derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
+                    answers.answer_id(inbound_id, i),
                     inbound_id,
                     "application/xml" if ack[:1] == b"<" else "application/edifact",
                     ack_type,
@@ -404,6 +434,12 @@ class DecisionService:
             )
         conflicts = {c.key: c for c in self.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None
+        if icr is not None and icr.same_content and outcome.translation.unanswered:
+            # An identical resend of what no CONTRL answers (a partner's CONTRL): recorded
+            # the first time; nothing to answer, nothing to refuse (issue #16).
+            events.append((inbound_id, "duplicate", f"identical resend of message {icr.owner}"))
+            outcome.translation.received, outcome.routed = [], []
+            return
         if icr is not None and report is not None:
             sentence = _reused_sentence(
                 report.control_reference, report.sender, icr.owner, same_content=icr.same_content
@@ -412,8 +448,10 @@ class DecisionService:
             outcome.routed = []
             for interchange_report in report.reports[:1]:
                 interchange_report.errors.append(_duplicate_error(sentence))
-            outcome.acknowledgement = contrl.encode(report, our_id=self.settings.interchange_id)
-            outcome.acknowledgement_type = "CONTRL"
+            outcome.acknowledgement = b""  # the answer is the refusal alone
+            write = contrl_writer(outcome.translation, partner, self.pipeline.interchange_id)
+            if write is not None:
+                outcome.answer("CONTRL", write)
             return
         keep = []
         for routed in outcome.routed:

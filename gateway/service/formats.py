@@ -33,6 +33,8 @@ from typing import Literal
 
 from adapters import cuscar, ephyto, lpco_national, ubl_origin
 from adapters.edifact import EdifactError, Message, Segment
+from adapters.edifact.syntax import ERR_VALUE_NOT_SUPPORTED
+from adapters.registry import codec_for, is_acknowledgement
 from gateway.config import Partner
 
 Answer = Literal["contrl", "receipt"]
@@ -216,16 +218,96 @@ def type_refusal(
     kind = message_kind(message)
     if allowed is None or message_type_allowed(kind, allowed):
         return None
-    return EdifactError(
+    return _type_error(
+        message,
         "17",
         f"message {message.reference!r} is a {kind or 'message without type'}, which "
         f"{sender or 'this partner'} may not send (allowed: {', '.join(sorted(allowed)) or 'none'})",
+        MESSAGE_TYPE_NOT_ALLOWED,
+    )
+
+
+def _type_error(message: Message, code: str, sentence: str, reason: str) -> EdifactError:
+    """A CONTRL error on ``message``'s type: its UNH, S009 0065 (reported in its UCM)."""
+    return EdifactError(
+        code,
+        sentence,
         segment=message.segments[0].number,
         tag="UNH",
         element=1,
         component=0,
-        reason=MESSAGE_TYPE_NOT_ALLOWED,
+        reason=reason,
     )
+
+
+UNSUPPORTED_MESSAGE_TYPE = "UNSUPPORTED_MESSAGE_TYPE"
+# The one message type never answered with a CONTRL, and so never checked for one (ISO 9735-5).
+CONTRL = "CONTRL"
+
+
+def is_contrl_type(message_type: str) -> bool:
+    """UNH 0065 of a CONTRL, as a partner may write it (case, spaces)."""
+    return message_type.strip().upper() == CONTRL
+
+
+def is_contrl(message: Message) -> bool:
+    """A partner's CONTRL: recorded, never answered (no check of it can be reported)."""
+    return is_contrl_type(message.type)
+
+
+def type_unsupported(message: Message) -> EdifactError | None:
+    """The CONTRL error for a message no codec reads (an INVOIC, a partner's APERAK), None
+    when one does: 0085 code 14, "value not supported in this position", on the UNH's S009
+    0065 (issue #16). Such a message is refused in its UCM, never "accepted" and then
+    answered by an APERAK."""
+    if codec_for(message) is not None:
+        return None
+    kind = message_kind(message) or "(none)"
+    why = (
+        "an acknowledgement, which the gateway takes from no partner and answers with none"
+        if is_acknowledgement(kind)
+        else "a type the gateway does not read"
+    )
+    return _type_error(
+        message,
+        ERR_VALUE_NOT_SUPPORTED,
+        f"message {message.reference!r}, of type {kind}, is {why}",
+        UNSUPPORTED_MESSAGE_TYPE,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a partner's EDIFACT must be addressed as (issue #16).
+
+    ``recipients``: the gateway's own ids for this partner; a UNB recipient that is none of
+    them is refused (ISO 9735 error 7). ``required``: messages must come in an interchange
+    (a UNB): bare UNH..UNT name no one a CONTRL could be sent to.
+    """
+
+    recipients: tuple[str, ...]
+    required: bool = True
+
+
+def envelope_for(partner: Partner, interchange_id: str) -> Envelope:
+    """The envelope ``partner``'s EDIFACT must have: addressed to one of its ``gateway_ids``
+    (``interchange_id`` when it has none), in a UNB when it is answered by CONTRL."""
+    return Envelope(
+        partner.gateway_ids or (interchange_id,),
+        ANSWERS.get(partner.role, "contrl") == "contrl",
+    )
+
+
+def answering_id(partner: Partner, interchange_id: str, addressed: str) -> str:
+    """The id the gateway answers ``partner`` as (UNB sender of CONTRL, APERAK, CUSRES): the
+    one the partner addressed when it is one of ours, else the first of them.
+
+    >>> apcs = Partner("apcs", "APCS", "port", ("edifact",), gateway_ids=("DZDOUANE", "CUSTOMS"))
+    >>> answering_id(apcs, "CUSTOMS", "CUSTOMS"), answering_id(apcs, "CUSTOMS", "OTHER")
+    ('CUSTOMS', 'DZDOUANE')
+    """
+    ours = partner.gateway_ids or (interchange_id,)
+    return addressed if addressed in ours else ours[0]
 
 
 class Refused:

@@ -56,10 +56,11 @@ from gateway.storage.records import Processed as Processed
 from gateway.storage.records import _check_status, _now
 from gateway.storage.records import derived_id as derived_id
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, SQLITE_EVENTS
+from gateway.storage.sent_interchanges import SentInterchanges
 from gateway.storage.travellers_retention import TravellersStore
 
 
-class SqlJournal(TravellersStore, CallTables):
+class SqlJournal(TravellersStore, CallTables, SentInterchanges):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite

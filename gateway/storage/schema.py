@@ -6,6 +6,8 @@ backends read them from one place without importing each other.
 
 from __future__ import annotations
 
+from gateway.storage.sent_interchanges import SCHEMA as SENT_INTERCHANGES_SCHEMA
+
 SQLITE_EVENTS = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +61,8 @@ CREATE TABLE IF NOT EXISTS origins (
 );
 CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
 """
+# The gateway's own interchange references, one counter per partner (issue #16).
+PORTABLE_SCHEMA += SENT_INTERCHANGES_SCHEMA
 # Amendments (issue #4): the accepted versions of each partner document, and the first answer
 # to each interchange (sent again, byte for byte, when the very same bytes come again).
 # Portable SQL, created on first use by either backend.

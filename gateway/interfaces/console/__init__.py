@@ -40,8 +40,8 @@ from pika.exceptions import AMQPError
 from werkzeug.wrappers import Response
 
 from gateway.bootstrap import App
-from gateway.config_schema import ConsoleSection
 from gateway.config import INBOUND_ROLES
+from gateway.config_schema import ConsoleSection
 from gateway.interfaces.console.sampler import DepthHistory, DepthSampler, sparkline_svg
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
