@@ -109,7 +109,7 @@ def generate(sailing_no: int, travellers: int, vehicles: int) -> bytes:
             "LOC+91+DZ",
         ]
     segs += [f"CNT+42:{travellers}", f"UNT+{len(segs) + 2}+1"]
-    head = f"UNA:+.? 'UNB+UNOC:3+AFERRIES+DZCUSTOMS+{day:%y%m%d}:1800+IC{sailing_no}'"
+    head = f"UNA:+.? 'UNB+UNOC:3+AFERRIES+CUSTOMS+{day:%y%m%d}:1800+IC{sailing_no}'"
     return (head + "'".join(segs) + f"'UNZ+1+IC{sailing_no}'").encode()
 
 

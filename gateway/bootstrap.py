@@ -1,46 +1,239 @@
 """The composition root: configuration in, wired components out. Nothing else builds them.
 
+Every command of ``edigw`` (run, submit, translate, contrl, track, dlq, audit, console, demo,
+verify, keys, routes, overdue, partners, topology) takes what it needs from the :class:`App`
+that :func:`bootstrap` returns. Only the root opens a journal (``gateway.storage.backends``)
+and decides how the broker is reached (the ``Connector``: its URL and TLS); the rest is handed
+what it uses, so a test can hand in its own journal, broker, signer, trust store or clock, as
+cosmicpython's ``bootstrap`` does.
+
+Each part is built on first use: ``edigw translate`` and ``edigw contrl`` open no journal, load
+no signing key and reach no broker, and a command pays only for the modules of the parts it
+uses (the pipeline, the signing key, the trust store are imported when first built, hence
+the imports inside the methods below). ``bootstrap`` itself does no I/O: a configuration is
+refused before anything is made.
+
 >>> import tempfile
 >>> from gateway.config import load
 >>> app = bootstrap(load(env={"EDIGW_STATE_DIR": tempfile.mkdtemp(), "EDIGW_MODE": "development"}))
 >>> app.names.inbound("apcs")
 'partner.apcs.in'
+>>> app.journal.track("nothing yet")
+[]
+>>> app.close()
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack, cast
+
 from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
+from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
-from gateway.messaging.topology import topology_for
-from gateway.security import signing
-from gateway.security.signing import Signer
-from gateway.service.pipeline import InboundPipeline
-from gateway.service.receipts import build_desk
-from gateway.storage.journal import open_journal
+from gateway.messaging.topology import Topology, topology_for
+from gateway.storage.audit import AuditTrail
+from gateway.storage.backends import open_audit_trail, open_journal
+from gateway.storage.records import Journal
+from gateway.tls import tls_from
+
+if TYPE_CHECKING:
+    from gateway.security.signing import Signer
+    from gateway.security.trust import DevPki, TrustStore
+    from gateway.service.offline import OfflineTranslator
+    from gateway.service.pipeline import InboundPipeline
+    from gateway.service.receipts import MinistryDesk
+
+Part = TypeVar("Part")
+Clock = Callable[[], dt.datetime]
 
 
-def load_signer(settings: Settings) -> Signer:
-    """The gateway's signing key, loaded once; generated on first run in development mode only."""
-    return signing.load_signer(settings)
+def system_clock() -> dt.datetime:
+    """Now, in UTC."""
+    return dt.datetime.now(dt.UTC)
 
 
-def bootstrap(settings: Settings) -> Gateway:
+class App:
+    """What the commands need, built from ``settings`` on first use (a :class:`Gateway`).
+
+    Substitutes given to :func:`bootstrap` are used as they are and left open by
+    :meth:`close`: they are their caller's. What the app opened itself, it closes.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal: Journal | None = None,
+        signer: Signer | None = None,
+        broker: Connector | None = None,
+        trust: TrustStore | None = None,
+        audit: AuditTrail | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.names = Names(settings.name_prefix)
+        self.broker = broker or Connector(settings.broker_url, tls_from(settings.config.broker))
+        # The operators' views (the console's "today", an archived key's date) read it.
+        self.clock = clock or system_clock
+        given = {"journal": journal, "signer": signer, "trust": trust, "audit": audit}
+        self._parts: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+        self._substitutes = frozenset(self._parts)
+        self._to_close: list[Callable[[], None]] = []
+        # The console builds parts from several request threads.
+        self._lock = threading.RLock()
+
+    def _part(self, name: str, build: Callable[[], Part]) -> Part:
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return cast(Part, self._parts[name])
+
+    # ------------------------------------------------------------------ the parts
+    @property
+    def topology(self) -> Topology:
+        """Every exchange and queue of this configuration (nothing declared)."""
+        return self._part("topology", lambda: topology_for(self.settings, self.names))
+
+    @property
+    def journal(self) -> Journal:
+        """The journal the configuration names, opened on first use (JournalUnavailable when
+        it cannot be: asked again, it tries again)."""
+
+        def build() -> Journal:
+            journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
+            self._to_close.append(journal.close)
+            return journal
+
+        return self._part("journal", build)
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The operators' audit trail (beside the journal)."""
+
+        def build() -> AuditTrail:
+            trail = open_audit_trail(
+                self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
+            )
+            self._to_close.append(trail.close)
+            return trail
+
+        return self._part("audit", build)
+
+    @property
+    def signer(self) -> Signer:
+        """The gateway's signing key, after the checks of ``[gateway] mode`` (ConfigError)."""
+        from gateway.security.signing import load_signer
+
+        return self._part("signer", lambda: load_signer(self.settings))
+
+    @property
+    def trust(self) -> TrustStore:
+        """The ministries' trust anchors and CRLs (development ones made in development mode)."""
+        from gateway.security.trust import load_trust
+
+        return self._part("trust", lambda: load_trust(self.settings))
+
+    def verifying_trust(self) -> TrustStore:
+        """The trust store of ``edigw verify``: the ministries', and the gateway's own
+        certificates (current and retired) too."""
+        from gateway.security.trust import load_trust
+
+        if "trust" in self._substitutes:
+            return self.trust  # the one given serves both
+        return self._part("verifying_trust", lambda: load_trust(self.settings, with_gateway=True))
+
+    @property
+    def desk(self) -> MinistryDesk:
+        """The ministries' desk: signatures checked, LPCO lifecycle, signed receipts."""
+        from gateway.service.receipts import build_desk
+
+        return self._part("desk", lambda: build_desk(self.settings, self.signer, self.trust))
+
+    @property
+    def pipeline(self) -> InboundPipeline:
+        """Decode, validate, sign; amendments and identical resends judged on the journal."""
+        from gateway.service.pipeline import InboundPipeline
+
+        def build() -> InboundPipeline:
+            from gateway.service.calls import CallPolicy
+            from gateway.service.travellers_desk import build_travellers_desk, signer_function
+            from gateway.storage.travellers_retention import travellers_of
+
+            pipeline = InboundPipeline(
+                self.signer,
+                self.settings.routes,
+                self.settings.interchange_id,
+                self.desk,
+                journal=self.journal,
+            )
+            # The call registry's policy, for the pipeline and the decision service (issue
+            # #17), and the travellers' desk (issue #18): built once, here.
+            pipeline.calls = CallPolicy.from_config(self.settings.config.calls)
+            pipeline.travellers = build_travellers_desk(
+                self.settings, travellers_of(self.journal), signer_function(self.signer)
+            )
+            return pipeline
+
+        return self._part("pipeline", build)
+
+    def dev_pki(self) -> DevPki | None:
+        """The ministries' development keys and anchors, made on first use; None unless the
+        configuration uses development anchors (development mode, no ``[trust] dir``)."""
+        from gateway.security.trust import DevPki, trust_settings
+
+        ts = trust_settings(self.settings)
+        if not ts.development:
+            return None
+        ministries = [p.id for p in self.settings.partners_with_role("ministry")]
+        return self._part("dev_pki", lambda: DevPki.ensure(ts.state_dir, ministries, ts.directory))
+
+    @property
+    def translator(self) -> OfflineTranslator:
+        """``edigw translate``: as the configuration says, without broker, journal or key."""
+        from gateway.service.offline import OfflineTranslator
+
+        return self._part("translator", lambda: OfflineTranslator(self.settings.partners))
+
+    # ------------------------------------------------------------------ the end
+    def close(self) -> None:
+        """Close what the app opened (newest first); substitutes stay open. Asked for again
+        afterwards, a part is built again."""
+        with self._lock:
+            while self._to_close:
+                self._to_close.pop()()
+            self._parts = {k: v for k, v in self._parts.items() if k in self._substitutes}
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Substitutes(TypedDict, total=False):
+    """The parts a caller may hand in instead of those the configuration names."""
+
+    journal: Journal
+    signer: Signer
+    broker: Connector
+    trust: TrustStore
+    audit: AuditTrail
+    clock: Clock
+
+
+def bootstrap(settings: Settings, **substitutes: Unpack[Substitutes]) -> App:
+    """The parts of a gateway for ``settings``; each substitute given replaces its part."""
     # Folders of generated directory tables (edifact.directory_path); empty: the default.
     set_search_path(settings.directory_path or None)
-    names = Names(settings.name_prefix)
-    signer = load_signer(settings)
-    gw = Gateway(
-        settings=settings,
-        names=names,
-        journal=open_journal(settings.journal_backend, settings.journal_path),
-        signer=signer,
-        pipeline=InboundPipeline(
-            signer, settings.routes, settings.interchange_id, build_desk(settings, signer)
-        ),
-        topology=topology_for(settings, names),
-    )
-    # Amendments and identical resends are judged against the journal (issue #4).
-    gw.pipeline.journal = gw.journal
-    return gw
+    return App(settings, **substitutes)

@@ -25,6 +25,7 @@ EDIGW_DIRECTORY_PATH      edifact.directory_path (folders joined by ``os.pathsep
 EDIGW_MODE                gateway.mode ("production" or "development")
 EDIGW_METRICS_PORT        metrics.port (a whole number)
 EDIGW_METRICS_ADDRESS     metrics.address
+EDIGW_CONSOLE_TOKEN       console.token
 ========================  =====================
 """
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,7 +43,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.config_errors import ConfigError as ConfigError
-from gateway.config_schema import RULE_CODES, SEVERITIES, GatewayConfig, describe
+from gateway.config_schema import GatewayConfig, describe, structure_problem
 from gateway.tls import check_tls
 
 ROLES = {"port", "ministry", "customs"}
@@ -60,10 +60,10 @@ ENV_KEYS = {
     "EDIGW_MODE": ("gateway", "mode"),
     "EDIGW_METRICS_PORT": ("metrics", "port"),
     "EDIGW_METRICS_ADDRESS": ("metrics", "address"),
+    "EDIGW_CONSOLE_TOKEN": ("console", "token"),
 }
 # Environment variables holding a whole number (the rest are strings).
 _ENV_INTEGERS = {"EDIGW_METRICS_PORT"}
-_PARTNER_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,12 @@ class Partner:
     formats: tuple[str, ...]
     interchange_ids: tuple[str, ...] = ()
     amqp_url: str | None = None  # the partner's own credentials, for `edigw submit`
+    # Issue #16: who the gateway is to this partner. ``gateway_ids``: the UNB recipients its
+    # interchanges may name (the first is the sender of our answers unless the partner named
+    # another of them); empty: the pipeline's own interchange id. ``gateway_qualifier``: our
+    # UNB identification code qualifier ([gateway] interchange_id_qualifier).
+    gateway_ids: tuple[str, ...] = ()
+    gateway_qualifier: str = ""
     # The partner's own virtual host when configured; None: the default name
     # (gateway.messaging.naming.Names.partner_vhost). Issue #14, finding 8b.
     vhost: str | None = None
@@ -108,6 +114,32 @@ class Route:
         )
 
 
+# The roles of the partners that send the gateway messages (each has an inbound queue a
+# worker consumes): the port's partners, the ministries, the customs online portal and the
+# border posts (issue #18). "customs" only receives.
+INBOUND_ROLES = ("port", "ministry", "portal", "border")
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRule:
+    """Send a copy of matching documents to a second authority as well (every match applies,
+    ``[[copies]]``, issue #6).
+
+    >>> CopyRule("veterinary", document_type="CargoManifest").matches("CargoManifest", "apcs", None)
+    True
+    """
+
+    destination: str
+    document_type: str = "*"
+    partner: str = "*"
+    office: str = "*"
+
+    def matches(self, document_type: str, partner: str, office: str | None) -> bool:
+        return Route(self.destination, self.document_type, self.partner, self.office).matches(
+            document_type, partner, office
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     broker_url: str
@@ -122,14 +154,14 @@ class Settings:
     signing_cert: Path
     partners: Mapping[str, Partner]
     routes: tuple[Route, ...]
+    copies: tuple[CopyRule, ...] = ()
     source: str = "defaults"
     # Folders of locally generated UN/EDIFACT directory tables; empty: the adapter's default.
     directory_path: tuple[Path, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Issue #14: "production" (the default) refuses generated keys and anchors and readable
     # private keys at start; "development" (the demo, the tests) generates what is missing.
     mode: str = "production"
-    # The validated, typed sections (gateway.config_schema), beside ``raw``.
+    # Every section, validated and typed (gateway.config_schema): what each consumer reads.
     config: GatewayConfig = field(default_factory=GatewayConfig, repr=False)
 
     def partners_with_role(self, *roles: str) -> list[Partner]:
@@ -201,37 +233,16 @@ def _validated(raw: Mapping[str, Any], from_env: Mapping[str, str]) -> GatewayCo
         raise ConfigError(key, f"{reason} (from {var})" if var else reason) from None
 
 
-def _rule_severities(key_name: str, table: Any) -> tuple[tuple[str, str], ...]:
-    """Validate a partner's ``rules`` table (issue #4): known rule codes, known severities."""
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{key_name}.rules", "must be a table of RULE_CODE = severity")
-    for code, severity in table.items():
-        if code not in RULE_CODES:
-            raise ConfigError(
-                f"{key_name}.rules.{code}", f"unknown rule; known: {', '.join(RULE_CODES)}"
-            )
-        if severity not in SEVERITIES:
-            raise ConfigError(
-                f"{key_name}.rules.{code}",
-                f"must be one of {', '.join(SEVERITIES)}, not {severity!r}",
-            )
-    return tuple((str(k), str(v)) for k, v in table.items())
+def _directory_path(conf: GatewayConfig) -> tuple[Path, ...]:
+    """``edifact.directory_path``: the folders, in order (a string of them joined by ':' is
+    split by the schema).
 
-
-def _directory_path(raw: Mapping[str, Any]) -> tuple[Path, ...]:
-    """``edifact.directory_path``: a list of folders, or one string of them joined by ':'.
-
-    >>> _directory_path({"edifact": {"directory_path": "/a:/b"}})
+    >>> _directory_path(GatewayConfig.model_validate({"edifact": {"directory_path": "/a:/b"}}))
     (PosixPath('/a'), PosixPath('/b'))
-    >>> _directory_path({})
+    >>> _directory_path(GatewayConfig())
     ()
     """
-    value = raw.get("edifact", {}).get("directory_path", [])
-    if isinstance(value, str):
-        value = value.split(os.pathsep)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("edifact.directory_path", f"must be a list of folders, not {value!r}")
-    return tuple(Path(v).expanduser() for v in value if v)
+    return tuple(Path(v).expanduser() for v in conf.edifact.directory_path if v)
 
 
 def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None = None) -> Settings:
@@ -242,41 +253,35 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
     key = keys.signing_key or str(state_dir / "keys" / "gateway-signing-key.pem")
     cert = keys.signing_cert or str(state_dir / "keys" / "gateway-signing-cert.pem")
 
-    partners: dict[str, Partner] = {}
-    if not conf.partners:
-        raise ConfigError("partners", "at least one partner must be configured")
-    for pid, p in conf.partners.items():
-        key_name = f"partners.{pid}"
-        if not _PARTNER_ID.match(pid):
-            raise ConfigError(
-                key_name, "a partner id is 1-32 lower-case letters, digits, '_' or '-'"
-            )
-        partners[pid] = Partner(
+    problem = structure_problem(conf)
+    if problem is not None:
+        raise ConfigError(*problem)
+    partners = {
+        pid: Partner(
             id=pid,
             name=p.name or pid,
             role=p.role,
             formats=tuple(p.formats),
             interchange_ids=tuple(p.interchange_ids),
             amqp_url=p.amqp_url,
+            gateway_ids=tuple(p.gateway_ids or [gw.interchange_id]),
+            gateway_qualifier=gw.interchange_id_qualifier,
             vhost=p.vhost,
-            rules=_rule_severities(key_name, p.rules),
+            rules=tuple(p.rules.items()),
             directory_validation=p.directory_validation,
             message_types=tuple(p.message_types),
             vocabularies=tuple(p.vocabularies),
             issuers=tuple(p.issuers),
             lpco_types=tuple(p.lpco_types),
         )
-    if not any(p.role == "customs" for p in partners.values()):
-        raise ConfigError("partners", "one partner must have role 'customs'")
-
-    routes = []
-    for i, r in enumerate(conf.routes):
-        if r.partner != "*" and r.partner not in partners:
-            raise ConfigError(f"routes[{i}].partner", f"unknown partner {r.partner!r}")
-        routes.append(Route(r.destination, r.document_type, r.partner, r.office))
-    if not routes:
-        raise ConfigError("routes", "at least one route is needed")
-    _check_consumers(raw)
+        for pid, p in conf.partners.items()
+    }
+    routes = tuple(Route(r.destination, r.document_type, r.partner, r.office) for r in conf.routes)
+    copies = tuple(
+        CopyRule(c.destination, c.document_type, c.partner, c.office) for c in conf.copies
+    )
+    # What the schema cannot judge alone: the TLS files load, and go with an amqps:// URL.
+    check_tls(conf.broker)
     return Settings(
         broker_url=broker.url,
         prefetch=broker.prefetch,
@@ -289,15 +294,10 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
         signing_key=Path(key).expanduser(),
         signing_cert=Path(cert).expanduser(),
         partners=partners,
-        routes=tuple(routes),
+        routes=routes,
+        copies=copies,
         source=source,
-        directory_path=_directory_path(raw),
-        raw=raw,
+        directory_path=_directory_path(conf),
         mode=gw.mode,
         config=conf,
     )
-
-
-def _check_consumers(raw: Mapping[str, Any]) -> None:
-    """What the schema cannot judge alone: the TLS files load, and go with an amqps:// URL."""
-    check_tls(raw)

@@ -12,8 +12,10 @@ Validation is strict: a string is not a number, a number is not a list, ``true``
 >>> problem(GatewayConfig, {"broker": {"url": "amqp://u:secret@h:99999/"}})
 ('broker.url', "the port must be from 1 to 65535, not 'amqp://u:***@h:99999/'")
 
-The consumers of ``Settings.raw`` (broker, routing, metrics, console, malloc, trust) still parse
-their own sections; the typed model is kept beside ``raw`` as ``Settings.config``.
+Every consumer (broker, routing, metrics, console, allocator, trust, worker) reads its typed
+section from ``Settings.config``; none parses or validates a setting of its own. What the types
+alone cannot say (partner ids, rule codes, a customs partner, routes naming known partners) is
+:func:`structure_problem`, here too.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # a copy desti
 # A partner's virtual host: no "/" (the default vhost is the gateway's, never a partner's).
 VhostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 InterchangeId = Annotated[str, Field(min_length=1, max_length=35)]  # UNB 0004 is an..35
+# UNB 0007, partner identification code qualifier (an..4): "ZZZ", "14", "30" ...
+IdQualifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{0,4}$")]
 Mode = Literal["production", "development"]
 # The business rules a partner's [partners.<id>.rules] table may name, and their severities.
 # The domain's rules (gateway/domain/rules.py) implement exactly these: the configuration
@@ -70,9 +74,12 @@ class Section(BaseModel):
 
 class GatewaySection(Section):
     interchange_id: InterchangeId = "CUSTOMS"
+    # The qualifier of our own id in the UNB of every CONTRL, APERAK and CUSRES (issue #16).
+    interchange_id_qualifier: IdQualifier = ""
     state_dir: NonEmpty = "var"
     # "production" refuses generated keys and anchors and readable private keys (issue #14).
     mode: Mode = "production"
+    # glibc refuses a threshold above HEAP_MAX_SIZE / 2 (32 MiB on 64-bit).
     malloc_mmap_threshold: Annotated[int, Field(ge=0, le=32 << 20)] = 1 << 20
     malloc_trim_min_bytes: Annotated[int, Field(ge=0, le=1 << 40)] = 1 << 20
     malloc_arena_max: Annotated[int, Field(ge=0, le=1024)] = 0
@@ -146,11 +153,14 @@ class PartnerSection(Section):
     role: Literal["port", "ministry", "customs", "portal", "border"]
     formats: list[Literal["edifact", "xml", "json"]] = []
     interchange_ids: list[InterchangeId] = []
+    # The gateway's own identities for this partner: the UNB recipients (S003 0010) its
+    # interchanges may name (ISO 9735 error 7 otherwise). Default: [gateway.interchange_id].
+    gateway_ids: list[InterchangeId] = []
     amqp_url: NonEmpty | None = None
     # The partner's own virtual host, its trust domain on the broker (issue #14, finding 8b);
     # default "<broker.name_prefix>partner.<id>". Never "/" nor the gateway's own vhost.
     vhost: VhostName | None = None
-    # CODE = "reject" | "warn" | "off"; the codes are checked against gateway.domain.rules.
+    # CODE = "reject" | "warn" | "off"; codes and severities are checked by structure_problem.
     rules: dict[str, str] = {}
     directory_validation: Literal["reject", "warn", "off"] = "reject"
     message_types: list[NonEmpty] = []
@@ -334,6 +344,56 @@ class GatewayConfig(Section):
     calls: CallsSection = CallsSection()
 
 
+_PARTNER_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def structure_problem(conf: GatewayConfig) -> tuple[str, str] | None:
+    """The first problem the types alone cannot see, as (dotted key, reason); None when none.
+
+    >>> structure_problem(GatewayConfig.model_validate({"partners": {"x": {"role": "port"}}}))
+    ('partners', "one partner must have role 'customs'")
+    >>> structure_problem(GatewayConfig.model_validate(
+    ...     {"partners": {"apcs": {"role": "port", "rules": {"HS_CODE": "maybe"}}}}))
+    ('partners.apcs.rules.HS_CODE', "must be one of reject, warn, off, not 'maybe'")
+    """
+    if not conf.partners:
+        return "partners", "at least one partner must be configured"
+    for pid, partner in conf.partners.items():
+        key = f"partners.{pid}"
+        if not _PARTNER_ID.match(pid):
+            return key, "a partner id is 1-32 lower-case letters, digits, '_' or '-'"
+        for code, severity in partner.rules.items():
+            if code not in RULE_CODES:
+                return f"{key}.rules.{code}", f"unknown rule; known: {', '.join(RULE_CODES)}"
+            if severity not in SEVERITIES:
+                return (
+                    f"{key}.rules.{code}",
+                    f"must be one of {', '.join(SEVERITIES)}, not {severity!r}",
+                )
+    if not any(p.role == "customs" for p in conf.partners.values()):
+        return "partners", "one partner must have role 'customs'"
+    # An issuer identifier belongs to one ministry: two could both issue, amend or revoke
+    # under the same declared issuer (issue #14, gateway.service.authority).
+    owners: dict[str, str] = {}
+    for pid, partner in conf.partners.items():
+        if partner.role != "ministry":
+            continue
+        for issuer in partner.issuers:
+            first = owners.setdefault(issuer, pid)
+            if first != pid:
+                return (
+                    f"partners.{pid}.issuers",
+                    f"issuer {issuer!r} is already bound to partners.{first}; an issuer "
+                    "identifier belongs to one ministry",
+                )
+    for i, route in enumerate(conf.routes):
+        if route.partner != "*" and route.partner not in conf.partners:
+            return f"routes[{i}].partner", f"unknown partner {route.partner!r}"
+    if not conf.routes:
+        return "routes", "at least one route is needed"
+    return None
+
+
 def problem(model: type[BaseModel], raw: Mapping[str, Any]) -> tuple[str, str] | None:
     """The first problem of ``raw`` against ``model`` as (dotted key, reason); None when valid."""
     try:
@@ -446,4 +506,4 @@ def _element(node: Any) -> Any:
 
 _UnionType = type(int | None)
 
-__all__ = ["GatewayConfig", "Mode", "describe", "dotted", "problem"]
+__all__ = ["GatewayConfig", "Mode", "describe", "dotted", "problem", "structure_problem"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from gateway.config_errors import ConfigError
+from gateway.config_schema import BrokerSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,37 +29,39 @@ class Tls:
     server_name: str = ""
 
 
-def tls_from(raw: Mapping[str, Any]) -> Tls | None:
-    """The ``[broker.tls]`` table of a raw configuration, or None when TLS is not configured.
+def tls_from(broker: BrokerSection) -> Tls | None:
+    """The ``[broker.tls]`` table of the ``[broker]`` section, or None when TLS is not configured.
 
-    >>> tls_from({"broker": {"tls": {"ca_file": "/etc/ca.pem"}}}).ca_file
+    >>> tls_from(BrokerSection.model_validate({"tls": {"ca_file": "/etc/ca.pem"}})).ca_file
     '/etc/ca.pem'
+    >>> tls_from(BrokerSection()) is None
+    True
     """
-    table = raw.get("broker", {}).get("tls") or {}
-    if not table or not any(table.get(k) for k in ("ca_file", "cert_file", "key_file")):
+    table = broker.tls
+    if table is None or not (table.ca_file or table.cert_file or table.key_file):
         return None
     return Tls(
-        ca_file=str(table.get("ca_file", "")),
-        cert_file=str(table.get("cert_file", "")),
-        key_file=str(table.get("key_file", "")),
-        server_name=str(table.get("server_name", "")),
+        ca_file=table.ca_file,
+        cert_file=table.cert_file,
+        key_file=table.key_file,
+        server_name=table.server_name,
     )
 
 
-def check_tls(raw: Mapping[str, Any]) -> None:
+def check_tls(broker: BrokerSection) -> None:
     """Refuse at start a ``[broker.tls]`` that cannot work, naming the key and the reason.
 
     TLS settings with a plain ``amqp://`` URL would be silently unused (pika and aio-pika
     follow the URL's scheme), so that is refused too.
 
-    >>> check_tls({"broker": {"url": "amqp://h/", "tls": {"ca_file": "/etc/ca.pem"}}})
+    >>> check_tls(BrokerSection.model_validate({"url": "amqp://h/", "tls": {"ca_file": "/ca.pem"}}))
     Traceback (most recent call last):
     gateway.config_errors.ConfigError: broker.tls: is set, so broker.url must be an amqps:// URL
     """
-    tls = tls_from(raw)
+    tls = tls_from(broker)
     if tls is None:
         return
-    if not str(raw.get("broker", {}).get("url", "")).startswith("amqps://"):
+    if not broker.url.startswith("amqps://"):
         raise ConfigError("broker.tls", "is set, so broker.url must be an amqps:// URL")
     ssl_context(tls)
 

@@ -129,7 +129,9 @@ def delete_topology(env: dict[str, str]) -> None:
         return
     try:
         # The broker of the settings, over TLS when they say so (tests/integration/tls_broker.py).
-        connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+        connection = broker.connect(
+            settings.broker_url, tls=broker.tls_from(settings.config.broker)
+        )
     except AMQPError:
         return
     try:

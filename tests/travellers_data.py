@@ -148,11 +148,14 @@ def paxlst_bytes(
     vessel: str = "TARIQ IBN ZIYAD",
     departure: dt.date = SAILING,
 ) -> bytes:
-    """A ferry PAXLST: one NAD group per traveller, with ``vehicle`` (vin, plate, country)."""
+    """A ferry PAXLST: one NAD group per traveller, with ``vehicle`` (vin, plate, country),
+    in the order the UN/EDIFACT directory wants (the gateway checks it: a vehicle's RFFs
+    after the traveller's document)."""
     segs = [
         "UNH+1+PAXLST:D:05B:UN:IATA",
         f"BGM+250+{number}+{function}",
         f"TDT+20+AF2612+1++AF:172:20+++9287039:146:11:{vessel}",
+        f"DTM+132:{(departure + dt.timedelta(days=1)).strftime('%Y%m%d')}0700:203",
         "LOC+125+FRMRS",
         f"DTM+189:{departure.strftime('%Y%m%d')}1800:203",
         "LOC+87+DZALG",
@@ -163,6 +166,8 @@ def paxlst_bytes(
         if t.get("birth"):
             segs.append(f"DTM+329:{t['birth'].replace('-', '')}:102")
         segs.append("NAT+2+DZ")
+        if t.get("passport"):
+            segs.append(f"DOC+P:110:111+{t['passport']}")
         v = t.get("vehicle")
         if v:
             if v.get("plate"):
@@ -171,12 +176,10 @@ def paxlst_bytes(
                 segs.append(f"RFF+ZVC:{v['country']}")
             if v.get("vin"):
                 segs.append(f"RFF+ZVI:{v['vin']}")
-        if t.get("passport"):
-            segs.append(f"DOC+P:110:111+{t['passport']}")
     segs.append(f"CNT+42:{len(travellers)}")
     segs.append(f"UNT+{len(segs) + 1}+1")
     body = "'".join(segs)
-    head = "UNA:+.? 'UNB+UNOC:3+AFERRIES+DZCUSTOMS+260714:1800+IC1'"
+    head = "UNA:+.? 'UNB+UNOC:3+AFERRIES+CUSTOMS+260714:1800+IC1'"
     return f"{head}{body}'UNZ+1+IC1'".encode()
 
 

@@ -38,9 +38,11 @@ from __future__ import annotations
 
 from adapters.contrl.encoder import encode
 from adapters.contrl.envelope import (
+    REASON_NOT_RECIPIENT,
     check_group,
     check_interchange,
     check_message,
+    check_recipient,
     check_unb_datetime,
 )
 from adapters.contrl.limits import (
@@ -59,6 +61,7 @@ from adapters.contrl.reader import (
     failure_report,
     report_interchange,
 )
+from adapters.contrl.received import ReceivedContrl, read_received
 from adapters.contrl.report import (
     ACTION_ACKNOWLEDGED,
     ACTION_RECEIVED,
@@ -78,6 +81,7 @@ __all__ = [
     "INTERCHANGES_PER_INPUT",
     "PROBLEMS_PER_INPUT",
     "PROBLEMS_PER_MESSAGE",
+    "REASON_NOT_RECIPIENT",
     "REASON_TOO_MANY",
     "FedCheck",
     "FedCheckFactory",
@@ -86,6 +90,7 @@ __all__ = [
     "InterchangeReport",
     "MessageCheck",
     "MessageReport",
+    "ReceivedContrl",
     "ReportBuilder",
     "StreamingAcknowledgement",
     "SyntaxReport",
@@ -94,8 +99,10 @@ __all__ = [
     "check_group",
     "check_interchange",
     "check_message",
+    "check_recipient",
     "check_unb_datetime",
     "encode",
     "failure_report",
+    "read_received",
     "report_interchange",
 ]

@@ -7,6 +7,7 @@ bad input. :mod:`adapters.contrl.reader` runs them as it reads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from adapters.edifact.syntax import (
     CHARSETS,
@@ -16,6 +17,7 @@ from adapters.edifact.syntax import (
     ERR_INVALID_VALUE,
     ERR_LOWER_LEVEL_EMPTY,
     ERR_MISSING,
+    ERR_NOT_ACTUAL_RECIPIENT,
     ERR_REF_MISMATCH,
     ERR_SYNTAX_NOT_SUPPORTED,
     ERR_TOO_LONG,
@@ -269,6 +271,38 @@ def check_interchange(ic: Interchange) -> tuple[list[EdifactError], list[Edifact
             unz, expected, what, "the interchange", ic.control_reference, "UNB"
         )
     return errors, warnings
+
+
+# The reason of the error 7 below, for whoever turns it into a rejection.
+REASON_NOT_RECIPIENT = "RECIPIENT_NOT_GATEWAY"
+
+
+def check_recipient(ic: Interchange, recipients: Collection[str]) -> list[EdifactError]:
+    """ISO 9735 error 7, "interchange recipient not actual recipient", when the UNB names a
+    recipient (S003 0010) that is none of ``recipients`` (the identities of whoever reads
+    it). Bare messages and an empty recipient (error 13 already) are not judged here.
+
+    >>> from adapters.edifact import parse
+    >>> ic = parse(b"UNB+UNOA:3+APCS+DOUANE+240101:1200+1'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+1'")[0]
+    >>> [(e.code, e.s011()) for e in check_recipient(ic, ["CUSTOMS"])], check_recipient(ic, ["DOUANE"])
+    ([('7', (4, 1))], [])
+    """
+    unb = ic.header
+    if unb is None or not ic.recipient or ic.recipient in recipients:
+        return []
+    shown = ic.recipient if len(ic.recipient) <= 35 else ic.recipient[:35] + "..."
+    return [
+        EdifactError(
+            ERR_NOT_ACTUAL_RECIPIENT,
+            f"the interchange is addressed to {shown!r}, which is not this gateway "
+            f"(it answers to {', '.join(sorted(recipients)) or 'no id'})",
+            segment=unb.number,
+            tag="UNB",
+            element=2,
+            component=0,
+            reason=REASON_NOT_RECIPIENT,
+        )
+    ]
 
 
 def check_group(group: Group) -> list[EdifactError]:

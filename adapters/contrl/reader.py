@@ -4,11 +4,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from adapters.contrl import limits
-from adapters.contrl.envelope import check_group, check_interchange, check_message
+from adapters.contrl.envelope import (
+    check_group,
+    check_interchange,
+    check_message,
+    check_recipient,
+)
 from adapters.contrl.report import (
     Findings,
     GroupReport,
@@ -98,10 +103,16 @@ def check_envelope(
 
 
 def _interchange_report(
-    ic: Interchange, messages: list[MessageReport], partial: bool
+    ic: Interchange,
+    messages: list[MessageReport],
+    partial: bool,
+    recipients: Collection[str] | None = None,
 ) -> InterchangeReport:
-    """The envelope verdict on ``ic`` (UNB/UNZ, groups) around its message reports."""
+    """The envelope verdict on ``ic`` (UNB/UNZ, groups) around its message reports;
+    ``recipients``: the reader's own identities, the UNB recipients it takes (None: any)."""
     errors, warnings = check_interchange(ic)
+    if recipients is not None:
+        errors += check_recipient(ic, recipients)
     report = InterchangeReport(
         sender=ic.sender,
         sender_qualifier=ic.sender_qualifier,
@@ -113,6 +124,7 @@ def _interchange_report(
         errors=errors,
         warnings=[*ic.warnings, *warnings],
         partial=partial,
+        enveloped=ic.header is not None,
     )
     report.omitted = sum(m.omitted for m in messages)
     if report.omitted:
@@ -171,10 +183,15 @@ class ReportBuilder:
     """
 
     def __init__(
-        self, *, message_checks: Iterable[MessageCheck] = (), partial: bool = False
+        self,
+        *,
+        message_checks: Iterable[MessageCheck] = (),
+        partial: bool = False,
+        recipients: Collection[str] | None = None,
     ) -> None:
         self._checks = list(message_checks)
         self._partial = partial
+        self._recipients = recipients  # the identities the UNB recipient must be one of
         self._seen: dict[str, int] = {}  # message references of the open interchange
         self._open: list[MessageReport] = []
         self._budget = _Budget()  # the findings kept with their detail, for the whole input
@@ -223,7 +240,9 @@ class ReportBuilder:
 
     def finish(self, interchanges: list[Interchange] | None = None) -> SyntaxReport:
         """The report; ``interchanges`` (parsed whole) are attached as :func:`acknowledge` does."""
-        reports = [_interchange_report(ic, ms, self._partial) for ic, ms in self._ended]
+        reports = [
+            _interchange_report(ic, ms, self._partial, self._recipients) for ic, ms in self._ended
+        ]
         return SyntaxReport.of(reports, interchanges or [])
 
 
@@ -299,6 +318,7 @@ class StreamingAcknowledgement:
         message_checks: Iterable[MessageCheck] = (),
         partial: bool = False,
         fed_checks: Sequence[FedCheckFactory] | None = None,
+        recipients: Collection[str] | None = None,
     ) -> None:
         self._data = data
         self._policy = charset_policy
@@ -307,7 +327,10 @@ class StreamingAcknowledgement:
         self._fed = fed_checks
         self.thin: ThinMessage | None = None  # the last message read thin
         self._partial = partial
-        self._builder = ReportBuilder(message_checks=self._checks, partial=partial)
+        self._recipients = recipients
+        self._builder = ReportBuilder(
+            message_checks=self._checks, partial=partial, recipients=recipients
+        )
         self._report: SyntaxReport | None = None
         self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
 
@@ -360,7 +383,9 @@ class StreamingAcknowledgement:
             self._report = failure_report(self._data, check_failure)
         elif builder.interchanges == 0:
             # No interchange at all (empty input): the engine's own error for it.
-            self._report = acknowledge(self._data, charset_policy=self._policy)
+            self._report = acknowledge(
+                self._data, charset_policy=self._policy, recipients=self._recipients
+            )
         else:
             self._report = builder.finish()
 
@@ -391,17 +416,21 @@ def acknowledge(
     charset_policy: CharsetPolicy = CharsetPolicy.ACCEPT,
     message_checks: Iterable[MessageCheck] = (),
     partial: bool = False,
+    recipients: Collection[str] | None = None,
 ) -> SyntaxReport:
     """Parse and check ``data``; the result says accepted or rejected. Never raises.
 
     ``message_checks`` are called with every message (e.g. the directory
     validator) and their errors are reported in the message's UCM/UCS/UCD.
-    For inputs too big to parse whole, feed a :class:`ReportBuilder` from the
+    ``recipients``: the reader's identities; a UNB addressed to another is rejected (UCI
+    error 7). For inputs too big to parse whole, feed a :class:`ReportBuilder` from the
     streaming API instead (same report).
     """
     try:
         interchanges = parse(data, charset_policy=charset_policy)
-        builder = ReportBuilder(message_checks=message_checks, partial=partial)
+        builder = ReportBuilder(
+            message_checks=message_checks, partial=partial, recipients=recipients
+        )
         for ic in interchanges:
             for msg in ic.messages:
                 builder.message(msg)

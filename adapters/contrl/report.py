@@ -91,6 +91,8 @@ class InterchangeReport:
     messages: list[MessageReport] = field(default_factory=list)
     partial: bool = False
     omitted: int = 0  # its messages' errors past the caps: counted, not kept
+    # False for bare messages (UNH..UNT without UNB): no interchange to answer (issue #16).
+    enveloped: bool = True
 
     @property
     def accepted(self) -> bool:

@@ -62,7 +62,8 @@ def _check_segment(segment: Segment, plan: _Plan, report: _Reporter, *, service:
     codes_exact = False
     if plan.code_source is not None and not service:  # UNH/UNT carry no list worth checking
         codes, codes_exact = plan.code_source.table.codes, plan.code_source.exact and exact
-    _ElementChecker(segment, report, exact, codes, codes_exact).check(definition)
+    association = "" if service else report.association
+    _ElementChecker(segment, report, exact, codes, codes_exact, association).check(definition)
 
 
 # The compiled checks. Each segment definition (with its code lists) is compiled once into
@@ -239,6 +240,7 @@ class _ElementChecker:
     exact: bool
     codes: dict[str, frozenset[str]]
     codes_exact: bool
+    association: str = ""  # the message's codes are this association's (UNH S009)
 
     def add(
         self,
@@ -361,7 +363,18 @@ class _ElementChecker:
                 component,
             )
         allowed = self.codes.get(definition.ident)
-        if allowed is not None and un_codes and value not in allowed:
+        if allowed is not None and un_codes and value not in allowed and self.association:
+            # No association's list is packaged: its code is not judged by the UN's.
+            self.add(
+                ERR_INVALID_VALUE,
+                f"{name} {value!r} is not in UN code list {definition.ident}; the message "
+                f"uses {self.association}'s code lists (UNH S009), which the gateway does not "
+                "have: not checked",
+                position,
+                component,
+                exact=False,
+            )
+        elif allowed is not None and un_codes and value not in allowed:
             self.add(
                 ERR_INVALID_VALUE,
                 f"{name} {value!r} is not in code list {definition.ident}",

@@ -72,12 +72,31 @@ def to_edifact_error(issue: DirectoryIssue) -> EdifactError:
     )
 
 
+def association_of(message: Message) -> str:
+    """The association whose code lists ``message`` follows, or "" for the UN's: UNH S009
+    0057 (an association assigned code, "SMDG20", "ITG14") or a controlling agency (0051)
+    other than UN (issue #16).
+
+    >>> from adapters.edifact import parse
+    >>> association_of(parse(b"UNH+1+COARRI:D:95B:UN:ITG14'UNT+2+1'")[0].messages[0])
+    'ITG14'
+    >>> association_of(parse(b"UNH+1+CUSCAR:D:95B:UN'UNT+2+1'")[0].messages[0])
+    ''
+    """
+    if message.association:
+        return message.association
+    return message.agency if message.agency not in ("", "UN") else ""
+
+
 class _Reporter:
     """Collects issues with the message's reference and the severity rules applied."""
 
     def __init__(self, message: Message, mtype: str, limit: int | None = None) -> None:
         self.issues: list[DirectoryIssue] = []
         self.reference = message.reference
+        # Its codes are an association's, not the UN lists': a code the UN list lacks is
+        # reported as not checked (a warning), never as an error (issue #16).
+        self.association = association_of(message)
         self.prefix = f"{mtype} {message.reference}" if mtype else f"message {message.reference}"
         # Past ``limit`` issues, findings are counted by severity, not written (issue #14).
         self.limit = limit

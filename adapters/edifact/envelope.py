@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from adapters.edifact.errors import EdifactError
 from adapters.edifact.lexer import Lexer
 from adapters.edifact.stream import iter_messages, read_chunks
-from adapters.edifact.syntax import Group, Interchange, Message, serialize
+from adapters.edifact.syntax import Group, Interchange, Message, Segment, parse, serialize
 
 # How far into an input its UNB is looked for (a UNA, and a service segment or two).
 _HEAD_BYTES = 16 * 1024
@@ -78,3 +78,50 @@ def head_of(data: bytes) -> tuple[str, str] | None:
     except EdifactError:
         return None
     return None
+
+
+def first_message_type(data: bytes) -> str:
+    """UNH 0065 of the input's first message, read from its first bytes only ("" when none
+    is readable there): enough to know an interchange of CONTRLs before it is decoded.
+
+    >>> first_message_type(b"UNB+UNOA:3+APCS+CUSTOMS+261207:0915+77'UNH+1+CONTRL:D:3:UN'")
+    'CONTRL'
+    >>> first_message_type(b"UNB+UNOA:3+APCS+CUSTOMS+261207:0915+77'")
+    ''
+    """
+    try:
+        for segment in Lexer().segments(read_chunks(data[:_HEAD_BYTES], _HEAD_BYTES)):
+            if segment.tag == "UNH":
+                return segment.get(1)
+            if segment.tag not in ("UNA", "UNB", "UNG"):
+                return ""
+    except EdifactError:
+        return ""
+    return ""
+
+
+def with_reference(data: bytes, reference: str) -> bytes:
+    r"""``data``, one interchange the gateway wrote, under another control reference (UNB and
+    UNZ 0020), written as the gateway's encoders write (a segment a line): the answer kept
+    for an identical resend goes out again as an interchange of its own (issue #16).
+
+    >>> with_reference(b"UNB+UNOA:3+CUSTOMS+APCS+261207:0915+1'\nUNH+1+CONTRL:D:3:UN'\n"
+    ...                b"UCI+77+APCS+CUSTOMS+7'\nUNT+3+1'\nUNZ+1+1'\n", "42").decode()
+    "UNB+UNOA:3+CUSTOMS+APCS+261207:0915+42'\nUNH+1+CONTRL:D:3:UN'\nUCI+77+APCS+CUSTOMS+7'\nUNT+3+1'\nUNZ+1+42'\n"
+    """
+    [ic] = parse(data)
+    if ic.header is None or ic.trailer is None:
+        raise ValueError("not an interchange: no UNB or no UNZ")
+    header = _replaced(ic.header, 4, reference)
+    trailer = _replaced(ic.trailer, 1, reference)
+    renamed = dataclasses.replace(ic, header=header, trailer=trailer, control_reference=reference)
+    return serialize(renamed, recount=False, newline="\n") + b"\n"
+
+
+def _replaced(segment: Segment, index: int, value: str) -> Segment:
+    """``segment`` with the first component of element ``index`` set to ``value``."""
+    elements = list(segment.elements)
+    while len(elements) <= index:
+        elements.append(("",))
+    elements[index] = (value, *elements[index][1:])
+    return Segment(segment.tag, tuple(elements), segment.number, segment.repeats)

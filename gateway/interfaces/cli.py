@@ -18,21 +18,14 @@ from typing import Any
 
 import click
 
-from adapters.edifact.directory import set_search_path
-from gateway.config import ConfigError, Settings, load
+from gateway.config import ConfigError
+from gateway.interfaces.context import EXIT_BROKER as EXIT_BROKER
+from gateway.interfaces.context import EXIT_OK as EXIT_OK
+from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
+from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
+from gateway.interfaces.context import app_of
 from gateway.logs import configure, get_logger
 from gateway.messaging import malloc
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings | None = ctx.obj.get("settings")
-    if settings is None:
-        settings = ctx.obj["settings"] = load(path=ctx.obj.get("config"))
-    # Generated directory tables (docs/directory.md); `edigw contrl` validates without bootstrap.
-    set_search_path(settings.directory_path or None)
-    return settings
 
 
 class _Edigw(click.Group):
@@ -95,21 +88,20 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     configure(log_format)  # type: ignore[arg-type]
     _log_warnings()
     if ctx.invoked_subcommand != "demo":  # the demo loads its own, with its own environment
-        _settings(ctx)  # every command refuses a bad configuration, even offline ones (#14)
+        app_of(ctx)  # every command refuses a bad configuration, even offline ones (#14)
 
 
 @main.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the gateway's workers until SIGINT/SIGTERM (graceful: in-flight work is finished)."""
-    from gateway.bootstrap import bootstrap
     from gateway.messaging.worker import Worker
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
     # Before any thread is started (issue #8: one arena lets publishing reuse what the
     # pipeline freed).
-    get_logger().info("allocator", settings=malloc.tune(settings.raw))
-    worker = Worker(bootstrap(settings))
+    get_logger().info("allocator", settings=malloc.tune(app.settings.config.gateway))
+    worker = Worker(app)
     worker.install_signal_handlers()
     worker.run()
 
@@ -125,10 +117,10 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
     from pika.exceptions import AMQPError
 
     from gateway.messaging import broker
-    from gateway.messaging.naming import Names
     from gateway.messaging.partners import trust_domains
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
+    settings = app.settings
     partner = settings.partners.get(partner_id)
     if partner is None or partner.role == "customs":
         click.echo(
@@ -140,11 +132,10 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
         # The partner's own URL must name its own vhost, its trust domain (docs/security.md):
         # ConfigError, exit 2, otherwise.
         trust_domains(settings, only=[partner_id])
-    exchange = Names(settings.name_prefix).inbound(partner_id)
+    exchange = app.names.inbound(partner_id)
     try:
-        connection = broker.connect(
-            partner.amqp_url or settings.broker_url, tls=broker.tls_from(settings.raw)
-        )
+        # As the partner: its own login when it has one, over the gateway's TLS settings.
+        connection = app.broker.blocking(url=partner.amqp_url)
     except AMQPError as exc:
         click.echo(f"broker unreachable: {exc}", err=True)
         sys.exit(EXIT_BROKER)
@@ -185,20 +176,24 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
     "partner_id",
     default="offline",
     show_default=True,
-    help="Sender to put in the header.",
+    help="Sender: a configured partner's file is read as its configuration says.",
 )
-def translate(file: Path, out_dir: Path | None, partner_id: str) -> None:
+@click.pass_context
+def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: str) -> None:
     """Decode FILE offline (no broker) and print the canonical XML.
+
+    A configured partner's file (--partner) is read with what its configuration says:
+    the formats and message types it may send, its business-rule severities and its
+    directory validation; the directory tables are the configuration's.
 
     Rejected input: exit 1, nothing on stdout, one line per problem on stderr
     as CODE<TAB>where<TAB>sentence.
     """
-    from adapters.common import DecodeContext
     from gateway.domain.canonical_xml import to_bytes
-    from gateway.service.pipeline import translate as do_translate
 
+    translator = app_of(ctx).translator
     try:
-        result = do_translate(file.read_bytes(), DecodeContext(sender=partner_id))
+        result = translator.translate(file.read_bytes(), partner_id)
     except Exception as exc:  # the contract: never a traceback
         click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_REJECTED)
@@ -268,15 +263,47 @@ def _echo_capped(
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--partner",
+    "partner_id",
+    default=None,
+    help="The partner FILE comes from (default: the first partner answered by CONTRL).",
+)
 @click.pass_context
-def contrl(ctx: click.Context, file: Path) -> None:
-    """Print the CONTRL the gateway would send for FILE (exit 0 whenever one could be built)."""
-    from adapters import contrl as contrl_codec
+def contrl(ctx: click.Context, file: Path, partner_id: str | None) -> None:
+    """Print the CONTRL the gateway would send for FILE (exit 0 whenever one could be built).
 
-    settings = _settings(ctx)
-    # Each message judged on its own, as the running gateway does (issue #15).
-    report = contrl_codec.acknowledge(file.read_bytes(), partial=True)
-    sys.stdout.buffer.write(contrl_codec.encode(report, our_id=settings.interchange_id))
+    FILE is read as the running gateway reads the partner's messages (issue #16): the
+    format, message types, directory validation and envelope its configuration gives, each
+    message judged on its own. Only the interchange reference differs: 1 here, the
+    partner's next number in the gateway. When the gateway sends no CONTRL (a partner's
+    CONTRL, messages without a UNB), nothing is printed and stderr says why; the exit is 1
+    when the gateway dead-letters FILE, else 0.
+    """
+    from gateway.service.formats import ANSWERS
+    from gateway.service.pipeline import PROVISIONAL_REFERENCE, contrl_of
+
+    settings = app_of(ctx).settings
+    answered = [p for p in settings.partners.values() if ANSWERS.get(p.role) == "contrl"]
+    partner = settings.partners.get(partner_id) if partner_id else next(iter(answered), None)
+    if partner is None or partner not in answered:
+        known = ", ".join(p.id for p in answered) or "none"
+        click.echo(f"unknown partner {partner_id!r} (answered by CONTRL: {known})", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        translation, write = contrl_of(file.read_bytes(), partner, settings.interchange_id)
+        out = None if write is None else write(PROVISIONAL_REFERENCE)
+    except Exception as exc:  # the contract: never a traceback
+        click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
+    if out is not None:
+        sys.stdout.buffer.write(out)
+        return
+    click.echo(f"NO_CONTRL\t{file.name}\t{translation.unanswered}", err=True)
+    if translation.rejection is not None:
+        rejection = translation.rejection
+        click.echo(f"{rejection.reason}\t{file.name}\t{rejection.sentence}", err=True)
+        sys.exit(EXIT_REJECTED)
 
 
 @main.command()
@@ -289,15 +316,10 @@ def track(ctx: click.Context, reference: str, as_json: bool) -> None:
     An MRN finds the manifest customs registered under it; MRN/MSN (or MRN/MSN/HSN) a bill.
     """
     from gateway.interfaces.cli_calls import registered, registration_line
-    from gateway.storage.journal import open_journal
 
-    settings = _settings(ctx)
-    journal = open_journal(settings.journal_backend, settings.journal_path)
-    try:
-        histories = journal.track(reference)
-        registration = registered(journal, reference, histories)  # issue #17
-    finally:
-        journal.close()
+    journal = app_of(ctx).journal
+    histories = journal.track(reference)
+    registration = registered(journal, reference, histories)  # issue #17
     if as_json:
         payload: dict[str, Any] = {
             "reference": reference,
@@ -328,14 +350,13 @@ def topology(ctx: click.Context, dry_run: bool) -> None:
     """Declare every exchange and queue (idempotent) and print them as a table."""
     from pika.exceptions import AMQPError
 
-    from gateway.messaging import broker
-    from gateway.messaging.topology import declare, table, topology_for
+    from gateway.messaging.topology import declare, table
 
-    settings = _settings(ctx)
-    topo = topology_for(settings)
+    app = app_of(ctx)
+    topo = app.topology
     if not dry_run:
         try:
-            connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+            connection = app.broker.blocking()
         except AMQPError as exc:
             click.echo(f"broker unreachable: {exc}", err=True)
             sys.exit(EXIT_BROKER)

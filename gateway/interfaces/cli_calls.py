@@ -24,8 +24,9 @@ from typing import Any
 import click
 
 from gateway.config_schema import PORT_OF_CALL
-from gateway.interfaces.cli import EXIT_REJECTED, EXIT_USAGE, _settings
+from gateway.interfaces.cli import EXIT_REJECTED, EXIT_USAGE
 from gateway.interfaces.cli_dlq import HELP
+from gateway.interfaces.context import app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 from gateway.service.call_checks import Reconciliation
 from gateway.service.call_view import (
@@ -37,7 +38,7 @@ from gateway.service.call_view import (
     view,
 )
 from gateway.service.calls import CallPolicy
-from gateway.storage.journal import Journal, MessageHistory, open_journal
+from gateway.storage.journal import Journal, MessageHistory
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 # Lines of each list `calls show` prints without --all (the JSON always has everything).
@@ -55,16 +56,12 @@ _PORT = click.option("--port", callback=_port, help="UN/LOCODE of the port of ca
 
 @contextmanager
 def _journal(ctx: click.Context) -> Iterator[Journal]:
-    settings = _settings(ctx)
-    journal = open_journal(settings.journal_backend, settings.journal_path)
-    try:
-        yield journal
-    finally:
-        journal.close()
+    # The invocation's journal, from the composition root (closed with the app).
+    yield app_of(ctx).journal
 
 
 def _policy(ctx: click.Context) -> CallPolicy:
-    return CallPolicy.from_config(_settings(ctx).config.calls)
+    return CallPolicy.from_config(app_of(ctx).settings.config.calls)
 
 
 def _when(value: str | None) -> str:

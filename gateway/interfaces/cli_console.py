@@ -20,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
@@ -31,24 +29,22 @@ from gateway.interfaces.console.identity import (
     check_account_name,
     hash_password,
 )
+from gateway.interfaces.context import EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line
-from gateway.storage.journal import SqlJournal, open_journal
+from gateway.storage.journal import SqlJournal
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 HELP = {"help_option_names": ["-h", "--help"]}
 
 
-@contextmanager
-def _journal(ctx: click.Context) -> Iterator[SqlJournal]:
-    from gateway.interfaces.cli import _settings
+def _journal(ctx: click.Context) -> SqlJournal:
+    """The app's journal, which keeps the accounts (the app closes it when the command ends)."""
+    from gateway.interfaces.console import ConsoleConfigError, console_journal
 
-    settings = _settings(ctx)
-    journal = open_journal(settings.journal_backend, settings.journal_path)
     try:
-        assert isinstance(journal, SqlJournal)  # both backends are
-        yield journal
-    finally:
-        journal.close()
+        return console_journal(app_of(ctx))
+    except ConsoleConfigError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _password(from_stdin: bool) -> str:
@@ -94,10 +90,10 @@ def add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
     """Add an account (the password is asked twice, or read with --password-stdin)."""
     name = _name(name)
     password_hash = _hashed(_password(password_stdin))
-    with _journal(ctx) as journal:
-        if not journal.create_account(name, password_hash, role, now=int(time.time())):
-            click.echo(f"an account {name!r} exists already (passwd or role change it)", err=True)
-            sys.exit(EXIT_REJECTED)
+    journal = _journal(ctx)
+    if not journal.create_account(name, password_hash, role, now=int(time.time())):
+        click.echo(f"an account {name!r} exists already (passwd or role change it)", err=True)
+        sys.exit(EXIT_REJECTED)
     click.echo(f"added {name} ({role})")
 
 
@@ -106,9 +102,9 @@ def add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """The accounts, their role and their open sessions."""
-    with _journal(ctx) as journal:
-        accounts = journal.accounts()
-        sessions = {a.name: journal.sessions(a.name) for a in accounts}
+    journal = _journal(ctx)
+    accounts = journal.accounts()
+    sessions = {a.name: journal.sessions(a.name) for a in accounts}
     if not accounts:
         click.echo("no console account (edigw console users add NAME --role operator)", err=True)
         sys.exit(EXIT_REJECTED)
@@ -123,10 +119,10 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 
 
 def _change(ctx: click.Context, name: str, done: str, **change: str) -> None:
-    with _journal(ctx) as journal:
-        if not journal.update_account(name, now=int(time.time()), **change):
-            click.echo(f"no account {name!r}", err=True)
-            sys.exit(EXIT_REJECTED)
+    journal = _journal(ctx)
+    if not journal.update_account(name, now=int(time.time()), **change):
+        click.echo(f"no account {name!r}", err=True)
+        sys.exit(EXIT_REJECTED)
     click.echo(f"{done}; its sessions ended")
 
 
@@ -154,8 +150,8 @@ def role(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def remove(ctx: click.Context, name: str) -> None:
     """Remove an account and end its open sessions."""
-    with _journal(ctx) as journal:
-        if not journal.remove_account(name):
-            click.echo(f"no account {name!r}", err=True)
-            sys.exit(EXIT_REJECTED)
+    journal = _journal(ctx)
+    if not journal.remove_account(name):
+        click.echo(f"no account {name!r}", err=True)
+        sys.exit(EXIT_REJECTED)
     click.echo(f"removed {name}; its sessions ended")

@@ -30,7 +30,8 @@ import click
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 
-from gateway.config import Settings
+from gateway.bootstrap import App
+from gateway.interfaces.context import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.conventions import (
     AmbiguousId,
@@ -50,10 +51,8 @@ from gateway.interfaces.operators.deadletters import (
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore, next_replay_id
 from gateway.messaging.broker import printable
-from gateway.storage.audit import AuditTrail, current_operator
+from gateway.storage.audit import current_operator
 
-# The exit codes of gateway.interfaces.cli (not imported from there: gateway.interfaces.cli imports this module).
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 # `-h` as well as `--help` on every operators' command (subcommands inherit it).
 HELP = {"help_option_names": ["-h", "--help"]}
 _JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -90,16 +89,10 @@ def _resolved(store: DeadLetterStore, ids: Sequence[str]) -> tuple[str, ...]:
         sys.exit(EXIT_USAGE)
 
 
-def _settings(ctx: click.Context) -> Settings:
-    from gateway.interfaces.cli import _settings as load_settings
-
-    return load_settings(ctx)
-
-
 @contextmanager
-def _store(settings: Settings) -> Iterator[DeadLetterStore]:
+def _store(app: App) -> Iterator[DeadLetterStore]:
     try:
-        store = DeadLetterStore.open(settings)
+        store = DeadLetterStore.open(app)
     except (AMQPError, AMQPConnectorException) as exc:
         click.echo(f"broker unreachable: {exc!r}", err=True)
         sys.exit(EXIT_BROKER)
@@ -149,10 +142,6 @@ def _filters(f: Any) -> Any:
     return f
 
 
-def _audit(settings: Settings) -> AuditTrail:
-    return AuditTrail.for_settings(settings)
-
-
 @click.group("dlq", context_settings=HELP)
 def dlq() -> None:
     """Dead letters: list, group, show, replay, edit, purge, export."""
@@ -173,9 +162,9 @@ def list_(
     as_json: bool,
 ) -> None:
     """The dead letters, oldest failure first (nothing is taken out of the queues)."""
-    settings = _settings(ctx)
+    app = app_of(ctx)
     selector = _selector((), reason, partner, type_, since, group, grep)
-    with _store(settings) as store:
+    with _store(app) as store:
         letters = store.browse(selector)
     if not letters:
         _nothing("no dead letters")
@@ -202,8 +191,8 @@ def list_(
 @click.pass_context
 def groups(ctx: click.Context, as_json: bool) -> None:
     """Dead letters counted by reason and stage, with the oldest and newest of each group."""
-    settings = _settings(ctx)
-    with _store(settings) as store:
+    app = app_of(ctx)
+    with _store(app) as store:
         found = group_dead_letters(store.browse())
     if not found:
         _nothing("no dead letters")
@@ -235,8 +224,8 @@ def _find_one(store: DeadLetterStore, message: str) -> DeadLetter:
 @click.pass_context
 def show(ctx: click.Context, message: str, as_json: bool) -> None:
     """Everything about one dead letter (MESSAGE: its id or AMQP message id, or a prefix)."""
-    settings = _settings(ctx)
-    with _store(settings) as store:
+    app = app_of(ctx)
+    with _store(app) as store:
         dl = _find_one(store, message)
     decoded = decoded_view(dl)
     if as_json:
@@ -334,16 +323,16 @@ def replay(
     as_json: bool,
 ) -> None:
     """Send dead letters back to where they came from (confirmed first, then removed)."""
-    settings = _settings(ctx)
+    app = app_of(ctx)
     selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "replay")
     actor = current_operator()
-    with _store(settings) as store:
+    with _store(app) as store:
         selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
             result = store.replay(selector, actor=actor, dry_run=True)
         else:
             result = actions.replay(
-                settings, store, selector, actor, all_=all_, progress=_bar("replaying")
+                app, store, selector, actor, all_=all_, progress=_bar("replaying")
             )
     if dry_run:
         for dl in result.replayed:
@@ -399,9 +388,9 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     """
     from gateway.interfaces.operators.editing import check_edit, replay_edit
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
     actor = current_operator()
-    with _store(settings) as store:
+    with _store(app) as store:
         dl = _find_one(store, message)
     original = dl.body_text()
     edited_text = click.edit(
@@ -423,8 +412,8 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
             click.echo(terminal_line(line), err=True)
         sys.exit(EXIT_REJECTED)
     diff = check.diff
-    with _store(settings) as store:
-        outcome = replay_edit(settings, store, check, actor)
+    with _store(app) as store:
+        outcome = replay_edit(app, store, check, actor)
     if not outcome.replayed:
         errors = (
             "; ".join(e for _d, e in outcome.failed) or "it left the dead-letter queue meanwhile"
@@ -471,13 +460,13 @@ def purge(
     as_json: bool,
 ) -> None:
     """Remove dead letters for good. Their full content is kept in the audit trail."""
-    settings = _settings(ctx)
+    app = app_of(ctx)
     selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "purge")
     if not yes and not dry_run:
         click.echo("purge removes messages for good: add --yes (or --dry-run)", err=True)
         sys.exit(EXIT_USAGE)
     actor = current_operator()
-    with _store(settings) as store:
+    with _store(app) as store:
         selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
             chosen = store.browse(selector)
@@ -486,9 +475,7 @@ def purge(
             else:
                 click.echo(f"{len(chosen)} dead letter(s) would be purged")
             sys.exit(EXIT_OK if chosen else EXIT_REJECTED)
-        removed = actions.purge(
-            settings, store, selector, actor, all_=all_, progress=_bar("purging")
-        )
+        removed = actions.purge(app, store, selector, actor, all_=all_, progress=_bar("purging"))
     if not removed:
         _nothing("no dead letter matched")
     for dl in removed:
@@ -515,9 +502,9 @@ def export(
     grep: str | None,
 ) -> None:
     """Write the dead letters, bodies included (base64), one JSON object per line."""
-    settings = _settings(ctx)
+    app = app_of(ctx)
     selector = _selector((), reason, partner, type_, since, group, grep)
-    with _store(settings) as store:
+    with _store(app) as store:
         letters = store.browse(selector)
     if not letters:
         _nothing("no dead letter matched: nothing exported")
@@ -542,12 +529,9 @@ def audit(
     as_json: bool,
 ) -> None:
     """The operators' audit trail: who did what, when, to which messages."""
-    settings = _settings(ctx)
-    trail = _audit(settings)
-    try:
-        entries = trail.entries(limit=limit, action=action, message_id=message_id, actor=actor)
-    finally:
-        trail.close()
+    entries = app_of(ctx).audit.entries(
+        limit=limit, action=action, message_id=message_id, actor=actor
+    )
     if not entries:
         _nothing("no operator action recorded")
     for e in entries:
@@ -568,19 +552,17 @@ def audit(
 @click.pass_context
 def console(ctx: click.Context, port: int | None, address: str | None) -> None:
     """Serve the operators' web console (sign in with an account: edigw console users)."""
-    import dataclasses
-
     if ctx.invoked_subcommand is not None:
         return
 
-    from gateway.interfaces.console import ConsoleConfigError, console_settings, serve
+    from gateway.interfaces.console import ConsoleConfigError, serve
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
+    conf = app.settings.config.console
+    if address:
+        conf = conf.model_copy(update={"address": address})
     try:
-        conf = console_settings(settings.raw)
+        serve(app, conf, port=port)
     except ConsoleConfigError as exc:
         click.echo(f"configuration refused: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    if address:
-        conf = dataclasses.replace(conf, address=address)
-    serve(settings, conf, port=port)

@@ -24,7 +24,6 @@ Every command that prints takes ``--json`` (one object per line, issue #19), and
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import sys
 from pathlib import Path
@@ -32,20 +31,11 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from gateway.config import ConfigError, Settings, load
+from gateway.interfaces.context import EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 HELP = {"help_option_names": ["-h", "--help"]}
 _JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load(path=(ctx.obj or {}).get("config"))
-    except ConfigError as exc:
-        click.echo(f"configuration refused: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
 
 
 @click.group(context_settings=HELP)
@@ -60,7 +50,7 @@ def generate(ctx: click.Context, as_json: bool) -> None:
     """Make the signing key and certificate at the configured paths, unless they exist."""
     from gateway.security.signing import ensure_dev_keys, key_id
 
-    settings = _settings(ctx)
+    settings = app_of(ctx).settings
     existed = settings.signing_key.exists() and settings.signing_cert.exists()
     ensure_dev_keys(settings.signing_key, settings.signing_cert)
     cert = x509.load_pem_x509_certificate(settings.signing_cert.read_bytes())
@@ -81,7 +71,7 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
     from gateway.security.signing import key_id
     from gateway.security.trust import archive_dir, load_certificates
 
-    settings = _settings(ctx)
+    settings = app_of(ctx).settings
     rows: list[tuple[x509.Certificate, str]] = []
     if settings.signing_cert.exists():
         rows += [(c, "current") for c in load_certificates(settings.signing_cert.read_bytes())]
@@ -122,7 +112,8 @@ def rotate(ctx: click.Context, as_json: bool) -> None:
     from gateway.security.signing import ensure_dev_keys, key_id
     from gateway.security.trust import archive_dir
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
+    settings = app.settings
     key_path, cert_path = settings.signing_key, settings.signing_cert
     if not (key_path.exists() and cert_path.exists()):
         click.echo("no current key to rotate (edigw keys generate)", err=True)
@@ -131,7 +122,7 @@ def rotate(ctx: click.Context, as_json: bool) -> None:
     old_id = key_id(old)
     archive = archive_dir(settings)
     archive.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = app.clock().strftime("%Y%m%dT%H%M%SZ")
     shutil.copyfile(cert_path, archive / f"{stamp}-{old_id}.cert.pem")
     # The retired private key is destroyed: it must never sign again, and verification needs
     # only the certificate.
@@ -153,9 +144,10 @@ def rotate(ctx: click.Context, as_json: bool) -> None:
 def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) -> None:
     """Sign FILE as a ministry with its DEVELOPMENT key (only when [trust] dir is unset)."""
     from gateway.domain.xmlsafe import UnsafeXmlError, parse
-    from gateway.security.trust import DevPki, trust_settings
+    from gateway.security.trust import trust_settings
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
+    settings = app.settings
     ts = trust_settings(settings)
     partner = settings.partners.get(partner_id)
     if partner is None or partner.role != "ministry":
@@ -169,9 +161,8 @@ def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) 
     except UnsafeXmlError as exc:
         click.echo(f"{exc.reason}\t{exc.sentence}", err=True)
         sys.exit(EXIT_REJECTED)
-    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
-    pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
-    if partner_id not in pki.identities:
+    pki = app.dev_pki()
+    if pki is None or partner_id not in pki.identities:
         click.echo(f"{partner_id} has an installed anchor but no development key", err=True)
         sys.exit(EXIT_USAGE)
     signed = pki.sign(partner_id, root)
@@ -191,10 +182,9 @@ def dev_sign(ctx: click.Context, partner_id: str, out: Path | None, file: Path) 
 @click.pass_context
 def verify(ctx: click.Context, file: Path, partner_id: str | None, as_json: bool) -> None:
     """Check FILE's signature against the trust store: exit 0 valid, 1 invalid (reason on stderr)."""
-    from gateway.security.trust import TrustError, load_trust, signer_summary
+    from gateway.security.trust import TrustError, signer_summary
 
-    settings = _settings(ctx)
-    store = load_trust(settings, with_gateway=True)
+    store = app_of(ctx).verifying_trust()
     try:
         verified = store.verify(file.read_bytes(), partner_id)
     except TrustError as exc:

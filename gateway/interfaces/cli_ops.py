@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, _settings
 from gateway.interfaces.cli_dlq import HELP
+from gateway.interfaces.context import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 from gateway.logs import get_logger
 
@@ -58,14 +58,10 @@ def routes() -> None:
 @click.pass_context
 def routes_show(ctx: click.Context, as_json: bool) -> None:
     """Print the routing and copy rules of the configuration, first match first."""
-    from gateway.service.routing import copies_from, describe
+    from gateway.service.routing import describe
 
-    settings = _settings(ctx)
-    try:
-        copies = copies_from(settings.raw)
-    except ValueError as exc:
-        click.echo(f"configuration refused: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    settings = app_of(ctx).settings
+    copies = settings.copies
     if not settings.routes and not copies:
         click.echo("no routing rule configured", err=True)
         sys.exit(EXIT_REJECTED)
@@ -97,14 +93,10 @@ def routes_reload(ctx: click.Context, as_json: bool) -> None:
     Cutting an office over is an edit of ``[[routes]]`` followed by this command; each
     gateway logs what changed. Exit 1 when no gateway is running here.
     """
-    from gateway.service.routing import copies_from, describe
+    from gateway.service.routing import describe
 
-    settings = _settings(ctx)  # a bad configuration stops here (exit 2), gateways untouched
-    try:
-        copies = copies_from(settings.raw)
-    except ValueError as exc:
-        click.echo(f"configuration refused: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    settings = app_of(ctx).settings  # a bad configuration stops here (exit 2), untouched
+    copies = settings.copies
     pids = running_gateways(settings.state_dir)
     if not pids:
         click.echo(
@@ -139,16 +131,16 @@ def overdue(
     import datetime as dt
 
     from gateway.service.responses import overdue_after
-    from gateway.storage.journal import JournalUnavailable, open_journal
+    from gateway.storage.records import JournalUnavailable
 
-    settings = _settings(ctx)
-    delay = dt.timedelta(minutes=minutes) if minutes is not None else overdue_after(settings.raw)
+    app = app_of(ctx)
+    delay = (
+        dt.timedelta(minutes=minutes)
+        if minutes is not None
+        else overdue_after(app.settings.config.responses)
+    )
     try:
-        journal = open_journal(settings.journal_backend, settings.journal_path)
-        try:
-            late = journal.overdue(delay, limit=limit)
-        finally:
-            journal.close()
+        late = app.journal.overdue(delay, limit=limit)
     except JournalUnavailable as exc:
         click.echo(f"journal unavailable: {exc}", err=True)
         sys.exit(EXIT_BROKER)
@@ -223,7 +215,8 @@ def partners_provision(
 
     from gateway.messaging.partners import ProvisionError, provision, trust_domains
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
+    settings = app.settings
     unknown = [p for p in only if p not in settings.partners]
     if unknown:
         click.echo(f"unknown partner(s): {', '.join(unknown)}", err=True)
@@ -233,7 +226,7 @@ def partners_provision(
             _print_domain(d, as_json)
         return
     try:
-        done = provision(settings, only=list(only) or None, rotate=rotate)
+        done = provision(settings, app.broker, only=list(only) or None, rotate=rotate)
     except (ProvisionError, AMQPError) as exc:
         click.echo(str(exc) or type(exc).__name__, err=True)
         sys.exit(EXIT_BROKER)

@@ -25,8 +25,9 @@ from typing import Any
 
 import click
 
-from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, _settings
+from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from gateway.interfaces.cli_dlq import HELP
+from gateway.interfaces.context import app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -42,22 +43,16 @@ def travellers() -> None:
 def _service(ctx: click.Context) -> Iterator[Any]:
     """The travellers' service on the configured journal; exit 3 when it is unreachable."""
     from gateway.service.travellers_desk import travellers_service
-    from gateway.storage.journal import JournalUnavailable, open_journal
+    from gateway.storage.journal import JournalUnavailable
     from gateway.storage.travellers_retention import travellers_of
 
-    settings = _settings(ctx)
+    app = app_of(ctx)
     try:
-        journal = open_journal(settings.journal_backend, settings.journal_path)
+        # The invocation's journal, from the composition root (closed with the app).
+        yield travellers_service(app.settings, travellers_of(app.journal))
     except JournalUnavailable as exc:
         click.echo(f"journal unavailable: {exc}", err=True)
         sys.exit(EXIT_BROKER)
-    try:
-        yield travellers_service(settings, travellers_of(journal))
-    except JournalUnavailable as exc:
-        click.echo(f"journal unavailable: {exc}", err=True)
-        sys.exit(EXIT_BROKER)
-    finally:
-        journal.close()
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -214,12 +209,12 @@ def forget(
     retention; a currency declaration and a passenger list after their sailing. A vehicle
     still in the country keeps its TPD. The erasure is audited.
     """
-    from gateway.storage.audit import AuditTrail, current_operator
+    from gateway.storage.audit import current_operator
 
     if (document is None) == (not expired):
         click.echo("say what to forget: --document NUMBER or --expired", err=True)
         sys.exit(EXIT_USAGE)
-    settings = _settings(ctx)
+    app = app_of(ctx)
     with _service(ctx) as service:
         erased = service.forget(document=document, dry_run=dry_run, today=_day(on))
         holder = None if document is None else service.pseudonym(document)
@@ -232,16 +227,12 @@ def forget(
         "references": erased.references,
     }
     if erased.total and not dry_run:
-        trail = AuditTrail.for_settings(settings)
-        try:
-            trail.record(
-                current_operator(),
-                "travellers-forget",
-                detail=f"erased past retention ({'one traveller' if holder else 'all'})",
-                data={"holder": holder, **counts},
-            )
-        finally:
-            trail.close()
+        app.audit.record(
+            current_operator(),
+            "travellers-forget",
+            detail=f"erased past retention ({'one traveller' if holder else 'all'})",
+            data={"holder": holder, **counts},
+        )
     say: Callable[[str], None] = click.echo
     if as_json:
         say(json_line({"dry_run": dry_run, "holder": holder, **counts}))

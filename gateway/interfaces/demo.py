@@ -19,11 +19,10 @@ from pathlib import Path
 
 import click
 
-from gateway.config import Settings, load
+from gateway.bootstrap import App, bootstrap
+from gateway.config import INBOUND_ROLES, load
 from gateway.messaging import broker
-from gateway.messaging.naming import Names
-from gateway.messaging.topology import declare, topology_for
-from gateway.storage.journal import open_journal
+from gateway.messaging.topology import declare
 
 FINAL = {"acknowledged"}
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "apcs"
@@ -56,16 +55,13 @@ def _receipt_verdict(body: bytes) -> str:
     return f"receipt {'accepted' if outcome == 'accepted' else 'REJECTED'}"
 
 
-def _signed_ministry_documents(settings: Settings) -> list[tuple[str, str, bytes]]:
+def _signed_ministry_documents(app: App) -> list[tuple[str, str, bytes]]:
     """(partner, label, signed bytes) for the bundled ministry samples, signed with dev keys."""
     from gateway.domain.xmlsafe import parse
-    from gateway.security.trust import DevPki, trust_settings
 
-    ts = trust_settings(settings)
-    if not ts.development or not MINISTRY_SAMPLES.is_dir():
+    pki = app.dev_pki() if MINISTRY_SAMPLES.is_dir() else None
+    if pki is None:
         return []
-    ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
-    pki = DevPki.ensure(ts.state_dir, ministries, ts.directory)
     out = []
     for partner, name, tamper in MINISTRY_FILES:
         path = MINISTRY_SAMPLES / name
@@ -107,15 +103,27 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
         "EDIGW_STATE_DIR": str(run_dir),
         "EDIGW_MODE": "development",
     }
-    settings = load(path=config_path, env=env)
-    names = Names(settings.name_prefix)
+    with bootstrap(load(path=config_path, env=env)) as app:
+        return _run(app, config_path, env, files, run_dir, prefix, timeout)
+
+
+def _run(
+    app: App,
+    config_path: str | None,
+    env: dict[str, str],
+    files: list[Path],
+    run_dir: Path,
+    prefix: str,
+    timeout: float,
+) -> int:
+    settings, names = app.settings, app.names
     click.echo(
         f"broker {settings.broker_url.split('@')[-1]}, queue prefix {prefix!r}, state in {settings.state_dir}/"
     )
-    connection = broker.connect(settings.broker_url, attempts=10, tls=broker.tls_from(settings.raw))
+    connection = app.broker.blocking(attempts=10)
     channel = broker.confirmed_channel(connection)
-    declare(channel, topology_for(settings, names))
-    outbound = [names.outbound(p.id) for p in settings.partners_with_role("port", "ministry")]
+    declare(channel, app.topology)
+    outbound = [names.outbound(p.id) for p in settings.partners_with_role(*INBOUND_ROLES)]
     for queue in (names.customs_core, names.customs_legacy, *outbound):
         channel.queue_purge(queue)  # results of earlier demo runs would confuse this one
 
@@ -129,7 +137,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
         try:
             submitted: dict[str, tuple[str, str]] = {}  # message id -> (partner, label)
             batches = [("apcs", p.name, p.read_bytes()) for p in files]
-            batches += _signed_ministry_documents(settings)
+            batches += _signed_ministry_documents(app)
             for partner, label, data in batches:
                 message_id = str(uuid.uuid4())
                 broker.publish(
@@ -143,7 +151,7 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                 )
                 submitted[message_id] = (partner, label)
                 click.echo(f"submitted {label} as {message_id}")
-            journal = open_journal(settings.journal_backend, settings.journal_path)
+            journal = app.journal
             deadline = time.monotonic() + timeout
             pending = set(submitted)
             while pending and time.monotonic() < deadline:
@@ -199,7 +207,6 @@ def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> i
                 f"dead letters wait in {names.dead_letter(names.inbound('<partner>'))} "
                 f"(`EDIGW_STATE_DIR={run_dir} edigw track <message id>` shows each history)"
             )
-            journal.close()
             return 1 if failures else 0
         finally:
             gateway.send_signal(signal.SIGTERM)

@@ -10,7 +10,8 @@ import datetime as dt
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -23,7 +24,6 @@ from pika.exceptions import (
     UnroutableError,
 )
 
-from gateway.config import ConfigError
 from gateway.messaging.naming import Names
 from gateway.service.letters import BROKER_DEATH_HEADERS as BROKER_DEATH_HEADERS
 from gateway.service.letters import GATEWAY_HEADER_PREFIX as GATEWAY_HEADER_PREFIX
@@ -57,8 +57,10 @@ from gateway.tls import reason_of as _reason
 from gateway.tls import ssl_context as ssl_context
 from gateway.tls import tls_from as tls_from
 
+if TYPE_CHECKING:
+    from aio_pika.abc import AbstractConnection
+
 PERSISTENT = 2
-DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000)
 
 
 def _lenient_timestamps() -> None:
@@ -215,6 +217,49 @@ def connect(
     raise BrokerUnreachable(connection_failure(where, last, client_cert=has_cert)) from last
 
 
+@dataclass(frozen=True, slots=True)
+class Connector:
+    """How this gateway reaches its broker: ``broker.url`` and ``[broker.tls]``.
+
+    Built once by the composition root (``gateway.bootstrap``); whatever talks to the broker
+    opens its connections through the one it is given (the worker reconnects with it, the
+    operators' tools and the console open one per use), and a test can hand in another.
+
+    >>> Connector("amqp://edigw:secret@mq/customs").user
+    'edigw'
+    """
+
+    url: str
+    tls: Tls | None = None
+
+    @property
+    def user(self) -> str:
+        """The broker user the gateway logs in as."""
+        return own_user(self.url)
+
+    def blocking(
+        self, *, url: str | None = None, heartbeat: int = 30, attempts: int = 1
+    ) -> pika.BlockingConnection:
+        """A blocking (pika) connection, retried ``attempts`` times; ``url``: another login on
+        the same broker (a partner's own credentials for ``edigw submit``), with this TLS."""
+        return connect(url or self.url, heartbeat=heartbeat, attempts=attempts, tls=self.tls)
+
+    async def asynchronous(
+        self, *, heartbeat: int, name: str, timeout: float
+    ) -> AbstractConnection:
+        """The asyncio (aio-pika) connection of ``edigw run``, named ``name`` on the broker."""
+        # aio-pika takes a fifth of a second to import: only `edigw run` pays for it.
+        import aio_pika
+
+        return await aio_pika.connect(
+            self.url,
+            heartbeat=heartbeat,
+            client_properties={"connection_name": name},
+            ssl_context=ssl_context(self.tls),
+            timeout=timeout,
+        )
+
+
 def confirmed_channel(connection: pika.BlockingConnection) -> BlockingChannel:
     channel = connection.channel()
     channel.confirm_delivery()
@@ -297,19 +342,3 @@ def dead_letter(
         headers=headers,
         type=getattr(properties, "type", None),
     )
-
-
-def retry_delays(settings_raw: Mapping[str, Any]) -> tuple[int, ...]:
-    """``broker.retry_delays_ms`` (the retry tiers), validated.
-
-    >>> retry_delays({"broker": {"retry_delays_ms": [100, 2000]}})
-    (100, 2000)
-    """
-    value = settings_raw.get("broker", {}).get("retry_delays_ms", list(DEFAULT_RETRY_DELAYS_MS))
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 10 <= v <= 86_400_000 for v in value
-    ):
-        raise ConfigError(
-            "broker.retry_delays_ms", "must be a list of delays in milliseconds (10 .. 86400000)"
-        )
-    return tuple(value)

@@ -1,28 +1,48 @@
 """What the composition root (``gateway.bootstrap``) hands the worker: the built parts.
 
-Defined here, below the composition root, so that the worker can name its type without
-importing what builds it (docs/architecture.md).
+Defined here, below the composition root, so that the worker and the metrics can name its
+type without importing what builds it (docs/architecture.md). The root's ``App`` is one; a
+test may hand in any object with these parts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from gateway.config import Settings
-from gateway.messaging.naming import Names
-from gateway.messaging.topology import Topology
-from gateway.security.signing import Signer
-from gateway.service.pipeline import InboundPipeline
-from gateway.storage.journal import Journal
+if TYPE_CHECKING:
+    from gateway.config import Settings
+    from gateway.messaging.broker import Connector
+    from gateway.messaging.naming import Names
+    from gateway.messaging.topology import Topology
+    from gateway.security.signing import Signer
+    from gateway.service.pipeline import InboundPipeline
+    from gateway.storage.audit import AuditTrail
+    from gateway.storage.records import Journal
 
 
-@dataclass(slots=True)
-class Gateway:
-    """The parts one gateway process runs with, built once by ``gateway.bootstrap``."""
+class Gateway(Protocol):
+    """The parts one gateway process runs with, built by ``gateway.bootstrap`` on first use."""
 
-    settings: Settings
-    names: Names
-    journal: Journal
-    signer: Signer
-    pipeline: InboundPipeline
-    topology: Topology
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def names(self) -> Names: ...
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def broker(self) -> Connector: ...
+
+    @property
+    def journal(self) -> Journal: ...
+
+    @property
+    def signer(self) -> Signer: ...
+
+    @property
+    def pipeline(self) -> InboundPipeline: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...

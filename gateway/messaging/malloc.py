@@ -20,9 +20,10 @@ glibc's own behaviour:
 The environment variables (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``) win: a
 deployment's own setting. On a C library other than glibc nothing is done.
 
->>> settings({"gateway": {"malloc_arena_max": 2}})
+>>> from gateway.config_schema import GatewaySection
+>>> settings(GatewaySection(malloc_arena_max=2))
 (2, 1048576, 1048576)
->>> settings({})
+>>> settings(GatewaySection())
 (0, 1048576, 1048576)
 """
 
@@ -36,41 +37,26 @@ import platform
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.config_schema import GatewaySection
+
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 M_ARENA_MAX = -8
-DEFAULT_ARENA_MAX = 0
-DEFAULT_MMAP_THRESHOLD = 1 << 20
-DEFAULT_TRIM_MIN_BYTES = 1 << 20
-# glibc refuses a threshold above HEAP_MAX_SIZE / 2 (32 MiB on 64-bit).
-_MAX_MMAP_THRESHOLD = 32 << 20
 
-# (configuration key, default, largest value, mallopt parameter, environment variable)
-_KNOBS: tuple[tuple[str, int, int, int, str], ...] = (
-    ("malloc_arena_max", DEFAULT_ARENA_MAX, 1024, M_ARENA_MAX, "MALLOC_ARENA_MAX"),
-    (
-        "malloc_mmap_threshold",
-        DEFAULT_MMAP_THRESHOLD,
-        _MAX_MMAP_THRESHOLD,
-        M_MMAP_THRESHOLD,
-        "MALLOC_MMAP_THRESHOLD_",
-    ),
+# (configuration key, mallopt parameter, environment variable); the keys are validated and
+# defaulted by the configuration's schema (``[gateway]``, gateway.config_schema).
+_KNOBS: tuple[tuple[str, int, str], ...] = (
+    ("malloc_arena_max", M_ARENA_MAX, "MALLOC_ARENA_MAX"),
+    ("malloc_mmap_threshold", M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_"),
 )
-_TRIM = ("malloc_trim_min_bytes", DEFAULT_TRIM_MIN_BYTES, 1 << 40)
 
 
-def settings(raw: Mapping[str, Any]) -> tuple[int, int, int]:
-    """(arena cap, mmap threshold, trim size) from the raw configuration; ValueError when
-    one is bad."""
-    section = raw.get("gateway", {})
-    values = []
-    for key, default, top in [k[:3] for k in _KNOBS] + [_TRIM]:
-        value = section.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
-            raise ValueError(
-                f"gateway.{key}: must be a whole number from 0 to {top}, not {value!r}"
-            )
-        values.append(value)
-    return values[0], values[1], values[2]
+def settings(section: GatewaySection) -> tuple[int, int, int]:
+    """(arena cap, mmap threshold, trim size) of the ``[gateway]`` section."""
+    return (
+        section.malloc_arena_max,
+        section.malloc_mmap_threshold,
+        section.malloc_trim_min_bytes,
+    )
 
 
 @functools.cache
@@ -88,12 +74,13 @@ def trim() -> bool:
     return libc is not None and bool(libc.malloc_trim(0))
 
 
-def tune(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> list[str]:
-    """Apply the configured settings to this process; what was done, in words (for the log)."""
+def tune(section: GatewaySection, env: Mapping[str, str] | None = None) -> list[str]:
+    """Apply the ``[gateway]`` section's settings to this process; what was done, in words
+    (for the log)."""
     env = os.environ if env is None else env
     said = []
     libc = _libc()
-    for (key, _default, _top, param, variable), value in zip(_KNOBS, settings(raw), strict=False):
+    for (key, param, variable), value in zip(_KNOBS, settings(section), strict=False):
         if variable in env:
             said.append(f"{variable}={env[variable]} from the environment")
         elif value == 0:
@@ -108,9 +95,6 @@ def tune(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> list[s
 
 
 __all__ = [
-    "DEFAULT_ARENA_MAX",
-    "DEFAULT_MMAP_THRESHOLD",
-    "DEFAULT_TRIM_MIN_BYTES",
     "settings",
     "trim",
     "tune",

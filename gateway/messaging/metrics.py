@@ -27,13 +27,13 @@ True
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pika.exceptions import AMQPError, ChannelClosedByBroker
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -43,8 +43,12 @@ from prometheus_client import (
     start_http_server,
 )
 
+from gateway.config import INBOUND_ROLES
 from gateway.logs import get_logger
+from gateway.messaging.broker import Connector
+from gateway.messaging.components import Gateway
 from gateway.messaging.metrics_travellers import watch_overdue_vehicles
+from gateway.storage.travellers_retention import travellers_of
 
 log = get_logger()
 
@@ -282,14 +286,6 @@ def set_operator_actions_source(source: Callable[[], Mapping[str, int]] | None) 
     _operator_actions = swap_collector(_operator_actions, new)
 
 
-def watch_operator_actions(settings: Any) -> None:
-    """Count the operator actions of ``settings``' audit trail at each scrape."""
-    from gateway.storage.audit import AuditTrail
-
-    trail = AuditTrail.for_settings(settings)
-    set_operator_actions_source(trail.counts_by_action)
-
-
 _overdue_value = 0.0
 _overdue_source: Callable[[], float] | None = None
 
@@ -443,50 +439,6 @@ def _value(name: str, **labels: str) -> float | None:
 # ---------------------------------------------------------------------- configuration
 
 
-class MetricsConfigError(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSettings:
-    port: int = 0
-    address: str = "127.0.0.1"
-    depth_interval: float = 15.0
-    management_url: str = ""
-
-
-def metrics_settings(
-    raw: Mapping[str, Any], env: Mapping[str, str] | None = None
-) -> MetricsSettings:
-    """The ``[metrics]`` section of the configuration (``Settings.raw``), env over file.
-
-    >>> metrics_settings({"metrics": {"port": 9464}}, env={})
-    MetricsSettings(port=9464, address='127.0.0.1', depth_interval=15.0, management_url='')
-    >>> metrics_settings({}, env={"EDIGW_METRICS_PORT": "0"}).port
-    0
-    """
-    env = os.environ if env is None else env
-    section = dict(raw.get("metrics", {}) or {})
-    port: Any = env.get("EDIGW_METRICS_PORT", section.get("port", 0))
-    address = env.get("EDIGW_METRICS_ADDRESS", section.get("address", "127.0.0.1"))
-    interval: Any = section.get("depth_interval", 15)
-    try:
-        port = int(port)
-    except (TypeError, ValueError):
-        raise MetricsConfigError(f"metrics.port: must be a whole number, not {port!r}") from None
-    if not 0 <= port <= 65535:
-        raise MetricsConfigError(f"metrics.port: must be from 0 (off) to 65535, not {port}")
-    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 1:
-        raise MetricsConfigError(f"metrics.depth_interval: seconds, at least 1, not {interval!r}")
-    management = str(section.get("management_url", "") or "")
-    return MetricsSettings(
-        port=port,
-        address=str(address),
-        depth_interval=float(interval),
-        management_url=management,
-    )
-
-
 # ---------------------------------------------------------------------- queue depths
 
 
@@ -545,14 +497,10 @@ def _management_depths(
     }
 
 
-def _amqp_ready(broker_url: str, queues: list[str], tls: Any) -> dict[str, int]:
+def _amqp_ready(broker: Connector, queues: list[str]) -> dict[str, int]:
     """Ready messages per existing queue (passive declare): all AMQP can tell."""
-    from pika.exceptions import ChannelClosedByBroker
-
-    from gateway.messaging import broker
-
     depths: dict[str, int] = {}
-    connection = broker.connect(broker_url, heartbeat=60, tls=tls)
+    connection = broker.blocking(heartbeat=60)
     try:
         channel = connection.channel()
         for queue in queues:
@@ -567,10 +515,9 @@ def _amqp_ready(broker_url: str, queues: list[str], tls: Any) -> dict[str, int]:
 
 
 def queue_depths(
-    broker_url: str,
+    broker: Connector,
     queues: list[str],
     *,
-    tls: Any = None,
     management_url: str = "",
     timeout: float = 5.0,
 ) -> tuple[dict[str, int], bool]:
@@ -582,9 +529,9 @@ def queue_depths(
     (raising its error when the broker is unreachable); when the API cannot be reached, the
     ready count of a passive declare is all there is (logged, and said by the flag).
     """
-    ready = _amqp_ready(broker_url, queues, tls)
+    ready = _amqp_ready(broker, queues)
     try:
-        total = _management_depths(broker_url, list(ready), management_url, timeout)
+        total = _management_depths(broker.url, list(ready), management_url, timeout)
     except Exception as exc:  # no management plugin, refused, timeout: fall back, say so
         log.warning(
             "queue depths without unacknowledged messages: management API unreachable",
@@ -602,26 +549,22 @@ class QueueDepthPoller(threading.Thread):
 
     def __init__(
         self,
-        broker_url: str,
+        broker: Connector,
         queues: list[str],
         interval: float,
-        tls: Any = None,
         management_url: str = "",
     ) -> None:
         super().__init__(name="edigw-metrics-depth", daemon=True)
-        self.broker_url = broker_url
+        self.broker = broker
         self.management_url = management_url
-        self.tls = tls
         self.queues = queues
         self.interval = interval
         self.stopping = threading.Event()
 
     def poll_once(self) -> dict[str, int]:
-        from pika.exceptions import AMQPError
-
         try:
             depths, counts_unacked = queue_depths(
-                self.broker_url, self.queues, tls=self.tls, management_url=self.management_url
+                self.broker, self.queues, management_url=self.management_url
             )
         except AMQPError:
             BROKER_REACHABLE.set(0)
@@ -658,38 +601,28 @@ class MetricsServer:
         self.server.server_close()
 
 
-def start(settings: Any) -> MetricsServer | None:
+def start(gateway: Gateway) -> MetricsServer | None:
     """Serve /metrics if ``[metrics] port`` is not 0, and poll queue depths. Never raises."""
     try:
-        conf = metrics_settings(getattr(settings, "raw", {}) or {})
-        configured = settings.partners_with_role("port", "ministry")
+        settings = gateway.settings
+        conf = settings.config.metrics
+        configured = settings.partners_with_role(*INBOUND_ROLES)
         know_partners(
             [p.id for p in configured],
-            [t for p in configured for t in getattr(p, "message_types", ())],
+            [t for p in configured for t in p.message_types],
         )
         if conf.port == 0:
             return None
-        from gateway.messaging.naming import Names
-        from gateway.messaging.topology import topology_for
-
-        names = Names(settings.name_prefix)
-        queues = [q.name for q in topology_for(settings, names).queues]
+        queues = [q.name for q in gateway.topology.queues]
         for partner in configured:
             # Series exist from the start, so "no traffic" alerts work after a restart too.
             RECEIVED.labels(partner.id)
             LAST_MESSAGE.labels(partner.id)
         server, thread = start_http_server(conf.port, addr=conf.address, registry=REGISTRY)
-        from gateway.messaging.broker import tls_from
-
-        poller = QueueDepthPoller(
-            settings.broker_url,
-            queues,
-            conf.depth_interval,
-            tls_from(settings.raw),
-            conf.management_url,
-        )
-        watch_operator_actions(settings)
-        watch_overdue_vehicles(settings)  # issue #18
+        poller = QueueDepthPoller(gateway.broker, queues, conf.depth_interval, conf.management_url)
+        # The operator actions of the audit trail, counted at each scrape.
+        set_operator_actions_source(gateway.audit.counts_by_action)
+        watch_overdue_vehicles(travellers_of(gateway.journal))  # issue #18
         poller.start()
         port = int(server.server_address[1])
         log.info("metrics endpoint", address=conf.address, port=port)

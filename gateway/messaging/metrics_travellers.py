@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.logs import get_logger
+from gateway.storage.records import TravellersJournal
 
 log = get_logger()
 NAME = "edigw_travellers_overdue_vehicles"
@@ -57,13 +58,12 @@ def set_overdue_vehicles_source(source: Callable[[], int] | None) -> None:
     _collector = swap_collector(_collector, new)
 
 
-def watch_overdue_vehicles(settings: Any, today: Callable[[], dt.date] | None = None) -> None:
-    """Count the overdue vehicles of ``settings``' journal (its own connection) at each
-    scrape, as of ``today()`` (default: today in Algiers)."""
+def watch_overdue_vehicles(
+    journal: TravellersJournal, today: Callable[[], dt.date] | None = None
+) -> None:
+    """Count the overdue vehicles of ``journal`` (the gateway's, from the composition root)
+    at each scrape, as of ``today()`` (default: today in Algiers)."""
     from gateway.service.travellers import today_in_algiers
-    from gateway.storage.journal import open_journal
-    from gateway.storage.travellers_retention import travellers_of
 
-    journal = travellers_of(open_journal(settings.journal_backend, settings.journal_path))
     day = today or today_in_algiers
     set_overdue_vehicles_source(lambda: journal.count_overdue_tpds(day()))

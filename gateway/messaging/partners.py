@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
-from gateway.config import Partner, Settings
+from gateway.config import INBOUND_ROLES, Partner, Settings
 from gateway.config_errors import ConfigError
 from gateway.messaging import broker
 from gateway.messaging.naming import Names
@@ -197,7 +197,7 @@ def trust_domains(settings: Settings, *, only: Iterable[str] | None = None) -> l
     wanted = set(only) if only else None
     seen: dict[str, str] = {}
     out = []
-    for partner in settings.partners_with_role("port", "ministry"):
+    for partner in settings.partners_with_role(*INBOUND_ROLES):
         vhost, user = vhost_for(names, partner), user_for(names, partner.id)
         key = f"partners.{partner.id}"
         if vhost == core_vhost:
@@ -332,11 +332,11 @@ def _password(settings: Settings, user: str, rotate: bool) -> tuple[str, bool]:
     return password, True
 
 
-def _declare_gateway_side(settings: Settings) -> None:
+def _declare_gateway_side(settings: Settings, connector: broker.Connector) -> None:
     """The gateway's own topology first, so that each shovel finds its ends when it starts:
     RabbitMQ 3.10's shovel keeps a message it could not publish (a missing exchange)
     unacknowledged until it is restarted."""
-    connection = broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+    connection = connector.blocking()
     try:
         declare(connection.channel(), topology_for(settings))
     finally:
@@ -380,7 +380,11 @@ def _revoke_elsewhere(domains: Iterable[TrustDomain]) -> dict[str, tuple[str, ..
 
 
 def provision(
-    settings: Settings, *, only: list[str] | None = None, rotate: bool = False
+    settings: Settings,
+    connector: broker.Connector,
+    *,
+    only: list[str] | None = None,
+    rotate: bool = False,
 ) -> list[Provisioned]:
     """Create or update each partner's trust domain: vhost, topology, user, permissions, shovels.
 
@@ -393,7 +397,7 @@ def provision(
     domains = trust_domains(settings, only=only)
     if not domains:
         return []
-    _declare_gateway_side(settings)
+    _declare_gateway_side(settings, connector)
     users = []
     fresh: dict[str, bool] = {}
     for d in domains:
@@ -435,7 +439,7 @@ def deprovision(settings: Settings, *, only: list[str] | None = None) -> list[st
     secret files; returns the users deleted. For tests and for a partner that leaves."""
     names = Names(settings.name_prefix)
     gone = []
-    for partner in settings.partners_with_role("port", "ministry"):
+    for partner in settings.partners_with_role(*INBOUND_ROLES):
         if only and partner.id not in only:
             continue
         _run("delete_vhost", vhost_for(names, partner))

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.logs import get_logger
+from gateway.messaging.broker import Connector
 from gateway.messaging.metrics import _amqp_ready, management_api
 
 log = get_logger()
@@ -82,16 +83,15 @@ def stats_from_rows(rows: Sequence[Any], ready_by_amqp: Mapping[str, int]) -> di
 
 
 def queue_stats(
-    broker_url: str,
+    broker: Connector,
     queues: list[str],
     *,
-    tls: Any = None,
     management_url: str = "",
     timeout: float = 5.0,
 ) -> dict[str, QueueStats]:
     """Figures of every existing queue among ``queues``."""
-    ready = _amqp_ready(broker_url, queues, tls)
-    base, vhost, user, password = management_api(broker_url, management_url)
+    ready = _amqp_ready(broker, queues)
+    base, vhost, user, password = management_api(broker.url, management_url)
     request = urllib.request.Request(
         f"{base}/queues/{quote(vhost, safe='')}"
         "?columns=name,messages,messages_ready,messages_unacknowledged,message_stats",

@@ -53,18 +53,6 @@ def _quorum(
     return args
 
 
-def _retry_delays(settings: Settings) -> tuple[int, ...]:
-    from gateway.messaging.broker import retry_delays
-
-    return retry_delays(settings.raw)
-
-
-def _copy_destinations(settings: Settings) -> list[str]:
-    from gateway.service.routing import copies_from
-
-    return list(dict.fromkeys(c.destination for c in copies_from(settings.raw)))
-
-
 def topology_for(settings: Settings, names: Names | None = None) -> Topology:
     names = names or Names(settings.name_prefix)
     topo = Topology()
@@ -132,7 +120,7 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
     # is dead-lettered (at least once) through the default exchange under that same key,
     # i.e. straight back to its work queue. One queue per tier, not per work queue:
     # quorum queues are costly on the broker.
-    for tier, delay in enumerate(_retry_delays(settings), 1):
+    for tier, delay in enumerate(settings.config.broker.retry_delays_ms, 1):
         retry = f"{names.retry_exchange}.{tier}"
         topo.exchanges.append(
             ExchangeSpec(retry, "fanout", f"retry tier {tier}, key = the work queue")
@@ -152,7 +140,7 @@ def topology_for(settings: Settings, names: Names | None = None) -> Topology:
             )
         )
     # Copy rules (issue #6): each copy destination is a customs-side queue of its own.
-    for dest in _copy_destinations(settings):
+    for dest in dict.fromkeys(c.destination for c in settings.copies):
         if dest in ("core", "legacy"):
             continue
         topo.queues.append(

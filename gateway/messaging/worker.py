@@ -53,7 +53,7 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from gateway.config import ConfigError, Partner, load
+from gateway.config import INBOUND_ROLES, ConfigError, Partner, load
 from gateway.logs import get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
 from gateway.messaging.components import Gateway
@@ -84,23 +84,20 @@ class Worker:
         self.processed = 0
         self.names = gateway.names
         settings = gateway.settings
-        self.heartbeat = int(settings.raw.get("broker", {}).get("heartbeat", 30))
-        self.overdue_after = overdue_after(settings.raw)
-        self.overdue_check = float(
-            settings.raw.get("responses", {}).get("overdue_check_seconds", 60)
-        )
+        self.heartbeat = settings.config.broker.heartbeat
+        self.overdue_after = overdue_after(settings.config.responses)
+        self.overdue_check = settings.config.responses.overdue_check_seconds
         self._overdue_seen: set[str] = set()
         # Broker users of the partners (issue #6): a message whose user_id is another
         # partner's user is refused. Gateway and operator accounts are trusted: broker
         # permissions decide who may write into an inbound at all.
         partner_users = {
-            user_for(self.names, p.id): p.id
-            for p in settings.partners_with_role("port", "ministry")
+            user_for(self.names, p.id): p.id for p in settings.partners_with_role(*INBOUND_ROLES)
         }
         # Headers are a partner's data, never instructions (issue #14): only messages of the
         # gateway's side keep theirs (see _take_in); a dead letter's origin is the exchange
         # and key that feed the queue it was consumed from, as configured, never a header.
-        self.own_user = broker.own_user(settings.broker_url)
+        self.own_user = gateway.broker.user
         origins = {q.name: q.bindings[0] for q in self.gw.topology.queues if q.bindings}
         # The decision thread: journal and pipeline, one call at a time, handed over in
         # batches; the arrivals taken together share one journal transaction, and so do
@@ -127,12 +124,13 @@ class Worker:
             spool=self.spool,
             origins=origins,
             partner_users=partner_users,
-            copies=routing.copies_from(settings.raw),
-            retry_delays=broker.retry_delays(settings.raw),
+            copies=settings.copies,
+            retry_delays=tuple(settings.config.broker.retry_delays_ms),
             fault_marker=os.environ.get(FAULT_ENV, "").encode() or None,
+            calls=self.gw.pipeline.calls,
         )
         self.response_handler = ResponseHandler(self.decisions)
-        self.trim_min_bytes = malloc.settings(settings.raw)[2]
+        self.trim_min_bytes = settings.config.gateway.malloc_trim_min_bytes
 
     # ------------------------------------------------------------------ lifecycle
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
@@ -161,10 +159,10 @@ class Worker:
         settings = self.gw.settings
         try:
             new = load(path=None if settings.source == "defaults" else settings.source)
-            copies = routing.copies_from(new.raw)
-        except (ConfigError, ValueError) as exc:
+        except ConfigError as exc:
             log.error("routes reload refused; the old rules stay", error=str(exc))
             return False
+        copies = new.copies
         changed = routing.changes(
             self.gw.pipeline.routes, new.routes, self.decisions.copies, copies
         )
@@ -188,7 +186,7 @@ class Worker:
         pid_file.write_text(str(os.getpid()))
         for leftover in self.spool.clean():
             log.info("spool files of an earlier process removed", folder=str(leftover))
-        metrics_server = metrics.start(self.gw.settings)  # None when [metrics] port = 0
+        metrics_server = metrics.start(self.gw)  # None when [metrics] port = 0
         # The journal's WAL checkpoints (and their disk waits) off the decision thread.
         self.gw.journal.checkpoint_in_background()
         try:
@@ -238,9 +236,7 @@ class Worker:
                 backoff = min(backoff * 2, 30.0)
 
     def _declare(self) -> None:
-        connection = broker.connect(
-            self.gw.settings.broker_url, tls=broker.tls_from(self.gw.settings.raw)
-        )
+        connection = self.gw.broker.blocking()
         try:
             declare(connection.channel(), self.gw.topology)
         finally:
@@ -250,12 +246,8 @@ class Worker:
         assert self._stop is not None and self._unblocked is not None
         settings = self.gw.settings
         await asyncio.to_thread(self._declare)
-        connection = await aio_pika.connect(
-            settings.broker_url,
-            heartbeat=self.heartbeat,
-            client_properties={"connection_name": f"edigw run {os.getpid()}"},
-            ssl_context=broker.ssl_context(broker.tls_from(settings.raw)),
-            timeout=15,
+        connection = await self.gw.broker.asynchronous(
+            heartbeat=self.heartbeat, name=f"edigw run {os.getpid()}", timeout=15
         )
         lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
@@ -273,7 +265,7 @@ class Worker:
             channel.close_callbacks.add(on_close)
             await channel.set_qos(prefetch_count=settings.prefetch)
             consumers = []
-            for partner in settings.partners_with_role("port", "ministry"):
+            for partner in settings.partners_with_role(*INBOUND_ROLES):
                 name = self.names.inbound(partner.id)
                 queue = await channel.get_queue(name, ensure=False)
                 tag = await _consume(channel, name, self._callback(channel, partner, name))

@@ -34,6 +34,7 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
+from gateway.config import ConfigError, Settings
 from gateway.security.certificates import key_usage
 
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -105,7 +106,7 @@ def key_file_problem(path: Path) -> str | None:
     return None
 
 
-def load_signer(settings: Any) -> Signer:
+def load_signer(settings: Settings) -> Signer:
     """The gateway's signing key, loaded once, after the checks of ``[gateway] mode`` (issue #14).
 
     * A key that does not exist is generated only in development mode and only at the default
@@ -115,8 +116,6 @@ def load_signer(settings: Any) -> Signer:
 
     ConfigError (``edigw`` exits 2 with it) when a check fails or the files do not load.
     """
-    from gateway.config import ConfigError
-
     key, cert = settings.signing_key, settings.signing_cert
     keys = settings.config.keys
     production = settings.mode != "development"
@@ -137,11 +136,14 @@ def load_signer(settings: Any) -> Signer:
         ensure_dev_keys(key, cert)
     if production:
         tls = settings.config.broker.tls
-        for name, path in (
+        private_keys: tuple[tuple[str, Path | None], ...] = (
             ("keys.signing_key", key),
             ("broker.tls.key_file", Path(tls.key_file) if tls and tls.key_file else None),
-        ):
-            problem = key_file_problem(path) if path is not None and path.exists() else None
+        )
+        for name, private_key in private_keys:
+            if private_key is None or not private_key.exists():
+                continue
+            problem = key_file_problem(private_key)
             if problem:
                 raise ConfigError(name, problem)
     try:

@@ -54,6 +54,7 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
+from gateway.config import ConfigError, Settings
 from gateway.domain.xmlsafe import UnsafeXmlError, parse
 from gateway.logs import get_logger
 from gateway.security.crl import CrlSource
@@ -198,8 +199,6 @@ class TrustStore:
         A CRL that cannot be read or parsed is a ConfigError (issue #14: revocation must not
         fail open because a file is missing).
         """
-        from gateway.config import ConfigError
-
         store = cls()
         if directory.is_dir():
             for path in sorted(directory.glob("*.pem")):
@@ -599,7 +598,7 @@ class TrustSettings:
     configured: bool = False  # ``[trust] dir`` is set
 
 
-def trust_settings(settings: Any) -> TrustSettings:
+def trust_settings(settings: Settings) -> TrustSettings:
     """Read ``[trust]`` (``dir``, ``crl_files``), validated by ``gateway.config_schema``."""
     section = settings.config.trust
     state_dir = Path(settings.state_dir)
@@ -613,12 +612,12 @@ def trust_settings(settings: Any) -> TrustSettings:
     )
 
 
-def archive_dir(settings: Any) -> Path:
+def archive_dir(settings: Settings) -> Path:
     """Where retired gateway certificates stay, for verification after a rotation."""
     return Path(settings.signing_key).parent / "archive"
 
 
-def gateway_certificates(settings: Any) -> list[x509.Certificate]:
+def gateway_certificates(settings: Settings) -> list[x509.Certificate]:
     """The gateway's current signing certificate and every retired one."""
     certs = []
     current = Path(settings.signing_cert)
@@ -631,7 +630,7 @@ def gateway_certificates(settings: Any) -> list[x509.Certificate]:
     return certs
 
 
-def load_trust(settings: Any, *, with_gateway: bool = False) -> TrustStore:
+def load_trust(settings: Settings, *, with_gateway: bool = False) -> TrustStore:
     """The trust store the configuration names; development anchors are made on first run.
 
     Development anchors are generated only in development mode when ``[trust] dir`` is empty
@@ -639,8 +638,6 @@ def load_trust(settings: Any, *, with_gateway: bool = False) -> TrustStore:
     file yet. Otherwise the directory must exist and hold anchors, and every CRL must be
     readable: ConfigError (exit 2) when not (issue #14).
     """
-    from gateway.config import ConfigError
-
     ts = trust_settings(settings)
     ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
     if ts.development:

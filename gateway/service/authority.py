@@ -26,7 +26,6 @@ patterns). :func:`refusals` compares the two; an empty list allows nothing (fail
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
@@ -87,24 +86,3 @@ def refusals(doc: Lpco, sender: Partner) -> list[Problem]:
             )
         )
     return found
-
-
-def issuer_owners(ministries: Iterable[Partner]) -> dict[str, str]:
-    """Issuer identifier -> the one ministry bound to it.
-
-    An identifier bound to two ministries is a configuration error: either could then issue,
-    amend or revoke under the same declared issuer, which is what this module prevents.
-    """
-    from gateway.config import ConfigError
-
-    owners: dict[str, str] = {}
-    for partner in ministries:
-        for issuer in partner.issuers:
-            first = owners.setdefault(issuer, partner.id)
-            if first != partner.id:
-                raise ConfigError(
-                    f"partners.{partner.id}.issuers",
-                    f"issuer {issuer!r} is already bound to partners.{first}; an issuer "
-                    "identifier belongs to one ministry",
-                )
-    return owners

@@ -207,14 +207,45 @@ def judge_all(
     document whose filing has a problem (a refused document must leave no version behind: its
     replay, once the call is announced, would be taken for a resend).
     """
-    desk = _Desk(journal, policy, now or _utcnow(), write=False)
-    out = []
-    for doc in docs:
+    judge = CallJudge(journal, policy, now=now)
+    return [judge.judge(doc) for doc in docs]
+
+
+class CallJudge:
+    """:func:`judge_all` one document at a time, as the pipeline reads an interchange: each
+    document is judged before its version is previewed and it is signed, so a refused one is
+    never signed, and a call announced earlier in the message counts for the ones after it.
+
+    :meth:`withdraw` forgets a call a document announced when that document is refused later
+    (its schema): the manifests after it are then judged as if it had never come.
+    """
+
+    def __init__(
+        self, journal: Journal, policy: CallPolicy, *, now: dt.datetime | None = None
+    ) -> None:
+        self._desk = _Desk(journal, policy, now or _utcnow(), write=False)
+        # message id -> the call it announced, and what was announced under that key before
+        self._announced: dict[str, tuple[CallKey, CallRecord | None]] = {}
+
+    def judge(self, doc: Document) -> Filing | None:
+        """What :func:`file` would decide for ``doc``, after the documents judged before it."""
+        desk = self._desk
         filing = _dispatch(desk, doc)
         if isinstance(doc, VesselCall) and filing is not None and filing.problem is None:
+            self._announced[doc.header.message_id] = (doc.key, desk.announced.get(doc.key))
             desk.announced[doc.key] = _call_record(doc, desk.now)
-        out.append(filing)
-    return out
+        return filing
+
+    def withdraw(self, doc: Document) -> None:
+        """``doc`` was refused after :meth:`judge`: the call it announced is not announced."""
+        announced = self._announced.pop(doc.header.message_id, None)
+        if announced is None:
+            return
+        key, before = announced
+        if before is None:
+            self._desk.announced.pop(key, None)
+        else:
+            self._desk.announced[key] = before
 
 
 def file(

@@ -25,8 +25,16 @@ from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
 from gateway.logs import get_logger
-from gateway.service import letters, routing
-from gateway.service.pipeline import InboundPipeline, Outcome, Problem, Rejection, Translation
+from gateway.service import answers, call_step, formats, letters, routing
+from gateway.service.calls import CallPolicy
+from gateway.service.pipeline import (
+    InboundPipeline,
+    Outcome,
+    Problem,
+    Rejection,
+    Translation,
+    contrl_writer,
+)
 from gateway.service.plan import (
     Addresses,
     Delivery,
@@ -62,6 +70,7 @@ class DecisionService:
         copies: Sequence[routing.CopyRule] = (),
         retry_delays: Sequence[int] = (),
         fault_marker: bytes | None = None,
+        calls: CallPolicy | None = None,
     ) -> None:
         """``origins``: the exchange and routing key that feed each consumed queue (a dead
         letter's origin, never a header); ``partner_users``: broker user -> partner id, so a
@@ -76,6 +85,8 @@ class DecisionService:
         self.copies = tuple(copies)
         self.retry_delays = tuple(retry_delays)
         self.fault_marker = fault_marker
+        # The routed call documents are filed in the call registry (issue #17).
+        self.calls = calls
 
     def decide(
         self,
@@ -144,9 +155,15 @@ class DecisionService:
         translation = Translation(
             format="edifact", rejection=_duplicate_interchange(sentence), syntax_report=report
         )
-        ack = contrl.encode(report, our_id=self.settings.interchange_id)
+        if formats.is_contrl_type(envelope.first_message_type(d.body)):
+            # A partner's CONTRL is never answered, not even to refuse it (ISO 9735-5).
+            translation.unanswered = "the interchange holds a CONTRL (ISO 9735-5)"
+        outcome = Outcome(translation)
+        write = contrl_writer(translation, partner, self.pipeline.interchange_id)
+        if write is not None:
+            outcome.answer("CONTRL", write)
         log.info("reused interchange reference: refused before decoding", first=held[0])
-        return Outcome(translation, acknowledgements=[("CONTRL", ack)])
+        return outcome
 
     @staticmethod
     def let_go_of_body(d: Delivery, plan: Plan) -> None:
@@ -229,6 +246,10 @@ class DecisionService:
         journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
         if outcome.rejection is None:
             self._dedup(partner, inbound_id, d, outcome, events)
+        filed = call_step.Filed()
+        if outcome.rejection is None and self.calls is not None:
+            filed = call_step.file_routed(journal, self.calls, outcome.routed, inbound_id)
+            events += filed.events
         alone = _dead_lettered_alone(translation)
         if outcome.rejection is not None and not alone:
             plan = self.dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
@@ -302,6 +323,7 @@ class DecisionService:
                                 "x-edigw-partner": partner.id,
                                 "x-edigw-business-reference": ref,
                                 "x-edigw-inbound-id": inbound_id,
+                                **filed.headers.get(did, {}),
                             },
                             "document",
                         )
@@ -316,8 +338,25 @@ class DecisionService:
                 # its own, in a copy of the interchange's envelope.
                 self._message_dead_letters(plan, inbound_id, partner.id, queue, d, translation)
                 plan.detail += f"; {len(translation.rejected_messages)} message(s) rejected"
+            if translation.received:
+                answers.record(
+                    plan,
+                    self.journal,
+                    partner.id,
+                    inbound_id,
+                    translation.received,
+                    events,
+                    lambda refusal: self.dead_letter_plan(
+                        inbound_id, partner.id, queue, d, refusal
+                    ),
+                )
+            elif translation.unanswered and not routed_to:
+                plan.outcome = "duplicate"
+                plan.detail = "an identical resend of what was recorded before; not answered"
         plan.events[:0] = events
-        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own message.
+        # CONTRL, then an APERAK when the content was rejected (issue #4): each its own
+        # message, each its own interchange reference (issue #16).
+        answers.seal(self.journal, partner.id, inbound_id, outcome)
         for i, (ack_type, ack) in enumerate(outcome.acknowledgements):
             verdict = "rejected" if outcome.rejection else "accepted"
             if ack_type == "CONTRL" and len(outcome.acknowledgements) > 1:
@@ -327,7 +366,7 @@ class DecisionService:
                     self.names.outbound_exchange,
                     partner.id,
                     ack,
-                    derived_id(inbound_id, "ack" if i == 0 else f"ack{i}"),
+                    answers.answer_id(inbound_id, i),
                     inbound_id,
                     "application/xml" if ack[:1] == b"<" else "application/edifact",
                     ack_type,
@@ -395,6 +434,12 @@ class DecisionService:
             )
         conflicts = {c.key: c for c in self.journal.claim(inbound_id, keys)}
         icr = conflicts.get(icr_key) if icr_key else None
+        if icr is not None and icr.same_content and outcome.translation.unanswered:
+            # An identical resend of what no CONTRL answers (a partner's CONTRL): recorded
+            # the first time; nothing to answer, nothing to refuse (issue #16).
+            events.append((inbound_id, "duplicate", f"identical resend of message {icr.owner}"))
+            outcome.translation.received, outcome.routed = [], []
+            return
         if icr is not None and report is not None:
             sentence = _reused_sentence(
                 report.control_reference, report.sender, icr.owner, same_content=icr.same_content
@@ -403,8 +448,10 @@ class DecisionService:
             outcome.routed = []
             for interchange_report in report.reports[:1]:
                 interchange_report.errors.append(_duplicate_error(sentence))
-            outcome.acknowledgement = contrl.encode(report, our_id=self.settings.interchange_id)
-            outcome.acknowledgement_type = "CONTRL"
+            outcome.acknowledgement = b""  # the answer is the refusal alone
+            write = contrl_writer(outcome.translation, partner, self.pipeline.interchange_id)
+            if write is not None:
+                outcome.answer("CONTRL", write)
             return
         keep = []
         for routed in outcome.routed:
@@ -462,6 +509,8 @@ class DecisionService:
         )
         if message_reference:
             headers["x-edigw-message-reference"] = message_reference[:35]
+        if rejection.replayable is not None:
+            headers[letters.H_REPLAYABLE] = "true" if rejection.replayable else "false"
         dlq = self.names.dead_letter(queue)
         about = f"message {message_reference}: " if message_reference else ""
         log.warning(

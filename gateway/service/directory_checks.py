@@ -1,13 +1,16 @@
 """The CONTRL's checks of one EDIFACT message: its type, then its UN/EDIFACT directory.
 
-A message's directory errors (under the partner's ``directory_validation``) are syntax
-errors, answered by its UCM; its warnings go to ``Translation.warnings``.
+The type first: one the partner may not send (0085 code 17), then one no codec reads (code
+14, issue #16); such a message is not looked into any further. A partner's CONTRL is not
+checked at all: nothing of it can go into a CONTRL (ISO 9735-5). A message's directory
+errors (under the partner's ``directory_validation``) are syntax errors, answered by its
+UCM; its warnings go to ``Translation.warnings``.
 """
 
 from __future__ import annotations
 
 from adapters import contrl, cuscar
-from adapters.edifact import Message, directory
+from adapters.edifact import EdifactError, Message, directory
 from gateway.service import formats
 from gateway.service.translation import Problem, Translation
 
@@ -44,15 +47,25 @@ class _FedDirectoryCheck:
         return _directory_errors(self.validator.finish(), self.validator, self.policy, self.result)
 
 
+def _type_error(
+    message: Message, allowed: frozenset[str] | None, sender: str
+) -> EdifactError | None:
+    """Why ``message`` is refused for its type (not allowed, then not read), or None."""
+    return formats.type_refusal(message, allowed, sender) or formats.type_unsupported(message)
+
+
 def message_check(
     policy: str, result: Translation, allowed: frozenset[str] | None, sender: str
 ) -> contrl.MessageCheck:
-    """The CONTRL's check of one message: its type first, then (for an allowed type, unless
-    ``policy`` is "off") the directory; a refused type is not looked into any further."""
+    """The CONTRL's check of one message: its type first, then (for a type the partner may
+    send and the gateway reads, unless ``policy`` is "off") the directory; a refused type is
+    not looked into any further, a CONTRL not at all."""
     directory_check = _directory_check(policy, result) if policy != "off" else None
 
     def check(message: Message) -> contrl.Findings:
-        refused = formats.type_refusal(message, allowed, sender)
+        if formats.is_contrl(message):
+            return contrl.Findings()
+        refused = _type_error(message, allowed, sender)
         if refused is not None:
             return contrl.Findings([refused])
         # The directory's findings as they are: their ``omitted`` count is the cap's.
@@ -72,7 +85,9 @@ def fed_message_check(
     sender: str,
 ) -> contrl.FedCheck:
     """:func:`message_check` fed a segment at a time."""
-    refused = formats.type_refusal(head, allowed, sender)
+    if formats.is_contrl(head):
+        return formats.Refused([])
+    refused = _type_error(head, allowed, sender)
     if refused is not None:
         return formats.Refused([refused])
     if policy == "off":

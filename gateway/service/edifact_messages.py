@@ -26,6 +26,8 @@ from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
 from gateway.security import c14n
+from gateway.service import call_step, formats
+from gateway.service.calls import CallJudge
 from gateway.service.directory_checks import fed_message_check, message_check
 from gateway.service.rejections import (
     all_rejected,
@@ -62,11 +64,14 @@ def translate_edifact(
     sign_digest: c14n.SignDigest | None,
     spool: SpoolBatch | None,
     message_types: Collection[str] | None,
+    envelope: formats.Envelope | None = None,
     versions: amendments.Preview | None = None,
+    calls: CallJudge | None = None,
 ) -> Translation:
     """An EDIFACT input into ``result``, each message decided on its own
     (:func:`gateway.service.pipeline.translate` says what each parameter does)."""
     directory_validation = policy.directory_validation
+    recipients = None if envelope is None else envelope.recipients
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
     # decoded, its XML built, validated and handed to ``sign``, and released before the next
     # one is read. Each message is decided on its own (issue #15): one that cannot be decoded,
@@ -75,31 +80,34 @@ def translate_edifact(
     # A large input is read twice (issue #8): first thin (each message's segments checked as
     # they are read and dropped), then, for each clean message, again as it is decoded.
     thin = len(data) >= policy.thin_min_bytes
-    checking = directory_validation != "off" or message_types is not None
     allowed = None if message_types is None else frozenset(message_types)
+    # The type is always checked (a type no codec reads is refused in its UCM, issue #16);
+    # the directory as the partner's ``directory_validation`` says.
     if thin:
-        fed: list[contrl.FedCheckFactory] = []
-        if checking:
-            fed.append(
-                functools.partial(
-                    fed_message_check,
-                    policy=directory_validation,
-                    result=result,
-                    allowed=allowed,
-                    sender=context.sender,
-                )
+        fed: list[contrl.FedCheckFactory] = [
+            functools.partial(
+                fed_message_check,
+                policy=directory_validation,
+                result=result,
+                allowed=allowed,
+                sender=context.sender,
             )
+        ]
         reading = contrl.StreamingAcknowledgement(
-            data, charset_policy=policy.charset, fed_checks=fed, partial=True
+            data,
+            charset_policy=policy.charset,
+            fed_checks=fed,
+            partial=True,
+            recipients=recipients,
         )
     else:
-        checks = (
-            [message_check(directory_validation, result, allowed, context.sender)]
-            if checking
-            else []
-        )
+        checks = [message_check(directory_validation, result, allowed, context.sender)]
         reading = contrl.StreamingAcknowledgement(
-            data, charset_policy=policy.charset, message_checks=checks, partial=True
+            data,
+            charset_policy=policy.charset,
+            message_checks=checks,
+            partial=True,
+            recipients=recipients,
         )
     second = MessageRereader(data, policy)
     heads: list[MessageHead] = []
@@ -112,6 +120,11 @@ def translate_edifact(
         heads.append(head)
         if not clean:
             unclean.append((index, head))
+        elif formats.is_contrl(message):
+            # A partner's report on one of our interchanges: read and recorded, never
+            # decoded into a document, never answered (issue #16).
+            result.message_types.append(formats.CONTRL)
+            result.received.append(contrl.read_received(message))
         else:
             count: int | None = None
             stream: Iterator[Segment] | None = None
@@ -160,6 +173,12 @@ def translate_edifact(
                     rule_problems.listed("broken business rules"),
                     rule_problems.omitted,
                 )
+            if stopped is None and calls is not None:
+                # The call registry's refusals before the version preview: a refused
+                # document is never signed and files no version (issue #17).
+                stopped = call_step.refusal(
+                    calls, result.documents[-1], result.positions[-1], head.reference
+                )
             if stopped is None:
                 if versions is not None:
                     # Its version header before it is written: signed once (issue #15). No
@@ -169,6 +188,8 @@ def translate_edifact(
                 stopped = write_canonical(result.documents[-1], result, sign, sign_digest, spool)
                 if stopped is not None and versions is not None:
                     versions.withdraw(result.documents[-1])
+                if stopped is not None and calls is not None:
+                    calls.withdraw(result.documents[-1])
             if stopped is not None:
                 if result.sources and result.sources[-1] == index:
                     # Decoded, then rejected: its document goes (it was the last one).
@@ -180,10 +201,14 @@ def translate_edifact(
     report = reading.report()
     result.syntax_report = report
     result.message_count = len(heads)
+    result.unanswered = _unanswered(heads)
+    if envelope is not None and envelope.required and not all(r.enveloped for r in report.reports):
+        return _bare(result, report)
     if not envelope_sound(report):
         result.rejection = interchange_syntax_rejection(report)
         result.documents, result.positions, result.message_types = [], [], []
         result.elements, result.signed, result.sources = [], [], []
+        result.received = []  # (a CONTRL in it is dead-lettered with the rest, not recorded)
         return result
     result.heads = heads
     # Logged once the syntax is known to be fine, as before the messages were streamed.
@@ -204,8 +229,53 @@ def translate_edifact(
     result.rejected_messages = rejected
     if not heads:
         result.rejection = Rejection("NO_MESSAGES", "the interchange holds no message", "decode")
-    elif not result.documents:
+    elif not result.documents and rejected:
         result.rejection = all_rejected(rejected)
+    return result
+
+
+def _unanswered(heads: list[MessageHead]) -> str:
+    """Why no CONTRL answers an input of these messages ("" when one does)."""
+    contrls = [h.reference for h in heads if formats.is_contrl_type(h.type)]
+    if not contrls:
+        return ""
+    return (
+        f"the interchange holds a CONTRL (message {contrls[0][:35]!r}), and a CONTRL is never "
+        "acknowledged (ISO 9735-5)"
+    )
+
+
+MISSING_UNB = "MISSING_UNB"
+
+
+def _bare(result: Translation, report: contrl.SyntaxReport) -> Translation:
+    """An input with messages outside any UNB, from a partner whose EDIFACT must come in an
+    interchange: refused whole, and answered by no CONTRL (there is no one to address it
+    to; issue #16). Its messages are not decoded."""
+    sentence = (
+        "the input holds messages without an interchange header (UNB): a port partner's "
+        "messages come in an interchange, and no CONTRL can be addressed without one"
+    )
+    first = next((m for r in report.reports if not r.enveloped for m in r.messages), None)
+    segment = first.first_segment if first is not None else None
+    result.rejection = Rejection(
+        MISSING_UNB,
+        sentence,
+        "decode",
+        [
+            Problem(
+                MISSING_UNB,
+                f"segment {segment} UNH" if segment else "input",
+                sentence,
+                segment=segment,
+                tag="UNH" if segment else "",
+            )
+        ],
+    )
+    result.unanswered = "bare messages (UNH..UNT without UNB) name no one to answer"
+    result.documents, result.positions, result.message_types = [], [], []
+    result.elements, result.signed, result.sources = [], [], []
+    result.received = []
     return result
 
 
@@ -239,23 +309,8 @@ def _decode(
     """
     result.message_types.append(message.type or "?")
     codec = codec_for(message)
-    if codec is None:
-        return Rejection(
-            "UNSUPPORTED_MESSAGE_TYPE",
-            f"message {message.reference} is a {message.type or 'message without type'}, "
-            "which the gateway does not accept from port partners",
-            "map",
-            [
-                Problem(
-                    "UNSUPPORTED_MESSAGE_TYPE",
-                    f"segment {message.segments[0].number} UNH",
-                    f"{message.type or '(empty)'} is not a supported message type",
-                    segment=message.segments[0].number,
-                    tag="UNH",
-                    message_reference=message.reference,
-                )
-            ],
-        )
+    if codec is None:  # the CONTRL's type check refuses such a message (code 14) before
+        raise AssertionError(f"message {message.reference!r} has no codec and was not refused")
     # A large CUSCAR is decoded without positions (~30,000 paths at 5,000 bills, 5 MB) and
     # its segments are let go as they are read (27 MB at 5,000 bills): only a broken rule or
     # an adapter error reads positions, and then the message is read and decoded again for

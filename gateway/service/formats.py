@@ -33,17 +33,29 @@ from typing import Literal
 
 from adapters import cuscar, ephyto, lpco_national, ubl_origin
 from adapters.edifact import EdifactError, Message, Segment
+from adapters.edifact.syntax import ERR_VALUE_NOT_SUPPORTED
+from adapters.registry import codec_for, is_acknowledgement
 from gateway.config import Partner
 
 Answer = Literal["contrl", "receipt"]
 
 # How each role is answered; a partner of any other role (customs) sends nothing inbound.
-ANSWERS: Mapping[str, Answer] = {"port": "contrl", "ministry": "receipt"}
-# The formats each role's answer can speak of: a CONTRL answers EDIFACT, a signed receipt XML.
+# The customs portal and the border posts (issue #18) get a signed TravellersReceipt.
+ANSWERS: Mapping[str, Answer] = {
+    "port": "contrl",
+    "ministry": "receipt",
+    "portal": "receipt",
+    "border": "receipt",
+}
+# The formats each role's answer can speak of: a CONTRL answers EDIFACT, a signed receipt XML
+# (a ministry's) or JSON (the travellers' messages, gateway.service.travellers_step).
 ROLE_FORMATS: Mapping[str, frozenset[str]] = {
     "port": frozenset({"edifact"}),
     "ministry": frozenset({"xml"}),
+    "portal": frozenset({"json"}),
+    "border": frozenset({"json"}),
 }
+_FORMAT_NAMES: Mapping[str, str] = {"edifact": "EDIFACT", "xml": "XML", "json": "JSON"}
 # Root element of a verified ministry document -> its vocabulary ([partners.<id>] vocabularies).
 # The same roots as gateway.service.receipts.ADAPTERS (a test keeps the two in step).
 VOCABULARIES: Mapping[str, str] = {
@@ -175,7 +187,7 @@ def decide(data: bytes, partner: Partner) -> FormatDecision:
     if reader in allowed:
         return FormatDecision(answer, kind, format=reader)
     if reader in ("edifact", "xml"):
-        shown = " or ".join("EDIFACT" if f == "edifact" else "XML" for f in allowed)
+        shown = " or ".join(_FORMAT_NAMES.get(f, f) for f in allowed)
         return refuse(
             "FORMAT_NOT_ALLOWED",
             f"this is {_DESCRIPTIONS[kind]}; partner {partner.id} may send {shown} only",
@@ -206,16 +218,96 @@ def type_refusal(
     kind = message_kind(message)
     if allowed is None or message_type_allowed(kind, allowed):
         return None
-    return EdifactError(
+    return _type_error(
+        message,
         "17",
         f"message {message.reference!r} is a {kind or 'message without type'}, which "
         f"{sender or 'this partner'} may not send (allowed: {', '.join(sorted(allowed)) or 'none'})",
+        MESSAGE_TYPE_NOT_ALLOWED,
+    )
+
+
+def _type_error(message: Message, code: str, sentence: str, reason: str) -> EdifactError:
+    """A CONTRL error on ``message``'s type: its UNH, S009 0065 (reported in its UCM)."""
+    return EdifactError(
+        code,
+        sentence,
         segment=message.segments[0].number,
         tag="UNH",
         element=1,
         component=0,
-        reason=MESSAGE_TYPE_NOT_ALLOWED,
+        reason=reason,
     )
+
+
+UNSUPPORTED_MESSAGE_TYPE = "UNSUPPORTED_MESSAGE_TYPE"
+# The one message type never answered with a CONTRL, and so never checked for one (ISO 9735-5).
+CONTRL = "CONTRL"
+
+
+def is_contrl_type(message_type: str) -> bool:
+    """UNH 0065 of a CONTRL, as a partner may write it (case, spaces)."""
+    return message_type.strip().upper() == CONTRL
+
+
+def is_contrl(message: Message) -> bool:
+    """A partner's CONTRL: recorded, never answered (no check of it can be reported)."""
+    return is_contrl_type(message.type)
+
+
+def type_unsupported(message: Message) -> EdifactError | None:
+    """The CONTRL error for a message no codec reads (an INVOIC, a partner's APERAK), None
+    when one does: 0085 code 14, "value not supported in this position", on the UNH's S009
+    0065 (issue #16). Such a message is refused in its UCM, never "accepted" and then
+    answered by an APERAK."""
+    if codec_for(message) is not None:
+        return None
+    kind = message_kind(message) or "(none)"
+    why = (
+        "an acknowledgement, which the gateway takes from no partner and answers with none"
+        if is_acknowledgement(kind)
+        else "a type the gateway does not read"
+    )
+    return _type_error(
+        message,
+        ERR_VALUE_NOT_SUPPORTED,
+        f"message {message.reference!r}, of type {kind}, is {why}",
+        UNSUPPORTED_MESSAGE_TYPE,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a partner's EDIFACT must be addressed as (issue #16).
+
+    ``recipients``: the gateway's own ids for this partner; a UNB recipient that is none of
+    them is refused (ISO 9735 error 7). ``required``: messages must come in an interchange
+    (a UNB): bare UNH..UNT name no one a CONTRL could be sent to.
+    """
+
+    recipients: tuple[str, ...]
+    required: bool = True
+
+
+def envelope_for(partner: Partner, interchange_id: str) -> Envelope:
+    """The envelope ``partner``'s EDIFACT must have: addressed to one of its ``gateway_ids``
+    (``interchange_id`` when it has none), in a UNB when it is answered by CONTRL."""
+    return Envelope(
+        partner.gateway_ids or (interchange_id,),
+        ANSWERS.get(partner.role, "contrl") == "contrl",
+    )
+
+
+def answering_id(partner: Partner, interchange_id: str, addressed: str) -> str:
+    """The id the gateway answers ``partner`` as (UNB sender of CONTRL, APERAK, CUSRES): the
+    one the partner addressed when it is one of ours, else the first of them.
+
+    >>> apcs = Partner("apcs", "APCS", "port", ("edifact",), gateway_ids=("DZDOUANE", "CUSTOMS"))
+    >>> answering_id(apcs, "CUSTOMS", "CUSTOMS"), answering_id(apcs, "CUSTOMS", "OTHER")
+    ('CUSTOMS', 'DZDOUANE')
+    """
+    ours = partner.gateway_ids or (interchange_id,)
+    return addressed if addressed in ours else ours[0]
 
 
 class Refused:

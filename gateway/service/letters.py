@@ -29,6 +29,9 @@ H_ATTEMPTS = "x-edigw-attempts"
 H_FIRST_FAILURE = "x-edigw-first-failure"
 H_PROBLEMS = "x-edigw-problems"
 H_PARTNER_HEADERS_DROPPED = "x-edigw-partner-headers-dropped"
+# "true" when the refused message may be accepted later, once what it needs has arrived (a
+# travellers' border exit before its entry, issue #18): an operator replays it then.
+H_REPLAYABLE = "x-edigw-replayable"
 
 # Headers from partners (issue #14): every header the gateway or its operators' tools act on
 # (the x-edigw-* family and the broker's dead-letter history) is, on a partner's own message,

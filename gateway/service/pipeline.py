@@ -13,6 +13,7 @@ amendments (``signing_step``). Their public names are importable from here too.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import threading
@@ -35,6 +36,7 @@ from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.security.signing import Signer
 from gateway.service import formats
+from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
 from gateway.service.rejections import (
     all_rejected,
@@ -45,6 +47,7 @@ from gateway.service.rejections import (
 from gateway.service.routing import route_for
 from gateway.service.signing_step import amend, sign_element
 from gateway.service.translation import (
+    PROVISIONAL_REFERENCE,
     CappedProblems,
     MessageHead,
     Outcome,
@@ -54,13 +57,17 @@ from gateway.service.translation import (
     Rejection,
     RoutedDocument,
     Translation,
+    Write,
     XmlDesk,
 )
+from gateway.service.travellers_desk import TravellersDesk
+from gateway.service.travellers_step import TRAVELLER_ROLES, sailing_lists, travellers_outcome
 from gateway.service.xml_documents import translate_xml_offline
 from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
 
 __all__ = [
+    "PROVISIONAL_REFERENCE",
     "READ_POLICY",
     "CappedProblems",
     "InboundPipeline",
@@ -74,7 +81,10 @@ __all__ = [
     "Translation",
     "XmlDesk",
     "content_rejection",
+    "contrl_of",
+    "contrl_writer",
     "cyclic_gc_paused",
+    "read_from",
     "refused_translation",
     "sniff_format",
     "translate",
@@ -101,7 +111,9 @@ def translate(
     fmt: str | None = None,
     message_types: Collection[str] | None = None,
     vocabularies: Collection[str] | None = None,
+    envelope: formats.Envelope | None = None,
     versions: amendments.Preview | None = None,
+    calls: CallJudge | None = None,
 ) -> Translation:
     """Decode ``data`` with the adapter its content calls for and validate the result.
 
@@ -123,9 +135,13 @@ def translate(
     ``fmt`` is the format the partner's configuration chose (``gateway.service.formats.decide``;
     guessed from the content when None, offline). ``message_types`` (EDIFACT, UNH 0065) and
     ``vocabularies`` (XML) are what the partner may send; None: anything (offline). A message
-    of another type is refused before it is decoded, in the CONTRL (issue #14).
+    of another type is refused before it is decoded, in the CONTRL (issue #14). ``envelope``
+    (:func:`gateway.service.formats.envelope_for`): the gateway ids the UNB must be addressed
+    to, and whether a UNB is required (issue #16); None: any, offline.
     ``versions`` (EDIFACT) gives each document its version header before it is written, so
     it is signed once (issue #15); the pipeline files the versions after (``amend``).
+    ``calls`` (EDIFACT) refuses, before its version is previewed, a document the call
+    registry refuses (issue #17, ``gateway.service.call_step``).
     """
     context = context or DecodeContext()
     policy = policy or READ_POLICY
@@ -147,8 +163,83 @@ def translate(
         sign_digest=sign_digest,
         spool=spool,
         message_types=message_types,
+        envelope=envelope,
         versions=versions,
+        calls=calls,
     )
+
+
+def read_from(
+    data: bytes,
+    partner: Partner,
+    interchange_id: str,
+    context: DecodeContext,
+    *,
+    xml_desk: XmlDesk | None = None,
+    inbound_id: str | None = None,
+    sign: Callable[[etree._Element], bytes] | None = None,
+    sign_digest: c14n.SignDigest | None = None,
+    spool: SpoolBatch | None = None,
+    versions: amendments.Preview | None = None,
+    calls: CallJudge | None = None,
+) -> tuple[formats.FormatDecision, Translation]:
+    """``data`` from ``partner`` read as the running gateway reads it: the format its
+    configuration decides, its rules, directory validation, message types, vocabularies and
+    envelope (``interchange_id``: the gateway's id when the partner names none of its own).
+
+    The one reading ``edigw contrl`` and :class:`InboundPipeline` share (issue #16): the
+    CONTRL a partner gets is the CONTRL the command prints. Signing, spooling, the
+    documents' versions and the call judge (the other parameters) change no CONTRL.
+    """
+    decision = formats.decide(data, partner)
+    if decision.format is None:
+        return decision, refused_translation(data, decision)
+    return decision, translate(
+        data,
+        context,
+        dict(partner.rules),
+        xml_desk,
+        inbound_id=inbound_id,
+        policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
+        sign=sign,
+        sign_digest=sign_digest,
+        spool=spool,
+        fmt=decision.format,
+        message_types=partner.message_types,
+        vocabularies=partner.vocabularies,
+        envelope=formats.envelope_for(partner, interchange_id),
+        versions=versions,
+        calls=calls,
+    )
+
+
+def contrl_writer(translation: Translation, partner: Partner, interchange_id: str) -> Write | None:
+    """How the CONTRL answering ``translation`` is written (under a given interchange
+    reference), or None when no CONTRL answers it (``Translation.unanswered``, or no
+    syntax report: XML). From the gateway id the partner addressed, with our qualifier,
+    to the partner's id with its own (issue #16)."""
+    report = translation.syntax_report
+    if report is None or translation.unanswered:
+        return None
+    our_id = formats.answering_id(partner, interchange_id, report.recipient)
+
+    def write(reference: str) -> bytes:
+        return contrl.encode(
+            report, our_id=our_id, our_qualifier=partner.gateway_qualifier, reference=reference
+        )
+
+    return write
+
+
+def contrl_of(
+    data: bytes, partner: Partner, interchange_id: str
+) -> tuple[Translation, Write | None]:
+    """What ``edigw contrl`` prints: ``data`` read as the running gateway reads it from
+    ``partner`` (:func:`read_from`), and how the CONTRL answering it is written
+    (:func:`contrl_writer`, None when no CONTRL answers it). The gateway's pipeline calls
+    the same two functions; only the interchange reference differs."""
+    _, translation = read_from(data, partner, interchange_id, DecodeContext(sender=partner.id))
+    return translation, contrl_writer(translation, partner, interchange_id)
 
 
 _gc_lock = threading.Lock()
@@ -199,6 +290,11 @@ class InboundPipeline:
         self.xml_desk = xml_desk
         # With a journal: amendments (versions, duplicates) and identical resends (issue #4).
         self.journal = journal
+        # With a journal too (the composition root sets them): the call registry refuses
+        # documents before they are signed (issue #17), and the travellers' desk decides
+        # the portal's and the border posts' messages and the sailings' lists (issue #18).
+        self.calls: CallPolicy | None = None
+        self.travellers: TravellersDesk | None = None
 
     def process(
         self,
@@ -267,6 +363,18 @@ class InboundPipeline:
         # The partner's configuration decides the format and the answer; the content only
         # chooses among what it may send (issue #14).
         decision = formats.decide(data, partner)
+        if partner.role in TRAVELLER_ROLES:
+            if self.travellers is None:
+                raise RuntimeError(f"no travellers' desk for {partner.role} partner {partner.id}")
+            return travellers_outcome(
+                self.travellers,
+                data,
+                partner,
+                inbound_id or correlation_id,
+                correlation_id,
+                decision,
+                self.routes,
+            )
         edifact = decision.format == "edifact"
         data_hash = hashlib.sha256(data).hexdigest()
         this_message = inbound_id or correlation_id
@@ -284,28 +392,27 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        if decision.format is None:
-            translation = refused_translation(data, decision)
-        else:
-            translation = translate(
-                data,
-                context,
-                dict(partner.rules),
-                self.xml_desk,
-                inbound_id=inbound_id,
-                policy=READ_POLICY.replace(directory_validation=partner.directory_validation),
-                sign=self._sign,
-                sign_digest=self.signer.signature_for_digest,
-                spool=spool,
-                fmt=decision.format,
-                message_types=partner.message_types,
-                vocabularies=partner.vocabularies,
-                versions=(
-                    amendments.Preview(self.journal, partner.id, this_message)
-                    if self.journal is not None and edifact
-                    else None
-                ),
-            )
+        decision, translation = read_from(
+            data,
+            partner,
+            self.interchange_id,
+            context,
+            xml_desk=self.xml_desk,
+            inbound_id=inbound_id,
+            sign=self._sign,
+            sign_digest=self.signer.signature_for_digest,
+            spool=spool,
+            versions=(
+                amendments.Preview(self.journal, partner.id, this_message)
+                if self.journal is not None and edifact
+                else None
+            ),
+            calls=(
+                CallJudge(self.journal, self.calls)
+                if self.journal is not None and self.calls is not None and edifact
+                else None
+            ),
+        )
         outcome = Outcome(translation)
         if translation.rejection is None:
             sources = translation.sources or range(len(translation.documents))
@@ -336,24 +443,36 @@ class InboundPipeline:
                 outcome.routed.append(
                     RoutedDocument(doc, signed, route_for(doc, partner.id, self.routes))
                 )
+            if self.travellers is not None and edifact and outcome.routed:
+                # A ferry line's passenger list: its sailing's pre-clearance list (issue #18).
+                outcome.routed += sailing_lists(
+                    self.travellers, outcome.routed, this_message, partner.id, self.routes
+                )
         if self.xml_desk is not None and decision.answer == "receipt":
             # A ministry is answered with a signed receipt, whatever its bytes were.
             self.xml_desk.finish(outcome, partner, inbound_id or correlation_id)
         report = translation.syntax_report
-        if report is not None:
+        write_contrl = contrl_writer(translation, partner, self.interchange_id)
+        if report is not None and write_contrl is not None:
             # CONTRL speaks of syntax only: each message acknowledged (UCM 7) unless its
             # syntax or directory errors reject it (UCM 4); the interchange (UCI) is
             # rejected only for an envelope error (issue #15).
-            outcome.acknowledgements.append(
-                ("CONTRL", contrl.encode(report, our_id=self.interchange_id))
+            outcome.answer("CONTRL", write_contrl)
+        content = content_rejection(translation)
+        if report is not None and content is not None:
+            # Messages whose content was refused: the APERAK names each, with every problem
+            # and its position (never an acknowledgement: content_rejection leaves them out).
+            outcome.answer(
+                "APERAK",
+                functools.partial(
+                    aperak_for,
+                    report,
+                    content,
+                    translation.heads,
+                    our_id=formats.answering_id(partner, self.interchange_id, report.recipient),
+                    our_qualifier=partner.gateway_qualifier,
+                ),
             )
-            content = content_rejection(translation)
-            if content is not None:
-                # Messages whose content was refused: the APERAK names each, with every
-                # problem and its position.
-                outcome.acknowledgements.append(
-                    ("APERAK", self.aperak(report, content, translation.heads))
-                )
         if edifact:
             outcome.answer_key = (partner.id, data_hash, this_message)
         return outcome

@@ -56,11 +56,11 @@ from gateway.domain.lpco import (
 from gateway.domain.validation import validate
 from gateway.domain.xmlmap import Vocabulary
 from gateway.logs import get_logger
-from gateway.security.trust import TrustError, TrustStore, Verified
-from gateway.service.authority import issuer_owners, refusals
+from gateway.security.trust import TrustError, TrustStore, Verified, trust_settings
+from gateway.service.authority import refusals
 
 if TYPE_CHECKING:
-    from gateway.config import Partner
+    from gateway.config import Partner, Settings
     from gateway.security.signing import Signer
     from gateway.service.pipeline import Outcome, Translation
 
@@ -571,14 +571,12 @@ def _signer_info(verified: Verified) -> SignerInfo:
     )
 
 
-def build_desk(settings: Any, signer: Signer) -> MinistryDesk:
-    """The ministry desk the configuration calls for (used by ``gateway.bootstrap``)."""
-    from gateway.security.trust import load_trust, trust_settings
-
+def build_desk(settings: Settings, signer: Signer, trust: TrustStore) -> MinistryDesk:
+    """The ministry desk the configuration calls for, with ``trust`` (used by
+    ``gateway.bootstrap``)."""
     ministries = {p.id for p in settings.partners.values() if p.role == "ministry"}
-    # An issuer bound to two ministries refuses the start (ConfigError); one bound to none may
-    # send nothing, which is allowed but worth saying (issue #14, fails closed).
-    issuer_owners(p for p in settings.partners.values() if p.role == "ministry")
+    # An issuer bound to two ministries is refused with the configuration (config_schema); one
+    # bound to none may send nothing, which is allowed but worth saying (issue #14, fails closed).
     for partner in sorted(ministries):
         p = settings.partners[partner]
         if not p.issuers or not p.lpco_types:
@@ -595,7 +593,7 @@ def build_desk(settings: Any, signer: Signer) -> MinistryDesk:
             trust_dir=str(ts.directory),
         )
     return MinistryDesk(
-        load_trust(settings),
+        trust,
         LpcoRegistry(Path(settings.state_dir) / "lpco.sqlite3"),
         signer,
         ministries,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from adapters import aperak, contrl
 from adapters.edifact import EdifactError
+from adapters.registry import is_acknowledgement
 from gateway.logs import get_logger
 from gateway.service import formats
 from gateway.service.translation import (
@@ -30,15 +31,23 @@ def content_rejection(translation: Translation) -> Rejection | None:
     """What an APERAK answers: the messages refused for their content (not their syntax).
 
     The messages the CONTRL rejects (syntax, directory) are not repeated in it; an
-    interchange refused as a whole for its content (no message to name) is answered too.
+    interchange refused as a whole for its content (no message to name) is answered too,
+    unless it is one no CONTRL answers (``Translation.unanswered``) either.
     """
-    content = [r for r in translation.rejected_messages if not r.syntax]
+    # Acknowledgements are never acknowledged (ISO 9735-5): no APERAK names a CONTRL, an
+    # APERAK or a CUSRES, whatever refused it.
+    content = [
+        r
+        for r in translation.rejected_messages
+        if not r.syntax and not is_acknowledgement(r.head.type)
+    ]
     if content:
         return all_rejected(content)
     report = translation.syntax_report
     if (
         translation.rejection is not None
         and not translation.rejected_messages
+        and not translation.unanswered
         and report is not None
         and envelope_sound(report)
     ):
@@ -46,15 +55,37 @@ def content_rejection(translation: Translation) -> Rejection | None:
     return None
 
 
+def document_rejection(
+    code: str, sentence: str, stage: str, found: tuple[int, str] | None, message_reference: str
+) -> Rejection:
+    """The rejection of one decoded document for what the journal says of it (a version,
+    a call), pointing at its BGM (``found``: its segment, when known)."""
+    problem = Problem(
+        code,
+        f"segment {found[0]} BGM" if found else "BGM",
+        sentence,
+        segment=found[0] if found else None,
+        tag="BGM",
+        message_reference=message_reference,
+    )
+    return Rejection(code, sentence, stage, [problem])
+
+
 def envelope_sound(report: contrl.SyntaxReport) -> bool:
     """No error above the messages (UNA/UNB/UNZ, groups, the input as a whole)."""
     return not report.errors and not any(g.errors for g in report.groups)
 
 
+# A message refused for its type: one its partner may not send (issue #14), one the gateway
+# does not read (issue #16). Not read any further; its reason is the refusal's.
+_TYPE_REFUSALS = frozenset({formats.MESSAGE_TYPE_NOT_ALLOWED, formats.UNSUPPORTED_MESSAGE_TYPE})
+
+
 def message_syntax_rejection(head: MessageHead, errors: Sequence[EdifactError]) -> Rejection:
     """The rejection of one message whose UCM rejects it (syntax or directory errors, or a
-    type its partner may not send, issue #14: not read any further, no replay mends it)."""
-    refused = next((e for e in errors if e.reason == formats.MESSAGE_TYPE_NOT_ALLOWED), None)
+    type its partner may not send or the gateway does not read: not read any further, no
+    replay mends it)."""
+    refused = next((e for e in errors if e.reason in _TYPE_REFUSALS), None)
     if refused is not None:
         problem = _located(refused.reason, refused, head.reference)
         return Rejection(refused.reason, refused.sentence, "format", [problem])
@@ -179,15 +210,18 @@ def aperak_for(
     report: contrl.SyntaxReport,
     rejection: Rejection,
     heads: Sequence[MessageHead] | None = None,
+    reference: str = "1",
     *,
     our_id: str,
+    our_qualifier: str = "",
 ) -> bytes:
     """The APERAK for a content rejection, in the sender's syntax version.
 
     One APERAK message per partner message with problems (problems that belong to no
     message go with the first), each pointing at its message (RFF+ACW) and document.
     ``heads`` are the messages (``Translation.heads``); read from the report's
-    interchanges when not given.
+    interchanges when not given. ``reference``: this APERAK's own interchange control
+    reference (issue #16: never the partner's; the decision gives each its own).
     """
     if heads is None:
         heads = [message_head(m) for ic in report.interchanges for m in ic.messages]
@@ -214,4 +248,6 @@ def aperak_for(
             document_number=head.document_number if head else "",
         )
         answers.append((original, errors))
-    return aperak.encode_many(answers, our_id=our_id, reference=report.control_reference or "1")
+    return aperak.encode_many(
+        answers, our_id=our_id, our_qualifier=our_qualifier, reference=reference
+    )

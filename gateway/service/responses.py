@@ -16,20 +16,20 @@ after ``responses.overdue_after_minutes``. The MRN of an accepted manifest (its
 ``RegistrationNumber``) is carried in the CUSRES (BGM and ``RFF+ABT``), becomes a
 reference of the manifest and is kept on its call (``calls.record_registration``, issue #17).
 
->>> overdue_after({"responses": {"overdue_after_minutes": 90}})
+>>> from gateway.config_schema import ResponsesSection
+>>> overdue_after(ResponsesSection(overdue_after_minutes=90))
 datetime.timedelta(seconds=5400)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError
+from gateway.config_schema import ResponsesSection
 from gateway.domain.model import CustomsResponse
 from gateway.logs import get_logger, message_context
-from gateway.service import calls
+from gateway.service import calls, formats
 from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.storage.journal import Origin, derived_id
@@ -38,17 +38,11 @@ if TYPE_CHECKING:
     from gateway.service.decision import DecisionService
 
 log = get_logger()
-DEFAULT_OVERDUE_MINUTES = 240
 
 
-def overdue_after(raw: Mapping[str, Any]) -> dt.timedelta:
-    """``responses.overdue_after_minutes`` (default 240) as a delay."""
-    minutes = raw.get("responses", {}).get("overdue_after_minutes", DEFAULT_OVERDUE_MINUTES)
-    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
-        raise ConfigError(
-            "responses.overdue_after_minutes", f"must be a positive number, not {minutes!r}"
-        )
-    return dt.timedelta(minutes=minutes)
+def overdue_after(section: ResponsesSection) -> dt.timedelta:
+    """``responses.overdue_after_minutes`` as a delay."""
+    return dt.timedelta(minutes=section.overdue_after_minutes)
 
 
 def parse_response(body: bytes) -> CustomsResponse:
@@ -61,12 +55,28 @@ def parse_response(body: bytes) -> CustomsResponse:
     return doc
 
 
+def answers_in_edifact(origin: Origin) -> bool:
+    """Whether the original came in EDIFACT, and so is answered by a CUSRES."""
+    return str(origin.facts.get("format", "")).upper() == "EDIFACT"
+
+
 def render(
-    response: CustomsResponse, origin: Origin, *, our_id: str, signer: Any = None
+    response: CustomsResponse,
+    origin: Origin,
+    *,
+    our_id: str,
+    signer: Any = None,
+    our_qualifier: str = "",
+    reference: str = "1",
 ) -> tuple[bytes, str, str]:
-    """The response in the original sender's format: (body, content type, message type)."""
+    """The response in the original sender's format: (body, content type, message type).
+
+    A CUSRES goes under ``reference``, its own interchange control reference (issue #16: the
+    journal gives each its own), and names what the partner knows of the original: its UNB
+    0020, UNH 0062 and document number, never the gateway's internal ids.
+    """
     facts = origin.facts
-    if str(facts.get("format", "")).upper() == "EDIFACT":
+    if answers_in_edifact(origin):
         from adapters import cusres
 
         version = str(facts.get("syntax_version") or "3")
@@ -75,8 +85,13 @@ def render(
             recipient=str(facts.get("interchange_sender") or origin.partner.upper()),
             recipient_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
             our_id=our_id,
+            our_qualifier=our_qualifier,
             syntax_id=str(facts.get("syntax_id") or "UNOC"),
             syntax_version=int(version) if version.isdecimal() else 3,
+            reference=reference,
+            their_interchange_reference=str(facts.get("interchange_reference") or ""),
+            their_message_reference=str(facts.get("message_reference") or ""),
+            their_document_number=str(facts.get("business_reference") or ""),
         )
         return body, "application/edifact", "CUSRES"
     from gateway.domain.canonical_xml import to_bytes, to_xml
@@ -138,12 +153,8 @@ class ResponseHandler:
                         "correlate",
                     ),
                 )
-            body, content_type, kind = render(
-                response,
-                origin,
-                our_id=decisions.settings.interchange_id,
-                signer=decisions.pipeline.signer,
-            )
+            kind = "CUSRES" if answers_in_edifact(origin) else "CustomsResponse"
+            out_id = derived_id(response_id, "out")
             detail = (
                 f"{response.decision}"
                 + (f", channel {response.channel}" if response.channel else "")
@@ -166,6 +177,20 @@ class ResponseHandler:
                 # The MRN of an accepted manifest: a reference of it, kept on its call (#17).
                 registered = calls.record_registration(journal, response, origin)
                 journal.decide(response_id, "answered", detail)
+                # A CUSRES is an interchange of its own: its reference from the partner's
+                # counter, the same again if this response is decided again (issue #16).
+                reference = (
+                    journal.interchange_reference(origin.partner, out_id, response_id)
+                    if kind == "CUSRES"
+                    else "1"
+                )
+            body, content_type, kind = render(
+                response,
+                origin,
+                signer=decisions.pipeline.signer,
+                reference=reference,
+                **_answering(decisions, origin),
+            )
             log.info("customs response translated", original=original, to=origin.partner, kind=kind)
 
             def answered() -> None:
@@ -181,7 +206,7 @@ class ResponseHandler:
                         names.outbound_exchange,
                         origin.partner,
                         body,
-                        derived_id(response_id, "out"),
+                        out_id,
                         origin.inbound_id,
                         content_type,
                         kind,
@@ -198,3 +223,17 @@ class ResponseHandler:
                 ],
                 on_confirmed=answered,
             )
+
+
+def _answering(decisions: DecisionService, origin: Origin) -> dict[str, str]:
+    """Who the gateway answers the original's sender as: the id it addressed, when it is one
+    of the gateway's for that partner, and our qualifier (issue #16)."""
+    interchange_id = decisions.pipeline.interchange_id
+    partner = decisions.settings.partners.get(origin.partner)
+    if partner is None:
+        return {"our_id": interchange_id}
+    addressed = str(origin.facts.get("interchange_recipient") or "")
+    return {
+        "our_id": formats.answering_id(partner, interchange_id, addressed),
+        "our_qualifier": partner.gateway_qualifier,
+    }

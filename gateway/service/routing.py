@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
+from gateway.config import CopyRule as CopyRule
 from gateway.config import Route
 from gateway.domain.model import CanonicalDocument
 
@@ -42,50 +40,7 @@ def route_for(doc: CanonicalDocument, partner: str, routes: Sequence[Route]) -> 
 
 
 # ------------------------------------------------------------------ copy rules (issue #6)
-_DESTINATION = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-@dataclass(frozen=True, slots=True)
-class CopyRule:
-    """Send a copy of matching documents to a second authority as well (every match applies).
-
-    >>> CopyRule("veterinary", document_type="CargoManifest").matches("CargoManifest", "apcs", None)
-    True
-    """
-
-    destination: str
-    document_type: str = "*"
-    partner: str = "*"
-    office: str = "*"
-
-    def matches(self, document_type: str, partner: str, office: str | None) -> bool:
-        return Route(self.destination, self.document_type, self.partner, self.office).matches(
-            document_type, partner, office
-        )
-
-
-def copies_from(raw: Mapping[str, Any]) -> tuple[CopyRule, ...]:
-    """The ``[[copies]]`` tables of a raw configuration; ValueError names the bad key.
-
-    >>> copies_from({"copies": [{"destination": "veterinary", "document_type": "Vet"}]})
-    (CopyRule(destination='veterinary', document_type='Vet', partner='*', office='*'),)
-    """
-    rules = []
-    for i, r in enumerate(raw.get("copies", []) or []):
-        dest = r.get("destination") if isinstance(r, Mapping) else None
-        if not isinstance(dest, str) or not _DESTINATION.match(dest):
-            raise ValueError(
-                f"copies[{i}].destination: must be 1-32 lower-case letters, digits, '_' or '-'"
-            )
-        rules.append(
-            CopyRule(
-                destination=dest,
-                document_type=str(r.get("document_type", "*")),
-                partner=str(r.get("partner", "*")),
-                office=str(r.get("office", "*")),
-            )
-        )
-    return tuple(rules)
+# The ``[[copies]]`` rules are read by the configuration (``Settings.copies``, CopyRule).
 
 
 def copies_for(doc: CanonicalDocument, partner: str, rules: Sequence[CopyRule]) -> list[str]:

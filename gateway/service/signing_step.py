@@ -17,12 +17,11 @@ from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.security.signing import Signer
+from gateway.service.rejections import document_rejection
 from gateway.service.translation import (
     MessageHead,
     Outcome,
-    Problem,
     RejectedMessage,
-    Rejection,
     Translation,
 )
 from gateway.storage.journal import Journal
@@ -77,22 +76,15 @@ def amend(
             found = (
                 translation.positions[i].get("document_number") if translation.positions else None
             )
-            problem = Problem(
-                code,
-                f"segment {found[0]} BGM" if found else "BGM",
-                sentence,
-                segment=found[0] if found else None,
-                tag="BGM",
-                message_reference=doc.header.source.message_reference,
-            )
             head = (
                 translation.heads[index]
                 if index < len(translation.heads)
                 else MessageHead(doc.header.source.message_reference, "", "")
             )
-            translation.rejected_messages.append(
-                RejectedMessage(index, head, Rejection(code, sentence, "amend", [problem]))
+            rejection = document_rejection(
+                code, sentence, "amend", found, doc.header.source.message_reference
             )
+            translation.rejected_messages.append(RejectedMessage(index, head, rejection))
             if spool is not None:
                 spool.drop(xml)
             continue

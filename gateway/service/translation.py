@@ -7,9 +7,9 @@ out (the signed documents with their routes, and the partner's answers).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from lxml import etree
 
@@ -48,6 +48,9 @@ class Rejection:
     # Problems found past the caps (adapters.contrl.limits): counted, not listed (issue #14);
     # the last problem says so.
     omitted: int = field(default=0, repr=False)
+    # A travellers' refusal (issue #18) says whether the same message may be accepted later
+    # (an exit before its entry); its dead letter carries it. None: not said.
+    replayable: bool | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -158,6 +161,11 @@ class Translation:
     sources: list[int] = field(default_factory=list)
     rejected_messages: list[RejectedMessage] = field(default_factory=list)
     message_count: int = 0
+    # Issue #16: the partner's CONTRLs read from the input (recorded, never answered), and
+    # why no CONTRL answers the input ("" when one does): it holds a CONTRL (ISO 9735-5), or
+    # messages outside any UNB (no one to address).
+    received: list[contrl.ReceivedContrl] = field(default_factory=list)
+    unanswered: str = ""
 
 
 @dataclass(slots=True)
@@ -167,6 +175,13 @@ class RoutedDocument:
     destination: str  # "core" or "legacy"
 
 
+# An answer written under a given interchange control reference (UNB/UNZ 0020).
+Write = Callable[[str], bytes]
+# The reference an answer carries until the decision gives it its own (issue #16): the one
+# the encoders default to, for tools and tests.
+PROVISIONAL_REFERENCE: Final = "1"
+
+
 @dataclass(slots=True)
 class Outcome:
     """What the worker carries out: documents to route and acknowledgements to send back.
@@ -174,6 +189,10 @@ class Outcome:
     ``acknowledgements`` is a list of (type, bytes), in sending order: the CONTRL first,
     then an APERAK when the content was rejected. ``acknowledgement`` and
     ``acknowledgement_type`` read and replace the first one (the CONTRL).
+
+    Each EDIFACT answer is written under :data:`PROVISIONAL_REFERENCE` first; ``writers``
+    keep, per answer (its index), how to write it again under the interchange reference the
+    journal gives it (:meth:`written`, in the decision's unit of work, issue #16).
     """
 
     translation: Translation
@@ -185,6 +204,18 @@ class Outcome:
     # (sender, payload hash, inbound id) under which the answer is kept for identical
     # resends, once the message is accepted (:meth:`InboundPipeline.save_answer`).
     answer_key: tuple[str, str, str] | None = None
+    writers: dict[int, Write] = field(default_factory=dict)
+
+    def answer(self, kind: str, write: Write) -> None:
+        """Add an answer of type ``kind`` (CONTRL, APERAK), written by ``write``."""
+        self.writers[len(self.acknowledgements)] = write
+        self.acknowledgements.append((kind, write(PROVISIONAL_REFERENCE)))
+
+    def written(self, index: int, reference: str) -> bytes | None:
+        """Answer ``index`` written under ``reference``, or None when it has no writer
+        (an answer kept from the first time: its envelope is renamed instead)."""
+        write = self.writers.get(index)
+        return None if write is None else write(reference)
 
     @property
     def rejection(self) -> Rejection | None:
@@ -198,6 +229,7 @@ class Outcome:
     def acknowledgement(self, data: bytes) -> None:
         # Replacing the acknowledgement replaces the whole answer (e.g. a duplicate interchange).
         self.acknowledgements = [("CONTRL", data)] if data else []
+        self.writers = {}
 
     @property
     def acknowledgement_type(self) -> str:

@@ -27,6 +27,7 @@ from lxml import etree
 
 from adapters import eservices
 from adapters.common import DecodeContext, MappingError
+from gateway.config import Settings
 from gateway.domain import sailing as sailing_xml
 from gateway.domain import travellers as travellers_xml
 from gateway.domain.canonical_xml import to_bytes
@@ -142,6 +143,11 @@ class TravellersDesk:
             built = sailing.passenger_list_arrived(self.journal, plist, inbound_id)
         return [] if built is None else [self._signed_list(built)]
 
+    def refuse(self, partner: str, inbound_id: str, refusal: Refusal) -> DeskResult:
+        """A message refused before the desk could read it (a format its partner may not
+        send): the negative receipt, and the refusal to dead-letter it with."""
+        return self._refused(partner, inbound_id, refusal)
+
     # ------------------------------------------------------------ helpers
     def _signed(self, element: etree._Element) -> bytes:
         problems = validate(element, schema=SCHEMA_FILE)
@@ -189,25 +195,32 @@ class TravellersDesk:
         return DeskResult(self._signed(receipt_to_xml(receipt)), verdict, refusal)
 
 
-def travellers_service(settings: Any, journal: TravellersJournal) -> TravellersService:
+def travellers_service(settings: Settings, journal: TravellersJournal) -> TravellersService:
     """The service the configuration calls for (``[travellers]``), on ``journal``."""
     from gateway.storage.travellers_retention import pseudonym_key
 
     return TravellersService(
         journal,
-        TravellersPolicy.from_mapping(settings.raw.get("travellers", {})),
+        travellers_policy(settings),
         pseudonym_key=pseudonym_key(log_key_path(settings)),
     )
 
 
-def build_travellers_desk(settings: Any, journal: TravellersJournal, sign: Sign) -> TravellersDesk:
+def travellers_policy(settings: Settings) -> TravellersPolicy:
+    """The ``[travellers]`` rules: the keys the configuration gave, as its schema validated them."""
+    return TravellersPolicy.from_mapping(settings.config.travellers.model_dump(exclude_unset=True))
+
+
+def build_travellers_desk(
+    settings: Settings, journal: TravellersJournal, sign: Sign
+) -> TravellersDesk:
     """The desk of ``edigw run``: its journal, its signer (:func:`signer_function`)."""
     return TravellersDesk(travellers_service(settings, journal), sign)
 
 
-def log_key_path(settings: Any) -> Path:
+def log_key_path(settings: Settings) -> Path:
     """``[travellers] log_key_file``, else ``<state_dir>/keys/travellers-log.key``."""
-    configured = settings.raw.get("travellers", {}).get("log_key_file", "")
+    configured = settings.config.travellers.log_key_file
     return (
         Path(configured) if configured else Path(settings.state_dir) / "keys" / "travellers-log.key"
     )

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.config import Settings
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS operator_audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,12 +91,6 @@ class AuditTrail:
         if str(path) != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> AuditTrail:
-        if settings.journal_backend == "sqlite":
-            return cls(settings.journal_path)
-        return cls(settings.state_dir / "operators-audit.sqlite3")
 
     def record(
         self,

@@ -3,6 +3,8 @@
 A small interface (:class:`Journal`) with an embedded SQLite implementation
 (WAL mode) so that one gateway needs nothing else; a PostgreSQL implementation
 (:mod:`gateway.storage.journal_pg`) for several instances plugs in behind the same interface.
+Which one a gateway uses is chosen in one place, :func:`gateway.storage.backends.open_journal`,
+called by the composition root (``gateway.bootstrap``) only.
 
 The journal also makes the worker idempotent (see docs/reliability.md):
 
@@ -50,91 +52,16 @@ from gateway.storage.records import JournalUnavailable as JournalUnavailable
 from gateway.storage.records import MessageHistory as MessageHistory
 from gateway.storage.records import Origin as Origin
 from gateway.storage.records import Overdue as Overdue
+from gateway.storage.records import PartnerActivity as PartnerActivity
 from gateway.storage.records import Processed as Processed
 from gateway.storage.records import _check_status, _now
 from gateway.storage.records import derived_id as derived_id
+from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, SQLITE_EVENTS
+from gateway.storage.sent_interchanges import SentInterchanges
 from gateway.storage.travellers_retention import TravellersStore
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    at TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
-"""
-# Messages, references, idempotency and customs-answer tables, in SQL that SQLite and
-# PostgreSQL both take (only the events table differs: its generated key).
-PORTABLE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    message_id TEXT PRIMARY KEY,
-    parent_id TEXT,
-    correlation_id TEXT NOT NULL,
-    partner TEXT NOT NULL,
-    type TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
-CREATE INDEX IF NOT EXISTS messages_correlation ON messages(correlation_id);
-CREATE TABLE IF NOT EXISTS refs (
-    reference TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    PRIMARY KEY (reference, message_id)
-);
-CREATE TABLE IF NOT EXISTS processed (
-    message_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dedup (
-    key TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS origins (
-    message_id TEXT PRIMARY KEY,
-    inbound_id TEXT NOT NULL,
-    partner TEXT NOT NULL,
-    document_type TEXT NOT NULL,
-    business_reference TEXT NOT NULL,
-    routed_at TEXT NOT NULL,
-    answered_at TEXT,
-    facts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS origins_unanswered ON origins(answered_at, routed_at);
-"""
-# Amendments (issue #4): the accepted versions of each partner document, and the first answer
-# to each interchange (sent again, byte for byte, when the very same bytes come again).
-# Portable SQL, created on first use by either backend.
-_AMENDMENT_TABLES = (
-    """CREATE TABLE IF NOT EXISTS document_versions (
-    sender TEXT NOT NULL,
-    document_key TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    function TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    payload_hash TEXT NOT NULL,
-    inbound_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (sender, document_key, version)
-)""",
-    """CREATE TABLE IF NOT EXISTS saved_acknowledgements (
-    sender TEXT NOT NULL,
-    payload_hash TEXT NOT NULL,
-    inbound_id TEXT NOT NULL,
-    acknowledgements TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (sender, payload_hash)
-)""",
-)
 
-
-class SqlJournal(TravellersStore, CallTables, ConsoleTables):
+class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
@@ -439,10 +366,38 @@ class SqlJournal(TravellersStore, CallTables, ConsoleTables):
             ).fetchall()
         return [Overdue(*r) for r in rows]
 
+    # --- what the operators' console shows
+    def partner_activity(self, since: str) -> list[PartnerActivity]:
+        """Per partner: its last message ever, and its inbound messages (those without a
+        parent) and rejections at or after ``since`` (an ISO date or time)."""
+        with self._tx() as cur:
+            messages = self._exec(
+                cur,
+                "SELECT partner, MAX(created_at), "
+                "SUM(CASE WHEN created_at >= ? AND parent_id IS NULL THEN 1 ELSE 0 END) "
+                "FROM messages GROUP BY partner",
+                (since,),
+            ).fetchall()
+            rejections = dict(
+                self._exec(
+                    cur,
+                    "SELECT m.partner, COUNT(*) FROM events e JOIN messages m "
+                    "ON m.message_id = e.message_id WHERE e.status = 'rejected' AND e.at >= ? "
+                    "GROUP BY m.partner",
+                    (since,),
+                ).fetchall()
+            )
+        return [
+            PartnerActivity(
+                str(partner), last or "", int(count or 0), int(rejections.get(partner, 0))
+            )
+            for partner, last, count in messages
+        ]
+
     # --- amendments (issue #4)
     def _amendment_tables(self) -> None:
         """Create the two amendment tables once (the PostgreSQL schema may predate them)."""
-        self._ensure_tables("_amendments_ready", _AMENDMENT_TABLES)
+        self._ensure_tables("_amendments_ready", AMENDMENT_TABLES)
 
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]:
         """Every accepted version of one document, oldest first."""
@@ -553,7 +508,7 @@ class SqliteJournal(SqlJournal):
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA + PORTABLE_SCHEMA)
+            self._db.executescript(SQLITE_EVENTS + PORTABLE_SCHEMA)
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"the journal {path} cannot be opened: {exc}") from exc
 
@@ -626,14 +581,3 @@ class SqliteJournal(SqlJournal):
             self._checkpointer = None
         with self._lock:
             self._db.close()
-
-
-def open_journal(backend: str, path: str) -> Journal:
-    """The journal named by configuration ("sqlite": a file; "postgresql": a DSN)."""
-    if backend == "sqlite":
-        return SqliteJournal(path)
-    if backend == "postgresql":
-        from gateway.storage.journal_pg import PostgresJournal
-
-        return PostgresJournal(path)
-    raise ValueError(f"unknown journal backend {backend!r}")

@@ -5,8 +5,8 @@ libpq DSN). Dedup claims are single transactions on primary keys, so two
 instances that receive the same message (a redelivery to another consumer) can
 never both route it.
 
-Usage (needs a server; ``tests/integration/test_journal_backends.py`` runs the same
-calls on both backends)::
+Opened by the composition root through ``gateway.storage.backends`` (needs a server;
+``tests/integration/test_journal_backends.py`` runs the same calls on both backends)::
 
     journal = open_journal("postgresql", "postgresql://postgres@127.0.0.1:5432/test")
     journal.record_message("m1", type="CUSCAR", partner="apcs", correlation_id="m1")
@@ -21,33 +21,8 @@ from typing import Any
 
 import psycopg
 
-from gateway.storage.journal import PORTABLE_SCHEMA, JournalUnavailable, SqlJournal
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id BIGSERIAL PRIMARY KEY,
-    message_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    at TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
-CREATE TABLE IF NOT EXISTS audit (
-    id BIGSERIAL PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_messages (
-    audit_id BIGINT NOT NULL,
-    message_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (audit_id, message_id)
-);
-CREATE INDEX IF NOT EXISTS audit_messages_message ON audit_messages(message_id);
-"""
+from gateway.storage.journal import JournalUnavailable, SqlJournal
+from gateway.storage.schema import PORTABLE_SCHEMA, POSTGRES_TABLES
 
 
 class PostgresJournal(SqlJournal):
@@ -63,7 +38,7 @@ class PostgresJournal(SqlJournal):
                 with conn.transaction():
                     # Several instances may start at once: serialise the schema creation.
                     conn.execute("SELECT pg_advisory_xact_lock(6006)")
-                    conn.execute(_SCHEMA + PORTABLE_SCHEMA)
+                    conn.execute(POSTGRES_TABLES + PORTABLE_SCHEMA)
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(f"the journal database cannot be reached: {exc}") from exc
 

@@ -34,6 +34,9 @@ STATUSES = (
     "linked",
     # Issue #17: customs registered a manifest under an MRN.
     "registered",
+    # Issue #18: what the travellers' desk decided (a TPD's new state, a declaration's
+    # assessment), by reference, never by name.
+    "decided",
 )
 
 
@@ -117,6 +120,16 @@ class Overdue:
     routed_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerActivity:
+    """What the operators' console shows of one partner (``Journal.partner_activity``)."""
+
+    partner: str
+    last_message_at: str  # "" when it never sent one
+    messages: int  # inbound messages since the time asked about
+    rejections: int  # rejected ones since then
+
+
 # One event as the worker records it on completion: (message id, status, detail).
 EventRow = tuple[str, str, str]
 
@@ -165,6 +178,9 @@ class Journal(CallRegistry, Protocol):
 
     def overdue(self, older_than: dt.timedelta, *, limit: int = 1000) -> list[Overdue]: ...
 
+    # --- the operators' console
+    def partner_activity(self, since: str) -> list[PartnerActivity]: ...
+
     # --- amendments (issue #4): the versions of one partner document, and answers to resends
     def document_versions(self, sender: str, document_key: str) -> list[DocumentVersion]: ...
 
@@ -179,6 +195,14 @@ class Journal(CallRegistry, Protocol):
     ) -> tuple[str, list[tuple[str, bytes]]] | None: ...
 
     def withdraw_acceptance(self, sender: str, inbound_id: str) -> int: ...
+
+    # --- the gateway's own interchange references (issue #16)
+    def interchange_reference(self, partner: str, owner: str, about: str = "") -> str:
+        """UNB 0020 of what ``owner`` sends to ``partner``: the same for the same owner,
+        else the partner's next (``gateway.storage.sent_interchanges``)."""
+        ...
+
+    def sent_interchange(self, partner: str, reference: str) -> tuple[str, str] | None: ...
 
     def unit_of_work(self) -> AbstractContextManager[None]: ...
 

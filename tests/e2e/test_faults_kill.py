@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load
-from gateway.storage.journal import derived_id, open_journal
+from gateway.storage.backends import open_journal
+from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     count,

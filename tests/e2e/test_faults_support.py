@@ -255,7 +255,7 @@ def worker_thread(env: dict[str, str]) -> Iterator[Any]:
 
 def events_of(env: dict[str, str], message_id: str) -> list[str]:
     """The journal statuses of one message, in order."""
-    from gateway.storage.journal import open_journal
+    from gateway.storage.backends import open_journal
 
     settings = load(env=env)
     journal = open_journal(settings.journal_backend, settings.journal_path)

@@ -14,9 +14,10 @@ import pytest
 from lxml import etree
 
 from adapters import aperak
+from adapters.edifact.envelope import with_reference
 from gateway.config import load
 from gateway.messaging import broker
-from gateway.storage.journal import open_journal
+from gateway.storage.backends import open_journal
 from tests.e2e.test_faults_support import (
     declare_topology,
     done_count,
@@ -90,8 +91,12 @@ def test_amendment_chain_through_the_broker(gateway_env: dict[str, str]) -> None
         assert uci.split(b"+")[4] == b"7"  # the syntax was fine
         assert [e.code for e in aperak.decode(acks[message_id][1][1]).errors] == [code]
 
-    # The identical resend: the same answer as the first time, byte for byte, nothing routed.
-    assert acks["am-resend"] == acks["am-replace"]
+    # The identical resend: the same answer as the first time, nothing routed; byte for byte
+    # but its own interchange reference (issue #16).
+    assert [(k, with_reference(a, "R")) for k, a in acks["am-resend"]] == [
+        (k, with_reference(a, "R")) for k, a in acks["am-replace"]
+    ]
+    assert acks["am-resend"] != acks["am-replace"]
 
     # `edigw track RULES-0001` shows the whole chain.
     settings = load(env=gateway_env)

@@ -16,8 +16,9 @@ import pytest
 from gateway.domain.model import Document
 from gateway.service import calls
 from gateway.service.calls import CallPolicy
+from gateway.storage.backends import open_journal
 from gateway.storage.call_records import CANCELLED
-from gateway.storage.journal import Journal, open_journal
+from gateway.storage.journal import Journal
 from tests.e2e.test_faults_support import pg_schema
 from tests.unit.test_calls_service import KEY, dangerous, discharge, manifest, vessel_call
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.journal import SqlJournal, open_journal
+from gateway.storage.backends import open_journal
+from gateway.storage.journal import SqlJournal
 from gateway.storage.journal_console import SessionRecord
 from tests.e2e.test_faults_support import pg_schema
 

@@ -13,14 +13,13 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from gateway.config import Settings
-from gateway.interfaces.console import Backend, ConsoleSettings, console_journal, create_app
+from gateway.bootstrap import App, bootstrap
+from gateway.interfaces.console import Backend, console_journal, create_app
 from gateway.interfaces.console.identity import hash_password
 from gateway.interfaces.console.live import LiveState, StatsSampler
 from gateway.interfaces.operators.deadletters import Selector
 from gateway.interfaces.operators.store import DeadLetterStore
 from gateway.messaging.naming import Names
-from gateway.storage.audit import AuditTrail
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     channel_for,
@@ -39,11 +38,11 @@ def _csrf(html: str) -> str:
     return m.group(1)
 
 
-def _console(settings: Settings, role: str = "operator") -> tuple[FlaskClient, LiveState, Backend]:
-    journal = console_journal(settings)
+def _console(gateway: App, role: str = "operator") -> tuple[FlaskClient, LiveState, Backend]:
+    journal = console_journal(gateway)
     journal.create_account("alice", hash_password(PASSWORD), role, now=int(time.time()))
     live = LiveState()
-    app = create_app(settings, ConsoleSettings(token=""), live=live, journal=journal)
+    app = create_app(gateway, gateway.settings.config.console, live=live)
     client = app.test_client()
     r = client.post(
         "/login",
@@ -60,11 +59,12 @@ def test_edit_and_retry_in_the_browser_checks_keeps_a_refused_edit_and_audits(
     names = Names(settings.name_prefix)
     inbound = names.inbound("apcs")
     dlq = names.dead_letter(inbound)
-    client, _live, _backend = _console(settings)
+    gateway = bootstrap(settings)
+    client, _live, _backend = _console(gateway)
     with channel_for(settings) as ch:
         message_id = dead_letter(ch, settings, BAD_COUNT)
         assert wait_depth(ch, dlq, 1) == 1
-        with DeadLetterStore.open(settings) as store:
+        with DeadLetterStore.open(gateway) as store:
             [dl] = store.browse(Selector(ids=(message_id,)))
         page = client.get(f"/dlq/{dl.id}/edit")
         assert page.status_code == 200 and "UNT+99+1" in page.text
@@ -92,11 +92,8 @@ def test_edit_and_retry_in_the_browser_checks_keeps_a_refused_edit_and_audits(
         assert body == BAD_COUNT.replace(b"UNT+99+1", b"UNT+9+1")
         assert props.message_id == f"{message_id}~replay1"
         assert wait_depth(ch, dlq, 0) == 0
-    trail = AuditTrail.for_settings(settings)
-    try:
-        [entry] = trail.entries(action="edit")
-    finally:
-        trail.close()
+    [entry] = gateway.audit.entries(action="edit")
+    gateway.close()
     assert entry.actor == "alice (console)"  # the account, authenticated
     assert "-UNT+99+1" in entry.data["diff"] and "+UNT+9+1" in entry.data["diff"]
     assert "via console" in entry.detail
@@ -106,7 +103,8 @@ def test_live_reading_charts_and_partner_page(gateway_env: dict[str, str]) -> No
     settings = settings_for(gateway_env)
     names = Names(settings.name_prefix)
     dlq = names.dead_letter(names.inbound("apcs"))
-    client, live, backend = _console(settings, role="viewer")
+    gateway = bootstrap(settings)
+    client, live, backend = _console(gateway, role="viewer")
     journal = client.application.extensions["edigw"]["journal"]
     sampler = StatsSampler(backend.queue_stats, live, journal, interval=60)
     with channel_for(settings) as ch:
@@ -131,7 +129,7 @@ def test_live_reading_charts_and_partner_page(gateway_env: dict[str, str]) -> No
     assert svg.mimetype == "image/svg+xml" and "now 2" in svg.text
     assert "Dead letters, last 1 hour" in svg.text
     assert "Dead letters, last 7 days" in client.get("/charts/dead.svg?range=7d").text
-    again, _live2, _b = _console_again(settings)
+    again, _live2, _b = _console_again(bootstrap(settings))
     assert "now 2" in again.get("/charts/dead.svg?range=24h").text
 
     # Overview and partner pages are complete without script: figures, links, ranges.
@@ -144,13 +142,13 @@ def test_live_reading_charts_and_partner_page(gateway_env: dict[str, str]) -> No
     assert client.get("/partners/nobody").status_code == 404
     # A viewer sees dead letters but no button to act on them.
     assert "Replay group" not in overview
+    gateway.close()
 
 
-def _console_again(settings: Settings) -> tuple[FlaskClient, LiveState, Backend]:
+def _console_again(gateway: App) -> tuple[FlaskClient, LiveState, Backend]:
     """A second console on the same journal (a restart, or another instance)."""
-    journal = console_journal(settings)
     live = LiveState()
-    app = create_app(settings, ConsoleSettings(token=""), live=live, journal=journal)
+    app = create_app(gateway, gateway.settings.config.console, live=live)
     client = app.test_client()
     client.post(
         "/login",

@@ -16,9 +16,11 @@ from urllib.parse import quote
 
 import pytest
 
+from gateway.bootstrap import bootstrap
 from gateway.interfaces.console import Backend
 from gateway.interfaces.operators.store import DeadLetterStore
 from gateway.messaging import metrics
+from gateway.messaging.broker import Connector
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import topology_for
 from tests.integration.test_dlq_support import (
@@ -74,7 +76,7 @@ def test_browsing_a_dlq_50_times_loses_nothing_and_every_message_replays(
         sent = {dead_letter(ch, settings, BAD_COUNT) for _ in range(3)}
         assert wait_depth(ch, dlq, 3) == 3
 
-        store = DeadLetterStore.open(settings)
+        store = DeadLetterStore.open(bootstrap(settings))
         try:
             for _ in range(BROWSES):
                 seen = store.browse()
@@ -82,7 +84,7 @@ def test_browsing_a_dlq_50_times_loses_nothing_and_every_message_replays(
         finally:
             store.close()
         # Every browse returned each message once: the broker counted each return...
-        store = DeadLetterStore.open(settings)
+        store = DeadLetterStore.open(bootstrap(settings))
         try:
             counts = [int(d.headers.get("x-delivery-count") or 0) for d in store.browse()]
         finally:
@@ -109,7 +111,7 @@ def test_depth_counts_the_messages_a_browse_holds(gateway_env: dict[str, str]) -
         for _ in range(2):
             dead_letter(ch, settings, BAD_COUNT)
         assert wait_depth(ch, dlq, 2) == 2
-        store = DeadLetterStore.open(settings)
+        store = DeadLetterStore.open(bootstrap(settings))
         try:
             with store.holding() as (_channel, held):
                 assert len(held) == 2
@@ -122,16 +124,16 @@ def test_depth_counts_the_messages_a_browse_holds(gateway_env: dict[str, str]) -
                     assert time.monotonic() < deadline, "management API never saw the browse"
                     time.sleep(0.5)
 
-                depths, counts_unacked = metrics.queue_depths(settings.broker_url, [dlq])
+                depths, counts_unacked = metrics.queue_depths(Connector(settings.broker_url), [dlq])
                 assert counts_unacked
                 assert depths == {dlq: 2}
 
-                poller = metrics.QueueDepthPoller(settings.broker_url, [dlq], 60)
+                poller = metrics.QueueDepthPoller(Connector(settings.broker_url), [dlq], 60)
                 assert poller.poll_once() == {dlq: 2}
                 assert metrics._value("edigw_dead_letter_messages", queue=dlq) == 2
                 assert metrics._value("edigw_queue_depth_counts_unacked") == 1
 
-                assert Backend(settings).depths()[dlq] == 2
+                assert Backend(bootstrap(settings)).depths()[dlq] == 2
         finally:
             store.close()
         assert wait_depth(ch, dlq, 2) == 2
@@ -148,7 +150,7 @@ def test_without_the_management_api_the_depth_says_it_is_ready_only(
         assert wait_depth(ch, dlq, 1) == 1
     # Port 9 (discard): nothing answers there.
     depths, counts_unacked = metrics.queue_depths(
-        settings.broker_url, [dlq], management_url="http://127.0.0.1:9", timeout=2
+        Connector(settings.broker_url), [dlq], management_url="http://127.0.0.1:9", timeout=2
     )
     assert not counts_unacked
     assert depths == {dlq: 1}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.edifact import parse
+from adapters.edifact.envelope import with_reference
 from gateway.messaging import broker
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
@@ -66,8 +68,10 @@ def test_identical_resend_gets_the_same_answer_and_is_not_routed_again(
         docs = drain(gateway_env, names.customs_core)
         acks = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
     assert [p.message_id for p, _ in docs] == [derived_id("icr-1", 0)]
-    # The same answer again (issue #4: an error would make partners resend in a loop).
-    assert acks["icr-2"] == acks["icr-1"]
+    # The same answer again (issue #4: an error would make partners resend in a loop), as an
+    # interchange of its own (issue #16: its own control reference, the rest the same).
+    assert [parse(acks[k])[0].control_reference for k in ("icr-1", "icr-2")] == ["1", "2"]
+    assert with_reference(acks["icr-2"], "R") == with_reference(acks["icr-1"], "R")
     assert _uci_action(acks["icr-2"]) == "7"
     assert "duplicate" in events_of(gateway_env, "icr-2")
     assert count(gateway_env, names.dead_letter(names.inbound("apcs"))) == 0

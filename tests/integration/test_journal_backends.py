@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.journal import Journal, JournalUnavailable, Origin, open_journal
+from gateway.storage.backends import open_journal
+from gateway.storage.journal import Journal, JournalUnavailable, Origin
 from tests.e2e.test_faults_support import pg_cut, pg_restore, pg_schema
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -216,3 +217,87 @@ def test_other_threads_wait_for_an_open_unit_of_work(journal: Journal) -> None:
     thread.join(timeout=10)
     assert seen == ["unit committed", "other thread wrote"]
     assert [e.detail for e in journal.track("in-1")[0].events] == ["from another thread"]
+
+
+# --- the gateway's own interchange references (issue #16)
+
+
+def test_interchange_references_count_per_partner_and_stay_with_their_owner(
+    journal: Journal,
+) -> None:
+    first = journal.interchange_reference("apcs", "ack-1", "in-1")
+    second = journal.interchange_reference("apcs", "ack-2", "in-2")
+    assert (first, second) == ("1", "2")
+    # The same owner (a redelivery decided again) gets the same reference: no second number.
+    assert journal.interchange_reference("apcs", "ack-1", "in-1") == "1"
+    assert journal.interchange_reference("apcs", "ack-3") == "3"
+    # Another partner counts on its own.
+    assert journal.interchange_reference("terminal-djendjen", "ack-t1") == "1"
+    assert journal.sent_interchange("apcs", "2") == ("ack-2", "in-2")
+    assert journal.sent_interchange("apcs", "4") is None
+    assert journal.sent_interchange("terminal-djendjen", "2") is None
+    with pytest.raises(ValueError, match="not to terminal-djendjen"):
+        journal.interchange_reference("terminal-djendjen", "ack-1")
+
+
+def test_a_reference_given_in_a_failed_unit_of_work_is_not_given_out(
+    backend: tuple[str, str, str],
+) -> None:
+    journal = open_journal(backend[0], backend[1])
+    try:
+        assert journal.interchange_reference("apcs", "ack-before") == "1"
+        with pytest.raises(RuntimeError), journal.unit_of_work():
+            assert journal.interchange_reference("apcs", "ack-crash", "in-crash") == "2"
+            raise RuntimeError("the worker dies before the commit")
+        assert journal.sent_interchange("apcs", "2") is None
+        # The redelivery decides again: the counter went back with the decision.
+        assert journal.interchange_reference("apcs", "ack-crash", "in-crash") == "2"
+    finally:
+        journal.close()
+
+
+def test_concurrent_instances_never_give_one_reference_twice(
+    backend: tuple[str, str, str],
+) -> None:
+    """Four journals (four gateway instances on PostgreSQL), 50 answers each, one partner:
+    200 references, all different, 1 to 200; one owner asked by all four gets one."""
+    journals = [open_journal(backend[0], backend[1]) for _ in range(4)]
+    given: dict[str, str] = {}
+    shared: list[str] = []
+    start = threading.Barrier(len(journals))
+
+    def allocate(i: int) -> None:
+        start.wait()
+        for n in range(50):
+            given[f"ack-{i}-{n}"] = journals[i].interchange_reference("apcs", f"ack-{i}-{n}")
+        shared.append(journals[i].interchange_reference("apcs", "ack-shared"))
+
+    threads = [threading.Thread(target=allocate, args=(i,)) for i in range(len(journals))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for j in journals:
+        j.close()
+    assert len(given) == 200 and len(set(given.values())) == 200
+    assert len(set(shared)) == 1 and shared[0] not in given.values()
+    numbers = sorted(int(r) for r in [*given.values(), shared[0]])
+    # A race for the shared owner may leave a gap (a number not used), never a reuse.
+    assert numbers[0] == 1 and numbers[-1] <= 200 + len(journals)
+
+
+def test_references_never_pass_fourteen_characters(journal: Journal) -> None:
+    from gateway.storage.sent_interchanges import REFERENCE_MAX, ReferencesUsedUp
+
+    assert journal.interchange_reference("apcs", "ack-0") == "1"
+    with journal.unit_of_work():  # the counter as if 10^14 - 2 interchanges had gone
+        journal._exec(  # type: ignore[attr-defined]
+            journal._uow_cursor,  # type: ignore[attr-defined]
+            "UPDATE interchange_counters SET last_number = ? WHERE partner = ?",
+            (REFERENCE_MAX - 1, "apcs"),
+        )
+    last = journal.interchange_reference("apcs", "ack-last")
+    assert last == "99999999999999" and len(last) == 14
+    with pytest.raises(ReferencesUsedUp, match=r"an\.\.14"):
+        journal.interchange_reference("apcs", "ack-past")
+    assert journal.sent_interchange("apcs", "100000000000000") is None

@@ -9,8 +9,10 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.bootstrap import bootstrap
 from gateway.config import load
 from gateway.messaging import metrics
+from gateway.messaging.broker import Connector
 from gateway.messaging.naming import Names
 from gateway.service.pipeline import Outcome, Rejection, Translation
 from tests.integration.test_dlq_support import BAD_COUNT, channel_for, dead_letter, wait_depth
@@ -43,7 +45,7 @@ def test_endpoint_serves_depths_counters_and_latency(gateway_env: dict[str, str]
         dead_letter(ch, settings, BAD_COUNT)
         dead_letter(ch, settings, BAD_COUNT)
         assert wait_depth(ch, dlq, 2) == 2
-    server = metrics.start(settings)
+    server = metrics.start(bootstrap(settings))
     assert server is not None and server.port == port
     try:
         metrics.received("apcs")
@@ -85,11 +87,11 @@ def test_endpoint_serves_depths_counters_and_latency(gateway_env: dict[str, str]
 
 
 def test_port_zero_means_no_endpoint(gateway_env: dict[str, str]) -> None:
-    assert metrics.start(load({"metrics": {"port": 0}}, env=gateway_env)) is None
+    assert metrics.start(bootstrap(load({"metrics": {"port": 0}}, env=gateway_env))) is None
 
 
 def test_broker_unreachable_is_a_gauge_not_a_crash() -> None:
-    poller = metrics.QueueDepthPoller("amqp://guest:guest@127.0.0.1:1/%2F", ["q"], 1)
+    poller = metrics.QueueDepthPoller(Connector("amqp://guest:guest@127.0.0.1:1/%2F"), ["q"], 1)
     assert poller.poll_once() == {}
     assert metrics._value("edigw_broker_reachable") == 0.0
 

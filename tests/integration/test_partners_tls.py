@@ -29,7 +29,9 @@ import aio_pika
 import pika
 import pytest
 
+from gateway.bootstrap import bootstrap
 from gateway.config import ConfigError, load
+from gateway.config_schema import BrokerSection
 from gateway.messaging import broker
 from gateway.messaging.naming import Names
 from gateway.messaging.partners import permissions, user_for
@@ -82,8 +84,7 @@ def _env(config: Path, state: Path) -> dict[str, str]:
 
 
 def _connect(env: dict[str, str]) -> pika.BlockingConnection:
-    settings = load(env=env)
-    return broker.connect(settings.broker_url, tls=broker.tls_from(settings.raw))
+    return bootstrap(load(env=env)).broker.blocking()
 
 
 def _take(env: dict[str, str], queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
@@ -127,21 +128,21 @@ def tls_env(
 def test_tls_settings_build_a_verifying_context_with_client_certificate(tmp_path: Path) -> None:
     ca = CertificateAuthority.create(tmp_path, "edigw test CA")
     client = ca.issue("apcs")
-    raw = {
-        "broker": {
+    section = BrokerSection.model_validate(
+        {
             "tls": {
                 "ca_file": str(ca.cert_file),
                 "cert_file": str(client.cert_file),
                 "key_file": str(client.key_file),
             }
         }
-    }
-    context = broker.ssl_context(broker.tls_from(raw))
+    )
+    context = broker.ssl_context(broker.tls_from(section))
     assert context is not None
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     [trusted] = context.get_ca_certs()
     assert (("commonName", "edigw test CA"),) in trusted["subject"]
-    assert broker.tls_from({"broker": {}}) is None
+    assert broker.tls_from(BrokerSection()) is None
 
 
 def test_a_client_certificate_that_does_not_match_its_key_is_refused(tmp_path: Path) -> None:

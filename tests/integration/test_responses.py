@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from adapters import cusres
+from adapters.edifact import parse
 from gateway.domain.canonical_xml import to_bytes, to_xml
 from gateway.domain.model import CustomsResponse, Header
 from gateway.messaging import broker
@@ -100,8 +101,13 @@ def test_customs_response_goes_back_to_the_sender_as_cusres_once(
     assert props.message_id == derived_id("cr-1", "out")
     decoded = cusres.decode(cusres_bytes)
     assert decoded.decision == "released"
-    assert decoded.original_message_id == doc_id
+    # What the partner knows (its UNH 0062, its UNB 0020), never the gateway's ids (#16).
+    assert decoded.original_message_id == "1"
+    assert doc_id.replace("-", "").encode() not in cusres_bytes
+    assert b"RFF+INO:F000050000'" in cusres_bytes
     assert b"UNB+UNOC:3+CUSTOMS+APCS:ZZZ" in cusres_bytes  # back to the UNB sender
+    # Its own interchange reference: the partner's next, after the CONTRL's 1.
+    assert parse(cusres_bytes)[0].control_reference == "2"
     assert events_of(gateway_env, doc_id).count("answered") == 1
     assert _overdue(gateway_env) == []
 

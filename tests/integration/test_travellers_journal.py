@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage.journal import Journal, open_journal
+from gateway.storage.backends import open_journal
+from gateway.storage.journal import Journal
 from gateway.storage.records import (
     CurrencyRecord,
     Identity,

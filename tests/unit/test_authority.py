@@ -16,11 +16,10 @@ from typing import Any, cast
 import pytest
 from lxml import etree
 
-from gateway.bootstrap import bootstrap
 from gateway.config import ConfigError, Partner, load
 from gateway.domain.lpco import Issuer, Lpco, SignerInfo
 from gateway.domain.model import Header
-from gateway.service.authority import issuer_owners, refusals
+from gateway.service.authority import refusals
 from gateway.service.pipeline import Outcome, RoutedDocument, Translation
 from gateway.service.receipts import Decision, LpcoRegistry, MinistryDesk, receipt_from_xml
 
@@ -143,13 +142,13 @@ def test_a_huge_declared_issuer_is_quoted_short() -> None:
 
 
 def test_an_issuer_bound_to_two_ministries_refuses_the_configuration(tmp_path: Path) -> None:
-    assert issuer_owners([COMMERCE, AGRICULTURE])["TR-ITO"] == "commerce"
+    load(env={"EDIGW_STATE_DIR": str(tmp_path)})  # the defaults bind each issuer once
+    overlapping = {"partners": {"agriculture": {"issuers": ["MADR-DSV", "MOC-ITD"]}}}
     with pytest.raises(ConfigError) as info:
-        issuer_owners([COMMERCE, replace(AGRICULTURE, issuers=("MADR-DSV", "MOC-ITD"))])
+        load(overlapping, env={"EDIGW_STATE_DIR": str(tmp_path)})
     assert info.value.key == "partners.agriculture.issuers" and "commerce" in info.value.reason
-    overlapping = {"partners": {"industry": {"issuers": ["MIPP-DRA", "MOC-ITD"]}}}
-    with pytest.raises(ConfigError):
-        bootstrap(load(overlapping, env={"EDIGW_STATE_DIR": str(tmp_path)}))
+    # Refused with the configuration, before anything is made.
+    assert not tmp_path.joinpath("keys").exists()
 
 
 # ---------------------------------------------------------------- the desk, with fakes

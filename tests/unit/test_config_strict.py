@@ -131,9 +131,11 @@ def test_environment_overrides_are_validated_the_same_way(
     assert (refused.value.key, reason in refused.value.reason) == (key, True)
 
 
-def test_the_typed_sections_are_kept_beside_raw() -> None:
+def test_the_settings_are_the_typed_sections_only() -> None:
     settings = load({"metrics": {"port": 9464}}, env={"EDIGW_MODE": "development"})
-    assert settings.config.metrics.port == 9464 and settings.raw["metrics"]["port"] == 9464
+    assert settings.config.metrics.port == 9464
+    # Issue #15: no untyped dict beside them for a consumer to parse on its own.
+    assert not hasattr(settings, "raw")
     assert settings.config.partners["apcs"].message_types == [
         "CUSCAR",
         "PAXLST",

@@ -17,9 +17,11 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from gateway.bootstrap import bootstrap
 from gateway.config import Settings, load
+from gateway.config_schema import ConsoleSection
 from gateway.interfaces.cli import main
-from gateway.interfaces.console import ConsoleConfigError, ConsoleSettings, create_app
+from gateway.interfaces.console import ConsoleConfigError, create_app
 from gateway.interfaces.console.identity import (
     Gatekeeper,
     IdentityError,
@@ -70,8 +72,13 @@ def settings(tmp_path: Path) -> Settings:
     return s
 
 
+def _section(settings: Settings, token: str = "") -> ConsoleSection:
+    """The configuration's [console] section, with this token."""
+    return settings.config.console.model_copy(update={"token": token})
+
+
 def _client(settings: Settings, token: str = "") -> FlaskClient:
-    return create_app(settings, ConsoleSettings(token=token)).test_client()
+    return create_app(bootstrap(settings), _section(settings, token)).test_client()
 
 
 def test_an_account_signs_in_with_its_password_and_the_audit_records_its_name(
@@ -85,7 +92,7 @@ def test_an_account_signs_in_with_its_password_and_the_audit_records_its_name(
     assert "alice · operator" in page
     # A replay's actor is the account's name, not a typed-in one (the broker is not needed
     # to see what the audit would be told: the view asks the signed-in identity).
-    with create_app(settings, ConsoleSettings(token="")).test_request_context():
+    with create_app(bootstrap(settings), _section(settings)).test_request_context():
         from flask import g
 
         from gateway.interfaces.console.identity import Identity
@@ -129,7 +136,7 @@ def test_an_admin_sees_accounts_and_ends_a_stolen_session(settings: Settings) ->
 def test_sign_out_ends_the_session_so_a_copied_cookie_stops_working(
     settings: Settings,
 ) -> None:
-    app = create_app(settings, ConsoleSettings(token=""))
+    app = create_app(bootstrap(settings), _section(settings))
     client = app.test_client()
     _sign_in(client, "alice")
     cookie = client.get_cookie("edigw-console")
@@ -222,7 +229,7 @@ def test_secure_cookie_and_access_log(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     settings = _settings(tmp_path, secure_cookie=True, access_log=str(log))
     _add(settings, "alice", "operator")
-    client = create_app(settings, ConsoleSettings(token="")).test_client()
+    client = create_app(bootstrap(settings), _section(settings)).test_client()
     r = _sign_in(client, "alice")
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-edigw-console=") and "Secure" in cookie
@@ -238,8 +245,9 @@ def test_secure_cookie_and_access_log(tmp_path: Path) -> None:
 
 
 def test_no_way_in_refuses_to_start(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
     with pytest.raises(ConsoleConfigError, match="no account"):
-        create_app(_settings(tmp_path), ConsoleSettings(token=""))
+        create_app(bootstrap(settings), _section(settings))
 
 
 def test_account_names_and_passwords_are_checked() -> None:

@@ -18,10 +18,10 @@ from gateway.config import Partner, load
 from gateway.messaging.naming import Names
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service.decision import DecisionService
-from gateway.service.pipeline import InboundPipeline
 from gateway.service.plan import Delivery, Plan, inbound_id_of
 from gateway.storage.journal import SqliteJournal
-from gateway.storage.spool import Spool, content
+from gateway.storage.spool import content
+from tests.decisions import decision_service
 from tests.edifact_builders import interchange, message
 
 NAMES = Names("t.")
@@ -32,18 +32,15 @@ QUEUE = NAMES.inbound("apcs")
 def service(tmp_path: Path) -> Iterator[DecisionService]:
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
     ensure_dev_keys(key, cert)
-    settings = load(env={})
     journal = SqliteJournal(":memory:")
-    yield DecisionService(
-        settings=settings,
-        names=NAMES,
-        journal=journal,
-        pipeline=InboundPipeline(
-            Signer.from_files(key, cert), settings.routes, "CUSTOMS", journal=journal
-        ),
-        spool=Spool(tmp_path / "spool"),
-        origins={QUEUE: (QUEUE, "")},
-        partner_users={"t.partner-commerce": "commerce"},
+    yield decision_service(
+        load(env={}),
+        journal,
+        Signer.from_files(key, cert),
+        tmp_path / "spool",
+        NAMES,
+        QUEUE,
+        {"t.partner-commerce": "commerce"},
     )
     journal.close()
 

@@ -520,11 +520,14 @@ EXPECTED_CORPUS: dict[str, tuple[ERRS, ERRS]] = {
     "BAPLIE_edifabric_1.edi": ({"39": 2}, {"12": 4}),
     # D04B exact structure: clean; LOC 3227 '6' is not in the borrowed D95B list: warning.
     "BAPLIE_edifacttypes_1.edi": ({}, {"12": 1}),
-    # SMDG 2.0 BAPLIE D95B exact: RFF 1153 '042' is not a D95B reference qualifier.
-    "BAPLIE_phpedifact_1.edi": ({"12": 1}, {}),
+    # SMDG 2.0 BAPLIE D95B exact: RFF 1153 '042' is not a D95B reference qualifier; the
+    # message names SMDG20 (UNH S009 0057), whose lists the gateway lacks: not checked, a
+    # warning (issue #16).
+    "BAPLIE_phpedifact_1.edi": ({}, {"12": 1}),
     # ITG COARRI D95B, structure from the generated D95B COARRI (272 segments, all placed);
-    # MEA 6313 'EGW' (21 times) is no D95B measurement dimension code: errors.
-    "COARRI_phpedifact_1.edi": ({"12": 21}, {}),
+    # MEA 6313 'EGW' (21 times) is an ITG13 code, no D95B measurement dimension: not checked
+    # against the UN list, warnings (issue #16).
+    "COARRI_phpedifact_1.edi": ({}, {"12": 21}),
     # D00B CODECO from the generated table (Bots has SG7, the TMP-RNG group php-edifact's
     # tree lacks): the SMDG 2.1 messages fit; BGM 1001 '109', MEA 'AET', LOC '175' are not
     # in the borrowed D95B lists: warnings.

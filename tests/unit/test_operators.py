@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load
-from gateway.interfaces.console import (
-    ConsoleConfigError,
-    ConsoleSettings,
-    console_settings,
-    create_app,
-)
+from gateway.bootstrap import bootstrap
+from gateway.config import ConfigError, load
+from gateway.config_schema import ConsoleSection
+from gateway.interfaces.console import ConsoleConfigError, create_app
 from gateway.interfaces.console.charts import time_chart_svg
 from gateway.interfaces.operators.deadletters import (
     DELIVERY_LIMIT,
@@ -27,7 +24,7 @@ from gateway.interfaces.operators.deadletters import (
     parse_since,
 )
 from gateway.interfaces.operators.store import next_replay_id, replay_id
-from gateway.messaging.metrics import REGISTRY, MetricsConfigError, metrics_settings
+from gateway.messaging.metrics import REGISTRY
 from gateway.storage.audit import AuditTrail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,17 +217,21 @@ def test_chart_has_axes_escapes_its_title_and_breaks_at_gaps() -> None:
     assert ">00:00<" in svg and ">01:00<" in svg  # the x axis: times in UTC
 
 
-def test_metrics_and_console_settings_refuse_bad_values() -> None:
-    assert metrics_settings({}, env={}).port == 0
-    with pytest.raises(MetricsConfigError, match=r"metrics\.port"):
-        metrics_settings({"metrics": {"port": 70000}}, env={})
-    with pytest.raises(MetricsConfigError, match=r"metrics\.port"):
-        metrics_settings({}, env={"EDIGW_METRICS_PORT": "x"})
-    assert console_settings({}, env={}).token == ""
-    with pytest.raises(ConsoleConfigError, match=r"console\.port"):
-        console_settings({"console": {"port": "80"}}, env={})
+def test_metrics_and_console_settings_are_the_configuration_s(tmp_path: Path) -> None:
+    """Their values are checked where every setting is, when the configuration is loaded."""
+    assert load(env={}).config.metrics.port == 0
+    with pytest.raises(ConfigError, match=r"metrics\.port"):
+        load({"metrics": {"port": 70000}}, env={})
+    with pytest.raises(ConfigError, match=r"metrics\.port"):
+        load(env={"EDIGW_METRICS_PORT": "x"})
+    assert load(env={}).config.console.token == ""
+    assert load(env={"EDIGW_CONSOLE_TOKEN": "s3"}).config.console.token == "s3"
+    with pytest.raises(ConfigError, match=r"console\.port"):
+        load({"console": {"port": "80"}}, env={})
     with pytest.raises(ConsoleConfigError, match="token"):
-        create_app(load(env={}), ConsoleSettings(token=""))
+        create_app(
+            bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path)})), ConsoleSection(token="")
+        )
 
 
 def test_alert_rules_only_use_metrics_that_exist() -> None:
@@ -249,7 +250,7 @@ def test_alert_rules_only_use_metrics_that_exist() -> None:
 @pytest.fixture
 def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = load(env={"EDIGW_STATE_DIR": str(tmp_path)})
-    app = create_app(settings, ConsoleSettings(token="s3cret"))
+    app = create_app(bootstrap(settings), ConsoleSection(token="s3cret"))
     return app.test_client()
 
 

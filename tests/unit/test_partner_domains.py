@@ -28,8 +28,16 @@ def _settings(overrides: dict[str, Any] | None = None, **env: str) -> Any:
 
 def test_each_partner_has_its_own_vhost_and_the_shovels_name_the_sender() -> None:
     domains = {d.partner: d for d in trust_domains(_settings(EDIGW_NAME_PREFIX="t1."))}
-    # Port and ministry partners only; customs is the gateway's side.
-    assert set(domains) == {"apcs", "terminal-djendjen", "commerce", "agriculture", "industry"}
+    # Every partner that sends (port, ministry, portal, border); customs is the gateway's side.
+    assert set(domains) == {
+        "apcs",
+        "terminal-djendjen",
+        "commerce",
+        "agriculture",
+        "industry",
+        "eservices",
+        "border",
+    }
     apcs = domains["apcs"]
     assert (apcs.vhost, apcs.user) == ("t1.partner.apcs", "t1.apcs")
     assert apcs.permissions == ("^$", r"^t1\.partner\.apcs\.in$", r"^t1\.partner\.apcs\.out$")

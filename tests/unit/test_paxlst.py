@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -218,7 +219,9 @@ def test_a_wrong_passenger_count_gets_an_aperak_with_its_own_code(tmp_path: Path
     settings = load(env={})
     pipeline = InboundPipeline(Signer.from_files(key, cert), settings.routes, "CUSTOMS")
     data = (DATA / "passenger_count_mismatch.edi").read_bytes()
-    outcome = pipeline.process(data, settings.partners["apcs"], "c3")
+    # The list is addressed to DZDOUANE: one of the gateway's ids for this partner (issue #16).
+    apcs = dataclasses.replace(settings.partners["apcs"], gateway_ids=("CUSTOMS", "DZDOUANE"))
+    outcome = pipeline.process(data, apcs, "c3")
     assert outcome.rejection is not None and outcome.routed == []
     kinds = [kind for kind, _ in outcome.acknowledgements]
     assert kinds == ["CONTRL", "APERAK"]

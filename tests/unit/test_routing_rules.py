@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import Route
+from gateway.config import ConfigError, Route, load
 from gateway.domain.model import CargoManifest, Header
-from gateway.service.routing import CopyRule, changes, copies_for, copies_from, route_for
+from gateway.service.routing import CopyRule, changes, copies_for, route_for
 
 
 def _manifest(port: str | None = "EGALY", office: str | None = None) -> CargoManifest:
@@ -44,7 +44,7 @@ def test_no_route_is_an_error() -> None:
 
 
 def test_every_matching_copy_rule_applies_once() -> None:
-    rules = copies_from(
+    rules = load(
         {
             "copies": [
                 {"destination": "veterinary", "document_type": "CargoManifest"},
@@ -52,14 +52,15 @@ def test_every_matching_copy_rule_applies_once() -> None:
                 {"destination": "veterinary"},
                 {"destination": "phyto", "office": "EGDAM"},
             ]
-        }
-    )
+        },
+        env={},
+    ).copies
     assert copies_for(_manifest("EGALY"), "apcs", rules) == ["veterinary", "health"]
 
 
 def test_bad_copy_destination_is_refused_with_its_key() -> None:
-    with pytest.raises(ValueError, match=r"copies\[0\]\.destination"):
-        copies_from({"copies": [{"destination": "Bad Name"}]})
+    with pytest.raises(ConfigError, match=r"copies\[0\]\.destination"):
+        load({"copies": [{"destination": "Bad Name"}]}, env={})
 
 
 def test_changes_say_what_a_reload_does() -> None:

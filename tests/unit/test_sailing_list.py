@@ -15,10 +15,10 @@ import pytest
 from gateway.config import load
 from gateway.domain import canonical_xml
 from gateway.domain.sailing import SailingClearanceList, from_xml, to_xml, vessel_key
-from gateway.domain.travellers_rules import TravellersPolicy
 from gateway.domain.validation import validate
 from gateway.service import sailing
 from gateway.service.travellers import TravellersService
+from gateway.service.travellers_desk import travellers_policy
 from gateway.storage.journal import SqliteJournal
 from tests.travellers_data import (
     SAILING,
@@ -43,7 +43,7 @@ def journal() -> Iterator[SqliteJournal]:
 
 @pytest.fixture
 def service(journal: SqliteJournal) -> TravellersService:
-    policy = TravellersPolicy.from_mapping(load(env={}).raw["travellers"])
+    policy = travellers_policy(load(env={}))
     return TravellersService(journal, policy, pseudonym_key=b"k", today=lambda: SAILING)
 
 

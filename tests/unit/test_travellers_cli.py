@@ -68,7 +68,7 @@ def test_the_metric_counts_the_overdue_vehicles(
     env: dict[str, str], service: TravellersService
 ) -> None:
     day = dt.date(2026, 10, 18)
-    watch_overdue_vehicles(load(env=env), today=lambda: day)
+    watch_overdue_vehicles(service.journal, today=lambda: day)
     try:
         assert _value("edigw_travellers_overdue_vehicles") == 0
         service.request_tpd(tpd("TPD-F", status="foreign_national", vehicle_vin=us_vin(7)), "i1")

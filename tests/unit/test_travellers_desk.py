@@ -17,11 +17,10 @@ from gateway.config import load
 from gateway.domain import travellers
 from gateway.domain.sailing import from_xml as list_from_xml
 from gateway.domain.travellers_receipt import TravellersReceipt, receipt_from_xml
-from gateway.domain.travellers_rules import TravellersPolicy
 from gateway.domain.validation import validate
 from gateway.security.signing import Signer, ensure_dev_keys, verify
 from gateway.service.travellers import TravellersService
-from gateway.service.travellers_desk import TravellersDesk, signer_function
+from gateway.service.travellers_desk import TravellersDesk, signer_function, travellers_policy
 from gateway.storage.journal import SqliteJournal
 from tests.travellers_data import (
     SAILING,
@@ -43,7 +42,7 @@ def signer(tmp_path: Path) -> Signer:
 @pytest.fixture
 def desk(signer: Signer) -> Iterator[TravellersDesk]:
     journal = SqliteJournal(":memory:")
-    policy = TravellersPolicy.from_mapping(load(env={}).raw["travellers"])
+    policy = travellers_policy(load(env={}))
     service = TravellersService(journal, policy, pseudonym_key=b"k", today=lambda: SAILING)
     yield TravellersDesk(service, signer_function(signer))
     journal.close()

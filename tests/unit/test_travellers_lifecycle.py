@@ -30,7 +30,7 @@ def journal() -> Iterator[SqliteJournal]:
 
 
 def policy(**overrides: object) -> TravellersPolicy:
-    section = dict(load(env={}).raw["travellers"])
+    section = load(env={}).config.travellers.model_dump(exclude_unset=True)
     section.update(overrides)
     return TravellersPolicy.from_mapping(section)
 

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load
-from gateway.domain.travellers_rules import TravellersPolicy
 from gateway.logs import configure, message_context
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service.travellers import TravellersService
-from gateway.service.travellers_desk import TravellersDesk, signer_function
+from gateway.service.travellers_desk import TravellersDesk, signer_function, travellers_policy
 from gateway.storage.journal import SqliteJournal
 from tests.travellers_data import (
     SAILING,
@@ -52,7 +51,7 @@ def test_logs_carry_message_ids_and_a_hash_never_names_or_documents(
 ) -> None:
     key, cert = ensure_dev_keys(tmp_path / "key.pem", tmp_path / "cert.pem")
     journal = SqliteJournal(":memory:")
-    policy = TravellersPolicy.from_mapping(load(env={}).raw["travellers"])
+    policy = travellers_policy(load(env={}))
     service = TravellersService(journal, policy, pseudonym_key=b"secret", today=lambda: SAILING)
     desk = TravellersDesk(service, signer_function(Signer.from_files(key, cert)))
     family = sample("tpd-request.json")["coTravellers"]

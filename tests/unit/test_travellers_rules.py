@@ -234,15 +234,10 @@ def test_the_default_configuration_holds_the_press_figures() -> None:
         assert policy.thresholds_eur[("foreign_national", direction)] == 5000
     assert policy.rates and policy.rates[0].units_per_euro["DZD"] > 0
     assert set(policy.rates[0].units_per_euro) <= ISO_4217
-    # The portal and the border posts are not configured by default until their path is
-    # wired (config/gateway.toml); the configuration accepts them.
-    assert "eservices" not in settings.partners
-    portal = {"role": "portal", "formats": ["json"]}
-    border = {"role": "border", "formats": ["json"]}
-    with_them = load({"partners": {"eservices": portal, "border": border}}, env={})
-    assert with_them.partners["eservices"].role == "portal"
-    assert with_them.partners["eservices"].formats == ("json",)
-    assert with_them.partners["border"].role == "border"
+    # The portal and the border posts are configured by default (config/gateway.toml).
+    assert settings.partners["eservices"].role == "portal"
+    assert settings.partners["eservices"].formats == ("json",)
+    assert settings.partners["border"].role == "border"
     assert set(settings.config.travellers.durations) <= set(RESIDENCE_STATUSES)
 
 

@@ -24,11 +24,7 @@ import datetime as dt
 import hmac
 import json
 import logging
-import os
 import secrets
-import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -45,7 +41,9 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.exceptions import AMQPError
 from werkzeug.wrappers import Response
 
-from gateway.config import Settings
+from gateway.bootstrap import App
+from gateway.config import INBOUND_ROLES
+from gateway.config_schema import ConsoleSection
 from gateway.interfaces.console import pages, signin
 from gateway.interfaces.console.charts import RANGES, chosen_range
 from gateway.interfaces.console.identity import Gatekeeper
@@ -60,185 +58,107 @@ from gateway.interfaces.console.signin import (
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
 from gateway.interfaces.operators.decode import decoded_view
-from gateway.interfaces.operators.store import DeadLetterStore, dead_letter_queues
+from gateway.interfaces.operators.store import DeadLetterStore
 from gateway.logs import get_logger
-from gateway.messaging.broker import printable, tls_from
-from gateway.messaging.metrics import metrics_settings
-from gateway.messaging.naming import Names
+from gateway.messaging.broker import printable
 from gateway.messaging.queue_stats import QueueStats, queue_stats
-from gateway.messaging.topology import topology_for
-from gateway.storage.journal import SqlJournal, open_journal
+from gateway.storage.journal import SqlJournal
 
 log = get_logger()
 
 
 class ConsoleConfigError(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ConsoleSettings:
-    address: str = "127.0.0.1"
-    port: int = 8465
-    token: str = ""
-    sample_interval: float = 10.0
-    overdue_after_minutes: int = 240
-
-
-def console_settings(
-    raw: Mapping[str, Any], env: Mapping[str, str] | None = None
-) -> ConsoleSettings:
-    """The ``[console]`` section (``Settings.raw``), with $EDIGW_CONSOLE_TOKEN over the file.
-
-    >>> console_settings({"console": {"port": 9000}}, env={"EDIGW_CONSOLE_TOKEN": "s3"}).token
-    's3'
-    """
-    env = os.environ if env is None else env
-    section = dict(raw.get("console", {}) or {})
-    port = section.get("port", 8465)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise ConsoleConfigError(f"console.port: must be from 0 to 65535, not {port!r}")
-    interval = section.get("sample_interval", 10)
-    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0.2:
-        raise ConsoleConfigError(
-            f"console.sample_interval: seconds, at least 0.2, not {interval!r}"
-        )
-    overdue = section.get("overdue_after_minutes", 240)
-    if not isinstance(overdue, int) or overdue < 1:
-        raise ConsoleConfigError(f"console.overdue_after_minutes: minutes, not {overdue!r}")
-    return ConsoleSettings(
-        address=str(section.get("address", "127.0.0.1")),
-        port=port,
-        token=str(env.get("EDIGW_CONSOLE_TOKEN") or section.get("token") or ""),
-        sample_interval=float(interval),
-        overdue_after_minutes=overdue,
-    )
+    """The console cannot serve with this ``[console]`` section and journal (nobody could
+    sign in, or the journal keeps no accounts)."""
 
 
 class Backend:
     """What the pages read: the broker (a connection per request), the journal, the audit."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.names = Names(settings.name_prefix)
-        self.dlqs = dead_letter_queues(settings, self.names)
-        self.queues = [q.name for q in topology_for(settings, self.names).queues]
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.queues = [q.name for q in app.topology.queues]
 
     def store(self) -> DeadLetterStore:
-        return DeadLetterStore.open(self.settings)
+        return DeadLetterStore.open(self.app)
 
     def queue_stats(self) -> dict[str, QueueStats]:
         """Every queue's figures, ready + unacknowledged (an operator browsing a dead-letter
         queue must not make its chart drop to 0) and rates, from the management API."""
         return queue_stats(
-            self.settings.broker_url,
+            self.app.broker,
             self.queues,
-            tls=tls_from(self.settings.raw),
-            management_url=metrics_settings(self.settings.raw).management_url,
+            management_url=self.app.settings.config.metrics.management_url,
         )
-
-    def _journal_db(self) -> sqlite3.Connection | None:
-        if self.settings.journal_backend != "sqlite" or not os.path.exists(
-            self.settings.journal_path
-        ):
-            return None
-        uri = f"file:{self.settings.journal_path}?mode=ro"
-        return sqlite3.connect(uri, uri=True, timeout=5)
 
     def partner_status(self) -> list[dict[str, Any]]:
         """Per configured partner: last message, messages and rejections today (UTC)."""
-        today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        today = self.app.clock().strftime("%Y-%m-%d")
         rows: dict[str, dict[str, Any]] = {
             p.id: {"partner": p.id, "name": p.name, "last": "", "today": 0, "errors": 0}
-            for p in self.settings.partners_with_role("port", "ministry")
+            for p in self.app.settings.partners_with_role(*INBOUND_ROLES)
         }
-        db = self._journal_db()
-        if db is None:
-            return list(rows.values())
         try:
-            for partner, last, today_n in db.execute(
-                "SELECT partner, MAX(created_at), "
-                "SUM(CASE WHEN created_at >= ? AND parent_id IS NULL THEN 1 ELSE 0 END) "
-                "FROM messages GROUP BY partner",
-                (today,),
-            ):
-                if partner in rows:
-                    rows[partner]["last"] = last or ""
-                    rows[partner]["today"] = int(today_n or 0)
-            for partner, errors in db.execute(
-                "SELECT m.partner, COUNT(*) FROM events e JOIN messages m "
-                "ON m.message_id = e.message_id WHERE e.status = 'rejected' AND e.at >= ? "
-                "GROUP BY m.partner",
-                (today,),
-            ):
-                if partner in rows:
-                    rows[partner]["errors"] = int(errors)
-        except sqlite3.Error as exc:  # the journal's schema is another engineer's; degrade
+            activity = self.app.journal.partner_activity(today)
+        except Exception as exc:  # the page shows the partners without their figures
             log.warning("console: partner status unavailable", error=repr(exc))
-        finally:
-            db.close()
+            return list(rows.values())
+        for seen in activity:
+            if seen.partner in rows:
+                rows[seen.partner].update(
+                    last=seen.last_message_at, today=seen.messages, errors=seen.rejections
+                )
         return list(rows.values())
 
-    def overdue(self, minutes: int) -> list[dict[str, Any]] | None:
-        """Overdue customs responses, from the journal if it can tell (None: not yet)."""
-        from gateway.storage.journal import open_journal
+    def partner_traffic(self, partner: str) -> list[tuple[float, float]]:
+        """Messages received from ``partner`` per hour, the 24 hours up to the app's now."""
+        return pages.partner_traffic(
+            console_journal(self.app), partner, self.app.clock().timestamp()
+        )
 
-        journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
+    def overdue(self, minutes: int) -> list[dict[str, Any]] | None:
+        """Overdue customs responses, from the journal (None: it cannot tell now)."""
         try:
-            finder = getattr(journal, "overdue", None)
-            if finder is None:
-                return None
-            found = finder(dt.timedelta(minutes=minutes))
-            return [
-                {
-                    k: getattr(o, k, "")
-                    for k in (
-                        "message_id",
-                        "partner",
-                        "document_type",
-                        "business_reference",
-                        "routed_at",
-                    )
-                }
-                for o in found
-            ]
+            found = self.app.journal.overdue(dt.timedelta(minutes=minutes))
         except Exception as exc:
             log.warning("console: overdue responses unavailable", error=repr(exc))
             return None
-        finally:
-            journal.close()
+        return [
+            {
+                "message_id": o.message_id,
+                "partner": o.partner,
+                "document_type": o.document_type,
+                "business_reference": o.business_reference,
+                "routed_at": o.routed_at,
+            }
+            for o in found
+        ]
 
     def track(self, reference: str) -> list[dict[str, Any]]:
-        from gateway.storage.journal import open_journal
-
-        journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
-        try:
-            return [h.to_json() for h in journal.track(reference)]
-        finally:
-            journal.close()
+        return [h.to_json() for h in self.app.journal.track(reference)]
 
 
-def console_journal(settings: Settings) -> SqlJournal:
-    """The journal the console keeps its accounts, sessions and chart samples in."""
-    journal = open_journal(settings.journal_backend, settings.journal_path)
-    assert isinstance(journal, SqlJournal)  # both backends are
+def console_journal(gateway: App) -> SqlJournal:
+    """The app's journal, where the console keeps its accounts, sessions and chart samples."""
+    journal = gateway.journal
+    if not isinstance(journal, SqlJournal):  # both backends are; a stand-in may not be
+        raise ConsoleConfigError(
+            f"the console needs a SQL journal for its accounts, not {type(journal).__name__}"
+        )
     return journal
 
 
 def create_app(
-    settings: Settings,
-    console: ConsoleSettings,
+    gateway: App,
+    console: ConsoleSection,
     *,
     live: LiveState | None = None,
-    journal: SqlJournal | None = None,
     secret_key: bytes | None = None,
 ) -> Flask:
     """The console's Flask application: someone must be able to sign in (an account, the
     token or a trusted header)."""
-    # The typed [console] section, with the token as read (the environment's wins).
-    conf = settings.config.console.model_copy(update={"token": console.token})
-    journal = journal or console_journal(settings)
-    if not (conf.token or conf.trusted_header or journal.accounts()):
+    journal = console_journal(gateway)
+    if not (console.token or console.trusted_header or journal.accounts()):
         raise ConsoleConfigError(
             "console.token: empty, and no account and no trusted_header: add an account "
             "(edigw console users add NAME --role operator) or set $EDIGW_CONSOLE_TOKEN"
@@ -250,11 +170,11 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=512 * 1024,  # a confirmed batch posts every id it listed
     )
-    backend = Backend(settings)
+    backend = Backend(gateway)
     live = live or LiveState()
     app.extensions["edigw"] = {"backend": backend, "live": live, "journal": journal}
-    access_target = conf.access_log or str(settings.state_dir / "console-access.log")
-    signin.install(app, Gatekeeper(journal, conf), conf, AccessLog(access_target))
+    access_target = console.access_log or str(gateway.settings.state_dir / "console-access.log")
+    signin.install(app, Gatekeeper(journal, console), console, AccessLog(access_target))
 
     # ------------------------------------------------------------------ security
     def csrf_token() -> str:
@@ -394,7 +314,7 @@ def create_app(
     def replay() -> Any:
         selector, what = _selection()
         with backend.store() as store:
-            result = actions.replay(settings, store, selector, actor(), via="console")
+            result = actions.replay(gateway, store, selector, actor(), via="console")
         if result.replayed:
             flash(f"Replayed {len(result.replayed)} message(s) of {what}.", "ok")
         for dl, error in result.failed:
@@ -408,7 +328,7 @@ def create_app(
     def purge() -> Any:
         selector, what = _selection()
         with backend.store() as store:
-            removed = actions.purge(settings, store, selector, actor(), via="console")
+            removed = actions.purge(gateway, store, selector, actor(), via="console")
         if removed:
             flash(f"Purged {len(removed)} message(s) of {what} (kept in the audit trail).", "ok")
         else:
@@ -425,14 +345,14 @@ def create_app(
     @app.get("/audit")
     @login_required
     def audit() -> Any:
-        entries = actions.with_trail(settings, lambda t: t.entries(limit=100))
+        entries = gateway.audit.entries(limit=100)
         return render_template("audit.html", entries=entries)
 
-    pages.install(app, settings, conf)
+    pages.install(app, gateway, console)
     return app
 
 
-def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = None) -> None:
+def serve(gateway: App, console: ConsoleSection, *, port: int | None = None) -> None:
     """Run the console until interrupted; sample the queues meanwhile.
 
     Served by waitress (a production WSGI server) when it is installed, else by
@@ -440,17 +360,10 @@ def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = No
     """
     import sys
 
-    journal = console_journal(settings)
-    conf = settings.config.console
-    if not console.token and not conf.trusted_header and not journal.accounts():
+    journal = console_journal(gateway)
+    if not console.token and not console.trusted_header and not journal.accounts():
         token = secrets.token_urlsafe(18)
-        console = ConsoleSettings(
-            console.address,
-            console.port,
-            token,
-            console.sample_interval,
-            console.overdue_after_minutes,
-        )
+        console = console.model_copy(update={"token": token})
         print(
             f"console token (this run only): {token}\n"
             "add accounts instead: edigw console users add NAME --role operator",
@@ -460,10 +373,10 @@ def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = No
     # A queue not declared yet is normal here (it shows as absent); pika would warn on each.
     logging.getLogger("pika.channel").setLevel(logging.ERROR)
     live = LiveState()
-    app = create_app(settings, console, live=live, journal=journal)
+    app = create_app(gateway, console, live=live)
     backend: Backend = app.extensions["edigw"]["backend"]
     sampler = StatsSampler(
-        backend.queue_stats, live, journal, console.sample_interval, keep_days=conf.history_days
+        backend.queue_stats, live, journal, console.sample_interval, keep_days=console.history_days
     )
     sampler.start()
     listen_port = console.port if port is None else port
@@ -479,4 +392,3 @@ def serve(settings: Settings, console: ConsoleSettings, *, port: int | None = No
             waitress_serve(app, host=console.address, port=listen_port, threads=8, ident="edigw")
     finally:
         sampler.stop()
-        journal.close()

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from gateway.config import Settings
+from gateway.bootstrap import App
 from gateway.config_schema import ConsoleSection
 from gateway.interfaces.console.charts import RANGES, chosen_range, time_chart_svg
 from gateway.interfaces.console.live import SERIES, LiveState, Series
@@ -54,8 +54,8 @@ def _letter(message: str) -> DeadLetter:
     return found[0]
 
 
-def partner_traffic_svg(journal: SqlJournal, partner: str, now: float) -> str:
-    """Messages received from ``partner`` per hour over the last 24 hours."""
+def partner_traffic(journal: SqlJournal, partner: str, now: float) -> list[tuple[float, float]]:
+    """(hour, messages received from ``partner`` in it) over the 24 hours up to ``now``."""
     start = (int(now) // 3600 - 23) * 3600
     since = dt.datetime.fromtimestamp(start, dt.UTC).isoformat()
     counts = dict.fromkeys(range(24), 0)
@@ -66,7 +66,12 @@ def partner_traffic_svg(journal: SqlJournal, partner: str, now: float) -> str:
             continue
         if hour in counts:
             counts[hour] += 1
-    points = [(start + h * 3600, float(n)) for h, n in counts.items()]
+    return [(float(start + h * 3600), float(n)) for h, n in counts.items()]
+
+
+def partner_traffic_svg(points: list[tuple[float, float]], partner: str) -> str:
+    """The chart of :func:`partner_traffic`'s hours."""
+    start = int(points[0][0])
     return time_chart_svg(
         points,
         start=start,
@@ -78,8 +83,8 @@ def partner_traffic_svg(journal: SqlJournal, partner: str, now: float) -> str:
     )
 
 
-def install(app: Flask, settings: Settings, conf: ConsoleSection) -> None:
-    partners = dict(settings.partners)
+def install(app: Flask, gateway: App, conf: ConsoleSection) -> None:
+    partners = dict(gateway.settings.partners)
 
     @app.context_processor
     def live_settings() -> dict[str, Any]:
@@ -135,7 +140,7 @@ def install(app: Flask, settings: Settings, conf: ConsoleSection) -> None:
             letters=letters[:50],
             total=len(letters),
             broker_error=broker_error,
-            traffic=partner_traffic_svg(journal, partner, time.time()),
+            traffic=partner_traffic_svg(_backend().partner_traffic(partner), partner),
             messages=journal.partner_messages(partner, limit=50),
         )
 
@@ -161,7 +166,7 @@ def install(app: Flask, settings: Settings, conf: ConsoleSection) -> None:
             status = 422 if request.form.get("do") == "replay" else 200
             return render_template("edit.html", dl=dl, text=text, check=check, error=""), status
         with _backend().store() as store:
-            outcome = replay_edit(settings, store, check, who, via="console")
+            outcome = replay_edit(gateway, store, check, who, via="console")
         if outcome.replayed:
             forced = " (forced: still rejected)" if check.still_rejected else ""
             flash(f"Replayed {dl.id}, edited{forced}.", "ok")

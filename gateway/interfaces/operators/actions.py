@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.config import Settings
+from gateway.bootstrap import App
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector
 from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult, next_replay_id
 from gateway.logs import get_logger
-from gateway.storage.audit import AuditTrail
 
 log = get_logger()
 Progress = Callable[[Sequence[DeadLetter]], Any]
@@ -42,7 +41,7 @@ def describe(selector: Selector, all_: bool = False) -> str:
 
 
 def replay(
-    settings: Settings,
+    app: App,
     store: DeadLetterStore,
     selector: Selector,
     actor: str,
@@ -54,35 +53,32 @@ def replay(
     """Replay the selection and audit it (nothing is audited when nothing matched)."""
     result = store.replay(selector, actor=actor, progress=progress)
     if result.replayed or result.failed:
-        with_trail(
-            settings,
-            lambda t: t.record(
-                actor,
-                "replay",
-                message_ids=[d.message_id or d.id for d in result.replayed],
-                detail=f"{len(result.replayed)} replayed, {len(result.failed)} failed "
-                f"(via {via}); selection {describe(selector, all_)}",
-                data={
-                    "replayed": [
-                        {
-                            "id": d.id,
-                            "message_id": d.message_id,
-                            "replayed_as": next_replay_id(d),
-                            "reason": d.reason,
-                            "to": [d.original_exchange, d.original_routing_key],
-                        }
-                        for d in result.replayed
-                    ],
-                    "failed": [{"id": d.id, "error": e} for d, e in result.failed],
-                },
-            ),
+        app.audit.record(
+            actor,
+            "replay",
+            message_ids=[d.message_id or d.id for d in result.replayed],
+            detail=f"{len(result.replayed)} replayed, {len(result.failed)} failed "
+            f"(via {via}); selection {describe(selector, all_)}",
+            data={
+                "replayed": [
+                    {
+                        "id": d.id,
+                        "message_id": d.message_id,
+                        "replayed_as": next_replay_id(d),
+                        "reason": d.reason,
+                        "to": [d.original_exchange, d.original_routing_key],
+                    }
+                    for d in result.replayed
+                ],
+                "failed": [{"id": d.id, "error": e} for d, e in result.failed],
+            },
         )
-        journal_replayed(settings, result.replayed, actor)
+        journal_replayed(app, result.replayed, actor)
     return result
 
 
 def purge(
-    settings: Settings,
+    app: App,
     store: DeadLetterStore,
     selector: Selector,
     actor: str,
@@ -94,35 +90,22 @@ def purge(
     """Remove the selection for good; the audit keeps each message in full (body included)."""
     removed = store.purge(selector, progress=progress)
     if removed:
-        with_trail(
-            settings,
-            lambda t: t.record(
-                actor,
-                "purge",
-                message_ids=[d.message_id or d.id for d in removed],
-                detail=f"{len(removed)} purged (via {via}); selection {describe(selector, all_)}",
-                data={"messages": [d.to_json() for d in removed]},
-            ),
+        app.audit.record(
+            actor,
+            "purge",
+            message_ids=[d.message_id or d.id for d in removed],
+            detail=f"{len(removed)} purged (via {via}); selection {describe(selector, all_)}",
+            data={"messages": [d.to_json() for d in removed]},
         )
     return removed
 
 
-def with_trail(settings: Settings, fn: Callable[[AuditTrail], Any]) -> Any:
-    trail = AuditTrail.for_settings(settings)
-    try:
-        return fn(trail)
-    finally:
-        trail.close()
-
-
-def journal_replayed(settings: Settings, letters: Sequence[DeadLetter], actor: str) -> None:
+def journal_replayed(app: App, letters: Sequence[DeadLetter], actor: str) -> None:
     """Tell the journal (the track view) that these messages went back in; best effort."""
-    from gateway.storage.journal import open_journal
-
     if not letters:
         return
     try:
-        journal = open_journal(settings.journal_backend, settings.journal_path)
+        journal = app.journal
     except Exception as exc:  # the replay is done and audited; do not fail it here
         log.warning("journal not updated after replay", error=repr(exc))
         return
@@ -136,5 +119,3 @@ def journal_replayed(settings: Settings, letters: Sequence[DeadLetter], actor: s
                 )
     except Exception as exc:
         log.warning("journal not fully updated after replay", error=repr(exc))
-    finally:
-        journal.close()

@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config import Settings
+from gateway.bootstrap import App
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector, encode_text
 from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult
@@ -62,7 +62,7 @@ def check_edit(letter: DeadLetter, edited_text: str, actor: str) -> EditCheck:
 
 
 def replay_edit(
-    settings: Settings,
+    app: App,
     store: DeadLetterStore,
     check: EditCheck,
     actor: str,
@@ -75,24 +75,20 @@ def replay_edit(
     outcome = store.replay(
         Selector(ids=(letter.id,)), actor=actor, body_for=lambda _d: check.edited
     )
-    actions.with_trail(
-        settings,
-        lambda t: t.record(
-            actor,
-            "edit",
-            message_ids=[letter.message_id or letter.id],
-            detail=f"edited and {'replayed' if outcome.replayed else 'NOT replayed'}"
-            + (" (forced: still rejected)" if check.still_rejected else "")
-            + (f" (via {via})" if via != "cli" else ""),
-            data={
-                "id": letter.id,
-                "original_base64": base64.b64encode(letter.body).decode("ascii"),
-                "edited_base64": base64.b64encode(check.edited).decode("ascii"),
-                "diff": check.diff,
-                "failed": [e for _d, e in outcome.failed],
-            },
-        ),
+    app.audit.record(
+        actor,
+        "edit",
+        message_ids=[letter.message_id or letter.id],
+        detail=f"edited and {'replayed' if outcome.replayed else 'NOT replayed'}"
+        + (" (forced: still rejected)" if check.still_rejected else "")
+        + (f" (via {via})" if via != "cli" else ""),
+        data={
+            "id": letter.id,
+            "original_base64": base64.b64encode(letter.body).decode("ascii"),
+            "edited_base64": base64.b64encode(check.edited).decode("ascii"),
+            "diff": check.diff,
+            "failed": [e for _d, e in outcome.failed],
+        },
     )
-    if outcome.replayed:
-        actions.journal_replayed(settings, outcome.replayed, actor)
+    actions.journal_replayed(app, outcome.replayed, actor)
     return outcome

@@ -45,12 +45,11 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
-from gateway.config import Settings
+from gateway.bootstrap import App
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector, replay_target
 from gateway.logs import get_logger
 from gateway.messaging import broker
-from gateway.messaging.naming import Names
-from gateway.messaging.topology import topology_for
+from gateway.messaging.topology import Topology
 
 log = get_logger()
 
@@ -69,10 +68,9 @@ NO_ROUTE = (
 )
 
 
-def dead_letter_queues(settings: Settings, names: Names | None = None) -> list[str]:
+def dead_letter_queues(topology: Topology) -> list[str]:
     """Every DLQ of the configured topology."""
-    names = names or Names(settings.name_prefix)
-    return [q.name for q in topology_for(settings, names).queues if q.name.endswith(".dlq")]
+    return [q.name for q in topology.queues if q.name.endswith(".dlq")]
 
 
 def replay_id(original_id: str, replays: int) -> str:
@@ -135,13 +133,11 @@ class DeadLetterStore:
         self.user = user
 
     @classmethod
-    def open(cls, settings: Settings) -> DeadLetterStore:
-        user = pika.URLParameters(settings.broker_url).credentials.username
+    def open(cls, app: App) -> DeadLetterStore:
+        """The dead-letter queues of ``app``'s topology, on a connection of their own."""
         # Two attempts: ride out a broker that is briefly busy (a handshake timeout).
-        connection = broker.connect(
-            settings.broker_url, attempts=2, tls=broker.tls_from(settings.raw)
-        )
-        return cls(connection, dead_letter_queues(settings), user)
+        connection = app.broker.blocking(attempts=2)
+        return cls(connection, dead_letter_queues(app.topology), app.broker.user)
 
     def __enter__(self) -> DeadLetterStore:
         return self

@@ -1,0 +1,72 @@
+"""The call registry's two places in a partner message's path (issue #17, docs/calls.md).
+
+* **Before a document is signed** (``edifact_messages.translate_edifact``, before its version
+  is previewed): :func:`refusal` asks the :class:`~gateway.service.calls.CallJudge`. A
+  document the registry refuses (a manifest for an unknown call where the port rejects
+  them, a call announced twice, a discharge report or dangerous goods notification for a
+  call nobody announced) is rejected alone, like a broken business rule: it is never
+  signed, files no amendment version (so its replay, once the call exists, is not taken
+  for a resend), and later documents of the same interchange are judged without it.
+* **In the decision's transaction**, after the duplicate checks
+  (``DecisionService._plan``): :func:`file_routed` files the routed documents in the
+  registry; their events go to the journal, their headers (``x-edigw-call``,
+  ``x-edigw-call-flags``) to the documents' publishes. A document refused here (another
+  instance filed a call for the same key in between) is flagged and routed: customs
+  decides, as for a business key reused with other content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from adapters.common import Positions
+from gateway.domain.model import Document
+from gateway.service import calls
+from gateway.service.calls import CallJudge, CallPolicy
+from gateway.service.rejections import document_rejection
+from gateway.service.translation import Rejection, RoutedDocument
+from gateway.storage.records import Journal
+
+
+def refusal(
+    judge: CallJudge, doc: Document, positions: Positions, message_reference: str
+) -> Rejection | None:
+    """The rejection of ``doc`` when the call registry refuses it (stage ``call``), else None."""
+    filing = judge.judge(doc)
+    if filing is None or filing.problem is None:
+        return None
+    code, sentence = filing.problem
+    return document_rejection(
+        code, sentence, "call", positions.get("document_number"), message_reference
+    )
+
+
+@dataclass(slots=True)
+class Filed:
+    """What filing the routed documents said: journal events, and headers per document id."""
+
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def file_routed(
+    journal: Journal, policy: CallPolicy, routed: Sequence[RoutedDocument], inbound_id: str
+) -> Filed:
+    """File the routed documents of one inbound message in the call registry, in order."""
+    filed = Filed()
+    docs = [r.document for r in routed]
+    for doc, filing in zip(docs, calls.file_all(journal, policy, docs, inbound_id), strict=True):
+        if filing is None:
+            continue
+        did = doc.header.message_id
+        headers = filing.headers()
+        if filing.problem is not None:
+            code, sentence = filing.problem
+            filed.events.append((did, "flagged", f"{code}: {sentence} (routed: customs decides)"))
+            flags = headers.get("x-edigw-call-flags", "")
+            headers["x-edigw-call-flags"] = f"{flags},{code}" if flags else code
+        filed.events.extend((did, status, detail) for status, detail in filing.events())
+        if headers:
+            filed.headers[did] = headers
+    return filed

@@ -1,0 +1,226 @@
+"""Travellers through the running gateway and the real broker (issue #18, docs/travellers.md).
+
+The customs portal (``eservices``) files TPD requests and currency declarations, the ferry
+line (``apcs``) its PAXLST, the border posts (``border``) entries and exits. Each portal and
+border message is answered with a signed ``TravellersReceipt`` on ``partner.<id>.out``; a
+refused one is dead-lettered with its reason (and whether it is replayable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from gateway.domain import sailing as sailing_xml
+from gateway.domain.travellers_receipt import TravellersReceipt, receipt_from_xml
+from gateway.domain.validation import validate
+from gateway.interfaces.cli import main
+from gateway.messaging import broker
+from tests.e2e.test_faults_support import (
+    cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
+    declare_topology,
+    done_count,
+    drain,
+    names_of,
+    submit,
+    wait_until,
+    worker_thread,
+)
+from tests.travellers_data import (
+    border_json,
+    currency_json,
+    encoded,
+    karim,
+    paxlst_bytes,
+    tpd_json,
+    vin,
+)
+
+pytestmark = [pytest.mark.broker]
+HADDAD = {"passport": "305118822", "family": "Haddad", "given": "Nadia", "birth": "1979-09-12"}
+MANSOURI = {"family": "MANSOURI", "given": "SAMIR", "birth": "1990-02-02", "passport": "411220033"}
+
+
+def receipts(env: dict[str, str], partner: str) -> dict[str, TravellersReceipt]:
+    """The receipts on ``partner.<id>.out``, by the inbound message they answer."""
+    out = {}
+    for props, body in drain(env, names_of(env).outbound(partner)):
+        assert props.type == "TravellersReceipt"
+        assert validate(etree.fromstring(body), schema="travellers-1.xsd") == []
+        assert b"<ds:SignatureValue>" in body or b"SignatureValue" in body
+        out[props.correlation_id] = receipt_from_xml(body)
+    return out
+
+
+def letters(env: dict[str, str], partner: str) -> dict[str, Any]:
+    """The dead letters of ``partner``'s inbound, by message id: their headers."""
+    names = names_of(env)
+    return {
+        props.message_id: props.headers
+        for props, _ in drain(env, names.dead_letter(names.inbound(partner)))
+    }
+
+
+def step(env: dict[str, str], partner: str, messages: list[tuple[str, bytes]]) -> None:
+    """Submit ``messages`` one by one, each decided before the next (their order matters)."""
+    for message_id, body in messages:
+        before = done_count(env)
+        submit(env, [(message_id, body)], partner=partner)
+        wait_until(lambda n=before: done_count(env) > n, 30, f"{message_id} decided")
+
+
+def test_travellers_from_pre_declaration_to_exit(gateway_env: dict[str, str]) -> None:
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    haddad_tpd = tpd_json("TPD-2", vehicle_vin=vin(2), plate="AB-200-CD", **HADDAD)
+    # A foreign national's car that entered in January and never left: due 3 months later.
+    winter = tpd_json(
+        "TPD-9",
+        vehicle_vin=vin(9),
+        plate="CH-9",
+        country="CH",
+        passport="X9",
+        family="Keller",
+        given="Urs",
+        status="foreign_national",
+        day=dt.date(2026, 1, 4),
+    )
+    paxlst = paxlst_bytes(
+        [
+            karim(),  # the TPD agrees: ready
+            {
+                **HADDAD,
+                "family": "HADDAD",
+                "given": "NADIA",
+                "role": "VW",
+                "vehicle": {"vin": vin(2), "plate": "ZZ-999-ZZ", "country": "FR"},
+            },  # to see
+            {
+                **MANSOURI,
+                "role": "VW",
+                "vehicle": {"vin": vin(3), "plate": "EF-300-GH", "country": "FR"},
+            },  # missing
+        ],
+        number="PAX-AF2612",
+    )
+    with worker_thread(env):
+        step(
+            env,
+            "eservices",
+            [
+                ("tp-1", encoded(tpd_json("TPD-1"))),
+                ("tp-2", encoded(haddad_tpd)),
+                ("tp-9", encoded(winter)),
+                # The currency thresholds both ways: EUR 500 (not required), EUR 1,500.
+                ("cd-1", encoded(currency_json("CD-1", amounts=[("EUR", "500.00")]))),
+                (
+                    "cd-2",
+                    encoded(
+                        currency_json(
+                            "CD-2",
+                            amounts=[("EUR", "1500.00")],
+                            status="foreign_national",
+                            passport=HADDAD["passport"],
+                            family="Haddad",
+                            given="Nadia",
+                            birth=HADDAD["birth"],
+                        )
+                    ),
+                ),
+                (
+                    "cd-3",
+                    encoded(
+                        currency_json(
+                            "CD-3", amounts=[("EUR", "1500.00")], passport="X3", family="Amrani"
+                        )
+                    ),
+                ),
+                ("bad-json", b'{"documentType": "tpd-request", "reference": '),
+            ],
+        )
+        portal_answers = receipts(env, "eservices")
+        portal_letters = letters(env, "eservices")
+        routed = drain(env, names.customs_core)
+        step(env, "apcs", [("pax-1", paxlst)])
+        pax_routed = drain(env, names.customs_core)
+        step(
+            env,
+            "border",
+            [
+                # An exit before its entry: dead-lettered, replayable.
+                ("b-exit-early", encoded(border_json("exit", tpd_ref="TPD-2"))),
+                ("b-entry-1", encoded(border_json("entry", tpd_ref="TPD-1"))),
+                (
+                    "b-entry-9",
+                    encoded(
+                        border_json("entry", tpd_ref="TPD-9", time="2026-01-05T10:00:00+01:00")
+                    ),
+                ),
+                (
+                    "b-exit-1",
+                    encoded(border_json("exit", tpd_ref="TPD-1", time="2026-08-20T16:00:00+01:00")),
+                ),
+            ],
+        )
+        border_answers = receipts(env, "border")
+        border_letters = letters(env, "border")
+        # A second TPD for a vehicle under an open one: refused.
+        step(env, "eservices", [("tp-9b", encoded({**winter, "reference": "TPD-9B"}))])
+        second = receipts(env, "eservices")["tp-9b"]
+        second_letters = letters(env, "eservices")
+        overdue = CliRunner().invoke(
+            main, ["travellers", "overdue", "--on", "2026-06-01", "--json"], env=env
+        )
+        nothing_routed = drain(env, names.customs_core)
+
+    # The portal: documents to customs, signed receipts back.
+    types = sorted(props.type for props, _ in routed)
+    assert types == ["CurrencyDeclaration"] * 3 + ["VehicleTemporaryAdmission"] * 3
+    assert portal_answers["tp-1"].outcome == "accepted"
+    assert portal_answers["tp-1"].status == "requested"
+    assert portal_answers["cd-1"].status == "not required"  # EUR 500, threshold 1,000
+    assert portal_answers["cd-2"].status == "not required"  # a foreigner: threshold 5,000
+    assert portal_answers["cd-3"].status == "required"  # EUR 1,500 > 1,000
+    # Bad JSON: a dead letter with its reason and a negative signed receipt.
+    assert portal_answers["bad-json"].outcome == "rejected"
+    assert [r.code for r in portal_answers["bad-json"].reasons] == ["JSON_MALFORMED"]
+    assert portal_letters["bad-json"][broker.H_REASON] == "JSON_MALFORMED"
+    assert portal_letters["bad-json"]["x-edigw-replayable"] == "false"
+    assert set(portal_letters) == {"bad-json"}
+
+    # The PAXLST: routed, and its sailing's list with ready, to-see and missing vehicles.
+    by_type = {props.type: body for props, body in pax_routed}
+    assert set(by_type) == {"PassengerVehicleList", "SailingClearanceList"}
+    listed = sailing_xml.from_xml(by_type["SailingClearanceList"])
+    groups = {v.vin: v.group for v in listed.vehicles}
+    assert groups == {vin(1): "ready", vin(2): "to_see", vin(3): "missing"}
+    [haddad] = [v for v in listed.vehicles if v.vin == vin(2)]
+    assert [f.code for f in haddad.findings] == ["PLATE_MISMATCH"]
+    assert {d.reference for d in listed.declarations} >= {"CD-1", "CD-2"}
+
+    # The border posts: an early exit refused (replayable), entry then exit accepted.
+    assert border_letters["b-exit-early"][broker.H_REASON] == "TPD_NOT_ENTERED"
+    assert border_letters["b-exit-early"]["x-edigw-replayable"] == "true"
+    assert border_answers["b-exit-early"].outcome == "rejected"
+    assert border_answers["b-exit-early"].reasons[0].replayable
+    assert border_answers["b-entry-1"].status == "open"
+    assert border_answers["b-entry-1"].due_date is not None
+    assert border_answers["b-exit-1"].status == "discharged"
+    assert set(border_letters) == {"b-exit-early"}
+
+    # A second TPD for a vehicle under an open one.
+    assert second.outcome == "rejected"
+    assert [r.code for r in second.reasons] == ["TPD_ALREADY_OPEN"]
+    assert second_letters["tp-9b"][broker.H_REASON] == "TPD_ALREADY_OPEN"
+    assert nothing_routed == []  # border events route nothing; a refusal neither
+
+    # The overstay: TPD-9 entered on 5 January, due 5 April.
+    assert overdue.exit_code == 0, overdue.output
+    rows = [json.loads(line) for line in overdue.stdout.splitlines()]
+    assert [(r["tpd"], r["due_on"]) for r in rows] == [("TPD-9", "2026-04-05")]
