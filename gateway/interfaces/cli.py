@@ -386,6 +386,10 @@ main.add_command(cli_dlq.dlq)
 main.add_command(cli_dlq.audit)
 main.add_command(cli_dlq.console)
 
+from gateway.interfaces import cli_console  # noqa: E402  (issue #19: edigw console users)
+
+cli_dlq.console.add_command(cli_console.users)
+
 from gateway.interfaces import cli_ops  # noqa: E402  (issue #6: edigw routes, overdue, partners)
 
 cli_ops.register(main)
