@@ -84,9 +84,22 @@ def get_logger(**initial: Any) -> Any:
 
 def bind_reference(business_reference: str | None) -> None:
     """Bind the business reference of the message being handled, once it is known, to the
-    lines that follow; the enclosing :func:`message_context` (which binds it to None)
-    unbinds it."""
-    structlog.contextvars.bind_contextvars(business_reference=business_reference or None)
+    lines that follow, inside a :func:`message_context` that bound it (to None), which
+    unbinds it at its end; outside one, nothing (it would stay bound for good).
+
+    >>> configure("json")
+    >>> bind_reference("MAN-1")
+    >>> structlog.contextvars.get_contextvars()
+    {}
+    >>> with message_context(message_id="m1", business_reference=None):
+    ...     bind_reference("MAN-1")
+    ...     structlog.contextvars.get_contextvars()["business_reference"]
+    'MAN-1'
+    >>> structlog.contextvars.get_contextvars()
+    {}
+    """
+    if "business_reference" in structlog.contextvars.get_contextvars():
+        structlog.contextvars.bind_contextvars(business_reference=business_reference or None)
 
 
 @contextmanager
