@@ -1,7 +1,9 @@
 """Structured logs: JSON lines in production, readable lines in a terminal.
 
-Every line carries ``message_id``, ``partner`` and ``correlation_id`` (null when
-the line is not about one message), so a log search by any of them finds all.
+Every line carries ``message_id``, ``partner``, ``correlation_id`` and
+``business_reference`` (null when the line is not about one message, and the business
+reference until the message is decoded), so a log search by any of them finds all of a
+message's story (issue #19).
 
 >>> configure("json")
 >>> with message_context(message_id="m1", partner="apcs", correlation_id="c1"):
@@ -21,7 +23,8 @@ from typing import Any, Literal
 
 import structlog
 
-CONTEXT_KEYS = ("message_id", "partner", "correlation_id")
+CONTEXT_KEYS = ("message_id", "partner", "correlation_id", "business_reference")
+LEVELS = ("debug", "info", "warning", "error")
 LogFormat = Literal["auto", "json", "console"]
 
 
@@ -48,8 +51,14 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
-    """Set up structlog for the process (stderr; JSON unless stderr is a terminal)."""
+def configure(fmt: LogFormat = "auto", level: int | str = logging.INFO) -> None:
+    """Set up structlog for the process (stderr; JSON unless stderr is a terminal).
+
+    ``level``: a ``logging`` level or one of :data:`LEVELS` (``--log-level``,
+    ``EDIGW_LOG_LEVEL``); lines below it are not written.
+    """
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping()[level.upper()]
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
@@ -71,6 +80,26 @@ def configure(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
 
 def get_logger(**initial: Any) -> Any:
     return structlog.get_logger("edigw", **initial)
+
+
+def bind_reference(business_reference: str | None) -> None:
+    """Bind the business reference of the message being handled, once it is known, to the
+    lines that follow, inside a :func:`message_context` that bound it (to None), which
+    unbinds it at its end; outside one, nothing (it would stay bound for good).
+
+    >>> configure("json")
+    >>> bind_reference("MAN-1")
+    >>> structlog.contextvars.get_contextvars()
+    {}
+    >>> with message_context(message_id="m1", business_reference=None):
+    ...     bind_reference("MAN-1")
+    ...     structlog.contextvars.get_contextvars()["business_reference"]
+    'MAN-1'
+    >>> structlog.contextvars.get_contextvars()
+    {}
+    """
+    if "business_reference" in structlog.contextvars.get_contextvars():
+        structlog.contextvars.bind_contextvars(business_reference=business_reference or None)
 
 
 @contextmanager

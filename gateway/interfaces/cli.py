@@ -9,7 +9,6 @@ stderr); 2 usage or configuration error; 3 the broker could not be reached.
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 import warnings
@@ -24,8 +23,10 @@ from gateway.interfaces.context import EXIT_OK as EXIT_OK
 from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
 from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
 from gateway.interfaces.context import app_of
-from gateway.logs import configure, get_logger
+from gateway.interfaces.operators.conventions import json_line, terminal_line
+from gateway.logs import LEVELS, configure, get_logger
 from gateway.messaging import malloc
+from gateway.storage.records import TRACK_LIMIT
 
 
 class _Edigw(click.Group):
@@ -65,7 +66,7 @@ def _log_warnings() -> None:
     warnings.showwarning = show
 
 
-@click.group(cls=_Edigw)
+@click.group(cls=_Edigw, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -79,13 +80,22 @@ def _log_warnings() -> None:
     show_default=True,
     help="auto: readable in a terminal, JSON lines otherwise.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    envvar="EDIGW_LOG_LEVEL",
+    show_envvar=True,
+    help="Log lines below this level are not written (stderr).",
+)
 @click.version_option(package_name="port-edi-gateway")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
+def main(ctx: click.Context, config_path: str | None, log_format: str, log_level: str) -> None:
     """port-edi-gateway: the customs single window's EDI gateway."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path
-    configure(log_format)  # type: ignore[arg-type]
+    configure(log_format, log_level)  # type: ignore[arg-type]
     _log_warnings()
     if ctx.invoked_subcommand != "demo":  # the demo loads its own, with its own environment
         app_of(ctx)  # every command refuses a bad configuration, even offline ones (#14)
@@ -111,8 +121,9 @@ def run(ctx: click.Context) -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file and line.")
 @click.pass_context
-def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None:
+def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...], as_json: bool) -> None:
     """Publish FILES to the partner's inbound queue as that partner; print their message ids."""
     from pika.exceptions import AMQPError
 
@@ -158,7 +169,12 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...]) -> None
             except broker.PublishError as exc:
                 click.echo(f"{path}: {exc} (run `edigw topology` first)", err=True)
                 sys.exit(EXIT_REJECTED)
-            click.echo(f"{message_id}\t{path}")
+            if as_json:
+                click.echo(
+                    json_line({"message_id": message_id, "file": str(path), "partner": partner_id})
+                )
+            else:
+                click.echo(f"{message_id}\t{path}")
     finally:
         connection.close()
 
@@ -192,11 +208,19 @@ def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: 
     from gateway.domain.canonical_xml import to_bytes
 
     translator = app_of(ctx).translator
+    data = file.read_bytes()
+    # A large file takes a while: say so on a terminal (never into what a script reads on
+    # stderr, the CODE<TAB>where<TAB>sentence lines).
+    progress = len(data) >= LARGE_TRANSLATE_BYTES and sys.stderr.isatty()
+    if progress:
+        click.echo(f"translating {file.name} ({len(data) / 1e6:.1f} MB) ...", err=True)
     try:
-        result = translator.translate(file.read_bytes(), partner_id)
+        result = translator.translate(data, partner_id)
     except Exception as exc:  # the contract: never a traceback
         click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_REJECTED)
+    if progress:
+        click.echo(f"translated {file.name}: {len(result.documents)} document(s)", err=True)
     if result.rejection is not None:
         problems = result.rejection.problems or []
         if not problems:
@@ -237,6 +261,8 @@ def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: 
         sys.exit(EXIT_REJECTED)
 
 
+# `edigw translate` says on a terminal when it starts and ends a file this large.
+LARGE_TRANSLATE_BYTES = 5_000_000
 # `edigw translate` writes at most this many lines of problems (or of warnings) on stderr,
 # then one that counts the rest (issue #14: a hostile file gave 125 MB of stderr).
 STDERR_LINES = 999
@@ -308,49 +334,65 @@ def contrl(ctx: click.Context, file: Path, partner_id: str | None) -> None:
 
 @main.command()
 @click.argument("reference")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on one line.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=TRACK_LIMIT,
+    show_default=True,
+    help="At most this many matching messages (each shown with its story).",
+)
 @click.pass_context
-def track(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """Show the history of every message with that business reference or message id.
+def track(ctx: click.Context, reference: str, as_json: bool, limit: int) -> None:
+    """Show the story of every message whose business reference or message id starts with
+    REFERENCE, in any case: document numbers, bills, containers, certificate numbers, of
+    messages routed or refused (dead letters included), and the replays of each.
 
     An MRN finds the manifest customs registered under it; MRN/MSN (or MRN/MSN/HSN) a bill.
+    Exit 1 when nothing matched.
     """
     from gateway.interfaces.cli_calls import registered, registration_line
 
     journal = app_of(ctx).journal
-    histories = journal.track(reference)
+    histories = journal.track(reference, limit=limit)
     registration = registered(journal, reference, histories)  # issue #17
+    if histories.more:
+        click.echo(
+            f"more than {limit} messages match {terminal_line(reference)!r}: the first "
+            f"{limit} are shown (a longer reference, or --limit, for more)",
+            err=True,
+        )
     if as_json:
         payload: dict[str, Any] = {
             "reference": reference,
             "messages": [h.to_json() for h in histories],
+            "more": histories.more,
         }
         if registration is not None:
             payload["registration"] = registration.to_json()
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json_line(payload))
     else:
         if registration is not None:
             click.echo(registration_line(registration))
         for h in histories:
-            click.echo(
-                f"{h.message_id}  {h.type}  from {h.partner}"
-                + (f"  (part of {h.parent_id})" if h.parent_id else "")
-            )
+            kin = f"  ({h.relation} {h.parent_id})" if h.parent_id else ""
+            click.echo(terminal_line(f"{h.message_id}  {h.type}  from {h.partner}{kin}"))
             for e in h.events:
-                click.echo(f"    {e.at}  {e.status:<14} {e.detail}")
+                click.echo(terminal_line(f"    {e.at}  {e.status:<14} {e.detail}"))
     if not histories and registration is None:
-        click.echo(f"no message with reference or id {reference!r}", err=True)
+        click.echo(f"no message with reference or id {terminal_line(reference)!r}", err=True)
         sys.exit(EXIT_REJECTED)
 
 
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Print the topology without declaring it.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per exchange or queue.")
 @click.pass_context
-def topology(ctx: click.Context, dry_run: bool) -> None:
+def topology(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     """Declare every exchange and queue (idempotent) and print them as a table."""
     from pika.exceptions import AMQPError
 
-    from gateway.messaging.topology import declare, table
+    from gateway.messaging.topology import declare, table, topology_lines
 
     app = app_of(ctx)
     topo = app.topology
@@ -364,7 +406,11 @@ def topology(ctx: click.Context, dry_run: bool) -> None:
             declare(connection.channel(), topo)
         finally:
             connection.close()
-    click.echo(table(topo))
+    if as_json:
+        for line in topology_lines(topo):
+            click.echo(json_line(line))
+    else:
+        click.echo(table(topo))
 
 
 @main.command()

@@ -187,8 +187,8 @@ def _run(
             click.echo(f"{'file':<56} {'outcome':<14} {'answer to the partner':<26} detail")
             failures = 0
             for mid, (_partner, label) in submitted.items():
-                histories = [h for h in journal.track(mid) if h.message_id == mid]
-                events = histories[0].events if histories else []
+                mine = [h for h in journal.track(mid) if h.message_id == mid]
+                events = mine[0].events if mine else []
                 statuses = {e.status for e in events}
                 if "dead-lettered" in statuses:
                     outcome = "dead-lettered"

@@ -201,3 +201,22 @@ def table(topology: Topology) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
     return "\n".join(lines)
+
+
+def topology_lines(topology: Topology) -> list[dict[str, Any]]:
+    """The topology as objects, one per exchange and queue (``edigw topology --json``)."""
+    lines: list[dict[str, Any]] = [
+        {"kind": "exchange", "name": ex.name, "type": ex.type, "purpose": ex.purpose}
+        for ex in topology.exchanges
+    ]
+    lines.extend(
+        {
+            "kind": "queue",
+            "name": q.name,
+            "arguments": q.arguments,
+            "bindings": [{"exchange": e, "routing_key": k} for e, k in q.bindings],
+            "purpose": q.purpose,
+        }
+        for q in topology.queues
+    )
+    return lines

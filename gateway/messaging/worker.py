@@ -54,7 +54,7 @@ from aiormq.abc import DeliveredMessage
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from gateway.config import INBOUND_ROLES, ConfigError, Partner, load
-from gateway.logs import get_logger, message_context
+from gateway.logs import bind_reference, get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
 from gateway.messaging.components import Gateway
 from gateway.messaging.partners import user_for
@@ -442,33 +442,48 @@ class Worker:
         assert task is not None and self._unblocked is not None
         self._inflight.add(task)
         plan: Plan | None = None
-        try:
-            if not self._unblocked.is_set():
-                await self._unblocked.wait()
+        # Every line of the message's story, the carrying out's too, says which message,
+        # whose, and (once decided) about what (issue #19). The task's own context.
+        inbound_id = inbound_id_of(partner, delivery)
+        with message_context(
+            message_id=inbound_id,
+            partner=partner,
+            correlation_id=delivery.correlation_id or inbound_id,
+            business_reference=None,
+        ):
             try:
-                plan = await self._serial.run(decide, prepare=arrive)
-            except Exception as exc:  # never crash the worker on input
+                if not self._unblocked.is_set():
+                    await self._unblocked.wait()
                 try:
-                    plan = on_failure(exc)
-                except Exception as failed:
-                    # Never leave a message unsettled (it would hold a prefetch slot for
-                    # good): the broker dead-letters it, x-death says from where.
-                    log.error("the failure plan failed: rejected to the broker", exc_info=failed)
-                    plan = Plan(delivery.message_id or "", "rejected", reject=True, record=False)
-            if delivery.spooled_body is not None and isinstance(message, aio_pika.IncomingMessage):
-                message.body = (
-                    b""  # its other holder; the delivery's is gone (DecisionService.let_go_of_body)
-                )
-            await self._carry_out(channel, message, delivery, plan, partner, queue)
-        except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
-            # The connection went away mid-message: the broker redelivers it.
-            log.warning("message left unacknowledged (connection lost)", error=repr(exc))
-        finally:
-            self._inflight.discard(task)
-            # Acknowledged, requeued or left to a redelivery (which decides afresh): the
-            # spooled documents are not needed any more.
-            if plan is not None and plan.spooled is not None:
-                plan.spooled.discard()
+                    plan = await self._serial.run(decide, prepare=arrive)
+                except Exception as exc:  # never crash the worker on input
+                    try:
+                        plan = on_failure(exc)
+                    except Exception as failed:
+                        # Never leave a message unsettled (it would hold a prefetch slot for
+                        # good): the broker dead-letters it, x-death says from where.
+                        log.error(
+                            "the failure plan failed: rejected to the broker", exc_info=failed
+                        )
+                        plan = Plan(
+                            delivery.message_id or "", "rejected", reject=True, record=False
+                        )
+                if delivery.spooled_body is not None and isinstance(
+                    message, aio_pika.IncomingMessage
+                ):
+                    # Its other holder; the delivery's is gone (DecisionService.let_go_of_body).
+                    message.body = b""
+                bind_reference(plan.business_reference)
+                await self._carry_out(channel, message, delivery, plan, partner, queue)
+            except (aiormq.exceptions.AMQPError, ConnectionError, asyncio.CancelledError) as exc:
+                # The connection went away mid-message: the broker redelivers it.
+                log.warning("message left unacknowledged (connection lost)", error=repr(exc))
+            finally:
+                self._inflight.discard(task)
+                # Acknowledged, requeued or left to a redelivery (which decides afresh): the
+                # spooled documents are not needed any more.
+                if plan is not None and plan.spooled is not None:
+                    plan.spooled.discard()
 
     async def _carry_out(
         self,
@@ -598,7 +613,10 @@ class Worker:
         inbound_id = inbound_id_of(partner.id, d)
         correlation_id = d.correlation_id or inbound_id
         with message_context(
-            message_id=inbound_id, partner=partner.id, correlation_id=correlation_id
+            message_id=inbound_id,
+            partner=partner.id,
+            correlation_id=correlation_id,
+            business_reference=None,  # bound by the decision once it is known (issue #19)
         ):
             yield inbound_id, correlation_id
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
-from gateway.logs import get_logger
+from gateway.logs import bind_reference, get_logger
 from gateway.service import answers, call_step, formats, letters, routing
 from gateway.service.calls import CallPolicy
 from gateway.service.pipeline import (
@@ -41,6 +41,7 @@ from gateway.service.plan import (
     Plan,
     Publish,
     document_key,
+    file_letter,
     inbound_id_of,
     now,
 )
@@ -113,6 +114,8 @@ class DecisionService:
                 outcome = self._reused_reference(partner, d, inbound_id) or pipeline.evaluate(
                     d.body, partner, correlation_id, inbound_id, spool=spooled
                 )
+                reference = next(iter(outcome.business_references()), None)
+                bind_reference(reference)  # the lines from here on carry it (issue #19)
                 # The whole decision is recorded in one transaction: one commit, and a crash
                 # leaves either all of it or none (the redelivery then decides afresh). The
                 # answer kept for identical resends is saved in it, after the duplicate checks.
@@ -126,6 +129,7 @@ class DecisionService:
             plan.spooled = spooled
             self.let_go_of_body(d, plan)
             plan.decision, plan.seconds = outcome, time.perf_counter() - started
+            plan.business_reference = reference
             log.info(
                 "decided",
                 outcome=plan.outcome,
@@ -217,7 +221,11 @@ class DecisionService:
                     ),
                 )
             journal.record_message(
-                inbound_id, type="inbound", partner=partner.id, correlation_id=correlation_id
+                inbound_id,
+                type="inbound",
+                partner=partner.id,
+                correlation_id=correlation_id,
+                parent_id=letters.replay_of(d.headers),  # a replay, beside its original (#19)
             )
             journal.record_event(
                 inbound_id,
@@ -243,14 +251,15 @@ class DecisionService:
         )
         report = translation.syntax_report
         events: list[EventRow] = [(inbound_id, st, detail) for st, detail in outcome.events]
-        journal.add_references(inbound_id, outcome.references)  # ministry receipts (#5)
+        # Ministry receipts (#5); what was refused, to find its dead letter by (#19).
+        journal.add_references(inbound_id, [*outcome.references, *translation.refused_references])
         if outcome.rejection is None:
             self._dedup(partner, inbound_id, d, outcome, events)
         filed = call_step.Filed()
         if outcome.rejection is None and self.calls is not None:
             filed = call_step.file_routed(journal, self.calls, outcome.routed, inbound_id)
             events += filed.events
-        alone = _dead_lettered_alone(translation)
+        alone = translation.dead_lettered_alone()
         if outcome.rejection is not None and not alone:
             plan = self.dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
         elif outcome.rejection is not None:
@@ -401,6 +410,8 @@ class DecisionService:
             )
             plan.publishes.extend(letter.publishes)
             plan.events.extend(letter.events)
+            # Filed under the interchange, so that its replay joins the story (issue #19).
+            file_letter(self.journal, letter.publishes[0], inbound_id, partner, r.head)
 
     def _dedup(
         self,
@@ -676,12 +687,3 @@ def _duplicate_interchange(sentence: str) -> Rejection:
 def _duplicate_error(sentence: str) -> EdifactError:
     """The CONTRL's interchange-level error for it: 26, duplicate detected (code list 0085)."""
     return EdifactError("26", sentence, tag="UNB")
-
-
-def _dead_lettered_alone(translation: Translation) -> bool:
-    """Whether the refused messages of an interchange go to dead letters one by one.
-
-    They do when its envelope was sound and it held more than one message; a lone
-    message, or an interchange refused as a whole, is dead-lettered as it came.
-    """
-    return bool(translation.rejected_messages) and translation.message_count > 1

@@ -192,10 +192,13 @@ def translate_edifact(
                     calls.withdraw(result.documents[-1])
             if stopped is not None:
                 if result.sources and result.sources[-1] == index:
-                    # Decoded, then rejected: its document goes (it was the last one).
+                    # Decoded, then rejected: its document goes (it was the last one), its
+                    # references stay, to find the dead letter by (issue #19).
+                    result.refuse_references(result.documents[-1].references())
                     result.documents.pop()
                     result.positions.pop()
                     result.sources.pop()
+                result.refuse_references([head.document_number])
                 rejected.append(RejectedMessage(index, head, stopped))
         del message  # its segments go before the next message is read
     report = reading.report()
@@ -203,9 +206,11 @@ def translate_edifact(
     result.message_count = len(heads)
     result.unanswered = _unanswered(heads)
     if envelope is not None and envelope.required and not all(r.enveloped for r in report.reports):
+        result.refuse_references(h.document_number for h in heads)
         return _bare(result, report)
     if not envelope_sound(report):
         result.rejection = interchange_syntax_rejection(report)
+        result.refuse_references(h.document_number for h in heads)
         result.documents, result.positions, result.message_types = [], [], []
         result.elements, result.signed, result.sources = [], [], []
         result.received = []  # (a CONTRL in it is dead-lettered with the rest, not recorded)
@@ -221,6 +226,7 @@ def translate_edifact(
         log.warning("more warnings than are kept", omitted=result.warnings.omitted)
     message_reports = report.messages
     for index, head in unclean:
+        result.refuse_references([head.document_number])
         errors = message_reports[index].errors if index < len(message_reports) else []
         rejected.append(
             RejectedMessage(index, head, message_syntax_rejection(head, errors), syntax=True)

@@ -32,6 +32,19 @@ H_PARTNER_HEADERS_DROPPED = "x-edigw-partner-headers-dropped"
 # "true" when the refused message may be accepted later, once what it needs has arrived (a
 # travellers' border exit before its entry, issue #18): an operator replays it then.
 H_REPLAYABLE = "x-edigw-replayable"
+# Set by the operators' replay (``gateway.interfaces.operators.store``): the message id of the
+# message first replayed. The journal files a replay under it: one story (issue #19).
+H_REPLAY_OF = "x-edigw-replay-of"
+
+
+def replay_of(headers: dict[str, Any]) -> str | None:
+    """The message a replay is of, from headers the gateway may trust (a partner's own
+    ``x-edigw-*`` headers are quarantined on arrival); None for any other message."""
+    value = headers.get(H_REPLAY_OF)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value[:200] if isinstance(value, str) and value else None
+
 
 # Headers from partners (issue #14): every header the gateway or its operators' tools act on
 # (the x-edigw-* family and the broker's dead-letter history) is, on a partner's own message,

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gateway.storage.journal import EventRow
+from gateway.service.translation import MessageHead
+from gateway.storage.journal import EventRow, Journal
 from gateway.storage.spool import Signed, SpoolBatch, SpooledDocument
 
 
@@ -96,6 +97,7 @@ class Plan:
     # The pipeline's outcome and the time it took, when the message went through it (metrics).
     decision: Any = None
     seconds: float = 0.0
+    business_reference: str | None = None  # on the log lines of its carrying out (issue #19)
 
 
 def inbound_id_of(partner: str, delivery: Delivery) -> str:
@@ -119,3 +121,19 @@ def document_key(partner: str, doc: Any) -> str:
 def now() -> str:
     """The time of an event, as the journal records it (UTC, milliseconds)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def file_letter(
+    journal: Journal, letter: Publish, inbound_id: str, partner: str, head: MessageHead
+) -> None:
+    """File the dead letter of one message of an interchange under the interchange, with the
+    message's document number: found by it, and its replay (filed under it) joins the
+    interchange's story (issue #19)."""
+    journal.record_message(
+        letter.message_id,
+        type=head.type or "message",
+        partner=partner,
+        correlation_id=letter.correlation_id or inbound_id,
+        parent_id=inbound_id,
+    )
+    journal.add_references(letter.message_id, [head.document_number])

@@ -85,6 +85,7 @@ def amend(
                 code, sentence, "amend", found, doc.header.source.message_reference
             )
             translation.rejected_messages.append(RejectedMessage(index, head, rejection))
+            translation.refuse_references(doc.references())
             if spool is not None:
                 spool.drop(xml)
             continue

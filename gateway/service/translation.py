@@ -7,7 +7,7 @@ out (the signed documents with their routes, and the partner's answers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -129,6 +129,11 @@ class RejectedMessage:
     syntax: bool = False
 
 
+# A hostile interchange of a thousand refused manifests must not make the journal's index
+# of one message unbounded: so many references of refused messages are kept (issue #19).
+REFUSED_REFERENCES: Final = 2000
+
+
 @dataclass(slots=True)
 class Translation:
     """What ``translate`` made of an input: documents, or the rejection and its problems.
@@ -166,6 +171,25 @@ class Translation:
     # messages outside any UNB (no one to address).
     received: list[contrl.ReceivedContrl] = field(default_factory=list)
     unanswered: str = ""
+    # Issue #19: the business references of what was refused (document numbers, bills,
+    # containers, MRNs of the documents decoded before they were refused; a message's BGM
+    # document number otherwise), so that a dead letter is found by them (``edigw track``).
+    refused_references: list[str] = field(default_factory=list)
+
+    def dead_lettered_alone(self) -> bool:
+        """Whether the refused messages of an interchange go to dead letters one by one.
+
+        They do when its envelope was sound and it held more than one message; a lone
+        message, or an interchange refused as a whole, is dead-lettered as it came.
+        """
+        return bool(self.rejected_messages) and self.message_count > 1
+
+    def refuse_references(self, references: Iterable[str]) -> None:
+        """Keep ``references`` of a refused message, up to :data:`REFUSED_REFERENCES`."""
+        room = REFUSED_REFERENCES - len(self.refused_references)
+        if room > 0:
+            # A partner's text, cut to what an EDIFACT reference may hold (an..70 at most).
+            self.refused_references.extend(r[:70] for r in list(references)[:room] if r)
 
 
 @dataclass(slots=True)
@@ -220,6 +244,12 @@ class Outcome:
     @property
     def rejection(self) -> Rejection | None:
         return self.translation.rejection
+
+    def business_references(self) -> list[str]:
+        """What the message is about, for the journal's index and the log lines: the routed
+        documents' references, then those of what was refused (issue #19)."""
+        refs = [r for routed in self.routed for r in routed.document.references()]
+        return list(dict.fromkeys([*self.references, *refs, *self.translation.refused_references]))
 
     @property
     def acknowledgement(self) -> bytes:

@@ -43,6 +43,7 @@ from typing import Any
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
 from gateway.storage.journal_calls import CallTables
 from gateway.storage.journal_console import ConsoleTables
+from gateway.storage.records import FAMILY_LIMIT, TRACK_LIMIT, _check_status, _now, like_prefix
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -54,7 +55,7 @@ from gateway.storage.records import Origin as Origin
 from gateway.storage.records import Overdue as Overdue
 from gateway.storage.records import PartnerActivity as PartnerActivity
 from gateway.storage.records import Processed as Processed
-from gateway.storage.records import _check_status, _now
+from gateway.storage.records import Tracked as Tracked
 from gateway.storage.records import derived_id as derived_id
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, SQLITE_EVENTS
 from gateway.storage.sent_interchanges import SentInterchanges
@@ -178,39 +179,27 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
                 (message_id, status, _now(), detail),
             )
 
-    def track(self, reference: str) -> list[MessageHistory]:
-        """Every message with that id or reference, with its parent and children."""
+    def track(self, reference: str, *, limit: int = TRACK_LIMIT) -> Tracked:
+        """Every message whose id or business reference starts with ``reference`` (any case),
+        up to ``limit`` of them (``Tracked.more`` says when there were more), each with its
+        family: the inbound interchange, the documents made of it, the dead letters of its
+        messages and their replays (issue #19: one story)."""
+        pattern = like_prefix(reference)
         with self._tx() as cur:
-            ids = {
-                r[0]
-                for r in self._exec(
-                    cur, "SELECT message_id FROM refs WHERE reference = ?", (reference,)
-                ).fetchall()
-            }
-            ids |= {
-                r[0]
-                for r in self._exec(
-                    cur, "SELECT message_id FROM messages WHERE message_id = ?", (reference,)
-                ).fetchall()
-            }
-            # Widen to the whole family: the inbound interchange and every document made from it.
-            family = set(ids)
-            for mid in ids:
-                row = self._exec(
-                    cur, "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
-                ).fetchone()
-                if row and row[0]:
-                    family.add(row[0])
-            for mid in list(family):
-                family |= {
-                    r[0]
-                    for r in self._exec(
-                        cur, "SELECT message_id FROM messages WHERE parent_id = ?", (mid,)
-                    ).fetchall()
-                }
+            found = self._exec(
+                cur,
+                "SELECT message_id FROM ("
+                "SELECT message_id FROM refs WHERE lower(reference) LIKE ? ESCAPE '\\' "
+                "UNION SELECT message_id FROM messages WHERE lower(message_id) LIKE ? ESCAPE '\\'"
+                ") AS matched ORDER BY message_id LIMIT ?",
+                (pattern, pattern, limit + 1),
+            ).fetchall()
+            ids = [r[0] for r in found]
+            more = len(ids) > limit
+            family = self._family(cur, ids[:limit])
+            out = Tracked(more=more)
             if not family:
-                return []
-            out = []
+                return out
             rows = self._exec(
                 cur,
                 f"SELECT message_id, type, partner, correlation_id, parent_id FROM messages "
@@ -230,6 +219,35 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
                 ]
                 out.append(history)
             return out
+
+    def _family(self, cur: Any, ids: Iterable[str]) -> set[str]:
+        """``ids`` with their ancestors and all their descendants, at most ``FAMILY_LIMIT``."""
+        family: set[str] = set()
+        roots: set[str] = set()
+        for mid in ids:
+            # Up to the first message: a replay's original, a document's interchange.
+            seen = {mid}
+            row = self._exec(
+                cur, "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
+            ).fetchone()
+            while row and row[0] and row[0] not in seen and len(seen) < FAMILY_LIMIT:
+                mid = row[0]
+                seen.add(mid)
+                row = self._exec(
+                    cur, "SELECT parent_id FROM messages WHERE message_id = ?", (mid,)
+                ).fetchone()
+            family |= seen
+            roots.add(mid)
+        todo = list(roots)
+        while todo and len(family) < FAMILY_LIMIT:
+            parent = todo.pop()
+            for (child,) in self._exec(
+                cur, "SELECT message_id FROM messages WHERE parent_id = ?", (parent,)
+            ).fetchall():
+                if child not in family:
+                    family.add(child)
+                    todo.append(child)
+        return family
 
     # --- idempotency
     def processed(self, message_id: str) -> Processed | None:

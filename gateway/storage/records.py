@@ -64,6 +64,15 @@ class MessageHistory:
     parent_id: str | None
     events: list[Event] = field(default_factory=list)
 
+    @property
+    def relation(self) -> str:
+        """What it is to its parent: ``replay of`` (an operator's replay, whose id the
+        operators' tools derive from the original's), ``part of`` (a document made of an
+        interchange, a dead letter of one of its messages), or "" (no parent)."""
+        if not self.parent_id:
+            return ""
+        return "replay of" if self.message_id.startswith(f"{self.parent_id}~replay") else "part of"
+
     def to_json(self) -> dict[str, object]:
         return {
             "message_id": self.message_id,
@@ -71,8 +80,33 @@ class MessageHistory:
             "partner": self.partner,
             "correlation_id": self.correlation_id,
             "parent_id": self.parent_id,
+            "relation": self.relation,
             "events": [{"status": e.status, "at": e.at, "detail": e.detail} for e in self.events],
         }
+
+
+# `edigw track` (issue #19): so many messages matched by a reference prefix, and so many
+# messages in the stories told of them, at most.
+TRACK_LIMIT = 20
+FAMILY_LIMIT = 500
+
+
+class Tracked(list[MessageHistory]):
+    """What ``Journal.track`` found; ``more``: more messages matched than were asked for."""
+
+    def __init__(self, histories: Iterable[MessageHistory] = (), *, more: bool = False) -> None:
+        super().__init__(histories)
+        self.more = more
+
+
+def like_prefix(reference: str) -> str:
+    """A LIKE pattern (escape ``\\``) for what starts with ``reference``, in lower case.
+
+    >>> like_prefix("MAN_1%")
+    'man\\\\_1\\\\%%'
+    """
+    escaped = reference.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +186,7 @@ class Journal(CallRegistry, Protocol):
 
     def record_event(self, message_id: str, status: str, detail: str = "") -> None: ...
 
-    def track(self, reference: str) -> list[MessageHistory]: ...
+    def track(self, reference: str, *, limit: int = TRACK_LIMIT) -> Tracked: ...
 
     # --- idempotency (issue #6)
     def processed(self, message_id: str) -> Processed | None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -107,3 +109,20 @@ def drain(
 def cli(env: Mapping[str, str], *args: str, input: str | None = None) -> Result:
     """Run ``edigw ARGS`` in-process with the test's environment."""
     return CliRunner().invoke(main, list(args), env=dict(env), input=input, catch_exceptions=False)
+
+
+@contextmanager
+def gateway_running(env: Mapping[str, str], log_path: Path) -> Iterator[Path]:
+    """``edigw run`` (JSON log lines into ``log_path``) until the block ends."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--log-format", "json", "run"],
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield log_path
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from tests.integration.test_dlq_support import (
     channel_for,
     cli,
     drain,
+    gateway_running,
     settings_for,
     wait_depth,
 )
@@ -32,19 +31,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 @pytest.fixture
 def running_gateway(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    log = (tmp_path / "gateway.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--log-format", "json", "run"],
-        env=gateway_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with gateway_running(gateway_env, tmp_path / "gateway.log"):
         yield gateway_env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def _letters(env: dict[str, str]) -> list[dict[str, object]]:

@@ -58,6 +58,37 @@ def test_track_follows_the_family_by_reference(journal: Journal) -> None:
         journal.record_event("in-1", "teleported")
 
 
+def test_track_matches_any_case_by_prefix_with_a_limit_and_tells_one_story(
+    journal: Journal,
+) -> None:
+    """Issue #19: a refused manifest found by a prefix of its number, in any case; its
+    dead letter's replay (filed under it) and the replay's document in the same story."""
+    for n in range(3):
+        journal.record_message(f"in-{n}", type="CUSCAR", partner="apcs", correlation_id="c")
+        journal.add_references(f"in-{n}", [f"MAN-DZALG-{n}"])
+    journal.record_message(
+        "in-0~replay1", type="CUSCAR", partner="apcs", correlation_id="c", parent_id="in-0"
+    )
+    journal.record_message(
+        "doc-r", type="CargoManifest", partner="apcs", correlation_id="c", parent_id="in-0~replay1"
+    )
+    journal.add_references("weird", ["A_B%C"])
+    journal.record_message("weird", type="CUSCAR", partner="apcs", correlation_id="w")
+
+    found = journal.track("man-dzalg-0")
+    assert {h.message_id for h in found} == {"in-0", "in-0~replay1", "doc-r"}
+    assert not found.more
+    # From the replay's document, up to the original and down again: the same story.
+    assert {h.message_id for h in journal.track("DOC-R")} == {"in-0", "in-0~replay1", "doc-r"}
+    assert {h.message_id for h in journal.track("Man-DzAlg")} >= {"in-0", "in-1", "in-2"}
+    limited = journal.track("man-dzalg", limit=2)
+    assert limited.more
+    assert {h.message_id for h in limited if h.parent_id is None} == {"in-0", "in-1"}
+    # LIKE's wildcards are plain characters in a reference.
+    assert [h.message_id for h in journal.track("a_b%")] == ["weird"]
+    assert journal.track("a%") == [] and journal.track("_") == []
+
+
 def test_processed_goes_from_decided_to_done_with_its_events(journal: Journal) -> None:
     assert journal.processed("m1") is None
     journal.record_message("m1", type="inbound", partner="apcs", correlation_id="m1")
