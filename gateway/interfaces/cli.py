@@ -92,8 +92,14 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of /metrics, /healthz and /readyz (over [metrics] port; 0 = none).",
+)
 @click.pass_context
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, metrics_port: int | None) -> None:
     """Run the gateway's workers until SIGINT/SIGTERM (graceful: in-flight work is finished)."""
     from gateway.messaging.worker import Worker
 
@@ -101,7 +107,7 @@ def run(ctx: click.Context) -> None:
     # Before any thread is started (issue #8: one arena lets publishing reuse what the
     # pipeline freed).
     get_logger().info("allocator", settings=malloc.tune(app.settings.config.gateway))
-    worker = Worker(app)
+    worker = Worker(app, metrics_port=metrics_port)
     worker.install_signal_handlers()
     worker.run()
 
