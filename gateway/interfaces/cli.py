@@ -9,6 +9,7 @@ stderr); 2 usage or configuration error; 3 the broker could not be reached.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import uuid
@@ -18,14 +19,66 @@ from typing import Any
 
 import click
 
-from gateway.config import ConfigError
+from gateway.config_errors import ConfigError
 from gateway.interfaces.context import EXIT_BROKER as EXIT_BROKER
 from gateway.interfaces.context import EXIT_OK as EXIT_OK
 from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
 from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
 from gateway.interfaces.context import app_of
-from gateway.logs import configure, get_logger
-from gateway.messaging import malloc
+
+# The commands of the other command modules: name -> (module, the short help `edigw --help`
+# prints). A module is imported only when one of its commands runs (issue #20, point 6):
+# `edigw --help` and the offline commands do not load pika, the operators' views or the call
+# registry. tests/unit/test_cli_startup.py checks each entry against the command itself.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    # issue #7
+    "dlq": (
+        "gateway.interfaces.cli_dlq",
+        "Dead letters: list, group, show, replay, edit, purge, export.",
+    ),
+    "audit": (
+        "gateway.interfaces.cli_dlq",
+        "The operators' audit trail: who did what, when, to which messages.",
+    ),
+    "console": (
+        "gateway.interfaces.cli_dlq",
+        "Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN).",
+    ),
+    # issue #6
+    "routes": (
+        "gateway.interfaces.cli_ops",
+        "Migration routing: show the rules, reload them in running gateways.",
+    ),
+    "overdue": (
+        "gateway.interfaces.cli_ops",
+        "List routed documents with no customs answer after the configured delay.",
+    ),
+    "partners": (
+        "gateway.interfaces.cli_ops",
+        "Partner isolation on the broker: one user and one virtual host per partner.",
+    ),
+    # issue #5
+    "keys": (
+        "gateway.interfaces.cli_keys",
+        "The gateway's signing keys: generate, list, rotate (old certificates stay for "
+        "verification).",
+    ),
+    "verify": (
+        "gateway.interfaces.cli_keys",
+        "Check FILE's signature against the trust store: exit 0 valid, 1 invalid (reason on "
+        "stderr).",
+    ),
+    # issue #18
+    "travellers": (
+        "gateway.interfaces.cli_travellers",
+        "Travellers' vehicles (TPD) and currency declarations (docs/travellers.md).",
+    ),
+    # issue #17
+    "calls": (
+        "gateway.interfaces.cli_calls",
+        "Ship calls: the manifests, bills and containers of each, and their reconciliation.",
+    ),
+}
 
 
 class _Edigw(click.Group):
@@ -33,6 +86,9 @@ class _Edigw(click.Group):
 
     Exit 2 and one line, ``configuration refused: KEY: REASON``, never a traceback (issue #14),
     whether the schema refused it at load or a start-up check did (keys, anchors, CRLs).
+
+    The commands of :data:`LAZY_COMMANDS` are imported when asked for by name; the list of
+    ``edigw --help`` prints their short help from the table without importing them.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -42,10 +98,43 @@ class _Edigw(click.Group):
             click.echo(f"configuration refused: {exc}", err=True)
             sys.exit(EXIT_USAGE)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+            self.add_command(getattr(module, cmd_name))
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [
+            n
+            for n in self.list_commands(ctx)
+            if n not in self.commands or not self.commands[n].hidden
+        ]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        # A lazy command's line: a stand-in with its help from the table, shortened alike.
+        rows = [
+            (
+                n,
+                (
+                    self.commands.get(n) or click.Command(n, help=LAZY_COMMANDS[n][1])
+                ).get_short_help_str(limit),
+            )
+            for n in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 def _log_warnings() -> None:
     """Python warnings become log lines (structured, JSON in production), never raw text
     between the ``CODE<TAB>sentence`` lines of stderr (issue #14)."""
+
+    from gateway.logs import get_logger
 
     def show(
         message: Warning | str,
@@ -83,6 +172,8 @@ def _log_warnings() -> None:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     """port-edi-gateway: the customs single window's EDI gateway."""
+    from gateway.logs import configure
+
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path
     configure(log_format)  # type: ignore[arg-type]
@@ -101,6 +192,8 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
 @click.pass_context
 def run(ctx: click.Context, metrics_port: int | None) -> None:
     """Run the gateway's workers until SIGINT/SIGTERM (graceful: in-flight work is finished)."""
+    from gateway.logs import get_logger
+    from gateway.messaging import malloc
     from gateway.messaging.worker import Worker
 
     app = app_of(ctx)
@@ -384,26 +477,3 @@ def demo(ctx: click.Context, samples: Path | None, timeout: float) -> None:
     from gateway.interfaces.demo import run_demo
 
     sys.exit(run_demo(ctx.obj.get("config"), samples, timeout))
-
-
-from gateway.interfaces import cli_dlq  # noqa: E402  (issue #7: edigw dlq, edigw audit, edigw console)
-
-main.add_command(cli_dlq.dlq)
-main.add_command(cli_dlq.audit)
-main.add_command(cli_dlq.console)
-
-from gateway.interfaces import cli_ops  # noqa: E402  (issue #6: edigw routes, overdue, partners)
-
-cli_ops.register(main)
-
-from gateway.interfaces import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
-
-cli_keys.register(main)
-
-from gateway.interfaces import cli_travellers  # noqa: E402  (issue #18: edigw travellers)
-
-cli_travellers.register(main)
-
-from gateway.interfaces import cli_calls  # noqa: E402  (issue #17: edigw calls)
-
-cli_calls.register(main)
