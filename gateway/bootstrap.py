@@ -129,6 +129,25 @@ class App:
 
         return self._part("journal", build)
 
+    def journal_schema(self) -> tuple[int, int] | None:
+        """(the database's version, this gateway's) of the PostgreSQL journal's schema
+        (``gateway.storage.migrations``); None with SQLite, whose tables are made on first use.
+        JournalUnavailable when the database cannot be reached."""
+        if self.settings.journal_backend != "postgresql":
+            return None
+        from gateway.storage.journal_pg import schema_version
+        from gateway.storage.migrations import LATEST
+
+        return schema_version(self.settings.journal_path), LATEST
+
+    def upgrade_journal(self) -> list[int]:
+        """``edigw db upgrade``: the versions applied now ([] when up to date, or SQLite)."""
+        if self.settings.journal_backend != "postgresql":
+            return []
+        from gateway.storage.journal_pg import upgrade_schema
+
+        return upgrade_schema(self.settings.journal_path)
+
     @property
     def audit(self) -> AuditTrail:
         """The operators' audit trail (beside the journal)."""

@@ -15,7 +15,7 @@ import sys
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,9 @@ from gateway.interfaces.context import EXIT_OK as EXIT_OK
 from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
 from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
 from gateway.interfaces.context import app_of
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import App
 
 # The commands of the other command modules: name -> (module, the short help `edigw --help`
 # prints). A module is imported only when one of its commands runs (issue #20, point 6):
@@ -72,6 +75,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "travellers": (
         "gateway.interfaces.cli_travellers",
         "Travellers' vehicles (TPD) and currency declarations (docs/travellers.md).",
+    ),
+    # issue #20
+    "db": (
+        "gateway.interfaces.cli_db",
+        "The PostgreSQL journal's schema: status, upgrade (versioned migrations).",
     ),
     # issue #17
     "calls": (
@@ -197,12 +205,51 @@ def run(ctx: click.Context, metrics_port: int | None) -> None:
     from gateway.messaging.worker import Worker
 
     app = app_of(ctx)
+    _refuse_local_state_with_shared_journal(app)
     # Before any thread is started (issue #8: one arena lets publishing reuse what the
     # pipeline freed).
     get_logger().info("allocator", settings=malloc.tune(app.settings.config.gateway))
     worker = Worker(app, metrics_port=metrics_port)
     worker.install_signal_handlers()
     worker.run()
+
+
+def _refuse_local_state_with_shared_journal(app: App) -> None:
+    """With the PostgreSQL journal, several instances share the work (issue #20, point 2):
+    the database's schema must be upgraded (``edigw db upgrade``; exit 2 otherwise, exit 3
+    when it cannot be reached), and the signing key and the trust anchors must come from
+    configured files, never generated in each instance's state directory (ConfigError)."""
+    settings = app.settings
+    if settings.journal_backend != "postgresql":
+        return
+    keys = settings.config.keys
+    if not (keys.signing_key and keys.signing_cert):
+        raise ConfigError(
+            "keys.signing_key",
+            "with journal.backend = postgresql every instance must sign with the site's key: "
+            "set [keys] signing_key and signing_cert (a key in each state directory would be "
+            "one key per instance)",
+        )
+    if not settings.config.trust.dir:
+        raise ConfigError(
+            "trust.dir",
+            "with journal.backend = postgresql the ministries' trust anchors must come from "
+            "the site's files: set [trust] dir (never generated per state directory)",
+        )
+    from gateway.storage.records import JournalUnavailable
+
+    try:
+        schema = app.journal_schema()
+    except JournalUnavailable as exc:
+        click.echo(f"journal database: {exc}", err=True)
+        sys.exit(EXIT_BROKER)
+    if schema is not None and schema[0] < schema[1]:
+        click.echo(
+            f"journal schema at version {schema[0]}, this gateway needs {schema[1]}: "
+            "run `edigw db upgrade` first",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
 
 
 @main.command()
