@@ -4,7 +4,8 @@ The names, options and exit codes below are a contract: partners and operators
 script against them. Extend, never rename.
 
 Exit codes: 0 success; 1 the input or the request was rejected (reasons on
-stderr); 2 usage or configuration error; 3 the broker could not be reached.
+stderr); 2 usage or configuration error; 3 the broker could not be reached
+(``edigw run``: or the PostgreSQL journal, at start).
 """
 
 from __future__ import annotations
