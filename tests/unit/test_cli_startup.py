@@ -26,6 +26,7 @@ HEAVY_FOR_TRANSLATE = [
     "signxml",
     "psycopg",
     "prometheus_client",
+    "jsonschema",
 ]
 # --help loads neither the configuration's schema nor the logging library nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "structlog", "lxml"]
