@@ -200,12 +200,43 @@ class MetricsSection(Section):
     management_url: str = ""  # RabbitMQ management API (depths count unacknowledged messages)
 
 
+Role = Literal["viewer", "operator", "admin"]
+
+
+def _network(text: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError("must be an IP address or network (127.0.0.1, 10.0.0.0/8)") from None
+    return text
+
+
 class ConsoleSection(Section):
     address: NonEmpty = "127.0.0.1"
     port: Port = 8465
+    # The shared token of the first consoles (scripts); accounts are the way (issue #19).
     token: str = ""
+    token_role: Role = "operator"
     sample_interval: Annotated[float, Field(ge=0.2)] = 10
     overdue_after_minutes: Annotated[int, Field(ge=1)] = 240
+    # Seconds between two refreshes of an open page (its small JSON reading).
+    live_interval: Annotated[float, Field(ge=0.5, le=600)] = 5
+    # Days of chart samples kept in the journal (the 7-day chart needs 7).
+    history_days: Annotated[int, Field(ge=7, le=400)] = 8
+    secure_cookie: bool = False
+    session_hours: Annotated[float, Field(gt=0, le=168)] = 12
+    session_idle_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    signin_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    signin_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    # A single-sign-on reverse proxy's header naming the signed-in user ("" = none), believed
+    # only from trusted_proxies; users without an account get trusted_header_role.
+    trusted_header: Annotated[str, Field(pattern=r"^([A-Za-z0-9-]{1,64})?$")] = ""
+    trusted_header_role: Role = "viewer"
+    trusted_proxies: list[Annotated[str, AfterValidator(_network)]] = ["127.0.0.1", "::1"]
+    # One JSON line per request: "" = <state_dir>/console-access.log, "-" = the gateway's log.
+    access_log: str = ""
 
 
 ResidenceStatus = Literal["resident", "non_resident_national", "foreign_national"]

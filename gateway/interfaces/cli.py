@@ -46,7 +46,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "console": (
         "gateway.interfaces.cli_dlq",
-        "Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN).",
+        "Serve the operators' web console (sign in with an account: edigw console users).",
     ),
     # issue #6
     "routes": (

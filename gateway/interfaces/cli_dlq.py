@@ -20,9 +20,7 @@ with the operator's name ($EDIGW_OPERATOR, else the login name)::
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import difflib
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +44,6 @@ from gateway.interfaces.operators.conventions import (
 from gateway.interfaces.operators.deadletters import (
     DeadLetter,
     Selector,
-    encode_text,
     group_dead_letters,
     jsonable,
     parse_since,
@@ -389,8 +386,7 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     The original, the edit and their diff go to the audit trail. An edit that the
     gateway would still reject is refused (exit 1) unless --force.
     """
-    from adapters.common import DecodeContext
-    from gateway.service.pipeline import translate
+    from gateway.interfaces.operators.editing import check_edit, replay_edit
 
     app = app_of(ctx)
     actor = current_operator()
@@ -403,50 +399,27 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     if edited_text is None or edited_text == original:
         click.echo("no change: nothing replayed", err=True)
         sys.exit(EXIT_REJECTED)
-    edited = encode_text(edited_text, dl.body)
-    result = translate(edited, DecodeContext(sender=dl.partner or "operator"))
-    if result.rejection is not None and not force:
+    check = check_edit(dl, edited_text, actor)
+    if check.still_rejected and not force:
         click.echo(
             terminal_line(
-                f"the edit is still rejected ({result.rejection.reason}: "
-                f"{result.rejection.sentence}); nothing replayed (use --force to replay anyway)"
+                f"the edit is still rejected ({check.verdict()}); "
+                "nothing replayed (use --force to replay anyway)"
             ),
             err=True,
         )
-        for p in result.rejection.problems:
-            click.echo(terminal_line(p.line()), err=True)
+        for line in check.problems():
+            click.echo(terminal_line(line), err=True)
         sys.exit(EXIT_REJECTED)
-    diff = "".join(
-        difflib.unified_diff(
-            original.splitlines(keepends=True),
-            edited_text.splitlines(keepends=True),
-            fromfile=f"{dl.id} (original)",
-            tofile=f"{dl.id} (edited by {actor})",
-        )
-    )
+    diff = check.diff
     with _store(app) as store:
-        outcome = store.replay(Selector(ids=(dl.id,)), actor=actor, body_for=lambda _d: edited)
-    app.audit.record(
-        actor,
-        "edit",
-        message_ids=[dl.message_id or dl.id],
-        detail=f"edited and {'replayed' if outcome.replayed else 'NOT replayed'}"
-        + (" (forced: still rejected)" if result.rejection is not None else ""),
-        data={
-            "id": dl.id,
-            "original_base64": base64.b64encode(dl.body).decode("ascii"),
-            "edited_base64": base64.b64encode(edited).decode("ascii"),
-            "diff": diff,
-            "failed": [e for _d, e in outcome.failed],
-        },
-    )
+        outcome = replay_edit(app, store, check, actor)
     if not outcome.replayed:
         errors = (
             "; ".join(e for _d, e in outcome.failed) or "it left the dead-letter queue meanwhile"
         )
         click.echo(terminal_line(f"NOT replayed: {errors}"), err=True)
         sys.exit(EXIT_REJECTED)
-    actions.journal_replayed(app, outcome.replayed, actor)
     if as_json:
         click.echo(
             json_line(
@@ -455,7 +428,7 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
                     "outcome": "replayed",
                     "edited": True,
                     "diff": diff,
-                    "forced": result.rejection is not None,
+                    "forced": check.still_rejected,
                 }
             )
         )
@@ -573,16 +546,30 @@ def audit(
                     _line(f"    {line}")
 
 
-@click.command("console", context_settings=HELP)
+@click.group("console", context_settings=HELP, invoke_without_command=True)
 @click.option("--port", type=int, default=None, help="Override [console] port.")
 @click.option("--address", default=None, help="Override [console] address.")
 @click.pass_context
 def console(ctx: click.Context, port: int | None, address: str | None) -> None:
-    """Serve the operators' web console (sign in with [console] token / $EDIGW_CONSOLE_TOKEN)."""
-    from gateway.interfaces.console import serve
+    """Serve the operators' web console (sign in with an account: edigw console users)."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    from gateway.interfaces.console import ConsoleConfigError, serve
 
     app = app_of(ctx)
     conf = app.settings.config.console
     if address:
         conf = conf.model_copy(update={"address": address})
-    serve(app, conf, port=port)
+    try:
+        serve(app, conf, port=port)
+    except ConsoleConfigError as exc:
+        click.echo(f"configuration refused: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+# Here rather than in cli.py, which imports this module only when one of its commands runs
+# (LAZY_COMMANDS, issue #20): `edigw console users` comes with `edigw console`.
+from gateway.interfaces import cli_console  # noqa: E402  (issue #19: edigw console users)
+
+console.add_command(cli_console.users)

@@ -42,6 +42,7 @@ from typing import Any
 
 from gateway.domain.amendments import DocumentVersion as DocumentVersion
 from gateway.storage.journal_calls import CallTables
+from gateway.storage.journal_console import ConsoleTables
 from gateway.storage.records import STATUSES as STATUSES
 from gateway.storage.records import Conflict as Conflict
 from gateway.storage.records import Event as Event
@@ -60,7 +61,7 @@ from gateway.storage.sent_interchanges import SentInterchanges
 from gateway.storage.travellers_retention import TravellersStore
 
 
-class SqlJournal(TravellersStore, CallTables, SentInterchanges):
+class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
     """The SQL both backends share; subclasses provide the connection and transactions.
 
     SQL is written with ``?`` placeholders and ``ON CONFLICT`` clauses that SQLite
@@ -392,14 +393,6 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges):
             )
             for partner, last, count in messages
         ]
-
-    def received_times(self, since: str) -> list[str]:
-        """When each message received at or after ``since`` (an ISO time) was received."""
-        with self._read() as cur:
-            rows = self._exec(
-                cur, "SELECT at FROM events WHERE status = 'received' AND at >= ?", (since,)
-            ).fetchall()
-        return [str(r[0]) for r in rows]
 
     # --- amendments (issue #4)
     def _amendment_tables(self) -> None:

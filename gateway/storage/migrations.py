@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gateway.storage.journal_calls import CALL_TABLES
+from gateway.storage.journal_console import CONSOLE_TABLES
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
 from gateway.storage.sent_interchanges import SCHEMA as SENT_INTERCHANGES
@@ -55,13 +56,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
         "the journal before versioning: messages, events, dedup, origins, audit, amendments, "
-        "calls, travellers, sent interchanges",
+        "calls, travellers, sent interchanges, the console's samples and accounts",
         (
             POSTGRES_TABLES + PORTABLE_SCHEMA,
             *AMENDMENT_TABLES,
             *CALL_TABLES,
             *TRAVELLERS_TABLES,
             SENT_INTERCHANGES,
+            *CONSOLE_TABLES,
         ),
     ),
 )

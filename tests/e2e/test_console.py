@@ -1,8 +1,10 @@
 """The operators' console in a real headless Chromium (Selenium + Debian's chromium-driver).
 
-Starts ``edigw console`` as a process on the real broker, signs in, finds a dead-letter
-group, replays it through the confirmation page, checks the message reached its queue,
-and keeps a screenshot in tests/e2e/artifacts/ (git-ignored).
+Starts ``edigw console`` as a process on the real broker with an operator account, signs in,
+finds a dead-letter group, replays it through the confirmation page, checks the message reached
+its queue; watches the overview update itself when a message is dead-lettered (no reload);
+shows a partner's ``<script>`` as text; checks that pages fit a 390 px wide phone (no sideways
+scroll); keeps screenshots in tests/e2e/artifacts/ (git-ignored; docs/ has copies).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from tests.integration.test_dlq_support import (
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN = "e2e-console-token"
+PASSWORD = "e2e correct horse battery"
+PHONE_WIDTH = 390
 
 
 def _free_port() -> int:
@@ -53,7 +57,29 @@ def _free_port() -> int:
 def console_url(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     config = tmp_path / "console.toml"
-    config.write_text("[console]\nsample_interval = 0.5\n")
+    config.write_text("[console]\nsample_interval = 0.5\nlive_interval = 0.5\n")
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--config",
+            str(config),
+            "console",
+            "users",
+            "add",
+            "carol",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        env=gateway_env,
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
     log = (tmp_path / "console.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", "--config", str(config), "console", "--port", str(port)],
@@ -138,16 +164,19 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         assert refused.value.code == 400
         assert wait_depth(ch, dlq, 1) == 1
 
-        # 1. sign in (a wrong token first).
+        # 1. sign in with the account (a wrong password first; the shared token cannot stand
+        # in for an account's password).
         browser.get(console_url + "/")
         assert "/login" in browser.current_url
+        for secret in ("wrong", TOKEN):
+            browser.find_element(By.ID, "operator").send_keys("carol")
+            browser.find_element(By.ID, "password").send_keys(secret)
+            browser.find_element(By.ID, "sign-in").click()
+            assert shows(browser, "Wrong name or password")
         browser.find_element(By.ID, "operator").send_keys("carol")
-        browser.find_element(By.ID, "token").send_keys("wrong")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "sign-in").click()
-        assert shows(browser, "Wrong token")
-        browser.find_element(By.ID, "operator").send_keys("carol")
-        browser.find_element(By.ID, "token").send_keys(TOKEN)
-        browser.find_element(By.ID, "sign-in").click()
+        assert "carol · operator" in browser.find_element(By.ID, "who").text
 
         # 2. the dead-letter group is there.
         row = browser.find_element(By.CSS_SELECTOR, 'tr.group[data-group="EDIFACT_SYNTAX/decode"]')
@@ -180,11 +209,75 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         # The audit trail shows who did it.
         browser.get(console_url + "/audit")
         assert shows(browser, "carol (console)")
-        browser.get(console_url + "/")
-        time.sleep(1.2)  # two samples of the queue chart, for the screenshot
-        browser.refresh()
 
-        # 5. keep a screenshot.
+        # 5. the overview keeps itself current: a new dead letter shows without a reload.
+        browser.get(console_url + "/")
+        count = browser.find_element(By.ID, "dead-count")
+        before = int(count.text)
+        browser.execute_script("window.__sameDocument = true;")
+        dead_letter(ch, settings, BAD_COUNT)
+        WebDriverWait(browser, 30).until(
+            lambda b: b.find_element(By.ID, "dead-count").text == str(before + 1)
+        )
+        assert browser.execute_script("return window.__sameDocument === true;")  # no reload
+        assert browser.find_element(By.ID, "live-status").text == "(live)"
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-queue="{dlq}"]')
+        assert row.find_elements(By.TAG_NAME, "td")[1].text == str(before + 1)
+
+        # 6. keep screenshots: desktop, then a phone's width.
+        browser.refresh()
+        WebDriverWait(browser, 10).until(
+            lambda b: b.execute_script(
+                "return [...document.images].every(i => i.complete && i.naturalWidth > 0);"
+            )
+        )
         shot = ARTIFACTS / "console-overview.png"
         assert browser.save_screenshot(str(shot))
         assert shot.stat().st_size > 5000
+
+
+def test_phone_width_and_a_partners_script_shown_as_text(
+    gateway_env: dict[str, str], console_url: str, browser: WebDriver
+) -> None:
+    settings = settings_for(gateway_env)
+    names = Names(settings.name_prefix)
+    dlq = names.dead_letter(names.inbound("apcs"))
+    attack = b'<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+    hostile = BAD_COUNT.replace(b"MAN-DZALG-2611-002", attack)
+    assert hostile != BAD_COUNT
+    with channel_for(settings) as ch:
+        dead_letter(ch, settings, hostile)
+        assert wait_depth(ch, dlq, 1) == 1
+    browser.get(console_url + "/login")
+    browser.find_element(By.ID, "operator").send_keys("carol")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "sign-in").click()
+    browser.find_element(By.CSS_SELECTOR, 'tr.group[data-group="EDIFACT_SYNTAX/decode"] a').click()
+    browser.find_element(By.CSS_SELECTOR, "tr.letter a").click()
+    raw = browser.find_element(By.CSS_SELECTOR, "pre.raw").text
+    assert attack.decode() in raw  # shown as text: the browser did not read it as markup
+    assert browser.execute_script("return window.__xss === undefined;")
+    scripts = browser.execute_script("return [...document.scripts].map(s => s.src);")
+    assert len(scripts) == 1 and scripts[0].endswith("/static/live.js")
+    letter_url = browser.current_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "console-dead-letter.png"))
+
+    # A phone: 390 CSS pixels wide. No page scrolls sideways (tables scroll inside themselves).
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True},
+    )
+    for path in ("/", "/dlq", "/partners/apcs", "/audit", letter_url.removeprefix(console_url),
+                 "/track?ref=MAN-DZALG-2611-002"):  # fmt: skip
+        browser.get(console_url + path)
+        browser.find_element(By.TAG_NAME, "main")
+        width = browser.execute_script("return document.documentElement.scrollWidth;")
+        assert width <= PHONE_WIDTH, f"{path} is {width} px wide"
+    browser.get(console_url + "/")
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script(
+            "return [...document.images].every(i => i.complete && i.naturalWidth > 0);"
+        )
+    )
+    assert browser.save_screenshot(str(ARTIFACTS / "console-phone.png"))

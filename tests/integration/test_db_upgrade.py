@@ -81,6 +81,7 @@ def test_from_an_empty_database_then_again(database: str, tmp_path: Path) -> Non
         "calls",
         "tpds",
         "sent_interchanges",
+        "console_accounts",
         "audit",
         "schema_migrations",
     ):

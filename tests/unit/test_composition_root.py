@@ -200,5 +200,5 @@ def test_the_console_reads_the_journal_and_the_clock_it_is_given(tmp_path: Path)
         [apcs] = [row for row in backend.partner_status() if row["partner"] == "apcs"]
         assert (apcs["today"], apcs["errors"]) == (today, today // 2)
         assert apcs["last"]  # the last message ever, whatever the day
-        assert sum(n for _t, n in backend.received_per_minute()) == today
+        assert sum(n for _t, n in backend.partner_traffic("apcs")) == today
     journal.close()

@@ -13,7 +13,7 @@ from gateway.bootstrap import bootstrap
 from gateway.config import ConfigError, load
 from gateway.config_schema import ConsoleSection
 from gateway.interfaces.console import ConsoleConfigError, create_app
-from gateway.interfaces.console.sampler import DepthHistory, Sample, sparkline_svg
+from gateway.interfaces.console.charts import time_chart_svg
 from gateway.interfaces.operators.deadletters import (
     DELIVERY_LIMIT,
     DeadLetter,
@@ -206,17 +206,18 @@ def test_audit_trail_is_newest_first_and_filterable(tmp_path: Path) -> None:
     assert len(trail.entries(limit=1)) == 1
 
 
-def test_sparkline_and_history() -> None:
-    assert "no samples yet" in sparkline_svg([])
-    svg = sparkline_svg([(0, 0), (1, 4)], label="a<b")
-    assert "now 4" in svg and "max 4" in svg and "a&lt;b" in svg
-    history = DepthHistory(keep=2)
-    for i in range(3):
-        history.add(Sample(float(i), {"x.dlq": i, "y": 10}))
-    assert history.series(lambda q: q.endswith(".dlq")) == [(1.0, 1.0), (2.0, 2.0)]
+def test_chart_has_axes_escapes_its_title_and_breaks_at_gaps() -> None:
+    assert "no samples in this range" in time_chart_svg([], start=0, end=3600, bucket=15, title="t")
+    svg = time_chart_svg(
+        [(0, 0.0), (15, 4.0), (3000, 7.0)], start=0, end=3600, bucket=15, title="a<b"
+    )
+    assert "a&lt;b" in svg and "a<b" not in svg
+    assert svg.count("<polyline") == 1 and svg.count("<circle") == 1  # a gap: no line across
+    assert ">8<" in svg and "now 7" in svg  # the y axis reaches a round tick above the maximum
+    assert ">00:00<" in svg and ">01:00<" in svg  # the x axis: times in UTC
 
 
-def test_metrics_and_console_settings_are_the_configuration_s() -> None:
+def test_metrics_and_console_settings_are_the_configuration_s(tmp_path: Path) -> None:
     """Their values are checked where every setting is, when the configuration is loaded."""
     assert load(env={}).config.metrics.port == 0
     with pytest.raises(ConfigError, match=r"metrics\.port"):
@@ -228,7 +229,9 @@ def test_metrics_and_console_settings_are_the_configuration_s() -> None:
     with pytest.raises(ConfigError, match=r"console\.port"):
         load({"console": {"port": "80"}}, env={})
     with pytest.raises(ConsoleConfigError, match="token"):
-        create_app(bootstrap(load(env={})), ConsoleSection(token=""))
+        create_app(
+            bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path)})), ConsoleSection(token="")
+        )
 
 
 def test_alert_rules_only_use_metrics_that_exist() -> None:
@@ -270,7 +273,7 @@ def test_console_needs_sign_in_and_csrf(client) -> None:  # type: ignore[no-unty
     r = client.post("/replay", data={"group": "X", "csrf": token})
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     r = client.post("/login", data={"operator": "eve", "token": "wrong", "csrf": token})
-    assert r.status_code == 401 and "Wrong token" in r.text
+    assert r.status_code == 401 and "Wrong name or password" in r.text
     r = client.post("/login", data={"operator": "", "token": "s3cret", "csrf": token})
     assert r.status_code == 401
     r = client.post("/login", data={"operator": "eve", "token": "s3cret"})

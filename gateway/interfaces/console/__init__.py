@@ -1,16 +1,20 @@
 """``edigw console``: the operators' web page (Flask, server-rendered, no JavaScript needed).
 
-What it shows: queue depths over time, dead-letter groups and messages (decoded),
-the journal's track view, partner status and overdue customs responses. What it
-does: replay and purge, each behind a confirmation page.
+What it shows: charts of the queues over 1 h / 24 h / 7 d (kept in the journal), every
+queue's figures and rates, dead-letter groups and messages (decoded), partners with their
+dead letters and traffic, the journal's track view and overdue customs responses; an open
+page refreshes itself (``/live.json``, :mod:`.live`), and every page works without script.
+What it does: replay, edit-and-replay and purge, each behind a confirmation page.
 
 Security:
 
-* every page needs a signed-in operator: a name (recorded in the audit trail) and
-  the shared token of ``[console] token`` / ``$EDIGW_CONSOLE_TOKEN`` (constant-time
-  comparison); an empty token makes a random one, printed once at start;
+* every page needs a signed-in operator: an account (Argon2id password, role viewer,
+  operator or admin), a trusted single-sign-on header, or the shared token of the first
+  consoles (:mod:`.identity`, :mod:`.signin`); the audit trail records the authenticated name;
+* sessions are server-side (sign-out ends them everywhere), sign-in is throttled, every
+  request goes to the access log;
 * every form that changes anything carries a per-session CSRF token, checked on
-  POST; cookies are ``HttpOnly`` and ``SameSite=Strict``;
+  POST; cookies are ``HttpOnly``, ``SameSite=Strict`` and, if configured, ``Secure``;
 * it listens on 127.0.0.1 by default; put TLS in front of it for remote use.
 """
 
@@ -21,9 +25,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import (
     Flask,
@@ -42,21 +44,32 @@ from werkzeug.wrappers import Response
 from gateway.bootstrap import App
 from gateway.config import INBOUND_ROLES
 from gateway.config_schema import ConsoleSection
-from gateway.interfaces.console.sampler import DepthHistory, DepthSampler, sparkline_svg
+from gateway.interfaces.console import pages, signin
+from gateway.interfaces.console.charts import RANGES, chosen_range
+from gateway.interfaces.console.identity import Gatekeeper
+from gateway.interfaces.console.live import LiveState, StatsSampler
+from gateway.interfaces.console.signin import (
+    AccessLog,
+    actor,
+    ensure,
+    login_required,
+    requires,
+)
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore
 from gateway.logs import get_logger
 from gateway.messaging.broker import printable
-from gateway.messaging.metrics import queue_depths
+from gateway.messaging.queue_stats import QueueStats, queue_stats
+from gateway.storage.journal import SqlJournal
 
 log = get_logger()
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ConsoleConfigError(ValueError):
-    """The console cannot serve with this ``[console]`` section (no token)."""
+    """The console cannot serve with this ``[console]`` section and journal (nobody could
+    sign in, or the journal keeps no accounts)."""
 
 
 class Backend:
@@ -69,15 +82,14 @@ class Backend:
     def store(self) -> DeadLetterStore:
         return DeadLetterStore.open(self.app)
 
-    def depths(self) -> dict[str, int]:
-        """Messages per queue, ready + unacknowledged (an operator browsing a dead-letter
-        queue must not make its chart drop to 0): the metrics' own depth reading."""
-        depths, _counts_unacked = queue_depths(
+    def queue_stats(self) -> dict[str, QueueStats]:
+        """Every queue's figures, ready + unacknowledged (an operator browsing a dead-letter
+        queue must not make its chart drop to 0) and rates, from the management API."""
+        return queue_stats(
             self.app.broker,
             self.queues,
             management_url=self.app.settings.config.metrics.management_url,
         )
-        return depths
 
     def partner_status(self) -> list[dict[str, Any]]:
         """Per configured partner: last message, messages and rejections today (UTC)."""
@@ -98,21 +110,11 @@ class Backend:
                 )
         return list(rows.values())
 
-    def received_per_minute(self, minutes: int = 60) -> list[tuple[float, float]]:
-        """Messages received per minute over the last hour (the rate chart), from the journal."""
-        now = self.app.clock().replace(second=0, microsecond=0)
-        start = now - dt.timedelta(minutes=minutes - 1)
-        counts = dict.fromkeys(range(minutes), 0)
-        try:
-            for at in self.app.journal.received_times(start.isoformat()):
-                i = int((dt.datetime.fromisoformat(at) - start).total_seconds() // 60)
-                if 0 <= i < minutes:
-                    counts[i] += 1
-        except Exception as exc:  # an empty chart rather than no page
-            log.warning("console: rates unavailable", error=repr(exc))
-        return [
-            ((start + dt.timedelta(minutes=i)).timestamp(), float(n)) for i, n in counts.items()
-        ]
+    def partner_traffic(self, partner: str) -> list[tuple[float, float]]:
+        """Messages received from ``partner`` per hour, the 24 hours up to the app's now."""
+        return pages.partner_traffic(
+            console_journal(self.app), partner, self.app.clock().timestamp()
+        )
 
     def overdue(self, minutes: int) -> list[dict[str, Any]] | None:
         """Overdue customs responses, from the journal (None: it cannot tell now)."""
@@ -136,27 +138,43 @@ class Backend:
         return [h.to_json() for h in self.app.journal.track(reference)]
 
 
+def console_journal(gateway: App) -> SqlJournal:
+    """The app's journal, where the console keeps its accounts, sessions and chart samples."""
+    journal = gateway.journal
+    if not isinstance(journal, SqlJournal):  # both backends are; a stand-in may not be
+        raise ConsoleConfigError(
+            f"the console needs a SQL journal for its accounts, not {type(journal).__name__}"
+        )
+    return journal
+
+
 def create_app(
     gateway: App,
     console: ConsoleSection,
     *,
-    history: DepthHistory | None = None,
+    live: LiveState | None = None,
     secret_key: bytes | None = None,
 ) -> Flask:
-    """The console's Flask application (``console.token`` must be set)."""
-    if not console.token:
-        raise ConsoleConfigError("console.token: empty; set it or $EDIGW_CONSOLE_TOKEN")
+    """The console's Flask application: someone must be able to sign in (an account, the
+    token or a trusted header)."""
+    journal = console_journal(gateway)
+    if not (console.token or console.trusted_header or journal.accounts()):
+        raise ConsoleConfigError(
+            "console.token: empty, and no account and no trusted_header: add an account "
+            "(edigw console users add NAME --role operator) or set $EDIGW_CONSOLE_TOKEN"
+        )
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_bytes(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         MAX_CONTENT_LENGTH=512 * 1024,  # a confirmed batch posts every id it listed
     )
     backend = Backend(gateway)
-    history = history or DepthHistory()
-    app.extensions["edigw"] = {"backend": backend, "history": history}
+    live = live or LiveState()
+    app.extensions["edigw"] = {"backend": backend, "live": live, "journal": journal}
+    access_target = console.access_log or str(gateway.settings.state_dir / "console-access.log")
+    signin.install(app, Gatekeeper(journal, console), console, AccessLog(access_target))
 
     # ------------------------------------------------------------------ security
     def csrf_token() -> str:
@@ -194,49 +212,7 @@ def create_app(
         log.warning("console: broker unreachable", error=repr(exc))
         return render_template("error.html", error=f"The broker cannot be reached: {exc!r}"), 503
 
-    def login_required(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not session.get("operator"):
-                return redirect(url_for("login", next=request.full_path))
-            return view(*args, **kwargs)
-
-        return cast(F, wrapper)
-
-    def operator() -> str:
-        return f"{session['operator']} (console)"
-
     # ------------------------------------------------------------------ pages
-    @app.route("/login", methods=["GET", "POST"])
-    def login() -> Any:
-        error = ""
-        if request.method == "POST":
-            name = request.form.get("operator", "").strip()[:64]
-            token = request.form.get("token", "")
-            if not name:
-                error = "Say who you are: the audit trail records it."
-            elif not hmac.compare_digest(token.encode(), console.token.encode()):
-                error = "Wrong token."
-                log.warning("console sign-in refused", operator=name, remote=request.remote_addr)
-            else:
-                csrf = session.get("csrf")
-                session.clear()
-                session["operator"] = name
-                session["csrf"] = csrf or secrets.token_urlsafe(32)
-                session.permanent = True
-                log.info("console sign-in", operator=name, remote=request.remote_addr)
-                target = request.args.get("next") or ""
-                # Only local paths: no open redirect.
-                if not target.startswith("/") or target.startswith("//"):
-                    target = url_for("index")
-                return redirect(target)
-        return render_template("login.html", error=error), (401 if error else 200)
-
-    @app.post("/logout")
-    def logout() -> Any:
-        session.clear()
-        return redirect(url_for("login"))
-
     @app.get("/healthz")
     def healthz() -> Any:
         return {"ok": True}
@@ -244,8 +220,7 @@ def create_app(
     @app.get("/")
     @login_required
     def index() -> Any:
-        latest = history.latest()
-        depths = latest.depths if latest else {}
+        at, stats, sample_error = live.snapshot()
         try:
             with backend.store() as store:
                 letters = store.browse()
@@ -253,39 +228,21 @@ def create_app(
         except Exception as exc:
             letters, broker_error = [], repr(exc)
         groups = group_dead_letters(letters)
-        charts = {
-            "inbound": sparkline_svg(
-                history.series(lambda q: ".partner." in f".{q}" and q.endswith(".in")),
-                label="messages waiting in partner inbound queues",
-            ),
-            "customs": sparkline_svg(
-                history.series(lambda q: ".customs." in f".{q}" and not q.endswith(".dlq")),
-                label="messages waiting for customs",
-                color="#2da44e",
-            ),
-            "dead": sparkline_svg(
-                history.series(lambda q: q.endswith(".dlq")),
-                label="dead letters",
-                color="#cf222e",
-            ),
-            "rate": sparkline_svg(
-                backend.received_per_minute(),
-                label="messages received per minute, last hour",
-                color="#8250df",
-            ),
-        }
+        chart_range = chosen_range(request.args.get("range"))
         return render_template(
             "index.html",
             groups=groups,
             total=len(letters),
-            depths=sorted(depths.items()),
-            charts=charts,
+            queues=[stats[q] for q in sorted(stats)],
+            charts=pages.chart_list(),
+            chart_range=chart_range,
+            ranges=RANGES.values(),
             partners=backend.partner_status(),
             overdue=backend.overdue(console.overdue_after_minutes),
             overdue_after=console.overdue_after_minutes,
-            broker_error=broker_error,
-            sampled_at=dt.datetime.fromtimestamp(latest.at, dt.UTC).isoformat(timespec="seconds")
-            if latest
+            broker_error=broker_error or sample_error,
+            sampled_at=dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
+            if at
             else "",
         )
 
@@ -339,6 +296,7 @@ def create_app(
     def confirm(action: str) -> Any:
         if action not in ("replay", "purge"):
             abort(404)
+        ensure(action)
         selector, what = _selection()
         with backend.store() as store:
             letters = store.browse(selector)
@@ -352,11 +310,11 @@ def create_app(
         )
 
     @app.post("/replay")
-    @login_required
+    @requires("replay")
     def replay() -> Any:
         selector, what = _selection()
         with backend.store() as store:
-            result = actions.replay(gateway, store, selector, operator(), via="console")
+            result = actions.replay(gateway, store, selector, actor(), via="console")
         if result.replayed:
             flash(f"Replayed {len(result.replayed)} message(s) of {what}.", "ok")
         for dl, error in result.failed:
@@ -366,11 +324,11 @@ def create_app(
         return redirect(url_for("index"))
 
     @app.post("/purge")
-    @login_required
+    @requires("purge")
     def purge() -> Any:
         selector, what = _selection()
         with backend.store() as store:
-            removed = actions.purge(gateway, store, selector, operator(), via="console")
+            removed = actions.purge(gateway, store, selector, actor(), via="console")
         if removed:
             flash(f"Purged {len(removed)} message(s) of {what} (kept in the audit trail).", "ok")
         else:
@@ -390,28 +348,36 @@ def create_app(
         entries = gateway.audit.entries(limit=100)
         return render_template("audit.html", entries=entries)
 
+    pages.install(app, gateway, console)
     return app
 
 
 def serve(gateway: App, console: ConsoleSection, *, port: int | None = None) -> None:
-    """Run the console until interrupted; sample queue depths meanwhile.
+    """Run the console until interrupted; sample the queues meanwhile.
 
     Served by waitress (a production WSGI server) when it is installed, else by
     Werkzeug's threaded server (fine on 127.0.0.1 for a few operators).
     """
+    import sys
 
-    if not console.token:
+    journal = console_journal(gateway)
+    if not console.token and not console.trusted_header and not journal.accounts():
         token = secrets.token_urlsafe(18)
         console = console.model_copy(update={"token": token})
-        import sys
-
-        print(f"console token (this run only): {token}", file=sys.stderr, flush=True)
+        print(
+            f"console token (this run only): {token}\n"
+            "add accounts instead: edigw console users add NAME --role operator",
+            file=sys.stderr,
+            flush=True,
+        )
     # A queue not declared yet is normal here (it shows as absent); pika would warn on each.
     logging.getLogger("pika.channel").setLevel(logging.ERROR)
-    history = DepthHistory()
-    app = create_app(gateway, console, history=history)
+    live = LiveState()
+    app = create_app(gateway, console, live=live)
     backend: Backend = app.extensions["edigw"]["backend"]
-    sampler = DepthSampler(backend.depths, history, console.sample_interval)
+    sampler = StatsSampler(
+        backend.queue_stats, live, journal, console.sample_interval, keep_days=console.history_days
+    )
     sampler.start()
     listen_port = console.port if port is None else port
     log.info("console listening", address=console.address, port=listen_port)
@@ -423,6 +389,6 @@ def serve(gateway: App, console: ConsoleSection, *, port: int | None = None) -> 
 
             make_server(console.address, listen_port, app, threaded=True).serve_forever()
         else:
-            waitress_serve(app, host=console.address, port=listen_port, threads=4, ident="edigw")
+            waitress_serve(app, host=console.address, port=listen_port, threads=8, ident="edigw")
     finally:
         sampler.stop()
