@@ -33,21 +33,22 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack, cast
 
 from adapters.edifact.directory import set_search_path
 from gateway.config import Settings
-from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import Topology, topology_for
-from gateway.storage.audit import AuditTrail
-from gateway.storage.backends import open_audit_trail, open_journal
-from gateway.storage.records import Journal
 from gateway.tls import tls_from
 
 if TYPE_CHECKING:
+    # Imported where the part is built (issue #20, point 6): pika, the journal's backends and
+    # their domain modules cost an offline command's start-up time it does not need.
+    from gateway.messaging.broker import Connector
     from gateway.security.signing import Signer
     from gateway.security.trust import DevPki, TrustStore
     from gateway.service.offline import OfflineTranslator
     from gateway.service.pipeline import InboundPipeline
     from gateway.service.receipts import MinistryDesk
+    from gateway.storage.audit import AuditTrail
+    from gateway.storage.records import Journal
 
 Part = TypeVar("Part")
 Clock = Callable[[], dt.datetime]
@@ -78,10 +79,17 @@ class App:
     ) -> None:
         self.settings = settings
         self.names = Names(settings.name_prefix)
-        self.broker = broker or Connector(settings.broker_url, tls_from(settings.config.broker))
+        # Checked now (a bad TLS setting is refused at start); the Connector is made on use.
+        self._broker_tls = tls_from(settings.config.broker)
         # The operators' views (the console's "today", an archived key's date) read it.
         self.clock = clock or system_clock
-        given = {"journal": journal, "signer": signer, "trust": trust, "audit": audit}
+        given = {
+            "journal": journal,
+            "signer": signer,
+            "trust": trust,
+            "audit": audit,
+            "broker": broker,
+        }
         self._parts: dict[str, object] = {k: v for k, v in given.items() if v is not None}
         self._substitutes = frozenset(self._parts)
         self._to_close: list[Callable[[], None]] = []
@@ -96,6 +104,13 @@ class App:
 
     # ------------------------------------------------------------------ the parts
     @property
+    def broker(self) -> Connector:
+        """How the broker is reached (its URL and TLS); connects nothing by itself."""
+        from gateway.messaging.broker import Connector
+
+        return self._part("broker", lambda: Connector(self.settings.broker_url, self._broker_tls))
+
+    @property
     def topology(self) -> Topology:
         """Every exchange and queue of this configuration (nothing declared)."""
         return self._part("topology", lambda: topology_for(self.settings, self.names))
@@ -106,17 +121,40 @@ class App:
         it cannot be: asked again, it tries again)."""
 
         def build() -> Journal:
+            from gateway.storage.backends import open_journal
+
             journal = open_journal(self.settings.journal_backend, self.settings.journal_path)
             self._to_close.append(journal.close)
             return journal
 
         return self._part("journal", build)
 
+    def journal_schema(self) -> tuple[int, int] | None:
+        """(the database's version, this gateway's) of the PostgreSQL journal's schema
+        (``gateway.storage.migrations``); None with SQLite, whose tables are made on first use.
+        JournalUnavailable when the database cannot be reached."""
+        if self.settings.journal_backend != "postgresql":
+            return None
+        from gateway.storage.journal_pg import schema_version
+        from gateway.storage.migrations import LATEST
+
+        return schema_version(self.settings.journal_path), LATEST
+
+    def upgrade_journal(self) -> list[int]:
+        """``edigw db upgrade``: the versions applied now ([] when up to date, or SQLite)."""
+        if self.settings.journal_backend != "postgresql":
+            return []
+        from gateway.storage.journal_pg import upgrade_schema
+
+        return upgrade_schema(self.settings.journal_path)
+
     @property
     def audit(self) -> AuditTrail:
         """The operators' audit trail (beside the journal)."""
 
         def build() -> AuditTrail:
+            from gateway.storage.backends import open_audit_trail
+
             trail = open_audit_trail(
                 self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
             )

@@ -15,12 +15,14 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
+if TYPE_CHECKING:
+    # Imported when a JSON document is validated (issue #20, point 6): jsonschema and its
+    # dependencies are some forty modules that `edigw translate` of EDIFACT never uses.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Resource
 
 JSON_FOLDER = "json"
 #: Problems reported for one document at most: the first tells the sender what to fix.
@@ -40,6 +42,9 @@ def _schema_text(name: str) -> str:
 
 
 def _retrieve(uri: str) -> Resource[Any]:
+    from referencing import Resource
+    from referencing.exceptions import NoSuchResource
+
     # Only the bare file names of our own folder: never a URL, never a path out of it.
     if "/" in uri or "\\" in uri or not uri.endswith(".schema.json"):
         raise NoSuchResource(uri)
@@ -52,6 +57,9 @@ def _retrieve(uri: str) -> Resource[Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator of one schema file of ``xsd/json/`` (checked, cached)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+
     schema = json.loads(_schema_text(name))
     Draft202012Validator.check_schema(schema)
     registry: Registry[Any] = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
@@ -69,6 +77,8 @@ def validate_json(document: Any, schema: str) -> list[JsonProblem]:
 
     The most relevant problem comes first (jsonschema's ``best_match``).
     """
+    from jsonschema.exceptions import best_match
+
     errors = []
     for error in validator(schema).iter_errors(document):
         errors.append(error)

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xmlschema
 from lxml import etree
+
+if TYPE_CHECKING:
+    import xmlschema  # imported when libxml2 has refused a document (issue #20, point 6)
 
 SCHEMA_FILE = "customs-1.xsd"
 
@@ -40,6 +43,8 @@ def _lxml_schema(name: str) -> etree.XMLSchema:
 
 @cache
 def _explainer(name: str) -> xmlschema.XMLSchema:
+    import xmlschema
+
     return xmlschema.XMLSchema(str(schema_path(name)))
 
 

@@ -4,29 +4,95 @@ The names, options and exit codes below are a contract: partners and operators
 script against them. Extend, never rename.
 
 Exit codes: 0 success; 1 the input or the request was rejected (reasons on
-stderr); 2 usage or configuration error; 3 the broker could not be reached.
+stderr); 2 usage or configuration error; 3 the broker could not be reached
+(``edigw run``: or the PostgreSQL journal, at start).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gateway.config import ConfigError
+from gateway.config_errors import ConfigError
 from gateway.interfaces.context import EXIT_BROKER as EXIT_BROKER
 from gateway.interfaces.context import EXIT_OK as EXIT_OK
 from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
 from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
 from gateway.interfaces.context import app_of
-from gateway.interfaces.operators.conventions import json_line, terminal_line
-from gateway.logs import LEVELS, configure, get_logger
-from gateway.messaging import malloc
-from gateway.storage.records import TRACK_LIMIT
+
+# gateway.logs.LEVELS, written here so that `edigw --help` does not load structlog
+# (tests/unit/test_cli_startup.py keeps the two equal).
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# gateway.storage.records.TRACK_LIMIT, likewise (the journal's modules load for track only).
+TRACK_LIMIT = 20
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import App
+
+# The commands of the other command modules: name -> (module, the short help `edigw --help`
+# prints). A module is imported only when one of its commands runs (issue #20, point 6):
+# `edigw --help` and the offline commands do not load pika, the operators' views or the call
+# registry. tests/unit/test_cli_startup.py checks each entry against the command itself.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    # issue #7
+    "dlq": (
+        "gateway.interfaces.cli_dlq",
+        "Dead letters: list, group, show, replay, edit, purge, export.",
+    ),
+    "audit": (
+        "gateway.interfaces.cli_dlq",
+        "The operators' audit trail: who did what, when, to which messages.",
+    ),
+    "console": (
+        "gateway.interfaces.cli_dlq",
+        "Serve the operators' web console (sign in with an account: edigw console users).",
+    ),
+    # issue #6
+    "routes": (
+        "gateway.interfaces.cli_ops",
+        "Migration routing: show the rules, reload them in running gateways.",
+    ),
+    "overdue": (
+        "gateway.interfaces.cli_ops",
+        "List routed documents with no customs answer after the configured delay.",
+    ),
+    "partners": (
+        "gateway.interfaces.cli_ops",
+        "Partner isolation on the broker: one user and one virtual host per partner.",
+    ),
+    # issue #5
+    "keys": (
+        "gateway.interfaces.cli_keys",
+        "The gateway's signing keys: generate, list, rotate (old certificates stay for "
+        "verification).",
+    ),
+    "verify": (
+        "gateway.interfaces.cli_keys",
+        "Check FILE's signature against the trust store: exit 0 valid, 1 invalid (reason on "
+        "stderr).",
+    ),
+    # issue #18
+    "travellers": (
+        "gateway.interfaces.cli_travellers",
+        "Travellers' vehicles (TPD) and currency declarations (docs/travellers.md).",
+    ),
+    # issue #20
+    "db": (
+        "gateway.interfaces.cli_db",
+        "The PostgreSQL journal's schema: status, upgrade (versioned migrations).",
+    ),
+    # issue #17
+    "calls": (
+        "gateway.interfaces.cli_calls",
+        "Ship calls: the manifests, bills and containers of each, and their reconciliation.",
+    ),
+}
 
 
 class _Edigw(click.Group):
@@ -34,6 +100,9 @@ class _Edigw(click.Group):
 
     Exit 2 and one line, ``configuration refused: KEY: REASON``, never a traceback (issue #14),
     whether the schema refused it at load or a start-up check did (keys, anchors, CRLs).
+
+    The commands of :data:`LAZY_COMMANDS` are imported when asked for by name; the list of
+    ``edigw --help`` prints their short help from the table without importing them.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -42,6 +111,37 @@ class _Edigw(click.Group):
         except ConfigError as exc:
             click.echo(f"configuration refused: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+            self.add_command(getattr(module, cmd_name))
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [
+            n
+            for n in self.list_commands(ctx)
+            if n not in self.commands or not self.commands[n].hidden
+        ]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        # A lazy command's line: a stand-in with its help from the table, shortened alike.
+        rows = [
+            (
+                n,
+                (
+                    self.commands.get(n) or click.Command(n, help=LAZY_COMMANDS[n][1])
+                ).get_short_help_str(limit),
+            )
+            for n in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _log_warnings() -> None:
@@ -56,6 +156,8 @@ def _log_warnings() -> None:
         file: Any = None,
         line: str | None = None,
     ) -> None:
+        from gateway.logs import get_logger
+
         get_logger().warning(
             "python warning",
             category=category.__name__,
@@ -82,7 +184,7 @@ def _log_warnings() -> None:
 )
 @click.option(
     "--log-level",
-    type=click.Choice(LEVELS, case_sensitive=False),
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default="info",
     show_default=True,
     envvar="EDIGW_LOG_LEVEL",
@@ -93,6 +195,8 @@ def _log_warnings() -> None:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_format: str, log_level: str) -> None:
     """port-edi-gateway: the customs single window's EDI gateway."""
+    from gateway.logs import configure
+
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path
     configure(log_format, log_level)  # type: ignore[arg-type]
@@ -102,18 +206,65 @@ def main(ctx: click.Context, config_path: str | None, log_format: str, log_level
 
 
 @main.command()
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of /metrics, /healthz and /readyz (over [metrics] port; 0 = none).",
+)
 @click.pass_context
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, metrics_port: int | None) -> None:
     """Run the gateway's workers until SIGINT/SIGTERM (graceful: in-flight work is finished)."""
+    from gateway.logs import get_logger
+    from gateway.messaging import malloc
     from gateway.messaging.worker import Worker
 
     app = app_of(ctx)
+    _refuse_local_state_with_shared_journal(app)
     # Before any thread is started (issue #8: one arena lets publishing reuse what the
     # pipeline freed).
     get_logger().info("allocator", settings=malloc.tune(app.settings.config.gateway))
-    worker = Worker(app)
+    worker = Worker(app, metrics_port=metrics_port)
     worker.install_signal_handlers()
     worker.run()
+
+
+def _refuse_local_state_with_shared_journal(app: App) -> None:
+    """With the PostgreSQL journal, several instances share the work (issue #20, point 2):
+    the database's schema must be upgraded (``edigw db upgrade``; exit 2 otherwise, exit 3
+    when it cannot be reached), and the signing key and the trust anchors must come from
+    configured files, never generated in each instance's state directory (ConfigError)."""
+    settings = app.settings
+    if settings.journal_backend != "postgresql":
+        return
+    keys = settings.config.keys
+    if not (keys.signing_key and keys.signing_cert):
+        raise ConfigError(
+            "keys.signing_key",
+            "with journal.backend = postgresql every instance must sign with the site's key: "
+            "set [keys] signing_key and signing_cert (a key in each state directory would be "
+            "one key per instance)",
+        )
+    if not settings.config.trust.dir:
+        raise ConfigError(
+            "trust.dir",
+            "with journal.backend = postgresql the ministries' trust anchors must come from "
+            "the site's files: set [trust] dir (never generated per state directory)",
+        )
+    from gateway.storage.records import JournalUnavailable
+
+    try:
+        schema = app.journal_schema()
+    except JournalUnavailable as exc:
+        click.echo(f"journal database: {exc}", err=True)
+        sys.exit(EXIT_BROKER)
+    if schema is not None and schema[0] < schema[1]:
+        click.echo(
+            f"journal schema at version {schema[0]}, this gateway needs {schema[1]}: "
+            "run `edigw db upgrade` first",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
 
 
 @main.command()
@@ -127,6 +278,7 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...], as_json
     """Publish FILES to the partner's inbound queue as that partner; print their message ids."""
     from pika.exceptions import AMQPError
 
+    from gateway.interfaces.operators.conventions import json_line
     from gateway.messaging import broker
     from gateway.messaging.partners import trust_domains
 
@@ -338,7 +490,7 @@ def contrl(ctx: click.Context, file: Path, partner_id: str | None) -> None:
 @click.option(
     "--limit",
     type=click.IntRange(1, 1000),
-    default=TRACK_LIMIT,
+    default=TRACK_LIMIT,  # gateway.storage.records.TRACK_LIMIT (checked equal by a test)
     show_default=True,
     help="At most this many matching messages (each shown with its story).",
 )
@@ -352,6 +504,7 @@ def track(ctx: click.Context, reference: str, as_json: bool, limit: int) -> None
     Exit 1 when nothing matched.
     """
     from gateway.interfaces.cli_calls import registered, registration_line
+    from gateway.interfaces.operators.conventions import json_line, terminal_line
 
     journal = app_of(ctx).journal
     histories = journal.track(reference, limit=limit)
@@ -392,6 +545,7 @@ def topology(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     """Declare every exchange and queue (idempotent) and print them as a table."""
     from pika.exceptions import AMQPError
 
+    from gateway.interfaces.operators.conventions import json_line
     from gateway.messaging.topology import declare, table, topology_lines
 
     app = app_of(ctx)
@@ -424,30 +578,3 @@ def demo(ctx: click.Context, samples: Path | None, timeout: float) -> None:
     from gateway.interfaces.demo import run_demo
 
     sys.exit(run_demo(ctx.obj.get("config"), samples, timeout))
-
-
-from gateway.interfaces import cli_dlq  # noqa: E402  (issue #7: edigw dlq, edigw audit, edigw console)
-
-main.add_command(cli_dlq.dlq)
-main.add_command(cli_dlq.audit)
-main.add_command(cli_dlq.console)
-
-from gateway.interfaces import cli_console  # noqa: E402  (issue #19: edigw console users)
-
-cli_dlq.console.add_command(cli_console.users)
-
-from gateway.interfaces import cli_ops  # noqa: E402  (issue #6: edigw routes, overdue, partners)
-
-cli_ops.register(main)
-
-from gateway.interfaces import cli_keys  # noqa: E402  (issue #5: edigw keys, edigw verify)
-
-cli_keys.register(main)
-
-from gateway.interfaces import cli_travellers  # noqa: E402  (issue #18: edigw travellers)
-
-cli_travellers.register(main)
-
-from gateway.interfaces import cli_calls  # noqa: E402  (issue #17: edigw calls)
-
-cli_calls.register(main)

@@ -566,3 +566,10 @@ def console(ctx: click.Context, port: int | None, address: str | None) -> None:
     except ConsoleConfigError as exc:
         click.echo(f"configuration refused: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+# Here rather than in cli.py, which imports this module only when one of its commands runs
+# (LAZY_COMMANDS, issue #20): `edigw console users` comes with `edigw console`.
+from gateway.interfaces import cli_console  # noqa: E402  (issue #19: edigw console users)
+
+console.add_command(cli_console.users)

@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 
 import click
-from cryptography import x509
 
 from gateway.interfaces.context import EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
@@ -48,6 +47,8 @@ def keys() -> None:
 @click.pass_context
 def generate(ctx: click.Context, as_json: bool) -> None:
     """Make the signing key and certificate at the configured paths, unless they exist."""
+    from cryptography import x509
+
     from gateway.security.signing import ensure_dev_keys, key_id
 
     settings = app_of(ctx).settings
@@ -68,6 +69,8 @@ def generate(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def list_keys(ctx: click.Context, as_json: bool) -> None:
     """One line per key: key id, current or retired, valid from, valid until, subject."""
+    from cryptography import x509
+
     from gateway.security.signing import key_id
     from gateway.security.trust import archive_dir, load_certificates
 
@@ -109,6 +112,8 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def rotate(ctx: click.Context, as_json: bool) -> None:
     """Retire the current key (its certificate is archived) and make a new one; print both ids."""
+    from cryptography import x509
+
     from gateway.security.signing import ensure_dev_keys, key_id
     from gateway.security.trust import archive_dir
 

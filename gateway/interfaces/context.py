@@ -11,11 +11,12 @@ request was rejected; 2 usage or configuration error; 3 the broker could not be 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.bootstrap import App, bootstrap
-from gateway.config import ConfigError, load
+if TYPE_CHECKING:
+    from gateway.bootstrap import App
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 
@@ -23,6 +24,11 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
 def app_of(ctx: click.Context) -> App:
     """This invocation's app, bootstrapped on first use; a configuration the gateway refuses
     ends the command with exit 2 and one line, ``configuration refused: KEY: REASON``."""
+    # Here, not at the top: `edigw --help` loads neither the configuration's schema nor the
+    # composition root (issue #20, point 6).
+    from gateway.bootstrap import bootstrap
+    from gateway.config import ConfigError, load
+
     root = ctx.find_root()
     obj = root.ensure_object(dict)
     app: App | None = obj.get("app")

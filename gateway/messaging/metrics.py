@@ -40,13 +40,13 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
-    start_http_server,
 )
 
 from gateway.config import INBOUND_ROLES
 from gateway.logs import get_logger
 from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway
+from gateway.messaging.health import Readiness, serve
 from gateway.messaging.metrics_travellers import watch_overdue_vehicles
 from gateway.storage.travellers_retention import travellers_of
 
@@ -601,31 +601,40 @@ class MetricsServer:
         self.server.server_close()
 
 
-def start(gateway: Gateway) -> MetricsServer | None:
-    """Serve /metrics if ``[metrics] port`` is not 0, and poll queue depths. Never raises."""
+def start(
+    gateway: Gateway, readiness: Readiness | None = None, port: int | None = None
+) -> MetricsServer | None:
+    """Serve /metrics, /healthz and /readyz (``gateway.messaging.health``) if the port is not
+    0, and poll queue depths. ``port`` (``edigw run --metrics-port``) overrides ``[metrics]
+    port``. Never raises."""
     try:
         settings = gateway.settings
         conf = settings.config.metrics
+        port = conf.port if port is None else port
         configured = settings.partners_with_role(*INBOUND_ROLES)
         know_partners(
             [p.id for p in configured],
             [t for p in configured for t in p.message_types],
         )
-        if conf.port == 0:
+        if port == 0:
             return None
         queues = [q.name for q in gateway.topology.queues]
         for partner in configured:
             # Series exist from the start, so "no traffic" alerts work after a restart too.
             RECEIVED.labels(partner.id)
             LAST_MESSAGE.labels(partner.id)
-        server, thread = start_http_server(conf.port, addr=conf.address, registry=REGISTRY)
+        server, thread = serve(
+            conf.address, port, REGISTRY, readiness or Readiness(), gateway.journal.ping
+        )
         poller = QueueDepthPoller(gateway.broker, queues, conf.depth_interval, conf.management_url)
         # The operator actions of the audit trail, counted at each scrape.
         set_operator_actions_source(gateway.audit.counts_by_action)
         watch_overdue_vehicles(travellers_of(gateway.journal))  # issue #18
         poller.start()
         port = int(server.server_address[1])
-        log.info("metrics endpoint", address=conf.address, port=port)
+        log.info(
+            "metrics endpoint", address=conf.address, port=port, health=["/healthz", "/readyz"]
+        )
         return MetricsServer(server, thread, poller, port)
     except Exception:  # the gateway runs without metrics rather than not at all
         log.error("metrics endpoint not started", exc_info=True)

@@ -57,6 +57,7 @@ from gateway.config import INBOUND_ROLES, ConfigError, Partner, load
 from gateway.logs import bind_reference, get_logger, message_context
 from gateway.messaging import broker, malloc, metrics
 from gateway.messaging.components import Gateway
+from gateway.messaging.health import Readiness
 from gateway.messaging.partners import user_for
 from gateway.messaging.serial import SerialThread
 from gateway.messaging.topology import declare
@@ -78,8 +79,11 @@ SEQUENTIAL_PUBLISH_BYTES = 1 << 20
 
 
 class Worker:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, metrics_port: int | None = None) -> None:
         self.gw = gateway
+        # /readyz (gateway.messaging.health): connected and consuming, as the loop knows it.
+        self.readiness = Readiness()
+        self.metrics_port = metrics_port  # edigw run --metrics-port, over [metrics] port
         self.stopping = False
         self.processed = 0
         self.names = gateway.names
@@ -186,7 +190,8 @@ class Worker:
         pid_file.write_text(str(os.getpid()))
         for leftover in self.spool.clean():
             log.info("spool files of an earlier process removed", folder=str(leftover))
-        metrics_server = metrics.start(self.gw)  # None when [metrics] port = 0
+        # None when the port is 0.
+        metrics_server = metrics.start(self.gw, self.readiness, self.metrics_port)
         # The journal's WAL checkpoints (and their disk waits) off the decision thread.
         self.gw.journal.checkpoint_in_background()
         try:
@@ -257,6 +262,7 @@ class Worker:
 
         connection.close_callbacks.add(on_close)
         metrics.broker_connected(True)
+        self.readiness.connected(True)
         self._watch_blocked(connection)
         self._unblocked.set()
         self._exchanges = {}
@@ -281,6 +287,7 @@ class Worker:
                 prefetch=settings.prefetch,
                 retry_delays_ms=list(self.decisions.retry_delays),
             )
+            self.readiness.consuming(True)
             stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
             overdue_task = asyncio.ensure_future(self._watch_overdue())
             stall_task = asyncio.ensure_future(self._watch_stalls())
@@ -302,6 +309,7 @@ class Worker:
                 await asyncio.wait(set(self._inflight), timeout=60)
         finally:
             metrics.broker_connected(False)
+            self.readiness.connected(False)
             if not connection.is_closed:
                 await connection.close()
 

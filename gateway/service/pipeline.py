@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -34,7 +35,6 @@ from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
 from gateway.security import c14n
-from gateway.security.signing import Signer
 from gateway.service import formats
 from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
@@ -65,6 +65,10 @@ from gateway.service.travellers_step import TRAVELLER_ROLES, sailing_lists, trav
 from gateway.service.xml_documents import translate_xml_offline
 from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
+
+if TYPE_CHECKING:
+    # Annotations only: signxml and cryptography load when a key is (issue #20, point 6).
+    from gateway.security.signing import Signer
 
 __all__ = [
     "PROVISIONAL_REFERENCE",

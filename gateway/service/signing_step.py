@@ -8,6 +8,8 @@ that document is signed again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lxml import etree
 
 from gateway.config import Partner
@@ -16,7 +18,6 @@ from gateway.domain.canonical_xml import to_bytes, to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
 from gateway.security import c14n
-from gateway.security.signing import Signer
 from gateway.service.rejections import document_rejection
 from gateway.service.translation import (
     MessageHead,
@@ -26,6 +27,10 @@ from gateway.service.translation import (
 )
 from gateway.storage.journal import Journal
 from gateway.storage.spool import Signed, SpoolBatch, content
+
+if TYPE_CHECKING:
+    # Annotations only: signxml and cryptography load when a key is (issue #20, point 6).
+    from gateway.security.signing import Signer
 
 log = get_logger()
 

@@ -503,6 +503,12 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
             removed += self._exec(cur, "DELETE FROM dedup WHERE owner = ?", (inbound_id,)).rowcount
         return int(removed)
 
+    def ping(self) -> None:
+        """One trivial read: raises JournalUnavailable when the journal cannot answer
+        (``/readyz``, ``gateway.messaging.health``)."""
+        with self._read() as cur:
+            self._exec(cur, "SELECT 1", ()).fetchone()
+
     def checkpoint_in_background(self, every: float = 1.0) -> None:
         """Move the backend's housekeeping writes off the caller's thread (SQLite only)."""
 

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 
 from gateway.storage.journal import JournalUnavailable, SqlJournal
+from gateway.storage.migrations import current_version, upgrade
 from gateway.storage.schema import PORTABLE_SCHEMA, POSTGRES_TABLES
 
 
@@ -70,3 +71,26 @@ class PostgresJournal(SqlJournal):
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
+
+
+def _admin(dsn: str) -> psycopg.Connection[Any]:
+    """A connection of its own for the schema's versions (not a journal's)."""
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise JournalUnavailable(f"the journal database cannot be reached: {exc}") from exc
+
+
+def schema_version(dsn: str) -> int:
+    """The version of the journal's schema in the database (``gateway.storage.migrations``)."""
+    with _admin(dsn) as conn, conn.cursor() as cur:
+        return current_version(cur)
+
+
+def upgrade_schema(dsn: str) -> list[int]:
+    """``edigw db upgrade``: apply the migrations the database lacks; the versions applied."""
+    with _admin(dsn) as conn:
+        try:
+            return upgrade(conn)
+        except psycopg.OperationalError as exc:
+            raise JournalUnavailable(f"the journal database failed: {exc}") from exc

@@ -20,8 +20,11 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, the lazily loaded ones too (asked of the group as click does)."""
+    ctx = click.Context(group)
     out = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         out.append((*path, name))
         if isinstance(command, click.Group):
             out.extend(_commands(command, (*path, name)))

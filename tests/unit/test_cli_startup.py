@@ -1,0 +1,93 @@
+"""A fast CLI (issue #20, point 6): what `edigw --help` and `edigw translate` import.
+
+No timing here (bench/bench_cli.py measures); these check the imports that made start-up
+slow stay where they are used, each in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from bench.common import small_cuscar
+from gateway.interfaces.cli import LAZY_COMMANDS, main
+
+HEAVY_FOR_TRANSLATE = [
+    "pika",
+    "aio_pika",
+    "aiormq",
+    "xmlschema",
+    "cryptography",
+    "signxml",
+    "psycopg",
+    "prometheus_client",
+    "jsonschema",
+]
+# --help loads neither the configuration's schema nor the logging library nor lxml either.
+HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "structlog", "lxml"]
+
+
+def _run(code: str, modules: list[str], env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """(stdout, which of ``modules`` are loaded) of ``code`` run in a fresh interpreter."""
+    probe = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps("
+        f"[m for m in {modules!r} if m in sys.modules]), file=sys.stderr))\n"
+        f"{code}\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    return out.stdout, list(json.loads(out.stderr.strip().splitlines()[-1]))
+
+
+def _loaded_after(code: str, modules: list[str]) -> list[str]:
+    return _run(code, modules)[1]
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    assert _loaded_after("import gateway.interfaces.cli", HEAVY_FOR_HELP) == []
+
+
+def test_help_loads_no_heavy_library() -> None:
+    out, loaded = _run("from gateway.interfaces.cli import main\nmain(['--help'])", HEAVY_FOR_HELP)
+    assert "translate" in out
+    assert loaded == []
+
+
+def test_translate_loads_neither_broker_nor_keys_nor_xmlschema(tmp_path: Path) -> None:
+    manifest = tmp_path / "one-bill.edi"
+    manifest.write_bytes(small_cuscar(1))
+    code = f"from gateway.interfaces.cli import main\nmain(['translate', {str(manifest)!r}])"
+    env = {
+        "EDIGW_MODE": "development",
+        "EDIGW_STATE_DIR": str(tmp_path / "state"),
+        "PATH": "/usr/bin:/bin",
+    }
+    out, loaded = _run(code, HEAVY_FOR_TRANSLATE, env)
+    assert "<CargoManifest" in out
+    assert loaded == []
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))
+def test_each_lazy_command_is_its_module_s_and_its_help_is_the_table_s(name: str) -> None:
+    module, short_help = LAZY_COMMANDS[name]
+    command = main.get_command(click.Context(main), name)
+    assert command is not None and command.callback is not None
+    assert command.name == name
+    assert command.callback.__module__ == module
+    assert command.get_short_help_str(limit=10_000) == short_help
+
+
+def test_the_cli_s_own_copies_of_logs_and_journal_constants_are_equal() -> None:
+    """`edigw --help` must not load structlog or the journal: the CLI writes the log levels
+    and the track limit itself, equal to their sources."""
+    from gateway.interfaces import cli
+    from gateway.logs import LEVELS
+    from gateway.storage.records import TRACK_LIMIT
+
+    assert tuple(cli.LOG_LEVELS) == tuple(LEVELS)
+    assert cli.TRACK_LIMIT == TRACK_LIMIT
