@@ -24,9 +24,6 @@ Design (one asyncio loop, one decision thread):
   (TTL + dead-letter exchange back to the work queue), permanent ones straight
   to the dead-letter queue; a handler that keeps failing is dead-lettered on its
   ``delivery_limit``-th delivery.
-
->>> Worker.__name__
-'Worker'
 """
 
 from __future__ import annotations
