@@ -92,7 +92,21 @@ _TRANSPORT_TEMPERATURE = ("", "2")  # TMP 6245: the transport (set) temperature
 _PRODUCT_ID_FUNCTION = "5"  # PIA 4347: product identification
 # BGM 1001: the document name a cargo manifest implies (85; 785 cargo manifest is carried).
 MANIFEST_NAME = "85"
+FREE_TEXT_MARKS = "28"  # PCI 4233: mark free text, what Marks are
+CONTAINER = "CN"  # EQD 8053: what a TransportEquipment is unless its typeCode says otherwise
 _DTM_SHAPE: Final[Shape] = (3,)
+_PCI_SHAPE: Final[Shape] = (1, 255)
+_PCI_MARKS_SHAPE: Final[Shape] = (0, 255)
+# The shapes the hot branches return, made once (a tuple a segment is 150,000 a manifest).
+_LOC_SHAPES: Final = tuple((1, width) for width in range(4))
+_CNI_SHAPES: Final = ((0, 1), (1, 1))
+_GID_SHAPES: Final = (((0, 2), (0, 4)), ((1, 2), (1, 4)))
+_FTX_SHAPES: Final = tuple(tuple((1, w1, w2, ALL) for w2 in (0, 1)) for w1 in (0, 1))
+_MEA_SHAPES: Final = ((0, 1, 2), (1, 1, 2))
+_EQD_SHAPES: Final = tuple(
+    tuple(tuple((1, 1, size, supplier, 1, full) for full in (0, 1)) for supplier in (0, 1))
+    for size in (1, 2, 3)
+)
 _RFF_SHAPE: Final[Shape] = (2,)
 
 
@@ -169,7 +183,7 @@ class ManifestReader:
                     m.port_of_call = place
                     self.pos.setdefault("port_of_call", (seg.number, seg.tag))
                     self.residue.implied(seg, 0, 0, "60")
-                    return (1, place_width(seg))
+                    return _LOC_SHAPES[place_width(seg)]
                 if raw_place and m.customs_office is None:
                     # CBP puts its own port code (Schedule D, list 77) where a LOCODE goes.
                     m.customs_office = cut(self.residue, seg, 1, 0, 35)
@@ -183,7 +197,7 @@ class ManifestReader:
                 return None  # mapped if a consignment has no LOC+9 of its own
             elif qualifier == "5" and place and m.place_of_departure is None:
                 m.place_of_departure = place
-                return (1, place_width(seg))
+                return _LOC_SHAPES[place_width(seg)]
             return NOTHING
         if not place:
             return NOTHING
@@ -206,7 +220,7 @@ class ManifestReader:
             setattr(c, _PLACES[qualifier], place)
         else:
             return NOTHING
-        return (1, place_width(seg))
+        return _LOC_SHAPES[place_width(seg)]
 
     def dtm(self, seg: Segment) -> Shape:
         if self.consignment is not None:
@@ -273,7 +287,7 @@ class ManifestReader:
         self.group = CniGroup.start(self.manifest, item, document, self.cnis)
         self._current(seg)
         # 1490 is the MSN when it is a positive number; else the CNI's rank is, and it is carried.
-        return (1 if whole(item) else 0, 1)
+        return _CNI_SHAPES[1 if whole(item) else 0]
 
     def _current(self, seg: Segment) -> None:
         assert self.group is not None
@@ -385,7 +399,7 @@ class ManifestReader:
         # code list and agency when they are UN/ECE's (Rec. 21), its description carried.
         package = seg.element(1)
         implied = len(package) < 3 or (package[2] == "" and package[3:4] in ((), ("",), ("6",)))
-        return (1 if number else 0, 4 if implied else 2)
+        return _GID_SHAPES[1 if number else 0][1 if implied else 0]
 
     def pac(self, seg: Segment) -> Shape:
         goods = self.goods
@@ -414,7 +428,7 @@ class ManifestReader:
             return NOTHING  # the description is full: this text is carried whole
         goods.description = description
         # 4453 and C107 have no field; empty (FTX+AAA+++text), there is nothing to carry.
-        return (1, 0 if seg.get(1) else 1, 0 if any(seg.element(2)) else 1, ALL)
+        return _FTX_SHAPES[0 if seg.get(1) else 1][0 if any(seg.element(2)) else 1]
 
     def pia(self, seg: Segment) -> Shape:
         # D95B CUSCAR carries the tariff code in CST (C246); later directories and other
@@ -450,11 +464,14 @@ class ManifestReader:
             for i, mark in enumerate(marks)
             if mark.strip()
         )
+        # 4233: Marks are free text (28), which they imply; another instruction is kept.
         instruction = seg.get(0)
+        if instruction in ("", FREE_TEXT_MARKS):
+            return _PCI_SHAPE
         if goods.marking_instruction in (None, instruction):
-            goods.marking_instruction = instruction or goods.marking_instruction
-            return (1, ALL)
-        return (0, ALL)
+            goods.marking_instruction = instruction
+            return _PCI_SHAPE
+        return _PCI_MARKS_SHAPE
 
     def mea(self, seg: Segment) -> Shape:
         dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)
@@ -484,7 +501,7 @@ class ManifestReader:
             self.residue.keep(seg, 2, 1)  # rounded to grams: the value is carried as sent
         if field == "net_mass_kg" and dimension != NET_MASS_MEA[0]:
             self.residue.keep(seg, 1)  # N read as the net mass: carried as sent
-        return (1 if seg.get(0) in ("", MEASUREMENT_PURPOSE) else 0, 1, 2)
+        return _MEA_SHAPES[1 if seg.get(0) in ("", MEASUREMENT_PURPOSE) else 0]
 
     def sgp(self, seg: Segment) -> Shape:
         goods = self.goods
@@ -519,7 +536,7 @@ class ManifestReader:
         equipment = self.equipment = TransportEquipment(
             identifier=ident,
             size_type=size or None,
-            type_code=kind or None,
+            type_code=None if kind == CONTAINER else kind or None,  # a container is implied
             status=status or None,
             fullness="full" if full == "5" else "empty" if full == "4" else None,
         )
@@ -537,7 +554,7 @@ class ManifestReader:
             size_width = 3 if c224[2:3] in ((), *((a,) for a in _SIZE_TYPE_AGENCY)) else 2
         # C237's code list, agency and country and the supplier (8077) are carried.
         supplier = 0 if seg.get(3) else 1
-        return (1, 1, size_width, supplier, 1, 1 if full in ("", "4", "5") else 0)
+        return _EQD_SHAPES[size_width - 1][supplier][1 if full in ("", "4", "5") else 0]
 
     def sel(self, seg: Segment) -> Shape:
         if self.equipment is None or not seg.get(0):

@@ -200,7 +200,7 @@ class GoodsItem:
     unit_net_mass_kg: Decimal | None = None
     volume_m3: Decimal | None = None
     marks: tuple[str, ...] = ()  # marks and numbers (PCI C210), line by line
-    marking_instruction: str | None = None  # PCI 4233 as sent, e.g. 24 shipper assigned
+    marking_instruction: str | None = None  # PCI 4233, e.g. 24 shipper assigned; None: 28 free text
     dangerous_goods: tuple[DangerousGoods, ...] = ()
     equipment_references: list[str] = field(default_factory=list)
     # SGP 7224, by position in equipment_references: how many of the item's packages are in
@@ -221,7 +221,7 @@ class Seal:
 class TransportEquipment:
     identifier: str
     size_type: str | None = None
-    type_code: str | None = None  # EQD 8053 as sent: CN container, TE trailer, BL bulk ...
+    type_code: str | None = None  # EQD 8053: TE trailer, BL bulk ...; None: CN, a container
     status: str | None = None  # EQD 8249 as sent: 2 export, 3 import, 6 transhipment ...
     seals: list[Seal] = field(default_factory=list)
     fullness: Literal["full", "empty", "unknown"] | None = None
