@@ -34,7 +34,7 @@ from typing import Final
 
 from adapters.common import to_decimal
 from adapters.edifact import Segment
-from adapters.residue import ALL, NOTHING, Residue, Shape, cut
+from adapters.residue import NOTHING, Residue, Shape, cut
 from gateway.domain.model import (
     Address,
     Communication,
@@ -280,20 +280,3 @@ def seal(seg: Segment, residue: Residue) -> Seal:
         issuer=seg.get(1, 0) or None,
         issuer_name=seg.get(1, 3) or None,
     )
-
-
-__all__ = [
-    "ALL",
-    "CONTACT_SHAPE",
-    "IMO_LISTS",
-    "LLOYDS_REGISTER",
-    "PARTY_ROLES",
-    "SEAL_SHAPE",
-    "communication",
-    "contact",
-    "dangerous_goods",
-    "party",
-    "place_width",
-    "seal",
-    "vessel",
-]

@@ -114,12 +114,6 @@ class Residue:
         if value and value != code:
             self._add(seg, element, component, value, 0)
 
-    def keep_element(self, seg: Segment, element: int, start: int = 0) -> None:
-        """Carry the components of one element of ``seg`` from ``start`` on."""
-        for component, value in enumerate(seg.element(element)[start:], start=start):
-            if value:
-                self._add(seg, element, component, value, 0)
-
     def _add(self, seg: Segment, element: int, component: int, value: str, repetition: int) -> None:
         if len(self._entries) >= self._limit:
             raise MappingError(
