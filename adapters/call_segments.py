@@ -1,27 +1,37 @@
 """What the call codecs (CUSREP, IFTDGN, COARRI) share: header, BGM, vessel, places.
 
 Every error is a :class:`adapters.common.MappingError` naming the segment: the partner
-gets it back in an APERAK.
+gets it back in an APERAK. What a codec does not map is carried verbatim in the document's
+NotMapped section (:class:`adapters.residue.Residue`, issue #16): each reader here returns
+the shape of what it mapped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TypeVar
 
-from adapters.common import DecodeContext, MappingError, check_xml_characters, parse_dtm
-from adapters.cuscar import FUNCTIONS, LLOYDS_REGISTER, payload_hash
+from adapters.common import (
+    DecodeContext,
+    MappingError,
+    check_xml_characters,
+    mass_kg,
+    parse_dtm,
+)
+from adapters.cuscar import FUNCTIONS, carry_function_code, payload_hash
+from adapters.cuscar_reader import MEASUREMENT_PURPOSE
+from adapters.cuscar_segments import place_width
 from adapters.edifact import Interchange, Message, Segment, parse
+from adapters.residue import NOTHING, Residue, Shape
 from gateway.domain.calls import imo_problem, port_of_call_problem
 from gateway.domain.model import Conveyance, Header, Source
 from gateway.domain.rules import locode_problem
 
 T = TypeVar("T")
-_IMO = re.compile(r"^(?:IMO)?([0-9]{7})$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-IMO_LISTS = ("", "IMO", "146", LLOYDS_REGISTER)  # C222 1131 code lists an IMO number is sent in
+BGM_SHAPE: Shape = (0, 1, 1)  # a call document's number and function; its 1001 is carried
+DTM_SHAPE: Shape = (3,)
 
 
 def begin(message: Message, type_name: str) -> tuple[list[Segment], Segment, str]:
@@ -79,22 +89,23 @@ def header(
     )
 
 
-def vessel(seg: Segment, conveyance: Conveyance) -> None:
-    """TDT into ``conveyance``: voyage (8028), operator (C040), IMO or call sign, name, flag (C222)."""
-    conveyance.voyage_number = seg.get(1)[:35] or conveyance.voyage_number
-    mode = seg.get(2)
-    if re.fullmatch(r"0?[0-9]", mode):
-        conveyance.mode_of_transport = mode[-1]
-    conveyance.carrier = (seg.get(4, 3) or seg.get(4))[:70] or conveyance.carrier
-    ident, code_list, agency = seg.get(7).replace(" ", ""), seg.get(7, 1), seg.get(7, 2)
-    imo = _IMO.match(ident)
-    if imo and (code_list in IMO_LISTS or agency == LLOYDS_REGISTER or ident.startswith("IMO")):
-        conveyance.imo_number = imo.group(1)
-    elif ident:
-        conveyance.call_sign = ident[:35]
-    conveyance.name = seg.get(7, 3)[:70] or conveyance.name
-    if _COUNTRY.match(seg.get(7, 4)):
-        conveyance.nationality = seg.get(7, 4)
+def residue_of(message: Message, bgm: Segment) -> Residue:
+    """The NotMapped accounting of ``message`` (positions count from its UNH), its BGM's
+    function code carried when the function does not imply it."""
+    residue = Residue(message.segments[0].number if message.segments else 1)
+    carry_function_code(residue, bgm)
+    return residue
+
+
+def gross_mass(seg: Segment, decimal_mark: str, residue: Residue) -> tuple[Decimal | None, Shape]:
+    """A MEA's mass in kg and the shape of what it maps (NOTHING when it is no mass); a value
+    rounded to grams is carried as sent too."""
+    mass, exact = mass_kg(seg.get(2, 1), seg.get(2, 0), decimal_mark)
+    if mass is None:
+        return None, NOTHING
+    if not exact:
+        residue.keep(seg, 2, 1)
+    return mass, (1 if seg.get(0) in ("", MEASUREMENT_PURPOSE) else 0, 1, 2)
 
 
 def require_imo(conveyance: Conveyance, tdt: Segment | None, where_message: str) -> str:
@@ -121,6 +132,11 @@ def require_voyage(conveyance: Conveyance, tdt: Segment | None, where_message: s
         f"segment {tdt.number} TDT element 1" if tdt else "no TDT",
         tdt.number if tdt else None,
     )
+
+
+def place_shape(seg: Segment) -> Shape:
+    """The shape of a LOC whose place (C517) a field holds."""
+    return (1, place_width(seg))
 
 
 def place(seg: Segment, *, port_of_call: bool = False) -> str:

@@ -28,8 +28,10 @@ LOC-DTM group under TDT, read the same way):
 from __future__ import annotations
 
 from adapters import call_segments as cs
-from adapters.common import DecodeContext, MappingError, Positions, to_kg
-from adapters.edifact import Interchange, Message
+from adapters.common import DecodeContext, MappingError, Positions
+from adapters.cuscar_segments import vessel
+from adapters.edifact import Interchange, Message, Segment
+from adapters.residue import NOTHING, Residue, Shape, cut
 from gateway.domain.calls import CallKey, ContainerMovement, Operation, TerminalOperationsReport
 from gateway.domain.model import Conveyance
 
@@ -37,6 +39,9 @@ MESSAGE_TYPE = "COARRI"
 REPORTS: dict[str, Operation] = {"44": "discharge", "46": "load"}
 GROSS_MEA = ("G", "VGM", "EGW", "AAD")
 COMPLETE_DTM = "206"  # end date/time: the operation is finished for the call
+# What the report keeps of its TDT: the voyage and the IMO number (with the list and agency
+# that say it is one), which name the call; the rest is the call's (CUSREP), carried here.
+CALL_VESSEL_SHAPE: Shape = (1, 1, 0, 0, 0, 0, 0, 3)
 
 
 def decode_message(
@@ -45,7 +50,8 @@ def decode_message(
     context: DecodeContext | None = None,
     positions: Positions | None = None,
 ) -> TerminalOperationsReport:
-    """One COARRI message as a canonical terminal operations report."""
+    """One COARRI message as a canonical terminal operations report; what it does not map is
+    carried in its NotMapped section (a field already filled keeps the first value)."""
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
     body, bgm, number = cs.begin(message, MESSAGE_TYPE)
@@ -59,6 +65,7 @@ def decode_message(
             f"segment {bgm.number} BGM element 0",
             bgm.number,
         )
+    residue = cs.residue_of(message, bgm)
     conveyance = Conveyance()
     tdt = None
     port_of_call = terminal = None
@@ -69,51 +76,30 @@ def decode_message(
     for seg in body:
         tag = seg.tag
         move = movements[-1] if movements else None
-        if tag == "EQD":
-            ident = seg.get(1).replace(" ", "").upper()
-            if not ident:
-                raise MappingError(
-                    "MISSING_CONTAINER_NUMBER",
-                    f"COARRI {message.reference}: an EQD names no container (C237 8260)",
-                    f"segment {seg.number} EQD element 1",
-                    seg.number,
-                )
-            full = seg.get(5)
-            movements.append(
-                ContainerMovement(
-                    container=ident[:35],
-                    operation=operation,
-                    size_type=seg.get(2)[:35] or None,
-                    full=True if full == "5" else False if full == "4" else None,
-                )
-            )
+        shape: Shape = NOTHING
+        if tag == "BGM" and seg.number == bgm.number:
+            shape = (1, 1, 1)  # 1001 is the operation
+        elif tag == "EQD":
+            found, shape = _movement(seg, operation, message.reference, residue)
+            movements.append(found)
             pos[f"movements[{len(movements) - 1}]"] = (seg.number, tag)
         elif move is None:
             if tag == "TDT" and tdt is None:
                 tdt = seg
-                cs.vessel(seg, conveyance)
+                vessel(seg, conveyance, residue)
+                shape = CALL_VESSEL_SHAPE
             elif tag == "LOC" and seg.get(0) in ("11", "9", "60") and port_of_call is None:
                 port_of_call = cs.place(seg)
-                terminal = seg.get(2)[:35] or None
+                residue.implied(seg, 0, 0, "11" if operation == "discharge" else "9")
+                terminal = cut(residue, seg, 2, 0, 35) or None
                 pos["call.port_of_call"] = (seg.number, tag)
-            elif tag == "DTM" and seg.get(0, 0) == COMPLETE_DTM:
+                shape = (*cs.place_shape(seg), 1)  # the terminal's code (C519 3223)
+            elif tag == "DTM" and seg.get(0, 0) == COMPLETE_DTM and not complete:
                 complete, completed_at = True, cs.when(seg)[1]
-        elif tag == "RFF" and seg.get(0, 0) == "BM" and seg.get(0, 1):
-            move.transport_document = seg.get(0, 1)[:35]
-        elif tag == "DTM" and seg.get(0, 0) == "203":
-            move.time = cs.when(seg)[1]
-        elif tag == "LOC" and seg.get(1):
-            qualifier = seg.get(0)
-            if qualifier == "147":
-                move.stowage_position = seg.get(1).strip()[:35]
-            elif qualifier == "9":
-                move.place_of_loading = cs.place(seg)
-            elif qualifier == "11":
-                move.place_of_discharge = cs.place(seg)
-        elif tag == "MEA" and seg.get(1) in GROSS_MEA:
-            move.gross_mass_kg = to_kg(seg.get(2, 1), seg.get(2, 0), decimal_mark)
-        elif tag == "SEL" and seg.get(0):
-            move.seals += (seg.get(0)[:35],)
+                shape = cs.DTM_SHAPE if completed_at is not None else (1,)
+        else:
+            shape = _movement_segment(seg, move, decimal_mark, residue)
+        residue.segment(seg, shape)
     where = f"COARRI {message.reference}"
     imo = cs.require_imo(conveyance, tdt, where)
     voyage = cs.require_voyage(conveyance, tdt, where)
@@ -129,7 +115,76 @@ def decode_message(
         complete=complete,
         completed_at=completed_at,
         movements=movements,
+        not_mapped=residue.finish(),
     )
+
+
+def _movement(
+    seg: Segment, operation: Operation, reference: str, residue: Residue
+) -> tuple[ContainerMovement, Shape]:
+    """An EQD: the container discharged or loaded, its size type and whether it is full."""
+    ident = seg.get(1).replace(" ", "").upper()
+    if not ident:
+        raise MappingError(
+            "MISSING_CONTAINER_NUMBER",
+            f"COARRI {reference}: an EQD names no container (C237 8260)",
+            f"segment {seg.number} EQD element 1",
+            seg.number,
+        )
+    if len(seg.get(1)) > 35:
+        residue.keep(seg, 1)
+    full = seg.get(5)
+    found = ContainerMovement(
+        container=ident[:35],
+        operation=operation,
+        size_type=cut(residue, seg, 2, 0, 35) or None,
+        full=True if full == "5" else False if full == "4" else None,
+    )
+    size = seg.element(2)
+    size_width = 3 if size[1:2] in ((), ("",), ("102",)) and size[2:3] in ((), ("",), ("5",)) else 1
+    # 8053 CN is the container the movement is of; 8077 and the status (8249) are carried.
+    return found, (
+        1 if seg.get(0) in ("", "CN") else 0,
+        1,
+        size_width,
+        0,
+        0,
+        1 if full in ("", "4", "5") else 0,
+    )
+
+
+def _movement_segment(
+    seg: Segment, move: ContainerMovement, decimal_mark: str, residue: Residue
+) -> Shape:
+    """A segment of a container's group (after its EQD): the shape of what it mapped."""
+    tag, qualifier = seg.tag, seg.get(0, 0)
+    if tag == "RFF" and qualifier == "BM" and seg.get(0, 1) and move.transport_document is None:
+        move.transport_document = cut(residue, seg, 0, 1, 35)
+        return (2,)
+    if tag == "DTM" and qualifier == "203" and move.time is None:
+        move.time = cs.when(seg)[1]
+        return cs.DTM_SHAPE if move.time is not None else NOTHING
+    if tag == "LOC" and seg.get(1):
+        if qualifier == "147" and move.stowage_position is None:
+            move.stowage_position = seg.get(1).strip()[:35]
+            if len(seg.get(1).strip()) > 35:
+                residue.keep(seg, 1)
+            return (1, 1)
+        if qualifier == "9" and move.place_of_loading is None:
+            move.place_of_loading = cs.place(seg)
+            return cs.place_shape(seg)
+        if qualifier == "11" and move.place_of_discharge is None:
+            move.place_of_discharge = cs.place(seg)
+            return cs.place_shape(seg)
+    elif tag == "MEA" and seg.get(1) in GROSS_MEA and move.gross_mass_kg is None:
+        move.gross_mass_kg, shape = cs.gross_mass(seg, decimal_mark, residue)
+        if move.gross_mass_kg is not None:
+            residue.implied(seg, 1, 0, GROSS_MEA[0])
+        return shape
+    elif tag == "SEL" and seg.get(0):
+        move.seals += (cut(residue, seg, 0, 0, 35),)
+        return (1,)  # who sealed (C215) has no field here: carried
+    return NOTHING
 
 
 def is_coarri(message: Message) -> bool:

@@ -140,11 +140,27 @@ def to_kg(value: str, unit: str, decimal_mark: str = ".") -> Decimal | None:
     >>> to_kg("2,5", "TNE", decimal_mark=",")
     Decimal('2500.000')
     """
+    return mass_kg(value, unit, decimal_mark)[0]
+
+
+_GRAM = Decimal("0.001")
+
+
+def mass_kg(value: str, unit: str, decimal_mark: str = ".") -> tuple[Decimal | None, bool]:
+    """:func:`to_kg` and whether it is exact (False: rounded to grams, e.g. pounds, or none).
+
+    >>> mass_kg("12.5", "KGM"), mass_kg("12.5004", "KGM")[1], mass_kg("1", "LBR")[1]
+    ((Decimal('12.500'), True), False, False)
+    """
     factor = _KG_FACTORS.get(unit.upper())
+    if factor is None:
+        return None, False
     number = to_decimal(value, decimal_mark)
-    if factor is None or number is None:
-        return None
-    return (number * factor).quantize(Decimal("0.001"))
+    if number is None:
+        return None, False
+    kg = number * factor
+    rounded = kg.quantize(_GRAM)
+    return rounded, rounded == kg
 
 
 def to_decimal(value: str, decimal_mark: str = ".") -> Decimal | None:

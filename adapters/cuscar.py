@@ -14,10 +14,13 @@ from the directory, and each tolerance below names the file that needs it:
   standard way, ``1234567:146:11`` (agency 11, Lloyd's Register).
 
 Consolidations (a CNI with the master bill, an ``RFF+BH`` group per house bill) keep their
-hierarchy (``adapters.cuscar_consolidation``); the segment readers that do not need the
-message's state are in ``adapters.cuscar_segments``. Nothing is changed on the way: a BGM
-message function the gateway does not know (``VSA``) is refused, per-unit masses (MEA
-AAB/AAA) are carried as such, an order acknowledgement (``RFF+AAA``) is not a bill.
+hierarchy (``adapters.cuscar_consolidation``); the body is read segment by segment in
+``adapters.cuscar_reader``, the segment readers that do not need the message's state are in
+``adapters.cuscar_segments``. Nothing is changed on the way: a BGM message function the
+gateway does not know (``VSA``) is refused, per-unit masses (MEA AAB/AAA) are carried as
+such, an order acknowledgement (``RFF+AAA``) is not a bill. Nothing is lost on the way
+either: what no canonical field holds is carried verbatim in the manifest's NotMapped
+section (``adapters.residue``, issue #16).
 
 >>> data = (b"UNB+UNOA:3+APCS+CUSTOMS+240101:1200+7'UNH+1+CUSCAR:D:95B:UN'BGM+85+M-1+9'"
 ...         b"CNI+1+BL-1'GID+1+10:PK'MEA+AAE+G+KGM:1200'UNT+6+1'UNZ+1+7'")
@@ -31,8 +34,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
-from typing import Literal
+from operator import le
 
 from adapters.common import (
     SEGMENT_SLICE,
@@ -41,27 +43,11 @@ from adapters.common import (
     Positions,
     check_xml_characters,
     check_xml_segments,
-    is_mass_unit,
-    parse_dtm,
-    to_decimal,
-    to_kg,
-    whole,
 )
-from adapters.cuscar_consolidation import TRANSPORT_DOCUMENT_RFF, CniGroup
-from adapters.cuscar_segments import communication, contact, dangerous_goods, party, seal
+from adapters.cuscar_reader import READERS, ManifestReader
 from adapters.edifact import Delimiters, Interchange, Message, Segment, parse, serialize_segment
-from gateway.domain.model import (
-    CargoManifest,
-    Consignment,
-    Contact,
-    ControlTotals,
-    GoodsItem,
-    Header,
-    MessageFunction,
-    Party,
-    Source,
-    TransportEquipment,
-)
+from adapters.residue import NOTHING, Residue
+from gateway.domain.model import CargoManifest, Header, MessageFunction, Source
 
 MESSAGE_TYPE = "CUSCAR"
 
@@ -76,43 +62,20 @@ FUNCTIONS: dict[str, MessageFunction] = {
     "1": "cancel",
     "3": "cancel",
 }
-# DTM 2005 qualifiers.
-ARRIVAL_DTM = ("132", "232")  # estimated, scheduled arrival: the expected one
-ACTUAL_ARRIVAL_DTM = "178"
-DEPARTURE_DTM = ("186", "133", "136")
-# DOC 1001 document names that are transport documents (bills of lading, waybills).
-TRANSPORT_DOCUMENT_DOC: dict[str, Literal["master", "house"]] = {
-    "705": "master",  # bill of lading
-    "706": "master",
-    "740": "master",  # air waybill
-    "741": "master",  # master air waybill
-    "703": "house",  # house waybill
-    "714": "house",  # house bill of lading
+# The code each canonical function implies; the others read into it (22, 2, 3) are carried.
+FUNCTION_CODES: dict[MessageFunction, str] = {
+    "original": "9",
+    "replace": "5",
+    "change": "4",
+    "cancel": "1",
 }
-# MEA 6313 measured attribute: gross mass. AAG is the Spanish AEAT and air-cargo usage.
-GROSS_MASS_MEA = ("G", "AAG", "AAD", "WT")
-NET_MASS_MEA = ("AAL", "N")
-UNIT_GROSS_MASS_MEA = "AAB"  # the gross mass of one unit, not a total
-UNIT_NET_MASS_MEA = "AAA"
-TARE_MEA = "T"
-VGM_MEA = "VGM"  # SOLAS verified gross mass of the equipment
-_IMO = re.compile(r"^(?:IMO)?([0-9]{7})$")
-# LOC 3227 place qualifiers of a consignment besides loading (9, 5) and discharge (11).
-_PLACES = {
-    "88": "place_of_receipt",
-    "76": "place_of_original_loading",
-    "7": "place_of_delivery",
-    "8": "place_of_destination",
-}
-LLOYDS_REGISTER = "11"  # UNCL 3055: the agency of IMO ship numbers
-# The shape of a location code: the LOCODE rule judges the digits and the country.
-_PLACE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
 
 
-def _locode(value: str) -> str | None:
-    """A five-character location code as sent, or None for anything else (CBP port codes ...)."""
-    value = value.strip().upper()
-    return value if _PLACE.match(value) else None
+def carry_function_code(residue: Residue, bgm: Segment) -> None:
+    """BGM 1225 read into the header's function: a code the function does not imply is carried."""
+    function = FUNCTIONS.get(bgm.get(2))
+    if function is not None:
+        residue.implied(bgm, 2, 0, FUNCTION_CODES[function])
 
 
 def payload_hash(message: Message, delimiters: Delimiters) -> str:
@@ -207,23 +170,6 @@ def _slow_payload_hash(message: Message, delimiters: Delimiters) -> str:
     return h.hexdigest()
 
 
-def _totals(seg: Segment, totals: ControlTotals, decimal_mark: str) -> bool:
-    """Fill ``totals`` from one CNT; False when the qualifier is not one we check."""
-    qualifier, value, unit = seg.get(0, 0), seg.get(0, 1), seg.get(0, 2)
-    if qualifier == "7":
-        totals.gross_mass_kg = to_kg(value, unit or "KGM", decimal_mark)
-    elif qualifier == "11" and whole(value) is not None:
-        totals.packages = whole(value)
-    elif qualifier == "5" and whole(value) is not None:
-        totals.consignments = whole(value)
-    elif qualifier == "16" and whole(value) is not None:
-        totals.equipment = whole(value)
-    else:
-        # Other 6069 codes (8, 58 ...) are used inconsistently across the corpus; not guessed.
-        return False
-    return True
-
-
 def decode_message(
     message: Message,
     interchange: Interchange,
@@ -294,20 +240,11 @@ def decode_message(
         ),
         document_number=number[:35],
     )
-    consignment: Consignment | None = None
-    group: CniGroup | None = None
-    cnis = 0
-    c_path = ""
-    contact_party: Party | None = None  # the last NAD: a CTA after it is its contact
-    last_contact: Contact | None = None
-    goods: GoodsItem | None = None
-    g_path = ""
-    equipment: TransportEquipment | None = None
-    totals = ControlTotals()
-    has_totals = False
-    loading_default: str | None = None  # LOC+9 before the first CNI (one-bill messages)
-    waybills: dict[int, str] = {}  # RFF+AAM, the last resort before the BGM number
-    summary = False  # a CNT after the goods: the summary section has begun
+    residue = Residue(message.segments[0].number if message.segments else 1)
+    if len(number) > 35:
+        residue.keep(bgm, 1)  # the document number cut to 35: carried whole
+    carry_function_code(residue, bgm)
+    reader = ManifestReader(manifest, residue, pos, d.decimal, bgm.number)
     streamed = _Streamed(d) if stream is not None else None
     segments: Iterable[Segment] = body
     if streamed is not None and stream is not None:
@@ -316,238 +253,26 @@ def decode_message(
         message.segments.clear()
         body.reverse()
         segments = _drain(body)
+    readers = READERS
+    account, rest = residue.account, residue.rest
     for seg in segments:
-        tag = seg.tag
-        if tag == "TDT":
-            pos.setdefault("conveyance", (seg.number, tag))
-            cv = manifest.conveyance
-            cv.voyage_number = seg.get(1)[:35] or cv.voyage_number
-            mode = seg.get(2)
-            if re.fullmatch(r"0?[0-9]", mode):  # "03" (CBP) is mode 3
-                cv.mode_of_transport = mode[-1]
-            cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
-            vessel_id, vessel_qual, agency = seg.get(7), seg.get(7, 1), seg.get(7, 2)
-            imo = _IMO.match(vessel_id.replace(" ", ""))
-            if imo and (
-                vessel_qual in ("", "IMO", LLOYDS_REGISTER)
-                or agency == LLOYDS_REGISTER
-                or vessel_id.startswith("IMO")
+        read = readers.get(seg.tag)
+        if read is not None:
+            shape = read(reader, seg)
+            if shape is None:
+                continue  # accounted at the end (finish)
+            # Residue.account's fast path, inline: this loop runs 15 times a bill (issue #8).
+            elements = seg.elements
+            if (
+                len(elements) > len(shape)
+                or seg.repeats
+                or not all(map(le, map(len, elements), shape))
             ):
-                cv.imo_number = imo.group(1)
-                pos["conveyance.imo_number"] = (seg.number, tag)
-            elif vessel_id:
-                cv.call_sign = vessel_id[:35]
-            cv.name = seg.get(7, 3)[:70] or cv.name
-            nationality = seg.get(7, 4)
-            if re.fullmatch(r"[A-Z]{2}", nationality):
-                cv.nationality = nationality
-        elif tag == "LOC":
-            qualifier, raw_place = seg.get(0), seg.get(1)
-            place = _locode(raw_place)
-            if consignment is None:
-                if qualifier in ("60", "125"):
-                    if place:
-                        manifest.port_of_call = manifest.port_of_call or place
-                        pos.setdefault("port_of_call", (seg.number, tag))
-                    elif raw_place and manifest.customs_office is None:
-                        # CBP puts its own port code (Schedule D, list 77) where a LOCODE goes.
-                        manifest.customs_office = raw_place[:35]
-                elif qualifier == "22" and raw_place:
-                    manifest.customs_office = raw_place[:35]
-                elif qualifier == "9" and place:
-                    loading_default = place
-            elif qualifier == "9" or (qualifier == "5" and consignment.place_of_loading is None):
-                # 5 (place of departure) stands in for loading in air cargo (AEAT, portico).
-                consignment.place_of_loading = place
-                pos[f"{c_path}.place_of_loading"] = (seg.number, tag)
-            elif qualifier == "11":
-                consignment.place_of_discharge = place
-                pos[f"{c_path}.place_of_discharge"] = (seg.number, tag)
-            elif qualifier == "13" and place:
-                consignment.places_of_transhipment += (place,)
-            elif qualifier in _PLACES and place:
-                setattr(consignment, _PLACES[qualifier], place)
-        elif tag == "DTM":
-            qualifier = seg.get(0, 0)
-            # Only the voyage's dates are read; a bill's DTM is not parsed (strptime is slow).
-            when = parse_dtm(seg.get(0, 1), seg.get(0, 2)) if consignment is None else None
-            if when is not None and consignment is None:
-                if qualifier in ARRIVAL_DTM and manifest.arrival_time is None:
-                    manifest.arrival_time = when
-                    pos["arrival_time"] = (seg.number, tag)
-                elif qualifier == ACTUAL_ARRIVAL_DTM and manifest.actual_arrival_time is None:
-                    manifest.actual_arrival_time = when
-                    pos["actual_arrival_time"] = (seg.number, tag)
-                elif qualifier in DEPARTURE_DTM and manifest.departure_time is None:
-                    manifest.departure_time = when
-                    pos["departure_time"] = (seg.number, tag)
-        elif tag == "NAD":
-            contact_party = party(seg)
-            last_contact = None
-            if consignment is None:
-                manifest.parties.append(contact_party)
-            else:
-                consignment.parties.append(contact_party)
-        elif tag == "CTA" and contact_party is not None:
-            last_contact = contact(seg)
-            contact_party.contacts += (last_contact,)
-        elif tag == "COM" and last_contact is not None:
-            com = communication(seg)
-            if com is not None:
-                last_contact.communications.append(com)
-        elif tag == "CNI":
-            goods = None
-            equipment = None
-            contact_party = None
-            cnis += 1
-            group = CniGroup.start(manifest, seg.get(0), seg.get(1), cnis)
-            consignment = group.current
-            c_path = f"consignments[{len(manifest.consignments) - 1}]"
-            pos[c_path] = (seg.number, tag)
-        elif tag == "RFF" and consignment is not None and group is not None:
-            qualifier, value = seg.get(0, 0), seg.get(0, 1)
-            bill_kind = TRANSPORT_DOCUMENT_RFF.get(qualifier)
-            if bill_kind is not None and value:
-                if group.transport_reference(bill_kind, value):
-                    consignment = group.current
-                    c_path = f"consignments[{len(manifest.consignments) - 1}]"
-                    pos[c_path] = (seg.number, tag)
-                    goods = None
-                    equipment = None
-                    contact_party = None
-            elif qualifier == "AAM" and value:
-                waybills.setdefault(len(manifest.consignments) - 1, value[:35])
-        elif tag == "DOC" and consignment is not None and goods is None:
-            doc_kind = TRANSPORT_DOCUMENT_DOC.get(seg.get(0, 0))
-            value = seg.get(1, 0)
-            if doc_kind is not None and value and not consignment.transport_document:
-                consignment.transport_document = value[:35]
-                consignment.transport_document_kind = doc_kind
-        elif tag == "CNT":
-            # CNT before a consignment's goods (CUSCAR_cuscartools_1) totals that consignment;
-            # after them it is the message's summary section, as the directory places it.
-            if consignment is None or consignment.goods_items or summary:
-                summary = consignment is not None
-                has_totals = _totals(seg, totals, d.decimal) or has_totals
-                pos.setdefault("control_totals", (seg.number, tag))
-            else:
-                c_totals = consignment.control_totals or ControlTotals()
-                if _totals(seg, c_totals, d.decimal):
-                    consignment.control_totals = c_totals
-                    pos.setdefault(f"{c_path}.control_totals", (seg.number, tag))
-        elif tag == "GID" and consignment is not None:
-            seq = seg.get(0)
-            goods = GoodsItem(
-                sequence=whole(seq) or len(consignment.goods_items) + 1,
-                package_count=whole(seg.get(1)),
-                package_type=seg.get(1, 1)[:35] or None,
-            )
-            equipment = None
-            g_path = f"{c_path}.goods_items[{len(consignment.goods_items)}]"
-            pos[g_path] = (seg.number, tag)
-            consignment.goods_items.append(goods)
-        elif tag == "PAC" and goods is not None:
-            # CBP ACE puts the package count in PAC instead of GID.
-            if goods.package_count is None and whole(seg.get(0)) is not None:
-                goods.package_count = whole(seg.get(0))
-                goods.package_type = goods.package_type or seg.get(2)[:35] or None
-        elif tag == "FTX" and goods is not None and seg.get(0) in ("AAA", "AAD", ""):
-            text = "".join(seg.element(3)).strip()
-            if text:
-                goods.description = ((goods.description + " ") if goods.description else "") + text
-                goods.description = goods.description[:512]
-        elif tag in ("PIA", "CST") and goods is not None:
-            # D95B CUSCAR carries the tariff code in CST (C246); later directories and
-            # other profiles use PIA (C212). Both put code and code-list id at 1..5.
-            for i in range(1, 6):
-                code, kind = seg.get(i, 0), seg.get(i, 1)
-                digits = code.replace(".", "").replace(" ", "")
-                if kind in ("HS", "CG", "") and re.fullmatch(r"[0-9]{1,12}", digits):
-                    # Kept as sent (dots removed): the HS rule judges the length, not the adapter.
-                    goods.hs_code = digits
-                    pos[f"{g_path}.hs_code"] = (seg.number, tag)
-                    break
-        elif tag == "DGS" and goods is not None:
-            goods.dangerous_goods += (dangerous_goods(seg, d.decimal),)
-        elif tag == "PCI" and goods is not None:
-            goods.marks += tuple(mark[:35] for mark in seg.element(1) if mark.strip())
-        elif tag == "MEA":
-            dimension, unit, value = seg.get(1), seg.get(2, 0), seg.get(2, 1)
-            target = goods if goods is not None else equipment
-            mass = is_mass_unit(unit)
-            if target is not None and mass and (dimension in GROSS_MASS_MEA or not dimension):
-                target.gross_mass_kg = to_kg(value, unit, d.decimal)
-            elif goods is not None and mass and dimension in NET_MASS_MEA:
-                goods.net_mass_kg = to_kg(value, unit, d.decimal)
-            elif goods is not None and mass and dimension == UNIT_GROSS_MASS_MEA:
-                goods.unit_gross_mass_kg = to_kg(value, unit, d.decimal)
-            elif goods is not None and mass and dimension == UNIT_NET_MASS_MEA:
-                goods.unit_net_mass_kg = to_kg(value, unit, d.decimal)
-            elif goods is None and equipment is not None and mass and dimension == TARE_MEA:
-                equipment.tare_mass_kg = to_kg(value, unit, d.decimal)
-            elif goods is None and equipment is not None and mass and dimension == VGM_MEA:
-                equipment.verified_gross_mass_kg = to_kg(value, unit, d.decimal)
-            elif dimension == "AAW" and goods is not None and unit == "MTQ":
-                goods.volume_m3 = to_decimal(value, d.decimal)
-        elif tag == "SGP" and goods is not None:
-            if seg.get(0):
-                container = seg.get(0)[:35]
-                pos.setdefault(
-                    f"{g_path}.equipment_references[{len(goods.equipment_references)}]",
-                    (seg.number, tag),
-                )
-                references = goods.equipment_references
-                references.append(container)
-                packages, counts = whole(seg.get(1)), goods.packages_per_equipment
-                if packages is not None or counts:
-                    unsaid = (None,) * (len(references) - 1 - len(counts))
-                    goods.packages_per_equipment = (*counts, *unsaid, packages)
-        elif tag == "EQD":
-            ident = seg.get(1)
-            if not ident:
-                continue
-            full = seg.get(5)
-            equipment = TransportEquipment(
-                identifier=ident[:35],
-                size_type=seg.get(2)[:35] or None,
-                fullness="full" if full == "5" else "empty" if full == "4" else None,
-            )
-            goods = None
-            # EQD before the first CNI declares the call's equipment; inside a CNI, the consignment's.
-            if consignment is not None:
-                pos[f"{c_path}.equipment[{len(consignment.equipment)}]"] = (seg.number, tag)
-                consignment.equipment.append(equipment)
-            else:
-                pos[f"equipment[{len(manifest.equipment)}]"] = (seg.number, tag)
-                manifest.equipment.append(equipment)
-        elif tag == "SEL" and equipment is not None and seg.get(0):
-            equipment.seals.append(seal(seg))
-        elif tag == "TMP" and equipment is not None and equipment.temperature is None:
-            equipment.temperature = to_decimal(seg.get(1, 0), d.decimal)
-            if equipment.temperature is not None:
-                equipment.temperature_unit = seg.get(1, 1) or None
-    for index, c in enumerate(manifest.consignments):
-        if not c.transport_document and index in waybills:
-            c.transport_document = waybills[index]
-        if not c.transport_document and len(manifest.consignments) == 1:
-            # One bill per message (SCPRBL and similar profiles): the BGM number is the bill's.
-            c.transport_document = manifest.document_number
-        if not c.transport_document:
-            segment = pos.get(f"consignments[{index}]", (None, "CNI"))[0]
-            raise MappingError(
-                "MISSING_TRANSPORT_DOCUMENT",
-                f"consignment {c.sequence} of CUSCAR {message.reference} has no bill of lading "
-                "number (CNI 1004, RFF+BM/BH, DOC or RFF+AAM)",
-                f"segment {segment} CNI" if segment else "CNI",
-                segment,
-            )
-        if c.place_of_loading is None and loading_default is not None:
-            c.place_of_loading = loading_default
-        masses = [g.gross_mass_kg for g in c.goods_items if g.gross_mass_kg is not None]
-        if masses:
-            c.gross_mass_kg = sum(masses, Decimal(0))
-    if has_totals:
-        manifest.control_totals = totals
+                rest(seg, shape)
+        elif not seg.tag.startswith("UN"):  # service segments (UNS) are the envelope's
+            account(seg, NOTHING)
+    reader.finish(message.reference)
+    manifest.not_mapped = residue.finish()
     if streamed is not None:
         manifest.header.payload_hash = streamed.hash
     return manifest

@@ -12,7 +12,8 @@ number (MSN, the CNI's 1490) and each house with its own (HSN 1, 2 ...).
 >>> m = CargoManifest(Header.new(sender="a", document_type="CargoManifest",
 ...                   business_reference="M"), "M")
 >>> group = CniGroup.start(m, "1", "CMDUALG0001", rank=1)
->>> house = group.transport_reference("house", "HB-1")
+>>> group.transport_reference("house", "HB-1")
+'opened'
 >>> [(c.transport_document, c.transport_document_kind, c.master_reference,
 ...   c.master_sequence_number, c.house_sequence_number, c.consolidated) for c in m.consignments]
 [('CMDUALG0001', 'master', None, 1, None, True), ('HB-1', 'house', 'CMDUALG0001', 1, 1, False)]
@@ -25,6 +26,10 @@ from typing import Literal
 
 from adapters.common import whole
 from gateway.domain.model import CargoManifest, Consignment
+
+Reference = Literal["opened", "kept", "carried"]
+"""What an RFF naming a bill did: opened a consignment of its own, was kept in the current
+one, or has no field left (carried verbatim, issue #16)."""
 
 # RFF 1153 qualifiers that carry a transport document number, and whether it is a house one.
 # AAA is an order acknowledgement number (UNCL 1153), not a bill: it is not read as one.
@@ -72,9 +77,9 @@ class CniGroup:
         self.manifest.consignments.append(consignment)
         self.current = consignment
 
-    def transport_reference(self, kind: Literal["master", "house"], value: str) -> bool:
-        """An RFF naming a bill; True when it opened a consignment of its own (now current)."""
-        value = value[:35]
+    def transport_reference(self, kind: Literal["master", "house"], value: str) -> Reference:
+        """An RFF naming a bill (``value`` at most 35 characters): whether it opened a
+        consignment of its own (now current), was kept in the current one, or is carried."""
         current = self.current
         if kind == "house":
             if current.transport_document in ("", value):
@@ -84,7 +89,7 @@ class CniGroup:
                 if current.house_sequence_number is None:
                     self.houses += 1
                     current.house_sequence_number = self.houses
-                return False
+                return "kept"
             # Another bill: a house of its own under the CNI's master bill.
             first = self.first
             master: str | None = first.master_reference
@@ -92,16 +97,18 @@ class CniGroup:
                 first.consolidated = True
                 master = first.transport_document
             self._new(value, "house", master)
-            return True
+            return "opened"
         if current.goods_items:
             # A second bill inside one CNI, its goods numbered from 1 again (MSC/Egypt,
             # CUSCAR_indice_1): a consignment of its own, grouped under the CNI number.
             grouped = self.number if self.number and self.number != value else None
             self._new(value, "master", grouped)
-            return True
+            return "opened"
         if not current.transport_document:
             current.transport_document = value
             current.transport_document_kind = "master"
         elif value != current.transport_document:
+            if current.master_reference not in (None, value):
+                return "carried"  # a third bill for one consignment: no field left
             current.master_reference = value
-        return False
+        return "kept"

@@ -29,8 +29,10 @@ from __future__ import annotations
 import re
 
 from adapters import call_segments as cs
-from adapters.common import DecodeContext, MappingError, Positions, to_decimal, to_kg
+from adapters.common import DecodeContext, MappingError, Positions, to_decimal
+from adapters.cuscar_segments import vessel
 from adapters.edifact import Interchange, Message, Segment
+from adapters.residue import ALL, NOTHING, Residue, Shape, cut
 from gateway.domain.calls import CallKey, DangerousCargoItem, DangerousGoodsNotification
 from gateway.domain.model import Conveyance
 
@@ -38,9 +40,14 @@ MESSAGE_TYPE = "IFTDGN"
 _UN = re.compile(r"^[0-9]{4}$")
 _CLASS = re.compile(r"^[1-9](?:\.[1-6])?[A-Z]?$")
 _PACKING = {"1": "1", "2": "2", "3": "3", "I": "1", "II": "2", "III": "3"}
+# What the notification keeps of its TDT: the voyage and the vessel (IMO number and the list
+# and agency that say so, name); mode, carrier and flag are the call's (CUSREP), carried here.
+CALL_VESSEL_SHAPE: Shape = (1, 1, 0, 0, 0, 0, 0, 4)
 
 
-def _item(seg: Segment, sequence: int, decimal_mark: str) -> DangerousCargoItem:
+def _item(
+    seg: Segment, sequence: int, decimal_mark: str, residue: Residue
+) -> tuple[DangerousCargoItem, Shape]:
     un, hazard = seg.get(2, 0).strip(), seg.get(1, 0).strip()
     if not _UN.match(un):
         raise MappingError(
@@ -66,15 +73,20 @@ def _item(seg: Segment, sequence: int, decimal_mark: str) -> DangerousCargoItem:
             seg.number,
         )
     flashpoint = to_decimal(seg.get(3, 0), decimal_mark)
-    return DangerousCargoItem(
+    if packing:
+        residue.implied(seg, 4, 0, _PACKING[packing])  # II is packing group 2, carried as sent
+    item = DangerousCargoItem(
         sequence=sequence,
         un_number=un,
         hazard_class=hazard,
         packing_group=_PACKING.get(packing),
         flashpoint=flashpoint,
         flashpoint_unit=(seg.get(3, 1) or None) if flashpoint is not None else None,
-        ems=seg.get(5)[:35] or None,
+        ems=cut(residue, seg, 5, 0, 35) or None,
     )
+    # The regulation is the IMDG code's (IMD) in a notification to a port: other codes carried.
+    regulation = 1 if seg.get(0) in ("", "IMD") else 0
+    return item, (regulation, 1, 1, 2 if flashpoint is not None else 0, 1, 1)
 
 
 def decode_message(
@@ -83,11 +95,13 @@ def decode_message(
     context: DecodeContext | None = None,
     positions: Positions | None = None,
 ) -> DangerousGoodsNotification:
-    """One IFTDGN message as a canonical dangerous goods notification."""
+    """One IFTDGN message as a canonical dangerous goods notification; what it does not map
+    is carried in its NotMapped section (an item's field already filled keeps the first)."""
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
     body, bgm, number = cs.begin(message, MESSAGE_TYPE)
     pos["document_number"] = (bgm.number, "BGM")
+    residue = cs.residue_of(message, bgm)
     conveyance = Conveyance()
     tdt = None
     port_of_call: str | None = None
@@ -96,28 +110,24 @@ def decode_message(
     for seg in body:
         tag = seg.tag
         item = items[-1] if items else None
-        if tag == "DGS":
-            items.append(_item(seg, len(items) + 1, decimal_mark))
+        shape: Shape = NOTHING
+        if tag == "BGM" and seg.number == bgm.number:
+            shape = cs.BGM_SHAPE
+        elif tag == "DGS":
+            found, shape = _item(seg, len(items) + 1, decimal_mark, residue)
+            items.append(found)
             pos[f"items[{len(items) - 1}]"] = (seg.number, tag)
         elif tag == "TDT" and tdt is None:
             tdt = seg
-            cs.vessel(seg, conveyance)
+            vessel(seg, conveyance, residue)
+            shape = CALL_VESSEL_SHAPE
         elif tag == "LOC" and item is None and seg.get(0) == "60" and port_of_call is None:
             port_of_call = cs.place(seg)
             pos["call.port_of_call"] = (seg.number, tag)
-        elif item is None:
-            continue
-        elif tag == "FTX" and seg.get(0) == "AAD":
-            item.proper_shipping_name = " ".join(c for c in seg.element(3) if c)[:512] or None
-        elif tag == "FTX" and seg.get(0) == "AAC":
-            text = " ".join(seg.element(3)).upper()
-            item.marine_pollutant = item.marine_pollutant or "MARINE POLLUTANT" in text
-        elif tag == "MEA" and seg.get(1) == "G":
-            item.gross_mass_kg = to_kg(seg.get(2, 1), seg.get(2, 0), decimal_mark)
-        elif tag == "EQD" and seg.get(1):
-            item.container = seg.get(1).replace(" ", "").upper()[:35]
-        elif tag == "LOC" and seg.get(0) == "147" and seg.get(1):
-            item.stowage_position = seg.get(1).strip()[:35]
+            shape = cs.place_shape(seg)
+        elif item is not None:
+            shape = _item_segment(seg, item, decimal_mark, residue)
+        residue.segment(seg, shape)
     where = f"IFTDGN {message.reference}"
     imo = cs.require_imo(conveyance, tdt, where)
     voyage = cs.require_voyage(conveyance, tdt, where)
@@ -137,7 +147,40 @@ def decode_message(
         call=CallKey(imo, voyage, port),
         vessel_name=conveyance.name,
         items=items,
+        not_mapped=residue.finish(),
     )
+
+
+def _item_segment(
+    seg: Segment, item: DangerousCargoItem, decimal_mark: str, residue: Residue
+) -> Shape:
+    """A segment of a dangerous cargo entry (after its DGS): the shape of what it mapped."""
+    tag, qualifier = seg.tag, seg.get(0)
+    if tag == "FTX" and qualifier == "AAD" and item.proper_shipping_name is None:
+        name = " ".join(c for c in seg.element(3) if c)
+        if 0 < len(name) <= 512:
+            item.proper_shipping_name = name
+            return (1, 0, 0, ALL)
+    elif tag == "FTX" and qualifier == "AAC":
+        text = " ".join(seg.element(3)).upper()
+        item.marine_pollutant = item.marine_pollutant or "MARINE POLLUTANT" in text
+        # The flag holds the text only when the text is the words themselves.
+        if " ".join(c for c in seg.element(3) if c).upper() == "MARINE POLLUTANT":
+            return (1, 0, 0, ALL)
+    elif tag == "MEA" and seg.get(1) == "G" and item.gross_mass_kg is None:
+        item.gross_mass_kg, shape = cs.gross_mass(seg, decimal_mark, residue)
+        return shape
+    elif tag == "EQD" and seg.get(1) and item.container is None:
+        item.container = seg.get(1).replace(" ", "").upper()[:35]
+        if len(seg.get(1)) > 35:
+            residue.keep(seg, 1)
+        return (1 if qualifier in ("", "CN") else 0, 1)
+    elif tag == "LOC" and qualifier == "147" and seg.get(1) and item.stowage_position is None:
+        item.stowage_position = seg.get(1).strip()[:35]
+        if len(seg.get(1).strip()) > 35:
+            residue.keep(seg, 1)
+        return (1, 1)
+    return NOTHING
 
 
 def is_iftdgn(message: Message) -> bool:

@@ -38,6 +38,7 @@ PASSENGER_COUNT) and ``CNT+41`` (total crew) are kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from adapters.common import (
@@ -48,9 +49,17 @@ from adapters.common import (
     parse_dtm,
     whole,
 )
-from adapters.cuscar import FUNCTIONS, payload_hash
-from adapters.cuscar_segments import communication, contact, party
+from adapters.cuscar import FUNCTIONS, carry_function_code, payload_hash
+from adapters.cuscar_segments import (
+    CONTACT_SHAPE,
+    communication,
+    contact,
+    party,
+    place_width,
+    vessel,
+)
 from adapters.edifact import Interchange, Message, Segment, parse
+from adapters.residue import NOTHING, Residue, Shape, cut
 from gateway.domain.model import (
     Address,
     Contact,
@@ -76,36 +85,50 @@ ROLES: dict[str, TravellerRole] = {
 }
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+_COUNTRY_LISTS = ("", "162", "5")  # ISO 3166 (162, or agency 5 put in the list's place)
+_COUNTRY_AGENCIES = ("", "5")  # ISO
+_DEPARTURE_DTM = ("189", "186", "136")
+_ARRIVAL_DTM = ("232", "132", "178")  # the first of each is the one the field implies
+_DATE_FORMATS = ("", "102", "101")  # a date without a time: a date field holds all of it
+_DTM_SHAPE: Shape = (3,)
 
 
 def _country(seg: Segment, element: int) -> str | None:
     """A country code in ``element``, unless its code list says it is a state (CBP list 163)."""
     value, code_list = seg.get(element, 0), seg.get(element, 1)
-    if _COUNTRY.match(value) and code_list in ("", "162", "5"):
+    if _COUNTRY.match(value) and code_list in _COUNTRY_LISTS:
         return value
     return None
 
 
-def _address(seg: Segment, name_from_c058: bool) -> Address | None:
+def _country_width(seg: Segment, element: int, residue: Residue) -> int:
+    """How much of a country composite (3207/3293, 1131, 3055) a country field holds: ISO
+    3166's list (162) and agency (5) are implied, a 5 in the list's place is carried."""
+    residue.implied(seg, element, 1, "162")
+    return 3 if seg.get(element, 2) in _COUNTRY_AGENCIES else 2
+
+
+def _address(seg: Segment, name_from_c058: bool, residue: Residue) -> Address | None:
     """The traveller's address: C058 lines (but the name when C080 is empty), C059 street,
     3164 city, C819 subdivision (a US state, not a country), 3251 postcode, 3207 country."""
-    c058 = [c for c in seg.element(2) if c][1 if name_from_c058 else 0 :]
-    lines = [line[:70] for line in [*c058, *(c for c in seg.element(4) if c)]]
+    c058 = [(2, i) for i, c in enumerate(seg.element(2)[:5]) if c][1 if name_from_c058 else 0 :]
+    c059 = [(4, i) for i, c in enumerate(seg.element(4)[:4]) if c]
     country = seg.get(8)
     address = Address(
-        lines=lines,
-        city=seg.get(5)[:35] or None,
-        subdivision=seg.get(6)[:35] or None,
-        postal_code=seg.get(7)[:35] or None,
+        lines=[cut(residue, seg, e, c, 70) for e, c in (*c058, *c059)],
+        city=cut(residue, seg, 5, 0, 35) or None,
+        subdivision=cut(residue, seg, 6, 0, 35) or None,
+        postal_code=cut(residue, seg, 7, 0, 35) or None,
         country=country if _COUNTRY.match(country) else None,
     )
     return address if address != Address() else None
 
 
-def _traveller(seg: Segment, sequence: int) -> Traveller:
-    """A traveller from the NAD that opens his group (SG4), whatever its role code."""
-    family = seg.get(3, 0) or seg.get(2, 0)
-    given = " ".join(c for c in seg.element(3)[1:] if c and whole(c) is None) or None
+def _traveller(seg: Segment, sequence: int, residue: Residue) -> tuple[Traveller, Shape]:
+    """A traveller from the NAD that opens his group (SG4), whatever its role code: C080
+    family and given names (a number among the given names, or 3045, is carried)."""
+    family_at = (3, 0) if seg.get(3, 0) else (2, 0)
+    family = seg.get(*family_at)
     if not family:
         raise MappingError(
             "MISSING_TRAVELLER_NAME",
@@ -113,45 +136,75 @@ def _traveller(seg: Segment, sequence: int) -> Traveller:
             f"segment {seg.number} NAD element 3",
             seg.number,
         )
+    given_at = [i for i, c in enumerate(seg.element(3)[1:5], start=1) if c]
+    for i in given_at:
+        if whole(seg.get(3, i)) is not None:
+            residue.keep(seg, 3, i)
+    given = " ".join(seg.get(3, i) for i in given_at if whole(seg.get(3, i)) is None) or None
+    if given is not None and len(given) > 70:
+        for i in given_at:
+            residue.keep(seg, 3, i)
     qualifier = seg.get(0)
-    identifier = seg.get(1)[:35] or None
-    return Traveller(
+    identifier = cut(residue, seg, 1, 0, 35) or None
+    found = Traveller(
         sequence=sequence,
         role=ROLES.get(qualifier, "other"),
-        role_code=qualifier[:3] or None,
-        family_name=family[:70],
+        role_code=cut(residue, seg, 0, 0, 3) or None,
+        family_name=cut(residue, seg, *family_at, 70),
         given_names=given[:70] if given else None,
         identifier=identifier,
-        identifier_scheme=(seg.get(1, 1)[:17] or None) if identifier else None,
-        identifier_scheme_agency=(seg.get(1, 2)[:3] or None) if identifier else None,
-        address=_address(seg, name_from_c058=not seg.get(3, 0)),
+        identifier_scheme=(cut(residue, seg, 1, 1, 17) or None) if identifier else None,
+        identifier_scheme_agency=(cut(residue, seg, 1, 2, 3) or None) if identifier else None,
+        address=_address(seg, family_at == (2, 0), residue),
+    )
+    country = seg.get(8)
+    return found, (
+        1,
+        3 if identifier else 0,
+        5,
+        5,
+        4,
+        1,
+        1,
+        1,
+        1 if not country or _COUNTRY.match(country) else 0,
     )
 
 
-def _employment(seg: Segment) -> Employment:
+def _employment(seg: Segment, residue: Residue) -> Employment:
     """EMP: 9003, C948 category, C951 occupation (code 9009, text 9008), C950 qualification,
-    3494 job title, 9035 applicability, the codes as sent."""
+    3494 job title, 9035 applicability, the codes as sent (shape :data:`_EMP_SHAPE`; the
+    occupation's code list and agency carried)."""
+    residue.keep(seg, 2, 1)
+    residue.keep(seg, 2, 2)
     return Employment(
-        qualifier=seg.get(0)[:3],
-        category=seg.get(1, 0)[:35] or None,
-        occupation=seg.get(2, 0)[:35] or None,
-        occupation_text=seg.get(2, 3)[:70] or None,
-        qualification=seg.get(3, 0)[:35] or None,
-        job_title=seg.get(4)[:35] or None,
-        applicability=seg.get(5)[:35] or None,
+        qualifier=cut(residue, seg, 0, 0, 3),
+        category=cut(residue, seg, 1, 0, 35) or None,
+        occupation=cut(residue, seg, 2, 0, 35) or None,
+        occupation_text=cut(residue, seg, 2, 3, 70) or None,
+        qualification=cut(residue, seg, 3, 0, 35) or None,
+        job_title=cut(residue, seg, 4, 0, 35) or None,
+        applicability=cut(residue, seg, 5, 0, 35) or None,
     )
 
 
-def _reference(seg: Segment) -> DocumentReference | None:
+_EMP_SHAPE: Shape = (1, 1, 4, 1, 1, 1)
+
+
+def _reference(seg: Segment, residue: Residue) -> DocumentReference | None:
     qualifier, number = seg.get(0, 0), seg.get(0, 1).strip()
-    return DocumentReference(qualifier[:3], number[:70]) if qualifier and number else None
+    if not qualifier or not number:
+        return None
+    if len(number) > 70:
+        residue.keep(seg, 0, 1)
+    return DocumentReference(cut(residue, seg, 0, 0, 3), number[:70])
 
 
-def _count(seg: Segment, plist: PassengerVehicleList, pos: Positions) -> None:
+def _count(seg: Segment, plist: PassengerVehicleList, pos: Positions) -> Shape:
     """CNT+42 (total passengers) and CNT+41 (total crew): kept, CNT+42 checked by a rule."""
     qualifier, value = seg.get(0, 0), seg.get(0, 1)
     if qualifier not in ("41", "42"):
-        return
+        return NOTHING
     count = whole(value)
     if count is None:
         raise MappingError(
@@ -160,25 +213,30 @@ def _count(seg: Segment, plist: PassengerVehicleList, pos: Positions) -> None:
             f"segment {seg.number} CNT element 0 component 1",
             seg.number,
         )
-    if qualifier == "42":
+    if qualifier == "42" and plist.passenger_total is None:
         plist.passenger_total = count
         pos["passenger_total"] = (seg.number, seg.tag)
-    else:
+    elif qualifier == "41" and plist.crew_total is None:
         plist.crew_total = count
         pos["crew_total"] = (seg.number, seg.tag)
+    else:
+        return NOTHING
+    return (2,)
 
 
-def _reporting_party(seg: Segment, party: Party | None) -> Party | None:
+def _reporting_party(seg: Segment, party: Party | None, residue: Residue) -> Shape:
     """CTA and COM of the SG1 party: its contacts."""
     if party is None:
-        return None
+        return NOTHING
     if seg.tag == "CTA":
-        party.contacts = (*party.contacts, contact(seg))
-    elif (com := communication(seg)) is not None:
+        party.contacts = (*party.contacts, contact(seg, residue))
+        return CONTACT_SHAPE
+    com, shape = communication(seg, residue)
+    if com is not None:
         if not party.contacts:
             party.contacts = (Contact(),)
         party.contacts[-1].communications.append(com)
-    return party
+    return shape
 
 
 def decode_message(
@@ -191,7 +249,8 @@ def decode_message(
 
     Groups as the directories (D02B..D05B) define them: a NAD before the voyage (SG2, from
     its TDT) is the reporting party (SG1), but for a traveller role code; every NAD after it
-    opens a traveller (SG4), and all up to the next NAD is his.
+    opens a traveller (SG4), and all up to the next NAD is his. What no field holds is carried
+    in the list's NotMapped section (a field already filled keeps the first value).
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
@@ -207,6 +266,8 @@ def decode_message(
         )
     number = bgm.get(1)
     pos["document_number"] = (bgm.number, "BGM")
+    residue = Residue(message.segments[0].number)
+    carry_function_code(residue, bgm)
     plist = PassengerVehicleList(
         header=Header.new(
             sender=context.sender,
@@ -226,34 +287,49 @@ def decode_message(
                 message_reference=message.reference,
             ),
         ),
-        document_number=number[:35],
+        document_number=cut(residue, bgm, 1, 0, 35),
     )
     traveller: Traveller | None = None
     document: TravelDocument | None = None
     reporting: Party | None = None
-    voyage_seen = False
+    voyage_seen = conveyance_read = False
+    said: dict[str, Segment] = {}  # the voyage's fields: which segment gave each
     for seg in body:
         tag = seg.tag
-        if tag == "NAD" and traveller is None and not voyage_seen and seg.get(0) not in ROLES:
-            reporting = party(seg)
+        shape: Shape = NOTHING
+        if tag == "BGM":
+            # 1225 is the function only when the gateway knows it; 1001 (745 passenger list,
+            # 250 crew list ...) says which list: carried, as C106's version and revision.
+            known = bgm.get(2) in ("", *FUNCTIONS)
+            shape = (0, 1, 1 if known else 0) if seg.number == bgm.number else NOTHING
+        elif tag == "NAD" and traveller is None and not voyage_seen and seg.get(0) not in ROLES:
+            reporting, shape = party(seg, residue)
             pos[f"parties[{len(plist.parties)}]"] = (seg.number, tag)
             plist.parties.append(reporting)
         elif tag == "NAD":
-            traveller = _traveller(seg, len(plist.travellers) + 1)
+            traveller, shape = _traveller(seg, len(plist.travellers) + 1, residue)
             pos[f"travellers[{len(plist.travellers)}]"] = (seg.number, tag)
             plist.travellers.append(traveller)
             document = reporting = None
         elif tag == "CNT":
-            _count(seg, plist, pos)
+            shape = _count(seg, plist, pos)
         elif traveller is None:
             if tag == "TDT":
                 voyage_seen = True
                 reporting = None
+                if not conveyance_read:
+                    conveyance_read = True
+                    pos.setdefault("conveyance", (seg.number, tag))
+                    shape = vessel(seg, plist.conveyance, residue)
+                    if plist.conveyance.imo_number:
+                        pos["conveyance.imo_number"] = (seg.number, tag)
             elif tag in ("CTA", "COM"):
-                reporting = _reporting_party(seg, reporting)
-            _voyage_segment(seg, plist, pos)
+                shape = _reporting_party(seg, reporting, residue)
+            else:
+                shape = _voyage_segment(seg, plist, pos, residue, said)
         else:
-            document = _traveller_segment(seg, plist, traveller, document, pos)
+            document, shape = _traveller_segment(seg, plist, traveller, document, pos, residue)
+        residue.segment(seg, shape)
     if not plist.travellers:
         raise MappingError(
             "MISSING_TRAVELLERS",
@@ -262,52 +338,71 @@ def decode_message(
             f"message {message.reference}",
             message.segments[0].number,
         )
+    plist.not_mapped = residue.finish()
     return plist
 
 
-def _voyage_segment(seg: Segment, plist: PassengerVehicleList, pos: Positions) -> None:
-    """A segment before the first traveller: header RFF, the voyage (SG2: TDT, LOC, DTM)."""
+def _voyage_segment(
+    seg: Segment,
+    plist: PassengerVehicleList,
+    pos: Positions,
+    residue: Residue,
+    said: dict[str, Segment],
+) -> Shape:
+    """A segment before the first traveller: header RFF, the voyage's LOC and DTM.
+
+    A later port or time of the voyage replaces an earlier one (the one in its LOC group,
+    after the TDT's, is the one that counts); the earlier segment is then carried
+    (``said``: which segment gave each field).
+    """
     tag = seg.tag
-    if tag == "RFF" and (reference := _reference(seg)) is not None:
+    if tag == "RFF" and (reference := _reference(seg, residue)) is not None:
         plist.document_references.append(reference)
-    elif tag == "TDT":
-        pos.setdefault("conveyance", (seg.number, tag))
-        cv = plist.conveyance
-        cv.voyage_number = seg.get(1)[:35] or cv.voyage_number
-        mode = seg.get(2)
-        if re.fullmatch(r"0?[0-9]", mode):
-            cv.mode_of_transport = mode[-1]
-        cv.carrier = (seg.get(4, 3) or seg.get(4))[:70] or cv.carrier
-        vessel = seg.get(7)
-        # The IMO number the standard way is 8213 with list 146 (means of transport
-        # identification) of agency 11 (Lloyd's Register): 9287039:146:11.
-        if re.fullmatch(r"(?:IMO)?[0-9]{7}", vessel) and (
-            seg.get(7, 1) in ("", "IMO", "11", "146") or seg.get(7, 2) == "11"
-        ):
-            cv.imo_number = vessel[-7:]
-            pos["conveyance.imo_number"] = (seg.number, tag)
-        elif vessel:
-            cv.call_sign = vessel[:35]
-        cv.name = seg.get(7, 3)[:70] or cv.name
-        if _COUNTRY.match(seg.get(7, 4)):
-            cv.nationality = seg.get(7, 4)
-    elif tag == "LOC":
-        place = seg.get(1)[:35] or None
-        if seg.get(0) == "125":
-            plist.port_of_departure = place
-            pos["port_of_departure"] = (seg.number, tag)
-        elif seg.get(0) == "87":
-            plist.port_of_call = place
-            pos["port_of_call"] = (seg.number, tag)
-    elif tag == "DTM":
+        return (2,)
+    if tag == "LOC":
+        qualifier = seg.get(0)
+        field = {"125": "port_of_departure", "87": "port_of_call"}.get(qualifier)
+        if field is None or not seg.get(1):
+            return NOTHING
+        _replace(field, seg, said, residue)
+        setattr(plist, field, cut(residue, seg, 1, 0, 35))
+        pos[field] = (seg.number, tag)
+        return (1, place_width(seg))
+    if tag == "DTM":
         when = parse_dtm(seg.get(0, 1), seg.get(0, 2))
         qualifier = seg.get(0, 0)
-        if when is not None and qualifier in ("189", "186", "136"):
-            plist.departure_time = when
-            pos["departure_time"] = (seg.number, tag)
-        elif when is not None and qualifier in ("232", "132", "178"):
-            plist.arrival_time = when
-            pos["arrival_time"] = (seg.number, tag)
+        if when is None:
+            return NOTHING
+        if qualifier in _DEPARTURE_DTM:
+            field = "departure_time"
+        elif qualifier in _ARRIVAL_DTM:
+            field = "arrival_time"
+        else:
+            return NOTHING
+        _replace(field, seg, said, residue)
+        setattr(plist, field, when)
+        residue.implied(seg, 0, 0, _DEPARTURE_DTM[0] if field == "departure_time" else "232")
+        pos[field] = (seg.number, tag)
+        return _DTM_SHAPE
+    return NOTHING
+
+
+def _replace(field: str, seg: Segment, said: dict[str, Segment], residue: Residue) -> None:
+    """``seg`` gives ``field`` now: the segment that gave it before is carried."""
+    before = said.get(field)
+    if before is not None:
+        residue.account(before, NOTHING)
+    said[field] = seg
+
+
+def _date(seg: Segment, residue: Residue) -> dt.date | None:
+    """The date of a DTM; a time it also gives has no field, so the value is carried too."""
+    when = parse_dtm(seg.get(0, 1), seg.get(0, 2))
+    if when is None:
+        return None
+    if seg.get(0, 2) not in _DATE_FORMATS:
+        residue.keep(seg, 0, 1)
+    return when.date()
 
 
 def _traveller_segment(
@@ -316,59 +411,95 @@ def _traveller_segment(
     traveller: Traveller,
     document: TravelDocument | None,
     pos: Positions,
-) -> TravelDocument | None:
-    """A segment of a traveller's group (SG4, with SG5 documents); the document it opens."""
-    tag = seg.tag
-    if tag == "ATT" and seg.get(0) == "2":
-        gender = seg.get(2, 0)[:1].upper()
-        traveller.gender = gender if gender in ("M", "F", "X") else None
-    elif tag == "DTM":
-        qualifier = seg.get(0, 0)
-        when = parse_dtm(seg.get(0, 1), seg.get(0, 2))
-        if when is not None and qualifier == "329" and document is None:
-            traveller.birth_date = when.date()
-        elif when is not None and qualifier == "36" and document is not None:
-            document.expiry_date = when.date()
+    residue: Residue,
+) -> tuple[TravelDocument | None, Shape]:
+    """A segment of a traveller's group (SG4, with SG5 documents): the document it opens (or
+    the one still open) and the shape of what it mapped."""
+    tag, qualifier = seg.tag, seg.get(0, 0)
+    if tag == "ATT" and qualifier == "2" and traveller.gender is None:
+        gender = seg.get(2, 0).upper()
+        if gender in ("M", "F", "X"):
+            traveller.gender = gender
+            residue.implied(seg, 2, 0, gender)  # "m" is M, and carried as sent
+            return document, (1, 0, 1)
+    elif tag == "DTM" and qualifier == "329" and document is None and traveller.birth_date is None:
+        traveller.birth_date = _date(seg, residue)
+        return document, (_DTM_SHAPE if traveller.birth_date is not None else NOTHING)
+    elif tag == "DTM" and qualifier == "36" and document is not None:
+        if document.expiry_date is None:
+            document.expiry_date = _date(seg, residue)
+            return document, (_DTM_SHAPE if document.expiry_date is not None else NOTHING)
     elif tag == "LOC":
-        qualifier, place = seg.get(0), seg.get(1)[:35] or None
-        if qualifier == "91" and document is not None:
-            document.issuing_country = _country(seg, 1) or document.issuing_country
-        elif qualifier == "178":
-            traveller.place_of_embarkation = place
-        elif qualifier == "179":
-            traveller.place_of_disembarkation = place
-        elif qualifier == "180":
-            traveller.birth_place = place
-    elif tag == "NAT":
-        traveller.nationality = _country(seg, 1) or traveller.nationality
+        return document, _traveller_place(seg, traveller, document, residue)
+    elif tag == "NAT" and traveller.nationality is None and (found := _country(seg, 1)):
+        traveller.nationality = found
+        return document, (1 if qualifier in ("", "2") else 0, _country_width(seg, 1, residue))
     elif tag == "EMP":
-        traveller.employment.append(_employment(seg))
-    elif tag == "DOC":
-        kind, doc_number = seg.get(0, 0), seg.get(1, 0)
-        if kind and doc_number:
-            document = TravelDocument(kind=kind[:35], number=doc_number[:35])
-            traveller.documents.append(document)
-    elif tag == "RFF" and seg.get(0, 0) in _VEHICLE_RFF and seg.get(0, 1).strip():
-        _vehicle_reference(seg, traveller, len(plist.travellers) - 1, pos)
-    elif tag == "RFF" and (reference := _reference(seg)) is not None:
+        traveller.employment.append(_employment(seg, residue))
+        return document, _EMP_SHAPE
+    elif tag == "DOC" and qualifier and seg.get(1, 0):
+        document = TravelDocument(
+            kind=cut(residue, seg, 0, 0, 35), number=cut(residue, seg, 1, 0, 35)
+        )
+        traveller.documents.append(document)
+        return document, (1, 1)
+    elif tag == "RFF" and qualifier in _VEHICLE_RFF and seg.get(0, 1).strip():
+        kept = _vehicle_reference(seg, traveller, len(plist.travellers) - 1, pos, residue)
+        return document, ((2,) if kept else NOTHING)
+    elif tag == "RFF" and (reference := _reference(seg, residue)) is not None:
         traveller.references.append(reference)
-    return document
+        return document, (2,)
+    return document, NOTHING
 
 
+def _traveller_place(
+    seg: Segment, traveller: Traveller, document: TravelDocument | None, residue: Residue
+) -> Shape:
+    """LOC+91 (the open document's issuing country), 178, 179, 180 (embarkation,
+    disembarkation, birth place); a place already said is carried."""
+    qualifier = seg.get(0)
+    if qualifier == "91":
+        country = _country(seg, 1)
+        if document is None or country is None or document.issuing_country is not None:
+            return NOTHING
+        document.issuing_country = country
+        return (1, _country_width(seg, 1, residue))
+    field = _TRAVELLER_PLACES.get(qualifier)
+    if field is None or not seg.get(1) or getattr(traveller, field) is not None:
+        return NOTHING
+    setattr(traveller, field, cut(residue, seg, 1, 0, 35))
+    return (1, place_width(seg))
+
+
+_TRAVELLER_PLACES = {
+    "178": "place_of_embarkation",
+    "179": "place_of_disembarkation",
+    "180": "birth_place",
+}
 _VEHICLE_RFF = ("ABZ", "ZVC", "ZVI", "ZVM", "ZVD")
+_VEHICLE_FIELDS = {
+    "ABZ": "registration_number",
+    "ZVC": "registration_country",
+    "ZVI": "vin",
+    "ZVM": "make",
+    "ZVD": "model",
+}
 
 
-def _vehicle_reference(seg: Segment, traveller: Traveller, index: int, pos: Positions) -> None:
+def _vehicle_reference(
+    seg: Segment, traveller: Traveller, index: int, pos: Positions, residue: Residue
+) -> bool:
+    """A vehicle RFF into the traveller's vehicle; False when its field is already said (or a
+    registration country is no country code): the RFF is then carried."""
     qualifier, value = seg.get(0, 0), seg.get(0, 1).strip()
-    vehicle = traveller.vehicle = traveller.vehicle or Vehicle()
-    pos.setdefault(f"travellers[{index}].vehicle", (seg.number, seg.tag))
-    if qualifier == "ABZ":
-        vehicle.registration_number = value[:35]
-    elif qualifier == "ZVC" and _COUNTRY.match(value):
-        vehicle.registration_country = value
-    elif qualifier == "ZVI":
-        vehicle.vin = value.upper() if _VIN.match(value.upper()) else None
-        if vehicle.vin is None:
+    vehicle = traveller.vehicle or Vehicle()
+    field = _VEHICLE_FIELDS[qualifier]
+    if getattr(vehicle, field) is not None:
+        return False
+    if qualifier == "ZVC" and not _COUNTRY.match(value):
+        return False
+    if qualifier == "ZVI":
+        if not _VIN.match(value.upper()):
             raise MappingError(
                 "INVALID_VIN",
                 f"VIN {value} of traveller {traveller.sequence} is not 17 characters "
@@ -376,10 +507,14 @@ def _vehicle_reference(seg: Segment, traveller: Traveller, index: int, pos: Posi
                 f"segment {seg.number} RFF element 0 component 1",
                 seg.number,
             )
-    elif qualifier == "ZVM":
-        vehicle.make = value[:35]
-    elif qualifier == "ZVD":
-        vehicle.model = value[:35]
+        value = value.upper()
+    elif len(value) > 35:
+        residue.keep(seg, 0, 1)
+        value = value[:35]
+    traveller.vehicle = vehicle
+    pos.setdefault(f"travellers[{index}].vehicle", (seg.number, seg.tag))
+    setattr(vehicle, field, value)
+    return True
 
 
 def is_paxlst(message: Message) -> bool:

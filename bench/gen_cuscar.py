@@ -76,8 +76,10 @@ def bill_segments(rng: random.Random, seq: int, n: int) -> tuple[list[str], list
         f"LOC+11+{discharge}:139:6",
     ]
     for role in ("CZ", "CN", "N1"):
+        # NAD: 3035, C082 (empty), C058 (empty), C080 name, C059 street, 3164 city, C819
+        # (empty), 3251 postcode, 3207 country: every value where the directory puts it.
         segs.append(
-            f"NAD+{role}++{rng.choice(NAMES)}+{rng.choice(STREETS)}+{rng.choice(CITIES)}++"
+            f"NAD+{role}+++{rng.choice(NAMES)}+{rng.choice(STREETS)}+{rng.choice(CITIES)}++"
             f"{rng.randrange(10000, 99999)}+{rng.choice(['NL', 'EG', 'DE', 'CN', 'MA'])}"
         )
     segs += [

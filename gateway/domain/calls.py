@@ -29,10 +29,10 @@ from typing import Any, Literal, cast
 
 from lxml import etree
 
-from gateway.domain.model import NAMESPACE, SCHEMA_VERSION, Conveyance, Header
+from gateway.domain.model import NAMESPACE, SCHEMA_VERSION, Conveyance, Header, NotMappedElement
 from gateway.domain.rules import imo_number_ok, locode_problem
 from gateway.domain.xml_parts import conveyance_from_xml, conveyance_out
-from gateway.domain.xmlmap import TreeOut, Vocabulary
+from gateway.domain.xmlmap import TreeOut, Vocabulary, not_mapped_out
 from gateway.domain.xmlsafe import parse
 
 #: The country whose ports this gateway serves: a call's port of call is one of its LOCODEs.
@@ -125,6 +125,7 @@ class VesselCall:
     crew_count: int | None = None
     passenger_count: int | None = None
     cargo: CargoSummary | None = None
+    not_mapped: list[NotMappedElement] = field(default_factory=list)  # issue #16
 
     DOCUMENT_TYPE = "VesselCall"
 
@@ -171,6 +172,7 @@ class DangerousGoodsNotification:
     call: CallKey
     vessel_name: str | None = None
     items: list[DangerousCargoItem] = field(default_factory=list)
+    not_mapped: list[NotMappedElement] = field(default_factory=list)  # issue #16
 
     DOCUMENT_TYPE = "DangerousGoodsNotification"
 
@@ -209,6 +211,7 @@ class TerminalOperationsReport:
     complete: bool = False  # the terminal says the operation is finished for this call
     completed_at: dt.datetime | None = None
     movements: list[ContainerMovement] = field(default_factory=list)
+    not_mapped: list[NotMappedElement] = field(default_factory=list)  # issue #16
 
     DOCUMENT_TYPE = "TerminalOperationsReport"
 
@@ -260,6 +263,7 @@ def vessel_call_to_xml(doc: VesselCall) -> etree._Element:
         _add(c, "ContainersToLoad", doc.cargo.containers_to_load)
         _add(c, "GrossMassKg", doc.cargo.gross_mass_kg)
         _add(c, "Description", doc.cargo.description)
+    not_mapped_out(TreeOut(_VOCABULARY, root), doc.not_mapped)
     return root
 
 
@@ -284,6 +288,7 @@ def dangerous_goods_to_xml(doc: DangerousGoodsNotification) -> etree._Element:
         _add(el, "GrossMassKg", item.gross_mass_kg)
         if item.marine_pollutant:
             _add(el, "MarinePollutant", True)
+    not_mapped_out(TreeOut(_VOCABULARY, root), doc.not_mapped)
     return root
 
 
@@ -308,6 +313,7 @@ def terminal_report_to_xml(doc: TerminalOperationsReport) -> etree._Element:
         _add(el, "StowagePosition", m.stowage_position)
         _add(el, "PlaceOfLoading", m.place_of_loading)
         _add(el, "PlaceOfDischarge", m.place_of_discharge)
+    not_mapped_out(TreeOut(_VOCABULARY, root), doc.not_mapped)
     return root
 
 
@@ -367,6 +373,7 @@ def vessel_call_from_xml(root: etree._Element) -> VesselCall:
         crew_count=_opt(root, "CrewCount", int),
         passenger_count=_opt(root, "PassengerCount", int),
         cargo=cargo,
+        not_mapped=_VOCABULARY.not_mapped_from_xml(root),
     )
 
 
@@ -396,6 +403,7 @@ def dangerous_goods_from_xml(root: etree._Element) -> DangerousGoodsNotification
         call=_call_key(root),
         vessel_name=_str(root, "VesselName"),
         items=items,
+        not_mapped=_VOCABULARY.not_mapped_from_xml(root),
     )
 
 
@@ -425,6 +433,7 @@ def terminal_report_from_xml(root: etree._Element) -> TerminalOperationsReport:
         complete=_bool(_req(root, "Complete")),
         completed_at=_opt(root, "CompletedAt", _datetime),
         movements=movements,
+        not_mapped=_VOCABULARY.not_mapped_from_xml(root),
     )
 
 

@@ -53,7 +53,7 @@ from gateway.domain.xml_parts import (
     party_out,
     required_header,
 )
-from gateway.domain.xmlmap import TreeOut, XmlOut, header_out
+from gateway.domain.xmlmap import TreeOut, XmlOut, header_out, not_mapped_out
 from gateway.domain.xmlsafe import parse
 
 _q = VOCABULARY.q
@@ -68,12 +68,13 @@ _header = VOCABULARY.header_from_xml
 
 
 def _equipment_out(out: XmlOut, e: TransportEquipment) -> None:
-    out.start("TransportEquipment")
+    out.start("TransportEquipment", attrs(typeCode=e.type_code))
     out.leaf("Identifier", e.identifier)
     out.leaf("SizeType", e.size_type)
     for seal in e.seals:
         out.leaf("Seal", seal.number, attrs(issuer=seal.issuer, issuerName=seal.issuer_name))
     out.leaf("Fullness", e.fullness)
+    out.leaf("Status", e.status)
     out.leaf("GrossMassKg", e.gross_mass_kg)
     out.leaf("TareMassKg", e.tare_mass_kg)
     out.leaf("VerifiedGrossMassKg", e.verified_gross_mass_kg)
@@ -86,6 +87,7 @@ def _goods_out(out: XmlOut, g: GoodsItem) -> None:
     out.leaf("Sequence", g.sequence)
     out.leaf("HsCode", g.hs_code)
     out.leaf("Description", g.description)
+    out.leaf("MarkingInstruction", g.marking_instruction)
     for mark in g.marks:
         out.leaf("Marks", mark)
     out.leaf("PackageCount", g.package_count)
@@ -114,9 +116,11 @@ def manifest_head_out(out: XmlOut, m: CargoManifest) -> None:
     """Everything of the manifest's XML before its first Consignment (root not included)."""
     header_out(out, m.header)
     out.leaf("DocumentNumber", m.document_number)
+    out.leaf("IssueTime", m.issue_time)
     conveyance_out(out, m.conveyance)
     out.leaf("PortOfCall", m.port_of_call)
     out.leaf("CustomsOffice", m.customs_office)
+    out.leaf("PlaceOfDeparture", m.place_of_departure)
     out.leaf("ArrivalTime", m.arrival_time)
     out.leaf("ActualArrivalTime", m.actual_arrival_time)
     out.leaf("DepartureTime", m.departure_time)
@@ -166,8 +170,14 @@ def manifest_to_xml(m: CargoManifest) -> etree._Element:
     manifest_head_out(out, m)
     for c in m.consignments:
         consignment_out(out, c)
-    totals_out(out, m.control_totals)
+    manifest_tail_out(out, m)
     return root
+
+
+def manifest_tail_out(out: XmlOut, m: CargoManifest) -> None:
+    """Everything of the manifest's XML after its last Consignment (root not included)."""
+    totals_out(out, m.control_totals)
+    not_mapped_out(out, m.not_mapped)
 
 
 def totals_out(out: XmlOut, totals: ControlTotals | None) -> None:
@@ -244,6 +254,8 @@ def _equipment(el: etree._Element) -> TransportEquipment:
     return TransportEquipment(
         identifier=_req(el, "Identifier"),
         size_type=_str(el, "SizeType"),
+        type_code=el.get("typeCode"),
+        status=_str(el, "Status"),
         seals=[
             Seal(se.text or "", issuer=se.get("issuer"), issuer_name=se.get("issuerName"))
             for se in el.findall(_q("Seal"))
@@ -277,6 +289,7 @@ def _goods(ge: etree._Element) -> GoodsItem:
         sequence=int(_req(ge, "Sequence")),
         hs_code=_str(ge, "HsCode"),
         description=_str(ge, "Description"),
+        marking_instruction=_str(ge, "MarkingInstruction"),
         marks=tuple(_all(ge, "Marks")),
         package_count=_opt(ge, "PackageCount", int),
         package_type=_str(ge, "PackageType"),
@@ -335,6 +348,8 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
         conveyance=conveyance_from_xml(cv),
         port_of_call=_str(root, "PortOfCall"),
         customs_office=_str(root, "CustomsOffice"),
+        issue_time=_opt(root, "IssueTime", parse_datetime),
+        place_of_departure=_str(root, "PlaceOfDeparture"),
         arrival_time=_opt(root, "ArrivalTime", parse_datetime),
         actual_arrival_time=_opt(root, "ActualArrivalTime", parse_datetime),
         departure_time=_opt(root, "DepartureTime", parse_datetime),
@@ -342,6 +357,7 @@ def manifest_from_xml(root: etree._Element) -> CargoManifest:
         equipment=[_equipment(e) for e in root.findall(_q("TransportEquipment"))],
         consignments=consignments,
         control_totals=_totals(root),
+        not_mapped=VOCABULARY.not_mapped_from_xml(root),
     )
 
 

@@ -87,6 +87,30 @@ class Header:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class NotMappedElement:
+    """One data element of the partner's message that no canonical field holds, as it was sent.
+
+    Every data element of an accepted EDIFACT message is either mapped into a canonical field
+    or carried as one of these, in the document's ``not_mapped`` (issue #16): nothing is lost
+    silently. Positions count as ``Pointer`` does: ``segment`` in the message (UNH = 1),
+    ``element`` and ``component`` from 0 after the tag.
+    """
+
+    tag: str  # the segment's tag, e.g. FTX
+    segment: int
+    element: int
+    component: int
+    value: str  # verbatim: release characters resolved, nothing trimmed or cut
+    repetition: int = 0  # syntax 4: which occurrence of a repeated data element (0: the first)
+    qualifier: str | None = None  # the segment's first value (FTX+AAI: AAI), to read it by
+
+    @property
+    def position(self) -> str:
+        """``segment:element:component``, e.g. ``12:3:0``."""
+        return f"{self.segment}:{self.element}:{self.component}"
+
+
 @dataclass(slots=True)
 class Conveyance:
     imo_number: str | None = None
@@ -96,6 +120,11 @@ class Conveyance:
     voyage_number: str | None = None
     carrier: str | None = None
     mode_of_transport: str | None = None
+    # The carrier's code (EDIFACT C040 3127; ``carrier`` is its name 3128 when sent, else the
+    # code) and the code's scheme (code list 1131, agency 3055), e.g. 172 carrier code / 20 BIC.
+    carrier_code: str | None = None
+    carrier_scheme: str | None = None
+    carrier_scheme_agency: str | None = None
 
 
 @dataclass(slots=True)
@@ -171,6 +200,7 @@ class GoodsItem:
     unit_net_mass_kg: Decimal | None = None
     volume_m3: Decimal | None = None
     marks: tuple[str, ...] = ()  # marks and numbers (PCI C210), line by line
+    marking_instruction: str | None = None  # PCI 4233, e.g. 24 shipper assigned; None: 28 free text
     dangerous_goods: tuple[DangerousGoods, ...] = ()
     equipment_references: list[str] = field(default_factory=list)
     # SGP 7224, by position in equipment_references: how many of the item's packages are in
@@ -191,6 +221,8 @@ class Seal:
 class TransportEquipment:
     identifier: str
     size_type: str | None = None
+    type_code: str | None = None  # EQD 8053: TE trailer, BL bulk ...; None: CN, a container
+    status: str | None = None  # EQD 8249 as sent: 2 export, 3 import, 6 transhipment ...
     seals: list[Seal] = field(default_factory=list)
     fullness: Literal["full", "empty", "unknown"] | None = None
     gross_mass_kg: Decimal | None = None
@@ -246,6 +278,8 @@ class CargoManifest:
     conveyance: Conveyance = field(default_factory=Conveyance)
     port_of_call: str | None = None
     customs_office: str | None = None
+    issue_time: dt.datetime | None = None  # when the partner issued the document (DTM 137)
+    place_of_departure: str | None = None  # the call's place of departure (LOC+5, header)
     arrival_time: dt.datetime | None = None  # estimated (DTM 132) or scheduled (232) arrival
     actual_arrival_time: dt.datetime | None = None  # DTM 178
     departure_time: dt.datetime | None = None
@@ -253,6 +287,7 @@ class CargoManifest:
     equipment: list[TransportEquipment] = field(default_factory=list)
     consignments: list[Consignment] = field(default_factory=list)
     control_totals: ControlTotals | None = None
+    not_mapped: list[NotMappedElement] = field(default_factory=list)
 
     DOCUMENT_TYPE = "CargoManifest"
 
@@ -358,6 +393,7 @@ class PassengerVehicleList:
     parties: list[Party] = field(default_factory=list)  # SG1: the reporting party, its contacts
     passenger_total: int | None = None  # CNT+42, checked by the PASSENGER_COUNT rule
     crew_total: int | None = None  # CNT+41
+    not_mapped: list[NotMappedElement] = field(default_factory=list)
 
     DOCUMENT_TYPE = "PassengerVehicleList"
 

@@ -34,7 +34,7 @@ from gateway.domain.xml_parts import (
     references_from_xml,
     required_header,
 )
-from gateway.domain.xmlmap import TreeOut, XmlOut
+from gateway.domain.xmlmap import TreeOut, XmlOut, not_mapped_out
 
 _q = VOCABULARY.q
 _header_xml = VOCABULARY.header_to_xml
@@ -104,6 +104,7 @@ def passenger_list_to_xml(p: PassengerVehicleList) -> etree._Element:
         _traveller_out(out, t)
     out.leaf("PassengerTotal", p.passenger_total)
     out.leaf("CrewTotal", p.crew_total)
+    not_mapped_out(out, p.not_mapped)
     return root
 
 
@@ -179,4 +180,5 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
         parties=[party_from_xml(p) for p in root.findall(_q("Party"))],
         passenger_total=_opt(root, "PassengerTotal", int),
         crew_total=_opt(root, "CrewTotal", int),
+        not_mapped=VOCABULARY.not_mapped_from_xml(root),
     )

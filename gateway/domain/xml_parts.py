@@ -83,7 +83,13 @@ def conveyance_out(out: XmlOut, c: Conveyance) -> None:
     out.leaf("CallSign", c.call_sign)
     out.leaf("Nationality", c.nationality)
     out.leaf("VoyageNumber", c.voyage_number)
-    out.leaf("Carrier", c.carrier)
+    out.leaf(
+        "Carrier",
+        c.carrier,
+        attrs(
+            code=c.carrier_code, schemeId=c.carrier_scheme, schemeAgencyId=c.carrier_scheme_agency
+        ),
+    )
     out.leaf("ModeOfTransport", c.mode_of_transport)
     out.end()
 
@@ -159,14 +165,18 @@ def party_from_xml(el: etree._Element) -> Party:
 
 
 def conveyance_from_xml(cv: etree._Element) -> Conveyance:
+    carrier = _find(cv, "Carrier")
     return Conveyance(
         imo_number=_str(cv, "ImoNumber"),
         name=_str(cv, "Name"),
         call_sign=_str(cv, "CallSign"),
         nationality=_str(cv, "Nationality"),
         voyage_number=_str(cv, "VoyageNumber"),
-        carrier=_str(cv, "Carrier"),
+        carrier=None if carrier is None else carrier.text or "",
         mode_of_transport=_str(cv, "ModeOfTransport"),
+        carrier_code=None if carrier is None else carrier.get("code"),
+        carrier_scheme=None if carrier is None else carrier.get("schemeId"),
+        carrier_scheme_agency=None if carrier is None else carrier.get("schemeAgencyId"),
     )
 
 

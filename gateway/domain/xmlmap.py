@@ -15,13 +15,13 @@ use one each, and share the writing and reading of the common :class:`Header`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar, cast
 
 from lxml import etree
 
-from gateway.domain.model import Header, Source
+from gateway.domain.model import Header, NotMappedElement, Source
 
 T = TypeVar("T")
 
@@ -139,6 +139,27 @@ class Vocabulary:
     def get_all(self, el: etree._Element, name: str) -> list[str]:
         return [c.text or "" for c in el.findall(self.q(name))]
 
+    def not_mapped_from_xml(self, root: etree._Element) -> list[NotMappedElement]:
+        """The NotMapped section below ``root`` (:func:`not_mapped_out`), empty without one."""
+        section = root.find(self.q("NotMapped"))
+        if section is None:
+            return []
+        entries = []
+        for el in section.findall(self.q("Element")):
+            segment, element, component = (int(n) for n in (el.get("position") or "").split(":"))
+            entries.append(
+                NotMappedElement(
+                    tag=el.get("segment") or "",
+                    segment=segment,
+                    element=element,
+                    component=component,
+                    value=el.text or "",
+                    repetition=int(el.get("repetition") or 0),
+                    qualifier=el.get("qualifier"),
+                )
+            )
+        return entries
+
     def header_from_xml(self, el: etree._Element) -> Header:
         src = el.find(self.q("Source"))
         if src is None:
@@ -194,4 +215,24 @@ def header_out(out: XmlOut, h: Header) -> None:
             source[attr] = value
     out.start("Source", source)
     out.end()
+    out.end()
+
+
+def not_mapped_out(out: XmlOut, entries: Sequence[NotMappedElement]) -> None:
+    """The document's NotMapped section (issue #16), nothing when every element was mapped.
+
+    ``<Element segment="FTX" position="12:3:0" qualifier="AAI">value</Element>`` per data
+    element no canonical field holds: position is segment:element:component as
+    :class:`NotMappedElement` counts them; ``repetition`` only for a syntax 4 repetition.
+    """
+    if not entries:
+        return
+    out.start("NotMapped")
+    for e in entries:
+        attrs = {"segment": e.tag, "position": f"{e.segment}:{e.element}:{e.component}"}
+        if e.repetition:
+            attrs["repetition"] = str(e.repetition)
+        if e.qualifier is not None:
+            attrs["qualifier"] = e.qualifier
+        out.leaf("Element", e.value, attrs)
     out.end()

@@ -11,6 +11,7 @@ stderr); 2 usage or configuration error; 3 the broker could not be reached
 from __future__ import annotations
 
 import importlib
+import itertools
 import sys
 import uuid
 import warnings
@@ -357,6 +358,7 @@ def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: 
     Rejected input: exit 1, nothing on stdout, one line per problem on stderr
     as CODE<TAB>where<TAB>sentence.
     """
+    from gateway.domain import not_mapped
     from gateway.domain.canonical_xml import to_bytes
 
     translator = app_of(ctx).translator
@@ -389,10 +391,13 @@ def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: 
         "problems",
         file.name,
     )
-    # Accepted, but worth knowing (stdout stays the XML).
+    # Accepted, but worth knowing (stdout stays the XML): broken rules at "warn", and each
+    # data element no canonical field holds, carried verbatim in its document (issue #16).
+    carried = itertools.islice(not_mapped.warnings(result.documents), STDERR_LINES + 1)
     _echo_capped(
-        [f"warning: {w.code}\t{w.where}\t{w.sentence}" for w in result.warnings],
-        result.warnings.omitted,
+        [f"warning: {w.code}\t{w.where}\t{w.sentence}" for w in result.warnings]
+        + ["warning: " + "\t".join(line) for line in carried],
+        result.warnings.omitted + max(0, not_mapped.count(result.documents) - STDERR_LINES - 1),
         "warnings",
         file.name,
         prefix="warning: ",

@@ -37,7 +37,7 @@ from gateway.domain.canonical_xml import (
     consignment_out,
     manifest_head_out,
     manifest_root,
-    totals_out,
+    manifest_tail_out,
 )
 from gateway.domain.model import NAMESPACE, CargoManifest, Header
 from gateway.domain.validation import SCHEMA_FILE, _lxml_schema
@@ -143,7 +143,7 @@ def _write(m: CargoManifest, sink: Callable[[bytes], None]) -> None:
     out.flush()
     for c in m.consignments:
         consignment_out(out, c)
-    totals_out(out, m.control_totals)
+    manifest_tail_out(out, m)
     out.end()
     out.flush()
 

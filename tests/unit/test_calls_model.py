@@ -19,7 +19,7 @@ from gateway.domain.calls import (
     VesselCall,
 )
 from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
-from gateway.domain.model import Conveyance, Header
+from gateway.domain.model import Conveyance, Header, NotMappedElement
 from gateway.domain.validation import validate
 
 UTC = dt.UTC
@@ -42,6 +42,9 @@ def full_call() -> VesselCall:
             voyage_number="0MA1RN1MA",
             carrier="CMA CGM",
             mode_of_transport="1",
+            carrier_code="CMA",
+            carrier_scheme="172",
+            carrier_scheme_agency="20",
         ),
         port_of_call="DZALG",
         berth="QUAI 12",
@@ -53,6 +56,11 @@ def full_call() -> VesselCall:
         crew_count=22,
         passenger_count=0,
         cargo=CargoSummary(3, 2, Decimal("46400.000"), "Peintures / دهانات"),
+        # What CUSREP sends that no field holds (issue #16): its BGM's name, a DTM+137.
+        not_mapped=[
+            NotMappedElement("BGM", 2, 0, 3, "FAL1 ARRIVAL", qualifier="ZZZ"),
+            NotMappedElement("DTM", 3, 0, 1, "202611300600", qualifier="137"),
+        ],
     )
 
 
@@ -79,6 +87,7 @@ def full_dangerous_goods() -> DangerousGoodsNotification:
             ),
             DangerousCargoItem(2, "1203", "3"),
         ],
+        not_mapped=[NotMappedElement("FTX", 9, 3, 0, "NE PAS GERBER", qualifier="AAI")],
     )
 
 
@@ -107,6 +116,7 @@ def full_report() -> TerminalOperationsReport:
             ),
             ContainerMovement("TGHU7654320", "discharge", full=False),
         ],
+        not_mapped=[NotMappedElement("SEL", 14, 1, 0, "CA", qualifier="FR0042117")],
     )
 
 

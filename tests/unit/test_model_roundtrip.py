@@ -30,6 +30,7 @@ from gateway.domain.model import (
     Employment,
     GoodsItem,
     Header,
+    NotMappedElement,
     Party,
     PassengerVehicleList,
     Pointer,
@@ -149,6 +150,8 @@ def equipment_item(draw: st.DrawFn) -> TransportEquipment:
     return TransportEquipment(
         identifier=draw(text35),
         size_type=draw(opt(st.sampled_from(["22G1", "45R1"]))),
+        type_code=draw(opt(st.sampled_from(["CN", "TE", "BL"]))),
+        status=draw(opt(st.sampled_from(["2", "3", "6"]))),
         seals=draw(
             st.lists(
                 st.builds(Seal, number=text35, issuer=opt(code), issuer_name=opt(names)),
@@ -208,11 +211,19 @@ def goods(draw: st.DrawFn) -> GoodsItem:
         unit_net_mass_kg=draw(opt(mass)),
         volume_m3=draw(opt(st.decimals(min_value=0, max_value=10**6, places=3))),
         marks=tuple(draw(st.lists(text35, max_size=2))),
+        marking_instruction=draw(opt(st.sampled_from(["24", "28"]))),
         dangerous_goods=tuple(draw(st.lists(dangerous, max_size=2))),
         equipment_references=references,
         # By position; empty when no reference has a count (the XML cannot say more).
         packages_per_equipment=counts if any(c is not None for c in counts) else (),
     )
+
+
+def _carrier_code_only_with_carrier(c: Conveyance) -> Conveyance:
+    """The carrier's code and scheme are the Carrier element's attributes: none without it."""
+    if c.carrier is None:
+        c.carrier_code = c.carrier_scheme = c.carrier_scheme_agency = None
+    return c
 
 
 conveyances = st.builds(
@@ -224,6 +235,23 @@ conveyances = st.builds(
     voyage_number=opt(text35),
     carrier=opt(text35),
     mode_of_transport=opt(st.sampled_from(["1", "3"])),
+    carrier_code=opt(st.sampled_from(["CMDU", "MSC"])),
+    carrier_scheme=opt(st.sampled_from(["172", "ZZZ"])),
+    carrier_scheme_agency=opt(st.sampled_from(["20", "166"])),
+).map(_carrier_code_only_with_carrier)
+# What no canonical field holds, as partners send it: French, Arabic, XML's own characters.
+not_mapped = st.lists(
+    st.builds(
+        NotMappedElement,
+        tag=st.from_regex(r"\A[A-Z][A-Z0-9]{2}\Z"),
+        segment=st.integers(1, 99_999),
+        element=st.integers(0, 30),
+        component=st.integers(0, 9),
+        value=names | st.sampled_from(["<&>\"'", " ESPACES ", "NE PAS GERBER"]),
+        repetition=st.integers(0, 9),
+        qualifier=opt(st.sampled_from(["AAI", "ABO", "23", "<&>"])),
+    ),
+    max_size=4,
 )
 
 
@@ -235,6 +263,8 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
         conveyance=draw(conveyances),
         port_of_call=draw(opt(locode)),
         customs_office=draw(opt(text35)),
+        issue_time=draw(opt(when)),
+        place_of_departure=draw(opt(locode)),
         arrival_time=draw(opt(when)),
         actual_arrival_time=draw(opt(when)),
         departure_time=draw(opt(when)),
@@ -268,6 +298,7 @@ def manifests(draw: st.DrawFn) -> CargoManifest:
             )
         ),
         control_totals=draw(opt(totals)),
+        not_mapped=draw(not_mapped),
     )
 
 
@@ -361,6 +392,7 @@ def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
         parties=draw(st.lists(parties, max_size=2)),
         passenger_total=draw(opt(st.integers(0, 99999))),
         crew_total=draw(opt(st.integers(0, 999))),
+        not_mapped=draw(not_mapped),
     )
 
 
