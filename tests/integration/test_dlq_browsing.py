@@ -133,7 +133,8 @@ def test_depth_counts_the_messages_a_browse_holds(gateway_env: dict[str, str]) -
                 assert metrics._value("edigw_dead_letter_messages", queue=dlq) == 2
                 assert metrics._value("edigw_queue_depth_counts_unacked") == 1
 
-                assert Backend(bootstrap(settings)).depths()[dlq] == 2
+                console_figures = Backend(bootstrap(settings)).queue_stats()[dlq]
+                assert (console_figures.messages, console_figures.unacked) == (2, 2)
         finally:
             store.close()
         assert wait_depth(ch, dlq, 2) == 2
