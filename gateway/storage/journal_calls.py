@@ -20,7 +20,7 @@ import functools
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from gateway.domain.calls import CallKey
 from gateway.storage.call_records import (
@@ -34,6 +34,7 @@ from gateway.storage.call_records import (
     MovementRecord,
     NotifiedDangerous,
 )
+from gateway.storage.sql_mixin import SqlMixin
 
 CALL_TABLES = (
     """CREATE TABLE IF NOT EXISTS calls (
@@ -254,20 +255,8 @@ _MOVEMENT_COLUMNS = [*_KEY_COLUMNS, *_columns(MovementRecord)]
 _DANGEROUS_COLUMNS = [*_KEY_COLUMNS, *_columns(NotifiedDangerous)]
 
 
-class CallTables:
+class CallTables(SqlMixin):
     """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
-
-    if TYPE_CHECKING:  # provided by gateway.storage.journal.SqlJournal
-
-        def _tx(self, immediate: bool = False) -> AbstractContextManager[Any]: ...
-
-        def _read(self) -> AbstractContextManager[Any]: ...
-
-        def _q(self, sql: str) -> str: ...
-
-        def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-        def _ensure_tables(self, ready: str, statements: Sequence[str]) -> None: ...
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         self._ensure_tables("_calls_ready", CALL_TABLES)

@@ -30,7 +30,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from gateway.storage.sql_mixin import SqlMixin
 
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 
@@ -101,20 +103,8 @@ class PartnerMessage:
     status: str
 
 
-class ConsoleTables:
+class ConsoleTables(SqlMixin):
     """Chart samples, console accounts and sessions on the journal's SQL connection."""
-
-    if TYPE_CHECKING:  # provided by gateway.storage.journal.SqlJournal
-
-        def _tx(self, immediate: bool = False) -> AbstractContextManager[Any]: ...
-
-        def _read(self) -> AbstractContextManager[Any]: ...
-
-        def _q(self, sql: str) -> str: ...
-
-        def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-        def _ensure_tables(self, ready: str, statements: Sequence[str]) -> None: ...
 
     def _console_rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         self._ensure_tables("_console_ready", CONSOLE_TABLES)
