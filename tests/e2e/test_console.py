@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -142,6 +142,19 @@ def shows(browser: WebDriver, text: str, timeout: float = 10) -> bool:
     return True
 
 
+def sign_in(browser: WebDriver, name: str, password: str) -> None:
+    """Fill the sign-in form and send it. The page before may still be replacing itself
+    (a click returns before its page): a form gone stale is found and filled again."""
+
+    def fill(b: WebDriver) -> bool:
+        b.find_element(By.ID, "operator").send_keys(name)
+        b.find_element(By.ID, "password").send_keys(password)
+        b.find_element(By.ID, "sign-in").click()
+        return True
+
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(fill)
+
+
 def test_operator_signs_in_sees_a_group_and_replays_it(
     gateway_env: dict[str, str], console_url: str, browser: WebDriver
 ) -> None:
@@ -169,13 +182,9 @@ def test_operator_signs_in_sees_a_group_and_replays_it(
         browser.get(console_url + "/")
         assert "/login" in browser.current_url
         for secret in ("wrong", TOKEN):
-            browser.find_element(By.ID, "operator").send_keys("carol")
-            browser.find_element(By.ID, "password").send_keys(secret)
-            browser.find_element(By.ID, "sign-in").click()
+            sign_in(browser, "carol", secret)
             assert shows(browser, "Wrong name or password")
-        browser.find_element(By.ID, "operator").send_keys("carol")
-        browser.find_element(By.ID, "password").send_keys(PASSWORD)
-        browser.find_element(By.ID, "sign-in").click()
+        sign_in(browser, "carol", PASSWORD)
         assert "carol · operator" in browser.find_element(By.ID, "who").text
 
         # 2. the dead-letter group is there.
@@ -249,9 +258,7 @@ def test_phone_width_and_a_partners_script_shown_as_text(
         dead_letter(ch, settings, hostile)
         assert wait_depth(ch, dlq, 1) == 1
     browser.get(console_url + "/login")
-    browser.find_element(By.ID, "operator").send_keys("carol")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
+    sign_in(browser, "carol", PASSWORD)
     browser.find_element(By.CSS_SELECTOR, 'tr.group[data-group="EDIFACT_SYNTAX/decode"] a').click()
     browser.find_element(By.CSS_SELECTOR, "tr.letter a").click()
     raw = browser.find_element(By.CSS_SELECTOR, "pre.raw").text
