@@ -186,6 +186,7 @@ def read_from(
     spool: SpoolBatch | None = None,
     versions: amendments.Preview | None = None,
     calls: CallJudge | None = None,
+    decision: formats.FormatDecision | None = None,
 ) -> tuple[formats.FormatDecision, Translation]:
     """``data`` from ``partner`` read as the running gateway reads it: the format its
     configuration decides, its rules, directory validation, message types, vocabularies and
@@ -195,7 +196,8 @@ def read_from(
     CONTRL a partner gets is the CONTRL the command prints. Signing, spooling, the
     documents' versions and the call judge (the other parameters) change no CONTRL.
     """
-    decision = formats.decide(data, partner)
+    # ``decision``: the one the caller already made of these bytes for this partner.
+    decision = decision or formats.decide(data, partner)
     if decision.format is None:
         return decision, refused_translation(data, decision)
     return decision, translate(
@@ -416,6 +418,7 @@ class InboundPipeline:
                 if self.journal is not None and self.calls is not None and edifact
                 else None
             ),
+            decision=decision,
         )
         outcome = Outcome(translation)
         if translation.rejection is None:
