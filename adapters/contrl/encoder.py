@@ -173,8 +173,10 @@ def encode(
     "UNB+UNOA:4+CUSTOMS+SND+20240102:0304+1'UNH+1+CONTRL:4:1:UN'UCI+42+SND+RCV+7'UCM+1+X:D:96A:UN+7'UNT+4+1'UNZ+1+1'"
     """
     now = now or dt.datetime.now(dt.UTC)
-    d = Delimiters()
     version = report.syntax_version if 1 <= report.syntax_version <= 4 else 3
+    # Without a UNA a reader takes the defaults of the UNB's syntax version: from version 4
+    # ``*`` repeats, so a partner's ``*`` echoed in a version 4 CONTRL must be released.
+    d = Delimiters.default(version)
     syntax_id = ack_text.output_set(report.syntax_id)
     codec = ack_text.codec(syntax_id)
 

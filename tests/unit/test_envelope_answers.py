@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters import aperak, contrl
@@ -349,6 +349,18 @@ _ANY = st.text(
     association=_ANY,
     syntax=st.sampled_from(["UNOA:3", "UNOB:4", "UNOC:3", "UNOY:4", "UNOW:4", "XXXX:9", ""]),
 )
+# Found by this property run randomized: in a version 4 CONTRL without UNA, ``*`` repeats;
+# echoed unreleased, the partner's id ``*`` emptied the UCI's mandatory S002.
+@example(
+    sender="*",
+    qualifier="",
+    recipient="",
+    reference="",
+    message_type="",
+    message_reference="",
+    association="",
+    syntax="UNOB:4",
+)
 def test_property_a_contrl_answering_hostile_values_is_valid(
     sender: str,
     qualifier: str,
@@ -383,6 +395,21 @@ def test_property_a_contrl_answering_hostile_values_is_valid(
             "CUSTOMS",
             "ZZZ",
         )
+
+
+def test_a_version_4_contrl_releases_the_partners_repetition_separator() -> None:
+    """Without a UNA a version 4 reader takes ``*`` as the repetition separator, so a
+    partner id ``*`` (or ``A*B``) comes back released, and reads back as sent."""
+    for sender in ("*", "A*B"):
+        text = (
+            f"UNB+UNOC:4+{sender}+CUSTOMS+20240101:1200+R1'UNH+1+CUSCAR:D:96A:UN'UNT+2+1'UNZ+1+R1'"
+        )
+        out = contrl.encode(contrl.acknowledge(text.encode()), our_id="CUSTOMS", reference="7")
+        assert sender.replace("*", "?*").encode() in out
+        (ic,) = assert_valid_contrl(out)
+        assert ic.recipient == sender
+        [uci] = segments(ic, "UCI")
+        assert uci[1] == (sender,)
 
 
 # --- a CUSRES is an interchange of its own too
