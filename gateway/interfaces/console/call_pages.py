@@ -87,8 +87,23 @@ def call_figures(shown: CallView) -> dict[str, Any]:
 
 
 def fingerprint(shown: CallView) -> str:
-    """Changes whenever anything the page lists changes (a new version, report, MRN...)."""
-    data = json.dumps(shown.to_json(), sort_keys=True, default=str)
+    """Changes whenever what the page lists changes: a new version of the call, a manifest
+    or a report (their rows come with their versions), an MRN, a link, a movement, a
+    discrepancy. Made of versions and counts, not of every row: an open page polls it."""
+    c = shown.call
+    data = json.dumps(
+        [
+            [c.version, c.status, c.ata, c.atd, c.berth],
+            [[str(m.key), m.document_number, m.version, m.status, m.mrn, m.linked_at,
+              list(m.flags)] for m in shown.manifests],
+            [[d.document_number, d.kind, d.version, d.status, d.complete]
+             for d in shown.documents],
+            [[d.kind, d.container] for d in shown.reconciliation.discrepancies],
+            [[d.kind, d.container, d.un_number] for d in shown.dangerous],
+            call_figures(shown),
+        ],
+        default=str,
+    )  # fmt: skip
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
