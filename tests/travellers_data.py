@@ -16,6 +16,8 @@ from adapters import eservices, paxlst
 from gateway.domain.model import PassengerVehicleList
 from gateway.domain.travellers import BorderEvent, CurrencyDeclaration, VehicleTemporaryAdmission
 from gateway.domain.travellers_rules import vin_check_digit
+from gateway.service import sailing
+from gateway.service.travellers import TravellersService
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "eservices"
 VESSEL = "Tariq Ibn Ziyad"
@@ -201,3 +203,26 @@ def karim(vehicle: dict[str, str] | None = None, **kw: Any) -> dict[str, Any]:
     }
     t.update(kw)
     return t
+
+
+def one_of_each_group(service: TravellersService) -> None:
+    """The sailing of 2026-07-14 with a vehicle in each group: AMRANI's to see (the TPD's
+    plate is another), ZEDDAM's missing (no TPD), Karim's ready."""
+    service.request_tpd(tpd("TPD-1"), "t1")
+    service.request_tpd(tpd("TPD-2", vehicle_vin=vin(2), plate="AA-1", passport="PA2000222"), "t2")
+    plist = passenger_list(
+        [
+            karim(),
+            {
+                "family": "ZEDDAM",
+                "passport": "PZ3000333",
+                "vehicle": {"vin": vin(3), "plate": "B-3", "country": "BE"},
+            },
+            {
+                "family": "AMRANI",
+                "passport": "PA2000222",
+                "vehicle": {"vin": vin(2), "plate": "ZZ-9", "country": "FR"},
+            },
+        ]
+    )
+    assert sailing.passenger_list_arrived(service.journal, plist, "pax-1") is not None

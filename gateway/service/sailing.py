@@ -417,7 +417,9 @@ def build_list(
     )
     if owner is not None:
         doc.header.message_id = derived_id(owner, f"scl/{vessel}/{day.isoformat()}")
-    log.info(
+    # A list to send is an event; one to show (the CLI, a console page polled every few
+    # seconds) is not worth an info line each time.
+    (log.info if owner is not None else log.debug)(
         "sailing list built",
         list=doc.header.business_reference,
         version=number,

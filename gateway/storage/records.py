@@ -465,6 +465,10 @@ class TravellersJournal(Protocol):
         """The lists of the sailing that departed (or arrived) on ``day``."""
         ...
 
+    def sailings(self, *, since: dt.date | None = None, limit: int = 200) -> list[SailingRecord]:
+        """The passenger lists kept, latest sailing first (the console's list of sailings)."""
+        ...
+
     def next_list_version(self, vessel: str, day: dt.date, owner: str) -> int:
         """The version of the sailing's list that ``owner`` (an inbound message) makes: the
         next one, or the same again when ``owner`` made the last one (a redelivery)."""

@@ -142,6 +142,17 @@ class TravellersStore(TravellerTables):
             out.append((s, passengers))
         return out
 
+    def sailings(self, *, since: dt.date | None = None, limit: int = 200) -> list[SailingRecord]:
+        """The passenger lists kept, latest sailing first (several lists of one sailing in
+        a row); ``since``: sailings on or after that day. Read-only: no passenger is read."""
+        day = "COALESCE(departure_date, arrival_date)"
+        return self._records(
+            f"SELECT {_SAILING_COLUMNS} FROM sailings WHERE {day} >= ? "
+            f"ORDER BY {day} DESC, vessel, list_number LIMIT ?",
+            ((since or dt.date.min).isoformat(), limit),
+            _sailing,
+        )
+
     def next_list_version(self, vessel: str, day: dt.date, owner: str) -> int:
         self._travellers_tables()
         key = (vessel, day.isoformat())

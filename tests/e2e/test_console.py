@@ -4,7 +4,9 @@ Starts ``edigw console`` as a process on the real broker with an operator accoun
 finds a dead-letter group, replays it through the confirmation page, checks the message reached
 its queue; watches the overview update itself when a message is dead-lettered (no reload);
 shows a partner's ``<script>`` as text; checks that pages fit a 390 px wide phone (no sideways
-scroll); keeps screenshots in tests/e2e/artifacts/ (git-ignored; docs/ has copies).
+scroll); a ship call's page follows its discharge as the terminal reports it, a sailing's
+pre-clearance list shows its exceptions first, both fit the phone; keeps screenshots in
+tests/e2e/artifacts/ (git-ignored; docs/ has copies).
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from gateway.domain.calls import CallKey
 from gateway.messaging.naming import Names
+from gateway.service import calls
+from gateway.service.calls import CallPolicy
+from gateway.storage.journal import SqliteJournal
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
     channel_for,
@@ -39,6 +45,8 @@ from tests.integration.test_dlq_support import (
     settings_for,
     wait_depth,
 )
+from tests.unit.test_calls_service import vessel_call
+from tests.unit.test_console_registry_pages import CALL_DOCUMENTS, DISCHARGE, file_sailing, fill
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -288,3 +296,81 @@ def test_phone_width_and_a_partners_script_shown_as_text(
         )
     )
     assert browser.save_screenshot(str(ARTIFACTS / "console-phone.png"))
+
+
+def test_a_call_and_a_sailing_keep_current_fit_a_phone_and_show_partner_text_as_text(
+    gateway_env: dict[str, str], console_url: str, browser: WebDriver
+) -> None:
+    settings = settings_for(gateway_env)
+    fill(settings, *CALL_DOCUMENTS)  # the call of the samples, nothing discharged yet
+    file_sailing(settings)
+    journal = SqliteJournal(settings.journal_path)
+    try:  # a second call whose vessel name is a partner's attempt at markup
+        hostile = vessel_call("CALL-XSS", CallKey("9074729", "V61", "DZORN"))
+        hostile.conveyance.name = "<script>window.__xss = 1</script><img src=x onerror=x>"
+        calls.file(journal, CallPolicy(), hostile, "in-xss")
+    finally:
+        journal.close()
+    browser.get(console_url + "/login")
+    sign_in(browser, "carol", PASSWORD)
+
+    # 1. From the navigation to the call: its discharge progress, then the terminal's report
+    # arrives while the page is open and the figures follow without a reload.
+    browser.find_element(By.LINK_TEXT, "Ship calls").click()
+    browser.find_element(By.LINK_TEXT, "9454436/0MA1RN1MA/DZALG").click()
+    assert shows(browser, "CMA CGM TAGE")
+    discharged = browser.find_element(By.CSS_SELECTOR, '[data-live="discharged"]')
+    assert discharged.text == "0"
+    assert not browser.find_element(By.ID, "live-changed").is_displayed()
+    browser.execute_script("window.__sameDocument = true;")
+    fill(settings, DISCHARGE)
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, '[data-live="discharged"]').text == "2"
+    )
+    assert browser.find_element(By.CSS_SELECTOR, '[data-live="short_landed"]').text == "1"
+    assert browser.find_element(By.CSS_SELECTOR, '[data-live="state"]').text == "final"
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "live-changed").is_displayed())
+    assert browser.execute_script("return window.__sameDocument === true;")  # no reload
+    assert browser.execute_script("return document.querySelector('progress').value;") == 2
+    browser.refresh()  # the lists follow on a reload: the short-landed container, its story
+    short = browser.find_element(By.CSS_SELECTOR, 'tr.discrepancy[data-kind="SHORT_LANDED"] a')
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "console-call.png"))
+    short.click()
+    assert shows(browser, "Track · CMAU3000020")
+
+    # 2. A partner's markup in a vessel name is text.
+    browser.get(console_url + "/calls/9074729/V61")
+    assert "<script>window.__xss = 1</script>" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.execute_script("return window.__xss === undefined;")
+
+    # 3. The sailing's list: exceptions first, the operator sees the names.
+    browser.get(console_url + "/")
+    browser.find_element(By.LINK_TEXT, "Sailings").click()
+    browser.find_element(By.LINK_TEXT, "TARIQ IBN ZIYAD").click()
+    groups = [
+        s.get_attribute("id") for s in browser.find_elements(By.CSS_SELECTOR, "section.vehicles")
+    ]
+    assert groups == ["group-to_see", "group-missing", "group-ready"]
+    assert "PLATE_MISMATCH" in browser.find_element(By.ID, "group-to_see").text
+    assert "BENAISSA KARIM" in browser.find_element(By.ID, "group-ready").text
+    assert browser.save_screenshot(str(ARTIFACTS / "console-sailing.png"))
+
+    # 4. A phone: 390 CSS pixels wide, no page scrolls sideways.
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True},
+    )
+    for path, shot in (
+        ("/calls", ""),
+        ("/calls/9454436/0MA1RN1MA/DZALG", "console-call-phone.png"),
+        ("/calls/9074729/V61", ""),
+        ("/travellers/sailings", ""),
+        ("/travellers/sailings/TARIQ%20IBN%20ZIYAD/2026-07-14", "console-sailing-phone.png"),
+    ):
+        browser.get(console_url + path)
+        browser.find_element(By.TAG_NAME, "main")
+        width = browser.execute_script("return document.documentElement.scrollWidth;")
+        assert width <= PHONE_WIDTH, f"{path} is {width} px wide"
+        if shot:
+            assert browser.save_screenshot(str(ARTIFACTS / shot))

@@ -112,6 +112,34 @@ def test_a_passenger_list_amendment_replaces_the_list(journal: Journal) -> None:
     assert j.passenger_lists("TARIQ IBN ZIYAD", DAY) == []
 
 
+def test_the_sailings_are_listed_latest_first(journal: Journal) -> None:
+    """What the console's list of sailings reads: every passenger list, latest sailing
+    first (one dated by its arrival alone too), from a day on, up to a limit."""
+    j = travellers(journal)
+    assert j.sailings() == []
+    later = DAY + dt.timedelta(days=2)
+    for vessel, number, departure, arrival in (
+        ("TARIQ IBN ZIYAD", "PAX-1", DAY, None),
+        ("TARIQ IBN ZIYAD", "PAX-2", DAY, None),
+        ("EL DJAZAIR II", "PAX-7", None, later),
+        ("TASSILI II", "PAX-3", DAY - dt.timedelta(days=1), DAY),
+    ):
+        sailing = SailingRecord(
+            vessel, number, vessel, departure, arrival, "FRMRS", "DZALG", None,
+            f"doc-{number}", f"in-{number}",
+        )  # fmt: skip
+        j.save_passenger_list(sailing, [])
+    listed = [(s.vessel, s.list_number, s.sailing_date) for s in j.sailings()]
+    assert listed == [
+        ("EL DJAZAIR II", "PAX-7", later),
+        ("TARIQ IBN ZIYAD", "PAX-1", DAY),
+        ("TARIQ IBN ZIYAD", "PAX-2", DAY),
+        ("TASSILI II", "PAX-3", DAY - dt.timedelta(days=1)),
+    ]
+    assert [s.list_number for s in j.sailings(since=DAY)] == ["PAX-7", "PAX-1", "PAX-2"]
+    assert [s.list_number for s in j.sailings(limit=1)] == ["PAX-7"]
+
+
 def test_erasure_removes_what_is_past_retention(journal: Journal) -> None:
     j = travellers(journal)
     j.save_tpd(

@@ -15,12 +15,11 @@ import pytest
 from gateway.config import load
 from gateway.messaging.metrics import _value
 from gateway.messaging.metrics_travellers import set_overdue_vehicles_source, watch_overdue_vehicles
-from gateway.service import sailing
 from gateway.service.travellers import TravellersService
 from gateway.service.travellers_desk import travellers_service
 from gateway.storage.audit import AuditTrail
 from gateway.storage.journal import SqliteJournal
-from tests.travellers_data import border, karim, passenger_list, tpd, us_vin, vin
+from tests.travellers_data import border, one_of_each_group, tpd, us_vin, vin
 from tests.unit.test_trust_cli import edigw
 
 
@@ -84,24 +83,7 @@ def test_sailing_prints_the_list_exceptions_first(
     env: dict[str, str], service: TravellersService
 ) -> None:
     assert edigw(env, "travellers", "sailing", "Tariq Ibn Ziyad", "2026-07-14")[0] == 1
-    service.request_tpd(tpd("TPD-1"), "t1")
-    service.request_tpd(tpd("TPD-2", vehicle_vin=vin(2), plate="AA-1", passport="P2"), "t2")
-    plist = passenger_list(
-        [
-            karim(),
-            {
-                "family": "ZED",
-                "passport": "P3",
-                "vehicle": {"vin": vin(3), "plate": "B-3", "country": "BE"},
-            },
-            {
-                "family": "BENAISSA",
-                "passport": "P2",
-                "vehicle": {"vin": vin(2), "plate": "ZZ-9", "country": "FR"},
-            },
-        ]
-    )
-    sailing.passenger_list_arrived(service.journal, plist, "pax-1")
+    one_of_each_group(service)
     code, out, _ = edigw(env, "travellers", "sailing", "M/V TARIQ IBN ZIYAD", "2026-07-14")
     assert code == 0
     assert out.index("TO SEE (1)") < out.index("MISSING (1)") < out.index("READY (1)")

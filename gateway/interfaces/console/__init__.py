@@ -2,7 +2,8 @@
 
 What it shows: charts of the queues over 1 h / 24 h / 7 d (kept in the journal), every
 queue's figures and rates, dead-letter groups and messages (decoded), partners with their
-dead letters and traffic, the journal's track view and overdue customs responses; an open
+dead letters and traffic, the journal's track view and overdue customs responses, ship calls
+(:mod:`.call_pages`) and sailings' pre-clearance lists (:mod:`.sailing_pages`); an open
 page refreshes itself (``/live.json``, :mod:`.live`), and every page works without script.
 What it does: replay, edit-and-replay and purge, each behind a confirmation page.
 
@@ -44,7 +45,7 @@ from werkzeug.wrappers import Response
 from gateway.bootstrap import App
 from gateway.config import INBOUND_ROLES
 from gateway.config_schema import ConsoleSection
-from gateway.interfaces.console import pages, signin
+from gateway.interfaces.console import call_pages, pages, sailing_pages, signin
 from gateway.interfaces.console.charts import RANGES, chosen_range
 from gateway.interfaces.console.identity import Gatekeeper
 from gateway.interfaces.console.live import LiveState, StatsSampler
@@ -349,6 +350,8 @@ def create_app(
         return render_template("audit.html", entries=entries)
 
     pages.install(app, gateway, console)
+    call_pages.install(app, gateway)
+    sailing_pages.install(app, gateway)
     return app
 
 

@@ -19,6 +19,8 @@ without checking the password.
 
 >>> can("viewer", "replay"), can("operator", "purge"), can("admin", "accounts")
 (False, True, True)
+>>> can("viewer", "personal_data"), can("operator", "personal_data")
+(False, True)
 >>> verify_password(hash_password("correct horse battery"), "correct horse battery")
 True
 """
@@ -43,11 +45,13 @@ from gateway.storage.journal_console import (
     SessionRecord,
 )
 
-# What each role may do; every role may read every page.
+# What each role may do; every role may read every page. "personal_data": travellers' names
+# and document numbers on a sailing's page (docs/travellers.md#privacy): the roles that edit
+# and replay dead letters see them in the raw messages anyway; a viewer does not need them.
 _RIGHTS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"view"}),
-    "operator": frozenset({"view", "replay", "edit", "purge"}),
-    "admin": frozenset({"view", "replay", "edit", "purge", "accounts"}),
+    "operator": frozenset({"view", "replay", "edit", "purge", "personal_data"}),
+    "admin": frozenset({"view", "replay", "edit", "purge", "accounts", "personal_data"}),
 }
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 12

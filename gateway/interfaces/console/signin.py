@@ -138,8 +138,8 @@ def install(app: Flask, gatekeeper: Gatekeeper, conf: ConsoleSection, access: Ac
     def access_log(resp: Response) -> Response:
         if request.path.startswith("/static/") or request.path == "/healthz":
             return resp
-        if request.path == "/live.json" and resp.status_code == 200:
-            return resp  # an open page polls it every few seconds; failures are logged
+        if request.path.endswith("/live.json") and resp.status_code == 200:
+            return resp  # an open page polls one every few seconds; failures are logged
         identity = current_identity()
         access.write(
             {

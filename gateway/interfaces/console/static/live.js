@@ -80,6 +80,21 @@
           var value = data.totals[el.getAttribute("data-live")];
           if (value !== undefined) { setText(el, String(value)); }
         });
+        document.querySelectorAll("progress[data-live-progress]").forEach(function (bar) {
+          var parts = bar.getAttribute("data-live-progress").split("/");
+          var done = data.totals[parts[0]], of = data.totals[parts[1]];
+          if (typeof done === "number" && typeof of === "number") {
+            bar.max = Math.max(of, 1);
+            bar.value = Math.min(done, bar.max);
+          }
+        });
+        // A page whose lists come from the server (a call, a sailing) keeps its figures
+        // current here and says when the lists themselves changed: a reload shows them.
+        var served = body.getAttribute("data-live-fingerprint");
+        var changed = document.getElementById("live-changed");
+        if (served && changed && data.fingerprint && data.fingerprint !== served) {
+          changed.hidden = false;
+        }
         queues(data.queues || []);
         charts();
         var at = document.getElementById("sampled-at");
