@@ -47,11 +47,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Dead letters: list, group, show, replay, edit, purge, export.",
     ),
     "audit": (
-        "gateway.interfaces.cli_dlq",
+        "gateway.interfaces.cli_audit",
         "The operators' audit trail: who did what, when, to which messages.",
     ),
     "console": (
-        "gateway.interfaces.cli_dlq",
+        "gateway.interfaces.cli_audit",
         "Serve the operators' web console (sign in with an account: edigw console users).",
     ),
     # issue #6
