@@ -241,6 +241,8 @@ class ConsoleSection(Section):
     # for every console behind a load balancer: "" = a random key per process, refused in
     # production (issue #19).
     secret_key_file: str = ""
+    # Seconds a replay from the console waits for the gateway's decisions (0: does not).
+    replay_wait: Annotated[float, Field(ge=0, le=120)] = 10
 
 
 ResidenceStatus = Literal["resident", "non_resident_national", "foreign_national"]

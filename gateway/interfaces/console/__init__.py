@@ -60,6 +60,12 @@ from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore
+from gateway.interfaces.operators.verdicts import (
+    REJECTED,
+    forecast_sentence,
+    foresee,
+    outcome_sentence,
+)
 from gateway.logs import get_logger
 from gateway.messaging.broker import printable
 from gateway.messaging.queue_stats import QueueStats, queue_stats
@@ -336,10 +342,14 @@ def create_app(
         selector, what = _selection()
         with backend.store() as store:
             letters = store.browse(selector)
+        # What the gateway would make of each, as ``edigw dlq replay --dry-run`` says it.
+        foreseen = [foresee(gateway, dl) for dl in letters] if action == "replay" else []
         return render_template(
             "confirm.html",
             action=action,
             letters=letters,
+            verdicts=dict(zip([dl.id for dl in letters], foreseen, strict=True)),
+            forecast=forecast_sentence(foreseen) if foreseen else "",
             what=what,
             ids=selector.ids,
             group=selector.group or "",
@@ -349,10 +359,17 @@ def create_app(
     @requires("replay")
     def replay() -> Any:
         selector, what = _selection()
+        wait = console.replay_wait
         with backend.store() as store:
             result = actions.replay(gateway, store, selector, actor(), via="console")
+            observed = actions.observe_replays(gateway, store, result.replayed, wait)
         if result.replayed:
-            flash(f"Replayed {len(result.replayed)} message(s) of {what}.", "ok")
+            said = outcome_sentence(list(observed.values()), wait)
+            failed_again = any(v.outcome == REJECTED for v in observed.values())
+            flash(
+                f"Replayed {len(result.replayed)} message(s) of {what}: {said}.",
+                "error" if failed_again else "ok",
+            )
         for dl, error in result.failed:
             flash(f"NOT replayed {dl.id}: {error}; it is still in {dl.queue}.", "error")
         if not result.replayed and not result.failed:

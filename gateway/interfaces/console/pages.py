@@ -158,7 +158,7 @@ def install(app: Flask, gateway: App, conf: ConsoleSection) -> None:
             error = "No change: nothing replayed."
             return render_template("edit.html", dl=dl, text=text, check=None, error=error), 422
         who = actor()
-        check = check_edit(dl, text, who)
+        check = check_edit(gateway, dl, text, who)
         if request.form.get("do") != "replay" or (
             check.still_rejected and not request.form.get("force")
         ):
