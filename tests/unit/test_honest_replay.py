@@ -205,3 +205,37 @@ def test_progress_is_shown_only_when_wanted(monkeypatch: pytest.MonkeyPatch) -> 
     assert err.getvalue() == ""
     assert list(progress_over("exporting", True)([1, 2])) == [1, 2]
     assert err.getvalue().splitlines() == ["exporting: 0/2", "exporting: 2/2"]
+
+
+class _Store:
+    """Stands in for the dead-letter store's consumer count (the broker part is integration)."""
+
+    def __init__(self, consumers: dict[str, int]) -> None:
+        self.counts = consumers
+
+    def consumers(self, queues: list[str]) -> dict[str, int]:
+        return {q: self.counts.get(q, 0) for q in queues}
+
+
+class _Unreadable:
+    @property
+    def journal(self) -> Any:
+        raise OSError("journal down")
+
+
+def test_a_replay_whose_outcome_cannot_be_read_is_undecided_not_a_failure() -> None:
+    from gateway.interfaces.operators.actions import observe_replays
+
+    consumed, idle = _letter({}), _letter({}, GOOD, queue="partner.commerce.in.dlq")
+    seen = observe_replays(
+        _Unreadable(),  # type: ignore[arg-type]
+        _Store({"partner.apcs.in": 1}),  # type: ignore[arg-type]
+        [consumed, idle],
+        wait=5,
+    )
+    assert seen[consumed.id] == Verdict(
+        consumed.id, UNDECIDED, sentence="the journal could not be read: OSError"
+    )
+    assert seen[idle.id].sentence == "no gateway consumes partner.commerce.in"
+    not_waited = observe_replays(_Unreadable(), _Store({}), [consumed], wait=0)  # type: ignore[arg-type]
+    assert not_waited[consumed.id].sentence == "not waited for"

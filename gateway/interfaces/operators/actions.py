@@ -86,13 +86,20 @@ def observe_replays(
     consumes is not waited for: nobody will decide it (``undecided``, saying so)."""
     consumed = store.consumers([d.original_queue for d in replayed]) if wait > 0 else {}
     waiting = {d.id: next_replay_id(d) for d in replayed if consumed.get(d.original_queue)}
-    seen = observe(app.journal.processed, waiting, wait=wait) if waiting else {}
+    unseen = "not waited for"
+    try:
+        seen = observe(app.journal.processed, waiting, wait=wait) if waiting else {}
+    except Exception as exc:  # the replay is done and audited: say so, do not fail it here
+        log.warning("replay outcomes not read from the journal", error=repr(exc))
+        seen, unseen = {}, f"the journal could not be read: {type(exc).__name__}"
     return {
         d.id: seen.get(d.id)
         or Verdict(
             d.id,
             UNDECIDED,
-            sentence=f"no gateway consumes {d.original_queue}" if wait > 0 else "not waited for",
+            sentence=unseen
+            if d.id in waiting or wait <= 0
+            else f"no gateway consumes {d.original_queue}",
         )
         for d in replayed
     }
