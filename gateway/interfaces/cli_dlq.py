@@ -50,6 +50,7 @@ from gateway.interfaces.operators.deadletters import (
     parse_since,
 )
 from gateway.interfaces.operators.decode import decoded_view
+from gateway.interfaces.operators.drafts import draft_box
 from gateway.interfaces.operators.store import DeadLetterStore, next_replay_id
 from gateway.interfaces.progress import progress_over, wanted
 from gateway.messaging.broker import printable
@@ -456,12 +457,6 @@ def _brief(dl: DeadLetter) -> dict[str, Any]:
     }
 
 
-def _drafts(app: App) -> Any:
-    from gateway.interfaces.operators.drafts import DRAFTS_DIR, DraftBox
-
-    return DraftBox(app.settings.state_dir / DRAFTS_DIR)
-
-
 @dlq.command()
 @click.argument("message")
 @click.option("--force", is_flag=True, help="Replay even if the edit still does not decode.")
@@ -490,7 +485,7 @@ def edit(
     with _store(app) as store:
         dl = _find_one(store, message)
     original = dl.body_text()
-    drafts = _drafts(app)
+    drafts = draft_box(app)
     draft = drafts.get(dl.id)
     start = original
     if draft is not None:
@@ -566,7 +561,7 @@ def edit(
 @click.pass_context
 def drafts(ctx: click.Context, discard_id: str | None, as_json: bool) -> None:
     """The kept drafts of refused edits (edigw dlq edit ID offers its draft again)."""
-    box = _drafts(app_of(ctx))
+    box = draft_box(app_of(ctx))
     if discard_id is not None:
         if not box.discard(discard_id):
             _nothing(f"no draft for {terminal_line(repr(discard_id))}")

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.bootstrap import App
+
 # Dead-letter ids are 12 hex digits (deadletters.DeadLetter.id): nothing else names a file.
 _ID = re.compile(r"[0-9a-f]{12}")
 DRAFTS_DIR = "dlq-drafts"
@@ -105,6 +107,11 @@ class DraftBox:
             return False
         path.unlink()
         return True
+
+
+def draft_box(app: App) -> DraftBox:
+    """The drafts of this machine's state directory (``edigw dlq edit`` and the console)."""
+    return DraftBox(app.settings.state_dir / DRAFTS_DIR)
 
 
 def _read(path: Path) -> Draft | None:
