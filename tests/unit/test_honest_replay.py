@@ -239,3 +239,20 @@ def test_a_replay_whose_outcome_cannot_be_read_is_undecided_not_a_failure() -> N
     assert seen[idle.id].sentence == "no gateway consumes partner.commerce.in"
     not_waited = observe_replays(_Unreadable(), _Store({}), [consumed], wait=0)  # type: ignore[arg-type]
     assert not_waited[consumed.id].sentence == "not waited for"
+
+
+def test_a_large_translate_says_its_progress_only_when_asked(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gateway.interfaces.cli import LARGE_TRANSLATE_BYTES, main
+
+    big = tmp_path / "big.edi"
+    big.write_bytes(b"X" * LARGE_TRANSLATE_BYTES)
+    env = {"EDIGW_STATE_DIR": str(tmp_path / "state"), "EDIGW_MODE": "development"}
+    asked = CliRunner().invoke(main, ["translate", str(big), "--progress"], env=env)
+    assert asked.exit_code == 1  # not a message: rejected, as without --progress
+    assert "translate: big.edi (5.0 MB) ...\n" in asked.stderr
+    assert "translate: big.edi done: 0 document(s)\n" in asked.stderr
+    assert asked.stdout == ""
+    quiet = CliRunner().invoke(main, ["translate", str(big)], env=env)
+    assert quiet.exit_code == 1 and "translate:" not in quiet.stderr  # no terminal, not asked
