@@ -12,21 +12,22 @@ wrong type or an out-of-range value (environment overrides included) is refused 
 
 Environment variables (each overrides one key):
 
-========================  =====================
-EDIGW_CONFIG              path of a TOML file merged over the defaults
-EDIGW_AMQP_URL            broker.url
-EDIGW_NAME_PREFIX         broker.name_prefix
-EDIGW_STATE_DIR           gateway.state_dir
-EDIGW_JOURNAL_BACKEND     journal.backend
-EDIGW_JOURNAL_PATH        journal.path (a file for sqlite, a DSN for postgresql)
-EDIGW_SIGNING_KEY         keys.signing_key
-EDIGW_SIGNING_CERT        keys.signing_cert
-EDIGW_DIRECTORY_PATH      edifact.directory_path (folders joined by ``os.pathsep``)
-EDIGW_MODE                gateway.mode ("production" or "development")
-EDIGW_METRICS_PORT        metrics.port (a whole number)
-EDIGW_METRICS_ADDRESS     metrics.address
-EDIGW_CONSOLE_TOKEN       console.token
-========================  =====================
+=============================  =====================
+EDIGW_CONFIG                   path of a TOML file merged over the defaults
+EDIGW_AMQP_URL                 broker.url
+EDIGW_NAME_PREFIX              broker.name_prefix
+EDIGW_STATE_DIR                gateway.state_dir
+EDIGW_JOURNAL_BACKEND          journal.backend
+EDIGW_JOURNAL_PATH             journal.path (a file for sqlite, a DSN for postgresql)
+EDIGW_SIGNING_KEY              keys.signing_key
+EDIGW_SIGNING_CERT             keys.signing_cert
+EDIGW_DIRECTORY_PATH           edifact.directory_path (folders joined by ``os.pathsep``)
+EDIGW_MODE                     gateway.mode ("production" or "development")
+EDIGW_METRICS_PORT             metrics.port (a whole number)
+EDIGW_METRICS_ADDRESS          metrics.address
+EDIGW_CONSOLE_TOKEN            console.token
+EDIGW_CONSOLE_SECRET_KEY_FILE  console.secret_key_file
+=============================  =====================
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ ENV_KEYS = {
     "EDIGW_METRICS_PORT": ("metrics", "port"),
     "EDIGW_METRICS_ADDRESS": ("metrics", "address"),
     "EDIGW_CONSOLE_TOKEN": ("console", "token"),
+    "EDIGW_CONSOLE_SECRET_KEY_FILE": ("console", "secret_key_file"),
 }
 # Environment variables holding a whole number (the rest are strings).
 _ENV_INTEGERS = {"EDIGW_METRICS_PORT"}

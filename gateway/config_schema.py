@@ -237,6 +237,12 @@ class ConsoleSection(Section):
     trusted_proxies: list[Annotated[str, AfterValidator(_network)]] = ["127.0.0.1", "::1"]
     # One JSON line per request: "" = <state_dir>/console-access.log, "-" = the gateway's log.
     access_log: str = ""
+    # The file holding the key that signs the console's cookies (32 bytes or more), the same
+    # for every console behind a load balancer: "" = a random key per process, refused in
+    # production (issue #19).
+    secret_key_file: str = ""
+    # Seconds a replay from the console waits for the gateway's decisions (0: does not).
+    replay_wait: Annotated[float, Field(ge=0, le=120)] = 10
 
 
 ResidenceStatus = Literal["resident", "non_resident_national", "foreign_national"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -36,6 +36,17 @@ def _ensure_context(
     return event
 
 
+# Called before each log line (a progress bar drawn on the terminal takes itself off its line
+# first, gateway.interfaces.progress); None when nothing is drawn.
+_line_guard: Callable[[], None] | None = None
+
+
+def set_line_guard(guard: Callable[[], None] | None) -> None:
+    """Have ``guard`` called before every log line from now on (None: no longer)."""
+    global _line_guard
+    _line_guard = guard
+
+
 class _CurrentStderr:
     """Writes to whatever ``sys.stderr`` is at the time of writing.
 
@@ -45,6 +56,9 @@ class _CurrentStderr:
     """
 
     def write(self, text: str) -> int:
+        guard = _line_guard
+        if guard is not None:
+            guard()
         return sys.stderr.write(text)
 
     def flush(self) -> None:

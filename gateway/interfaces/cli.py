@@ -47,11 +47,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Dead letters: list, group, show, replay, edit, purge, export.",
     ),
     "audit": (
-        "gateway.interfaces.cli_dlq",
+        "gateway.interfaces.cli_audit",
         "The operators' audit trail: who did what, when, to which messages.",
     ),
     "console": (
-        "gateway.interfaces.cli_dlq",
+        "gateway.interfaces.cli_audit",
         "Serve the operators' web console (sign in with an account: edigw console users).",
     ),
     # issue #6
@@ -347,8 +347,15 @@ def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...], as_json
     show_default=True,
     help="Sender: a configured partner's file is read as its configuration says.",
 )
+@click.option(
+    "--progress",
+    is_flag=True,
+    help="Say on stderr when a large file starts and ends, even when it is not a terminal.",
+)
 @click.pass_context
-def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: str) -> None:
+def translate(
+    ctx: click.Context, file: Path, out_dir: Path | None, partner_id: str, progress: bool
+) -> None:
     """Decode FILE offline (no broker) and print the canonical XML.
 
     A configured partner's file (--partner) is read with what its configuration says:
@@ -360,21 +367,23 @@ def translate(ctx: click.Context, file: Path, out_dir: Path | None, partner_id: 
     """
     from gateway.domain import not_mapped
     from gateway.domain.canonical_xml import to_bytes
+    from gateway.interfaces.progress import Progress, wanted
 
     translator = app_of(ctx).translator
     data = file.read_bytes()
-    # A large file takes a while: say so on a terminal (never into what a script reads on
-    # stderr, the CODE<TAB>where<TAB>sentence lines).
-    progress = len(data) >= LARGE_TRANSLATE_BYTES and sys.stderr.isatty()
-    if progress:
-        click.echo(f"translating {file.name} ({len(data) / 1e6:.1f} MB) ...", err=True)
+    # A large file takes a while: say so on a terminal or when asked (never otherwise into
+    # what a script reads on stderr, the CODE<TAB>where<TAB>sentence lines).
+    shown = len(data) >= LARGE_TRANSLATE_BYTES and wanted(progress)
+    bar = Progress("translate") if shown else None
+    if bar is not None:
+        bar.say(f"{file.name} ({len(data) / 1e6:.1f} MB) ...")
     try:
         result = translator.translate(data, partner_id)
     except Exception as exc:  # the contract: never a traceback
         click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_REJECTED)
-    if progress:
-        click.echo(f"translated {file.name}: {len(result.documents)} document(s)", err=True)
+    if bar is not None:
+        bar.say(f"{file.name} done: {len(result.documents)} document(s)")
     if result.rejection is not None:
         problems = result.rejection.problems or []
         if not problems:

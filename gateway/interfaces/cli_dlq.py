@@ -1,4 +1,5 @@
-"""``edigw dlq`` and ``edigw audit``: the operators' dead-letter console on the command line.
+"""``edigw dlq``: the operators' dead-letter console on the command line (``edigw audit`` and
+``edigw console`` are :mod:`gateway.interfaces.cli_audit`).
 
 Exit codes follow :mod:`gateway.interfaces.cli`: 0 done; 1 nothing matched, an edit was refused or
 some messages could not be replayed; 2 usage (an ambiguous id prefix too); 3 the broker could not
@@ -49,7 +50,9 @@ from gateway.interfaces.operators.deadletters import (
     parse_since,
 )
 from gateway.interfaces.operators.decode import decoded_view
+from gateway.interfaces.operators.drafts import draft_box
 from gateway.interfaces.operators.store import DeadLetterStore, next_replay_id
+from gateway.interfaces.progress import progress_over, wanted
 from gateway.messaging.broker import printable
 from gateway.storage.audit import current_operator
 
@@ -250,6 +253,11 @@ def show(ctx: click.Context, message: str, as_json: bool) -> None:
         _say("partner-supplied headers (data the partner sent; the gateway does not act on them):")
         for k, v in theirs:
             _say(f"  {k}: {_shown(v)}")
+    if dl.replays:
+        _say(f"replays ({len(dl.replays)}, oldest first; the same dead-letter id throughout):")
+        for r in dl.replays:
+            edited = ", edited" if r["edited"] else ""
+            _line(f"  {r['at']}  by {r['by']} as {r['as']}{edited}")
     if dl.deaths:
         _say("x-death history (newest first):")
         for d in jsonable(dl.deaths):
@@ -273,17 +281,6 @@ def _shown(value: Any) -> str:
     return printable(json_line(value), 2000)
 
 
-def _bar(label: str) -> Any:
-    def wrap(letters: Sequence[DeadLetter]) -> Iterator[DeadLetter]:
-        if len(letters) <= 1:
-            yield from letters
-            return
-        with click.progressbar(letters, label=label, file=sys.stderr) as bar:
-            yield from bar
-
-    return wrap
-
-
 def _selection(
     ids: Sequence[str],
     all_: bool,
@@ -302,11 +299,28 @@ def _selection(
     return selector
 
 
+_PROGRESS = click.option(
+    "--progress", is_flag=True, help="Show progress on stderr even when it is not a terminal."
+)
+
+
 @dlq.command()
 @click.argument("ids", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every dead letter.")
 @_filters
-@click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be replayed and what the gateway would make of each; change nothing.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 600),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for the gateway's decisions on the replayed messages (0: do not).",
+)
+@_PROGRESS
 @_JSON
 @click.pass_context
 def replay(
@@ -320,47 +334,115 @@ def replay(
     group: str | None,
     grep: str | None,
     dry_run: bool,
+    wait: float,
+    progress: bool,
     as_json: bool,
 ) -> None:
-    """Send dead letters back to where they came from (confirmed first, then removed)."""
+    """Send dead letters back to where they came from (confirmed first, then removed), then
+    say what the gateway decided about each: accepted, failed again, or not decided yet."""
+    from gateway.interfaces.operators.verdicts import (
+        forecast_sentence,
+        foresee,
+        outcome_sentence,
+    )
+
     app = app_of(ctx)
     selector = _selection(ids, all_, reason, partner, type_, since, group, grep, "replay")
     actor = current_operator()
+    shown = wanted(progress)
     with _store(app) as store:
         selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
-            result = store.replay(selector, actor=actor, dry_run=True)
-        else:
-            result = actions.replay(
-                app, store, selector, actor, all_=all_, progress=_bar("replaying")
-            )
-    if dry_run:
-        for dl in result.replayed:
+            letters = store.browse(selector)
+            if not letters:
+                _nothing("no dead letter matched")
+            foreseen = [foresee(app, dl) for dl in progress_over("checking", shown)(letters)]
+            for dl, verdict in zip(letters, foreseen, strict=True):
+                if as_json:
+                    click.echo(
+                        json_line(
+                            {**_brief(dl), "outcome": "would-replay", "verdict": verdict.to_json()}
+                        )
+                    )
+                else:
+                    _line(
+                        f"would replay {dl.id} ({dl.reason}) to "
+                        f"{dl.original_exchange!r}/{dl.original_routing_key!r}: "
+                        f"{verdict.line()}"
+                    )
+            sentence = forecast_sentence(foreseen)
             if as_json:
-                click.echo(json_line({**_brief(dl), "outcome": "would-replay"}))
+                click.echo(json_line(_counts(len(letters), foreseen, dry_run=True)))
             else:
-                _line(
-                    f"would replay {dl.id} ({dl.reason}) to "
-                    f"{dl.original_exchange!r}/{dl.original_routing_key!r}"
-                )
-        click.echo(f"{len(result.replayed)} message(s) would be replayed", err=True)
-        sys.exit(EXIT_OK if result.replayed else EXIT_REJECTED)
+                click.echo(f"{len(letters)} message(s) would be replayed", err=True)
+                click.echo(terminal_line(sentence), err=True)
+            sys.exit(EXIT_OK)
+        result = actions.replay(
+            app, store, selector, actor, all_=all_, progress=progress_over("replaying", shown)
+        )
+        if not result.replayed and not result.failed:
+            _nothing("no dead letter matched")
+        if result.replayed and wait > 0 and not as_json:
+            click.echo(f"waiting up to {wait:g} s for the gateway's decisions ...", err=True)
+        observed = actions.observe_replays(app, store, result.replayed, wait)
     for dl in result.replayed:
+        seen = observed[dl.id]
         if as_json:
             click.echo(
-                json_line({**_brief(dl), "outcome": "replayed", "replay_id": next_replay_id(dl)})
+                json_line(
+                    {
+                        **_brief(dl),
+                        "outcome": "replayed",
+                        "replay_id": next_replay_id(dl),
+                        "observed": seen.to_json(),
+                    }
+                )
             )
         else:
             _line(
-                f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t{dl.original_exchange}"
+                f"replayed {dl.id}\t{dl.message_id} as {next_replay_id(dl)}\t"
+                f"{dl.original_exchange}\t{seen.line()}"
             )
     for dl, error in result.failed:
         if as_json:
             click.echo(json_line({**_brief(dl), "outcome": "failed", "error": error}))
         click.echo(terminal_line(f"NOT replayed {dl.id}: {error} (still in {dl.queue})"), err=True)
-    if not result.replayed and not result.failed:
-        _nothing("no dead letter matched")
+    verdicts = list(observed.values())
+    if as_json:
+        click.echo(
+            json_line(_counts(len(result.replayed), verdicts, not_replayed=len(result.failed)))
+        )
+    elif result.replayed:
+        click.echo(
+            terminal_line(f"replayed {len(result.replayed)}: {outcome_sentence(verdicts, wait)}"),
+            err=True,
+        )
     sys.exit(EXIT_REJECTED if result.failed else EXIT_OK)
+
+
+def _counts(
+    total: int, verdicts: Sequence[Any], *, dry_run: bool = False, not_replayed: int = 0
+) -> dict[str, Any]:
+    """The last line of ``replay --json``: how many, and what became (or would become) of them."""
+    from collections import Counter
+
+    counts = Counter(v.outcome for v in verdicts)
+    if dry_run:
+        return {
+            "summary": "dry-run",
+            "selected": total,
+            "accepted": counts["accepted"],
+            "rejected_again": counts["rejected"],
+            "not_checked": counts["not-checked"],
+        }
+    return {
+        "summary": "replay",
+        "replayed": total,
+        "accepted": counts["accepted"],
+        "failed_again": counts["rejected"],
+        "undecided": counts["undecided"],
+        "not_replayed": not_replayed,
+    }
 
 
 def _brief(dl: DeadLetter) -> dict[str, Any]:
@@ -378,13 +460,23 @@ def _brief(dl: DeadLetter) -> dict[str, Any]:
 @dlq.command()
 @click.argument("message")
 @click.option("--force", is_flag=True, help="Replay even if the edit still does not decode.")
+@click.option(
+    "--from-draft/--from-original",
+    "from_draft",
+    default=None,
+    help="Start from the kept draft of a refused edit, or from the message (default: ask on "
+    "a terminal, else the message).",
+)
 @_JSON
 @click.pass_context
-def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
+def edit(
+    ctx: click.Context, message: str, force: bool, from_draft: bool | None, as_json: bool
+) -> None:
     """Open $EDITOR on a dead letter's raw message; if the edit decodes, replay it.
 
     The original, the edit and their diff go to the audit trail. An edit that the
-    gateway would still reject is refused (exit 1) unless --force.
+    gateway would still reject is refused (exit 1) unless --force, and kept as the dead
+    letter's draft: the next edit offers to start from it (edigw dlq drafts lists them).
     """
     from gateway.interfaces.operators.editing import check_edit, replay_edit
 
@@ -393,14 +485,34 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
     with _store(app) as store:
         dl = _find_one(store, message)
     original = dl.body_text()
+    drafts = draft_box(app)
+    draft = drafts.get(dl.id)
+    start = original
+    if draft is not None:
+        if from_draft is None and not sys.stdin.isatty():
+            # A script that did not say: as before drafts existed, from the message.
+            click.echo(f"a refused edit of {dl.id} is kept: --from-draft starts from it", err=True)
+            from_draft = False
+        if from_draft is None:
+            from_draft = click.confirm(
+                terminal_line(
+                    f"a refused edit of {dl.id} was kept ({draft.saved_at}, {draft.actor}: "
+                    f"{draft.verdict}); start from it?"
+                ),
+                default=True,
+                err=True,
+            )
+        if from_draft:
+            start = draft.text
     edited_text = click.edit(
-        original, extension=".edi" if dl.type != "xml" else ".xml", require_save=True
+        start, extension=".edi" if dl.type != "xml" else ".xml", require_save=False
     )
     if edited_text is None or edited_text == original:
         click.echo("no change: nothing replayed", err=True)
         sys.exit(EXIT_REJECTED)
-    check = check_edit(dl, edited_text, actor)
+    check = check_edit(app, dl, edited_text, actor)
     if check.still_rejected and not force:
+        drafts.save(dl.id, dl.message_id, edited_text, actor, check.verdict())
         click.echo(
             terminal_line(
                 f"the edit is still rejected ({check.verdict()}); "
@@ -410,6 +522,11 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
         )
         for line in check.problems():
             click.echo(terminal_line(line), err=True)
+        click.echo(
+            f"the edit is kept as a draft: edigw dlq edit {dl.id} offers it again "
+            f"(edigw dlq drafts --discard {dl.id} throws it away)",
+            err=True,
+        )
         sys.exit(EXIT_REJECTED)
     diff = check.diff
     with _store(app) as store:
@@ -420,6 +537,7 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
         )
         click.echo(terminal_line(f"NOT replayed: {errors}"), err=True)
         sys.exit(EXIT_REJECTED)
+    drafts.discard(dl.id)
     if as_json:
         click.echo(
             json_line(
@@ -438,11 +556,37 @@ def edit(ctx: click.Context, message: str, force: bool, as_json: bool) -> None:
 
 
 @dlq.command()
+@click.option("--discard", "discard_id", metavar="ID", help="Throw away this dead letter's draft.")
+@_JSON
+@click.pass_context
+def drafts(ctx: click.Context, discard_id: str | None, as_json: bool) -> None:
+    """The kept drafts of refused edits (edigw dlq edit ID offers its draft again)."""
+    box = draft_box(app_of(ctx))
+    if discard_id is not None:
+        if not box.discard(discard_id):
+            _nothing(f"no draft for {terminal_line(repr(discard_id))}")
+        if as_json:
+            click.echo(json_line({"id": discard_id, "outcome": "discarded"}))
+        else:
+            click.echo(f"draft of {discard_id} discarded")
+        return
+    kept = box.list()
+    if not kept:
+        _nothing("no drafts")
+    for d in kept:
+        if as_json:
+            click.echo(json_line(d.summary()))
+        else:
+            _line(f"{d.id}  {d.saved_at}  {d.actor:<12} {d.verdict}")
+
+
+@dlq.command()
 @click.argument("ids", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every dead letter.")
 @_filters
 @click.option("--yes", is_flag=True, help="Really remove them (required unless --dry-run).")
 @click.option("--dry-run", is_flag=True, help="Print how many would be removed; change nothing.")
+@_PROGRESS
 @_JSON
 @click.pass_context
 def purge(
@@ -457,6 +601,7 @@ def purge(
     grep: str | None,
     yes: bool,
     dry_run: bool,
+    progress: bool,
     as_json: bool,
 ) -> None:
     """Remove dead letters for good. Their full content is kept in the audit trail."""
@@ -475,7 +620,14 @@ def purge(
             else:
                 click.echo(f"{len(chosen)} dead letter(s) would be purged")
             sys.exit(EXIT_OK if chosen else EXIT_REJECTED)
-        removed = actions.purge(app, store, selector, actor, all_=all_, progress=_bar("purging"))
+        removed = actions.purge(
+            app,
+            store,
+            selector,
+            actor,
+            all_=all_,
+            progress=progress_over("purging", wanted(progress)),
+        )
     if not removed:
         _nothing("no dead letter matched")
     for dl in removed:
@@ -489,6 +641,7 @@ def purge(
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 @_filters
+@_PROGRESS
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -500,6 +653,7 @@ def export(
     since: str | None,
     group: str | None,
     grep: str | None,
+    progress: bool,
 ) -> None:
     """Write the dead letters, bodies included (base64), one JSON object per line."""
     app = app_of(ctx)
@@ -508,68 +662,6 @@ def export(
         letters = store.browse(selector)
     if not letters:
         _nothing("no dead letter matched: nothing exported")
-    for dl in _bar("exporting")(letters):
+    for dl in progress_over("exporting", wanted(progress))(letters):
         output.write(json_line(dl.to_json()) + "\n")
     click.echo(f"{len(letters)} dead letter(s) exported", err=True)
-
-
-@click.command("audit", context_settings=HELP)
-@click.option("--limit", default=50, show_default=True, help="How many actions, newest first.")
-@click.option("--action", help="Only replay, edit or purge.")
-@click.option("--message", "message_id", help="Only actions on this message id.")
-@click.option("--actor", help="Only this operator.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.pass_context
-def audit(
-    ctx: click.Context,
-    limit: int,
-    action: str | None,
-    message_id: str | None,
-    actor: str | None,
-    as_json: bool,
-) -> None:
-    """The operators' audit trail: who did what, when, to which messages."""
-    entries = app_of(ctx).audit.entries(
-        limit=limit, action=action, message_id=message_id, actor=actor
-    )
-    if not entries:
-        _nothing("no operator action recorded")
-    for e in entries:
-        if as_json:
-            click.echo(json_line(e.to_json()))
-        else:
-            _line(f"{e.at}  {e.actor:<12} {e.action:<7} {e.detail}")
-            if e.message_ids:
-                _line(f"    messages: {', '.join(e.message_ids)}")
-            if e.data.get("diff"):
-                for line in str(e.data["diff"]).splitlines():
-                    _line(f"    {line}")
-
-
-@click.group("console", context_settings=HELP, invoke_without_command=True)
-@click.option("--port", type=int, default=None, help="Override [console] port.")
-@click.option("--address", default=None, help="Override [console] address.")
-@click.pass_context
-def console(ctx: click.Context, port: int | None, address: str | None) -> None:
-    """Serve the operators' web console (sign in with an account: edigw console users)."""
-    if ctx.invoked_subcommand is not None:
-        return
-
-    from gateway.interfaces.console import ConsoleConfigError, serve
-
-    app = app_of(ctx)
-    conf = app.settings.config.console
-    if address:
-        conf = conf.model_copy(update={"address": address})
-    try:
-        serve(app, conf, port=port)
-    except ConsoleConfigError as exc:
-        click.echo(f"configuration refused: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-
-
-# Here rather than in cli.py, which imports this module only when one of its commands runs
-# (LAZY_COMMANDS, issue #20): `edigw console users` comes with `edigw console`.
-from gateway.interfaces import cli_console  # noqa: E402  (issue #19: edigw console users)
-
-console.add_command(cli_console.users)

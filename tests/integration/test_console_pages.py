@@ -14,14 +14,17 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from gateway.bootstrap import App, bootstrap
+from gateway.config import Settings
 from gateway.interfaces.console import Backend, console_journal, create_app
 from gateway.interfaces.console.identity import hash_password
 from gateway.interfaces.console.live import LiveState, StatsSampler
 from gateway.interfaces.operators.deadletters import Selector
+from gateway.interfaces.operators.drafts import DRAFTS_DIR, DraftBox
 from gateway.interfaces.operators.store import DeadLetterStore
 from gateway.messaging.naming import Names
 from tests.integration.test_dlq_support import (
     BAD_COUNT,
+    GOOD,
     channel_for,
     dead_letter,
     drain,
@@ -52,15 +55,20 @@ def _console(gateway: App, role: str = "operator") -> tuple[FlaskClient, LiveSta
     return client, live, app.extensions["edigw"]["backend"]
 
 
+def _apcs_console(env: dict[str, str]) -> tuple[Settings, str, str, App, FlaskClient]:
+    """The test's settings, apcs's inbound queue and its DLQ, the app and a signed-in operator."""
+    settings = settings_for(env)
+    names = Names(settings.name_prefix)
+    inbound = names.inbound("apcs")
+    gateway = bootstrap(settings)
+    client, _live, _backend = _console(gateway)
+    return settings, inbound, names.dead_letter(inbound), gateway, client
+
+
 def test_edit_and_retry_in_the_browser_checks_keeps_a_refused_edit_and_audits(
     gateway_env: dict[str, str], tmp_path: Path
 ) -> None:
-    settings = settings_for(gateway_env)
-    names = Names(settings.name_prefix)
-    inbound = names.inbound("apcs")
-    dlq = names.dead_letter(inbound)
-    gateway = bootstrap(settings)
-    client, _live, _backend = _console(gateway)
+    settings, inbound, dlq, gateway, client = _apcs_console(gateway_env)
     with channel_for(settings) as ch:
         message_id = dead_letter(ch, settings, BAD_COUNT)
         assert wait_depth(ch, dlq, 1) == 1
@@ -79,6 +87,12 @@ def test_edit_and_retry_in_the_browser_checks_keeps_a_refused_edit_and_audits(
         assert r.status_code == 422
         assert "would still reject" in r.text and "UNT+98+1" in r.text
         assert wait_depth(ch, dlq, 1) == 1
+        # Kept as the dead letter's draft, the same the CLI offers: the next edit starts there.
+        again = client.get(f"/dlq/{dl.id}/edit")
+        assert "draft of a refused edit" in again.text and "UNT+98+1" in again.text
+        assert "UNT+99+1" in client.get(f"/dlq/{dl.id}/edit?from=original").text
+        [draft] = DraftBox(settings.state_dir / DRAFTS_DIR).list()
+        assert (draft.id, draft.actor) == (dl.id, "alice (console)")
 
         # Fixed, with the CRLF line ends a browser sends: replayed as the original's bytes.
         fixed = text.replace("UNT+99+1", "UNT+9+1").replace("\n", "\r\n")
@@ -92,11 +106,58 @@ def test_edit_and_retry_in_the_browser_checks_keeps_a_refused_edit_and_audits(
         assert body == BAD_COUNT.replace(b"UNT+99+1", b"UNT+9+1")
         assert props.message_id == f"{message_id}~replay1"
         assert wait_depth(ch, dlq, 0) == 0
+        assert DraftBox(settings.state_dir / DRAFTS_DIR).list() == []  # replayed: gone
     [entry] = gateway.audit.entries(action="edit")
     gateway.close()
     assert entry.actor == "alice (console)"  # the account, authenticated
     assert "-UNT+99+1" in entry.data["diff"] and "+UNT+9+1" in entry.data["diff"]
     assert "via console" in entry.detail
+
+
+def test_the_replay_confirmation_foresees_and_the_result_counts(
+    gateway_env: dict[str, str],
+) -> None:
+    settings, inbound, dlq, gateway, client = _apcs_console(gateway_env)
+    with channel_for(settings) as ch:
+        bad = dead_letter(ch, settings, BAD_COUNT)
+        good = dead_letter(ch, settings, GOOD, reason="UNROUTABLE", stage="route")
+        assert wait_depth(ch, dlq, 2) == 2
+        page = client.get(f"/confirm/replay?id={bad}&id={good}")
+        assert page.status_code == 200
+        assert "1 of 2 will be rejected again because EDIFACT_SYNTAX" in page.text
+        assert page.text.count("rejected: EDIFACT_SYNTAX") == 1
+        assert wait_depth(ch, dlq, 2) == 2  # foreseeing changes nothing
+
+        # Replayed: the flash says what became of them (no gateway runs here: undecided).
+        r = client.post(
+            "/replay",
+            data={"csrf": _csrf(page.text), "id": [bad, good]},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200
+        assert "Replayed 2 message(s)" in r.text
+        assert "0 accepted, 0 failed again, 2 not decided (no gateway consumes" in r.text
+        assert wait_depth(ch, inbound, 2) == 2
+    gateway.close()
+
+
+def test_a_draft_is_discarded_from_the_edit_page(gateway_env: dict[str, str]) -> None:
+    settings, _inbound, dlq, gateway, client = _apcs_console(gateway_env)
+    box = DraftBox(settings.state_dir / DRAFTS_DIR)
+    with channel_for(settings) as ch:
+        message_id = dead_letter(ch, settings, BAD_COUNT)
+        assert wait_depth(ch, dlq, 1) == 1
+        with DeadLetterStore.open(gateway) as store:
+            [dl] = store.browse(Selector(ids=(message_id,)))
+        box.save(dl.id, message_id, "UNA:+.? 'UNB+KEPT'", "bob", "EDIFACT_SYNTAX: kept")
+        page = client.get(f"/dlq/{dl.id}/edit")
+        assert "UNB+KEPT" in page.text and "kept" in page.text and "bob" in page.text
+        r = client.post(f"/dlq/{dl.id}/edit", data={"csrf": _csrf(page.text), "do": "discard"})
+        assert r.status_code == 302
+        assert box.list() == []
+        assert "UNT+99+1" in client.get(f"/dlq/{dl.id}/edit").text
+        assert wait_depth(ch, dlq, 1) == 1  # the dead letter is untouched
+    gateway.close()
 
 
 def test_live_reading_charts_and_partner_page(gateway_env: dict[str, str]) -> None:

@@ -142,9 +142,11 @@ def test_replay_one_group_and_all_goes_back_to_the_original_queue(env: dict[str,
         assert "x-edigw-reason" not in headers  # a second failure must not look like the first
         assert headers["x-edigw-attempts"] == 1  # kept: the next failure counts 2
 
-        group = cli(env, "dlq", "replay", "--group", "CANONICAL_INVALID/validate")
+        group = cli(env, "dlq", "replay", "--group", "CANONICAL_INVALID/validate", "--progress")
         assert group.exit_code == 0, group.output
-        assert "replaying" in group.stderr  # the progress bar of a batch
+        assert "replaying: 2/2" in group.stderr  # the progress of a batch, asked for
+        # No gateway consumes the inbound queue here: nothing waits for a decision.
+        assert "0 accepted, 0 failed again, 2 not decided (no gateway consumes" in group.stderr
         assert wait_depth(ch, inbound, 2) == 2
         assert {p.message_id for p, _ in drain(ch, inbound)} == {f"{b}~replay1", f"{c}~replay1"}
 

@@ -92,18 +92,22 @@ def test_prefixes_dry_run_json_and_progress(env: dict[str, str]) -> None:
         groups = _lines(cli(env, "dlq", "groups", "--json").stdout)
         assert [(g["group"], g["count"]) for g in groups] == [("EDIFACT_SYNTAX/decode", 3)]
 
-        # export: progress on stderr, only JSON on stdout.
-        exported = cli(env, "dlq", "export")
+        # export: progress on stderr when asked (stderr is no terminal here), only JSON on stdout.
+        exported = cli(env, "dlq", "export", "--progress")
         assert exported.exit_code == 0
         assert {d["message_id"] for d in _lines(exported.stdout)} == {m1, m2, m3}
-        assert "exporting" in exported.stderr and "3 dead letter(s) exported" in exported.stderr
+        assert "exporting: 3/3" in exported.stderr
+        assert "3 dead letter(s) exported" in exported.stderr
+        quiet = cli(env, "dlq", "export")
+        assert "exporting" not in quiet.stderr  # not asked, not a terminal: no progress
 
         # replay by prefix, --json: one object per message.
         replayed = cli(env, "dlq", "replay", str(ids[m3])[:6], "--json")
         assert replayed.exit_code == 0, replayed.output
-        [line] = _lines(replayed.stdout)
+        [line, summary] = _lines(replayed.stdout)
         assert line["outcome"] == "replayed" and line["id"] == ids[m3]
         assert line["replay_id"] == f"{m3}~replay1"
+        assert summary["summary"] == "replay" and summary["replayed"] == 1
         assert wait_depth(ch, inbound, 1) == 1
         assert [p.message_id for p, _b in drain(ch, inbound)] == [f"{m3}~replay1"]
 

@@ -26,6 +26,7 @@ import hmac
 import json
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -60,6 +61,12 @@ from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import Selector, group_dead_letters, jsonable
 from gateway.interfaces.operators.decode import decoded_view
 from gateway.interfaces.operators.store import DeadLetterStore
+from gateway.interfaces.operators.verdicts import (
+    REJECTED,
+    forecast_sentence,
+    foresee,
+    outcome_sentence,
+)
 from gateway.logs import get_logger
 from gateway.messaging.broker import printable
 from gateway.messaging.queue_stats import QueueStats, queue_stats
@@ -149,6 +156,40 @@ def console_journal(gateway: App) -> SqlJournal:
     return journal
 
 
+#: The shortest cookie-signing key accepted from ``[console] secret_key_file``.
+SECRET_KEY_BYTES = 32
+
+
+def console_secret_key(gateway: App, console: ConsoleSection, *, generate: bool) -> bytes:
+    """The key that signs the console's cookies: ``[console] secret_key_file``, the same file
+    on every console behind a load balancer, so that a browser's session cookie (its CSRF
+    token and the server-side session it names) is good on each. Without it, a random key
+    when ``generate`` (development), else :class:`ConsoleConfigError` (production)."""
+    if not console.secret_key_file:
+        if generate:
+            return secrets.token_bytes(SECRET_KEY_BYTES)
+        raise ConsoleConfigError(
+            "console.secret_key_file: empty; in production the console signs its cookies with "
+            "a key from a file shared by every console instance (EDIGW_CONSOLE_SECRET_KEY_FILE; "
+            "e.g. openssl rand -hex 32 > /etc/edigw/console.key, mode 0600)"
+        )
+    path = Path(console.secret_key_file).expanduser()
+    try:
+        if path.stat().st_mode & 0o007:
+            raise ConsoleConfigError(
+                f"console.secret_key_file: {path} can be read by anyone: chmod o-rwx it"
+            )
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConsoleConfigError(f"console.secret_key_file: {path}: {exc.strerror}") from None
+    if len(key) < SECRET_KEY_BYTES:
+        raise ConsoleConfigError(
+            f"console.secret_key_file: {path} holds {len(key)} bytes; "
+            f"at least {SECRET_KEY_BYTES} are needed"
+        )
+    return key
+
+
 def create_app(
     gateway: App,
     console: ConsoleSection,
@@ -157,7 +198,8 @@ def create_app(
     secret_key: bytes | None = None,
 ) -> Flask:
     """The console's Flask application: someone must be able to sign in (an account, the
-    token or a trusted header)."""
+    token or a trusted header). ``secret_key``: else ``[console] secret_key_file``'s, else
+    a random one (:func:`serve` refuses that in production)."""
     journal = console_journal(gateway)
     if not (console.token or console.trusted_header or journal.accounts()):
         raise ConsoleConfigError(
@@ -166,7 +208,7 @@ def create_app(
         )
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=secret_key or secrets.token_bytes(32),
+        SECRET_KEY=secret_key or console_secret_key(gateway, console, generate=True),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=512 * 1024,  # a confirmed batch posts every id it listed
@@ -301,10 +343,14 @@ def create_app(
         selector, what = _selection()
         with backend.store() as store:
             letters = store.browse(selector)
+        # What the gateway would make of each, as ``edigw dlq replay --dry-run`` says it.
+        foreseen = [foresee(gateway, dl) for dl in letters] if action == "replay" else []
         return render_template(
             "confirm.html",
             action=action,
             letters=letters,
+            verdicts=dict(zip([dl.id for dl in letters], foreseen, strict=True)),
+            forecast=forecast_sentence(foreseen) if foreseen else "",
             what=what,
             ids=selector.ids,
             group=selector.group or "",
@@ -314,10 +360,17 @@ def create_app(
     @requires("replay")
     def replay() -> Any:
         selector, what = _selection()
+        wait = console.replay_wait
         with backend.store() as store:
             result = actions.replay(gateway, store, selector, actor(), via="console")
+            observed = actions.observe_replays(gateway, store, result.replayed, wait)
         if result.replayed:
-            flash(f"Replayed {len(result.replayed)} message(s) of {what}.", "ok")
+            said = outcome_sentence(list(observed.values()), wait)
+            failed_again = any(v.outcome == REJECTED for v in observed.values())
+            flash(
+                f"Replayed {len(result.replayed)} message(s) of {what}: {said}.",
+                "error" if failed_again else "ok",
+            )
         for dl, error in result.failed:
             flash(f"NOT replayed {dl.id}: {error}; it is still in {dl.queue}.", "error")
         if not result.replayed and not result.failed:
@@ -375,8 +428,10 @@ def serve(gateway: App, console: ConsoleSection, *, port: int | None = None) -> 
         )
     # A queue not declared yet is normal here (it shows as absent); pika would warn on each.
     logging.getLogger("pika.channel").setLevel(logging.ERROR)
+    # Fail closed: in production, consoles behind a load balancer share one key (issue #19).
+    key = console_secret_key(gateway, console, generate=gateway.settings.mode == "development")
     live = LiveState()
-    app = create_app(gateway, console, live=live)
+    app = create_app(gateway, console, live=live, secret_key=key)
     backend: Backend = app.extensions["edigw"]["backend"]
     sampler = StatsSampler(
         backend.queue_stats, live, journal, console.sample_interval, keep_days=console.history_days

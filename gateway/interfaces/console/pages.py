@@ -5,7 +5,8 @@
 * ``/charts/<series>.svg?range=1h|24h|7d``: a chart with axes from the journal's samples;
 * ``/partners/<id>``: a partner's queues, dead letters, traffic per hour and latest messages;
 * ``/dlq/<id>/edit``: edit-and-replay in the browser, with the CLI's checks and audit
-  (:mod:`gateway.interfaces.operators.editing`); a refused edit stays in the form;
+  (:mod:`gateway.interfaces.operators.editing`); a refused edit stays in the form and is kept
+  as the dead letter's draft, shared with ``edigw dlq edit`` (:mod:`.operators.drafts`);
 * ``/accounts``: accounts and their open sessions, which an admin can end.
 """
 
@@ -24,6 +25,7 @@ from gateway.interfaces.console.charts import RANGES, chosen_range, time_chart_s
 from gateway.interfaces.console.live import SERIES, LiveState, Series
 from gateway.interfaces.console.signin import actor, login_required, requires
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector, group_dead_letters
+from gateway.interfaces.operators.drafts import draft_box
 from gateway.interfaces.operators.editing import check_edit, replay_edit
 from gateway.storage.journal import SqlJournal
 
@@ -149,25 +151,42 @@ def install(app: Flask, gateway: App, conf: ConsoleSection) -> None:
     def dlq_edit(message: str) -> Any:
         dl = _letter(message)
         original = dl.body_text()
+        drafts = draft_box(gateway)
         if request.method == "GET":
-            return render_template("edit.html", dl=dl, text=original, check=None, error="")
+            # A refused edit kept earlier (here or by edigw dlq edit) is where one goes on.
+            draft = None if request.args.get("from") == "original" else drafts.get(dl.id)
+            text = draft.text if draft is not None else original
+            return render_template("edit.html", dl=dl, text=text, check=None, error="", draft=draft)
+        if request.form.get("do") == "discard":
+            drafts.discard(dl.id)
+            flash(f"The draft of {dl.id} was discarded.", "ok")
+            return redirect(url_for("dlq_edit", message=dl.id))
         text = request.form.get("text", "")
         if "\r\n" not in original:  # a browser sends a textarea's lines with CRLF
             text = text.replace("\r\n", "\n")
         if text == original:
             error = "No change: nothing replayed."
-            return render_template("edit.html", dl=dl, text=text, check=None, error=error), 422
+            page = render_template("edit.html", dl=dl, text=text, check=None, error=error)
+            return page, 422
         who = actor()
-        check = check_edit(dl, text, who)
+        check = check_edit(gateway, dl, text, who)
         if request.form.get("do") != "replay" or (
             check.still_rejected and not request.form.get("force")
         ):
-            # Only checked, or refused: the edit stays in the form (a draft to go on with).
+            # Only checked, or refused: the edit stays in the form; a refused one is kept as
+            # the dead letter's draft too.
             status = 422 if request.form.get("do") == "replay" else 200
-            return render_template("edit.html", dl=dl, text=text, check=check, error=""), status
+            draft = None
+            if status == 422:
+                draft = drafts.save(dl.id, dl.message_id, text, who, check.verdict())
+            page = render_template(
+                "edit.html", dl=dl, text=text, check=check, error="", draft=draft
+            )
+            return page, status
         with _backend().store() as store:
             outcome = replay_edit(gateway, store, check, who, via="console")
         if outcome.replayed:
+            drafts.discard(dl.id)
             forced = " (forced: still rejected)" if check.still_rejected else ""
             flash(f"Replayed {dl.id}, edited{forced}.", "ok")
         else:

@@ -12,6 +12,7 @@ from typing import Any
 from gateway.bootstrap import App
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector
 from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult, next_replay_id
+from gateway.interfaces.operators.verdicts import UNDECIDED, Verdict, observe
 from gateway.logs import get_logger
 
 log = get_logger()
@@ -75,6 +76,33 @@ def replay(
         )
         journal_replayed(app, result.replayed, actor)
     return result
+
+
+def observe_replays(
+    app: App, store: DeadLetterStore, replayed: Sequence[DeadLetter], wait: float
+) -> dict[str, Verdict]:
+    """What ``edigw run`` decided about each replayed message (dead-letter id -> verdict),
+    read from the journal for at most ``wait`` seconds. A message whose queue nobody
+    consumes is not waited for: nobody will decide it (``undecided``, saying so)."""
+    consumed = store.consumers([d.original_queue for d in replayed]) if wait > 0 else {}
+    waiting = {d.id: next_replay_id(d) for d in replayed if consumed.get(d.original_queue)}
+    unseen = "not waited for"
+    try:
+        seen = observe(app.journal.processed, waiting, wait=wait) if waiting else {}
+    except Exception as exc:  # the replay is done and audited: say so, do not fail it here
+        log.warning("replay outcomes not read from the journal", error=repr(exc))
+        seen, unseen = {}, f"the journal could not be read: {type(exc).__name__}"
+    return {
+        d.id: seen.get(d.id)
+        or Verdict(
+            d.id,
+            UNDECIDED,
+            sentence=unseen
+            if d.id in waiting or wait <= 0
+            else f"no gateway consumes {d.original_queue}",
+        )
+        for d in replayed
+    }
 
 
 def purge(

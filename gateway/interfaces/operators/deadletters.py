@@ -69,6 +69,14 @@ from gateway.messaging.broker import (
 from gateway.messaging.naming import Names
 
 DELIVERY_LIMIT = "DELIVERY_LIMIT"
+# Set by the operators' replay (issue #19): the dead letter's id, so that the message that
+# comes back after a failed replay keeps it, and the replays so far (newest last). The worker
+# carries every header of a replay on to the dead letter it writes (letters.dead_letter_headers).
+H_DEAD_LETTER_ID = "x-edigw-dead-letter-id"
+H_REPLAY_HISTORY = "x-edigw-replay-history"
+#: How many replays a dead letter's history keeps (the oldest go first).
+REPLAY_HISTORY_KEPT = 20
+_STABLE_ID = re.compile(r"[0-9a-f]{12}")
 # Headers that describe one failure; a replayed message must not carry them, or a second
 # failure would look like the first one (attempts and first failure are kept on purpose).
 FAILURE_HEADERS = frozenset(
@@ -155,6 +163,35 @@ def _entries(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+def _stable_id(headers: Mapping[str, Any], trusted: bool) -> str:
+    """The id an earlier replay gave the dead letter, when its headers are the gateway's."""
+    if not trusted:
+        return ""
+    value = printable(headers.get(H_DEAD_LETTER_ID), 12)
+    return value if _STABLE_ID.fullmatch(value) else ""
+
+
+def replay_history(headers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A dead letter's replays, oldest first, each read as bounded text whatever it holds.
+
+    >>> replay_history({H_REPLAY_HISTORY: [{"at": "2026-01-01T00:00:00+00:00", "by": "ann",
+    ...     "as": "m1~replay1", "edited": False}, "junk"]})
+    [{'at': '2026-01-01T00:00:00+00:00', 'by': 'ann', 'as': 'm1~replay1', 'edited': False}]
+    """
+    history = []
+    for entry in _entries(headers.get(H_REPLAY_HISTORY))[-REPLAY_HISTORY_KEPT:]:
+        if isinstance(entry, Mapping):
+            history.append(
+                {
+                    "at": header_time(entry.get("at")),
+                    "by": printable(entry.get("by"), 200),
+                    "as": printable(entry.get("as"), 255),
+                    "edited": entry.get("edited") is True,
+                }
+            )
+    return history
+
+
 def jsonable(value: Any, depth: int = 0) -> Any:
     """Header values (datetimes, bytes, decimals, nested tables) as JSON-friendly values.
 
@@ -236,6 +273,8 @@ class DeadLetter:
     # Whether its x-edigw-* headers are the gateway's (False: RabbitMQ dead-lettered it, and
     # they are whatever the partner published).
     gateway_written: bool = True
+    # Its replays so far, oldest first: at, by, as (the replay's message id), edited.
+    replays: list[dict[str, Any]] = field(default_factory=list)
     _decoded: tuple[str, str] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
@@ -284,12 +323,12 @@ class DeadLetter:
         last_failure = max([*death_times, stamp] if stamp else death_times, default="")
         first_failure = first or min([*death_times, stamp] if stamp else death_times, default="")
         message_id = _text(properties.get("message_id"))
-        digest = hashlib.sha256(
-            b"\0".join([message_id.encode(), first_failure.encode(), reason.encode(), body])
-        ).hexdigest()
         exchange, routing_key = replay_target(queue) or ("", "")
         return cls(
-            id=digest[:12],
+            id=_stable_id(headers, not by_broker)
+            or hashlib.sha256(
+                b"\0".join([message_id.encode(), first_failure.encode(), reason.encode(), body])
+            ).hexdigest()[:12],
             queue=queue,
             body=body,
             message_id=message_id,
@@ -310,6 +349,7 @@ class DeadLetter:
             original_queue=source,
             problems=problems,
             gateway_written=not by_broker,
+            replays=replay_history(headers) if not by_broker else [],
         )
 
     # ------------------------------------------------------------------ derived
@@ -415,6 +455,7 @@ class DeadLetter:
             "original_routing_key": self.original_routing_key,
             "original_queue": self.original_queue,
             "problems": self.problems,
+            "replays": self.replays,
             "headers": jsonable(self.headers),
             "x_death": jsonable(self.deaths),
             "body_base64": base64.b64encode(self.body).decode("ascii"),

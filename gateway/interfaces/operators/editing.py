@@ -17,6 +17,7 @@ from gateway.bootstrap import App
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.deadletters import DeadLetter, Selector, encode_text
 from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult
+from gateway.interfaces.operators.verdicts import read_as_gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +44,16 @@ class EditCheck:
         return f"{self.rejection.reason}: {self.rejection.sentence}"
 
 
-def check_edit(letter: DeadLetter, edited_text: str, actor: str) -> EditCheck:
-    """Encode the edited text like the original and decode it as the gateway would."""
+def check_edit(app: App, letter: DeadLetter, edited_text: str, actor: str) -> EditCheck:
+    """Encode the edited text like the original and decode it as the gateway would: with the
+    partner's configuration, as a dry-run replay does (:func:`.verdicts.read_as_gateway`)."""
     from adapters.common import DecodeContext
     from gateway.service.pipeline import translate
 
     edited = encode_text(edited_text, letter.body)
-    result = translate(edited, DecodeContext(sender=letter.partner or "operator"))
+    result = read_as_gateway(app, letter, edited)
+    if isinstance(result, str):  # not a partner's the offline checks know: decoding only
+        result = translate(edited, DecodeContext(sender=letter.partner or "operator"))
     diff = "".join(
         difflib.unified_diff(
             letter.body_text().splitlines(keepends=True),

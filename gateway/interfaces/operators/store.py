@@ -46,7 +46,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
 from gateway.bootstrap import App
-from gateway.interfaces.operators.deadletters import DeadLetter, Selector, replay_target
+from gateway.interfaces.operators.deadletters import (
+    H_DEAD_LETTER_ID,
+    H_REPLAY_HISTORY,
+    REPLAY_HISTORY_KEPT,
+    DeadLetter,
+    Selector,
+    replay_target,
+)
 from gateway.logs import get_logger
 from gateway.messaging import broker
 from gateway.messaging.topology import Topology
@@ -164,6 +171,20 @@ class DeadLetterStore:
             channel.close()
         return out
 
+    def consumers(self, queues: Sequence[str]) -> dict[str, int]:
+        """Consumers per queue (passive declare): whether anyone will decide a replay."""
+        out: dict[str, int] = {}
+        channel = self.connection.channel()
+        for queue in dict.fromkeys(queues):
+            try:
+                out[queue] = int(channel.queue_declare(queue, passive=True).method.consumer_count)
+            except ChannelClosedByBroker:  # not declared: nobody consumes it
+                out[queue] = 0
+                channel = self.connection.channel()
+        if channel.is_open:
+            channel.close()
+        return out
+
     @contextmanager
     def holding(self) -> Iterator[tuple[BlockingChannel, list[Held]]]:
         """Every ready dead letter, held unacknowledged until the block ends (then returned)."""
@@ -263,11 +284,21 @@ class DeadLetterStore:
         headers = letter.replay_headers()
         replay_of, replays = _replay_count(headers)
         replays += 1
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         headers[H_REPLAYED_BY] = actor
-        headers[H_REPLAYED_AT] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        headers[H_REPLAYED_AT] = at
         headers[H_REPLAYS] = replays
         original_id = replay_of or letter.message_id or letter.id
         headers[H_REPLAY_OF] = original_id
+        # The same id and the story so far come back with it if it fails again (issue #19).
+        headers[H_DEAD_LETTER_ID] = letter.id
+        step = {
+            "at": at,
+            "by": actor,
+            "as": replay_id(original_id, replays),
+            "edited": body_for is not None,
+        }
+        headers[H_REPLAY_HISTORY] = [*letter.replays, step][-REPLAY_HISTORY_KEPT:]
         body = letter.body
         if body_for is not None:
             body = body_for(letter)
