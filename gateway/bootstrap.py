@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack, cast
 
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
     from gateway.service.offline import OfflineTranslator
     from gateway.service.pipeline import InboundPipeline
     from gateway.service.receipts import MinistryDesk
-    from gateway.storage.audit import AuditTrail
+    from gateway.storage.audit import SqlAuditTrail
+    from gateway.storage.lpco_records import LpcoRecords
     from gateway.storage.records import Journal
 
 Part = TypeVar("Part")
@@ -74,7 +76,7 @@ class App:
         signer: Signer | None = None,
         broker: Connector | None = None,
         trust: TrustStore | None = None,
-        audit: AuditTrail | None = None,
+        audit: SqlAuditTrail | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
@@ -149,19 +151,40 @@ class App:
         return upgrade_schema(self.settings.journal_path)
 
     @property
-    def audit(self) -> AuditTrail:
-        """The operators' audit trail (beside the journal)."""
+    def audit(self) -> SqlAuditTrail:
+        """The operators' audit trail (in the journal's store: its file or its database)."""
 
-        def build() -> AuditTrail:
+        def build() -> SqlAuditTrail:
             from gateway.storage.backends import open_audit_trail
 
-            trail = open_audit_trail(
-                self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
-            )
+            trail = open_audit_trail(self.settings.journal_backend, self.settings.journal_path)
             self._to_close.append(trail.close)
             return trail
 
         return self._part("audit", build)
+
+    def import_audit(self, path: Path, source: str) -> tuple[int, int]:
+        """``edigw db import-audit``: append the entries of a local SQLite trail to this
+        app's trail, noting ``source``; (imported, skipped as imported before)."""
+        from gateway.storage.backends import read_audit_file
+
+        return self.audit.import_entries(read_audit_file(path), source)
+
+    @property
+    def lpco_records(self) -> LpcoRecords:
+        """The LPCO registry's rows: beside a SQLite journal, in a PostgreSQL journal's
+        database (shared by every instance)."""
+
+        def build() -> LpcoRecords:
+            from gateway.storage.backends import open_lpco_records
+
+            records = open_lpco_records(
+                self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
+            )
+            self._to_close.append(records.close)
+            return records
+
+        return self._part("lpco_records", build)
 
     @property
     def signer(self) -> Signer:
@@ -191,7 +214,10 @@ class App:
         """The ministries' desk: signatures checked, LPCO lifecycle, signed receipts."""
         from gateway.service.receipts import build_desk
 
-        return self._part("desk", lambda: build_desk(self.settings, self.signer, self.trust))
+        return self._part(
+            "desk",
+            lambda: build_desk(self.settings, self.signer, self.trust, self.lpco_records),
+        )
 
     @property
     def pipeline(self) -> InboundPipeline:
@@ -266,7 +292,7 @@ class Substitutes(TypedDict, total=False):
     signer: Signer
     broker: Connector
     trust: TrustStore
-    audit: AuditTrail
+    audit: SqlAuditTrail
     clock: Clock
 
 

@@ -86,7 +86,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     # issue #20
     "db": (
         "gateway.interfaces.cli_db",
-        "The PostgreSQL journal's schema: status, upgrade (versioned migrations).",
+        "The PostgreSQL journal's schema: status, upgrade (versioned migrations), import-audit.",
     ),
     # issue #17
     "calls": (

@@ -1,5 +1,5 @@
-"""Which journal and which operators' audit trail the configuration names: the one place a
-storage backend is chosen. Called by the composition root (``gateway.bootstrap``) only.
+"""Which journal, operators' audit trail and LPCO registry the configuration names: the one
+place a storage backend is chosen. Called by the composition root (``gateway.bootstrap``) only.
 
 >>> journal = open_journal("sqlite", ":memory:")
 >>> journal.track("nothing")
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.storage.audit import AuditTrail
+from gateway.storage.audit import POSTGRES_AUDIT_TABLES, AuditTrail, SqlAuditTrail
+from gateway.storage.audit import read_audit_file as read_audit_file
 from gateway.storage.journal import SqliteJournal
+from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE, LpcoRecords, SqliteLpcoRecords
 from gateway.storage.records import Journal
 
 
@@ -31,9 +33,30 @@ def open_journal(backend: str, path: str) -> Journal:
     raise ValueError(f"unknown journal backend {backend!r}")
 
 
-def open_audit_trail(backend: str, journal_path: str, state_dir: Path) -> AuditTrail:
-    """The operators' audit trail: in the journal's own file with SQLite, beside it otherwise
-    (a SQLite file of its own in the state directory)."""
+def open_audit_trail(backend: str, journal_path: str) -> SqlAuditTrail:
+    """The operators' audit trail, in the journal's own store: its SQLite file, or its
+    PostgreSQL database (shared by every instance; ``edigw db import-audit`` appends a trail
+    an earlier release kept in ``<state_dir>/operators-audit.sqlite3``)."""
     if backend == "sqlite":
         return AuditTrail(journal_path)
-    return AuditTrail(state_dir / "operators-audit.sqlite3")
+    if backend == "postgresql":
+        from gateway.storage.journal_pg import PgDatabase
+
+        db = PgDatabase(journal_path)
+        db.create(POSTGRES_AUDIT_TABLES)
+        return SqlAuditTrail(db)
+    raise ValueError(f"unknown journal backend {backend!r}")
+
+
+def open_lpco_records(backend: str, journal_path: str, state_dir: Path) -> LpcoRecords:
+    """The LPCO registry's rows: ``<state_dir>/lpco.sqlite3`` beside a SQLite journal (one
+    gateway), the journal's PostgreSQL database otherwise (shared by every instance)."""
+    if backend == "sqlite":
+        return SqliteLpcoRecords(str(state_dir / "lpco.sqlite3"))
+    if backend == "postgresql":
+        from gateway.storage.journal_pg import PgDatabase
+
+        db = PgDatabase(journal_path)
+        db.create(POSTGRES_LPCO_TABLE)
+        return LpcoRecords(db)
+    raise ValueError(f"unknown journal backend {backend!r}")
