@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack, cast
 
-from adapters.edifact.directory import set_search_path
+from adapters.edifact.directory import DEFAULT_LOCAL, set_search_path
 from gateway.config import Settings
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
@@ -296,8 +296,29 @@ class Substitutes(TypedDict, total=False):
     clock: Clock
 
 
+def generated_directory_folder(settings: Settings) -> Path:
+    """Where ``edigw directories generate`` writes the tables it builds: the first folder of
+    ``edifact.directory_path``, else ``<state_dir>/directories``."""
+    if settings.directory_path:
+        return settings.directory_path[0]
+    return settings.state_dir / "directories"
+
+
+def directory_search_path(settings: Settings) -> tuple[Path, ...] | None:
+    """The folders of generated directory tables: ``edifact.directory_path``; else
+    ``<state_dir>/directories`` when it exists (an installed wheel's tables, issue #20) before
+    the checkout's ``var/directories``; else None (the checkout's, the default)."""
+    if settings.directory_path:
+        return settings.directory_path
+    local = generated_directory_folder(settings)
+    # One stat, no I/O that makes anything; only an existing folder changes the search path,
+    # so that a state directory without tables keeps the tables' cache.
+    if local.is_dir() and local.resolve() != DEFAULT_LOCAL.resolve():
+        return (local, DEFAULT_LOCAL)
+    return None
+
+
 def bootstrap(settings: Settings, **substitutes: Unpack[Substitutes]) -> App:
     """The parts of a gateway for ``settings``; each substitute given replaces its part."""
-    # Folders of generated directory tables (edifact.directory_path); empty: the default.
-    set_search_path(settings.directory_path or None)
+    set_search_path(directory_search_path(settings))
     return App(settings, **substitutes)
