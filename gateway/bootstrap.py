@@ -157,7 +157,9 @@ class App:
         def build() -> SqlAuditTrail:
             from gateway.storage.backends import open_audit_trail
 
-            trail = open_audit_trail(self.settings.journal_backend, self.settings.journal_path)
+            trail = open_audit_trail(
+                self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
+            )
             self._to_close.append(trail.close)
             return trail
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from structlog.testing import capture_logs
 
 from gateway.bootstrap import App, bootstrap
 from gateway.config import load
@@ -272,3 +273,13 @@ def test_db_import_audit_appends_a_local_trail_once(
     sqlite3.connect(not_a_trail).close()
     refused = import_audit(dsn, tmp_path, str(not_a_trail))
     assert refused.returncode == 1 and "not an operators' audit trail" in refused.stderr
+
+
+def test_a_local_file_left_by_an_earlier_release_is_named(tmp_path: Path) -> None:
+    AuditTrail(tmp_path / "operators-audit.sqlite3").close()
+    with pg_schema() as (_role, dsn), capture_logs() as logs:
+        open_audit_trail("postgresql", dsn, tmp_path).close()
+        open_lpco_records("postgresql", dsn, tmp_path).close()
+    warned = [e for e in logs if e["log_level"] == "warning"]
+    assert [e["path"] for e in warned] == [str(tmp_path / "operators-audit.sqlite3")]
+    assert "edigw db import-audit" in warned[0]["event"]
