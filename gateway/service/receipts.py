@@ -7,7 +7,7 @@
   Lpco against ``lpco-1.xsd``;
 * :meth:`MinistryDesk.finish` checks the signer's authority (``gateway.service.authority``: the declared
   issuer and the LPCO type must be ones the signing partner may issue), applies the lifecycle
-  (:class:`LpcoRegistry`), turns a duplicate (same signing partner, issuer, number and version,
+  (:class:`LpcoRegistry`, its rows in ``gateway.storage.lpco_records``), turns a duplicate (same signing partner, issuer, number and version,
   same content) into "not routed again, same receipt", and puts the signed :class:`Receipt`
   into the outcome for ``partner.<ministry>.out``.
 
@@ -29,13 +29,10 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from cryptography import x509
@@ -63,6 +60,7 @@ if TYPE_CHECKING:
     from gateway.config import Partner, Settings
     from gateway.security.signing import Signer
     from gateway.service.pipeline import Outcome, Translation
+    from gateway.storage.lpco_records import LpcoRecords
 
 log = get_logger()
 NS = f"{{{NAMESPACE}}}"
@@ -156,29 +154,6 @@ def receipt_from_xml(root: etree._Element) -> Receipt:
 
 # ====================================================================== lifecycle registry
 
-# Version 2 (issue #14): the key starts with the partner that signed. Version 1 keyed on the
-# declared issuer alone (PRIMARY KEY (issuer, number, version)); ``_migrate`` rebuilds it.
-SCHEMA_VERSION_REGISTRY = 2
-_COLUMNS = (
-    "partner, issuer, number, version, status, content_sha256, gateway_reference, "
-    "inbound_message_id, receipt, recorded_at"
-)
-_TABLE = """
-CREATE TABLE IF NOT EXISTS {name} (
-    partner TEXT NOT NULL,
-    issuer TEXT NOT NULL,
-    number TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    gateway_reference TEXT NOT NULL,
-    inbound_message_id TEXT NOT NULL,
-    receipt BLOB NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (partner, issuer, number, version)
-)
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -197,68 +172,21 @@ class LpcoRegistry:
     stored receipts and the lifecycle are per signing partner, never shared between ministries
     that declare the same issuer (issue #14).
 
-    Embedded SQLite (WAL), like the journal: one gateway instance. Several instances would share
-    it through PostgreSQL (issue #6); the key is the table's primary key either way.
+    The rows are ``records``' (``gateway.storage.lpco_records``): a SQLite file for one
+    gateway, the PostgreSQL journal's database for several (issue #20), chosen by the
+    composition root.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # As the journal: a commit survives a crash of the process without a disk sync of its
-        # own (0.24 -> 0.04 ms a certificate, in the decision thread; issue #8).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Create the table, or rebuild a version 1 table under the version 2 key.
-
-        Every row keeps its columns: version 1 already stored the partner each document came
-        from, so a row lands under the ministry that really sent it. In one transaction, taken
-        before looking, so that two processes opening the same file migrate it once.
-        """
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-            exists = self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='lpco'"
-            ).fetchone()
-            if exists and version < SCHEMA_VERSION_REGISTRY:
-                self._db.execute(_TABLE.format(name="lpco_v2"))
-                self._db.execute(f"INSERT INTO lpco_v2 ({_COLUMNS}) SELECT {_COLUMNS} FROM lpco")
-                moved = self._db.execute("SELECT count(*) FROM lpco_v2").fetchone()[0]
-                self._db.execute("DROP TABLE lpco")
-                self._db.execute("ALTER TABLE lpco_v2 RENAME TO lpco")
-                log.info("LPCO registry migrated: keyed by the signing partner", rows=moved)
-            else:
-                self._db.execute(_TABLE.format(name="lpco"))
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION_REGISTRY}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+    def __init__(self, records: LpcoRecords) -> None:
+        self._records = records
 
     def decide(self, doc: Lpco) -> Decision:
         """What to do with ``doc``, judged only against what the same signing partner sent."""
-        partner, issuer, number, version = doc.key
-        with self._lock:
-            same = self._db.execute(
-                "SELECT content_sha256, receipt, inbound_message_id FROM lpco "
-                "WHERE partner=? AND issuer=? AND number=? AND version=?",
-                (partner, issuer, number, version),
-            ).fetchone()
-            latest = self._db.execute(
-                "SELECT version, status FROM lpco WHERE partner=? AND issuer=? AND number=? "
-                "ORDER BY version DESC LIMIT 1",
-                (partner, issuer, number),
-            ).fetchone()
+        _partner, _issuer, number, version = doc.key
+        same, latest = self._records.lookup(doc.key)
         if same is not None:
             if same[0] == doc.header.payload_hash:
-                return Decision("duplicate", bytes(same[1]), inbound_message_id=str(same[2]))
+                return Decision("duplicate", same[1], inbound_message_id=same[2])
             return Decision(
                 "reject",
                 reason=Reason(
@@ -279,7 +207,7 @@ class LpcoRegistry:
                     ),
                 )
             return Decision("accept")
-        latest_version, latest_status = int(latest[0]), str(latest[1])
+        latest_version, latest_status = latest
         if latest_status == "revoked":
             return Decision(
                 "reject",
@@ -309,50 +237,24 @@ class LpcoRegistry:
             )
         return Decision("accept")
 
-    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> None:
-        """Keep ``doc`` and its receipt under its key (the signing partner first)."""
-        partner, issuer, number, version = doc.key
-        with self._lock:
-            self._db.execute(
-                f"INSERT OR IGNORE INTO lpco ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    partner,
-                    issuer,
-                    number,
-                    version,
-                    doc.status,
-                    doc.header.payload_hash,
-                    doc.header.message_id,
-                    inbound_message_id,
-                    receipt,
-                    dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                ),
-            )
+    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> bool:
+        """Keep ``doc`` and its receipt under its key (the signing partner first); False when
+        that version was kept meanwhile (another instance decided it first): nothing changed."""
+        return self._records.insert(
+            doc.key,
+            doc.status,
+            doc.header.payload_hash,
+            doc.header.message_id,
+            inbound_message_id,
+            receipt,
+        )
 
     def history(self, number: str) -> list[dict[str, Any]]:
         """Every version of ``number`` (any partner and issuer), oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT issuer, number, version, status, partner, gateway_reference, "
-                "inbound_message_id, recorded_at FROM lpco WHERE number=? "
-                "ORDER BY partner, issuer, version",
-                (number,),
-            ).fetchall()
-        keys = (
-            "issuer",
-            "number",
-            "version",
-            "status",
-            "partner",
-            "gateway_reference",
-            "inbound_message_id",
-            "recorded_at",
-        )
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return self._records.history(number)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._records.close()
 
 
 # ====================================================================== the desk
@@ -452,8 +354,12 @@ class MinistryDesk:
         return result
 
     # ------------------------------------------------------------------ finish
-    def finish(self, outcome: Outcome, partner: Partner, inbound_message_id: str) -> None:
-        """Authority, lifecycle, duplicates and the signed receipt, written into ``outcome``."""
+    def finish(
+        self, outcome: Outcome, partner: Partner, inbound_message_id: str, *, again: bool = True
+    ) -> None:
+        """Authority, lifecycle, duplicates and the signed receipt, written into ``outcome``.
+        ``again``: whether a version kept meanwhile by another instance may be decided once
+        more (see below)."""
         from gateway.service.pipeline import Problem, Rejection
 
         translation = outcome.translation
@@ -508,7 +414,14 @@ class MinistryDesk:
         signed = self._sign(receipt)
         # Recorded before the worker publishes: a crash in between makes the redelivery a
         # "duplicate" that is answered but not routed (see docs/ministries.md, limits).
-        self.registry.record(doc, inbound_message_id, signed)
+        if not self.registry.record(doc, inbound_message_id, signed):
+            if not again:  # the registry refuses what it just said it lacks: a bug of ours
+                raise RuntimeError(f"LPCO registry refused {doc.key} twice")
+            # Another instance kept this version between our decision and now (a shared
+            # registry): decide again, against what it kept, so the document is answered as
+            # the duplicate or conflict it now is, never routed twice.
+            self.finish(outcome, partner, inbound_message_id, again=False)
+            return
         self._set_receipt(outcome, signed)
 
     @staticmethod
@@ -571,9 +484,11 @@ def _signer_info(verified: Verified) -> SignerInfo:
     )
 
 
-def build_desk(settings: Settings, signer: Signer, trust: TrustStore) -> MinistryDesk:
-    """The ministry desk the configuration calls for, with ``trust`` (used by
-    ``gateway.bootstrap``)."""
+def build_desk(
+    settings: Settings, signer: Signer, trust: TrustStore, records: LpcoRecords
+) -> MinistryDesk:
+    """The ministry desk the configuration calls for, with ``trust`` and the LPCO registry's
+    ``records`` (used by ``gateway.bootstrap``, which opens them)."""
     ministries = {p.id for p in settings.partners.values() if p.role == "ministry"}
     # An issuer bound to two ministries is refused with the configuration (config_schema); one
     # bound to none may send nothing, which is allowed but worth saying (issue #14, fails closed).
@@ -594,7 +509,7 @@ def build_desk(settings: Settings, signer: Signer, trust: TrustStore) -> Ministr
         )
     return MinistryDesk(
         trust,
-        LpcoRegistry(Path(settings.state_dir) / "lpco.sqlite3"),
+        LpcoRegistry(records),
         signer,
         ministries,
     )

@@ -59,6 +59,7 @@ from gateway.storage.records import Tracked as Tracked
 from gateway.storage.records import derived_id as derived_id
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, SQLITE_EVENTS
 from gateway.storage.sent_interchanges import SentInterchanges
+from gateway.storage.sql_database import SqliteDatabase
 from gateway.storage.travellers_retention import TravellersStore
 
 
@@ -520,53 +521,26 @@ class SqliteJournal(SqlJournal):
     """The embedded journal: one SQLite file in WAL mode, safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = str(path)
-        self._lock = threading.Lock()
+        self._database = SqliteDatabase(path, what="the journal")
+        self._db = self._database.connection
+        self._lock = self._database.lock
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
         try:
-            self._db = sqlite3.connect(
-                str(path), check_same_thread=False, isolation_level=None, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SQLITE_EVENTS + PORTABLE_SCHEMA)
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"the journal {path} cannot be opened: {exc}") from exc
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._db.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-                yield cur
-                cur.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise JournalUnavailable(f"the journal cannot be written: {exc}") from exc
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
+        with self._database.transaction(immediate) as cur:
+            yield cur
 
     @contextmanager
     def _single_read(self) -> Iterator[sqlite3.Cursor]:
-        # Autocommit: one SELECT is its own read transaction in SQLite, so the BEGIN and
-        # COMMIT around it (two more statements under the lock) are left out.
-        with self._lock:
-            cur = self._db.cursor()
-            try:
-                yield cur
-            except sqlite3.OperationalError as exc:
-                raise JournalUnavailable(f"the journal cannot be read: {exc}") from exc
-            finally:
-                cur.close()
+        with self._database.read() as cur:
+            yield cur
 
     def checkpoint_in_background(self, every: float = 1.0) -> None:
         """Checkpoint the WAL from a thread of its own, every ``every`` seconds.

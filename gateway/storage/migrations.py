@@ -5,6 +5,11 @@ them in order; each is applied once, in its own transaction, under an advisory l
 instances or two operators upgrading at once apply each version once. Upgrading twice
 changes nothing.
 
+Version 2 (issue #20, point 2) adds what each machine used to keep in a local SQLite file: the
+operators' audit trail and the LPCO registry. Their stores also create their tables on first
+use, as the journal does, so a command run before the upgrade finds them; a trail kept locally
+by an earlier release is imported on purpose, never silently (``edigw db import-audit``).
+
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
 creates every table; applied to a database that code made it adds the tables not used yet
@@ -25,8 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gateway.storage.audit import POSTGRES_AUDIT_TABLES
 from gateway.storage.journal_calls import CALL_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
+from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
 from gateway.storage.sent_interchanges import SCHEMA as SENT_INTERCHANGES
@@ -66,6 +73,13 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             *CONSOLE_TABLES,
         ),
     ),
+    Migration(
+        2,
+        "shared by every instance: the operators' audit trail (operator_audit, "
+        "operator_audit_messages) and the LPCO registry (lpco), kept in a local SQLite file "
+        "per machine before",
+        (POSTGRES_AUDIT_TABLES, POSTGRES_LPCO_TABLE),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1].version
 
@@ -83,11 +97,12 @@ def current_version(cur: Any) -> int:
     return int(cur.fetchone()[0])
 
 
-def upgrade(conn: Any) -> list[int]:
-    """Apply every migration above the database's version (a psycopg connection in
-    autocommit mode); the versions applied now, in order ([] when it was up to date)."""
+def upgrade(conn: Any, *, until: int = LATEST) -> list[int]:
+    """Apply every migration above the database's version up to ``until`` (a psycopg
+    connection in autocommit mode); the versions applied now, in order ([] when it was up to
+    date). ``until`` below the latest makes a database of an earlier release (the tests')."""
     applied: list[int] = []
-    for migration in MIGRATIONS:
+    for migration in MIGRATIONS[:until]:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             cur.execute(VERSIONS_TABLE)

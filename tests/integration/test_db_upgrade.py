@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from gateway.storage.backends import open_journal
+from gateway.storage.journal_pg import upgrade_schema
 from gateway.storage.migrations import LATEST
 
 ADMIN_DSN = os.environ.get("EDIGW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -82,7 +83,9 @@ def test_from_an_empty_database_then_again(database: str, tmp_path: Path) -> Non
         "tpds",
         "sent_interchanges",
         "console_accounts",
-        "audit",
+        "operator_audit",
+        "operator_audit_messages",
+        "lpco",
         "schema_migrations",
     ):
         assert table in tables, table
@@ -112,6 +115,31 @@ def test_from_the_schema_the_code_before_versioning_made(database: str, tmp_path
         assert journal.interchange_reference("apcs", "m-after") == "2"
     finally:
         journal.close()
+
+
+def test_from_the_previous_version(database: str, tmp_path: Path) -> None:
+    """Version 1 (the journal only; audit and LPCO registry in local files) to version 2."""
+    assert upgrade_schema(database, until=1) == [1]
+    journal = open_journal("postgresql", database)
+    try:
+        journal.record_message("m-v1", type="CUSCAR", partner="apcs", correlation_id="m-v1")
+    finally:
+        journal.close()
+    assert {"operator_audit", "lpco"}.isdisjoint(_tables(database))
+    behind = _edigw(database, tmp_path, "db", "status", "--json")
+    assert behind.returncode == 1
+    assert json.loads(behind.stdout) == {"backend": "postgresql", "version": 1, "latest": LATEST}
+
+    upgraded = _edigw(database, tmp_path, "db", "upgrade", "--json")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["applied"] == list(range(2, LATEST + 1))
+    assert {"operator_audit", "operator_audit_messages", "lpco"} <= _tables(database)
+    journal = open_journal("postgresql", database)
+    try:  # the version 1 rows stay
+        assert [h.message_id for h in journal.track("m-v1")] == ["m-v1"]
+    finally:
+        journal.close()
+    assert _edigw(database, tmp_path, "db", "status").returncode == 0
 
 
 def test_run_refuses_an_un_upgraded_schema_then_db_upgrade_lets_it_past(

@@ -22,6 +22,7 @@ from gateway.domain.model import Header
 from gateway.service.authority import refusals
 from gateway.service.pipeline import Outcome, RoutedDocument, Translation
 from gateway.service.receipts import Decision, LpcoRegistry, MinistryDesk, receipt_from_xml
+from gateway.storage.lpco_records import SqliteLpcoRecords
 
 
 def ministry(partner: str, issuers: tuple[str, ...], lpco_types: tuple[str, ...]) -> Partner:
@@ -156,17 +157,23 @@ def test_an_issuer_bound_to_two_ministries_refuses_the_configuration(tmp_path: P
 
 @dataclass
 class FakeRegistry:
-    """Answers "accept" and remembers what the desk asked and recorded."""
+    """Answers "accept" and remembers what the desk asked and recorded. With ``beaten``, the
+    first keep is refused as if another instance had kept the version first, and the next
+    decision is that instance's: a duplicate with its receipt."""
 
     decided: list[Lpco] = field(default_factory=list)
     recorded: list[Lpco] = field(default_factory=list)
+    beaten: bool = False
 
     def decide(self, doc: Lpco) -> Decision:
         self.decided.append(doc)
+        if self.beaten and self.recorded:
+            return Decision("duplicate", b"<their-receipt/>", inbound_message_id="in-theirs")
         return Decision("accept")
 
-    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> None:
+    def record(self, doc: Lpco, inbound_message_id: str, receipt: bytes) -> bool:
         self.recorded.append(doc)
+        return not self.beaten
 
 
 class FakeSigner:
@@ -176,8 +183,10 @@ class FakeSigner:
         return element
 
 
-def finish(doc: Lpco, sender: Partner) -> tuple[Outcome, FakeRegistry]:
-    registry = FakeRegistry()
+def finish(
+    doc: Lpco, sender: Partner, registry: FakeRegistry | None = None
+) -> tuple[Outcome, FakeRegistry]:
+    registry = registry or FakeRegistry()
     desk = MinistryDesk(cast(Any, None), cast(Any, registry), cast(Any, FakeSigner()), set())
     translation = Translation(format="xml")
     translation.documents.append(cast(Any, doc))
@@ -214,6 +223,15 @@ def test_the_desk_passes_the_signers_own_document_to_the_registry() -> None:
     assert receipt_from_xml(etree.fromstring(outcome.acknowledgement)).outcome == "accepted"
 
 
+def test_a_version_another_instance_kept_first_is_answered_as_its_duplicate() -> None:
+    doc = lpco()
+    outcome, registry = finish(doc, COMMERCE, FakeRegistry(beaten=True))
+    # Decided twice, kept once (refused): not routed, answered with the receipt kept first.
+    assert registry.decided == [doc, doc] and registry.recorded == [doc]
+    assert outcome.routed == [] and outcome.acknowledgement == b"<their-receipt/>"
+    assert outcome.events[0][0] == "duplicate"
+
+
 # ---------------------------------------------------------------- the registry
 
 
@@ -226,7 +244,7 @@ def accept(registry: LpcoRegistry, doc: Lpco) -> Decision:
 
 def test_the_registry_is_scoped_by_the_signing_partner() -> None:
     # Should two partners ever declare the same issuer, neither meets the other's documents.
-    registry = LpcoRegistry(":memory:")
+    registry = LpcoRegistry(SqliteLpcoRecords(":memory:"))
     assert accept(registry, lpco("commerce")).verdict == "accept"
     assert registry.decide(lpco("commerce")).verdict == "duplicate"
     # Same (issuer, number, version, content) from another partner: not its duplicate ...
@@ -241,7 +259,7 @@ def test_the_registry_is_scoped_by_the_signing_partner() -> None:
 
 def test_an_lpco_without_a_verified_signer_has_no_registry_key() -> None:
     with pytest.raises(ValueError, match="no verified signer"):
-        LpcoRegistry(":memory:").decide(lpco(None))
+        LpcoRegistry(SqliteLpcoRecords(":memory:")).decide(lpco(None))
 
 
 _V1_TABLE = """
@@ -267,7 +285,7 @@ def test_a_version_1_registry_file_is_migrated_and_keeps_working(tmp_path: Path)
     old.commit()
     old.close()
 
-    registry = LpcoRegistry(path)
+    registry = LpcoRegistry(SqliteLpcoRecords(str(path)))
     # Every row kept, each under the partner that really sent it.
     assert [(h["partner"], h["version"], h["status"]) for h in registry.history("IL-1")] == [
         ("agriculture", 2, "revoked"),
@@ -286,7 +304,7 @@ def test_a_version_1_registry_file_is_migrated_and_keeps_working(tmp_path: Path)
     registry.close()
 
     # Opened again: nothing to migrate, nothing lost.
-    reopened = LpcoRegistry(path)
+    reopened = LpcoRegistry(SqliteLpcoRecords(str(path)))
     assert len(reopened.history("IL-1")) == 3
     reopened.close()
     check = sqlite3.connect(path)

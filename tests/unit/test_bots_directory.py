@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from adapters.edifact import Message, directory_tables, parse
+from adapters.edifact import bots_grammars as bots
 from adapters.edifact.directory import (
     DEFAULT_LOCAL,
     GENERATED,
@@ -33,7 +34,6 @@ from gateway.config import load
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-import bots_directory as bots  # noqa: E402
 import gen_directory_tables as gen  # noqa: E402
 
 sys.path.pop(0)
@@ -229,7 +229,7 @@ def test_generated_table_validates_like_a_packaged_one(
 ) -> None:
     root = synthetic_grammars(tmp_path / "unpacked")
     out = tmp_path / "tables"
-    assert gen.main_bots(root, out, ["D01A"]) == 0
+    assert bots.generate(root, out, ["D01A"]).files == [(out / "D01A.json", True)]
     set_search_path([out])
     assert "D01A" in available_directories()
     ok = "BGM+85:MANIFEST+123'RFF+BM:1'NAD+CA+LINE'EQD+CN+ABCU1234560'"
@@ -248,15 +248,42 @@ def test_generated_table_validates_like_a_packaged_one(
 
 def test_generator_refuses_the_packaged_folder(tmp_path: Path) -> None:
     root = synthetic_grammars(tmp_path / "unpacked")
-    assert gen.main_bots(root, PACKAGED) == 2  # GPL-3.0 data never among the shipped tables
+    with pytest.raises(bots.BotsFormatError, match="may not be written there"):
+        bots.generate(root, PACKAGED)  # GPL-3.0 data never among the shipped tables
     assert not (PACKAGED / "D01A.json").exists()
 
 
 def test_generator_checks_the_pin(tmp_path: Path) -> None:
     fake = tmp_path / bots.WHEEL
     fake.write_bytes(b"not the wheel")
-    assert gen.main_bots(fake, tmp_path / "out") == 2
+    with pytest.raises(bots.BotsFormatError, match="expected"):
+        bots.generate(fake, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_a_wheel_that_is_not_the_pinned_one(tmp_path: Path) -> None:
+    fake = tmp_path / bots.WHEEL
+    fake.write_bytes(b"not the wheel")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "gateway", "directories", "generate", "--bots", str(fake)]
+    refused = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 1
+    assert f"expected {bots.SHA256}" in refused.stderr and not out.exists()
+
+
+def test_the_state_directorys_tables_are_searched_once_they_exist(tmp_path: Path) -> None:
+    from gateway.bootstrap import directory_search_path, generated_directory_folder
+
+    settings = load(env={"EDIGW_STATE_DIR": str(tmp_path)})
+    assert generated_directory_folder(settings) == tmp_path / "directories"
+    assert directory_search_path(settings) is None  # the checkout's var/directories
+    (tmp_path / "directories").mkdir()
+    assert directory_search_path(settings) == (tmp_path / "directories", DEFAULT_LOCAL)
+    chosen = load(env={"EDIGW_STATE_DIR": str(tmp_path), "EDIGW_DIRECTORY_PATH": "/a:/b"})
+    assert generated_directory_folder(chosen) == Path("/a")
+    assert directory_search_path(chosen) == (Path("/a"), Path("/b"))
 
 
 def test_pins_agree() -> None:

@@ -27,6 +27,19 @@ ALLOWED: dict[str, set[str]] = {
     "gateway.storage.journal.SqliteJournal": {"gateway/storage/backends.py"},
     "gateway.storage.journal_pg.PostgresJournal": {"gateway/storage/backends.py"},
     "gateway.storage.audit.AuditTrail": {"gateway/storage/backends.py"},
+    "gateway.storage.audit.SqlAuditTrail": {"gateway/storage/backends.py"},
+    "gateway.storage.backends.open_lpco_records": {"gateway/bootstrap.py"},
+    "gateway.storage.lpco_records.LpcoRecords": {"gateway/storage/backends.py"},
+    "gateway.storage.lpco_records.SqliteLpcoRecords": {"gateway/storage/backends.py"},
+    "gateway.storage.journal_pg.PgDatabase": {
+        "gateway/storage/backends.py",
+        "gateway/storage/journal_pg.py",
+    },
+    "gateway.storage.sql_database.SqliteDatabase": {
+        "gateway/storage/journal.py",
+        "gateway/storage/audit.py",
+        "gateway/storage/lpco_records.py",
+    },
     # how the broker is reached: the root builds the Connector, which alone connects
     "gateway.messaging.broker.Connector": {"gateway/bootstrap.py"},
     "gateway.messaging.broker.connect": {"gateway/messaging/broker.py"},
@@ -35,11 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "aio_pika.connect_robust": {"gateway/messaging/broker.py"},
     # the databases behind the journal, the audit trail and the LPCO registry (the desk's)
     "psycopg.connect": {"gateway/storage/journal_pg.py"},
-    "sqlite3.connect": {
-        "gateway/storage/journal.py",
-        "gateway/storage/audit.py",
-        "gateway/service/receipts.py",
-    },
+    "sqlite3.connect": {"gateway/storage/journal.py", "gateway/storage/sql_database.py"},
 }
 
 

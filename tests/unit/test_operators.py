@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -204,6 +205,24 @@ def test_audit_trail_is_newest_first_and_filterable(tmp_path: Path) -> None:
     assert [e.actor for e in trail.entries(actor="alice")] == ["alice"]
     assert trail.entries(action="purge")[0].data == {"messages": [{"id": "x"}]}
     assert len(trail.entries(limit=1)) == 1
+
+
+def test_a_trail_from_before_the_position_column_keeps_its_order(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "j.sqlite3")
+    old.executescript(
+        "CREATE TABLE operator_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+        "actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, data TEXT NOT NULL);"
+        "CREATE TABLE operator_audit_messages (audit_id INTEGER NOT NULL, "
+        "message_id TEXT NOT NULL, PRIMARY KEY (audit_id, message_id));"
+        "INSERT INTO operator_audit VALUES (1, 't1', 'alice', 'replay', '', '{}');"
+        "INSERT INTO operator_audit_messages VALUES (1, 'z9'), (1, 'a1');"
+    )
+    old.commit()
+    old.close()
+    trail = AuditTrail(tmp_path / "j.sqlite3")
+    trail.record("bob", "purge", message_ids=["b", "a"])
+    assert [e.message_ids for e in trail.entries()] == [("b", "a"), ("z9", "a1")]
+    trail.close()
 
 
 def test_chart_has_axes_escapes_its_title_and_breaks_at_gaps() -> None:

