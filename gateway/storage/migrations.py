@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from gateway.storage.journal_calls import CALL_TABLES
+from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
@@ -65,6 +65,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             SENT_INTERCHANGES,
             *CONSOLE_TABLES,
         ),
+    ),
+    Migration(
+        2,
+        "who tells a call's reconciliation after hours (issue #17)",
+        RECONCILIATION_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version
