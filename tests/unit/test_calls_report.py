@@ -44,7 +44,7 @@ SHORT = "CMAU3000020"
 def service(tmp_path: Path) -> Iterator[DecisionService]:
     """The decision service of ``test_decision_service``, filing calls as ``edigw run`` does."""
     for s in decisions.service.__wrapped__(tmp_path):
-        s.calls = CallPolicy()
+        s.calls = s.pipeline.calls = CallPolicy()
         yield s
 
 
