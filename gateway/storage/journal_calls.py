@@ -234,8 +234,31 @@ def _reading(cls: type[Any]) -> tuple[int, ...]:
     return tuple(kinds)
 
 
+@functools.cache
+def _special(cls: type[Any]) -> tuple[tuple[int, int], ...] | None:
+    """The columns of a record class read other than as they are (JSON tuples, bools), when
+    it has no call key; None when it has one (its columns are not its fields one for one).
+    The registry reads thousands of containers per call (issue #17's benchmark)."""
+    kinds = _reading(cast(Any, cls))
+    if _KEYED in kinds:
+        return None
+    return tuple((i, kind) for i, kind in enumerate(kinds) if kind != _PLAIN)
+
+
 def _record(cls: type[R], row: Sequence[Any]) -> R:
     """A record read back from the columns of :func:`_columns`, in their order."""
+    special = _special(cast(Any, cls))
+    if special is not None:  # no call key: one column per field, only a few converted
+        if not special:
+            return cls(*row)
+        out = list(row)
+        for i, kind in special:
+            value = out[i]
+            if kind == _TUPLE:
+                out[i] = tuple(json.loads(value)) if value and value != "[]" else ()
+            else:
+                out[i] = bool(value)
+        return cls(*out)
     values: list[Any] = []
     at = 0
     for kind in _reading(cast(Any, cls)):
