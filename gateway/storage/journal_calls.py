@@ -402,6 +402,54 @@ class CallTables(SqlMixin):
                 cur, f"UPDATE call_reconciliations SET done_at = ? WHERE {_KEY}", (at, *_key(key))
             )
 
+    # --- a message never delivered (dead-lettered as unroutable)
+    def withdraw_filings(self, inbound_id: str) -> int:
+        """Take out of the registry what the documents of ``inbound_id`` filed as originals
+        (version 1): a manifest with its bills and containers; a call, its manifests waiting
+        again; a report's movements, a notification's items. Its replay files them again.
+        A correction (a later version) stays filed as it is: what it replaced is gone, and
+        its replay files it once more. Returns the rows removed."""
+        mine = "message_id IN (SELECT message_id FROM messages WHERE parent_id = ?) AND version = 1"
+        removed = 0
+        with self._write(immediate=True) as cur:
+            manifests = self._exec(
+                cur,
+                f"SELECT sender, document_number FROM call_manifests WHERE {mine}",
+                (inbound_id,),
+            ).fetchall()
+            for sender, number in manifests:
+                for table in ("call_bills", "call_equipment", "call_manifests"):
+                    removed += self._exec(
+                        cur,
+                        f"DELETE FROM {table} WHERE sender = ? AND document_number = ?",
+                        (sender, number),
+                    ).rowcount
+            keys = self._exec(
+                cur, f"SELECT {', '.join(_KEY_COLUMNS)} FROM calls WHERE {mine}", (inbound_id,)
+            ).fetchall()
+            for key in keys:
+                self._exec(cur, f"UPDATE call_manifests SET linked_at = NULL WHERE {_KEY}", key)
+                removed += self._exec(cur, f"DELETE FROM calls WHERE {_KEY}", key).rowcount
+            documents = self._exec(
+                cur,
+                f"SELECT sender, kind, document_number FROM call_documents WHERE {mine}",
+                (inbound_id,),
+            ).fetchall()
+            for sender, kind, number in documents:
+                items = "call_dangerous" if kind == DANGEROUS_GOODS else "call_movements"
+                removed += self._exec(
+                    cur,
+                    f"DELETE FROM {items} WHERE sender = ? AND document_number = ?",
+                    (sender, number),
+                ).rowcount
+                removed += self._exec(
+                    cur,
+                    "DELETE FROM call_documents WHERE sender = ? AND kind = ? "
+                    "AND document_number = ?",
+                    (sender, kind, number),
+                ).rowcount
+        return removed
+
     # --- manifests, their bills and containers
     def call_manifest(self, sender: str, document_number: str) -> ManifestRecord | None:
         rows = self._select(

@@ -36,7 +36,9 @@ from gateway.messaging import broker
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
+    count,
     declare_topology,
+    delete_queue,
     done_count,
     drain,
     names_of,
@@ -346,3 +348,33 @@ def test_edigw_run_reconciles_a_call_after_hours(
     assert [e.code for e in aperak.decode(aperak_bytes).errors] == ["SHORT_LANDED"] * 3
     assert code == 0 and "CallReconciliation" in track
     assert [p.type for p, _ in again if p.type == "ManifestDiscrepancyReport"] == []
+
+
+def test_a_call_dead_lettered_as_unroutable_leaves_the_registry_and_its_replay_files_it(
+    gateway_env: dict[str, str],
+) -> None:
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    dlq = names.dead_letter(names.inbound("apcs"))
+    with worker_thread(env):
+        submit(env, [("ur-cuscar", CUSCAR)])
+        wait_until(lambda: done_count(env) >= 1, 30, "the manifest decided")
+        # Someone deleted customs.core: the broker returns the call (mandatory).
+        delete_queue(env, names.customs_core)
+        submit(env, [("ur-cusrep", CUSREP)])
+        wait_until(lambda: count(env, dlq) == 1, 30, "the call dead-lettered")
+        missing, _out = edigw(env, "calls", "show", CALL)
+        code, listed = edigw(env, "dlq", "list", "--reason", "UNROUTABLE")
+        # The queue is back; the operator replays the letter: a new call, filed and linked.
+        declare_topology(env)
+        code, out = edigw(env, "dlq", "replay", "--reason", "UNROUTABLE")
+        assert code == 0, out
+        wait_until(lambda: done_count(env) >= 3, 30, "the replay decided")
+
+    assert "UNROUTABLE" in listed and "CALL-DZALG-2612-0042" in listed
+    assert missing == 1  # the call customs never got is not in the registry
+    shown = show(env)
+    assert shown["call_reference"] == "CALL-DZALG-2612-0042"
+    [manifest] = shown["manifests"]
+    assert manifest["linked_at"] is not None
