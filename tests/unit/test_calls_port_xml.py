@@ -7,7 +7,6 @@ the terminal's discharge report, two containers, complete).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,12 @@ from gateway.domain.calls import CallKey, VesselCall
 from gateway.domain.canonical_xml import from_xml
 from gateway.domain.model import Acknowledgement
 from gateway.service import formats
-from gateway.service.calls import CallPolicy
 from gateway.service.decision import DecisionService
 from gateway.service.pipeline import translate
 from gateway.service.plan import Plan, Publish
 from gateway.storage.spool import content
 from tests.helpers import xmlsec_verify
-from tests.unit import test_decision_service as decisions
+from tests.unit.test_calls_report import calls_service
 from tests.unit.test_calls_service import SAMPLES
 from tests.unit.test_decision_service import arrive, carried_out
 
@@ -31,13 +29,7 @@ XML = SAMPLES / "xml"
 ARRIVAL = (XML / "arrival-msc-valencia-oran.xml").read_bytes()
 DISCHARGE = (XML / "discharge-msc-oran.xml").read_bytes()
 ORAN = CallKey("9703291", "611E", "DZORN")
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[DecisionService]:
-    for s in decisions.service.__wrapped__(tmp_path):
-        s.calls = s.pipeline.calls = CallPolicy()
-        yield s
+service = pytest.fixture(name="service")(calls_service)
 
 
 def decided(service: DecisionService, body: bytes, message_id: str) -> Plan:

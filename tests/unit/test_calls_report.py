@@ -40,12 +40,14 @@ MANIFEST = ROOT / "tests/data/calls/cuscar-cma-cgm-tage-algiers.edi"
 SHORT = "CMAU3000020"
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[DecisionService]:
+def calls_service(tmp_path: Path) -> Iterator[DecisionService]:
     """The decision service of ``test_decision_service``, filing calls as ``edigw run`` does."""
     for s in decisions.service.__wrapped__(tmp_path):
         s.calls = s.pipeline.calls = CallPolicy()
         yield s
+
+
+service = pytest.fixture(name="service")(calls_service)
 
 
 def routed(service: DecisionService, path: Path, message_id: str) -> Plan:
