@@ -79,6 +79,11 @@ SHORT_CODES = {
     "MISSING_DOCUMENT_NUMBER": "GW303",
     "MISSING_TRANSPORT_DOCUMENT": "GW304",
     "MISSING_TRAVELLERS": "GW305",
+    # A reconciled call: what a manifest's sender has to correct (issue #17).
+    "SHORT_LANDED": "GW401",
+    "OVER_LANDED": "GW402",
+    "SEAL_MISMATCH": "GW403",
+    "WEIGHT_MISMATCH": "GW404",
 }
 
 _REASONS = {short: reason for reason, short in SHORT_CODES.items()}

@@ -6,7 +6,8 @@ are in the customs namespace (``xsd/calls-1.xsd``, included by ``customs-1.xsd``
 
 * :class:`VesselCall`, the arrival notification (IMO FAL form 1 data, from CUSREP or APCS XML);
 * :class:`DangerousGoodsNotification`, the dangerous cargo on board (IMO FAL form 7, IFTDGN);
-* :class:`TerminalOperationsReport`, what a terminal discharged or loaded (COARRI, APCS XML).
+* :class:`TerminalOperationsReport`, what a terminal discharged or loaded (COARRI, APCS XML);
+* :class:`ManifestDiscrepancyReport`, the gateway's reconciliation of a call, for customs.
 
 The last two name their call by the same key; linking and reconciliation are the service's.
 
@@ -221,6 +222,63 @@ class TerminalOperationsReport:
         return list(dict.fromkeys(refs))
 
 
+ReconciliationBasis = Literal["discharge_complete", "after_hours"]
+
+
+@dataclass(frozen=True, slots=True)
+class DiscrepancyBill:
+    """A bill that declared a container: whose it is to correct, and customs' number for it."""
+
+    sender: str
+    manifest_number: str
+    transport_document: str
+    mrn: str | None = None  # the manifest's, once customs registered it
+
+
+@dataclass(slots=True)
+class Discrepancy:
+    """One container whose discharge does not match its manifests (kinds: docs/calls.md)."""
+
+    kind: str  # SHORT_LANDED, OVER_LANDED, SEAL_MISMATCH, WEIGHT_MISMATCH
+    container: str
+    sentence: str
+    declared: str | None = None  # seals or mass as declared (mismatches)
+    discharged: str | None = None  # ... and as discharged
+    bills: list[DiscrepancyBill] = field(default_factory=list)  # none: over-landed
+
+
+@dataclass(slots=True)
+class ManifestDiscrepancyReport:
+    """The reconciliation of one call, for customs: the gateway's own document (issue #17)."""
+
+    header: Header
+    call: CallKey
+    basis: ReconciliationBasis  # a terminal said the discharge is complete, or hours passed
+    reconciled_at: dt.datetime
+    containers_declared: int
+    containers_discharged: int
+    call_reference: str | None = None
+    vessel_name: str | None = None
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+
+    DOCUMENT_TYPE = "ManifestDiscrepancyReport"
+
+    @property
+    def port_of_call(self) -> str:
+        """The call's port: what ``[[routes]]`` match it by (``routing.office_of``)."""
+        return self.call.port_of_call
+
+    def references(self) -> list[str]:
+        """IMO/voyage, the call reference, the containers and bills named."""
+        refs = [f"{self.call.imo_number}/{self.call.voyage_number}"]
+        if self.call_reference:
+            refs.append(self.call_reference)
+        for d in self.discrepancies:
+            refs.append(d.container)
+            refs.extend(b.transport_document for b in d.bills)
+        return list(dict.fromkeys(refs))
+
+
 CallDocument = VesselCall | DangerousGoodsNotification | TerminalOperationsReport
 
 
@@ -314,6 +372,30 @@ def terminal_report_to_xml(doc: TerminalOperationsReport) -> etree._Element:
         _add(el, "PlaceOfLoading", m.place_of_loading)
         _add(el, "PlaceOfDischarge", m.place_of_discharge)
     not_mapped_out(TreeOut(_VOCABULARY, root), doc.not_mapped)
+    return root
+
+
+def discrepancy_report_to_xml(doc: ManifestDiscrepancyReport) -> etree._Element:
+    root = _root("ManifestDiscrepancyReport", doc.header)
+    _call_key_out(root, doc.call)
+    _add(root, "CallReference", doc.call_reference)
+    _add(root, "VesselName", doc.vessel_name)
+    _add(root, "Basis", doc.basis)
+    _add(root, "ReconciledAt", doc.reconciled_at)
+    _add(root, "ContainersDeclared", doc.containers_declared)
+    _add(root, "ContainersDischarged", doc.containers_discharged)
+    for d in doc.discrepancies:
+        el = etree.SubElement(root, _q("Discrepancy"), kind=d.kind)
+        _add(el, "Container", d.container)
+        _add(el, "Sentence", d.sentence)
+        _add(el, "Declared", d.declared)
+        _add(el, "Discharged", d.discharged)
+        for b in d.bills:
+            bill = etree.SubElement(el, _q("Bill"))
+            _add(bill, "Sender", b.sender)
+            _add(bill, "ManifestNumber", b.manifest_number)
+            _add(bill, "TransportDocument", b.transport_document)
+            _add(bill, "Mrn", b.mrn)
     return root
 
 
@@ -437,6 +519,39 @@ def terminal_report_from_xml(root: etree._Element) -> TerminalOperationsReport:
     )
 
 
+def discrepancy_report_from_xml(root: etree._Element) -> ManifestDiscrepancyReport:
+    discrepancies = [
+        Discrepancy(
+            kind=el.get("kind", ""),
+            container=_req(el, "Container"),
+            sentence=_req(el, "Sentence"),
+            declared=_str(el, "Declared"),
+            discharged=_str(el, "Discharged"),
+            bills=[
+                DiscrepancyBill(
+                    _req(b, "Sender"),
+                    _req(b, "ManifestNumber"),
+                    _req(b, "TransportDocument"),
+                    _str(b, "Mrn"),
+                )
+                for b in el.findall(_q("Bill"))
+            ],
+        )
+        for el in root.findall(_q("Discrepancy"))
+    ]
+    return ManifestDiscrepancyReport(
+        header=_header(root),
+        call=_call_key(root),
+        basis=cast(Any, _req(root, "Basis")),
+        reconciled_at=_datetime(_req(root, "ReconciledAt")),
+        containers_declared=int(_req(root, "ContainersDeclared")),
+        containers_discharged=int(_req(root, "ContainersDischarged")),
+        call_reference=_str(root, "CallReference"),
+        vessel_name=_str(root, "VesselName"),
+        discrepancies=discrepancies,
+    )
+
+
 def to_xml(doc: CallDocument) -> etree._Element:
     """The canonical XML element of a call document (unsigned)."""
     if isinstance(doc, VesselCall):
@@ -479,6 +594,12 @@ def _register() -> None:
         "TerminalOperationsReport",
         terminal_report_to_xml,
         terminal_report_from_xml,
+    )
+    canonical_xml.register(
+        ManifestDiscrepancyReport,
+        "ManifestDiscrepancyReport",
+        discrepancy_report_to_xml,
+        discrepancy_report_from_xml,
     )
 
 

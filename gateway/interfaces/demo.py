@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,6 +26,11 @@ from gateway.messaging import broker
 from gateway.messaging.topology import declare
 
 FINAL = {"acknowledged"}
+# The ship call of the samples (06 to 08, issue #17): once its manifest is routed, the demo
+# plays customs and registers it under this MRN (a CustomsResponse on customs.responses), so
+# that the CUSRES carries the MRN back before the terminal's discharge report comes.
+CALL_MANIFEST = "06a-cuscar-cma-cgm-tage-algiers.edi"
+MRN = "26DZALG0000421"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "apcs"
 MINISTRY_SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "ministries"
 # Which ministry sends which bundled document; the last one is tampered with after signing.
@@ -138,31 +144,31 @@ def _run(
             submitted: dict[str, tuple[str, str]] = {}  # message id -> (partner, label)
             batches = [("apcs", p.name, p.read_bytes()) for p in files]
             batches += _signed_ministry_documents(app)
-            for partner, label, data in batches:
-                message_id = str(uuid.uuid4())
-                broker.publish(
-                    channel,
-                    names.inbound(partner),
-                    "",
-                    data,
-                    message_id=message_id,
-                    content_type="application/xml" if data[:1] == b"<" else "application/edifact",
-                    headers={"x-edigw-filename": label},
-                )
-                submitted[message_id] = (partner, label)
-                click.echo(f"submitted {label} as {message_id}")
             journal = app.journal
             deadline = time.monotonic() + timeout
-            pending = set(submitted)
-            while pending and time.monotonic() < deadline:
-                for mid in list(pending):
-                    histories = journal.track(mid)
-                    statuses = {
-                        e.status for h in histories if h.message_id == mid for e in h.events
-                    }
-                    if statuses & FINAL:
-                        pending.discard(mid)
-                time.sleep(0.2)
+            # Up to the call's manifest, then its MRN from customs, then the rest (the call's
+            # discharge report among them).
+            split = next((i + 1 for i, b in enumerate(batches) if b[1] == CALL_MANIFEST), 0)
+            for part in (batches[:split], batches[split:]):
+                for partner, label, data in part:
+                    message_id = str(uuid.uuid4())
+                    broker.publish(
+                        channel,
+                        names.inbound(partner),
+                        "",
+                        data,
+                        message_id=message_id,
+                        content_type="application/xml"
+                        if data[:1] == b"<"
+                        else "application/edifact",
+                        headers={"x-edigw-filename": label},
+                    )
+                    submitted[message_id] = (partner, label)
+                    click.echo(f"submitted {label} as {message_id}")
+                _wait(app, set(submitted), deadline)
+                manifest = next((m for m, v in submitted.items() if v[1] == CALL_MANIFEST), None)
+                if manifest is not None and part and part[-1][1] == CALL_MANIFEST:
+                    _register_manifest(app, channel, manifest, deadline)
             answers: dict[str, list[str]] = {}
             for partner in sorted({p for p, _ in submitted.values()}):
                 while True:
@@ -172,19 +178,24 @@ def _run(
                     kind = props.type or "?"
                     if kind == "CONTRL":
                         answer = f"CONTRL {_contrl_verdict(body)}"
+                    elif kind == "CUSRES":
+                        answer = "CUSRES MRN" if MRN.encode() in body else "CUSRES"
                     elif body[:1] == b"<":
                         answer = _receipt_verdict(body)
                     else:
                         answer = kind
                     answers.setdefault(props.correlation_id, []).append(answer)
             routed = 0
+            reports = []
             while True:
-                method, _props, _body = channel.basic_get(names.customs_core, auto_ack=True)
+                method, props, body = channel.basic_get(names.customs_core, auto_ack=True)
                 if method is None:
                     break
                 routed += 1
+                if props.type == "ManifestDiscrepancyReport":
+                    reports.append(body)
             click.echo("")
-            click.echo(f"{'file':<56} {'outcome':<14} {'answer to the partner':<26} detail")
+            click.echo(f"{'file':<56} {'outcome':<14} {'answer to the partner':<38} detail")
             failures = 0
             for mid, (_partner, label) in submitted.items():
                 mine = [h for h in journal.track(mid) if h.message_id == mid]
@@ -200,8 +211,10 @@ def _run(
                     outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
                     failures += 1
                 answer = " + ".join(answers.get(mid, ["-"]))
-                click.echo(f"{label:<56} {outcome:<14} {answer:<26} {detail}")
+                click.echo(f"{label:<56} {outcome:<14} {answer:<38} {detail}")
             click.echo("")
+            for report in reports:
+                click.echo(_call_told(report))
             click.echo(
                 f"{routed} signed canonical document(s) reached {names.customs_core}; "
                 f"dead letters wait in {names.dead_letter(names.inbound('<partner>'))} "
@@ -216,3 +229,68 @@ def _run(
                 gateway.kill()
             connection.close()
             click.echo(f"gateway stopped (exit {gateway.returncode}); its log: {log_path}")
+
+
+def _wait(app: App, pending: set[str], deadline: float) -> None:
+    """Until each of ``pending`` (inbound message ids) was acknowledged, or ``deadline``."""
+    while pending and time.monotonic() < deadline:
+        for mid in list(pending):
+            statuses = {
+                e.status for h in app.journal.track(mid) if h.message_id == mid for e in h.events
+            }
+            if statuses & FINAL:
+                pending.discard(mid)
+        time.sleep(0.2)
+
+
+def _register_manifest(app: App, channel: Any, inbound_id: str, deadline: float) -> None:
+    """Play customs: register the call's routed manifest under :data:`MRN` (a CustomsResponse
+    on the responses path), and wait until the gateway answered it (the CUSRES)."""
+    from gateway.domain.canonical_xml import to_bytes, to_xml
+    from gateway.domain.model import CustomsResponse, Header
+    from gateway.storage.journal import derived_id
+
+    response_id = str(uuid.uuid4())
+    response = CustomsResponse(
+        Header.new(sender="customs", document_type="CustomsResponse", business_reference=MRN),
+        MRN,
+        "accepted",
+        derived_id(inbound_id, 0),
+        "MAN-DZALG-2612-0042",
+        channel="green",
+    )
+    broker.publish(
+        channel,
+        app.names.customs_exchange,
+        "responses",
+        to_bytes(to_xml(response)),
+        message_id=response_id,
+        content_type="application/xml",
+        type="CustomsResponse",
+    )
+    click.echo(f"customs registered the call's manifest: MRN {MRN} ({response_id})")
+    while time.monotonic() < deadline:
+        done = app.journal.processed(response_id)
+        if done is not None and done.state == "done":
+            return
+        time.sleep(0.2)
+
+
+def _call_told(report: bytes) -> str:
+    """One line per discrepancy of a ManifestDiscrepancyReport customs received."""
+    from gateway.domain.calls import ManifestDiscrepancyReport
+    from gateway.domain.canonical_xml import from_xml
+
+    doc = from_xml(report)
+    assert isinstance(doc, ManifestDiscrepancyReport)
+    lines = [
+        f"call {doc.call} reconciled ({doc.basis}): {doc.containers_declared} container(s) "
+        f"declared, {doc.containers_discharged} discharged; ManifestDiscrepancyReport to customs"
+    ]
+    for d in doc.discrepancies:
+        bills = ", ".join(
+            b.transport_document + (f" (MRN {b.mrn})" if b.mrn else "") + f", APERAK to {b.sender}"
+            for b in d.bills
+        )
+        lines.append(f"  {d.kind} {d.container}" + (f": bill {bills}" if bills else ""))
+    return "\n".join(lines)

@@ -33,6 +33,7 @@ import contextlib
 import datetime as dt
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -52,7 +53,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from gateway.config import INBOUND_ROLES, ConfigError, Partner, load
 from gateway.logs import bind_reference, get_logger, message_context
-from gateway.messaging import broker, malloc, metrics
+from gateway.messaging import broker, malloc, metrics, timers
 from gateway.messaging.components import Gateway
 from gateway.messaging.health import Readiness
 from gateway.messaging.partners import user_for
@@ -88,7 +89,6 @@ class Worker:
         self.heartbeat = settings.config.broker.heartbeat
         self.overdue_after = overdue_after(settings.config.responses)
         self.overdue_check = settings.config.responses.overdue_check_seconds
-        self._overdue_seen: set[str] = set()
         # Broker users of the partners (issue #6): a message whose user_id is another
         # partner's user is refused. Gateway and operator accounts are trusted: broker
         # permissions decide who may write into an inbound at all.
@@ -286,14 +286,29 @@ class Worker:
             )
             self.readiness.consuming(True)
             stop_task: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
-            overdue_task = asyncio.ensure_future(self._watch_overdue())
-            stall_task = asyncio.ensure_future(self._watch_stalls())
+            watches = [
+                asyncio.ensure_future(self._watch_stalls()),
+                asyncio.ensure_future(
+                    timers.watch_overdue(
+                        self.gw.journal, self._executor, self.overdue_after, self.overdue_check
+                    )
+                ),
+                asyncio.ensure_future(
+                    timers.watch_due_calls(
+                        self.decisions,
+                        self._executor,
+                        lambda publishes: self._publish_all(channel, publishes),
+                        f"{socket.gethostname()}:{os.getpid()}",
+                        settings.config.calls.reconcile_check_seconds,
+                    )
+                ),
+            ]
             try:
                 await asyncio.wait({stop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop_task.cancel()
-                overdue_task.cancel()
-                stall_task.cancel()
+                for watch in watches:
+                    watch.cancel()
             if lost.done():
                 raise ConnectionError(f"connection closed: {lost.result()!r}")
             # Graceful stop: no new deliveries, finish what is in flight, then close
@@ -309,36 +324,6 @@ class Worker:
             self.readiness.connected(False)
             if not connection.is_closed:
                 await connection.close()
-
-    async def _watch_overdue(self) -> None:
-        """Say in the log when a routed document has had no customs answer for too long."""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                late = await loop.run_in_executor(
-                    self._executor, lambda: self.gw.journal.overdue(self.overdue_after)
-                )
-            except JournalUnavailable as exc:
-                log.warning("overdue check skipped: journal unavailable", error=str(exc))
-                late = []
-            for item in late:
-                if item.message_id not in self._overdue_seen:
-                    self._overdue_seen.add(item.message_id)
-                    log.warning(
-                        "overdue: no customs answer",
-                        document=item.message_id,
-                        inbound=item.inbound_id,
-                        partner=item.partner,
-                        document_type=item.document_type,
-                        business_reference=item.business_reference,
-                        routed_at=item.routed_at,
-                        overdue_after_minutes=self.overdue_after.total_seconds() / 60,
-                    )
-            with contextlib.suppress(Exception):  # metrics are optional (issue #7)
-                from gateway.messaging import metrics
-
-                metrics.set_overdue(len(late))
-            await asyncio.sleep(self.overdue_check)
 
     async def _watch_stalls(self, tick: float = 0.25) -> None:
         """Say in the log when the I/O loop could not run for a good part of a heartbeat.

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from adapters.common import Positions
 from gateway.domain.model import Document
 from gateway.service import calls
+from gateway.service.call_checks import Reconciliation
 from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.rejections import document_rejection
 from gateway.service.translation import Rejection, RoutedDocument
@@ -48,6 +49,9 @@ class Filed:
 
     events: list[tuple[str, str, str]] = field(default_factory=list)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The calls a discharge report reconciled: each told to customs and the manifests'
+    # senders (gateway.service.call_report).
+    reconciled: list[Reconciliation] = field(default_factory=list)
 
 
 def file_routed(
@@ -67,6 +71,8 @@ def file_routed(
             flags = headers.get("x-edigw-call-flags", "")
             headers["x-edigw-call-flags"] = f"{flags},{code}" if flags else code
         filed.events.extend((did, status, detail) for status, detail in filing.events())
+        if filing.reconciliation is not None:
+            filed.reconciled.append(filing.reconciliation)
         if headers:
             filed.headers[did] = headers
     return filed

@@ -16,7 +16,7 @@ ValueError: a call is IMO/VOYAGE or IMO/VOYAGE/PORT, not '9454436'
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from gateway.service.call_checks import (
     DangerousDiscrepancy,
@@ -58,6 +58,15 @@ def bill_reference(mrn: str | None, bill: BillRecord) -> str | None:
         return None
     out = f"{mrn}/{bill.master_sequence_number}"
     return out if bill.house_sequence_number is None else f"{out}/{bill.house_sequence_number}"
+
+
+def _flat(bill: BillRecord) -> dict[str, object]:
+    """A bill's fields as ``asdict`` gives them (all plain values), without its deep copies: a
+    5,000-container call has 2,500 bills, and ``asdict`` was half of ``calls show --json``."""
+    return {name: getattr(bill, name) for name in _BILL_FIELDS}
+
+
+_BILL_FIELDS = tuple(f.name for f in fields(BillRecord))
 
 
 @dataclass(slots=True)
@@ -102,7 +111,7 @@ class CallView:
                 {**asdict(m), "key": str(m.key), "flags": list(m.flags)} for m in self.manifests
             ],
             "bills": [
-                {**asdict(b), "customs_reference": bill_reference(self.mrn_of(b), b)}
+                {**_flat(b), "customs_reference": bill_reference(self.mrn_of(b), b)}
                 for b in self.bills
             ],
             "documents": [{**asdict(d), "key": str(d.key)} for d in self.documents],
@@ -176,7 +185,7 @@ class Registration:
             "call": str(m.key),
             "linked": m.linked_at is not None,
             "bills": [
-                {**asdict(b), "customs_reference": bill_reference(m.mrn, b)} for b in self.bills
+                {**_flat(b), "customs_reference": bill_reference(m.mrn, b)} for b in self.bills
             ],
         }
 

@@ -647,6 +647,9 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else _aware(moment).isoformat()
 
 
+registry_time = _iso  # for the modules that query the registry by time (call_timer)
+
+
 def _parse(text: str | None) -> dt.datetime | None:
     return None if not text else _aware(dt.datetime.fromisoformat(text))
 
@@ -677,4 +680,5 @@ __all__ = [
     "manifest_content",
     "record_registration",
     "register_mrn",
+    "registry_time",
 ]

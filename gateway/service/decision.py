@@ -25,7 +25,7 @@ from adapters import contrl
 from adapters.edifact import EdifactError, envelope
 from gateway.config import Partner, Settings
 from gateway.logs import bind_reference, get_logger
-from gateway.service import answers, call_step, formats, letters, routing
+from gateway.service import answers, call_report, call_step, formats, letters, routing
 from gateway.service.calls import CallPolicy
 from gateway.service.pipeline import (
     InboundPipeline,
@@ -341,6 +341,12 @@ class DecisionService:
                     events.append((did, "routed", f"signed, to {target}"))
                     events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
                     routed_to.append(target)
+            for reconciled in filed.reconciled:  # to customs, and each sender's part (#17)
+                told = call_report.plan_report(
+                    call_report.reporter_for(self), reconciled, "discharge_complete", inbound_id
+                )
+                plan.publishes += told.publishes
+                events += told.events
             plan.detail = ", ".join(routed_to) or "nothing new to route"
             if alone:
                 # Issue #15: the others went on; each refused message has a dead letter of

@@ -50,7 +50,7 @@ ANSWERS: Mapping[str, Answer] = {
 # The formats each role's answer can speak of: a CONTRL answers EDIFACT, a signed receipt XML
 # (a ministry's) or JSON (the travellers' messages, gateway.service.travellers_step).
 ROLE_FORMATS: Mapping[str, frozenset[str]] = {
-    "port": frozenset({"edifact"}),
+    "port": frozenset({"edifact", "xml"}),  # XML: APCS's call documents only (port_xml)
     "ministry": frozenset({"xml"}),
     "portal": frozenset({"json"}),
     "border": frozenset({"json"}),
@@ -172,6 +172,10 @@ def decide(data: bytes, partner: Partner) -> FormatDecision:
             "FORMAT_NOT_ALLOWED",
             f"partner {partner.id} ({partner.role}) may send no format (configured: {configured})",
         )
+    if "xml" in allowed and answer == "contrl" and not _port_xml(data, partner):
+        # A port sends XML only in the call vocabularies it is configured for (issue #17,
+        # ``gateway.service.port_xml``): any other XML is no format it may send.
+        allowed = tuple(f for f in allowed if f != "xml")
     if kind in ("xml-utf16", "xml-ebcdic") and "xml" in allowed:
         return refuse(
             "XML_ENCODING_UNSUPPORTED",
@@ -194,6 +198,14 @@ def decide(data: bytes, partner: Partner) -> FormatDecision:
         )
     # Empty or unknown bytes: the partner's own reader says what is wrong with them.
     return FormatDecision(answer, kind, format=allowed[0])
+
+
+def _port_xml(data: bytes, partner: Partner) -> bool:
+    """Whether ``data`` is XML of a port vocabulary ``partner`` may send (APCS call XML)."""
+    from gateway.service.port_xml import port_vocabulary
+
+    vocabulary = port_vocabulary(data)
+    return vocabulary is not None and vocabulary in partner.vocabularies
 
 
 MESSAGE_TYPE_NOT_ALLOWED = "MESSAGE_TYPE_NOT_ALLOWED"

@@ -38,6 +38,8 @@ from gateway.security import c14n
 from gateway.service import formats
 from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
+from gateway.service.port_xml import ANSWER_TYPE as PORT_ANSWER_TYPE
+from gateway.service.port_xml import acknowledgement, translate_port_xml
 from gateway.service.rejections import (
     all_rejected,
     aperak_for,
@@ -398,28 +400,27 @@ class InboundPipeline:
                     )
                 )
                 return outcome
-        decision, translation = read_from(
-            data,
-            partner,
-            self.interchange_id,
-            context,
-            xml_desk=self.xml_desk,
-            inbound_id=inbound_id,
-            sign=self._sign,
-            sign_digest=self.signer.signature_for_digest,
-            spool=spool,
-            versions=(
-                amendments.Preview(self.journal, partner.id, this_message)
-                if self.journal is not None and edifact
-                else None
-            ),
-            calls=(
-                CallJudge(self.journal, self.calls)
-                if self.journal is not None and self.calls is not None and edifact
-                else None
-            ),
-            decision=decision,
+        # APCS's XML call documents (issue #17): a port's XML, read and answered in XML.
+        port_xml = decision.format == "xml" and decision.answer == "contrl"
+        judge = (
+            CallJudge(self.journal, self.calls)
+            if self.journal is not None and self.calls is not None and (edifact or port_xml)
+            else None
         )
+        if port_xml:
+            translation = translate_port_xml(
+                data,
+                context,
+                sign=self._sign,
+                inbound_id=inbound_id,
+                severities=dict(partner.rules),
+                vocabularies=partner.vocabularies,
+                calls=judge,
+            )
+        else:
+            decision, translation = self._read(
+                data, partner, context, inbound_id, spool, decision, judge
+            )
         outcome = Outcome(translation)
         if translation.rejection is None:
             sources = translation.sources or range(len(translation.documents))
@@ -432,7 +433,7 @@ class InboundPipeline:
                 for i, doc in enumerate(translation.documents):
                     doc.header.message_id = derived_id(inbound_id, i)
                 translation.elements = [to_xml(doc) for doc in translation.documents]
-            if self.journal is not None and edifact:
+            if self.journal is not None and (edifact or port_xml):
                 amend(self.journal, self.signer, translation, outcome, partner, this_message, spool)
                 if not translation.documents and translation.rejected_messages:
                     translation.rejection = all_rejected(translation.rejected_messages)
@@ -482,7 +483,49 @@ class InboundPipeline:
             )
         if edifact:
             outcome.answer_key = (partner.id, data_hash, this_message)
+        if port_xml:
+            signed = acknowledgement(
+                translation,
+                this_message,
+                sender=self.interchange_id,
+                partner=partner.id,
+                sign=self._sign,
+            )
+            outcome.acknowledgements = [(PORT_ANSWER_TYPE, signed)]
         return outcome
+
+    def _read(
+        self,
+        data: bytes,
+        partner: Partner,
+        context: DecodeContext,
+        inbound_id: str | None,
+        spool: SpoolBatch | None,
+        decision: formats.FormatDecision,
+        judge: CallJudge | None,
+    ) -> tuple[formats.FormatDecision, Translation]:
+        """``data`` read as ``edigw contrl`` reads it (:func:`read_from`), signed, its
+        versions previewed and its call documents judged (EDIFACT)."""
+        edifact = decision.format == "edifact"
+        this_message = inbound_id or context.correlation_id or ""
+        return read_from(
+            data,
+            partner,
+            self.interchange_id,
+            context,
+            xml_desk=self.xml_desk,
+            inbound_id=inbound_id,
+            sign=self._sign,
+            sign_digest=self.signer.signature_for_digest,
+            spool=spool,
+            versions=(
+                amendments.Preview(self.journal, partner.id, this_message)
+                if self.journal is not None and edifact
+                else None
+            ),
+            calls=judge,
+            decision=decision,
+        )
 
     def _sign(self, element: etree._Element) -> bytes:
         """``element`` signed in place and written (the tree is the caller's to let go)."""

@@ -189,7 +189,7 @@ class ResponseHandler:
                 origin,
                 signer=decisions.pipeline.signer,
                 reference=reference,
-                **_answering(decisions, origin),
+                **answering(decisions, origin),
             )
             log.info("customs response translated", original=original, to=origin.partner, kind=kind)
 
@@ -225,7 +225,7 @@ class ResponseHandler:
             )
 
 
-def _answering(decisions: DecisionService, origin: Origin) -> dict[str, str]:
+def answering(decisions: DecisionService, origin: Origin) -> dict[str, str]:
     """Who the gateway answers the original's sender as: the id it addressed, when it is one
     of the gateway's for that partner, and our qualifier (issue #16)."""
     interchange_id = decisions.pipeline.interchange_id

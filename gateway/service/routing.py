@@ -14,17 +14,17 @@ from collections.abc import Sequence
 
 from gateway.config import CopyRule as CopyRule
 from gateway.config import Route
-from gateway.domain.model import CanonicalDocument
+from gateway.domain.model import Document
 
 
-def office_of(doc: CanonicalDocument) -> str | None:
+def office_of(doc: Document) -> str | None:
     """The customs office or port (UN/LOCODE) a document is handled at."""
     # Not every document type has both (a customs response has neither).
     office: str | None = getattr(doc, "customs_office", None) or getattr(doc, "port_of_call", None)
     return office
 
 
-def route_for(doc: CanonicalDocument, partner: str, routes: Sequence[Route]) -> str:
+def route_for(doc: Document, partner: str, routes: Sequence[Route]) -> str:
     """The destination ("core" or "legacy") of the first matching route."""
     office = office_of(doc)
     for route in routes:
@@ -43,7 +43,7 @@ def route_for(doc: CanonicalDocument, partner: str, routes: Sequence[Route]) -> 
 # The ``[[copies]]`` rules are read by the configuration (``Settings.copies``, CopyRule).
 
 
-def copies_for(doc: CanonicalDocument, partner: str, rules: Sequence[CopyRule]) -> list[str]:
+def copies_for(doc: Document, partner: str, rules: Sequence[CopyRule]) -> list[str]:
     """Every copy destination whose rule matches (by office, or else by port of call)."""
     office = office_of(doc)
     port = getattr(doc, "port_of_call", None)

@@ -90,13 +90,15 @@ def write_canonical(
 
 
 def translate_xml_offline(data: bytes, context: DecodeContext, result: Translation) -> Translation:
-    """Ministry XML without a trust store (``edigw translate``): decoded, signature NOT checked.
+    """Ministry XML without a trust store (``edigw translate``): decoded, signature NOT checked;
+    APCS's call XML (unsigned) decoded as the gateway decodes it from a port.
 
     The gateway itself always goes through the ministry desk, which verifies the
     signature first and decodes only the verified bytes; this path is for people
     looking at a document offline, and says so in a warning.
     """
     from gateway.domain import lpco
+    from gateway.service.port_xml import PORT_VOCABULARIES
     from gateway.service.receipts import ADAPTERS
 
     def reject(reason: str, sentence: str, stage: str) -> Translation:
@@ -109,6 +111,21 @@ def translate_xml_offline(data: bytes, context: DecodeContext, result: Translati
         root = xmlsafe.parse(data)
     except xmlsafe.UnsafeXmlError as exc:
         return reject(exc.reason, exc.sentence, "decode")
+    if root.tag in PORT_VOCABULARIES:  # APCS's call XML (issue #17): unsigned, as it comes
+        from adapters import apcs_calls
+
+        try:
+            call_doc = apcs_calls.decode(data, context)
+        except MappingError as exc:
+            return reject(exc.reason, exc.sentence, "map")
+        call_element = to_xml(call_doc)
+        invalid = validate(call_element)
+        if invalid:
+            return reject("CANONICAL_INVALID", invalid[0].sentence, "validate")
+        result.message_types = [etree.QName(root).localname]
+        result.documents.append(call_doc)  # type: ignore[arg-type]
+        result.elements.append(call_element)
+        return result
     decoder = ADAPTERS.get(root.tag)
     if decoder is None:
         return reject(

@@ -485,11 +485,12 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
 
         The pipeline records them when it accepts a message; if the worker then cannot
         deliver it (unroutable) and dead-letters it, an operator's replay must be judged
-        as new, not as a resend of something customs never received. Returns the rows
-        removed.
+        as new, not as a resend of something customs never received. What its documents
+        filed in the call registry goes too (``CallTables.withdraw_filings``, issue #17).
+        Returns the rows removed.
         """
         self._amendment_tables()
-        with self._tx(immediate=True) as cur:
+        with self.unit_of_work(), self._tx(immediate=True) as cur:
             removed = self._exec(
                 cur,
                 "DELETE FROM document_versions WHERE sender = ? AND inbound_id = ?",
@@ -502,6 +503,7 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
             ).rowcount
             # Its dedup claims (interchange reference, document keys) are released too.
             removed += self._exec(cur, "DELETE FROM dedup WHERE owner = ?", (inbound_id,)).rowcount
+            removed += self.withdraw_filings(inbound_id)
         return int(removed)
 
     def ping(self) -> None:

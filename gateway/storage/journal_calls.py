@@ -26,6 +26,7 @@ from gateway.domain.calls import CallKey
 from gateway.storage.call_records import (
     ACTIVE,
     DANGEROUS_GOODS,
+    TERMINAL_REPORT,
     BillRecord,
     CallDocumentRecord,
     CallRecord,
@@ -160,6 +161,22 @@ CALL_TABLES = (
     "ON call_dangerous(imo_number, voyage_number, port_of_call)",
 )
 
+# Who tells a call's reconciliation when no terminal reported the discharge complete
+# (``gateway.service.call_timer``): one row per call, claimed by one instance, done once its
+# report and answers are confirmed. A claim not done by ``stale_before`` may be taken over.
+RECONCILIATION_TABLES = (
+    """CREATE TABLE IF NOT EXISTS call_reconciliations (
+    imo_number TEXT NOT NULL,
+    voyage_number TEXT NOT NULL,
+    port_of_call TEXT NOT NULL,
+    trigger_id TEXT NOT NULL,
+    claimed_by TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (imo_number, voyage_number, port_of_call)
+)""",
+)
+
 _KEY = "imo_number = ? AND voyage_number = ? AND port_of_call = ?"
 _KEY_COLUMNS = ("imo_number", "voyage_number", "port_of_call")
 # The manifests whose content counts for a call: linked to it and not cancelled.
@@ -217,8 +234,31 @@ def _reading(cls: type[Any]) -> tuple[int, ...]:
     return tuple(kinds)
 
 
+@functools.cache
+def _special(cls: type[Any]) -> tuple[tuple[int, int], ...] | None:
+    """The columns of a record class read other than as they are (JSON tuples, bools), when
+    it has no call key; None when it has one (its columns are not its fields one for one).
+    The registry reads thousands of containers per call (issue #17's benchmark)."""
+    kinds = _reading(cast(Any, cls))
+    if _KEYED in kinds:
+        return None
+    return tuple((i, kind) for i, kind in enumerate(kinds) if kind != _PLAIN)
+
+
 def _record(cls: type[R], row: Sequence[Any]) -> R:
     """A record read back from the columns of :func:`_columns`, in their order."""
+    special = _special(cast(Any, cls))
+    if special is not None:  # no call key: one column per field, only a few converted
+        if not special:
+            return cls(*row)
+        out = list(row)
+        for i, kind in special:
+            value = out[i]
+            if kind == _TUPLE:
+                out[i] = tuple(json.loads(value)) if value and value != "[]" else ()
+            else:
+                out[i] = bool(value)
+        return cls(*out)
     values: list[Any] = []
     at = 0
     for kind in _reading(cast(Any, cls)):
@@ -259,12 +299,12 @@ class CallTables(SqlMixin):
     """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        self._ensure_tables("_calls_ready", CALL_TABLES)
+        self._ensure_tables("_calls_ready", (*CALL_TABLES, *RECONCILIATION_TABLES))
         with self._read() as cur:
             return list(self._exec(cur, sql, params).fetchall())
 
     def _write(self, immediate: bool = False) -> AbstractContextManager[Any]:
-        self._ensure_tables("_calls_ready", CALL_TABLES)
+        self._ensure_tables("_calls_ready", (*CALL_TABLES, *RECONCILIATION_TABLES))
         return self._tx(immediate)
 
     def _insert_many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -317,6 +357,98 @@ class CallTables(SqlMixin):
     def delete_call(self, key: CallKey) -> None:
         with self._write() as cur:
             self._exec(cur, f"DELETE FROM calls WHERE {_KEY}", _key(key))
+
+    # --- reconciliation after hours (no terminal reported the discharge complete)
+    def calls_due(self, arrived_before: str, limit: int) -> list[CallKey]:
+        """Active calls that arrived before ``arrived_before``, whose discharge no terminal
+        reported complete and whose reconciliation nobody told yet, oldest first."""
+        rows = self._select(
+            "SELECT c.imo_number, c.voyage_number, c.port_of_call FROM calls c "
+            f"WHERE c.status = '{ACTIVE}' AND c.ata IS NOT NULL AND c.ata <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM call_documents d WHERE d.imo_number = c.imo_number "
+            "AND d.voyage_number = c.voyage_number AND d.port_of_call = c.port_of_call "
+            f"AND d.kind = '{TERMINAL_REPORT}' AND d.operation = 'discharge' "
+            f"AND d.complete = 1 AND d.status = '{ACTIVE}') "
+            "AND NOT EXISTS (SELECT 1 FROM call_reconciliations r "
+            "WHERE r.imo_number = c.imo_number AND r.voyage_number = c.voyage_number "
+            "AND r.port_of_call = c.port_of_call AND r.done_at IS NOT NULL) "
+            "ORDER BY c.ata, c.imo_number LIMIT ?",
+            (arrived_before, limit),
+        )
+        return [CallKey(*r) for r in rows]
+
+    def claim_reconciliation(
+        self, key: CallKey, trigger_id: str, by: str, at: str, stale_before: str
+    ) -> bool:
+        """Claim telling ``key``'s reconciliation: True for the one instance that gets it (no
+        claim yet, or one not done and older than ``stale_before``)."""
+        with self._write(immediate=True) as cur:
+            claimed = self._exec(
+                cur,
+                "INSERT INTO call_reconciliations (imo_number, voyage_number, port_of_call, "
+                "trigger_id, claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (imo_number, voyage_number, port_of_call) DO UPDATE SET "
+                "claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at "
+                "WHERE call_reconciliations.done_at IS NULL "
+                "AND call_reconciliations.claimed_at < ?",
+                (*_key(key), trigger_id, by, at, stale_before),
+            ).rowcount
+        return bool(claimed)
+
+    def reconciliation_told(self, key: CallKey, at: str) -> None:
+        """The claimed reconciliation of ``key`` was told (its publishes confirmed)."""
+        with self._write() as cur:
+            self._exec(
+                cur, f"UPDATE call_reconciliations SET done_at = ? WHERE {_KEY}", (at, *_key(key))
+            )
+
+    # --- a message never delivered (dead-lettered as unroutable)
+    def withdraw_filings(self, inbound_id: str) -> int:
+        """Take out of the registry what the documents of ``inbound_id`` filed as originals
+        (version 1): a manifest with its bills and containers; a call, its manifests waiting
+        again; a report's movements, a notification's items. Its replay files them again.
+        A correction (a later version) stays filed as it is: what it replaced is gone, and
+        its replay files it once more. Returns the rows removed."""
+        mine = "message_id IN (SELECT message_id FROM messages WHERE parent_id = ?) AND version = 1"
+        removed = 0
+        with self._write(immediate=True) as cur:
+            manifests = self._exec(
+                cur,
+                f"SELECT sender, document_number FROM call_manifests WHERE {mine}",
+                (inbound_id,),
+            ).fetchall()
+            for sender, number in manifests:
+                for table in ("call_bills", "call_equipment", "call_manifests"):
+                    removed += self._exec(
+                        cur,
+                        f"DELETE FROM {table} WHERE sender = ? AND document_number = ?",
+                        (sender, number),
+                    ).rowcount
+            keys = self._exec(
+                cur, f"SELECT {', '.join(_KEY_COLUMNS)} FROM calls WHERE {mine}", (inbound_id,)
+            ).fetchall()
+            for key in keys:
+                self._exec(cur, f"UPDATE call_manifests SET linked_at = NULL WHERE {_KEY}", key)
+                removed += self._exec(cur, f"DELETE FROM calls WHERE {_KEY}", key).rowcount
+            documents = self._exec(
+                cur,
+                f"SELECT sender, kind, document_number FROM call_documents WHERE {mine}",
+                (inbound_id,),
+            ).fetchall()
+            for sender, kind, number in documents:
+                items = "call_dangerous" if kind == DANGEROUS_GOODS else "call_movements"
+                removed += self._exec(
+                    cur,
+                    f"DELETE FROM {items} WHERE sender = ? AND document_number = ?",
+                    (sender, number),
+                ).rowcount
+                removed += self._exec(
+                    cur,
+                    "DELETE FROM call_documents WHERE sender = ? AND kind = ? "
+                    "AND document_number = ?",
+                    (sender, kind, number),
+                ).rowcount
+        return removed
 
     # --- manifests, their bills and containers
     def call_manifest(self, sender: str, document_number: str) -> ManifestRecord | None:
@@ -502,4 +634,4 @@ class CallTables(SqlMixin):
         return [_record(NotifiedDangerous, r) for r in rows]
 
 
-__all__ = ["CALL_TABLES", "CallTables"]
+__all__ = ["CALL_TABLES", "RECONCILIATION_TABLES", "CallTables"]

@@ -9,6 +9,7 @@ Version 2 (issue #20, point 2) adds what each machine used to keep in a local SQ
 operators' audit trail and the LPCO registry. Their stores also create their tables on first
 use, as the journal does, so a command run before the upgrade finds them; a trail kept locally
 by an earlier release is imported on purpose, never silently (``edigw db import-audit``).
+Version 3 (issue #17) adds the claims by which one instance reconciles a call after hours.
 
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gateway.storage.audit import POSTGRES_AUDIT_TABLES
-from gateway.storage.journal_calls import CALL_TABLES
+from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
 from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
 from gateway.storage.records import _now
@@ -79,6 +80,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "operator_audit_messages) and the LPCO registry (lpco), kept in a local SQLite file "
         "per machine before",
         (POSTGRES_AUDIT_TABLES, POSTGRES_LPCO_TABLE),
+    ),
+    Migration(
+        3,
+        "who tells a call's reconciliation after hours (issue #17)",
+        RECONCILIATION_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version

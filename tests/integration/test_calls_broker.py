@@ -6,7 +6,14 @@
   which also links the waiting manifest; customs answers the manifest with its MRN (a CUSRES
   to the sender, ``edigw track MRN``); the call's actual arrival, then a manifest correction
   flagged ``POST_ARRIVAL``; the terminal's COARRI reports the discharge complete and the
-  reconciliation finds one short-landed container (``edigw calls show``).
+  reconciliation finds one short-landed container (``edigw calls show``): the signed
+  ManifestDiscrepancyReport reaches customs, and the manifest's sender (apcs, not the
+  terminal) gets an APERAK naming the container.
+* APCS's XML: a terminal report for a call not announced is dead-lettered and answered by a
+  signed XML Acknowledgement; the XML arrival announces the call; ``edigw dlq replay`` routes
+  the report, which reconciles the call.
+* ``edigw run`` reconciles a call ``reconcile_after_hours`` after its actual arrival when no
+  terminal reports (its timer, ``[calls] reconcile_check_seconds``).
 * A port configured to reject manifests for unknown calls: the manifest is dead-lettered
   ``UNKNOWN_CALL`` with an APERAK, and its replay after the CUSREP is routed and linked.
 """
@@ -21,14 +28,17 @@ import pytest
 from click.testing import CliRunner
 
 from adapters import aperak, cusres
-from gateway.domain.canonical_xml import to_bytes, to_xml
-from gateway.domain.model import CustomsResponse, Header
+from gateway.domain.calls import ManifestDiscrepancyReport
+from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
+from gateway.domain.model import Acknowledgement, CustomsResponse, Header
 from gateway.interfaces.cli import main
 from gateway.messaging import broker
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
+    count,
     declare_topology,
+    delete_queue,
     done_count,
     drain,
     names_of,
@@ -36,6 +46,7 @@ from tests.e2e.test_faults_support import (
     wait_until,
     worker_thread,
 )
+from tests.helpers import assert_valid_aperak, xmlsec_verify
 
 pytestmark = [pytest.mark.broker]
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,12 +118,12 @@ def amended(data: bytes, reference: bytes, *, extra: bytes = b"") -> bytes:
     return out
 
 
-def test_the_whole_call_through_the_broker(gateway_env: dict[str, str]) -> None:
+def test_the_whole_call_through_the_broker(gateway_env: dict[str, str], tmp_path: Path) -> None:
     env = gateway_env
     names = names_of(env)
     declare_topology(env)
     manifest_id = derived_id("cl-cuscar", 0)
-    with worker_thread(env):
+    with worker_thread(env) as worker:
         # The manifest before its call: accepted, flagged UNKNOWN_CALL.
         submit(env, [("cl-cuscar", CUSCAR)])
         wait_until(lambda: done_count(env) >= 1, 30, "the manifest decided")
@@ -147,11 +158,15 @@ def test_the_whole_call_through_the_broker(gateway_env: dict[str, str]) -> None:
         submit(env, [("cl-cuscar-5", correction)])
         wait_until(lambda: done_count(env) >= 7, 30, "the correction decided")
         late = routed_headers(env)
-        # The terminal reports the discharge complete.
+        drain(env, names.outbound("apcs"))
+        # The terminal reports the discharge complete: the call is reconciled and told.
         submit(env, [("cl-coarri", COARRI)], partner="terminal-djendjen")
         wait_until(lambda: done_count(env) >= 8, 30, "the discharge report decided")
+        at_customs = drain(env, names.customs_core)
+        told = wait_until(lambda: drain(env, names.outbound("apcs")), 30, "the APERAK")
         letters = drain(env, dlq)
         code, track = edigw(env, "track", MRN)
+        cert = worker.gw.settings.signing_cert
 
     assert letters == []  # the replayed notification's letter is gone, nothing new
     [(props, cusres_bytes)] = answers
@@ -174,6 +189,29 @@ def test_the_whole_call_through_the_broker(gateway_env: dict[str, str]) -> None:
     # The dangerous goods cross-check: notified and declared agree.
     assert [n["un_number"] for n in shown["dangerous_goods"]] == ["1263"]
     assert shown["dangerous_goods_discrepancies"] == []
+
+    # The discrepancy report at customs: signed, one short-landed container, the bill's MRN.
+    assert [props.type for props, _ in at_customs] == [
+        "TerminalOperationsReport",
+        "ManifestDiscrepancyReport",
+    ]
+    report_props, report_body = at_customs[1]
+    assert report_props.headers["x-edigw-call"] == f"{CALL}/DZALG"
+    verified = xmlsec_verify(report_body, cert, tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    report = from_xml(report_body)
+    assert isinstance(report, ManifestDiscrepancyReport) and report.basis == "discharge_complete"
+    [short] = report.discrepancies
+    assert (short.kind, short.container) == ("SHORT_LANDED", "CMAU3000020")
+    assert [(b.transport_document, b.mrn) for b in short.bills] == [("CMDUMRS0423", MRN)]
+    # The manifest's sender (apcs, not the terminal) is told what is its to correct.
+    [(aperak_props, aperak_bytes)] = told
+    assert aperak_props.type == "APERAK" and aperak_props.correlation_id == "cl-cuscar-5"
+    assert_valid_aperak(aperak_bytes)
+    said = aperak.decode(aperak_bytes)
+    assert said.document_number == "MAN-DZALG-2612-0042"
+    assert [e.code for e in said.errors] == ["SHORT_LANDED"]
+    assert "CMAU3000020" in said.errors[0].text
 
 
 def test_a_port_that_rejects_unknown_calls_and_the_replay(
@@ -208,3 +246,135 @@ def test_a_port_that_rejects_unknown_calls_and_the_replay(
     assert "x-edigw-call-flags" not in routed["MAN-DZALG-2612-0042"]
     [manifest] = show(env)["manifests"]
     assert manifest["linked_at"] is not None and manifest["version"] == 1
+
+
+def test_apcs_xml_for_an_unknown_call_is_dead_lettered_answered_in_xml_and_replayed(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    xml = ROOT / "samples/apcs/xml"
+    with worker_thread(env) as worker:
+        # The terminal report before its call: dead-lettered, answered by a signed XML
+        # Acknowledgement that says why.
+        submit(env, [("x-discharge", (xml / "discharge-msc-oran.xml").read_bytes())])
+        wait_until(lambda: done_count(env) >= 1, 30, "the report decided")
+        refused = wait_until(lambda: drain(env, names.outbound("apcs")), 30, "the answer")
+        # The call arrives (APCS XML too), then the operator replays the letter.
+        submit(env, [("x-arrival", (xml / "arrival-msc-valencia-oran.xml").read_bytes())])
+        wait_until(lambda: done_count(env) >= 2, 30, "the arrival decided")
+        code, out = edigw(env, "dlq", "replay", "--reason", "UNKNOWN_CALL")
+        assert code == 0, out
+        wait_until(lambda: done_count(env) >= 3, 30, "the replay decided")
+        at_customs = drain(env, names.customs_core)
+        answers = drain(env, names.outbound("apcs"))
+        letters = drain(env, names.dead_letter(names.inbound("apcs")))
+        cert = worker.gw.settings.signing_cert
+
+    [(props, body)] = refused
+    assert (props.type, props.content_type) == ("Acknowledgement", "application/xml")
+    assert xmlsec_verify(body, cert, tmp_path).returncode == 0
+    ack = from_xml(body)
+    assert isinstance(ack, Acknowledgement) and ack.status == "rejected"
+    assert [e.code for e in ack.errors] == ["UNKNOWN_CALL"]
+    assert [p.type for p, _ in at_customs] == [
+        "VesselCall",
+        "TerminalOperationsReport",
+        "ManifestDiscrepancyReport",
+    ]
+    statuses = []
+    for _props, answer_body in answers:
+        answered = from_xml(answer_body)
+        assert isinstance(answered, Acknowledgement)
+        statuses.append(answered.status)
+    assert statuses == ["accepted", "accepted"]
+    assert letters == []  # the replayed letter is gone
+    report = from_xml(at_customs[2][1])
+    assert isinstance(report, ManifestDiscrepancyReport)
+    # No manifest declared them: both containers are over-landed, customs' alone.
+    assert [d.kind for d in report.discrepancies] == ["OVER_LANDED", "OVER_LANDED"]
+
+
+def test_edigw_run_reconciles_a_call_after_hours(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        "[calls]\nreconcile_after_hours = 1\nreconcile_check_seconds = 0.2\n", encoding="utf-8"
+    )
+    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
+    gateway_env["EDIGW_CONFIG"] = str(config)  # the clean-up reads the same topology
+    names = names_of(env)
+    declare_topology(env)
+    ata = b"DTM+178:202612010640:203'"
+    with worker_thread(env):
+        # The manifest, the call, then its actual arrival (long past): no terminal reports.
+        submit(env, [("ah-cuscar", CUSCAR)])
+        wait_until(lambda: done_count(env) >= 1, 30, "the manifest decided")
+        submit(env, [("ah-cusrep", CUSREP)])
+        wait_until(lambda: done_count(env) >= 2, 30, "the call decided")
+        drain(env, names.customs_core)
+        drain(env, names.outbound("apcs"))
+        submit(env, [("ah-ata", amended(CUSREP, b"AP000016", extra=ata))])
+
+        def report_at_customs() -> list[Any]:
+            return [
+                (p, b)
+                for p, b in drain(env, names.customs_core)
+                if p.type == "ManifestDiscrepancyReport"
+            ]
+
+        [(props, body)] = wait_until(report_at_customs, 30, "the report after hours")
+        told = wait_until(
+            lambda: [a for a in drain(env, names.outbound("apcs")) if a[0].type == "APERAK"],
+            30,
+            "the APERAK",
+        )
+        code, track = edigw(env, "track", f"{CALL}/DZALG")
+        # Nothing more is told, however many rounds pass.
+        wait_until(lambda: done_count(env) >= 3, 30, "the arrival recorded")
+        again = drain(env, names.customs_core)
+
+    report = from_xml(body)
+    assert isinstance(report, ManifestDiscrepancyReport) and report.basis == "after_hours"
+    assert props.correlation_id == f"reconcile-after-hours:{CALL}/DZALG"
+    assert [(d.kind, d.container) for d in report.discrepancies] == [
+        ("SHORT_LANDED", "CMAU3000009"),
+        ("SHORT_LANDED", "CMAU3000014"),
+        ("SHORT_LANDED", "CMAU3000020"),
+    ]
+    [(_aperak_props, aperak_bytes)] = told
+    assert [e.code for e in aperak.decode(aperak_bytes).errors] == ["SHORT_LANDED"] * 3
+    assert code == 0 and "CallReconciliation" in track
+    assert [p.type for p, _ in again if p.type == "ManifestDiscrepancyReport"] == []
+
+
+def test_a_call_dead_lettered_as_unroutable_leaves_the_registry_and_its_replay_files_it(
+    gateway_env: dict[str, str],
+) -> None:
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    dlq = names.dead_letter(names.inbound("apcs"))
+    with worker_thread(env):
+        submit(env, [("ur-cuscar", CUSCAR)])
+        wait_until(lambda: done_count(env) >= 1, 30, "the manifest decided")
+        # Someone deleted customs.core: the broker returns the call (mandatory).
+        delete_queue(env, names.customs_core)
+        submit(env, [("ur-cusrep", CUSREP)])
+        wait_until(lambda: count(env, dlq) == 1, 30, "the call dead-lettered")
+        missing, _out = edigw(env, "calls", "show", CALL)
+        code, listed = edigw(env, "dlq", "list", "--reason", "UNROUTABLE")
+        # The queue is back; the operator replays the letter: a new call, filed and linked.
+        declare_topology(env)
+        code, out = edigw(env, "dlq", "replay", "--reason", "UNROUTABLE")
+        assert code == 0, out
+        wait_until(lambda: done_count(env) >= 3, 30, "the replay decided")
+
+    assert "UNROUTABLE" in listed and "CALL-DZALG-2612-0042" in listed
+    assert missing == 1  # the call customs never got is not in the registry
+    shown = show(env)
+    assert shown["call_reference"] == "CALL-DZALG-2612-0042"
+    [manifest] = shown["manifests"]
+    assert manifest["linked_at"] is not None

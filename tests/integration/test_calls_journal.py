@@ -88,3 +88,58 @@ def test_a_filing_is_all_or_nothing(journal: Journal) -> None:
     assert journal.call_manifest("apcs", "MAN-1") is None
     call = journal.call(KEY)
     assert call is not None and call.status != CANCELLED
+
+
+def _filed_from(journal: Journal, doc: Document, inbound_id: str) -> None:
+    """``doc`` routed from ``inbound_id`` (its message recorded under it) and filed."""
+    journal.record_message(
+        doc.header.message_id,
+        type=doc.header.document_type,
+        partner="apcs",
+        correlation_id=inbound_id,
+        parent_id=inbound_id,
+    )
+    filing = calls.file(journal, CallPolicy(), doc, inbound_id)
+    assert filing is not None and filing.problem is None, filing
+
+
+def test_a_message_dead_lettered_as_unroutable_leaves_nothing_in_the_registry(
+    journal: Journal,
+) -> None:
+    _filed_from(journal, manifest("MAN-1"), "in-manifest")
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, dangerous(), "in-dg")
+    _filed_from(journal, discharge("DIS-1", {"CMAU3000009": ("SL-009", Decimal(10000))}), "in-dis")
+    # The terminal report was never delivered: its movements and its row go.
+    assert journal.withdraw_acceptance("apcs", "in-dis") == 2
+    assert journal.movements(KEY, "discharge") == []
+    assert [d.document_number for d in journal.call_documents(KEY)] == ["DG-1"]
+    # Nor was the call: gone, and the manifest linked to it waits again.
+    assert journal.withdraw_acceptance("apcs", "in-call") == 1
+    assert journal.call(KEY) is None
+    waiting = journal.call_manifest("apcs", "MAN-1")
+    assert waiting is not None and waiting.linked_at is None
+    # Nor the manifest: its bills and containers go with it (2 bills, 2 containers).
+    assert journal.withdraw_acceptance("apcs", "in-manifest") == 5
+    assert journal.call_manifest("apcs", "MAN-1") is None
+    assert journal.bills_of_manifest("apcs", "MAN-1") == []
+    # Another message's filing stays; the replays file everything again.
+    assert [i.document_number for i in journal.notified_dangerous(KEY)] == ["DG-1"]
+    _filed_from(journal, vessel_call(), "in-call~replay1")
+    _filed_from(journal, manifest("MAN-1"), "in-manifest~replay1")
+    linked = journal.call_manifest("apcs", "MAN-1")
+    assert linked is not None and linked.linked_at is not None
+    assert [i.container for i in journal.notified_dangerous(KEY)] == ["CMAU3000009"]
+
+
+def test_a_withdrawn_correction_stays_filed(journal: Journal) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, manifest("MAN-1"), "in-1")
+    correction = manifest("MAN-1", function="replace")
+    correction.header.document_version = 2  # as the amendments number it before filing
+    _filed_from(journal, correction, "in-2")
+    # Version 2 was never delivered: what it replaced is gone, it stays as filed.
+    journal.withdraw_acceptance("apcs", "in-2")
+    kept = journal.call_manifest("apcs", "MAN-1")
+    assert kept is not None and (kept.function, kept.version) == ("replace", 2)
+    assert kept.linked_at is not None

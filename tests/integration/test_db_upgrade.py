@@ -118,7 +118,7 @@ def test_from_the_schema_the_code_before_versioning_made(database: str, tmp_path
 
 
 def test_from_the_previous_version(database: str, tmp_path: Path) -> None:
-    """Version 1 (the journal only; audit and LPCO registry in local files) to version 2."""
+    """Version 1 (the journal only; audit and LPCO registry in local files) to the latest (audit and LPCO registry from version 2)."""
     assert upgrade_schema(database, until=1) == [1]
     journal = open_journal("postgresql", database)
     try:

@@ -1,0 +1,317 @@
+"""A reconciled call, told (issue #17): the discrepancy report to customs, and to each
+manifest's sender what is theirs to correct.
+
+When a call is reconciled (a terminal reports the discharge complete, or
+``reconcile_after_hours`` passed since the actual arrival: ``gateway.service.call_timer``),
+:func:`plan_report` makes
+
+* one canonical :class:`~gateway.domain.calls.ManifestDiscrepancyReport` (``xsd/calls-1.xsd``),
+  signed like every document the gateway routes, for the customs system the call's port is
+  routed to (``[[routes]]``, matched by the call's announcer and port); an empty report when
+  the call reconciled clean, so customs knows the call was reconciled at all;
+* for each manifest with a discrepancy of its own (its bills' containers short-landed,
+  mismatched, or declared to stay on board and discharged), an **APERAK** to the manifest's
+  sender, in the syntax version and envelope of the interchange that carried the manifest:
+  ``BGM+962`` and ``AP`` (the manifest stands, accepted: what follows is for it to
+  correct), ``RFF+DM`` the manifest's number, one ``ERC`` + ``FTX`` per container
+  (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight). A port
+  partner sends EDIFACT only (``formats.ROLE_FORMATS``), so its answer is an APERAK; a
+  manifest whose origin the journal does not hold gets none (said in the journal).
+
+An over-landed container on no manifest is nobody's: customs alone hears of it. Every id is
+derived from what triggered the reconciliation, so a redelivered trigger republishes the
+same messages (consumers drop the copies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adapters import aperak
+from gateway.config import Route
+from gateway.domain.calls import (
+    CallKey,
+    Discrepancy,
+    DiscrepancyBill,
+    ManifestDiscrepancyReport,
+    ReconciliationBasis,
+)
+from gateway.domain.canonical_xml import to_xml
+from gateway.domain.model import Header, Source
+from gateway.logs import get_logger
+from gateway.service import routing
+from gateway.service.call_checks import Reconciliation
+from gateway.service.plan import Addresses, Publish
+from gateway.service.signing_step import sign_element
+from gateway.storage.records import EventRow, Journal, Origin, derived_id
+
+if TYPE_CHECKING:
+    from gateway.security.signing import Signer
+    from gateway.service.decision import DecisionService
+
+log = get_logger()
+
+DOCUMENT_TYPE = ManifestDiscrepancyReport.DOCUMENT_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """What telling a reconciliation needs: the journal (in the caller's unit of work), the
+    signer, the broker's names, the routes, and who the gateway answers a partner as
+    (``answering(origin)``: our UNB id and qualifier for the partner that sent ``origin``)."""
+
+    journal: Journal
+    signer: Signer
+    names: Addresses
+    routes: Sequence[Route]
+    sender_id: str  # the gateway's id, the report's Header/Sender
+    answering: Callable[[Origin], Mapping[str, str]]
+
+
+def reporter_for(decisions: DecisionService) -> Reporter:
+    """The reporter of the decision service's journal, signer, names and routes."""
+    from gateway.service.responses import answering
+
+    pipeline = decisions.pipeline
+    return Reporter(
+        decisions.journal,
+        pipeline.signer,
+        decisions.names,
+        pipeline.routes,
+        pipeline.interchange_id,
+        lambda origin: answering(decisions, origin),
+    )
+
+
+@dataclass(slots=True)
+class Told:
+    """What :func:`plan_report` decided: the publishes, the journal events, the report."""
+
+    report: ManifestDiscrepancyReport
+    publishes: list[Publish]
+    events: list[EventRow]
+
+
+def report_of(
+    journal: Journal,
+    reconciliation: Reconciliation,
+    basis: ReconciliationBasis,
+    *,
+    message_id: str,
+    correlation_id: str,
+    sender_id: str,
+    now: dt.datetime | None = None,
+) -> ManifestDiscrepancyReport:
+    """The canonical report of ``reconciliation``, each bill with its manifest's MRN."""
+    key = reconciliation.call
+    call = journal.call(key)
+    mrns: dict[tuple[str, str], str | None] = {}
+
+    def mrn(sender: str, number: str) -> str | None:
+        if (sender, number) not in mrns:
+            record = journal.call_manifest(sender, number)
+            mrns[sender, number] = record.mrn if record is not None else None
+        return mrns[sender, number]
+
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    header = Header(
+        message_id=message_id,
+        correlation_id=correlation_id[:70],
+        function="original",
+        sender=sender_id[:35],
+        receiver="customs",
+        document_type=DOCUMENT_TYPE,
+        document_version=1,
+        business_reference=f"MDR/{key}"[:70],
+        test=False,
+        created_at=moment,
+        payload_hash="",
+        source=Source("gateway", DOCUMENT_TYPE),
+    )
+    return ManifestDiscrepancyReport(
+        header,
+        key,
+        basis,
+        moment,
+        reconciliation.declared,
+        reconciliation.discharged,
+        call.call_reference if call is not None else None,
+        call.vessel_name if call is not None else None,
+        [
+            Discrepancy(
+                d.kind,
+                d.container,
+                d.sentence,
+                d.declared,
+                d.discharged,
+                [
+                    DiscrepancyBill(
+                        b.sender,
+                        b.document_number,
+                        b.transport_document,
+                        mrn(b.sender, b.document_number),
+                    )
+                    for b in d.bills
+                ],
+            )
+            for d in reconciliation.discrepancies
+        ],
+    )
+
+
+def plan_report(
+    reporter: Reporter,
+    reconciliation: Reconciliation,
+    basis: ReconciliationBasis,
+    trigger_id: str,
+    *,
+    now: dt.datetime | None = None,
+) -> Told:
+    """The report to customs and the APERAKs to the manifests' senders (module docstring).
+
+    ``trigger_id``: the message that reconciled the call (the terminal's report), or the
+    timer's claim; the ids of what is published are derived from it. The journal records
+    the report and each APERAK as messages of the trigger's story.
+    """
+    journal = reporter.journal
+    report_id = derived_id(trigger_id, "mdr")
+    report = report_of(
+        journal,
+        reconciliation,
+        basis,
+        message_id=report_id,
+        correlation_id=trigger_id,
+        sender_id=reporter.sender_id,
+        now=now,
+    )
+    key = reconciliation.call
+    call = journal.call(key)
+    announcer = call.sender if call is not None else reporter.sender_id
+    events: list[EventRow] = []
+    publishes: list[Publish] = []
+    journal.record_message(
+        report_id,
+        type=DOCUMENT_TYPE,
+        partner=announcer,
+        correlation_id=trigger_id,
+        parent_id=trigger_id,
+    )
+    journal.add_references(report_id, [report.header.business_reference, *report.references()])
+    try:
+        destination = routing.route_for(report, announcer, reporter.routes)
+    except LookupError as exc:
+        events.append((report_id, "flagged", f"not routed: {exc}"))
+        log.warning("discrepancy report not routed", call=str(key), error=str(exc))
+    else:
+        signed = sign_element(reporter.signer, to_xml(report))
+        publishes.append(
+            Publish(
+                reporter.names.customs_exchange,
+                destination,
+                signed,
+                report_id,
+                trigger_id,
+                "application/xml",
+                DOCUMENT_TYPE,
+                {
+                    "x-edigw-partner": announcer,
+                    "x-edigw-business-reference": report.header.business_reference,
+                    "x-edigw-inbound-id": trigger_id,
+                    "x-edigw-call": str(key)[:255],
+                },
+                "document",
+            )
+        )
+        target = reporter.names.customs(destination)
+        events.append((report_id, "routed", f"signed, to {target}: {reconciliation.summary()}"))
+        events.append((trigger_id, "routed", f"{DOCUMENT_TYPE} of call {key} to {target}"))
+    for index, ((sender, number), found) in enumerate(_by_manifest(reconciliation).items()):
+        told = _tell_sender(reporter, key, sender, number, found, trigger_id, index)
+        publishes.extend(told[0])
+        events.extend(told[1])
+    return Told(report, publishes, events)
+
+
+def _by_manifest(reconciliation: Reconciliation) -> dict[tuple[str, str], list[Discrepancy]]:
+    """Each manifest's own discrepancies (sender, document number), in the report's order."""
+    out: dict[tuple[str, str], list[Discrepancy]] = {}
+    for d in reconciliation.discrepancies:
+        for manifest in dict.fromkeys((b.sender, b.document_number) for b in d.bills):
+            theirs = [b for b in d.bills if (b.sender, b.document_number) == manifest]
+            on = ", ".join(b.transport_document for b in theirs)
+            out.setdefault(manifest, []).append(
+                Discrepancy(d.kind, d.container, f"{d.sentence} (bill {on})" if on else d.sentence)
+            )
+    return out
+
+
+def _tell_sender(
+    reporter: Reporter,
+    key: CallKey,
+    sender: str,
+    number: str,
+    found: list[Discrepancy],
+    trigger_id: str,
+    index: int,
+) -> tuple[list[Publish], list[EventRow]]:
+    """The APERAK telling ``sender`` what of its manifest ``number`` is to correct."""
+    journal = reporter.journal
+    record = journal.call_manifest(sender, number)
+    origin = journal.origin(record.message_id) if record is not None else None
+    if record is None or origin is None:
+        return [], [(trigger_id, "flagged", f"manifest {number} of {sender}: no origin to answer")]
+    answer_id = derived_id(trigger_id, f"mdr-aperak{index}")
+    facts = origin.facts
+    version = str(facts.get("syntax_version") or "3")
+    original = aperak.Original(
+        sender=str(facts.get("interchange_sender") or origin.partner.upper()),
+        sender_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
+        recipient=str(facts.get("interchange_recipient") or ""),
+        control_reference=str(facts.get("interchange_reference") or ""),
+        syntax_id=str(facts.get("syntax_id") or "UNOC"),
+        syntax_version=int(version) if version.isdecimal() else 3,
+        message_reference=str(facts.get("message_reference") or ""),
+        message_type="CUSCAR",
+        document_number=number,
+    )
+    reference = journal.interchange_reference(sender, answer_id, record.message_id)
+    our = reporter.answering(origin)
+    body = aperak.encode(
+        [aperak.ApplicationError(d.kind, d.sentence) for d in found],
+        original,
+        our_id=our["our_id"],
+        our_qualifier=our.get("our_qualifier", ""),
+        reference=reference,
+        accepted=True,
+    )
+    journal.record_message(
+        answer_id,
+        type="APERAK",
+        partner=sender,
+        correlation_id=origin.inbound_id,
+        parent_id=record.message_id,
+    )
+    kinds = ", ".join(f"{d.kind} {d.container}" for d in found)
+    target = reporter.names.outbound(sender)
+    return [
+        Publish(
+            reporter.names.outbound_exchange,
+            sender,
+            body,
+            answer_id,
+            origin.inbound_id,
+            "application/edifact",
+            "APERAK",
+            {"x-edigw-original-message-id": record.message_id, "x-edigw-call": str(key)[:255]},
+            "ack",
+        )
+    ], [
+        (record.message_id, "flagged", f"call {key} reconciled; APERAK to {target}: {kinds}"),
+        (answer_id, "routed", f"APERAK to {target} for manifest {number}: {kinds}"),
+    ]
+
+
+__all__ = ["DOCUMENT_TYPE", "Reporter", "Told", "plan_report", "report_of", "reporter_for"]
