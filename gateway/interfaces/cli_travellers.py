@@ -93,7 +93,8 @@ def overdue(ctx: click.Context, on: dt.datetime | None, limit: int, as_json: boo
 @click.pass_context
 def sailing_list(ctx: click.Context, vessel: str, date: dt.datetime, as_json: bool) -> None:
     """The pre-clearance list of VESSEL's sailing of DATE (YYYY-MM-DD, its departure),
-    exceptions first: to see, missing, then ready."""
+    exceptions first: to see, missing, then ready. An arrival's vehicles are matched to their
+    pre-declared TPDs, a departure's (a ferry leaving Algeria) to the TPDs they are under."""
     from gateway.domain.sailing import vessel_key
     from gateway.service.sailing import build_list
 
@@ -117,6 +118,7 @@ def list_json(built: Any) -> dict[str, Any]:
         "date": built.sailing_date.isoformat(),
         "port_of_departure": built.port_of_departure,
         "port_of_entry": built.port_of_entry,
+        "direction": built.direction,
         "passenger_lists": built.passenger_lists,
         "travellers": built.traveller_count,
         "groups": built.counts(),
@@ -158,8 +160,9 @@ def list_page(built: Any) -> Iterator[str]:
     """The list as an officer reads it: the sailing, the totals, then each group."""
     counts = built.counts()
     yield (
-        f"{built.vessel}  {built.sailing_date}  {built.port_of_departure or '?'} -> "
-        f"{built.port_of_entry or '?'}  lists {', '.join(built.passenger_lists)}"
+        f"{built.vessel}  {built.sailing_date}  {built.direction.upper()}  "
+        f"{built.port_of_departure or '?'} -> {built.port_of_entry or '?'}  "
+        f"lists {', '.join(built.passenger_lists)}"
     )
     yield (
         f"{built.traveller_count} traveller(s), {len(built.vehicles)} vehicle(s): "

@@ -444,9 +444,15 @@ class TravellersJournal(Protocol):
     def latest_entry_declaration(self, document: str) -> CurrencyRecord | None: ...
 
     def declarations_for(
-        self, documents: Collection[str], vessel: str, days: Collection[dt.date]
+        self,
+        documents: Collection[str],
+        vessel: str,
+        days: Collection[dt.date],
+        *,
+        direction: str = "entry",
     ) -> list[CurrencyRecord]:
-        """Entry declarations of these document numbers, or filed for that sailing."""
+        """Declarations of ``direction`` (entry or exit) of these document numbers, or filed
+        for that sailing."""
         ...
 
     def save_currency_declaration(self, record: CurrencyRecord) -> None: ...

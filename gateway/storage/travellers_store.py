@@ -468,22 +468,27 @@ class TravellerTables:
         return _currency(rows[0]) if rows else None
 
     def declarations_for(
-        self, documents: Collection[str], vessel: str, days: Collection[dt.date]
+        self,
+        documents: Collection[str],
+        vessel: str,
+        days: Collection[dt.date],
+        *,
+        direction: str = "entry",
     ) -> list[CurrencyRecord]:
         found: dict[str, CurrencyRecord] = {}
         for chunk in _chunks(set(documents)):
             marks = ",".join("?" * len(chunk))
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
-                f"WHERE document IN ({marks}) AND direction = 'entry'",
-                chunk,
+                f"WHERE document IN ({marks}) AND direction = ?",
+                [*chunk, direction],
             ):
                 found.setdefault(row[0], _currency(row))
         for day in set(days):
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
-                "WHERE vessel = ? AND sailing_date = ? AND direction = 'entry'",
-                (vessel, day.isoformat()),
+                "WHERE vessel = ? AND sailing_date = ? AND direction = ?",
+                (vessel, day.isoformat(), direction),
             ):
                 found.setdefault(row[0], _currency(row))
         return list(found.values())
