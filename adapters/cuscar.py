@@ -132,7 +132,7 @@ class _PayloadHasher:
         return self.digest.hexdigest()
 
 
-class _Streamed:
+class StreamedBody:
     """The whole-message checks of a message decoded as it is read again (issue #8).
 
     :meth:`body` gives the body of ``segments`` (UNH..UNT as read) and, a slice at a time as
@@ -245,14 +245,14 @@ def decode_message(
         residue.keep(bgm, 1)  # the document number cut to 35: carried whole
     carry_function_code(residue, bgm)
     reader = ManifestReader(manifest, residue, pos, d.decimal, bgm.number)
-    streamed = _Streamed(d) if stream is not None else None
+    streamed = StreamedBody(d) if stream is not None else None
     segments: Iterable[Segment] = body
     if streamed is not None and stream is not None:
         segments = streamed.body(stream)
     elif release:
         message.segments.clear()
         body.reverse()
-        segments = _drain(body)
+        segments = drain_segments(body)
     readers = READERS
     account, rest = residue.account, residue.rest
     for seg in segments:
@@ -298,7 +298,7 @@ def _function(bgm: Segment, reference: str) -> MessageFunction:
     return function
 
 
-def _drain(stack: list[Segment]) -> Iterator[Segment]:
+def drain_segments(stack: list[Segment]) -> Iterator[Segment]:
     """The segments of ``stack`` (reversed) in order, each dropped from it as it is given."""
     while stack:
         yield stack.pop()

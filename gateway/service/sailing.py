@@ -137,9 +137,18 @@ def passenger_list_arrived(
         return None
     if plist.header.function == "cancel":
         journal.cancel_passenger_list(sailing.vessel, sailing.list_number)
-    else:
-        journal.save_passenger_list(sailing, passengers_of(plist))
-    return build_list(journal, sailing.vessel, sailing.sailing_date, owner=inbound_id)
+        return build_list(journal, sailing.vessel, sailing.sailing_date, owner=inbound_id)
+    passengers = passengers_of(plist)
+    journal.save_passenger_list(sailing, passengers)
+    # The list's own passengers as they are, not read back: they share the passenger
+    # list's strings, a copy from the journal would not (3x the PAXLST, issue #18).
+    return build_list(
+        journal,
+        sailing.vessel,
+        sailing.sailing_date,
+        owner=inbound_id,
+        held=(sailing.list_number, passengers),
+    )
 
 
 def lists_for(
@@ -424,7 +433,12 @@ def match_declarations(
 
 
 def build_list(
-    journal: TravellersJournal, vessel: str, day: dt.date, *, owner: str | None
+    journal: TravellersJournal,
+    vessel: str,
+    day: dt.date,
+    *,
+    owner: str | None,
+    held: tuple[str, list[PassengerRecord]] | None = None,
 ) -> SailingClearanceList | None:
     """The list of the sailing of ``vessel`` (normalised) that departed on ``day``.
 
@@ -432,12 +446,16 @@ def build_list(
     by the journal (the first ``original``, the next ones ``replace`` it) and identified by
     an id derived from ``owner`` (a redelivery makes the same list). Without: a list to show
     (``edigw travellers sailing``), version 1, which takes no number from the journal.
+    ``held``: a list's document number and its passengers, as just saved (not read again).
     """
-    lists = journal.passenger_lists(vessel, day)
+    held_number, held_passengers = held if held is not None else (None, [])
+    lists = journal.passenger_lists(vessel, day, held=held_number)
     if not lists:
         return None
     sailings = [s for s, _ in lists]
-    passengers = [p for _, ps in lists for p in ps]
+    passengers = [
+        p for s, ps in lists for p in (held_passengers if s.list_number == held_number else ps)
+    ]
     days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
     first = sailings[0]
     direction = direction_of(first.port_of_departure, first.port_of_entry)

@@ -466,9 +466,10 @@ class TravellersJournal(Protocol):
     def cancel_passenger_list(self, vessel: str, list_number: str) -> bool: ...
 
     def passenger_lists(
-        self, vessel: str, day: dt.date
+        self, vessel: str, day: dt.date, *, held: str | None = None
     ) -> list[tuple[SailingRecord, list[PassengerRecord]]]:
-        """The lists of the sailing that departed (or arrived) on ``day``."""
+        """The lists of the sailing that departed (or arrived) on ``day``; the passengers of
+        list ``held`` (a document number) are not read: the caller holds them."""
         ...
 
     def next_list_version(self, vessel: str, day: dt.date, owner: str) -> int:
