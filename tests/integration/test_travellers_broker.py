@@ -16,11 +16,13 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
+from gateway.config import load
 from gateway.domain import sailing as sailing_xml
 from gateway.domain.travellers_receipt import TravellersReceipt, receipt_from_xml
 from gateway.domain.validation import validate
 from gateway.interfaces.cli import main
 from gateway.messaging import broker
+from gateway.storage.audit import AuditTrail
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     declare_topology,
@@ -322,3 +324,52 @@ def test_a_departure_list_through_the_broker(gateway_env: dict[str, str]) -> Non
     assert page.exit_code == 0, page.output
     assert "DEPARTURE  DZALG -> FRMRS" in page.stdout.splitlines()[0]
     assert "EXCEEDS ENTRY" in page.stdout
+
+
+def test_forget_erases_the_dead_letters_that_carry_a_traveller(
+    gateway_env: dict[str, str],
+) -> None:
+    """``edigw travellers forget`` reaches the broker's copies: the dead letters of the
+    portal's queue past retention that name the traveller's document go, audited as
+    tombstones; another traveller's stay, and so does what retention still allows."""
+    env = {**gateway_env, "EDIGW_OPERATOR": "amina"}
+    names = names_of(env)
+    declare_topology(env)
+    karim_bad = tpd_json("TPD-K", vehicle_vin="VF1RFB00000000IOQ")  # I, O, Q: VIN_INVALID
+    haddad_bad = tpd_json("TPD-H", vehicle_vin="VF1RFB00000000IOQ", **HADDAD)
+    with worker_thread(env):
+        step(env, "eservices", [("bad-k", encoded(karim_bad)), ("bad-h", encoded(haddad_bad))])
+    drain(env, names.outbound("eservices"))
+
+    def forget(*args: str) -> Any:
+        return CliRunner().invoke(main, ["travellers", "forget", *args, "--json"], env=env)
+
+    # Within retention (they failed today): nothing goes.
+    kept = forget("--document", "197845612")
+    assert kept.exit_code == 1, kept.output
+    assert json.loads(kept.stdout)["dead_letters"] == 0
+    # A year and more later: a dry run shows Karim's, and removes nothing.
+    later = ("--on", "2031-01-01")
+    preview = forget("--document", "197845612", "--dry-run", *later)
+    assert preview.exit_code == 0, preview.output
+    shown = json.loads(preview.stdout)
+    assert shown["dead_letters"] == 1 and shown["dry_run"] is True
+    assert [t["message_id"] for t in shown["tombstones"]] == ["bad-k"]
+    assert shown["tombstones"][0]["reason"] == "VIN_INVALID"
+    done = forget("--document", "197845612", *later)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["dead_letters"] == 1
+
+    left = drain(env, names.dead_letter(names.inbound("eservices")))
+    assert [props.message_id for props, _ in left] == ["bad-h"]  # Haddad's stays
+    trail = AuditTrail(load(env=env).journal_path)
+    [entry] = trail.entries(action="travellers-forget")
+    trail.close()
+    assert entry.actor == "amina" and entry.message_ids == ("bad-k",)
+    [stone] = entry.data["removed_dead_letters"]
+    assert (stone["queue"], stone["reason"]) == (
+        names.dead_letter(names.inbound("eservices")),
+        "VIN_INVALID",
+    )
+    said = json.dumps(entry.to_json())
+    assert "197845612" not in said and "Benaïssa" not in said  # a tombstone, not the letter
