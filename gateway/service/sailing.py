@@ -305,6 +305,10 @@ def _differences(p: PassengerRecord, tpd: TpdRecord, found_by: str, index: _Inde
     return findings
 
 
+def _for_sailing(tpd: TpdRecord, vessel: str, days: Sequence[dt.date]) -> bool:
+    return tpd.vessel == vessel and tpd.sailing_date in days
+
+
 def _grouped(listed: ListedVehicle) -> ListedVehicle:
     listed.group = "to_see" if any(f.code in TO_SEE for f in listed.findings) else "ready"
     return listed
@@ -325,7 +329,11 @@ def match_vehicle(
         return listed
     listed.tpd_reference, listed.tpd_state = tpd.reference[:35], tpd.state
     findings = listed.findings
-    inside = next((t for t in by_vin if t.state in TPD_IN), None)
+    # Open under the TPD pre-declared for this very sailing: it entered as it docked (the
+    # list seen after the border post's entry), not on an earlier stay it never ended.
+    inside = next(
+        (t for t in by_vin if t.state in TPD_IN and not _for_sailing(t, vessel, days)), None
+    )
     if inside is not None:
         findings.append(
             Finding(
@@ -335,7 +343,7 @@ def match_vehicle(
             )
         )
     findings += _differences(p, tpd, found_by, index)
-    if tpd.state == "requested" and (tpd.vessel != vessel or tpd.sailing_date not in days):
+    if tpd.state == "requested" and not _for_sailing(tpd, vessel, days):
         findings.append(
             Finding("OTHER_SAILING", f"pre-declared for the sailing of {tpd.sailing_date}")
         )

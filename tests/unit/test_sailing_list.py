@@ -291,3 +291,16 @@ def test_an_arrival_says_so_and_ignores_exit_declarations(
     service.declare_currency(currency("CD-OUT", direction="exit"), "c1")
     built = sailing.passenger_list_arrived(journal, passenger_list([karim()]), "pax-1")
     assert built is not None and built.direction == "arrival" and built.declarations == []
+
+
+def test_a_vehicle_that_entered_under_this_sailings_tpd_stays_ready(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    """The list seen after the border post's entry: the TPD pre-declared for this sailing is
+    open now, which is the vehicle entering, not an earlier stay it never ended."""
+    service.request_tpd(tpd("TPD-1"), "t1")
+    sailing.passenger_list_arrived(journal, passenger_list([karim()]), "pax-1")
+    service.border_event(border("entry", tpd_ref="TPD-1"), "e1")
+    built = sailing.build_list(journal, KEY, SAILING, owner=None)
+    assert groups(built) == [(1, "ready", [])]
+    assert built is not None and built.vehicles[0].tpd_state == "open"
