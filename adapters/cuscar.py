@@ -245,14 +245,7 @@ def decode_message(
         residue.keep(bgm, 1)  # the document number cut to 35: carried whole
     carry_function_code(residue, bgm)
     reader = ManifestReader(manifest, residue, pos, d.decimal, bgm.number)
-    streamed = StreamedBody(d) if stream is not None else None
-    segments: Iterable[Segment] = body
-    if streamed is not None and stream is not None:
-        segments = streamed.body(stream)
-    elif release:
-        message.segments.clear()
-        body.reverse()
-        segments = drain_segments(body)
+    segments, streamed = body_segments(message, body, d, release=release, stream=stream)
     readers = READERS
     account, rest = residue.account, residue.rest
     for seg in segments:
@@ -296,6 +289,27 @@ def _function(bgm: Segment, reference: str) -> MessageFunction:
             bgm.number,
         )
     return function
+
+
+def body_segments(
+    message: Message,
+    body: list[Segment],
+    delimiters: Delimiters,
+    *,
+    release: bool,
+    stream: Iterable[Segment] | None,
+) -> tuple[Iterable[Segment], StreamedBody | None]:
+    """The segments of a message's ``body`` to decode, and how (see :func:`decode_message`):
+    as held; let go as they are read (``release``); or read again (``stream``), checked and
+    hashed as they pass by the :class:`StreamedBody` returned beside them."""
+    if stream is not None:
+        streamed = StreamedBody(delimiters)
+        return streamed.body(stream), streamed
+    if release:
+        message.segments.clear()
+        body.reverse()
+        return drain_segments(body), None
+    return body, None
 
 
 def drain_segments(stack: list[Segment]) -> Iterator[Segment]:

@@ -50,13 +50,7 @@ from adapters.common import (
     parse_dtm,
     whole,
 )
-from adapters.cuscar import (
-    FUNCTIONS,
-    StreamedBody,
-    carry_function_code,
-    drain_segments,
-    payload_hash,
-)
+from adapters.cuscar import FUNCTIONS, body_segments, carry_function_code, payload_hash
 from adapters.cuscar_segments import (
     CONTACT_SHAPE,
     communication,
@@ -314,14 +308,9 @@ def decode_message(
     reporting: Party | None = None
     voyage_seen = conveyance_read = False
     said: dict[str, Segment] = {}  # the voyage's fields: which segment gave each
-    streamed = StreamedBody(interchange.delimiters) if stream is not None else None
-    segments: Iterable[Segment] = body
-    if streamed is not None and stream is not None:
-        segments = streamed.body(stream)
-    elif release:
-        message.segments.clear()
-        body.reverse()
-        segments = drain_segments(body)
+    segments, streamed = body_segments(
+        message, body, interchange.delimiters, release=release, stream=stream
+    )
     for seg in segments:
         tag = seg.tag
         shape: Shape = NOTHING
