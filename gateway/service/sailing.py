@@ -440,6 +440,39 @@ def match_declarations(
     return listed, unmatched
 
 
+def _vehicles(
+    journal: TravellersJournal,
+    passengers: Sequence[PassengerRecord],
+    documents: set[str],
+    vessel: str,
+    days: Sequence[dt.date],
+    *,
+    departs: dt.date | None = None,
+) -> list[ListedVehicle]:
+    """The sailing's vehicles matched and sorted, exceptions first; a departure's (the day
+    it ``departs``) to the TPDs they are under. Its own function so that the TPD rows and
+    their index are let go before the declarations are read (issue #18's memory budget)."""
+    with_vehicle = [p for p in passengers if p.vin or p.registration]
+    tpds = journal.tpds_for_vehicles({p.vin for p in with_vehicle if p.vin}, ())
+    # By plate only the vehicles no TPD names by VIN (most are found by it: fewer rows).
+    known = {t.vin for t in tpds}
+    plates = {
+        (p.registration_country or "", p.registration)
+        for p in with_vehicle
+        if p.registration and p.vin not in known
+    }
+    if plates:
+        tpds += journal.tpds_for_vehicles((), plates)
+    index = _Index(passengers, documents, tpds, journal.open_tpds_of_holders(documents))
+    if departs is not None:
+        vehicles = [match_leaving_vehicle(p, index, departs) for p in with_vehicle]
+    else:
+        vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
+    order = {g: i for i, g in enumerate(GROUPS)}
+    vehicles.sort(key=lambda v: (order[v.group], v.traveller_sequence))
+    return vehicles
+
+
 def build_list(
     journal: TravellersJournal,
     vessel: str,
@@ -467,25 +500,9 @@ def build_list(
     days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
     first = sailings[0]
     direction = direction_of(first.port_of_departure, first.port_of_entry)
-    with_vehicle = [p for p in passengers if p.vin or p.registration]
-    tpds = journal.tpds_for_vehicles({p.vin for p in with_vehicle if p.vin}, ())
-    # By plate only the vehicles no TPD names by VIN (most are found by it: fewer rows).
-    known = {t.vin for t in tpds}
-    plates = {
-        (p.registration_country or "", p.registration)
-        for p in with_vehicle
-        if p.registration and p.vin not in known
-    }
-    if plates:
-        tpds += journal.tpds_for_vehicles((), plates)
     documents = {d for p in passengers for d in p.person.documents}
-    index = _Index(passengers, documents, tpds, journal.open_tpds_of_holders(documents))
-    if direction == "departure":
-        vehicles = [match_leaving_vehicle(p, index, day) for p in with_vehicle]
-    else:
-        vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
-    order = {g: i for i, g in enumerate(GROUPS)}
-    vehicles.sort(key=lambda v: (order[v.group], v.traveller_sequence))
+    departs = day if direction == "departure" else None
+    vehicles = _vehicles(journal, passengers, documents, vessel, days, departs=departs)
     filed = journal.declarations_for(
         documents, vessel, days, direction="exit" if direction == "departure" else "entry"
     )
