@@ -132,7 +132,7 @@ class _PayloadHasher:
         return self.digest.hexdigest()
 
 
-class _Streamed:
+class StreamedBody:
     """The whole-message checks of a message decoded as it is read again (issue #8).
 
     :meth:`body` gives the body of ``segments`` (UNH..UNT as read) and, a slice at a time as
@@ -245,14 +245,7 @@ def decode_message(
         residue.keep(bgm, 1)  # the document number cut to 35: carried whole
     carry_function_code(residue, bgm)
     reader = ManifestReader(manifest, residue, pos, d.decimal, bgm.number)
-    streamed = _Streamed(d) if stream is not None else None
-    segments: Iterable[Segment] = body
-    if streamed is not None and stream is not None:
-        segments = streamed.body(stream)
-    elif release:
-        message.segments.clear()
-        body.reverse()
-        segments = _drain(body)
+    segments, streamed = body_segments(message, body, d, release=release, stream=stream)
     readers = READERS
     account, rest = residue.account, residue.rest
     for seg in segments:
@@ -298,7 +291,28 @@ def _function(bgm: Segment, reference: str) -> MessageFunction:
     return function
 
 
-def _drain(stack: list[Segment]) -> Iterator[Segment]:
+def body_segments(
+    message: Message,
+    body: list[Segment],
+    delimiters: Delimiters,
+    *,
+    release: bool,
+    stream: Iterable[Segment] | None,
+) -> tuple[Iterable[Segment], StreamedBody | None]:
+    """The segments of a message's ``body`` to decode, and how (see :func:`decode_message`):
+    as held; let go as they are read (``release``); or read again (``stream``), checked and
+    hashed as they pass by the :class:`StreamedBody` returned beside them."""
+    if stream is not None:
+        streamed = StreamedBody(delimiters)
+        return streamed.body(stream), streamed
+    if release:
+        message.segments.clear()
+        body.reverse()
+        return drain_segments(body), None
+    return body, None
+
+
+def drain_segments(stack: list[Segment]) -> Iterator[Segment]:
     """The segments of ``stack`` (reversed) in order, each dropped from it as it is given."""
     while stack:
         yield stack.pop()

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 from adapters.common import (
     DecodeContext,
@@ -49,7 +50,7 @@ from adapters.common import (
     parse_dtm,
     whole,
 )
-from adapters.cuscar import FUNCTIONS, carry_function_code, payload_hash
+from adapters.cuscar import FUNCTIONS, body_segments, carry_function_code, payload_hash
 from adapters.cuscar_segments import (
     CONTACT_SHAPE,
     communication,
@@ -244,6 +245,9 @@ def decode_message(
     interchange: Interchange,
     context: DecodeContext | None = None,
     positions: Positions | None = None,
+    *,
+    release: bool = False,
+    stream: Iterable[Segment] | None = None,
 ) -> PassengerVehicleList:
     """One PAXLST message as a canonical passenger and vehicle list.
 
@@ -251,10 +255,17 @@ def decode_message(
     its TDT) is the reporting party (SG1), but for a traveller role code; every NAD after it
     opens a traveller (SG4), and all up to the next NAD is his. What no field holds is carried
     in the list's NotMapped section (a field already filled keeps the first value).
+
+    ``release`` and ``stream`` as :func:`adapters.cuscar.decode_message`'s: a summer
+    sailing's 1,500 travellers are some 20,000 segments, which held whole beside the list
+    they become were twice the budget of the issue #18 (the gateway's memory at most 10x
+    the PAXLST): let go as they are read (``release``), or read again from the input as
+    they are decoded (``stream``), only the list grows.
     """
     context = context or DecodeContext()
     pos: Positions = positions if positions is not None else {}
-    check_xml_characters(message)
+    if stream is None:
+        check_xml_characters(message)
     body = message.body()
     bgm = next((s for s in body if s.tag == "BGM"), None)
     if bgm is None or not bgm.get(1):
@@ -266,7 +277,8 @@ def decode_message(
         )
     number = bgm.get(1)
     pos["document_number"] = (bgm.number, "BGM")
-    residue = Residue(message.segments[0].number)
+    first = message.segments[0].number
+    residue = Residue(first)
     carry_function_code(residue, bgm)
     plist = PassengerVehicleList(
         header=Header.new(
@@ -277,7 +289,9 @@ def decode_message(
             correlation_id=context.correlation_id,
             function=FUNCTIONS.get(bgm.get(2) or "9", "original"),
             test=interchange.test_indicator == "1",
-            payload_hash=payload_hash(message, interchange.delimiters),
+            payload_hash=""
+            if stream is not None
+            else payload_hash(message, interchange.delimiters),
             source=Source(
                 format="EDIFACT",
                 message_type=MESSAGE_TYPE,
@@ -294,7 +308,10 @@ def decode_message(
     reporting: Party | None = None
     voyage_seen = conveyance_read = False
     said: dict[str, Segment] = {}  # the voyage's fields: which segment gave each
-    for seg in body:
+    segments, streamed = body_segments(
+        message, body, interchange.delimiters, release=release, stream=stream
+    )
+    for seg in segments:
         tag = seg.tag
         shape: Shape = NOTHING
         if tag == "BGM":
@@ -336,9 +353,11 @@ def decode_message(
             f"PAXLST {message.reference} lists no traveller (no NAD after the voyage's TDT, "
             "nor NAD FL, FM, VW, DDT or DDU)",
             f"message {message.reference}",
-            message.segments[0].number,
+            first,
         )
     plist.not_mapped = residue.finish()
+    if streamed is not None:
+        plist.header.payload_hash = streamed.hash
     return plist
 
 

@@ -13,7 +13,7 @@ Two levels, each a registry the gateway asks instead of knowing the adapters:
 >>> ic = parse(b"UNH+1+PAXLST:D:05B:UN'BGM+745+L1'UNT+3+1'")[0]
 >>> codec = codec_for(ic.messages[0])
 >>> codec.message_type, codec.decode_stream is None
-('PAXLST', True)
+('PAXLST', False)
 
 A codec decodes a message it holds whole (:attr:`MessageCodec.decode`); one that can also
 decode a large message as its segments are read, keeping no positions
@@ -113,24 +113,40 @@ class MessageCodec:
     decode_stream: StreamDecoder | None = None
 
 
-def _cuscar_stream(
-    message: Message,
-    interchange: Interchange,
-    context: DecodeContext | None,
-    positions: Positions | None,
-    /,
-    *,
-    stream: Iterable[Segment] | None = None,
-) -> CanonicalDocument:
-    if stream is None:
-        return cuscar.decode_message(message, interchange, context, positions, release=True)
-    return cuscar.decode_message(message, interchange, context, positions, stream=stream)
+def _stream_decoder(decode: Callable[..., CanonicalDocument]) -> StreamDecoder:
+    """The :class:`StreamDecoder` of an adapter's ``decode_message`` that takes ``release``
+    and ``stream`` (CUSCAR; PAXLST, whose 1,500-traveller sailing is 20,000 segments)."""
+
+    def decode_stream(
+        message: Message,
+        interchange: Interchange,
+        context: DecodeContext | None,
+        positions: Positions | None,
+        /,
+        *,
+        stream: Iterable[Segment] | None = None,
+    ) -> CanonicalDocument:
+        if stream is None:
+            return decode(message, interchange, context, positions, release=True)
+        return decode(message, interchange, context, positions, stream=stream)
+
+    return decode_stream
 
 
 #: Tried in order; the first whose ``sniff`` says yes decodes the message.
 CODECS: Final[tuple[MessageCodec, ...]] = (
-    MessageCodec(cuscar.MESSAGE_TYPE, cuscar.is_cuscar, cuscar.decode_message, _cuscar_stream),
-    MessageCodec(paxlst.MESSAGE_TYPE, paxlst.is_paxlst, paxlst.decode_message),
+    MessageCodec(
+        cuscar.MESSAGE_TYPE,
+        cuscar.is_cuscar,
+        cuscar.decode_message,
+        _stream_decoder(cuscar.decode_message),
+    ),
+    MessageCodec(
+        paxlst.MESSAGE_TYPE,
+        paxlst.is_paxlst,
+        paxlst.decode_message,
+        _stream_decoder(paxlst.decode_message),
+    ),
     # The call documents (issue #17) are not in CanonicalDocument's union: they are Documents.
     MessageCodec(
         cusrep.MESSAGE_TYPE, cusrep.is_cusrep, cast(MessageDecoder, cusrep.decode_message)

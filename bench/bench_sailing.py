@@ -17,9 +17,16 @@ same process, CPU time (best of ``--repeat``; the machines are shared):
   SailingClearanceList (``gateway.service.sailing.passenger_list_arrived``);
 * **decode + list**: our PAXLST decoder (``adapters/paxlst.py``) first, then the same.
 
-The issue's budget is list <= 1.5x pydifact. Memory: the peak Python allocation
-(tracemalloc, a separate run) of building the list, against the PAXLST's size (budget
-<= 10x); the decoding's own peak beside it. Ratios are printed, nothing is asserted.
+The issue's budget is list <= 1.5x pydifact. Memory, against the PAXLST's size (budget
+<= 10x): the peak Python allocation (tracemalloc, separate runs) of
+
+* **mem list**: building the list from the decoded PAXLST (already in memory);
+* **mem decode**: the pipeline reading and decoding the PAXLST into its canonical XML
+  (``gateway.service.pipeline.translate``, unsigned), as ``edigw run`` does;
+* **mem both**: the two in a row, the canonical document alive while its list is built:
+  what one PAXLST costs the gateway.
+
+Ratios are printed, nothing is asserted.
 """
 
 from __future__ import annotations
@@ -40,10 +47,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters import paxlst
+from adapters.common import DecodeContext
 from gateway.domain.model import PassengerVehicleList
 from gateway.domain.sailing import vessel_key
 from gateway.logs import configure
-from gateway.service import sailing
+from gateway.service import pipeline, sailing
 from gateway.storage.journal import SqliteJournal
 from gateway.storage.records import CurrencyRecord, Identity, TpdRecord
 
@@ -228,6 +236,19 @@ def peak(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def gateway_decode(raw: bytes, inbound_id: str) -> PassengerVehicleList:
+    """The PAXLST as ``edigw run`` reads it: the pipeline's EDIFACT path, canonical XML
+    written and validated (unsigned). The directory check is off: the ferry profile's
+    vehicle RFFs come where the D05B directory has none, and checking is not the figure."""
+    policy = pipeline.READ_POLICY.replace(directory_validation="off")
+    context = DecodeContext(sender="AFERRIES", receiver="CUSTOMS")
+    done = pipeline.translate(raw, context, inbound_id=inbound_id, policy=policy)
+    assert done.rejection is None, done.rejection
+    [plist] = done.documents
+    assert isinstance(plist, PassengerVehicleList)
+    return plist
+
+
 def measure(
     journal: SqliteJournal, s: int, raw: bytes, plist: PassengerVehicleList, repeat: int
 ) -> float:
@@ -240,14 +261,20 @@ def measure(
         lambda r: sailing.passenger_list_arrived(journal, paxlst.decode(raw)[0], f"pax-{s}-w{r}"),
     )
     mem_list = peak(lambda: sailing.passenger_list_arrived(journal, plist, f"pax-{s}-m"))
-    mem_decode = peak(lambda: paxlst.decode(raw))
+    mem_decode = peak(lambda: gateway_decode(raw, f"pax-{s}-d"))
+    mem_both = peak(
+        lambda: sailing.passenger_list_arrived(
+            journal, gateway_decode(raw, f"pax-{s}-b"), f"pax-{s}-b"
+        )
+    )
     built = sailing.passenger_list_arrived(journal, plist, f"pax-{s}-m")
     assert built is not None
     counts = built.counts()
     print(
         f"{VESSELS[s]:<18} {len(raw) / 1024:>6.0f}KB {theirs * 1000:>7.0f}ms "
         f"{ours * 1000:>6.0f}ms {ours / theirs:>6.2f} {whole * 1000:>10.0f}ms "
-        f"{whole / theirs:>6.2f} {mem_list / len(raw):>8.1f}x {mem_decode / len(raw):>10.1f}x  "
+        f"{whole / theirs:>6.2f} {mem_list / len(raw):>8.1f}x {mem_decode / len(raw):>10.1f}x "
+        f"{mem_both / len(raw):>8.1f}x  "
         f"ready {counts['ready']}, to see {counts['to_see']}, missing {counts['missing']}, "
         f"declarations {len(built.declarations)}"
     )
@@ -275,7 +302,8 @@ def main() -> None:
             f"sailing filed before; best CPU time of {args.repeat}"
         )
         header = f"{'sailing':<18} {'PAXLST':>8} {'pydifact':>9} {'list':>8} {'ratio':>6} "
-        header += f"{'decode+list':>12} {'ratio':>6} {'mem list':>9} {'mem decode':>11}  groups"
+        header += f"{'decode+list':>12} {'ratio':>6} {'mem list':>9} {'mem decode':>11} "
+        header += f"{'mem both':>9}  groups"
         print(header)
         ratios = [
             measure(journal, s, raw, plist, args.repeat)
@@ -285,8 +313,8 @@ def main() -> None:
     print(
         f"ratio list/pydifact: worst {max(ratios):.2f} (budget 1.5). Memory against the "
         "PAXLST's size (budget 10x): 'mem list', the peak of building the list from the "
-        "decoded PAXLST; 'mem decode', the peak of the pipeline's PAXLST decoding alone "
-        "(adapters/paxlst.py, before any list), for comparison"
+        "decoded PAXLST; 'mem decode', the pipeline's reading and decoding of the PAXLST "
+        "(its canonical XML included, before any list); 'mem both', the two in a row"
     )
 
 

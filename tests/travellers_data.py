@@ -149,18 +149,20 @@ def paxlst_bytes(
     function: str = "9",
     vessel: str = "TARIQ IBN ZIYAD",
     departure: dt.date = SAILING,
+    ports: tuple[str, str] = ("FRMRS", "DZALG"),
 ) -> bytes:
     """A ferry PAXLST: one NAD group per traveller, with ``vehicle`` (vin, plate, country),
     in the order the UN/EDIFACT directory wants (the gateway checks it: a vehicle's RFFs
-    after the traveller's document)."""
+    after the traveller's document). ``ports``: from (LOC+125), to (LOC+87); a departure
+    from Algiers is ``("DZALG", "FRMRS")``."""
     segs = [
         "UNH+1+PAXLST:D:05B:UN:IATA",
         f"BGM+250+{number}+{function}",
         f"TDT+20+AF2612+1++AF:172:20+++9287039:146:11:{vessel}",
         f"DTM+132:{(departure + dt.timedelta(days=1)).strftime('%Y%m%d')}0700:203",
-        "LOC+125+FRMRS",
+        f"LOC+125+{ports[0]}",
         f"DTM+189:{departure.strftime('%Y%m%d')}1800:203",
-        "LOC+87+DZALG",
+        f"LOC+87+{ports[1]}",
         f"DTM+232:{(departure + dt.timedelta(days=1)).strftime('%Y%m%d')}0700:203",
     ]
     for t in travellers:

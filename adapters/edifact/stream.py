@@ -32,6 +32,7 @@ from adapters.edifact.model import CHUNK_MARK, Interchange, Message, Segment
 from adapters.edifact.policy import DEFAULT, CharsetPolicy, ReadPolicy, effective
 
 Source = BinaryIO | Iterable[bytes] | bytes | bytearray
+REREAD_CHUNK_SIZE = 1 << 14  # what MessageRereader takes at a time (issue #18)
 
 
 def read_chunks(source: Source, chunk_size: int) -> Iterator[bytes]:
@@ -229,7 +230,10 @@ class MessageRereader:
         if self._lexer is None:
             self._lexer = Lexer(self._policy)
             self._lexer.chunk_marks = True
-            self._segments = self._lexer.segments(read_chunks(self._data, self._policy.chunk_size))
+            # Smaller chunks than the first read's: a chunk's segments are held until the
+            # decoder has them (64 KiB of text is some 5,000 segments, 3x a 260 KB PAXLST).
+            chunk = min(self._policy.chunk_size, REREAD_CHUNK_SIZE)
+            self._segments = self._lexer.segments(read_chunks(self._data, chunk))
         lexer, segments = self._lexer, self._segments
         assert segments is not None
         skipped: deque[Segment] = deque(maxlen=0)

@@ -33,6 +33,7 @@ from gateway.domain.xmlsafe import parse
 DOCUMENT_TYPE = "SailingClearanceList"
 GROUPS: tuple[str, ...] = ("to_see", "missing", "ready")  # the order a list is read in
 HOME_COUNTRY = "DZ"  # vehicles registered here need no temporary admission
+DIRECTIONS: tuple[str, ...] = ("arrival", "departure")
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
 # A ship's name may come with its type in front: M/V, MV, F/B (ferry boat), M/S, MS.
@@ -59,6 +60,22 @@ def plate_key(registration: str) -> str:
 def name_key(name: str) -> str:
     """A person's name as compared: accents, case and punctuation aside (any script)."""
     return _folded(name)
+
+
+def direction_of(port_of_departure: str | None, port_of_entry: str | None) -> str:
+    """Whether a sailing brings travellers in (``arrival``) or takes them out (``departure``).
+
+    A PAXLST says it by its ports, not by a code: ``LOC+125`` (the port the ferry leaves)
+    and ``LOC+87`` (the port it arrives at), UN/LOCODEs whose first two letters are the
+    country. A ferry that leaves an Algerian port for a foreign one is a departure; anything
+    else, a port of departure unknown included, is read as the arrival it has always been.
+
+    >>> direction_of("DZALG", "FRMRS"), direction_of("FRMRS", "DZALG"), direction_of(None, "FRMRS")
+    ('departure', 'arrival', 'arrival')
+    """
+    leaves_home = (port_of_departure or "").upper().startswith(HOME_COUNTRY)
+    arrives_home = (port_of_entry or "").upper().startswith(HOME_COUNTRY)
+    return "departure" if leaves_home and not arrives_home else "arrival"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +130,10 @@ class SailingClearanceList:
     traveller_count: int
     vessel_imo: str | None = None
     port_of_departure: str | None = None
-    port_of_entry: str | None = None
+    port_of_entry: str | None = None  # the port the ferry arrives at (abroad on a departure)
+    # arrival: vehicles matched to their pre-declared TPDs, entry currency declarations;
+    # departure: to their open TPDs (to discharge at exit), exit currency declarations.
+    direction: str = "arrival"
     passenger_lists: list[str] = field(default_factory=list)  # PAXLST document numbers
     vehicles: list[ListedVehicle] = field(default_factory=list)
     declarations: list[ListedDeclaration] = field(default_factory=list)
@@ -174,6 +194,7 @@ def to_xml(doc: SailingClearanceList) -> etree._Element:
     _add(sailing, "Date", doc.sailing_date)
     _add(sailing, "PortOfDeparture", doc.port_of_departure)
     _add(sailing, "PortOfEntry", doc.port_of_entry)
+    _add(sailing, "Direction", doc.direction)
     for number in doc.passenger_lists:
         _add(root, "PassengerListReference", number)
     _add(root, "BuiltAt", doc.built_at)
@@ -253,6 +274,7 @@ def from_xml(source: bytes | etree._Element) -> SailingClearanceList:
         sailing_date=dt.date.fromisoformat(_req(sailing, "Date")),
         port_of_departure=_get(sailing, "PortOfDeparture"),
         port_of_entry=_get(sailing, "PortOfEntry"),
+        direction=_get(sailing, "Direction") or "arrival",  # lists of before it: arrivals
         passenger_lists=_V.get_all(root, "PassengerListReference"),
         built_at=dt.datetime.fromisoformat(_req(root, "BuiltAt")),
         traveller_count=int(_req(totals, "Travellers")),

@@ -93,7 +93,8 @@ def overdue(ctx: click.Context, on: dt.datetime | None, limit: int, as_json: boo
 @click.pass_context
 def sailing_list(ctx: click.Context, vessel: str, date: dt.datetime, as_json: bool) -> None:
     """The pre-clearance list of VESSEL's sailing of DATE (YYYY-MM-DD, its departure),
-    exceptions first: to see, missing, then ready."""
+    exceptions first: to see, missing, then ready. An arrival's vehicles are matched to their
+    pre-declared TPDs, a departure's (a ferry leaving Algeria) to the TPDs they are under."""
     from gateway.domain.sailing import vessel_key
     from gateway.service.sailing import build_list
 
@@ -117,6 +118,7 @@ def list_json(built: Any) -> dict[str, Any]:
         "date": built.sailing_date.isoformat(),
         "port_of_departure": built.port_of_departure,
         "port_of_entry": built.port_of_entry,
+        "direction": built.direction,
         "passenger_lists": built.passenger_lists,
         "travellers": built.traveller_count,
         "groups": built.counts(),
@@ -158,8 +160,9 @@ def list_page(built: Any) -> Iterator[str]:
     """The list as an officer reads it: the sailing, the totals, then each group."""
     counts = built.counts()
     yield (
-        f"{built.vessel}  {built.sailing_date}  {built.port_of_departure or '?'} -> "
-        f"{built.port_of_entry or '?'}  lists {', '.join(built.passenger_lists)}"
+        f"{built.vessel}  {built.sailing_date}  {built.direction.upper()}  "
+        f"{built.port_of_departure or '?'} -> {built.port_of_entry or '?'}  "
+        f"lists {', '.join(built.passenger_lists)}"
     )
     yield (
         f"{built.traveller_count} traveller(s), {len(built.vehicles)} vehicle(s): "
@@ -207,8 +210,20 @@ def forget(
 
     A TPD goes once discharged (or, never used, after its sailing) for longer than the
     retention; a currency declaration and a passenger list after their sailing. A vehicle
-    still in the country keeps its TPD. The erasure is audited.
+    still in the country keeps its TPD. The broker's copies go too: the dead letters of the
+    portal's and border posts' queues that last failed before the retention (of one
+    traveller: those that name the document), audited as tombstones (where, which, why;
+    never what they said). The erasure is audited; exit 3 when the broker could not be
+    reached (the journal's part is done: run it again).
     """
+    from pika.adapters.utils.connection_workflow import AMQPConnectorException
+    from pika.exceptions import AMQPError
+
+    from gateway.interfaces.operators.erasure import (
+        forget_dead_letters,
+        tombstone,
+        travellers_store,
+    )
     from gateway.storage.audit import current_operator
 
     if (document is None) == (not expired):
@@ -218,6 +233,13 @@ def forget(
     with _service(ctx) as service:
         erased = service.forget(document=document, dry_run=dry_run, today=_day(on))
         holder = None if document is None else service.pseudonym(document)
+        cutoff = service.retention_cutoff(_day(on))
+    letters, broker_down = [], ""
+    try:
+        with travellers_store(app) as store:
+            letters = forget_dead_letters(store, cutoff, document=document, dry_run=dry_run)
+    except (AMQPError, AMQPConnectorException) as exc:
+        broker_down = f"broker unreachable, its dead letters not erased: {exc!r}"
     counts = {
         "tpds": erased.tpds,
         "tpd_events": erased.tpd_events,
@@ -225,21 +247,29 @@ def forget(
         "passenger_lists": erased.passenger_lists,
         "passengers": erased.passengers,
         "references": erased.references,
+        "dead_letters": len(letters),
     }
-    if erased.total and not dry_run:
+    stones = [tombstone(letter) for letter in letters]
+    if (erased.total or letters) and not dry_run:
         app.audit.record(
             current_operator(),
             "travellers-forget",
+            message_ids=[s["message_id"] or s["id"] for s in stones],
             detail=f"erased past retention ({'one traveller' if holder else 'all'})",
-            data={"holder": holder, **counts},
+            data={"holder": holder, **counts, "removed_dead_letters": stones},
         )
     say: Callable[[str], None] = click.echo
     if as_json:
-        say(json_line({"dry_run": dry_run, "holder": holder, **counts}))
+        say(json_line({"dry_run": dry_run, "holder": holder, **counts, "tombstones": stones}))
     else:
         verb = "would erase" if dry_run else "erased"
         say(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()) + f" ({verb})")
-    if not erased.total:
+        for s in stones:
+            say(terminal_line(f"  dead letter {s['id']}  {s['queue']}  {s['reason']}"))
+    if broker_down:
+        click.echo(broker_down, err=True)
+        sys.exit(EXIT_BROKER)
+    if not erased.total and not letters:
         click.echo("nothing past retention", err=True)
         sys.exit(EXIT_REJECTED)
     sys.exit(EXIT_OK)

@@ -9,6 +9,8 @@ gateway gracefully.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -93,6 +95,68 @@ def _tamper(signed: bytes) -> bytes:
     return signed.replace(b"<", b"<!-- -->", 1)
 
 
+# ------------------------------------------------------------ travellers (issue #18)
+TRAVELLERS_SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "eservices"
+# The French car on the bundled PAXLST (04): Luc Martin's Renault, ferry of 28 November.
+FERRY, FERRY_DAY, CAR = "TARIQ IBN ZIYAD", dt.date(2026, 11, 28), "VF1RFA00X12345678"
+
+
+def travellers(
+    app: App, channel: Any, submitted: dict[str, tuple[str, str]], timeout: float
+) -> list[tuple[str, str, bytes]]:
+    """The customs portal pre-declares a TPD for the French car on the ferry's PAXLST (04):
+    sent here (into ``submitted``) and decided before anything else (the border post's entry
+    of the car, which it returns to be sent with the other samples, would be refused before
+    its TPD)."""
+    tpd = json.loads((TRAVELLERS_SAMPLES / "tpd-request.json").read_text("utf-8"))
+    tpd.update(reference="TPD-2026-1128-00007", coTravellers=[])
+    tpd["traveller"].update(
+        givenNames="Luc",
+        familyName="Martin",
+        birthDate="1975-11-02",
+        nationality="FR",
+        residenceStatus="foreign_national",
+        document={"type": "national_id", "number": "AK1234567", "issuingCountry": "FR"},
+    )
+    tpd["vehicle"].update(vin=CAR, registration="GK-421-LM", model="Clio")
+    tpd["sailing"].update(vessel=FERRY, date=FERRY_DAY.isoformat())
+    message_id = str(uuid.uuid4())
+    broker.publish(
+        channel,
+        app.names.inbound("eservices"),
+        "",
+        json.dumps(tpd, ensure_ascii=False).encode(),
+        message_id=message_id,
+        content_type="application/json",
+        headers={"x-edigw-filename": "tpd-request.json"},
+    )
+    submitted[message_id] = ("eservices", "eservices: tpd-request.json")
+    click.echo(f"submitted eservices: tpd-request.json as {message_id}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(
+        FINAL & {e.status for e in h.events} for h in app.journal.track(message_id)
+    ):
+        time.sleep(0.2)
+    entry = json.loads((TRAVELLERS_SAMPLES / "border-event-entry.json").read_text("utf-8"))
+    entry.update(tpd=tpd["reference"], vin=CAR, time="2026-11-30T10:32:00+01:00")
+    return [("border", "border: border-event-entry.json", json.dumps(entry).encode())]
+
+
+def sailing_page(app: App) -> list[str]:
+    """The ferry's pre-clearance list as ``edigw travellers sailing`` prints it."""
+    from gateway.domain.sailing import vessel_key
+    from gateway.interfaces.cli_travellers import list_page
+    from gateway.service.sailing import build_list
+    from gateway.storage.travellers_retention import travellers_of
+
+    built = build_list(travellers_of(app.journal), vessel_key(FERRY), FERRY_DAY, owner=None)
+    return (
+        []
+        if built is None
+        else ["", f"edigw travellers sailing '{FERRY}' {FERRY_DAY}:", *list_page(built)]
+    )
+
+
 def run_demo(config_path: str | None, samples: Path | None, timeout: float) -> int:
     samples = samples or SAMPLES
     files = sorted(p for p in samples.iterdir() if p.is_file())
@@ -144,6 +208,7 @@ def _run(
             submitted: dict[str, tuple[str, str]] = {}  # message id -> (partner, label)
             batches = [("apcs", p.name, p.read_bytes()) for p in files]
             batches += _signed_ministry_documents(app)
+            batches += travellers(app, channel, submitted, timeout)
             journal = app.journal
             deadline = time.monotonic() + timeout
             # Up to the call's manifest, then its MRN from customs, then the rest (the call's
@@ -158,9 +223,9 @@ def _run(
                         "",
                         data,
                         message_id=message_id,
-                        content_type="application/xml"
-                        if data[:1] == b"<"
-                        else "application/edifact",
+                        content_type={b"<": "application/xml", b"{": "application/json"}.get(
+                            data[:1], "application/edifact"
+                        ),
                         headers={"x-edigw-filename": label},
                     )
                     submitted[message_id] = (partner, label)
@@ -207,6 +272,9 @@ def _run(
                 elif "routed" in statuses:
                     outcome = "routed"
                     detail = "; ".join(e.detail for e in events if e.status == "routed")
+                elif "decided" in statuses:  # a border event: answered, nothing to route
+                    outcome = "answered"
+                    detail = next(e.detail for e in events if e.status == "decided")
                 else:
                     outcome, detail = "NO ANSWER", f"nothing after {timeout:.0f} s (see {log_path})"
                     failures += 1
@@ -220,6 +288,8 @@ def _run(
                 f"dead letters wait in {names.dead_letter(names.inbound('<partner>'))} "
                 f"(`EDIGW_STATE_DIR={run_dir} edigw track <message id>` shows each history)"
             )
+            for line in sailing_page(app):
+                click.echo(line)
             return 1 if failures else 0
         finally:
             gateway.send_signal(signal.SIGTERM)

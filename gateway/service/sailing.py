@@ -15,6 +15,13 @@ Each vehicle is matched to a TPD by its VIN, else by its plate and country:
   vehicle (or the traveller) is under an open TPD already (it never left);
 * **missing**: no TPD.
 
+A **departure** (a ferry leaving an Algerian port for a foreign one,
+:func:`~gateway.domain.sailing.direction_of`) is the other way round: each vehicle is matched
+to the TPD it is under (``open`` or ``extended``), to be discharged as it leaves. It is
+**ready** when that TPD's holder, plate and VIN agree, **to see** when no TPD is open for it
+or they differ; each traveller is matched to their **exit** currency declaration, with the
+flag of an exit above what was declared on entry.
+
 Every traveller is matched to the currency declaration they filed for entry (by document
 number, else by name, first given name and birth date). Everything is read in a few
 queries, whatever the number of travellers: the list of a 1,500-traveller sailing is one
@@ -37,6 +44,7 @@ from gateway.domain.sailing import (
     ListedDeclaration,
     ListedVehicle,
     SailingClearanceList,
+    direction_of,
     list_reference,
     name_key,
     plate_key,
@@ -57,7 +65,9 @@ from gateway.storage.records import (
 log = get_logger()
 SENDER = "edigw"  # the gateway itself builds the list
 # A finding that puts a vehicle "to see"; any other is a note on a ready vehicle.
-TO_SEE = frozenset({"HOLDER_MISMATCH", "PLATE_MISMATCH", "VIN_MISMATCH", "OPEN_TPD_ELSEWHERE"})
+TO_SEE = frozenset(
+    {"HOLDER_MISMATCH", "PLATE_MISMATCH", "VIN_MISMATCH", "OPEN_TPD_ELSEWHERE", "NO_OPEN_TPD"}
+)
 
 
 # ---------------------------------------------------------------- the passenger list
@@ -127,9 +137,18 @@ def passenger_list_arrived(
         return None
     if plist.header.function == "cancel":
         journal.cancel_passenger_list(sailing.vessel, sailing.list_number)
-    else:
-        journal.save_passenger_list(sailing, passengers_of(plist))
-    return build_list(journal, sailing.vessel, sailing.sailing_date, owner=inbound_id)
+        return build_list(journal, sailing.vessel, sailing.sailing_date, owner=inbound_id)
+    passengers = passengers_of(plist)
+    journal.save_passenger_list(sailing, passengers)
+    # The list's own passengers as they are, not read back: they share the passenger
+    # list's strings, a copy from the journal would not (3x the PAXLST, issue #18).
+    return build_list(
+        journal,
+        sailing.vessel,
+        sailing.sailing_date,
+        owner=inbound_id,
+        held=(sailing.list_number, passengers),
+    )
 
 
 def lists_for(
@@ -215,11 +234,9 @@ def _text(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
-def match_vehicle(
-    p: PassengerRecord, index: _Index, vessel: str, days: Sequence[dt.date]
-) -> ListedVehicle:
-    """One vehicle of the list, in its group, with what was found about it."""
-    listed = ListedVehicle(
+def _listed(p: PassengerRecord) -> ListedVehicle:
+    """A vehicle of the list as the passenger list gives it, not matched yet (``missing``)."""
+    return ListedVehicle(
         group="missing",
         traveller_sequence=p.sequence,
         family_name=p.person.family_name[:70],
@@ -231,33 +248,27 @@ def match_vehicle(
         make=_text(p.make, 35),
         model=_text(p.model, 35),
     )
-    by_vin = [t for t in index.by_vin.get(p.vin or "", []) if t.state != "discharged"]
-    tpd = _pick(by_vin)
-    found_by = "vin"
-    if tpd is None:
-        tpd, found_by = _pick([t for t in index.by_plate_of(p) if t.state != "discharged"]), "plate"
-    findings = listed.findings
-    if tpd is None:
-        if not p.vin and not p.registration:
-            findings.append(
-                Finding("NO_VEHICLE_IDENTIFIER", "the list gives neither VIN nor plate")
-            )
-        elif p.registration_country == HOME_COUNTRY:
-            listed.group = "ready"
-            findings.append(Finding("NO_TPD_NEEDED", "registered in Algeria: no TPD needed"))
-        else:
-            findings.append(Finding("NO_TPD", "no TPD pre-declared for this VIN or plate"))
-        return listed
-    listed.tpd_reference, listed.tpd_state = tpd.reference[:35], tpd.state
-    inside = next((t for t in by_vin if t.state in TPD_IN), None)
-    if inside is not None:
-        findings.append(
-            Finding(
-                "OPEN_TPD_ELSEWHERE",
-                f"the vehicle is under TPD {inside.reference}, open since {inside.entered_on}: "
-                "it never left",
-            )
+
+
+def _without_tpd(p: PassengerRecord, listed: ListedVehicle, code: str, sentence: str) -> None:
+    """No TPD for the vehicle: no identifier to look for one, registered at home (none
+    needed), or ``code`` (the direction's finding)."""
+    if not p.vin and not p.registration:
+        listed.findings.append(
+            Finding("NO_VEHICLE_IDENTIFIER", "the list gives neither VIN nor plate")
         )
+    elif p.registration_country == HOME_COUNTRY:
+        listed.group = "ready"
+        listed.findings.append(Finding("NO_TPD_NEEDED", "registered in Algeria: no TPD needed"))
+    else:
+        listed.group = "missing" if code == "NO_TPD" else "to_see"
+        listed.findings.append(Finding(code, sentence))
+
+
+def _differences(p: PassengerRecord, tpd: TpdRecord, found_by: str, index: _Index) -> list[Finding]:
+    """What the list says that the TPD does not: its holder, another TPD of the traveller
+    still open, the plate or the VIN (the one of the two it was not found by)."""
+    findings = []
     if not _same_person(p.person, tpd.holder):
         where = "travels on this sailing" if index.on_board(tpd.holder) else "is not on the list"
         findings.append(
@@ -291,12 +302,85 @@ def match_vehicle(
         )
     if found_by == "plate" and p.vin and p.vin != tpd.vin:
         findings.append(Finding("VIN_MISMATCH", "the VIN on the list is not the TPD's VIN"))
-    if tpd.state == "requested" and (tpd.vessel != vessel or tpd.sailing_date not in days):
+    return findings
+
+
+def _for_sailing(tpd: TpdRecord, vessel: str, days: Sequence[dt.date]) -> bool:
+    return tpd.vessel == vessel and tpd.sailing_date in days
+
+
+def _grouped(listed: ListedVehicle) -> ListedVehicle:
+    listed.group = "to_see" if any(f.code in TO_SEE for f in listed.findings) else "ready"
+    return listed
+
+
+def match_vehicle(
+    p: PassengerRecord, index: _Index, vessel: str, days: Sequence[dt.date]
+) -> ListedVehicle:
+    """One vehicle of an arriving sailing, in its group, with what was found about it."""
+    listed = _listed(p)
+    by_vin = [t for t in index.by_vin.get(p.vin or "", []) if t.state != "discharged"]
+    tpd = _pick(by_vin)
+    found_by = "vin"
+    if tpd is None:
+        tpd, found_by = _pick([t for t in index.by_plate_of(p) if t.state != "discharged"]), "plate"
+    if tpd is None:
+        _without_tpd(p, listed, "NO_TPD", "no TPD pre-declared for this VIN or plate")
+        return listed
+    listed.tpd_reference, listed.tpd_state = tpd.reference[:35], tpd.state
+    findings = listed.findings
+    # Open under the TPD pre-declared for this very sailing: it entered as it docked (the
+    # list seen after the border post's entry), not on an earlier stay it never ended.
+    inside = next(
+        (t for t in by_vin if t.state in TPD_IN and not _for_sailing(t, vessel, days)), None
+    )
+    if inside is not None:
+        findings.append(
+            Finding(
+                "OPEN_TPD_ELSEWHERE",
+                f"the vehicle is under TPD {inside.reference}, open since {inside.entered_on}: "
+                "it never left",
+            )
+        )
+    findings += _differences(p, tpd, found_by, index)
+    if tpd.state == "requested" and not _for_sailing(tpd, vessel, days):
         findings.append(
             Finding("OTHER_SAILING", f"pre-declared for the sailing of {tpd.sailing_date}")
         )
-    listed.group = "to_see" if any(f.code in TO_SEE for f in findings) else "ready"
-    return listed
+    return _grouped(listed)
+
+
+def match_leaving_vehicle(p: PassengerRecord, index: _Index, day: dt.date) -> ListedVehicle:
+    """One vehicle of a departing sailing: the TPD it is under, ready to be discharged as it
+    leaves (``day``, the departure); to see when none is open or it names another holder,
+    plate or VIN. A vehicle past its due date is noted (``LEAVES_LATE``), not held back:
+    letting it leave is what the TPD asks."""
+    listed = _listed(p)
+    tpd, found_by = (
+        _pick([t for t in index.by_vin.get(p.vin or "", []) if t.state in TPD_IN]),
+        "vin",
+    )
+    if tpd is None:
+        inside = [t for t in index.by_plate_of(p) if t.state in TPD_IN]
+        tpd, found_by = _pick(inside), "plate"
+    if tpd is None:
+        _without_tpd(
+            p,
+            listed,
+            "NO_OPEN_TPD",
+            "no TPD open for this VIN or plate: it entered under none, or was discharged",
+        )
+        return listed
+    listed.tpd_reference, listed.tpd_state = tpd.reference[:35], tpd.state
+    listed.findings += _differences(p, tpd, found_by, index)
+    if tpd.due_on is not None and tpd.due_on < day:
+        listed.findings.append(
+            Finding(
+                "LEAVES_LATE",
+                f"due on {tpd.due_on}: leaves {(day - tpd.due_on).days} day(s) after it",
+            )
+        )
+    return _grouped(listed)
 
 
 def _name_of(person: Identity) -> tuple[str, str, str]:
@@ -311,7 +395,8 @@ def match_declarations(
     vessel: str,
     days: Sequence[dt.date],
 ) -> tuple[list[ListedDeclaration], int]:
-    """Each traveller's entry declaration; and how many of this sailing's matched nobody."""
+    """Each traveller's declaration (of the sailing's direction: the journal gives entry or
+    exit ones); and how many of this sailing's matched nobody."""
     by_document: dict[str, CurrencyRecord] = {}
     by_name: dict[tuple[str, str, str], CurrencyRecord] = {}
     for d in sorted(declarations, key=lambda d: d.submitted_on):  # the latest wins
@@ -355,22 +440,18 @@ def match_declarations(
     return listed, unmatched
 
 
-def build_list(
-    journal: TravellersJournal, vessel: str, day: dt.date, *, owner: str | None
-) -> SailingClearanceList | None:
-    """The list of the sailing of ``vessel`` (normalised) that departed on ``day``.
-
-    With ``owner`` (the inbound message that changed the sailing): a list to send, numbered
-    by the journal (the first ``original``, the next ones ``replace`` it) and identified by
-    an id derived from ``owner`` (a redelivery makes the same list). Without: a list to show
-    (``edigw travellers sailing``), version 1, which takes no number from the journal.
-    """
-    lists = journal.passenger_lists(vessel, day)
-    if not lists:
-        return None
-    sailings = [s for s, _ in lists]
-    passengers = [p for _, ps in lists for p in ps]
-    days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
+def _vehicles(
+    journal: TravellersJournal,
+    passengers: Sequence[PassengerRecord],
+    documents: set[str],
+    vessel: str,
+    days: Sequence[dt.date],
+    *,
+    departs: dt.date | None = None,
+) -> list[ListedVehicle]:
+    """The sailing's vehicles matched and sorted, exceptions first; a departure's (the day
+    it ``departs``) to the TPDs they are under. Its own function so that the TPD rows and
+    their index are let go before the declarations are read (issue #18's memory budget)."""
     with_vehicle = [p for p in passengers if p.vin or p.registration]
     tpds = journal.tpds_for_vehicles({p.vin for p in with_vehicle if p.vin}, ())
     # By plate only the vehicles no TPD names by VIN (most are found by it: fewer rows).
@@ -382,16 +463,51 @@ def build_list(
     }
     if plates:
         tpds += journal.tpds_for_vehicles((), plates)
-    documents = {d for p in passengers for d in p.person.documents}
     index = _Index(passengers, documents, tpds, journal.open_tpds_of_holders(documents))
-    vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
+    if departs is not None:
+        vehicles = [match_leaving_vehicle(p, index, departs) for p in with_vehicle]
+    else:
+        vehicles = [match_vehicle(p, index, vessel, days) for p in with_vehicle]
     order = {g: i for i, g in enumerate(GROUPS)}
     vehicles.sort(key=lambda v: (order[v.group], v.traveller_sequence))
-    declarations, unmatched = match_declarations(
-        passengers, journal.declarations_for(documents, vessel, days), vessel, days
-    )
-    number = 1 if owner is None else journal.next_list_version(vessel, day, owner)
+    return vehicles
+
+
+def build_list(
+    journal: TravellersJournal,
+    vessel: str,
+    day: dt.date,
+    *,
+    owner: str | None,
+    held: tuple[str, list[PassengerRecord]] | None = None,
+) -> SailingClearanceList | None:
+    """The list of the sailing of ``vessel`` (normalised) that departed on ``day``.
+
+    With ``owner`` (the inbound message that changed the sailing): a list to send, numbered
+    by the journal (the first ``original``, the next ones ``replace`` it) and identified by
+    an id derived from ``owner`` (a redelivery makes the same list). Without: a list to show
+    (``edigw travellers sailing``), version 1, which takes no number from the journal.
+    ``held``: a list's document number and its passengers, as just saved (not read again).
+    """
+    held_number, held_passengers = held if held is not None else (None, [])
+    lists = journal.passenger_lists(vessel, day, held=held_number)
+    if not lists:
+        return None
+    sailings = [s for s, _ in lists]
+    passengers = [
+        p for s, ps in lists for p in (held_passengers if s.list_number == held_number else ps)
+    ]
+    days = sorted({d for s in sailings for d in (s.departure_date, s.arrival_date) if d})
     first = sailings[0]
+    direction = direction_of(first.port_of_departure, first.port_of_entry)
+    documents = {d for p in passengers for d in p.person.documents}
+    departs = day if direction == "departure" else None
+    vehicles = _vehicles(journal, passengers, documents, vessel, days, departs=departs)
+    filed = journal.declarations_for(
+        documents, vessel, days, direction="exit" if direction == "departure" else "entry"
+    )
+    declarations, unmatched = match_declarations(passengers, filed, vessel, days)
+    number = 1 if owner is None else journal.next_list_version(vessel, day, owner)
     ids = ",".join(s.message_id for s in sailings)
     doc = SailingClearanceList(
         header=Header.new(
@@ -408,6 +524,7 @@ def build_list(
         sailing_date=day,
         port_of_departure=first.port_of_departure,
         port_of_entry=first.port_of_entry,
+        direction=direction,
         built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         traveller_count=len(passengers),
         passenger_lists=[s.list_number[:35] for s in sailings],
@@ -422,6 +539,7 @@ def build_list(
     (log.info if owner is not None else log.debug)(
         "sailing list built",
         list=doc.header.business_reference,
+        direction=direction,
         version=number,
         travellers=len(passengers),
         **doc.counts(),

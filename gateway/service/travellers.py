@@ -544,11 +544,15 @@ class TravellersService:
         return self.journal.latest_entry_declaration(doc.declarant.document.number), []
 
     # ------------------------------------------------------------ retention
+    def retention_cutoff(self, today: dt.date | None = None) -> dt.date:
+        """What was last used before this day is past retention (``retention_days``)."""
+        return (today or self.today()) - dt.timedelta(days=self.policy.retention_days)
+
     def forget(
         self, *, document: str | None = None, dry_run: bool = False, today: dt.date | None = None
     ) -> Erasure:
         """Erase the travellers' data past retention (``[travellers] retention_days``)."""
-        cutoff = (today or self.today()) - dt.timedelta(days=self.policy.retention_days)
+        cutoff = self.retention_cutoff(today)
         erased = self.journal.erase_travellers(cutoff, document=document, dry_run=dry_run)
         log.info(
             "travellers' data past retention" + (" (dry run)" if dry_run else " erased"),

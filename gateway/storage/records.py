@@ -444,9 +444,15 @@ class TravellersJournal(Protocol):
     def latest_entry_declaration(self, document: str) -> CurrencyRecord | None: ...
 
     def declarations_for(
-        self, documents: Collection[str], vessel: str, days: Collection[dt.date]
+        self,
+        documents: Collection[str],
+        vessel: str,
+        days: Collection[dt.date],
+        *,
+        direction: str = "entry",
     ) -> list[CurrencyRecord]:
-        """Entry declarations of these document numbers, or filed for that sailing."""
+        """Declarations of ``direction`` (entry or exit) of these document numbers, or filed
+        for that sailing."""
         ...
 
     def save_currency_declaration(self, record: CurrencyRecord) -> None: ...
@@ -460,9 +466,10 @@ class TravellersJournal(Protocol):
     def cancel_passenger_list(self, vessel: str, list_number: str) -> bool: ...
 
     def passenger_lists(
-        self, vessel: str, day: dt.date
+        self, vessel: str, day: dt.date, *, held: str | None = None
     ) -> list[tuple[SailingRecord, list[PassengerRecord]]]:
-        """The lists of the sailing that departed (or arrived) on ``day``."""
+        """The lists of the sailing that departed (or arrived) on ``day``; the passengers of
+        list ``held`` (a document number) are not read: the caller holds them."""
         ...
 
     def sailings(self, *, since: dt.date | None = None, limit: int = 200) -> list[SailingRecord]:

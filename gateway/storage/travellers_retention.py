@@ -92,9 +92,11 @@ class TravellersStore(TravellerTables):
                     _now(),
                 ),
             )
+            # Rows made as they are written: a 1,500-traveller list's rows all at once were
+            # 3x its PAXLST in memory (issue #18).
             cur.executemany(
                 self._q("INSERT INTO sailing_passengers VALUES (?, ?, ?, ?, ?)"),
-                [
+                (
                     (
                         sailing.vessel,
                         sailing.list_number,
@@ -103,7 +105,7 @@ class TravellersStore(TravellerTables):
                         _passenger_json(p),
                     )
                     for p in passengers
-                ],
+                ),
             )
         return version
 
@@ -123,7 +125,7 @@ class TravellersStore(TravellerTables):
         return bool(removed)
 
     def passenger_lists(
-        self, vessel: str, day: dt.date
+        self, vessel: str, day: dt.date, *, held: str | None = None
     ) -> list[tuple[SailingRecord, list[PassengerRecord]]]:
         sailings = self._records(
             f"SELECT {_SAILING_COLUMNS} FROM sailings WHERE vessel = ? AND (departure_date = ? "
@@ -131,8 +133,11 @@ class TravellersStore(TravellerTables):
             (vessel, day.isoformat(), day.isoformat()),
             _sailing,
         )
-        out = []
+        out: list[tuple[SailingRecord, list[PassengerRecord]]] = []
         for s in sailings:
+            if s.list_number == held:
+                out.append((s, []))
+                continue
             passengers = self._records(
                 "SELECT sequence, passenger FROM sailing_passengers "
                 "WHERE vessel = ? AND list_number = ? ORDER BY sequence",

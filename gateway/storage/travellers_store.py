@@ -154,6 +154,12 @@ def _day(text: str | None) -> dt.date | None:
     return None if not text else dt.date.fromisoformat(text)
 
 
+def _date(text: str) -> dt.date:
+    day = _day(text)
+    assert day is not None, "a required date column"
+    return day
+
+
 def _shared(text: str | None) -> Any:
     """One object for a value many rows repeat (a country, a state, a vessel)."""
     return None if text is None else sys.intern(text)
@@ -209,20 +215,20 @@ def _tpd(row: Sequence[Any]) -> TpdRecord:
 def _currency(row: Sequence[Any]) -> CurrencyRecord:
     return CurrencyRecord(
         reference=row[0],
-        direction=row[1],
+        direction=_shared(row[1]),
         declarant=_person(json.loads(row[2])),
-        residence_status=row[3],
-        amounts=tuple((c, a) for c, a in json.loads(row[4])),
+        residence_status=_shared(row[3]),
+        amounts=tuple((_shared(c), a) for c, a in json.loads(row[4])),
         total_eur=row[5],
-        threshold_eur=row[6],
+        threshold_eur=_shared(row[6]),
         required=bool(row[7]),
         exceeds_entry=bool(row[8]),
-        rates_from=dt.date.fromisoformat(row[9]),
+        rates_from=_date(row[9]),
         message_id=row[10],
         inbound_id=row[11],
-        submitted_on=dt.date.fromisoformat(row[12]),
-        keep_from=dt.date.fromisoformat(row[13]),
-        vessel=row[14],
+        submitted_on=_date(row[12]),
+        keep_from=_date(row[13]),
+        vessel=_shared(row[14]),
         sailing_date=_day(row[15]),
         entry_reference=row[16],
     )
@@ -468,22 +474,27 @@ class TravellerTables:
         return _currency(rows[0]) if rows else None
 
     def declarations_for(
-        self, documents: Collection[str], vessel: str, days: Collection[dt.date]
+        self,
+        documents: Collection[str],
+        vessel: str,
+        days: Collection[dt.date],
+        *,
+        direction: str = "entry",
     ) -> list[CurrencyRecord]:
         found: dict[str, CurrencyRecord] = {}
         for chunk in _chunks(set(documents)):
             marks = ",".join("?" * len(chunk))
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
-                f"WHERE document IN ({marks}) AND direction = 'entry'",
-                chunk,
+                f"WHERE document IN ({marks}) AND direction = ?",
+                [*chunk, direction],
             ):
                 found.setdefault(row[0], _currency(row))
         for day in set(days):
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
-                "WHERE vessel = ? AND sailing_date = ? AND direction = 'entry'",
-                (vessel, day.isoformat()),
+                "WHERE vessel = ? AND sailing_date = ? AND direction = ?",
+                (vessel, day.isoformat(), direction),
             ):
                 found.setdefault(row[0], _currency(row))
         return list(found.values())

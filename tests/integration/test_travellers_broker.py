@@ -16,11 +16,13 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
+from gateway.config import load
 from gateway.domain import sailing as sailing_xml
 from gateway.domain.travellers_receipt import TravellersReceipt, receipt_from_xml
 from gateway.domain.validation import validate
 from gateway.interfaces.cli import main
 from gateway.messaging import broker
+from gateway.storage.audit import AuditTrail
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
     declare_topology,
@@ -224,3 +226,150 @@ def test_travellers_from_pre_declaration_to_exit(gateway_env: dict[str, str]) ->
     assert overdue.exit_code == 0, overdue.output
     rows = [json.loads(line) for line in overdue.stdout.splitlines()]
     assert [(r["tpd"], r["due_on"]) for r in rows] == [("TPD-9", "2026-04-05")]
+
+
+def test_a_departure_list_through_the_broker(gateway_env: dict[str, str]) -> None:
+    """A ferry leaving Algiers (LOC+125 DZALG, LOC+87 FRMRS): each vehicle matched to the TPD
+    it entered under, ready to be discharged; to see when none is open or the plate differs;
+    the exit currency declarations, an exit above its entry flagged."""
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    leaves = dt.date(2026, 8, 20)
+    departure = paxlst_bytes(
+        [
+            karim(),  # entered under TPD-1: ready
+            {
+                **HADDAD,
+                "family": "HADDAD",
+                "given": "NADIA",
+                "role": "VW",
+                "vehicle": {"vin": vin(2), "plate": "ZZ-999-ZZ", "country": "FR"},
+            },  # entered under TPD-2 with another plate: to see
+            {
+                **MANSOURI,
+                "role": "VW",
+                "vehicle": {"vin": vin(3), "plate": "EF-300-GH", "country": "FR"},
+            },  # no TPD open: to see
+        ],
+        number="PAX-AF2613",
+        departure=leaves,
+        ports=("DZALG", "FRMRS"),
+    )
+    with worker_thread(env):
+        step(
+            env,
+            "eservices",
+            [
+                ("tp-1", encoded(tpd_json("TPD-1"))),
+                (
+                    "tp-2",
+                    encoded(tpd_json("TPD-2", vehicle_vin=vin(2), plate="AB-200-CD", **HADDAD)),
+                ),
+                ("cd-in", encoded(currency_json("CD-IN", amounts=[("EUR", "1500.00")]))),
+                (
+                    "cd-out",
+                    encoded(
+                        currency_json(
+                            "CD-OUT",
+                            direction="exit",
+                            amounts=[("EUR", "2500.00")],
+                            entry_reference="CD-IN",
+                            submitted="2026-08-19T10:00:00+02:00",
+                        )
+                    ),
+                ),
+            ],
+        )
+        step(
+            env,
+            "border",
+            [
+                ("b-entry-1", encoded(border_json("entry", tpd_ref="TPD-1"))),
+                ("b-entry-2", encoded(border_json("entry", tpd_ref="TPD-2"))),
+            ],
+        )
+        drain(env, names.customs_core)
+        step(env, "apcs", [("pax-out", departure)])
+        pax_routed = drain(env, names.customs_core)
+        shown = CliRunner().invoke(
+            main,
+            ["travellers", "sailing", "Tariq Ibn Ziyad", leaves.isoformat(), "--json"],
+            env=env,
+        )
+        page = CliRunner().invoke(
+            main, ["travellers", "sailing", "Tariq Ibn Ziyad", leaves.isoformat()], env=env
+        )
+
+    by_type = {props.type: body for props, body in pax_routed}
+    assert set(by_type) == {"PassengerVehicleList", "SailingClearanceList"}
+    assert validate(etree.fromstring(by_type["SailingClearanceList"]), "travellers-1.xsd") == []
+    listed = sailing_xml.from_xml(by_type["SailingClearanceList"])
+    assert listed.direction == "departure"
+    assert (listed.port_of_departure, listed.port_of_entry) == ("DZALG", "FRMRS")
+    found = {
+        v.vin: (v.group, v.tpd_reference, [f.code for f in v.findings]) for v in listed.vehicles
+    }
+    assert found == {
+        vin(1): ("ready", "TPD-1", []),
+        vin(2): ("to_see", "TPD-2", ["PLATE_MISMATCH"]),
+        vin(3): ("to_see", None, ["NO_OPEN_TPD"]),
+    }
+    assert [(d.reference, d.exceeds_entry) for d in listed.declarations] == [("CD-OUT", True)]
+
+    assert shown.exit_code == 0, shown.output
+    as_json = json.loads(shown.stdout)
+    assert as_json["direction"] == "departure"
+    assert as_json["groups"] == {"to_see": 2, "missing": 0, "ready": 1}
+    assert page.exit_code == 0, page.output
+    assert "DEPARTURE  DZALG -> FRMRS" in page.stdout.splitlines()[0]
+    assert "EXCEEDS ENTRY" in page.stdout
+
+
+def test_forget_erases_the_dead_letters_that_carry_a_traveller(
+    gateway_env: dict[str, str],
+) -> None:
+    """``edigw travellers forget`` reaches the broker's copies: the dead letters of the
+    portal's queue past retention that name the traveller's document go, audited as
+    tombstones; another traveller's stay, and so does what retention still allows."""
+    env = {**gateway_env, "EDIGW_OPERATOR": "amina"}
+    names = names_of(env)
+    declare_topology(env)
+    karim_bad = tpd_json("TPD-K", vehicle_vin="VF1RFB00000000IOQ")  # I, O, Q: VIN_INVALID
+    haddad_bad = tpd_json("TPD-H", vehicle_vin="VF1RFB00000000IOQ", **HADDAD)
+    with worker_thread(env):
+        step(env, "eservices", [("bad-k", encoded(karim_bad)), ("bad-h", encoded(haddad_bad))])
+    drain(env, names.outbound("eservices"))
+
+    def forget(*args: str) -> Any:
+        return CliRunner().invoke(main, ["travellers", "forget", *args, "--json"], env=env)
+
+    # Within retention (they failed today): nothing goes.
+    kept = forget("--document", "197845612")
+    assert kept.exit_code == 1, kept.output
+    assert json.loads(kept.stdout)["dead_letters"] == 0
+    # A year and more later: a dry run shows Karim's, and removes nothing.
+    later = ("--on", "2031-01-01")
+    preview = forget("--document", "197845612", "--dry-run", *later)
+    assert preview.exit_code == 0, preview.output
+    shown = json.loads(preview.stdout)
+    assert shown["dead_letters"] == 1 and shown["dry_run"] is True
+    assert [t["message_id"] for t in shown["tombstones"]] == ["bad-k"]
+    assert shown["tombstones"][0]["reason"] == "VIN_INVALID"
+    done = forget("--document", "197845612", *later)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["dead_letters"] == 1
+
+    left = drain(env, names.dead_letter(names.inbound("eservices")))
+    assert [props.message_id for props, _ in left] == ["bad-h"]  # Haddad's stays
+    trail = AuditTrail(load(env=env).journal_path)
+    [entry] = trail.entries(action="travellers-forget")
+    trail.close()
+    assert entry.actor == "amina" and entry.message_ids == ("bad-k",)
+    [stone] = entry.data["removed_dead_letters"]
+    assert (stone["queue"], stone["reason"]) == (
+        names.dead_letter(names.inbound("eservices")),
+        "VIN_INVALID",
+    )
+    said = json.dumps(entry.to_json())
+    assert "197845612" not in said and "Benaïssa" not in said  # a tombstone, not the letter

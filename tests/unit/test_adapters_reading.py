@@ -35,7 +35,7 @@ TWO = b"UNB+UNOA:3+A+B+240101:1200+7'UNH+1+CUSCAR:D:95B:UN'BGM+85+M1'UNT+3+1'" +
 def test_a_policy_is_frozen_and_replace_returns_another() -> None:
     strict = DEFAULT.replace(charset=CharsetPolicy.REJECT, thin_min_bytes=10)
     assert (strict.charset, strict.thin_min_bytes) == (CharsetPolicy.REJECT, 10)
-    assert DEFAULT.charset is CharsetPolicy.ACCEPT and DEFAULT.thin_min_bytes == 1 << 20
+    assert DEFAULT.charset is CharsetPolicy.ACCEPT and DEFAULT.thin_min_bytes == 1 << 16
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT.chunk_size = 1  # type: ignore[misc]
     assert strict == ReadPolicy(charset=CharsetPolicy.REJECT, thin_min_bytes=10)
@@ -205,16 +205,20 @@ def test_each_message_finds_its_codec_by_content() -> None:
 def test_only_a_codec_that_can_decode_as_it_reads_has_decode_stream() -> None:
     assert {c.message_type: c.decode_stream is not None for c in CODECS} == {
         "CUSCAR": True,
-        "PAXLST": False,
+        "PAXLST": True,
         "CUSREP": False,
         "IFTDGN": False,
         "COARRI": False,
     }
 
 
-def test_a_streamed_decode_is_the_held_decode() -> None:
-    data = (SAMPLES / "02-cuscar-ferry-two-messages.edi").read_bytes()
-    (codec,) = [c for c in CODECS if c.message_type == "CUSCAR"]
+@pytest.mark.parametrize(
+    ("sample", "message_type"),
+    [("02-cuscar-ferry-two-messages.edi", "CUSCAR"), ("04-paxlst-ferry-vehicles.edi", "PAXLST")],
+)
+def test_a_streamed_decode_is_the_held_decode(sample: str, message_type: str) -> None:
+    data = (SAMPLES / sample).read_bytes()
+    (codec,) = [c for c in CODECS if c.message_type == message_type]
     assert codec.decode_stream is not None
     held = [codec.decode(m, ic) for ic, m in iter_messages(data)]
     rereader = MessageRereader(data)
@@ -228,6 +232,7 @@ def test_a_streamed_decode_is_the_held_decode() -> None:
         released.append(codec.decode_stream(message, ic, None, None))
         assert message.segments == []  # let go as they were read
     for h, s, r in zip(held, streamed, released, strict=True):
+        assert s.header.payload_hash == r.header.payload_hash == h.header.payload_hash
         assert dataclasses.replace(s, header=h.header) == h
         assert dataclasses.replace(r, header=h.header) == h
 

@@ -218,3 +218,89 @@ def test_the_list_maps_to_its_xsd_and_back(
     assert validate(element, schema="travellers-1.xsd") == []
     assert from_xml(canonical_xml.to_bytes(element)) == built
     assert canonical_xml.from_xml(element) == built  # registered with the canonical documents
+
+
+def test_a_departure_matches_each_vehicle_to_the_tpd_it_is_under(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    """A ferry leaving Algiers: each vehicle ready to be discharged under its open TPD, to see
+    when none is open or its holder or plate differ; the exit currency declarations, an exit
+    above its entry flagged."""
+    leaves = dt.date(2026, 8, 20)
+    service.request_tpd(tpd("TPD-1"), "t1")  # Karim's Renault
+    service.request_tpd(tpd("TPD-2", vehicle_vin=vin(2), plate="BB-222-BB", passport="P2"), "t2")
+    service.request_tpd(tpd("TPD-3", vehicle_vin=vin(3), passport="P3", family="Owner"), "t3")
+    service.request_tpd(tpd("TPD-4", vehicle_vin=vin(4), passport="P4"), "t4")  # never entered
+    for n, ref in enumerate(("TPD-1", "TPD-2", "TPD-3"), start=1):
+        service.border_event(border("entry", tpd_ref=ref), f"e{n}")
+    service.declare_currency(currency("CD-IN", amounts=[("EUR", "1500")]), "c1")
+    service.declare_currency(
+        currency("CD-OUT", direction="exit", amounts=[("EUR", "2500")], entry_reference="CD-IN"),
+        "c2",
+    )
+    plist = passenger_list(
+        [
+            karim(),  # 1: under TPD-1, open: ready
+            traveller(2, family="Benaïssa", passport="P2", vin=vin(2), plate="ZZ-1", country="FR"),
+            traveller(3, family="Driver", passport="P5", vin=vin(3), plate="GH-123-JK"),
+            traveller(4, family="Benaïssa", passport="P4", vin=vin(4), plate="D-4", country="FR"),
+            traveller(5, family="Home", passport="P6", vin=vin(6), plate="123-16", country="DZ"),
+        ],
+        number="PAX-OUT",
+        departure=leaves,
+        ports=("DZALG", "FRMRS"),
+    )
+    built = sailing.passenger_list_arrived(journal, plist, "pax-out")
+    assert built is not None and built.direction == "departure"
+    assert groups(built) == [
+        (2, "to_see", ["PLATE_MISMATCH"]),
+        (3, "to_see", ["HOLDER_MISMATCH"]),
+        (4, "to_see", ["NO_OPEN_TPD"]),  # requested, never entered: nothing to discharge
+        (1, "ready", []),
+        (5, "ready", ["NO_TPD_NEEDED"]),
+    ]
+    assert [(v.tpd_reference, v.tpd_state) for v in built.vehicles if v.group == "ready"] == [
+        ("TPD-1", "open"),
+        (None, None),
+    ]
+    # The exit declaration, not the entry one; above what was declared on entry.
+    assert [(d.traveller_sequence, d.reference, d.exceeds_entry) for d in built.declarations] == [
+        (1, "CD-OUT", True)
+    ]
+    element = to_xml(built)
+    assert validate(element, schema="travellers-1.xsd") == []
+    assert from_xml(canonical_xml.to_bytes(element)).direction == "departure"
+
+
+def test_a_departure_past_its_due_date_is_noted_not_held(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    service.request_tpd(tpd("TPD-1", status="foreign_national"), "t1")
+    service.border_event(border("entry", tpd_ref="TPD-1"), "e1")  # 15 July: due 15 October
+    plist = passenger_list(
+        [karim()], departure=dt.date(2026, 10, 20), ports=("DZORN", "ESALC"), number="PAX-LATE"
+    )
+    built = sailing.passenger_list_arrived(journal, plist, "pax-late")
+    assert groups(built) == [(1, "ready", ["LEAVES_LATE"])]
+    assert built is not None and "5 day(s)" in built.vehicles[0].findings[0].sentence
+
+
+def test_an_arrival_says_so_and_ignores_exit_declarations(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    service.declare_currency(currency("CD-OUT", direction="exit"), "c1")
+    built = sailing.passenger_list_arrived(journal, passenger_list([karim()]), "pax-1")
+    assert built is not None and built.direction == "arrival" and built.declarations == []
+
+
+def test_a_vehicle_that_entered_under_this_sailings_tpd_stays_ready(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    """The list seen after the border post's entry: the TPD pre-declared for this sailing is
+    open now, which is the vehicle entering, not an earlier stay it never ended."""
+    service.request_tpd(tpd("TPD-1"), "t1")
+    sailing.passenger_list_arrived(journal, passenger_list([karim()]), "pax-1")
+    service.border_event(border("entry", tpd_ref="TPD-1"), "e1")
+    built = sailing.build_list(journal, KEY, SAILING, owner=None)
+    assert groups(built) == [(1, "ready", [])]
+    assert built is not None and built.vehicles[0].tpd_state == "open"
