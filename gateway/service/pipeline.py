@@ -36,7 +36,6 @@ from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.service import formats
-from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
 from gateway.service.rejections import (
     all_rejected,
@@ -60,15 +59,17 @@ from gateway.service.translation import (
     Write,
     XmlDesk,
 )
-from gateway.service.travellers_desk import TravellersDesk
-from gateway.service.travellers_step import TRAVELLER_ROLES, sailing_lists, travellers_outcome
 from gateway.service.xml_documents import translate_xml_offline
-from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
 
 if TYPE_CHECKING:
-    # Annotations only: signxml and cryptography load when a key is (issue #20, point 6).
+    # Annotations only: signxml and cryptography load when a key is, the journal, the call
+    # registry and the travellers' desk when InboundPipeline processes a message (issue #20,
+    # point 6: `edigw translate` needs none of them).
     from gateway.security.signing import Signer
+    from gateway.service.calls import CallJudge, CallPolicy
+    from gateway.service.travellers_desk import TravellersDesk
+    from gateway.storage.records import Journal
 
 __all__ = [
     "PROVISIONAL_REFERENCE",
@@ -365,6 +366,14 @@ class InboundPipeline:
         inbound_id: str | None,
         spool: SpoolBatch | None = None,
     ) -> Outcome:
+        from gateway.service.calls import CallJudge
+        from gateway.service.travellers_step import (
+            TRAVELLER_ROLES,
+            sailing_lists,
+            travellers_outcome,
+        )
+        from gateway.storage.records import derived_id
+
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
         # The partner's configuration decides the format and the answer; the content only
         # chooses among what it may send (issue #14).
