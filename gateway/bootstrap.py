@@ -79,8 +79,6 @@ class App:
     ) -> None:
         self.settings = settings
         self.names = Names(settings.name_prefix)
-        # Checked now (a bad TLS setting is refused at start); the Connector is made on use.
-        self._broker_tls = tls_from(settings.config.broker)
         # The operators' views (the console's "today", an archived key's date) read it.
         self.clock = clock or system_clock
         given = {
@@ -108,7 +106,11 @@ class App:
         """How the broker is reached (its URL and TLS); connects nothing by itself."""
         from gateway.messaging.broker import Connector
 
-        return self._part("broker", lambda: Connector(self.settings.broker_url, self._broker_tls))
+        # The TLS files were checked when the settings were loaded (gateway.tls.check_tls).
+        return self._part(
+            "broker",
+            lambda: Connector(self.settings.broker_url, tls_from(self.settings.config.broker)),
+        )
 
     @property
     def topology(self) -> Topology:
