@@ -352,13 +352,18 @@ _BUILDERS = ("config.py", "config_schema.py", "config_errors.py", "tls.py")
 CACHE_FILES = 64
 
 
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
     """Where ``edigw`` keeps its cached settings: ``$XDG_CACHE_HOME/edigw``, else
     ``~/.cache/edigw`` (the user's, not the state directory, which a command run by another
-    user may not write and must not create)."""
+    user may not write and must not create); None for a user without a home (no cache)."""
     env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
-    return Path(base) / "edigw"
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "edigw"
+    try:
+        home = Path(env.get("HOME") or Path.home())
+    except RuntimeError:  # no $HOME and no home in the password database (a bare service)
+        return None
+    return home / ".cache" / "edigw"
 
 
 def _cache_key(

@@ -91,9 +91,18 @@ def test_the_folder_keeps_its_newest_entries(tmp_path: Path) -> None:
     assert len(_kept(folder)) == CACHE_FILES
 
 
-def test_the_cache_is_the_user_s_not_the_state_directory(tmp_path: Path) -> None:
+def _no_home() -> Path:
+    raise RuntimeError("Could not determine home directory.")
+
+
+def test_the_cache_is_the_user_s_not_the_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/edigw")
     assert cache_dir({"HOME": "/home/op"}) == Path("/home/op/.cache/edigw")
+    # A user without a home gets no cache (and the settings all the same).
+    monkeypatch.setattr(Path, "home", _no_home)
+    assert cache_dir({}) is None
     state = tmp_path / "state"
     load(env=_env(tmp_path), cache=tmp_path / "cache")
     assert not state.exists()  # a command that writes nothing creates no state directory
