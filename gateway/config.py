@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.config_errors import ConfigError as ConfigError
-from gateway.tls import check_tls
 
 if TYPE_CHECKING:
     # The schema (pydantic, and its models built at import) is loaded when a configuration is
@@ -280,6 +279,7 @@ def _directory_path(conf: GatewayConfig) -> tuple[Path, ...]:
 
 def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None = None) -> Settings:
     from gateway.config_schema import structure_problem
+    from gateway.tls import check_tls  # with ssl and socket: not for settings from the cache
 
     conf = _validated(raw, from_env or {})
     gw, broker, keys = conf.gateway, conf.broker, conf.keys

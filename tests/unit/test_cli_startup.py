@@ -91,7 +91,8 @@ def test_translate_loads_neither_broker_nor_keys_nor_xmlschema(tmp_path: Path) -
     out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic"], env)
     assert "<CargoManifest" in out
     assert loaded == ["pydantic"]  # the first time, the configuration is validated ...
-    out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic", "gateway.config_schema"], env)
+    cached = [*HEAVY_FOR_TRANSLATE, "pydantic", "gateway.config_schema", "gateway.tls", "ssl"]
+    out, loaded = _run(code, cached, env)
     assert "<CargoManifest" in out
     assert loaded == []  # ... then its settings come from the cache (gateway.config)
 
