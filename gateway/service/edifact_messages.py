@@ -22,7 +22,6 @@ from adapters.edifact import EdifactError, Interchange, Message, Segment, iter_m
 from adapters.edifact.policy import ReadPolicy
 from adapters.edifact.stream import MessageRereader
 from adapters.registry import codec_for
-from gateway.domain import amendments
 from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
@@ -50,7 +49,8 @@ from gateway.storage.spool import SpoolBatch
 
 if TYPE_CHECKING:
     # The call registry (and the journal under it) is loaded when a judge is given, in the
-    # gateway: `edigw translate` has none (issue #20, point 6).
+    # gateway: `edigw translate` has none (issue #20, point 6); so are the amendments.
+    from gateway.domain import amendments
     from gateway.service.calls import CallJudge
 
 log = get_logger()

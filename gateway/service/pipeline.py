@@ -30,7 +30,6 @@ from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
 from adapters.edifact.policy import ReadPolicy
 from adapters.registry import sniff_format
 from gateway.config import Partner, Route
-from gateway.domain import amendments
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
@@ -44,7 +43,6 @@ from gateway.service.rejections import (
     refused_translation,
 )
 from gateway.service.routing import route_for
-from gateway.service.signing_step import amend, sign_element
 from gateway.service.translation import (
     PROVISIONAL_REFERENCE,
     CappedProblems,
@@ -66,6 +64,7 @@ if TYPE_CHECKING:
     # Annotations only: signxml and cryptography load when a key is, the journal, the call
     # registry and the travellers' desk when InboundPipeline processes a message (issue #20,
     # point 6: `edigw translate` needs none of them).
+    from gateway.domain import amendments
     from gateway.security.signing import Signer
     from gateway.service.calls import CallJudge, CallPolicy
     from gateway.service.travellers_desk import TravellersDesk
@@ -366,7 +365,9 @@ class InboundPipeline:
         inbound_id: str | None,
         spool: SpoolBatch | None = None,
     ) -> Outcome:
+        from gateway.domain import amendments
         from gateway.service.calls import CallJudge
+        from gateway.service.signing_step import amend
         from gateway.service.travellers_step import (
             TRAVELLER_ROLES,
             sailing_lists,
@@ -495,6 +496,8 @@ class InboundPipeline:
 
     def _sign(self, element: etree._Element) -> bytes:
         """``element`` signed in place and written (the tree is the caller's to let go)."""
+        from gateway.service.signing_step import sign_element
+
         return sign_element(self.signer, element)
 
     def aperak(

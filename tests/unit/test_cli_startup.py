@@ -47,6 +47,8 @@ HEAVY_FOR_TRANSLATE = [
     "adapters.coarri",
     "adapters.ephyto",
     "adapters.lpco_national",
+    # The APERAK writer: for a message whose content is refused.
+    "adapters.aperak",
 ]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
