@@ -24,14 +24,17 @@ thresholds and modes in one :class:`adapters.edifact.policy.ReadPolicy`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol
 
-from adapters import coarri, cuscar, cusrep, iftdgn, paxlst
+from adapters import cuscar
 from adapters.common import DecodeContext, Positions
 from adapters.edifact import Interchange, Message, Segment
-from gateway.domain.model import CanonicalDocument
+
+if TYPE_CHECKING:
+    from gateway.domain.model import CanonicalDocument
 
 # What a format sniffer looks at: the first bytes, after a BOM and layout.
 HEAD_BYTES: Final = 512
@@ -113,9 +116,11 @@ class MessageCodec:
     decode_stream: StreamDecoder | None = None
 
 
-def _stream_decoder(decode: Callable[..., CanonicalDocument]) -> StreamDecoder:
+def _stream_decoder(adapter: Callable[..., CanonicalDocument] | str) -> StreamDecoder:
     """The :class:`StreamDecoder` of an adapter's ``decode_message`` that takes ``release``
-    and ``stream`` (CUSCAR; PAXLST, whose 1,500-traveller sailing is 20,000 segments)."""
+    and ``stream`` (CUSCAR; PAXLST, whose 1,500-traveller sailing is 20,000 segments);
+    an adapter named by its module is imported on its first message, as
+    :class:`AdapterDecoder` does."""
 
     def decode_stream(
         message: Message,
@@ -126,6 +131,11 @@ def _stream_decoder(decode: Callable[..., CanonicalDocument]) -> StreamDecoder:
         *,
         stream: Iterable[Segment] | None = None,
     ) -> CanonicalDocument:
+        decode = (
+            importlib.import_module(f"adapters.{adapter}").decode_message
+            if isinstance(adapter, str)
+            else adapter
+        )
         if stream is None:
             return decode(message, interchange, context, positions, release=True)
         return decode(message, interchange, context, positions, stream=stream)
@@ -133,7 +143,43 @@ def _stream_decoder(decode: Callable[..., CanonicalDocument]) -> StreamDecoder:
     return decode_stream
 
 
-#: Tried in order; the first whose ``sniff`` says yes decodes the message.
+def _of_type(message_type: str) -> Callable[[Message], bool]:
+    """The sniffer of a codec known by its UNH message type alone (``adapters.<type>.is_<type>``)."""
+
+    def sniff(message: Message) -> bool:
+        return message.type == message_type
+
+    return sniff
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDecoder:
+    """``adapters.<module>.decode_message``, imported on its first message (issue #20, point 6:
+    a CUSCAR's `edigw translate` loads neither the PAXLST nor the call documents' adapters)."""
+
+    module: str
+
+    def resolve(self) -> MessageDecoder:
+        """The adapter's own function (its module imported now, if not yet)."""
+        # The call documents (issue #17) are not in CanonicalDocument's union: they are
+        # Documents, decoded alike.
+        decoder: MessageDecoder = importlib.import_module(f"adapters.{self.module}").decode_message
+        return decoder
+
+    def __call__(
+        self,
+        message: Message,
+        interchange: Interchange,
+        context: DecodeContext | None = None,
+        positions: Positions | None = None,
+        /,
+    ) -> CanonicalDocument:
+        return self.resolve()(message, interchange, context, positions)
+
+
+#: Tried in order; the first whose ``sniff`` says yes decodes the message. Only CUSCAR's
+#: adapter is imported with the registry; each other one when its first message comes
+#: (``tests/unit/test_adapters_reading.py`` holds each to its adapter's type and sniffer).
 CODECS: Final[tuple[MessageCodec, ...]] = (
     MessageCodec(
         cuscar.MESSAGE_TYPE,
@@ -141,22 +187,10 @@ CODECS: Final[tuple[MessageCodec, ...]] = (
         cuscar.decode_message,
         _stream_decoder(cuscar.decode_message),
     ),
-    MessageCodec(
-        paxlst.MESSAGE_TYPE,
-        paxlst.is_paxlst,
-        paxlst.decode_message,
-        _stream_decoder(paxlst.decode_message),
-    ),
-    # The call documents (issue #17) are not in CanonicalDocument's union: they are Documents.
-    MessageCodec(
-        cusrep.MESSAGE_TYPE, cusrep.is_cusrep, cast(MessageDecoder, cusrep.decode_message)
-    ),
-    MessageCodec(
-        iftdgn.MESSAGE_TYPE, iftdgn.is_iftdgn, cast(MessageDecoder, iftdgn.decode_message)
-    ),
-    MessageCodec(
-        coarri.MESSAGE_TYPE, coarri.is_coarri, cast(MessageDecoder, coarri.decode_message)
-    ),
+    MessageCodec("PAXLST", _of_type("PAXLST"), AdapterDecoder("paxlst"), _stream_decoder("paxlst")),
+    MessageCodec("CUSREP", _of_type("CUSREP"), AdapterDecoder("cusrep")),
+    MessageCodec("IFTDGN", _of_type("IFTDGN"), AdapterDecoder("iftdgn")),
+    MessageCodec("COARRI", _of_type("COARRI"), AdapterDecoder("coarri")),
 )
 
 
@@ -168,7 +202,9 @@ def codec_for(message: Message) -> MessageCodec | None:
 def decoder_for(message: Message) -> MessageDecoder | None:
     """The function that decodes this EDIFACT message held whole, or None (see :func:`codec_for`)."""
     codec = codec_for(message)
-    return None if codec is None else codec.decode
+    if codec is None:
+        return None
+    return codec.decode.resolve() if isinstance(codec.decode, AdapterDecoder) else codec.decode
 
 
 #: Message types that answer another message: the gateway never answers them with one of

@@ -37,7 +37,6 @@ from gateway.config import Settings
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import Topology, topology_for
-from gateway.tls import tls_from
 
 if TYPE_CHECKING:
     # Imported where the part is built (issue #20, point 6): pika, the journal's backends and
@@ -81,8 +80,6 @@ class App:
     ) -> None:
         self.settings = settings
         self.names = Names(settings.name_prefix)
-        # Checked now (a bad TLS setting is refused at start); the Connector is made on use.
-        self._broker_tls = tls_from(settings.config.broker)
         # The operators' views (the console's "today", an archived key's date) read it.
         self.clock = clock or system_clock
         given = {
@@ -110,7 +107,14 @@ class App:
         """How the broker is reached (its URL and TLS); connects nothing by itself."""
         from gateway.messaging.broker import Connector
 
-        return self._part("broker", lambda: Connector(self.settings.broker_url, self._broker_tls))
+        # The TLS files were checked when the settings were loaded (gateway.tls.check_tls);
+        # ssl loads with the broker's parts, not with an offline command's.
+        from gateway.tls import tls_from
+
+        return self._part(
+            "broker",
+            lambda: Connector(self.settings.broker_url, tls_from(self.settings.config.broker)),
+        )
 
     @property
     def topology(self) -> Topology:

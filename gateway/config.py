@@ -33,19 +33,26 @@ EDIGW_CONSOLE_SECRET_KEY_FILE  console.secret_key_file
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import importlib.util
+import json
 import os
+import pickle
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from gateway.config_errors import ConfigError as ConfigError
-from gateway.config_schema import GatewayConfig, describe, structure_problem
-from gateway.tls import check_tls
+
+if TYPE_CHECKING:
+    # The schema (pydantic, and its models built at import) is loaded when a configuration is
+    # validated: settings found in the cache are validated again only when a command reads
+    # ``Settings.config`` (issue #20, point 6: `edigw translate` does not).
+    from gateway.config_schema import GatewayConfig
 
 ROLES = {"port", "ministry", "customs"}
 DESTINATIONS = {"core", "legacy"}
@@ -163,8 +170,21 @@ class Settings:
     # Issue #14: "production" (the default) refuses generated keys and anchors and readable
     # private keys at start; "development" (the demo, the tests) generates what is missing.
     mode: str = "production"
-    # Every section, validated and typed (gateway.config_schema): what each consumer reads.
-    config: GatewayConfig = field(default_factory=GatewayConfig, repr=False)
+    # The configuration as merged (defaults, file, overrides, environment), before validation:
+    # what ``config`` is validated from when the settings came from the cache. Private: the
+    # typed sections are what a consumer reads (issue #15).
+    _raw: Mapping[str, Any] | None = field(default=None, repr=False)
+    _config: GatewayConfig | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def config(self) -> GatewayConfig:
+        """Every section, validated and typed (gateway.config_schema): what each consumer reads."""
+        if self._config is None:
+            # Settings from the cache: their configuration was valid when cached, under the
+            # same schema (the cache key), so this does not raise.
+            object.__setattr__(self, "_config", _validated(self._raw or {}, {}))
+        assert self._config is not None
+        return self._config
 
     def partners_with_role(self, *roles: str) -> list[Partner]:
         return [p for p in self.partners.values() if p.role in roles]
@@ -190,8 +210,13 @@ def load(
     *,
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    cache: Path | None = None,
 ) -> Settings:
-    """Build the settings: defaults, then ``path`` (or $EDIGW_CONFIG), then ``overrides``, then env."""
+    """Build the settings: defaults, then ``path`` (or $EDIGW_CONFIG), then ``overrides``, then env.
+
+    With ``cache`` (a folder, :func:`cache_dir` for ``edigw``), settings already built from the
+    same configuration are read from there (:func:`_cached`).
+    """
     env = os.environ if env is None else env
     raw = _defaults()
     source = "defaults"
@@ -212,6 +237,8 @@ def load(
         if var in env:
             raw.setdefault(section, {})[key] = _env_value(var, f"{section}.{key}", env[var])
             from_env[f"{section}.{key}"] = var
+    if cache is not None:
+        return _cached(raw, source, from_env, env, cache)
     return _build(raw, source, from_env)
 
 
@@ -227,6 +254,10 @@ def _env_value(var: str, key: str, text: str) -> str | int:
 
 def _validated(raw: Mapping[str, Any], from_env: Mapping[str, str]) -> GatewayConfig:
     """``raw`` checked against the schema; ConfigError with the first problem's key."""
+    from pydantic import ValidationError
+
+    from gateway.config_schema import GatewayConfig, describe
+
     try:
         return GatewayConfig.model_validate(raw)
     except ValidationError as exc:
@@ -239,6 +270,7 @@ def _directory_path(conf: GatewayConfig) -> tuple[Path, ...]:
     """``edifact.directory_path``: the folders, in order (a string of them joined by ':' is
     split by the schema).
 
+    >>> from gateway.config_schema import GatewayConfig
     >>> _directory_path(GatewayConfig.model_validate({"edifact": {"directory_path": "/a:/b"}}))
     (PosixPath('/a'), PosixPath('/b'))
     >>> _directory_path(GatewayConfig())
@@ -248,6 +280,9 @@ def _directory_path(conf: GatewayConfig) -> tuple[Path, ...]:
 
 
 def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None = None) -> Settings:
+    from gateway.config_schema import structure_problem
+    from gateway.tls import check_tls  # with ssl and socket: not for settings from the cache
+
     conf = _validated(raw, from_env or {})
     gw, broker, keys = conf.gateway, conf.broker, conf.keys
     state_dir = Path(gw.state_dir).expanduser()
@@ -301,5 +336,104 @@ def _build(raw: dict[str, Any], source: str, from_env: Mapping[str, str] | None 
         source=source,
         directory_path=_directory_path(conf),
         mode=gw.mode,
-        config=conf,
+        _raw=raw,
+        _config=conf,
     )
+
+
+# ---------------------------------------------------------------- the cache (issue #20, point 6)
+# Validating a configuration costs more than half of a one-bill `edigw translate` (pydantic
+# and the schema's models, built at import): `edigw` keeps the settings it built, keyed by a
+# hash of everything they are made of, and validates again only when a command reads
+# ``Settings.config``. Never stale: another configuration, environment, schema or pydantic is
+# another key; a configuration refused is never cached (refused again each time).
+
+# The modules that turn a configuration into settings: their bytes are part of the key.
+_BUILDERS = ("config.py", "config_schema.py", "config_errors.py", "tls.py")
+# Settings files kept in the cache folder (the oldest go first).
+CACHE_FILES = 64
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """Where ``edigw`` keeps its cached settings: ``$XDG_CACHE_HOME/edigw``, else
+    ``~/.cache/edigw`` (the user's, not the state directory, which a command run by another
+    user may not write and must not create); None for a user without a home (no cache)."""
+    env = os.environ if env is None else env
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "edigw"
+    try:
+        home = Path(env.get("HOME") or Path.home())
+    except RuntimeError:  # no $HOME and no home in the password database (a bare service)
+        return None
+    return home / ".cache" / "edigw"
+
+
+def _cache_key(
+    raw: Mapping[str, Any], source: str, from_env: Mapping[str, str], env: Mapping[str, str]
+) -> str:
+    digest = hashlib.sha256()
+    # HOME: the paths are expanded with it (``~``).
+    inputs = [raw, source, dict(from_env), env.get("HOME", "")]
+    digest.update(json.dumps(inputs, sort_keys=True, default=repr).encode())
+    here = Path(__file__).parent
+    for name in _BUILDERS:
+        digest.update((here / name).read_bytes())
+    for package in ("pydantic", "pydantic_core"):
+        spec = importlib.util.find_spec(package)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        if origin is not None:  # an upgrade rewrites the package: another key
+            for file in (origin, origin.with_name("version.py")):
+                if file.exists():
+                    stat = file.stat()
+                    digest.update(f"{file}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _cached(
+    raw: dict[str, Any],
+    source: str,
+    from_env: Mapping[str, str],
+    env: Mapping[str, str],
+    folder: Path,
+) -> Settings:
+    """The settings of ``raw`` from ``folder`` when built before, else built and kept there."""
+    tls = raw.get("broker", {}).get("tls") if isinstance(raw.get("broker"), dict) else None
+    if tls:  # check_tls loads the files it names: judged again at every start
+        return _build(raw, source, from_env)
+    file = folder / f"settings-{_cache_key(raw, source, from_env, env)}.pickle"
+    kept = None
+    try:
+        with open(file, "rb") as fh:
+            if _private(fh.fileno()) and _private(str(folder)):
+                kept = pickle.load(fh)
+    except Exception:  # missing, unreadable, truncated, of another version: built again
+        kept = None
+    if isinstance(kept, Settings):
+        return dataclasses.replace(kept, _raw=raw)
+    settings = _build(raw, source, from_env)
+    _keep(file, dataclasses.replace(settings, _raw=None, _config=None))
+    return settings
+
+
+def _private(file: int | str) -> bool:
+    """True for a file or folder of this user's that no one else may write: a pickle runs
+    code when read, so only the user's own are read."""
+    stat = os.stat(file)
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
+
+
+def _keep(file: Path, settings: Settings) -> None:
+    """Write ``settings`` to ``file`` atomically (a reader never sees half of it); nothing
+    when the folder cannot be written. The oldest files beyond :data:`CACHE_FILES` go."""
+    try:
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = file.with_name(f".{file.name}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, file)
+        kept = sorted(file.parent.glob("settings-*.pickle"), key=lambda f: f.stat().st_mtime)
+        for old in kept[:-CACHE_FILES]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache only: the next start builds them again

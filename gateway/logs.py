@@ -5,6 +5,11 @@ Every line carries ``message_id``, ``partner``, ``correlation_id`` and
 reference until the message is decoded), so a log search by any of them finds all of a
 message's story (issue #19).
 
+structlog, and what it imports (rich, asyncio, attrs), is loaded when the first line is
+written or a message's context is bound, not when a module takes its logger: `edigw translate`
+of a clean file writes no line and loads none of it (issue #20, point 6).
+
+>>> import structlog
 >>> configure("json")
 >>> with message_context(message_id="m1", partner="apcs", correlation_id="c1"):
 ...     structlog.contextvars.get_contextvars()["partner"]
@@ -19,9 +24,8 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any, Literal
-
-import structlog
 
 CONTEXT_KEYS = ("message_id", "partner", "correlation_id", "business_reference")
 LEVELS = ("debug", "info", "warning", "error")
@@ -69,31 +73,73 @@ def configure(fmt: LogFormat = "auto", level: int | str = logging.INFO) -> None:
     """Set up structlog for the process (stderr; JSON unless stderr is a terminal).
 
     ``level``: a ``logging`` level or one of :data:`LEVELS` (``--log-level``,
-    ``EDIGW_LOG_LEVEL``); lines below it are not written.
+    ``EDIGW_LOG_LEVEL``); lines below it are not written. Applied at once when structlog is
+    loaded already (a test's own configuration after this one stays), else when it is first
+    used.
     """
+    global _pending
     if isinstance(level, str):
         level = logging.getLevelNamesMapping()[level.upper()]
+    # Decided now: the terminal is the one of the time of configuring.
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _ensure_context,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=False,
-    )
+    _pending = (use_json, level)
+    if "structlog" in sys.modules:
+        _structlog()
+
+
+# The configuration asked for and not yet given to structlog: (JSON lines?, level).
+_pending: tuple[bool, int] | None = None
+
+
+def _structlog() -> ModuleType:
+    """structlog, loaded, with the pending configuration applied."""
+    global _pending
+    import structlog
+
+    if _pending is not None:
+        use_json, level = _pending
+        _pending = None
+        renderer: Any = (
+            structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        )
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _ensure_context,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(level),
+            logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+            cache_logger_on_first_use=False,
+        )
+    return structlog
+
+
+class _Logger:
+    """The ``edigw`` logger, as structlog's ``get_logger`` gives it, made on first use.
+
+    Modules take theirs at import (``log = get_logger()``); structlog loads when one of them
+    first logs or binds.
+    """
+
+    __slots__ = ("_initial", "_logger")
+
+    def __init__(self, initial: dict[str, Any]) -> None:
+        self._initial = initial
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        structlog = _structlog()
+        if self._logger is None:
+            self._logger = structlog.get_logger("edigw", **self._initial)
+        return getattr(self._logger, name)
 
 
 def get_logger(**initial: Any) -> Any:
-    return structlog.get_logger("edigw", **initial)
+    return _Logger(initial)
 
 
 def bind_reference(business_reference: str | None) -> None:
@@ -101,6 +147,7 @@ def bind_reference(business_reference: str | None) -> None:
     lines that follow, inside a :func:`message_context` that bound it (to None), which
     unbinds it at its end; outside one, nothing (it would stay bound for good).
 
+    >>> import structlog
     >>> configure("json")
     >>> bind_reference("MAN-1")
     >>> structlog.contextvars.get_contextvars()
@@ -112,6 +159,7 @@ def bind_reference(business_reference: str | None) -> None:
     >>> structlog.contextvars.get_contextvars()
     {}
     """
+    structlog = _structlog()
     if "business_reference" in structlog.contextvars.get_contextvars():
         structlog.contextvars.bind_contextvars(business_reference=business_reference or None)
 
@@ -119,6 +167,7 @@ def bind_reference(business_reference: str | None) -> None:
 @contextmanager
 def message_context(**values: Any) -> Iterator[None]:
     """Bind message_id/partner/correlation_id (and more) to every line logged inside."""
+    structlog = _structlog()
     tokens = structlog.contextvars.bind_contextvars(**values)
     try:
         yield

@@ -10,9 +10,13 @@ from __future__ import annotations
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.config_errors import ConfigError
-from gateway.config_schema import BrokerSection
+
+if TYPE_CHECKING:
+    # Annotations only: a cached configuration loads no schema (gateway.config, issue #20).
+    from gateway.config_schema import BrokerSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class Tls:
 def tls_from(broker: BrokerSection) -> Tls | None:
     """The ``[broker.tls]`` table of the ``[broker]`` section, or None when TLS is not configured.
 
+    >>> from gateway.config_schema import BrokerSection
     >>> tls_from(BrokerSection.model_validate({"tls": {"ca_file": "/etc/ca.pem"}})).ca_file
     '/etc/ca.pem'
     >>> tls_from(BrokerSection()) is None
@@ -54,6 +59,7 @@ def check_tls(broker: BrokerSection) -> None:
     TLS settings with a plain ``amqp://`` URL would be silently unused (pika and aio-pika
     follow the URL's scheme), so that is refused too.
 
+    >>> from gateway.config_schema import BrokerSection
     >>> check_tls(BrokerSection.model_validate({"url": "amqp://h/", "tls": {"ca_file": "/ca.pem"}}))
     Traceback (most recent call last):
     gateway.config_errors.ConfigError: broker.tls: is set, so broker.url must be an amqps:// URL

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import itertools
 import sys
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,6 +280,8 @@ def _refuse_local_state_with_shared_journal(app: App) -> None:
 @click.pass_context
 def submit(ctx: click.Context, partner_id: str, files: tuple[Path, ...], as_json: bool) -> None:
     """Publish FILES to the partner's inbound queue as that partner; print their message ids."""
+    import uuid  # here: `edigw --help` does not load it (issue #20, point 6)
+
     from pika.exceptions import AMQPError
 
     from gateway.interfaces.operators.conventions import json_line

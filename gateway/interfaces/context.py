@@ -27,14 +27,16 @@ def app_of(ctx: click.Context) -> App:
     # Here, not at the top: `edigw --help` loads neither the configuration's schema nor the
     # composition root (issue #20, point 6).
     from gateway.bootstrap import bootstrap
-    from gateway.config import ConfigError, load
+    from gateway.config import ConfigError, cache_dir, load
 
     root = ctx.find_root()
     obj = root.ensure_object(dict)
     app: App | None = obj.get("app")
     if app is None:
         try:
-            settings = load(path=obj.get("config"))
+            # Settings built before from the same configuration come from the cache (issue
+            # #20, point 6: validating costs more than half of a small `edigw translate`).
+            settings = load(path=obj.get("config"), cache=cache_dir())
         except ConfigError as exc:
             click.echo(f"configuration refused: {exc}", err=True)
             sys.exit(EXIT_USAGE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -21,13 +22,11 @@ from adapters.edifact import EdifactError, Interchange, Message, Segment, iter_m
 from adapters.edifact.policy import ReadPolicy
 from adapters.edifact.stream import MessageRereader
 from adapters.registry import codec_for
-from gateway.domain import amendments
 from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
 from gateway.security import c14n
-from gateway.service import call_step, formats
-from gateway.service.calls import CallJudge
+from gateway.service import formats
 from gateway.service.directory_checks import fed_message_check, message_check
 from gateway.service.rejections import (
     all_rejected,
@@ -46,8 +45,13 @@ from gateway.service.translation import (
     message_head,
 )
 from gateway.service.xml_documents import write_canonical
-from gateway.storage.journal import derived_id
 from gateway.storage.spool import SpoolBatch
+
+if TYPE_CHECKING:
+    # The call registry (and the journal under it) is loaded when a judge is given, in the
+    # gateway: `edigw translate` has none (issue #20, point 6); so are the amendments.
+    from gateway.domain import amendments
+    from gateway.service.calls import CallJudge
 
 log = get_logger()
 
@@ -176,6 +180,8 @@ def translate_edifact(
             if stopped is None and calls is not None:
                 # The call registry's refusals before the version preview: a refused
                 # document is never signed and files no version (issue #17).
+                from gateway.service import call_step  # with a journal only (issue #20, point 6)
+
                 stopped = call_step.refusal(
                     calls, result.documents[-1], result.positions[-1], head.reference
                 )
@@ -369,6 +375,8 @@ def _decode(
             ],
         )
     if inbound_id is not None:
+        from gateway.storage.records import derived_id  # in the gateway, not offline
+
         doc.header.message_id = derived_id(inbound_id, index)
     result.documents.append(doc)
     result.sources.append(index)

@@ -31,7 +31,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from adapters import cuscar, ephyto, lpco_national, ubl_origin
+from adapters import cuscar
 from adapters.edifact import EdifactError, Message, Segment
 from adapters.edifact.syntax import ERR_VALUE_NOT_SUPPORTED
 from adapters.registry import codec_for, is_acknowledgement
@@ -57,12 +57,17 @@ ROLE_FORMATS: Mapping[str, frozenset[str]] = {
 }
 _FORMAT_NAMES: Mapping[str, str] = {"edifact": "EDIFACT", "xml": "XML", "json": "JSON"}
 # Root element of a verified ministry document -> its vocabulary ([partners.<id>] vocabularies).
-# The same roots as gateway.service.receipts.ADAPTERS (a test keeps the two in step).
+# The same roots as gateway.service.receipts.ADAPTERS (a test keeps the two in step), written
+# out: the ministries' adapters load with the desk, not with every EDIFACT translation
+# (issue #20, point 6).
 VOCABULARIES: Mapping[str, str] = {
-    ephyto.ROOT: "ephyto",
-    f"{{{ephyto.SOAP}}}Envelope": "ephyto",  # a TRACES envelope around an SPSCertificate
-    ubl_origin.ROOT: "ubl-origin",
-    lpco_national.ROOT: "national-lpco",
+    "{urn:un:unece:uncefact:data:standard:SPSCertificate:17}SPSCertificate": "ephyto",
+    # A TRACES envelope around an SPSCertificate.
+    "{http://schemas.xmlsoap.org/soap/envelope/}Envelope": "ephyto",
+    "{urn:oasis:names:specification:ubl:schema:xsd:CertificateOfOrigin-2}CertificateOfOrigin": (
+        "ubl-origin"
+    ),
+    "{urn:port-edi-gateway:national-lpco:1}LpcoDocument": "national-lpco",
 }
 
 _UTF8_BOM = b"\xef\xbb\xbf"

@@ -30,13 +30,11 @@ from adapters.edifact.policy import DEFAULT as DEFAULT_READ_POLICY
 from adapters.edifact.policy import ReadPolicy
 from adapters.registry import sniff_format
 from gateway.config import Partner, Route
-from gateway.domain import amendments
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.service import formats
-from gateway.service.calls import CallJudge, CallPolicy
 from gateway.service.edifact_messages import translate_edifact
 from gateway.service.port_xml import ANSWER_TYPE as PORT_ANSWER_TYPE
 from gateway.service.port_xml import acknowledgement, translate_port_xml
@@ -47,7 +45,6 @@ from gateway.service.rejections import (
     refused_translation,
 )
 from gateway.service.routing import route_for
-from gateway.service.signing_step import amend, sign_element
 from gateway.service.translation import (
     PROVISIONAL_REFERENCE,
     CappedProblems,
@@ -62,15 +59,18 @@ from gateway.service.translation import (
     Write,
     XmlDesk,
 )
-from gateway.service.travellers_desk import TravellersDesk
-from gateway.service.travellers_step import TRAVELLER_ROLES, sailing_lists, travellers_outcome
 from gateway.service.xml_documents import translate_xml_offline
-from gateway.storage.journal import Journal, derived_id
 from gateway.storage.spool import Signed, SpoolBatch
 
 if TYPE_CHECKING:
-    # Annotations only: signxml and cryptography load when a key is (issue #20, point 6).
+    # Annotations only: signxml and cryptography load when a key is, the journal, the call
+    # registry and the travellers' desk when InboundPipeline processes a message (issue #20,
+    # point 6: `edigw translate` needs none of them).
+    from gateway.domain import amendments
     from gateway.security.signing import Signer
+    from gateway.service.calls import CallJudge, CallPolicy
+    from gateway.service.travellers_desk import TravellersDesk
+    from gateway.storage.records import Journal
 
 __all__ = [
     "PROVISIONAL_REFERENCE",
@@ -367,6 +367,15 @@ class InboundPipeline:
         inbound_id: str | None,
         spool: SpoolBatch | None = None,
     ) -> Outcome:
+        from gateway.service.calls import CallJudge
+        from gateway.service.signing_step import amend
+        from gateway.service.travellers_step import (
+            TRAVELLER_ROLES,
+            sailing_lists,
+            travellers_outcome,
+        )
+        from gateway.storage.records import derived_id
+
         context = DecodeContext(sender=partner.id, correlation_id=correlation_id)
         # The partner's configuration decides the format and the answer; the content only
         # chooses among what it may send (issue #14).
@@ -506,6 +515,8 @@ class InboundPipeline:
     ) -> tuple[formats.FormatDecision, Translation]:
         """``data`` read as ``edigw contrl`` reads it (:func:`read_from`), signed, its
         versions previewed and its call documents judged (EDIFACT)."""
+        from gateway.domain import amendments  # on first use (issue #20, point 6)
+
         edifact = decision.format == "edifact"
         this_message = inbound_id or context.correlation_id or ""
         return read_from(
@@ -529,6 +540,8 @@ class InboundPipeline:
 
     def _sign(self, element: etree._Element) -> bytes:
         """``element`` signed in place and written (the tree is the caller's to let go)."""
+        from gateway.service.signing_step import sign_element
+
         return sign_element(self.signer, element)
 
     def aperak(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters import aperak, contrl
+from adapters import contrl
 from adapters.edifact import EdifactError
 from adapters.registry import is_acknowledgement
 from gateway.logs import get_logger
@@ -223,6 +223,8 @@ def aperak_for(
     interchanges when not given. ``reference``: this APERAK's own interchange control
     reference (issue #16: never the partner's; the decision gives each its own).
     """
+    from adapters import aperak  # with the first APERAK, not with every translation (issue #20)
+
     if heads is None:
         heads = [message_head(m) for ic in report.interchanges for m in ic.messages]
     default = heads[0].reference if heads else ""

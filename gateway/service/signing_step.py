@@ -25,12 +25,13 @@ from gateway.service.translation import (
     RejectedMessage,
     Translation,
 )
-from gateway.storage.journal import Journal
 from gateway.storage.spool import Signed, SpoolBatch, content
 
 if TYPE_CHECKING:
-    # Annotations only: signxml and cryptography load when a key is (issue #20, point 6).
+    # Annotations only: signxml and cryptography load when a key is, the journal's modules
+    # when it is opened (issue #20, point 6).
     from gateway.security.signing import Signer
+    from gateway.storage.records import Journal
 
 log = get_logger()
 

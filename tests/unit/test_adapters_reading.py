@@ -21,7 +21,7 @@ from adapters.edifact.hotloop import available_lexers, use_lexer
 from adapters.edifact.lexer import Lexer
 from adapters.edifact.policy import DEFAULT, CharsetPolicy, ReadPolicy
 from adapters.edifact.stream import MessageRereader, read_chunks
-from adapters.registry import CODECS, codec_for, decoder_for, sniff_format
+from adapters.registry import CODECS, AdapterDecoder, codec_for, decoder_for, sniff_format
 from tests.helpers import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +200,23 @@ def test_each_message_finds_its_codec_by_content() -> None:
     (bare,) = parse(b"UNH+1+:D:95B:UN'BGM+85+M1'UNT+3+1'")
     found = codec_for(bare.messages[0])
     assert found is not None and found.message_type == "CUSCAR"
+
+
+@pytest.mark.parametrize("module", ["paxlst", "cusrep", "iftdgn", "coarri"])
+def test_a_codec_imported_on_use_is_its_adapter_s(module: str) -> None:
+    """The registry names these adapters without importing them (issue #20, point 6): its
+    type, sniffer and decoder must still be the adapter's own."""
+    import importlib
+
+    adapter = importlib.import_module(f"adapters.{module}")
+    (codec,) = [c for c in CODECS if c.message_type == adapter.MESSAGE_TYPE]
+    assert isinstance(codec.decode, AdapterDecoder)
+    assert codec.decode.resolve() is adapter.decode_message
+    (ic,) = parse(TWO.replace(b"IFTMIN", adapter.MESSAGE_TYPE.encode()))
+    for message in ic.messages:
+        is_adapter_s = getattr(adapter, f"is_{module}")(message)
+        assert codec.sniff(message) == is_adapter_s
+        assert (codec_for(message) is codec) == is_adapter_s
 
 
 def test_only_a_codec_that_can_decode_as_it_reads_has_decode_stream() -> None:
