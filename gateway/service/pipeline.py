@@ -36,8 +36,6 @@ from gateway.logs import get_logger
 from gateway.security import c14n
 from gateway.service import formats
 from gateway.service.edifact_messages import translate_edifact
-from gateway.service.port_xml import ANSWER_TYPE as PORT_ANSWER_TYPE
-from gateway.service.port_xml import acknowledgement, translate_port_xml
 from gateway.service.rejections import (
     all_rejected,
     aperak_for,
@@ -417,6 +415,8 @@ class InboundPipeline:
             else None
         )
         if port_xml:
+            from gateway.service.port_xml import translate_port_xml
+
             translation = translate_port_xml(
                 data,
                 context,
@@ -493,6 +493,9 @@ class InboundPipeline:
         if edifact:
             outcome.answer_key = (partner.id, data_hash, this_message)
         if port_xml:
+            from gateway.service.port_xml import ANSWER_TYPE as PORT_ANSWER_TYPE
+            from gateway.service.port_xml import acknowledgement
+
             signed = acknowledgement(
                 translation,
                 this_message,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from lxml import etree
 
@@ -35,9 +35,11 @@ from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import Acknowledgement, Header, Pointer, ResponseError
 from gateway.domain.rules import check
 from gateway.domain.validation import validate
-from gateway.service.calls import CallJudge
 from gateway.service.translation import Problem, Rejection, Translation
-from gateway.storage.records import derived_id
+
+if TYPE_CHECKING:
+    # Judged and filed only by `edigw run` (a journal); `edigw translate` loads neither.
+    from gateway.service.calls import CallJudge
 
 VOCABULARY: Final = "apcs-calls"
 #: Root element (Clark notation) -> vocabulary, for XML a port partner may send.
@@ -112,6 +114,8 @@ def translate_port_xml(
     except MappingError as exc:
         return reject(exc.reason, exc.sentence, "map", exc.where or "document")
     if inbound_id is not None:
+        from gateway.storage.records import derived_id
+
         doc.header.message_id = derived_id(inbound_id, 0)
     result.refuse_references(doc.references())
     violations = check(doc, severities)
@@ -169,6 +173,8 @@ def acknowledgement(
         business_reference=(reference or "-")[:70],
         correlation_id=inbound_id[:70],
     )
+    from gateway.storage.records import derived_id
+
     header.message_id = derived_id(inbound_id, "ack")
     errors = []
     if rejection is not None:
