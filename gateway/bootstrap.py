@@ -105,10 +105,14 @@ class App:
     # ------------------------------------------------------------------ the parts
     @property
     def broker(self) -> Connector:
-        """How the broker is reached (its URL and TLS); connects nothing by itself."""
+        """How the broker is reached (its URL, TLS and the cluster's other nodes); connects
+        nothing by itself."""
         from gateway.messaging.broker import Connector
 
-        return self._part("broker", lambda: Connector(self.settings.broker_url, self._broker_tls))
+        hosts = tuple(self.settings.config.broker.hosts)
+        return self._part(
+            "broker", lambda: Connector(self.settings.broker_url, self._broker_tls, hosts)
+        )
 
     @property
     def topology(self) -> Topology:
