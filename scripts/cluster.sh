@@ -238,6 +238,12 @@ down() {
 
 status() {
     local up=0
+    if [[ ! -f $HOME/.erlang.cookie ]]; then
+        # Never brought up (or taken down): no node to ask, and the Erlang CLI without its
+        # cookie's folder would only leave a crash dump behind.
+        echo "not up (no $DIR)"
+        return 1
+    fi
     for n in "${NODES[@]}"; do
         if ctl "$n" status >/dev/null 2>&1; then
             echo "node $(node_name "$n")  amqp 127.0.0.1:$(amqp_port "$n")  running"
@@ -275,6 +281,7 @@ start_one_node() {  # back into the cluster it left (its data directory remember
 
 check_node() {
     [[ ${1:-} =~ ^[123]$ ]] || { echo "usage: $0 stop-node|start-node 1|2|3" >&2; exit 2; }
+    [[ -f $HOME/.erlang.cookie ]] || { echo "cluster: not up (bash $0 up first)" >&2; exit 1; }
 }
 
 case ${1:-} in
