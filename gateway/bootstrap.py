@@ -104,16 +104,20 @@ class App:
     # ------------------------------------------------------------------ the parts
     @property
     def broker(self) -> Connector:
-        """How the broker is reached (its URL and TLS); connects nothing by itself."""
+        """How the broker is reached (its URL, TLS and the cluster's other nodes); connects
+        nothing by itself."""
         from gateway.messaging.broker import Connector
 
         # The TLS files were checked when the settings were loaded (gateway.tls.check_tls);
         # ssl loads with the broker's parts, not with an offline command's.
         from gateway.tls import tls_from
 
+        hosts = tuple(self.settings.config.broker.hosts)
         return self._part(
             "broker",
-            lambda: Connector(self.settings.broker_url, tls_from(self.settings.config.broker)),
+            lambda: Connector(
+                self.settings.broker_url, tls_from(self.settings.config.broker), hosts
+            ),
         )
 
     @property

@@ -15,6 +15,7 @@ Environment variables (each overrides one key):
 =============================  =====================
 EDIGW_CONFIG                   path of a TOML file merged over the defaults
 EDIGW_AMQP_URL                 broker.url
+EDIGW_AMQP_HOSTS               broker.hosts (the cluster's other nodes, ``host:port`` joined by ',')
 EDIGW_NAME_PREFIX              broker.name_prefix
 EDIGW_STATE_DIR                gateway.state_dir
 EDIGW_JOURNAL_BACKEND          journal.backend
@@ -58,6 +59,7 @@ ROLES = {"port", "ministry", "customs"}
 DESTINATIONS = {"core", "legacy"}
 ENV_KEYS = {
     "EDIGW_AMQP_URL": ("broker", "url"),
+    "EDIGW_AMQP_HOSTS": ("broker", "hosts"),
     "EDIGW_NAME_PREFIX": ("broker", "name_prefix"),
     "EDIGW_STATE_DIR": ("gateway", "state_dir"),
     "EDIGW_JOURNAL_BACKEND": ("journal", "backend"),

@@ -99,6 +99,27 @@ def checked_amqp_url(url: str) -> str:
     return url
 
 
+def checked_node_address(address: str) -> str:
+    """``address`` if it is a node's ``host`` or ``host:port``; ValueError with the reason.
+
+    >>> checked_node_address("rabbit-b:5671"), checked_node_address("[::1]:5682")
+    ('rabbit-b:5671', '[::1]:5682')
+    """
+    parsed = urlparse(f"amqp://{address}")
+    if not parsed.hostname or parsed.username is not None or parsed.path or parsed.query:
+        raise ValueError("must be a node's host or host:port (no user, no path)")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("the port must be from 1 to 65535")
+    return address
+
+
+NodeAddress = Annotated[str, AfterValidator(checked_node_address)]
+
+
 class BrokerTlsSection(Section):
     ca_file: str = ""
     cert_file: str = ""
@@ -114,11 +135,23 @@ class BrokerSection(Section):
     heartbeat: Annotated[int, Field(ge=0, le=600)] = 30
     retry_delays_ms: list[Annotated[int, Field(ge=10, le=86_400_000)]] = [1000, 5000, 30000]
     tls: BrokerTlsSection | None = None
+    # The other nodes of a RabbitMQ cluster (issue #20), as "host:port": the clients try url's
+    # own node first, then these in order, with url's user, password, virtual host and TLS,
+    # and move to the next one when a node is lost. Empty: url's node alone.
+    hosts: list[NodeAddress] = []
 
     @field_validator("url")
     @classmethod
     def _amqp_url(cls, url: str) -> str:
         return checked_amqp_url(url)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """EDIGW_AMQP_HOSTS (and a string in the file) is addresses joined by ','."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 class JournalSection(Section):

@@ -39,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect_cluster_tests(config, items)
     if corpus_present():
         return
     left_out = [
@@ -50,6 +51,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[LEFT_OUT_KEY] = [i.nodeid for i in left_out]
         items[:] = [i for i in items if i not in left_out]
         config.hook.pytest_deselected(items=left_out)
+
+
+def _deselect_cluster_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The cluster's fault tests start three RabbitMQ nodes and take minutes: they run when a
+    ``-m`` expression names them (``scripts/test.sh`` with EDIGW_CLUSTER_TESTS=1), never as
+    part of the main suite."""
+    if "cluster" in (config.option.markexpr or ""):
+        return
+    cluster = [i for i in items if i.get_closest_marker("cluster")]
+    if cluster:
+        items[:] = [i for i in items if i not in cluster]
+        config.hook.pytest_deselected(items=cluster)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

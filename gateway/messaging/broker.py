@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -180,6 +181,47 @@ def connection_failure(where: str, exc: BaseException, *, client_cert: bool = Fa
     return f"cannot connect to the broker at {where}: {exc!r}"
 
 
+def node_urls(url: str, hosts: Sequence[str] = ()) -> tuple[str, ...]:
+    """``url``, then the same URL on each other node of its cluster (``broker.hosts``), in order.
+
+    The nodes share ``url``'s user, password and virtual host; a host already named is left out.
+
+    >>> node_urls("amqp://u:p@a:5681/v", ["b:5682", "a:5681", "c"])
+    ('amqp://u:p@a:5681/v', 'amqp://u:p@b:5682/v', 'amqp://u:p@c/v')
+    """
+    parts = urlsplit(url)
+    login, _, own = parts.netloc.rpartition("@")
+    urls, seen = [url], {own.lower()}
+    for host in hosts:
+        if host.lower() in seen:
+            continue
+        seen.add(host.lower())
+        urls.append(urlunsplit(parts._replace(netloc=f"{login}@{host}" if login else host)))
+    return tuple(urls)
+
+
+def connection_parameters(
+    url: str, *, hosts: Sequence[str] = (), heartbeat: int = 30, tls: Tls | None = None
+) -> list[pika.URLParameters]:
+    """One pika parameter set per node, in the order a connection tries them.
+
+    pika's ``BlockingConnection`` takes the list and moves to the next node when one cannot
+    be reached; each node's TLS server name is its own host unless ``tls.server_name`` is set.
+    """
+    out = []
+    for node in node_urls(url, hosts):
+        params = pika.URLParameters(node)
+        params.heartbeat = heartbeat
+        params.blocked_connection_timeout = 300
+        params.client_properties = {"connection_name": "edigw"}
+        context = ssl_context(tls) if params.ssl_options is not None else None
+        if context is not None:
+            server_name = (tls.server_name if tls else "") or params.host
+            params.ssl_options = pika.SSLOptions(context, server_name)
+        out.append(params)
+    return out
+
+
 def connect(
     url: str,
     *,
@@ -187,23 +229,20 @@ def connect(
     attempts: int = 1,
     delay: float = 1.0,
     tls: Tls | None = None,
+    hosts: Sequence[str] = (),
 ) -> pika.BlockingConnection:
-    """A blocking connection, retried ``attempts`` times with growing delay.
+    """A blocking connection to the first node that answers, retried ``attempts`` times with
+    growing delay.
 
-    ``tls`` applies to ``amqps://`` URLs. Failing that, raises BrokerUnreachable
-    with a sentence (TLS refusals and an untrusted certificate included).
+    ``hosts``: the cluster's other nodes, tried after ``url``'s (:func:`node_urls`). ``tls``
+    applies to ``amqps://`` URLs. Failing that, raises BrokerUnreachable with a sentence (TLS
+    refusals and an untrusted certificate included).
     """
-    params = pika.URLParameters(url)
-    params.heartbeat = heartbeat
-    params.blocked_connection_timeout = 300
-    params.client_properties = {"connection_name": "edigw"}
-    context = ssl_context(tls) if params.ssl_options is not None else None
-    if context is not None:
-        params.ssl_options = pika.SSLOptions(context, tls.server_name or params.host)  # type: ignore[union-attr]
+    nodes = connection_parameters(url, hosts=hosts, heartbeat=heartbeat, tls=tls)
     last: Exception | None = None
     for i in range(attempts):
         try:
-            return pika.BlockingConnection(params)
+            return pika.BlockingConnection(nodes if len(nodes) > 1 else nodes[0])
         except (AMQPConnectionError, AMQPConnectorException, OSError) as exc:
             # A handshake that times out (a busy or restarting broker) is not an
             # AMQPConnectionError in pika, but it is just as retryable; a certificate
@@ -212,7 +251,9 @@ def connect(
             if i + 1 < attempts:
                 time.sleep(min(delay * (2**i), 30))
     assert last is not None
-    where = f"{params.host}:{params.port}"
+    where = ", ".join(f"{p.host}:{p.port}" for p in nodes)
+    if len(nodes) > 1:
+        where = f"any of {where}"
     has_cert = bool(tls and tls.cert_file)
     raise BrokerUnreachable(connection_failure(where, last, client_cert=has_cert)) from last
 
@@ -231,33 +272,63 @@ class Connector:
 
     url: str
     tls: Tls | None = None
+    # The cluster's other nodes, "host:port" (``broker.hosts``): tried after url's node.
+    hosts: tuple[str, ...] = ()
 
     @property
     def user(self) -> str:
         """The broker user the gateway logs in as."""
         return own_user(self.url)
 
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The URL of every node, in the order a connection tries them."""
+        return node_urls(self.url, self.hosts)
+
     def blocking(
         self, *, url: str | None = None, heartbeat: int = 30, attempts: int = 1
     ) -> pika.BlockingConnection:
-        """A blocking (pika) connection, retried ``attempts`` times; ``url``: another login on
-        the same broker (a partner's own credentials for ``edigw submit``), with this TLS."""
-        return connect(url or self.url, heartbeat=heartbeat, attempts=attempts, tls=self.tls)
+        """A blocking (pika) connection to the first node that answers, retried ``attempts``
+        times; ``url``: another login on the same broker (a partner's own credentials for
+        ``edigw submit``), with this TLS and these nodes."""
+        return connect(
+            url or self.url, heartbeat=heartbeat, attempts=attempts, tls=self.tls, hosts=self.hosts
+        )
 
     async def asynchronous(
         self, *, heartbeat: int, name: str, timeout: float
     ) -> AbstractConnection:
-        """The asyncio (aio-pika) connection of ``edigw run``, named ``name`` on the broker."""
+        """The asyncio (aio-pika) connection of ``edigw run``, named ``name`` on the broker: to
+        the first node that answers within ``timeout``, in the order of :attr:`nodes`.
+
+        aio-pika takes one URL; going down the list is how ``edigw run`` fails over to another
+        node of the cluster when its own is lost (its reconnect calls this again).
+        """
         # aio-pika takes a fifth of a second to import: only `edigw run` pays for it.
         import aio_pika
 
-        return await aio_pika.connect(
-            self.url,
-            heartbeat=heartbeat,
-            client_properties={"connection_name": name},
-            ssl_context=ssl_context(self.tls),
-            timeout=timeout,
-        )
+        from gateway.logs import get_logger
+
+        failure: Exception | None = None
+        for number, node in enumerate(self.nodes, 1):
+            try:
+                connection = await aio_pika.connect(
+                    node,
+                    heartbeat=heartbeat,
+                    client_properties={"connection_name": name},
+                    ssl_context=ssl_context(self.tls),
+                    timeout=timeout,
+                )
+            except Exception as exc:  # refused, timed out, closed in the handshake: next node
+                failure = exc
+                continue
+            if len(self.nodes) > 1:
+                # Which node of the cluster this instance is on: what a failover changes.
+                where = urlsplit(node).netloc.rpartition("@")[2]
+                get_logger().info("broker node", node=where, number=number, of=len(self.nodes))
+            return connection
+        assert failure is not None
+        raise failure
 
 
 def confirmed_channel(connection: pika.BlockingConnection) -> BlockingChannel:

@@ -13,11 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bootstrap import bootstrap
-from gateway.config import load
 from gateway.messaging import broker
-from gateway.security.signing import ensure_dev_keys
-from gateway.security.trust import DevPki
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
@@ -30,7 +26,7 @@ from tests.e2e.test_faults_support import (
     names_of,
     pg_cut,
     pg_restore,
-    pg_schema,
+    site_journal_env,
     submit,
     wait_until,
 )
@@ -44,29 +40,9 @@ def pg_env(
 ) -> Iterator[tuple[dict[str, str], str, str]]:
     # With a shared journal `edigw run` takes keys and anchors from configured files only
     # and wants the schema upgraded (issue #20): made here, as a site would install them.
-    key, cert, trust = (
-        tmp_path / "site" / "key.pem",
-        tmp_path / "site" / "cert.pem",
-        tmp_path / "trust",
-    )
-    ensure_dev_keys(key, cert)
-    config = tmp_path / "gateway.toml"
-    config.write_text(f'[broker]\nretry_delays_ms = [400, 800, 1200]\n[trust]\ndir = "{trust}"\n')
-    with pg_schema() as (role, dsn):
-        env = {
-            **gateway_env,
-            "EDIGW_CONFIG": str(config),
-            "EDIGW_JOURNAL_BACKEND": "postgresql",
-            "EDIGW_JOURNAL_PATH": dsn,
-            "EDIGW_SIGNING_KEY": str(key),
-            "EDIGW_SIGNING_CERT": str(cert),
-        }
-        settings = load(env=env)
-        ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
-        DevPki.ensure(settings.state_dir, ministries, trust)
-        with bootstrap(settings) as app:
-            app.upgrade_journal()
-        yield env, role, dsn
+    config = "[broker]\nretry_delays_ms = [400, 800, 1200]\n"
+    with site_journal_env(gateway_env, tmp_path, config) as made:
+        yield made
 
 
 def test_journal_outage_is_retried_through_delay_queues_and_nothing_is_lost(

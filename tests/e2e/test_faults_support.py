@@ -41,6 +41,13 @@ def cuscar(n: int, marker: str = "") -> bytes:
     return data
 
 
+def connect(env: dict[str, str]) -> pika.BlockingConnection:
+    """The test's own connection to the gateway's broker: ``EDIGW_AMQP_URL``'s node, then
+    those of ``EDIGW_AMQP_HOSTS`` when set (the cluster's, tests/cluster/)."""
+    hosts = [h for h in env.get("EDIGW_AMQP_HOSTS", "").split(",") if h]
+    return broker.connect(env["EDIGW_AMQP_URL"], attempts=5, hosts=hosts)
+
+
 def names_of(env: dict[str, str]) -> Names:
     return Names(env["EDIGW_NAME_PREFIX"])
 
@@ -71,7 +78,7 @@ def cleanup_topologies() -> Iterator[None]:
 def submit(env: dict[str, str], messages: list[tuple[str, bytes]], partner: str = "apcs") -> None:
     """Publish (message id, body) pairs to the partner's inbound exchange, confirmed."""
     names = names_of(env)
-    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    connection = connect(env)
     try:
         channel = broker.confirmed_channel(connection)
         for message_id, body in messages:
@@ -89,7 +96,7 @@ def submit(env: dict[str, str], messages: list[tuple[str, bytes]], partner: str 
 
 def count(env: dict[str, str], queue: str) -> int:
     """Ready messages in ``queue``."""
-    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    connection = connect(env)
     try:
         ok = connection.channel().queue_declare(queue, passive=True)
         return int(ok.method.message_count)
@@ -99,7 +106,7 @@ def count(env: dict[str, str], queue: str) -> int:
 
 def delete_queue(env: dict[str, str], queue: str) -> None:
     """Delete ``queue`` (as an operator might by mistake: publishes to it come back)."""
-    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    connection = connect(env)
     try:
         connection.channel().queue_delete(queue)
     finally:
@@ -109,7 +116,7 @@ def delete_queue(env: dict[str, str], queue: str) -> None:
 def drain(env: dict[str, str], queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
     """Take every message out of ``queue``."""
     out = []
-    connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
+    connection = connect(env)
     try:
         channel = connection.channel()
         while True:
@@ -183,6 +190,39 @@ def done_count(env: dict[str, str]) -> int:
         return 0
     finally:
         db.close()
+
+
+@contextmanager
+def site_journal_env(
+    env: dict[str, str], tmp_path: Path, config: str = ""
+) -> Iterator[tuple[dict[str, str], str, str]]:
+    """``env`` on a PostgreSQL journal of its own (a role and schema, upgraded), with the
+    site's signing key and ministries' anchors from files, as `edigw run` wants them with a
+    shared journal (issue #20); ``config``: more TOML for the gateway. Yields (env, role, DSN)."""
+    from gateway.bootstrap import bootstrap
+    from gateway.security.signing import ensure_dev_keys
+    from gateway.security.trust import DevPki
+
+    key, cert = tmp_path / "site" / "key.pem", tmp_path / "site" / "cert.pem"
+    trust = tmp_path / "trust"
+    ensure_dev_keys(key, cert)
+    config_file = tmp_path / "gateway.toml"
+    config_file.write_text(f'{config}[trust]\ndir = "{trust}"\n')
+    with pg_schema() as (role, dsn):
+        made = {
+            **env,
+            "EDIGW_CONFIG": str(config_file),
+            "EDIGW_JOURNAL_BACKEND": "postgresql",
+            "EDIGW_JOURNAL_PATH": dsn,
+            "EDIGW_SIGNING_KEY": str(key),
+            "EDIGW_SIGNING_CERT": str(cert),
+        }
+        settings = load(env=made)
+        ministries = [p.id for p in settings.partners.values() if p.role == "ministry"]
+        DevPki.ensure(settings.state_dir, ministries, trust)
+        with bootstrap(settings) as app:
+            app.upgrade_journal()
+        yield made, role, dsn
 
 
 PG_ADMIN = os.environ.get("EDIGW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
