@@ -202,6 +202,21 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
         "the manifests"
     )
     out += _capped([f"  {d.kind}  {d.sentence}" for d in v.dangerous], cap)
+    out.append(f"reports to customs ({len(v.reports)})")
+    out += _capped(
+        [
+            f"  {_when(r.told_at)}  {r.basis}  {r.message_id}  "
+            + (
+                f"customs: {r.decision}"
+                + (f" {r.registration_number}" if r.registration_number else "")
+                + f" ({_when(r.answered_at)})"
+                if r.decision
+                else "no answer from customs yet"
+            )
+            for r in v.reports
+        ],
+        cap,
+    )
     return out
 
 

@@ -32,6 +32,7 @@ from gateway.storage.call_records import (
     CallDocumentRecord,
     CallRecord,
     CallRegistry,
+    CallReportRecord,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -83,6 +84,8 @@ class CallView:
     reconciliation: Reconciliation
     reconciliation_state: str  # final (discharge complete), due, or provisional
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
+    # The discrepancy reports told to customs, with customs' answers (call_report).
+    reports: list[CallReportRecord] = field(default_factory=list)
 
     def mrn_of(self, bill: BillRecord) -> str | None:
         for m in self.manifests:
@@ -123,6 +126,7 @@ class CallView:
                 "state": self.reconciliation_state,
                 **self.reconciliation.to_json(),
             },
+            "reports": [{**asdict(r), "key": str(r.key)} for r in self.reports],
         }
 
 
@@ -160,6 +164,7 @@ def view(
         compare(equipment, discharged, policy.weight_tolerance_percent, key),
         state,
         check_dangerous(notified, equipment),
+        registry.call_reports(key),
     )
 
 

@@ -55,6 +55,7 @@ from gateway.domain.calls import (
     VesselCall,
 )
 from gateway.domain.model import CargoManifest, CustomsResponse, Document
+from gateway.service import call_corrections
 from gateway.service.call_checks import (
     DangerousDiscrepancy,
     Reconciliation,
@@ -297,6 +298,10 @@ class _Desk:
 
 
 def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
+    if desk.write and doc.header.document_version > 1:  # what it replaces, kept (withdrawal)
+        kept = call_corrections.scopes(desk.journal, doc)
+        if kept:
+            desk.journal.keep_superseded(doc.header.message_id, kept, _iso(desk.now) or "")
     if isinstance(doc, VesselCall):
         return _file_call(desk, doc)
     if isinstance(doc, CargoManifest):

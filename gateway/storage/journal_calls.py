@@ -35,7 +35,7 @@ from gateway.storage.call_records import (
     MovementRecord,
     NotifiedDangerous,
 )
-from gateway.storage.sql_mixin import SqlMixin
+from gateway.storage.journal_call_history import CallHistory
 
 CALL_TABLES = (
     """CREATE TABLE IF NOT EXISTS calls (
@@ -295,7 +295,7 @@ _MOVEMENT_COLUMNS = [*_KEY_COLUMNS, *_columns(MovementRecord)]
 _DANGEROUS_COLUMNS = [*_KEY_COLUMNS, *_columns(NotifiedDangerous)]
 
 
-class CallTables(SqlMixin):
+class CallTables(CallHistory):
     """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -404,13 +404,14 @@ class CallTables(SqlMixin):
 
     # --- a message never delivered (dead-lettered as unroutable)
     def withdraw_filings(self, inbound_id: str) -> int:
-        """Take out of the registry what the documents of ``inbound_id`` filed as originals
-        (version 1): a manifest with its bills and containers; a call, its manifests waiting
-        again; a report's movements, a notification's items. Its replay files them again.
-        A correction (a later version) stays filed as it is: what it replaced is gone, and
-        its replay files it once more. Returns the rows removed."""
+        """Take out of the registry what the documents of ``inbound_id`` filed: a correction
+        (a later version) gives back what it replaced (``CallHistory.restore_superseded``);
+        then what they filed as originals (version 1) goes: a manifest with its bills and
+        containers; a call, its manifests waiting again; a report's movements, a
+        notification's items. Its replay files them again. Returns the rows removed or
+        restored."""
         mine = "message_id IN (SELECT message_id FROM messages WHERE parent_id = ?) AND version = 1"
-        removed = 0
+        removed = self.restore_superseded(inbound_id)
         with self._write(immediate=True) as cur:
             manifests = self._exec(
                 cur,
