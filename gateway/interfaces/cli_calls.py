@@ -259,8 +259,10 @@ def registration_line(r: Registration) -> str:
         f"{b.transport_document} ({bill_reference(m.mrn, b) or '-'})" for b in r.bills[:SHOWN]
     )
     more = f" and {len(r.bills) - SHOWN} more" if len(r.bills) > SHOWN else ""
+    boxes = ", ".join(r.containers[:SHOWN])
+    boxes_more = f" and {len(r.containers) - SHOWN} more" if len(r.containers) > SHOWN else ""
     return terminal_line(
         f"MRN {m.mrn}: manifest {m.document_number} from {m.sender}, call {m.key}"
         + ("" if m.linked_at else " (not linked)")
-        + f"; bills {bills or '-'}{more}"
+        + f"; bills {bills or '-'}{more}; containers {boxes or '-'}{boxes_more}"
     )

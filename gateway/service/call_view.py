@@ -175,10 +175,16 @@ class Registration:
     reference: str
     manifest: ManifestRecord
     bills: list[BillRecord]
+    containers: list[str] = field(default_factory=list)  # the bills' containers
 
     def references(self) -> list[str]:
-        """What to track: the manifest's canonical message and the bills' numbers."""
-        return [self.manifest.message_id, *(b.transport_document for b in self.bills)]
+        """What to track: the manifest's canonical message, the bills' numbers and their
+        containers (the terminal reports and discrepancy reports that name them)."""
+        return [
+            self.manifest.message_id,
+            *(b.transport_document for b in self.bills),
+            *self.containers,
+        ]
 
     def to_json(self) -> dict[str, object]:
         m = self.manifest
@@ -192,11 +198,13 @@ class Registration:
             "bills": [
                 {**_flat(b), "customs_reference": bill_reference(m.mrn, b)} for b in self.bills
             ],
+            "containers": self.containers,
         }
 
 
 def find_registration(registry: CallRegistry, reference: str) -> Registration | None:
-    """The manifest registered under ``reference`` (an MRN), or the bill ``MRN/MSN[/HSN]`` names.
+    """The manifest registered under ``reference`` (an MRN), or the bill ``MRN/MSN[/HSN]`` names,
+    with the containers of those bills.
 
     None when no manifest has that MRN (or the sequence numbers name no bill of it).
     """
@@ -215,4 +223,10 @@ def find_registration(registry: CallRegistry, reference: str) -> Registration | 
         ]
         if not bills:
             return None
-    return Registration(reference, manifest, bills)
+    named = {b.transport_document for b in bills}
+    containers = [
+        e.container
+        for e in registry.equipment_of_manifest(manifest.sender, manifest.document_number)
+        if e.container and e.transport_document in named
+    ]
+    return Registration(reference, manifest, bills, list(dict.fromkeys(containers)))

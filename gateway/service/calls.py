@@ -182,8 +182,13 @@ class Filing:
         out: dict[str, str] = {}
         if self.call is not None:
             out["x-edigw-call"] = str(self.call)[:255]
-        if self.flags:
-            out["x-edigw-call-flags"] = ",".join(dict.fromkeys(f.code for f in self.flags))
+        codes = [f.code for f in self.flags] + [d.kind for d in self.dangerous]
+        if codes:
+            out["x-edigw-call-flags"] = ",".join(dict.fromkeys(codes))
+        if self.dangerous:  # what of the notification disagrees with the manifests
+            out["x-edigw-dangerous-goods"] = "; ".join(
+                f"{d.kind} {d.container or '-'} UN {d.un_number}" for d in self.dangerous
+            )[:1000]
         return out
 
 

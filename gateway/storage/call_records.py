@@ -225,6 +225,10 @@ class CallRegistry(Protocol):
 
     def bills_of_manifest(self, sender: str, document_number: str) -> list[BillRecord]: ...
 
+    def equipment_of_manifest(
+        self, sender: str, document_number: str
+    ) -> list[DeclaredEquipment]: ...
+
     def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
         """The containers the active manifests linked to ``key`` declare."""
         ...

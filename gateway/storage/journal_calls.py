@@ -537,6 +537,14 @@ class CallTables(CallHistory):
         )
         return [_record(BillRecord, r) for r in rows]
 
+    def equipment_of_manifest(self, sender: str, document_number: str) -> list[DeclaredEquipment]:
+        rows = self._select(
+            f"SELECT {_select_list(DeclaredEquipment)} FROM call_equipment "
+            "WHERE sender = ? AND document_number = ? ORDER BY position",
+            (sender, document_number),
+        )
+        return [_record(DeclaredEquipment, r) for r in rows]
+
     def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
         rows = self._select(
             f"SELECT {_select_list(DeclaredEquipment, 'x.')} FROM call_equipment x {_LINKED} "
