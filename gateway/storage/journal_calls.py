@@ -220,6 +220,21 @@ def _values(record: Any) -> list[Any]:
 _PLAIN, _KEYED, _TUPLE, _BOOL = range(4)
 
 
+def _tuple(value: str | None) -> tuple[str, ...]:
+    r"""A JSON list of strings read back (seals, UN numbers). The usual one, of one plain
+    string, without the JSON parser: a 5,000-container call reads 30,000 of them.
+
+    >>> _tuple('["SL-009"]'), _tuple('["A", "B"]'), _tuple('["x\\"y"]'), _tuple("[]")
+    (('SL-009',), ('A', 'B'), ('x"y',), ())
+    """
+    if not value or value == "[]":
+        return ()
+    inner = value[2:-2]
+    if value[:2] == '["' and value[-2:] == '"]' and '"' not in inner and "\\" not in inner:
+        return (inner,)
+    return tuple(json.loads(value))
+
+
 @functools.cache
 def _reading(cls: type[Any]) -> tuple[int, ...]:
     """How each field of a record class is read back: plain, call key, JSON tuple or bool."""
@@ -255,7 +270,7 @@ def _record(cls: type[R], row: Sequence[Any]) -> R:
         for i, kind in special:
             value = out[i]
             if kind == _TUPLE:
-                out[i] = tuple(json.loads(value)) if value and value != "[]" else ()
+                out[i] = _tuple(value)
             else:
                 out[i] = bool(value)
         return cls(*out)
@@ -267,7 +282,7 @@ def _record(cls: type[R], row: Sequence[Any]) -> R:
             value = CallKey(*row[at : at + 3])
             at += 2
         elif kind == _TUPLE:
-            value = tuple(json.loads(value)) if value and value != "[]" else ()
+            value = _tuple(value)
         elif kind == _BOOL:
             value = bool(value)
         values.append(value)
