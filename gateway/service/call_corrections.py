@@ -27,6 +27,8 @@ from gateway.storage.call_records import DANGEROUS_GOODS, TERMINAL_REPORT
 from gateway.storage.journal_call_history import Scope
 from gateway.storage.records import Journal
 
+SLICE = 500  # containers named in one scope
+
 
 def _key(key: CallKey) -> dict[str, str]:
     return {
@@ -57,9 +59,13 @@ def scopes(journal: Journal, doc: Document) -> list[Scope]:
             named: dict[str, list[str]] = {}
             for m in doc.movements:
                 named.setdefault(m.operation, []).append(m.container)
-            out += [
-                ("call_movements", {**_key(doc.call), "operation": op, "container": containers})
+            out += [  # in slices: a bound on the parameters of one statement, any backend
+                (
+                    "call_movements",
+                    {**_key(doc.call), "operation": op, "container": containers[i : i + SLICE]},
+                )
                 for op, containers in named.items()
+                for i in range(0, len(containers), SLICE)
             ]
         return out
     if isinstance(doc, VesselCall):

@@ -208,6 +208,19 @@ def test_a_withdrawn_report_correction_gives_back_the_movements_it_named(
     assert journal.notified_dangerous(KEY) == items
 
 
+def test_a_large_report_correction_is_kept_in_slices_and_given_back(journal: Journal) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    boxes = {f"CMAU{n:07d}": ("SL", Decimal(1000)) for n in range(1200)}  # 3 slices of 500
+    _filed_from(journal, discharge("DIS-1", boxes, complete=False), "in-dis1")
+    _filed_from(journal, discharge("DIS-2", {}, complete=False), "in-dis2")
+    before = journal.movements(KEY, "discharge")
+    again = {c: ("SL-2", Decimal(2)) for c in boxes}
+    _filed_from(journal, _version(discharge("DIS-2", again, complete=False), 2), "in-dis2-v2")
+    assert {m.document_number for m in journal.movements(KEY, "discharge")} == {"DIS-2"}
+    journal.withdraw_acceptance("apcs", "in-dis2-v2")
+    assert journal.movements(KEY, "discharge") == before and len(before) == 1200
+
+
 def test_an_original_and_its_correction_withdrawn_together_leave_nothing(
     journal: Journal,
 ) -> None:
