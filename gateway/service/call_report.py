@@ -259,7 +259,9 @@ def _record_told(
     journal.record_origin(
         Origin(
             h.message_id,
-            trigger_id,
+            # Its own id, not the trigger's: an answer naming the terminal's message is the
+            # terminal report's (Journal.origin finds an origin by either id).
+            h.message_id,
             announcer,
             now(),
             {
@@ -268,6 +270,7 @@ def _record_told(
                 "role": GATEWAY_ROLE,
                 "format": "XML",
                 "call": str(report.call),
+                "trigger_id": trigger_id,
             },
         )
     )
@@ -292,7 +295,7 @@ def record_answer(
             response_id,
             type=CustomsResponse.DOCUMENT_TYPE,
             partner=origin.partner,
-            correlation_id=origin.inbound_id,
+            correlation_id=str(origin.facts.get("trigger_id") or origin.inbound_id),
             parent_id=origin.message_id,
         )
         journal.add_references(response_id, [*response.references(), call])

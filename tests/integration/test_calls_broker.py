@@ -424,6 +424,18 @@ def test_customs_answers_the_discrepancy_report_and_the_answer_is_recorded_on_th
         )
         code, track = edigw(env, "track", report.header.message_id)
         _code, printed = edigw(env, "calls", "show", CALL)
+        # An answer naming the terminal's message is the terminal report's, as before.
+        to_terminal = CustomsResponse(
+            Header.new(sender="customs", document_type="CustomsResponse", business_reference="T"),
+            None,
+            "accepted",
+            "mr-coarri",
+            "DIS-DZALG-2612-0042",
+        )
+        publish_response(env, to_terminal, "mr-answer-terminal")
+        terminal = wait_until(
+            lambda: drain(env, names.outbound("terminal-djendjen")), 30, "the terminal's CUSRES"
+        )
 
     assert letters == []  # not UNKNOWN_ORIGINAL any more
     assert forwarded == []  # the gateway wrote the report: the answer goes to nobody
@@ -435,3 +447,4 @@ def test_customs_answers_the_discrepancy_report_and_the_answer_is_recorded_on_th
     assert after["response_id"] == "mr-answer" and after["answered_at"] is not None
     assert "customs: accepted 26DZALGMDR0001" in printed
     assert code == 0 and "answered" in track
+    assert [props.type for props, _ in terminal] == ["CUSRES"]
