@@ -202,6 +202,21 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
         "the manifests"
     )
     out += _capped([f"  {d.kind}  {d.sentence}" for d in v.dangerous], cap)
+    out.append(f"reports to customs ({len(v.reports)})")
+    out += _capped(
+        [
+            f"  {_when(r.told_at)}  {r.basis}  {r.message_id}  "
+            + (
+                f"customs: {r.decision}"
+                + (f" {r.registration_number}" if r.registration_number else "")
+                + f" ({_when(r.answered_at)})"
+                if r.decision
+                else "no answer from customs yet"
+            )
+            for r in v.reports
+        ],
+        cap,
+    )
     return out
 
 
@@ -244,8 +259,10 @@ def registration_line(r: Registration) -> str:
         f"{b.transport_document} ({bill_reference(m.mrn, b) or '-'})" for b in r.bills[:SHOWN]
     )
     more = f" and {len(r.bills) - SHOWN} more" if len(r.bills) > SHOWN else ""
+    boxes = ", ".join(r.containers[:SHOWN])
+    boxes_more = f" and {len(r.containers) - SHOWN} more" if len(r.containers) > SHOWN else ""
     return terminal_line(
         f"MRN {m.mrn}: manifest {m.document_number} from {m.sender}, call {m.key}"
         + ("" if m.linked_at else " (not linked)")
-        + f"; bills {bills or '-'}{more}"
+        + f"; bills {bills or '-'}{more}; containers {boxes or '-'}{boxes_more}"
     )

@@ -18,6 +18,10 @@ When a call is reconciled (a terminal reports the discharge complete, or
   partner sends EDIFACT only (``formats.ROLE_FORMATS``), so its answer is an APERAK; a
   manifest whose origin the journal does not hold gets none (said in the journal).
 
+The routed report is recorded as an origin (role ``gateway``) and as a report of its call
+(``call_reports``), so customs may answer it on ``customs.responses``: :func:`record_answer`
+records that answer on the call and forwards it to nobody (the gateway wrote the report).
+
 An over-landed container on no manifest is nobody's: customs alone hears of it. Every id is
 derived from what triggered the reconciliation, so a redelivered trigger republishes the
 same messages (consumers drop the copies).
@@ -40,12 +44,13 @@ from gateway.domain.calls import (
     ReconciliationBasis,
 )
 from gateway.domain.canonical_xml import to_xml
-from gateway.domain.model import Header, Source
+from gateway.domain.model import CustomsResponse, Header, Source
 from gateway.logs import get_logger
 from gateway.service import routing
 from gateway.service.call_checks import Reconciliation
-from gateway.service.plan import Addresses, Publish
+from gateway.service.plan import Addresses, Plan, Publish, now
 from gateway.service.signing_step import sign_element
+from gateway.storage.call_records import CallReportRecord
 from gateway.storage.records import EventRow, Journal, Origin, derived_id
 
 if TYPE_CHECKING:
@@ -55,6 +60,8 @@ if TYPE_CHECKING:
 log = get_logger()
 
 DOCUMENT_TYPE = ManifestDiscrepancyReport.DOCUMENT_TYPE
+# The origin role of a document the gateway wrote itself: customs' answer goes to nobody.
+GATEWAY_ROLE = "gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +233,7 @@ def plan_report(
             )
         )
         target = reporter.names.customs(destination)
+        _record_told(journal, report, trigger_id, announcer, reconciliation.summary())
         events.append((report_id, "routed", f"signed, to {target}: {reconciliation.summary()}"))
         events.append((trigger_id, "routed", f"{DOCUMENT_TYPE} of call {key} to {target}"))
     for index, ((sender, number), found) in enumerate(_by_manifest(reconciliation).items()):
@@ -233,6 +241,85 @@ def plan_report(
         publishes.extend(told[0])
         events.extend(told[1])
     return Told(report, publishes, events)
+
+
+def _record_told(
+    journal: Journal,
+    report: ManifestDiscrepancyReport,
+    trigger_id: str,
+    announcer: str,
+    summary: str,
+) -> None:
+    """The report, routed: an origin customs may answer (``customs.responses``, its
+    ``OriginalMessageId`` the report's id), and a report of its call (``calls show``).
+
+    The origin's ``role`` is ``gateway``: the gateway wrote the report, so customs' answer is
+    recorded on the call and forwarded to nobody (``responses.ResponseHandler``)."""
+    h = report.header
+    journal.record_origin(
+        Origin(
+            h.message_id,
+            # Its own id, not the trigger's: an answer naming the terminal's message is the
+            # terminal report's (Journal.origin finds an origin by either id).
+            h.message_id,
+            announcer,
+            now(),
+            {
+                "document_type": DOCUMENT_TYPE,
+                "business_reference": h.business_reference,
+                "role": GATEWAY_ROLE,
+                "format": "XML",
+                "call": str(report.call),
+                "trigger_id": trigger_id,
+            },
+        )
+    )
+    journal.put_call_report(
+        CallReportRecord(h.message_id, report.call, report.basis, trigger_id, summary, now())
+    )
+
+
+def record_answer(
+    journal: Journal, response_id: str, response: CustomsResponse, origin: Origin
+) -> Plan:
+    """Customs' answer to a report the gateway routed (``origin``): recorded in the journal
+    (a message of the report's story, ``answered`` on the report) and on its call
+    (``calls show``), forwarded to nobody (the gateway wrote the report)."""
+    decision = response.decision + (
+        f", registration {response.registration_number}" if response.registration_number else ""
+    )
+    call = str(origin.facts.get("call") or "")
+    detail = f"{decision}; {DOCUMENT_TYPE} of call {call}: recorded, forwarded to nobody"
+    with journal.unit_of_work():  # one commit for the whole decision
+        journal.record_message(
+            response_id,
+            type=CustomsResponse.DOCUMENT_TYPE,
+            partner=origin.partner,
+            correlation_id=str(origin.facts.get("trigger_id") or origin.inbound_id),
+            parent_id=origin.message_id,
+        )
+        journal.add_references(response_id, [*response.references(), call])
+        journal.answer_call_report(
+            origin.message_id,
+            response.decision,
+            response.registration_number,
+            response_id,
+            now(),
+        )
+        journal.decide(response_id, "answered", detail)
+    log.info("customs answered a discrepancy report", original=origin.message_id, call=call)
+
+    def answered() -> None:
+        journal.mark_answered(origin.message_id, detail)
+
+    return Plan(
+        response_id,
+        "answered",
+        detail,
+        [],
+        [(response_id, "answered", f"to {DOCUMENT_TYPE} of call {call}: {decision}")],
+        on_confirmed=answered,
+    )
 
 
 def _by_manifest(reconciliation: Reconciliation) -> dict[tuple[str, str], list[Discrepancy]]:
@@ -314,4 +401,13 @@ def _tell_sender(
     ]
 
 
-__all__ = ["DOCUMENT_TYPE", "Reporter", "Told", "plan_report", "report_of", "reporter_for"]
+__all__ = [
+    "DOCUMENT_TYPE",
+    "GATEWAY_ROLE",
+    "Reporter",
+    "Told",
+    "plan_report",
+    "record_answer",
+    "report_of",
+    "reporter_for",
+]

@@ -32,6 +32,7 @@ from gateway.storage.call_records import (
     CallDocumentRecord,
     CallRecord,
     CallRegistry,
+    CallReportRecord,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -83,6 +84,8 @@ class CallView:
     reconciliation: Reconciliation
     reconciliation_state: str  # final (discharge complete), due, or provisional
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
+    # The discrepancy reports told to customs, with customs' answers (call_report).
+    reports: list[CallReportRecord] = field(default_factory=list)
 
     def mrn_of(self, bill: BillRecord) -> str | None:
         for m in self.manifests:
@@ -123,6 +126,7 @@ class CallView:
                 "state": self.reconciliation_state,
                 **self.reconciliation.to_json(),
             },
+            "reports": [{**asdict(r), "key": str(r.key)} for r in self.reports],
         }
 
 
@@ -160,6 +164,7 @@ def view(
         compare(equipment, discharged, policy.weight_tolerance_percent, key),
         state,
         check_dangerous(notified, equipment),
+        registry.call_reports(key),
     )
 
 
@@ -170,10 +175,16 @@ class Registration:
     reference: str
     manifest: ManifestRecord
     bills: list[BillRecord]
+    containers: list[str] = field(default_factory=list)  # the bills' containers
 
     def references(self) -> list[str]:
-        """What to track: the manifest's canonical message and the bills' numbers."""
-        return [self.manifest.message_id, *(b.transport_document for b in self.bills)]
+        """What to track: the manifest's canonical message, the bills' numbers and their
+        containers (the terminal reports and discrepancy reports that name them)."""
+        return [
+            self.manifest.message_id,
+            *(b.transport_document for b in self.bills),
+            *self.containers,
+        ]
 
     def to_json(self) -> dict[str, object]:
         m = self.manifest
@@ -187,11 +198,13 @@ class Registration:
             "bills": [
                 {**_flat(b), "customs_reference": bill_reference(m.mrn, b)} for b in self.bills
             ],
+            "containers": self.containers,
         }
 
 
 def find_registration(registry: CallRegistry, reference: str) -> Registration | None:
-    """The manifest registered under ``reference`` (an MRN), or the bill ``MRN/MSN[/HSN]`` names.
+    """The manifest registered under ``reference`` (an MRN), or the bill ``MRN/MSN[/HSN]`` names,
+    with the containers of those bills.
 
     None when no manifest has that MRN (or the sequence numbers name no bill of it).
     """
@@ -210,4 +223,10 @@ def find_registration(registry: CallRegistry, reference: str) -> Registration | 
         ]
         if not bills:
             return None
-    return Registration(reference, manifest, bills)
+    named = {b.transport_document for b in bills}
+    containers = [
+        e.container
+        for e in registry.equipment_of_manifest(manifest.sender, manifest.document_number)
+        if e.container and e.transport_document in named
+    ]
+    return Registration(reference, manifest, bills, list(dict.fromkeys(containers)))

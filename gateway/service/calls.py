@@ -55,6 +55,7 @@ from gateway.domain.calls import (
     VesselCall,
 )
 from gateway.domain.model import CargoManifest, CustomsResponse, Document
+from gateway.service import call_corrections
 from gateway.service.call_checks import (
     DangerousDiscrepancy,
     Reconciliation,
@@ -181,8 +182,13 @@ class Filing:
         out: dict[str, str] = {}
         if self.call is not None:
             out["x-edigw-call"] = str(self.call)[:255]
-        if self.flags:
-            out["x-edigw-call-flags"] = ",".join(dict.fromkeys(f.code for f in self.flags))
+        codes = [f.code for f in self.flags] + [d.kind for d in self.dangerous]
+        if codes:
+            out["x-edigw-call-flags"] = ",".join(dict.fromkeys(codes))
+        if self.dangerous:  # what of the notification disagrees with the manifests
+            out["x-edigw-dangerous-goods"] = "; ".join(
+                f"{d.kind} {d.container or '-'} UN {d.un_number}" for d in self.dangerous
+            )[:1000]
         return out
 
 
@@ -297,6 +303,10 @@ class _Desk:
 
 
 def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
+    if desk.write and doc.header.document_version > 1:  # what it replaces, kept (withdrawal)
+        kept = call_corrections.scopes(desk.journal, doc)
+        if kept:
+            desk.journal.keep_superseded(doc.header.message_id, kept, _iso(desk.now) or "")
     if isinstance(doc, VesselCall):
         return _file_call(desk, doc)
     if isinstance(doc, CargoManifest):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.config_schema import ResponsesSection
 from gateway.domain.model import CustomsResponse
 from gateway.logs import get_logger, message_context
-from gateway.service import calls, formats
+from gateway.service import call_report, calls, formats
 from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.storage.journal import Origin, derived_id
@@ -153,6 +153,8 @@ class ResponseHandler:
                         "correlate",
                     ),
                 )
+            if origin.facts.get("role") == call_report.GATEWAY_ROLE:  # our own report (#17)
+                return call_report.record_answer(journal, response_id, response, origin)
             kind = "CUSRES" if answers_in_edifact(origin) else "CustomsResponse"
             out_id = derived_id(response_id, "out")
             detail = (

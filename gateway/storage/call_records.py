@@ -18,9 +18,9 @@ The rows are facts as filed; what they mean (links, flags, reconciliation) is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.domain.calls import CallKey
 
@@ -152,6 +152,22 @@ class NotifiedDangerous:
     stowage_position: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CallReportRecord:
+    """A ``ManifestDiscrepancyReport`` routed to customs for a call, and customs' answer."""
+
+    message_id: str  # the report
+    key: CallKey
+    basis: str  # discharge_complete or after_hours
+    trigger_id: str  # the terminal's report or the timer's claim that reconciled the call
+    summary: str
+    told_at: str
+    decision: str | None = None  # customs' answer, once it came
+    registration_number: str | None = None
+    response_id: str | None = None
+    answered_at: str | None = None
+
+
 class CallRegistry(Protocol):
     """The call registry of the journal (SQLite and PostgreSQL: ``journal_calls.CallTables``).
 
@@ -209,6 +225,10 @@ class CallRegistry(Protocol):
 
     def bills_of_manifest(self, sender: str, document_number: str) -> list[BillRecord]: ...
 
+    def equipment_of_manifest(
+        self, sender: str, document_number: str
+    ) -> list[DeclaredEquipment]: ...
+
     def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
         """The containers the active manifests linked to ``key`` declare."""
         ...
@@ -242,3 +262,23 @@ class CallRegistry(Protocol):
     ) -> bool: ...
 
     def reconciliation_told(self, key: CallKey, at: str) -> None: ...
+
+    # What a correction replaced, and the reports told to customs (journal_call_history).
+    def keep_superseded(
+        self, message_id: str, scopes: Sequence[tuple[str, Mapping[str, Any]]], at: str
+    ) -> None: ...
+
+    def restore_superseded(self, inbound_id: str) -> int: ...
+
+    def put_call_report(self, report: CallReportRecord) -> None: ...
+
+    def answer_call_report(
+        self,
+        message_id: str,
+        decision: str,
+        registration_number: str | None,
+        response_id: str,
+        at: str,
+    ) -> bool: ...
+
+    def call_reports(self, key: CallKey) -> list[CallReportRecord]: ...

@@ -10,6 +10,9 @@ operators' audit trail and the LPCO registry. Their stores also create their tab
 use, as the journal does, so a command run before the upgrade finds them; a trail kept locally
 by an earlier release is imported on purpose, never silently (``edigw db import-audit``).
 Version 3 (issue #17) adds the claims by which one instance reconciles a call after hours.
+Version 4 (issue #17) adds what a correction of a call document replaced (given back when the
+correction is withdrawn as unroutable) and the discrepancy reports told to customs, with
+customs' answers to them.
 
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gateway.storage.audit import POSTGRES_AUDIT_TABLES
+from gateway.storage.journal_call_history import CALL_HISTORY_TABLES
 from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
 from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
@@ -85,6 +89,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         3,
         "who tells a call's reconciliation after hours (issue #17)",
         RECONCILIATION_TABLES,
+    ),
+    Migration(
+        4,
+        "what a call document's correction replaced, and the discrepancy reports told to "
+        "customs with their answers (issue #17)",
+        CALL_HISTORY_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version

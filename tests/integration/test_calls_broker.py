@@ -12,6 +12,8 @@
 * APCS's XML: a terminal report for a call not announced is dead-lettered and answered by a
   signed XML Acknowledgement; the XML arrival announces the call; ``edigw dlq replay`` routes
   the report, which reconciles the call.
+* Customs answers the ManifestDiscrepancyReport itself (a CustomsResponse naming it): the
+  answer is recorded on the call (``calls show``), forwarded to nobody, not dead-lettered.
 * ``edigw run`` reconciles a call ``reconcile_after_hours`` after its actual arrival when no
   terminal reports (its timer, ``[calls] reconcile_check_seconds``).
 * A port configured to reject manifests for unknown calls: the manifest is dead-lettered
@@ -56,6 +58,7 @@ COARRI = (ROOT / "samples/apcs/08-coarri-discharge-algiers.edi").read_bytes()
 CUSCAR = (ROOT / "tests/data/calls/cuscar-cma-cgm-tage-algiers.edi").read_bytes()
 CALL = "9454436/0MA1RN1MA"
 MRN = "26DZALG0000421"
+DISCREPANCY_REPORT = ManifestDiscrepancyReport.DOCUMENT_TYPE
 
 
 def edigw(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -87,6 +90,11 @@ def publish_mrn(env: dict[str, str], manifest_id: str) -> None:
         "MAN-DZALG-2612-0042",
         channel="green",
     )
+    publish_response(env, response, "cr-mrn")
+
+
+def publish_response(env: dict[str, str], response: CustomsResponse, message_id: str) -> None:
+    """``response`` published by customs on its exchange, key ``responses``."""
     connection = broker.connect(env["EDIGW_AMQP_URL"], attempts=5)
     try:
         broker.publish(
@@ -94,7 +102,7 @@ def publish_mrn(env: dict[str, str], manifest_id: str) -> None:
             names_of(env).customs_exchange,
             "responses",
             to_bytes(to_xml(response)),
-            message_id="cr-mrn",
+            message_id=message_id,
             content_type="application/xml",
             type="CustomsResponse",
         )
@@ -378,3 +386,65 @@ def test_a_call_dead_lettered_as_unroutable_leaves_the_registry_and_its_replay_f
     assert shown["call_reference"] == "CALL-DZALG-2612-0042"
     [manifest] = shown["manifests"]
     assert manifest["linked_at"] is not None
+
+
+def test_customs_answers_the_discrepancy_report_and_the_answer_is_recorded_on_the_call(
+    gateway_env: dict[str, str],
+) -> None:
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    with worker_thread(env):
+        submit(env, [("mr-cuscar", CUSCAR)])
+        submit(env, [("mr-cusrep", CUSREP)])
+        wait_until(lambda: done_count(env) >= 2, 30, "the manifest and the call decided")
+        submit(env, [("mr-coarri", COARRI)], partner="terminal-djendjen")
+        wait_until(lambda: done_count(env) >= 3, 30, "the discharge report decided")
+        [(_props, body)] = [
+            (p, b) for p, b in drain(env, names.customs_core) if p.type == DISCREPANCY_REPORT
+        ]
+        report = from_xml(body)
+        assert isinstance(report, ManifestDiscrepancyReport)
+        unanswered = show(env)["reports"]
+        drain(env, names.outbound("apcs"))
+        drain(env, names.outbound("terminal-djendjen"))
+        # Customs answers the report itself, on customs.responses.
+        answer = CustomsResponse(
+            Header.new(sender="customs", document_type="CustomsResponse", business_reference="R"),
+            "26DZALGMDR0001",
+            "accepted",
+            report.header.message_id,
+            report.header.business_reference,
+        )
+        publish_response(env, answer, "mr-answer")
+        wait_until(lambda: done_count(env) >= 4, 30, "the answer decided")
+        letters = drain(env, names.dead_letter(names.customs_responses))
+        forwarded = drain(env, names.outbound("apcs")) + drain(
+            env, names.outbound("terminal-djendjen")
+        )
+        code, track = edigw(env, "track", report.header.message_id)
+        _code, printed = edigw(env, "calls", "show", CALL)
+        # An answer naming the terminal's message is the terminal report's, as before.
+        to_terminal = CustomsResponse(
+            Header.new(sender="customs", document_type="CustomsResponse", business_reference="T"),
+            None,
+            "accepted",
+            "mr-coarri",
+            "DIS-DZALG-2612-0042",
+        )
+        publish_response(env, to_terminal, "mr-answer-terminal")
+        terminal = wait_until(
+            lambda: drain(env, names.outbound("terminal-djendjen")), 30, "the terminal's CUSRES"
+        )
+
+    assert letters == []  # not UNKNOWN_ORIGINAL any more
+    assert forwarded == []  # the gateway wrote the report: the answer goes to nobody
+    [before] = unanswered
+    assert before["message_id"] == report.header.message_id and before["decision"] is None
+    [after] = show(env)["reports"]
+    assert (after["message_id"], after["basis"]) == (report.header.message_id, "discharge_complete")
+    assert (after["decision"], after["registration_number"]) == ("accepted", "26DZALGMDR0001")
+    assert after["response_id"] == "mr-answer" and after["answered_at"] is not None
+    assert "customs: accepted 26DZALGMDR0001" in printed
+    assert code == 0 and "answered" in track
+    assert [props.type for props, _ in terminal] == ["CUSRES"]

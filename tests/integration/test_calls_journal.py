@@ -10,9 +10,11 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from gateway.domain.calls import CallKey
 from gateway.domain.model import Document
 from gateway.service import calls
 from gateway.service.calls import CallPolicy
@@ -21,6 +23,8 @@ from gateway.storage.call_records import CANCELLED
 from gateway.storage.journal import Journal
 from tests.e2e.test_faults_support import pg_schema
 from tests.unit.test_calls_service import KEY, dangerous, discharge, manifest, vessel_call
+
+D = TypeVar("D", bound=Document)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -132,14 +136,97 @@ def test_a_message_dead_lettered_as_unroutable_leaves_nothing_in_the_registry(
     assert [i.container for i in journal.notified_dangerous(KEY)] == ["CMAU3000009"]
 
 
-def test_a_withdrawn_correction_stays_filed(journal: Journal) -> None:
+def _version(doc: D, version: int) -> D:
+    """``doc`` numbered as the amendments number a correction before it is filed."""
+    doc.header.document_version = version
+    return doc
+
+
+def test_a_withdrawn_manifest_correction_gives_back_what_it_replaced(journal: Journal) -> None:
     _filed_from(journal, vessel_call(), "in-call")
     _filed_from(journal, manifest("MAN-1"), "in-1")
-    correction = manifest("MAN-1", function="replace")
-    correction.header.document_version = 2  # as the amendments number it before filing
-    _filed_from(journal, correction, "in-2")
-    # Version 2 was never delivered: what it replaced is gone, it stays as filed.
+    assert calls.register_mrn(journal, "apcs", "MAN-1", "26DZALG0000001") is not None
+    before = journal.call_manifest("apcs", "MAN-1")
+    bills = journal.bills_of_manifest("apcs", "MAN-1")
+    equipment = journal.declared_equipment(KEY)
+    fewer = manifest("MAN-1", function="replace", containers={"CMAU3000099": ("BL-9", None)})
+    _filed_from(journal, _version(fewer, 2), "in-2")
+    assert [b.transport_document for b in journal.bills_of_manifest("apcs", "MAN-1")] == ["BL-9"]
+    # Version 2 was never delivered: version 1 is as it was, bills, containers, MRN and link.
+    assert journal.withdraw_acceptance("apcs", "in-2") > 0
+    assert journal.call_manifest("apcs", "MAN-1") == before
+    assert journal.bills_of_manifest("apcs", "MAN-1") == bills
+    assert journal.declared_equipment(KEY) == equipment
+    # A cancellation withdrawn: the manifest is active again.
+    _filed_from(journal, _version(manifest("MAN-1", function="cancel"), 2), "in-3")
+    cancelled = journal.call_manifest("apcs", "MAN-1")
+    assert cancelled is not None and cancelled.status == CANCELLED
+    journal.withdraw_acceptance("apcs", "in-3")
+    assert journal.call_manifest("apcs", "MAN-1") == before
+    # Its replay files it again, as any correction.
+    _filed_from(journal, _version(fewer, 2), "in-2~replay1")
+    replayed = journal.call_manifest("apcs", "MAN-1")
+    assert replayed is not None and (replayed.version, replayed.bill_count) == (2, 1)
+
+
+def test_a_withdrawn_call_correction_puts_the_call_back_where_it_was(journal: Journal) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, manifest("MAN-1"), "in-1")
+    before = journal.call(KEY)
+    # A replacement that corrects the voyage: the call moves, its manifest is unlinked.
+    moved = CallKey(KEY.imo_number, "0MA1RN2MA", KEY.port_of_call)
+    _filed_from(journal, _version(vessel_call(key=moved, function="replace"), 2), "in-2")
+    assert journal.call(KEY) is None and journal.call(moved) is not None
+    unlinked = journal.call_manifest("apcs", "MAN-1")
+    assert unlinked is not None and unlinked.linked_at is None
     journal.withdraw_acceptance("apcs", "in-2")
-    kept = journal.call_manifest("apcs", "MAN-1")
-    assert kept is not None and (kept.function, kept.version) == ("replace", 2)
-    assert kept.linked_at is not None
+    assert journal.call(KEY) == before and journal.call(moved) is None
+    linked = journal.call_manifest("apcs", "MAN-1")
+    assert linked is not None and linked.linked_at is not None
+
+
+def test_a_withdrawn_report_correction_gives_back_the_movements_it_named(
+    journal: Journal,
+) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, dangerous(), "in-dg")
+    first = {"CMAU3000009": ("SL-009", Decimal(10000))}
+    _filed_from(journal, discharge("DIS-1", first, complete=False), "in-dis1")
+    _filed_from(journal, discharge("DIS-2", {"CMAU3000014": ("SL-014", Decimal(9000))}), "in-dis2")
+    movements = journal.movements(KEY, "discharge")
+    documents = journal.call_documents(KEY)
+    items = journal.notified_dangerous(KEY)
+    # DIS-2 version 2 names DIS-1's container again (that report's row is its now).
+    both = {"CMAU3000009": ("SL-X", Decimal(1)), "CMAU3000014": ("SL-Y", Decimal(2))}
+    _filed_from(journal, _version(discharge("DIS-2", both), 2), "in-dis2-v2")
+    _filed_from(journal, _version(dangerous(items={"CMAU3000014": "1993"}), 2), "in-dg-v2")
+    assert {m.document_number for m in journal.movements(KEY, "discharge")} == {"DIS-2"}
+    journal.withdraw_acceptance("apcs", "in-dis2-v2")
+    journal.withdraw_acceptance("apcs", "in-dg-v2")
+    assert journal.movements(KEY, "discharge") == movements
+    assert journal.call_documents(KEY) == documents
+    assert journal.notified_dangerous(KEY) == items
+
+
+def test_a_large_report_correction_is_kept_in_slices_and_given_back(journal: Journal) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    boxes = {f"CMAU{n:07d}": ("SL", Decimal(1000)) for n in range(1200)}  # 3 slices of 500
+    _filed_from(journal, discharge("DIS-1", boxes, complete=False), "in-dis1")
+    _filed_from(journal, discharge("DIS-2", {}, complete=False), "in-dis2")
+    before = journal.movements(KEY, "discharge")
+    again = {c: ("SL-2", Decimal(2)) for c in boxes}
+    _filed_from(journal, _version(discharge("DIS-2", again, complete=False), 2), "in-dis2-v2")
+    assert {m.document_number for m in journal.movements(KEY, "discharge")} == {"DIS-2"}
+    journal.withdraw_acceptance("apcs", "in-dis2-v2")
+    assert journal.movements(KEY, "discharge") == before and len(before) == 1200
+
+
+def test_an_original_and_its_correction_withdrawn_together_leave_nothing(
+    journal: Journal,
+) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, manifest("MAN-1"), "in-1")
+    _filed_from(journal, _version(manifest("MAN-1", function="replace"), 2), "in-1")
+    journal.withdraw_acceptance("apcs", "in-1")
+    assert journal.call_manifest("apcs", "MAN-1") is None
+    assert journal.bills_of_manifest("apcs", "MAN-1") == []

@@ -157,7 +157,7 @@ POINTER = Pointer("segment 27 MEA, element 2", 27, "MEA", 2, 0)
 def _response(**kw: object) -> CustomsResponse:
     """test_cusres's response, with a lower-case number and texts level A cannot carry."""
     base: dict[str, object] = dict(
-        original_reference="man-egaly-2611-001",
+        original_reference="man-dzalg-2611-001",
         errors=[
             ResponseError(
                 "E101_TOO_LONG_CODE", "masse brute différente; 'quoted' + sign?", POINTER
@@ -185,7 +185,7 @@ def test_cusres_is_valid_against_its_own_directory(
         reference="GW0000000045",
         their_interchange_reference="R0001",
         their_message_reference="1",
-        their_document_number="MAN-EGALY-2611-001",
+        their_document_number="MAN-DZALG-2611-001",
         now=NOW,
     )
     (ic,) = assert_valid_cusres(out)
@@ -195,7 +195,7 @@ def test_cusres_is_valid_against_its_own_directory(
         "ZZZ",
     )
     back = cusres.decode(out)
-    assert (back.decision, back.registration_number) == (decision, "EG-ALY-2026-000042")
+    assert (back.decision, back.registration_number) == (decision, "26DZALG0000042")
 
 
 def test_cusres_references_what_the_partner_knows_not_our_ids() -> None:
@@ -205,10 +205,10 @@ def test_cusres_references_what_the_partner_knows_not_our_ids() -> None:
         reference="GW46",
         their_interchange_reference="R0001",
         their_message_reference="7",
-        their_document_number="MAN-EGALY-2611-001",
+        their_document_number="MAN-DZALG-2611-001",
         now=NOW,
     ).decode("latin-1")  # UNOC
-    assert "RFF+INO:R0001'\nRFF+ACW:7'\nRFF+DM:MAN-EGALY-2611-001'" in out
+    assert "RFF+INO:R0001'\nRFF+ACW:7'\nRFF+DM:MAN-DZALG-2611-001'" in out
     assert "1e509ba8" not in out  # the canonical UUID stays inside the gateway
     # GIS before the RFF group (D.96B CUSRES: GIS is a header segment, SG3 follows).
     assert out.index("GIS+") < out.index("RFF+")
@@ -219,7 +219,7 @@ def test_cusres_in_unoa_is_upper_case_level_a() -> None:
     out = cusres.encode(_response(), recipient="apcs", syntax_id="UNOA", now=NOW)
     assert out == out.upper() and max(out) < 0x80
     assert b"UNB+UNOA:3+CUSTOMS+APCS+" in out
-    assert b"RFF+DM:MAN-EGALY-2611-001'" in out
+    assert b"RFF+DM:MAN-DZALG-2611-001'" in out
     assert_valid_cusres(out)
 
 

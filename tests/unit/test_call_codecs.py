@@ -192,6 +192,24 @@ def test_coarri_of_the_corpus_is_read_in_its_structure(corpus: Path) -> None:
         assert validate(to_xml(report)) == []
 
 
+@pytest.mark.parametrize("version", [b"00B", b"16A", b"21A"])
+def test_coarri_of_later_directories_is_read_the_same_way(version: bytes) -> None:
+    """D95B onwards (issue #17): D00B added a LOC-DTM group under the TDT (here the last port
+    and its departure), read beside the port of call, through the whole translation."""
+    data = COARRI_SAMPLE.replace(b"COARRI:D:95B", b"COARRI:D:" + version).replace(
+        b"LOC+11+DZALG", b"LOC+153+FRMRS:139:6'DTM+136:202611281800:203'LOC+11+DZALG", 1
+    )
+    assert b"LOC+153+FRMRS" in data
+    count = int(data.split(b"UNT+")[1].split(b"+")[0])
+    data = data.replace(b"UNT+%d+" % count, b"UNT+%d+" % (count + 2))
+    result = translate(data, DecodeContext(sender="terminal-djendjen"))
+    assert result.rejection is None, result.rejection
+    [report] = result.documents
+    assert isinstance(report, TerminalOperationsReport)
+    assert (report.call, report.complete) == (KEY, True)
+    assert [m.container for m in report.movements] == ["CMAU3000009", "CMAU3000014"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "reason"),
     [

@@ -143,7 +143,7 @@ def test_calls_show_caps_long_lists_and_escapes_partner_text(env: dict[str, str]
     assert "... and" not in out and "BL-59" in out
 
 
-def test_track_finds_a_manifest_and_a_bill_by_mrn(env: dict[str, str]) -> None:
+def test_track_finds_a_manifest_a_bill_and_its_containers_by_mrn(env: dict[str, str]) -> None:
     code, out, _ = edigw(env, "track", MRN)
     assert code == 0
     lines = out.splitlines()
@@ -157,8 +157,19 @@ def test_track_finds_a_manifest_and_a_bill_by_mrn(env: dict[str, str]) -> None:
     assert code == 0
     found = json.loads(out)
     assert [b["transport_document"] for b in found["registration"]["bills"]] == ["CMDUMRS0423"]
-    # The bill's history is the manifest that carries it (a COARRI is found by its containers).
+    # Its container was short-landed: the manifest that carries the bill is its whole story.
+    assert found["registration"]["containers"] == ["CMAU3000020"]
     assert [m["type"] for m in found["messages"]] == ["CargoManifest"]
+    # A bill whose container was notified and discharged: found by the container too.
+    code, out, _ = edigw(env, "track", f"{MRN}/1", "--json")
+    found = json.loads(out)
+    assert found["registration"]["containers"] == ["CMAU3000009"]
+    assert [m["type"] for m in found["messages"]] == [
+        "CargoManifest",
+        "DangerousGoodsNotification",
+        "TerminalOperationsReport",
+    ]
+    assert "; containers CMAU3000009, CMAU3000014, CMAU3000020" in edigw(env, "track", MRN)[1]
 
     assert edigw(env, "track", f"{MRN}/9")[0] == 1
     assert edigw(env, "track", "26DZALG9999999")[0] == 1

@@ -481,6 +481,9 @@ def test_dangerous_goods_are_cross_checked_with_the_manifests(journal: SqliteJou
     assert [(d.kind, d.container, d.un_number) for d in filing.dangerous] == [
         (NOT_DECLARED, "CMAU3000014", "1203")
     ]
+    # Reported to customs with the routed notification, as its call flags are.
+    assert filing.headers()["x-edigw-call-flags"] == NOT_DECLARED
+    assert filing.headers()["x-edigw-dangerous-goods"] == "NOT_DECLARED CMAU3000014 UN 1203"
     amended = filed(
         journal,
         dataclasses.replace(

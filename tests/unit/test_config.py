@@ -23,11 +23,11 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_a_config_file_is_merged_over_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "gw.toml"
     path.write_text(
-        '[broker]\nprefetch = 7\n[[routes]]\ndestination = "legacy"\noffice = "EGALY"\n'
+        '[broker]\nprefetch = 7\n[[routes]]\ndestination = "legacy"\noffice = "DZORN"\n'
     )
     settings = load(path=path, env={})
     assert settings.prefetch == 7
-    assert settings.routes[0].office == "EGALY"  # a file's routes replace the default list
+    assert settings.routes[0].office == "DZORN"  # a file's routes replace the default list
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from gateway.logs import configure
 from gateway.service import calls, sailing
 from gateway.service.calls import CallPolicy
 from gateway.service.travellers_desk import travellers_service
+from gateway.storage.call_records import CallReportRecord
 from gateway.storage.journal import SqliteJournal
 from tests.travellers_data import currency, one_of_each_group, passenger_list, tpd, vin
 from tests.unit.test_calls_service import ROOT, SAMPLES, decoded, manifest, vessel_call
@@ -189,6 +190,37 @@ def test_a_viewer_reads_one_call_with_everything_that_hangs_on_it(a_call: Settin
         assert f'href="/track?ref={ref}"' in page, ref
     # Nothing on this page changes anything: no form but the header's search and sign-out.
     assert page.count("<form") == 2
+
+
+def test_the_call_page_lists_the_reports_told_to_customs_and_its_answers(
+    a_call: Settings,
+) -> None:
+    assert "No discrepancy report told to customs yet." in console(a_call).get(CALL).text
+    key = CallKey("9454436", "0MA1RN1MA", "DZALG")
+    journal = SqliteJournal(a_call.journal_path)
+    try:
+        for report in ("r-after-hours", "r-final"):
+            journal.put_call_report(
+                CallReportRecord(
+                    report,
+                    key,
+                    "after_hours" if report == "r-after-hours" else "discharge_complete",
+                    "t",
+                    "1 short-landed",
+                    "2026-12-07T03:40:00.000+00:00",
+                )
+            )
+        assert journal.answer_call_report(
+            "r-final", "accepted", "26DZALGMDR01", "resp-1", "2026-12-07T03:52:00.000+00:00"
+        )
+    finally:
+        journal.close()
+    told = rows(console(a_call).get(CALL).text, "report")
+    assert told == [
+        "2026-12-07 03:40 after_hours r-after-hours 1 short-landed none yet",
+        "2026-12-07 03:40 discharge_complete r-final 1 short-landed accepted 26DZALGMDR01 "
+        "(2026-12-07 03:52)",
+    ]
 
 
 def test_a_call_page_caps_long_lists_until_asked_for_all(settings: Settings) -> None:

@@ -44,7 +44,7 @@ def _files(corpus: Path) -> list[Path]:
 def _message(ref: int, unt: int = 5) -> bytes:
     return (
         b"UNH+%d+CUSCAR:D:95B:UN'BGM+85+DOC%d+9'DTM+137:202403150830:203'"
-        b"LOC+5+EGALY:139:6'UNT+%d+%d'" % (ref, ref, unt, ref)
+        b"LOC+5+DZALG:139:6'UNT+%d+%d'" % (ref, ref, unt, ref)
     )
 
 

@@ -19,10 +19,10 @@ def _response(**kw: object) -> CustomsResponse:
         header=Header.new(
             sender="customs", document_type="CustomsResponse", business_reference="M-1"
         ),
-        registration_number="EG-ALY-2026-000042",
+        registration_number="26DZALG0000042",
         decision="held",
         original_message_id="1e509ba8-aea6-4639-874d-2076f6c6a3b7",
-        original_reference="MAN-EGALY-2611-001",
+        original_reference="MAN-DZALG-2611-001",
         channel="red",
         errors=[
             ResponseError(
@@ -70,7 +70,7 @@ def test_round_trip(version: int, decision: str) -> None:
 
 def test_without_registration_number_the_bgm_carries_the_partners_number() -> None:
     data = cusres.encode(_response(registration_number=None, errors=[]), recipient="APCS")
-    assert b"BGM+962+MAN-EGALY-2611-001+9'" in data
+    assert b"BGM+962+MAN-DZALG-2611-001+9'" in data
     assert cusres.decode(data).registration_number is None
     assert_valid_cusres(data)
 

@@ -9,7 +9,7 @@ from gateway.domain.model import CargoManifest, Header
 from gateway.service.routing import CopyRule, changes, copies_for, route_for
 
 
-def _manifest(port: str | None = "EGALY", office: str | None = None) -> CargoManifest:
+def _manifest(port: str | None = "DZORN", office: str | None = None) -> CargoManifest:
     return CargoManifest(
         Header.new(sender="apcs", document_type="CargoManifest", business_reference="M"),
         document_number="M",
@@ -19,14 +19,14 @@ def _manifest(port: str | None = "EGALY", office: str | None = None) -> CargoMan
 
 
 def test_first_matching_route_wins_by_office_then_default() -> None:
-    routes = [Route("legacy", office="EGALY"), Route("core")]
-    assert route_for(_manifest("EGALY"), "apcs", routes) == "legacy"
-    assert route_for(_manifest("EGDAM"), "apcs", routes) == "core"
+    routes = [Route("legacy", office="DZORN"), Route("core")]
+    assert route_for(_manifest("DZORN"), "apcs", routes) == "legacy"
+    assert route_for(_manifest("DZAAE"), "apcs", routes) == "core"
 
 
 def test_customs_office_takes_precedence_but_port_still_matches() -> None:
-    routes = [Route("legacy", office="EGALY"), Route("core")]
-    assert route_for(_manifest("EGALY", office="EGALY01"), "apcs", routes) == "legacy"
+    routes = [Route("legacy", office="DZORN"), Route("core")]
+    assert route_for(_manifest("DZORN", office="DZORN01"), "apcs", routes) == "legacy"
 
 
 def test_partner_and_type_narrow_a_route() -> None:
@@ -48,14 +48,14 @@ def test_every_matching_copy_rule_applies_once() -> None:
         {
             "copies": [
                 {"destination": "veterinary", "document_type": "CargoManifest"},
-                {"destination": "health", "office": "EGALY"},
+                {"destination": "health", "office": "DZORN"},
                 {"destination": "veterinary"},
-                {"destination": "phyto", "office": "EGDAM"},
+                {"destination": "phyto", "office": "DZAAE"},
             ]
         },
         env={},
     ).copies
-    assert copies_for(_manifest("EGALY"), "apcs", rules) == ["veterinary", "health"]
+    assert copies_for(_manifest("DZORN"), "apcs", rules) == ["veterinary", "health"]
 
 
 def test_bad_copy_destination_is_refused_with_its_key() -> None:
@@ -64,9 +64,9 @@ def test_bad_copy_destination_is_refused_with_its_key() -> None:
 
 
 def test_changes_say_what_a_reload_does() -> None:
-    before = [Route("legacy", office="EGALY"), Route("core")]
+    before = [Route("legacy", office="DZORN"), Route("core")]
     after = [Route("core")]
     assert changes(before, after, (), (CopyRule("veterinary"),)) == [
-        "- route type=* partner=* office=EGALY -> legacy",
+        "- route type=* partner=* office=DZORN -> legacy",
         "+ copy type=* partner=* office=* -> veterinary",
     ]
