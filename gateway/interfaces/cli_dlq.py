@@ -615,11 +615,13 @@ def purge(
         selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
             chosen = store.browse(selector)
+            if not chosen:  # as every command: the sentence on stderr, nothing on stdout
+                _nothing("no dead letter matched: 0 dead letter(s) would be purged")
             if as_json:
                 click.echo(json_line({"would_purge": len(chosen), "ids": [d.id for d in chosen]}))
             else:
                 click.echo(f"{len(chosen)} dead letter(s) would be purged")
-            sys.exit(EXIT_OK if chosen else EXIT_REJECTED)
+            sys.exit(EXIT_OK)
         removed = actions.purge(
             app,
             store,
@@ -642,6 +644,12 @@ def purge(
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 @_filters
 @_PROGRESS
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line: what export always writes (accepted as everywhere).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -654,6 +662,7 @@ def export(
     group: str | None,
     grep: str | None,
     progress: bool,
+    as_json: bool,
 ) -> None:
     """Write the dead letters, bodies included (base64), one JSON object per line."""
     app = app_of(ctx)
