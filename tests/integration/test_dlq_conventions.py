@@ -124,6 +124,15 @@ def test_prefixes_dry_run_json_and_progress(env: dict[str, str]) -> None:
         assert purged.exit_code == 0, purged.output
         assert [(d["id"], d["outcome"]) for d in _lines(purged.stdout)] == [(ids[m2], "purged")]
         assert wait_depth(ch, dlq, 1) == 1
+        # A batch shows its progress on stderr when asked (stderr is no terminal here), never
+        # on stdout (a batch of one shows none).
+        m4 = dead_letter(ch, settings, BAD_COUNT, message_id="batch-0003")
+        assert wait_depth(ch, dlq, 2) == 2
+        batch = cli(env, "dlq", "purge", "--all", "--yes", "--json", "--progress")
+        assert batch.exit_code == 0, batch.output
+        assert {d["message_id"] for d in _lines(batch.stdout)} == {m1, m4}
+        assert "purging: 2/2" in batch.stderr
+        assert wait_depth(ch, dlq, 0) == 0
 
         audit = _lines(cli(env, "audit", "--json").stdout)
         assert {a["action"] for a in audit} == {"replay", "purge"}
