@@ -151,7 +151,7 @@ class ResponseHandler:
             bind_reference(about)
             origin = journal.origin(original)
             if origin is None:
-                unknown = decisions.dead_letter_plan(
+                return decisions.dead_letter_plan(
                     response_id,
                     "customs",
                     queue,
@@ -162,9 +162,8 @@ class ResponseHandler:
                         "delivered",
                         "correlate",
                     ),
+                    about or "",  # in dlq list, and on the worker's "done" line
                 )
-                unknown.business_reference = about  # on the worker's "done" line too
-                return unknown
             kind = "CUSRES" if answers_in_edifact(origin) else "CustomsResponse"
             out_id = derived_id(response_id, "out")
             detail = (

@@ -78,7 +78,9 @@ def test_a_response_to_an_unknown_document_says_what_it_claims_to_answer(
     service: DecisionService, json_logs: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = _respond(service, "no-such-document", "cr-unknown")
-    assert [p.kind for p in plan.publishes] == ["dead-letter"]
+    [letter] = plan.publishes
+    assert letter.kind == "dead-letter"
+    assert letter.headers["x-edigw-business-reference"] == "MAN-DZALG-0701"  # dlq list's
     assert plan.business_reference == "MAN-DZALG-0701"
     lines = _lines(capsys.readouterr().err, "cr-unknown")
     assert lines, "the dead letter is logged"
