@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,6 +36,7 @@ from gateway.interfaces.context import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.conventions import (
     AmbiguousId,
+    Identified,
     IdNotFound,
     json_line,
     resolve_ids,
@@ -80,12 +81,20 @@ def _nothing(message: str) -> None:
 def _resolved(store: DeadLetterStore, ids: Sequence[str]) -> tuple[str, ...]:
     """The full ids meant by ``ids`` (prefixes allowed when unambiguous): exit 1 when one
     matches nothing, exit 2 when a prefix matches several."""
+    return _resolved_among(store.browse, ids)
+
+
+def _resolved_among(
+    candidates: Callable[[], Iterable[Identified]], ids: Sequence[str], what: str = "dead letter"
+) -> tuple[str, ...]:
+    """:func:`_resolved` among ``candidates()`` (dead letters, or drafts), asked only when an
+    id is to be resolved."""
     if not ids:
         return ()
     try:
-        return resolve_ids(store.browse(), ids)
+        return resolve_ids(candidates(), ids)
     except IdNotFound as exc:
-        click.echo(f"no dead letter with id or message id {terminal_line(exc)}", err=True)
+        click.echo(f"no {what} with id or message id {terminal_line(exc)}", err=True)
         sys.exit(EXIT_REJECTED)
     except AmbiguousId as exc:
         click.echo(terminal_line(exc), err=True)
@@ -563,6 +572,8 @@ def drafts(ctx: click.Context, discard_id: str | None, as_json: bool) -> None:
     """The kept drafts of refused edits (edigw dlq edit ID offers its draft again)."""
     box = draft_box(app_of(ctx))
     if discard_id is not None:
+        # An unambiguous prefix of the dead letter's id or message id, as everywhere.
+        [discard_id] = _resolved_among(box.list, (discard_id,), "draft of a dead letter")
         if not box.discard(discard_id):
             _nothing(f"no draft for {terminal_line(repr(discard_id))}")
         if as_json:

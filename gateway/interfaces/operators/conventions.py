@@ -13,9 +13,18 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from gateway.interfaces.operators.deadletters import DeadLetter
+
+class Identified(Protocol):
+    """What an id is resolved among: a dead letter, or a kept draft of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
 
 #: Shortest prefix accepted for an id: fewer characters match too much by accident.
 MIN_PREFIX = 4
@@ -81,7 +90,7 @@ class AmbiguousId(LookupError):
         )
 
 
-def resolve_ids(letters: Iterable[DeadLetter], wanted: Sequence[str]) -> tuple[str, ...]:
+def resolve_ids(letters: Iterable[Identified], wanted: Sequence[str]) -> tuple[str, ...]:
     """The full ids meant by ``wanted``: each an id, an AMQP message id, or a prefix of either
     (at least :data:`MIN_PREFIX` characters) that only one dead letter has.
 
