@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
+
+# Written once, beside the log lines' own escaping (gateway.logs, which every layer may use).
+from gateway.logs import terminal_safe as terminal_safe
 
 
 class Identified(Protocol):
@@ -32,29 +34,6 @@ MIN_PREFIX = 4
 # C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text
 # (bidirectional overrides and isolates, zero-width characters, line/paragraph separators).
 _UNSAFE_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def _unsafe(char: str, keep: str) -> bool:
-    if char in keep:
-        return False
-    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
-
-
-def terminal_safe(text: str, keep: str = "\n\t") -> str:
-    r"""``text`` with every control or invisible format character written as ``\xNN`` /
-    ``\uNNNN``; the characters in ``keep`` (newline and tab: a body's layout) stay.
-
-    >>> terminal_safe("UNH+1\x1b[2J\r\nBGM\u202e+1")
-    'UNH+1\\x1b[2J\\x0d\nBGM\\u202e+1'
-    >>> terminal_safe("a\nb", keep="")
-    'a\\x0ab'
-    >>> terminal_safe("مرحبا MAN-001")
-    'مرحبا MAN-001'
-    """
-    return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _unsafe(c, keep) else c
-        for c in text
-    )
 
 
 def terminal_line(value: Any) -> str:
