@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from types import ModuleType
@@ -30,6 +31,41 @@ from typing import Any, Literal
 CONTEXT_KEYS = ("message_id", "partner", "correlation_id", "business_reference")
 LEVELS = ("debug", "info", "warning", "error")
 LogFormat = Literal["auto", "json", "console"]
+
+
+def _unsafe(char: str, keep: str) -> bool:
+    if char in keep:
+        return False
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def terminal_safe(text: str, keep: str = "\n\t") -> str:
+    r"""``text`` with every control or invisible format character written as ``\xNN`` /
+    ``\uNNNN``; the characters in ``keep`` (newline and tab: a body's layout) stay.
+
+    >>> terminal_safe("UNH+1\x1b[2J\r\nBGM\u202e+1")
+    'UNH+1\\x1b[2J\\x0d\nBGM\\u202e+1'
+    >>> terminal_safe("a\nb", keep="")
+    'a\\x0ab'
+    >>> terminal_safe("مرحبا MAN-001")
+    'مرحبا MAN-001'
+    """
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _unsafe(c, keep) else c
+        for c in text
+    )
+
+
+def _terminal_safe_values(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Readable lines go to a terminal, and a partner's text (a message id, a reference, a
+    sentence quoting it) is data there: its control characters escaped (issue #19, point 8).
+    A traceback keeps its line breaks."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = terminal_safe(value, keep="\n" if key == "exception" else "")
+    return event
 
 
 def _ensure_context(
@@ -109,6 +145,8 @@ def _structlog() -> ModuleType:
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 _ensure_context,
                 structlog.processors.format_exc_info,
+                # JSON escapes them itself (ASCII only); a readable line needs it done.
+                *([] if use_json else [_terminal_safe_values]),
                 renderer,
             ],
             wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -6,7 +6,7 @@ standard input (``--password-stdin``, one line); it is never an argument (``ps``
 Removing an account, or changing its password or role, ends its open sessions at once.
 
     edigw console users add alice --role operator
-    edigw console users list --json
+    edigw console users list --json       # --json on every one of them: one object per line
     edigw console users passwd alice
     edigw console users role alice admin
     edigw console users remove alice
@@ -70,6 +70,7 @@ def _name(name: str) -> str:
 
 
 _ROLE = click.Choice(list(ROLES))
+_JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 _STDIN = click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
 )
@@ -85,8 +86,9 @@ def users() -> None:
 @click.option("--role", type=_ROLE, default="viewer", show_default=True,
               help="viewer reads; operator also replays, edits and purges; admin also manages accounts.")  # fmt: skip
 @_STDIN
+@_JSON
 @click.pass_context
-def add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+def add(ctx: click.Context, name: str, role: str, password_stdin: bool, as_json: bool) -> None:
     """Add an account (the password is asked twice, or read with --password-stdin)."""
     name = _name(name)
     password_hash = _hashed(_password(password_stdin))
@@ -94,11 +96,11 @@ def add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
     if not journal.create_account(name, password_hash, role, now=int(time.time())):
         click.echo(f"an account {name!r} exists already (passwd or role change it)", err=True)
         sys.exit(EXIT_REJECTED)
-    click.echo(f"added {name} ({role})")
+    _done(as_json, f"added {name} ({role})", name=name, outcome="added", role=role)
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_JSON
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
     """The accounts, their role and their open sessions."""
@@ -118,40 +120,60 @@ def list_(ctx: click.Context, as_json: bool) -> None:
                        f"{len(sessions[a.name])} open session(s)")  # fmt: skip
 
 
-def _change(ctx: click.Context, name: str, done: str, **change: str) -> None:
+def _done(as_json: bool, sentence: str, **fields: object) -> None:
+    """What a change of accounts did: a sentence, or with --json one object on one line."""
+    click.echo(json_line(fields) if as_json else sentence)
+
+
+def _change(
+    ctx: click.Context, name: str, done: str, outcome: str, as_json: bool, **change: str
+) -> None:
     journal = _journal(ctx)
     if not journal.update_account(name, now=int(time.time()), **change):
         click.echo(f"no account {name!r}", err=True)
         sys.exit(EXIT_REJECTED)
-    click.echo(f"{done}; its sessions ended")
+    shown = {k: v for k, v in change.items() if k != "password_hash"}
+    _done(
+        as_json, f"{done}; its sessions ended",
+        name=name, outcome=outcome, **shown, sessions_ended=True,
+    )  # fmt: skip
 
 
 @users.command("passwd")
 @click.argument("name")
 @_STDIN
+@_JSON
 @click.pass_context
-def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
+def passwd(ctx: click.Context, name: str, password_stdin: bool, as_json: bool) -> None:
     """Set an account's password (its open sessions end)."""
     password_hash = _hashed(_password(password_stdin))
-    _change(ctx, name, f"password of {name} changed", password_hash=password_hash)
+    _change(
+        ctx, name, f"password of {name} changed", "password-changed", as_json,
+        password_hash=password_hash,
+    )  # fmt: skip
 
 
 @users.command("role")
 @click.argument("name")
 @click.argument("role", type=_ROLE)
+@_JSON
 @click.pass_context
-def role(ctx: click.Context, name: str, role: str) -> None:
+def role(ctx: click.Context, name: str, role: str, as_json: bool) -> None:
     """Give an account another role (its open sessions end)."""
-    _change(ctx, name, f"{name} is {role} now", role=role)
+    _change(ctx, name, f"{name} is {role} now", "role-changed", as_json, role=role)
 
 
 @users.command("remove")
 @click.argument("name")
+@_JSON
 @click.pass_context
-def remove(ctx: click.Context, name: str) -> None:
+def remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Remove an account and end its open sessions."""
     journal = _journal(ctx)
     if not journal.remove_account(name):
         click.echo(f"no account {name!r}", err=True)
         sys.exit(EXIT_REJECTED)
-    click.echo(f"removed {name}; its sessions ended")
+    _done(
+        as_json, f"removed {name}; its sessions ended",
+        name=name, outcome="removed", sessions_ended=True,
+    )  # fmt: skip

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,6 +36,7 @@ from gateway.interfaces.context import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT
 from gateway.interfaces.operators import actions
 from gateway.interfaces.operators.conventions import (
     AmbiguousId,
+    Identified,
     IdNotFound,
     json_line,
     resolve_ids,
@@ -80,12 +81,20 @@ def _nothing(message: str) -> None:
 def _resolved(store: DeadLetterStore, ids: Sequence[str]) -> tuple[str, ...]:
     """The full ids meant by ``ids`` (prefixes allowed when unambiguous): exit 1 when one
     matches nothing, exit 2 when a prefix matches several."""
+    return _resolved_among(store.browse, ids)
+
+
+def _resolved_among(
+    candidates: Callable[[], Iterable[Identified]], ids: Sequence[str], what: str = "dead letter"
+) -> tuple[str, ...]:
+    """:func:`_resolved` among ``candidates()`` (dead letters, or drafts), asked only when an
+    id is to be resolved."""
     if not ids:
         return ()
     try:
-        return resolve_ids(store.browse(), ids)
+        return resolve_ids(candidates(), ids)
     except IdNotFound as exc:
-        click.echo(f"no dead letter with id or message id {terminal_line(exc)}", err=True)
+        click.echo(f"no {what} with id or message id {terminal_line(exc)}", err=True)
         sys.exit(EXIT_REJECTED)
     except AmbiguousId as exc:
         click.echo(terminal_line(exc), err=True)
@@ -563,6 +572,8 @@ def drafts(ctx: click.Context, discard_id: str | None, as_json: bool) -> None:
     """The kept drafts of refused edits (edigw dlq edit ID offers its draft again)."""
     box = draft_box(app_of(ctx))
     if discard_id is not None:
+        # An unambiguous prefix of the dead letter's id or message id, as everywhere.
+        [discard_id] = _resolved_among(box.list, (discard_id,), "draft of a dead letter")
         if not box.discard(discard_id):
             _nothing(f"no draft for {terminal_line(repr(discard_id))}")
         if as_json:
@@ -615,11 +626,13 @@ def purge(
         selector = dataclasses.replace(selector, ids=_resolved(store, ids))
         if dry_run:
             chosen = store.browse(selector)
+            if not chosen:  # as every command: the sentence on stderr, nothing on stdout
+                _nothing("no dead letter matched: 0 dead letter(s) would be purged")
             if as_json:
                 click.echo(json_line({"would_purge": len(chosen), "ids": [d.id for d in chosen]}))
             else:
                 click.echo(f"{len(chosen)} dead letter(s) would be purged")
-            sys.exit(EXIT_OK if chosen else EXIT_REJECTED)
+            sys.exit(EXIT_OK)
         removed = actions.purge(
             app,
             store,
@@ -642,6 +655,12 @@ def purge(
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 @_filters
 @_PROGRESS
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line: what export always writes (accepted as everywhere).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -654,6 +673,7 @@ def export(
     group: str | None,
     grep: str | None,
     progress: bool,
+    as_json: bool,
 ) -> None:
     """Write the dead letters, bodies included (base64), one JSON object per line."""
     app = app_of(ctx)

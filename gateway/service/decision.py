@@ -261,7 +261,8 @@ class DecisionService:
             events += filed.events
         alone = translation.dead_lettered_alone()
         if outcome.rejection is not None and not alone:
-            plan = self.dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection)
+            about = next(iter(outcome.business_references()), "")  # dlq list shows it (#19)
+            plan = self.dead_letter_plan(inbound_id, partner.id, queue, d, outcome.rejection, about)
         elif outcome.rejection is not None:
             # Every message refused, each for its own reason: one dead letter each.
             plan = Plan(
@@ -506,6 +507,7 @@ class DecisionService:
         queue: str,
         d: Delivery,
         rejection: Rejection,
+        business_reference: str = "",  # what it is about, when read (else tools read a BGM)
         *,
         message_reference: str = "",
         message_id: str | None = None,
@@ -520,6 +522,7 @@ class DecisionService:
                 stage=rejection.stage,
                 partner=partner,
                 problems=tuple(p.line() for p in rejection.problems),
+                business_reference=business_reference,
             ),
             original_exchange=exchange,
             original_routing_key=routing_key,
@@ -559,6 +562,7 @@ class DecisionService:
                 (inbound_id, "rejected", f"{about}{rejection.reason}: {rejection.sentence}"),
                 (inbound_id, "dead-lettered", f"{about}to {dlq}"),
             ],
+            business_reference=business_reference or None,
         )
 
     def retry_plan(

@@ -20,6 +20,7 @@ from typing import Any
 # Dead-letter headers: a contract with operators' tools (edigw dlq, issue #7).
 H_REASON = "x-edigw-reason"
 H_SENTENCE = "x-edigw-sentence"
+H_BUSINESS_REFERENCE = "x-edigw-business-reference"
 H_STAGE = "x-edigw-stage"
 H_PARTNER = "x-edigw-partner"
 H_ORIGINAL_EXCHANGE = "x-edigw-original-exchange"
@@ -76,6 +77,7 @@ class DeadLetterReason:
     stage: str
     partner: str
     problems: tuple[str, ...] = ()
+    business_reference: str = ""  # what the message is about, when the gateway read it (#19)
 
 
 def is_acted_on(name: str) -> bool:
@@ -270,4 +272,5 @@ def dead_letter_headers(
         H_ATTEMPTS: attempts,
         H_FIRST_FAILURE: first or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         H_PROBLEMS: list(why.problems[:50]),
+        **({H_BUSINESS_REFERENCE: why.business_reference[:70]} if why.business_reference else {}),
     }

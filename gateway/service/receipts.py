@@ -260,6 +260,24 @@ class LpcoRegistry:
 # ====================================================================== the desk
 
 
+def claimed_references(data: bytes, context: DecodeContext) -> list[str]:
+    """The references (certificate number, ...) a ministry document refused for its signature
+    claims, so that its dead letter is found by them (``edigw track``, issue #19, point 1).
+
+    Unverified: used to index the refusal, never to decide anything. Read within the same
+    bounds as the verification read it (``xmlsafe.parse``); none when it is not one of the
+    accepted documents or cannot be read as one.
+    """
+    from gateway.domain.xmlsafe import parse
+
+    try:
+        root = parse(data)
+        decoder = ADAPTERS.get(root.tag)
+        return [] if decoder is None else decoder(root, data, context).references()
+    except Exception:  # hostile input that is refused anyway: nothing to index, never a crash
+        return []
+
+
 class MinistryDesk:
     """Signature check, adapter dispatch, lifecycle and signed receipts for ministry XML."""
 
@@ -311,6 +329,7 @@ class MinistryDesk:
             verified = self.trust.verify(data, context.sender)
         except TrustError as exc:
             log.warning("signature refused", reason=exc.reason, sentence=exc.sentence)
+            result.refuse_references(claimed_references(data, context))
             return reject(exc.reason, exc.sentence, "verify", "signature")
         root = verified.root
         result.message_types = [etree.QName(root).localname]
@@ -341,6 +360,7 @@ class MinistryDesk:
         element = to_xml(doc)
         problems = validate(element, schema=SCHEMA_FILE)
         if problems:
+            result.refuse_references(doc.references())  # its dead letter found by them (#19)
             reason = "CANONICAL_INVALID"
             result.rejection = Rejection(
                 reason,

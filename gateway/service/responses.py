@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.config_schema import ResponsesSection
 from gateway.domain.model import CustomsResponse
-from gateway.logs import get_logger, message_context
+from gateway.logs import bind_reference, get_logger, message_context
 from gateway.service import call_report, calls, formats
 from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
@@ -116,7 +116,14 @@ class ResponseHandler:
         journal = decisions.journal
         names = decisions.names
         response_id = inbound_id_of("customs", d)
-        with message_context(message_id=response_id, partner="customs"):
+        # Every line of a response's story says its correlation id, as the worker's own lines
+        # do, and, once read, what it answers (issue #19, point 8).
+        with message_context(
+            message_id=response_id,
+            partner="customs",
+            correlation_id=d.correlation_id or response_id,
+            business_reference=None,
+        ):
             prior = journal.processed(response_id)
             if prior is not None and prior.state == "done":
                 journal.record_event(
@@ -139,6 +146,9 @@ class ResponseHandler:
                     ),
                 )
             original = response.original_message_id
+            # The original's document number, which its sender's lines carried.
+            about = response.original_reference or response.header.business_reference or None
+            bind_reference(about)
             origin = journal.origin(original)
             if origin is None:
                 return decisions.dead_letter_plan(
@@ -152,6 +162,7 @@ class ResponseHandler:
                         "delivered",
                         "correlate",
                     ),
+                    about or "",  # in dlq list, and on the worker's "done" line
                 )
             if origin.facts.get("role") == call_report.GATEWAY_ROLE:  # our own report (#17)
                 return call_report.record_answer(journal, response_id, response, origin)
@@ -224,6 +235,7 @@ class ResponseHandler:
                     *([(origin.message_id, *registered)] if registered else []),
                 ],
                 on_confirmed=answered,
+                business_reference=about,
             )
 
 

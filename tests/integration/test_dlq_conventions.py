@@ -51,11 +51,14 @@ def test_nothing_matched_is_exit_1_everywhere(env: dict[str, str]) -> None:
         ["dlq", "replay", "--all", "--json"],
         ["dlq", "purge", "--all", "--yes", "--json"],
         ["dlq", "purge", "--all", "--dry-run"],
+        ["dlq", "purge", "--all", "--dry-run", "--json"],
+        ["dlq", "drafts", "--json"],
         ["audit", "--json"],
     ):
         result = cli(env, *args)
         assert result.exit_code == 1, (args, result.output)
-        assert result.stdout.strip() in ("", "0 dead letter(s) would be purged"), args
+        assert result.stdout == "", args  # the sentence is on stderr
+        assert result.stderr.strip(), args
 
 
 def test_prefixes_dry_run_json_and_progress(env: dict[str, str]) -> None:
@@ -100,6 +103,11 @@ def test_prefixes_dry_run_json_and_progress(env: dict[str, str]) -> None:
         assert "3 dead letter(s) exported" in exported.stderr
         quiet = cli(env, "dlq", "export")
         assert "exporting" not in quiet.stderr  # not asked, not a terminal: no progress
+        # --json is accepted as on every command: the same JSON lines (the order and each
+        # browse's x-delivery-count aside, see docs/operators.md).
+        bodies = {d["id"]: d["body_base64"] for d in _lines(quiet.stdout)}
+        as_json = _lines(cli(env, "dlq", "export", "--json").stdout)
+        assert {d["id"]: d["body_base64"] for d in as_json} == bodies and len(as_json) == 3
 
         # replay by prefix, --json: one object per message.
         replayed = cli(env, "dlq", "replay", str(ids[m3])[:6], "--json")
@@ -116,6 +124,15 @@ def test_prefixes_dry_run_json_and_progress(env: dict[str, str]) -> None:
         assert purged.exit_code == 0, purged.output
         assert [(d["id"], d["outcome"]) for d in _lines(purged.stdout)] == [(ids[m2], "purged")]
         assert wait_depth(ch, dlq, 1) == 1
+        # A batch shows its progress on stderr when asked (stderr is no terminal here), never
+        # on stdout (a batch of one shows none).
+        m4 = dead_letter(ch, settings, BAD_COUNT, message_id="batch-0003")
+        assert wait_depth(ch, dlq, 2) == 2
+        batch = cli(env, "dlq", "purge", "--all", "--yes", "--json", "--progress")
+        assert batch.exit_code == 0, batch.output
+        assert {d["message_id"] for d in _lines(batch.stdout)} == {m1, m4}
+        assert "purging: 2/2" in batch.stderr
+        assert wait_depth(ch, dlq, 0) == 0
 
         audit = _lines(cli(env, "audit", "--json").stdout)
         assert {a["action"] for a in audit} == {"replay", "purge"}

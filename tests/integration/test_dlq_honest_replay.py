@@ -189,8 +189,11 @@ def test_a_refused_edit_is_kept_as_a_draft_and_offered_again(
             "fix.sh",
             "grep -q 'UNT+98+1' \"$1\" || exit 1\nsed -i 's/UNT+98+1/UNT+9+1/' \"$1\"\n",
         )
-        fixed = cli({**env, "EDITOR": fixer}, "dlq", "edit", letter_id, "--from-draft")
+        fixed = cli({**env, "EDITOR": fixer}, "dlq", "edit", letter_id, "--from-draft", "--json")
         assert fixed.exit_code == 0, fixed.output
+        [edited] = _lines(fixed.stdout)  # --json: one object, on one line (issue #19, point 7)
+        assert (edited["id"], edited["outcome"], edited["edited"]) == (letter_id, "replayed", True)
+        assert "+UNT+9+1'" in str(edited["diff"]) and edited["forced"] is False
         assert wait_depth(ch, inbound, 1) == 1
         assert cli(env, "dlq", "drafts").exit_code == 1
 

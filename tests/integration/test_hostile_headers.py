@@ -90,6 +90,8 @@ def _forged(names: Names, value: Any) -> dict[str, Any]:
         broker.H_FIRST_FAILURE: value,
         broker.H_PROBLEMS: value,
         "x-edigw-filename": "f" * 20_000,
+        "x-edigw-dead-letter-id": "0123456789ab",
+        "x-edigw-replay-history": value,
         "x-edigw-replays": value,
         "x-edigw-replay-of": value,
         "x-death": [{"queue": names.customs_core, "reason": "expired", "count": value}],
@@ -203,6 +205,10 @@ def test_dead_letters_rabbitmq_made_of_forged_headers_are_read_replayed_home_and
         assert broker.H_ORIGINAL_EXCHANGE not in sent
         assert sent[f"{broker.QUARANTINE_PREFIX}x-edigw-filename"].startswith("f" * 256)
         assert sent["x-edigw-replay-of"] == props.message_id.removesuffix("~replay1")
+        # The stable id and the replay history are the gateway's, never the forged ones.
+        assert sent["x-edigw-dead-letter-id"] == one
+        [replayed] = sent["x-edigw-replay-history"]
+        assert replayed["by"] == "olga"
         assert depth(ch, names.customs_core) == 0
 
         assert wait_depth(ch, dlq, len(HOSTILE) - 1) == len(HOSTILE) - 1
@@ -215,6 +221,8 @@ def test_dead_letters_rabbitmq_made_of_forged_headers_are_read_replayed_home_and
 
 
 _REPLAY_HEADERS = {
+    "x-edigw-dead-letter-id",  # the stable id across replays (issue #19)
+    "x-edigw-replay-history",
     "x-edigw-replayed-by",
     "x-edigw-replayed-at",
     "x-edigw-replays",

@@ -125,6 +125,11 @@ def test_three_formats_flow_and_receipts_verify(gateway: dict[str, str], tmp_pat
     )
     assert dl_body == tampered.read_bytes()
     assert dl_props.headers["x-edigw-reason"] == "SIGNATURE_DIGEST_MISMATCH"
+    # ... and found by the certificate number it claims (issue #19, point 1), which
+    # edigw dlq list shows.
+    assert dl_props.headers["x-edigw-business-reference"] == FORMATS["industry"][1]
+    claimed = json.loads(edigw(env, "track", FORMATS["industry"][1], "--json").stdout)
+    assert bad in [m["message_id"] for m in claimed["messages"]]
 
     # edigw track <certificate number> shows both submissions of the ePhyto.
     tracked = json.loads(edigw(env, "track", FORMATS["agriculture"][1], "--json").stdout)

@@ -283,3 +283,34 @@ def test_edigw_console_users(tmp_path: Path) -> None:
     assert runner.invoke(main, ["console", "users", "remove", "alice"], env=env).exit_code == 0
     assert runner.invoke(main, ["console", "users", "remove", "alice"], env=env).exit_code == 1
     assert runner.invoke(main, ["console", "users", "list"], env=env).exit_code == 1
+
+
+def test_edigw_console_users_print_one_json_object_per_line(tmp_path: Path) -> None:
+    """Issue #19, point 7: --json on every command that prints something; never the password."""
+    runner = CliRunner()
+    env = {"EDIGW_STATE_DIR": str(tmp_path)}
+
+    def users(*args: str, password: str | None = None) -> dict[str, object]:
+        r = runner.invoke(main, ["console", "users", *args, "--json"], input=password, env=env)
+        assert r.exit_code == 0, r.output
+        [line] = r.stdout.splitlines()
+        return dict(json.loads(line))
+
+    stdin = ("--password-stdin",)
+    added = users("add", "carol", "--role", "viewer", *stdin, password=PASSWORD + "\n")
+    assert added == {"name": "carol", "outcome": "added", "role": "viewer"}
+    changed = users("passwd", "carol", *stdin, password=PASSWORD + "-new\n")
+    assert changed == {"name": "carol", "outcome": "password-changed", "sessions_ended": True}
+    assert users("role", "carol", "operator") == {
+        "name": "carol",
+        "outcome": "role-changed",
+        "role": "operator",
+        "sessions_ended": True,
+    }
+    assert users("remove", "carol") == {
+        "name": "carol",
+        "outcome": "removed",
+        "sessions_ended": True,
+    }
+    gone = runner.invoke(main, ["console", "users", "remove", "carol", "--json"], env=env)
+    assert gone.exit_code == 1 and gone.stdout == ""  # nothing matched: nothing on stdout

@@ -35,3 +35,36 @@ def test_console_format_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
     assert "dead-lettered" in line and "agriculture" in line and "SIGNATURE_INVALID" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+# What a partner may put in a message id, a reference or a sentence: retitle the window, clear
+# the screen, a C1 CSI, a right-to-left override, a bell, a carriage return.
+HOSTILE = ("\x1b]0;owned\x07", "\x1b[2J", "\x9b31m", "\u202e", "\r")
+
+
+def test_readable_lines_escape_a_partners_control_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue #19, point 8: a readable line is for a terminal; a partner's text reaches it as
+    data, whether the renderer would quote the value or not (no space: it would not)."""
+    try:
+        configure("console")
+        with message_context(message_id="evil\x1b[2J-1", partner="apcs", correlation_id="c-3"):
+            get_logger().warning(
+                "dead-lettered",
+                business_reference="MAN\x1b]0;owned\x07\x9b31m\u202e\r1",
+                sentence="UNT counts 99 but message '1\x1b[2J' has 3",
+            )
+        line = capsys.readouterr().err
+        for escape in HOSTILE:
+            assert escape not in line, repr(escape)
+        assert "evil\\x1b[2J-1" in line  # escaped, not dropped: the operator sees it was there
+        assert "\\u202e" in line
+        # JSON lines escape them by themselves, and keep the data exact once parsed.
+        configure("json")
+        get_logger().warning("dead-lettered", business_reference="MAN\x1b[2J\u202e")
+        raw = capsys.readouterr().err
+        assert "\x1b" not in raw and "\u202e" not in raw
+        assert json.loads(raw)["business_reference"] == "MAN\x1b[2J\u202e"
+    finally:
+        configure("json")

@@ -113,3 +113,24 @@ def test_routes_show_prints_json_lines(env: dict[str, str]) -> None:
     assert len(rules) == len(text.splitlines()) > 0
     assert {r["kind"] for r in rules} <= {"route", "copy"}
     assert all(r["destination"] for r in rules)
+
+
+def test_a_draft_is_discarded_by_an_unambiguous_prefix(env: dict[str, str]) -> None:
+    """Issue #19, point 7: ``dlq drafts --discard`` takes ids as every command does."""
+    from gateway.interfaces.operators.drafts import DRAFTS_DIR, DraftBox
+
+    box = DraftBox(Path(env["EDIGW_STATE_DIR"]) / DRAFTS_DIR)
+    box.save("abcd00000001", "order-1", "UNA", "alice", "EDIFACT_SYNTAX")
+    box.save("abcd00000002", "order-2", "UNA", "alice", "EDIFACT_SYNTAX")
+    box.save("ef0100000003", "other-3", "UNA", "alice", "EDIFACT_SYNTAX")
+
+    code, out, err = edigw(env, "dlq", "drafts", "--discard", "abcd")
+    assert code == 2 and out == ""  # ambiguous: both candidates named
+    assert "abcd00000001" in err and "abcd00000002" in err
+    code, out, _ = edigw(env, "dlq", "drafts", "--discard", "ef01", "--json")
+    assert code == 0 and json.loads(out) == {"id": "ef0100000003", "outcome": "discarded"}
+    code, out, _ = edigw(env, "dlq", "drafts", "--discard", "order-2")  # a message id
+    assert code == 0 and out == "draft of abcd00000002 discarded\n"
+    code, out, err = edigw(env, "dlq", "drafts", "--discard", "ef01")
+    assert code == 1 and out == "" and "no draft of a dead letter" in err
+    assert [d.id for d in box.list()] == ["abcd00000001"]

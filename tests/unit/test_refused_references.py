@@ -56,3 +56,26 @@ def test_the_console_s_reference_link_leads_to_the_story(tmp_path: Path) -> None
     empty = client.get("/track", query_string={"ref": "NOPE"})
     assert "No message with reference or id NOPE" in empty.text
     app.close()
+
+
+def test_a_ministry_document_refused_before_it_is_trusted_is_found_by_its_number(
+    tmp_path: Path,
+) -> None:
+    """Refused for its signature (changed after signing): indexed under the certificate number
+    it claims; a document that is no certificate, under nothing."""
+    from gateway.security.trust import DevPki
+    from tests.unit.test_lpco_lifecycle import licence, send
+
+    gw = bootstrap(load(env={"EDIGW_STATE_DIR": str(tmp_path), "EDIGW_MODE": "development"}))
+    pki = DevPki.ensure(tmp_path, ["commerce", "agriculture", "industry"])
+    signed = pki.sign("commerce", licence())
+    tampered = signed.replace(b"IL-2026-000123", b"IL-2026-000999", 1)
+    assert tampered != signed
+    refused = send(gw, tampered)
+    assert refused.rejection is not None
+    assert refused.rejection.reason == "SIGNATURE_DIGEST_MISMATCH"
+    assert refused.business_references()[:2] == ["IL-2026-000999", "IL-2026-000999/v1"]
+    # Not one of the accepted documents (and unsigned): refused, indexed under nothing.
+    stranger = send(gw, b"<Invoice><ID>INV-1</ID></Invoice>")
+    assert stranger.rejection is not None and stranger.business_references() == []
+    gw.close()

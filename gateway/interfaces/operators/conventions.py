@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from gateway.interfaces.operators.deadletters import DeadLetter
+# Written once, beside the log lines' own escaping (gateway.logs, which every layer may use).
+from gateway.logs import terminal_safe as terminal_safe
+
+
+class Identified(Protocol):
+    """What an id is resolved among: a dead letter, or a kept draft of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
 
 #: Shortest prefix accepted for an id: fewer characters match too much by accident.
 MIN_PREFIX = 4
@@ -23,29 +34,6 @@ MIN_PREFIX = 4
 # C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text
 # (bidirectional overrides and isolates, zero-width characters, line/paragraph separators).
 _UNSAFE_JSON = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def _unsafe(char: str, keep: str) -> bool:
-    if char in keep:
-        return False
-    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
-
-
-def terminal_safe(text: str, keep: str = "\n\t") -> str:
-    r"""``text`` with every control or invisible format character written as ``\xNN`` /
-    ``\uNNNN``; the characters in ``keep`` (newline and tab: a body's layout) stay.
-
-    >>> terminal_safe("UNH+1\x1b[2J\r\nBGM\u202e+1")
-    'UNH+1\\x1b[2J\\x0d\nBGM\\u202e+1'
-    >>> terminal_safe("a\nb", keep="")
-    'a\\x0ab'
-    >>> terminal_safe("مرحبا MAN-001")
-    'مرحبا MAN-001'
-    """
-    return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _unsafe(c, keep) else c
-        for c in text
-    )
 
 
 def terminal_line(value: Any) -> str:
@@ -81,7 +69,7 @@ class AmbiguousId(LookupError):
         )
 
 
-def resolve_ids(letters: Iterable[DeadLetter], wanted: Sequence[str]) -> tuple[str, ...]:
+def resolve_ids(letters: Iterable[Identified], wanted: Sequence[str]) -> tuple[str, ...]:
     """The full ids meant by ``wanted``: each an id, an AMQP message id, or a prefix of either
     (at least :data:`MIN_PREFIX` characters) that only one dead letter has.
 
