@@ -26,6 +26,7 @@ EDIGW_DIRECTORY_PATH           edifact.directory_path (folders joined by ``os.pa
 EDIGW_MODE                     gateway.mode ("production" or "development")
 EDIGW_METRICS_PORT             metrics.port (a whole number)
 EDIGW_METRICS_ADDRESS          metrics.address
+EDIGW_MANAGEMENT_URLS          metrics.management_urls (RabbitMQ management APIs joined by ',')
 EDIGW_CONSOLE_TOKEN            console.token
 EDIGW_CONSOLE_SECRET_KEY_FILE  console.secret_key_file
 =============================  =====================
@@ -70,6 +71,7 @@ ENV_KEYS = {
     "EDIGW_MODE": ("gateway", "mode"),
     "EDIGW_METRICS_PORT": ("metrics", "port"),
     "EDIGW_METRICS_ADDRESS": ("metrics", "address"),
+    "EDIGW_MANAGEMENT_URLS": ("metrics", "management_urls"),
     "EDIGW_CONSOLE_TOKEN": ("console", "token"),
     "EDIGW_CONSOLE_SECRET_KEY_FILE": ("console", "secret_key_file"),
 }

@@ -231,6 +231,17 @@ class MetricsSection(Section):
     address: NonEmpty = "127.0.0.1"
     depth_interval: Annotated[float, Field(ge=1)] = 15
     management_url: str = ""  # RabbitMQ management API (depths count unacknowledged messages)
+    # More management APIs, tried in order after management_url (a cluster's other nodes when
+    # they listen elsewhere than port 15672). Both empty: each broker node's host, port 15672.
+    management_urls: list[str] = []
+
+    @field_validator("management_urls", mode="before")
+    @classmethod
+    def _url_list(cls, value: object) -> object:
+        """A string (an environment variable) is URLs joined by ','."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 Role = Literal["viewer", "operator", "admin"]

@@ -6,7 +6,8 @@ Configuration (``[metrics]`` in the TOML, or the environment)::
     port = 9464            # 0 = no endpoint (EDIGW_METRICS_PORT)
     address = "127.0.0.1"  # where to listen (EDIGW_METRICS_ADDRESS)
     depth_interval = 15    # seconds between queue-depth polls
-    management_url = ""    # RabbitMQ management API; "" = the broker's host, port 15672
+    management_url = ""    # RabbitMQ management API; "" = each broker node's host, port 15672
+    management_urls = []   # more APIs, tried in order after it (gateway.messaging.management)
 
 Labels are bounded (issue #19): a ``type`` is one of :data:`KNOWN_TYPES` (else ``other``),
 a ``partner`` one of the configured partners (else ``other``), a ``destination`` core or
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ from gateway.logs import get_logger
 from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway
 from gateway.messaging.health import Readiness, serve
+from gateway.messaging.management import management_queues
 from gateway.messaging.metrics_travellers import watch_overdue_vehicles
 from gateway.storage.travellers_retention import travellers_of
 
@@ -442,53 +444,14 @@ def _value(name: str, **labels: str) -> float | None:
 # ---------------------------------------------------------------------- queue depths
 
 
-def management_api(broker_url: str, management_url: str = "") -> tuple[str, str, str, str]:
-    """(API base URL, vhost, user, password) of the RabbitMQ management API for ``broker_url``.
-
-    Without ``management_url`` it is the broker's host on port 15672 (https when the broker
-    URL is amqps), with the broker's credentials.
-
-    >>> management_api("amqp://u:p@mq.example:5672/edi")
-    ('http://mq.example:15672/api', 'edi', 'u', 'p')
-    >>> management_api("amqp://u:p@mq:5672/%2F", "https://ops@mgmt:443")[:2]
-    ('https://mgmt:443/api', '/')
-    """
-    from urllib.parse import unquote, urlsplit
-
-    amqp = urlsplit(broker_url)
-    vhost = unquote(amqp.path[1:]) if len(amqp.path) > 1 else "/"
-    user, password = unquote(amqp.username or "guest"), unquote(amqp.password or "guest")
-    if management_url:
-        given = urlsplit(management_url)
-        user = unquote(given.username) if given.username else user
-        password = unquote(given.password) if given.password else password
-        host = given.hostname or "127.0.0.1"
-        base = f"{given.scheme or 'http'}://{host}" + (f":{given.port}" if given.port else "")
-    else:
-        scheme = "https" if amqp.scheme == "amqps" else "http"
-        base = f"{scheme}://{amqp.hostname or '127.0.0.1'}:15672"
-    return f"{base}/api", vhost, user, password
-
-
 def _management_depths(
-    broker_url: str, queues: list[str], management_url: str, timeout: float
+    broker: Connector, queues: list[str], management_urls: Sequence[str], timeout: float
 ) -> dict[str, int]:
-    """Ready + unacknowledged messages per queue, from the management API (raises on failure)."""
-    import base64
-    import json
-    import urllib.request
-    from urllib.parse import quote
-
-    base, vhost, user, password = management_api(broker_url, management_url)
-    request = urllib.request.Request(
-        f"{base}/queues/{quote(vhost, safe='')}?columns=name,messages",
-        headers={
-            "Authorization": "Basic "
-            + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        },
+    """Ready + unacknowledged messages per queue, from the first management API of the
+    cluster that answers (raises when none does)."""
+    rows = management_queues(
+        broker.nodes, "name,messages", management_urls=management_urls, timeout=timeout
     )
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
-        rows = json.loads(answer.read(16 * 1024 * 1024))
     wanted = set(queues)
     return {
         str(row["name"]): int(row.get("messages") or 0)
@@ -519,6 +482,7 @@ def queue_depths(
     queues: list[str],
     *,
     management_url: str = "",
+    management_urls: Sequence[str] = (),
     timeout: float = 5.0,
 ) -> tuple[dict[str, int], bool]:
     """(messages per existing queue, whether unacknowledged ones are counted).
@@ -531,7 +495,9 @@ def queue_depths(
     """
     ready = _amqp_ready(broker, queues)
     try:
-        total = _management_depths(broker.url, list(ready), management_url, timeout)
+        total = _management_depths(
+            broker, list(ready), [management_url, *management_urls], timeout
+        )
     except Exception as exc:  # no management plugin, refused, timeout: fall back, say so
         log.warning(
             "queue depths without unacknowledged messages: management API unreachable",
@@ -552,11 +518,11 @@ class QueueDepthPoller(threading.Thread):
         broker: Connector,
         queues: list[str],
         interval: float,
-        management_url: str = "",
+        management_urls: Sequence[str] = (),
     ) -> None:
         super().__init__(name="edigw-metrics-depth", daemon=True)
         self.broker = broker
-        self.management_url = management_url
+        self.management_urls = tuple(management_urls)
         self.queues = queues
         self.interval = interval
         self.stopping = threading.Event()
@@ -564,7 +530,7 @@ class QueueDepthPoller(threading.Thread):
     def poll_once(self) -> dict[str, int]:
         try:
             depths, counts_unacked = queue_depths(
-                self.broker, self.queues, management_url=self.management_url
+                self.broker, self.queues, management_urls=self.management_urls
             )
         except AMQPError:
             BROKER_REACHABLE.set(0)
@@ -626,7 +592,12 @@ def start(
         server, thread = serve(
             conf.address, port, REGISTRY, readiness or Readiness(), gateway.journal.ping
         )
-        poller = QueueDepthPoller(gateway.broker, queues, conf.depth_interval, conf.management_url)
+        poller = QueueDepthPoller(
+            gateway.broker,
+            queues,
+            conf.depth_interval,
+            [conf.management_url, *conf.management_urls],
+        )
         # The operator actions of the audit trail, counted at each scrape.
         set_operator_actions_source(gateway.audit.counts_by_action)
         watch_overdue_vehicles(travellers_of(gateway.journal))  # issue #18

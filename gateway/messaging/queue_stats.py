@@ -13,17 +13,14 @@ QueueStats(name='q', messages=5, ready=3, unacked=2, in_rate=1.5, out_rate=0.5, 
 
 from __future__ import annotations
 
-import base64
-import json
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote
 
 from gateway.logs import get_logger
 from gateway.messaging.broker import Connector
-from gateway.messaging.metrics import _amqp_ready, management_api
+from gateway.messaging.management import management_queues
+from gateway.messaging.metrics import _amqp_ready
 
 log = get_logger()
 
@@ -87,22 +84,19 @@ def queue_stats(
     queues: list[str],
     *,
     management_url: str = "",
+    management_urls: Sequence[str] = (),
     timeout: float = 5.0,
 ) -> dict[str, QueueStats]:
-    """Figures of every existing queue among ``queues``."""
+    """Figures of every existing queue among ``queues``, from the first management API of
+    the cluster that answers (``gateway.messaging.management``)."""
     ready = _amqp_ready(broker, queues)
-    base, vhost, user, password = management_api(broker.url, management_url)
-    request = urllib.request.Request(
-        f"{base}/queues/{quote(vhost, safe='')}"
-        "?columns=name,messages,messages_ready,messages_unacknowledged,message_stats",
-        headers={
-            "Authorization": "Basic "
-            + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            rows = json.loads(answer.read(16 * 1024 * 1024))
+        rows = management_queues(
+            broker.nodes,
+            "name,messages,messages_ready,messages_unacknowledged,message_stats",
+            management_urls=[management_url, *management_urls],
+            timeout=timeout,
+        )
     except Exception as exc:  # no management plugin, refused, timeout: ready counts only
         log.warning("console: queue figures without the management API", error=repr(exc)[:300])
         rows = []

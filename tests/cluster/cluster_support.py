@@ -35,6 +35,8 @@ RABBIT_BIN = Path(os.environ.get("RABBIT_BIN", "/usr/lib/rabbitmq/bin"))
 NODES = (1, 2, 3)
 URL = "amqp://guest:guest@127.0.0.1:5681/%2F"
 HOSTS = "127.0.0.1:5682,127.0.0.1:5683"
+# scripts/cluster.sh's management listeners: not on 15672, so configured explicitly.
+MANAGEMENT_URLS = "http://127.0.0.1:15681,http://127.0.0.1:15682,http://127.0.0.1:15683"
 
 
 def cluster_sh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -116,6 +118,7 @@ def cluster_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
         **os.environ,
         "EDIGW_AMQP_URL": URL,
         "EDIGW_AMQP_HOSTS": HOSTS,
+        "EDIGW_MANAGEMENT_URLS": MANAGEMENT_URLS,
         "EDIGW_NAME_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
         "EDIGW_STATE_DIR": str(tmp_path / "state"),
     }

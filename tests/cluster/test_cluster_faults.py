@@ -22,6 +22,9 @@ from subprocess import Popen
 
 import pytest
 
+from gateway.config import load
+from gateway.messaging.broker import Connector
+from gateway.messaging.metrics import queue_depths
 from gateway.messaging.naming import Names
 from tests.cluster.cluster_support import (
     NODES,
@@ -169,3 +172,30 @@ def test_kill_9_of_one_gateway_during_the_traffic_loses_and_doubles_nothing(
     result, inbound, routed = _traffic_with_fault(gateway_env, dsn, tmp_path, 300_000, kill_one)
     _assert_nothing_lost_nothing_doubled(result, inbound, routed)
     assert killed == [-9], "the gateway was not killed by SIGKILL"
+
+
+def test_with_the_first_node_down_depths_still_count_unacknowledged_messages(
+    env: tuple[dict[str, str], str],
+) -> None:
+    """The depth poller and the console ask the management API node by node (issue #20):
+    with url's own node stopped, another node's API answers, so the depths still come from
+    the API (ready + unacknowledged), not from AMQP's ready count alone."""
+    gateway_env, _dsn = env
+    settings = load(env=gateway_env)
+    queue = Names(gateway_env["EDIGW_NAME_PREFIX"]).inbound("apcs")
+    submit(gateway_env, [(f"mg-{i}", cuscar(200_000 + i)) for i in range(3)])
+    connector = Connector(
+        settings.config.broker.url, hosts=tuple(str(h) for h in settings.config.broker.hosts)
+    )
+    management_urls = settings.config.metrics.management_urls
+    assert len(management_urls) == 3
+    wait_not_quorum_critical(1)
+    stop_node(1)
+    try:
+        depths, counted_unacked = queue_depths(
+            connector, [queue], management_urls=management_urls, timeout=5
+        )
+        assert counted_unacked, "no other node's management API was asked"
+        assert depths[queue] == 3
+    finally:
+        start_node(1)

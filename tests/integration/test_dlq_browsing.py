@@ -19,7 +19,7 @@ import pytest
 from gateway.bootstrap import bootstrap
 from gateway.interfaces.console import Backend
 from gateway.interfaces.operators.store import DeadLetterStore
-from gateway.messaging import metrics
+from gateway.messaging import management, metrics
 from gateway.messaging.broker import Connector
 from gateway.messaging.naming import Names
 from gateway.messaging.topology import topology_for
@@ -41,7 +41,7 @@ BROWSES = 50
 
 def _unacknowledged(broker_url: str, queue: str) -> int:
     """What the management API says about ``queue``'s unacknowledged messages."""
-    base, vhost, user, password = metrics.management_api(broker_url)
+    base, vhost, user, password = management.management_api(broker_url)
     request = urllib.request.Request(
         f"{base}/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}",
         headers={

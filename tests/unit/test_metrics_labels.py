@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from gateway.config import load
-from gateway.messaging import metrics
+from gateway.messaging import management, metrics
 from gateway.storage.audit import AuditTrail
 
 
@@ -114,7 +114,7 @@ def test_operator_actions_are_counted_from_the_audit_trail(tmp_path: Path) -> No
 def test_management_url_is_a_metrics_setting() -> None:
     conf = load({"metrics": {"management_url": "https://mq:15671"}}, env={}).config.metrics
     assert conf.management_url == "https://mq:15671"
-    base, vhost, user, _password = metrics.management_api(
+    base, vhost, user, _password = management.management_api(
         "amqp://edi:secret@mq:5672/port", conf.management_url
     )
     assert (base, vhost, user) == ("https://mq:15671/api", "port", "edi")

@@ -97,6 +97,7 @@ class Backend:
             self.app.broker,
             self.queues,
             management_url=self.app.settings.config.metrics.management_url,
+            management_urls=self.app.settings.config.metrics.management_urls,
         )
 
     def partner_status(self) -> list[dict[str, Any]]:
