@@ -258,6 +258,10 @@ def forget(
             detail=f"erased past retention ({'one traveller' if holder else 'all'})",
             data={"holder": holder, **counts, "removed_dead_letters": stones},
         )
+    if not erased.total and not letters and not broker_down:
+        # The CLI's convention: nothing matched is a sentence on stderr, nothing on stdout.
+        click.echo("nothing past retention", err=True)
+        sys.exit(EXIT_REJECTED)
     say: Callable[[str], None] = click.echo
     if as_json:
         say(json_line({"dry_run": dry_run, "holder": holder, **counts, "tombstones": stones}))
@@ -269,9 +273,6 @@ def forget(
     if broker_down:
         click.echo(broker_down, err=True)
         sys.exit(EXIT_BROKER)
-    if not erased.total and not letters:
-        click.echo("nothing past retention", err=True)
-        sys.exit(EXIT_REJECTED)
     sys.exit(EXIT_OK)
 
 

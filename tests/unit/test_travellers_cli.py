@@ -121,4 +121,8 @@ def test_forget_erases_past_retention_and_is_audited(
     assert entry.actor == "amina" and entry.data["tpds"] == 1
     assert entry.data["holder"] == service.pseudonym("197845612")
     assert "197845612" not in json.dumps(entry.to_json())  # the trail outlives the erasure
-    assert edigw(env, "travellers", "forget", "--expired", "--on", "2026-07-20")[0] == 1
+    for dry_run in ([], ["--dry-run"], ["--json"]):
+        code, out, err = edigw(
+            env, "travellers", "forget", "--expired", "--on", "2026-07-20", *dry_run
+        )
+        assert (code, out, err.strip().splitlines()[-1]) == (1, "", "nothing past retention")
