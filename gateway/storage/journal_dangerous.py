@@ -32,10 +32,11 @@ DANGEROUS_CHECK_TABLES = (
     notified INTEGER NOT NULL,
     declared INTEGER NOT NULL,
     discrepancy_count INTEGER NOT NULL,
-    discrepancies TEXT NOT NULL
+    discrepancies TEXT NOT NULL,
+    step INTEGER NOT NULL
 )""",
     "CREATE INDEX IF NOT EXISTS call_dangerous_checks_call "
-    "ON call_dangerous_checks(imo_number, voyage_number, port_of_call, checked_at)",
+    "ON call_dangerous_checks(imo_number, voyage_number, port_of_call, step)",
 )
 
 _COLUMNS = (
@@ -62,11 +63,18 @@ class DangerousChecks(SqlMixin):
         """Record a check (the same message's again: unchanged)."""
         self._dangerous_checks_tables()
         k = record.key
-        with self._tx() as cur:
+        with self._tx(immediate=True) as cur:
+            # Its place among the call's checks (several may share a second).
+            step = self._exec(
+                cur,
+                "SELECT COALESCE(MAX(step), 0) + 1 FROM call_dangerous_checks "
+                "WHERE imo_number = ? AND voyage_number = ? AND port_of_call = ?",
+                (k.imo_number, k.voyage_number, k.port_of_call),
+            ).fetchone()[0]
             self._exec(
                 cur,
-                f"INSERT INTO call_dangerous_checks ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(_COLUMNS))}) ON CONFLICT DO NOTHING",
+                f"INSERT INTO call_dangerous_checks ({', '.join(_COLUMNS)}, step) "
+                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))}) ON CONFLICT DO NOTHING",
                 (
                     record.message_id,
                     k.imo_number,
@@ -78,11 +86,12 @@ class DangerousChecks(SqlMixin):
                     record.declared,
                     record.discrepancy_count,
                     record.discrepancies,
+                    step,
                 ),
             )
 
     def dangerous_checks(self, key: CallKey) -> list[DangerousCheckRecord]:
-        """The checks of ``key``'s dangerous goods, oldest first."""
+        """The checks of ``key``'s dangerous goods, in the order they were made."""
         self._dangerous_checks_tables()
         with self._read() as cur:
             rows = self._exec(
@@ -90,7 +99,7 @@ class DangerousChecks(SqlMixin):
                 "SELECT message_id, trigger, checked_at, notified, declared, discrepancy_count, "
                 "discrepancies FROM call_dangerous_checks "
                 "WHERE imo_number = ? AND voyage_number = ? AND port_of_call = ? "
-                "ORDER BY checked_at, message_id",
+                "ORDER BY step",
                 (key.imo_number, key.voyage_number, key.port_of_call),
             ).fetchall()
         return [DangerousCheckRecord(r[0], key, *r[1:]) for r in rows]
