@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gateway.domain.call_discrepancies import DiscrepancyNotification
 from gateway.domain.calls import CallKey, DangerousGoodsNotification
 from gateway.domain.model import CargoManifest, Document
 from gateway.storage.call_records import (
@@ -80,17 +81,6 @@ class Bill:
 
 
 @dataclass(frozen=True, slots=True)
-class NotificationRef:
-    """A dangerous goods notification of the call: who sent it, its number."""
-
-    sender: str
-    document_number: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"sender": self.sender, "notification": self.document_number}
-
-
-@dataclass(frozen=True, slots=True)
 class DangerousDiscrepancy:
     """A container (or goods in no container) whose dangerous goods the notifications and the
     manifests of the call say differently (kinds: the module's docstring)."""
@@ -101,7 +91,7 @@ class DangerousDiscrepancy:
     declared: tuple[str, ...] = ()  # UN numbers on the manifests and not notified
     notified: tuple[str, ...] = ()  # UN numbers notified and not on the manifests
     bills: tuple[Bill, ...] = ()  # the bills that declared ``declared``
-    notifications: tuple[NotificationRef, ...] = ()  # the notifications of ``notified``
+    notifications: tuple[DiscrepancyNotification, ...] = ()  # the notifications of ``notified``
 
     @property
     def un_numbers(self) -> tuple[str, ...]:
@@ -130,7 +120,9 @@ class DangerousDiscrepancy:
             "notified": list(self.notified),
             "sentence": self.sentence,
             "bills": [b.to_json() for b in self.bills],
-            "notifications": [n.to_json() for n in self.notifications],
+            "notifications": [
+                {"sender": n.sender, "notification": n.document_number} for n in self.notifications
+            ],
         }
 
 
@@ -142,7 +134,7 @@ def _bills(bills: Sequence[Bill]) -> str:
     return ", ".join(dict.fromkeys(f"{b.transport_document} ({b.document_number})" for b in bills))
 
 
-def _numbers(refs: Sequence[NotificationRef]) -> str:
+def _numbers(refs: Sequence[DiscrepancyNotification]) -> str:
     return ", ".join(dict.fromkeys(n.document_number for n in refs))
 
 
@@ -162,10 +154,10 @@ def check_dangerous(
             bill = Bill(row.sender, row.document_number, row.transport_document)
             if bill not in bills:
                 bills.append(bill)
-    in_notifications: dict[str, dict[str, list[NotificationRef]]] = {}
+    in_notifications: dict[str, dict[str, list[DiscrepancyNotification]]] = {}
     for item in notified:
         refs = in_notifications.setdefault(item.container or "", {}).setdefault(item.un_number, [])
-        ref = NotificationRef(item.sender, item.document_number)
+        ref = DiscrepancyNotification(item.sender, item.document_number)
         if ref not in refs:
             refs.append(ref)
     out: list[DangerousDiscrepancy] = []
@@ -339,7 +331,6 @@ __all__ = [
     "Bill",
     "DangerousCheck",
     "DangerousDiscrepancy",
-    "NotificationRef",
     "after_filing",
     "by_manifest",
     "check_dangerous",

@@ -43,7 +43,6 @@ from gateway.config import Route
 from gateway.domain.call_discrepancies import (
     DangerousGoodsDiscrepancy,
     DiscrepancyBill,
-    DiscrepancyNotification,
 )
 from gateway.domain.calls import (
     CallKey,
@@ -179,7 +178,7 @@ def report_of(
                 g.declared,
                 g.notified,
                 bills(g.bills),
-                [DiscrepancyNotification(n.sender, n.document_number) for n in g.notifications],
+                list(g.notifications),
             )
             for g in reconciliation.dangerous
         ],

@@ -20,17 +20,13 @@ from pathlib import Path
 
 from adapters import aperak
 from gateway.domain.call_discrepancies import DiscrepancyNotification
-from gateway.domain.calls import ManifestDiscrepancyReport
 from gateway.domain.canonical_xml import from_xml, to_bytes, to_xml
-from gateway.domain.validation import validate
-from gateway.domain.xmlsafe import parse
 from gateway.service.call_dangerous import (
     DG_NOT_DECLARED,
     DG_NOT_NOTIFIED,
     DG_UN_NUMBER_MISMATCH,
     Bill,
     DangerousDiscrepancy,
-    NotificationRef,
     by_manifest,
     check_dangerous,
 )
@@ -40,8 +36,14 @@ from gateway.service.decision import DecisionService
 from gateway.storage.call_records import DeclaredEquipment, NotifiedDangerous
 from gateway.storage.journal import SqliteJournal
 from gateway.storage.spool import content
-from tests.helpers import assert_valid_aperak, xmlsec_verify
-from tests.unit.test_calls_report import MANIFEST, of_type, routed, service  # noqa: F401
+from tests.helpers import assert_valid_aperak
+from tests.unit.test_calls_report import (  # noqa: F401  (service: the fixture)
+    MANIFEST,
+    of_type,
+    routed,
+    service,
+    signed_report,
+)
 from tests.unit.test_calls_service import (
     ETA,
     KEY,
@@ -95,7 +97,8 @@ def test_a_un_number_on_one_side_only() -> None:
     not_notified, not_declared = found
     assert not_notified.bills == (Bill("apcs", "MAN-1", "BL-2"),) and not not_notified.notifications
     assert (
-        not_declared.notifications == (NotificationRef("apcs", "DG-1"),) and not not_declared.bills
+        not_declared.notifications == (DiscrepancyNotification("apcs", "DG-1"),)
+        and not not_declared.bills
     )
     assert not_declared.sentence == (
         "UN 1203 in container CMAU3000020 is notified (DG-1) and declared on no manifest of the call"
@@ -254,12 +257,7 @@ def test_a_manifest_after_the_notification_is_told_to_its_sender_and_in_the_repo
     # The terminal reports the discharge complete: the report carries the mismatch too.
     discharge = routed(service, SAMPLES / "08-coarri-discharge-algiers.edi", "in-coarri")
     [report] = of_type(discharge, "ManifestDiscrepancyReport")
-    body = content(report.body)
-    assert validate(parse(body)) == []
-    verified = xmlsec_verify(body, tmp_path / "c.pem", tmp_path)
-    assert verified.returncode == 0, verified.stderr
-    doc = from_xml(body)
-    assert isinstance(doc, ManifestDiscrepancyReport)
+    doc = signed_report(report, tmp_path)
     [goods] = doc.dangerous_goods
     assert (goods.kind, goods.container, goods.declared, goods.notified) == (
         DG_UN_NUMBER_MISMATCH,
