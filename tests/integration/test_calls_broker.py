@@ -436,8 +436,15 @@ def test_edigw_run_reconciles_a_call_after_hours(
         ("SHORT_LANDED", "CMAU3000014"),
         ("SHORT_LANDED", "CMAU3000020"),
     ]
+    # No IFTDGN was filed for the call: the manifest's UN 1263 is not notified.
+    assert [(g.kind, g.container, g.declared) for g in report.dangerous_goods] == [
+        ("DG_NOT_NOTIFIED", "CMAU3000009", ("1263",))
+    ]
     [(_aperak_props, aperak_bytes)] = told
-    assert [e.code for e in aperak.decode(aperak_bytes).errors] == ["SHORT_LANDED"] * 3
+    assert [e.code for e in aperak.decode(aperak_bytes).errors] == [
+        *["SHORT_LANDED"] * 3,
+        "DG_NOT_NOTIFIED",
+    ]
     assert code == 0 and "CallReconciliation" in track
     assert [p.type for p, _ in again if p.type == "ManifestDiscrepancyReport"] == []
 
