@@ -381,6 +381,14 @@ def plan_recheck(reporter: Reporter, check: DangerousCheck) -> tuple[list[Publis
         )
         publishes += told[0]
         events += told[1]
+        log.info(
+            "dangerous goods checked again: told the manifest's sender",
+            message_id=check.trigger_id,
+            partner=sender,
+            business_reference=number,
+            call=str(check.call),
+            kinds=",".join(d.kind for d in found),
+        )
     return publishes, events
 
 
