@@ -84,6 +84,9 @@ SHORT_CODES = {
     "OVER_LANDED": "GW402",
     "SEAL_MISMATCH": "GW403",
     "WEIGHT_MISMATCH": "GW404",
+    # The call's dangerous goods against its notifications (IFTDGN): the manifest's part.
+    "DG_NOT_NOTIFIED": "GW405",
+    "DG_UN_NUMBER_MISMATCH": "GW406",
 }
 
 _REASONS = {short: reason for reason, short in SHORT_CODES.items()}

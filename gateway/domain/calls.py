@@ -7,7 +7,8 @@ are in the customs namespace (``xsd/calls-1.xsd``, included by ``customs-1.xsd``
 * :class:`VesselCall`, the arrival notification (IMO FAL form 1 data, from CUSREP or APCS XML);
 * :class:`DangerousGoodsNotification`, the dangerous cargo on board (IMO FAL form 7, IFTDGN);
 * :class:`TerminalOperationsReport`, what a terminal discharged or loaded (COARRI, APCS XML);
-* :class:`ManifestDiscrepancyReport`, the gateway's reconciliation of a call, for customs.
+* :class:`ManifestDiscrepancyReport`, the gateway's reconciliation of a call, for customs (its
+  bills and dangerous goods discrepancies: ``gateway.domain.call_discrepancies``).
 
 The last two name their call by the same key; linking and reconciliation are the service's.
 
@@ -30,6 +31,14 @@ from typing import Any, Literal, cast
 
 from lxml import etree
 
+from gateway.domain.call_discrepancies import (
+    DangerousGoodsDiscrepancy,
+    DiscrepancyBill,
+    bills_from,
+    bills_out,
+    dangerous_from,
+    dangerous_out,
+)
 from gateway.domain.model import NAMESPACE, SCHEMA_VERSION, Conveyance, Header, NotMappedElement
 from gateway.domain.rules import imo_number_ok, locode_problem
 from gateway.domain.xml_parts import conveyance_from_xml, conveyance_out
@@ -225,16 +234,6 @@ class TerminalOperationsReport:
 ReconciliationBasis = Literal["discharge_complete", "after_hours"]
 
 
-@dataclass(frozen=True, slots=True)
-class DiscrepancyBill:
-    """A bill that declared a container: whose it is to correct, and customs' number for it."""
-
-    sender: str
-    manifest_number: str
-    transport_document: str
-    mrn: str | None = None  # the manifest's, once customs registered it
-
-
 @dataclass(slots=True)
 class Discrepancy:
     """One container whose discharge does not match its manifests (kinds: docs/calls.md)."""
@@ -260,6 +259,8 @@ class ManifestDiscrepancyReport:
     call_reference: str | None = None
     vessel_name: str | None = None
     discrepancies: list[Discrepancy] = field(default_factory=list)
+    # The call's dangerous goods, notifications against manifests (call_discrepancies).
+    dangerous_goods: list[DangerousGoodsDiscrepancy] = field(default_factory=list)
 
     DOCUMENT_TYPE = "ManifestDiscrepancyReport"
 
@@ -276,6 +277,9 @@ class ManifestDiscrepancyReport:
         for d in self.discrepancies:
             refs.append(d.container)
             refs.extend(b.transport_document for b in d.bills)
+        for g in self.dangerous_goods:
+            refs.extend([g.container] if g.container else [])
+            refs.extend(b.transport_document for b in g.bills)
         return list(dict.fromkeys(refs))
 
 
@@ -390,12 +394,8 @@ def discrepancy_report_to_xml(doc: ManifestDiscrepancyReport) -> etree._Element:
         _add(el, "Sentence", d.sentence)
         _add(el, "Declared", d.declared)
         _add(el, "Discharged", d.discharged)
-        for b in d.bills:
-            bill = etree.SubElement(el, _q("Bill"))
-            _add(bill, "Sender", b.sender)
-            _add(bill, "ManifestNumber", b.manifest_number)
-            _add(bill, "TransportDocument", b.transport_document)
-            _add(bill, "Mrn", b.mrn)
+        bills_out(el, d.bills)
+    dangerous_out(root, doc.dangerous_goods)
     return root
 
 
@@ -527,15 +527,7 @@ def discrepancy_report_from_xml(root: etree._Element) -> ManifestDiscrepancyRepo
             sentence=_req(el, "Sentence"),
             declared=_str(el, "Declared"),
             discharged=_str(el, "Discharged"),
-            bills=[
-                DiscrepancyBill(
-                    _req(b, "Sender"),
-                    _req(b, "ManifestNumber"),
-                    _req(b, "TransportDocument"),
-                    _str(b, "Mrn"),
-                )
-                for b in el.findall(_q("Bill"))
-            ],
+            bills=bills_from(el),
         )
         for el in root.findall(_q("Discrepancy"))
     ]
@@ -549,6 +541,7 @@ def discrepancy_report_from_xml(root: etree._Element) -> ManifestDiscrepancyRepo
         call_reference=_str(root, "CallReference"),
         vessel_name=_str(root, "VesselName"),
         discrepancies=discrepancies,
+        dangerous_goods=dangerous_from(root),
     )
 
 

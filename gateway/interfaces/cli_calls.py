@@ -202,6 +202,15 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
         "the manifests"
     )
     out += _capped([f"  {d.kind}  {d.sentence}" for d in v.dangerous], cap)
+    out.append(f"dangerous goods checked again ({len(v.checks)})")
+    out += _capped(
+        [
+            f"  {_when(k.checked_at)}  after {k.trigger}: {k.notified} notified, "
+            f"{k.declared} declared, {k.discrepancy_count} discrepancies"
+            for k in v.checks
+        ],
+        cap,
+    )
     out.append(f"reports to customs ({len(v.reports)})")
     out += _capped(
         [

@@ -8,11 +8,12 @@
   - ``SEAL_MISMATCH`` / ``WEIGHT_MISMATCH``: the seals differ, or the gross mass differs from
     the declared one by more than the tolerance (percent of the declared mass).
 
-* :func:`check_dangerous` cross-checks the dangerous goods notified (IFTDGN) with those the
-  manifests declare, by container and UN number: ``NOT_DECLARED`` (notified, on no manifest)
-  and ``NOT_NOTIFIED`` (on a manifest, not notified).
+* the dangerous goods notified (IFTDGN) against those the manifests declare, by container and
+  UN number (``gateway.service.call_dangerous.check_dangerous``): ``DG_NOT_NOTIFIED``,
+  ``DG_NOT_DECLARED``, ``DG_UN_NUMBER_MISMATCH``.
 
-Both are pure over the registry's records; :func:`reconcile` reads them from the journal.
+Both are pure over the registry's records; :func:`reconcile` reads them from the journal, and
+its reconciliation carries both (the report to customs tells both).
 
 >>> from gateway.storage.call_records import DeclaredEquipment, MovementRecord
 >>> declared = [DeclaredEquipment("apcs", "MAN-1", 0, "CMAU3000009", "BL-1"),
@@ -31,35 +32,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from gateway.domain.calls import CallKey
-from gateway.storage.call_records import (
-    CallRegistry,
-    DeclaredEquipment,
-    MovementRecord,
-    NotifiedDangerous,
-)
+from gateway.service.call_dangerous import Bill, DangerousDiscrepancy, check_dangerous
+from gateway.storage.call_records import CallRegistry, DeclaredEquipment, MovementRecord
 
 SHORT_LANDED = "SHORT_LANDED"
 OVER_LANDED = "OVER_LANDED"
 SEAL_MISMATCH = "SEAL_MISMATCH"
 WEIGHT_MISMATCH = "WEIGHT_MISMATCH"
-NOT_DECLARED = "NOT_DECLARED"
-NOT_NOTIFIED = "NOT_NOTIFIED"
-
-
-@dataclass(frozen=True, slots=True)
-class Bill:
-    """A bill of one manifest: whose it is to correct."""
-
-    sender: str
-    document_number: str
-    transport_document: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "sender": self.sender,
-            "manifest": self.document_number,
-            "bill": self.transport_document,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +71,8 @@ class Reconciliation:
     declared: int  # containers declared for discharge here
     discharged: int
     discrepancies: list[ContainerDiscrepancy] = field(default_factory=list)
+    # The call's dangerous goods, notifications against manifests, when it was reconciled.
+    dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[ContainerDiscrepancy]:
         return [d for d in self.discrepancies if d.kind == kind]
@@ -99,10 +80,11 @@ class Reconciliation:
     def summary(self) -> str:
         counts = {k: len(self.of_kind(k)) for k in (SHORT_LANDED, OVER_LANDED)}
         mismatched = len(self.of_kind(SEAL_MISMATCH)) + len(self.of_kind(WEIGHT_MISMATCH))
+        dangerous = f", {len(self.dangerous)} dangerous goods" if self.dangerous else ""
         return (
             f"call {self.call} reconciled: {self.declared} containers declared, "
             f"{self.discharged} discharged; {counts[SHORT_LANDED]} short-landed, "
-            f"{counts[OVER_LANDED]} over-landed, {mismatched} mismatched"
+            f"{counts[OVER_LANDED]} over-landed, {mismatched} mismatched{dangerous}"
         )
 
     def by_sender(self) -> dict[str, list[ContainerDiscrepancy]]:
@@ -120,6 +102,7 @@ class Reconciliation:
             "declared": self.declared,
             "discharged": self.discharged,
             "discrepancies": [d.to_json() for d in self.discrepancies],
+            "dangerous_goods": [d.to_json() for d in self.dangerous],
         }
 
 
@@ -232,74 +215,8 @@ def compare(
 
 
 def reconcile(registry: CallRegistry, tolerance_percent: Decimal, call: CallKey) -> Reconciliation:
-    """Reconcile ``call`` from what the registry holds now."""
-    return compare(
-        registry.declared_equipment(call),
-        registry.movements(call, "discharge"),
-        tolerance_percent,
-        call,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class DangerousDiscrepancy:
-    """A container and UN number in the notification and not in the manifests, or the reverse."""
-
-    kind: str
-    container: str  # "" for goods in no container
-    un_number: str
-    sentence: str
-    bills: tuple[Bill, ...] = ()  # NOT_NOTIFIED: the bills that declared it
-    notification: str | None = None  # NOT_DECLARED: the notification that has it
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "container": self.container,
-            "un_number": self.un_number,
-            "sentence": self.sentence,
-            "bills": [b.to_json() for b in self.bills],
-            "notification": self.notification,
-        }
-
-
-def check_dangerous(
-    notified: Sequence[NotifiedDangerous], declared: Sequence[DeclaredEquipment]
-) -> list[DangerousDiscrepancy]:
-    """Cross-check notified and declared dangerous goods by (container, UN number)."""
-    in_manifests: dict[tuple[str, str], list[Bill]] = {}
-    for row in declared:
-        for un in row.un_numbers:
-            bill = Bill(row.sender, row.document_number, row.transport_document)
-            in_manifests.setdefault((row.container, un), []).append(bill)
-    in_notifications: dict[tuple[str, str], str] = {}
-    for item in notified:
-        in_notifications.setdefault((item.container or "", item.un_number), item.document_number)
-    out = []
-    for (container, un), notification in in_notifications.items():
-        if (container, un) not in in_manifests:
-            where = f"container {container}" if container else "no container"
-            out.append(
-                DangerousDiscrepancy(
-                    NOT_DECLARED,
-                    container,
-                    un,
-                    f"UN {un} in {where} is notified ({notification}) and on no manifest",
-                    notification=notification,
-                )
-            )
-    for (container, un), bills in in_manifests.items():
-        if (container, un) not in in_notifications:
-            where = f"container {container}" if container else "no container"
-            on = ", ".join(dict.fromkeys(b.transport_document for b in bills))
-            out.append(
-                DangerousDiscrepancy(
-                    NOT_NOTIFIED,
-                    container,
-                    un,
-                    f"UN {un} in {where} is declared on {on} and in no dangerous goods "
-                    "notification",
-                    tuple(bills),
-                )
-            )
-    return out
+    """Reconcile ``call`` from what the registry holds now, its dangerous goods with it."""
+    declared = registry.declared_equipment(call)
+    result = compare(declared, registry.movements(call, "discharge"), tolerance_percent, call)
+    result.dangerous = check_dangerous(registry.notified_dangerous(call), declared)
+    return result

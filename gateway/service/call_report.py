@@ -14,7 +14,8 @@ When a call is reconciled (a terminal reports the discharge complete, or
   sender, in the syntax version and envelope of the interchange that carried the manifest:
   ``BGM+962`` and ``AP`` (the manifest stands, accepted: what follows is for it to
   correct), ``RFF+DM`` the manifest's number, one ``ERC`` + ``FTX`` per container
-  (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight). A port
+  (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight;
+  dangerous goods: ``GW405`` declared and not notified, ``GW406`` UN number mismatch). A port
   partner sends EDIFACT only (``formats.ROLE_FORMATS``), so its answer is an APERAK; a
   manifest whose origin the journal does not hold gets none (said in the journal).
 
@@ -22,7 +23,10 @@ The routed report is recorded as an origin (role ``gateway``) and as a report of
 (``call_reports``), so customs may answer it on ``customs.responses``: :func:`record_answer`
 records that answer on the call and forwards it to nobody (the gateway wrote the report).
 
-An over-landed container on no manifest is nobody's: customs alone hears of it. Every id is
+An over-landed container on no manifest is nobody's: customs alone hears of it, as of dangerous
+goods notified and on no manifest. When a manifest or a notification filed later makes the
+call's dangerous goods be checked again, :func:`plan_recheck` tells the manifests' senders
+what is theirs in an APERAK of the same form. Every id is
 derived from what triggered the reconciliation, so a redelivered trigger republishes the
 same messages (consumers drop the copies).
 """
@@ -36,10 +40,13 @@ from typing import TYPE_CHECKING
 
 from adapters import aperak
 from gateway.config import Route
+from gateway.domain.call_discrepancies import (
+    DangerousGoodsDiscrepancy,
+    DiscrepancyBill,
+)
 from gateway.domain.calls import (
     CallKey,
     Discrepancy,
-    DiscrepancyBill,
     ManifestDiscrepancyReport,
     ReconciliationBasis,
 )
@@ -48,6 +55,7 @@ from gateway.domain.model import CustomsResponse, Header, Source
 from gateway.logs import get_logger
 from gateway.service import routing
 from gateway.service.call_checks import Reconciliation
+from gateway.service.call_dangerous import Bill, DangerousCheck, DangerousDiscrepancy, by_manifest
 from gateway.service.plan import Addresses, Plan, Publish, now
 from gateway.service.signing_step import sign_element
 from gateway.storage.call_records import CallReportRecord
@@ -123,6 +131,17 @@ def report_of(
             mrns[sender, number] = record.mrn if record is not None else None
         return mrns[sender, number]
 
+    def bills(found: Sequence[Bill]) -> list[DiscrepancyBill]:
+        return [
+            DiscrepancyBill(
+                b.sender,
+                b.document_number,
+                b.transport_document,
+                mrn(b.sender, b.document_number),
+            )
+            for b in found
+        ]
+
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     header = Header(
         message_id=message_id,
@@ -148,23 +167,20 @@ def report_of(
         call.call_reference if call is not None else None,
         call.vessel_name if call is not None else None,
         [
-            Discrepancy(
-                d.kind,
-                d.container,
-                d.sentence,
-                d.declared,
-                d.discharged,
-                [
-                    DiscrepancyBill(
-                        b.sender,
-                        b.document_number,
-                        b.transport_document,
-                        mrn(b.sender, b.document_number),
-                    )
-                    for b in d.bills
-                ],
-            )
+            Discrepancy(d.kind, d.container, d.sentence, d.declared, d.discharged, bills(d.bills))
             for d in reconciliation.discrepancies
+        ],
+        [
+            DangerousGoodsDiscrepancy(
+                g.kind,
+                g.container or None,
+                g.sentence,
+                g.declared,
+                g.notified,
+                bills(g.bills),
+                list(g.notifications),
+            )
+            for g in reconciliation.dangerous
         ],
     )
 
@@ -323,7 +339,8 @@ def record_answer(
 
 
 def _by_manifest(reconciliation: Reconciliation) -> dict[tuple[str, str], list[Discrepancy]]:
-    """Each manifest's own discrepancies (sender, document number), in the report's order."""
+    """Each manifest's own discrepancies (sender, document number), in the report's order:
+    its containers', then its dangerous goods' (:func:`_dangerous_lines`)."""
     out: dict[tuple[str, str], list[Discrepancy]] = {}
     for d in reconciliation.discrepancies:
         for manifest in dict.fromkeys((b.sender, b.document_number) for b in d.bills):
@@ -332,7 +349,47 @@ def _by_manifest(reconciliation: Reconciliation) -> dict[tuple[str, str], list[D
             out.setdefault(manifest, []).append(
                 Discrepancy(d.kind, d.container, f"{d.sentence} (bill {on})" if on else d.sentence)
             )
+    for manifest, found in by_manifest(reconciliation.dangerous).items():
+        out.setdefault(manifest, []).extend(_dangerous_lines(found))
     return out
+
+
+def _dangerous_lines(found: Sequence[DangerousDiscrepancy]) -> list[Discrepancy]:
+    """Dangerous goods discrepancies as an APERAK's lines (kind, container, sentence)."""
+    return [Discrepancy(d.kind, d.container or "-", d.sentence) for d in found]
+
+
+def plan_recheck(reporter: Reporter, check: DangerousCheck) -> tuple[list[Publish], list[EventRow]]:
+    """The APERAKs of a dangerous goods cross-check made again (``call_dangerous.recheck``):
+    to the sender of each manifest with discrepancies of its own (a manifest's filing: to
+    its sender alone), ids derived from the document whose filing made the check. Customs
+    has the discrepancies in the headers of that document's publish, and in the call's
+    ``ManifestDiscrepancyReport``."""
+    publishes: list[Publish] = []
+    events: list[EventRow] = []
+    for index, ((sender, number), found) in enumerate(check.to_tell().items()):
+        told = _tell_sender(
+            reporter,
+            check.call,
+            sender,
+            number,
+            _dangerous_lines(found),
+            check.trigger_id,
+            index,
+            label="dg-aperak",
+            what=f"dangerous goods of call {check.call} checked again",
+        )
+        publishes += told[0]
+        events += told[1]
+        log.info(
+            "dangerous goods checked again: told the manifest's sender",
+            message_id=check.trigger_id,
+            partner=sender,
+            business_reference=number,
+            call=str(check.call),
+            kinds=",".join(d.kind for d in found),
+        )
+    return publishes, events
 
 
 def _tell_sender(
@@ -343,6 +400,9 @@ def _tell_sender(
     found: list[Discrepancy],
     trigger_id: str,
     index: int,
+    *,
+    label: str = "mdr-aperak",
+    what: str = "",
 ) -> tuple[list[Publish], list[EventRow]]:
     """The APERAK telling ``sender`` what of its manifest ``number`` is to correct."""
     journal = reporter.journal
@@ -350,7 +410,7 @@ def _tell_sender(
     origin = journal.origin(record.message_id) if record is not None else None
     if record is None or origin is None:
         return [], [(trigger_id, "flagged", f"manifest {number} of {sender}: no origin to answer")]
-    answer_id = derived_id(trigger_id, f"mdr-aperak{index}")
+    answer_id = derived_id(trigger_id, f"{label}{index}")
     facts = origin.facts
     version = str(facts.get("syntax_version") or "3")
     original = aperak.Original(
@@ -396,7 +456,11 @@ def _tell_sender(
             "ack",
         )
     ], [
-        (record.message_id, "flagged", f"call {key} reconciled; APERAK to {target}: {kinds}"),
+        (
+            record.message_id,
+            "flagged",
+            f"{what or f'call {key} reconciled'}; APERAK to {target}: {kinds}",
+        ),
         (answer_id, "routed", f"APERAK to {target} for manifest {number}: {kinds}"),
     ]
 
@@ -406,6 +470,7 @@ __all__ = [
     "GATEWAY_ROLE",
     "Reporter",
     "Told",
+    "plan_recheck",
     "plan_report",
     "record_answer",
     "report_of",

@@ -10,7 +10,9 @@
 * **In the decision's transaction**, after the duplicate checks
   (``DecisionService._plan``): :func:`file_routed` files the routed documents in the
   registry; their events go to the journal, their headers (``x-edigw-call``,
-  ``x-edigw-call-flags``) to the documents' publishes. A document refused here (another
+  ``x-edigw-call-flags``, ``x-edigw-dangerous-goods``) to the documents' publishes, and
+  :meth:`Filed.told` plans what a reconciled call or a dangerous goods re-check tells
+  (``call_report``). A document refused here (another
   instance filed a call for the same key in between) is flagged and routed: customs
   decides, as for a business key reused with other content.
 """
@@ -22,12 +24,15 @@ from dataclasses import dataclass, field
 
 from adapters.common import Positions
 from gateway.domain.model import Document
-from gateway.service import calls
+from gateway.service import call_report, calls
 from gateway.service.call_checks import Reconciliation
+from gateway.service.call_dangerous import DangerousCheck
+from gateway.service.call_report import Reporter
 from gateway.service.calls import CallJudge, CallPolicy
+from gateway.service.plan import Publish
 from gateway.service.rejections import document_rejection
 from gateway.service.translation import Rejection, RoutedDocument
-from gateway.storage.records import Journal
+from gateway.storage.records import EventRow, Journal
 
 
 def refusal(
@@ -52,6 +57,24 @@ class Filed:
     # The calls a discharge report reconciled: each told to customs and the manifests'
     # senders (gateway.service.call_report).
     reconciled: list[Reconciliation] = field(default_factory=list)
+    # The calls whose dangerous goods a document made be checked again (call_dangerous):
+    # the manifests' senders told what is theirs.
+    rechecked: list[DangerousCheck] = field(default_factory=list)
+
+    def told(self, reporter: Reporter, inbound_id: str) -> tuple[list[Publish], list[EventRow]]:
+        """What is published about the filed documents beyond themselves: each reconciled
+        call's report and APERAKs, then each dangerous goods re-check's APERAKs."""
+        publishes: list[Publish] = []
+        events: list[EventRow] = []
+        for reconciled in self.reconciled:
+            report = call_report.plan_report(reporter, reconciled, "discharge_complete", inbound_id)
+            publishes += report.publishes
+            events += report.events
+        for check in self.rechecked:
+            more, said = call_report.plan_recheck(reporter, check)
+            publishes += more
+            events += said
+        return publishes, events
 
 
 def file_routed(
@@ -73,6 +96,8 @@ def file_routed(
         filed.events.extend((did, status, detail) for status, detail in filing.events())
         if filing.reconciliation is not None:
             filed.reconciled.append(filing.reconciliation)
+        if filing.dangerous_check is not None:
+            filed.rechecked.append(filing.dangerous_check)
         if headers:
             filed.headers[did] = headers
     return filed

@@ -16,14 +16,11 @@ ValueError: a call is IMO/VOYAGE or IMO/VOYAGE/PORT, not '9454436'
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field, fields
 
-from gateway.service.call_checks import (
-    DangerousDiscrepancy,
-    Reconciliation,
-    check_dangerous,
-    compare,
-)
+from gateway.service.call_checks import Reconciliation, compare
+from gateway.service.call_dangerous import DangerousDiscrepancy, check_dangerous
 from gateway.service.calls import CallPolicy
 from gateway.storage.call_records import (
     ACTIVE,
@@ -33,6 +30,7 @@ from gateway.storage.call_records import (
     CallRecord,
     CallRegistry,
     CallReportRecord,
+    DangerousCheckRecord,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -86,6 +84,8 @@ class CallView:
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
     # The discrepancy reports told to customs, with customs' answers (call_report).
     reports: list[CallReportRecord] = field(default_factory=list)
+    # Each time a filed document made the dangerous goods be checked again (call_dangerous).
+    checks: list[DangerousCheckRecord] = field(default_factory=list)
 
     def mrn_of(self, bill: BillRecord) -> str | None:
         for m in self.manifests:
@@ -127,6 +127,14 @@ class CallView:
                 **self.reconciliation.to_json(),
             },
             "reports": [{**asdict(r), "key": str(r.key)} for r in self.reports],
+            "dangerous_goods_checks": [
+                {
+                    **asdict(k),
+                    "key": str(k.key),
+                    "discrepancies": json.loads(k.discrepancies or "[]"),
+                }
+                for k in self.checks
+            ],
         }
 
 
@@ -165,6 +173,7 @@ def view(
         state,
         check_dangerous(notified, equipment),
         registry.call_reports(key),
+        registry.dangerous_checks(key),
     )
 
 

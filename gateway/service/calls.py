@@ -55,14 +55,10 @@ from gateway.domain.calls import (
     VesselCall,
 )
 from gateway.domain.model import CargoManifest, CustomsResponse, Document
-from gateway.service import call_corrections
-from gateway.service.call_checks import (
-    DangerousDiscrepancy,
-    Reconciliation,
-    check_dangerous,
-    reconcile,
-)
+from gateway.service import call_corrections, call_dangerous
+from gateway.service.call_checks import Reconciliation, reconcile
 from gateway.service.call_content import manifest_call, manifest_content
+from gateway.service.call_dangerous import DangerousCheck, DangerousDiscrepancy
 from gateway.storage.call_records import (
     ACTIVE,
     CANCELLED,
@@ -152,6 +148,7 @@ class Filing:
     unlinked_manifests: list[tuple[str, str]] = field(default_factory=list)  # a re-keyed call's
     reconciliation: Reconciliation | None = None
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
+    dangerous_check: DangerousCheck | None = None  # the call's dangerous goods, checked again
     redelivery: bool = False  # the same message filed before: nothing changed
 
     def events(self) -> list[tuple[str, str]]:
@@ -168,13 +165,8 @@ class Filing:
             out.append(("flagged", f"call {self.call} was re-keyed; unlinked {listed}"))
         if self.reconciliation is not None:
             out.append(("flagged", self.reconciliation.summary()))
-        if self.dangerous:
-            out.append(
-                (
-                    "flagged",
-                    f"{len(self.dangerous)} dangerous goods discrepancies with the manifests",
-                )
-            )
+        if self.dangerous_check is not None and self.dangerous:  # a clean check: its row only
+            out.append(("flagged", self.dangerous_check.summary()))
         return out
 
     def headers(self) -> dict[str, str]:
@@ -182,13 +174,13 @@ class Filing:
         out: dict[str, str] = {}
         if self.call is not None:
             out["x-edigw-call"] = str(self.call)[:255]
-        codes = [f.code for f in self.flags] + [d.kind for d in self.dangerous]
+        codes = [f.code for f in self.flags]
+        for d in self.dangerous:  # the kind, and the code the first release sent for it
+            codes += d.flags()
         if codes:
             out["x-edigw-call-flags"] = ",".join(dict.fromkeys(codes))
-        if self.dangerous:  # what of the notification disagrees with the manifests
-            out["x-edigw-dangerous-goods"] = "; ".join(
-                f"{d.kind} {d.container or '-'} UN {d.un_number}" for d in self.dangerous
-            )[:1000]
+        if self.dangerous:  # what of the notifications disagrees with the manifests
+            out["x-edigw-dangerous-goods"] = "; ".join(d.label() for d in self.dangerous)[:1000]
         return out
 
 
@@ -308,14 +300,23 @@ def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
         if kept:
             desk.journal.keep_superseded(doc.header.message_id, kept, _iso(desk.now) or "")
     if isinstance(doc, VesselCall):
-        return _file_call(desk, doc)
-    if isinstance(doc, CargoManifest):
-        return _file_manifest(desk, doc)
-    if isinstance(doc, DangerousGoodsNotification):
-        return _file_dangerous(desk, doc)
-    if isinstance(doc, TerminalOperationsReport):
+        filing = _file_call(desk, doc)
+    elif isinstance(doc, CargoManifest):
+        filing = _file_manifest(desk, doc)
+    elif isinstance(doc, DangerousGoodsNotification):
+        filing = _file_dangerous(desk, doc)
+    elif isinstance(doc, TerminalOperationsReport):
         return _file_report(desk, doc)
-    return None
+    else:
+        return None
+    if desk.write and not filing.redelivery and filing.problem is None:
+        changed = filing.linked or bool(filing.linked_manifests)  # a manifest, or a call
+        check = call_dangerous.after_filing(
+            desk.journal, doc, filing.call, filing.document_number, changed, _iso(desk.now)
+        )
+        if check is not None:
+            filing.dangerous_check, filing.dangerous = check, check.discrepancies
+    return filing
 
 
 # ---------------------------------------------------------------- calls
@@ -542,10 +543,7 @@ def _file_dangerous(desk: _Desk, doc: DangerousGoodsNotification) -> Filing:
         ]
     )
     desk.journal.put_dangerous(_document_record(doc, DANGEROUS_GOODS, desk.now, len(items)), items)
-    filing.dangerous = check_dangerous(
-        desk.journal.notified_dangerous(doc.call), desk.journal.declared_equipment(doc.call)
-    )
-    return filing
+    return filing  # cross-checked with the manifests once filed (_dispatch)
 
 
 def _file_report(desk: _Desk, doc: TerminalOperationsReport) -> Filing:

@@ -342,12 +342,10 @@ class DecisionService:
                     events.append((did, "routed", f"signed, to {target}"))
                     events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
                     routed_to.append(target)
-            for reconciled in filed.reconciled:  # to customs, and each sender's part (#17)
-                told = call_report.plan_report(
-                    call_report.reporter_for(self), reconciled, "discharge_complete", inbound_id
-                )
-                plan.publishes += told.publishes
-                events += told.events
+            if filed.reconciled or filed.rechecked:  # to customs, each sender's part (#17)
+                told = filed.told(call_report.reporter_for(self), inbound_id)
+                plan.publishes += told[0]
+                events += told[1]
             plan.detail = ", ".join(routed_to) or "nothing new to route"
             if alone:
                 # Issue #15: the others went on; each refused message has a dead letter of

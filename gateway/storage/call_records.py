@@ -10,7 +10,8 @@ call, :class:`~gateway.domain.calls.CallKey`). The journal keeps, beside its mes
   declares (:class:`DeclaredEquipment`);
 * the terminal reports and dangerous goods notifications filed for it
   (:class:`CallDocumentRecord`), the containers discharged or loaded (:class:`MovementRecord`)
-  and the dangerous goods notified (:class:`NotifiedDangerous`).
+  and the dangerous goods notified (:class:`NotifiedDangerous`), with each time they were
+  cross-checked with the manifests again (:class:`DangerousCheckRecord`).
 
 The rows are facts as filed; what they mean (links, flags, reconciliation) is
 ``gateway.service.calls``'s to decide. ``gateway.storage.journal_calls`` has the SQL.
@@ -168,6 +169,21 @@ class CallReportRecord:
     answered_at: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DangerousCheckRecord:
+    """The call's dangerous goods cross-checked again when a document of it was filed
+    (``gateway.service.call_dangerous.recheck``): what made the check, and what it found."""
+
+    message_id: str  # the canonical message whose filing made the check
+    key: CallKey
+    trigger: str  # "CargoManifest MAN-1 from apcs"
+    checked_at: str
+    notified: int  # items notified
+    declared: int  # container + UN number pairs declared
+    discrepancy_count: int
+    discrepancies: str  # JSON: a list of call_dangerous.DangerousDiscrepancy.to_json()
+
+
 class CallRegistry(Protocol):
     """The call registry of the journal (SQLite and PostgreSQL: ``journal_calls.CallTables``).
 
@@ -282,3 +298,8 @@ class CallRegistry(Protocol):
     ) -> bool: ...
 
     def call_reports(self, key: CallKey) -> list[CallReportRecord]: ...
+
+    # The dangerous goods checked again (journal_dangerous).
+    def put_dangerous_check(self, record: DangerousCheckRecord) -> None: ...
+
+    def dangerous_checks(self, key: CallKey) -> list[DangerousCheckRecord]: ...

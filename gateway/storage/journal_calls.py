@@ -36,6 +36,7 @@ from gateway.storage.call_records import (
     NotifiedDangerous,
 )
 from gateway.storage.journal_call_history import CallHistory
+from gateway.storage.journal_dangerous import DangerousChecks
 
 CALL_TABLES = (
     """CREATE TABLE IF NOT EXISTS calls (
@@ -310,7 +311,7 @@ _MOVEMENT_COLUMNS = [*_KEY_COLUMNS, *_columns(MovementRecord)]
 _DANGEROUS_COLUMNS = [*_KEY_COLUMNS, *_columns(NotifiedDangerous)]
 
 
-class CallTables(CallHistory):
+class CallTables(CallHistory, DangerousChecks):
     """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -423,10 +424,10 @@ class CallTables(CallHistory):
         (a later version) gives back what it replaced (``CallHistory.restore_superseded``);
         then what they filed as originals (version 1) goes: a manifest with its bills and
         containers; a call, its manifests waiting again; a report's movements, a
-        notification's items. Its replay files them again. Returns the rows removed or
-        restored."""
+        notification's items; the dangerous goods checks they made go too. Its replay files
+        them again. Returns the rows removed or restored."""
         mine = "message_id IN (SELECT message_id FROM messages WHERE parent_id = ?) AND version = 1"
-        removed = self.restore_superseded(inbound_id)
+        removed = self.restore_superseded(inbound_id) + self.withdraw_dangerous_checks(inbound_id)
         with self._write(immediate=True) as cur:
             manifests = self._exec(
                 cur,

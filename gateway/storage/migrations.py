@@ -12,7 +12,8 @@ by an earlier release is imported on purpose, never silently (``edigw db import-
 Version 3 (issue #17) adds the claims by which one instance reconciles a call after hours.
 Version 4 (issue #17) adds what a correction of a call document replaced (given back when the
 correction is withdrawn as unroutable) and the discrepancy reports told to customs, with
-customs' answers to them.
+customs' answers to them. Version 5 (issue #17) adds the cross-checks of a call's dangerous
+goods made again as its manifests and notifications are filed (``call_dangerous_checks``).
 
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
@@ -38,6 +39,7 @@ from gateway.storage.audit import POSTGRES_AUDIT_TABLES
 from gateway.storage.journal_call_history import CALL_HISTORY_TABLES
 from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
+from gateway.storage.journal_dangerous import DANGEROUS_CHECK_TABLES
 from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
@@ -95,6 +97,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "what a call document's correction replaced, and the discrepancy reports told to "
         "customs with their answers (issue #17)",
         CALL_HISTORY_TABLES,
+    ),
+    Migration(
+        5,
+        "each cross-check of a call's dangerous goods, made again when a manifest or a "
+        "notification of the call is filed, corrected or withdrawn (issue #17)",
+        DANGEROUS_CHECK_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version

@@ -16,6 +16,9 @@
   answer is recorded on the call (``calls show``), forwarded to nobody, not dead-lettered.
 * ``edigw run`` reconciles a call ``reconcile_after_hours`` after its actual arrival when no
   terminal reports (its timer, ``[calls] reconcile_check_seconds``).
+* Dangerous goods (point 4): a manifest filed after the IFTDGN with another UN number on the
+  notified container is checked again (headers, an APERAK GW406, the check on the call) and
+  the mismatch reaches customs in the signed ManifestDiscrepancyReport.
 * A port configured to reject manifests for unknown calls: the manifest is dead-lettered
   ``UNKNOWN_CALL`` with an APERAK, and its replay after the CUSREP is routed and linked.
 """
@@ -222,6 +225,87 @@ def test_the_whole_call_through_the_broker(gateway_env: dict[str, str], tmp_path
     assert "CMAU3000020" in said.errors[0].text
 
 
+def test_a_manifest_filed_after_the_dangerous_goods_is_cross_checked_to_the_report(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue #17, point 4: the call, its IFTDGN (UN 1263 in CMAU3000009), then a CUSCAR that
+    declares UN 1993 in that container: the manifest is checked again on arrival (its
+    headers, an APERAK GW406 to apcs, the check on the call), and the discrepancy reaches
+    customs in the signed ManifestDiscrepancyReport once the discharge is complete."""
+    env = gateway_env
+    names = names_of(env)
+    declare_topology(env)
+    cuscar = CUSCAR.replace(b"DGS+IMD+3+1263", b"DGS+IMD+3+1993")
+    with worker_thread(env) as worker:
+        submit(env, [("dg-cusrep", CUSREP)])
+        wait_until(lambda: done_count(env) >= 1, 30, "the call decided")
+        submit(env, [("dg-iftdgn", IFTDGN)])
+        wait_until(lambda: done_count(env) >= 2, 30, "the notification decided")
+        drain(env, names.outbound("apcs"))  # their CONTRLs
+        submit(env, [("dg-cuscar", cuscar)])
+        wait_until(lambda: done_count(env) >= 3, 30, "the manifest decided")
+        manifest_headers = routed_headers(env)["MAN-DZALG-2612-0042"]
+        answers = drain(env, names.outbound("apcs"))
+        submit(env, [("dg-coarri", COARRI)], partner="terminal-djendjen")
+        wait_until(lambda: done_count(env) >= 4, 30, "the discharge report decided")
+        at_customs = drain(env, names.customs_core)
+        told = wait_until(lambda: drain(env, names.outbound("apcs")), 30, "the APERAK")
+        letters = drain(env, names.dead_letter(names.inbound("apcs")))
+        code, text = edigw(env, "calls", "show", CALL)
+        cert = worker.gw.settings.signing_cert
+
+    assert letters == []
+    # Customs saw the mismatch with the manifest at once, in its headers.
+    assert "DG_UN_NUMBER_MISMATCH" in manifest_headers["x-edigw-call-flags"].split(",")
+    assert manifest_headers["x-edigw-dangerous-goods"] == (
+        "DG_UN_NUMBER_MISMATCH CMAU3000009 UN 1993 notified 1263"
+    )
+    # The manifest's sender: a CONTRL, and an APERAK naming what is its to correct.
+    assert sorted(props.type for props, _ in answers) == ["APERAK", "CONTRL"]
+    [(_, dg_aperak)] = [(p, b) for p, b in answers if p.type == "APERAK"]
+    assert_valid_aperak(dg_aperak)
+    assert b"GW406" in dg_aperak
+    said = aperak.decode(dg_aperak)
+    assert said.document_number == "MAN-DZALG-2612-0042"
+    assert [e.code for e in said.errors] == ["DG_UN_NUMBER_MISMATCH"]
+    # The report customs receives: signed, the short-landed container and the mismatch.
+    [(report_props, report_body)] = [(p, b) for p, b in at_customs if p.type == DISCREPANCY_REPORT]
+    assert report_props.headers["x-edigw-call"] == f"{CALL}/DZALG"
+    verified = xmlsec_verify(report_body, cert, tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    report = from_xml(report_body)
+    assert isinstance(report, ManifestDiscrepancyReport)
+    assert [(d.kind, d.container) for d in report.discrepancies] == [
+        ("SHORT_LANDED", "CMAU3000020")
+    ]
+    [goods] = report.dangerous_goods
+    assert (goods.kind, goods.container, goods.declared, goods.notified) == (
+        "DG_UN_NUMBER_MISMATCH",
+        "CMAU3000009",
+        ("1993",),
+        ("1263",),
+    )
+    assert [(b.manifest_number, b.transport_document) for b in goods.bills] == [
+        ("MAN-DZALG-2612-0042", "CMDUMRS0421")
+    ]
+    assert [n.document_number for n in goods.notifications] == ["DG-DZALG-2612-0042"]
+    [(_, reconciled)] = told
+    assert [e.code for e in aperak.decode(reconciled).errors] == [
+        "SHORT_LANDED",
+        "DG_UN_NUMBER_MISMATCH",
+    ]
+    # Recorded on the call: edigw calls show, text and JSON.
+    assert code == 0, text
+    assert "dangerous goods checked again (2)" in text
+    assert (
+        "after CargoManifest MAN-DZALG-2612-0042 from apcs: 1 notified, 1 declared, "
+        "1 discrepancies" in text
+    )
+    checks = show(env)["dangerous_goods_checks"]
+    assert [c["discrepancy_count"] for c in checks] == [1, 1]
+    assert checks[1]["discrepancies"][0]["kind"] == "DG_UN_NUMBER_MISMATCH"
+
+
 def test_a_port_that_rejects_unknown_calls_and_the_replay(
     gateway_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -352,8 +436,15 @@ def test_edigw_run_reconciles_a_call_after_hours(
         ("SHORT_LANDED", "CMAU3000014"),
         ("SHORT_LANDED", "CMAU3000020"),
     ]
+    # No IFTDGN was filed for the call: the manifest's UN 1263 is not notified.
+    assert [(g.kind, g.container, g.declared) for g in report.dangerous_goods] == [
+        ("DG_NOT_NOTIFIED", "CMAU3000009", ("1263",))
+    ]
     [(_aperak_props, aperak_bytes)] = told
-    assert [e.code for e in aperak.decode(aperak_bytes).errors] == ["SHORT_LANDED"] * 3
+    assert [e.code for e in aperak.decode(aperak_bytes).errors] == [
+        *["SHORT_LANDED"] * 3,
+        "DG_NOT_NOTIFIED",
+    ]
     assert code == 0 and "CallReconciliation" in track
     assert [p.type for p, _ in again if p.type == "ManifestDiscrepancyReport"] == []
 

@@ -230,3 +230,23 @@ def test_an_original_and_its_correction_withdrawn_together_leave_nothing(
     journal.withdraw_acceptance("apcs", "in-1")
     assert journal.call_manifest("apcs", "MAN-1") is None
     assert journal.bills_of_manifest("apcs", "MAN-1") == []
+
+
+def test_the_dangerous_goods_checked_again_are_kept_on_the_call_in_order(journal: Journal) -> None:
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, dangerous(), "in-dg")  # UN 1263 in CMAU3000009, no manifest yet
+    _filed_from(journal, manifest("MAN-1"), "in-1")  # declares it: they agree
+    # A correction declaring UN 1993 there instead: a mismatch, its check recorded after.
+    other = manifest("MAN-1", function="replace", containers={"CMAU3000009": ("BL-1", "1993")})
+    _filed_from(journal, _version(other, 2), "in-2")
+    checks = journal.dangerous_checks(KEY)
+    assert [(c.trigger, c.notified, c.declared, c.discrepancy_count) for c in checks] == [
+        ("DangerousGoodsNotification DG-1 from apcs", 1, 0, 1),
+        ("CargoManifest MAN-1 from apcs", 1, 1, 0),
+        ("CargoManifest MAN-1 from apcs", 1, 1, 1),
+    ]
+    assert '"DG_UN_NUMBER_MISMATCH"' in checks[2].discrepancies
+    assert journal.dangerous_checks(CallKey("9454436", "0MA1RN1MA", "DZORN")) == []
+    # The correction was never delivered: its check goes with what it filed.
+    journal.withdraw_acceptance("apcs", "in-2")
+    assert [c.discrepancy_count for c in journal.dangerous_checks(KEY)] == [1, 0]

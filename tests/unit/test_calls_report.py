@@ -69,6 +69,17 @@ def of_type(plan: Plan, kind: str) -> list[Publish]:
     return [p for p in plan.publishes if p.type == kind]
 
 
+def signed_report(report: Publish, tmp_path: Path) -> ManifestDiscrepancyReport:
+    """The report ``report`` publishes: schema-valid, its signature verified by xmlsec1."""
+    body = content(report.body)
+    assert validate(parse(body)) == []
+    verified = xmlsec_verify(body, tmp_path / "c.pem", tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    doc = from_xml(body)
+    assert isinstance(doc, ManifestDiscrepancyReport)
+    return doc
+
+
 def test_a_reconciled_call_sends_customs_a_signed_discrepancy_report(
     service: DecisionService, tmp_path: Path
 ) -> None:
@@ -80,12 +91,7 @@ def test_a_reconciled_call_sends_customs_a_signed_discrepancy_report(
         "document",
     )
     assert report.headers["x-edigw-call"] == str(KEY)
-    body = content(report.body)
-    assert validate(parse(body)) == []
-    verified = xmlsec_verify(body, tmp_path / "c.pem", tmp_path)
-    assert verified.returncode == 0, verified.stderr
-    doc = from_xml(body)
-    assert isinstance(doc, ManifestDiscrepancyReport)
+    doc = signed_report(report, tmp_path)
     assert (doc.call, doc.basis, doc.containers_declared, doc.containers_discharged) == (
         KEY,
         "discharge_complete",

@@ -43,14 +43,13 @@ from gateway.domain.model import (
 )
 from gateway.service import calls
 from gateway.service.call_checks import (
-    NOT_DECLARED,
-    NOT_NOTIFIED,
     OVER_LANDED,
     SEAL_MISMATCH,
     SHORT_LANDED,
     WEIGHT_MISMATCH,
     reconcile,
 )
+from gateway.service.call_dangerous import DG_NOT_DECLARED, DG_NOT_NOTIFIED
 from gateway.service.calls import CallPolicy, PortPolicy
 from gateway.service.pipeline import translate
 from gateway.storage.call_records import ACTIVE, CANCELLED
@@ -478,23 +477,25 @@ def test_dangerous_goods_are_cross_checked_with_the_manifests(journal: SqliteJou
     filed(journal, vessel_call())
     filed(journal, manifest())  # UN 1263 in CMAU3000009
     filing = filed(journal, dangerous(items={"CMAU3000009": "1263", "CMAU3000014": "1203"}))
-    assert [(d.kind, d.container, d.un_number) for d in filing.dangerous] == [
-        (NOT_DECLARED, "CMAU3000014", "1203")
+    assert [(d.kind, d.container, d.un_numbers) for d in filing.dangerous] == [
+        (DG_NOT_DECLARED, "CMAU3000014", ("1203",))
     ]
-    # Reported to customs with the routed notification, as its call flags are.
-    assert filing.headers()["x-edigw-call-flags"] == NOT_DECLARED
-    assert filing.headers()["x-edigw-dangerous-goods"] == "NOT_DECLARED CMAU3000014 UN 1203"
+    # Reported to customs with the routed notification, as its call flags are (with the code
+    # the first release used for the kind).
+    assert filing.headers()["x-edigw-call-flags"] == "DG_NOT_DECLARED,NOT_DECLARED"
+    assert filing.headers()["x-edigw-dangerous-goods"] == "DG_NOT_DECLARED CMAU3000014 UN 1203"
     amended = filed(
         journal,
         dataclasses.replace(
             dangerous(items={}), header=header("DangerousGoodsNotification", "DG-1", "replace", 2)
         ),
     )
-    assert [(d.kind, d.container, d.un_number) for d in amended.dangerous] == [
-        (NOT_NOTIFIED, "CMAU3000009", "1263")
+    assert [(d.kind, d.container, d.un_numbers) for d in amended.dangerous] == [
+        (DG_NOT_NOTIFIED, "CMAU3000009", ("1263",))
     ]
     assert amended.dangerous[0].sentence == (
-        "UN 1263 in container CMAU3000009 is declared on BL-1 and in no dangerous goods notification"
+        "UN 1263 in container CMAU3000009 is declared on bill BL-1 (MAN-1) and in no dangerous "
+        "goods notification of the call"
     )
 
 

@@ -185,6 +185,9 @@ def test_a_viewer_reads_one_call_with_everything_that_hangs_on_it(a_call: Settin
     [dg] = rows(page, "dangerous")
     assert dg.startswith("1263 3")
     assert "The notified and the declared dangerous goods agree." in page
+    # ... checked once the notification was filed after the manifest (issue #17, point 4).
+    [check] = rows(page, "dangerous-check")
+    assert check.endswith("DangerousGoodsNotification DG-DZALG-2612-0042 from apcs 1 1 0")
     # Bills and containers lead to their story.
     for ref in ("CMAU3000020", "CMDUMRS0423", f"{MRN}/3", "MAN-DZALG-2612-0042"):
         assert f'href="/track?ref={ref}"' in page, ref

@@ -99,7 +99,8 @@ def fingerprint(shown: CallView) -> str:
             [[d.document_number, d.kind, d.version, d.status, d.complete]
              for d in shown.documents],
             [[d.kind, d.container] for d in shown.reconciliation.discrepancies],
-            [[d.kind, d.container, d.un_number] for d in shown.dangerous],
+            [[d.kind, d.container, d.un_numbers] for d in shown.dangerous],
+            [k.message_id for k in shown.checks],
             call_figures(shown),
         ],
         default=str,
