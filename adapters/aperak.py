@@ -84,6 +84,9 @@ SHORT_CODES = {
     "OVER_LANDED": "GW402",
     "SEAL_MISMATCH": "GW403",
     "WEIGHT_MISMATCH": "GW404",
+    # ... and its loading, against the outward (export) manifests (issue #17, point 5).
+    "SHORT_SHIPPED": "GW405",
+    "LOADED_NOT_DECLARED": "GW406",
 }
 
 _REASONS = {short: reason for reason, short in SHORT_CODES.items()}

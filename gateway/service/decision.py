@@ -344,7 +344,7 @@ class DecisionService:
                     routed_to.append(target)
             for reconciled in filed.reconciled:  # to customs, and each sender's part (#17)
                 told = call_report.plan_report(
-                    call_report.reporter_for(self), reconciled, "discharge_complete", inbound_id
+                    call_report.reporter_for(self), reconciled, "complete", inbound_id
                 )
                 plan.publishes += told.publishes
                 events += told.events

@@ -13,6 +13,8 @@ Version 3 (issue #17) adds the claims by which one instance reconciles a call af
 Version 4 (issue #17) adds what a correction of a call document replaced (given back when the
 correction is withdrawn as unroutable) and the discrepancy reports told to customs, with
 customs' answers to them.
+Version 5 (issue #17, point 5) adds the outward (export) manifests of a call and the claims by
+which one instance reconciles a call's loading after its departure.
 
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
@@ -38,6 +40,7 @@ from gateway.storage.audit import POSTGRES_AUDIT_TABLES
 from gateway.storage.journal_call_history import CALL_HISTORY_TABLES
 from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
+from gateway.storage.journal_loading import LOADING_TABLES
 from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
@@ -95,6 +98,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "what a call document's correction replaced, and the discrepancy reports told to "
         "customs with their answers (issue #17)",
         CALL_HISTORY_TABLES,
+    ),
+    Migration(
+        5,
+        "a call's outward (export) manifests, and who tells its loading reconciliation after "
+        "departure (issue #17, point 5)",
+        LOADING_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version
