@@ -84,9 +84,10 @@ SHORT_CODES = {
     "OVER_LANDED": "GW402",
     "SEAL_MISMATCH": "GW403",
     "WEIGHT_MISMATCH": "GW404",
-    # ... and its loading, against the outward (export) manifests (issue #17, point 5).
-    "SHORT_SHIPPED": "GW405",
-    "LOADED_NOT_DECLARED": "GW406",
+    # ... and its loading, against the outward (export) manifests (issue #17, point 5): a
+    # block of their own, GW41x.
+    "SHORT_SHIPPED": "GW411",
+    "LOADED_NOT_DECLARED": "GW412",
 }
 
 _REASONS = {short: reason for reason, short in SHORT_CODES.items()}

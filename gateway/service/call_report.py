@@ -17,7 +17,7 @@ or, against its outward manifests, a terminal reports the loading complete, or
   ``BGM+962`` and ``AP`` (the manifest stands, accepted: what follows is for it to
   correct), ``RFF+DM`` the manifest's number, one ``ERC`` + ``FTX`` per container
   (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight; loading:
-  ``GW405`` short-shipped, ``GW406`` loaded at this port, declared for another). A port
+  ``GW411`` short-shipped, ``GW412`` loaded at this port, declared for another). A port
   partner sends EDIFACT only (``formats.ROLE_FORMATS``), so its answer is an APERAK; a
   manifest whose origin the journal does not hold gets none (said in the journal).
 

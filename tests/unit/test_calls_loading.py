@@ -292,7 +292,7 @@ def test_the_loading_report_tells_customs_and_the_export_manifests_sender(
     assert told.accepted and told.document_number == EXPORT_NUMBER
     assert [e.code for e in told.errors] == [SHORT_SHIPPED]
     assert "CMAU3000040" in told.errors[0].text and "CMDUALG0502" in told.errors[0].text
-    assert b"GW405" in data
+    assert b"GW411" in data
 
 
 # ---------------------------------------------------------------- after departure, and shown
