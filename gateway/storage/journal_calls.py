@@ -36,7 +36,7 @@ from gateway.storage.call_records import (
     NotifiedDangerous,
 )
 from gateway.storage.journal_call_history import CallHistory
-from gateway.storage.journal_loading import LOADING_TABLES, OUTWARD, LoadingTables
+from gateway.storage.journal_loading import LOADING_TABLES, OUTWARD, LoadingTables, claims_table
 
 CALL_TABLES = (
     """CREATE TABLE IF NOT EXISTS calls (
@@ -165,18 +165,7 @@ CALL_TABLES = (
 # Who tells a call's reconciliation when no terminal reported the discharge complete
 # (``gateway.service.call_timer``): one row per call, claimed by one instance, done once its
 # report and answers are confirmed. A claim not done by ``stale_before`` may be taken over.
-RECONCILIATION_TABLES = (
-    """CREATE TABLE IF NOT EXISTS call_reconciliations (
-    imo_number TEXT NOT NULL,
-    voyage_number TEXT NOT NULL,
-    port_of_call TEXT NOT NULL,
-    trigger_id TEXT NOT NULL,
-    claimed_by TEXT NOT NULL,
-    claimed_at TEXT NOT NULL,
-    done_at TEXT,
-    PRIMARY KEY (imo_number, voyage_number, port_of_call)
-)""",
-)
+RECONCILIATION_TABLES = (claims_table("call_reconciliations"),)
 
 _KEY = "imo_number = ? AND voyage_number = ? AND port_of_call = ?"
 _KEY_COLUMNS = ("imo_number", "voyage_number", "port_of_call")

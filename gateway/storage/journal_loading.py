@@ -30,14 +30,9 @@ from gateway.domain.calls import CallKey
 from gateway.storage.call_records import ACTIVE, TERMINAL_REPORT
 from gateway.storage.sql_mixin import SqlMixin
 
-LOADING_TABLES = (
-    """CREATE TABLE IF NOT EXISTS call_outward_manifests (
-    sender TEXT NOT NULL,
-    document_number TEXT NOT NULL,
-    port_of_loading TEXT NOT NULL,
-    PRIMARY KEY (sender, document_number)
-)""",
-    """CREATE TABLE IF NOT EXISTS call_loading_reconciliations (
+def claims_table(name: str) -> str:
+    """A table of claims: who tells a call's reconciliation on a clock (one row per call)."""
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
     imo_number TEXT NOT NULL,
     voyage_number TEXT NOT NULL,
     port_of_call TEXT NOT NULL,
@@ -46,7 +41,17 @@ LOADING_TABLES = (
     claimed_at TEXT NOT NULL,
     done_at TEXT,
     PRIMARY KEY (imo_number, voyage_number, port_of_call)
+)"""
+
+
+LOADING_TABLES = (
+    """CREATE TABLE IF NOT EXISTS call_outward_manifests (
+    sender TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    port_of_loading TEXT NOT NULL,
+    PRIMARY KEY (sender, document_number)
 )""",
+    claims_table("call_loading_reconciliations"),
 )
 
 _KEY = "imo_number = ? AND voyage_number = ? AND port_of_call = ?"
@@ -154,4 +159,4 @@ class LoadingTables(SqlMixin):
         self._claim_done("call_loading_reconciliations", key, at)
 
 
-__all__ = ["LOADING_TABLES", "OUTWARD", "LoadingTables"]
+__all__ = ["LOADING_TABLES", "OUTWARD", "LoadingTables", "claims_table"]

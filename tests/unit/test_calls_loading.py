@@ -27,14 +27,12 @@ import pytest
 
 from adapters import aperak
 from adapters.common import DecodeContext
-from gateway.config import Route
 from gateway.domain.calls import ManifestDiscrepancyReport, TerminalOperationsReport
 from gateway.domain.canonical_xml import from_xml
 from gateway.domain.model import CargoManifest, Consignment
 from gateway.domain.validation import validate
 from gateway.domain.xmlsafe import parse
 from gateway.interfaces.cli_calls import _show_lines
-from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service import call_timer, calls
 from gateway.service.call_checks import (
     LOADED_NOT_DECLARED,
@@ -67,7 +65,7 @@ from tests.unit.test_calls_service import (
     manifest,
     vessel_call,
 )
-from tests.unit.test_decision_service import NAMES
+from tests.unit.test_calls_timer import signed_reporter
 
 EXPORT = ROOT / "tests/data/calls/cuscar-cma-cgm-tage-export-algiers.edi"
 LOADING = ROOT / "tests/data/calls/coarri-loading-algiers.edi"
@@ -303,17 +301,8 @@ ATD = ATA + dt.timedelta(hours=12)
 
 @pytest.fixture
 def reporter(tmp_path: Path, journal: SqliteJournal) -> Reporter:
-    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
-    ensure_dev_keys(key, cert)
     calls.file(journal, POLICY, vessel_call(ata=ATA), "in-1", now=ATA)
-    return Reporter(
-        journal,
-        Signer.from_files(key, cert),
-        NAMES,
-        [Route("core")],
-        "DZGW",
-        lambda _origin: {"our_id": "DZGW"},
-    )
+    return signed_reporter(journal, tmp_path)
 
 
 def depart(journal: SqliteJournal) -> None:
