@@ -30,6 +30,7 @@ from gateway.domain.calls import CallKey
 from gateway.storage.call_records import ACTIVE, TERMINAL_REPORT
 from gateway.storage.sql_mixin import SqlMixin
 
+
 def claims_table(name: str) -> str:
     """A table of claims: who tells a call's reconciliation on a clock (one row per call)."""
     return f"""CREATE TABLE IF NOT EXISTS {name} (
