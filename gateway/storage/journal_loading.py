@@ -24,7 +24,8 @@ the registry. :class:`LoadingTables` is mixed into ``journal_calls.CallTables``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from gateway.domain.calls import CallKey
 from gateway.storage.call_records import ACTIVE, TERMINAL_REPORT
@@ -74,10 +75,11 @@ def _key(key: CallKey) -> tuple[str, str, str]:
 class LoadingTables(SqlMixin):
     """Outward manifests and the loading claims (module docstring)."""
 
-    def _loading_select(self, sql: str, params: Any = ()) -> list[Any]:
-        self._ensure_tables("_loading_ready", LOADING_TABLES)
-        with self._read() as cur:
-            return list(self._exec(cur, sql, params).fetchall())
+    if TYPE_CHECKING:  # provided by journal_calls.CallTables (every registry table, on first use)
+
+        def _tables(self) -> None: ...
+
+        def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 
     def _put_direction(self, cur: Any, sender: str, number: str, outward_from: str | None) -> None:
         """In ``put_manifest``'s transaction: the manifest is outward from that port, or not."""
@@ -96,7 +98,7 @@ class LoadingTables(SqlMixin):
 
     def outward_manifests(self, key: CallKey) -> set[tuple[str, str]]:
         """The (sender, document number) of the outward manifests naming ``key``."""
-        rows = self._loading_select(
+        rows = self._select(
             "SELECT m.sender, m.document_number FROM call_manifests m WHERE m.imo_number = ? "
             f"AND m.voyage_number = ? AND m.port_of_call = ? AND {OUTWARD}",
             _key(key),
@@ -108,7 +110,7 @@ class LoadingTables(SqlMixin):
         """Active calls that departed before ``departed_before``, with an outward manifest
         linked or a loading report filed (something to reconcile), whose loading no terminal
         reported complete and whose loading reconciliation nobody told yet, oldest first."""
-        rows = self._loading_select(
+        rows = self._select(
             "SELECT c.imo_number, c.voyage_number, c.port_of_call FROM calls c "
             f"WHERE c.status = '{ACTIVE}' AND c.atd IS NOT NULL AND c.atd <= ? "
             "AND (EXISTS (SELECT 1 FROM call_manifests m WHERE "
@@ -151,12 +153,12 @@ class LoadingTables(SqlMixin):
         self, key: CallKey, trigger_id: str, by: str, at: str, stale_before: str
     ) -> bool:
         """Claim telling ``key``'s loading reconciliation (as ``claim_reconciliation``)."""
-        self._ensure_tables("_loading_ready", LOADING_TABLES)
+        self._tables()
         return self._claim("call_loading_reconciliations", key, trigger_id, by, at, stale_before)
 
     def loading_reconciliation_told(self, key: CallKey, at: str) -> None:
         """The claimed loading reconciliation of ``key`` was told (its publishes confirmed)."""
-        self._ensure_tables("_loading_ready", LOADING_TABLES)
+        self._tables()
         self._claim_done("call_loading_reconciliations", key, at)
 
 
