@@ -87,6 +87,10 @@ SHORT_CODES = {
     # The call's dangerous goods against its notifications (IFTDGN): the manifest's part.
     "DG_NOT_NOTIFIED": "GW405",
     "DG_UN_NUMBER_MISMATCH": "GW406",
+    # ... and its loading, against the outward (export) manifests (issue #17, point 5): a
+    # block of their own, GW41x.
+    "SHORT_SHIPPED": "GW411",
+    "LOADED_NOT_DECLARED": "GW412",
 }
 
 _REASONS = {short: reason for reason, short in SHORT_CODES.items()}

@@ -369,7 +369,10 @@ class CallsSection(Section):
     # Discharge is reconciled once a terminal reports it complete, or this long after the
     # call's actual arrival.
     reconcile_after_hours: Hours = 48
-    # How often ``edigw run`` looks for calls due for that reconciliation.
+    # Loading is reconciled once a terminal reports it complete, or this long after the
+    # call's actual departure (a call with an outward manifest or a loading report).
+    reconcile_loading_after_hours: Hours = 24
+    # How often ``edigw run`` looks for calls due for either reconciliation.
     reconcile_check_seconds: Annotated[float, Field(gt=0, le=3600)] = 60
     # A discharged container whose gross mass differs from the declared one by more than this
     # (percent of the declared mass) is reported as mismatched.

@@ -231,36 +231,46 @@ class TerminalOperationsReport:
         return list(dict.fromkeys(refs))
 
 
-ReconciliationBasis = Literal["discharge_complete", "after_hours"]
+ReconciliationBasis = Literal[
+    "discharge_complete", "after_hours", "loading_complete", "after_departure"
+]
+#: What a reconciliation is of: the discharge (inward manifests) or the loading (outward ones).
+Direction = Literal["inward", "outward"]
 
 
 @dataclass(slots=True)
 class Discrepancy:
     """One container whose discharge does not match its manifests (kinds: docs/calls.md)."""
 
-    kind: str  # SHORT_LANDED, OVER_LANDED, SEAL_MISMATCH, WEIGHT_MISMATCH
+    # SHORT_LANDED, OVER_LANDED (inward); SHORT_SHIPPED, LOADED_NOT_DECLARED (outward);
+    # SEAL_MISMATCH, WEIGHT_MISMATCH (either)
+    kind: str
     container: str
     sentence: str
     declared: str | None = None  # seals or mass as declared (mismatches)
-    discharged: str | None = None  # ... and as discharged
-    bills: list[DiscrepancyBill] = field(default_factory=list)  # none: over-landed
+    discharged: str | None = None  # ... and as discharged (inward) or loaded (outward)
+    bills: list[DiscrepancyBill] = field(default_factory=list)  # none: on no manifest
 
 
 @dataclass(slots=True)
 class ManifestDiscrepancyReport:
-    """The reconciliation of one call, for customs: the gateway's own document (issue #17)."""
+    """The reconciliation of one call, for customs: the gateway's own document (issue #17).
+
+    Of the discharge (``inward``: the manifests of the goods arriving) or of the loading
+    (``outward``: the export manifests, whose port of loading is the call's port)."""
 
     header: Header
     call: CallKey
-    basis: ReconciliationBasis  # a terminal said the discharge is complete, or hours passed
+    basis: ReconciliationBasis  # a terminal said the operation is complete, or hours passed
     reconciled_at: dt.datetime
     containers_declared: int
-    containers_discharged: int
+    containers_discharged: int  # discharged (inward) or loaded (outward)
     call_reference: str | None = None
     vessel_name: str | None = None
     discrepancies: list[Discrepancy] = field(default_factory=list)
     # The call's dangerous goods, notifications against manifests (call_discrepancies).
     dangerous_goods: list[DangerousGoodsDiscrepancy] = field(default_factory=list)
+    direction: Direction = "inward"
 
     DOCUMENT_TYPE = "ManifestDiscrepancyReport"
 
@@ -384,16 +394,18 @@ def discrepancy_report_to_xml(doc: ManifestDiscrepancyReport) -> etree._Element:
     _call_key_out(root, doc.call)
     _add(root, "CallReference", doc.call_reference)
     _add(root, "VesselName", doc.vessel_name)
+    _add(root, "Direction", doc.direction)
     _add(root, "Basis", doc.basis)
     _add(root, "ReconciledAt", doc.reconciled_at)
     _add(root, "ContainersDeclared", doc.containers_declared)
-    _add(root, "ContainersDischarged", doc.containers_discharged)
+    handled = "Loaded" if doc.direction == "outward" else "Discharged"
+    _add(root, f"Containers{handled}", doc.containers_discharged)
     for d in doc.discrepancies:
         el = etree.SubElement(root, _q("Discrepancy"), kind=d.kind)
         _add(el, "Container", d.container)
         _add(el, "Sentence", d.sentence)
         _add(el, "Declared", d.declared)
-        _add(el, "Discharged", d.discharged)
+        _add(el, handled, d.discharged)
         bills_out(el, d.bills)
     dangerous_out(root, doc.dangerous_goods)
     return root
@@ -526,7 +538,7 @@ def discrepancy_report_from_xml(root: etree._Element) -> ManifestDiscrepancyRepo
             container=_req(el, "Container"),
             sentence=_req(el, "Sentence"),
             declared=_str(el, "Declared"),
-            discharged=_str(el, "Discharged"),
+            discharged=_str(el, "Discharged") or _str(el, "Loaded"),
             bills=bills_from(el),
         )
         for el in root.findall(_q("Discrepancy"))
@@ -537,11 +549,14 @@ def discrepancy_report_from_xml(root: etree._Element) -> ManifestDiscrepancyRepo
         basis=cast(Any, _req(root, "Basis")),
         reconciled_at=_datetime(_req(root, "ReconciledAt")),
         containers_declared=int(_req(root, "ContainersDeclared")),
-        containers_discharged=int(_req(root, "ContainersDischarged")),
+        containers_discharged=int(
+            _str(root, "ContainersDischarged") or _req(root, "ContainersLoaded")
+        ),
         call_reference=_str(root, "CallReference"),
         vessel_name=_str(root, "VesselName"),
         discrepancies=discrepancies,
         dangerous_goods=dangerous_from(root),
+        direction=cast(Any, _str(root, "Direction") or "inward"),
     )
 
 

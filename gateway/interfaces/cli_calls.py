@@ -169,6 +169,7 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
     out += _capped(
         [
             f"  {m.sender}  {m.document_number}  v{m.version} {m.function}  {m.status}  "
+            + ("outward  " if v.direction_of(m) == "outward" else "")
             + ("linked" if m.linked_at else "waiting for the call")
             + f"  MRN {m.mrn or '-'}  {m.bill_count} bill(s), {m.equipment_count} container(s)"
             + (f"  flags {','.join(m.flags)}" if m.flags else "")
@@ -197,6 +198,9 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
         + (f"; reports {', '.join(reports)}" if reports else "")
     )
     out += _reconciliation_lines(v.reconciliation, v.reconciliation_state, cap)
+    if v.outward or v.loaded:  # the loading, against the outward (export) manifests
+        out.append(f"loading: {v.loading.declared} declared for loading, {len(v.loaded)} loaded")
+        out += _reconciliation_lines(v.loading, v.loading_state, cap, "loading reconciliation")
     out.append(
         f"dangerous goods: {len(v.notified)} notified, {len(v.dangerous)} discrepancies with "
         "the manifests"
@@ -229,10 +233,12 @@ def _show_lines(v: CallView, cap: int | None) -> list[str]:
     return out
 
 
-def _reconciliation_lines(r: Reconciliation, state: str, cap: int | None) -> list[str]:
+def _reconciliation_lines(
+    r: Reconciliation, state: str, cap: int | None, name: str = "reconciliation"
+) -> list[str]:
     head = r.summary().split(": ", 1)[1]
     return [
-        f"reconciliation ({state}): {head}",
+        f"{name} ({state}): {head}",
         *_capped([f"  {d.kind}  {d.sentence}" for d in r.discrepancies], cap),
     ]
 

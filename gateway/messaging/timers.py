@@ -1,5 +1,6 @@
 """What ``edigw run`` does on a clock rather than on a delivery: the overdue customs answers
-(issue #6) and the calls due for reconciliation after hours (issue #17).
+(issue #6) and the calls due for reconciliation after hours: the discharge after the actual
+arrival, the loading after the actual departure (issue #17).
 
 Each watch runs on the worker's I/O loop; its journal work goes to the decision thread (the
 journal's one connection), one round every so many seconds, and a round that fails (the
@@ -92,10 +93,18 @@ async def _reconcile_due(
     """One round of :func:`watch_due_calls`."""
     loop = asyncio.get_running_loop()
     reporter = call_report.reporter_for(decisions)
-    claim = functools.partial(
-        call_timer.claim_due, reporter, policy, instance, now=dt.datetime.now(dt.UTC)
-    )
-    for item in await loop.run_in_executor(executor, claim):
+    claimed: list[call_timer.Claimed] = []
+    for watch in call_timer.WATCHES:  # the discharge after arrival, the loading after departure
+        claim = functools.partial(
+            call_timer.claim_due,
+            reporter,
+            policy,
+            instance,
+            now=dt.datetime.now(dt.UTC),
+            watch=watch,
+        )
+        claimed += await loop.run_in_executor(executor, claim)
+    for item in claimed:
         results = await publish_all(item.told.publishes)
         refused = [repr(r) for r in results if r is not None]
         if refused:  # the claim goes stale and is taken over, by this or another instance

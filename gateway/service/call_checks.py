@@ -1,4 +1,4 @@
-"""What a call's documents say against each other (issue #17): discharge and dangerous goods.
+"""What a call's documents say against each other (issue #17): discharge, loading, dangerous goods.
 
 * :func:`compare` reconciles the containers the call's manifests declare for discharge here
   with those the terminals report discharged, per container and bill:
@@ -8,12 +8,18 @@
   - ``SEAL_MISMATCH`` / ``WEIGHT_MISMATCH``: the seals differ, or the gross mass differs from
     the declared one by more than the tolerance (percent of the declared mass).
 
+  The same, ``outward``, reconciles the containers the call's outward (export) manifests
+  declare for loading here with those the terminals report loaded (:func:`reconcile_loading`):
+  ``SHORT_SHIPPED`` (declared for export, not loaded), ``LOADED_NOT_DECLARED`` (loaded, on no
+  outward manifest, or declared for loading at another port), and the same mismatches.
+
 * the dangerous goods notified (IFTDGN) against those the manifests declare, by container and
   UN number (``gateway.service.call_dangerous.check_dangerous``): ``DG_NOT_NOTIFIED``,
   ``DG_NOT_DECLARED``, ``DG_UN_NUMBER_MISMATCH``.
 
-Both are pure over the registry's records; :func:`reconcile` reads them from the journal, and
-its reconciliation carries both (the report to customs tells both).
+Both are pure over the registry's records; :func:`reconcile` and :func:`reconcile_loading`
+read them from the journal; the discharge's reconciliation carries both (the report to
+customs tells both).
 
 >>> from gateway.storage.call_records import DeclaredEquipment, MovementRecord
 >>> declared = [DeclaredEquipment("apcs", "MAN-1", 0, "CMAU3000009", "BL-1"),
@@ -31,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from gateway.domain.calls import CallKey
+from gateway.domain.calls import CallKey, Direction
 from gateway.service.call_dangerous import Bill, DangerousDiscrepancy, check_dangerous
 from gateway.storage.call_records import CallRegistry, DeclaredEquipment, MovementRecord
 
@@ -39,6 +45,8 @@ SHORT_LANDED = "SHORT_LANDED"
 OVER_LANDED = "OVER_LANDED"
 SEAL_MISMATCH = "SEAL_MISMATCH"
 WEIGHT_MISMATCH = "WEIGHT_MISMATCH"
+SHORT_SHIPPED = "SHORT_SHIPPED"  # the loading (reconcile_loading)
+LOADED_NOT_DECLARED = "LOADED_NOT_DECLARED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +73,33 @@ class ContainerDiscrepancy:
 
 @dataclass(slots=True)
 class Reconciliation:
-    """The discharge of one call against its manifests."""
+    """The discharge of one call against its (inward) manifests, or its loading against its
+    outward manifests (``direction``, ``gateway.service.loading_checks``)."""
 
     call: CallKey
-    declared: int  # containers declared for discharge here
-    discharged: int
+    declared: int  # containers declared for discharge here (outward: for loading here)
+    discharged: int  # discharged (outward: loaded)
     discrepancies: list[ContainerDiscrepancy] = field(default_factory=list)
     # The call's dangerous goods, notifications against manifests, when it was reconciled.
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
+    direction: Direction = "inward"
 
     def of_kind(self, kind: str) -> list[ContainerDiscrepancy]:
         return [d for d in self.discrepancies if d.kind == kind]
 
+    def mismatched(self) -> int:
+        return len(self.of_kind(SEAL_MISMATCH)) + len(self.of_kind(WEIGHT_MISMATCH))
+
     def summary(self) -> str:
+        mismatched = self.mismatched()
+        if self.direction == "outward":
+            return (
+                f"call {self.call} loading reconciled: {self.declared} containers declared for "
+                f"loading, {self.discharged} loaded; {len(self.of_kind(SHORT_SHIPPED))} "
+                f"short-shipped, {len(self.of_kind(LOADED_NOT_DECLARED))} loaded not declared, "
+                f"{mismatched} mismatched"
+            )
         counts = {k: len(self.of_kind(k)) for k in (SHORT_LANDED, OVER_LANDED)}
-        mismatched = len(self.of_kind(SEAL_MISMATCH)) + len(self.of_kind(WEIGHT_MISMATCH))
         dangerous = f", {len(self.dangerous)} dangerous goods" if self.dangerous else ""
         return (
             f"call {self.call} reconciled: {self.declared} containers declared, "
@@ -99,15 +119,19 @@ class Reconciliation:
     def to_json(self) -> dict[str, object]:
         return {
             "call": str(self.call),
+            "direction": self.direction,
             "declared": self.declared,
-            "discharged": self.discharged,
+            "loaded" if self.direction == "outward" else "discharged": self.discharged,
             "discrepancies": [d.to_json() for d in self.discrepancies],
             "dangerous_goods": [d.to_json() for d in self.dangerous],
         }
 
 
 @dataclass(slots=True)
-class _Declared:
+class Declared:
+    """A container as the manifests declare it: its bills, seals, mass, and whether it is
+    discharged (or, outward, loaded) at this port."""
+
     bills: list[Bill] = field(default_factory=list)
     seals: set[str] = field(default_factory=set)
     mass: Decimal | None = None
@@ -125,13 +149,13 @@ def _seals(values: Iterable[str]) -> set[str]:
     return {v.strip().upper() for v in values if v.strip()}
 
 
-def _declared(rows: Iterable[DeclaredEquipment]) -> dict[str, _Declared]:
+def declared_containers(rows: Iterable[DeclaredEquipment]) -> dict[str, Declared]:
     """The declared containers (a container on several bills merged), in manifest order."""
-    out: dict[str, _Declared] = {}
+    out: dict[str, Declared] = {}
     for row in rows:
         if not row.container:
             continue
-        entry = out.setdefault(row.container, _Declared())
+        entry = out.setdefault(row.container, Declared())
         if row.transport_document:
             entry.bills.append(Bill(row.sender, row.document_number, row.transport_document))
         entry.seals |= _seals(row.seals)
@@ -140,17 +164,90 @@ def _declared(rows: Iterable[DeclaredEquipment]) -> dict[str, _Declared]:
     return out
 
 
+def mismatches(
+    container: str, d: Declared, m: MovementRecord, tolerance_percent: Decimal, operation: str
+) -> list[ContainerDiscrepancy]:
+    """The seal and weight mismatches of ``container`` as declared (``d``) and as discharged
+    or loaded (``m``, ``operation``: discharge or loading)."""
+    bills, out = tuple(d.bills), []
+    done = _WORDS["inward" if operation == "discharge" else "outward"].done
+    seals = _seals(m.seals)
+    if d.seals and seals and d.seals != seals:
+        out.append(
+            ContainerDiscrepancy(
+                SEAL_MISMATCH,
+                container,
+                f"container {container} was {done} with seals {' '.join(sorted(seals))}, "
+                f"declared with {' '.join(sorted(d.seals))}",
+                bills,
+                " ".join(sorted(d.seals)),
+                " ".join(sorted(seals)),
+            )
+        )
+    mass = _decimal(m.gross_mass_kg)
+    if d.mass and mass is not None and abs(mass - d.mass) * 100 > d.mass * tolerance_percent:
+        out.append(
+            ContainerDiscrepancy(
+                WEIGHT_MISMATCH,
+                container,
+                f"container {container} weighed {mass} kg at {operation}, declared "
+                f"{d.mass} kg (tolerance {tolerance_percent}%)",
+                bills,
+                str(d.mass),
+                str(mass),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """What the reconciliation of one direction calls things."""
+
+    missing: str  # declared here, not handled
+    extra: str  # handled, not declared here
+    operation: str
+    done: str
+    manifests: str
+    elsewhere: str
+
+
+_WORDS: dict[str, _Words] = {
+    "inward": _Words(
+        SHORT_LANDED,
+        OVER_LANDED,
+        "discharge",
+        "discharged",
+        "on no manifest of the call",
+        "declared to stay on board (discharge at another port)",
+    ),
+    "outward": _Words(
+        SHORT_SHIPPED,
+        LOADED_NOT_DECLARED,
+        "loading",
+        "loaded",
+        "on no outward manifest of the call",
+        "declared for loading at another port",
+    ),
+}
+
+
 def compare(
     declared: Sequence[DeclaredEquipment],
     discharged: Sequence[MovementRecord],
     tolerance_percent: Decimal,
     call: CallKey,
+    direction: Direction = "inward",
 ) -> Reconciliation:
-    """Reconcile declared containers with discharged ones (see the module's docstring)."""
-    expected = _declared(declared)
+    """Reconcile declared containers with discharged ones (see the module's docstring); or,
+    ``outward``, the outward manifests' containers with the loaded ones: ``SHORT_SHIPPED``
+    (declared for loading here, not loaded), ``LOADED_NOT_DECLARED`` (loaded, on no outward
+    manifest, or declared for loading at another port), and the same mismatches."""
+    words = _WORDS[direction]
+    expected = declared_containers(declared)
     landed = {m.container: m for m in discharged}
     here = [c for c, d in expected.items() if d.here]
-    result = Reconciliation(call, len(here), len(landed))
+    result = Reconciliation(call, len(here), len(landed), direction=direction)
     for container in here:
         d = expected[container]
         bills = tuple(d.bills)
@@ -159,54 +256,25 @@ def compare(
             on = ", ".join(b.transport_document for b in bills) or "the manifest's list"
             result.discrepancies.append(
                 ContainerDiscrepancy(
-                    SHORT_LANDED,
+                    words.missing,
                     container,
-                    f"container {container} ({on}) was declared for discharge at "
-                    f"{call.port_of_call} and not discharged",
+                    f"container {container} ({on}) was declared for {words.operation} at "
+                    f"{call.port_of_call} and not {words.done}",
                     bills,
                 )
             )
             continue
-        seals = _seals(m.seals)
-        if d.seals and seals and d.seals != seals:
-            result.discrepancies.append(
-                ContainerDiscrepancy(
-                    SEAL_MISMATCH,
-                    container,
-                    f"container {container} was discharged with seals {' '.join(sorted(seals))}, "
-                    f"declared with {' '.join(sorted(d.seals))}",
-                    bills,
-                    " ".join(sorted(d.seals)),
-                    " ".join(sorted(seals)),
-                )
-            )
-        mass = _decimal(m.gross_mass_kg)
-        if d.mass and mass is not None and abs(mass - d.mass) * 100 > d.mass * tolerance_percent:
-            result.discrepancies.append(
-                ContainerDiscrepancy(
-                    WEIGHT_MISMATCH,
-                    container,
-                    f"container {container} weighed {mass} kg at discharge, declared "
-                    f"{d.mass} kg (tolerance {tolerance_percent}%)",
-                    bills,
-                    str(d.mass),
-                    str(mass),
-                )
-            )
+        result.discrepancies += mismatches(container, d, m, tolerance_percent, words.operation)
     for container, m in landed.items():
         d_or_none = expected.get(container)
         if d_or_none is not None and d_or_none.here:
             continue
-        why = (
-            "on no manifest of the call"
-            if d_or_none is None
-            else "declared to stay on board (discharge at another port)"
-        )
+        why = words.manifests if d_or_none is None else words.elsewhere
         result.discrepancies.append(
             ContainerDiscrepancy(
-                OVER_LANDED,
+                words.extra,
                 container,
-                f"container {container} was discharged ({m.document_number} from {m.sender}) "
+                f"container {container} was {words.done} ({m.document_number} from {m.sender}) "
                 f"and is {why}",
                 tuple(d_or_none.bills) if d_or_none is not None else (),
             )
@@ -215,8 +283,29 @@ def compare(
 
 
 def reconcile(registry: CallRegistry, tolerance_percent: Decimal, call: CallKey) -> Reconciliation:
-    """Reconcile ``call`` from what the registry holds now, its dangerous goods with it."""
-    declared = registry.declared_equipment(call)
-    result = compare(declared, registry.movements(call, "discharge"), tolerance_percent, call)
-    result.dangerous = check_dangerous(registry.notified_dangerous(call), declared)
+    """Reconcile ``call``'s discharge from what the registry holds now, the call's dangerous
+    goods with it (notified against every manifest of the call, inward and outward: a
+    notification lists what is on board either way)."""
+    result = compare(
+        registry.declared_equipment(call),
+        registry.movements(call, "discharge"),
+        tolerance_percent,
+        call,
+    )
+    result.dangerous = check_dangerous(
+        registry.notified_dangerous(call), registry.declared_equipment(call, None)
+    )
     return result
+
+
+def reconcile_loading(
+    registry: CallRegistry, tolerance_percent: Decimal, call: CallKey
+) -> Reconciliation:
+    """Reconcile ``call``'s loading (its outward manifests) from what the registry holds now."""
+    return compare(
+        registry.declared_equipment(call, "outward"),
+        registry.movements(call, "load"),
+        tolerance_percent,
+        call,
+        "outward",
+    )

@@ -1,5 +1,16 @@
-"""What the call registry keeps of a manifest (issue #17): the call it names, its bills and the
-containers each bill declares.
+"""What the call registry keeps of a manifest (issue #17): the call it names, its direction, its
+bills and the containers each bill declares.
+
+**Direction** (issue #17, point 5). A manifest whose port of call (header ``LOC+60``/``125``)
+is a port of Algeria is **inward**: the goods arriving, discharged at that call. One whose
+port of call is not (a foreign port of arrival, or none) and whose **port of loading** is a
+port of Algeria is **outward**, an export manifest of the call at that port: the port of
+loading is the conveyance's place of departure (header ``LOC+5``, UNCL 3227 "place of
+departure": where the means of transport departs from), else the first bill's place of
+loading (``LOC+9``, "place/port of loading"; a header ``LOC+9`` stands for every bill that
+has none). An outward manifest's bills declare their containers for loading at that port
+(a bill loading at another port of the voyage: not loaded here); it is linked by its
+expected departure (``DTM+133``) instead of its expected arrival.
 
 >>> from gateway.domain.model import CargoManifest, Consignment, Conveyance, GoodsItem, Header
 >>> m = CargoManifest(Header.new(sender="apcs", document_type="CargoManifest",
@@ -15,17 +26,50 @@ containers each bill declares.
 
 from __future__ import annotations
 
-from gateway.domain.calls import CallKey
+import datetime as dt
+
+from gateway.domain.calls import CallKey, port_of_call_problem
 from gateway.domain.model import CargoManifest, TransportEquipment
 from gateway.storage.call_records import BillRecord, DeclaredEquipment
 
 
-def manifest_call(doc: CargoManifest) -> CallKey | None:
-    """The call a manifest names, or None when it lacks the IMO number, voyage or port."""
-    c = doc.conveyance
-    if not (c.imo_number and c.voyage_number and doc.port_of_call):
+def _ours(place: str | None) -> bool:
+    return bool(place) and port_of_call_problem(place) is None
+
+
+def outward_port(doc: CargoManifest) -> str | None:
+    """The port of Algeria an outward (export) manifest loads at; None for an inward one.
+
+    >>> from gateway.domain.model import Consignment, Header
+    >>> m = CargoManifest(Header.new(sender="apcs", document_type="CargoManifest",
+    ...     business_reference="EXP-1"), "EXP-1", port_of_call="FRMRS",
+    ...     consignments=[Consignment(1, "BL-1", place_of_loading="DZALG")])
+    >>> outward_port(m), outward_port(CargoManifest(m.header, "IMP-1", port_of_call="DZALG"))
+    ('DZALG', None)
+    """
+    if _ours(doc.port_of_call):
         return None
-    return CallKey(c.imo_number, c.voyage_number, doc.port_of_call)
+    first = next((c.place_of_loading for c in doc.consignments if c.place_of_loading), None)
+    for place in (doc.place_of_departure, first):
+        if place and _ours(place):
+            return place
+    return None
+
+
+def expected_at_port(doc: CargoManifest) -> dt.datetime | None:
+    """When the manifest expects the vessel at the call's port: its expected arrival, or for
+    an outward manifest its expected departure (what links it to its call's ETA)."""
+    return doc.departure_time if outward_port(doc) else doc.arrival_time
+
+
+def manifest_call(doc: CargoManifest) -> CallKey | None:
+    """The call a manifest names, or None when it lacks the IMO number, voyage or port: the
+    port of call, or an outward manifest's port of loading."""
+    c = doc.conveyance
+    port = outward_port(doc) or doc.port_of_call
+    if not (c.imo_number and c.voyage_number and port):
+        return None
+    return CallKey(c.imo_number, c.voyage_number, port)
 
 
 def _equipment_facts(e: TransportEquipment) -> tuple[tuple[str, ...], str | None]:
@@ -41,7 +85,8 @@ def manifest_content(
     A container's seals and mass come from its equipment entry (the bill's own, else the
     manifest's); dangerous goods are the UN numbers of the bill's goods in that container.
     """
-    number, port = doc.document_number, doc.port_of_call
+    outward = outward_port(doc)
+    number, port = doc.document_number, outward or doc.port_of_call
     facts = {e.identifier: _equipment_facts(e) for e in doc.equipment}
     bills: list[BillRecord] = []
     rows: list[DeclaredEquipment] = []
@@ -66,7 +111,7 @@ def manifest_content(
             found = [d.un_number for d in item.dangerous_goods if d.un_number]
             for container in item.equipment_references or ([""] if found else []):
                 un_numbers.setdefault(container, []).extend(found)
-        here = c.place_of_discharge in (None, "", port)
+        here = (c.place_of_loading if outward else c.place_of_discharge) in (None, "", port)
         for container, uns in un_numbers.items():
             seals, mass = own.get(container) or facts.get(container) or ((), None)
             rows.append(

@@ -46,7 +46,8 @@ def scopes(journal: Journal, doc: Document) -> list[Scope]:
         return []
     if isinstance(doc, CargoManifest):
         mine = {"sender": h.sender, "document_number": doc.document_number}
-        return [(table, mine) for table in ("call_manifests", "call_bills", "call_equipment")]
+        tables = ("call_manifests", "call_bills", "call_equipment", "call_outward_manifests")
+        return [(table, mine) for table in tables]
     if isinstance(doc, DangerousGoodsNotification | TerminalOperationsReport):
         dangerous = isinstance(doc, DangerousGoodsNotification)
         kind = DANGEROUS_GOODS if dangerous else TERMINAL_REPORT

@@ -281,7 +281,7 @@ def recheck(
     ):
         return None
     notified = registry.notified_dangerous(key)
-    declared = registry.declared_equipment(key)
+    declared = registry.declared_equipment(key, None)  # inward and outward: all on board
     check = DangerousCheck(
         key,
         trigger_id,

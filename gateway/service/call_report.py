@@ -2,8 +2,10 @@
 manifest's sender what is theirs to correct.
 
 When a call is reconciled (a terminal reports the discharge complete, or
-``reconcile_after_hours`` passed since the actual arrival: ``gateway.service.call_timer``),
-:func:`plan_report` makes
+``reconcile_after_hours`` passed since the actual arrival: ``gateway.service.call_timer``;
+or, against its outward manifests, a terminal reports the loading complete, or
+``reconcile_loading_after_hours`` passed since the actual departure:
+``gateway.service.loading_timer``), :func:`plan_report` makes
 
 * one canonical :class:`~gateway.domain.calls.ManifestDiscrepancyReport` (``xsd/calls-1.xsd``),
   signed like every document the gateway routes, for the customs system the call's port is
@@ -14,8 +16,9 @@ When a call is reconciled (a terminal reports the discharge complete, or
   sender, in the syntax version and envelope of the interchange that carried the manifest:
   ``BGM+962`` and ``AP`` (the manifest stands, accepted: what follows is for it to
   correct), ``RFF+DM`` the manifest's number, one ``ERC`` + ``FTX`` per container
-  (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight;
-  dangerous goods: ``GW405`` declared and not notified, ``GW406`` UN number mismatch). A port
+  (``GW401`` short-landed, ``GW402`` over-landed, ``GW403`` seal, ``GW404`` weight; loading:
+  ``GW411`` short-shipped, ``GW412`` loaded at this port, declared for another; dangerous
+  goods: ``GW405`` declared and not notified, ``GW406`` UN number mismatch). A port
   partner sends EDIFACT only (``formats.ROLE_FORMATS``), so its answer is an APERAK; a
   manifest whose origin the journal does not hold gets none (said in the journal).
 
@@ -36,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from adapters import aperak
 from gateway.config import Route
@@ -166,11 +169,12 @@ def report_of(
         reconciliation.discharged,
         call.call_reference if call is not None else None,
         call.vessel_name if call is not None else None,
-        [
+        direction=reconciliation.direction,
+        discrepancies=[
             Discrepancy(d.kind, d.container, d.sentence, d.declared, d.discharged, bills(d.bills))
             for d in reconciliation.discrepancies
         ],
-        [
+        dangerous_goods=[
             DangerousGoodsDiscrepancy(
                 g.kind,
                 g.container or None,
@@ -188,7 +192,7 @@ def report_of(
 def plan_report(
     reporter: Reporter,
     reconciliation: Reconciliation,
-    basis: ReconciliationBasis,
+    basis: ReconciliationBasis | Literal["complete"],
     trigger_id: str,
     *,
     now: dt.datetime | None = None,
@@ -197,10 +201,19 @@ def plan_report(
 
     ``trigger_id``: the message that reconciled the call (the terminal's report), or the
     timer's claim; the ids of what is published are derived from it. The journal records
-    the report and each APERAK as messages of the trigger's story.
+    the report and each APERAK as messages of the trigger's story. ``basis`` ``complete``:
+    a terminal reported the operation complete (``discharge_complete`` or
+    ``loading_complete``, by the reconciliation's direction).
     """
+    if basis == "complete":
+        outward = reconciliation.direction == "outward"
+        basis = "loading_complete" if outward else "discharge_complete"
     journal = reporter.journal
-    report_id = derived_id(trigger_id, "mdr")
+    # The loading's report and answers have ids of their own (a terminal's interchange may
+    # complete a call's discharge and loading at once).
+    outward = reconciliation.direction == "outward"
+    tag = f"mdr-load:{reconciliation.call}" if outward else "mdr"
+    report_id = derived_id(trigger_id, tag)
     report = report_of(
         journal,
         reconciliation,
@@ -253,7 +266,8 @@ def plan_report(
         events.append((report_id, "routed", f"signed, to {target}: {reconciliation.summary()}"))
         events.append((trigger_id, "routed", f"{DOCUMENT_TYPE} of call {key} to {target}"))
     for index, ((sender, number), found) in enumerate(_by_manifest(reconciliation).items()):
-        told = _tell_sender(reporter, key, sender, number, found, trigger_id, index)
+        answer = f"{tag}-aperak{index}" if outward else f"mdr-aperak{index}"
+        told = _tell_sender(reporter, key, sender, number, found, trigger_id, answer)
         publishes.extend(told[0])
         events.extend(told[1])
     return Told(report, publishes, events)
@@ -375,8 +389,7 @@ def plan_recheck(reporter: Reporter, check: DangerousCheck) -> tuple[list[Publis
             number,
             _dangerous_lines(found),
             check.trigger_id,
-            index,
-            label="dg-aperak",
+            f"dg-aperak{index}",
             what=f"dangerous goods of call {check.call} checked again",
         )
         publishes += told[0]
@@ -399,9 +412,8 @@ def _tell_sender(
     number: str,
     found: list[Discrepancy],
     trigger_id: str,
-    index: int,
+    answer: str,
     *,
-    label: str = "mdr-aperak",
     what: str = "",
 ) -> tuple[list[Publish], list[EventRow]]:
     """The APERAK telling ``sender`` what of its manifest ``number`` is to correct."""
@@ -410,7 +422,7 @@ def _tell_sender(
     origin = journal.origin(record.message_id) if record is not None else None
     if record is None or origin is None:
         return [], [(trigger_id, "flagged", f"manifest {number} of {sender}: no origin to answer")]
-    answer_id = derived_id(trigger_id, f"{label}{index}")
+    answer_id = derived_id(trigger_id, answer)
     facts = origin.facts
     version = str(facts.get("syntax_version") or "3")
     original = aperak.Original(

@@ -54,8 +54,8 @@ class Filed:
 
     events: list[tuple[str, str, str]] = field(default_factory=list)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    # The calls a discharge report reconciled: each told to customs and the manifests'
-    # senders (gateway.service.call_report).
+    # The calls a terminal's report reconciled (discharge or loading complete): each told to
+    # customs and the manifests' senders (gateway.service.call_report).
     reconciled: list[Reconciliation] = field(default_factory=list)
     # The calls whose dangerous goods a document made be checked again (call_dangerous):
     # the manifests' senders told what is theirs.
@@ -67,7 +67,7 @@ class Filed:
         publishes: list[Publish] = []
         events: list[EventRow] = []
         for reconciled in self.reconciled:
-            report = call_report.plan_report(reporter, reconciled, "discharge_complete", inbound_id)
+            report = call_report.plan_report(reporter, reconciled, "complete", inbound_id)
             publishes += report.publishes
             events += report.events
         for check in self.rechecked:

@@ -1,4 +1,5 @@
-"""One call as people see it (issue #17): its manifests, bills, containers, discharge, dangerous goods.
+"""One call as people see it (issue #17): its manifests, bills, containers, discharge, loading,
+dangerous goods.
 
 :func:`find_calls` reads what an operator types (``IMO/VOYAGE`` or ``IMO/VOYAGE/PORT``),
 :func:`view` gathers one call from the registry with its reconciliation as of now, and
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from gateway.service.call_checks import Reconciliation, compare
 from gateway.service.call_dangerous import DangerousDiscrepancy, check_dangerous
+from gateway.service.call_time import parse
 from gateway.service.calls import CallPolicy
 from gateway.storage.call_records import (
     ACTIVE,
@@ -31,6 +33,7 @@ from gateway.storage.call_records import (
     CallRegistry,
     CallReportRecord,
     DangerousCheckRecord,
+    DeclaredEquipment,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -81,6 +84,10 @@ class CallView:
     notified: list[NotifiedDangerous]
     reconciliation: Reconciliation
     reconciliation_state: str  # final (discharge complete), due, or provisional
+    # The loading against the outward (export) manifests, as of now (issue #17, point 5).
+    loading: Reconciliation
+    loading_state: str  # final (loading complete), due (hours after departure), provisional
+    outward: set[tuple[str, str]] = field(default_factory=set)  # (sender, number) manifests
     dangerous: list[DangerousDiscrepancy] = field(default_factory=list)
     # The discrepancy reports told to customs, with customs' answers (call_report).
     reports: list[CallReportRecord] = field(default_factory=list)
@@ -111,7 +118,13 @@ class CallView:
             "ata": c.ata,
             "atd": c.atd,
             "manifests": [
-                {**asdict(m), "key": str(m.key), "flags": list(m.flags)} for m in self.manifests
+                {
+                    **asdict(m),
+                    "key": str(m.key),
+                    "flags": list(m.flags),
+                    "direction": self.direction_of(m),
+                }
+                for m in self.manifests
             ],
             "bills": [
                 {**_flat(b), "customs_reference": bill_reference(self.mrn_of(b), b)}
@@ -126,6 +139,7 @@ class CallView:
                 "state": self.reconciliation_state,
                 **self.reconciliation.to_json(),
             },
+            "loading_reconciliation": {"state": self.loading_state, **self.loading.to_json()},
             "reports": [{**asdict(r), "key": str(r.key)} for r in self.reports],
             "dangerous_goods_checks": [
                 {
@@ -137,41 +151,66 @@ class CallView:
             ],
         }
 
+    def direction_of(self, manifest: ManifestRecord) -> str:
+        """``outward`` for an export manifest of the call (its port of loading), else ``inward``."""
+        return (
+            "outward" if (manifest.sender, manifest.document_number) in self.outward else "inward"
+        )
+
+
+def _state(
+    documents: list[CallDocumentRecord],
+    operation: str,
+    since: str | None,
+    after: dt.timedelta,
+    now: dt.datetime | None,
+) -> str:
+    """``final`` once a terminal reported ``operation`` complete, ``due`` once ``after`` has
+    passed ``since`` (the actual arrival or departure), ``provisional`` before."""
+    if any(
+        d.kind == TERMINAL_REPORT and d.status == ACTIVE and d.operation == operation and d.complete
+        for d in documents
+    ):
+        return "final"
+    moment = parse(since)
+    if moment is not None and (now or dt.datetime.now(dt.UTC)) >= moment + after:
+        return "due"
+    return "provisional"
+
 
 def view(
     registry: CallRegistry, policy: CallPolicy, call: CallRecord, now: dt.datetime | None = None
 ) -> CallView:
     """The call as the registry holds it now; the reconciliation is ``final`` once a terminal
     reported the discharge complete, ``due`` once ``reconcile_after`` has passed since the
-    actual arrival, ``provisional`` before."""
+    actual arrival, ``provisional`` before; the loading's the same, by the loading reports
+    and ``reconcile_loading_after`` since the actual departure."""
     key = call.key
-    equipment = registry.declared_equipment(key)
+    tolerance = policy.weight_tolerance_percent
+    exports = registry.outward_manifests(key)
+    # One query, split by the manifests' direction.
+    equipment: list[DeclaredEquipment] = []
+    outward: list[DeclaredEquipment] = []
+    for e in registry.declared_equipment(key, None):
+        (outward if (e.sender, e.document_number) in exports else equipment).append(e)
     discharged = registry.movements(key, "discharge")
+    loaded = registry.movements(key, "load")
     documents = registry.call_documents(key)
     notified = registry.notified_dangerous(key)
-    complete = any(
-        d.kind == TERMINAL_REPORT
-        and d.status == ACTIVE
-        and d.operation == "discharge"
-        and d.complete
-        for d in documents
-    )
-    state = "final" if complete else "provisional"
-    if not complete and call.ata:
-        arrived = dt.datetime.fromisoformat(call.ata)
-        if (now or dt.datetime.now(dt.UTC)) >= arrived + policy.reconcile_after:
-            state = "due"
     return CallView(
         call,
         registry.manifests(key),
         registry.bills(key),
         documents,
         discharged,
-        registry.movements(key, "load"),
+        loaded,
         notified,
-        compare(equipment, discharged, policy.weight_tolerance_percent, key),
-        state,
-        check_dangerous(notified, equipment),
+        compare(equipment, discharged, tolerance, key),
+        _state(documents, "discharge", call.ata, policy.reconcile_after, now),
+        compare(outward, loaded, tolerance, key, "outward"),
+        _state(documents, "load", call.atd, policy.reconcile_loading_after, now),
+        exports,
+        check_dangerous(notified, [*equipment, *outward]),
         registry.call_reports(key),
         registry.dangerous_checks(key),
     )

@@ -54,11 +54,23 @@ from gateway.domain.calls import (
     TerminalOperationsReport,
     VesselCall,
 )
-from gateway.domain.model import CargoManifest, CustomsResponse, Document
+from gateway.domain.model import CargoManifest, Document
 from gateway.service import call_corrections, call_dangerous
-from gateway.service.call_checks import Reconciliation, reconcile
-from gateway.service.call_content import manifest_call, manifest_content
+from gateway.service.call_checks import Reconciliation, reconcile, reconcile_loading
+from gateway.service.call_content import (
+    expected_at_port,
+    manifest_call,
+    manifest_content,
+    outward_port,
+)
 from gateway.service.call_dangerous import DangerousCheck, DangerousDiscrepancy
+from gateway.service.call_registration import record_registration, register_mrn
+from gateway.service.call_time import aware as _aware
+from gateway.service.call_time import iso as _iso
+from gateway.service.call_time import parse as _parse
+from gateway.service.call_time import registry_time
+from gateway.service.call_time import utcnow as _utcnow
+from gateway.service.call_time import within as _within
 from gateway.storage.call_records import (
     ACTIVE,
     CANCELLED,
@@ -70,7 +82,7 @@ from gateway.storage.call_records import (
     MovementRecord,
     NotifiedDangerous,
 )
-from gateway.storage.records import Journal, Origin
+from gateway.storage.records import Journal
 
 UNKNOWN_CALL = "UNKNOWN_CALL"
 POST_ARRIVAL = "POST_ARRIVAL"
@@ -94,6 +106,7 @@ class CallPolicy:
     ports: Mapping[str, PortPolicy] = field(default_factory=dict)
     reconcile_after: dt.timedelta = dt.timedelta(hours=48)
     weight_tolerance_percent: Decimal = Decimal(5)
+    reconcile_loading_after: dt.timedelta = dt.timedelta(hours=24)  # after the departure
 
     def port(self, code: str | None) -> PortPolicy:
         return self.ports.get(code or "", self.default)
@@ -123,6 +136,7 @@ class CallPolicy:
             ports,
             dt.timedelta(hours=section.reconcile_after_hours),
             Decimal(str(section.weight_tolerance_percent)),
+            dt.timedelta(hours=section.reconcile_loading_after_hours),
         )
 
 
@@ -397,11 +411,11 @@ def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
         filing.redelivery, filing.linked = True, prior.linked_at is not None
         return filing
     call = desk.call(key) if key is not None else None
-    port = desk.policy.port(doc.port_of_call)
+    port = desk.policy.port(key.port_of_call if key is not None else doc.port_of_call)
     if prior is not None and prior.linked_at is not None and key == prior.key:
         filing.linked = True  # a correction stays with the call it was linked to
     elif call is not None and call.status == ACTIVE:
-        filing.linked = _within(_iso(doc.arrival_time), call.eta, port.eta_window)
+        filing.linked = _within(_iso(expected_at_port(doc)), call.eta, port.eta_window)
     if not filing.linked:
         sentence = _unknown_call_sentence(doc, key, call, port)
         if port.unknown_call == "reject" and h.function != "cancel":
@@ -434,7 +448,7 @@ def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
             h.document_version,
             h.function,
             CANCELLED if cancelled else ACTIVE,
-            _iso(doc.arrival_time),
+            _iso(expected_at_port(doc)),
             flags,
             linked_at if filing.linked else None,
             prior.mrn if prior else None,
@@ -445,6 +459,7 @@ def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
         ),
         bills,
         equipment,
+        outward_from=outward_port(doc),
     )
     return filing
 
@@ -461,7 +476,8 @@ def _unknown_call_sentence(
         return f"{name} names call {key}, which was cancelled ({call.call_reference})"
     hours = int(port.eta_window.total_seconds() // 3600)
     return (
-        f"{name} expects arrival at {_iso(doc.arrival_time)}, more than {hours} hours from "
+        f"{name} expects {'departure' if outward_port(doc) else 'arrival'} at "
+        f"{_iso(expected_at_port(doc))}, more than {hours} hours from "
         f"the ETA {call.eta} of call {key} ({call.call_reference})"
     )
 
@@ -583,94 +599,10 @@ def _file_report(desk: _Desk, doc: TerminalOperationsReport) -> Filing:
         ),
         movements,
     )
-    if doc.operation == "discharge" and doc.complete and not cancelled:
-        filing.reconciliation = reconcile(
-            desk.journal, desk.policy.weight_tolerance_percent, doc.call
-        )
+    if doc.complete and not cancelled:  # the discharge, or the loading (outward manifests)
+        check = reconcile if doc.operation == "discharge" else reconcile_loading
+        filing.reconciliation = check(desk.journal, desk.policy.weight_tolerance_percent, doc.call)
     return filing
-
-
-# ---------------------------------------------------------------- registration numbers
-
-
-def register_mrn(
-    journal: Journal,
-    sender: str,
-    document_number: str,
-    mrn: str,
-    *,
-    now: dt.datetime | None = None,
-) -> ManifestRecord | None:
-    """Record the MRN customs registered a manifest under; the manifest's record, or None
-    when the registry does not hold that manifest (the MRN is still a reference to track)."""
-    if not journal.register_mrn(sender, document_number, mrn, _iso(now or _utcnow()) or ""):
-        return None
-    return journal.call_manifest(sender, document_number)
-
-
-def record_registration(
-    journal: Journal, response: CustomsResponse, origin: Origin
-) -> tuple[str, str] | None:
-    """The MRN of a customs answer to a routed manifest, recorded (issue #17).
-
-    Customs answers a CargoManifest it accepted with the MRN it registered it under
-    (``CustomsResponse.registration_number``). The MRN becomes a reference of the manifest's
-    messages (``edigw track MRN``) and is kept on its registry record. Returns the journal
-    event for the manifest, (``registered``, detail), or None when there is no MRN to record
-    (no number, a rejection, not a manifest).
-    """
-    mrn = response.registration_number
-    if (
-        not mrn
-        or response.decision == "rejected"
-        or origin.facts.get("document_type") != CargoManifest.DOCUMENT_TYPE
-    ):
-        return None
-    journal.add_references(origin.message_id, [mrn])
-    journal.add_references(origin.inbound_id, [mrn])
-    number = str(origin.facts.get("business_reference") or "")
-    record = register_mrn(journal, origin.partner, number, mrn)
-    where = (
-        f"; manifest {number} of call {record.key}"
-        if record is not None and record.linked_at
-        else f"; manifest {number}"
-    )
-    return "registered", f"MRN {mrn}{where}"
-
-
-# ---------------------------------------------------------------- time
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A moment in UTC (a naive one is taken as UTC, as the adapters read EDIFACT times)."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    """The registry's form of a moment: ISO 8601 in UTC, so that text order is time order."""
-    return None if moment is None else _aware(moment).isoformat()
-
-
-registry_time = _iso  # for the modules that query the registry by time (call_timer)
-
-
-def _parse(text: str | None) -> dt.datetime | None:
-    return None if not text else _aware(dt.datetime.fromisoformat(text))
-
-
-def _within(
-    manifest_eta: str | dt.datetime | None, call_eta: str | dt.datetime | None, window: dt.timedelta
-) -> bool:
-    """Whether two expected arrivals are at most ``window`` apart (either unknown: yes)."""
-    a = manifest_eta if isinstance(manifest_eta, dt.datetime) else _parse(manifest_eta)
-    b = call_eta if isinstance(call_eta, dt.datetime) else _parse(call_eta)
-    if a is None or b is None:
-        return True
-    return abs(_aware(a) - _aware(b)) <= window
 
 
 __all__ = [

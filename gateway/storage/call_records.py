@@ -99,7 +99,9 @@ class DeclaredEquipment:
     transport_document: str = ""
     seals: tuple[str, ...] = ()
     gross_mass_kg: str | None = None  # VGM if declared, else the equipment's gross mass
-    discharge_here: bool = True  # False: stays on board (the bill discharges at another port)
+    # False: stays on board (the bill discharges at another port). On an outward manifest:
+    # whether the bill loads here (False: loaded at another port of the voyage).
+    discharge_here: bool = True
     un_numbers: tuple[str, ...] = ()
 
 
@@ -217,8 +219,11 @@ class CallRegistry(Protocol):
         record: ManifestRecord,
         bills: Sequence[BillRecord],
         equipment: Sequence[DeclaredEquipment],
+        *,
+        outward_from: str | None = None,
     ) -> None:
-        """The manifest's row and its whole content, replacing what an earlier version filed."""
+        """The manifest's row and its whole content, replacing what an earlier version filed;
+        ``outward_from``: it is an outward (export) manifest loading at that port."""
         ...
 
     def manifests(self, key: CallKey, *, linked: bool | None = None) -> list[ManifestRecord]:
@@ -245,8 +250,15 @@ class CallRegistry(Protocol):
         self, sender: str, document_number: str
     ) -> list[DeclaredEquipment]: ...
 
-    def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
-        """The containers the active manifests linked to ``key`` declare."""
+    def declared_equipment(
+        self, key: CallKey, direction: str | None = "inward"
+    ) -> list[DeclaredEquipment]:
+        """The containers the active manifests linked to ``key`` declare: the inward ones
+        (discharge), the outward ones (loading), or all (None)."""
+        ...
+
+    def outward_manifests(self, key: CallKey) -> set[tuple[str, str]]:
+        """The (sender, document number) of the outward manifests naming ``key``."""
         ...
 
     def call_document(
@@ -278,6 +290,15 @@ class CallRegistry(Protocol):
     ) -> bool: ...
 
     def reconciliation_told(self, key: CallKey, at: str) -> None: ...
+
+    # The loading reconciliation after departure (journal_loading).
+    def calls_due_loading(self, departed_before: str, limit: int) -> list[CallKey]: ...
+
+    def claim_loading_reconciliation(
+        self, key: CallKey, trigger_id: str, by: str, at: str, stale_before: str
+    ) -> bool: ...
+
+    def loading_reconciliation_told(self, key: CallKey, at: str) -> None: ...
 
     # What a correction replaced, and the reports told to customs (journal_call_history).
     def keep_superseded(

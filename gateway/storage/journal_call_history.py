@@ -75,6 +75,7 @@ _SCOPED = {
     "call_manifests": ("sender", "document_number"),
     "call_bills": ("sender", "document_number"),
     "call_equipment": ("sender", "document_number"),
+    "call_outward_manifests": ("sender", "document_number"),
     "call_documents": ("sender", "kind", "document_number"),
     "call_dangerous": ("sender", "document_number"),
     "call_movements": (

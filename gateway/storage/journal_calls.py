@@ -37,6 +37,7 @@ from gateway.storage.call_records import (
 )
 from gateway.storage.journal_call_history import CallHistory
 from gateway.storage.journal_dangerous import DangerousChecks
+from gateway.storage.journal_loading import LOADING_TABLES, OUTWARD, LoadingTables, claims_table
 
 CALL_TABLES = (
     """CREATE TABLE IF NOT EXISTS calls (
@@ -165,18 +166,7 @@ CALL_TABLES = (
 # Who tells a call's reconciliation when no terminal reported the discharge complete
 # (``gateway.service.call_timer``): one row per call, claimed by one instance, done once its
 # report and answers are confirmed. A claim not done by ``stale_before`` may be taken over.
-RECONCILIATION_TABLES = (
-    """CREATE TABLE IF NOT EXISTS call_reconciliations (
-    imo_number TEXT NOT NULL,
-    voyage_number TEXT NOT NULL,
-    port_of_call TEXT NOT NULL,
-    trigger_id TEXT NOT NULL,
-    claimed_by TEXT NOT NULL,
-    claimed_at TEXT NOT NULL,
-    done_at TEXT,
-    PRIMARY KEY (imo_number, voyage_number, port_of_call)
-)""",
-)
+RECONCILIATION_TABLES = (claims_table("call_reconciliations"),)
 
 _KEY = "imo_number = ? AND voyage_number = ? AND port_of_call = ?"
 _KEY_COLUMNS = ("imo_number", "voyage_number", "port_of_call")
@@ -311,16 +301,19 @@ _MOVEMENT_COLUMNS = [*_KEY_COLUMNS, *_columns(MovementRecord)]
 _DANGEROUS_COLUMNS = [*_KEY_COLUMNS, *_columns(NotifiedDangerous)]
 
 
-class CallTables(CallHistory, DangerousChecks):
+class CallTables(LoadingTables, CallHistory, DangerousChecks):
     """The call registry (``call_records.CallRegistry``) on the journal's SQL connection."""
 
+    def _tables(self) -> None:
+        self._ensure_tables("_calls_ready", (*CALL_TABLES, *RECONCILIATION_TABLES, *LOADING_TABLES))
+
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        self._ensure_tables("_calls_ready", (*CALL_TABLES, *RECONCILIATION_TABLES))
+        self._tables()
         with self._read() as cur:
             return list(self._exec(cur, sql, params).fetchall())
 
     def _write(self, immediate: bool = False) -> AbstractContextManager[Any]:
-        self._ensure_tables("_calls_ready", (*CALL_TABLES, *RECONCILIATION_TABLES))
+        self._tables()
         return self._tx(immediate)
 
     def _insert_many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -398,25 +391,13 @@ class CallTables(CallHistory, DangerousChecks):
     ) -> bool:
         """Claim telling ``key``'s reconciliation: True for the one instance that gets it (no
         claim yet, or one not done and older than ``stale_before``)."""
-        with self._write(immediate=True) as cur:
-            claimed = self._exec(
-                cur,
-                "INSERT INTO call_reconciliations (imo_number, voyage_number, port_of_call, "
-                "trigger_id, claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (imo_number, voyage_number, port_of_call) DO UPDATE SET "
-                "claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at "
-                "WHERE call_reconciliations.done_at IS NULL "
-                "AND call_reconciliations.claimed_at < ?",
-                (*_key(key), trigger_id, by, at, stale_before),
-            ).rowcount
-        return bool(claimed)
+        self._tables()
+        return self._claim("call_reconciliations", key, trigger_id, by, at, stale_before)
 
     def reconciliation_told(self, key: CallKey, at: str) -> None:
         """The claimed reconciliation of ``key`` was told (its publishes confirmed)."""
-        with self._write() as cur:
-            self._exec(
-                cur, f"UPDATE call_reconciliations SET done_at = ? WHERE {_KEY}", (at, *_key(key))
-            )
+        self._tables()
+        self._claim_done("call_reconciliations", key, at)
 
     # --- a message never delivered (dead-lettered as unroutable)
     def withdraw_filings(self, inbound_id: str) -> int:
@@ -435,7 +416,12 @@ class CallTables(CallHistory, DangerousChecks):
                 (inbound_id,),
             ).fetchall()
             for sender, number in manifests:
-                for table in ("call_bills", "call_equipment", "call_manifests"):
+                for table in (
+                    "call_bills",
+                    "call_equipment",
+                    "call_outward_manifests",
+                    "call_manifests",
+                ):
                     removed += self._exec(
                         cur,
                         f"DELETE FROM {table} WHERE sender = ? AND document_number = ?",
@@ -480,6 +466,8 @@ class CallTables(CallHistory, DangerousChecks):
         record: ManifestRecord,
         bills: Sequence[BillRecord],
         equipment: Sequence[DeclaredEquipment],
+        *,
+        outward_from: str | None = None,
     ) -> None:
         mine = (record.sender, record.document_number)
         columns = _columns(ManifestRecord)
@@ -489,6 +477,7 @@ class CallTables(CallHistory, DangerousChecks):
                 _upsert("call_manifests", columns, ("sender", "document_number")),
                 _values(record),
             )
+            self._put_direction(cur, *mine, outward_from)
             for table, cls, rows in (
                 ("call_bills", BillRecord, bills),
                 ("call_equipment", DeclaredEquipment, equipment),
@@ -561,10 +550,13 @@ class CallTables(CallHistory, DangerousChecks):
         )
         return [_record(DeclaredEquipment, r) for r in rows]
 
-    def declared_equipment(self, key: CallKey) -> list[DeclaredEquipment]:
+    def declared_equipment(
+        self, key: CallKey, direction: str | None = "inward"
+    ) -> list[DeclaredEquipment]:
+        which = {"inward": f" AND NOT {OUTWARD}", "outward": f" AND {OUTWARD}"}
         rows = self._select(
-            f"SELECT {_select_list(DeclaredEquipment, 'x.')} FROM call_equipment x {_LINKED} "
-            "ORDER BY x.sender, x.document_number, x.position",
+            f"SELECT {_select_list(DeclaredEquipment, 'x.')} FROM call_equipment x {_LINKED}"
+            f"{which.get(direction or '', '')} ORDER BY x.sender, x.document_number, x.position",
             _key(key),
         )
         return [_record(DeclaredEquipment, r) for r in rows]

@@ -14,6 +14,8 @@ Version 4 (issue #17) adds what a correction of a call document replaced (given 
 correction is withdrawn as unroutable) and the discrepancy reports told to customs, with
 customs' answers to them. Version 5 (issue #17) adds the cross-checks of a call's dangerous
 goods made again as its manifests and notifications are filed (``call_dangerous_checks``).
+Version 6 (issue #17, point 5) adds the outward (export) manifests of a call and the claims by
+which one instance reconciles a call's loading after its departure.
 
 Version 1 is the journal as the code before versioning created it, table by table and on
 first use (``CREATE TABLE IF NOT EXISTS``, every statement): applied to an empty database it
@@ -40,6 +42,7 @@ from gateway.storage.journal_call_history import CALL_HISTORY_TABLES
 from gateway.storage.journal_calls import CALL_TABLES, RECONCILIATION_TABLES
 from gateway.storage.journal_console import CONSOLE_TABLES
 from gateway.storage.journal_dangerous import DANGEROUS_CHECK_TABLES
+from gateway.storage.journal_loading import LOADING_TABLES
 from gateway.storage.lpco_records import POSTGRES_LPCO_TABLE
 from gateway.storage.records import _now
 from gateway.storage.schema import AMENDMENT_TABLES, PORTABLE_SCHEMA, POSTGRES_TABLES
@@ -103,6 +106,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "each cross-check of a call's dangerous goods, made again when a manifest or a "
         "notification of the call is filed, corrected or withdrawn (issue #17)",
         DANGEROUS_CHECK_TABLES,
+    ),
+    Migration(
+        6,
+        "a call's outward (export) manifests, and who tells its loading reconciliation after "
+        "departure (issue #17, point 5)",
+        LOADING_TABLES,
     ),
 )
 LATEST: Final = MIGRATIONS[-1].version

@@ -113,6 +113,16 @@ def publish_response(env: dict[str, str], response: CustomsResponse, message_id:
         connection.close()
 
 
+def configured(gateway_env: dict[str, str], tmp_path: Path, toml: str) -> dict[str, str]:
+    """The gateway's environment with ``toml`` as its configuration, its topology declared."""
+    config = tmp_path / "gateway.toml"
+    config.write_text(toml, encoding="utf-8")
+    gateway_env["EDIGW_CONFIG"] = str(config)  # the clean-up reads the same topology
+    env = {**gateway_env}
+    declare_topology(env)
+    return env
+
+
 def amended(data: bytes, reference: bytes, *, extra: bytes = b"") -> bytes:
     """``data`` as a replacement (BGM function 5) in interchange ``reference``, with ``extra``
     segments after the BGM (the UNT count left as it was: corrected below)."""
@@ -309,12 +319,8 @@ def test_a_manifest_filed_after_the_dangerous_goods_is_cross_checked_to_the_repo
 def test_a_port_that_rejects_unknown_calls_and_the_replay(
     gateway_env: dict[str, str], tmp_path: Path
 ) -> None:
-    config = tmp_path / "gateway.toml"
-    config.write_text('[calls.ports.DZALG]\nunknown_call = "reject"\n', encoding="utf-8")
-    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
-    gateway_env["EDIGW_CONFIG"] = str(config)  # the clean-up reads the same topology
+    env = configured(gateway_env, tmp_path, '[calls.ports.DZALG]\nunknown_call = "reject"\n')
     names = names_of(env)
-    declare_topology(env)
     with worker_thread(env):
         submit(env, [("rj-cuscar", CUSCAR)])
         wait_until(lambda: done_count(env) >= 1, 30, "the manifest decided")
@@ -391,14 +397,9 @@ def test_apcs_xml_for_an_unknown_call_is_dead_lettered_answered_in_xml_and_repla
 def test_edigw_run_reconciles_a_call_after_hours(
     gateway_env: dict[str, str], tmp_path: Path
 ) -> None:
-    config = tmp_path / "gateway.toml"
-    config.write_text(
-        "[calls]\nreconcile_after_hours = 1\nreconcile_check_seconds = 0.2\n", encoding="utf-8"
-    )
-    env = {**gateway_env, "EDIGW_CONFIG": str(config)}
-    gateway_env["EDIGW_CONFIG"] = str(config)  # the clean-up reads the same topology
+    toml = "[calls]\nreconcile_after_hours = 1\nreconcile_check_seconds = 0.2\n"
+    env = configured(gateway_env, tmp_path, toml)
     names = names_of(env)
-    declare_topology(env)
     ata = b"DTM+178:202612010640:203'"
     with worker_thread(env):
         # The manifest, the call, then its actual arrival (long past): no terminal reports.

@@ -250,3 +250,40 @@ def test_the_dangerous_goods_checked_again_are_kept_on_the_call_in_order(journal
     # The correction was never delivered: its check goes with what it filed.
     journal.withdraw_acceptance("apcs", "in-2")
     assert [c.discrepancy_count for c in journal.dangerous_checks(KEY)] == [1, 0]
+
+
+def test_the_loading_outward_manifests_and_claims_on_both_backends(journal: Journal) -> None:
+    """Issue #17, point 5: an outward manifest filed, reconciled against the loading report,
+    withdrawn as unroutable; the after-departure claim taken once (schema version 6)."""
+    from tests.unit.test_calls_loading import exported, loaded
+
+    _filed_from(journal, vessel_call(), "in-call")
+    _filed_from(journal, manifest("MAN-1"), "in-1")
+    _filed_from(journal, exported("EXP-1", {"CMAU3000035": "BL-E1"}), "in-exp")
+    assert journal.outward_manifests(KEY) == {("apcs", "EXP-1")}
+    assert [e.container for e in journal.declared_equipment(KEY)] == [
+        "CMAU3000009",
+        "CMAU3000014",
+    ]
+    assert [e.container for e in journal.declared_equipment(KEY, "outward")] == ["CMAU3000035"]
+    done = _file(journal, loaded("LOA-1", ("TGHU7000015",)))
+    assert done.reconciliation is not None and done.reconciliation.direction == "outward"
+    assert [(d.kind, d.container) for d in done.reconciliation.discrepancies] == [
+        ("SHORT_SHIPPED", "CMAU3000035"),
+        ("LOADED_NOT_DECLARED", "TGHU7000015"),
+    ]
+    assert [m.container for m in journal.movements(KEY, "load")] == ["TGHU7000015"]
+    # The loading claim: one instance gets it, a second only once it is stale; done is done.
+    at, stale = "2026-12-03T10:00:00+00:00", "2026-12-03T09:50:00+00:00"
+    assert journal.claim_loading_reconciliation(KEY, "t", "a", at, stale)
+    assert not journal.claim_loading_reconciliation(KEY, "t", "b", at, stale)
+    later, ten_minutes_after = "2026-12-03T10:20:00+00:00", "2026-12-03T10:10:00+00:00"
+    assert journal.claim_loading_reconciliation(KEY, "t", "b", later, ten_minutes_after)
+    journal.loading_reconciliation_told(KEY, "2026-12-03T10:21:00+00:00")
+    assert not journal.claim_loading_reconciliation(KEY, "t", "c", "2026-12-04", "2026-12-04")
+    # The discharge's own claim is another row.
+    assert journal.claim_reconciliation(KEY, "t2", "a", at, stale)
+    # The export manifest never delivered: its row and its direction go.
+    journal.withdraw_acceptance("apcs", "in-exp")
+    assert journal.outward_manifests(KEY) == set()
+    assert journal.call_manifest("apcs", "EXP-1") is None

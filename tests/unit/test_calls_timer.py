@@ -32,14 +32,11 @@ POLICY = CallPolicy(reconcile_after=dt.timedelta(hours=48))
 DUE = ATA + dt.timedelta(hours=48)
 
 
-@pytest.fixture
-def reporter(tmp_path: Path) -> Iterator[Reporter]:
+def signed_reporter(journal: SqliteJournal, tmp_path: Path) -> Reporter:
+    """A reporter on ``journal`` with development keys in ``tmp_path``, routing to core."""
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
     ensure_dev_keys(key, cert)
-    journal = SqliteJournal(":memory:")
-    calls.file(journal, POLICY, manifest("MAN-1"), "in-1", now=ATA - dt.timedelta(days=1))
-    calls.file(journal, POLICY, vessel_call(ata=ATA), "in-2", now=ATA)
-    yield Reporter(
+    return Reporter(
         journal,
         Signer.from_files(key, cert),
         NAMES,
@@ -47,6 +44,14 @@ def reporter(tmp_path: Path) -> Iterator[Reporter]:
         "DZGW",
         lambda _origin: {"our_id": "DZGW"},
     )
+
+
+@pytest.fixture
+def reporter(tmp_path: Path) -> Iterator[Reporter]:
+    journal = SqliteJournal(":memory:")
+    calls.file(journal, POLICY, manifest("MAN-1"), "in-1", now=ATA - dt.timedelta(days=1))
+    calls.file(journal, POLICY, vessel_call(ata=ATA), "in-2", now=ATA)
+    yield signed_reporter(journal, tmp_path)
     journal.close()
 
 

@@ -195,6 +195,41 @@ def test_a_viewer_reads_one_call_with_everything_that_hangs_on_it(a_call: Settin
     assert page.count("<form") == 2
 
 
+def test_the_call_page_shows_the_loading_against_the_export_manifest(settings: Settings) -> None:
+    """Issue #17, point 5: the export manifest (outward) and the loading report (complete):
+    loaded of declared for loading, one short-shipped, one loaded and not declared."""
+    data = ROOT / "tests" / "data" / "calls"
+    fill(settings, *CALL_DOCUMENTS, data / "cuscar-cma-cgm-tage-export-algiers.edi")
+    client = console(settings)
+    before = client.get(f"{CALL}/DZALG/live.json").get_json()["totals"]
+    assert (before["loading_declared"], before["loaded"], before["loading_state"]) == (
+        2,
+        0,
+        "provisional",
+    )
+    fill(settings, data / "coarri-loading-algiers.edi")
+    page = client.get(CALL).text
+    export = [m for m in rows(page, "manifest") if m.startswith("EXP-DZALG-2612-0042")]
+    assert export and " outward, linked " in export[0]
+    assert '<progress data-live-progress="loaded/loading_declared" max="2" value="2">' in page
+    assert '<strong data-live="loading_state">final</strong>' in page
+    assert '<span data-live="short_shipped">1</span> short-shipped' in page
+    assert '<span data-live="loaded_not_declared">1</span> loaded, not declared' in page
+    assert [r.split()[0:2] for r in rows(page, "loading-discrepancy")] == [
+        ["short-shipped", "CMAU3000040"],
+        ["loaded,", "not"],
+    ]
+    assert "TGHU7000015" in rows(page, "loading-discrepancy")[1]
+    # The discharge is the inward manifest's alone.
+    assert '<span data-live="declared">3</span> declared for discharge here' in page
+    after = client.get(f"{CALL}/DZALG/live.json").get_json()["totals"]
+    assert (after["short_shipped"], after["loaded_not_declared"], after["loading_mismatched"]) == (
+        1,
+        1,
+        0,
+    )
+
+
 def test_the_call_page_lists_the_reports_told_to_customs_and_its_answers(
     a_call: Settings,
 ) -> None:

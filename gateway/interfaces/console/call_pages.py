@@ -3,7 +3,8 @@
 * ``/calls?port=DZALG&from=2026-12-01``: the calls the registry knows, latest expected arrival
   first, each with its linked manifests (what ``edigw calls list`` prints);
 * ``/calls/<IMO>/<VOYAGE>[/<PORT>]``: one call: its data, manifests, bills, containers,
-  discharge progress, discrepancies and dangerous goods (what ``edigw calls show`` prints),
+  discharge progress, discrepancies, loading progress and loading discrepancies (against the
+  outward manifests), and dangerous goods (what ``edigw calls show`` prints),
   every bill and container a link to its story (track);
 * ``.../live.json``: the call's figures and a fingerprint, which the open page polls
   (``static/live.js``) to keep its figures current and say when its lists changed.
@@ -25,10 +26,10 @@ from gateway.bootstrap import App
 from gateway.config_schema import PORT_OF_CALL
 from gateway.interfaces.console.signin import login_required
 from gateway.service.call_checks import (
+    LOADED_NOT_DECLARED,
     OVER_LANDED,
-    SEAL_MISMATCH,
     SHORT_LANDED,
-    WEIGHT_MISMATCH,
+    SHORT_SHIPPED,
 )
 from gateway.service.call_view import CallView, bill_reference, find_calls, view
 from gateway.service.calls import CallPolicy
@@ -69,16 +70,20 @@ def when(value: str | None) -> str:
 
 def call_figures(shown: CallView) -> dict[str, Any]:
     """What the page shows as figures, and what its live poll refreshes."""
-    r = shown.reconciliation
-    mismatched = len(r.of_kind(SEAL_MISMATCH)) + len(r.of_kind(WEIGHT_MISMATCH))
+    r, loading = shown.reconciliation, shown.loading
     return {
         "declared": r.declared,
         "discharged": r.discharged,
         "loaded": len(shown.loaded),
         "short_landed": len(r.of_kind(SHORT_LANDED)),
         "over_landed": len(r.of_kind(OVER_LANDED)),
-        "mismatched": mismatched,
+        "mismatched": r.mismatched(),
         "state": shown.reconciliation_state,
+        "loading_declared": loading.declared,
+        "short_shipped": len(loading.of_kind(SHORT_SHIPPED)),
+        "loaded_not_declared": len(loading.of_kind(LOADED_NOT_DECLARED)),
+        "loading_mismatched": loading.mismatched(),
+        "loading_state": shown.loading_state,
         "manifests": len(shown.manifests),
         "bills": len(shown.bills),
         "notified": len(shown.notified),
@@ -99,6 +104,7 @@ def fingerprint(shown: CallView) -> str:
             [[d.document_number, d.kind, d.version, d.status, d.complete]
              for d in shown.documents],
             [[d.kind, d.container] for d in shown.reconciliation.discrepancies],
+            [[d.kind, d.container] for d in shown.loading.discrepancies],
             [[d.kind, d.container, d.un_numbers] for d in shown.dangerous],
             [k.message_id for k in shown.checks],
             call_figures(shown),
