@@ -50,6 +50,9 @@ HEAVY_FOR_TRANSLATE = [
     # The APERAK writer: for a message whose content is refused.
     "adapters.aperak",
 ]
+# The console script's `edigw translate` does not need click (gateway.interfaces.entry), nor
+# what only click imports (pydantic imports gettext too: checked once the settings are cached).
+CLICK = ["click", "gettext"]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
 
@@ -83,17 +86,28 @@ def test_help_loads_no_heavy_library() -> None:
 def test_translate_loads_neither_broker_nor_keys_nor_xmlschema(tmp_path: Path) -> None:
     manifest = tmp_path / "one-bill.edi"
     manifest.write_bytes(small_cuscar(1))
-    code = f"from gateway.interfaces.cli import main\nmain(['translate', {str(manifest)!r}])"
+    # As the console script runs it (gateway.interfaces.entry), which leaves click unloaded.
+    code = (
+        f"import sys\nsys.argv[1:] = ['translate', {str(manifest)!r}]\n"
+        "from gateway.interfaces.entry import main\nmain()"
+    )
     env = {
         "EDIGW_MODE": "development",
         "EDIGW_STATE_DIR": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PATH": "/usr/bin:/bin",
     }
-    out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic"], env)
+    out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic", "click"], env)
     assert "<CargoManifest" in out
     assert loaded == ["pydantic"]  # the first time, the configuration is validated ...
-    cached = [*HEAVY_FOR_TRANSLATE, "pydantic", "gateway.config_schema", "gateway.tls", "ssl"]
+    cached = [
+        *HEAVY_FOR_TRANSLATE,
+        *CLICK,
+        "pydantic",
+        "gateway.config_schema",
+        "gateway.tls",
+        "ssl",
+    ]
     out, loaded = _run(code, cached, env)
     assert "<CargoManifest" in out
     assert loaded == []  # ... then its settings come from the cache (gateway.config)
