@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
@@ -43,7 +44,6 @@ import pickle
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,7 +193,10 @@ class Settings:
 
 
 def _defaults() -> dict[str, Any]:
-    text = resources.files("gateway.default_config").joinpath("gateway.toml").read_text("utf-8")
+    # The package's folder, as importlib.resources would find it, without loading
+    # importlib.resources (tempfile, shutil, zipfile: issue #20, point 6).
+    package = importlib.import_module("gateway.default_config")
+    text = (Path(str(package.__file__)).parent / "gateway.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

@@ -8,13 +8,11 @@ machine from the Bots grammars, on the search path. Part of :mod:`adapters.edifa
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -97,7 +95,7 @@ GENERATED: Final = (
 )  # fmt: skip
 GENERATE_COMMAND: Final = "edigw directories generate (in a checkout: bash scripts/setup.sh)"
 # The logger keeps the name of the module this came from, which operators filter on.
-_log = logging.getLogger("adapters.edifact.directory")
+LOGGER_NAME: Final = "adapters.edifact.directory"
 _configured: tuple[Path, ...] | None = None
 
 
@@ -135,8 +133,14 @@ def search_path() -> tuple[Path, ...]:
     return (DEFAULT_LOCAL,)
 
 
+# The packaged tables (package data of adapters.edifact.directories, beside this module in a
+# checkout and in a wheel): a plain folder, as importlib.resources would find it, without
+# loading importlib.resources (tempfile, shutil, zipfile: issue #20, point 6).
+PACKAGED = Path(__file__).resolve().parent / "directories"
+
+
 def _read_packaged(name: str) -> dict[str, Any] | None:
-    resource = resources.files("adapters.edifact.directories").joinpath(f"{name}.json")
+    resource = PACKAGED / f"{name}.json"
     if not resource.is_file():
         return None
     data: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
@@ -183,8 +187,7 @@ def packaged_directories() -> tuple[str, ...]:
     >>> packaged_directories()
     ('D00A', 'D03B', 'D04B', 'D24A', 'D95B', 'D99A', 'service_v3', 'service_v4')
     """
-    root = resources.files("adapters.edifact.directories")
-    return tuple(sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json")))
+    return tuple(sorted(p.name[:-5] for p in PACKAGED.iterdir() if p.name.endswith(".json")))
 
 
 @cache
@@ -213,7 +216,9 @@ def _missing_note(directory: str) -> str:
         return ""
     if directory not in _warned:
         _warned.add(directory)
-        _log.warning(
+        import logging  # here: a translation that warns of nothing does not load it (#20)
+
+        logging.getLogger(LOGGER_NAME).warning(
             "UN/EDIFACT directory %s: its generated table is absent from %s; messages in it "
             "are checked against the nearest directory (warnings only). Generate it with %s",
             directory,

@@ -27,8 +27,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_LEVEL_ENVVAR = "EDIGW_LOG_LEVEL"
 DEFAULT_PARTNER = "offline"
 # click's pattern of the ANSI escapes it strips from what it echoes to a non-terminal
-# (click._compat._ansi_re; the test keeps them equal).
-ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
+# (click._compat._ansi_re; the test keeps them equal), compiled on the first line echoed.
+ANSI = r"\033\[[0-?]*[ -/]*[@-~]"
 
 
 class Translate(NamedTuple):
@@ -168,7 +168,7 @@ def echo(message: str, err: bool = False) -> None:
     except Exception:
         terminal = False
     if not terminal:
-        out = ANSI.sub("", out)
+        out = re.sub(ANSI, "", out)
     stream.write(out)
     stream.flush()
 

@@ -206,7 +206,7 @@ def test_the_script_s_copies_of_click_s_options_are_equal() -> None:
     assert sorted(set(params) - {"help", "version"}) == ["config_path", "log_format", "log_level"]
     from click import _compat
 
-    assert entry.ANSI.pattern == _compat._ansi_re.pattern
+    assert _compat._ansi_re.pattern == entry.ANSI
 
 
 def test_the_installed_script_is_the_entry() -> None:

@@ -53,6 +53,22 @@ HEAVY_FOR_TRANSLATE = [
 # The console script's `edigw translate` does not need click (gateway.interfaces.entry), nor
 # what only click imports (pydantic imports gettext too: checked once the settings are cached).
 CLICK = ["click", "gettext"]
+# Nor what the standard library would load for little (pydantic imports several: checked
+# once the settings are cached): logging (no line is logged), uuid and platform (message ids
+# are drawn by gateway.domain.model), importlib.resources and its tempfile, shutil and
+# zipfile (package data is read from the package's folder), and the signing gateway's
+# streamed XML and spool.
+STDLIB_AND_SIGNING = [
+    "logging",
+    "uuid",
+    "platform",
+    "importlib.resources",
+    "tempfile",
+    "shutil",
+    "zipfile",
+    "gateway.security.c14n",
+    "gateway.storage.spool",
+]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
 
@@ -103,6 +119,7 @@ def test_translate_loads_neither_broker_nor_keys_nor_xmlschema(tmp_path: Path) -
     cached = [
         *HEAVY_FOR_TRANSLATE,
         *CLICK,
+        *STDLIB_AND_SIGNING,
         "pydantic",
         "gateway.config_schema",
         "gateway.tls",
@@ -126,9 +143,13 @@ def test_each_lazy_command_is_its_module_s_and_its_help_is_the_table_s(name: str
 def test_the_cli_s_own_copies_of_logs_and_journal_constants_are_equal() -> None:
     """`edigw --help` must not load structlog or the journal: the CLI writes the log levels
     and the track limit itself, equal to their sources."""
+    import logging
+
+    from gateway import logs
     from gateway.interfaces import cli
     from gateway.logs import LEVELS
     from gateway.storage.records import TRACK_LIMIT
 
     assert tuple(cli.LOG_LEVELS) == tuple(LEVELS)
+    assert logging.getLevelNamesMapping() == logs.LEVEL_NUMBERS
     assert cli.TRACK_LIMIT == TRACK_LIMIT
