@@ -56,8 +56,9 @@ CLICK = ["click", "gettext"]
 # Nor what the standard library would load for little (pydantic imports several: checked
 # once the settings are cached): logging (no line is logged), uuid and platform (message ids
 # are drawn by gateway.domain.model), importlib.resources and its tempfile, shutil and
-# zipfile (package data is read from the package's folder), and the signing gateway's
-# streamed XML and spool.
+# zipfile (package data is read from the package's folder), _strptime with locale and
+# calendar (EDIFACT dates are read by adapters.dtm), and the signing gateway's streamed XML,
+# spool and broker topology.
 STDLIB_AND_SIGNING = [
     "logging",
     "uuid",
@@ -68,6 +69,10 @@ STDLIB_AND_SIGNING = [
     "zipfile",
     "gateway.security.c14n",
     "gateway.storage.spool",
+    "_strptime",
+    "locale",
+    "calendar",
+    "gateway.messaging.topology",
 ]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
