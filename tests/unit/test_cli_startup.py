@@ -57,8 +57,9 @@ CLICK = ["click", "gettext"]
 # once the settings are cached): logging (no line is logged), uuid and platform (message ids
 # are drawn by gateway.domain.model), importlib.resources and its tempfile, shutil and
 # zipfile (package data is read from the package's folder), _strptime with locale and
-# calendar (EDIFACT dates are read by adapters.dtm), and the signing gateway's streamed XML,
-# spool and broker topology.
+# calendar (EDIFACT dates are read by adapters.dtm), tomllib (the settings cache is keyed by
+# the TOML files' bytes, not their parse), and the signing gateway's streamed XML, spool and
+# broker topology.
 STDLIB_AND_SIGNING = [
     "logging",
     "uuid",
@@ -73,6 +74,7 @@ STDLIB_AND_SIGNING = [
     "locale",
     "calendar",
     "gateway.messaging.topology",
+    "tomllib",
 ]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
