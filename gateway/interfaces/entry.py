@@ -19,7 +19,7 @@ import re
 import stat
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 # gateway.interfaces.cli's option values (tests/unit/test_cli_entry.py keeps them equal).
 LOG_FORMATS = ("auto", "json", "console")
@@ -31,16 +31,30 @@ DEFAULT_PARTNER = "offline"
 ANSI = r"\033\[[0-?]*[ -/]*[@-~]"
 
 
-class Translate(NamedTuple):
-    """An ``edigw translate`` command line as click would read it."""
+class Translate:
+    """An ``edigw translate`` command line as click would read it (a plain class: a named
+    tuple's or a dataclass's making would cost ``edigw --help`` time)."""
 
-    config: str | None
-    log_format: str
-    log_level: str
-    file: Path
-    out_dir: Path | None
-    partner: str
-    progress: bool
+    __slots__ = ("config", "file", "log_format", "log_level", "out_dir", "partner", "progress")
+
+    def __init__(
+        self,
+        *,
+        config: str | None,
+        log_format: str,
+        log_level: str,
+        file: Path,
+        out_dir: Path | None,
+        partner: str,
+        progress: bool,
+    ) -> None:
+        self.config = config
+        self.log_format = log_format
+        self.log_level = log_level
+        self.file = file
+        self.out_dir = out_dir
+        self.partner = partner
+        self.progress = progress
 
 
 def main() -> Any:
