@@ -145,10 +145,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.instructions and shutil.which("valgrind") is None:
         parser.error("--instructions needs valgrind")
-    results = measure(args.venv, args.runs, args.instructions)
+    venv = args.venv.absolute()  # the commands run in a temporary folder
+    results = measure(venv, args.runs, args.instructions)
     bare, bare_count = results["python -c pass"]
-    print(f"environment: {args.venv}")
-    if editable(args.venv):
+    print(f"environment: {venv}")
+    if editable(venv):
         print(
             "note: its python loads the editable install's finder at every start, so "
             "`python -c pass` is heavier than an installed wheel's (--venv for one)"
