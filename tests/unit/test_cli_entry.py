@@ -212,3 +212,39 @@ def test_the_script_s_copies_of_click_s_options_are_equal() -> None:
 def test_the_installed_script_is_the_entry() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["edigw"] == "gateway.interfaces.entry:main"
+
+
+def test_a_reader_that_stops_early_ends_both_ways_alike(tmp_path: Path) -> None:
+    """stdout closed by its reader (`edigw translate big.edi | head`): click's ending, exit 1
+    and nothing more on stderr, whichever way the command ran."""
+    from bench.common import valid_cuscar
+
+    (tmp_path / "big.edi").write_bytes(valid_cuscar(400, seed=7))  # 0.5 MB of XML out
+    env = {
+        # Unbuffered, stdout's binary layer is the raw file, whose write stops short without
+        # an error when the reader goes: buffered, as a user's shell runs it, it fails (EPIPE).
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("EDIGW_") and k != "PYTHONUNBUFFERED"
+        },
+        "EDIGW_MODE": "development",
+        "EDIGW_STATE_DIR": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    ends = []
+    for code in (ENTRY, CLICK):
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, "translate", "big.edi"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.read(10) == b"<?xml vers"
+        child.stdout.close()
+        err = child.stderr.read()
+        ends.append((child.wait(timeout=120), VARYING.sub(b"*", err)))
+    assert ends[0] == ends[1]
+    assert ends[0][0] == 1
