@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from adapters.dtm import strptime
 from gateway.domain import xmlsafe
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
     if len(value) != length or not value.isascii():
         return None  # strptime would read "2024123" as 3 December
     try:
-        parsed = dt.datetime.strptime(value, pattern)
+        parsed = strptime(value, pattern)  # datetime.strptime's reading (adapters.dtm)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

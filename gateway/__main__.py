@@ -1,6 +1,8 @@
 """``python -m gateway`` is the same as the ``edigw`` command."""
 
-from gateway.interfaces.cli import main
+import sys
+
+from gateway.interfaces.entry import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

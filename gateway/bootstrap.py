@@ -36,12 +36,12 @@ from adapters.edifact.directory import DEFAULT_LOCAL, set_search_path
 from gateway.config import Settings
 from gateway.messaging.components import Gateway as Gateway
 from gateway.messaging.naming import Names
-from gateway.messaging.topology import Topology, topology_for
 
 if TYPE_CHECKING:
     # Imported where the part is built (issue #20, point 6): pika, the journal's backends and
     # their domain modules cost an offline command's start-up time it does not need.
     from gateway.messaging.broker import Connector
+    from gateway.messaging.topology import Topology
     from gateway.security.signing import Signer
     from gateway.security.trust import DevPki, TrustStore
     from gateway.service.offline import OfflineTranslator
@@ -123,6 +123,8 @@ class App:
     @property
     def topology(self) -> Topology:
         """Every exchange and queue of this configuration (nothing declared)."""
+        from gateway.messaging.topology import topology_for
+
         return self._part("topology", lambda: topology_for(self.settings, self.names))
 
     @property

@@ -37,14 +37,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
 import pickle
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,9 +193,17 @@ class Settings:
         return [p for p in self.partners.values() if p.role in roles]
 
 
+def _defaults_file() -> Path:
+    # The package's folder, as importlib.resources would find it, without loading
+    # importlib.resources (tempfile, shutil, zipfile: issue #20, point 6).
+    package = importlib.import_module("gateway.default_config")
+    return Path(str(package.__file__)).parent / "gateway.toml"
+
+
 def _defaults() -> dict[str, Any]:
-    text = resources.files("gateway.default_config").joinpath("gateway.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    import tomllib  # here: settings from the cache are read without it (issue #20, point 6)
+
+    return tomllib.loads(_defaults_file().read_text("utf-8"))
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -222,9 +229,21 @@ def load(
     same configuration are read from there (:func:`_cached`).
     """
     env = os.environ if env is None else env
+    path = path or env.get("EDIGW_CONFIG")
+    if cache is not None:
+        return _cached(overrides, path, env, cache)
+    return _build(*_merged(overrides, path, env))
+
+
+def _merged(
+    overrides: Mapping[str, Any] | None, path: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """The configuration as merged: defaults, then ``path``, then ``overrides``, then the
+    environment; with its source and the keys the environment set (key -> variable)."""
+    import tomllib
+
     raw = _defaults()
     source = "defaults"
-    path = path or env.get("EDIGW_CONFIG")
     if path:
         try:
             with open(path, "rb") as fh:
@@ -241,9 +260,7 @@ def load(
         if var in env:
             raw.setdefault(section, {})[key] = _env_value(var, f"{section}.{key}", env[var])
             from_env[f"{section}.{key}"] = var
-    if cache is not None:
-        return _cached(raw, source, from_env, env, cache)
-    return _build(raw, source, from_env)
+    return raw, source, from_env
 
 
 def _env_value(var: str, key: str, text: str) -> str | int:
@@ -373,12 +390,23 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path | None:
 
 
 def _cache_key(
-    raw: Mapping[str, Any], source: str, from_env: Mapping[str, str], env: Mapping[str, str]
-) -> str:
+    overrides: Mapping[str, Any] | None, path: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> str | None:
+    """The key of the settings built from these inputs: the bytes of the default and the given
+    TOML files, the overrides, the variables of :data:`ENV_KEYS` and ``$HOME`` (the paths are
+    expanded with it), the modules that build settings and the installed pydantic. None when
+    a file cannot be read (the settings are then built, and say why). Neither file is parsed:
+    settings found in the cache cost no TOML parser (issue #20, point 6)."""
     digest = hashlib.sha256()
-    # HOME: the paths are expanded with it (``~``).
-    inputs = [raw, source, dict(from_env), env.get("HOME", "")]
+    try:
+        files = [_defaults_file().read_bytes(), Path(path).read_bytes() if path else b""]
+    except OSError:
+        return None
+    variables = {var: env[var] for var in ENV_KEYS if var in env}
+    inputs = [str(path) if path else None, overrides, variables, env.get("HOME", "")]
     digest.update(json.dumps(inputs, sort_keys=True, default=repr).encode())
+    for data in files:
+        digest.update(len(data).to_bytes(8, "big") + data)
     here = Path(__file__).parent
     for name in _BUILDERS:
         digest.update((here / name).read_bytes())
@@ -394,28 +422,33 @@ def _cache_key(
 
 
 def _cached(
-    raw: dict[str, Any],
-    source: str,
-    from_env: Mapping[str, str],
+    overrides: Mapping[str, Any] | None,
+    path: str | os.PathLike[str] | None,
     env: Mapping[str, str],
     folder: Path,
 ) -> Settings:
-    """The settings of ``raw`` from ``folder`` when built before, else built and kept there."""
-    tls = raw.get("broker", {}).get("tls") if isinstance(raw.get("broker"), dict) else None
-    if tls:  # check_tls loads the files it names: judged again at every start
-        return _build(raw, source, from_env)
-    file = folder / f"settings-{_cache_key(raw, source, from_env, env)}.pickle"
+    """The settings of these inputs from ``folder`` when built before, else built and kept
+    there (with the configuration as merged, which ``Settings.config`` validates)."""
+    key = _cache_key(overrides, path, env)
+    file = None if key is None else folder / f"settings-{key}.pickle"
     kept = None
     try:
-        with open(file, "rb") as fh:
-            if _private(fh.fileno()) and _private(str(folder)):
-                kept = pickle.load(fh)
+        if file is not None:
+            with open(file, "rb") as fh:
+                if _private(fh.fileno()) and _private(str(folder)):
+                    kept = pickle.load(fh)
     except Exception:  # missing, unreadable, truncated, of another version: built again
         kept = None
-    if isinstance(kept, Settings):
+    if isinstance(kept, Settings) and kept._raw is not None:
+        return kept
+    raw, source, from_env = _merged(overrides, path, env)
+    if isinstance(kept, Settings):  # kept without its configuration: given it
         return dataclasses.replace(kept, _raw=raw)
     settings = _build(raw, source, from_env)
-    _keep(file, dataclasses.replace(settings, _raw=None, _config=None))
+    tls = raw.get("broker", {}).get("tls") if isinstance(raw.get("broker"), dict) else None
+    # Never kept: settings with [broker.tls], whose files check_tls loads at every start.
+    if file is not None and not tls:
+        _keep(file, dataclasses.replace(settings, _config=None))
     return settings
 
 

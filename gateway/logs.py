@@ -20,7 +20,6 @@ of a clean file writes no line and loads none of it (issue #20, point 6).
 
 from __future__ import annotations
 
-import logging
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, MutableMapping
@@ -31,6 +30,18 @@ from typing import Any, Literal
 CONTEXT_KEYS = ("message_id", "partner", "correlation_id", "business_reference")
 LEVELS = ("debug", "info", "warning", "error")
 LogFormat = Literal["auto", "json", "console"]
+# logging.getLevelNamesMapping(), written here so that `edigw translate` does not load logging
+# (issue #20, point 6; tests/unit/test_cli_startup.py keeps the two equal).
+LEVEL_NUMBERS = {
+    "CRITICAL": 50,
+    "FATAL": 50,
+    "ERROR": 40,
+    "WARN": 30,
+    "WARNING": 30,
+    "INFO": 20,
+    "DEBUG": 10,
+    "NOTSET": 0,
+}
 
 
 def _unsafe(char: str, keep: str) -> bool:
@@ -105,7 +116,7 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure(fmt: LogFormat = "auto", level: int | str = logging.INFO) -> None:
+def configure(fmt: LogFormat = "auto", level: int | str = LEVEL_NUMBERS["INFO"]) -> None:
     """Set up structlog for the process (stderr; JSON unless stderr is a terminal).
 
     ``level``: a ``logging`` level or one of :data:`LEVELS` (``--log-level``,
@@ -115,7 +126,7 @@ def configure(fmt: LogFormat = "auto", level: int | str = logging.INFO) -> None:
     """
     global _pending
     if isinstance(level, str):
-        level = logging.getLevelNamesMapping()[level.upper()]
+        level = LEVEL_NUMBERS[level.upper()]
     # Decided now: the terminal is the one of the time of configuring.
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     _pending = (use_json, level)

@@ -7,7 +7,7 @@ to report), and the interpreter (:class:`_ElementChecker`) that words the findin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -58,7 +58,7 @@ def _check_segment(segment: Segment, plan: _Plan, report: _Reporter, *, service:
     if found is None:
         return  # no definition (unknown or misplaced tag): the structure check speaks for it
     definition, exact = found
-    codes: dict[str, frozenset[str]] = {}
+    codes: Mapping[str, frozenset[str]] = {}
     codes_exact = False
     if plan.code_source is not None and not service:  # UNH/UNT carry no list worth checking
         codes, codes_exact = plan.code_source.table.codes, plan.code_source.exact and exact
@@ -75,7 +75,7 @@ def _check_segment(segment: Segment, plan: _Plan, report: _Reporter, *, service:
 _ValueTest = Callable[[str], bool]
 _ElementTest = Callable[[tuple[str, ...]], bool]
 _SegmentTest = Callable[[Segment], bool]
-_NO_CODES: Final[dict[str, frozenset[str]]] = {}
+_NO_CODES: Final[Mapping[str, frozenset[str]]] = {}
 _UN_AGENCY: Final = frozenset({"", "6"})  # 3055 empty or 6 (UN/ECE): the UN code lists apply
 
 
@@ -116,7 +116,7 @@ def _value_test(definition: _ElementDef, allowed: frozenset[str] | None) -> _Val
     return lambda value: value in allowed and shape(value)
 
 
-def _element_test(definition: _ElementDef, codes: dict[str, frozenset[str]]) -> _ElementTest:
+def _element_test(definition: _ElementDef, codes: Mapping[str, frozenset[str]]) -> _ElementTest:
     """For the non-empty occurrences of one data element."""
     if not definition.components:
         value_ok = _value_test(definition, codes.get(definition.ident))
@@ -152,7 +152,7 @@ def _element_test(definition: _ElementDef, codes: dict[str, frozenset[str]]) -> 
 
 
 def _compile_segment(
-    definition: tuple[_ElementDef, ...], codes: dict[str, frozenset[str]]
+    definition: tuple[_ElementDef, ...], codes: Mapping[str, frozenset[str]]
 ) -> _SegmentTest:
     size = len(definition)
     tests = [_element_test(d, codes) for d in definition]
@@ -238,7 +238,7 @@ class _ElementChecker:
     segment: Segment
     report: _Reporter
     exact: bool
-    codes: dict[str, frozenset[str]]
+    codes: Mapping[str, frozenset[str]]
     codes_exact: bool
     association: str = ""  # the message's codes are this association's (UNH S009)
 

@@ -8,15 +8,13 @@ machine from the Bots grammars, on the search path. Part of :mod:`adapters.edifa
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 _FORMAT = re.compile(r"^(an|a|n)(\.\.)?(\d+)$")
 
@@ -55,12 +53,49 @@ class _ElementDef:
     components: tuple[_ElementDef, ...] = ()
 
 
+V = TypeVar("V")
+
+
+class _Lazy(Mapping[str, V]):
+    """A table's messages, segments or code lists, each built from its JSON when first asked
+    for: a message is checked against its own structure, segments and code lists, not the
+    whole directory's (issue #20, point 6).
+
+    >>> parts = _Lazy({"A": [1, 2]}, tuple)
+    >>> "A" in parts, parts["A"], parts.get("B"), len(parts)
+    (True, (1, 2), None, 1)
+    """
+
+    __slots__ = ("_build", "_built", "_raw")
+
+    def __init__(self, raw: dict[str, Any], build: Callable[[Any], V]) -> None:
+        self._raw = raw
+        self._build = build
+        self._built: dict[str, V] = {}
+
+    def __getitem__(self, key: str) -> V:
+        try:
+            return self._built[key]
+        except KeyError:
+            value = self._built[key] = self._build(self._raw[key])
+            return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @dataclass(frozen=True, slots=True)
 class _Table:
     name: str
-    messages: dict[str, _Node]
-    segments: dict[str, tuple[_ElementDef, ...]]
-    codes: dict[str, frozenset[str]]
+    messages: Mapping[str, _Node]
+    segments: Mapping[str, tuple[_ElementDef, ...]]
+    codes: Mapping[str, frozenset[str]]
 
 
 def _node(raw: list[Any]) -> _Node:
@@ -97,7 +132,7 @@ GENERATED: Final = (
 )  # fmt: skip
 GENERATE_COMMAND: Final = "edigw directories generate (in a checkout: bash scripts/setup.sh)"
 # The logger keeps the name of the module this came from, which operators filter on.
-_log = logging.getLogger("adapters.edifact.directory")
+LOGGER_NAME: Final = "adapters.edifact.directory"
 _configured: tuple[Path, ...] | None = None
 
 
@@ -135,8 +170,14 @@ def search_path() -> tuple[Path, ...]:
     return (DEFAULT_LOCAL,)
 
 
+# The packaged tables (package data of adapters.edifact.directories, beside this module in a
+# checkout and in a wheel): a plain folder, as importlib.resources would find it, without
+# loading importlib.resources (tempfile, shutil, zipfile: issue #20, point 6).
+PACKAGED = Path(__file__).resolve().parent / "directories"
+
+
 def _read_packaged(name: str) -> dict[str, Any] | None:
-    resource = resources.files("adapters.edifact.directories").joinpath(f"{name}.json")
+    resource = PACKAGED / f"{name}.json"
     if not resource.is_file():
         return None
     data: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
@@ -167,13 +208,20 @@ def _table(name: str) -> _Table | None:
     for layer in (local, packaged):  # the later layer wins
         for key, part in data.items():
             part.update((layer or {}).get(key, {}))
-    messages = {
-        mtype: _make_node("message", 1, 1, tuple(_node(n) for n in tree))
-        for mtype, tree in data["messages"].items()
-    }
-    segments = {tag: tuple(_element(e) for e in els) for tag, els in data["segments"].items()}
-    codes = {ident: frozenset(values) for ident, values in data["codes"].items()}
-    return _Table(name, messages, segments, codes)
+    return _Table(
+        name,
+        _Lazy(data["messages"], _message),
+        _Lazy(data["segments"], _segment),
+        _Lazy(data["codes"], frozenset),
+    )
+
+
+def _message(tree: list[Any]) -> _Node:
+    return _make_node("message", 1, 1, tuple(_node(n) for n in tree))
+
+
+def _segment(elements: list[Any]) -> tuple[_ElementDef, ...]:
+    return tuple(_element(e) for e in elements)
 
 
 @cache
@@ -183,8 +231,7 @@ def packaged_directories() -> tuple[str, ...]:
     >>> packaged_directories()
     ('D00A', 'D03B', 'D04B', 'D24A', 'D95B', 'D99A', 'service_v3', 'service_v4')
     """
-    root = resources.files("adapters.edifact.directories")
-    return tuple(sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json")))
+    return tuple(sorted(p.name[:-5] for p in PACKAGED.iterdir() if p.name.endswith(".json")))
 
 
 @cache
@@ -213,7 +260,9 @@ def _missing_note(directory: str) -> str:
         return ""
     if directory not in _warned:
         _warned.add(directory)
-        _log.warning(
+        import logging  # here: a translation that warns of nothing does not load it (#20)
+
+        logging.getLogger(LOGGER_NAME).warning(
             "UN/EDIFACT directory %s: its generated table is absent from %s; messages in it "
             "are checked against the nearest directory (warnings only). Generate it with %s",
             directory,

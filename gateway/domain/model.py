@@ -12,7 +12,7 @@ partner formats; the rest of the gateway only ever sees them.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
@@ -22,6 +22,23 @@ SCHEMA_VERSION = "1.0"
 
 MessageFunction = Literal["original", "replace", "change", "cancel"]
 PartyRole = Literal["shipper", "consignee", "notify", "carrier", "agent", "other"]
+
+
+def new_message_id() -> str:
+    """A random message id, as ``str(uuid.uuid4())`` writes it (RFC 4122 version 4), without
+    loading ``uuid`` (which loads ``platform``: issue #20, point 6).
+
+    >>> import uuid
+    >>> new = new_message_id()
+    >>> read = uuid.UUID(new)
+    >>> str(read) == new and read.version == 4 and read.variant == uuid.RFC_4122
+    True
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(slots=True)
@@ -70,7 +87,7 @@ class Header:
         source: Source | None = None,
         created_at: dt.datetime | None = None,
     ) -> Header:
-        message_id = str(uuid.uuid4())
+        message_id = new_message_id()
         return cls(
             message_id=message_id,
             correlation_id=correlation_id or message_id,

@@ -11,9 +11,9 @@ xmlschema explain, because its messages carry element paths an operator can read
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,9 @@ class SchemaProblem:
 
 
 def schema_path(name: str = SCHEMA_FILE) -> Path:
-    return Path(str(resources.files("gateway.schemas").joinpath(name)))
+    # The package's folder, as importlib.resources would find it, without loading
+    # importlib.resources (tempfile, shutil, zipfile: issue #20, point 6).
+    return Path(str(importlib.import_module("gateway.schemas").__file__)).parent / name
 
 
 @cache

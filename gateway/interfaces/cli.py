@@ -11,9 +11,7 @@ stderr); 2 usage or configuration error; 3 the broker could not be reached
 from __future__ import annotations
 
 import importlib
-import itertools
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +23,10 @@ from gateway.interfaces.context import EXIT_OK as EXIT_OK
 from gateway.interfaces.context import EXIT_REJECTED as EXIT_REJECTED
 from gateway.interfaces.context import EXIT_USAGE as EXIT_USAGE
 from gateway.interfaces.context import app_of
+from gateway.interfaces.invocation import log_warnings as _log_warnings
+from gateway.interfaces.translating import LARGE_TRANSLATE_BYTES as LARGE_TRANSLATE_BYTES
+from gateway.interfaces.translating import STDERR_LINES as STDERR_LINES
+from gateway.interfaces.translating import translate_file
 
 # gateway.logs.LEVELS, written here so that `edigw --help` does not load structlog
 # (tests/unit/test_cli_startup.py keeps the two equal).
@@ -146,30 +148,6 @@ class _Edigw(click.Group):
         ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-def _log_warnings() -> None:
-    """Python warnings become log lines (structured, JSON in production), never raw text
-    between the ``CODE<TAB>sentence`` lines of stderr (issue #14)."""
-
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: Any = None,
-        line: str | None = None,
-    ) -> None:
-        from gateway.logs import get_logger
-
-        get_logger().warning(
-            "python warning",
-            category=category.__name__,
-            warning=str(message),
-            at=f"{filename}:{lineno}",
-        )
-
-    warnings.showwarning = show
 
 
 @click.group(cls=_Edigw, context_settings={"help_option_names": ["-h", "--help"]})
@@ -370,92 +348,7 @@ def translate(
     Rejected input: exit 1, nothing on stdout, one line per problem on stderr
     as CODE<TAB>where<TAB>sentence.
     """
-    from gateway.domain import not_mapped
-    from gateway.domain.canonical_xml import to_bytes
-    from gateway.interfaces.progress import Progress, wanted
-
-    translator = app_of(ctx).translator
-    data = file.read_bytes()
-    # A large file takes a while: say so on a terminal or when asked (never otherwise into
-    # what a script reads on stderr, the CODE<TAB>where<TAB>sentence lines).
-    shown = len(data) >= LARGE_TRANSLATE_BYTES and wanted(progress)
-    bar = Progress("translate") if shown else None
-    if bar is not None:
-        bar.say(f"{file.name} ({len(data) / 1e6:.1f} MB) ...")
-    try:
-        result = translator.translate(data, partner_id)
-    except Exception as exc:  # the contract: never a traceback
-        click.echo(f"INTERNAL_ERROR\t{file}\t{type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_REJECTED)
-    if bar is not None:
-        bar.say(f"{file.name} done: {len(result.documents)} document(s)")
-    if result.rejection is not None:
-        problems = result.rejection.problems or []
-        if not problems:
-            click.echo(
-                f"{result.rejection.reason}\t{file.name}\t{result.rejection.sentence}", err=True
-            )
-        _echo_capped([p.line() for p in problems], result.rejection.omitted, "problems", file.name)
-        sys.exit(EXIT_REJECTED)
-    # Issue #15: each message is decided on its own. The accepted ones are printed; the
-    # refused ones' problems go to stderr and the exit is 1 (part of the input was refused).
-    _echo_capped(
-        [p.line() for refused in result.rejected_messages for p in refused.rejection.problems],
-        sum(refused.rejection.omitted for refused in result.rejected_messages),
-        "problems",
-        file.name,
-    )
-    # Accepted, but worth knowing (stdout stays the XML): broken rules at "warn", and each
-    # data element no canonical field holds, carried verbatim in its document (issue #16).
-    carried = itertools.islice(not_mapped.warnings(result.documents), STDERR_LINES + 1)
-    _echo_capped(
-        [f"warning: {w.code}\t{w.where}\t{w.sentence}" for w in result.warnings]
-        + ["warning: " + "\t".join(line) for line in carried],
-        result.warnings.omitted + max(0, not_mapped.count(result.documents) - STDERR_LINES - 1),
-        "warnings",
-        file.name,
-        prefix="warning: ",
-    )
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for i, (doc, element) in enumerate(zip(result.documents, result.elements, strict=True), 1):
-            safe = "".join(
-                ch if ch.isalnum() or ch in "-_." else "_" for ch in doc.header.business_reference
-            )
-            path = out_dir / f"{i:03d}-{doc.header.document_type}-{safe}.xml"
-            path.write_bytes(to_bytes(element))
-            click.echo(str(path))
-    else:
-        for element in result.elements:
-            sys.stdout.buffer.write(to_bytes(element) + b"\n")
-    if result.rejected_messages:
-        sys.exit(EXIT_REJECTED)
-
-
-# `edigw translate` says on a terminal when it starts and ends a file this large.
-LARGE_TRANSLATE_BYTES = 5_000_000
-# `edigw translate` writes at most this many lines of problems (or of warnings) on stderr,
-# then one that counts the rest (issue #14: a hostile file gave 125 MB of stderr).
-STDERR_LINES = 999
-
-
-def _echo_capped(
-    lines: list[str], omitted: int, what: str, where: str, *, prefix: str = ""
-) -> None:
-    """``lines`` on stderr up to ``STDERR_LINES``, then ``TOO_MANY_PROBLEMS`` with how many more.
-
-    ``omitted``: those the pipeline counted without listing (its own summary line, if any,
-    is replaced by this one).
-    """
-    summary = f"{prefix}TOO_MANY_PROBLEMS\t"
-    lines = [line for line in lines if not line.startswith(summary)]
-    for line in lines[:STDERR_LINES]:
-        click.echo(line, err=True)
-    rest = max(0, len(lines) - STDERR_LINES) + omitted
-    if rest:
-        click.echo(
-            f"{prefix}TOO_MANY_PROBLEMS\t{where}\tand {rest} more {what} not shown", err=True
-        )
+    translate_file(app_of(ctx), file, out_dir, partner_id, progress, click.echo)
 
 
 @main.command()

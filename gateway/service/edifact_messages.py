@@ -25,7 +25,6 @@ from adapters.registry import codec_for
 from gateway.domain.model import CanonicalDocument
 from gateway.domain.rules import Violation, check
 from gateway.logs import get_logger
-from gateway.security import c14n
 from gateway.service import formats
 from gateway.service.directory_checks import fed_message_check, message_check
 from gateway.service.rejections import (
@@ -45,13 +44,14 @@ from gateway.service.translation import (
     message_head,
 )
 from gateway.service.xml_documents import write_canonical
-from gateway.storage.spool import SpoolBatch
 
 if TYPE_CHECKING:
     # The call registry (and the journal under it) is loaded when a judge is given, in the
     # gateway: `edigw translate` has none (issue #20, point 6); so are the amendments.
     from gateway.domain import amendments
+    from gateway.security import c14n
     from gateway.service.calls import CallJudge
+    from gateway.storage.spool import SpoolBatch
 
 log = get_logger()
 

@@ -33,7 +33,6 @@ from gateway.config import Partner, Route
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument
 from gateway.logs import get_logger
-from gateway.security import c14n
 from gateway.service import formats
 from gateway.service.edifact_messages import translate_edifact
 from gateway.service.rejections import (
@@ -58,17 +57,18 @@ from gateway.service.translation import (
     XmlDesk,
 )
 from gateway.service.xml_documents import translate_xml_offline
-from gateway.storage.spool import Signed, SpoolBatch
 
 if TYPE_CHECKING:
     # Annotations only: signxml and cryptography load when a key is, the journal, the call
     # registry and the travellers' desk when InboundPipeline processes a message (issue #20,
     # point 6: `edigw translate` needs none of them).
     from gateway.domain import amendments
+    from gateway.security import c14n
     from gateway.security.signing import Signer
     from gateway.service.calls import CallJudge, CallPolicy
     from gateway.service.travellers_desk import TravellersDesk
     from gateway.storage.records import Journal
+    from gateway.storage.spool import Signed, SpoolBatch
 
 __all__ = [
     "PROVISIONAL_REFERENCE",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from lxml import etree
 
@@ -18,7 +18,10 @@ from adapters.common import DecodeContext, Positions
 from adapters.edifact import Message
 from gateway.config import Partner
 from gateway.domain.model import CanonicalDocument
-from gateway.storage.spool import Signed
+
+if TYPE_CHECKING:
+    # Annotations only: the spool (shutil, uuid) is the signing gateway's (issue #20, point 6).
+    from gateway.storage.spool import Signed
 
 
 @dataclass(frozen=True, slots=True)

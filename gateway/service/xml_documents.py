@@ -9,7 +9,7 @@ at once when the pipeline signs, a large manifest streamed without a tree);
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from lxml import etree
 
@@ -18,9 +18,13 @@ from gateway.domain import xmlsafe
 from gateway.domain.canonical_xml import to_xml
 from gateway.domain.model import CanonicalDocument, CargoManifest
 from gateway.domain.validation import validate
-from gateway.security import c14n
 from gateway.service.translation import Problem, Rejection, Translation
-from gateway.storage.spool import SpoolBatch
+
+if TYPE_CHECKING:
+    # A large manifest's streamed path, and the spool, are the signing gateway's (issue #20,
+    # point 6: `edigw translate` signs nothing).
+    from gateway.security import c14n
+    from gateway.storage.spool import SpoolBatch
 
 # A manifest of this many bills or more is written and signed without a tree (issue #8): at
 # 5,000 bills the tree is ~37 MB. Smaller ones keep the tree path (lxml's own serialisation,
@@ -48,6 +52,8 @@ def write_canonical(
     and words the rejection, as it always has.
     """
     if sign is not None and sign_digest is not None and _streams(doc):
+        from gateway.security import c14n
+
         try:
             parts = c14n.signed_parts(doc, sign_digest)
         except ValueError:

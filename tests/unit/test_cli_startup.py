@@ -50,6 +50,32 @@ HEAVY_FOR_TRANSLATE = [
     # The APERAK writer: for a message whose content is refused.
     "adapters.aperak",
 ]
+# The console script's `edigw translate` does not need click (gateway.interfaces.entry), nor
+# what only click imports (pydantic imports gettext too: checked once the settings are cached).
+CLICK = ["click", "gettext"]
+# Nor what the standard library would load for little (pydantic imports several: checked
+# once the settings are cached): logging (no line is logged), uuid and platform (message ids
+# are drawn by gateway.domain.model), importlib.resources and its tempfile, shutil and
+# zipfile (package data is read from the package's folder), _strptime with locale and
+# calendar (EDIFACT dates are read by adapters.dtm), tomllib (the settings cache is keyed by
+# the TOML files' bytes, not their parse), and the signing gateway's streamed XML, spool and
+# broker topology.
+STDLIB_AND_SIGNING = [
+    "logging",
+    "uuid",
+    "platform",
+    "importlib.resources",
+    "tempfile",
+    "shutil",
+    "zipfile",
+    "gateway.security.c14n",
+    "gateway.storage.spool",
+    "_strptime",
+    "locale",
+    "calendar",
+    "gateway.messaging.topology",
+    "tomllib",
+]
 # --help loads neither the configuration's schema nor lxml either.
 HEAVY_FOR_HELP = [*HEAVY_FOR_TRANSLATE, "pydantic", "lxml"]
 
@@ -83,17 +109,29 @@ def test_help_loads_no_heavy_library() -> None:
 def test_translate_loads_neither_broker_nor_keys_nor_xmlschema(tmp_path: Path) -> None:
     manifest = tmp_path / "one-bill.edi"
     manifest.write_bytes(small_cuscar(1))
-    code = f"from gateway.interfaces.cli import main\nmain(['translate', {str(manifest)!r}])"
+    # As the console script runs it (gateway.interfaces.entry), which leaves click unloaded.
+    code = (
+        f"import sys\nsys.argv[1:] = ['translate', {str(manifest)!r}]\n"
+        "from gateway.interfaces.entry import main\nmain()"
+    )
     env = {
         "EDIGW_MODE": "development",
         "EDIGW_STATE_DIR": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PATH": "/usr/bin:/bin",
     }
-    out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic"], env)
+    out, loaded = _run(code, [*HEAVY_FOR_TRANSLATE, "pydantic", "click"], env)
     assert "<CargoManifest" in out
     assert loaded == ["pydantic"]  # the first time, the configuration is validated ...
-    cached = [*HEAVY_FOR_TRANSLATE, "pydantic", "gateway.config_schema", "gateway.tls", "ssl"]
+    cached = [
+        *HEAVY_FOR_TRANSLATE,
+        *CLICK,
+        *STDLIB_AND_SIGNING,
+        "pydantic",
+        "gateway.config_schema",
+        "gateway.tls",
+        "ssl",
+    ]
     out, loaded = _run(code, cached, env)
     assert "<CargoManifest" in out
     assert loaded == []  # ... then its settings come from the cache (gateway.config)
@@ -112,9 +150,13 @@ def test_each_lazy_command_is_its_module_s_and_its_help_is_the_table_s(name: str
 def test_the_cli_s_own_copies_of_logs_and_journal_constants_are_equal() -> None:
     """`edigw --help` must not load structlog or the journal: the CLI writes the log levels
     and the track limit itself, equal to their sources."""
+    import logging
+
+    from gateway import logs
     from gateway.interfaces import cli
     from gateway.logs import LEVELS
     from gateway.storage.records import TRACK_LIMIT
 
     assert tuple(cli.LOG_LEVELS) == tuple(LEVELS)
+    assert logging.getLevelNamesMapping() == logs.LEVEL_NUMBERS
     assert cli.TRACK_LIMIT == TRACK_LIMIT

@@ -48,6 +48,24 @@ def test_another_configuration_is_another_entry_never_the_stale_one(tmp_path: Pa
     assert len(_kept(folder)) == 3
 
 
+def test_an_entry_is_found_again_from_the_same_bytes_and_keeps_its_configuration(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "cache"
+    toml = tmp_path / "gateway.toml"
+    toml.write_text('[broker]\nname_prefix = "oran."\n')
+    built = load(path=toml, env=_env(tmp_path), cache=folder)
+    [file] = _kept(folder)
+    toml.write_text('[broker]\nname_prefix = "oran."\n')  # rewritten, the same bytes
+    again = load(path=toml, env=_env(tmp_path), cache=folder)
+    assert _kept(folder) == [file] and again == built and again._raw == built._raw
+    toml.write_text('[broker]\nname_prefix = "oran." # Oran\n')  # the same values, other bytes
+    assert load(path=toml, env=_env(tmp_path), cache=folder) == dataclasses.replace(
+        built, _raw=again._raw
+    )
+    assert len(_kept(folder)) == 2
+
+
 def test_a_refused_configuration_is_refused_each_time_and_never_kept(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     toml = tmp_path / "gateway.toml"
