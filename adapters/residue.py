@@ -32,7 +32,7 @@ Header's ``Source`` keeps their references; they are not accounted here.
 from __future__ import annotations
 
 import datetime as dt
-from operator import le
+from operator import attrgetter, le
 from typing import Any, Final, TypeVar
 
 from adapters.common import MappingError
@@ -161,16 +161,47 @@ class Residue:
 
     def finish(self) -> list[NotMappedElement]:
         """The elements carried, in the order of the message, each once (a segment whose
-        value was replaced by a later one is carried whole, a value it cut included)."""
+        value was replaced by a later one is carried whole, a value it cut included).
+
+        No tuple per element: a key or a comparison tuple each was 3,000 tuples for a
+        1,500-traveller PAXLST, thousands of them kept afterwards in the interpreter's free
+        lists (issue #18). They come in order but for a value carried late (``keep``): the
+        stable sorts then order them by position, the last key first."""
         entries = self._entries
-        if entries:
-            entries.sort(key=_order)
-            entries[:] = [e for i, e in enumerate(entries) if i == 0 or e != entries[i - 1]]
+        if any(map(_after, entries, entries[1:])):
+            for key in _POSITION[::-1]:
+                entries.sort(key=key)
+        if any(map(_same, entries, entries[1:])):
+            entries[:] = [
+                e for i, e in enumerate(entries) if i == 0 or not _same(entries[i - 1], e)
+            ]
         return entries
 
 
-def _order(e: NotMappedElement) -> tuple[int, int, int, int]:
-    return (e.segment, e.element, e.repetition, e.component)
+_POSITION = tuple(attrgetter(name) for name in ("segment", "element", "repetition", "component"))
+
+
+def _after(a: NotMappedElement, b: NotMappedElement) -> bool:
+    """Whether ``a`` comes after ``b`` in the message (by position)."""
+    if a.segment != b.segment:
+        return a.segment > b.segment
+    if a.element != b.element:
+        return a.element > b.element
+    if a.repetition != b.repetition:
+        return a.repetition > b.repetition
+    return a.component > b.component
+
+
+def _same(a: NotMappedElement, b: NotMappedElement) -> bool:
+    return (
+        a.segment == b.segment
+        and a.element == b.element
+        and a.repetition == b.repetition
+        and a.component == b.component
+        and a.value == b.value
+        and a.tag == b.tag
+        and a.qualifier == b.qualifier
+    )
 
 
 def cut(residue: Residue, seg: Segment, element: int, component: int, limit: int) -> str:

@@ -1,5 +1,6 @@
 """The decoded passenger list in little memory (issue #18): what a thousand travellers repeat
-is held once, and no traveller holds an empty list or room for more.
+is held once, and no traveller holds an empty list or room for more; the journal's rows
+read for a sailing's list share their repeated values too.
 
 The budget is bench_sailing's (docs/travellers.md, "Scale and speed"); these tests pin the
 data structure it relies on, and that nothing of it shows in the canonical XML.
@@ -7,11 +8,15 @@ data structure it relies on, and that nothing of it shows in the canonical XML.
 
 from __future__ import annotations
 
+import json
 import sys
 
 from adapters import paxlst
+from adapters.edifact import Segment
+from adapters.residue import NOTHING, Residue
 from gateway.domain.canonical_xml import from_xml, to_bytes
 from gateway.domain.model import DocumentReference, Employment, Traveller
+from gateway.storage import travellers_store
 from tests.travellers_data import paxlst_bytes
 
 FAMILIES = ("BENALI", "HADDAD", "بن علي")
@@ -80,3 +85,46 @@ def test_references_read_back_from_xml_are_tuples_too() -> None:
     back = from_xml(to_bytes(plist))
     assert back == plist
     assert back.travellers[0].references == (DocumentReference("AVF", "RES-2026-0001"),)
+
+
+def test_carried_values_are_put_in_message_order_and_carried_once() -> None:
+    """Residue.finish sorts and de-duplicates without a tuple per element: the same answer
+    as sorting by (segment, element, repetition, component) and dropping equal neighbours."""
+    residue = Residue(first=1)
+    late = Segment("RFF", (("ZVM", "V" * 40),), 9)
+    residue.account(Segment("DOC", (("P", "110", "111"), ("1234",)), 4), (1, 1))
+    residue.account(Segment("FTX", (("AAI",), ("",), ("",), ("A", "B")), 12), NOTHING)
+    residue.keep(late, 0, 1)  # carried after segment 12, sits before it
+    residue.keep(late, 0, 1)  # the same value twice: carried once
+    residue.account(Segment("DOC", (("P", "110", "111"), ("5678",)), 4), (1, 1))  # same again
+    got = [(e.tag, e.position, e.repetition, e.value) for e in residue.finish()]
+    assert got == [
+        ("DOC", "4:0:1", 0, "110"),
+        ("DOC", "4:0:2", 0, "111"),
+        ("RFF", "9:0:1", 0, "V" * 40),
+        ("FTX", "12:0:0", 0, "AAI"),
+        ("FTX", "12:3:0", 0, "A"),
+        ("FTX", "12:3:1", 0, "B"),
+    ]
+
+
+def test_the_journals_table_of_repeated_values_stays_bounded() -> None:
+    travellers_store._SHARED.clear()
+    values = [f"19{n:06d}" for n in range(travellers_store._SHARED_MAX + 10)]
+    for v in values:
+        assert travellers_store._shared("".join(v)) == v
+    assert len(travellers_store._SHARED) <= travellers_store._SHARED_MAX
+    a, b = "".join(["D", "Z"]), "".join(["D", "Z"])
+    assert travellers_store._shared(a) is travellers_store._shared(b)
+    assert travellers_store._shared(None) is None
+
+
+def test_a_reads_names_are_one_object_each_and_only_for_that_read() -> None:
+    names: dict[str, str] = {}
+    row = {"f": "HADDAD", "g": "NADIA", "b": "1979-09-12", "d": ["305118822"]}
+    first = travellers_store._person(json.loads(json.dumps(row)), names)
+    second = travellers_store._person(json.loads(json.dumps(row)), names)
+    assert first == second
+    assert first.family_name is second.family_name and first.given_names is second.given_names
+    other = travellers_store._person(json.loads(json.dumps(row)))  # no table: its own strings
+    assert other == first and other.family_name is not first.family_name
