@@ -201,6 +201,8 @@ def _documents(people: Sequence[Identity]) -> str:
 
 
 def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
+    """``values`` by ``_CHUNK`` (one query's parameters; a dict's keys: its values once each,
+    in a third of the room a set of them takes)."""
     items = list(values)
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -385,7 +387,7 @@ class TravellerTables:
     def open_tpds_of_holders(self, documents: Collection[str]) -> list[TpdRecord]:
         out: list[TpdRecord] = []
         names: dict[str, str] = {}
-        for chunk in _chunks(set(documents)):
+        for chunk in _chunks(dict.fromkeys(documents)):
             marks = ",".join("?" * len(chunk))
             rows = self._rows(
                 f"SELECT {_TPD_COLUMNS} FROM tpds WHERE holder_document IN ({marks}) "
@@ -504,7 +506,7 @@ class TravellerTables:
     ) -> list[CurrencyRecord]:
         found: dict[str, CurrencyRecord] = {}
         names: dict[str, str] = {}
-        for chunk in _chunks(set(documents)):
+        for chunk in _chunks(dict.fromkeys(documents)):
             marks = ",".join("?" * len(chunk))
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
