@@ -150,9 +150,9 @@ def _traveller(seg: Segment, sequence: int, residue: Residue) -> tuple[Traveller
     found = Traveller(
         sequence=sequence,
         role=ROLES.get(qualifier, "other"),
-        role_code=cut(residue, seg, 0, 0, 3) or None,
-        family_name=cut(residue, seg, *family_at, 70),
-        given_names=given[:70] if given else None,
+        role_code=residue.share(cut(residue, seg, 0, 0, 3)) or None,
+        family_name=residue.share(cut(residue, seg, *family_at, 70)),
+        given_names=residue.share(given[:70]) if given else None,
         identifier=identifier,
         identifier_scheme=(cut(residue, seg, 1, 1, 17) or None) if identifier else None,
         identifier_scheme_agency=(cut(residue, seg, 1, 2, 3) or None) if identifier else None,
@@ -304,6 +304,7 @@ def decode_message(
         document_number=cut(residue, bgm, 1, 0, 35),
     )
     traveller: Traveller | None = None
+    growing: _Growing | None = None
     document: TravelDocument | None = None
     reporting: Party | None = None
     voyage_seen = conveyance_read = False
@@ -324,7 +325,10 @@ def decode_message(
             pos[f"parties[{len(plist.parties)}]"] = (seg.number, tag)
             plist.parties.append(reporting)
         elif tag == "NAD":
+            if growing is not None:
+                growing.settle()
             traveller, shape = _traveller(seg, len(plist.travellers) + 1, residue)
+            growing = _Growing(traveller)
             pos[f"travellers[{len(plist.travellers)}]"] = (seg.number, tag)
             plist.travellers.append(traveller)
             document = reporting = None
@@ -345,8 +349,11 @@ def decode_message(
             else:
                 shape = _voyage_segment(seg, plist, pos, residue, said)
         else:
-            document, shape = _traveller_segment(seg, plist, traveller, document, pos, residue)
+            assert growing is not None
+            document, shape = _traveller_segment(seg, plist, growing, document, pos, residue)
         residue.segment(seg, shape)
+    if growing is not None:
+        growing.settle()
     if not plist.travellers:
         raise MappingError(
             "MISSING_TRAVELLERS",
@@ -421,23 +428,45 @@ def _date(seg: Segment, residue: Residue) -> dt.date | None:
         return None
     if seg.get(0, 2) not in _DATE_FORMATS:
         residue.keep(seg, 0, 1)
-    return when.date()
+    return residue.share(when.date())
+
+
+class _Growing:
+    """A traveller's documents, employment and references as they are read (appended to,
+    in constant time), given to the traveller when the next one starts (:meth:`settle`):
+    each list no longer than it is, and none at all where () says it (issue #18's memory
+    budget: a 1,500-traveller list held 3,000 empty lists)."""
+
+    __slots__ = ("documents", "employment", "references", "traveller")
+
+    def __init__(self, traveller: Traveller) -> None:
+        self.traveller = traveller
+        self.documents: list[TravelDocument] = []
+        self.employment: list[Employment] = []
+        self.references: list[DocumentReference] = []
+
+    def settle(self) -> None:
+        t = self.traveller
+        if self.documents:
+            t.documents = self.documents[:]  # exactly as long: no room kept for more
+        t.employment, t.references = tuple(self.employment), tuple(self.references)
 
 
 def _traveller_segment(
     seg: Segment,
     plist: PassengerVehicleList,
-    traveller: Traveller,
+    growing: _Growing,
     document: TravelDocument | None,
     pos: Positions,
     residue: Residue,
 ) -> tuple[TravelDocument | None, Shape]:
     """A segment of a traveller's group (SG4, with SG5 documents): the document it opens (or
     the one still open) and the shape of what it mapped."""
+    traveller = growing.traveller
     tag, qualifier = seg.tag, seg.get(0, 0)
     if tag == "ATT" and qualifier == "2" and traveller.gender is None:
-        gender = seg.get(2, 0).upper()
-        if gender in ("M", "F", "X"):
+        gender = _GENDERS.get(seg.get(2, 0).upper())
+        if gender is not None:
             traveller.gender = gender
             residue.implied(seg, 2, 0, gender)  # "m" is M, and carried as sent
             return document, (1, 0, 1)
@@ -451,22 +480,22 @@ def _traveller_segment(
     elif tag == "LOC":
         return document, _traveller_place(seg, traveller, document, residue)
     elif tag == "NAT" and traveller.nationality is None and (found := _country(seg, 1)):
-        traveller.nationality = found
+        traveller.nationality = residue.share(found)
         return document, (1 if qualifier in ("", "2") else 0, _country_width(seg, 1, residue))
     elif tag == "EMP":
-        traveller.employment.append(_employment(seg, residue))
+        growing.employment.append(_employment(seg, residue))
         return document, _EMP_SHAPE
     elif tag == "DOC" and qualifier and seg.get(1, 0):
         document = TravelDocument(
-            kind=cut(residue, seg, 0, 0, 35), number=cut(residue, seg, 1, 0, 35)
+            kind=residue.share(cut(residue, seg, 0, 0, 35)), number=cut(residue, seg, 1, 0, 35)
         )
-        traveller.documents.append(document)
+        growing.documents.append(document)
         return document, (1, 1)
     elif tag == "RFF" and qualifier in _VEHICLE_RFF and seg.get(0, 1).strip():
         kept = _vehicle_reference(seg, traveller, len(plist.travellers) - 1, pos, residue)
         return document, ((2,) if kept else NOTHING)
     elif tag == "RFF" and (reference := _reference(seg, residue)) is not None:
-        traveller.references.append(reference)
+        growing.references.append(reference)
         return document, (2,)
     return document, NOTHING
 
@@ -481,12 +510,12 @@ def _traveller_place(
         country = _country(seg, 1)
         if document is None or country is None or document.issuing_country is not None:
             return NOTHING
-        document.issuing_country = country
+        document.issuing_country = residue.share(country)
         return (1, _country_width(seg, 1, residue))
     field = _TRAVELLER_PLACES.get(qualifier)
     if field is None or not seg.get(1) or getattr(traveller, field) is not None:
         return NOTHING
-    setattr(traveller, field, cut(residue, seg, 1, 0, 35))
+    setattr(traveller, field, residue.share(cut(residue, seg, 1, 0, 35)))
     return (1, place_width(seg))
 
 
@@ -496,6 +525,9 @@ _TRAVELLER_PLACES = {
     "180": "birth_place",
 }
 _VEHICLE_RFF = ("ABZ", "ZVC", "ZVI", "ZVM", "ZVD")
+_SHARED_RFF = ("ZVC", "ZVM", "ZVD")
+# ATT+2 gender (ICAO 9303), as sent in any case: one object each.
+_GENDERS = {"M": "M", "F": "F", "X": "X"}
 _VEHICLE_FIELDS = {
     "ABZ": "registration_number",
     "ZVC": "registration_country",
@@ -532,7 +564,8 @@ def _vehicle_reference(
         value = value[:35]
     traveller.vehicle = vehicle
     pos.setdefault(f"travellers[{index}].vehicle", (seg.number, seg.tag))
-    setattr(vehicle, field, value)
+    # A make, a model, a country: shared; a plate or a VIN is the vehicle's own.
+    setattr(vehicle, field, residue.share(value) if qualifier in _SHARED_RFF else value)
     return True
 
 

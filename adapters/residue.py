@@ -31,8 +31,9 @@ Header's ``Source`` keeps their references; they are not accounted here.
 
 from __future__ import annotations
 
-from operator import le
-from typing import Final
+import datetime as dt
+from operator import attrgetter, le
+from typing import Any, Final, TypeVar
 
 from adapters.common import MappingError
 from adapters.edifact import Segment
@@ -53,19 +54,38 @@ NOTHING: Final[Shape] = ()
 #: past it the message is refused, never cut.
 NOT_MAPPED_LIMIT: Final = 100_000
 
+Shared = TypeVar("Shared", str, dt.date)
+
 
 class Residue:
     """The NotMapped elements of one message, as its codec reads it.
 
     ``first`` is the input number of the message's UNH: positions count from it (UNH = 1).
+    :meth:`share` gives the codec one object per value the message repeats.
     """
 
-    __slots__ = ("_entries", "_first", "_limit")
+    __slots__ = ("_at", "_entries", "_first", "_limit", "_shared")
 
     def __init__(self, first: int, limit: int = NOT_MAPPED_LIMIT) -> None:
         self._entries: list[NotMappedElement] = []
         self._first = first - 1
         self._limit = limit
+        self._shared: dict[Any, Any] = {}
+        self._at = (0, 0)  # the last segment carried: its input number and its position
+
+    def share(self, value: Shared) -> Shared:
+        """``value``, or the equal one this message gave before: a name, country, place or
+        date that a thousand travellers repeat is held once by the canonical document, not
+        once per traveller (issue #18's memory budget). Strings and dates only (never equal
+        to each other); the values are the message's, so the table is as bounded as it is.
+
+        >>> r = Residue(first=1)
+        >>> a, b = "".join(["DZ", "ALG"]), "".join(["DZA", "LG"])
+        >>> a is b, r.share(a) is r.share(b)
+        (False, True)
+        """
+        shared: Shared = self._shared.setdefault(value, value)
+        return shared
 
     def account(self, seg: Segment, shape: Shape) -> None:
         """``seg`` was read and mapped as far as ``shape`` says: carry the rest."""
@@ -124,10 +144,13 @@ class Residue:
                 seg.number,
             )
         first = seg.elements[0][0] if seg.elements and seg.elements[0] else ""
+        if self._at[0] != seg.number:
+            # One int for the entries of one segment (a DOC's code list and agency).
+            self._at = (seg.number, seg.number - self._first)
         self._entries.append(
             NotMappedElement(
                 tag=seg.tag,
-                segment=seg.number - self._first,
+                segment=self._at[1],
                 element=element,
                 component=component,
                 value=value,
@@ -138,16 +161,47 @@ class Residue:
 
     def finish(self) -> list[NotMappedElement]:
         """The elements carried, in the order of the message, each once (a segment whose
-        value was replaced by a later one is carried whole, a value it cut included)."""
+        value was replaced by a later one is carried whole, a value it cut included).
+
+        No tuple per element: a key or a comparison tuple each was 3,000 tuples for a
+        1,500-traveller PAXLST, thousands of them kept afterwards in the interpreter's free
+        lists (issue #18). They come in order but for a value carried late (``keep``): the
+        stable sorts then order them by position, the last key first."""
         entries = self._entries
-        if entries:
-            entries.sort(key=_order)
-            entries[:] = [e for i, e in enumerate(entries) if i == 0 or e != entries[i - 1]]
+        if any(map(_after, entries, entries[1:])):
+            for key in _POSITION[::-1]:
+                entries.sort(key=key)
+        if any(map(_same, entries, entries[1:])):
+            entries[:] = [
+                e for i, e in enumerate(entries) if i == 0 or not _same(entries[i - 1], e)
+            ]
         return entries
 
 
-def _order(e: NotMappedElement) -> tuple[int, int, int, int]:
-    return (e.segment, e.element, e.repetition, e.component)
+_POSITION = tuple(attrgetter(name) for name in ("segment", "element", "repetition", "component"))
+
+
+def _after(a: NotMappedElement, b: NotMappedElement) -> bool:
+    """Whether ``a`` comes after ``b`` in the message (by position)."""
+    if a.segment != b.segment:
+        return a.segment > b.segment
+    if a.element != b.element:
+        return a.element > b.element
+    if a.repetition != b.repetition:
+        return a.repetition > b.repetition
+    return a.component > b.component
+
+
+def _same(a: NotMappedElement, b: NotMappedElement) -> bool:
+    return (
+        a.segment == b.segment
+        and a.element == b.element
+        and a.repetition == b.repetition
+        and a.component == b.component
+        and a.value == b.value
+        and a.tag == b.tag
+        and a.qualifier == b.qualifier
+    )
 
 
 def cut(residue: Residue, seg: Segment, element: int, component: int, limit: int) -> str:

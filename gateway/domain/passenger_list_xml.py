@@ -152,7 +152,7 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
                 identifier_scheme=scheme,
                 identifier_scheme_agency=agency,
                 address=address_from_xml(te),
-                employment=[
+                employment=tuple(
                     Employment(
                         qualifier=ee.get("qualifier") or "",
                         category=_str(ee, "Category"),
@@ -163,8 +163,8 @@ def passenger_list_from_xml(root: etree._Element) -> PassengerVehicleList:
                         applicability=_str(ee, "Applicability"),
                     )
                     for ee in te.findall(_q("Employment"))
-                ],
-                references=references_from_xml(te),
+                ),
+                references=tuple(references_from_xml(te)),
             )
         )
     return PassengerVehicleList(

@@ -25,6 +25,7 @@ from gateway.service.translation import (
     RejectedMessage,
     Translation,
 )
+from gateway.service.xml_documents import spool_min_bytes
 from gateway.storage.spool import Signed, SpoolBatch, content
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def sign_again(
     if spool is None:
         return again
     spool.drop(signed)
-    return spool.keep([again])
+    return spool.keep([again], spool_min_bytes(doc))
 
 
 def amend(

@@ -8,7 +8,9 @@ was what the gateway's peak was made of. The pipeline hands each signed document
 it to ``<state_dir>/spool/<pid>/`` and returns a :class:`SpooledDocument`; the worker reads
 each back just before its publish and lets it go after the confirm, and removes the batch's
 files once the inbound message is settled (acknowledged, requeued, or left to a redelivery).
-Smaller documents stay ``bytes``: a 1-BL manifest never touches the disk.
+Smaller documents stay ``bytes``: a 1-BL manifest never touches the disk. The pipeline may
+give :meth:`SpoolBatch.keep` a lower threshold for a document that waits longer (a ferry's
+passenger list, while its sailing's list is built: ``xml_documents.spool_min_bytes``).
 
 The spool is no part of the delivery guarantee: a crash loses it, and the redelivery runs
 the pipeline again (the same document ids). Files left by a process that is gone are removed
@@ -115,11 +117,12 @@ class SpoolBatch:
     spool: Spool
     documents: list[SpooledDocument] = field(default_factory=list)
 
-    def keep(self, parts: list[bytes]) -> Signed:
-        """The document made of ``parts``: spooled when it is large, else joined. ``parts``
-        is emptied either way, each part let go as soon as it is written."""
+    def keep(self, parts: list[bytes], min_bytes: int | None = None) -> Signed:
+        """The document made of ``parts``: spooled when it is large (``min_bytes`` or more,
+        the spool's own threshold when None), else joined. ``parts`` is emptied either way,
+        each part let go as soon as it is written."""
         size = sum(map(len, parts))
-        if size < self.spool.min_bytes:
+        if size < (self.spool.min_bytes if min_bytes is None else min_bytes):
             joined = parts[0] if len(parts) == 1 else b"".join(parts)
             parts.clear()
             return joined

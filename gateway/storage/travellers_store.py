@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -160,9 +159,23 @@ def _date(text: str) -> dt.date:
     return day
 
 
+# The values _shared holds: a bounded table of its own, emptied when full. sys.intern's
+# grows with every distinct value for the life of the process (birth dates: ~36,000), and a
+# resize of it, 1.9 MB at once, fell inside one sailing's list (issue #18).
+_SHARED: dict[str, str] = {}
+_SHARED_MAX = 4096
+
+
 def _shared(text: str | None) -> Any:
-    """One object for a value many rows repeat (a country, a state, a vessel)."""
-    return None if text is None else sys.intern(text)
+    """One object for a value many rows repeat (a country, a state, a vessel, a date)."""
+    if text is None:
+        return None
+    found = _SHARED.get(text)
+    if found is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        found = _SHARED[text] = text
+    return found
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -173,8 +186,13 @@ def _person_json(p: Identity) -> dict[str, Any]:
     return {"f": p.family_name, "g": p.given_names, "b": p.birth_date, "d": list(p.documents)}
 
 
-def _person(value: dict[str, Any]) -> Identity:
-    return Identity(value["f"], value["g"], _shared(value["b"]), tuple(value["d"]))
+def _person(value: dict[str, Any], names: dict[str, str] | None = None) -> Identity:
+    """``names``: one read's table of the names it met (a sailing's rows repeat families and
+    first names), each held once; a table per read, so that no name outlives it."""
+    family, given = value["f"], value["g"]
+    if names is not None:
+        family, given = names.setdefault(family, family), names.setdefault(given, given)
+    return Identity(family, given, _shared(value["b"]), tuple(value["d"]))
 
 
 def _documents(people: Sequence[Identity]) -> str:
@@ -183,13 +201,15 @@ def _documents(people: Sequence[Identity]) -> str:
 
 
 def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
+    """``values`` by ``_CHUNK`` (one query's parameters; a dict's keys: its values once each,
+    in a third of the room a set of them takes)."""
     items = list(values)
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
 
-def _tpd(row: Sequence[Any]) -> TpdRecord:
-    people = [_person(p) for p in json.loads(row[6])]
+def _tpd(row: Sequence[Any], names: dict[str, str] | None = None) -> TpdRecord:
+    people = [_person(p, names) for p in json.loads(row[6])]
     return TpdRecord(
         reference=row[0],
         vin=row[1],
@@ -212,11 +232,11 @@ def _tpd(row: Sequence[Any]) -> TpdRecord:
     )
 
 
-def _currency(row: Sequence[Any]) -> CurrencyRecord:
+def _currency(row: Sequence[Any], names: dict[str, str] | None = None) -> CurrencyRecord:
     return CurrencyRecord(
         reference=row[0],
         direction=_shared(row[1]),
-        declarant=_person(json.loads(row[2])),
+        declarant=_person(json.loads(row[2]), names),
         residence_status=_shared(row[3]),
         amounts=tuple((_shared(c), a) for c, a in json.loads(row[4])),
         total_eur=row[5],
@@ -346,6 +366,8 @@ class TravellerTables:
         self, vins: Collection[str], plates: Collection[tuple[str, str]]
     ) -> list[TpdRecord]:
         found: dict[str, TpdRecord] = {}
+        names: dict[str, str] = {}
+        convert = functools.partial(_tpd, names=names)
         keys = {(country, plate_key(plate)) for country, plate in plates}
         for column, values in (("vin", set(vins)), ("plate", {p for _, p in keys})):
             for chunk in _chunks(values):
@@ -354,7 +376,7 @@ class TravellerTables:
                     f"SELECT {_TPD_COLUMNS} FROM tpds WHERE {column} IN ({marks}) "
                     "AND state <> 'superseded'",
                     chunk,
-                    _tpd,
+                    convert,
                 ):
                     plate = plate_key(record.registration)
                     by_plate = {(record.registration_country, plate), ("", plate)} & keys
@@ -364,14 +386,15 @@ class TravellerTables:
 
     def open_tpds_of_holders(self, documents: Collection[str]) -> list[TpdRecord]:
         out: list[TpdRecord] = []
-        for chunk in _chunks(set(documents)):
+        names: dict[str, str] = {}
+        for chunk in _chunks(dict.fromkeys(documents)):
             marks = ",".join("?" * len(chunk))
             rows = self._rows(
                 f"SELECT {_TPD_COLUMNS} FROM tpds WHERE holder_document IN ({marks}) "
                 "AND state IN ('open', 'extended')",
                 chunk,
             )
-            out.extend(_tpd(r) for r in rows)
+            out.extend(_tpd(r, names) for r in rows)
         return out
 
     def save_tpd(self, record: TpdRecord) -> None:
@@ -482,21 +505,24 @@ class TravellerTables:
         direction: str = "entry",
     ) -> list[CurrencyRecord]:
         found: dict[str, CurrencyRecord] = {}
-        for chunk in _chunks(set(documents)):
+        names: dict[str, str] = {}
+        for chunk in _chunks(dict.fromkeys(documents)):
             marks = ",".join("?" * len(chunk))
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
                 f"WHERE document IN ({marks}) AND direction = ?",
                 [*chunk, direction],
             ):
-                found.setdefault(row[0], _currency(row))
+                if row[0] not in found:  # a declaration both queries find: made once
+                    found[row[0]] = _currency(row, names)
         for day in set(days):
             for row in self._rows(
                 f"SELECT {_CURRENCY_COLUMNS} FROM currency_declarations "
                 "WHERE vessel = ? AND sailing_date = ? AND direction = ?",
                 (vessel, day.isoformat(), direction),
             ):
-                found.setdefault(row[0], _currency(row))
+                if row[0] not in found:  # a declaration both queries find: made once
+                    found[row[0]] = _currency(row, names)
         return list(found.values())
 
     def save_currency_declaration(self, record: CurrencyRecord) -> None:

@@ -366,8 +366,8 @@ def passenger_lists(draw: st.DrawFn) -> PassengerVehicleList:
                 applicability=opt(st.sampled_from(["7", "8"])),
             ),
             max_size=2,
-        ),
-        references=st.lists(document_references, max_size=2),
+        ).map(tuple),
+        references=st.lists(document_references, max_size=2).map(tuple),
         vehicle=opt(
             st.builds(
                 Vehicle,

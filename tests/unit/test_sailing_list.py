@@ -304,3 +304,31 @@ def test_a_vehicle_that_entered_under_this_sailings_tpd_stays_ready(
     built = sailing.build_list(journal, KEY, SAILING, owner=None)
     assert groups(built) == [(1, "ready", [])]
     assert built is not None and built.vehicles[0].tpd_state == "open"
+
+
+def test_a_mismatched_holder_is_found_on_board_by_document_or_name(
+    service: TravellersService, journal: SqliteJournal
+) -> None:
+    """The TPD's holder looked for among the sailing's travellers (the list's documents, held
+    as a dict's keys since issue #18's memory work; else family name and birth date)."""
+    service.request_tpd(tpd("TPD-A", vehicle_vin=vin(2), passport="P7", family="Walker"), "a")
+    service.request_tpd(tpd("TPD-B", vehicle_vin=vin(3), passport="P9", family="Other"), "b")
+    plist = passenger_list(
+        [
+            traveller(1, family="Haddad", passport="P1", vin=vin(2), plate="GH-1", country="FR"),
+            traveller(2, family="Saïdi", passport="P2", vin=vin(3), plate="GH-2", country="FR"),
+            {"family": "WALKER", "passport": "P7"},  # TPD-A's holder travels on foot
+        ]
+    )
+    built = sailing.passenger_list_arrived(journal, plist, "pax-holders")
+    assert built is not None
+    sentences = {
+        v.traveller_sequence: [f.sentence for f in v.findings if f.code == "HOLDER_MISMATCH"]
+        for v in built.vehicles
+    }
+    assert sentences[1] == [
+        "the TPD's holder travels on this sailing; the vehicle is listed with another traveller"
+    ]
+    assert sentences[2] == [
+        "the TPD's holder is not on the list; the vehicle is listed with another traveller"
+    ]

@@ -16,7 +16,9 @@ from gateway.messaging.worker import Plan
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service.decision import DecisionService
 from gateway.service.pipeline import InboundPipeline
+from gateway.service.xml_documents import PASSENGER_LIST_SPOOL_MIN_BYTES
 from gateway.storage.spool import SPOOL_MIN_BYTES, Spool, SpooledDocument, content
+from tests.travellers_data import paxlst_bytes
 
 
 def test_a_large_document_is_written_as_its_parts_join_and_the_parts_are_let_go(
@@ -153,3 +155,38 @@ def test_a_large_inbound_body_is_let_go_once_decided_and_read_back_for_a_dead_le
     d3 = Delivery(b"UNB", "in-5", None, {}, "ex", "rk", False)
     DecisionService.let_go_of_body(d3, Plan("in-5", "routed", spooled=Spool(tmp_path).batch()))
     assert d3.body == b"UNB" and d3.spooled_body is None
+
+
+def test_a_passenger_list_is_spooled_from_64_kib_while_its_sailing_list_is_built(
+    pipeline: InboundPipeline, tmp_path: Path
+) -> None:
+    """Issue #18: a ferry's signed passenger list waits while its sailing's list is built, so
+    it goes to the spool from PASSENGER_LIST_SPOOL_MIN_BYTES, far below a manifest's 1 MiB;
+    the same bytes as without a spool. A short list stays in memory."""
+    partner = load(env={"EDIGW_STATE_DIR": str(tmp_path)}).partners["apcs"]
+    families = ("BENALI", "HADDAD", "MERABET", "BOUZID", "KHELIFI", "SAIDI")
+
+    def ferry(count: int) -> bytes:
+        return paxlst_bytes(
+            [
+                {"family": families[n % 6], "given": "AMEL", "passport": f"30{n:07d}"}
+                for n in range(count)
+            ],
+            number=f"AF-{count}",
+        )
+
+    batch = Spool(tmp_path / "spool").batch()
+    spooled = pipeline.process(ferry(300), partner, "c", "in-pax", spool=batch)
+    plain = pipeline.process(ferry(300), partner, "c", "in-pax")
+    assert spooled.rejection is None
+    [doc] = [r.signed_xml for r in spooled.routed]
+    assert isinstance(doc, SpooledDocument)
+    assert PASSENGER_LIST_SPOOL_MIN_BYTES <= doc.size < SPOOL_MIN_BYTES
+    assert batch.documents == [doc]
+    mask = rb"<(CreatedAt|ds:DigestValue|ds:SignatureValue)>[^<]*<"
+    assert isinstance(plain.routed[0].signed_xml, bytes)
+    assert re.sub(mask, b"", doc.read()) == re.sub(mask, b"", plain.routed[0].signed_xml)
+    short = pipeline.process(ferry(3), partner, "c", "in-short", spool=batch)
+    assert [type(r.signed_xml) for r in short.routed] == [bytes]
+    assert batch.documents == [doc]
+    batch.discard()
