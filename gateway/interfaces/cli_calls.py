@@ -24,9 +24,8 @@ from typing import Any
 import click
 
 from gateway.config_schema import PORT_OF_CALL
-from gateway.interfaces.cli import EXIT_REJECTED, EXIT_USAGE
 from gateway.interfaces.cli_dlq import HELP
-from gateway.interfaces.context import app_of
+from gateway.interfaces.context import EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 from gateway.service.call_checks import Reconciliation
 from gateway.service.call_view import (

@@ -25,9 +25,8 @@ from typing import Any
 
 import click
 
-from gateway.interfaces.cli import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from gateway.interfaces.cli_dlq import HELP
-from gateway.interfaces.context import app_of
+from gateway.interfaces.context import EXIT_BROKER, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, app_of
 from gateway.interfaces.operators.conventions import json_line, terminal_line
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")

@@ -36,11 +36,9 @@ from typing import Any
 
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 from prometheus_client import (
-    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    ProcessCollector,
 )
 
 from gateway.config import INBOUND_ROLES
@@ -49,13 +47,11 @@ from gateway.messaging.broker import Connector
 from gateway.messaging.components import Gateway
 from gateway.messaging.health import Readiness, serve
 from gateway.messaging.management import management_queues
+from gateway.messaging.metrics_registry import REGISTRY, swap_collector
 from gateway.messaging.metrics_travellers import watch_overdue_vehicles
 from gateway.storage.travellers_retention import travellers_of
 
 log = get_logger()
-
-REGISTRY = CollectorRegistry(auto_describe=True)
-ProcessCollector(registry=REGISTRY)
 
 RECEIVED = Counter(
     "edigw_messages_received",
@@ -271,14 +267,6 @@ class OperatorActionsCollector:
 
 
 _operator_actions: OperatorActionsCollector | None = None
-
-
-def swap_collector(old: Any, new: Any) -> Any:
-    """Stop serving collector ``old`` and serve ``new`` instead (either may be None)."""
-    for collector, act in ((old, REGISTRY.unregister), (new, REGISTRY.register)):
-        if collector is not None:
-            act(collector)
-    return new
 
 
 def set_operator_actions_source(source: Callable[[], Mapping[str, int]] | None) -> None:

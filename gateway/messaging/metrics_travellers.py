@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.logs import get_logger
+from gateway.messaging.metrics_registry import swap_collector
 from gateway.storage.records import TravellersJournal
 
 log = get_logger()
@@ -51,8 +52,6 @@ _collector: OverdueVehiclesCollector | None = None
 
 def set_overdue_vehicles_source(source: Callable[[], int] | None) -> None:
     """Serve the gauge from ``source`` (None: stop serving it)."""
-    from gateway.messaging.metrics import swap_collector  # metrics.py imports this module
-
     global _collector
     new = None if source is None else OverdueVehiclesCollector(source)
     _collector = swap_collector(_collector, new)

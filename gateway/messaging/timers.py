@@ -17,7 +17,7 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.logs import get_logger
-from gateway.service import call_report, call_timer
+from gateway.service import call_timer
 from gateway.service.calls import CallPolicy
 from gateway.service.decision import DecisionService
 from gateway.service.plan import Publish
@@ -92,7 +92,7 @@ async def _reconcile_due(
 ) -> None:
     """One round of :func:`watch_due_calls`."""
     loop = asyncio.get_running_loop()
-    reporter = call_report.reporter_for(decisions)
+    reporter = decisions.reporter()
     claimed: list[call_timer.Claimed] = []
     for watch in call_timer.WATCHES:  # the discharge after arrival, the loading after departure
         claim = functools.partial(

@@ -61,9 +61,9 @@ from gateway.messaging.serial import SerialThread
 from gateway.messaging.topology import declare
 from gateway.service import routing
 from gateway.service.decision import FAULT_ENV, DecisionService
-from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
 from gateway.service.responses import ResponseHandler, overdue_after
+from gateway.service.translation import Rejection
 from gateway.storage.journal import JournalUnavailable
 from gateway.storage.spool import Spool, content
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gateway.config import Partner
     from gateway.domain.lpco import Lpco
-    from gateway.service.pipeline import Problem
+    from gateway.service.translation import Problem
 
 ISSUER_NOT_SIGNER = "ISSUER_NOT_SIGNER"
 LPCO_TYPE_NOT_ALLOWED = "LPCO_TYPE_NOT_ALLOWED"
@@ -54,9 +54,7 @@ def refusals(doc: Lpco, sender: Partner) -> list[Problem]:
     and the sender's configuration must allow the declared issuer and the type code. Each
     problem's ``where`` is the Lpco element at fault (``Issuer``, ``TypeCode``, ``Signer``).
     """
-    from gateway.service.pipeline import (
-        Problem,  # the pipeline's own type; imported late, as receipts does
-    )
+    from gateway.service.translation import Problem
 
     signer = doc.signer
     if signer is None or signer.partner != sender.id:

@@ -66,7 +66,6 @@ from gateway.storage.records import EventRow, Journal, Origin, derived_id
 
 if TYPE_CHECKING:
     from gateway.security.signing import Signer
-    from gateway.service.decision import DecisionService
 
 log = get_logger()
 
@@ -87,21 +86,6 @@ class Reporter:
     routes: Sequence[Route]
     sender_id: str  # the gateway's id, the report's Header/Sender
     answering: Callable[[Origin], Mapping[str, str]]
-
-
-def reporter_for(decisions: DecisionService) -> Reporter:
-    """The reporter of the decision service's journal, signer, names and routes."""
-    from gateway.service.responses import answering
-
-    pipeline = decisions.pipeline
-    return Reporter(
-        decisions.journal,
-        pipeline.signer,
-        decisions.names,
-        pipeline.routes,
-        pipeline.interchange_id,
-        lambda origin: answering(decisions, origin),
-    )
 
 
 @dataclass(slots=True)
@@ -486,5 +470,4 @@ __all__ = [
     "plan_report",
     "record_answer",
     "report_of",
-    "reporter_for",
 ]

@@ -22,30 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.common import Positions
-from gateway.domain.model import Document
 from gateway.service import call_report, calls
 from gateway.service.call_checks import Reconciliation
 from gateway.service.call_dangerous import DangerousCheck
 from gateway.service.call_report import Reporter
-from gateway.service.calls import CallJudge, CallPolicy
+from gateway.service.calls import CallPolicy
 from gateway.service.plan import Publish
-from gateway.service.rejections import document_rejection
-from gateway.service.translation import Rejection, RoutedDocument
+from gateway.service.translation import RoutedDocument
 from gateway.storage.records import EventRow, Journal
-
-
-def refusal(
-    judge: CallJudge, doc: Document, positions: Positions, message_reference: str
-) -> Rejection | None:
-    """The rejection of ``doc`` when the call registry refuses it (stage ``call``), else None."""
-    filing = judge.judge(doc)
-    if filing is None or filing.problem is None:
-        return None
-    code, sentence = filing.problem
-    return document_rejection(
-        code, sentence, "call", positions.get("document_number"), message_reference
-    )
 
 
 @dataclass(slots=True)

@@ -22,19 +22,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from adapters import contrl
-from adapters.edifact import EdifactError, envelope
+from adapters.edifact import envelope
 from gateway.config import Partner, Settings
 from gateway.logs import bind_reference, get_logger
-from gateway.service import answers, call_report, call_step, formats, letters, routing
-from gateway.service.calls import CallPolicy
-from gateway.service.pipeline import (
-    InboundPipeline,
-    Outcome,
-    Problem,
-    Rejection,
-    Translation,
-    contrl_writer,
+from gateway.service import (
+    answers,
+    call_report,
+    call_step,
+    formats,
+    letters,
+    rejections,
+    routing,
 )
+from gateway.service.calls import CallPolicy
+from gateway.service.pipeline import InboundPipeline, contrl_writer
 from gateway.service.plan import (
     Addresses,
     Delivery,
@@ -45,6 +46,7 @@ from gateway.service.plan import (
     inbound_id_of,
     now,
 )
+from gateway.service.translation import Outcome, Rejection, Translation
 from gateway.storage.journal import EventRow, Journal, JournalUnavailable, Origin, derived_id
 from gateway.storage.spool import Spool, SpooledDocument, content
 
@@ -88,6 +90,19 @@ class DecisionService:
         self.fault_marker = fault_marker
         # The routed call documents are filed in the call registry (issue #17).
         self.calls = calls
+
+    def reporter(self) -> call_report.Reporter:
+        """What telling a reconciled call needs, from this service's journal, signer, names
+        and routes (``gateway.service.call_report``)."""
+        p, partners = self.pipeline, self.settings.partners
+        return call_report.Reporter(
+            self.journal,
+            p.signer,
+            self.names,
+            p.routes,
+            p.interchange_id,
+            lambda origin: formats.answering_as(partners, p.interchange_id, origin),
+        )
 
     def decide(
         self,
@@ -151,13 +166,17 @@ class DecisionService:
         if head is None:
             return None
         sender, reference = head
-        held = self.journal.holder(_interchange_key(partner.id, sender, reference))
+        held = self.journal.holder(rejections.interchange_key(partner.id, sender, reference))
         if held is None or held[0] == inbound_id or held[1] == hashlib.sha256(d.body).hexdigest():
             return None
-        sentence = _reused_sentence(reference, sender, held[0], same_content=False)
-        report = contrl.failure_report(d.body, _duplicate_error(sentence))
+        sentence = rejections.reused_interchange_sentence(
+            reference, sender, held[0], same_content=False
+        )
+        report = contrl.failure_report(d.body, rejections.duplicate_interchange_error(sentence))
         translation = Translation(
-            format="edifact", rejection=_duplicate_interchange(sentence), syntax_report=report
+            format="edifact",
+            rejection=rejections.duplicate_interchange(sentence),
+            syntax_report=report,
         )
         if formats.is_contrl_type(envelope.first_message_type(d.body)):
             # A partner's CONTRL is never answered, not even to refuse it (ISO 9735-5).
@@ -343,7 +362,7 @@ class DecisionService:
                     events.append((inbound_id, "routed", f"{doc_type} {ref} to {target}"))
                     routed_to.append(target)
             if filed.reconciled or filed.rechecked:  # to customs, each sender's part (#17)
-                told = filed.told(call_report.reporter_for(self), inbound_id)
+                told = filed.told(self.reporter(), inbound_id)
                 plan.publishes += told[0]
                 events += told[1]
             plan.detail = ", ".join(routed_to) or "nothing new to route"
@@ -438,7 +457,9 @@ class DecisionService:
             and report.control_reference
             and not outcome.translation.rejected_messages
         ):
-            icr_key = _interchange_key(partner.id, report.sender, report.control_reference)
+            icr_key = rejections.interchange_key(
+                partner.id, report.sender, report.control_reference
+            )
             keys[icr_key] = hashlib.sha256(d.body).hexdigest()
         doc_keys = {}
         for routed in outcome.routed:
@@ -457,13 +478,13 @@ class DecisionService:
             outcome.translation.received, outcome.routed = [], []
             return
         if icr is not None and report is not None:
-            sentence = _reused_sentence(
+            sentence = rejections.reused_interchange_sentence(
                 report.control_reference, report.sender, icr.owner, same_content=icr.same_content
             )
-            outcome.translation.rejection = _duplicate_interchange(sentence)
+            outcome.translation.rejection = rejections.duplicate_interchange(sentence)
             outcome.routed = []
             for interchange_report in report.reports[:1]:
-                interchange_report.errors.append(_duplicate_error(sentence))
+                interchange_report.errors.append(rejections.duplicate_interchange_error(sentence))
             outcome.acknowledgement = b""  # the answer is the refusal alone
             write = contrl_writer(outcome.translation, partner, self.pipeline.interchange_id)
             if write is not None:
@@ -669,29 +690,3 @@ class DecisionService:
         plan.record = False
         plan.publishes[0].headers[letters.H_ATTEMPTS] = count
         return plan
-
-
-def _interchange_key(partner: str, sender: str, reference: str) -> str:
-    """The dedup key of an interchange: its partner, UNB sender and control reference."""
-    return f"icr:{partner}:{sender}:{reference}"
-
-
-def _reused_sentence(reference: str, sender: str, owner: str, *, same_content: bool) -> str:
-    return f"interchange {reference} from {sender} was already received as message {owner}" + (
-        "" if same_content else ", with other content"
-    )
-
-
-def _duplicate_interchange(sentence: str) -> Rejection:
-    """The rejection of an interchange whose control reference another message holds."""
-    return Rejection(
-        "DUPLICATE_INTERCHANGE",
-        sentence,
-        "dedup",
-        [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
-    )
-
-
-def _duplicate_error(sentence: str) -> EdifactError:
-    """The CONTRL's interchange-level error for it: 26, duplicate detected (code list 0085)."""
-    return EdifactError("26", sentence, tag="UNB")

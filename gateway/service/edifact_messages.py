@@ -29,6 +29,7 @@ from gateway.service import formats
 from gateway.service.directory_checks import fed_message_check, message_check
 from gateway.service.rejections import (
     all_rejected,
+    call_refusal,
     envelope_sound,
     interchange_syntax_rejection,
     message_syntax_rejection,
@@ -180,9 +181,7 @@ def translate_edifact(
             if stopped is None and calls is not None:
                 # The call registry's refusals before the version preview: a refused
                 # document is never signed and files no version (issue #17).
-                from gateway.service import call_step  # with a journal only (issue #20, point 6)
-
-                stopped = call_step.refusal(
+                stopped = call_refusal(
                     calls, result.documents[-1], result.positions[-1], head.reference
                 )
             if stopped is None:

@@ -29,13 +29,16 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from adapters import cuscar
 from adapters.edifact import EdifactError, Message, Segment
 from adapters.edifact.syntax import ERR_VALUE_NOT_SUPPORTED
 from adapters.registry import codec_for, is_acknowledgement
 from gateway.config import Partner
+
+if TYPE_CHECKING:
+    from gateway.storage.records import Origin
 
 Answer = Literal["contrl", "receipt"]
 
@@ -325,6 +328,21 @@ def answering_id(partner: Partner, interchange_id: str, addressed: str) -> str:
     """
     ours = partner.gateway_ids or (interchange_id,)
     return addressed if addressed in ours else ours[0]
+
+
+def answering_as(
+    partners: Mapping[str, Partner], interchange_id: str, origin: Origin
+) -> dict[str, str]:
+    """Who the gateway answers the sender of ``origin`` as: the id it addressed, when it is
+    one of the gateway's for that partner, and our qualifier (issue #16)."""
+    partner = partners.get(origin.partner)
+    if partner is None:
+        return {"our_id": interchange_id}
+    addressed = str(origin.facts.get("interchange_recipient") or "")
+    return {
+        "our_id": answering_id(partner, interchange_id, addressed),
+        "our_qualifier": partner.gateway_qualifier,
+    }
 
 
 class Refused:

@@ -59,7 +59,7 @@ from gateway.service.authority import refusals
 if TYPE_CHECKING:
     from gateway.config import Partner, Settings
     from gateway.security.signing import Signer
-    from gateway.service.pipeline import Outcome, Translation
+    from gateway.service.translation import Outcome, Translation
     from gateway.storage.lpco_records import LpcoRecords
 
 log = get_logger()
@@ -307,7 +307,7 @@ class MinistryDesk:
         ``vocabularies``: those the ministry may send (issue #14; None: any), checked on the
         root of the verified document, the one the adapter would read, before it reads it."""
         from gateway.service import formats
-        from gateway.service.pipeline import Problem, Rejection, Translation
+        from gateway.service.translation import Problem, Rejection, Translation
         from gateway.storage.journal import derived_id
 
         result = Translation(format="xml")
@@ -380,7 +380,7 @@ class MinistryDesk:
         """Authority, lifecycle, duplicates and the signed receipt, written into ``outcome``.
         ``again``: whether a version kept meanwhile by another instance may be decided once
         more (see below)."""
-        from gateway.service.pipeline import Problem, Rejection
+        from gateway.service.translation import Problem, Rejection
 
         translation = outcome.translation
         doc = cast(Lpco, translation.documents[0]) if translation.documents else None
@@ -449,7 +449,7 @@ class MinistryDesk:
         """Refuse ``doc`` (nothing routed, nothing recorded) unless its verified signer may
         issue it: before the registry is asked, so that a document outside the signer's
         authority never meets, and is never answered for, another ministry's (issue #14)."""
-        from gateway.service.pipeline import Rejection
+        from gateway.service.translation import Rejection
 
         refused = refusals(doc, partner)
         if not refused:

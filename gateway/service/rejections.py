@@ -8,8 +8,10 @@ APERAK itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from adapters import contrl
+from adapters.common import Positions
 from adapters.edifact import EdifactError
 from adapters.registry import is_acknowledgement
 from gateway.logs import get_logger
@@ -23,6 +25,11 @@ from gateway.service.translation import (
     message_head,
     more_problems,
 )
+
+if TYPE_CHECKING:
+    # The call registry loads with a journal only (issue #20, point 6: not for translate).
+    from gateway.domain.model import Document
+    from gateway.service.calls import CallJudge
 
 log = get_logger()
 
@@ -253,3 +260,49 @@ def aperak_for(
     return aperak.encode_many(
         answers, our_id=our_id, our_qualifier=our_qualifier, reference=reference
     )
+
+
+def call_refusal(
+    judge: CallJudge, doc: Document, positions: Positions, message_reference: str
+) -> Rejection | None:
+    """The rejection of ``doc`` when the call registry refuses it (stage ``call``), else None."""
+    filing = judge.judge(doc)
+    if filing is None or filing.problem is None:
+        return None
+    code, sentence = filing.problem
+    return document_rejection(
+        code, sentence, "call", positions.get("document_number"), message_reference
+    )
+
+
+# Interchanges whose control reference another message holds (the decision's dedup).
+
+
+def interchange_key(partner: str, sender: str, reference: str) -> str:
+    """The dedup key of an interchange: its partner, UNB sender and control reference."""
+    return f"icr:{partner}:{sender}:{reference}"
+
+
+def reused_interchange_sentence(
+    reference: str, sender: str, owner: str, *, same_content: bool
+) -> str:
+    """What a partner is told of an interchange reference it used before (ISO 9735: 0020
+    unique per sender)."""
+    return f"interchange {reference} from {sender} was already received as message {owner}" + (
+        "" if same_content else ", with other content"
+    )
+
+
+def duplicate_interchange(sentence: str) -> Rejection:
+    """The rejection of an interchange whose control reference another message holds."""
+    return Rejection(
+        "DUPLICATE_INTERCHANGE",
+        sentence,
+        "dedup",
+        [Problem("DUPLICATE_INTERCHANGE", "segment UNB element 5", sentence)],
+    )
+
+
+def duplicate_interchange_error(sentence: str) -> EdifactError:
+    """The CONTRL's interchange-level error for it: 26, duplicate detected (code list 0085)."""
+    return EdifactError("26", sentence, tag="UNB")

@@ -30,8 +30,8 @@ from gateway.config_schema import ResponsesSection
 from gateway.domain.model import CustomsResponse
 from gateway.logs import bind_reference, get_logger, message_context
 from gateway.service import call_report, calls, formats
-from gateway.service.pipeline import Rejection
 from gateway.service.plan import Delivery, Plan, Publish, inbound_id_of
+from gateway.service.translation import Rejection
 from gateway.storage.journal import Origin, derived_id
 
 if TYPE_CHECKING:
@@ -202,7 +202,9 @@ class ResponseHandler:
                 origin,
                 signer=decisions.pipeline.signer,
                 reference=reference,
-                **answering(decisions, origin),
+                **formats.answering_as(
+                    decisions.settings.partners, decisions.pipeline.interchange_id, origin
+                ),
             )
             log.info("customs response translated", original=original, to=origin.partner, kind=kind)
 
@@ -237,17 +239,3 @@ class ResponseHandler:
                 on_confirmed=answered,
                 business_reference=about,
             )
-
-
-def answering(decisions: DecisionService, origin: Origin) -> dict[str, str]:
-    """Who the gateway answers the original's sender as: the id it addressed, when it is one
-    of the gateway's for that partner, and our qualifier (issue #16)."""
-    interchange_id = decisions.pipeline.interchange_id
-    partner = decisions.settings.partners.get(origin.partner)
-    if partner is None:
-        return {"our_id": interchange_id}
-    addressed = str(origin.facts.get("interchange_recipient") or "")
-    return {
-        "our_id": formats.answering_id(partner, interchange_id, addressed),
-        "our_qualifier": partner.gateway_qualifier,
-    }

@@ -17,7 +17,7 @@ import pytest
 from gateway.config import load
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service import call_timer, calls
-from gateway.service.call_report import Reporter, reporter_for
+from gateway.service.call_report import Reporter
 from gateway.service.calls import CallPolicy
 from gateway.storage.backends import open_journal
 from gateway.storage.journal import Journal
@@ -53,7 +53,7 @@ def instance(journal: Journal, tmp_path: Path, name: str) -> Reporter:
         load(env={}), journal, Signer.from_files(key, cert), tmp_path / name, NAMES, QUEUE
     )
     service.calls = POLICY
-    return reporter_for(service)
+    return service.reporter()
 
 
 def test_two_instances_one_claim(two_journals: list[Journal], tmp_path: Path) -> None:

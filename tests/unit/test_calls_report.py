@@ -168,7 +168,7 @@ def test_an_over_landed_container_is_for_customs_alone(service: DecisionService)
     )
     with service.journal.unit_of_work():
         told = call_report.plan_report(
-            call_report.reporter_for(service),
+            service.reporter(),
             reconciliation,
             "after_hours",
             "timer-1",
