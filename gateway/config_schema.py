@@ -127,6 +127,17 @@ class BrokerTlsSection(Section):
     server_name: str = ""
 
 
+def comma_list(value: object) -> object:
+    """A list setting given as one string (an environment variable): its parts joined by ','.
+
+    >>> comma_list("a:5682, b:5683,"), comma_list(["x"])
+    (['a:5682', 'b:5683'], ['x'])
+    """
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class BrokerSection(Section):
     url: NonEmpty = "amqp://guest:guest@127.0.0.1:5672/%2F"
     prefetch: Annotated[int, Field(ge=1, le=65535)] = 32
@@ -149,9 +160,7 @@ class BrokerSection(Section):
     @classmethod
     def _host_list(cls, value: object) -> object:
         """EDIGW_AMQP_HOSTS (and a string in the file) is addresses joined by ','."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return comma_list(value)
 
 
 class JournalSection(Section):
@@ -238,10 +247,8 @@ class MetricsSection(Section):
     @field_validator("management_urls", mode="before")
     @classmethod
     def _url_list(cls, value: object) -> object:
-        """A string (an environment variable) is URLs joined by ','."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        """EDIGW_MANAGEMENT_URLS (and a string in the file) is URLs joined by ','."""
+        return comma_list(value)
 
 
 Role = Literal["viewer", "operator", "admin"]
