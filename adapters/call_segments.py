@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from adapters.common import (
+    KILOGRAM,
     DecodeContext,
     MappingError,
     check_xml_characters,
@@ -99,10 +100,11 @@ def residue_of(message: Message, bgm: Segment) -> Residue:
 
 def gross_mass(seg: Segment, decimal_mark: str, residue: Residue) -> tuple[Decimal | None, Shape]:
     """A MEA's mass in kg and the shape of what it maps (NOTHING when it is no mass); a value
-    rounded to grams is carried as sent too."""
+    rounded to grams, a unit other than KGM (which the field implies) are carried as sent too."""
     mass, exact = mass_kg(seg.get(2, 1), seg.get(2, 0), decimal_mark)
     if mass is None:
         return None, NOTHING
+    residue.implied(seg, 2, 0, KILOGRAM)  # another unit (LBR, TNE, K ...) is carried as sent
     if not exact:
         residue.keep(seg, 2, 1)
     return mass, (1 if seg.get(0) in ("", MEASUREMENT_PURPOSE) else 0, 1, 2)

@@ -102,9 +102,13 @@ def check_xml_segments(segments: Sequence[Segment]) -> None:
 Positions = dict[str, tuple[int, str]]
 """Model path (``consignments[0].goods_items[1]``) -> (segment number, tag) in the input."""
 
+#: 6411 (measure unit qualifier, Recommendation 20) of a kilogram: what the canonical mass
+#: fields (``...MassKg``) imply. A mass converted from another unit has that unit carried
+#: beside it (``Residue.implied``): 0 K and 0 L are both 0 kg, the document must say which.
+KILOGRAM = "KGM"
 # Mass units (UN/ECE Recommendation 20) to kilograms.
 _KG_FACTORS = {
-    "KGM": Decimal(1),
+    KILOGRAM: Decimal(1),
     "KG": Decimal(1),
     "TNE": Decimal(1000),
     # "TON" is not a Rec 20 code, but manifests in the wild use it for the metric tonne.

@@ -23,7 +23,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final, Literal
 
-from adapters.common import MappingError, Positions, mass_kg, parse_dtm, to_decimal, whole
+from adapters.common import (
+    KILOGRAM,
+    MappingError,
+    Positions,
+    mass_kg,
+    parse_dtm,
+    to_decimal,
+    whole,
+)
 from adapters.cuscar_consolidation import TRANSPORT_DOCUMENT_RFF, CniGroup
 from adapters.cuscar_segments import (
     CONTACT_SHAPE,
@@ -353,10 +361,11 @@ class ManifestReader:
         """Fill ``totals`` from one CNT; NOTHING when the qualifier is not one we check."""
         qualifier, value = seg.get(0, 0), seg.get(0, 1)
         if qualifier == "7" and totals.gross_mass_kg is None:
-            mass, exact = mass_kg(value, seg.get(0, 2) or "KGM", self.decimal)
+            mass, exact = mass_kg(value, seg.get(0, 2) or KILOGRAM, self.decimal)
             if mass is None:
                 return NOTHING
             totals.gross_mass_kg = mass
+            self.residue.implied(seg, 0, 2, KILOGRAM)  # 6411 K, TNE ... converted: carried
             if not exact:
                 self.residue.keep(seg, 0, 1)
             return (3,)
@@ -497,6 +506,8 @@ class ManifestReader:
                 field, exact = "volume", True
         if not field:
             return NOTHING
+        if field != "volume":
+            self.residue.implied(seg, 2, 0, KILOGRAM)  # K, LBR, TNE ... converted: carried
         if not exact:
             self.residue.keep(seg, 2, 1)  # rounded to grams: the value is carried as sent
         if field == "net_mass_kg" and dimension != NET_MASS_MEA[0]:

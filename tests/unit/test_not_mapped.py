@@ -63,7 +63,9 @@ def test_what_no_field_holds_is_carried_with_its_position(manifest: CargoManifes
         ("FTX", "24:0:0", 0, "AAI"),
         ("FTX", "24:3:0", 0, "NE PAS GERBER"),
         ("FTX", "24:3:0", 1, "NE PAS RETOURNER"),
-        # 12,000 lb is 5,443.108 kg to the gram: the field holds that, the pounds are carried.
+        # 12,000 lb is 5,443.108 kg to the gram: the field holds that, the pounds are carried,
+        # their unit too (the kg field implies KGM).
+        ("MEA", "25:2:0", 0, "LBR"),
         ("MEA", "25:2:1", 0, "12000"),
     ]
     [goods] = manifest.consignments[0].goods_items
@@ -98,7 +100,7 @@ def test_the_round_trip_keeps_the_not_mapped_section(manifest: CargoManifest) ->
     [section] = root.findall("c:NotMapped", NS)
     assert section.getprevious() is not None
     assert etree.QName(section.getprevious()).localname == "Consignment"
-    first, *_, repeated, pounds = section
+    first, *_, repeated, unit, pounds = section
     assert (first.get("segment"), first.get("position"), first.get("qualifier"), first.text) == (
         "RFF",
         "4:0:0",
@@ -110,6 +112,7 @@ def test_the_round_trip_keeps_the_not_mapped_section(manifest: CargoManifest) ->
         "1",
         "NE PAS RETOURNER",
     )
+    assert (unit.get("position"), unit.text) == ("25:2:0", "LBR")
     assert pounds.get("repetition") is None and pounds.text == "12000"
 
 
@@ -193,7 +196,7 @@ def test_translate_says_each_element_carried_as_a_warning(tmp_path: Path) -> Non
     code, out, err = _translate(tmp_path, NOT_MAPPED.read_bytes())
     assert code == 0 and "<NotMapped>" in out
     carried = [line.split("\t") for line in err if line.startswith("warning: NOT_MAPPED\t")]
-    assert len(carried) == 12
+    assert len(carried) == 13
     assert carried[3] == [
         "warning: NOT_MAPPED",
         "message 1 segment 5 FTX element 3 component 0",
