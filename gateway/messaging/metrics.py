@@ -483,9 +483,7 @@ def queue_depths(
     """
     ready = _amqp_ready(broker, queues)
     try:
-        total = _management_depths(
-            broker, list(ready), [management_url, *management_urls], timeout
-        )
+        total = _management_depths(broker, list(ready), [management_url, *management_urls], timeout)
     except Exception as exc:  # no management plugin, refused, timeout: fall back, say so
         log.warning(
             "queue depths without unacknowledged messages: management API unreachable",
