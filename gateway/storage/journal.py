@@ -205,7 +205,11 @@ class SqlJournal(TravellersStore, CallTables, SentInterchanges, ConsoleTables):
                 cur,
                 f"SELECT message_id, type, partner, correlation_id, parent_id FROM messages "
                 f"WHERE message_id IN ({','.join('?' * len(family))}) "
-                f"ORDER BY created_at, (parent_id IS NOT NULL), message_id",
+                # Messages of the same millisecond in the order their story began (their
+                # first event), not by their random ids.
+                f"ORDER BY created_at, (parent_id IS NOT NULL), "
+                f"COALESCE((SELECT MIN(e.id) FROM events e "
+                f"WHERE e.message_id = messages.message_id), 0), message_id",
                 tuple(sorted(family)),
             ).fetchall()
             for row in rows:

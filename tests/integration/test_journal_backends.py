@@ -332,3 +332,22 @@ def test_references_never_pass_fourteen_characters(journal: Journal) -> None:
     with pytest.raises(ReferencesUsedUp, match=r"an\.\.14"):
         journal.interchange_reference("apcs", "ack-past")
     assert journal.sent_interchange("apcs", "100000000000000") is None
+
+
+def test_track_tells_messages_of_the_same_millisecond_in_the_order_their_story_began(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents filed within one millisecond (one interchange, a fast machine) are listed in
+    the order their first event was written, not by their random message ids."""
+    from gateway.storage import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "_now", lambda: "2026-12-07T10:00:00.000+00:00")
+    for message_id in ("zz-manifest", "mm-notification", "aa-report"):
+        journal.record_message(message_id, type="X", partner="apcs", correlation_id="c")
+        journal.record_event(message_id, "routed", "to customs")
+        journal.add_references(message_id, ["CMAU3000009"])
+    assert [h.message_id for h in journal.track("CMAU3000009")] == [
+        "zz-manifest",
+        "mm-notification",
+        "aa-report",
+    ]
