@@ -5,7 +5,7 @@ When a call is reconciled (a terminal reports the discharge complete, or
 ``reconcile_after_hours`` passed since the actual arrival: ``gateway.service.call_timer``;
 or, against its outward manifests, a terminal reports the loading complete, or
 ``reconcile_loading_after_hours`` passed since the actual departure:
-``gateway.service.loading_timer``), :func:`plan_report` makes
+``gateway.service.call_timer``), :func:`plan_report` makes
 
 * one canonical :class:`~gateway.domain.calls.ManifestDiscrepancyReport` (``xsd/calls-1.xsd``),
   signed like every document the gateway routes, for the customs system the call's port is
@@ -189,13 +189,12 @@ def plan_report(
     a terminal reported the operation complete (``discharge_complete`` or
     ``loading_complete``, by the reconciliation's direction).
     """
+    outward = reconciliation.direction == "outward"
     if basis == "complete":
-        outward = reconciliation.direction == "outward"
         basis = "loading_complete" if outward else "discharge_complete"
     journal = reporter.journal
     # The loading's report and answers have ids of their own (a terminal's interchange may
     # complete a call's discharge and loading at once).
-    outward = reconciliation.direction == "outward"
     tag = f"mdr-load:{reconciliation.call}" if outward else "mdr"
     report_id = derived_id(trigger_id, tag)
     report = report_of(
@@ -250,8 +249,9 @@ def plan_report(
         events.append((report_id, "routed", f"signed, to {target}: {reconciliation.summary()}"))
         events.append((trigger_id, "routed", f"{DOCUMENT_TYPE} of call {key} to {target}"))
     for index, ((sender, number), found) in enumerate(_by_manifest(reconciliation).items()):
-        answer = f"{tag}-aperak{index}" if outward else f"mdr-aperak{index}"
-        told = _tell_sender(reporter, key, sender, number, found, trigger_id, answer)
+        told = _tell_sender(
+            reporter, key, sender, number, found, trigger_id, f"{tag}-aperak{index}"
+        )
         publishes.extend(told[0])
         events.extend(told[1])
     return Told(report, publishes, events)

@@ -6,11 +6,11 @@ the loading reconciliation after departure, on SQLite and PostgreSQL alike.
   manifest's own rows stay in ``call_manifests``, ``call_bills`` and ``call_equipment``; a
   manifest without a row here is inward (what the discharge is reconciled against).
 * ``call_loading_reconciliations``: who tells a call's loading reconciliation when no terminal
-  reported the loading complete (``gateway.service.loading_timer``): one row per call,
+  reported the loading complete (``gateway.service.call_timer``): one row per call,
   claimed by one instance, done once its report and answers are confirmed; the same pattern
   as ``call_reconciliations`` for the discharge.
 
-Schema version 5 (``gateway.storage.migrations``); created on first use like every table of
+Schema version 6 (``gateway.storage.migrations``); created on first use like every table of
 the registry. :class:`LoadingTables` is mixed into ``journal_calls.CallTables``.
 
 >>> from gateway.storage.journal import SqliteJournal
