@@ -33,7 +33,7 @@ customs tells both).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -282,19 +282,28 @@ def compare(
     return result
 
 
+def by_direction(
+    declared: Iterable[DeclaredEquipment], exports: Collection[tuple[str, str]]
+) -> tuple[list[DeclaredEquipment], list[DeclaredEquipment]]:
+    """The call's declared containers (``declared_equipment(key, None)``, every manifest)
+    split into inward (discharge) and outward (loading), each in manifest order, by the
+    (sender, number) of its outward manifests: one read of the containers, not one a direction."""
+    inward: list[DeclaredEquipment] = []
+    outward: list[DeclaredEquipment] = []
+    for row in declared:
+        (outward if (row.sender, row.document_number) in exports else inward).append(row)
+    return inward, outward
+
+
 def reconcile(registry: CallRegistry, tolerance_percent: Decimal, call: CallKey) -> Reconciliation:
     """Reconcile ``call``'s discharge from what the registry holds now, the call's dangerous
     goods with it (notified against every manifest of the call, inward and outward: a
     notification lists what is on board either way)."""
-    result = compare(
-        registry.declared_equipment(call),
-        registry.movements(call, "discharge"),
-        tolerance_percent,
-        call,
+    inward, outward = by_direction(
+        registry.declared_equipment(call, None), registry.outward_manifests(call)
     )
-    result.dangerous = check_dangerous(
-        registry.notified_dangerous(call), registry.declared_equipment(call, None)
-    )
+    result = compare(inward, registry.movements(call, "discharge"), tolerance_percent, call)
+    result.dangerous = check_dangerous(registry.notified_dangerous(call), [*inward, *outward])
     return result
 
 

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from gateway.service.call_checks import Reconciliation, compare
+from gateway.service.call_checks import Reconciliation, by_direction, compare
 from gateway.service.call_dangerous import DangerousDiscrepancy, check_dangerous
 from gateway.service.call_time import parse
 from gateway.service.calls import CallPolicy
@@ -33,7 +33,6 @@ from gateway.storage.call_records import (
     CallRegistry,
     CallReportRecord,
     DangerousCheckRecord,
-    DeclaredEquipment,
     ManifestRecord,
     MovementRecord,
     NotifiedDangerous,
@@ -188,11 +187,7 @@ def view(
     key = call.key
     tolerance = policy.weight_tolerance_percent
     exports = registry.outward_manifests(key)
-    # One query, split by the manifests' direction.
-    equipment: list[DeclaredEquipment] = []
-    outward: list[DeclaredEquipment] = []
-    for e in registry.declared_equipment(key, None):
-        (outward if (e.sender, e.document_number) in exports else equipment).append(e)
+    equipment, outward = by_direction(registry.declared_equipment(key, None), exports)
     discharged = registry.movements(key, "discharge")
     loaded = registry.movements(key, "load")
     documents = registry.call_documents(key)
