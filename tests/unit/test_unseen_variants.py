@@ -4,7 +4,8 @@ Each file is read by the real pipeline (``translate``: syntax, directory, codec,
 canonical schema) and, for EDIFACT, held to the lossless property (``tests/lossless.check``):
 every data element mapped or carried verbatim. Then what each file showed is asserted: the
 values a codec used to get wrong (a birth year a century late, a dangerous goods' mass taken
-for its container's, goods placed by SGP in no container).
+for its container's, goods placed by SGP in no container, an expiry date behind a processing
+instruction lost, a dotted HS code dropped).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
-from adapters import coarri, iftdgn, paxlst
+from adapters import coarri, ephyto, iftdgn, lpco_national, paxlst, ubl_origin
 from adapters.common import DecodeContext
 from adapters.edifact import parse
 from gateway.domain.calls import DangerousGoodsNotification, TerminalOperationsReport
 from gateway.domain.model import PassengerVehicleList
+from gateway.security.trust import DevPki, TrustStore
 from gateway.service.call_dangerous import check_dangerous
 from gateway.service.pipeline import translate
 from gateway.storage.call_records import DeclaredEquipment, NotifiedDangerous
@@ -173,6 +176,52 @@ def test_a_second_placement_of_one_dgs_is_carried() -> None:
     (dgn,) = iftdgn.decode(data)
     assert dgn.items[2].container == "CMAU3000014"
     assert ("SGP", "CMAU3000022") in {(e.tag, e.value) for e in dgn.not_mapped}
+
+
+# ---------------------------------------------------------------- ministry XML
+
+
+def test_a_processing_instruction_in_a_signed_value_does_not_hide_it(tmp_path: Path) -> None:
+    """Canonicalisation keeps a PI and the schema ignores it: ``.text`` stopped at it, and the
+    signed licence's expiry date was lost (a licence valid for ever)."""
+    pki = DevPki.create(tmp_path, ["commerce"])
+    store = TrustStore.load(pki.trust_dir)
+    signed = pki.sign(
+        "commerce", etree.fromstring(_read("national-lpco-processing-instructions.xml"))
+    )
+    verified = store.verify(signed, "commerce")
+    assert b"<?ministry-registry checked?>2026-12-31" in verified.signed_data
+    doc = lpco_national.decode_element(verified.root, verified.signed_data, DecodeContext())
+    assert doc.expiry_date == dt.date(2026, 12, 31)
+    assert [g.hs_code for g in doc.goods] == ["721049", "721391"]
+    assert doc.holder is not None and doc.holder.name == "دلتا للصلب ش.م.م"
+
+
+def test_an_ephyto_in_the_default_namespace_with_two_items_and_a_dotted_hs_code() -> None:
+    doc = ephyto.decode(_read("ephyto-default-namespace-two-items.xml"))
+    assert [(g.sequence, g.hs_code, g.description) for g in doc.goods] == [
+        (1, "06029048", "Live plants, rooted, for planting"),
+        (2, "06029048", "نخيل التمر، شتلات للغرس"),
+    ]
+    assert doc.goods[1].quantity is not None and doc.goods[1].quantity.value == Decimal("350.5")
+
+
+def test_digits_of_other_scripts_are_no_hs_code() -> None:
+    data = _read("ephyto-default-namespace-two-items.xml").replace(
+        b"0602.90.48", "٠٦٠٢٩٠٤٨".encode()
+    )
+    doc = ephyto.decode(data)
+    assert [g.hs_code for g in doc.goods] == ["06029048", None]
+
+
+def test_a_ubl_hs_code_with_a_processing_instruction_or_other_digits() -> None:
+    sample = Path(__file__).resolve().parents[2] / "samples" / "ministries"
+    data = (sample / "ubl-certificate-of-origin.xml").read_bytes()
+    assert b'listID="HS">520942<' in data
+    doc = ubl_origin.decode(data.replace(b'listID="HS">520942<', b'listID="HS"><?v 2022?>5209.42<'))
+    assert [g.hs_code for g in doc.goods] == ["520942"]
+    doc = ubl_origin.decode(data.replace(b'listID="HS">520942<', 'listID="HS">٥٢٠٩٤٢<'.encode()))
+    assert [g.hs_code for g in doc.goods] == [None]
 
 
 def test_every_variant_file_is_listed_in_the_readme() -> None:
