@@ -49,28 +49,53 @@ def _numeric_problem(value: str, lengths: tuple[int, ...]) -> tuple[str, str] | 
 def _trailer_errors(
     trailer: Segment, count: int, unit: str, subject: str, reference: str, opener: str
 ) -> list[EdifactError]:
-    """UNT/UNE/UNZ: the control count (element 0) and the reference (element 1)."""
+    """UNT/UNE/UNZ: the control count (element 0) and the reference (element 1).
+
+    The count is a number (0074, 0060, 0036: n..6, n..10 for 0074 in syntax 4): ``000042``
+    is 42 (leading zeros are a representation, not a value), an empty count is missing
+    (13), one that is not digits is of the wrong type (37), and only a number that differs
+    is a count that does not match (29). An empty reference is missing (13).
+
+    >>> from adapters.edifact import Segment
+    >>> def codes(*elements): return [
+    ...     (e.code, e.element) for e in _trailer_errors(Segment("UNT", elements, 9), 42,
+    ...     "segments", "message '1'", "1", "UNH")]
+    >>> codes(("000042",), ("1",)), codes(("43",), ("1",)), codes(("4X",), ("1",))
+    ([], [('29', 0)], [('37', 0)])
+    >>> codes((), ()), codes(("42",), ("2",)), codes(("9" * 5000,), ("1",))
+    ([('13', 0), ('13', 1)], [('28', 1)], [('29', 0)])
+    """
     errors: list[EdifactError] = []
-    declared = trailer.get(0)
-    if declared != str(count):
+
+    def error(code: str, sentence: str, element: int) -> None:
         errors.append(
-            EdifactError(
-                ERR_COUNT_MISMATCH,
-                f"{trailer.tag} counts {declared or 'nothing'} {unit} but {subject} has {count}",
-                segment=trailer.number,
-                tag=trailer.tag,
-                element=0,
-            )
+            EdifactError(code, sentence, segment=trailer.number, tag=trailer.tag, element=element)
         )
-    if trailer.get(1) != reference:
-        errors.append(
-            EdifactError(
-                ERR_REF_MISMATCH,
-                f"{trailer.tag} reference {trailer.get(1)!r} does not match {opener} reference {reference!r}",
-                segment=trailer.number,
-                tag=trailer.tag,
-                element=1,
-            )
+
+    declared = trailer.get(0)
+    if not declared:
+        error(ERR_MISSING, f"{trailer.tag} has no control count ({subject} has {count} {unit})", 0)
+    elif not (declared.isascii() and declared.isdigit()):
+        error(
+            ERR_CHAR_TYPE,
+            f"{trailer.tag}'s control count {declared!r} is not a number of {unit} "
+            f"({subject} has {count})",
+            0,
+        )
+    elif (number := declared.lstrip("0") or "0") != str(count):
+        # Compared as digits: int() of a hostile count of 5,000 digits raises (PEP 651's cap).
+        shown = number if len(number) <= 20 else number[:20] + "..."
+        error(
+            ERR_COUNT_MISMATCH, f"{trailer.tag} counts {shown} {unit} but {subject} has {count}", 0
+        )
+    sent = trailer.get(1)
+    if not sent and reference:
+        error(ERR_MISSING, f"{trailer.tag} has no reference ({opener} reference {reference!r})", 1)
+    elif sent != reference:
+        error(
+            ERR_REF_MISMATCH,
+            f"{trailer.tag} reference {sent!r} does not match {opener} reference {reference!r}",
+            1,
         )
     return errors
 
