@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from adapters import ack_text
 from adapters.contrl import limits
@@ -81,6 +81,7 @@ def _contrl_message(
     *,
     receipt_only: bool,
     echo: Callable[[str, int], str],
+    route: Callable[[Sequence[str], int], list[str]],
 ) -> list[str]:
     v4 = r.syntax_version >= 4
     segs = [
@@ -90,8 +91,16 @@ def _contrl_message(
     ]
     uci: list[list[str]] = [
         [echo(r.control_reference, 14) or "0"],
-        [echo(r.sender, 35) or "UNKNOWN", echo(r.sender_qualifier, 4)],
-        [echo(r.recipient, 35) or "UNKNOWN", echo(r.recipient_qualifier, 4)],
+        [
+            echo(r.sender, 35) or "UNKNOWN",
+            echo(r.sender_qualifier, 4),
+            *route(r.sender_route, r.syntax_version),
+        ],
+        [
+            echo(r.recipient, 35) or "UNKNOWN",
+            echo(r.recipient_qualifier, 4),
+            *route(r.recipient_route, r.syntax_version),
+        ],
         [ACTION_RECEIVED if receipt_only else r.action],
     ]
     if r.errors and not receipt_only:
@@ -185,6 +194,10 @@ def encode(
         most ``size`` characters (its data element's); separators are escaped when written."""
         return ack_text.fit(value, syntax_id, size)
 
+    def route(parts: Sequence[str], syntax_version: int) -> list[str]:
+        """A UNB party's routing components, as S002/S003 of ``syntax_version`` hold them."""
+        return ack_text.route(parts, syntax_id, syntax_version)
+
     reports = report.reports or [InterchangeReport()]
     segs = [
         serialize_segment(
@@ -192,7 +205,11 @@ def encode(
             [
                 [syntax_id, str(version)],
                 [echo(our_id, 35) or "UNKNOWN", echo(our_qualifier, 4)],
-                [echo(report.sender, 35) or "UNKNOWN", echo(report.sender_qualifier, 4)],
+                [
+                    echo(report.sender, 35) or "UNKNOWN",
+                    echo(report.sender_qualifier, 4),
+                    *route(report.sender_route, version),
+                ],
                 [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
                 [echo(reference, 14) or "1"],
             ],
@@ -204,6 +221,6 @@ def encode(
         if r.syntax_version != version:
             # All CONTRL messages of one interchange share the UNB's syntax version.
             r = dataclasses.replace(r, syntax_version=version)
-        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, echo=echo)
+        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, echo=echo, route=route)
     segs.append(serialize_segment("UNZ", [[str(len(reports))], [echo(reference, 14) or "1"]], d))
     return newline.join(segs).encode(codec, "replace") + newline.encode()

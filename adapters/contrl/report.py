@@ -86,6 +86,10 @@ class InterchangeReport:
     syntax_id: str = "UNOA"
     syntax_version: int = 3
     errors: list[EdifactError] = field(default_factory=list)
+    # UNB S002/S003 after the qualifier (``Interchange.sender_route``): echoed in the UCI,
+    # and the sender's is the recipient's routing of every answer (S003 0014 [, 0046]).
+    sender_route: tuple[str, ...] = ()
+    recipient_route: tuple[str, ...] = ()
     warnings: list[EdifactError] = field(default_factory=list)
     groups: list[GroupReport] = field(default_factory=list)
     messages: list[MessageReport] = field(default_factory=list)
@@ -131,6 +135,8 @@ class SyntaxReport:
     syntax_id: str = "UNOA"
     syntax_version: int = 3
     reports: list[InterchangeReport] = field(default_factory=list)
+    sender_route: tuple[str, ...] = ()  # the first interchange's (InterchangeReport's)
+    recipient_route: tuple[str, ...] = ()
     interchanges: list[Interchange] = field(default_factory=list)
 
     @property
@@ -180,6 +186,8 @@ class SyntaxReport:
             sender_qualifier=first.sender_qualifier,
             recipient=first.recipient,
             recipient_qualifier=first.recipient_qualifier,
+            sender_route=first.sender_route,
+            recipient_route=first.recipient_route,
             control_reference=first.control_reference,
             syntax_id=first.syntax_id,
             syntax_version=first.syntax_version,

@@ -249,6 +249,7 @@ def aperak_for(
             sender_qualifier=report.sender_qualifier,
             recipient=report.recipient,
             recipient_qualifier=report.recipient_qualifier,
+            sender_route=report.sender_route,
             control_reference=report.control_reference,
             syntax_id=report.syntax_id,
             syntax_version=report.syntax_version,

@@ -103,3 +103,125 @@ def test_an_envelope_trailer_missing_or_not_numeric_says_so(
     assert (level.get(3), level.get(4), level.get(5)) == expected
     assert translation.rejection is not None and not translation.documents
     assert words in translation.rejection.sentence
+
+
+# ---------------------------------------------------------------- the partner's routing in UNB
+
+
+def unb_party(data: bytes, element: int) -> tuple[str, ...]:
+    """UNB S002 (``element`` 1) or S003 (2) of an answer, as its components."""
+    [ic] = parse(data)
+    assert ic.header is not None
+    return ic.header.elements[element]
+
+
+@pytest.mark.parametrize(
+    ("name", "sender", "recipient", "answer_to"),
+    [
+        # syntax 3: S002 0008 "address for reverse routing", S003 0014 "routing address"
+        (
+            "route-v3-reverse-routing.edi",
+            ("APCS", "ZZZ", "DESK7"),
+            ("CUSTOMS", "ZZZ", "MANIFESTS"),
+            ("APCS", "ZZZ", "DESK7"),
+        ),
+        # syntax 4: S002 0008/0042 internal identification and sub-identification, to be
+        # "included by the recipient in response interchanges" (S003 0014/0046)
+        (
+            "route-v4-internal-ids.edi",
+            ("APCS", "ZZZ", "EDI-HUB", "MANIFEST-DESK"),
+            ("CUSTOMS", "ZZZ", "CUSCAR-IN", "QUAY"),
+            ("APCS", "ZZZ", "EDI-HUB", "MANIFEST-DESK"),
+        ),
+        (
+            "route-v4-sub-id-only.edi",
+            ("APCS", "ZZZ", "", "MANIFEST-DESK"),
+            ("CUSTOMS", "ZZZ"),
+            ("APCS", "ZZZ", "", "MANIFEST-DESK"),
+        ),
+    ],
+)
+def test_the_contrl_echoes_the_whole_unb_parties_and_routes_back(
+    name: str,
+    sender: tuple[str, ...],
+    recipient: tuple[str, ...],
+    answer_to: tuple[str, ...],
+) -> None:
+    """The UCI echoes S002 and S003 whole (they were cut after the qualifier), and the CONTRL
+    goes to the partner's internal address: a hub that routes on it lost our answers."""
+    _, write = contrl_of(read(name), APCS, SETTINGS.interchange_id)
+    assert write is not None
+    contrl = write("1")
+    assert_valid_contrl(contrl)
+    [ic] = parse(contrl)
+    [uci] = [s for m in ic.messages for s in m.segments if s.tag == "UCI"]
+    assert (uci.elements[1], uci.elements[2]) == (sender, recipient)
+    assert unb_party(contrl, 2) == answer_to
+
+
+def test_an_aperak_routes_back_to_the_partners_reverse_routing_address(tmp_path: Path) -> None:
+    from gateway.security.signing import Signer, ensure_dev_keys
+    from gateway.service.pipeline import InboundPipeline
+    from gateway.storage.journal import SqliteJournal
+    from tests.helpers import assert_valid_aperak
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    pipeline = InboundPipeline(
+        Signer.from_files(key, cert), SETTINGS.routes, "CUSTOMS", journal=SqliteJournal(":memory:")
+    )
+    # Its container's check digit is wrong: acknowledged by the CONTRL, refused by an APERAK.
+    outcome = pipeline.process(read("route-v3-reverse-routing.edi"), APCS, "c1", "in-route-3")
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
+    for _, answer in outcome.acknowledgements:
+        assert unb_party(answer, 2) == ("APCS", "ZZZ", "DESK7")
+    assert_valid_aperak(outcome.acknowledgements[1][1])
+
+
+def test_a_cusres_routes_back_to_the_partners_internal_ids(tmp_path: Path) -> None:
+    """The routing is kept with the document's origin (``interchange_sender_route``), so that
+    customs' answer, hours later, goes where the partner asked."""
+    import datetime as dt
+
+    from gateway.domain.model import CustomsResponse, Header
+    from gateway.messaging.naming import Names
+    from gateway.security.signing import Signer, ensure_dev_keys
+    from gateway.service import responses
+    from gateway.service.plan import Delivery, inbound_id_of
+    from gateway.storage.journal import SqliteJournal
+    from tests.decisions import decision_service
+    from tests.helpers import assert_valid_cusres
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    names = Names("t.")
+    queue = names.inbound("apcs")
+    journal = SqliteJournal(":memory:")
+    service = decision_service(
+        SETTINGS, journal, Signer.from_files(key, cert), tmp_path / "spool", names, queue
+    )
+    delivery = Delivery(read("route-v4-internal-ids.edi"), "in-route-4", None, {}, queue, "", False)
+    inbound = inbound_id_of(APCS.id, delivery)
+    early = service.receive(APCS, queue, delivery, inbound, inbound)
+    plan = service.decide(APCS, queue, delivery, inbound, inbound, lambda: early)
+    assert plan.outcome == "routed"
+    with journal.unit_of_work():
+        journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
+    [routed] = plan.decision.routed
+    origin = journal.origin(routed.document.header.message_id)
+    assert origin is not None
+    response = CustomsResponse(
+        header=Header.new(
+            sender="customs", document_type="CustomsResponse", business_reference="MAN-UX-0102"
+        ),
+        registration_number="26DZALG0000101",
+        decision="accepted",
+        original_message_id=routed.document.header.message_id,
+        original_reference="MAN-UX-0102",
+        issued_at=dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC),
+    )
+    body, _, kind = responses.render(response, origin, our_id="CUSTOMS", reference="7")
+    assert kind == "CUSRES"
+    assert_valid_cusres(body)
+    assert unb_party(body, 2) == ("APCS", "ZZZ", "EDI-HUB", "MANIFEST-DESK")
+    journal.close()
