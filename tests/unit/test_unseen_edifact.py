@@ -225,3 +225,60 @@ def test_a_cusres_routes_back_to_the_partners_internal_ids(tmp_path: Path) -> No
     assert_valid_cusres(body)
     assert unb_party(body, 2) == ("APCS", "ZZZ", "EDI-HUB", "MANIFEST-DESK")
     journal.close()
+
+
+# ---------------------------------------------------------------- other directories, all groups
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "number"),
+    [
+        # D.16A CUSCAR with every segment group and optional segment of the directory (header
+        # LOC, QTY, SG1 RFF+DTM, SG2 NAD+DTM+CTA+COM, GEI, TSR, DIM, TMP+RNG, the bill's SG9
+        # TDT with MEA and SG10, SG11 contacts, SG13 QTY+FTX, SG14's PAC, HAN, MOA, DGS, PCI,
+        # LOC, TMD, SG15 GEI+DTM+DOC+PAC+MEA, SG16, SG17 AUT) and composites with all parts
+        ("cuscar-d16a-all-groups.edi", "CargoManifest", "MAN-UX-0202"),
+        # D.16A PAXLST with UNH S010 and an association code, all SG4 segments, SG5 with CPI and
+        # QTY, SG6 baggage, SG7 onward TDT, a passenger and a crew member, CNT+42:1, AUT
+        ("paxlst-d16a-all-groups.edi", "PassengerVehicleList", "PAX-UX-0201"),
+    ],
+)
+def test_a_message_of_a_later_directory_with_all_its_groups_is_lossless(
+    name: str, kind: str, number: str
+) -> None:
+    """Accepted, and every data element either mapped or carried verbatim (``tests.lossless``:
+    a mapped value must change the document when it changes)."""
+    from tests import lossless
+
+    data = read(name)
+    translation, contrl = answered(data)
+    assert translation.rejection is None, translation.rejection
+    [document] = translation.documents
+    assert (type(document).__name__, document.header.business_reference) == (kind, number)
+    assert [s.get(2) for s in tagged(contrl, "UCM")] == ["7"]
+    [(ic, message, codec)] = list(lossless.messages_of(data))
+    verdict = lossless.check(message, ic, codec)
+    assert verdict.accepted and verdict.problems == []
+    assert verdict.carried > 0 and verdict.mapped > 50
+
+
+def test_crew_are_not_passengers_in_cnt_42() -> None:
+    """CNT+42 is the total of passengers, CNT+41 of crew (UNCL 6069 as the WCO/IATA PAXLST
+    guidelines use them): a list with one passenger and one crew member and CNT+42:1 was
+    refused with "CNT+42 declares 1 passengers, the list has 2 travellers"."""
+    translation, _ = answered(read("paxlst-d16a-all-groups.edi"))
+    [plist] = translation.documents
+    roles = [t.role for t in plist.travellers]  # type: ignore[attr-defined]
+    assert roles == ["passenger", "crew"]
+    assert plist.passenger_total == 1  # type: ignore[attr-defined]
+
+
+def test_a_crew_lists_cnt_41_is_checked_against_its_crew() -> None:
+    translation, contrl = answered(read("paxlst-crew-count.edi"))
+    assert translation.documents == []
+    [refused] = translation.rejected_messages
+    assert not refused.syntax and refused.rejection.reason == "BUSINESS_RULES"
+    [problem] = refused.rejection.problems
+    assert problem.code == "PASSENGER_COUNT" and problem.segment == 21
+    assert problem.sentence == "CNT+41 declares 3 crew, the list has 2 crew members"
+    assert [s.get(2) for s in tagged(contrl, "UCM")] == ["7"]  # its syntax is fine: an APERAK
