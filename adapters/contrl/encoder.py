@@ -114,20 +114,35 @@ def _contrl_message(
         if rejected and not m.errors and r.errors:
             return []  # the UCI already rejects everything; nothing to add
         body, env_err = _segment_errors(m, d)
+        # S009 as the UNH had it: 0051 is an..3 from syntax 4 (an..2 before), which also
+        # adds 0110 and 0113 after the association assigned code (0057).
+        identifier = [
+            echo(m.type, 6) or _NO_TYPE,
+            echo(m.version, 3) or _NO_PART,
+            echo(m.release, 3) or _NO_PART,
+            echo(m.agency, 3 if v4 else 2) or _NO_PART,
+            echo(m.association, 6),
+        ]
+        if v4:
+            identifier += [echo(m.directory_version, 6), echo(m.sub_function, 6)]
+        while not identifier[-1]:
+            identifier.pop()
         ucm: list[list[str]] = [
             [echo(m.reference, 14) or "0"],
-            [
-                echo(m.type, 6) or _NO_TYPE,
-                echo(m.version, 3) or _NO_PART,
-                echo(m.release, 3) or _NO_PART,
-                echo(m.agency, 2) or _NO_PART,
-            ]
-            + ([echo(m.association, 6)] if echo(m.association, 6) else []),
+            identifier,
             [m.action if not rejected or m.errors else ACTION_REJECTED],
         ]
         if env_err is not None:
             ucm += _error_fields(env_err)
         return [serialize_segment("UCM", ucm, d), *body]
+
+    def party(identification: str, qualifier: str) -> list[str]:
+        """A UCF's S006/S007: mandatory up to syntax 3 (a placeholder when the UNG had none),
+        optional in syntax 4, where a UNG without them is answered without them."""
+        found = echo(identification, 35)
+        if not found and v4:
+            return []
+        return [found or "UNKNOWN", echo(qualifier, 4)]
 
     in_group: dict[str, list[MessageReport]] = {}
     for m in r.messages:
@@ -138,8 +153,8 @@ def _contrl_message(
     for g in r.groups:
         ucf: list[list[str]] = [
             [echo(g.reference, 14) or "0"],
-            [echo(g.sender, 35) or "UNKNOWN", echo(g.sender_qualifier, 4)],
-            [echo(g.recipient, 35) or "UNKNOWN", echo(g.recipient_qualifier, 4)],
+            party(g.sender, g.sender_qualifier),
+            party(g.recipient, g.recipient_qualifier),
             [g.action if not rejected or g.errors else ACTION_REJECTED],
         ]
         if g.errors:

@@ -72,6 +72,8 @@ def _message_report(
         msg.release,
         msg.agency,
         association=msg.association,
+        directory_version=msg.segments[0].get(1, 5),
+        sub_function=msg.segments[0].get(1, 6),
         group_reference=msg.group_reference,
         first_segment=msg.segments[0].number,
     )

@@ -45,6 +45,10 @@ class MessageReport:
     agency: str
     errors: list[EdifactError] = field(default_factory=list)
     association: str = ""
+    # UNH S009 0110 and 0113 (syntax 4: code list directory version, message type
+    # sub-function), echoed in a syntax 4 UCM.
+    directory_version: str = ""
+    sub_function: str = ""
     group_reference: str = ""
     first_segment: int = 0  # input number of the UNH: UCS positions count from it
     omitted: int = 0  # errors found past the caps (adapters.contrl.limits): counted, not kept

@@ -282,3 +282,25 @@ def test_a_crew_lists_cnt_41_is_checked_against_its_crew() -> None:
     assert problem.code == "PASSENGER_COUNT" and problem.segment == 21
     assert problem.sentence == "CNT+41 declares 3 crew, the list has 2 crew members"
     assert [s.get(2) for s in tagged(contrl, "UCM")] == ["7"]  # its syntax is fine: an APERAK
+
+
+# ---------------------------------------------------------------- syntax 4 service segments
+
+
+def test_a_syntax_4_ucm_echoes_the_whole_message_identifier() -> None:
+    """UNH S009 in syntax 4 has 0110 (code list directory version) and 0113 (message type
+    sub-function) after the association code; the CONTRL 4:1 UCM's S009 has them too."""
+    translation, contrl = answered(read("syntax4-unh-all-parts.edi"))
+    assert [d.header.business_reference for d in translation.documents] == ["MAN-UX-0301"]
+    [ucm] = tagged(contrl, "UCM")
+    assert ucm.elements[1] == ("CUSCAR", "D", "95B", "UN", "ITIGG", "D95B", "SUBF1")
+    assert ucm.get(2) == "7"
+
+
+def test_a_syntax_4_group_without_parties_is_answered_without_them() -> None:
+    """UNG S006/S007 are conditional in syntax 4: the UCF said the group came from and went
+    to "UNKNOWN", which the UNG never said; it now leaves them out, as the UNG did."""
+    translation, contrl = answered(read("syntax4-group-without-parties.edi"))
+    assert [d.header.business_reference for d in translation.documents] == ["MAN-UX-0302"]
+    [ucf] = tagged(contrl, "UCF")
+    assert (ucf.get(0), ucf.get(1), ucf.get(2), ucf.get(3)) == ("G1", "", "", "7")
