@@ -304,3 +304,24 @@ def test_a_syntax_4_group_without_parties_is_answered_without_them() -> None:
     assert [d.header.business_reference for d in translation.documents] == ["MAN-UX-0302"]
     [ucf] = tagged(contrl, "UCF")
     assert (ucf.get(0), ucf.get(1), ucf.get(2), ucf.get(3)) == ("G1", "", "", "7")
+
+
+# ---------------------------------------------------------------- several interchanges, one input
+
+
+def test_no_interchange_is_acknowledged_when_the_input_is_refused_whole() -> None:
+    """Two interchanges in one file, the second's UNZ counting 2 messages for 1: the input is
+    refused whole (nothing routed, one dead letter as it came), and the first interchange's
+    UCI said 7 with its message's UCM 7, for a manifest customs never got."""
+    translation, contrl = answered(read("two-interchanges-second-broken.edi"))
+    assert translation.documents == [] and translation.rejection is not None
+    assert "UNZ counts 2 messages" in translation.rejection.sentence
+    first, second = tagged(contrl, "UCI")
+    assert (first.get(0), first.get(3), first.get(4), first.get(5)) == (
+        "UX000401",
+        "4",
+        "18",
+        "UNB",
+    )
+    assert (second.get(0), second.get(3), second.get(4)) == ("UX000402", "4", "29")
+    assert {s.get(2) for s in tagged(contrl, "UCM")} <= {"4"}
