@@ -9,6 +9,7 @@ pass our own envelope checks and directory validator (``assert_valid_contrl``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,123 @@ def test_no_interchange_is_acknowledged_when_the_input_is_refused_whole() -> Non
     )
     assert (second.get(0), second.get(3), second.get(4)) == ("UX000402", "4", "29")
     assert {s.get(2) for s in tagged(contrl, "UCM")} <= {"4"}
+
+
+# ---------------------------------------------------------------- a test interchange (UNB 0035 1)
+
+
+@pytest.fixture
+def decisions(tmp_path: Path) -> Any:
+    from gateway.messaging.naming import Names
+    from gateway.security.signing import Signer, ensure_dev_keys
+    from gateway.service.calls import CallPolicy
+    from gateway.storage.journal import SqliteJournal
+    from tests.decisions import decision_service
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    names = Names("t.")
+    journal = SqliteJournal(":memory:")
+    service = decision_service(
+        SETTINGS,
+        journal,
+        Signer.from_files(key, cert),
+        tmp_path / "spool",
+        names,
+        names.inbound("apcs"),
+    )
+    service.calls = CallPolicy.from_config(SETTINGS.config.calls)  # the call registry on
+    yield service
+    journal.close()
+
+
+def arrive(service: Any, body: bytes, message_id: str) -> Any:
+    """``body`` received and decided as the worker does, and carried out."""
+    from gateway.service.plan import Delivery, inbound_id_of
+
+    queue = service.names.inbound("apcs")
+    delivery = Delivery(body, message_id, None, {}, queue, "", False)
+    inbound = inbound_id_of(APCS.id, delivery)
+    early = service.receive(APCS, queue, delivery, inbound, inbound)
+    plan = service.decide(APCS, queue, delivery, inbound, inbound, lambda: early)
+    with service.journal.unit_of_work():
+        if plan.record:
+            service.journal.complete(plan.inbound_id, plan.outcome, plan.detail, plan.events)
+    return plan
+
+
+def routed_documents(plan: Any) -> list[Any]:
+    return [p for p in plan.publishes if p.kind == "document"]
+
+
+def test_a_test_interchange_does_not_stand_for_the_real_one(decisions: Any) -> None:
+    """A partner's test of a manifest (UNB 0035 1) was filed as version 1 of it: the real
+    manifest, sent afterwards under its own interchange reference, was an "identical resend",
+    not routed, while its CONTRL said accepted; customs had the test copy only."""
+    test = read("test-indicator-cuscar.edi")
+    first = arrive(decisions, test, "in-test")
+    assert first.outcome == "routed" and len(routed_documents(first)) == 1
+    [routed] = first.decision.routed
+    assert routed.document.header.test is True
+    real = test.replace(b"++++++1'", b"'").replace(b"UX000501", b"UX000511")
+    second = arrive(decisions, real, "in-real")
+    assert second.outcome == "routed"
+    [routed] = second.decision.routed
+    assert routed.document.header.test is False
+    assert routed.document.header.document_version == 1
+    assert len(routed_documents(second)) == 1
+    # The test, sent again, is a resend of the test only.
+    again = arrive(decisions, test.replace(b"UX000501", b"UX000521"), "in-test-again")
+    assert routed_documents(again) == []
+
+
+def test_a_test_call_document_is_routed_but_not_filed_in_the_call_registry(
+    decisions: Any,
+) -> None:
+    """A test arrival notification (CUSREP) announced a real call: the registry is the
+    gateway's record of which ships are in port, a test must not change it."""
+    test = read("test-indicator-cusrep.edi")
+    plan = arrive(decisions, test, "in-call-test")
+    [document] = routed_documents(plan)
+    assert not any(h.startswith("x-edigw-call") for h in document.headers)
+    real = arrive(
+        decisions, test.replace(b"++++++1'", b"'").replace(b"UX000502", b"UX000512"), "in-call"
+    )
+    [document] = routed_documents(real)
+    assert any(h.startswith("x-edigw-call") for h in document.headers)
+
+
+def test_a_test_passenger_list_is_no_sailings_list() -> None:
+    """A test PAXLST is routed (marked a test), but its travellers are no sailing's: the
+    pre-clearance list customs works from is built from real lists only."""
+    from gateway.service.translation import RoutedDocument
+    from gateway.service.travellers_step import sailing_lists
+
+    data = open_sample("04-paxlst-ferry-vehicles.edi").replace(
+        b"+AP000004'", b"+AP000004++++++1'", 1
+    )
+    translation, _ = answered(data)
+    [plist] = translation.documents
+    assert plist.header.test is True
+
+    class Desk:  # records what the travellers' desk is given
+        def __init__(self) -> None:
+            self.given: list[object] = []
+
+        def passenger_list(self, document: object, inbound_id: str) -> list[object]:
+            self.given.append(document)
+            return []
+
+    desk = Desk()
+    routed = [RoutedDocument(plist, b"<signed/>", "core")]
+    assert sailing_lists(desk, routed, "in-1", "apcs", SETTINGS.routes) == []  # type: ignore[arg-type]
+    assert desk.given == []
+    real, _ = answered(data.replace(b"++++++1'", b"'"))
+    sailing_lists(
+        desk, [RoutedDocument(real.documents[0], b"<s/>", "core")], "in-2", "apcs", SETTINGS.routes
+    )  # type: ignore[arg-type]
+    assert desk.given == [real.documents[0]]
+
+
+def open_sample(name: str) -> bytes:
+    return (DATA.parent.parent.parent / "samples" / "apcs" / name).read_bytes()
