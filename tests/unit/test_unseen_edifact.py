@@ -446,3 +446,31 @@ def test_a_test_passenger_list_is_no_sailings_list() -> None:
 
 def open_sample(name: str) -> bytes:
     return (DATA.parent.parent.parent / "samples" / "apcs" / name).read_bytes()
+
+
+# ---------------------------------------------------------------- UNB sizes and constituents
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "s011", "words"),
+    [
+        # 0020 is an..14: its first 14 characters, the CONTRL's echo, name another interchange
+        ("unb-reference-too-long.edi", "39", "6:1", "has 16 characters, at most 14"),
+        # S002 0004 is an..35: the answer went to the first 35 characters of the sender
+        ("unb-sender-too-long.edi", "39", "3:1", "has 37 characters, at most 35"),
+        # a 12th data element after 0035 (UNB has 11 in every syntax version)
+        ("unb-too-many-elements.edi", "16", "13", "UNB has 12 data elements"),
+        # S002 0042 (internal sub-identification) exists from syntax 4 only
+        ("unb-v3-sub-id.edi", "16", "3:4", "which syntax version 3 does not define"),
+    ],
+)
+def test_a_unb_part_the_contrl_echoes_must_fit_it(
+    name: str, code: str, s011: str, words: str
+) -> None:
+    """These were acknowledged (UCI 7) with their values cut to fit the echo."""
+    translation, contrl = answered(read(name))
+    assert translation.documents == [] and translation.rejection is not None
+    assert words in translation.rejection.sentence
+    [uci] = tagged(contrl, "UCI")
+    assert (uci.get(3), uci.get(4), uci.get(5)) == ("4", code, "UNB")
+    assert ":".join(uci.elements[6]) == s011
