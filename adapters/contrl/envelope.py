@@ -418,6 +418,27 @@ def check_group(group: Group) -> list[EdifactError]:
                 tag="UNG",
             )
         )
+    # What the UCF echoes (0048 an..14, S006/S007 0040/0044 an..35, 0007 an..4) must fit it.
+    for element, component, name, size in (
+        (4, 0, "group reference (0048)", 14),
+        (1, 0, "application sender (S006 0040)", 35),
+        (1, 1, "sender's code qualifier (S006 0007)", 4),
+        (2, 0, "application recipient (S007 0044)", 35),
+        (2, 1, "recipient's code qualifier (S007 0007)", 4),
+    ):
+        value = group.header.get(element, component)
+        if len(value) > size:
+            errors.append(
+                EdifactError(
+                    ERR_TOO_LONG,
+                    f"UNG {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
+                    f"{len(value)} characters, at most {size} allowed",
+                    segment=n,
+                    tag="UNG",
+                    element=element,
+                    component=component,
+                )
+            )
     une = group.trailer
     if une is None:
         errors.append(

@@ -474,3 +474,17 @@ def test_a_unb_part_the_contrl_echoes_must_fit_it(
     [uci] = tagged(contrl, "UCI")
     assert (uci.get(3), uci.get(4), uci.get(5)) == ("4", code, "UNB")
     assert ":".join(uci.elements[6]) == s011
+
+
+def test_a_ung_reference_the_ucf_echoes_must_fit_it() -> None:
+    """UNG 0048 is an..14: GROUP-0000000605 (16) was acknowledged as GROUP-00000006."""
+    translation, contrl = answered(read("ung-reference-too-long.edi"))
+    assert translation.documents == [] and translation.rejection is not None
+    assert "has 16 characters, at most 14" in translation.rejection.sentence
+    [ucf] = tagged(contrl, "UCF")
+    assert (ucf.get(3), ucf.get(4), ucf.get(5), ":".join(ucf.elements[6])) == (
+        "4",
+        "39",
+        "UNG",
+        "6:1",
+    )
