@@ -276,6 +276,9 @@ def aperak_for(
     answers = []
     for reference, errors in by_message.items():
         head = next((m for m in heads if m.reference == reference), None)
+        # Where the message starts in the input: the problems' segment numbers count from
+        # the start of the interchange, the APERAK's from the message's UNH (= 1), as a UCS.
+        unh = next((m.first_segment for m in report.messages if m.reference == reference), 0)
         original = aperak.Original(
             sender=report.sender,
             sender_qualifier=report.sender_qualifier,
@@ -288,6 +291,7 @@ def aperak_for(
             message_reference=reference,
             message_type=head.type if head else "",
             document_number=head.document_number if head else "",
+            first_segment=unh,
         )
         answers.append((original, errors))
     return aperak.encode_many(

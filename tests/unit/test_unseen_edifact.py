@@ -488,3 +488,44 @@ def test_a_ung_reference_the_ucf_echoes_must_fit_it() -> None:
         "UNG",
         "6:1",
     )
+
+
+# ---------------------------------------------------------------- each message on its own
+
+
+def test_a_mixed_interchange_is_answered_message_by_message(tmp_path: Path) -> None:
+    """Message 1 sound, 2 refused for its content (a container check digit), 3 for its
+    directory (a letter in CNT's n..18): one CONTRL with a UCM per message (7, 7, 4 with its
+    UCS), one APERAK naming message 2 alone, message 1 routed. The APERAK's position counts
+    within message 2, UNH = 1, as the UCS does (it said 52: counted from the UNB)."""
+    from adapters import aperak
+    from gateway.security.signing import Signer, ensure_dev_keys
+    from gateway.service.pipeline import InboundPipeline
+    from gateway.storage.journal import SqliteJournal
+    from tests.helpers import assert_valid_aperak
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    pipeline = InboundPipeline(
+        Signer.from_files(key, cert), SETTINGS.routes, "CUSTOMS", journal=SqliteJournal(":memory:")
+    )
+    outcome = pipeline.process(read("mixed-good-content-directory.edi"), APCS, "c1", "in-mixed")
+    assert [r.document.header.business_reference for r in outcome.routed] == ["MAN-UX-0701"]
+    assert [kind for kind, _ in outcome.acknowledgements] == ["CONTRL", "APERAK"]
+    contrl, answer = (ack for _, ack in outcome.acknowledgements)
+    assert_valid_contrl(contrl)
+    [ic] = parse(contrl)
+    segments = [s for m in ic.messages for s in m.segments]
+    assert [(s.get(0), s.get(2)) for s in tagged(segments, "UCM")] == [
+        ("1", "7"),
+        ("2", "7"),
+        ("3", "4"),
+    ]
+    assert [s.get(0) for s in tagged(segments, "UCS")] == ["14"]  # CNT, UNH = 1
+    assert_valid_aperak(answer)
+    [report] = aperak.decode_all(answer)
+    assert (report.message_reference, report.document_number) == ("2", "MAN-UX-0702")
+    assert [(e.code, e.segment, e.tag) for e in report.errors] == [
+        ("CONTAINER_CHECK_DIGIT", 9, "EQD")
+    ]
+    assert b"segment 9, EQD" in answer
