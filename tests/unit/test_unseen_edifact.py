@@ -529,3 +529,34 @@ def test_a_mixed_interchange_is_answered_message_by_message(tmp_path: Path) -> N
         ("CONTAINER_CHECK_DIGIT", 9, "EQD")
     ]
     assert b"segment 9, EQD" in answer
+
+
+# ---------------------------------------------------------------- service string advice (UNA)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "una-decimal-comma.edi",  # UNA:+,? ' and 2400,5 / 1,2 / 23600,5
+        "una-newline-terminator.edi",  # UNA:+.? <LF>: the line end is the segment terminator
+        "una-crlf-and-trailing-blanks.edi",  # ' CR LF after every segment, blanks after UNZ
+        "una-other-separators.edi",  # UNA|*.# ! : + and ' are plain characters there
+    ],
+)
+def test_other_legal_service_characters_make_the_same_document(name: str) -> None:
+    """Sample 01 written with other service characters is the same manifest (found fine:
+    kept as regressions)."""
+    from tests.lossless import same_document
+
+    [expected] = answered(open_sample("01-cuscar-msc-algiers.edi"))[0].documents
+    translation, contrl = answered(read(name))
+    [document] = translation.documents
+    assert same_document(expected, document)
+    assert [s.get(2) for s in tagged(contrl, "UCM")] == ["7"]
+
+
+def test_the_release_character_restores_every_service_character() -> None:
+    translation, _ = answered(read("una-release-everything.edi"))
+    [manifest] = translation.documents
+    descriptions = [g.description for c in manifest.consignments for g in c.goods_items]  # type: ignore[attr-defined]
+    assert "POWER SUPPLIES + CHARGERS : '12V' ?" in descriptions
