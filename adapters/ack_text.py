@@ -18,6 +18,7 @@ translator refuses a whole interchange for one character outside its level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from adapters.edifact.syntax import CHARSETS
@@ -49,6 +50,18 @@ def fit(text: str, syntax_id: str, size: int | None = None) -> str:
     if size is None:
         return text
     return text.strip()[:size].strip()
+
+
+def route(parts: Sequence[str], syntax_id: str, version: int) -> list[str]:
+    """A partner's routing components (UNB S002 0008 [, 0042]) as an answer's S003 carries
+    them after the id and qualifier: 0014, an..14 in syntax 1-3 (the routing address); 0014
+    and 0046, an..35 each, in syntax 4 (internal identification and sub-identification).
+
+    >>> route(["ROUTE-TO-DESK-7-LONG", "SUB"], "UNOC", 3), route(["INT", "SUB"], "UNOC", 4)
+    (['ROUTE-TO-DESK-'], ['INT', 'SUB'])
+    """
+    kept = list(parts[:2]) if version >= 4 else list(parts[:1])
+    return [fit(p, syntax_id, 35 if version >= 4 else 14) for p in kept]
 
 
 def codec(syntax_id: str) -> str:

@@ -132,6 +132,9 @@ class Original:
     # Input number (Segment.number) of the partner's UNH when the errors' segment numbers
     # count from the start of the interchange; 0 when they already count within the message.
     first_segment: int = 0
+    # The partner's UNB S002 after its qualifier (``Interchange.sender_route``): the APERAK's
+    # recipient routing (S003 0014 [, 0046]), as ISO 9735 asks of a response.
+    sender_route: tuple[str, ...] = ()
 
     def position(self, segment: int | None) -> int | None:
         """``segment`` counted within the partner's message (UNH = 1), or None if outside."""
@@ -255,6 +258,7 @@ def encode_many(
         [
             ack_text.fit(first.sender, syntax_id, 35) or "UNKNOWN",
             ack_text.fit(first.sender_qualifier, syntax_id, 4),
+            *ack_text.route(first.sender_route, syntax_id, version),
         ],
         [date, now.strftime("%H%M")],
         [reference],

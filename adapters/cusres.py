@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 
 from adapters import ack_text
 from adapters.common import DecodeContext, MappingError, parse_dtm, whole
@@ -89,6 +90,7 @@ def encode(
     *,
     recipient: str,
     recipient_qualifier: str = "",
+    recipient_route: Sequence[str] = (),
     our_id: str = "CUSTOMS",
     our_qualifier: str = "",
     reference: str = "1",
@@ -106,6 +108,9 @@ def encode(
     the default ``1`` is for tools and tests. ``their_*`` are what the partner sent: its
     UNB 0020, UNH 0062 and document number (BGM 1004; ``response.original_reference``
     when not given). The CUSRES is written in ``syntax_id`` (UNOA: upper case only).
+    ``recipient_route``: the partner's UNB S002 after its qualifier (its address for reverse
+    routing, or internal identification and sub-identification), the recipient's S003 0014
+    [, 0046] here, as ISO 9735 asks of a response.
     """
     now = now or dt.datetime.now(dt.UTC)
     version = syntax_version if syntax_version in (1, 2, 3, 4) else 3
@@ -170,6 +175,7 @@ def encode(
         [
             ack_text.fit(recipient, syntax_id, 35) or "UNKNOWN",
             ack_text.fit(recipient_qualifier, syntax_id, 4),
+            *ack_text.route(recipient_route, syntax_id, version),
         ],
         [now.strftime("%Y%m%d" if v4 else "%y%m%d"), now.strftime("%H%M")],
         [reference],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from adapters import ack_text
 from adapters.contrl import limits
@@ -81,6 +81,7 @@ def _contrl_message(
     *,
     receipt_only: bool,
     echo: Callable[[str, int], str],
+    route: Callable[[Sequence[str], int], list[str]],
 ) -> list[str]:
     v4 = r.syntax_version >= 4
     segs = [
@@ -90,8 +91,16 @@ def _contrl_message(
     ]
     uci: list[list[str]] = [
         [echo(r.control_reference, 14) or "0"],
-        [echo(r.sender, 35) or "UNKNOWN", echo(r.sender_qualifier, 4)],
-        [echo(r.recipient, 35) or "UNKNOWN", echo(r.recipient_qualifier, 4)],
+        [
+            echo(r.sender, 35) or "UNKNOWN",
+            echo(r.sender_qualifier, 4),
+            *route(r.sender_route, r.syntax_version),
+        ],
+        [
+            echo(r.recipient, 35) or "UNKNOWN",
+            echo(r.recipient_qualifier, 4),
+            *route(r.recipient_route, r.syntax_version),
+        ],
         [ACTION_RECEIVED if receipt_only else r.action],
     ]
     if r.errors and not receipt_only:
@@ -105,20 +114,35 @@ def _contrl_message(
         if rejected and not m.errors and r.errors:
             return []  # the UCI already rejects everything; nothing to add
         body, env_err = _segment_errors(m, d)
+        # S009 as the UNH had it: 0051 is an..3 from syntax 4 (an..2 before), which also
+        # adds 0110 and 0113 after the association assigned code (0057).
+        identifier = [
+            echo(m.type, 6) or _NO_TYPE,
+            echo(m.version, 3) or _NO_PART,
+            echo(m.release, 3) or _NO_PART,
+            echo(m.agency, 3 if v4 else 2) or _NO_PART,
+            echo(m.association, 6),
+        ]
+        if v4:
+            identifier += [echo(m.directory_version, 6), echo(m.sub_function, 6)]
+        while not identifier[-1]:
+            identifier.pop()
         ucm: list[list[str]] = [
             [echo(m.reference, 14) or "0"],
-            [
-                echo(m.type, 6) or _NO_TYPE,
-                echo(m.version, 3) or _NO_PART,
-                echo(m.release, 3) or _NO_PART,
-                echo(m.agency, 2) or _NO_PART,
-            ]
-            + ([echo(m.association, 6)] if echo(m.association, 6) else []),
+            identifier,
             [m.action if not rejected or m.errors else ACTION_REJECTED],
         ]
         if env_err is not None:
             ucm += _error_fields(env_err)
         return [serialize_segment("UCM", ucm, d), *body]
+
+    def party(identification: str, qualifier: str) -> list[str]:
+        """A UCF's S006/S007: mandatory up to syntax 3 (a placeholder when the UNG had none),
+        optional in syntax 4, where a UNG without them is answered without them."""
+        found = echo(identification, 35)
+        if not found and v4:
+            return []
+        return [found or "UNKNOWN", echo(qualifier, 4)]
 
     in_group: dict[str, list[MessageReport]] = {}
     for m in r.messages:
@@ -129,8 +153,8 @@ def _contrl_message(
     for g in r.groups:
         ucf: list[list[str]] = [
             [echo(g.reference, 14) or "0"],
-            [echo(g.sender, 35) or "UNKNOWN", echo(g.sender_qualifier, 4)],
-            [echo(g.recipient, 35) or "UNKNOWN", echo(g.recipient_qualifier, 4)],
+            party(g.sender, g.sender_qualifier),
+            party(g.recipient, g.recipient_qualifier),
             [g.action if not rejected or g.errors else ACTION_REJECTED],
         ]
         if g.errors:
@@ -185,6 +209,10 @@ def encode(
         most ``size`` characters (its data element's); separators are escaped when written."""
         return ack_text.fit(value, syntax_id, size)
 
+    def route(parts: Sequence[str], syntax_version: int) -> list[str]:
+        """A UNB party's routing components, as S002/S003 of ``syntax_version`` hold them."""
+        return ack_text.route(parts, syntax_id, syntax_version)
+
     reports = report.reports or [InterchangeReport()]
     segs = [
         serialize_segment(
@@ -192,7 +220,11 @@ def encode(
             [
                 [syntax_id, str(version)],
                 [echo(our_id, 35) or "UNKNOWN", echo(our_qualifier, 4)],
-                [echo(report.sender, 35) or "UNKNOWN", echo(report.sender_qualifier, 4)],
+                [
+                    echo(report.sender, 35) or "UNKNOWN",
+                    echo(report.sender_qualifier, 4),
+                    *route(report.sender_route, version),
+                ],
                 [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
                 [echo(reference, 14) or "1"],
             ],
@@ -204,6 +236,6 @@ def encode(
         if r.syntax_version != version:
             # All CONTRL messages of one interchange share the UNB's syntax version.
             r = dataclasses.replace(r, syntax_version=version)
-        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, echo=echo)
+        segs += _contrl_message(r, ref[:14], d, receipt_only=receipt_only, echo=echo, route=route)
     segs.append(serialize_segment("UNZ", [[str(len(reports))], [echo(reference, 14) or "1"]], d))
     return newline.join(segs).encode(codec, "replace") + newline.encode()

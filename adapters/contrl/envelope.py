@@ -21,6 +21,7 @@ from adapters.edifact.syntax import (
     ERR_REF_MISMATCH,
     ERR_SYNTAX_NOT_SUPPORTED,
     ERR_TOO_LONG,
+    ERR_TOO_MANY,
     ERR_TOO_SHORT,
     EdifactError,
     Group,
@@ -49,28 +50,53 @@ def _numeric_problem(value: str, lengths: tuple[int, ...]) -> tuple[str, str] | 
 def _trailer_errors(
     trailer: Segment, count: int, unit: str, subject: str, reference: str, opener: str
 ) -> list[EdifactError]:
-    """UNT/UNE/UNZ: the control count (element 0) and the reference (element 1)."""
+    """UNT/UNE/UNZ: the control count (element 0) and the reference (element 1).
+
+    The count is a number (0074, 0060, 0036: n..6, n..10 for 0074 in syntax 4): ``000042``
+    is 42 (leading zeros are a representation, not a value), an empty count is missing
+    (13), one that is not digits is of the wrong type (37), and only a number that differs
+    is a count that does not match (29). An empty reference is missing (13).
+
+    >>> from adapters.edifact import Segment
+    >>> def codes(*elements): return [
+    ...     (e.code, e.element) for e in _trailer_errors(Segment("UNT", elements, 9), 42,
+    ...     "segments", "message '1'", "1", "UNH")]
+    >>> codes(("000042",), ("1",)), codes(("43",), ("1",)), codes(("4X",), ("1",))
+    ([], [('29', 0)], [('37', 0)])
+    >>> codes((), ()), codes(("42",), ("2",)), codes(("9" * 5000,), ("1",))
+    ([('13', 0), ('13', 1)], [('28', 1)], [('29', 0)])
+    """
     errors: list[EdifactError] = []
-    declared = trailer.get(0)
-    if declared != str(count):
+
+    def error(code: str, sentence: str, element: int) -> None:
         errors.append(
-            EdifactError(
-                ERR_COUNT_MISMATCH,
-                f"{trailer.tag} counts {declared or 'nothing'} {unit} but {subject} has {count}",
-                segment=trailer.number,
-                tag=trailer.tag,
-                element=0,
-            )
+            EdifactError(code, sentence, segment=trailer.number, tag=trailer.tag, element=element)
         )
-    if trailer.get(1) != reference:
-        errors.append(
-            EdifactError(
-                ERR_REF_MISMATCH,
-                f"{trailer.tag} reference {trailer.get(1)!r} does not match {opener} reference {reference!r}",
-                segment=trailer.number,
-                tag=trailer.tag,
-                element=1,
-            )
+
+    declared = trailer.get(0)
+    if not declared:
+        error(ERR_MISSING, f"{trailer.tag} has no control count ({subject} has {count} {unit})", 0)
+    elif not (declared.isascii() and declared.isdigit()):
+        error(
+            ERR_CHAR_TYPE,
+            f"{trailer.tag}'s control count {declared!r} is not a number of {unit} "
+            f"({subject} has {count})",
+            0,
+        )
+    elif (number := declared.lstrip("0") or "0") != str(count):
+        # Compared as digits: int() of a hostile count of 5,000 digits raises (PEP 651's cap).
+        shown = number if len(number) <= 20 else number[:20] + "..."
+        error(
+            ERR_COUNT_MISMATCH, f"{trailer.tag} counts {shown} {unit} but {subject} has {count}", 0
+        )
+    sent = trailer.get(1)
+    if not sent and reference:
+        error(ERR_MISSING, f"{trailer.tag} has no reference ({opener} reference {reference!r})", 1)
+    elif sent != reference:
+        error(
+            ERR_REF_MISMATCH,
+            f"{trailer.tag} reference {sent!r} does not match {opener} reference {reference!r}",
+            1,
         )
     return errors
 
@@ -183,6 +209,73 @@ def check_unb_datetime(ic: Interchange) -> tuple[list[EdifactError], list[Edifac
     return errors, warnings
 
 
+# UNB's data elements whose size its answers depend on (an identifier cut to fit an echo is
+# another identifier): (element, component, name, size in syntax 1-3, size in syntax 4);
+# size 0: no such component in that version.
+_UNB_SIZES: tuple[tuple[int, int, str, int, int], ...] = (
+    (1, 0, "interchange sender (S002 0004)", 35, 35),
+    (1, 1, "sender's code qualifier (S002 0007)", 4, 4),
+    (1, 2, "sender's routing address or internal identification (S002 0008)", 14, 35),
+    (1, 3, "sender's internal sub-identification (S002 0042)", 0, 35),
+    (2, 0, "interchange recipient (S003 0010)", 35, 35),
+    (2, 1, "recipient's code qualifier (S003 0007)", 4, 4),
+    (2, 2, "recipient's routing address or internal identification (S003 0014)", 14, 35),
+    (2, 3, "recipient's internal sub-identification (S003 0046)", 0, 35),
+    (4, 0, "interchange control reference (0020)", 14, 14),
+)
+# UNB's data elements, in every syntax version: S001 S002 S003 S004 0020 S005 0026 0029 0031
+# 0032 0035.
+_UNB_ELEMENTS = 11
+
+
+def check_unb_sizes(ic: Interchange) -> list[EdifactError]:
+    """ISO 9735 codes 39 (too long) and 16 (too many) for the UNB parts a CONTRL echoes:
+    an 18-character control reference was acknowledged as its first 14, which is another
+    interchange's; a 40-character sender got its answer addressed to its first 35.
+
+    >>> from adapters.edifact import parse
+    >>> ic = parse(b"UNB+UNOA:3+APCS:ZZZ:ROUTE-OF-15-CHAR+CUSTOMS+261129:0800+AP0000000000000001'"
+    ...            b"UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+AP0000000000000001'")[0]
+    >>> [(e.code, e.s011()) for e in check_unb_sizes(ic)]
+    [('39', (3, 3)), ('39', (6, 1))]
+    """
+    unb = ic.header
+    if unb is None:
+        return []
+    v4 = ic.syntax_version >= 4
+    errors: list[EdifactError] = []
+    for element, component, name, size3, size4 in _UNB_SIZES:
+        value = unb.get(element, component)
+        size = size4 if v4 else size3
+        if not value or (len(value) <= size and size):
+            continue
+        errors.append(
+            EdifactError(
+                ERR_TOO_LONG if size else ERR_TOO_MANY,
+                f"UNB {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
+                f"{len(value)} characters, at most {size} allowed"
+                if size
+                else f"UNB has a {name}, which syntax version {ic.syntax_version} does not define",
+                segment=unb.number,
+                tag="UNB",
+                element=element,
+                component=component,
+            )
+        )
+    extra = next((i for i in range(_UNB_ELEMENTS, len(unb.elements)) if any(unb.elements[i])), None)
+    if extra is not None:
+        errors.append(
+            EdifactError(
+                ERR_TOO_MANY,
+                f"UNB has {len(unb.elements)} data elements, ISO 9735 defines {_UNB_ELEMENTS}",
+                segment=unb.number,
+                tag="UNB",
+                element=extra,
+            )
+        )
+    return errors
+
+
 def check_interchange(ic: Interchange) -> tuple[list[EdifactError], list[EdifactError]]:
     """Interchange-level (UNB/UNZ) errors and warnings. Bare messages have none."""
     unb = ic.header
@@ -238,6 +331,7 @@ def check_interchange(ic: Interchange) -> tuple[list[EdifactError], list[Edifact
     errors += date_errors
     if not ic.control_reference:
         missing("interchange control reference (0020)", 4)
+    errors += check_unb_sizes(ic)
 
     unz = ic.trailer
     if ic.groups and ic.message_count > sum(g.message_count for g in ic.groups):
@@ -324,6 +418,27 @@ def check_group(group: Group) -> list[EdifactError]:
                 tag="UNG",
             )
         )
+    # What the UCF echoes (0048 an..14, S006/S007 0040/0044 an..35, 0007 an..4) must fit it.
+    for element, component, name, size in (
+        (4, 0, "group reference (0048)", 14),
+        (1, 0, "application sender (S006 0040)", 35),
+        (1, 1, "sender's code qualifier (S006 0007)", 4),
+        (2, 0, "application recipient (S007 0044)", 35),
+        (2, 1, "recipient's code qualifier (S007 0007)", 4),
+    ):
+        value = group.header.get(element, component)
+        if len(value) > size:
+            errors.append(
+                EdifactError(
+                    ERR_TOO_LONG,
+                    f"UNG {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
+                    f"{len(value)} characters, at most {size} allowed",
+                    segment=n,
+                    tag="UNG",
+                    element=element,
+                    component=component,
+                )
+            )
     une = group.trailer
     if une is None:
         errors.append(

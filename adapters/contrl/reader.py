@@ -72,6 +72,8 @@ def _message_report(
         msg.release,
         msg.agency,
         association=msg.association,
+        directory_version=msg.segments[0].get(1, 5),
+        sub_function=msg.segments[0].get(1, 6),
         group_reference=msg.group_reference,
         first_segment=msg.segments[0].number,
     )
@@ -118,6 +120,8 @@ def _interchange_report(
         sender_qualifier=ic.sender_qualifier,
         recipient=ic.recipient,
         recipient_qualifier=ic.recipient_qualifier,
+        sender_route=ic.sender_route,
+        recipient_route=ic.recipient_route,
         control_reference=ic.control_reference,
         syntax_id=ic.syntax_id or "UNOA",
         syntax_version=ic.syntax_version if 1 <= ic.syntax_version <= 4 else 3,
@@ -446,6 +450,12 @@ def _failed(data: bytes, exc: EdifactError) -> SyntaxReport:
     return SyntaxReport.of([header], [])
 
 
+def _trimmed(parts: tuple[str, ...]) -> tuple[str, ...]:
+    while parts and not parts[-1]:
+        parts = parts[:-1]
+    return parts
+
+
 def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
     """Best effort: read the first real UNB of an input that failed to parse, to address the CONTRL."""
     text = bytes(data[:4096]).decode("latin-1")
@@ -476,4 +486,6 @@ def _fill_header_from_bytes(report: InterchangeReport, data: bytes) -> None:
     report.syntax_version = int(version) if version in ("1", "2", "3", "4") else 3
     report.sender, report.sender_qualifier = value(2, 0, 35), value(2, 1, 4)
     report.recipient, report.recipient_qualifier = value(3, 0, 35), value(3, 1, 4)
+    report.sender_route = _trimmed((value(2, 2, 35), value(2, 3, 35)))
+    report.recipient_route = _trimmed((value(3, 2, 35), value(3, 3, 35)))
     report.control_reference = value(5, 0, 14)

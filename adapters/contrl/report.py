@@ -45,6 +45,10 @@ class MessageReport:
     agency: str
     errors: list[EdifactError] = field(default_factory=list)
     association: str = ""
+    # UNH S009 0110 and 0113 (syntax 4: code list directory version, message type
+    # sub-function), echoed in a syntax 4 UCM.
+    directory_version: str = ""
+    sub_function: str = ""
     group_reference: str = ""
     first_segment: int = 0  # input number of the UNH: UCS positions count from it
     omitted: int = 0  # errors found past the caps (adapters.contrl.limits): counted, not kept
@@ -86,6 +90,10 @@ class InterchangeReport:
     syntax_id: str = "UNOA"
     syntax_version: int = 3
     errors: list[EdifactError] = field(default_factory=list)
+    # UNB S002/S003 after the qualifier (``Interchange.sender_route``): echoed in the UCI,
+    # and the sender's is the recipient's routing of every answer (S003 0014 [, 0046]).
+    sender_route: tuple[str, ...] = ()
+    recipient_route: tuple[str, ...] = ()
     warnings: list[EdifactError] = field(default_factory=list)
     groups: list[GroupReport] = field(default_factory=list)
     messages: list[MessageReport] = field(default_factory=list)
@@ -131,6 +139,8 @@ class SyntaxReport:
     syntax_id: str = "UNOA"
     syntax_version: int = 3
     reports: list[InterchangeReport] = field(default_factory=list)
+    sender_route: tuple[str, ...] = ()  # the first interchange's (InterchangeReport's)
+    recipient_route: tuple[str, ...] = ()
     interchanges: list[Interchange] = field(default_factory=list)
 
     @property
@@ -180,6 +190,8 @@ class SyntaxReport:
             sender_qualifier=first.sender_qualifier,
             recipient=first.recipient,
             recipient_qualifier=first.recipient_qualifier,
+            sender_route=first.sender_route,
+            recipient_route=first.recipient_route,
             control_reference=first.control_reference,
             syntax_id=first.syntax_id,
             syntax_version=first.syntax_version,

@@ -13,6 +13,7 @@ ERR_NOT_ACTUAL_RECIPIENT: Final = "7"  # interchange recipient (UNB S003) not th
 ERR_INVALID_VALUE: Final = "12"  # invalid value (e.g. a calendar date that does not exist)
 ERR_MISSING: Final = "13"  # missing (segment, element or component)
 ERR_VALUE_NOT_SUPPORTED: Final = "14"  # value not supported in this position (a message type)
+ERR_TOO_MANY: Final = "16"  # too many constituents (data elements, components)
 ERR_UNSPECIFIED: Final = "18"  # unspecified error
 ERR_INVALID_SERVICE_CHAR: Final = "20"  # character invalid as service character (UNA)
 ERR_INVALID_CHAR: Final = "21"  # character not in the character set declared in UNB

@@ -234,6 +234,16 @@ class Group:
         return self.header.get(2, 1)
 
 
+def _route(unb: Segment | None, element: int) -> tuple[str, ...]:
+    """Components 2 and 3 of a UNB party (S002, S003), without trailing empty ones."""
+    if unb is None or len(unb.elements) <= element:
+        return ()
+    parts = unb.elements[element][2:4]
+    while parts and not parts[-1]:
+        parts = parts[:-1]
+    return tuple(parts)
+
+
 @dataclass(slots=True)
 class Interchange:
     """One interchange UNB..UNZ, or a run of bare messages (``header`` is None).
@@ -262,6 +272,19 @@ class Interchange:
     groups: list[Group] = field(default_factory=list)
     una: bool = False  # a UNA preceded the UNB
     message_count: int = 0
+
+    @property
+    def sender_route(self) -> tuple[str, ...]:
+        """UNB S002's components after the qualifier: the address for reverse routing (0008,
+        syntax 1-3) or the sender's internal identification and sub-identification (0008,
+        0042, syntax 4), given to be found in the answers' recipient (S003 0014, 0046)."""
+        return _route(self.header, 1)
+
+    @property
+    def recipient_route(self) -> tuple[str, ...]:
+        """UNB S003's components after the qualifier: the routing address (0014, syntax 1-3)
+        or the recipient's internal identification and sub-identification (0014, 0046)."""
+        return _route(self.header, 2)
 
     @property
     def encoding(self) -> str:

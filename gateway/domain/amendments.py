@@ -72,15 +72,19 @@ class Verdict:
 
 
 def document_key(doc: Document) -> str:
-    """Document type and number: ``CargoManifest:MAN-DZALG-2611-001``."""
+    """Document type and number: ``CargoManifest:MAN-DZALG-2611-001``; a test document's
+    (UNB 0035 ``1``) is ``test:CargoManifest:...``, a chain of its own, so that a partner's
+    test of a manifest is neither the original nor a resend of the real one."""
     number = getattr(doc, "document_number", None) or doc.header.business_reference
-    return f"{doc.header.document_type}:{number}"
+    key = f"{doc.header.document_type}:{number}"
+    return f"test:{key}" if doc.header.test else key
 
 
 def decide(chain: Sequence[DocumentVersion], doc: Document, inbound_id: str) -> Verdict:
     """The verdict for ``doc`` given the accepted versions of its key (oldest first)."""
     h = doc.header
-    name = f"{h.document_type} {document_key(doc).split(':', 1)[1]} from {h.sender}"
+    number = getattr(doc, "document_number", None) or h.business_reference
+    name = f"{'test ' if h.test else ''}{h.document_type} {number} from {h.sender}"
     same = next((v for v in chain if v.payload_hash == h.payload_hash), None)
     if same is not None:
         if same.inbound_id == inbound_id:

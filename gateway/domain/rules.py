@@ -337,14 +337,26 @@ def _check_times(doc: Document) -> Iterator[Finding]:
 
 
 def _check_passenger_count(doc: Document) -> Iterator[Finding]:
-    if not isinstance(doc, PassengerVehicleList) or doc.passenger_total is None:
+    """CNT+42 counts the passengers, CNT+41 the crew (UNCL 6069, as the WCO/IATA PAXLST
+    guidelines use them): a crew member (NAD+FM, DDT) is not a passenger. A CNT+42 that
+    counts everyone aboard, crew included, is taken too (lists written before this did)."""
+    if not isinstance(doc, PassengerVehicleList):
         return
     listed = len(doc.travellers)
-    if doc.passenger_total != listed:
+    crew = sum(1 for t in doc.travellers if t.role == "crew")
+    passengers = listed - crew
+    if doc.passenger_total is not None and doc.passenger_total not in (passengers, listed):
+        also = f" and {crew} crew" if crew else ""
         yield (
             "passenger_total",
-            f"CNT+42 declares {doc.passenger_total} passengers, the list has {listed} "
-            f"traveller{'s' if listed != 1 else ''}",
+            f"CNT+42 declares {doc.passenger_total} passengers, the list has {passengers} "
+            f"traveller{'s' if passengers != 1 else ''}{also}",
+        )
+    if doc.crew_total is not None and doc.crew_total != crew:
+        yield (
+            "crew_total",
+            f"CNT+41 declares {doc.crew_total} crew, the list has {crew} crew "
+            f"member{'s' if crew != 1 else ''}",
         )
 
 
@@ -383,7 +395,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "PASSENGER_COUNT",
             "reject",
-            "CNT+42 total passengers matches the travellers listed",
+            "CNT+42 total passengers and CNT+41 total crew match the travellers listed",
             _check_passenger_count,
         ),
     )

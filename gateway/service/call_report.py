@@ -412,6 +412,7 @@ def _tell_sender(
     original = aperak.Original(
         sender=str(facts.get("interchange_sender") or origin.partner.upper()),
         sender_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
+        sender_route=tuple(str(p) for p in facts.get("interchange_sender_route") or ()),
         recipient=str(facts.get("interchange_recipient") or ""),
         control_reference=str(facts.get("interchange_reference") or ""),
         syntax_id=str(facts.get("syntax_id") or "UNOC"),

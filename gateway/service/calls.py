@@ -312,6 +312,10 @@ class _Desk:
 
 
 def _dispatch(desk: _Desk, doc: Document) -> Filing | None:
+    if doc.header.test:
+        # A test interchange's document (UNB 0035 ``1``) is routed marked as a test, never
+        # filed: it announces no call, links no manifest, reconciles nothing.
+        return None
     if desk.write and doc.header.document_version > 1:  # what it replaces, kept (withdrawal)
         kept = call_corrections.scopes(desk.journal, doc)
         if kept:

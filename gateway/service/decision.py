@@ -325,6 +325,8 @@ class DecisionService:
                             "interchange_sender_qualifier": report.sender_qualifier
                             if report
                             else "",
+                            # Where its answers go within the partner (S003 0014 [, 0046]).
+                            "interchange_sender_route": list(report.sender_route) if report else [],
                             "interchange_recipient": report.recipient if report else "",
                             "syntax_id": report.syntax_id if report else "",
                         },

@@ -33,6 +33,7 @@ from gateway.service.rejections import (
     envelope_sound,
     interchange_syntax_rejection,
     message_syntax_rejection,
+    refused_with_the_input,
 )
 from gateway.service.translation import (
     CappedProblems,
@@ -215,6 +216,8 @@ def translate_edifact(
         return _bare(result, report)
     if not envelope_sound(report):
         result.rejection = interchange_syntax_rejection(report)
+        # Every interchange of the input goes with it: none may be acknowledged.
+        refused_with_the_input(report)
         result.refuse_references(h.document_number for h in heads)
         result.documents, result.positions, result.message_types = [], [], []
         result.elements, result.signed, result.sources = [], [], []

@@ -111,10 +111,13 @@ def inbound_id_of(partner: str, delivery: Delivery) -> str:
 
 
 def document_key(partner: str, doc: Any) -> str:
-    """The business key + version of a canonical document (dedup across interchanges)."""
+    """The business key + version of a canonical document (dedup across interchanges); a test
+    document's (UNB 0035 ``1``) is ``doc-test:...``: it claims nothing of the real one."""
     h = doc.header
+    kind = "doc-test" if getattr(h, "test", False) else "doc"
     return (
-        f"doc:{partner}:{h.document_type}:{h.business_reference}:{h.document_version}:{h.function}"
+        f"{kind}:{partner}:{h.document_type}:{h.business_reference}:{h.document_version}:"
+        f"{h.function}"
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from adapters import contrl
 from adapters.common import Positions
 from adapters.edifact import EdifactError
+from adapters.edifact.syntax import ERR_UNSPECIFIED
 from adapters.registry import is_acknowledgement
 from gateway.logs import get_logger
 from gateway.service import formats
@@ -81,6 +82,37 @@ def document_rejection(
 def envelope_sound(report: contrl.SyntaxReport) -> bool:
     """No error above the messages (UNA/UNB/UNZ, groups, the input as a whole)."""
     return not report.errors and not any(g.errors for g in report.groups)
+
+
+def refused_with_the_input(report: contrl.SyntaxReport) -> None:
+    """An input whose envelope is broken is refused whole, every interchange in it: those
+    whose own envelope is sound get an error too (0085 ``18``, on their UNB), so that no UCI
+    of the CONTRL says acknowledged (``7``) for messages that were not routed.
+
+    >>> ok = contrl.InterchangeReport(control_reference="A1", partial=True)
+    >>> bad = contrl.InterchangeReport(control_reference="A2", partial=True,
+    ...     errors=[EdifactError("29", "UNZ counts 2 messages but the interchange has 1")])
+    >>> report = contrl.SyntaxReport.of([ok, bad], [])
+    >>> ok.action, refused_with_the_input(report), ok.action, ok.errors[0].code
+    ('7', None, '4', '18')
+    """
+    broken = [r for r in report.reports if r.errors or any(g.errors for g in r.groups)]
+    if not broken:
+        return
+    named = ", ".join(repr(r.control_reference) for r in broken[:3])
+    if len(broken) > 3:
+        named += f" and {len(broken) - 3} more"
+    for r in report.reports:
+        if r in broken:
+            continue
+        r.errors.append(
+            EdifactError(
+                ERR_UNSPECIFIED,
+                f"interchange {r.control_reference!r} is refused with the input it came in, "
+                f"whose interchange {named} breaks the envelope rules (UNB/UNZ, UNG/UNE)",
+                tag="UNB",
+            )
+        )
 
 
 # A message refused for its type: one its partner may not send (issue #14), one the gateway
@@ -244,17 +276,22 @@ def aperak_for(
     answers = []
     for reference, errors in by_message.items():
         head = next((m for m in heads if m.reference == reference), None)
+        # Where the message starts in the input: the problems' segment numbers count from
+        # the start of the interchange, the APERAK's from the message's UNH (= 1), as a UCS.
+        unh = next((m.first_segment for m in report.messages if m.reference == reference), 0)
         original = aperak.Original(
             sender=report.sender,
             sender_qualifier=report.sender_qualifier,
             recipient=report.recipient,
             recipient_qualifier=report.recipient_qualifier,
+            sender_route=report.sender_route,
             control_reference=report.control_reference,
             syntax_id=report.syntax_id,
             syntax_version=report.syntax_version,
             message_reference=reference,
             message_type=head.type if head else "",
             document_number=head.document_number if head else "",
+            first_segment=unh,
         )
         answers.append((original, errors))
     return aperak.encode_many(

@@ -84,6 +84,7 @@ def render(
             response,
             recipient=str(facts.get("interchange_sender") or origin.partner.upper()),
             recipient_qualifier=str(facts.get("interchange_sender_qualifier") or ""),
+            recipient_route=[str(p) for p in facts.get("interchange_sender_route") or ()],
             our_id=our_id,
             our_qualifier=our_qualifier,
             syntax_id=str(facts.get("syntax_id") or "UNOC"),

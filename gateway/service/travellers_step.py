@@ -112,8 +112,8 @@ def sailing_lists(
     """The signed pre-clearance list of each accepted passenger list's sailing, to route."""
     out = []
     for r in routed:
-        if not isinstance(r.document, PassengerVehicleList):
-            continue
+        if not isinstance(r.document, PassengerVehicleList) or r.document.header.test:
+            continue  # (a test list, UNB 0035 1, is no sailing's list)
         for listed in desk.passenger_list(r.document, inbound_id):
             doc = cast(CanonicalDocument, listed.document)
             out.append(RoutedDocument(doc, listed.signed_xml, route_for(doc, partner, routes)))

@@ -78,7 +78,9 @@ def test_second_original_with_other_content_is_a_duplicate(pipeline: InboundPipe
     assert again.routed == []
     assert [k for k, _ in again.acknowledgements] == ["CONTRL", "APERAK"]
     (error,) = aperak.decode(dict(again.acknowledgements)["APERAK"]).errors
-    assert (error.code, error.segment, error.tag) == ("DUPLICATE", 3, "BGM")
+    # Counted within the message, UNH = 1, as the CONTRL's UCS counts: its BGM is 2 (the
+    # APERAK said 3, counting the UNB).
+    assert (error.code, error.segment, error.tag) == ("DUPLICATE", 2, "BGM")
 
 
 @pytest.mark.parametrize("function", ["5", "4", "1"])

@@ -82,7 +82,7 @@ def test_content_rejection_is_contrl_accepted_plus_aperak(pipeline: InboundPipel
     assert b"UCI+R0001+APCS:ZZZ+CUSTOMS:ZZZ+7'" in contrl_bytes  # syntax accepted
     report = aperak.decode(outcome.acknowledgements[1][1])
     assert [(e.code, e.segment, e.tag) for e in report.errors] == [
-        ("CONTAINER_CHECK_DIGIT", 8, "EQD")
+        ("CONTAINER_CHECK_DIGIT", 7, "EQD")  # within the message, UNH = 1 (UNB not counted)
     ]
     assert report.document_number == "RULES-0001"
     _pydifact_segments(outcome.acknowledgements[1][1])
@@ -164,8 +164,10 @@ def test_one_aperak_per_rejected_message(pipeline: InboundPipeline) -> None:
         ("2", "MAN-DZORN-2611-018"),
     ]
     assert [[(e.code, e.segment) for e in r.errors] for r in reports] == [
-        [("HS_CODE", 15)],
-        [("LOCODE", 24)],
+        # Within each message, UNH = 1, as the CONTRL's UCS counts (they were 15 and 24,
+        # counted from the UNB: message 2 has 15 segments, and its 8th is the LOC+9).
+        [("HS_CODE", 14)],
+        [("LOCODE", 8)],
     ]
     _pydifact_segments_many(outcome.acknowledgements[1][1], 2)
 

@@ -102,7 +102,7 @@ def test_pipeline_routes_the_ferry_list_and_rejects_a_bad_vin_with_aperak(tmp_pa
     kinds = [kind for kind, _ in bad.acknowledgements]
     assert kinds == ["CONTRL", "APERAK"]
     (error,) = aperak.decode(bad.acknowledgements[1][1]).errors
-    assert (error.code, error.segment) == ("INVALID_VIN", 19)
+    assert (error.code, error.segment) == ("INVALID_VIN", 18)  # within the message, UNH = 1
 
 
 def test_arrival_before_departure_is_a_rule_on_ferry_lists_too() -> None:
@@ -228,4 +228,4 @@ def test_a_wrong_passenger_count_gets_an_aperak_with_its_own_code(tmp_path: Path
     answer = outcome.acknowledgements[1][1]
     assert b"ERC+GW110" in answer
     (error,) = aperak.decode(answer).errors
-    assert (error.code, error.segment) == ("PASSENGER_COUNT", 27)
+    assert (error.code, error.segment) == ("PASSENGER_COUNT", 26)  # within the message, UNH = 1
