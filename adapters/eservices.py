@@ -95,6 +95,11 @@ def load(data: bytes) -> Any:
         ) from None
     except RecursionError:
         raise MappingError("JSON_MALFORMED", "nested too deeply", "/") from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (int_max_str_digits):
+        # a ValueError, not a JSONDecodeError, which went past the adapter, so the message
+        # failed five times and was dead-lettered INTERNAL_ERROR without a receipt.
+        raise MappingError("JSON_MALFORMED", "a number has too many digits", "/") from None
 
 
 def document_type(value: Any) -> str:

@@ -373,3 +373,21 @@ def test_forget_erases_the_dead_letters_that_carry_a_traveller(
     )
     said = json.dumps(entry.to_json())
     assert "197845612" not in said and "Benaïssa" not in said  # a tombstone, not the letter
+
+
+def test_a_number_too_long_for_python_is_answered_at_once(gateway_env: dict[str, str]) -> None:
+    """A portal document with an integer of 5,000 digits: Python refuses to read it with a
+    ValueError, which went past the JSON reader, so the message failed on each delivery and
+    was dead-lettered INTERNAL_ERROR on the fifth, with no receipt. Now it is malformed JSON
+    like any other: a negative signed receipt and a dead letter, on its first delivery."""
+    env = gateway_env
+    declare_topology(env)
+    huge = b'{"documentType": "tpd-request", "reference": ' + b"7" * 5_000 + b"}"
+    with worker_thread(env):
+        step(env, "eservices", [("huge-int", huge)])
+        answers = receipts(env, "eservices")
+        dead = letters(env, "eservices")
+    assert answers["huge-int"].outcome == "rejected"
+    assert [r.code for r in answers["huge-int"].reasons] == ["JSON_MALFORMED"]
+    assert dead["huge-int"][broker.H_REASON] == "JSON_MALFORMED"
+    assert dead["huge-int"][broker.H_ATTEMPTS] == 1
