@@ -105,7 +105,7 @@ def load(data: bytes) -> Any:
 def document_type(value: Any) -> str:
     """The ``documentType`` of a parsed document, or MappingError for one we do not take."""
     kind = value.get("documentType") if isinstance(value, dict) else None
-    if kind not in SCHEMAS:
+    if not isinstance(kind, str) or kind not in SCHEMAS:  # a list or object is unhashable
         shown = repr(kind)[:40]
         raise MappingError(
             "JSON_UNSUPPORTED_DOCUMENT",

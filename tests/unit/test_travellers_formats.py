@@ -233,6 +233,8 @@ def test_a_currency_declaration_with_an_unknown_code_or_a_negative_amount_is_ref
         (b"[" * 150_000 + b"]" * 150_000, "JSON_TOO_LARGE"),
         (b"[" * 50_000 + b"]" * 50_000, "JSON_MALFORMED"),
         (b"[]", "JSON_UNSUPPORTED_DOCUMENT"),
+        (b'{"documentType": []}', "JSON_UNSUPPORTED_DOCUMENT"),  # was a TypeError (unhashable)
+        (b'{"documentType": {"a": 1}}', "JSON_UNSUPPORTED_DOCUMENT"),
         (b'{"documentType": "customs-declaration"}', "JSON_UNSUPPORTED_DOCUMENT"),
     ],
 )
