@@ -21,7 +21,7 @@ from typing import Any, Final, cast
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml, whole
+from adapters.common import DecodeContext, MappingError, parse_xml, text_of, whole
 from gateway.domain.calls import (
     CallKey,
     CargoSummary,
@@ -44,7 +44,8 @@ TERMINAL_REPORT: Final = f"{_NS}TerminalReport"
 
 def _text(el: etree._Element, name: str) -> str | None:
     child = el.find(_NS + name)
-    return None if child is None or child.text is None else child.text.strip()
+    text = None if child is None else text_of(child)
+    return text.strip() if text else None
 
 
 # A value the schema allows but Python cannot hold: xs:dateTime takes hour 24 and years of
@@ -124,22 +125,21 @@ def arrival(root: etree._Element, data: bytes, context: DecodeContext) -> Vessel
             containers_to_discharge=_int(cargo_el.get("discharge"), "Cargo/@discharge"),
             containers_to_load=_int(cargo_el.get("load"), "Cargo/@load"),
             gross_mass_kg=_decimal(cargo_el.get("grossMassKg")),
-            description=(cargo_el.text or "").strip()[:512] or None,
+            description=text_of(cargo_el).strip()[:512] or None,
         )
     return VesselCall(
         header=_header(root, data, context, VesselCall.DOCUMENT_TYPE, number),
         call_reference=number,
         conveyance=Conveyance(
             imo_number=_imo(vessel.get("imo", "")),
-            name=(vessel.text or "").strip() or None,
+            name=text_of(vessel).strip() or None,
             call_sign=vessel.get("callSign"),
             nationality=vessel.get("flag"),
             voyage_number=_text(root, "Voyage"),
             carrier=_text(root, "Operator"),
             mode_of_transport="1",
         ),
-        port_of_call=_checked((port.text or "").strip(), port_of_call=True, where="PortOfCall")
-        or "",
+        port_of_call=_checked(text_of(port).strip(), port_of_call=True, where="PortOfCall") or "",
         berth=port.get("berth"),
         last_port=_checked(_text(root, "LastPort"), port_of_call=False, where="LastPort"),
         next_port=_checked(_text(root, "NextPort"), port_of_call=False, where="NextPort"),
@@ -166,7 +166,7 @@ def terminal_report(
             time=_moment(c.get("time"), "Container/@time"),
             size_type=c.get("sizeType"),
             full=None if c.get("full") is None else c.get("full") in ("true", "1"),
-            seals=tuple((s.text or "").strip() for s in c.findall(_NS + "Seal")),
+            seals=tuple(text_of(s).strip() for s in c.findall(_NS + "Seal")),
             gross_mass_kg=_decimal(c.get("grossMassKg")),
             transport_document=c.get("billOfLading"),
             stowage_position=c.get("position"),
@@ -177,7 +177,7 @@ def terminal_report(
         )
         for c in root.findall(_NS + "Container")
     ]
-    port_code = _checked((port.text or "").strip(), port_of_call=False, where="PortOfCall")
+    port_code = _checked(text_of(port).strip(), port_of_call=False, where="PortOfCall")
     return TerminalOperationsReport(
         header=_header(root, data, context, TerminalOperationsReport.DOCUMENT_TYPE, number),
         document_number=number,

@@ -18,6 +18,12 @@ LOC-DTM group under TDT, read the same way):
 ``SEL+<seal>``                              seals
 ==========================================  ================================================
 
+A container's own segments come before its dangerous goods (``DGS``; D00B's group DGS-FTX-MEA),
+its damage (``DAM``), its on-carriage (``TDT-LOC-DTM``) and the rest of its group (``EQA``,
+``PIA``, ``COD``, ``HAN``, ``NAD``): from the first of these on, a ``MEA``, ``LOC`` or ``DTM``
+is the dangerous goods' or the on-carriage's, never the container's gross mass, place of
+discharge or time (carried in NotMapped).
+
 >>> data = (b"UNH+1+COARRI:D:95B:UN'BGM+44+R1+9'TDT+20+V1+1+++++9454436:146:11'"
 ...         b"LOC+11+DZDJE:139:6+DJT:TER:ZZZ'EQD+CN+CMAU1234567+45G1++3+5'SEL+A1'CNT+16:1'UNT+8+1'")
 >>> report = decode(data)[0]
@@ -42,6 +48,9 @@ COMPLETE_DTM = "206"  # end date/time: the operation is finished for the call
 # What the report keeps of its TDT: the voyage and the IMO number (with the list and agency
 # that say it is one), which name the call; the rest is the call's (CUSREP), carried here.
 CALL_VESSEL_SHAPE: Shape = (1, 1, 0, 0, 0, 0, 0, 3)
+# The segments of a container's group that come after its own (D95B SG3, D00B SG6): from the
+# first of them on, what follows is theirs (a DGS's MEA, an on-carriage's LOC and DTM).
+AFTER_CONTAINER = frozenset(("DGS", "EQA", "PIA", "COD", "HAN", "DAM", "TDT", "NAD"))
 
 
 def decode_message(
@@ -72,6 +81,7 @@ def decode_message(
     completed_at = None
     complete = False
     movements: list[ContainerMovement] = []
+    past_container = False  # in the current group, past the container's own segments
     decimal_mark = interchange.delimiters.decimal
     for seg in body:
         tag = seg.tag
@@ -82,6 +92,7 @@ def decode_message(
         elif tag == "EQD":
             found, shape = _movement(seg, operation, message.reference, residue)
             movements.append(found)
+            past_container = False
             pos[f"movements[{len(movements) - 1}]"] = (seg.number, tag)
         elif move is None:
             if tag == "TDT" and tdt is None:
@@ -97,6 +108,8 @@ def decode_message(
             elif tag == "DTM" and seg.get(0, 0) == COMPLETE_DTM and not complete:
                 complete, completed_at = True, cs.when(seg)[1]
                 shape = cs.DTM_SHAPE if completed_at is not None else (1,)
+        elif tag in AFTER_CONTAINER or past_container:
+            past_container = True  # a DGS's MEA, an on-carriage's LOC: carried
         else:
             shape = _movement_segment(seg, move, decimal_mark, residue)
         residue.segment(seg, shape)

@@ -218,6 +218,23 @@ def parse_dtm(value: str, fmt: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def text_of(el: etree._Element) -> str:
+    """The character data of an element of text content (an XSD simple type), as the schema
+    and the signature see it: its text and the text after each processing instruction or
+    comment inside it. ``el.text`` alone stops at the first of them, and a processing
+    instruction survives canonicalisation and schema validation: the signed
+    ``<ExpiryDate><?x?>2026-12-31</ExpiryDate>`` read ``.text`` had no expiry date.
+
+    >>> text_of(etree.fromstring(b"<ExpiryDate><?ministry v2?>2026-12-31</ExpiryDate>"))
+    '2026-12-31'
+    """
+    text = el.text or ""
+    for child in el:
+        if not isinstance(child.tag, str):  # a comment or a processing instruction
+            text += child.tail or ""
+    return text
+
+
 def parse_xml(data: bytes) -> etree._Element:
     """Partner XML through the gateway's hardened parser; unsafe or broken XML is a MappingError."""
     try:

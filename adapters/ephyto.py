@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml, whole
+from adapters.common import DecodeContext, MappingError, parse_xml, text_of, whole
 from gateway.domain.lpco import (
     Attachment,
     DocumentReference,
@@ -55,7 +55,7 @@ _TRANSPORT_DOCUMENTS = {"BM", "AWB", "BH", "AAS", "MB"}
 def _text(el: etree._Element | None) -> str | None:
     if el is None:
         return None
-    value = " ".join((el.text or "").split())
+    value = " ".join(text_of(el).split())
     return value or None
 
 
@@ -177,7 +177,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
             kind = "bl" if relation in _TRANSPORT_DOCUMENTS else "other"
             references.append(DocumentReference(kind, ref_id[:70]))  # type: ignore[arg-type]
         for obj in ref.findall("ram:AttachmentBinaryObject", NS):
-            content = "".join((obj.text or "").split())
+            content = "".join(text_of(obj).split())
             if not content:
                 continue  # a link (uri=...) and no content: nothing to hash
             try:
@@ -230,8 +230,13 @@ def _line(item: etree._Element) -> GoodsLine:
     hs_code = None
     for cls in item.findall("ram:ApplicableSPSClassification", NS):
         system = (_first(cls, "ram:SystemID") or _first(cls, "ram:SystemName") or "").upper()
-        code = _first(cls, "ram:ClassCode")
-        if code and (system in ("HS", "CN") or system.startswith("CN ")) and code.isdigit():
+        # An HS code as often written, "0602.90.48" or "0602 90 48", is 06029048 (as UBL's).
+        code = "".join((_first(cls, "ram:ClassCode") or "").replace(".", " ").split())
+        if (
+            code.isascii()
+            and code.isdigit()
+            and (system in ("HS", "CN") or system.startswith("CN "))
+        ):
             hs_code = code[:10] if len(code) >= 2 else None
             break
     description = (

@@ -13,8 +13,16 @@ one group per dangerous cargo entry, opened by its ``DGS``:
 ``FTX+AAC+++MARINE POLLUTANT``                           marine pollutant
 ``MEA+AAE+G+KGM:<mass>``                                 gross mass
 ``EQD+CN+<container>``                                   the container it is in
+``SGP+<container>``                                      the container it is in, as the directory
+                                                         places it (D.96A: the equipment in SG5
+                                                         before the goods, each DGS's placement
+                                                         in its SGP; its package count carried)
 ``LOC+147+<bay row tier>``                               stowage position (cell)
 ======================================================  ==========================================
+
+An item holds one container: a second EQD or SGP of the same DGS (goods split over two
+containers) is carried in NotMapped, as an EQD before the first DGS is (the directory's SG5:
+the equipment list, which names no goods).
 
 >>> data = (b"UNH+1+IFTDGN:D:95B:UN'BGM+ZZZ+DG-1+9'TDT+20+V1+1+++++9454436:146:11'"
 ...         b"LOC+60+DZORN:139:6'DGS+IMD+3+1263+023:CEL+2+F-E,S-E'EQD+CN+CMAU1234567'UNT+7+1'")
@@ -171,16 +179,24 @@ def _item_segment(
         item.gross_mass_kg, shape = cs.gross_mass(seg, decimal_mark, residue)
         return shape
     elif tag == "EQD" and seg.get(1) and item.container is None:
-        item.container = seg.get(1).replace(" ", "").upper()[:35]
-        if len(seg.get(1)) > 35:
-            residue.keep(seg, 1)
+        item.container = _container(seg, 1, residue)
         return (1 if qualifier in ("", "CN") else 0, 1)
+    elif tag == "SGP" and seg.get(0) and item.container is None:
+        item.container = _container(seg, 0, residue)
+        return (1,)  # C237's code list, agency and country, and the package count: carried
     elif tag == "LOC" and qualifier == "147" and seg.get(1) and item.stowage_position is None:
         item.stowage_position = seg.get(1).strip()[:35]
         if len(seg.get(1).strip()) > 35:
             residue.keep(seg, 1)
         return (1, 1)
     return NOTHING
+
+
+def _container(seg: Segment, element: int, residue: Residue) -> str:
+    """The container of an EQD (C237 at element 1) or an SGP (C237 at element 0)."""
+    if len(seg.get(element)) > 35:
+        residue.keep(seg, element)
+    return seg.get(element).replace(" ", "").upper()[:35]
 
 
 def is_iftdgn(message: Message) -> bool:

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml, whole
+from adapters.common import DecodeContext, MappingError, parse_xml, text_of, whole
 from gateway.domain.lpco import (
     Amount,
     Attachment,
@@ -53,7 +53,7 @@ def _t(el: etree._Element, path: str) -> str | None:
     found = el.find(path.replace("n:", N))
     if found is None:
         return None
-    return (found.text or "").strip() or None
+    return text_of(found).strip() or None
 
 
 def _req(el: etree._Element, path: str) -> str:
@@ -66,7 +66,7 @@ def _req(el: etree._Element, path: str) -> str:
 def _qty(el: etree._Element | None) -> Quantity | None:
     if el is None:
         return None
-    return Quantity(_dec(el.text or ""), el.get("unit", ""))
+    return Quantity(_dec(text_of(el)), el.get("unit", ""))
 
 
 def _dec(text: str) -> Decimal:
@@ -130,7 +130,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
                     f"Line[{_t(line, 'n:LineNumber')}]",
                 )
             ingredients = ", ".join(
-                (i.text or "").strip() for i in pharma.findall(N + "ActiveIngredient")
+                text_of(i).strip() for i in pharma.findall(N + "ActiveIngredient")
             )
             description = f"{_req(pharma, 'n:ProductName')} ({ingredients}): {description}"[:512]
         value_el = line.find(N + "Value")
@@ -142,7 +142,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
                 quantity=_qty(line.find(N + "Quantity")),
                 value=None
                 if value_el is None
-                else Amount(_dec(value_el.text or ""), value_el.get("currency", "")),
+                else Amount(_dec(text_of(value_el)), value_el.get("currency", "")),
             )
         )
     authority = root.find(N + "IssuingAuthority")
@@ -179,7 +179,7 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
         quantity_allowed=_qty(root.find(N + "QuantityAllowed")),
         quantity_balance=_qty(root.find(N + "QuantityBalance")),
         document_references=[
-            DocumentReference(_REFERENCES[r.get("type", "OTHER")], (r.text or "").strip())  # type: ignore[arg-type]
+            DocumentReference(_REFERENCES[r.get("type", "OTHER")], text_of(r).strip())  # type: ignore[arg-type]
             for r in root.findall(N + "Reference")
         ],
         attachments=[

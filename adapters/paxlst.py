@@ -14,10 +14,14 @@ and all up to the next NAD is his. Per traveller group:
 ``EMP``                     employment (a crew member's rank), the codes as sent
 ``RFF`` (other qualifiers)  the traveller's references
 ``ATT+2++M``                gender (M, F, X)
-``DTM+329:ccyymmdd:102``    date of birth
+``DTM+329:ccyymmdd:102``    date of birth; ``yymmdd`` (format 101, or no format: the
+                            WCO/IATA/ICAO API guidelines' dates) in the century that
+                            puts it on or before the day the list was sent (UNB 0017)
 ``LOC+178/179/180``         embarkation, disembarkation, place of birth
 ``NAT+2+EG``                nationality
-``DOC+P+number``            travel document; ``DTM+36`` expiry, ``LOC+91`` issuing country
+``DOC+P+number``            travel document; ``DTM+36`` expiry (``yymmdd`` as any
+                            EDIFACT date: years 69-99 are 19xx, 00-68 20xx), ``LOC+91``
+                            issuing country
 ``RFF+ABZ:plate``           vehicle licence number (UNCL 1153 ABZ) - ferry profile
 ``RFF+ZVC:EG``              vehicle registration country (mutually defined) - ferry profile
 ``RFF+ZVI:VIN``             vehicle identification number (mutually defined) - ferry profile
@@ -303,6 +307,7 @@ def decode_message(
         ),
         document_number=cut(residue, bgm, 1, 0, 35),
     )
+    born_by = _sent_on(interchange)
     traveller: Traveller | None = None
     growing: _Growing | None = None
     document: TravelDocument | None = None
@@ -350,7 +355,9 @@ def decode_message(
                 shape = _voyage_segment(seg, plist, pos, residue, said)
         else:
             assert growing is not None
-            document, shape = _traveller_segment(seg, plist, growing, document, pos, residue)
+            document, shape = _traveller_segment(
+                seg, plist, growing, document, pos, residue, born_by
+            )
         residue.segment(seg, shape)
     if growing is not None:
         growing.settle()
@@ -421,14 +428,41 @@ def _replace(field: str, seg: Segment, said: dict[str, Segment], residue: Residu
     said[field] = seg
 
 
-def _date(seg: Segment, residue: Residue) -> dt.date | None:
-    """The date of a DTM; a time it also gives has no field, so the value is carried too."""
-    when = parse_dtm(seg.get(0, 1), seg.get(0, 2))
+def _date(seg: Segment, residue: Residue, born_by: dt.date | None = None) -> dt.date | None:
+    """The date of a DTM; a time it also gives has no field, so the value is carried too.
+
+    Six digits and no format (2379) are ``yymmdd``, as the WCO/IATA/ICAO API guidelines write
+    every date of a PAXLST (``DTM+329:570121``). A date of birth (``born_by``: the day the list
+    was sent) with a two-digit year is in the century that puts it on or before that day:
+    ``570121`` is 21 January 1957, not 2057 (EDIFACT's 2-digit years read 00-68 as 20xx).
+    """
+    value, fmt = seg.get(0, 1), seg.get(0, 2)
+    if not fmt and len(value.strip()) == 6:
+        fmt = "101"
+    when = parse_dtm(value, fmt)
     if when is None:
         return None
-    if seg.get(0, 2) not in _DATE_FORMATS:
+    if fmt not in _DATE_FORMATS:
         residue.keep(seg, 0, 1)
-    return residue.share(when.date())
+    day = when.date()
+    if born_by is not None and fmt in _TWO_DIGIT_YEARS and day > born_by:
+        try:
+            day = day.replace(year=day.year - 100)
+        except ValueError:  # 29 February of a year whose century before was no leap year
+            residue.keep(seg, 0, 1)
+            return None
+    return residue.share(day)
+
+
+_TWO_DIGIT_YEARS = ("101", "201")
+
+
+def _sent_on(interchange: Interchange) -> dt.date:
+    """The day the interchange was prepared (UNB 0017: yymmdd, or ccyymmdd in syntax 4), else
+    today: a date of birth is on or before it."""
+    text = interchange.date.strip()
+    when = parse_dtm(text, "102" if len(text) == 8 else "101")
+    return when.date() if when is not None else dt.datetime.now(dt.UTC).date()
 
 
 class _Growing:
@@ -459,9 +493,10 @@ def _traveller_segment(
     document: TravelDocument | None,
     pos: Positions,
     residue: Residue,
+    born_by: dt.date | None = None,
 ) -> tuple[TravelDocument | None, Shape]:
     """A segment of a traveller's group (SG4, with SG5 documents): the document it opens (or
-    the one still open) and the shape of what it mapped."""
+    the one still open) and the shape of what it mapped; ``born_by``: :func:`_date`'s."""
     traveller = growing.traveller
     tag, qualifier = seg.tag, seg.get(0, 0)
     if tag == "ATT" and qualifier == "2" and traveller.gender is None:
@@ -471,7 +506,7 @@ def _traveller_segment(
             residue.implied(seg, 2, 0, gender)  # "m" is M, and carried as sent
             return document, (1, 0, 1)
     elif tag == "DTM" and qualifier == "329" and document is None and traveller.birth_date is None:
-        traveller.birth_date = _date(seg, residue)
+        traveller.birth_date = _date(seg, residue, born_by)
         return document, (_DTM_SHAPE if traveller.birth_date is not None else NOTHING)
     elif tag == "DTM" and qualifier == "36" and document is not None:
         if document.expiry_date is None:

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml
+from adapters.common import DecodeContext, MappingError, parse_xml, text_of
 from gateway.domain.lpco import (
     Amount,
     Attachment,
@@ -61,7 +61,7 @@ _APPROVAL = {
 
 def _first(el: etree._Element, path: str) -> str | None:
     for found in el.findall(path, NS):
-        value = " ".join((found.text or "").split())
+        value = " ".join(text_of(found).split())
         if value:
             return value
     return None
@@ -154,9 +154,9 @@ def decode_element(root: etree._Element, data: bytes, context: DecodeContext) ->
         if ref_id:
             references.append(DocumentReference("other", ref_id[:70]))
         obj = ref.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)
-        if obj is not None and (obj.text or "").strip():
+        if obj is not None and text_of(obj).strip():
             try:
-                raw = base64.b64decode("".join((obj.text or "").split()), validate=True)
+                raw = base64.b64decode("".join(text_of(obj).split()), validate=True)
             except (binascii.Error, ValueError):
                 raise MappingError(
                     "LPCO_ATTACHMENT_INVALID",
@@ -209,22 +209,26 @@ def _line(item: etree._Element, index: int) -> GoodsLine:
     where = f"cac:GoodsItem[{index}]"
     hs_code = None
     for code in item.findall("cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode", NS):
-        text = (code.text or "").strip().replace(".", "")
-        if text.isdigit() and code.get("listID", "HS").upper() in ("HS", "CN", "HTS"):
+        text = text_of(code).strip().replace(".", "")
+        if (
+            text.isascii()
+            and text.isdigit()
+            and code.get("listID", "HS").upper() in ("HS", "CN", "HTS")
+        ):
             hs_code = text[:10]
             break
     quantity = None
     for tag in ("cbc:NetWeightMeasure", "cbc:GrossWeightMeasure", "cbc:Quantity"):
         el = item.find(tag, NS)
-        if el is not None and (el.text or "").strip():
-            number = _decimal((el.text or "").strip(), where)
+        if el is not None and text_of(el).strip():
+            number = _decimal(text_of(el).strip(), where)
             assert number is not None
             quantity = Quantity(number, el.get("unitCode") or "NAR")
             break
     value_el = item.find("cbc:ValueAmount", NS)
     value: Amount | None = None
-    if value_el is not None and (value_el.text or "").strip():
-        amount = _decimal((value_el.text or "").strip(), where)
+    if value_el is not None and text_of(value_el).strip():
+        amount = _decimal(text_of(value_el).strip(), where)
         assert amount is not None
         value = Amount(amount, value_el.get("currencyID", ""))
     seq_text = _first(item, "cbc:SequenceNumberID") or _first(item, "cbc:ID") or ""

@@ -454,7 +454,14 @@ PROFILES: dict[str, tuple[tuple[str, int, int], ...]] = {
     ),
     "IFTDGN": (("BGM", 1, 1), ("DTM", 0, 1), ("TDT", 1, 1), ("LOC", 1, 1)),
 }
-IFTDGN_ITEM = (("DGS", 1, 1), ("FTX", 0, 2), ("MEA", 0, 1), ("EQD", 0, 1), ("LOC", 0, 1))
+IFTDGN_ITEM = (
+    ("DGS", 1, 1),
+    ("FTX", 0, 2),
+    ("MEA", 0, 1),
+    ("EQD", 0, 1),
+    ("SGP", 0, 1),
+    ("LOC", 0, 1),
+)
 
 
 def _profile(built: Built, table: Any, codes: dict[str, frozenset[str]]) -> None:

@@ -343,7 +343,9 @@ def translate(
 
     A configured partner's file (--partner) is read with what its configuration says:
     the formats and message types it may send, its business-rule severities and its
-    directory validation; the directory tables are the configuration's.
+    directory validation; the directory tables are the configuration's. The travellers'
+    portal's JSON (--partner eservices) gives its canonical document; a border post's event
+    (--partner border) is read and checked, and nothing is printed.
 
     Rejected input: exit 1, nothing on stdout, one line per problem on stderr
     as CODE<TAB>where<TAB>sentence.

@@ -1,4 +1,12 @@
-"""The ``edigw`` console script: ``edigw translate`` without loading click (issue #20, point 6).
+"""The ``edigw`` console script: ``edigw --help`` and ``edigw translate`` without loading click
+(issue #20, point 6).
+
+``edigw --help`` (or ``-h``, alone) prints :data:`gateway.interfaces.help_text.EDIGW_HELP`, the
+group's help as click writes it at its widest (a terminal of 80 columns or more, or no terminal),
+when the program is called ``edigw`` and no shell completion is asked for; anything else (a
+narrower terminal, ``python -m gateway``) goes to click. ``scripts/help_text.py --write`` renders
+the text with click; ``tests/unit/test_cli_help.py`` renders it again and compares, and runs both
+ways in fresh interpreters.
 
 Importing click costs more than a bare Python start (its core, its types, ``inspect``,
 ``gettext``, ``uuid``). A command line that is plainly ``edigw [--config FILE]
@@ -15,11 +23,17 @@ always printed. ``tests/unit/test_cli_entry.py`` runs both ways on the same comm
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
-from pathlib import Path
-from typing import Any
+
+# Nothing here is imported at module level but what a bare interpreter has loaded already:
+# ``edigw --help`` must stay a small multiple of a bare start (re and pathlib are imported
+# where used; typing only by the type checker, which takes any TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
 
 # gateway.interfaces.cli's option values (tests/unit/test_cli_entry.py keeps them equal).
 LOG_FORMATS = ("auto", "json", "console")
@@ -29,6 +43,11 @@ DEFAULT_PARTNER = "offline"
 # click's pattern of the ANSI escapes it strips from what it echoes to a non-terminal
 # (click._compat._ansi_re; the test keeps them equal), compiled on the first line echoed.
 ANSI = r"\033\[[0-?]*[ -/]*[@-~]"
+HELP_OPTIONS = ("-h", "--help")
+# click wraps help at min(columns, 80) - 2 (click.formatting.HelpFormatter): EDIGW_HELP is the
+# text at 78, what every terminal of 80 columns or more (and every pipe) gets.
+HELP_COLUMNS = 80
+PROGRAM = "edigw"
 
 
 class Translate:
@@ -58,14 +77,64 @@ class Translate:
 
 
 def main() -> Any:
-    """The console script: ``edigw translate`` here when :func:`plain_translate` reads it,
-    every other command line through click."""
+    """The console script: ``edigw --help`` and ``edigw translate`` here when
+    :func:`plain_help` and :func:`plain_translate` read them, every other command line
+    through click."""
+    if plain_help(sys.argv, os.environ):
+        return print_help()
     wanted = plain_translate(sys.argv[1:], os.environ)
     if wanted is None:
         from gateway.interfaces.cli import main as click_main
 
         return click_main()
     return run(wanted)
+
+
+def plain_help(argv: list[str], env: Any) -> bool:
+    """``argv`` (with the program's name) is ``edigw --help`` and click would print
+    :data:`~gateway.interfaces.help_text.EDIGW_HELP` for it."""
+    return (
+        len(argv) == 2
+        and argv[1] in HELP_OPTIONS
+        and os.path.basename(argv[0]) == PROGRAM  # click's program name (usage line)
+        and not _completion(env)
+        and terminal_columns(env) >= HELP_COLUMNS
+        and _text_stream_as_click_wants(sys.stdout)
+    )
+
+
+def terminal_columns(env: Any) -> int:
+    """``shutil.get_terminal_size().columns`` (click's help width) without importing shutil
+    (its import loads bz2, lzma and fnmatch); the test compares the two."""
+    try:
+        columns = int(env["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    try:
+        lines = int(env["LINES"])
+    except (KeyError, ValueError):
+        lines = 0
+    if columns <= 0 or lines <= 0:  # shutil asks the terminal only then
+        try:
+            size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            size = os.terminal_size((80, 24))
+        if columns <= 0:
+            columns = size.columns or 80
+    return columns
+
+
+def print_help() -> None:
+    """click's ``--help`` of the group: the text, echoed (flushed), exit 0; a closed pipe:
+    exit 1 quietly, as :func:`run`."""
+    from gateway.interfaces.help_text import EDIGW_HELP
+
+    _standalone(lambda: echo(EDIGW_HELP))
+
+
+def _completion(env: Any) -> bool:
+    """click's shell completion is asked for (``_EDIGW_COMPLETE`` or any ``_*_COMPLETE``)."""
+    return any(k.startswith("_") and k.endswith("_COMPLETE") and env[k] for k in env)
 
 
 def _options(
@@ -103,7 +172,7 @@ def _options(
 def plain_translate(argv: list[str], env: Any) -> Translate | None:
     """``argv`` (without the program's name) as click would read it, when it is a plain
     ``edigw translate`` that click would run; None for anything else."""
-    if any(k.startswith("_") and k.endswith("_COMPLETE") and env[k] for k in env):
+    if _completion(env):
         return None  # click's shell completion
     if "translate" not in argv or "--" in argv:
         return None
@@ -124,6 +193,8 @@ def plain_translate(argv: list[str], env: Any) -> Translate | None:
         return None
     if not all(_text_stream_as_click_wants(s) for s in (sys.stdout, sys.stderr)):
         return None
+    from pathlib import Path
+
     config, out = group.get("--config"), command.get("--out")
     if not (
         _readable_file(files[0])
@@ -182,6 +253,8 @@ def echo(message: str, err: bool = False) -> None:
     except Exception:
         terminal = False
     if not terminal:
+        import re
+
         out = re.sub(ANSI, "", out)
     stream.write(out)
     stream.flush()
@@ -189,9 +262,15 @@ def echo(message: str, err: bool = False) -> None:
 
 def run(wanted: Translate) -> None:
     """What click does for ``edigw ... translate ...``: the group's steps, the command, and
-    click's standalone ending (Ctrl-C: "Aborted!", exit 1; a closed pipe: exit 1, quietly)."""
+    click's standalone ending."""
+    _standalone(lambda: _translate(wanted))
+
+
+def _standalone(command: Callable[[], None]) -> None:
+    """``command`` ended as click's standalone mode ends one (Ctrl-C: "Aborted!", exit 1; a
+    closed pipe: exit 1, quietly)."""
     try:
-        _translate(wanted)
+        command()
     except (EOFError, KeyboardInterrupt):
         echo("", err=True)
         echo("Aborted!", err=True)

@@ -12,8 +12,10 @@ changes there and what customs and the sender must be told:
 * a **CargoManifest** is linked to its call. For a call not announced, the port's choice
   (``[calls] unknown_call``, per port in ``[calls.ports.<LOCODE>]``): accepted and flagged
   ``UNKNOWN_CALL`` (linked when the call arrives), or refused with ``UNKNOWN_CALL``. A
-  correction (replacement, change, cancellation) filed after the call's actual arrival is
-  flagged ``POST_ARRIVAL``. Its bills (with master and house sequence numbers) and containers
+  correction (replacement, change, cancellation) of an inward manifest filed after the
+  call's actual arrival is flagged ``POST_ARRIVAL``; of an outward (export) manifest, filed
+  after the call's actual departure, ``POST_DEPARTURE`` (before it, the loading is still being
+  settled). Its bills (with master and house sequence numbers) and containers
   are kept for the reconciliation; the MRN customs registers it under is recorded by
   :func:`register_mrn`.
 * a **DangerousGoodsNotification** (IFTDGN) or **TerminalOperationsReport** (COARRI) for a
@@ -86,6 +88,7 @@ from gateway.storage.records import Journal
 
 UNKNOWN_CALL = "UNKNOWN_CALL"
 POST_ARRIVAL = "POST_ARRIVAL"
+POST_DEPARTURE = "POST_DEPARTURE"
 DUPLICATE = "DUPLICATE"  # as gateway.domain.amendments calls a second original
 CORRECTIONS = ("replace", "change", "cancel")
 
@@ -422,15 +425,10 @@ def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
             filing.problem = (UNKNOWN_CALL, sentence)
             return filing
         filing.flags.append(Flag(UNKNOWN_CALL, sentence))
-    arrival = _parse(call.ata) if call is not None and call.ata else doc.actual_arrival_time
-    if h.function in CORRECTIONS and arrival is not None and desk.now > _aware(arrival):
-        filing.flags.append(
-            Flag(
-                POST_ARRIVAL,
-                f"{h.function} of manifest {doc.document_number} filed at {_iso(desk.now)}, after "
-                f"the call's actual arrival at {_iso(arrival)}",
-            )
-        )
+    outward_from = outward_port(doc)
+    late = _late_correction(desk.now, doc, call, outward_from is not None)
+    if late is not None:
+        filing.flags.append(late)
     if not desk.write:
         return filing
     cancelled = h.function == "cancel"
@@ -459,9 +457,33 @@ def _file_manifest(desk: _Desk, doc: CargoManifest) -> Filing:
         ),
         bills,
         equipment,
-        outward_from=outward_port(doc),
+        outward_from=outward_from,
     )
     return filing
+
+
+def _late_correction(
+    now: dt.datetime, doc: CargoManifest, call: CallRecord | None, outward: bool
+) -> Flag | None:
+    """A correction filed when customs may no longer act on what it corrects: an inward
+    manifest's after the call's actual arrival (the goods are landing), an outward one's after
+    the actual departure (the goods are gone); None for an original or an earlier filing."""
+    h = doc.header
+    if h.function not in CORRECTIONS:
+        return None
+    if outward:
+        code, event = POST_DEPARTURE, "departure"
+        moment = _parse(call.atd) if call is not None and call.atd else None
+    else:
+        code, event = POST_ARRIVAL, "arrival"
+        moment = _parse(call.ata) if call is not None and call.ata else doc.actual_arrival_time
+    if moment is None or now <= _aware(moment):
+        return None
+    return Flag(
+        code,
+        f"{h.function} of manifest {doc.document_number} filed at {_iso(now)}, after "
+        f"the call's actual {event} at {_iso(moment)}",
+    )
 
 
 def _unknown_call_sentence(
@@ -607,6 +629,7 @@ def _file_report(desk: _Desk, doc: TerminalOperationsReport) -> Filing:
 
 __all__ = [
     "POST_ARRIVAL",
+    "POST_DEPARTURE",
     "UNKNOWN_CALL",
     "CallPolicy",
     "Filing",

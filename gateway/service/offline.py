@@ -5,7 +5,9 @@ A configured partner's file is read with what ``edigw run`` decides from that pa
 configuration before and while decoding (issue #15): the formats it may send
 (``formats.decide``: anything else is refused before it is decoded), the EDIFACT message types
 (``message_types``), its business-rule severities (``rules``) and its UN/EDIFACT directory
-validation (``directory_validation``). The directory tables are the configuration's
+validation (``directory_validation``). A JSON partner's file (the travellers' portal, a border
+post) is read as the travellers' desk reads it (``gateway.service.travellers_offline``). The
+directory tables are the configuration's
 (``edifact.directory_path``, set by the composition root). A sender the configuration does not
 know is read with the defaults, as any partner's file once was.
 
@@ -46,6 +48,10 @@ class OfflineTranslator:
         decision = formats.decide(data, partner)
         if decision.format is None:
             return refused_translation(data, decision)
+        if decision.format == "json":  # the travellers' portal or a border post
+            from gateway.service.travellers_offline import translate_json_offline
+
+            return translate_json_offline(data, context, partner.role)
         return translate(
             data,
             context,

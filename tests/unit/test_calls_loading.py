@@ -29,7 +29,7 @@ from adapters import aperak
 from adapters.common import DecodeContext
 from gateway.domain.calls import ManifestDiscrepancyReport, TerminalOperationsReport
 from gateway.domain.canonical_xml import from_xml
-from gateway.domain.model import CargoManifest, Consignment
+from gateway.domain.model import CargoManifest, Consignment, MessageFunction
 from gateway.domain.validation import validate
 from gateway.domain.xmlsafe import parse
 from gateway.interfaces.cli_calls import _show_lines
@@ -314,6 +314,42 @@ def depart(journal: SqliteJournal) -> None:
 
 def claim(reporter: Reporter, now: dt.datetime, instance: str = "a") -> list[call_timer.Claimed]:
     return call_timer.claim_due(reporter, POLICY, instance, now=now, watch=call_timer.LOADING)
+
+
+def test_an_export_manifest_corrected_after_the_departure_is_flagged(
+    journal: SqliteJournal,
+) -> None:
+    calls.file(journal, POLICY, vessel_call(ata=ATA), "in-1", now=ATA)
+    assert calls.file(journal, POLICY, exported("EXP-1"), "in-2", now=ATA).flags == []
+
+    def corrected(function: MessageFunction, version: int, now: dt.datetime) -> calls.Filing:
+        doc = exported("EXP-1", {"CMAU3000035": "BL-E1"})
+        doc.header = header("CargoManifest", "EXP-1", function, version)
+        filing = calls.file(journal, POLICY, doc, f"in-v{version}", now=now)
+        assert filing is not None and filing.linked
+        return filing
+
+    # While the ship is in port the loading is being settled: an outward correction after the
+    # arrival is the normal course, not POST_ARRIVAL (that is the inward manifests' risk).
+    assert corrected("change", 2, ATA + dt.timedelta(hours=2)).flags == []
+    depart(journal)
+    assert corrected("replace", 3, ATD - dt.timedelta(minutes=1)).flags == []
+    late = corrected("replace", 4, ATD + dt.timedelta(hours=1))
+    assert [(f.code, f.sentence) for f in late.flags] == [
+        (
+            "POST_DEPARTURE",
+            "replace of manifest EXP-1 filed at 2026-12-01T19:40:00+00:00, after the call's "
+            "actual departure at 2026-12-01T18:40:00+00:00",
+        )
+    ]
+    record = journal.call_manifest("apcs", "EXP-1")
+    assert record is not None and record.flags == ("POST_DEPARTURE",)
+    # The call's inward manifest corrected then is late for its own reason.
+    calls.file(journal, POLICY, manifest("MAN-9"), "in-m1", now=ATA)
+    inward = manifest("MAN-9")
+    inward.header = header("CargoManifest", "MAN-9", "change", 2)
+    after = calls.file(journal, POLICY, inward, "in-m2", now=ATD + dt.timedelta(hours=1))
+    assert after is not None and [f.code for f in after.flags] == ["POST_ARRIVAL"]
 
 
 def test_the_loading_is_reconciled_hours_after_departure_once(
