@@ -21,7 +21,7 @@ from typing import Any, Final, cast
 
 from lxml import etree
 
-from adapters.common import DecodeContext, MappingError, parse_xml, text_of
+from adapters.common import DecodeContext, MappingError, parse_xml, text_of, whole
 from gateway.domain.calls import (
     CallKey,
     CargoSummary,
@@ -48,12 +48,33 @@ def _text(el: etree._Element, name: str) -> str | None:
     return text.strip() if text else None
 
 
-def _moment(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+# A value the schema allows but Python cannot hold: xs:dateTime takes hour 24 and years of
+# five digits, xs:nonNegativeInteger any number of digits (int() refuses more than 4,300).
+# Refused as a field the gateway cannot use; before, the ValueError went past the adapter and
+# the message failed five deliveries and was dead-lettered INTERNAL_ERROR, unanswered.
+FIELD_INVALID: Final = "CALL_FIELD_INVALID"
 
 
-def _int(value: str | None) -> int | None:
-    return None if value is None else int(value)
+def _moment(value: str | None, where: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise MappingError(
+            FIELD_INVALID, f"{value[:30]!r} is not a date and time the gateway can use", where
+        ) from None
+
+
+def _int(value: str | None, where: str) -> int | None:
+    if value is None:
+        return None
+    number = whole(value.strip().removeprefix("+"))
+    if number is None:
+        raise MappingError(
+            FIELD_INVALID, f"{value[:20]!r} is not a whole number of 1 to 9 digits", where
+        )
+    return number
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -101,8 +122,8 @@ def arrival(root: etree._Element, data: bytes, context: DecodeContext) -> Vessel
     cargo = None
     if cargo_el is not None:
         cargo = CargoSummary(
-            containers_to_discharge=_int(cargo_el.get("discharge")),
-            containers_to_load=_int(cargo_el.get("load")),
+            containers_to_discharge=_int(cargo_el.get("discharge"), "Cargo/@discharge"),
+            containers_to_load=_int(cargo_el.get("load"), "Cargo/@load"),
             gross_mass_kg=_decimal(cargo_el.get("grossMassKg")),
             description=text_of(cargo_el).strip()[:512] or None,
         )
@@ -122,11 +143,11 @@ def arrival(root: etree._Element, data: bytes, context: DecodeContext) -> Vessel
         berth=port.get("berth"),
         last_port=_checked(_text(root, "LastPort"), port_of_call=False, where="LastPort"),
         next_port=_checked(_text(root, "NextPort"), port_of_call=False, where="NextPort"),
-        eta=_moment(_text(root, "ETA")),
-        ata=_moment(_text(root, "ATA")),
-        atd=_moment(_text(root, "ATD")),
-        crew_count=_int(_text(root, "Crew")),
-        passenger_count=_int(_text(root, "Passengers")),
+        eta=_moment(_text(root, "ETA"), "ETA"),
+        ata=_moment(_text(root, "ATA"), "ATA"),
+        atd=_moment(_text(root, "ATD"), "ATD"),
+        crew_count=_int(_text(root, "Crew"), "Crew"),
+        passenger_count=_int(_text(root, "Passengers"), "Passengers"),
         cargo=cargo,
     )
 
@@ -142,7 +163,7 @@ def terminal_report(
         ContainerMovement(
             container=c.get("id", "").replace(" ", "").upper(),
             operation=operation,
-            time=_moment(c.get("time")),
+            time=_moment(c.get("time"), "Container/@time"),
             size_type=c.get("sizeType"),
             full=None if c.get("full") is None else c.get("full") in ("true", "1"),
             seals=tuple(text_of(s).strip() for s in c.findall(_NS + "Seal")),
@@ -164,7 +185,7 @@ def terminal_report(
         operation=operation,
         terminal=port.get("terminal"),
         complete=root.get("complete") in ("true", "1"),
-        completed_at=_moment(root.get("completedAt")),
+        completed_at=_moment(root.get("completedAt"), "@completedAt"),
         movements=movements,
     )
 

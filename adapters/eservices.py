@@ -95,12 +95,17 @@ def load(data: bytes) -> Any:
         ) from None
     except RecursionError:
         raise MappingError("JSON_MALFORMED", "nested too deeply", "/") from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (int_max_str_digits):
+        # a ValueError, not a JSONDecodeError, which went past the adapter, so the message
+        # failed five times and was dead-lettered INTERNAL_ERROR without a receipt.
+        raise MappingError("JSON_MALFORMED", "a number has too many digits", "/") from None
 
 
 def document_type(value: Any) -> str:
     """The ``documentType`` of a parsed document, or MappingError for one we do not take."""
     kind = value.get("documentType") if isinstance(value, dict) else None
-    if kind not in SCHEMAS:
+    if not isinstance(kind, str) or kind not in SCHEMAS:  # a list or object is unhashable
         shown = repr(kind)[:40]
         raise MappingError(
             "JSON_UNSUPPORTED_DOCUMENT",

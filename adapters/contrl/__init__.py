@@ -39,10 +39,12 @@ from __future__ import annotations
 from adapters.contrl.encoder import encode
 from adapters.contrl.envelope import (
     REASON_NOT_RECIPIENT,
+    REASON_UNKNOWN_SENDER,
     check_group,
     check_interchange,
     check_message,
     check_recipient,
+    check_sender,
     check_unb_datetime,
 )
 from adapters.contrl.limits import (
@@ -83,6 +85,7 @@ __all__ = [
     "PROBLEMS_PER_MESSAGE",
     "REASON_NOT_RECIPIENT",
     "REASON_TOO_MANY",
+    "REASON_UNKNOWN_SENDER",
     "FedCheck",
     "FedCheckFactory",
     "Findings",
@@ -100,6 +103,7 @@ __all__ = [
     "check_interchange",
     "check_message",
     "check_recipient",
+    "check_sender",
     "check_unb_datetime",
     "encode",
     "failure_report",

@@ -23,6 +23,7 @@ from adapters.edifact.syntax import (
     ERR_TOO_LONG,
     ERR_TOO_MANY,
     ERR_TOO_SHORT,
+    ERR_UNKNOWN_SENDER,
     EdifactError,
     Group,
     Interchange,
@@ -395,6 +396,38 @@ def check_recipient(ic: Interchange, recipients: Collection[str]) -> list[Edifac
             element=2,
             component=0,
             reason=REASON_NOT_RECIPIENT,
+        )
+    ]
+
+
+# The reason of the error 23 below (issue #14's review: partners' `interchange_ids`).
+REASON_UNKNOWN_SENDER = "SENDER_NOT_PARTNER"
+
+
+def check_sender(ic: Interchange, senders: Collection[str]) -> list[EdifactError]:
+    """ISO 9735 error 23, "unknown interchange sender", when the UNB names a sender (S002
+    0004) that is none of ``senders`` (the ids the partner whose queue it came from may
+    use). Bare messages and an empty sender (error 13 already) are not judged here.
+
+    >>> from adapters.edifact import parse
+    >>> ic = parse(b"UNB+UNOA:3+TERMINAL2+CUSTOMS+240101:1200+1'UNH+1+X:D:96A:UN'UNT+2+1'UNZ+1+1'")[0]
+    >>> [(e.code, e.s011()) for e in check_sender(ic, ["APCS"])], check_sender(ic, ["TERMINAL2"])
+    ([('23', (3, 1))], [])
+    """
+    unb = ic.header
+    if unb is None or not ic.sender or ic.sender in senders:
+        return []
+    shown = ic.sender if len(ic.sender) <= 35 else ic.sender[:35] + "..."
+    return [
+        EdifactError(
+            ERR_UNKNOWN_SENDER,
+            f"the interchange says it is from {shown!r}, which is not an interchange id of "
+            f"the partner it came from (its ids: {', '.join(sorted(senders)) or 'none'})",
+            segment=unb.number,
+            tag="UNB",
+            element=1,
+            component=0,
+            reason=REASON_UNKNOWN_SENDER,
         )
     ]
 

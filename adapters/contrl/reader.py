@@ -13,6 +13,7 @@ from adapters.contrl.envelope import (
     check_interchange,
     check_message,
     check_recipient,
+    check_sender,
 )
 from adapters.contrl.report import (
     Findings,
@@ -109,10 +110,14 @@ def _interchange_report(
     messages: list[MessageReport],
     partial: bool,
     recipients: Collection[str] | None = None,
+    senders: Collection[str] | None = None,
 ) -> InterchangeReport:
     """The envelope verdict on ``ic`` (UNB/UNZ, groups) around its message reports;
-    ``recipients``: the reader's own identities, the UNB recipients it takes (None: any)."""
+    ``recipients``: the reader's own identities, the UNB recipients it takes (None: any);
+    ``senders``: the UNB senders it takes from whoever it reads for (None: any)."""
     errors, warnings = check_interchange(ic)
+    if senders is not None:
+        errors += check_sender(ic, senders)
     if recipients is not None:
         errors += check_recipient(ic, recipients)
     report = InterchangeReport(
@@ -192,10 +197,12 @@ class ReportBuilder:
         message_checks: Iterable[MessageCheck] = (),
         partial: bool = False,
         recipients: Collection[str] | None = None,
+        senders: Collection[str] | None = None,
     ) -> None:
         self._checks = list(message_checks)
         self._partial = partial
         self._recipients = recipients  # the identities the UNB recipient must be one of
+        self._senders = senders  # the ids the UNB sender must be one of (None: any)
         self._seen: dict[str, int] = {}  # message references of the open interchange
         self._open: list[MessageReport] = []
         self._budget = _Budget()  # the findings kept with their detail, for the whole input
@@ -245,7 +252,8 @@ class ReportBuilder:
     def finish(self, interchanges: list[Interchange] | None = None) -> SyntaxReport:
         """The report; ``interchanges`` (parsed whole) are attached as :func:`acknowledge` does."""
         reports = [
-            _interchange_report(ic, ms, self._partial, self._recipients) for ic, ms in self._ended
+            _interchange_report(ic, ms, self._partial, self._recipients, self._senders)
+            for ic, ms in self._ended
         ]
         return SyntaxReport.of(reports, interchanges or [])
 
@@ -323,6 +331,7 @@ class StreamingAcknowledgement:
         partial: bool = False,
         fed_checks: Sequence[FedCheckFactory] | None = None,
         recipients: Collection[str] | None = None,
+        senders: Collection[str] | None = None,
     ) -> None:
         self._data = data
         self._policy = charset_policy
@@ -332,8 +341,9 @@ class StreamingAcknowledgement:
         self.thin: ThinMessage | None = None  # the last message read thin
         self._partial = partial
         self._recipients = recipients
+        self._senders = senders
         self._builder = ReportBuilder(
-            message_checks=self._checks, partial=partial, recipients=recipients
+            message_checks=self._checks, partial=partial, recipients=recipients, senders=senders
         )
         self._report: SyntaxReport | None = None
         self._events: Iterator[tuple[Interchange, Message, bool]] | None = None
@@ -388,7 +398,10 @@ class StreamingAcknowledgement:
         elif builder.interchanges == 0:
             # No interchange at all (empty input): the engine's own error for it.
             self._report = acknowledge(
-                self._data, charset_policy=self._policy, recipients=self._recipients
+                self._data,
+                charset_policy=self._policy,
+                recipients=self._recipients,
+                senders=self._senders,
             )
         else:
             self._report = builder.finish()
@@ -421,19 +434,21 @@ def acknowledge(
     message_checks: Iterable[MessageCheck] = (),
     partial: bool = False,
     recipients: Collection[str] | None = None,
+    senders: Collection[str] | None = None,
 ) -> SyntaxReport:
     """Parse and check ``data``; the result says accepted or rejected. Never raises.
 
     ``message_checks`` are called with every message (e.g. the directory
     validator) and their errors are reported in the message's UCM/UCS/UCD.
     ``recipients``: the reader's identities; a UNB addressed to another is rejected (UCI
-    error 7). For inputs too big to parse whole, feed a :class:`ReportBuilder` from the
+    error 7); ``senders``: the UNB senders taken (None: any; another is UCI error 23). For
+    inputs too big to parse whole, feed a :class:`ReportBuilder` from the
     streaming API instead (same report).
     """
     try:
         interchanges = parse(data, charset_policy=charset_policy)
         builder = ReportBuilder(
-            message_checks=message_checks, partial=partial, recipients=recipients
+            message_checks=message_checks, partial=partial, recipients=recipients, senders=senders
         )
         for ic in interchanges:
             for msg in ic.messages:

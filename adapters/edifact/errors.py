@@ -18,6 +18,7 @@ ERR_UNSPECIFIED: Final = "18"  # unspecified error
 ERR_INVALID_SERVICE_CHAR: Final = "20"  # character invalid as service character (UNA)
 ERR_INVALID_CHAR: Final = "21"  # character not in the character set declared in UNB
 ERR_INVALID_SEPARATOR: Final = "22"  # invalid service character(s)
+ERR_UNKNOWN_SENDER: Final = "23"  # unknown interchange sender (UNB S002)
 ERR_DUPLICATE: Final = "26"  # duplicate detected (message reference reused)
 ERR_REF_MISMATCH: Final = "28"  # references do not match (UNT/UNE/UNZ vs UNH/UNG/UNB)
 ERR_COUNT_MISMATCH: Final = "29"  # control count does not match number of instances

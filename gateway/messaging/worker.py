@@ -438,7 +438,7 @@ class Worker:
         with message_context(
             message_id=inbound_id,
             partner=partner,
-            correlation_id=delivery.correlation_id or inbound_id,
+            correlation_id=delivery.correlation_id or delivery.message_id or inbound_id,
             business_reference=None,
         ):
             try:
@@ -601,7 +601,7 @@ class Worker:
     def _about(partner: Partner, d: Delivery) -> Iterator[tuple[str, str]]:
         """(inbound id, correlation id) of ``d``, bound to every log line inside."""
         inbound_id = inbound_id_of(partner.id, d)
-        correlation_id = d.correlation_id or inbound_id
+        correlation_id = d.correlation_id or d.message_id or inbound_id
         with message_context(
             message_id=inbound_id,
             partner=partner.id,

@@ -141,6 +141,26 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
+def _load_anchor(path: Path) -> list[x509.Certificate]:
+    """The certificates of the anchor file ``path``; ConfigError (``trust.dir``) when it
+    cannot be read or holds none."""
+    try:
+        certificates = load_certificates(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(
+            "trust.dir", f"the trust anchor {path} cannot be read: {exc.strerror or exc}"
+        ) from None
+    except ValueError:
+        certificates = []
+    if not certificates:
+        raise ConfigError(
+            "trust.dir",
+            f"the trust anchor {path} holds no certificate (PEM or DER): "
+            "install the partner's CA or signing certificate there",
+        )
+    return certificates
+
+
 def key_strength_problem(key: Any) -> str | None:
     """Why a public key is too weak, or None.
 
@@ -197,12 +217,13 @@ class TrustStore:
         """Read ``<directory>/<partner>.pem`` anchors and the CRLs (``<directory>/crl/`` by default).
 
         A CRL that cannot be read or parsed is a ConfigError (issue #14: revocation must not
-        fail open because a file is missing).
+        fail open because a file is missing), and so is an anchor: one that cannot be read,
+        or holds no certificate, refuses the start with its path and why (it was a traceback).
         """
         store = cls()
         if directory.is_dir():
             for path in sorted(directory.glob("*.pem")):
-                store.anchors[path.stem] = load_certificates(path.read_bytes())
+                store.anchors[path.stem] = _load_anchor(path)
         if crl_files:
             store.crl_source = CrlSource.of_files(crl_files)
         elif (directory / "crl").is_dir():

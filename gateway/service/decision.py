@@ -43,6 +43,7 @@ from gateway.service.plan import (
     Publish,
     document_key,
     file_letter,
+    identify,
     inbound_id_of,
     now,
 )
@@ -121,6 +122,7 @@ class DecisionService:
             early = arrived()
             if early is not None:
                 return early
+            inbound_id = d.inbound_id or inbound_id  # its own when its message id was taken
             log.info("received", bytes=len(d.body), queue=queue, redelivered=d.redelivered)
             started = time.perf_counter()
             pipeline = self.pipeline
@@ -214,6 +216,9 @@ class DecisionService:
         """
         journal = self.journal
         with journal.unit_of_work():
+            inbound_id = identify(journal, partner.id, d, inbound_id)  # docs/security.md
+            if d.inbound_id is not None:
+                log.warning("message id taken: decided under its own id", inbound_id=inbound_id)
             prior = journal.processed(inbound_id)
             if prior is not None and prior.state == "done":
                 # Processed and confirmed before; only the inbound ack was lost (a crash).
@@ -402,7 +407,7 @@ class DecisionService:
                     partner.id,
                     ack,
                     answers.answer_id(inbound_id, i),
-                    inbound_id,
+                    d.message_id or inbound_id,  # the partner's own id, even when taken
                     "application/xml" if ack[:1] == b"<" else "application/edifact",
                     ack_type,
                     {},

@@ -78,6 +78,7 @@ def translate_edifact(
     (:func:`gateway.service.pipeline.translate` says what each parameter does)."""
     directory_validation = policy.directory_validation
     recipients = None if envelope is None else envelope.recipients
+    senders = None if envelope is None else envelope.senders
     # One message at a time (issue #8): read, checked for the CONTRL (envelope and directory),
     # decoded, its XML built, validated and handed to ``sign``, and released before the next
     # one is read. Each message is decided on its own (issue #15): one that cannot be decoded,
@@ -105,6 +106,7 @@ def translate_edifact(
             fed_checks=fed,
             partial=True,
             recipients=recipients,
+            senders=senders,
         )
     else:
         checks = [message_check(directory_validation, result, allowed, context.sender)]
@@ -114,6 +116,7 @@ def translate_edifact(
             message_checks=checks,
             partial=True,
             recipients=recipients,
+            senders=senders,
         )
     second = MessageRereader(data, policy)
     heads: list[MessageHead] = []

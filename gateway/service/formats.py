@@ -302,11 +302,14 @@ class Envelope:
 
     ``recipients``: the gateway's own ids for this partner; a UNB recipient that is none of
     them is refused (ISO 9735 error 7). ``required``: messages must come in an interchange
-    (a UNB): bare UNH..UNT name no one a CONTRL could be sent to.
+    (a UNB): bare UNH..UNT name no one a CONTRL could be sent to. ``senders``: the
+    partner's ``interchange_ids``; a UNB sender that is none of them is refused (ISO 9735
+    error 23); None (an empty list in the configuration): any.
     """
 
     recipients: tuple[str, ...]
     required: bool = True
+    senders: tuple[str, ...] | None = None
 
 
 def envelope_for(partner: Partner, interchange_id: str) -> Envelope:
@@ -315,6 +318,7 @@ def envelope_for(partner: Partner, interchange_id: str) -> Envelope:
     return Envelope(
         partner.gateway_ids or (interchange_id,),
         ANSWERS.get(partner.role, "contrl") == "contrl",
+        partner.interchange_ids or None,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from gateway.service.translation import MessageHead
 from gateway.storage.journal import EventRow, Journal
-from gateway.storage.spool import Signed, SpoolBatch, SpooledDocument
+from gateway.storage.spool import Signed, SpoolBatch, SpooledDocument, content
 
 
 class Addresses(Protocol):
@@ -58,6 +58,9 @@ class Delivery:
     type: str | None = None
     # A large body is let go once decided (``DecisionService.let_go_of_body``): ``body`` is empty then.
     spooled_body: SpooledDocument | None = None
+    # The journal's id for it when its message id already names another message, another
+    # partner's or other content (``DecisionService.receive``; docs/security.md "Message ids").
+    inbound_id: str | None = None
 
     @property
     def payload(self) -> Signed:
@@ -103,11 +106,47 @@ class Plan:
 def inbound_id_of(partner: str, delivery: Delivery) -> str:
     """The partner's message id, or one derived from partner and content when it sent none.
 
-    Deriving it (rather than a random uuid) keeps a redelivery recognisable.
+    Deriving it (rather than a random uuid) keeps a redelivery recognisable. A message id
+    that names another message (another partner's, or this partner's with other content) is
+    replaced on arrival by one of its own (``Delivery.inbound_id``, set by
+    ``DecisionService.receive``): a message id is the partner's word, never a key into what
+    the gateway decided for someone else.
     """
+    if delivery.inbound_id:
+        return delivery.inbound_id
     if delivery.message_id:
         return delivery.message_id
     return "sha256-" + hashlib.sha256(partner.encode() + b"\0" + delivery.body).hexdigest()[:40]
+
+
+# The dedup key that holds a message id for the (partner, content digest) it first came with.
+MESSAGE_ID_KEY = "inbound:"
+
+
+def identify(journal: Journal, partner: str, d: Delivery, inbound_id: str) -> str:
+    """The journal's id for ``d`` (claimed in the arrival's transaction): its message id,
+    unless that id names another message.
+
+    A message id is the partner's word. The journal keys what it decided on it (a redelivery
+    of a ``done`` message is acknowledged with nothing published) and derives the ids of the
+    documents and answers from it, so an id another partner used, or this partner used for
+    other content, would make this message a "redelivery" of that one: acknowledged, never
+    routed nor answered. Each message id is claimed for (partner, content digest); a message
+    whose id is held for another gets an id of its own, derived from its id, its partner and
+    its content, which its own redelivery finds again (``Delivery.inbound_id``).
+    """
+    d.inbound_id = None
+    if not d.message_id:
+        return inbound_id  # already derived from the partner and the content
+    digest = hashlib.sha256(content(d.payload)).hexdigest()
+    whose = f"{partner}:{digest}"
+    own = f"{d.message_id[:200]}~{partner}~"
+    for candidate in (d.message_id, own + digest[:16], own + digest):
+        if not journal.claim(whose, {MESSAGE_ID_KEY + candidate: whose}):
+            if candidate != d.message_id:
+                d.inbound_id = candidate
+            return candidate
+    raise RuntimeError(f"no free journal id for message id {d.message_id[:200]!r}")
 
 
 def document_key(partner: str, doc: Any) -> str:

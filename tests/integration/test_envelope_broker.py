@@ -123,3 +123,32 @@ def test_what_a_partner_receives(gateway_env: dict[str, str], tmp_path: Path) ->
     # The partner's CONTRL: not answered, recorded on the message whose answer it acknowledges.
     assert "acknowledged" in events_of(gateway_env, "env-1")[-1:]
     assert events_of(gateway_env, "env-contrl").count("received") == 2
+
+
+def test_an_interchange_in_another_partys_name_is_refused(
+    gateway_env: dict[str, str], tmp_path: Path
+) -> None:
+    """apcs configured with ``interchange_ids = ["APCS"]`` sends a manifest whose UNB says it
+    is from TERMINAL2 (another EDI party): rejected whole (UCI 4, error 23 at UNB S002),
+    dead-lettered with its reason, nothing at customs; its own manifest next is routed."""
+    config = tmp_path / "gateway.toml"
+    config.write_text('[partners.apcs]\ninterchange_ids = ["APCS"]\n')
+    gateway_env["EDIGW_CONFIG"] = str(config)
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    spoofed = cuscar(11).replace(b"+APCS:ZZZ+", b"+TERMINAL2:ZZZ+", 1)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("snd-spoofed", spoofed), ("snd-own", cuscar(12))])
+        wait_until(lambda: done_count(gateway_env) >= 2, 30, "both decided")
+        answers = {p.correlation_id: body for p, body in drain(gateway_env, names.outbound("apcs"))}
+        letters = drain(gateway_env, names.dead_letter(names.inbound("apcs")))
+        docs = drain(gateway_env, names.customs_core)
+    for body in answers.values():
+        assert_valid_contrl(body)
+    [uci] = segments(parse(answers["snd-spoofed"])[0], "UCI")
+    assert uci[3:] == (("4",), ("23",), ("UNB",), ("3", "1"))
+    [(props, body)] = letters
+    assert props.message_id == "snd-spoofed" and body == spoofed
+    assert props.headers[broker.H_REASON] == "EDIFACT_SYNTAX"
+    assert "TERMINAL2" in props.headers[broker.H_SENTENCE]
+    assert [p.headers["x-edigw-inbound-id"] for p, _ in docs] == ["snd-own"]

@@ -125,3 +125,77 @@ def test_same_document_version_in_a_new_interchange_is_not_routed_again(
     assert _uci_action(acks["doc-2"]) == "7"  # accepted: the syntax is fine, nothing new to do
     assert "duplicate" in events_of(gateway_env, "doc-2")
     assert count(gateway_env, names.dead_letter(names.inbound("apcs"))) == 0
+
+
+def test_a_message_id_another_partner_used_is_decided_on_its_own(
+    gateway_env: dict[str, str],
+) -> None:
+    """Message ids are the partners' words: the customs portal's TPD request carrying the id
+    of apcs's manifest (by chance or on purpose) is not a "redelivery" of that manifest,
+    acknowledged with nothing routed nor answered (docs/security.md, "Message ids"). Each is
+    routed under ids of its own and answered with its own message id as correlation id."""
+    from tests.travellers_data import encoded, tpd_json
+
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("shared-1", cuscar(40_300))])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "apcs's manifest done")
+        submit(gateway_env, [("shared-1", encoded(tpd_json("TPD-SHARED-1")))], partner="eservices")
+        receipts = wait_until(
+            lambda: drain(gateway_env, names.outbound("eservices")), 20, "the portal answered"
+        )
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "the portal's message done")
+        docs = drain(gateway_env, names.customs_core)
+        acks = drain(gateway_env, names.outbound("apcs"))
+    assert [p.correlation_id for p, _ in receipts] == ["shared-1"]
+    assert [p.correlation_id for p, _ in acks] == ["shared-1"]
+    assert sorted(p.type for p, _ in docs) == ["CargoManifest", "VehicleTemporaryAdmission"]
+    assert len({p.message_id for p, _ in docs}) == 2  # none of apcs's ids reused
+    assert [p.message_id for p, _ in docs if p.type == "CargoManifest"] == [
+        derived_id("shared-1", 0)
+    ]
+    for partner in ("apcs", "eservices"):
+        assert count(gateway_env, names.dead_letter(names.inbound(partner))) == 0
+
+
+def test_a_message_id_reused_for_other_content_is_not_dropped(
+    gateway_env: dict[str, str],
+) -> None:
+    """The same message id on another manifest of the same partner (a client that numbers
+    its messages from 1 at every start): routed and answered like any new message; the very
+    same message again is still recognised as a redelivery."""
+    names = names_of(gateway_env)
+    declare_topology(gateway_env)
+    with worker_thread(gateway_env):
+        submit(gateway_env, [("reused-1", cuscar(40_310))])
+        wait_until(lambda: done_count(gateway_env) >= 1, 20, "first manifest done")
+        submit(gateway_env, [("reused-1", cuscar(40_311))])
+        wait_until(lambda: done_count(gateway_env) >= 2, 20, "second manifest done")
+        submit(gateway_env, [("reused-1", cuscar(40_311))])
+        wait_until(
+            lambda: any(
+                "duplicate" in events_of(gateway_env, m)
+                for m in _inbound_ids(gateway_env, "reused-1")
+            ),
+            20,
+            "the copy recognised",
+        )
+        docs = drain(gateway_env, names.customs_core)
+        acks = drain(gateway_env, names.outbound("apcs"))
+    assert len(docs) == 2 and len({p.message_id for p, _ in docs}) == 2
+    assert [p.correlation_id for p, _ in acks] == ["reused-1", "reused-1"]
+    assert {_uci_action(body) for _, body in acks} == {"7"}
+
+
+def _inbound_ids(env: dict[str, str], message_id: str) -> list[str]:
+    """The journal's ids of inbound messages whose partner message id was ``message_id``."""
+    from gateway.config import load
+    from gateway.storage.backends import open_journal
+
+    settings = load(env=env)
+    journal = open_journal(settings.journal_backend, settings.journal_path)
+    try:
+        return [h.message_id for h in journal.track(message_id)]
+    finally:
+        journal.close()

@@ -40,6 +40,7 @@ from gateway.messaging.partners import (
 from gateway.storage.journal import derived_id
 from tests.e2e.test_faults_support import (
     cleanup_topologies,  # noqa: F401  (autouse: deletes each test's queues)
+    count,
     cuscar,
     delete_topology,
     drain,
@@ -291,6 +292,43 @@ def test_the_worker_still_refuses_another_partners_user_id(
     assert props.message_id == "uid-2"
     assert props.headers["x-edigw-reason"] == "SENDER_MISMATCH"
     assert commerce_user in props.headers["x-edigw-sentence"]
+
+
+def test_a_message_another_partners_user_wrote_is_never_replayed(
+    partner_env: dict[str, str], provisioned: dict[str, str]
+) -> None:
+    """The SENDER_MISMATCH dead letter stays in apcs's DLQ: a replay would publish it under
+    the gateway's user, which the worker trusts, and so pass commerce's message off as apcs's
+    (routed to customs as apcs's manifest). ``--dry-run`` says it will not go, a replay (plain
+    or ``--all``) leaves it, exit 1 with the reason; nothing reaches customs."""
+    names = names_of(partner_env)
+    settings = load(env=partner_env)
+    commerce_user = user_for(names, "commerce")
+    core_vhost = vhost_of(settings.broker_url)
+    dlq = names.dead_letter(names.inbound("apcs"))
+    write = f"^{re.escape(names.inbound('apcs'))}$"
+    rabbitmqctl("set_permissions", "-p", core_vhost, commerce_user, "^$", write, "^$")
+    try:
+        commerce_in_core = _in_vhost(provisioned["commerce"], core_vhost)
+        with worker_thread(partner_env):
+            _publish(
+                commerce_in_core, names.inbound("apcs"), commerce_user, cuscar(70_201), "uid-3"
+            )
+            wait_until(lambda: count(partner_env, dlq) >= 1, 30, "uid-3 refused")
+            dry = _edigw(partner_env, "dlq", "replay", "--all", "--dry-run")
+            replay = _edigw(partner_env, "dlq", "replay", "--all", "--wait", "0")
+            letters = drain(partner_env, dlq)
+            docs = drain(partner_env, names.customs_core)
+    finally:
+        rabbitmqctl("clear_permissions", "-p", core_vhost, commerce_user)
+    assert dry.returncode == 0 and "rejected: SENDER_MISMATCH" in dry.stdout, dry.stderr
+    assert "1 of 1 will be rejected again" in dry.stderr
+    assert replay.returncode == 1, replay.stderr
+    assert "NOT replayed" in replay.stderr and "never replayed" in replay.stderr
+    [(props, _)] = letters  # still there, as it was
+    assert props.message_id == "uid-3" and props.headers["x-edigw-reason"] == "SENDER_MISMATCH"
+    assert "x-edigw-replays" not in props.headers
+    assert docs == []
 
 
 def test_provisioning_again_keeps_passwords_and_removes_older_grants(

@@ -373,3 +373,30 @@ def test_forget_erases_the_dead_letters_that_carry_a_traveller(
     )
     said = json.dumps(entry.to_json())
     assert "197845612" not in said and "Benaïssa" not in said  # a tombstone, not the letter
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"documentType": "tpd-request", "reference": ' + b"7" * 5_000 + b"}", "JSON_MALFORMED"),
+        (b'{"documentType": ["tpd-request"]}', "JSON_UNSUPPORTED_DOCUMENT"),
+    ],
+)
+def test_json_python_cannot_read_is_answered_at_once(
+    gateway_env: dict[str, str], body: bytes, reason: str
+) -> None:
+    """A portal document with an integer of 5,000 digits (Python refuses it with a
+    ValueError) or a documentType that is a list (a TypeError): the error went past the JSON
+    reader, so the message failed on each delivery and was dead-lettered INTERNAL_ERROR on
+    the fifth, with no receipt. Now each is refused like any other bad JSON: a negative
+    signed receipt and a dead letter, on its first delivery."""
+    env = gateway_env
+    declare_topology(env)
+    with worker_thread(env):
+        step(env, "eservices", [("odd-json", body)])
+        answers = receipts(env, "eservices")
+        dead = letters(env, "eservices")
+    assert answers["odd-json"].outcome == "rejected"
+    assert [r.code for r in answers["odd-json"].reasons] == [reason]
+    assert dead["odd-json"][broker.H_REASON] == reason
+    assert dead["odd-json"][broker.H_ATTEMPTS] == 1

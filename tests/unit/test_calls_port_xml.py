@@ -116,6 +116,43 @@ def test_apcs_xml_that_breaks_its_schema_is_refused_with_the_reason(
     assert documents(plan) == []
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (ARRIVAL.replace(b"<Crew>24</Crew>", b"<Crew>" + b"7" * 5_000 + b"</Crew>"), "Crew"),
+        (
+            ARRIVAL.replace(b'discharge="2"', b'discharge="' + b"1" * 5_000 + b'"'),
+            "Cargo/@discharge",
+        ),
+        (ARRIVAL.replace(b"2026-12-03T06:00:00+01:00", b"2026-12-03T24:00:00+01:00"), "ETA"),
+        (ARRIVAL.replace(b"2026-12-03T06:00:00+01:00", b"12026-12-03T06:00:00+01:00"), "ETA"),
+        (
+            DISCHARGE.replace(b'completedAt="2026-12-03T19', b'completedAt="-2026-12-03T19'),
+            "@completedAt",
+        ),
+        (
+            DISCHARGE.replace(b'time="2026-12-03T09:12', b'time="2026-12-03T24:00'),
+            "Container/@time",
+        ),
+    ],
+)
+def test_apcs_xml_values_the_schema_allows_and_python_cannot_hold_are_refused(
+    service: DecisionService, tmp_path: Path, body: bytes, where: str
+) -> None:
+    """xs:nonNegativeInteger has no bound (int() refuses 4,301 digits), xs:dateTime takes hour
+    24, five-digit and negative years: valid for the schema, a ValueError for Python, which
+    went past the adapter (the message failed five deliveries, INTERNAL_ERROR, unanswered).
+    Now each is refused at once with its field, answered with a signed Acknowledgement."""
+    plan = decided(service, body, "x-odd")
+    assert plan.outcome == "rejected", plan.detail
+    ack = answer(plan, tmp_path)
+    assert ack.status == "rejected"
+    assert [(e.code, e.pointer.location if e.pointer else "") for e in ack.errors] == [
+        ("CALL_FIELD_INVALID", where)
+    ]
+    assert documents(plan) == [] and [p.kind for p in plan.publishes] == ["dead-letter", "ack"]
+
+
 def test_only_the_configured_vocabulary_is_xml_a_port_may_send(service: DecisionService) -> None:
     apcs = service.settings.partners["apcs"]
     assert formats.decide(ARRIVAL, apcs).format == "xml"

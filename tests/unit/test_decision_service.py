@@ -8,6 +8,7 @@ the broker's confirms) or not (a crash between two publishes).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def arrive(service: DecisionService, body: bytes, message_id: str, **kw: object)
     d = Delivery(body, message_id, None, {}, QUEUE, "", bool(kw.get("redelivered")))
     if "user_id" in kw:
         d.user_id = str(kw["user_id"])
-    partner = apcs(service)
+    partner = kw.get("partner") or apcs(service)
+    assert isinstance(partner, Partner)
     inbound = inbound_id_of(partner.id, d)
     early = service.receive(partner, QUEUE, d, inbound, inbound)
     return service.decide(partner, QUEUE, d, inbound, inbound, lambda: early)
@@ -152,3 +154,52 @@ def test_another_partners_broker_user_is_refused_at_arrival(service: DecisionSer
     )
     assert plan.outcome == "rejected" and plan.detail.startswith("SENDER_MISMATCH")
     assert [k for k, _ in kinds(plan)] == ["dead-letter"]
+
+
+def test_a_message_id_another_partner_used_is_not_taken_for_a_redelivery(
+    service: DecisionService,
+) -> None:
+    """A message id is the partner's word: a second port partner that sends (by chance or on
+    purpose) the id of apcs's message is decided on its own, routed under ids of its own, and
+    answered with its own message id as correlation id; it is never acknowledged as a
+    "redelivery" of apcs's message with nothing routed nor answered."""
+    first = arrive(service, interchange(message("1", "MAN-DZALG-0601")), "shared-1")
+    carried_out(service, first)
+    other = dataclasses.replace(apcs(service), id="djendjen", name="Djen Djen terminal")
+    plan = arrive(
+        service,
+        interchange(message("1", "MAN-DZDJE-0602"), reference="DJ1"),
+        "shared-1",
+        partner=other,
+    )
+    assert plan.outcome == "routed", plan.detail
+    assert [k for k, _ in kinds(plan)] == ["document", "ack"]
+    assert plan.inbound_id.startswith("shared-1~djendjen~")
+    ids = {p.message_id for p in first.publishes} | {p.message_id for p in plan.publishes}
+    assert len(ids) == len(first.publishes) + len(plan.publishes)  # no id of apcs's reused
+    answers = [p for p in plan.publishes if p.kind == "ack"]
+    assert [p.correlation_id for p in answers] == ["shared-1"]  # the partner's own id
+    carried_out(service, plan)
+    # apcs's own redelivery is still one, and so is the other partner's.
+    assert arrive(service, interchange(message("1", "MAN-DZALG-0601")), "shared-1").outcome == (
+        "redelivery"
+    )
+    again = arrive(
+        service,
+        interchange(message("1", "MAN-DZDJE-0602"), reference="DJ1"),
+        "shared-1",
+        partner=other,
+    )
+    assert again.outcome == "redelivery" and again.inbound_id == plan.inbound_id
+
+
+def test_a_message_id_reused_for_other_content_is_decided_as_a_new_message(
+    service: DecisionService,
+) -> None:
+    """The same partner, the same message id, another manifest: not a redelivery of the first
+    (which would be acknowledged with nothing routed): routed and answered on its own."""
+    carried_out(service, arrive(service, interchange(message("1", "MAN-DZORN-0701")), "m-1"))
+    plan = arrive(service, interchange(message("1", "MAN-DZORN-0702"), reference="R2"), "m-1")
+    assert plan.outcome == "routed", plan.detail
+    assert [k for k, _ in kinds(plan)] == ["document", "ack"]
+    assert plan.inbound_id != "m-1"

@@ -471,3 +471,48 @@ def test_an_associations_codes_are_not_judged_by_the_un_lists() -> None:
         not_checked[0].sentence
     )
     assert "uses EN's code lists" in not_checked[1].sentence
+
+
+# --- the UNB sender: one of the partner's interchange_ids (issue #14's review)
+
+
+def from_sender(sender: str, number: str, reference: str) -> bytes:
+    """A one-manifest interchange from ``sender``:ZZZ to CUSTOMS:ZZZ."""
+    body = interchange(message("1", number), reference=reference)
+    return body.replace(b"+APCS:ZZZ+", f"+{sender}:ZZZ+".encode(), 1)
+
+
+def test_a_unb_sender_that_is_none_of_the_partners_ids_is_refused(tmp_path: Path) -> None:
+    """``interchange_ids`` was read and never checked: apcs could send interchanges in the
+    name of any other EDI party. Now an interchange whose UNB sender is none of them is
+    rejected whole (UCI 4, ISO 9735 error 23 at UNB S002, position 3), dead-lettered, nothing routed."""
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    ensure_dev_keys(key, cert)
+    config = {**CONFIG, "partners": {"apcs": {**CONFIG["partners"]["apcs"]}}}
+    config["partners"]["apcs"]["interchange_ids"] = ["APCS", "APCS-BACKUP"]
+    journal = SqliteJournal(":memory:")
+    service = decision_service(
+        load(config, env={}), journal, Signer.from_files(key, cert), tmp_path / "sp", NAMES, QUEUE
+    )
+    try:
+        assert arrive(service, from_sender("APCS", "MAN-DZALG-0901", "S1"), "in-s1").outcome == (
+            "routed"
+        )
+        ok = arrive(service, from_sender("APCS-BACKUP", "MAN-DZALG-0902", "S2"), "in-s2")
+        assert ok.outcome == "routed"
+        for spoofed in ("TERMINAL2", "apcs", "APCS2", "\u0410PCS"):  # case, suffix, Cyrillic A
+            plan = arrive(service, from_sender(spoofed, "MAN-DZALG-0903", "S3"), f"in-{spoofed}")
+            assert plan.outcome == "rejected", spoofed
+            assert [p.kind for p in plan.publishes] == ["dead-letter", "ack"]
+            [(_, ic)] = answers(plan)
+            [uci] = segments(ic, "UCI")
+            assert uci[3:] == (("4",), ("23",), ("UNB",), ("3", "1")), uci  # S002: position 3
+            assert "EDIFACT_23" in str(letters(plan)[0].headers["x-edigw-problems"])
+    finally:
+        journal.close()
+
+
+def test_without_interchange_ids_any_unb_sender_is_taken(service: DecisionService) -> None:
+    """An empty ``interchange_ids`` takes any sender (the queue says who the partner is)."""
+    plan = arrive(service, from_sender("TERMINAL2", "MAN-DZALG-0904", "S4"), "in-s4")
+    assert plan.outcome == "routed"

@@ -118,6 +118,43 @@ def test_production_accepts_installed_anchors(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "anchor, why",
+    [
+        (b"garbage", "holds no certificate"),
+        (b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "holds no"),
+        (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "holds no"),
+        (b"", "holds no certificate"),
+        (None, "cannot be read: Is a directory"),  # an anchor the gateway cannot read
+    ],
+)
+def test_an_anchor_that_cannot_be_used_refuses_the_start(
+    tmp_path: Path, anchor: bytes | None, why: str
+) -> None:
+    """A partner's anchor file that cannot be read or holds no certificate was a traceback
+    (exit 1) at start; it is a configuration refused: exit 2, the file and why."""
+    pki = DevPki.create(tmp_path / "ministries", ["agriculture"])
+    bad = pki.trust_dir / "commerce.pem"
+    if anchor is None:
+        bad.mkdir()
+    else:
+        bad.write_bytes(anchor)
+    with pytest.raises(ConfigError) as refused:
+        TrustStore.load(pki.trust_dir)
+    assert refused.value.key == "trust.dir"
+    assert refused.value.reason.startswith(f"the trust anchor {bad} {why}")
+    config = tmp_path / "gw.toml"
+    config.write_text(f'[trust]\ndir = "{pki.trust_dir}"\n')
+    doc = tmp_path / "doc.xml"
+    doc.write_bytes(b"<doc/>")
+    done = _edigw(tmp_path, "--config", str(config), "verify", str(doc), EDIGW_MODE="development")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(
+        f"configuration refused: trust.dir: the trust anchor {bad} {why}"
+    )
+    assert "Traceback" not in done.stderr
+
+
 # ------------------------------------------------------------------ revocation
 
 

@@ -228,15 +228,22 @@ def test_a_currency_declaration_with_an_unknown_code_or_a_negative_amount_is_ref
         (b"\xff\xfe{}", "JSON_MALFORMED"),
         (b'{"documentType": "tpd-request", "documentType": "tpd-request"}', "JSON_MALFORMED"),
         (b'{"amount": NaN}', "JSON_MALFORMED"),
+        (b'{"documentType": "tpd-request", "n": ' + b"7" * 5_000 + b"}", "JSON_MALFORMED"),
+        (b'{"amount": -' + b"9" * 4_301 + b"}", "JSON_MALFORMED"),
         (b"[" * 150_000 + b"]" * 150_000, "JSON_TOO_LARGE"),
         (b"[" * 50_000 + b"]" * 50_000, "JSON_MALFORMED"),
         (b"[]", "JSON_UNSUPPORTED_DOCUMENT"),
+        (b'{"documentType": []}', "JSON_UNSUPPORTED_DOCUMENT"),  # was a TypeError (unhashable)
+        (b'{"documentType": {"a": 1}}', "JSON_UNSUPPORTED_DOCUMENT"),
         (b'{"documentType": "customs-declaration"}', "JSON_UNSUPPORTED_DOCUMENT"),
     ],
 )
 def test_hostile_json_gets_a_mapping_error_never_a_crash(data: bytes, reason: str) -> None:
     with pytest.raises(MappingError) as exc:
         eservices.decode(data)
+    assert exc.value.reason == reason and exc.value.sentence
+    with pytest.raises(MappingError) as exc:  # a border post's reader, the same way
+        eservices.decode_border_event(data)
     assert exc.value.reason == reason and exc.value.sentence
 
 

@@ -69,6 +69,8 @@ from gateway.messaging.broker import (
 from gateway.messaging.naming import Names
 
 DELIVERY_LIMIT = "DELIVERY_LIMIT"
+# The worker's reason for a message another partner's broker user wrote (never replayed).
+SENDER_MISMATCH = "SENDER_MISMATCH"
 # Set by the operators' replay (issue #19): the dead letter's id, so that the message that
 # comes back after a failed replay keeps it, and the replays so far (newest last). The worker
 # carries every header of a replay on to the dead letter it writes (letters.dead_letter_headers).
@@ -357,6 +359,22 @@ class DeadLetter:
     def group_key(self) -> str:
         """``REASON/stage``: what ``edigw dlq groups`` counts and ``--group`` selects."""
         return f"{self.reason}/{self.stage}"
+
+    @property
+    def replay_refusal(self) -> str | None:
+        """Why this dead letter is never sent back, or None. A message refused because
+        another partner's broker user wrote it (``SENDER_MISMATCH``, the gateway's own reason:
+        a partner's ``x-edigw-reason`` is quarantined) would come back under the gateway's
+        user, which the worker trusts, and be judged as this partner's: a replay would turn
+        the other account's message into this partner's. It stays, to be purged (audited) or
+        sent again by its real sender."""
+        if self.gateway_written and self.reason == SENDER_MISMATCH:
+            return (
+                f"another partner's broker user published it into {self.partner}'s inbound "
+                f"(SENDER_MISMATCH): a replay would make it {self.partner}'s message, so it is "
+                "never replayed; purge it, or have its real sender send it again"
+            )
+        return None
 
     @property
     def has_route(self) -> bool:

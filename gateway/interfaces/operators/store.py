@@ -254,6 +254,10 @@ class DeadLetterStore:
                     if not letter.has_route:
                         result.failed.append((letter, NO_ROUTE.format(queue=letter.queue)))
                         continue
+                    refusal = letter.replay_refusal
+                    if refusal is not None:  # edited or not: it stays (security.md)
+                        result.failed.append((letter, refusal))
+                        continue
                     try:
                         self._publish_back(publisher, letter, actor, body_for)
                     except broker.PublishError as exc:

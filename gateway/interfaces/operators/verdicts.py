@@ -78,6 +78,9 @@ def read_as_gateway(app: App, letter: DeadLetter, body: bytes | None = None) -> 
 
 def foresee(app: App, letter: DeadLetter, body: bytes | None = None) -> Verdict:
     """What ``edigw run`` would make of ``letter`` (or of ``body`` in its place) today."""
+    refusal = letter.replay_refusal
+    if refusal is not None:  # never sent back: the replay leaves it where it is
+        return Verdict(letter.id, REJECTED, letter.reason, refusal)
     try:
         translation = read_as_gateway(app, letter, body)
     except Exception as exc:  # an operator's view must never crash on a message
