@@ -42,9 +42,16 @@ def rendered() -> str:
     return main.get_help(click.Context(main, info_name="edigw", **main.context_settings))
 
 
+def literal(line: str) -> str:
+    """``line`` as a double-quoted string literal, as ``ruff format`` writes one."""
+    if not all(ch.isprintable() or ch == "\n" for ch in line):
+        return repr(line)
+    return '"' + line.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
 def module_text() -> str:
     """The module: the text, a string literal a line."""
-    lines = "".join(f"    {line!r}\n" for line in rendered().splitlines(keepends=True))
+    lines = "".join(f"    {literal(line)}\n" for line in rendered().splitlines(keepends=True))
     return f"{HEAD}EDIGW_HELP = (\n{lines})\n"
 
 

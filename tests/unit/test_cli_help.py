@@ -80,7 +80,9 @@ def test_the_written_help_is_click_s_help_today() -> None:
         (["--help", "--help"], {}),
         (["--help", "translate"], {}),
     ],
-    ids=lambda v: " ".join(v) if isinstance(v, list) else ",".join(f"{k}={x}" for k, x in v.items()),
+    ids=lambda v: (
+        " ".join(v) if isinstance(v, list) else ",".join(f"{k}={x}" for k, x in v.items())
+    ),
 )
 def test_the_script_prints_what_click_prints(argv: list[str], env: dict[str, str]) -> None:
     via_script = _run(SCRIPT, argv, _env(**env))
