@@ -138,15 +138,38 @@ def identify(journal: Journal, partner: str, d: Delivery, inbound_id: str) -> st
     d.inbound_id = None
     if not d.message_id:
         return inbound_id  # already derived from the partner and the content
-    digest = hashlib.sha256(content(d.payload)).hexdigest()
-    whose = f"{partner}:{digest}"
-    own = f"{d.message_id[:200]}~{partner}~"
-    for candidate in (d.message_id, own + digest[:16], own + digest):
+    whose, candidates = _candidates(partner, d.message_id, content(d.payload))
+    for candidate in candidates:
         if not journal.claim(whose, {MESSAGE_ID_KEY + candidate: whose}):
             if candidate != d.message_id:
                 d.inbound_id = candidate
             return candidate
     raise RuntimeError(f"no free journal id for message id {d.message_id[:200]!r}")
+
+
+def decided_as(journal: Journal, partner: str, message_id: str, body: bytes) -> str | None:
+    """The journal's id for the message ``partner`` sent as ``message_id`` with ``body``, as
+    :func:`identify` claimed it on arrival: its message id, or the id of its own it got when
+    that one was held for another message; None while it has not arrived (nothing is claimed
+    for it: what is recorded under ``message_id`` may be another message's).
+
+    What an operator's replay reads its outcome under (``edigw dlq replay``): the replay's
+    message id (``<id>~replayN``) may have been taken before it arrived."""
+    whose, candidates = _candidates(partner, message_id, body)
+    for candidate in candidates:
+        held = journal.holder(MESSAGE_ID_KEY + candidate)
+        if held is None:
+            return None  # claimed in order: it would have taken this one
+        if held[0] == whose:
+            return candidate
+    return None
+
+
+def _candidates(partner: str, message_id: str, body: bytes) -> tuple[str, tuple[str, ...]]:
+    """Who claims (partner and content digest), and the ids it tries, in order."""
+    digest = hashlib.sha256(body).hexdigest()
+    own = f"{message_id[:200]}~{partner}~"
+    return f"{partner}:{digest}", (message_id, own + digest[:16], own + digest)
 
 
 def document_key(partner: str, doc: Any) -> str:

@@ -228,3 +228,30 @@ def test_a_draft_can_be_left_aside_or_discarded(env: dict[str, str], tmp_path: P
         assert cli(env, "dlq", "drafts").exit_code == 1
         assert cli(env, "dlq", "drafts", "--discard", letter_id).exit_code == 1
         assert wait_depth(ch, dlq, 1) == 1  # the dead letter itself is untouched
+
+
+def test_a_replay_whose_id_another_message_took_reports_its_own_outcome(
+    running: dict[str, str],
+) -> None:
+    """A message that arrived first with the replay's id (``took-1~replay1``: a partner that
+    guessed it, or numbers its ids so) does not lend the replay its outcome: the gateway
+    decides the replay under an id of its own (docs/security.md, "Message ids") and the
+    replay reads its outcome there."""
+    env = running
+    settings = settings_for(env)
+    names = Names(settings.name_prefix)
+    with channel_for(settings) as ch:
+        fixed = GOOD.replace(b"AP000003", b"AP000913")
+        dead_letter(ch, settings, fixed, reason="UNROUTABLE", stage="route", message_id="took-1")
+        [letter] = _wait_letters(env, 1)
+        # The replay's id, taken first by a message the gateway refuses.
+        broker.publish(ch, names.inbound("apcs"), "", BAD_COUNT, message_id="took-1~replay1")
+        assert len(_wait_letters(env, 2)) == 2
+
+        replayed = cli(env, "dlq", "replay", str(letter["id"]), "--json", "--wait", "60")
+        assert replayed.exit_code == 0, replayed.output
+        *letters, summary = _lines(replayed.stdout)
+        [observed] = [d["observed"] for d in letters]
+        assert observed["outcome"] == "accepted", observed  # type: ignore[index]
+        assert summary["accepted"] == 1 and summary["failed_again"] == 0  # type: ignore[index]
+        assert wait_depth(ch, names.customs_core, 1, timeout=30) == 1

@@ -19,7 +19,7 @@ from gateway.config import Partner, load
 from gateway.messaging.naming import Names
 from gateway.security.signing import Signer, ensure_dev_keys
 from gateway.service.decision import DecisionService
-from gateway.service.plan import Delivery, Plan, inbound_id_of
+from gateway.service.plan import Delivery, Plan, decided_as, inbound_id_of
 from gateway.storage.journal import SqliteJournal
 from gateway.storage.spool import content
 from tests.decisions import decision_service
@@ -203,3 +203,28 @@ def test_a_message_id_reused_for_other_content_is_decided_as_a_new_message(
     assert plan.outcome == "routed", plan.detail
     assert [k for k, _ in kinds(plan)] == ["document", "ack"]
     assert plan.inbound_id != "m-1"
+
+
+def test_a_replay_whose_id_was_taken_is_found_under_its_own(service: DecisionService) -> None:
+    """An operator's replay is read under the id the gateway decided it by (``edigw dlq
+    replay`` observes it so): its ``<id>~replayN``, or the id of its own it got when another
+    message took that one first; nothing while it has not arrived, never the other's."""
+    journal = service.journal
+    sent = interchange(message("1", "MAN-DZAAE-0801"))
+    # Nothing arrived yet: no id of its own to read under.
+    assert decided_as(journal, "apcs", "m-9~replay1", sent) is None
+    # Another message took the replay's id first (another manifest, the same partner).
+    taken = arrive(
+        service, interchange(message("1", "MAN-DZAAE-0802"), reference="T1"), "m-9~replay1"
+    )
+    carried_out(service, taken)
+    assert taken.inbound_id == "m-9~replay1"
+    assert decided_as(journal, "apcs", "m-9~replay1", sent) is None  # the taker's, not ours
+    replay = arrive(service, sent, "m-9~replay1")
+    carried_out(service, replay)
+    assert replay.outcome == "routed" and replay.inbound_id != "m-9~replay1"
+    assert decided_as(journal, "apcs", "m-9~replay1", sent) == replay.inbound_id
+    # A message whose id was free is read under it.
+    free = interchange(message("1", "MAN-DZAAE-0803"), reference="F1")
+    carried_out(service, arrive(service, free, "m-10~replay1"))
+    assert decided_as(journal, "apcs", "m-10~replay1", free) == "m-10~replay1"

@@ -14,6 +14,8 @@ from gateway.interfaces.operators.deadletters import DeadLetter, Selector
 from gateway.interfaces.operators.store import DeadLetterStore, ReplayResult, next_replay_id
 from gateway.interfaces.operators.verdicts import UNDECIDED, Verdict, observe
 from gateway.logs import get_logger
+from gateway.service.plan import decided_as
+from gateway.storage.records import Processed
 
 log = get_logger()
 Progress = Callable[[Sequence[DeadLetter]], Any]
@@ -86,9 +88,19 @@ def observe_replays(
     consumes is not waited for: nobody will decide it (``undecided``, saying so)."""
     consumed = store.consumers([d.original_queue for d in replayed]) if wait > 0 else {}
     waiting = {d.id: next_replay_id(d) for d in replayed if consumed.get(d.original_queue)}
+    # A replay's id may have been taken before it arrived (docs/security.md, "Message ids"):
+    # its decision is then recorded under the id of its own the gateway gave it.
+    sent = {next_replay_id(d): (d.partner, d.body) for d in replayed}
+    journal = app.journal
+
+    def decided(replay_id: str) -> Processed | None:
+        partner, body = sent[replay_id]
+        journal_id = decided_as(journal, partner, replay_id, body)
+        return None if journal_id is None else journal.processed(journal_id)
+
     unseen = "not waited for"
     try:
-        seen = observe(app.journal.processed, waiting, wait=wait) if waiting else {}
+        seen = observe(decided, waiting, wait=wait) if waiting else {}
     except Exception as exc:  # the replay is done and audited: say so, do not fail it here
         log.warning("replay outcomes not read from the journal", error=repr(exc))
         seen, unseen = {}, f"the journal could not be read: {type(exc).__name__}"
