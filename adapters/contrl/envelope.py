@@ -484,12 +484,57 @@ def check_group(group: Group) -> list[EdifactError]:
     return errors
 
 
+# UNH's parts a UCM echoes, with the most any CONTRL holds of each (a reference cut to fit is
+# another message's): (element, component, name, size). 0051 is an..2 before syntax 4.
+_UNH_SIZES: tuple[tuple[int, int | None, str, int], ...] = (
+    (0, None, "message reference number (0062)", 14),  # a simple data element
+    (1, 0, "message type (0065)", 6),
+    (1, 1, "message version number (0052)", 3),
+    (1, 2, "message release number (0054)", 3),
+    (1, 3, "controlling agency (0051)", 3),
+    (1, 4, "association assigned code (0057)", 6),
+    (1, 5, "code list directory version number (0110)", 6),
+    (1, 6, "message type sub-function identification (0113)", 6),
+)
+
+
+def check_unh_sizes(msg: Message) -> list[EdifactError]:
+    """ISO 9735 code 39 for the UNH parts a UCM echoes: a 16-character message reference
+    was acknowledged as its first 14 when the partner's directory validation was off, an
+    answer for a message the partner never sent (whatever the directory validation says).
+
+    >>> from adapters.edifact import parse
+    >>> ic = parse(b"UNB+UNOA:3+APCS+CUSTOMS+261129:0800+1'UNH+REF0123456789AB+X:D:96A:UN'"
+    ...            b"UNT+2+REF0123456789AB'UNZ+1+1'")[0]
+    >>> [(e.code, e.tag, e.element) for e in check_unh_sizes(ic.messages[0])]
+    [('39', 'UNH', 0)]
+    """
+    unh = msg.segments[0]
+    errors: list[EdifactError] = []
+    for element, component, name, size in _UNH_SIZES:
+        value = unh.get(element, component or 0)
+        if len(value) > size:
+            errors.append(
+                EdifactError(
+                    ERR_TOO_LONG,
+                    f"UNH {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
+                    f"{len(value)} characters, at most {size} allowed",
+                    segment=unh.number,
+                    tag="UNH",
+                    element=element,
+                    component=component,
+                )
+            )
+    return errors
+
+
 def check_message(msg: Message, count: int | None = None) -> list[EdifactError]:
-    """UNH/UNT errors of one message: identifier, segment count, reference.
+    """UNH/UNT errors of one message: identifier, segment count, reference, the sizes of
+    what the UCM echoes.
 
     ``count``: the message's segments when ``msg`` does not hold them all (a first read).
     """
-    errors: list[EdifactError] = []
+    errors: list[EdifactError] = check_unh_sizes(msg)
     unh, unt = msg.segments[0], msg.segments[-1]
     if not msg.reference:
         errors.append(

@@ -8,6 +8,7 @@ pass our own envelope checks and directory validator (``assert_valid_contrl``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -488,6 +489,32 @@ def test_a_ung_reference_the_ucf_echoes_must_fit_it() -> None:
         "UNG",
         "6:1",
     )
+
+
+@pytest.mark.parametrize("validation", ["reject", "warn", "off"])
+def test_a_unh_reference_the_ucm_echoes_must_fit_it(validation: str) -> None:
+    """UNH 0062 is an..14: with the partner's directory validation off or at warn, a
+    16-character reference was accepted and acknowledged as its first 14 (a message the
+    partner never sent). Refused now whatever the validation (code 39 at UNH position 2),
+    the other message of the interchange accepted on its own."""
+    data = open_sample("02-cuscar-ferry-two-messages.edi")
+    data = data.replace(b"UNH+2+", b"UNH+REF0123456789AB+").replace(
+        b"UNT+15+2'", b"UNT+15+REF0123456789AB'"
+    )
+    partner = dataclasses.replace(APCS, directory_validation=validation)
+    translation, write = contrl_of(data, partner, SETTINGS.interchange_id)
+    assert write is not None
+    contrl = write("1")
+    assert_valid_contrl(contrl)
+    [ic] = parse(contrl)
+    segments = [s for m in ic.messages for s in m.segments]
+    assert [d.header.business_reference for d in translation.documents] == ["MAN-DZALG-2611-017"]
+    [refused] = translation.rejected_messages
+    # The envelope's finding (and, at reject, the directory validator's of the same element).
+    assert {p.code for p in refused.rejection.problems if ", UNH," in p.where} == {"EDIFACT_39"}
+    ucms = tagged(segments, "UCM")
+    assert [(u.get(0), u.get(2)) for u in ucms] == [("1", "7"), ("REF0123456789A", "4")]
+    assert (ucms[1].get(3), ucms[1].get(4), ":".join(ucms[1].elements[5])) == ("39", "UNH", "2")
 
 
 # ---------------------------------------------------------------- each message on its own
