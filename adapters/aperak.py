@@ -135,6 +135,8 @@ class Original:
     # The partner's UNB S002 after its qualifier (``Interchange.sender_route``): the APERAK's
     # recipient routing (S003 0014 [, 0046]), as ISO 9735 asks of a response.
     sender_route: tuple[str, ...] = ()
+    # The partner's UNB 0035 was 1: the answer is a test interchange too.
+    test: bool = False
 
     def position(self, segment: int | None) -> int | None:
         """``segment`` counted within the partner's message (UNH = 1), or None if outside."""
@@ -262,6 +264,9 @@ def encode_many(
         ],
         [date, now.strftime("%H%M")],
         [reference],
+        # Answers to a test interchange are test interchanges (UNB 0035 1), for the
+        # partner's test system to take, not its production.
+        *([[""]] * 5 + [["1"]] if all(original.test for original, _ in answers) else []),
     )
     unz = seg("UNZ", [str(len(answers))], [reference])
     return "\n".join([unb, *messages, unz]).encode(ack_text.codec(syntax_id), "replace") + b"\n"

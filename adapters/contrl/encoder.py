@@ -227,6 +227,9 @@ def encode(
                 ],
                 [now.strftime("%Y%m%d" if version >= 4 else "%y%m%d"), now.strftime("%H%M")],
                 [echo(reference, 14) or "1"],
+                # The answer to test interchanges is a test interchange (UNB 0035 1), so that
+                # a partner's test system, not its production, takes it.
+                *([[""]] * 5 + [["1"]] if all(r.test for r in reports) else []),
             ],
             d,
         )

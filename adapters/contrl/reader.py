@@ -134,6 +134,7 @@ def _interchange_report(
         warnings=[*ic.warnings, *warnings],
         partial=partial,
         enveloped=ic.header is not None,
+        test=ic.test_indicator == "1",
     )
     report.omitted = sum(m.omitted for m in messages)
     if report.omitted:

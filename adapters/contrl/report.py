@@ -101,6 +101,8 @@ class InterchangeReport:
     omitted: int = 0  # its messages' errors past the caps: counted, not kept
     # False for bare messages (UNH..UNT without UNB): no interchange to answer (issue #16).
     enveloped: bool = True
+    # UNB 0035 was 1: a test interchange, whose answer is a test interchange too.
+    test: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -142,6 +144,11 @@ class SyntaxReport:
     sender_route: tuple[str, ...] = ()  # the first interchange's (InterchangeReport's)
     recipient_route: tuple[str, ...] = ()
     interchanges: list[Interchange] = field(default_factory=list)
+
+    @property
+    def test(self) -> bool:
+        """Every interchange read was a test interchange (UNB 0035 1)."""
+        return bool(self.reports) and all(r.test for r in self.reports)
 
     @property
     def errors(self) -> list[EdifactError]:

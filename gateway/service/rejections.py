@@ -292,6 +292,7 @@ def aperak_for(
             message_type=head.type if head else "",
             document_number=head.document_number if head else "",
             first_segment=unh,
+            test=report.test,
         )
         answers.append((original, errors))
     return aperak.encode_many(

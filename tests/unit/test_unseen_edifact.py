@@ -397,6 +397,25 @@ def test_a_test_interchange_does_not_stand_for_the_real_one(decisions: Any) -> N
     assert routed_documents(again) == []
 
 
+def test_the_answers_to_a_test_interchange_are_test_interchanges(decisions: Any) -> None:
+    """UNB 0035 1 in, UNB 0035 1 on the CONTRL and the APERAK back: a partner's test system,
+    not its production, takes them. A real interchange's answers carry no test indicator."""
+    from tests.helpers import assert_valid_aperak
+
+    sample = open_sample("05-cuscar-rejected-container-check-digit.edi")
+    test = sample.replace(b"+AP000005'", b"+AP000005++++++1'", 1)
+    assert test != sample
+    for body, message_id, indicator in ((test, "in-t05", "1"), (sample, "in-r05", "")):
+        plan = arrive(decisions, body, message_id)
+        answers = {p.type: p.body for p in plan.publishes if p.kind == "ack"}
+        assert set(answers) == {"CONTRL", "APERAK"}, plan.detail
+        assert_valid_contrl(answers["CONTRL"])
+        assert_valid_aperak(answers["APERAK"])
+        for answer in answers.values():
+            [ic] = parse(answer)
+            assert ic.test_indicator == indicator
+
+
 def test_a_test_call_document_is_routed_but_not_filed_in_the_call_registry(
     decisions: Any,
 ) -> None:
