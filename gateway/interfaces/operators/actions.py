@@ -91,9 +91,9 @@ def observe_replays(
     # A replay's id may have been taken before it arrived (docs/security.md, "Message ids"):
     # its decision is then recorded under the id of its own the gateway gave it.
     sent = {next_replay_id(d): (d.partner, d.body) for d in replayed}
-    journal = app.journal
 
     def decided(replay_id: str) -> Processed | None:
+        journal = app.journal  # here: a journal that cannot be read leaves them undecided
         partner, body = sent[replay_id]
         journal_id = decided_as(journal, partner, replay_id, body)
         return None if journal_id is None else journal.processed(journal_id)
