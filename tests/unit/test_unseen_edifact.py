@@ -162,6 +162,36 @@ def test_the_contrl_echoes_the_whole_unb_parties_and_routes_back(
     assert unb_party(contrl, 2) == answer_to
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "s011"),
+    [
+        # syntax 3: 0008 is an..14; its first 14 characters were the refusal's routing address
+        (b"APCS:ZZZ:DESK7+", b"APCS:ZZZ:DESK7-OF-PIER-12+", "3:3"),
+        # syntax 4: 0008 is an..35; the sub-identification after it goes with it
+        (b"UNOC:3+APCS:ZZZ:DESK7+", b"UNOC:4+APCS:ZZZ:" + b"H" * 36 + b":SUB+", "3:3"),
+    ],
+)
+def test_a_routing_address_too_long_is_refused_and_not_cut_to_route_the_answer(
+    old: bytes, new: bytes, s011: str
+) -> None:
+    """A routing address longer than its data element is refused (39), and the refusal goes
+    to the partner's id and qualifier alone: cut to fit, it was another address (another
+    desk's, or another party's behind the partner's hub), in the UNB and the UCI."""
+    data = read("route-v3-reverse-routing.edi").replace(old, new)
+    if b"UNOC:4" in data:
+        data = data.replace(b"+261129:0800+", b"+20261129:0800+")
+    translation, write = contrl_of(data, APCS, SETTINGS.interchange_id)
+    assert write is not None
+    contrl = write("1")
+    assert_valid_contrl(contrl)
+    assert translation.documents == []
+    [ic] = parse(contrl)
+    [uci] = [s for m in ic.messages for s in m.segments if s.tag == "UCI"]
+    assert (uci.get(3), uci.get(4), ":".join(uci.elements[6])) == ("4", "39", s011)
+    assert uci.elements[1] == ("APCS", "ZZZ")
+    assert unb_party(contrl, 2) == ("APCS", "ZZZ")
+
+
 def test_an_aperak_routes_back_to_the_partners_reverse_routing_address(tmp_path: Path) -> None:
     from gateway.security.signing import Signer, ensure_dev_keys
     from gateway.service.pipeline import InboundPipeline
