@@ -57,11 +57,23 @@ def route(parts: Sequence[str], syntax_id: str, version: int) -> list[str]:
     them after the id and qualifier: 0014, an..14 in syntax 1-3 (the routing address); 0014
     and 0046, an..35 each, in syntax 4 (internal identification and sub-identification).
 
+    A component longer than its data element is left out with those after it, never cut:
+    its first 14 characters are another address, another desk's (the interchange that sent
+    it is refused with code 39; the refusal goes to the partner's id and qualifier alone).
+
     >>> route(["ROUTE-TO-DESK-7-LONG", "SUB"], "UNOC", 3), route(["INT", "SUB"], "UNOC", 4)
-    (['ROUTE-TO-DESK-'], ['INT', 'SUB'])
+    ([], ['INT', 'SUB'])
+    >>> route(["DESK7"], "UNOC", 3), route(["I" * 36, "SUB"], "UNOC", 4)
+    (['DESK7'], [])
     """
-    kept = list(parts[:2]) if version >= 4 else list(parts[:1])
-    return [fit(p, syntax_id, 35 if version >= 4 else 14) for p in kept]
+    size = 35 if version >= 4 else 14
+    kept: list[str] = []
+    for part in parts[:2] if version >= 4 else parts[:1]:
+        found = fit(part, syntax_id)
+        if len(found.strip()) > size:
+            break
+        kept.append(fit(part, syntax_id, size))
+    return kept
 
 
 def codec(syntax_id: str) -> str:

@@ -485,40 +485,48 @@ def check_group(group: Group) -> list[EdifactError]:
 
 
 # UNH's parts a UCM echoes, with the most any CONTRL holds of each (a reference cut to fit is
-# another message's): (element, component, name, size). 0051 is an..2 before syntax 4.
-_UNH_SIZES: tuple[tuple[int, int | None, str, int], ...] = (
-    (0, None, "message reference number (0062)", 14),  # a simple data element
-    (1, 0, "message type (0065)", 6),
-    (1, 1, "message version number (0052)", 3),
-    (1, 2, "message release number (0054)", 3),
-    (1, 3, "controlling agency (0051)", 3),
-    (1, 4, "association assigned code (0057)", 6),
-    (1, 5, "code list directory version number (0110)", 6),
-    (1, 6, "message type sub-function identification (0113)", 6),
+# another message's): (element, component, name, size in syntax 1-3, size in syntax 4). 0051
+# is an..2 before syntax 4 (a syntax 3 'UNX' was acknowledged as 'UN'), an..3 from it. 0110
+# and 0113 came with syntax 4; translators send them in older interchanges too (the corpus's
+# BAPLIE_edifacttypes_1), which are taken as before: a syntax 3 UCM does not echo them.
+_UNH_SIZES: tuple[tuple[int, int | None, str, int, int], ...] = (
+    (0, None, "message reference number (0062)", 14, 14),  # a simple data element
+    (1, 0, "message type (0065)", 6, 6),
+    (1, 1, "message version number (0052)", 3, 3),
+    (1, 2, "message release number (0054)", 3, 3),
+    (1, 3, "controlling agency (0051)", 2, 3),
+    (1, 4, "association assigned code (0057)", 6, 6),
+    (1, 5, "code list directory version number (0110)", 6, 6),
+    (1, 6, "message type sub-function identification (0113)", 6, 6),
 )
 
 
-def check_unh_sizes(msg: Message) -> list[EdifactError]:
+def check_unh_sizes(msg: Message, syntax_version: int = 3) -> list[EdifactError]:
     """ISO 9735 code 39 for the UNH parts a UCM echoes: a 16-character message reference
     was acknowledged as its first 14 when the partner's directory validation was off, an
-    answer for a message the partner never sent (whatever the directory validation says).
+    answer for a message the partner never sent (whatever the directory validation says);
+    so was a syntax 3 controlling agency ``UNX`` (0051 an..2 before syntax 4) as ``UN``.
 
     >>> from adapters.edifact import parse
-    >>> ic = parse(b"UNB+UNOA:3+APCS+CUSTOMS+261129:0800+1'UNH+REF0123456789AB+X:D:96A:UN'"
+    >>> ic = parse(b"UNB+UNOA:3+APCS+CUSTOMS+261129:0800+1'UNH+REF0123456789AB+X:D:96A:UNX'"
     ...            b"UNT+2+REF0123456789AB'UNZ+1+1'")[0]
-    >>> [(e.code, e.tag, e.element) for e in check_unh_sizes(ic.messages[0])]
-    [('39', 'UNH', 0)]
+    >>> [(e.code, e.tag, e.element, e.component) for e in check_unh_sizes(ic.messages[0], 3)]
+    [('39', 'UNH', 0, None), ('39', 'UNH', 1, 3)]
+    >>> [e.component for e in check_unh_sizes(ic.messages[0], 4)]
+    [None]
     """
     unh = msg.segments[0]
     errors: list[EdifactError] = []
-    for element, component, name, size in _UNH_SIZES:
+    for element, component, name, size3, size4 in _UNH_SIZES:
         value = unh.get(element, component or 0)
+        size = size4 if syntax_version >= 4 else size3
         if len(value) > size:
             errors.append(
                 EdifactError(
                     ERR_TOO_LONG,
                     f"UNH {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
-                    f"{len(value)} characters, at most {size} allowed",
+                    f"{len(value)} characters, at most {size} allowed in syntax version "
+                    f"{syntax_version}",
                     segment=unh.number,
                     tag="UNH",
                     element=element,
@@ -528,13 +536,16 @@ def check_unh_sizes(msg: Message) -> list[EdifactError]:
     return errors
 
 
-def check_message(msg: Message, count: int | None = None) -> list[EdifactError]:
+def check_message(
+    msg: Message, count: int | None = None, syntax_version: int = 3
+) -> list[EdifactError]:
     """UNH/UNT errors of one message: identifier, segment count, reference, the sizes of
     what the UCM echoes.
 
-    ``count``: the message's segments when ``msg`` does not hold them all (a first read).
+    ``count``: the message's segments when ``msg`` does not hold them all (a first read);
+    ``syntax_version``: its interchange's (what S009 may hold depends on it).
     """
-    errors: list[EdifactError] = check_unh_sizes(msg)
+    errors: list[EdifactError] = check_unh_sizes(msg, syntax_version)
     unh, unt = msg.segments[0], msg.segments[-1]
     if not msg.reference:
         errors.append(

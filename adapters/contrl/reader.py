@@ -63,8 +63,10 @@ def _message_report(
     checks: Iterable[MessageCheck],
     count: int | None = None,
     budget: _Budget | None = None,
+    syntax_version: int = 3,
 ) -> MessageReport:
-    """The report on one message; ``seen`` maps the interchange's references to their UNH."""
+    """The report on one message; ``seen`` maps the interchange's references to their UNH;
+    ``syntax_version``: its interchange's."""
     budget = budget or _Budget()
     report = MessageReport(
         msg.reference,
@@ -78,7 +80,7 @@ def _message_report(
         group_reference=msg.group_reference,
         first_segment=msg.segments[0].number,
     )
-    budget.keep(report, check_message(msg, count))
+    budget.keep(report, check_message(msg, count, syntax_version))
     if msg.reference in seen:
         duplicate = EdifactError(
             ERR_DUPLICATE,
@@ -102,7 +104,10 @@ def check_envelope(
     checks = list(message_checks)
     seen: dict[str, int] = {}
     budget = _Budget()
-    return [_message_report(msg, seen, checks, budget=budget) for msg in ic.messages]
+    return [
+        _message_report(msg, seen, checks, budget=budget, syntax_version=ic.syntax_version)
+        for msg in ic.messages
+    ]
 
 
 def _interchange_report(
@@ -217,14 +222,16 @@ class ReportBuilder:
         msg: Message,
         count: int | None = None,
         checks: Iterable[MessageCheck] | None = None,
+        syntax_version: int = 3,
     ) -> MessageReport:
         """Check ``msg`` (UNH/UNT, duplicate reference, the message checks) and record it.
 
         ``count`` and ``checks``: for a message read thin (:class:`ThinMessage`), its
-        segment count and the checks that were fed its segments.
+        segment count and the checks that were fed its segments; ``syntax_version``: its
+        interchange's (UNB S001 0002).
         """
         checks = self._checks if checks is None else checks
-        report = _message_report(msg, self._seen, checks, count, self._budget)
+        report = _message_report(msg, self._seen, checks, count, self._budget, syntax_version)
         self._open.append(report)
         self.rejected = self.rejected or report.rejected
         return report
@@ -381,9 +388,11 @@ class StreamingAcknowledgement:
                 if check_failure is None:
                     try:
                         if count is None:
-                            faulty = builder.message(msg).rejected
+                            faulty = builder.message(msg, syntax_version=ic.syntax_version).rejected
                         else:
-                            faulty = builder.message(msg, count, [checks[0].finish]).rejected
+                            faulty = builder.message(
+                                msg, count, [checks[0].finish], ic.syntax_version
+                            ).rejected
                     except Exception as exc:
                         check_failure = exc
                 # Partial (issue #15): each message is judged on its own errors; otherwise
@@ -453,7 +462,7 @@ def acknowledge(
         )
         for ic in interchanges:
             for msg in ic.messages:
-                builder.message(msg)
+                builder.message(msg, syntax_version=ic.syntax_version)
             builder.end_interchange(ic)
         return builder.finish(interchanges)
     except Exception as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from adapters.contrl import check_message
 from adapters.edifact import Segment, parse
 from gateway.config import load
 from gateway.service.pipeline import Translation, contrl_of
@@ -159,6 +160,36 @@ def test_the_contrl_echoes_the_whole_unb_parties_and_routes_back(
     [uci] = [s for m in ic.messages for s in m.segments if s.tag == "UCI"]
     assert (uci.elements[1], uci.elements[2]) == (sender, recipient)
     assert unb_party(contrl, 2) == answer_to
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "s011"),
+    [
+        # syntax 3: 0008 is an..14; its first 14 characters were the refusal's routing address
+        (b"APCS:ZZZ:DESK7+", b"APCS:ZZZ:DESK7-OF-PIER-12+", "3:3"),
+        # syntax 4: 0008 is an..35; the sub-identification after it goes with it
+        (b"UNOC:3+APCS:ZZZ:DESK7+", b"UNOC:4+APCS:ZZZ:" + b"H" * 36 + b":SUB+", "3:3"),
+    ],
+)
+def test_a_routing_address_too_long_is_refused_and_not_cut_to_route_the_answer(
+    old: bytes, new: bytes, s011: str
+) -> None:
+    """A routing address longer than its data element is refused (39), and the refusal goes
+    to the partner's id and qualifier alone: cut to fit, it was another address (another
+    desk's, or another party's behind the partner's hub), in the UNB and the UCI."""
+    data = read("route-v3-reverse-routing.edi").replace(old, new)
+    if b"UNOC:4" in data:
+        data = data.replace(b"+261129:0800+", b"+20261129:0800+")
+    translation, write = contrl_of(data, APCS, SETTINGS.interchange_id)
+    assert write is not None
+    contrl = write("1")
+    assert_valid_contrl(contrl)
+    assert translation.documents == []
+    [ic] = parse(contrl)
+    [uci] = [s for m in ic.messages for s in m.segments if s.tag == "UCI"]
+    assert (uci.get(3), uci.get(4), ":".join(uci.elements[6])) == ("4", "39", s011)
+    assert uci.elements[1] == ("APCS", "ZZZ")
+    assert unb_party(contrl, 2) == ("APCS", "ZZZ")
 
 
 def test_an_aperak_routes_back_to_the_partners_reverse_routing_address(tmp_path: Path) -> None:
@@ -534,6 +565,33 @@ def test_a_unh_reference_the_ucm_echoes_must_fit_it(validation: str) -> None:
     ucms = tagged(segments, "UCM")
     assert [(u.get(0), u.get(2)) for u in ucms] == [("1", "7"), ("REF0123456789A", "4")]
     assert (ucms[1].get(3), ucms[1].get(4), ":".join(ucms[1].elements[5])) == ("39", "UNH", "2")
+
+
+@pytest.mark.parametrize("validation", ["reject", "warn", "off"])
+def test_a_syntax_3_controlling_agency_the_ucm_cannot_echo_is_refused(validation: str) -> None:
+    """UNH 0051 is an..2 up to syntax 3: 'UNX' was accepted whatever the validation and
+    acknowledged as 'UN' (a message the partner never sent). Refused now (39 at UNH S009
+    0051), the interchange's other message accepted on its own."""
+    data = open_sample("02-cuscar-ferry-two-messages.edi").replace(
+        b"UNH+2+CUSCAR:D:95B:UN'", b"UNH+2+CUSCAR:D:95B:UNX'"
+    )
+    partner = dataclasses.replace(APCS, directory_validation=validation)
+    translation, write = contrl_of(data, partner, SETTINGS.interchange_id)
+    assert write is not None
+    contrl = write("1")
+    assert_valid_contrl(contrl)
+    [ic] = parse(contrl)
+    ucms = tagged([s for m in ic.messages for s in m.segments], "UCM")
+    assert [d.header.business_reference for d in translation.documents] == ["MAN-DZALG-2611-017"]
+    assert [(u.get(0), u.get(2)) for u in ucms] == [("1", "7"), ("2", "4")]
+    assert (ucms[1].get(3), ucms[1].get(4), ":".join(ucms[1].elements[5])) == ("39", "UNH", "3:4")
+
+
+def test_a_syntax_4_unh_may_hold_a_three_character_agency() -> None:
+    """From syntax 4 0051 is an..3: the same UNH is sound there, and echoed whole."""
+    [ic] = parse(b"UNB+UNOC:4+APCS+CUSTOMS+20261129:0800+1'UNH+1+CUSCAR:D:95B:UNX'UNT+2+1'UNZ+1+1'")
+    assert check_message(ic.messages[0], syntax_version=4) == []
+    assert [(e.code, e.component) for e in check_message(ic.messages[0])] == [("39", 3)]
 
 
 # ---------------------------------------------------------------- each message on its own
