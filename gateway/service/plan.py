@@ -119,6 +119,8 @@ def inbound_id_of(partner: str, delivery: Delivery) -> str:
     return "sha256-" + hashlib.sha256(partner.encode() + b"\0" + delivery.body).hexdigest()[:40]
 
 
+# The longest message id AMQP carries (basic properties' shortstr).
+AMQP_ID_BYTES = 255
 # The dedup key that holds a message id for the (partner, content digest) it first came with.
 MESSAGE_ID_KEY = "inbound:"
 
@@ -169,7 +171,10 @@ def _candidates(partner: str, message_id: str, body: bytes) -> tuple[str, tuple[
     """Who claims (partner and content digest), and the ids it tries, in order."""
     digest = hashlib.sha256(body).hexdigest()
     own = f"{message_id[:200]}~{partner}~"
-    return f"{partner}:{digest}", (message_id, own + digest[:16], own + digest)
+    # The last is longer than any AMQP message id (a shortstr, 255 bytes at most): no partner
+    # can have taken it by sending it, whoever learnt this message's id and content first.
+    last = (own + digest).ljust(AMQP_ID_BYTES + 1, "~")
+    return f"{partner}:{digest}", (message_id, own + digest[:16], own + digest, last)
 
 
 def document_key(partner: str, doc: Any) -> str:

@@ -228,3 +228,23 @@ def test_a_replay_whose_id_was_taken_is_found_under_its_own(service: DecisionSer
     free = interchange(message("1", "MAN-DZAAE-0803"), reference="F1")
     carried_out(service, arrive(service, free, "m-10~replay1"))
     assert decided_as(journal, "apcs", "m-10~replay1", free) == "m-10~replay1"
+
+
+def test_a_message_whose_every_readable_id_was_taken_still_gets_one(
+    service: DecisionService,
+) -> None:
+    """Another partner that learnt a message's id and content first can take its id and the
+    ids of its own the gateway would give it next, by sending messages under those ids; the
+    last id the gateway tries is longer than any AMQP message id, so nobody can take it."""
+    from gateway.service import plan as plans
+
+    sent = interchange(message("1", "MAN-DZSKI-0901"))
+    other = dataclasses.replace(apcs(service), id="djendjen", name="Djen Djen terminal")
+    _, candidates = plans._candidates("apcs", "v-1", sent)
+    for n, taken in enumerate(candidates[:-1]):
+        body = interchange(message("1", f"MAN-DZDJE-09{n:02d}"), reference=f"X{n}")
+        carried_out(service, arrive(service, body, taken, partner=other))
+    plan = arrive(service, sent, "v-1")
+    assert plan.outcome == "routed", plan.detail
+    assert plan.inbound_id == candidates[-1] and len(plan.inbound_id) > plans.AMQP_ID_BYTES
+    assert decided_as(service.journal, "apcs", "v-1", sent) == plan.inbound_id
