@@ -7,7 +7,7 @@ bad input. :mod:`adapters.contrl.reader` runs them as it reads.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from adapters.edifact.syntax import (
     CHARSETS,
@@ -382,22 +382,18 @@ def check_recipient(ic: Interchange, recipients: Collection[str]) -> list[Edifac
     >>> [(e.code, e.s011()) for e in check_recipient(ic, ["CUSTOMS"])], check_recipient(ic, ["DOUANE"])
     ([('7', (4, 1))], [])
     """
-    unb = ic.header
-    if unb is None or not ic.recipient or ic.recipient in recipients:
-        return []
-    shown = ic.recipient if len(ic.recipient) <= 35 else ic.recipient[:35] + "..."
-    return [
-        EdifactError(
-            ERR_NOT_ACTUAL_RECIPIENT,
+    return _party_unknown(
+        ic,
+        ic.recipient,
+        recipients,
+        ERR_NOT_ACTUAL_RECIPIENT,
+        2,
+        REASON_NOT_RECIPIENT,
+        lambda shown: (
             f"the interchange is addressed to {shown!r}, which is not this gateway "
-            f"(it answers to {', '.join(sorted(recipients)) or 'no id'})",
-            segment=unb.number,
-            tag="UNB",
-            element=2,
-            component=0,
-            reason=REASON_NOT_RECIPIENT,
-        )
-    ]
+            f"(it answers to {', '.join(sorted(recipients)) or 'no id'})"
+        ),
+    )
 
 
 # The reason of the error 23 below (issue #14's review: partners' `interchange_ids`).
@@ -414,20 +410,44 @@ def check_sender(ic: Interchange, senders: Collection[str]) -> list[EdifactError
     >>> [(e.code, e.s011()) for e in check_sender(ic, ["APCS"])], check_sender(ic, ["TERMINAL2"])
     ([('23', (3, 1))], [])
     """
+    return _party_unknown(
+        ic,
+        ic.sender,
+        senders,
+        ERR_UNKNOWN_SENDER,
+        1,
+        REASON_UNKNOWN_SENDER,
+        lambda shown: (
+            f"the interchange says it is from {shown!r}, which is not an interchange "
+            f"id of the partner it came from (its ids: {', '.join(sorted(senders)) or 'none'})"
+        ),
+    )
+
+
+def _party_unknown(
+    ic: Interchange,
+    party: str,
+    known: Collection[str],
+    code: str,
+    element: int,
+    reason: str,
+    sentence: Callable[[str], str],
+) -> list[EdifactError]:
+    """The error ``code`` at the UNB party ``element`` (S002 sender, S003 recipient) when it
+    names ``party`` and that is none of ``known``; nothing for bare messages or no party."""
     unb = ic.header
-    if unb is None or not ic.sender or ic.sender in senders:
+    if unb is None or not party or party in known:
         return []
-    shown = ic.sender if len(ic.sender) <= 35 else ic.sender[:35] + "..."
+    shown = party if len(party) <= 35 else party[:35] + "..."
     return [
         EdifactError(
-            ERR_UNKNOWN_SENDER,
-            f"the interchange says it is from {shown!r}, which is not an interchange id of "
-            f"the partner it came from (its ids: {', '.join(sorted(senders)) or 'none'})",
+            code,
+            sentence(shown),
             segment=unb.number,
             tag="UNB",
-            element=1,
+            element=element,
             component=0,
-            reason=REASON_UNKNOWN_SENDER,
+            reason=reason,
         )
     ]
 
