@@ -210,6 +210,27 @@ def check_unb_datetime(ic: Interchange) -> tuple[list[EdifactError], list[Edifac
     return errors, warnings
 
 
+def _too_long(
+    seg: Segment, element: int, component: int | None, name: str, size: int, where: str = ""
+) -> EdifactError | None:
+    """ISO 9735 code 39 for a value of ``seg`` longer than ``size``, or None: the envelope's
+    parts an answer echoes (a UNB's in the UCI, a UNG's in the UCF, a UNH's in the UCM),
+    where a value cut to fit would name another party, group or message. ``where``: what the
+    size depends on, said after it."""
+    value = seg.get(element, component or 0)
+    if len(value) <= size:
+        return None
+    return EdifactError(
+        ERR_TOO_LONG,
+        f"{seg.tag} {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
+        f"{len(value)} characters, at most {size} allowed{where}",
+        segment=seg.number,
+        tag=seg.tag,
+        element=element,
+        component=component,
+    )
+
+
 # UNB's data elements whose size its answers depend on (an identifier cut to fit an echo is
 # another identifier): (element, component, name, size in syntax 1-3, size in syntax 4);
 # size 0: no such component in that version.
@@ -246,23 +267,22 @@ def check_unb_sizes(ic: Interchange) -> list[EdifactError]:
     v4 = ic.syntax_version >= 4
     errors: list[EdifactError] = []
     for element, component, name, size3, size4 in _UNB_SIZES:
-        value = unb.get(element, component)
         size = size4 if v4 else size3
-        if not value or (len(value) <= size and size):
-            continue
-        errors.append(
-            EdifactError(
-                ERR_TOO_LONG if size else ERR_TOO_MANY,
-                f"UNB {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
-                f"{len(value)} characters, at most {size} allowed"
-                if size
-                else f"UNB has a {name}, which syntax version {ic.syntax_version} does not define",
-                segment=unb.number,
-                tag="UNB",
-                element=element,
-                component=component,
+        if size:
+            too_long = _too_long(unb, element, component, name, size)
+            if too_long is not None:
+                errors.append(too_long)
+        elif unb.get(element, component):
+            errors.append(
+                EdifactError(
+                    ERR_TOO_MANY,
+                    f"UNB has a {name}, which syntax version {ic.syntax_version} does not define",
+                    segment=unb.number,
+                    tag="UNB",
+                    element=element,
+                    component=component,
+                )
             )
-        )
     extra = next((i for i in range(_UNB_ELEMENTS, len(unb.elements)) if any(unb.elements[i])), None)
     if extra is not None:
         errors.append(
@@ -479,19 +499,9 @@ def check_group(group: Group) -> list[EdifactError]:
         (2, 0, "application recipient (S007 0044)", 35),
         (2, 1, "recipient's code qualifier (S007 0007)", 4),
     ):
-        value = group.header.get(element, component)
-        if len(value) > size:
-            errors.append(
-                EdifactError(
-                    ERR_TOO_LONG,
-                    f"UNG {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
-                    f"{len(value)} characters, at most {size} allowed",
-                    segment=n,
-                    tag="UNG",
-                    element=element,
-                    component=component,
-                )
-            )
+        too_long = _too_long(group.header, element, component, name, size)
+        if too_long is not None:
+            errors.append(too_long)
     une = group.trailer
     if une is None:
         errors.append(
@@ -538,21 +548,12 @@ def check_unh_sizes(msg: Message, syntax_version: int = 3) -> list[EdifactError]
     unh = msg.segments[0]
     errors: list[EdifactError] = []
     for element, component, name, size3, size4 in _UNH_SIZES:
-        value = unh.get(element, component or 0)
         size = size4 if syntax_version >= 4 else size3
-        if len(value) > size:
-            errors.append(
-                EdifactError(
-                    ERR_TOO_LONG,
-                    f"UNH {name} {value[:40]!r}{'...' if len(value) > 40 else ''} has "
-                    f"{len(value)} characters, at most {size} allowed in syntax version "
-                    f"{syntax_version}",
-                    segment=unh.number,
-                    tag="UNH",
-                    element=element,
-                    component=component,
-                )
-            )
+        too_long = _too_long(
+            unh, element, component, name, size, f" in syntax version {syntax_version}"
+        )
+        if too_long is not None:
+            errors.append(too_long)
     return errors
 
 
