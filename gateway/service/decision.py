@@ -169,7 +169,7 @@ class DecisionService:
             return None
         sender, reference = head
         held = self.journal.holder(rejections.interchange_key(partner.id, sender, reference))
-        if held is None or held[0] == inbound_id or held[1] == hashlib.sha256(d.body).hexdigest():
+        if held is None or held[0] == inbound_id or held[1] == d.digest():
             return None
         sentence = rejections.reused_interchange_sentence(
             reference, sender, held[0], same_content=False
@@ -467,7 +467,7 @@ class DecisionService:
             icr_key = rejections.interchange_key(
                 partner.id, report.sender, report.control_reference
             )
-            keys[icr_key] = hashlib.sha256(d.body).hexdigest()
+            keys[icr_key] = d.digest()
         doc_keys = {}
         for routed in outcome.routed:
             key = document_key(partner.id, routed.document)

@@ -61,11 +61,28 @@ class Delivery:
     # The journal's id for it when its message id already names another message, another
     # partner's or other content (``DecisionService.receive``; docs/security.md "Message ids").
     inbound_id: str | None = None
+    # The body's digest, once computed (:meth:`digest`); a copy with another body has none.
+    _digest: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def payload(self) -> Signed:
         """The body as it arrived, in memory or spooled."""
         return self.body if self.spooled_body is None else self.spooled_body
+
+    def digest(self) -> str:
+        """The SHA-256 (hex) of the body as it arrived, computed once: the message id's claim
+        (:func:`identify`) and the interchange's dedup key both key on it.
+
+        >>> import dataclasses
+        >>> d = Delivery(b"UNA", None, None, {}, "", "", False)
+        >>> d.digest() == hashlib.sha256(b"UNA").hexdigest()
+        True
+        >>> dataclasses.replace(d, body=b"UNB").digest() == hashlib.sha256(b"UNB").hexdigest()
+        True
+        """
+        if self._digest is None:
+            self._digest = hashlib.sha256(content(self.payload)).hexdigest()
+        return self._digest
 
 
 @dataclass(slots=True)
@@ -140,7 +157,7 @@ def identify(journal: Journal, partner: str, d: Delivery, inbound_id: str) -> st
     d.inbound_id = None
     if not d.message_id:
         return inbound_id  # already derived from the partner and the content
-    whose, candidates = _candidates(partner, d.message_id, content(d.payload))
+    whose, candidates = _candidates(partner, d.message_id, d.digest())
     for candidate in candidates:
         if not journal.claim(whose, {MESSAGE_ID_KEY + candidate: whose}):
             if candidate != d.message_id:
@@ -157,7 +174,7 @@ def decided_as(journal: Journal, partner: str, message_id: str, body: bytes) -> 
 
     What an operator's replay reads its outcome under (``edigw dlq replay``): the replay's
     message id (``<id>~replayN``) may have been taken before it arrived."""
-    whose, candidates = _candidates(partner, message_id, body)
+    whose, candidates = _candidates(partner, message_id, hashlib.sha256(body).hexdigest())
     for candidate in candidates:
         held = journal.holder(MESSAGE_ID_KEY + candidate)
         if held is None:
@@ -167,9 +184,8 @@ def decided_as(journal: Journal, partner: str, message_id: str, body: bytes) -> 
     return None
 
 
-def _candidates(partner: str, message_id: str, body: bytes) -> tuple[str, tuple[str, ...]]:
-    """Who claims (partner and content digest), and the ids it tries, in order."""
-    digest = hashlib.sha256(body).hexdigest()
+def _candidates(partner: str, message_id: str, digest: str) -> tuple[str, tuple[str, ...]]:
+    """Who claims (partner and the body's SHA-256, ``digest``), and the ids it tries, in order."""
     own = f"{message_id[:200]}~{partner}~"
     # The last is longer than any AMQP message id (a shortstr, 255 bytes at most): no partner
     # can have taken it by sending it, whoever learnt this message's id and content first.
