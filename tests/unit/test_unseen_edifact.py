@@ -16,7 +16,7 @@ import pytest
 
 from adapters.contrl import check_message
 from adapters.edifact import Segment, parse
-from gateway.config import load
+from gateway.config import Partner, load
 from gateway.service.pipeline import Translation, contrl_of
 from tests.helpers import assert_valid_contrl
 
@@ -29,9 +29,10 @@ def read(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
-def answered(data: bytes) -> tuple[Translation, list[Segment]]:
-    """What the gateway makes of ``data`` from APCS, and its CONTRL's segments (checked valid)."""
-    translation, write = contrl_of(data, APCS, SETTINGS.interchange_id)
+def answered(data: bytes, partner: Partner = APCS) -> tuple[Translation, list[Segment]]:
+    """What the gateway makes of ``data`` from ``partner`` (APCS), and its CONTRL's segments
+    (checked valid)."""
+    translation, write = contrl_of(data, partner, SETTINGS.interchange_id)
     assert write is not None
     contrl = write("1")
     assert_valid_contrl(contrl)
@@ -552,12 +553,7 @@ def test_a_unh_reference_the_ucm_echoes_must_fit_it(validation: str) -> None:
         b"UNT+15+2'", b"UNT+15+REF0123456789AB'"
     )
     partner = dataclasses.replace(APCS, directory_validation=validation)
-    translation, write = contrl_of(data, partner, SETTINGS.interchange_id)
-    assert write is not None
-    contrl = write("1")
-    assert_valid_contrl(contrl)
-    [ic] = parse(contrl)
-    segments = [s for m in ic.messages for s in m.segments]
+    translation, segments = answered(data, partner)
     assert [d.header.business_reference for d in translation.documents] == ["MAN-DZALG-2611-017"]
     [refused] = translation.rejected_messages
     # The envelope's finding (and, at reject, the directory validator's of the same element).
@@ -576,12 +572,8 @@ def test_a_syntax_3_controlling_agency_the_ucm_cannot_echo_is_refused(validation
         b"UNH+2+CUSCAR:D:95B:UN'", b"UNH+2+CUSCAR:D:95B:UNX'"
     )
     partner = dataclasses.replace(APCS, directory_validation=validation)
-    translation, write = contrl_of(data, partner, SETTINGS.interchange_id)
-    assert write is not None
-    contrl = write("1")
-    assert_valid_contrl(contrl)
-    [ic] = parse(contrl)
-    ucms = tagged([s for m in ic.messages for s in m.segments], "UCM")
+    translation, segments = answered(data, partner)
+    ucms = tagged(segments, "UCM")
     assert [d.header.business_reference for d in translation.documents] == ["MAN-DZALG-2611-017"]
     assert [(u.get(0), u.get(2)) for u in ucms] == [("1", "7"), ("2", "4")]
     assert (ucms[1].get(3), ucms[1].get(4), ":".join(ucms[1].elements[5])) == ("39", "UNH", "3:4")
